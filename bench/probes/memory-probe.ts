@@ -1,0 +1,130 @@
+/**
+ * Child process of the memory scenario (run with `node --expose-gc --import tsx`), so that the
+ * heap it measures holds nothing but one runtime node and the actors it is asked to keep.
+ *
+ *   node --expose-gc --import tsx bench/probes/memory-probe.ts <nats-url> <actors>
+ *
+ * Prints progress lines `progress <fraction> <label>` and, last, one line
+ * `result {"activeBytes":…,"sleepingBytes":…,"gc":true,…}` (bytes of heap per actor).
+ */
+import { Schema } from "effect"
+import { defineAgent, Empty } from "../../runtime/define-agent.ts"
+import { createMessaging } from "../../runtime/client.ts"
+import { startNode } from "../../runtime/node.ts"
+import { connect } from "@nats-io/transport-node"
+
+const [url, nArg] = process.argv.slice(2)
+const N = Number(nArg)
+const counts = { touched: 0 }
+const touch = {
+  Touch: { message: Empty, reply: Empty, description: "Activates the actor." },
+} as const
+const handlers = {
+  Touch: (_m: unknown, ctx: { state: { n: number } }) => {
+    ctx.state.n++
+    counts.touched++
+    return {}
+  },
+}
+// Stays active for the whole probe.
+const keeper = defineAgent({ type: "bench_keeper", protocol: touch, initialState: () => ({ n: 0 }), checkpoint: "on-passivate", passivateAfterMs: 3_600_000, handlers })
+// Passivates 300 ms after its message, checkpointing its state to KV.
+const dozer = defineAgent({ type: "bench_dozer", protocol: { Touch: { message: Schema.Struct({}), reply: Empty } }, initialState: () => ({ n: 0 }), checkpoint: "on-passivate", passivateAfterMs: 300, handlers })
+
+const gc = (globalThis as { gc?: () => void }).gc
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+async function heap(): Promise<number> {
+  if (gc) {
+    for (let i = 0; i < 4; i++) {
+      gc()
+      await sleep(20)
+    }
+  } else {
+    await sleep(200)
+  }
+  return process.memoryUsage().heapUsed
+}
+const say = (s: string) => process.stdout.write(s + "\n")
+
+/**
+ * The heap once work still in flight (checkpoint writes, lease releases, lifecycle events) has
+ * finished: readings 500 ms apart until two agree within 0.5% (at most `maxMs`).
+ */
+async function settledHeap(maxMs = 30_000): Promise<number> {
+  const deadline = Date.now() + maxMs
+  let prev = await heap()
+  for (;;) {
+    await sleep(500)
+    const h = await heap()
+    if (Math.abs(h - prev) <= prev * 0.005 || Date.now() > deadline) return h
+    prev = h
+  }
+}
+
+/** Tells `Touch` to N actors with at most `window` not yet handled. */
+async function touchAll(send: (i: number) => void, target: number, label: string, from: number, to: number) {
+  const start = counts.touched
+  const window = 4000
+  let sent = 0
+  let lastReport = 0
+  while (sent < target) {
+    while (sent < target && sent - (counts.touched - start) < window) send(sent++)
+    await new Promise<void>((r) => setTimeout(r, 1))
+    if (Date.now() - lastReport > 500) {
+      lastReport = Date.now()
+      say(`progress ${(from + ((to - from) * (counts.touched - start)) / target).toFixed(3)} ${label}`)
+    }
+  }
+  const deadline = Date.now() + 120_000
+  while (counts.touched - start < target && Date.now() < deadline) await sleep(5)
+}
+
+const node = await startNode({ agents: [keeper, dozer], nats: url, nodeId: "bench-memory", idleAfterMs: 100, logger: () => {} })
+const nc = await connect({ servers: url.split(",") })
+const client = createMessaging(nc)
+const t0 = Date.now()
+
+// warm-up: code paths compiled, KV bucket open, before the first heap reading
+for (let i = 0; i < 200; i++) client.tell({ agent: "bench_keeper", id: `warm${i}` }, "Touch", {})
+while (counts.touched < 200) await sleep(5)
+
+const h0 = await settledHeap()
+await touchAll((i) => client.tell({ agent: "bench_keeper", id: `k${i}` }, "Touch", {}), N, `activating ${N} actors`, 0, 0.45)
+say(`progress 0.45 waiting for the heap to settle`)
+const h1 = await settledHeap()
+const activeMs = Date.now() - t0
+
+await touchAll((i) => client.tell({ agent: "bench_dozer", id: `d${i}` }, "Touch", {}), N, `activating ${N} actors to passivate`, 0.45, 0.7)
+const deadline = Date.now() + 300_000
+let lastReport = 0
+for (;;) {
+  const s = node.stats().types.bench_dozer
+  if (s.sleeping >= N || Date.now() > deadline) break
+  if (Date.now() - lastReport > 500) {
+    lastReport = Date.now()
+    say(`progress ${(0.7 + (0.3 * s.sleeping) / N).toFixed(3)} passivating: ${s.sleeping}/${N} sleeping`)
+  }
+  await sleep(100)
+}
+say(`progress 0.98 waiting for the heap to settle`)
+const h2 = await settledHeap()
+const st = node.stats().types
+say(
+  `result ${JSON.stringify({
+    actors: N,
+    gc: gc !== undefined,
+    activeBytes: (h1 - h0) / N,
+    // the dozers' heap on top of the keepers' (still active)
+    sleepingBytes: (h2 - h1) / N,
+    active: st.bench_keeper.active + st.bench_keeper.idle,
+    sleeping: st.bench_dozer.sleeping,
+    heapBefore: h0,
+    heapActive: h1,
+    heapSleeping: h2,
+    activeMs,
+    totalMs: Date.now() - t0,
+  })}`,
+)
+await nc.close()
+await node.drain()
+process.exit(0)

@@ -1,0 +1,96 @@
+/**
+ * ask: request/reply to an active actor (`echo.Say`) against a raw nats.js request to a raw
+ * responder subscription that echoes the same bytes. Same process layout on both sides: the
+ * caller on one connection, the responder (raw subscription or ANTS node) on another, both in
+ * this process. Closed loop at each concurrency (default 1, 16, 64): each worker sends its next
+ * request when the previous reply arrived; ANTS workers each address their own actor.
+ * Rounds alternate raw and ANTS; throughput and p50/p99 are medians over rounds.
+ */
+import { echo } from "../../actors/examples/index.ts"
+import { createMessaging } from "../../runtime/client.ts"
+import { startNode } from "../../runtime/node.ts"
+import { alternate, closedLoop, payloadText, type LoopResult } from "../load.ts"
+import { median, percentile } from "../stats.ts"
+import { benchLogger, duration, encoder, rawConnection, rounds } from "../support.ts"
+import type { Scenario } from "../types.ts"
+
+const RAW_SUBJECT = "bench.raw.echo"
+const BASELINE = "raw nats.js request/reply to a raw responder, same process, same payload and concurrency"
+
+export const askScenario: Scenario = {
+  name: "ask",
+  summary: "ask an active actor vs raw nats.js request/reply: throughput, p50, p99 at concurrency 1/16/64",
+  async run(ctx) {
+    const text = payloadText(ctx.options.payload)
+    const body = encoder.encode(JSON.stringify({ text }))
+    const responderNc = await rawConnection(ctx.natsUrl, "bench-raw-responder")
+    const callerNc = await rawConnection(ctx.natsUrl, "bench-caller")
+    const node = await startNode({ agents: [echo], nats: ctx.natsUrl, nodeId: "bench-ask", logger: benchLogger(ctx) })
+    try {
+      responderNc.subscribe(RAW_SUBJECT, { callback: (_e, m) => void m.respond(m.data) })
+      await responderNc.flush()
+      const client = createMessaging(callerNc)
+      const levels = ctx.options.concurrency
+      const maxC = Math.max(...levels)
+      const refs = Array.from({ length: maxC }, (_, i) => client.ref(echo, `w${i}`))
+      const raw = (c: number, ms: number) => closedLoop(c, { durationMs: ms }, () => callerNc.request(RAW_SUBJECT, body, { timeout: 5000 }))
+      const ants = (c: number, ms: number) => closedLoop(c, { durationMs: ms }, (w) => refs[w].ask("Say", { text }))
+
+      // warm-up: JIT, connections, and every actor activated
+      ctx.progress(0.02, "warm-up")
+      await raw(maxC, 300)
+      await ants(maxC, 300)
+
+      const R = rounds(ctx)
+      const D = duration(ctx)
+      for (let li = 0; li < levels.length; li++) {
+        const c = levels[li]
+        const res = await alternate<LoopResult>(
+          R,
+          () => raw(c, D),
+          () => ants(c, D),
+          (r) => ctx.progress((li + (r + 1) / R) / levels.length, `concurrency ${c}, round ${r + 1}/${R}`),
+        )
+        const params = { concurrency: c, rounds: R, durationMs: D, payload: ctx.options.payload }
+        const errors = res.ants.reduce((s, x) => s + x.errors, 0)
+        const note = errors ? `${errors} ANTS asks failed` : undefined
+        ctx.record({
+          metric: `throughput c=${c}`,
+          value: median(res.ants.map((x) => x.throughput)),
+          baseline: median(res.raw.map((x) => x.throughput)),
+          baselineOf: BASELINE,
+          unit: "msg/s",
+          better: "higher",
+          target: "ratio >= 0.8",
+          headline: true,
+          params,
+          note,
+        })
+        ctx.record({
+          metric: `p50 c=${c}`,
+          value: median(res.ants.map((x) => percentile(x.latencies, 0.5))),
+          baseline: median(res.raw.map((x) => percentile(x.latencies, 0.5))),
+          baselineOf: BASELINE,
+          unit: "ms",
+          better: "lower",
+          target: "ratio <= 1.25",
+          headline: true,
+          params,
+        })
+        ctx.record({
+          metric: `p99 c=${c}`,
+          value: median(res.ants.map((x) => percentile(x.latencies, 0.99))),
+          baseline: median(res.raw.map((x) => percentile(x.latencies, 0.99))),
+          baselineOf: BASELINE,
+          unit: "ms",
+          better: "lower",
+          params,
+        })
+      }
+    } finally {
+      await node.drain()
+      await callerNc.close()
+      await responderNc.close()
+    }
+  },
+}

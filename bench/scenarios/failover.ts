@@ -1,0 +1,162 @@
+/**
+ * failover: K runtime node processes (default 3; quick 2; --nodes) host `bench_where`; 16
+ * callers keep asking M actors (default 64; quick 32; --agents) round-robin, each reply naming
+ * the node that answered. Then the node holding the most actors is killed with SIGKILL, and
+ * the time until every one of its actors has answered again from a surviving node is taken
+ * (membership expiry, partition re-assignment, lease take-over, state restore), probed by an
+ * ask to each of those actors every 20 ms (open loop) besides the callers' load. Repeated R
+ * times (default 3; quick 1), a replacement process joining after each kill. Reported: median
+ * and max over repeats of that time (issue target: median <= 2 s), the median per-actor time,
+ * the asks that got no answer (timeouts, `unavailable`), and counter regressions (increments
+ * acknowledged but not yet checkpointed when the node died). No raw-NATS baseline.
+ */
+import type { NatsConnection } from "@nats-io/nats-core"
+import { createMessaging } from "../../runtime/client.ts"
+import { benchWhere } from "../agents.ts"
+import { startNodeProc, startNodeProcs, type NodeProc } from "../cluster-procs.ts"
+import { sleep, waitFor } from "../load.ts"
+import { max, median } from "../stats.ts"
+import { importIfPresent, rawConnection } from "../support.ts"
+import type { Scenario, ScenarioContext } from "../types.ts"
+
+const ASK_TIMEOUT_MS = 500
+const CALLERS = 16
+const PROBE_EVERY_MS = 20
+
+interface Load {
+  stop: boolean
+  lastNode: Map<string, string>
+  lastHits: Map<string, number>
+  /** When set, the first ok answer per actor after `since` is recorded here. */
+  watch: { since: number; victim: string; firstOk: Map<string, number> } | undefined
+  failed: number
+  ok: number
+  regressions: number
+}
+
+function startLoad(nc: NatsConnection, ids: ReadonlyArray<string>, rate: number | undefined): { load: Load; done: Promise<void> } {
+  const client = createMessaging(nc)
+  const refs = ids.map((id) => ({ id, ref: client.ref(benchWhere, id) }))
+  const load: Load = { stop: false, lastNode: new Map(), lastHits: new Map(), watch: undefined, failed: 0, ok: 0, regressions: 0 }
+  let next = 0
+  const t0 = performance.now()
+  const worker = async () => {
+    while (!load.stop) {
+      const i = next++
+      if (rate) {
+        const ahead = t0 + (i * 1000) / rate - performance.now()
+        if (ahead > 1) await sleep(ahead)
+      }
+      const { id, ref } = refs[i % refs.length]
+      try {
+        const r = await ref.ask("Hit", {}, { timeoutMs: ASK_TIMEOUT_MS })
+        const now = performance.now()
+        load.ok++
+        const prev = load.lastHits.get(id)
+        if (prev !== undefined && r.hits <= prev) load.regressions += prev - r.hits + 1
+        load.lastHits.set(id, r.hits)
+        load.lastNode.set(id, r.node)
+        if (load.watch && r.node !== load.watch.victim && now >= load.watch.since && !load.watch.firstOk.has(id)) load.watch.firstOk.set(id, now)
+      } catch {
+        load.failed++
+        await sleep(5) // no responders answers at once: do not spin
+      }
+    }
+  }
+  return { load, done: Promise.all(Array.from({ length: CALLERS }, worker)).then(() => undefined) }
+}
+
+export const failoverScenario: Scenario = {
+  name: "failover",
+  summary: "kill -9 of a node process under load: time until its actors answer again, answers lost",
+  async run(ctx: ScenarioContext) {
+    if (!(await importIfPresent("runtime/cluster/cluster.ts"))) {
+      ctx.skip("cluster placement has not landed yet (runtime/cluster): without it nodes share partitions and there is nothing to fail over")
+      return
+    }
+    const K = Math.max(2, ctx.options.nodes ?? (ctx.quick ? 2 : 3))
+    const M = ctx.options.agents ?? (ctx.quick ? 32 : 64)
+    const R = ctx.options.rounds ?? (ctx.quick ? 1 : 3)
+    const ids = Array.from({ length: M }, (_, i) => `f${i}`)
+    const nc = await rawConnection(ctx.natsUrl, "bench-failover-driver")
+    let procs: NodeProc[] = []
+    let serial = K
+    const { load, done } = startLoad(nc, ids, ctx.options.rate)
+    const probeClient = createMessaging(nc)
+    const probeRefs = new Map(ids.map((id) => [id, probeClient.ref(benchWhere, id)]))
+    try {
+      ctx.progress(0.02, `starting ${K} node processes`)
+      procs = await startNodeProcs(Array.from({ length: K }, (_, k) => ({ url: ctx.natsUrl, nodeId: `bench-fo-${k}`, role: "failover" })))
+      const allAnswered = () => ids.every((id) => load.lastNode.has(id))
+      await waitFor(allAnswered, 30_000)
+      const recoveries: number[] = []
+      const perActor: number[] = []
+      let failedBefore = load.failed
+      let affectedTotal = 0
+      let unrecovered = 0
+      for (let r = 0; r < R; r++) {
+        // settle: every node up and serving what it owns
+        await sleep(ctx.quick ? 1500 : 3000)
+        failedBefore = r === 0 ? load.failed : failedBefore
+        const byNode = new Map<string, string[]>()
+        for (const id of ids) {
+          const n = load.lastNode.get(id)
+          if (n) byNode.set(n, [...(byNode.get(n) ?? []), id])
+        }
+        const victim = [...procs].sort((a, b) => (byNode.get(b.nodeId)?.length ?? 0) - (byNode.get(a.nodeId)?.length ?? 0))[0]
+        const affected = byNode.get(victim.nodeId) ?? []
+        affectedTotal += affected.length
+        ctx.progress(0.1 + (0.9 * r) / R, `repeat ${r + 1}/${R}: kill -9 ${victim.nodeId} (${affected.length} actors)`)
+        const tKill = performance.now()
+        load.watch = { since: tKill, victim: victim.nodeId, firstOk: new Map() }
+        const watch = load.watch
+        await victim.kill()
+        procs = procs.filter((p) => p !== victim)
+        // Open-loop probes: every PROBE_EVERY_MS an ask to each of the victim's actors that has
+        // not answered yet, without waiting for earlier ones (the closed-loop callers are stuck
+        // on asks the dead node will never answer, so they alone would measure their timeout).
+        const probe = setInterval(() => {
+          for (const id of affected) {
+            if (watch.firstOk.has(id)) continue
+            probeRefs
+              .get(id)!
+              .ask("Hit", {}, { timeoutMs: 2000 })
+              .then(
+                (reply) => {
+                  load.lastNode.set(id, reply.node)
+                  if (reply.node !== watch.victim && !watch.firstOk.has(id)) watch.firstOk.set(id, performance.now())
+                },
+                () => undefined,
+              )
+          }
+        }, PROBE_EVERY_MS)
+        await waitFor(() => affected.every((id) => watch.firstOk.has(id)), 30_000, 5)
+        clearInterval(probe)
+        const times = affected.filter((id) => watch.firstOk.has(id)).map((id) => (watch.firstOk.get(id) as number) - tKill)
+        unrecovered += affected.length - times.length
+        if (times.length) recoveries.push(max(times))
+        perActor.push(...times)
+        load.watch = undefined
+        ctx.progress(0.1 + (0.9 * (r + 0.7)) / R, `repeat ${r + 1}/${R}: recovered in ${times.length ? Math.round(max(times)) : "?"} ms; starting a replacement`)
+        if (r < R - 1) procs.push(await startNodeProc({ url: ctx.natsUrl, nodeId: `bench-fo-${serial++}`, role: "failover" }))
+      }
+      // every ask in flight has its answer or its timeout before anything is counted
+      load.stop = true
+      await done
+      const params = { nodes: K, actors: M, repeats: R, callers: CALLERS, askTimeoutMs: ASK_TIMEOUT_MS, probeEveryMs: PROBE_EVERY_MS, affected: affectedTotal }
+      const note = unrecovered ? `${unrecovered} actors did not answer again within 30 s` : undefined
+      if (recoveries.length) {
+        ctx.record({ metric: "failover median", value: median(recoveries), unit: "ms", better: "lower", target: "value <= 2000", headline: true, params, note })
+        ctx.record({ metric: "failover max", value: max(recoveries), unit: "ms", better: "lower", params, note })
+        ctx.record({ metric: "per-actor recovery median", value: median(perActor), unit: "ms", better: "lower", params })
+      }
+      ctx.record({ metric: "answers lost", value: load.failed - failedBefore, unit: "asks", better: "lower", headline: true, params: { ...params, answered: load.ok } })
+      ctx.record({ metric: "counter regressions", value: load.regressions, unit: "increments", better: "lower", params, note: "acknowledged increments not yet checkpointed when the node died" })
+    } finally {
+      load.stop = true
+      await done
+      await Promise.all(procs.map((p) => p.stop()))
+      await nc.close()
+    }
+  },
+}

@@ -1,0 +1,12 @@
+/** The scenario registry, in the order a full run executes them. */
+import type { Scenario } from "../types.ts"
+import { askScenario } from "./ask.ts"
+import { tellScenario } from "./tell.ts"
+import { activationScenario } from "./activation.ts"
+import { memoryScenario } from "./memory.ts"
+import { pheromonesScenario } from "./pheromones.ts"
+import { tasksScenario } from "./tasks.ts"
+import { swarmScenario } from "./swarm.ts"
+import { failoverScenario } from "./failover.ts"
+
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario]

@@ -1,0 +1,50 @@
+/**
+ * memory: heap held per idle active actor and per sleeping actor, with 100,000 actors
+ * (quick: 5,000; --agents). Measured in a child process started with --expose-gc
+ * (bench/probes/memory-probe.ts) that holds one runtime node and nothing else:
+ * process.memoryUsage().heapUsed after forced collections, before and after activating N
+ * actors that then sit idle, and again after N more actors were activated and passivated.
+ * No raw-NATS baseline exists for this one; the target (<= 1 KiB per idle actor) is absolute.
+ */
+import { spawnTs, waitForLine } from "../children.ts"
+import type { Scenario } from "../types.ts"
+
+interface ProbeResult {
+  actors: number
+  gc: boolean
+  activeBytes: number
+  sleepingBytes: number
+  active: number
+  sleeping: number
+  activeMs: number
+  totalMs: number
+}
+
+export const memoryScenario: Scenario = {
+  name: "memory",
+  summary: "heap per idle active actor and per sleeping actor with 100,000 actors (absolute, no baseline)",
+  async run(ctx) {
+    const N = ctx.options.agents ?? (ctx.quick ? 5_000 : 100_000)
+    const child = spawnTs("bench/probes/memory-probe.ts", [ctx.natsUrl, String(N)], ["--expose-gc"])
+    const result = await waitForLine<ProbeResult>(
+      child,
+      (line) => {
+        if (line.startsWith("progress ")) {
+          const [, f, ...label] = line.split(" ")
+          ctx.progress(Number(f), label.join(" "))
+          return undefined
+        }
+        if (line.startsWith("result ")) return JSON.parse(line.slice(7)) as ProbeResult
+        return undefined
+      },
+      600_000,
+    )
+    const note = result.gc ? undefined : "no --expose-gc in the probe: figures include uncollected garbage"
+    const params = { actors: N, active: result.active, sleeping: result.sleeping, activateMs: result.activeMs }
+    ctx.record({ metric: "heap per idle active actor", value: result.activeBytes, unit: "bytes", better: "lower", target: "value <= 1024", headline: true, params, note })
+    ctx.record({ metric: "heap per sleeping actor", value: result.sleepingBytes, unit: "bytes", better: "lower", headline: true, params, note })
+    if (result.active < N || result.sleeping < N) {
+      ctx.log(`only ${result.active} active and ${result.sleeping} sleeping of ${N} when measured`)
+    }
+  },
+}

@@ -1,0 +1,172 @@
+/**
+ * pheromones: deposit, reinforce and detect (runtime/pheromones) against raw JetStream KV.
+ *   - deposit: closed loop at the highest --concurrency level, each deposit one trail (ids
+ *     cycled) vs raw `kv.put` of the same bytes the pheromone API stored, same key count;
+ *   - reinforce: each worker reinforces its own trail (uncontended) vs raw `kv.put` (the
+ *     issue's baseline) and, as a second figure, vs raw `kv.get` + revision-checked
+ *     `kv.update` (the raw equivalent of a safe read-modify-write);
+ *   - detect among 1,000 and 10,000 trails in one location vs a raw key listing of that
+ *     location plus a get of every key (gets issued concurrently).
+ * Rounds alternate raw and ANTS; figures are medians over rounds.
+ */
+import { Kvm, type KV } from "@nats-io/kv"
+import type { Pheromones } from "../../runtime/pheromones/pheromones.ts"
+import { PHEROMONE_BUCKET, pheromoneKey } from "../../subjects/pheromones.ts"
+import { alternate, closedLoop, type LoopResult } from "../load.ts"
+import { median, percentile, Samples } from "../stats.ts"
+import { duration, encoder, importIfPresent, pickFunction, rawConnection, rounds } from "../support.ts"
+import type { Scenario, ScenarioContext } from "../types.ts"
+
+const RAW_BUCKET = "bench_raw_kv"
+const TTL_MS = 600_000
+
+type CreatePheromones = (nc: unknown, options: { tenant?: string; emitter?: string }) => Pheromones
+
+async function populate(n: number, c: number, op: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (next < n) await op(next++)
+    }),
+  )
+}
+
+async function timeRepeated(times: number, op: () => Promise<unknown>): Promise<Float64Array> {
+  const s = new Samples()
+  for (let i = 0; i < times; i++) {
+    const t = performance.now()
+    await op()
+    s.push(performance.now() - t)
+  }
+  return s.view().slice()
+}
+
+async function rawListAndGet(kv: KV, location: string): Promise<number> {
+  const keys: string[] = []
+  for await (const k of await kv.keys(`${location}.>`)) keys.push(k)
+  const entries = await Promise.all(keys.map((k) => kv.get(k)))
+  return entries.filter((e) => e !== null).length
+}
+
+export const pheromonesScenario: Scenario = {
+  name: "pheromones",
+  summary: "pheromone deposit, reinforce, detect among 1,000 and 10,000 trails vs raw KV put / listing + gets",
+  async run(ctx: ScenarioContext) {
+    const mod = await importIfPresent("runtime/pheromones/pheromones.ts")
+    const createPheromones = pickFunction<CreatePheromones>(mod, "createPheromones")
+    if (!createPheromones) {
+      ctx.skip("pheromones have not landed yet (runtime/pheromones/pheromones.ts createPheromones)")
+      return
+    }
+    const nc = await rawConnection(ctx.natsUrl, "bench-pheromones")
+    const ph = createPheromones(nc, { tenant: "bench", emitter: "bench" })
+    try {
+      await ph.ready()
+      const kv = await new Kvm(nc).create(RAW_BUCKET, { history: 1, ttl: TTL_MS + 60_000 })
+      const R = rounds(ctx)
+      const D = duration(ctx)
+      const c = Math.max(...ctx.options.concurrency)
+      const K = 1000
+      const params = { concurrency: c, rounds: R, durationMs: D }
+
+      // the bytes the API stores for one trail, so the raw put writes the same size
+      await ph.deposit({ type: "resource", strength: 0.5, location: "bench.sample", id: "s0", ttlMs: TTL_MS, data: { n: 0 } })
+      const stored = await (await new Kvm(nc).open(PHEROMONE_BUCKET)).get(pheromoneKey("bench", "bench.sample", "s0"))
+      const value = stored?.value ?? encoder.encode(JSON.stringify({ type: "resource", strength: 0.5, location: "bench.sample", data: { n: 0 } }))
+
+      // --- deposit ---------------------------------------------------------------------------
+      ctx.progress(0.02, "deposit")
+      const rawPut = (ms: number) => closedLoop(c, { durationMs: ms }, (_w, i) => kv.put(`bench.deposit.d${i % K}`, value))
+      const antsDeposit = (ms: number) =>
+        closedLoop(c, { durationMs: ms }, (_w, i) => ph.deposit({ type: "resource", strength: 0.5, location: "bench.deposit", id: `d${i % K}`, ttlMs: TTL_MS, data: { n: i } }))
+      await rawPut(200)
+      await antsDeposit(200)
+      const dep = await alternate<LoopResult>(R, () => rawPut(D), () => antsDeposit(D), (r) => ctx.progress(0.05 + (0.2 * (r + 1)) / R, `deposit round ${r + 1}/${R}`))
+      ctx.record({
+        metric: "deposit rate",
+        value: median(dep.ants.map((x) => x.throughput)),
+        baseline: median(dep.raw.map((x) => x.throughput)),
+        baselineOf: "raw kv.put of the same bytes, same concurrency",
+        unit: "ops/s",
+        better: "higher",
+        target: "ratio >= 0.8",
+        headline: true,
+        params,
+      })
+
+      // --- reinforce -------------------------------------------------------------------------
+      ctx.progress(0.25, "reinforce")
+      for (let w = 0; w < c; w++) {
+        await ph.deposit({ type: "resource", strength: 0.1, location: "bench.reinforce", id: `r${w}`, ttlMs: TTL_MS })
+        await kv.put(`bench.reinforce.r${w}`, value)
+      }
+      const antsReinforce = (ms: number) => closedLoop(c, { durationMs: ms }, (w) => ph.reinforce({ location: "bench.reinforce", id: `r${w}` }, { strength: 0.001 }))
+      const rawPutR = (ms: number) => closedLoop(c, { durationMs: ms }, (w) => kv.put(`bench.reinforce.r${w}`, value))
+      const rawCas = (ms: number) =>
+        closedLoop(c, { durationMs: ms }, async (w) => {
+          const e = await kv.get(`bench.reinforce.r${w}`)
+          await kv.update(`bench.reinforce.r${w}`, value, e?.revision ?? 0)
+        })
+      await antsReinforce(200)
+      await rawCas(200)
+      const rein = await alternate<LoopResult>(R, () => rawPutR(D), () => antsReinforce(D), (r) => ctx.progress(0.25 + (0.15 * (r + 1)) / R, `reinforce round ${r + 1}/${R}`))
+      const cas = await alternate<LoopResult>(R, () => rawCas(D), () => antsReinforce(D), (r) => ctx.progress(0.4 + (0.1 * (r + 1)) / R, `reinforce vs CAS round ${r + 1}/${R}`))
+      const antsErrors = rein.ants.reduce((s, x) => s + x.errors, 0) + cas.ants.reduce((s, x) => s + x.errors, 0)
+      ctx.record({
+        metric: "reinforce rate",
+        value: median(rein.ants.map((x) => x.throughput)),
+        baseline: median(rein.raw.map((x) => x.throughput)),
+        baselineOf: "raw kv.put, same concurrency (the issue's baseline)",
+        unit: "ops/s",
+        better: "higher",
+        target: "ratio >= 0.8",
+        headline: true,
+        params,
+        note: antsErrors ? `${antsErrors} reinforcements failed` : undefined,
+      })
+      ctx.record({
+        metric: "reinforce rate vs raw CAS",
+        value: median(cas.ants.map((x) => x.throughput)),
+        baseline: median(cas.raw.map((x) => x.throughput)),
+        baselineOf: "raw kv.get + kv.update with the read revision, same concurrency",
+        unit: "ops/s",
+        better: "higher",
+        params,
+      })
+
+      // --- detect ----------------------------------------------------------------------------
+      const sizes = [1000, 10_000]
+      const times = ctx.quick ? 3 : 10
+      for (let si = 0; si < sizes.length; si++) {
+        const n = sizes[si]
+        const location = `bench.detect${n}`
+        const base = 0.5 + si * 0.25
+        ctx.progress(base, `populating ${n} trails`)
+        await populate(n, 64, (i) => ph.deposit({ type: "resource", strength: 0.5, location, id: `t${i}`, ttlMs: TTL_MS, data: { n: i } }))
+        await populate(n, 64, (i) => kv.put(`${location}.t${i}`, value))
+        const seen = { ants: 0, raw: 0 }
+        const det = await alternate<Float64Array>(
+          Math.max(2, Math.min(R, 3)),
+          () => timeRepeated(times, async () => void (seen.raw = await rawListAndGet(kv, location))),
+          () => timeRepeated(times, async () => void (seen.ants = (await ph.detect({ location })).length)),
+          (r) => ctx.progress(base + 0.1 + 0.15 * ((r + 1) / 3), `detect among ${n}, round ${r + 1}`),
+        )
+        ctx.record({
+          metric: `detect among ${n}`,
+          value: median(det.ants.map((x) => percentile(x, 0.5))),
+          baseline: median(det.raw.map((x) => percentile(x, 0.5))),
+          baselineOf: "raw kv.keys(location.>) + concurrent kv.get of every key",
+          unit: "ms",
+          better: "lower",
+          target: "ratio <= 1.5",
+          headline: true,
+          params: { trails: n, repeats: times, found: seen.ants, rawFound: seen.raw },
+          note: seen.ants !== n ? `detect returned ${seen.ants} of ${n} trails` : undefined,
+        })
+      }
+    } finally {
+      await ph.close().catch(() => undefined)
+      await nc.close()
+    }
+  },
+}

@@ -1,0 +1,157 @@
+/**
+ * tell: fire-and-forget to actors (`bench_tally.Count`, whose handler counts the delivery)
+ * against raw nats.js publish to a raw subscription that counts. Throughput is what the
+ * receiver counted divided by the time from the first publish to the last delivery. Both
+ * sides use the same flow control: at most `window` messages published and not yet counted
+ * (ANTS mailboxes are bounded, and so is any real subscriber's buffer), and the same offered
+ * rate when --rate is given. ANTS tells are spread round-robin over 64 actors.
+ */
+import type { NatsConnection } from "@nats-io/nats-core"
+import { createMessaging } from "../../runtime/client.ts"
+import { startNode } from "../../runtime/node.ts"
+import { benchTally, tally } from "../agents.ts"
+import { alternate, payloadText, sleep } from "../load.ts"
+import { median } from "../stats.ts"
+import { benchLogger, duration, encoder, rawConnection, rounds } from "../support.ts"
+import type { Scenario } from "../types.ts"
+
+const RAW_SUBJECT = "bench.raw.tell"
+const BASELINE = "raw nats.js publish to a counting raw subscription, same process, payload, window and rate"
+const ACTORS = 64
+
+interface PumpResult {
+  readonly sent: number
+  readonly delivered: number
+  readonly elapsedMs: number
+  readonly throughput: number
+}
+
+/**
+ * Publishes for `durationMs` (keeping at most `window` undelivered), then waits until every
+ * message was counted or deliveries stall for a second.
+ */
+async function pump(
+  durationMs: number,
+  window: number,
+  rate: number | undefined,
+  publish: (i: number) => void,
+  delivered: () => number,
+  nc: NatsConnection,
+): Promise<PumpResult> {
+  const start = delivered()
+  const got = () => delivered() - start
+  const t0 = performance.now()
+  let last = t0
+  let seen = 0
+  const noteProgress = () => {
+    const g = got()
+    if (g !== seen) {
+      seen = g
+      last = performance.now()
+    }
+  }
+  let sent = 0
+  const batch = 128
+  while (performance.now() - t0 < durationMs) {
+    for (let k = 0; k < batch; k++) publish(sent++)
+    if (rate !== undefined) {
+      const ahead = t0 + (sent * 1000) / rate - performance.now()
+      if (ahead > 1) await sleep(ahead)
+    }
+    let spins = 0
+    while (sent - got() >= window) {
+      await new Promise<void>((r) => setImmediate(r))
+      noteProgress()
+      if (++spins % 256 === 0 && performance.now() - last > 1000) break
+    }
+  }
+  await nc.flush()
+  noteProgress()
+  while (got() < sent && performance.now() - last < 1000) {
+    await new Promise<void>((r) => setTimeout(r, 1))
+    noteProgress()
+  }
+  const elapsedMs = Math.max(1e-3, last - t0)
+  return { sent, delivered: got(), elapsedMs, throughput: (got() * 1000) / elapsedMs }
+}
+
+export const tellScenario: Scenario = {
+  name: "tell",
+  summary: "tell actors (receiver counts) vs raw nats.js publish/subscribe: throughput and losses",
+  async run(ctx) {
+    const text = payloadText(ctx.options.payload)
+    const body = encoder.encode(JSON.stringify({ text }))
+    const receiverNc = await rawConnection(ctx.natsUrl, "bench-raw-receiver")
+    const senderNc = await rawConnection(ctx.natsUrl, "bench-sender")
+    const node = await startNode({ agents: [benchTally], nats: ctx.natsUrl, nodeId: "bench-tell", logger: benchLogger(ctx) })
+    try {
+      let rawCount = 0
+      receiverNc.subscribe(RAW_SUBJECT, { callback: () => void rawCount++ })
+      await receiverNc.flush()
+      const client = createMessaging(senderNc)
+      const refs = Array.from({ length: ACTORS }, (_, i) => client.ref(benchTally, `t${i}`))
+      const window = 4096
+      const rate = ctx.options.rate
+      const raw = (ms: number) => pump(ms, window, rate, () => senderNc.publish(RAW_SUBJECT, body), () => rawCount, senderNc)
+      const ants = (ms: number) => pump(ms, window, rate, (i) => refs[i % ACTORS].tell("Count", { text }), () => tally.count, senderNc)
+      // the same tells from an untyped client (no schema encoding at the caller): how much of
+      // the gap is the caller's and how much the node's
+      const untyped = (ms: number) => pump(ms, window, rate, (i) => client.tell({ agent: benchTally.type, id: `t${i % ACTORS}` }, "Count", { text }), () => tally.count, senderNc)
+
+      ctx.progress(0.02, "warm-up")
+      await raw(300)
+      await ants(300)
+      const R = rounds(ctx)
+      const D = duration(ctx)
+      const res = await alternate<PumpResult>(
+        R,
+        () => raw(D),
+        () => ants(D),
+        (r) => ctx.progress((r + 1) / R, `round ${r + 1}/${R}`),
+      )
+      const params = { rounds: R, durationMs: D, payload: ctx.options.payload, window, actors: ACTORS, rate: rate ?? "max" }
+      ctx.record({
+        metric: "throughput",
+        value: median(res.ants.map((x) => x.throughput)),
+        baseline: median(res.raw.map((x) => x.throughput)),
+        baselineOf: BASELINE,
+        unit: "msg/s",
+        better: "higher",
+        target: "ratio >= 0.7",
+        headline: true,
+        params,
+      })
+      const plain = await alternate<PumpResult>(
+        Math.max(1, Math.ceil(R / 2)),
+        () => raw(D),
+        () => untyped(D),
+      )
+      ctx.record({
+        metric: "throughput, untyped caller",
+        value: median(plain.ants.map((x) => x.throughput)),
+        baseline: median(plain.raw.map((x) => x.throughput)),
+        baselineOf: BASELINE,
+        unit: "msg/s",
+        better: "higher",
+        params: { ...params, rounds: plain.ants.length },
+        note: "messaging.tell by type name: JSON only, no schema encoding at the caller",
+      })
+      const lost = (xs: PumpResult[]) => xs.reduce((s, x) => s + (x.sent - x.delivered), 0)
+      const sentAnts = res.ants.reduce((s, x) => s + x.sent, 0)
+      ctx.record({
+        metric: "lost",
+        value: lost(res.ants),
+        baseline: lost(res.raw),
+        baselineOf: BASELINE,
+        unit: "msgs",
+        better: "lower",
+        params: { ...params, sent: sentAnts },
+        note: node.stats().rejected.overloaded ? `${node.stats().rejected.overloaded} tells refused as overloaded` : undefined,
+      })
+    } finally {
+      await node.drain()
+      await senderNc.close()
+      await receiverNc.close()
+    }
+  },
+}

@@ -1,0 +1,54 @@
+/**
+ * Helpers the scenarios share: connections, a quiet node logger, defaults that depend on
+ * --quick, and the guarded loading of runtime modules that may not have landed yet.
+ */
+import { existsSync } from "node:fs"
+import { resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { connect } from "@nats-io/transport-node"
+import { REPO_ROOT } from "./children.ts"
+import type { ScenarioContext } from "./types.ts"
+
+/** A plain nats.js connection, as the raw baselines and outside callers use. */
+export async function rawConnection(url: string, name: string): Promise<NatsConnection> {
+  return await connect({ servers: url.split(","), name, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
+}
+
+/** Node logger for bench runs: warnings and errors only, through the bench's log. */
+export function benchLogger(ctx: ScenarioContext) {
+  return (level: "info" | "warn" | "error", message: string) => {
+    if (level === "info") return
+    if (process.env.ANTS_BENCH_VERBOSE) ctx.log(`node ${level}: ${message}`)
+  }
+}
+
+/** Rounds of baseline/ANTS alternation. */
+export function rounds(ctx: ScenarioContext, full = 5, quick = 2): number {
+  return ctx.options.rounds ?? (ctx.quick ? quick : full)
+}
+
+/** One round's measuring window, ms. */
+export function duration(ctx: ScenarioContext, full = 2000, quick = 300): number {
+  return ctx.options.durationMs ?? (ctx.quick ? quick : full)
+}
+
+/**
+ * Imports a runtime module by its path from the repository root when the file exists;
+ * undefined when it does not (the capability has not landed yet).
+ */
+export async function importIfPresent<T = Record<string, unknown>>(relPath: string): Promise<T | undefined> {
+  const abs = resolve(REPO_ROOT, relPath)
+  if (!existsSync(abs)) return undefined
+  return (await import(pathToFileURL(abs).href)) as T
+}
+
+/** The first of `names` that `mod` exports as a function. */
+export function pickFunction<F = (...args: any[]) => any>(mod: Record<string, unknown> | undefined, ...names: string[]): F | undefined {
+  if (!mod) return undefined
+  for (const n of names) if (typeof mod[n] === "function") return mod[n] as F
+  return undefined
+}
+
+export const encoder = new TextEncoder()
+export const decoder = new TextDecoder()

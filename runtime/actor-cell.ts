@@ -1,0 +1,304 @@
+/**
+ * One activation of one actor: its state, its bounded mailbox and the loop that handles one
+ * message at a time in arrival order. A cell is created on the first message (virtual actors:
+ * no spawn call), restores its last checkpoint, checkpoints changed state according to its
+ * type's policy, and is dropped from memory when it passivates. A handler that throws never
+ * takes the node down: the caller gets `handler_failed` and the supervisor decides.
+ *
+ * Memory: an idle cell is a handful of fields (the mailbox buffer and the context object are
+ * allocated on demand and released), so a node holds 100,000 idle actors comfortably.
+ */
+import type { Msg } from "@nats-io/nats-core"
+import { encodeError, encodeOk, type LifecycleState } from "../subjects/envelope.ts"
+import type { ActorAddress } from "../subjects/grammar.ts"
+import type { ActorContext } from "./actor-context.ts"
+import { Mailbox } from "./mailbox.ts"
+import { parseIssues } from "./protocol.ts"
+import type { Accounting } from "./state-store.ts"
+import type { TypeHost } from "./type-host.ts"
+import { DURABLE_HEADER } from "../subjects/cluster.ts"
+
+/** A decoded message waiting in a mailbox. `msg` is kept for its reply subject. */
+export interface Envelope {
+  readonly tag: string
+  readonly message: unknown
+  readonly msg: Msg | undefined
+}
+
+export type CellStatus = LifecycleState | "stopped"
+
+export class ActorCell implements ActorAddress {
+  status: CellStatus = "cold"
+  state: unknown = undefined
+  /** KV revision of the last checkpoint (0: none). */
+  revision = 0
+  /** JSON of the state as last checkpointed (for change detection and restart). */
+  saved: string | undefined = undefined
+  lastActivity = Date.now()
+  /** Activation time of this incarnation, for cost accounting. */
+  activeSince = Date.now()
+  restarts = 0
+  /** Accounting carried over from earlier incarnations (restored from the checkpoint). */
+  activations = 1
+  priorActiveMs = 0
+  sleepingMs = 0
+  private mailbox: Mailbox<Envelope> | null = null
+  private running = false
+  private pausedUntil = 0
+  private saving: Promise<void> | null = null
+  private dirty = false
+  private ctx: ActorContext | null = null
+  private ready: Promise<void> | null = null
+  subscriptions: Array<{ unsubscribe(): void }> | null = null
+
+  constructor(
+    readonly host: TypeHost,
+    readonly tenant: string,
+    readonly id: string,
+    readonly key: string,
+  ) {}
+
+  get type(): string {
+    return this.host.definition.type
+  }
+
+  get queued(): number {
+    return this.mailbox?.size ?? 0
+  }
+
+  get busy(): boolean {
+    return this.running || this.queued > 0 || this.saving !== null
+  }
+
+  /** Starts activation (restoring state); messages queue meanwhile. */
+  activate(from: "cold" | "sleeping"): void {
+    this.host.transition(this, from, "warming")
+    this.status = "warming"
+    this.ready = this.host.restore(this).then(
+      () => {
+        this.activeSince = Date.now()
+        this.host.transition(this, "warming", "active")
+        this.status = "active"
+        this.ready = null
+        this.kick()
+      },
+      (e) => {
+        this.ready = null
+        this.host.activationFailed(this, e)
+      },
+    )
+  }
+
+  /** Queues a message; false when the mailbox is full. */
+  enqueue(env: Envelope): boolean {
+    if (this.mailbox === null) this.mailbox = new Mailbox(this.host.mailboxCapacity)
+    if (!this.mailbox.push(env)) return false
+    if (this.status === "idle") {
+      this.host.transition(this, "idle", "active")
+      this.status = "active"
+    }
+    this.kick()
+    return true
+  }
+
+  /** Refuses everything queued (used when the activation cannot go on). */
+  rejectQueued(code: "unavailable" | "overloaded", message: string): number {
+    const items = this.mailbox?.clear() ?? []
+    for (const env of items) this.host.reply(env, encodeError(code, message))
+    this.mailbox = null
+    return items.length
+  }
+
+  /** Removes and returns everything queued (the cluster forwards it to the node holding the actor). */
+  takeQueued(): Envelope[] {
+    const items = this.mailbox?.clear() ?? []
+    this.mailbox = null
+    return items
+  }
+
+  context(): ActorContext {
+    if (this.ctx === null) this.ctx = this.host.makeContext(this)
+    return this.ctx
+  }
+
+  private kick(): void {
+    if (this.running || this.ready !== null || this.status === "warming" || this.status === "stopped") return
+    if (this.mailbox === null || this.mailbox.size === 0) return
+    const wait = this.pausedUntil - Date.now()
+    if (wait > 0) {
+      // restart backoff: messages wait in the mailbox until the actor is back
+      this.running = true
+      setTimeout(() => {
+        this.running = false
+        this.kick()
+      }, wait)
+      return
+    }
+    this.running = true
+    this.run()
+  }
+
+  /**
+   * Handles queued messages one at a time. Synchronous handlers run without a microtask hop, so
+   * the replies to a burst of messages leave in one socket write (as a plain NATS responder's
+   * would); the loop continues asynchronously only after a handler returns a promise.
+   */
+  private run(): void {
+    const mb = this.mailbox
+    try {
+      while (mb !== null && this.status !== "stopped" && this.pausedUntil <= Date.now()) {
+        const env = mb.shift()
+        if (env === undefined) break
+        const pending = this.handle(env)
+        if (pending !== undefined) {
+          pending.then(
+            () => this.run(),
+            (e) => {
+              this.host.node.log("error", `${this.type}/${this.id}: ${(e as Error)?.stack ?? e}`)
+              this.run()
+            },
+          )
+          return
+        }
+      }
+    } catch (e) {
+      // handle() catches handler errors itself; this is a runtime bug, never a crash
+      this.host.node.log("error", `${this.type}/${this.id}: ${(e as Error)?.stack ?? e}`)
+    }
+    this.running = false
+    this.lastActivity = Date.now()
+    if (this.mailbox !== null && this.mailbox.size === 0) this.mailbox = null
+    else if (this.status !== "stopped") this.kick()
+    this.host.cellSettled(this)
+  }
+
+  /** Handles one message; returns a promise only when something asynchronous is still going on. */
+  private handle(env: Envelope): Promise<void> | undefined {
+    const host = this.host
+    if (env.tag === "_Wake") {
+      host.reply(env, encodeOk({ type: this.type, id: this.id, status: this.status }))
+      return undefined
+    }
+    if (env.tag === "_Inspect") {
+      host.reply(env, encodeOk({ tenant: this.tenant, type: this.type, id: this.id, status: this.status, node: host.node.id, queued: this.queued, acct: this.accounting() }))
+      return undefined
+    }
+    const handler = host.definition.handlers[env.tag] as (m: unknown, ctx: ActorContext) => unknown
+    let result: unknown
+    try {
+      result = handler(env.message, this.context())
+    } catch (error) {
+      this.failed(env, error)
+      return undefined
+    }
+    if (result !== null && typeof result === "object" && typeof (result as Promise<unknown>).then === "function") {
+      return (result as Promise<unknown>).then(
+        (value) => this.completed(env, value),
+        (error) => this.failed(env, error),
+      )
+    }
+    return this.completed(env, result)
+  }
+
+  private completed(env: Envelope, result: unknown): Promise<void> | undefined {
+    const host = this.host
+    const encoded = host.compiled.get(env.tag)!.encodeReply(result)
+    if (encoded._tag === "Left") {
+      host.stats.handlerFailures++
+      host.reply(env, encodeError("handler_failed", `${host.definition.type}.${env.tag} returned a reply that does not fit its schema`, parseIssues(encoded.left)))
+      host.supervise(this, env.tag, new Error("reply does not fit its schema"))
+      return undefined
+    }
+    host.stats.handled++
+    // durable mail (header Ants-Durable) is acked when the actor answers: its change must be stored first
+    const durable = host.checkpointPolicy === "after-change" || host.checkpointPolicy === "on-passivate" ? env.msg?.headers?.has(DURABLE_HEADER) === true : false
+    if (host.checkpointPolicy === "before-reply" || durable) {
+      return this.checkpointNow().then(() => {
+        // a fenced checkpoint stops this activation (another one owns the actor now): its answer must not go out
+        if (this.status === "stopped") host.reply(env, encodeError("unavailable", `${this.type}/${this.id} moved to another activation; retry`))
+        else if (durable && this.saved !== serialize(this.state)) host.reply(env, encodeError("unavailable", `${this.type}/${this.id} could not store its state; retry`))
+        else host.reply(env, encodeOk(encoded.right))
+      })
+    }
+    host.reply(env, encodeOk(encoded.right))
+    if (host.checkpointPolicy === "after-change") this.checkpointSoon()
+    return undefined
+  }
+
+  private failed(env: Envelope, error: unknown): void {
+    const host = this.host
+    host.stats.handlerFailures++
+    const message = error instanceof Error ? error.message : String(error)
+    host.reply(env, encodeError("handler_failed", `${host.definition.type}.${env.tag} failed: ${message}`))
+    host.supervise(this, env.tag, error)
+  }
+
+  /** Applies a supervisor restart: state back to the last checkpoint, processing paused for `backoffMs`. */
+  restart(backoffMs: number): void {
+    this.restarts++
+    this.state = this.saved !== undefined ? JSON.parse(this.saved) : this.host.definition.initialState({ tenant: this.tenant, id: this.id })
+    this.ctx = null
+    this.pausedUntil = Date.now() + backoffMs
+  }
+
+  /** Writes the state if it changed since the last checkpoint, coalescing with a write in flight. */
+  checkpointSoon(): void {
+    if (this.saving !== null) {
+      this.dirty = true
+      return
+    }
+    const json = serialize(this.state)
+    if (json === this.saved) return
+    this.saving = this.write(json)
+  }
+
+  /** Writes now (if changed, or always with `sleptAt` when passivating) and resolves when stored. */
+  async checkpointNow(sleptAt?: number): Promise<void> {
+    while (this.saving !== null) await this.saving
+    const json = serialize(this.state)
+    if (json === this.saved && sleptAt === undefined) return
+    this.saving = this.write(json, sleptAt)
+    await this.saving
+  }
+
+  /** Cost accounting of this actor across its incarnations, as of now. */
+  accounting(sleptAt?: number): Accounting {
+    const now = sleptAt ?? Date.now()
+    return {
+      activations: this.activations,
+      activeMs: this.priorActiveMs + (now - this.activeSince),
+      sleepingMs: this.sleepingMs,
+      restarts: this.restarts,
+      ...(sleptAt !== undefined ? { sleptAt } : {}),
+    }
+  }
+
+  /** Takes over the accounting of earlier incarnations from a checkpoint. */
+  restoreAccounting(acct: Accounting | undefined, now: number): void {
+    if (!acct) return
+    this.activations = acct.activations + 1
+    this.priorActiveMs = acct.activeMs
+    this.restarts = acct.restarts
+    this.sleepingMs = acct.sleepingMs + (acct.sleptAt !== undefined ? Math.max(0, now - acct.sleptAt) : 0)
+  }
+
+  private async write(json: string, sleptAt?: number): Promise<void> {
+    try {
+      this.revision = await this.host.store.save(this, json, this.revision, this.accounting(sleptAt))
+      this.saved = json
+      this.host.stats.checkpoints++
+    } catch (e) {
+      this.host.checkpointFailed(this, e)
+    } finally {
+      this.saving = null
+    }
+    if (this.dirty) {
+      this.dirty = false
+      this.checkpointSoon()
+    }
+  }
+}
+
+function serialize(state: unknown): string {
+  return state === undefined ? "null" : JSON.stringify(state)
+}

@@ -1,0 +1,121 @@
+/**
+ * `ants nodes` and `ants actors --type T`: the swarm as its nodes see it, gathered from the
+ * broadcast inspection requests (`ants._sys.nodes.members`, `ants._sys.nodes.actors`) with a
+ * deadline. Exit code 0 when at least one node answered, 1 when none did.
+ */
+import { parseArgs } from "node:util"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { PARTITIONS } from "../../subjects/grammar.ts"
+import { INSPECT_DEFAULT_TIMEOUT_MS, listActors, listNodes } from "../cluster/inspect-client.ts"
+
+export interface ClusterCommandIO {
+  readonly nc: NatsConnection
+  readonly json: boolean
+  out(s: string): void
+  err?(s: string): void
+}
+
+export const NODES_USAGE = "usage: ants nodes [--timeout ms] [--json]"
+export const ACTORS_USAGE = "usage: ants actors --type T [--tenant T] [--limit N] [--timeout ms] [--json]"
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n")
+}
+
+/** Compact partition ranges: 0-5,9,12-14 */
+function ranges(ps: ReadonlyArray<number>): string {
+  const out: string[] = []
+  for (let i = 0; i < ps.length; ) {
+    let j = i
+    while (j + 1 < ps.length && ps[j + 1] === ps[j] + 1) j++
+    out.push(i === j ? `${ps[i]}` : `${ps[i]}-${ps[j]}`)
+    i = j + 1
+  }
+  return out.join(",") || "-"
+}
+
+export async function nodesCommand(argv: string[], io: ClusterCommandIO): Promise<number> {
+  let values: { timeout?: string; json?: boolean }
+  try {
+    values = parseArgs({ args: argv, options: { timeout: { type: "string" }, json: { type: "boolean" } }, strict: true }).values
+  } catch (e) {
+    ;(io.err ?? io.out)(`${(e as Error).message}\n${NODES_USAGE}`)
+    return 2
+  }
+  const json = io.json || values.json === true
+  const timeoutMs = values.timeout ? Number(values.timeout) : INSPECT_DEFAULT_TIMEOUT_MS
+  const nodes = await listNodes(io.nc, { timeoutMs })
+  if (json) {
+    io.out(JSON.stringify({ nodes }))
+    return nodes.length > 0 ? 0 : 1
+  }
+  if (nodes.length === 0) {
+    io.out("no runtime node answered (start one with `npx ants node --agents <module>`)")
+    return 1
+  }
+  const rows = [["NODE", "STATE", "HOST", "PARTS", "ACTIVE", "IDLE", "WARMING", "SLEEPING", "LEASES", "PARTITIONS"]]
+  const served = new Set<number>()
+  for (const n of nodes) {
+    let active = 0
+    let idle = 0
+    let warming = 0
+    let sleeping = 0
+    for (const t of Object.values(n.types)) {
+      active += t.active
+      idle += t.idle
+      warming += t.warming
+      sleeping += t.sleeping
+    }
+    for (const p of n.partitions) served.add(p)
+    rows.push([n.node, n.state + (n.frozen ? " (view frozen)" : ""), `${n.host}:${n.pid}`, String(n.partitions.length), String(active), String(idle), String(warming), String(sleeping), String(n.leases), ranges(n.partitions)])
+  }
+  io.out(table(rows))
+  const warnings = new Set(nodes.flatMap((n) => n.guarantees.warnings))
+  io.out(`\n${nodes.length} node(s), ${served.size}/${PARTITIONS} partitions served, nats-server ${nodes[0].guarantees.version}`)
+  for (const s of nodes[0].guarantees.statements) io.out(`  ${s}`)
+  for (const w of warnings) io.out(`  warning: ${w}`)
+  const views = new Set(nodes.map((n) => n.members.join(",")))
+  if (views.size > 1) io.out("  note: nodes do not agree on the member set yet (a node is joining, leaving or failing)")
+  return 0
+}
+
+export async function actorsCommand(argv: string[], io: ClusterCommandIO): Promise<number> {
+  let values: { type?: string; tenant?: string; limit?: string; timeout?: string; json?: boolean }
+  try {
+    values = parseArgs({
+      args: argv,
+      options: { type: { type: "string" }, tenant: { type: "string" }, limit: { type: "string" }, timeout: { type: "string" }, json: { type: "boolean" } },
+      strict: true,
+    }).values
+  } catch (e) {
+    ;(io.err ?? io.out)(`${(e as Error).message}\n${ACTORS_USAGE}`)
+    return 2
+  }
+  if (!values.type) {
+    ;(io.err ?? io.out)(`--type is required\n${ACTORS_USAGE}`)
+    return 2
+  }
+  const json = io.json || values.json === true
+  const r = await listActors(io.nc, {
+    type: values.type,
+    ...(values.tenant ? { tenant: values.tenant } : {}),
+    ...(values.limit ? { limit: Number(values.limit) } : {}),
+    timeoutMs: values.timeout ? Number(values.timeout) : INSPECT_DEFAULT_TIMEOUT_MS,
+  })
+  if (json) {
+    io.out(JSON.stringify(r))
+    return r.nodes > 0 ? 0 : 1
+  }
+  if (r.nodes === 0) {
+    io.out("no runtime node answered (start one with `npx ants node --agents <module>`)")
+    return 1
+  }
+  if (r.actors.length === 0) {
+    io.out(`no actor of type ${values.type} is in memory or asleep on any of ${r.nodes} node(s)`)
+    return 0
+  }
+  io.out(table([["TENANT", "TYPE", "ID", "STATE", "NODE"], ...r.actors.map((a) => [a.tenant, a.type, a.id, a.state, a.node])]))
+  io.out(`\n${r.actors.length} actor(s) on ${r.nodes} node(s)${r.truncated ? " (truncated: use --limit)" : ""}`)
+  return 0
+}

@@ -1,0 +1,258 @@
+/**
+ * Durable actor messages (DESIGN.md §3): at-least-once tells through JetStream.
+ *
+ * A sender publishes to `ants.<tenant>.mail.<type>.<id>.<Tag>` (JetStream publish, header
+ * `Nats-Msg-Id` for de-duplication within the stream's duplicate window, default 2 min). Stream
+ * `ants_mail` (work queue, file storage, the runtime's replicas) keeps the message until an
+ * actor has handled it. Every node pulls from one shared durable consumer `ants_mail_delivery`
+ * and delivers each message as an ask to the actor's public subject, so the server's mapping
+ * takes it to the owning node like any other message; the message is acked only after an `ok`
+ * reply; the delivery carries header `Ants-Durable`, so the actor stores its state before it
+ * answers (an `after-change` actor checkpoints before the reply for this message). Outcomes:
+ * - `ok`: acked (removed from the stream).
+ * - `invalid_message`, `unknown_tag`, `invalid_subject`, `forbidden`: retrying cannot help;
+ *   the message goes to the dead-letter stream at once.
+ * - anything else (`unavailable`, `timeout`, no node, `overloaded`, `handler_failed`): nak with
+ *   a growing delay (250 ms doubling, at most 10 s), redelivered; after `maxDeliveries`
+ *   (default 10) it goes to the dead-letter stream.
+ * Dead letters are published to `ants._sys.dead.mail.<tenant>.<type>.<id>.<Tag>` (stream
+ * `ants_mail_dead`, kept 30 days) with the original body and headers `Ants-Dead-Code`,
+ * `Ants-Dead-Reason`, `Ants-Deliveries`, `Ants-Original-Subject`.
+ *
+ * A node that crashes while holding a message never acks it: the consumer redelivers it after
+ * `ackWaitMs` (default 10 s) to another node. Handlers must therefore tolerate a repeat (the
+ * message can be handled and then redelivered if the node died before the ack). No order is
+ * promised between durable messages.
+ */
+import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg, type StreamConfig } from "@nats-io/jetstream"
+import { agentSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
+import {
+  DEAD_CODE_HEADER,
+  DURABLE_HEADER,
+  DEAD_DELIVERIES_HEADER,
+  DEAD_REASON_HEADER,
+  DEAD_SUBJECT_HEADER,
+  MAIL_CONSUMER,
+  MAIL_DEAD_STREAM,
+  MAIL_DEAD_STREAM_SUBJECTS,
+  MAIL_STREAM,
+  MAIL_STREAM_SUBJECTS,
+  mailDeadSubject,
+  mailSubject,
+  parseMailSubject,
+} from "../../subjects/cluster.ts"
+import { decodeReply } from "../../subjects/envelope.ts"
+import { retrying } from "./membership.ts"
+import type { DurableTellResult } from "../actor-context.ts"
+
+export const MAIL_DEFAULTS = {
+  ackWaitMs: 10_000,
+  maxDeliveries: 10,
+  duplicateWindowMs: 120_000,
+  /** Messages one node delivers at a time. */
+  concurrency: 64,
+  deliveryTimeoutMs: 5_000,
+  maxAgeMs: 7 * 24 * 3600_000,
+  deadMaxAgeMs: 30 * 24 * 3600_000,
+} as const
+
+const TERMINAL = new Set(["invalid_message", "unknown_tag", "invalid_subject", "forbidden"])
+
+export interface MailOptions {
+  readonly replicas?: number
+  readonly ackWaitMs?: number
+  readonly maxDeliveries?: number
+  readonly duplicateWindowMs?: number
+  readonly concurrency?: number
+  readonly deliveryTimeoutMs?: number
+}
+
+export type { DurableTellResult }
+
+const nanos = (ms: number) => ms * 1_000_000
+const encoder = new TextEncoder()
+
+/** Creates the mail streams and the shared consumer when absent (an existing configuration is kept). */
+export async function ensureMailStreams(nc: NatsConnection, o: MailOptions = {}): Promise<JetStreamManager> {
+  const jsm = await jetstreamManager(nc)
+  const replicas = o.replicas ?? 1
+  await addIfAbsent(jsm, {
+    name: MAIL_STREAM,
+    subjects: [...MAIL_STREAM_SUBJECTS],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    num_replicas: replicas,
+    max_age: nanos(MAIL_DEFAULTS.maxAgeMs),
+    duplicate_window: nanos(o.duplicateWindowMs ?? MAIL_DEFAULTS.duplicateWindowMs),
+  })
+  await addIfAbsent(jsm, {
+    name: MAIL_DEAD_STREAM,
+    subjects: [...MAIL_DEAD_STREAM_SUBJECTS],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: replicas,
+    max_age: nanos(MAIL_DEFAULTS.deadMaxAgeMs),
+    duplicate_window: nanos(o.duplicateWindowMs ?? MAIL_DEFAULTS.duplicateWindowMs),
+  })
+  try {
+    await jsm.consumers.info(MAIL_STREAM, MAIL_CONSUMER)
+  } catch {
+    try {
+      await jsm.consumers.add(MAIL_STREAM, {
+        durable_name: MAIL_CONSUMER,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(o.ackWaitMs ?? MAIL_DEFAULTS.ackWaitMs),
+        max_deliver: -1,
+        max_ack_pending: -1,
+      })
+    } catch (e) {
+      await jsm.consumers.info(MAIL_STREAM, MAIL_CONSUMER).catch(() => {
+        throw e
+      })
+    }
+  }
+  return jsm
+}
+
+async function addIfAbsent(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(cfg.name)
+    return
+  } catch {
+    // not found
+  }
+  try {
+    await jsm.streams.add(cfg)
+  } catch (e) {
+    await jsm.streams.info(cfg.name).catch(() => {
+      throw e
+    })
+  }
+}
+
+/** Publishes a durable tell (JetStream; the stream must exist: a node creates it at start). */
+export async function publishDurable(nc: NatsConnection, parts: AgentSubjectParts, body: Uint8Array, msgId: string): Promise<DurableTellResult> {
+  const ack = await jetstream(nc).publish(mailSubject(parts), body, { msgID: msgId })
+  return { seq: ack.seq, duplicate: ack.duplicate }
+}
+
+export interface MailDelivery {
+  readonly delivered: number
+  readonly retried: number
+  readonly deadLettered: number
+  /** Stops pulling and waits for the deliveries in flight. */
+  stop(): Promise<void>
+}
+
+/** Pulls durable mail and delivers it to the actors (one per node; all nodes share the consumer). */
+export async function startMailDelivery(
+  nc: NatsConnection,
+  o: MailOptions & { log: (level: "info" | "warn" | "error", message: string) => void },
+): Promise<MailDelivery> {
+  await retrying(() => ensureMailStreams(nc, o), 20_000)
+  const consumer = await retrying(() => jetstream(nc).consumers.get(MAIL_STREAM, MAIL_CONSUMER), 20_000)
+  const maxDeliveries = o.maxDeliveries ?? MAIL_DEFAULTS.maxDeliveries
+  const timeoutMs = o.deliveryTimeoutMs ?? MAIL_DEFAULTS.deliveryTimeoutMs
+  const inflight = new Set<Promise<void>>()
+  const stats = { delivered: 0, retried: 0, deadLettered: 0 }
+  let stopped = false
+  let iter: ConsumerMessages | undefined
+
+  const deadLetter = async (m: JsMsg, parts: AgentSubjectParts | undefined, code: string, reason: string) => {
+    const h = natsHeaders()
+    h.set(DEAD_CODE_HEADER, code)
+    h.set(DEAD_REASON_HEADER, reason.replace(/[\r\n]+/g, " ").slice(0, 1000))
+    h.set(DEAD_DELIVERIES_HEADER, String(m.info.deliveryCount))
+    h.set(DEAD_SUBJECT_HEADER, m.subject)
+    const id = m.headers?.get("Nats-Msg-Id")
+    h.set("Nats-Msg-Id", id ? `dead-${id}` : `dead-${m.seq}`)
+    const subject = parts ? mailDeadSubject(parts) : mailDeadSubject({ tenant: "default", type: "unknown", id: "unknown", tag: "Unknown" })
+    try {
+      await jetstream(nc).publish(subject, m.data, { headers: h })
+      stats.deadLettered++
+      o.log("warn", `durable message ${m.subject} (seq ${m.seq}) dead-lettered after ${m.info.deliveryCount} deliveries: ${code}: ${reason}`)
+      m.term(reason.slice(0, 200))
+    } catch (e) {
+      o.log("warn", `could not dead-letter ${m.subject}: ${(e as Error).message}; retrying later`)
+      m.nak(1_000)
+    }
+  }
+
+  const deliver = async (m: JsMsg) => {
+    const parts = parseMailSubject(m.subject)
+    let subject: string
+    try {
+      if (!parts) throw new Error("not a mail subject")
+      subject = agentSubject(parts)
+    } catch (e) {
+      return deadLetter(m, undefined, "invalid_subject", `${m.subject}: ${(e as Error).message}`)
+    }
+    let code: string
+    let reason: string
+    try {
+      const h = natsHeaders()
+      h.set(DURABLE_HEADER, "1")
+      const reply = await nc.request(subject, m.data.length ? m.data : encoder.encode("{}"), { timeout: timeoutMs, headers: h })
+      const env = decodeReply(reply.data)
+      if (env.ok) {
+        m.ack()
+        stats.delivered++
+        return
+      }
+      code = env.error.code
+      reason = env.error.message
+    } catch (e) {
+      const err = e as Error & { code?: string }
+      code = /no responders|503/i.test(String(err.message) + String(err.code ?? "")) ? "unavailable" : /timeout/i.test(err.message + err.name) ? "timeout" : "unavailable"
+      reason = err.message
+    }
+    if (TERMINAL.has(code)) return deadLetter(m, parts, code, reason)
+    if (m.info.deliveryCount >= maxDeliveries) return deadLetter(m, parts, code, `${reason} (after ${m.info.deliveryCount} deliveries)`)
+    stats.retried++
+    m.nak(Math.min(10_000, 250 * 2 ** Math.min(6, m.info.deliveryCount - 1)))
+  }
+
+  const concurrency = o.concurrency ?? MAIL_DEFAULTS.concurrency
+  const loop = async () => {
+    while (!stopped) {
+      try {
+        iter = await consumer.consume({ max_messages: concurrency })
+        for await (const m of iter) {
+          if (stopped) {
+            m.nak()
+            continue
+          }
+          const p = deliver(m).catch((e) => o.log("warn", `durable delivery of ${m.subject} failed: ${(e as Error).message}`))
+          inflight.add(p)
+          void p.finally(() => inflight.delete(p))
+          while (inflight.size >= concurrency && !stopped) await Promise.race(inflight)
+        }
+      } catch (e) {
+        if (!stopped) o.log("warn", `durable mail consumer interrupted: ${(e as Error).message}; resuming`)
+      }
+      if (!stopped) await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+  const running = loop()
+
+  return {
+    get delivered() {
+      return stats.delivered
+    },
+    get retried() {
+      return stats.retried
+    },
+    get deadLettered() {
+      return stats.deadLettered
+    },
+    async stop() {
+      stopped = true
+      const closing = iter?.close().catch(() => iter?.stop())
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 2_000))])
+      await Promise.race([Promise.all([...inflight]), new Promise((r) => setTimeout(r, (o.deliveryTimeoutMs ?? MAIL_DEFAULTS.deliveryTimeoutMs) + 1_000))])
+      await Promise.race([running, new Promise((r) => setTimeout(r, 1_000))])
+    },
+  }
+}

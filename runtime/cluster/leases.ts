@@ -1,0 +1,206 @@
+/**
+ * Single activation (DESIGN.md §3): an actor is active on at most one node, guarded by a lease
+ * in KV bucket `ants_leases` (key `<tenant>.<type>.<id>`, value `{"node","incarnation","at"}`).
+ *
+ * Rules:
+ * - A node takes the lease while the actor is warming, before it restores state: create if
+ *   absent; every later write names the revision it read (update-with-revision), so of two
+ *   nodes racing for one actor exactly one wins (on servers that serialize KV compare-and-set,
+ *   see guarantees.ts).
+ * - A lease held by another live member (up or leaving, in this node's membership view) is
+ *   respected: the activation is refused with LeaseHeldError and its messages are forwarded to
+ *   the holder.
+ * - A lease whose holder is no longer a member (crashed: its entry expired; or left) is taken
+ *   over by an update with the revision read. So failover does not wait for leases to expire:
+ *   it waits for the membership entry only.
+ * - The holder releases the lease (delete with its revision) when the actor passivates, stops,
+ *   is handed over in a rebalance, or the node drains. A release never removes someone else's
+ *   lease (the revision check fails).
+ * - The bucket's max_age (`leaseTtlMs`, default 10 min) only collects leases a crashed node left
+ *   behind; a holder refreshes the leases of its long-lived activations every `leaseTtlMs / 3`.
+ *   A refresh that finds the lease changed means the actor was taken over: the activation stops
+ *   without writing state.
+ * - Checkpoints stay fenced by the state's own revision (state-store.ts), so even an activation
+ *   that has not noticed it lost its lease cannot overwrite the new owner's state.
+ */
+import type { NatsConnection } from "@nats-io/nats-core"
+import type { KV } from "@nats-io/kv"
+import { LEASES_BUCKET, leaseKey } from "../../subjects/cluster.ts"
+import type { ActorAddress } from "../../subjects/grammar.ts"
+import { isWrongRevision, openBucket } from "./membership.ts"
+
+export const LEASE_DEFAULTS = {
+  leaseTtlMs: 600_000,
+} as const
+
+/** The actor's lease is held by another live node; its messages go there. */
+export class LeaseHeldError extends Error {
+  readonly _tag = "LeaseHeldError"
+  constructor(
+    readonly key: string,
+    readonly holder: string,
+  ) {
+    super(`actor ${key} is active on node ${holder}`)
+    this.name = "LeaseHeldError"
+  }
+}
+
+export function isLeaseHeldError(e: unknown): e is LeaseHeldError {
+  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "LeaseHeldError"
+}
+
+interface LeaseRecord {
+  readonly node: string
+  readonly incarnation: string
+  readonly at: string
+}
+
+interface Held {
+  readonly key: string
+  revision: number
+  refreshedAt: number
+  /** Called when the lease turns out to be lost (the activation must stop without writing). */
+  readonly lost: (reason: string) => void
+}
+
+export interface LeaseOptions {
+  readonly nodeId: string
+  readonly incarnation: string
+  readonly replicas?: number
+  readonly leaseTtlMs?: number
+  readonly isLive: (node: string) => boolean
+  readonly log: (level: "info" | "warn" | "error", message: string) => void
+}
+
+const encoder = new TextEncoder()
+
+export class Leases {
+  private kv!: KV
+  /** Leases this node holds, by lease key. */
+  readonly held = new Map<string, Held>()
+  private readonly releasing = new Map<string, Promise<void>>()
+  readonly ttlMs: number
+  private timer: ReturnType<typeof setInterval> | undefined
+  takeovers = 0
+  refusals = 0
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly o: LeaseOptions,
+  ) {
+    this.ttlMs = o.leaseTtlMs ?? LEASE_DEFAULTS.leaseTtlMs
+  }
+
+  async start(): Promise<void> {
+    this.kv = await openBucket(this.nc, LEASES_BUCKET, { history: 1, ttl: this.ttlMs, replicas: this.o.replicas ?? 1 }, this.o.log)
+    this.timer = setInterval(() => void this.refreshDue(), Math.min(5_000, Math.max(50, Math.floor(this.ttlMs / 6))))
+    this.timer.unref()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
+
+  /** The release of this actor's lease still in flight, if any. */
+  pendingRelease(a: ActorAddress): Promise<void> | undefined {
+    return this.releasing.get(leaseKey(a))
+  }
+
+  /** Takes the lease of `a` for this node, or throws LeaseHeldError naming the live holder. */
+  async acquire(a: ActorAddress, lost: Held["lost"]): Promise<void> {
+    const key = leaseKey(a)
+    const pending = this.releasing.get(key)
+    if (pending) await pending
+    const body = encoder.encode(JSON.stringify({ node: this.o.nodeId, incarnation: this.o.incarnation, at: new Date().toISOString() } satisfies LeaseRecord))
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let revision: number
+      try {
+        revision = await this.kv.create(key, body)
+      } catch (e) {
+        if (!isWrongRevision(e)) throw e
+        const entry = await this.kv.get(key)
+        if (entry === null || entry.operation !== "PUT") continue // released meanwhile: create again
+        let rec: LeaseRecord | undefined
+        try {
+          rec = entry.json<LeaseRecord>()
+        } catch {
+          rec = undefined
+        }
+        if (rec && rec.node !== this.o.nodeId && this.o.isLive(rec.node)) {
+          this.refusals++
+          throw new LeaseHeldError(key, rec.node)
+        }
+        // holder gone (crashed or left), or our own predecessor: take it over, fenced by revision
+        try {
+          revision = await this.kv.update(key, body, entry.revision)
+        } catch (e2) {
+          if (isWrongRevision(e2)) continue // someone else was quicker: look again
+          throw e2
+        }
+        this.takeovers++
+        this.o.log("info", `took over the lease of ${key} from ${rec?.node ?? "an unreadable holder"} (not a live member)`)
+      }
+      this.held.set(key, { key, revision, refreshedAt: Date.now(), lost })
+      return
+    }
+    throw new Error(`could not take the lease of ${key}: it kept changing`)
+  }
+
+  /** Gives the lease of `a` back (if held). Never removes another node's lease. */
+  release(a: ActorAddress): void {
+    const key = leaseKey(a)
+    const h = this.held.get(key)
+    if (!h) return
+    this.held.delete(key)
+    const p = this.kv
+      .delete(key, { previousSeq: h.revision })
+      .catch((e) => {
+        if (!isWrongRevision(e)) this.o.log("warn", `could not release the lease of ${key}: ${(e as Error).message}`)
+      })
+      .finally(() => {
+        if (this.releasing.get(key) === p) this.releasing.delete(key)
+      })
+    this.releasing.set(key, p)
+  }
+
+  /** Resolves when every release in flight is done. */
+  async settled(): Promise<void> {
+    while (this.releasing.size > 0) await Promise.all([...this.releasing.values()])
+  }
+
+  /** Checks every held lease against the bucket; the activations whose lease changed are told so. */
+  async verifyAll(): Promise<number> {
+    let lost = 0
+    for (const h of [...this.held.values()]) {
+      try {
+        const e = await this.kv.get(h.key)
+        if (e === null || e.operation !== "PUT" || e.revision !== h.revision) {
+          if (this.held.get(h.key) !== h) continue
+          this.held.delete(h.key)
+          lost++
+          h.lost(`lease of ${h.key} was taken over while this node was out of touch`)
+        }
+      } catch {
+        // unreachable now: the refresh will find out
+      }
+    }
+    return lost
+  }
+
+  private async refreshDue(): Promise<void> {
+    const now = Date.now()
+    const due = [...this.held.values()].filter((h) => now - h.refreshedAt > this.ttlMs / 3).slice(0, 500)
+    const body = encoder.encode(JSON.stringify({ node: this.o.nodeId, incarnation: this.o.incarnation, at: new Date().toISOString() } satisfies LeaseRecord))
+    for (const h of due) {
+      try {
+        h.revision = await this.kv.update(h.key, body, h.revision)
+        h.refreshedAt = Date.now()
+      } catch (e) {
+        if (!isWrongRevision(e)) continue
+        if (this.held.get(h.key) !== h) continue
+        this.held.delete(h.key)
+        h.lost(`lease of ${h.key} was taken over by another node`)
+      }
+    }
+  }
+}

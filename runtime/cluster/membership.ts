@@ -1,0 +1,397 @@
+/**
+ * Membership: which runtime nodes are alive, seen by every node the same way, with no
+ * coordinator (DESIGN.md §3). Each node writes its entry into KV bucket `ants_members` every
+ * `heartbeatMs` (default 300 ms); the bucket's max_age is `expiryMs` (default 1500 ms), so the
+ * server forgets a node that stopped writing. Every node watches the bucket: a put is a sign of
+ * life, a delete is a graceful leave (seen at once), and a node not heard from for `expiryMs`
+ * is taken for dead.
+ *
+ * Rules that keep views honest when NATS itself hiccups:
+ * - A node judges others only while it sees its own heartbeats come back through the watch
+ *   (within `2 × heartbeatMs + 200 ms`). When it does not (the bucket's stream is electing a
+ *   leader, the connection is down), its view is frozen: nobody is declared dead. When its own
+ *   heartbeats come back, everybody gets a fresh `expiryMs` of grace.
+ * - A member that missed a heartbeat (`1.5 × heartbeatMs`) is probed on
+ *   `ants._sys.node.<id>.ping`. NATS answers "no responders" at once when the node's
+ *   connection is gone (a killed process's socket closes), so a crashed node is usually taken
+ *   for dead within about `1.5 × heartbeatMs`, long before `expiryMs`. A node that joins probes
+ *   every member it finds, so entries left by a node that just died do not delay it.
+ * - Heartbeats are revision-checked updates. If a node's own entry expired on the server
+ *   (the node stalled for longer than `expiryMs`), its next update fails: it then knows other
+ *   nodes may have taken its actors over, calls `onSelfExpired` (the runtime re-verifies every
+ *   lease it holds) and writes a fresh entry.
+ */
+import { hostname } from "node:os"
+import { errors, type NatsConnection, type Subscription } from "@nats-io/nats-core"
+import { Kvm, type KV, type KvEntry } from "@nats-io/kv"
+import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
+
+export const MEMBERSHIP_DEFAULTS = {
+  heartbeatMs: 300,
+  expiryMs: 1500,
+} as const
+
+export type MemberState = "up" | "leaving"
+
+/** The JSON a node keeps under its key in `ants_members`. */
+export interface MemberRecord {
+  readonly v: 1
+  readonly node: string
+  /** Random per process: tells a restarted node with the same id from its previous life. */
+  readonly incarnation: string
+  /** `up` nodes own partitions; `leaving` nodes are handing theirs over (still alive). */
+  readonly state: MemberState
+  /** Agent types the node hosts (ownership of a type's actors is computed among these nodes). */
+  readonly types: ReadonlyArray<string>
+  /** Partitions the node is subscribed to right now (the losing node waits for the gaining one). */
+  readonly serving: ReadonlyArray<number>
+  readonly startedAt: string
+  readonly at: string
+  readonly host: string
+  readonly pid: number
+}
+
+export interface Member {
+  record: MemberRecord
+  /** Local time this node last heard from the member. */
+  lastSeen: number
+}
+
+export interface MembershipOptions {
+  readonly nodeId: string
+  readonly incarnation: string
+  /** Agent types this node hosts (read when the entry is written). */
+  readonly types: () => ReadonlyArray<string>
+  readonly replicas?: number
+  readonly heartbeatMs?: number
+  readonly expiryMs?: number
+  readonly log: (level: "info" | "warn" | "error", message: string) => void
+  /** Called when the live member set (or a member's state/serving) changed. */
+  readonly onChange: () => void
+  /** Called when this node finds that its own entry had expired (it was taken for dead). */
+  readonly onSelfExpired: () => void
+  /** Called when a heartbeat got through after a silence longer than `expiryMs`. */
+  readonly onResumed: () => void
+}
+
+const encoder = new TextEncoder()
+
+export class Membership {
+  readonly members = new Map<string, Member>()
+  readonly heartbeatMs: number
+  readonly expiryMs: number
+  private readonly staleMs: number
+  private kv!: KV
+  private revision = 0
+  /** Send time of the last heartbeat the server acknowledged. */
+  private lastBeatOk = Date.now()
+  private state: MemberState = "up"
+  private serving: number[] = []
+  private readonly startedAt = new Date().toISOString()
+  private ownSeenAt = 0
+  private stale = true
+  private beating: Promise<void> | null = null
+  private timer: ReturnType<typeof setInterval> | undefined
+  private sweeper: ReturnType<typeof setInterval> | undefined
+  private watchStop: (() => void) | undefined
+  private stopped = false
+  private pingSub: Subscription | undefined
+  private readonly probing = new Map<string, number>()
+  private initialized!: Promise<void>
+  private markInitialized!: () => void
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly o: MembershipOptions,
+  ) {
+    this.heartbeatMs = o.heartbeatMs ?? MEMBERSHIP_DEFAULTS.heartbeatMs
+    this.expiryMs = o.expiryMs ?? MEMBERSHIP_DEFAULTS.expiryMs
+    if (this.expiryMs < 3 * this.heartbeatMs) throw new Error(`membership expiry (${this.expiryMs} ms) must be at least 3 heartbeats (${this.heartbeatMs} ms)`)
+    this.staleMs = 2 * this.heartbeatMs + 200
+  }
+
+  /** Opens the bucket, writes this node's entry and returns once the current members are known. */
+  async start(): Promise<void> {
+    this.kv = await openBucket(this.nc, MEMBERS_BUCKET, { history: 1, ttl: this.expiryMs, replicas: this.o.replicas ?? 1 }, this.o.log)
+    this.pingSub = this.nc.subscribe(nodePingSubject(this.o.nodeId), {
+      callback: (_e, m) => {
+        try {
+          m.respond(encoder.encode(JSON.stringify({ node: this.o.nodeId, incarnation: this.o.incarnation })))
+        } catch {
+          // closing
+        }
+      },
+    })
+    this.initialized = new Promise((r) => (this.markInitialized = r))
+    // a replicated bucket that was just created may not take writes for a moment
+    this.revision = await retrying(() => this.kv.put(memberKey(this.o.nodeId), this.encode()), 20_000)
+    this.lastBeatOk = Date.now()
+    await this.watch()
+    // the watch delivers in stream order: once our own entry came through, everyone before it did
+    await Promise.race([this.initialized, new Promise((r) => setTimeout(r, 5_000))])
+    // entries of nodes that died a moment ago are still in the bucket: ask NATS whether they are there
+    await Promise.all([...this.members.keys()].filter((m) => m !== this.o.nodeId).map((m) => this.probe(m)))
+    this.timer = setInterval(() => void this.heartbeat(), this.heartbeatMs)
+    this.sweeper = setInterval(() => this.sweep(), Math.max(25, Math.floor(this.heartbeatMs / 3)))
+  }
+
+  get id(): string {
+    return this.o.nodeId
+  }
+
+  /** Whether `node` is a live member (up or leaving) in this node's view. */
+  isLive(node: string): boolean {
+    return this.members.has(node)
+  }
+
+  /** Members that own partitions for `type`: up (not leaving) and hosting the type. */
+  candidates(type: string): string[] {
+    const out: string[] = []
+    for (const [id, m] of this.members) if (m.record.state === "up" && m.record.types.includes(type)) out.push(id)
+    return out
+  }
+
+  /** Whether this node's view is frozen (its own heartbeats are not coming back). */
+  get frozen(): boolean {
+    return this.stale
+  }
+
+  /** Changes what this node advertises and writes it at once. */
+  async advertise(change: { state?: MemberState; serving?: number[] }): Promise<void> {
+    if (change.state) this.state = change.state
+    if (change.serving) this.serving = [...change.serving].sort((a, b) => a - b)
+    // our own view changes at once (other nodes see it through the watch)
+    const me = this.members.get(this.o.nodeId)
+    if (me) me.record = this.record()
+    await this.heartbeat()
+  }
+
+  /** Graceful leave: removes the entry (others see the delete at once) and stops. */
+  async leave(): Promise<void> {
+    this.stop()
+    await this.beating?.catch(() => undefined)
+    try {
+      await this.kv.delete(memberKey(this.o.nodeId))
+    } catch (e) {
+      this.o.log("warn", `could not remove membership entry of ${this.o.nodeId}: ${(e as Error).message} (it expires in ${this.expiryMs} ms)`)
+    }
+  }
+
+  stop(): void {
+    this.stopped = true
+    clearInterval(this.timer)
+    clearInterval(this.sweeper)
+    this.watchStop?.()
+    this.pingSub?.unsubscribe()
+  }
+
+  private record(): MemberRecord {
+    return {
+      v: 1,
+      node: this.o.nodeId,
+      incarnation: this.o.incarnation,
+      state: this.state,
+      types: this.o.types(),
+      serving: this.serving,
+      startedAt: this.startedAt,
+      at: new Date().toISOString(),
+      host: hostname(),
+      pid: process.pid,
+    }
+  }
+
+  private encode(): Uint8Array {
+    return encoder.encode(JSON.stringify(this.record()))
+  }
+
+  /**
+   * How long since the last heartbeat the server took. Past `expiryMs` other nodes may take this
+   * node for dead and its actors over: the runtime then refuses messages until it has re-checked
+   * its leases.
+   */
+  silentFor(): number {
+    return Date.now() - this.lastBeatOk
+  }
+
+  private beatOk(sent: number): void {
+    const wasSilent = sent - this.lastBeatOk > this.expiryMs
+    this.lastBeatOk = Math.max(this.lastBeatOk, sent)
+    if (wasSilent && !this.stopped) this.o.onResumed()
+  }
+
+  private heartbeat(): Promise<void> {
+    if (this.stopped) return Promise.resolve()
+    // one write at a time; a caller that wants its change written waits for the next one
+    const run = async () => {
+      const key = memberKey(this.o.nodeId)
+      const sent = Date.now()
+      try {
+        this.revision = await this.kv.update(key, this.encode(), this.revision)
+        this.beatOk(sent)
+      } catch (e) {
+        if (!isWrongRevision(e)) return // server busy or reconnecting: the next beat retries
+        let entry: KvEntry | null = null
+        try {
+          entry = await this.kv.get(key)
+        } catch {
+          return
+        }
+        const mine = entry?.operation === "PUT" && safeJson(entry)?.incarnation === this.o.incarnation
+        if (mine && entry) {
+          // an earlier write landed although its reply was lost
+          this.revision = entry.revision
+          this.beatOk(sent)
+          return
+        }
+        if (this.stopped) return
+        this.o.log("warn", `membership entry of ${this.o.nodeId} had expired (this node stalled for more than ${this.expiryMs} ms); verifying leases and re-joining`)
+        this.o.onSelfExpired()
+        try {
+          const again = Date.now()
+          this.revision = await this.kv.put(key, this.encode())
+          this.lastBeatOk = again
+        } catch {
+          // next beat
+        }
+      }
+    }
+    const p = (this.beating ?? Promise.resolve()).then(run)
+    this.beating = p
+    return p
+  }
+
+  private async watch(): Promise<void> {
+    const iter = await this.kv.watch()
+    this.watchStop = () => iter.stop()
+    void (async () => {
+      for await (const e of iter) {
+        if (this.stopped) break
+        this.observe(e)
+      }
+    })().catch((err) => {
+      if (!this.stopped) this.o.log("warn", `membership watch ended: ${(err as Error).message}`)
+    })
+  }
+
+  private observe(e: KvEntry & { isUpdate?: boolean }): void {
+    const now = Date.now()
+    if (e.operation !== "PUT") {
+      if (e.key === this.o.nodeId) return
+      if (this.members.delete(e.key)) {
+        this.o.log("info", `node ${e.key} left`)
+        this.o.onChange()
+      }
+      return
+    }
+    const record = safeJson(e)
+    if (!record || record.node !== e.key) return
+    if (e.key === this.o.nodeId) {
+      if (record.incarnation !== this.o.incarnation) return // our predecessor's last words
+      if (this.stale) {
+        // our view was frozen: whoever we did not hear from meanwhile gets a fresh grace period
+        for (const m of this.members.values()) m.lastSeen = Math.max(m.lastSeen, now)
+        this.stale = false
+      }
+      this.ownSeenAt = now
+      this.markInitialized?.()
+    }
+    const prev = this.members.get(e.key)
+    // an entry from before we watched counts from when it was written (it may be a dead node's last beat)
+    const lastSeen = prev || e.isUpdate ? now : Math.max(now - this.expiryMs, Math.min(now, e.created.getTime()))
+    this.members.set(e.key, { record, lastSeen })
+    if (
+      !prev ||
+      prev.record.state !== record.state ||
+      prev.record.incarnation !== record.incarnation ||
+      prev.record.serving.join(",") !== record.serving.join(",") ||
+      prev.record.types.join(",") !== record.types.join(",")
+    ) {
+      if (!prev && e.key !== this.o.nodeId) this.o.log("info", `node ${e.key} joined`)
+      this.o.onChange()
+    }
+  }
+
+  /** Asks NATS whether `node` is still connected; "no responders" removes it from the view at once. */
+  async probe(node: string, force = false): Promise<void> {
+    const asked = Date.now()
+    if (!force && this.probing.has(node) && asked - this.probing.get(node)! < this.heartbeatMs) return
+    this.probing.set(node, asked)
+    try {
+      await this.nc.request(nodePingSubject(node), undefined, { timeout: Math.max(200, this.heartbeatMs) })
+    } catch (e) {
+      const noResponders = (e instanceof errors.RequestError && e.isNoResponders()) || /no responders/i.test(String((e as Error)?.message))
+      if (noResponders && !this.stopped && this.members.has(node) && node !== this.o.nodeId) {
+        const m = this.members.get(node)!
+        // a heartbeat that arrived while we asked proves it alive after all
+        if (m.lastSeen < asked) {
+          this.members.delete(node)
+          this.o.log("warn", `node ${node} is gone (no responders on its ping subject, last heartbeat ${Date.now() - m.lastSeen} ms ago): taken for dead`)
+          this.o.onChange()
+        }
+      }
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now()
+    for (const [id, m] of this.members) {
+      if (id !== this.o.nodeId && now - m.lastSeen > 1.5 * this.heartbeatMs) void this.probe(id)
+    }
+    if (now - this.ownSeenAt > this.staleMs) {
+      this.stale = true
+      return
+    }
+    let changed = false
+    for (const [id, m] of this.members) {
+      if (id === this.o.nodeId) continue
+      if (now - m.lastSeen > this.expiryMs) {
+        this.members.delete(id)
+        this.o.log("warn", `node ${id} missed its heartbeats for ${now - m.lastSeen} ms: taken for dead`)
+        changed = true
+      }
+    }
+    if (changed) this.o.onChange()
+  }
+}
+
+function safeJson(e: KvEntry): MemberRecord | undefined {
+  try {
+    return e.json<MemberRecord>()
+  } catch {
+    return undefined
+  }
+}
+
+export function isWrongRevision(e: unknown): boolean {
+  const msg = String((e as Error)?.message ?? "")
+  return /wrong last sequence|key exists|10071/.test(msg) || (e as { code?: unknown })?.code === 10071 || (e as { api_error?: { err_code?: number } })?.api_error?.err_code === 10071
+}
+
+/** Runs `f` until it succeeds or `withinMs` passed (JetStream settling after a create or a leader change). */
+export async function retrying<T>(f: () => Promise<T>, withinMs: number): Promise<T> {
+  const deadline = Date.now() + withinMs
+  for (let wait = 50; ; wait = Math.min(1_000, wait * 2)) {
+    try {
+      return await f()
+    } catch (e) {
+      if (Date.now() + wait > deadline) throw e
+      await new Promise((r) => setTimeout(r, wait))
+    }
+  }
+}
+
+/** Creates a KV bucket, or opens it when it exists with another configuration (and says so). */
+export async function openBucket(
+  nc: NatsConnection,
+  name: string,
+  config: { history: number; ttl: number; replicas: number },
+  log: (level: "info" | "warn" | "error", message: string) => void,
+): Promise<KV> {
+  const kvm = new Kvm(nc)
+  try {
+    return await retrying(() => kvm.create(name, config), 5_000)
+  } catch (e) {
+    log("warn", `could not create KV bucket ${name} as configured (${(e as Error).message}); opening it as it is`)
+    return await retrying(() => kvm.open(name), 20_000)
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The ActorContext given to handlers. One small object per activation (two fields; every
+ * method lives on the prototype), so an idle actor stays cheap. Bound to the actor's tenant:
+ * a target naming another tenant is refused with `forbidden`.
+ */
+import type { ActorAddress } from "../subjects/grammar.ts"
+import { topicPattern } from "../subjects/grammar.ts"
+import type { ActorContext, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Target } from "./actor-context.ts"
+import type { ActorCell } from "./actor-cell.ts"
+import { AskError, publishTopic } from "./client.ts"
+import type { AgentDefinition } from "./define-agent.ts"
+import type { ProtocolSpec } from "./protocol.ts"
+import type { HostNode } from "./type-host.ts"
+import type { Pheromones, Workspace } from "./pheromones/mod.ts"
+
+const decoder = new TextDecoder()
+
+class CellContext implements ActorContext<unknown> {
+  constructor(
+    private readonly cell: ActorCell,
+    private readonly hostNode: HostNode,
+  ) {}
+
+  get self(): ActorAddress {
+    return { tenant: this.cell.tenant, type: this.cell.type, id: this.cell.id }
+  }
+
+  get node(): string {
+    return this.hostNode.id
+  }
+
+  get state(): unknown {
+    return this.cell.state
+  }
+
+  set state(s: unknown) {
+    this.cell.state = s
+  }
+
+  get pheromones(): Pheromones {
+    const c = this.cell
+    return this.hostNode.stigmergy().pheromones(c.tenant, `${c.tenant}/${c.type}/${c.id}`)
+  }
+
+  get workspace(): Workspace {
+    const c = this.cell
+    return this.hostNode.stigmergy().workspace(c.tenant, `${c.tenant}/${c.type}/${c.id}`)
+  }
+
+  get extensions(): Readonly<Record<string, unknown>> {
+    return this.cell.host.definition.extensions
+  }
+
+  private sameTenant(t: string | undefined): string {
+    const tenant = this.cell.tenant
+    if (t !== undefined && t !== tenant) {
+      throw new AskError("forbidden", `actor ${this.cell.type}/${this.cell.id} of tenant "${tenant}" may not address tenant "${t}"`)
+    }
+    return tenant
+  }
+
+  ref<P extends ProtocolSpec>(agent: AgentDefinition<P, any>, id: string, t?: string): ActorRef<P> {
+    return this.hostNode.messaging.ref(agent, id, this.sameTenant(t))
+  }
+
+  ask(target: Target, tag: string, message: unknown, options?: AskOptions): Promise<unknown> {
+    return this.hostNode.messaging.ask({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
+  }
+
+  tell(target: Target, tag: string, message: unknown): void {
+    this.hostNode.messaging.tell({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message)
+  }
+
+  tellDurable(target: Target, tag: string, message: unknown, options?: DurableTellOptions): Promise<DurableTellResult> {
+    return this.hostNode.messaging.tellDurable({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
+  }
+
+  publish(topic: string, data: unknown): void {
+    publishTopic(this.hostNode.nc, this.cell.tenant, topic, data)
+  }
+
+  subscribe(pattern: string, tag: string): void {
+    const cell = this.cell
+    const node = this.hostNode
+    const compiled = cell.host.compiled.get(tag)
+    if (!compiled) throw new AskError("unknown_tag", `agent "${cell.type}" has no tag "${tag}" to deliver topic events as`)
+    const sub = node.nc.subscribe(topicPattern(cell.tenant, pattern), {
+      callback: (_err, msg) => {
+        if (cell.status === "stopped") return
+        let parsed: unknown
+        try {
+          parsed = msg.data.length === 0 ? {} : JSON.parse(decoder.decode(msg.data))
+        } catch {
+          node.log("warn", `topic event on ${msg.subject} is not JSON; not delivered to ${cell.type}/${cell.id}`)
+          return
+        }
+        const r = compiled.decodeMessage(parsed)
+        if (r._tag === "Left") {
+          node.log("warn", `topic event on ${msg.subject} does not fit ${cell.type}.${tag}; not delivered`)
+          return
+        }
+        if (!cell.enqueue({ tag, message: r.right, msg: undefined })) {
+          node.log("warn", `mailbox of ${cell.type}/${cell.id} is full; topic event on ${msg.subject} refused`)
+        }
+      },
+    })
+    ;(cell.subscriptions ??= []).push(sub)
+  }
+
+  log(message: string, fields?: Record<string, unknown>): void {
+    this.hostNode.log("info", `[${this.cell.type}/${this.cell.id}] ${message}`, fields)
+  }
+}
+
+export function makeActorContext(cell: ActorCell, node: HostNode): ActorContext {
+  return new CellContext(cell, node)
+}

@@ -1,0 +1,34 @@
+/**
+ * ANTS public API. Agent authors need `defineAgent` (and Schema from `effect`); operators need
+ * `startNode`; callers need `connectClient` (or any NATS client and the subject grammar).
+ */
+export { defineAgent, Empty, isAgentDefinition, AgentDefinitionError } from "./define-agent.ts"
+export type { AgentDefinition, AgentOptions, AgentSpec, CheckpointPolicy, Handler, Handlers, Tier, TopicBinding } from "./define-agent.ts"
+export { defineProtocol, ProtocolError } from "./protocol.ts"
+export type { MessageInput, MessageOf, MessageSpec, Protocol, ProtocolSpec, ReplyOf } from "./protocol.ts"
+export type { ActorContext, ActorRef, AskOptions, Messaging, Target } from "./actor-context.ts"
+export { AskError, isAskError, createMessaging, publishTopic, DEFAULT_ASK_TIMEOUT_MS } from "./client.ts"
+export { connectClient } from "./connect-client.ts"
+export type { AntsClient, ConnectClientOptions } from "./connect-client.ts"
+export { startNode, connectNats, NODE_DEFAULTS, defaultLogger } from "./node.ts"
+export type { AntsNode, NodeOptions, NodeStats, Logger, LogLevel, RejectedRecord } from "./node.ts"
+export { startNatsServer, startNatsCluster, NatsServerError, findNatsServer } from "./nats-server.ts"
+export type { NatsServer, NatsCluster, NatsServerOptions } from "./nats-server.ts"
+export { StateFencedError } from "./state-store.ts"
+export {
+  createPheromones,
+  createWorkspace,
+  depositSuccess,
+  findOverloaded,
+  followStrongest,
+  isPheromoneError,
+  PheromoneError,
+  safeLocations,
+  strongestPatterns,
+} from "./pheromones/mod.ts"
+export type { Artifact, Evaporation, Pheromones, PheromoneWatch, Trail, Workspace, WorkspaceWatch } from "./pheromones/mod.ts"
+export { ArtifactDelivery } from "./stigmergy.ts"
+export type { Interest } from "./stigmergy.ts"
+export { CLUSTER_DEFAULTS, LeaseHeldError, isLeaseHeldError, clusterGuarantees, listActors, listNodes, partitionOf } from "./cluster/mod.ts"
+export type { ActorInfo, ClusterOptions, ClusterView, DurableTellResult, Guarantees, NodeMembersInfo } from "./cluster/mod.ts"
+export type { DurableTellOptions } from "./actor-context.ts"

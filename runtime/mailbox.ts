@@ -1,0 +1,56 @@
+/**
+ * A bounded FIFO mailbox (ring buffer). A full mailbox refuses instead of growing: the caller
+ * answers `overloaded`, which is back-pressure the sender can see (Akka's bounded mailbox).
+ * Storage is allocated on first use and released when the mailbox empties, so an idle actor
+ * carries no buffer.
+ */
+export class Mailbox<T> {
+  private buf: Array<T | undefined> | null = null
+  private head = 0
+  private count = 0
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.count
+  }
+
+  /** Adds an item; false when the mailbox is full. */
+  push(item: T): boolean {
+    if (this.count >= this.capacity) return false
+    if (this.buf === null) this.buf = new Array(Math.min(this.capacity, 4))
+    if (this.count === this.buf.length) this.grow()
+    this.buf[(this.head + this.count) % this.buf.length] = item
+    this.count++
+    return true
+  }
+
+  shift(): T | undefined {
+    if (this.count === 0 || this.buf === null) return undefined
+    const item = this.buf[this.head]
+    this.buf[this.head] = undefined
+    this.head = (this.head + 1) % this.buf.length
+    this.count--
+    if (this.count === 0) {
+      this.head = 0
+      if (this.buf.length > 64) this.buf = null
+    }
+    return item
+  }
+
+  /** Removes and returns everything queued. */
+  clear(): T[] {
+    const out: T[] = []
+    for (let x = this.shift(); x !== undefined; x = this.shift()) out.push(x)
+    this.buf = null
+    return out
+  }
+
+  private grow(): void {
+    const old = this.buf!
+    const next = new Array<T | undefined>(Math.min(this.capacity, old.length * 2))
+    for (let i = 0; i < this.count; i++) next[i] = old[(this.head + i) % old.length]
+    this.buf = next
+    this.head = 0
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * Launches real `nats-server` child processes: the CLI's embedded default (DESIGN.md §6) and
+ * every test's broker. A server gets a random client port (read back from its ports file), a
+ * temporary JetStream store and, optionally, this project's `nats.conf` mappings and a cluster
+ * block. Nothing here speaks the NATS protocol; it only starts, waits for and stops processes.
+ */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+
+export class NatsServerError extends Error {
+  readonly _tag = "NatsServerError"
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = "NatsServerError"
+  }
+}
+
+/** The project's own `nats.conf` (JetStream and the partition mapping of DESIGN.md §3). */
+export const PROJECT_NATS_CONF = resolve(dirname(fileURLToPath(import.meta.url)), "..", "nats.conf")
+
+export const INSTALL_HINT =
+  "nats-server was not found. Install it (Debian/Ubuntu: `sudo apt-get install -y nats-server`; " +
+  "elsewhere: https://docs.nats.io/running-a-nats-service/introduction/installation) " +
+  "or point NATS_SERVER_BIN at the binary, or pass --nats <url> to use a server you already run."
+
+/** Finds the nats-server binary: NATS_SERVER_BIN, then PATH, then the Debian location. */
+export function findNatsServer(): string {
+  const fromEnv = process.env.NATS_SERVER_BIN
+  if (fromEnv) {
+    if (existsSync(fromEnv)) return fromEnv
+    throw new NatsServerError(`NATS_SERVER_BIN=${fromEnv} does not exist. ${INSTALL_HINT}`)
+  }
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/local/bin", "/usr/bin"])) {
+    if (!dir) continue
+    const candidate = join(dir, "nats-server")
+    if (existsSync(candidate)) return candidate
+  }
+  throw new NatsServerError(INSTALL_HINT)
+}
+
+/** The version the binary reports, e.g. "2.9.10". */
+export function natsServerVersion(bin = findNatsServer()): string {
+  const out = execFileSync(bin, ["--version"], { encoding: "utf8" })
+  const m = /v?(\d+\.\d+\.\d+)/.exec(out)
+  return m ? m[1] : out.trim()
+}
+
+/** A TCP port that was free a moment ago (for cluster routes, which must be known up front). */
+export async function freePort(): Promise<number> {
+  return await new Promise((res, rej) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on("error", rej)
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address()
+      const port = typeof addr === "object" && addr ? addr.port : 0
+      srv.close(() => res(port))
+    })
+  })
+}
+
+export interface NatsServerOptions {
+  /** Config file to load (`-c`). Defaults to the project's nats.conf; `null` for none. */
+  readonly config?: string | null
+  /** Client port; 0 (default) picks a random free one. */
+  readonly port?: number
+  /** JetStream store; a fresh temporary folder by default (removed on stop unless given). */
+  readonly storeDir?: string
+  /** Server name (required inside a cluster). */
+  readonly serverName?: string
+  /** Cluster membership: this server's route port and every route (including its own). */
+  readonly cluster?: { readonly name: string; readonly port: number; readonly routes: ReadonlyArray<number> }
+  /** Extra command-line arguments. */
+  readonly args?: ReadonlyArray<string>
+  /** How long to wait for the server to accept clients. Default 15 s. */
+  readonly startTimeoutMs?: number
+  /** Print the server's log lines to stderr (for debugging). */
+  readonly debug?: boolean
+}
+
+export interface NatsServer {
+  readonly url: string
+  readonly port: number
+  readonly pid: number
+  readonly storeDir: string
+  readonly version: string
+  readonly options: NatsServerOptions
+  /** Graceful stop (SIGTERM, then SIGKILL after 5 s); removes a temporary store. */
+  stop(): Promise<void>
+  /** kill -9, keeping the store (for restart and failover tests). */
+  kill(): Promise<void>
+  /** Starts a new process with the same options and store (the port stays the same). */
+  restart(): Promise<NatsServer>
+}
+
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
+  const bin = findNatsServer()
+  const version = natsServerVersion(bin)
+  const ownStore = options.storeDir === undefined
+  const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), "ants-nats-"))
+  const portsDir = mkdtempSync(join(tmpdir(), "ants-ports-"))
+  const config = options.config === undefined ? PROJECT_NATS_CONF : options.config
+  const args: string[] = []
+  let clusterConf: string | undefined
+  if (options.cluster) {
+    // Cluster blocks go in a small generated config that carries the main one's text, because
+    // `--routes` on the command line cannot carry the cluster name on 2.9 (and `include` paths
+    // are relative to the including file).
+    clusterConf = join(portsDir, "cluster.conf")
+    const routes = options.cluster.routes.map((p) => `"nats-route://127.0.0.1:${p}"`).join(", ")
+    const include = config ? `${readFileSync(config, "utf8")}\n` : ""
+    writeFileSync(
+      clusterConf,
+      `${include}server_name: "${options.serverName ?? `n${options.cluster.port}`}"\n` +
+        `cluster {\n  name: "${options.cluster.name}"\n  listen: "127.0.0.1:${options.cluster.port}"\n  routes: [${routes}]\n}\n`,
+    )
+    args.push("-c", clusterConf)
+  } else if (config) {
+    args.push("-c", config)
+    if (options.serverName) args.push("-n", options.serverName)
+  }
+  args.push("-a", "127.0.0.1", "-p", String(options.port ?? -1), "-js", "-sd", storeDir, "--ports_file_dir", portsDir)
+  if (options.args) args.push(...options.args)
+
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] })
+  let log = ""
+  const onData = (b: Buffer) => {
+    const s = b.toString()
+    if (log.length < 64_000) log += s
+    if (options.debug) process.stderr.write(s)
+  }
+  child.stdout?.on("data", onData)
+  child.stderr?.on("data", onData)
+  let exited: number | null | undefined
+  child.on("exit", (code) => (exited = code))
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 15_000)
+  let url: string | undefined
+  while (Date.now() < deadline) {
+    if (exited !== undefined) {
+      throw new NatsServerError(`nats-server exited with code ${exited} at start-up:\n${log.slice(-4000)}`)
+    }
+    url = readPortsFile(portsDir)
+    if (url) break
+    await sleep(20)
+  }
+  if (!url) {
+    child.kill("SIGKILL")
+    throw new NatsServerError(`nats-server did not start within ${options.startTimeoutMs ?? 15_000} ms:\n${log.slice(-4000)}`)
+  }
+  const port = Number(new URL(url).port)
+  // The ports file is written before JetStream is fully up; wait for the log line.
+  while (Date.now() < deadline && !/Server is ready/.test(log) && exited === undefined) await sleep(10)
+  return makeHandle(child, { url, port, storeDir, version, ownStore, portsDir, options: { ...options, port } })
+}
+
+function makeHandle(
+  child: ChildProcess,
+  h: { url: string; port: number; storeDir: string; version: string; ownStore: boolean; portsDir: string; options: NatsServerOptions },
+): NatsServer {
+  const exitPromise = new Promise<void>((res) => {
+    if (child.exitCode !== null || child.signalCode !== null) res()
+    else child.once("exit", () => res())
+  })
+  const cleanupPorts = () => rmSync(h.portsDir, { recursive: true, force: true })
+  const handle: NatsServer = {
+    url: h.url,
+    port: h.port,
+    pid: child.pid ?? -1,
+    storeDir: h.storeDir,
+    version: h.version,
+    options: h.options,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM")
+        const t = setTimeout(() => child.kill("SIGKILL"), 5_000)
+        await exitPromise
+        clearTimeout(t)
+      }
+      cleanupPorts()
+      if (h.ownStore) rmSync(h.storeDir, { recursive: true, force: true })
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL")
+        await exitPromise
+      }
+    },
+    async restart() {
+      await handle.kill()
+      cleanupPorts()
+      return await startNatsServer({ ...h.options, storeDir: h.storeDir, port: h.port })
+    },
+  }
+  return handle
+}
+
+function readPortsFile(dir: string): string | undefined {
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith(".ports")) continue
+    try {
+      const parsed = JSON.parse(readFileSync(join(dir, f), "utf8")) as { nats?: string[] }
+      const u = parsed.nats?.[0]
+      if (u) return u.replace("0.0.0.0", "127.0.0.1")
+    } catch {
+      // written but not yet complete
+    }
+  }
+  return undefined
+}
+
+export interface NatsCluster {
+  readonly servers: NatsServer[]
+  /** Comma-separated client URLs of every server, for `--nats`. */
+  readonly urls: string
+  stop(): Promise<void>
+}
+
+/** Three (or n) clustered servers on loopback, each with its own store. */
+export async function startNatsCluster(n = 3, options: Omit<NatsServerOptions, "cluster" | "serverName"> = {}): Promise<NatsCluster> {
+  const routePorts = await Promise.all(Array.from({ length: n }, () => freePort()))
+  const name = `ants-${process.pid}-${routePorts[0]}`
+  const servers = await Promise.all(
+    routePorts.map((port, i) =>
+      startNatsServer({ ...options, serverName: `s${i + 1}-${port}`, cluster: { name, port, routes: routePorts } }),
+    ),
+  )
+  return {
+    servers,
+    urls: servers.map((s) => s.url).join(","),
+    async stop() {
+      await Promise.all(servers.map((s) => s.stop()))
+    },
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))

@@ -1,0 +1,484 @@
+/**
+ * A runtime node: hosts agent types, receives their messages from NATS and runs their actors.
+ *
+ * Routing (DESIGN.md §3): the server maps `ants.<tenant>.agent.<type>.<id>.<Tag>` to
+ * `ants._part.<p>.…`; the node subscribes to the partitions it owns with one queue group per
+ * partition. At start the node checks that the mapping is in force (a probe message); on a
+ * server without it the node subscribes to `ants.*.agent.>` directly and says so (one node
+ * only then: placement needs the mapping).
+ *
+ * Promises: a message is validated before it reaches a mailbox (bad subject, unknown type or
+ * tag, body not JSON, schema failure: an error envelope when there is a reply subject, a count
+ * and a record on `ants._sys.node.<id>.rejected` otherwise); mailboxes are bounded; nothing a
+ * message does can crash the node; `drain()` finishes in-flight work, checkpoints and closes.
+ */
+import { randomUUID } from "node:crypto"
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
+import { connect } from "@nats-io/transport-node"
+import { encodeError, encodeOk, type ErrorCode } from "../subjects/envelope.ts"
+import {
+  AGENT_WILDCARD,
+  AGENT_WILDCARD_QUEUE,
+  DEFAULT_TENANT,
+  mappingProbeSubject,
+  nodeSubject,
+  nodesBroadcastSubject,
+  parseInbound,
+  topicPatternAllTenants,
+  mappedProbePattern,
+  agentSubject,
+  parseTopicSubject,
+  SubjectError,
+  type AgentSubjectParts,
+  type ParsedInbound,
+} from "../subjects/grammar.ts"
+import type { Messaging } from "./actor-context.ts"
+import { createMessaging } from "./client.ts"
+import type { AgentDefinition } from "./define-agent.ts"
+import { startNatsServer, type NatsServer } from "./nats-server.ts"
+import { parseIssues } from "./protocol.ts"
+import { openStateStore, type StateStore } from "./state-store.ts"
+import { createNodeSupervision } from "./node-supervision.ts"
+import type { NodeTreeOverrides } from "../supervisors/mod.ts"
+import type { Supervisor } from "./supervision.ts"
+import { TypeHost, type HostNode, type TypeStats } from "./type-host.ts"
+import { createCluster, type ClusterOptions, type ClusterView } from "./cluster/cluster.ts"
+import { idsToWakeAtStart } from "./lifecycle-policy.ts"
+import { startSchedules } from "./schedules.ts"
+import { createStigmergy } from "./stigmergy.ts"
+
+export const NODE_DEFAULTS = {
+  /** Mailbox bound per actor. */
+  mailbox: 1000,
+  /** Idle time before an on_demand actor passivates. */
+  passivateAfterMs: 300_000,
+  /** Empty-mailbox time before an active actor is reported `idle`. */
+  idleAfterMs: 1_000,
+  /** How long drain waits for in-flight work before closing anyway. */
+  shutdownTimeoutMs: 10_000,
+  /** Largest accepted message body. */
+  maxBodyBytes: 1_048_576,
+} as const
+
+export type LogLevel = "info" | "warn" | "error"
+export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void
+
+export interface NodeOptions {
+  readonly agents: ReadonlyArray<AgentDefinition<any, any>>
+  /**
+   * NATS server URL(s), comma-separated, or a connection to use. Default: `NATS_URL`, else an
+   * embedded `nats-server` child started on a free port with a temporary store.
+   */
+  readonly nats?: string | NatsConnection
+  readonly nodeId?: string
+  readonly mailbox?: number
+  readonly passivateAfterMs?: number
+  readonly idleAfterMs?: number
+  readonly shutdownTimeoutMs?: number
+  /** Replaces the node's supervision tree (advanced; it must publish its decisions). */
+  readonly supervisor?: Supervisor
+  /** Overrides of the node's default supervision tree (root flags, policies, extra children). */
+  readonly supervision?: NodeTreeOverrides
+  /** JetStream replicas for the runtime's buckets (3 on a production cluster). Default 1. */
+  readonly replicas?: number
+  readonly logger?: Logger
+  /** Membership, leases, hand-over and durable mail timings (runtime/cluster/cluster.ts). */
+  readonly cluster?: ClusterOptions
+}
+
+export interface RejectedRecord {
+  readonly subject: string
+  readonly code: ErrorCode
+  readonly message: string
+  readonly at: string
+}
+
+export interface NodeStats {
+  readonly node: string
+  readonly url: string
+  readonly routing: "partitioned" | "direct"
+  readonly partitions: number[]
+  readonly received: number
+  readonly rejected: Record<string, number>
+  readonly recentRejections: ReadonlyArray<RejectedRecord>
+  readonly types: Record<string, TypeStats & { active: number; idle: number; warming: number; sleeping: number; unavailable?: string }>
+}
+
+export interface AntsNode {
+  readonly id: string
+  /** The NATS URL the node is connected to (the embedded server's when it started one). */
+  readonly url: string
+  readonly nc: NatsConnection
+  /** Typed ask/tell for code running beside the node. */
+  readonly client: Messaging
+  readonly routing: "partitioned" | "direct"
+  /** The embedded server, when the node started one. */
+  readonly embedded: NatsServer | undefined
+  stats(): NodeStats
+  /** Graceful stop: no new messages, in-flight work finished, state checkpointed, connection drained. */
+  drain(): Promise<void>
+  /** Alias of drain. */
+  stop(): Promise<void>
+  /** Resolves when the node has stopped. */
+  readonly closed: Promise<void>
+  /** Membership view, owned partitions, placement and inspection. */
+  readonly cluster: ClusterView
+}
+
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
+export function defaultLogger(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+  if (level === "info" && !process.env.ANTS_DEBUG) return
+  process.stderr.write(`[ants ${level}] ${message}${fields ? " " + JSON.stringify(fields) : ""}\n`)
+}
+
+/** Connects to NATS the way the runtime always does (endless reconnect). */
+export async function connectNats(servers: string, name: string): Promise<NatsConnection> {
+  return await connect({
+    servers: servers.split(",").map((s) => s.trim()).filter(Boolean),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    pingInterval: 10_000,
+  })
+}
+
+export async function startNode(options: NodeOptions): Promise<AntsNode> {
+  const id = options.nodeId ?? `node-${randomUUID().slice(0, 8)}`
+  const log = options.logger ?? defaultLogger
+  const hosts = new Map<string, TypeHost>()
+  for (const def of options.agents) {
+    if (hosts.has(def.type)) throw new Error(`agent type "${def.type}" is listed twice`)
+  }
+
+  let embedded: NatsServer | undefined
+  let nc: NatsConnection
+  let url: string
+  let ownConnection = true
+  if (typeof options.nats === "object") {
+    nc = options.nats
+    ownConnection = false
+    url = nc.getServer()
+  } else {
+    const servers = options.nats || process.env.NATS_URL
+    if (servers) {
+      url = servers
+    } else {
+      embedded = await startNatsServer()
+      url = embedded.url
+      log("info", `started embedded nats-server ${embedded.version} at ${url}`)
+    }
+    try {
+      nc = await connectNats(url, `ants-${id}`)
+    } catch (e) {
+      await embedded?.stop()
+      throw new Error(`cannot connect to NATS at ${url}: ${(e as Error).message}. Is nats-server running there? (start one with \`nats-server -c nats.conf\` or omit --nats to use an embedded one)`, { cause: e })
+    }
+  }
+
+  const store: StateStore = await openStateStore(nc, { nodeId: id, replicas: options.replicas })
+  const messaging = createMessaging(nc)
+  const supervisor =
+    options.supervisor ??
+    createNodeSupervision({
+      nodeId: id,
+      nc,
+      agents: options.agents,
+      overrides: options.supervision,
+      log,
+      onTypeDown: (type, reason) => hosts.get(type)?.giveUp(reason),
+      onTypeUp: (type) => hosts.get(type)?.revive(),
+    })
+
+  const cluster = createCluster(
+    { id, nc, hosts, replicas: options.replicas ?? 1, shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs, log, dispatch: (m, r) => dispatch(m, r) },
+    options.cluster,
+  )
+
+  let settleWaiters: Array<() => void> = []
+  const stigmergy = createStigmergy(nc)
+  const hostNode: HostNode = {
+    id,
+    nc,
+    messaging,
+    store,
+    supervisor,
+    log,
+    stigmergy: () => stigmergy,
+    guard: cluster.guard,
+    settled() {
+      if (settleWaiters.length === 0) return
+      const w = settleWaiters
+      settleWaiters = []
+      for (const f of w) f()
+    },
+  }
+  const mailbox = options.mailbox ?? NODE_DEFAULTS.mailbox
+  const passivateAfterMs = options.passivateAfterMs ?? NODE_DEFAULTS.passivateAfterMs
+  const idleAfterMs = options.idleAfterMs ?? Math.min(NODE_DEFAULTS.idleAfterMs, passivateAfterMs)
+  for (const def of options.agents) {
+    hosts.set(def.type, new TypeHost(def, hostNode, def.mailbox ?? mailbox, passivateAfterMs))
+  }
+
+  // --- rejection accounting -------------------------------------------------------------
+  let received = 0
+  const rejected: Record<string, number> = {}
+  const recent: RejectedRecord[] = []
+  const rejectedSubject = nodeSubject(id, "rejected")
+  const reject = (msg: Msg, code: ErrorCode, message: string, details?: unknown, parsed?: AgentSubjectParts) => {
+    rejected[code] = (rejected[code] ?? 0) + 1
+    if (msg.reply) {
+      msg.respond(encodeError(code, message, details))
+      return
+    }
+    // record the subject the sender used, not the partitioned one
+    const subject = parsed ? agentSubject(parsed) : msg.subject
+    const record: RejectedRecord = { subject, code, message, at: new Date().toISOString() }
+    recent.push(record)
+    if (recent.length > 100) recent.shift()
+    log("warn", `rejected tell on ${subject}: ${code}: ${message}`)
+    try {
+      nc.publish(rejectedSubject, encoder.encode(JSON.stringify({ ...record, details })))
+    } catch {
+      // closing
+    }
+  }
+
+  // --- the hot path -----------------------------------------------------------------------
+  let accepting = true
+  const dispatch = (msg: Msg, routed?: ParsedInbound) => {
+    received++
+    try {
+      const p = routed ?? parseInbound(msg.subject)
+      if (p instanceof SubjectError) {
+        if (msg.subject.includes("._sys.")) return // mapping probes and other runtime traffic
+        return reject(msg, "invalid_subject", p.message)
+      }
+      // not this node's actor (rebalance, or a queue group split): the owner gets it, once
+      if (cluster.forward(msg, p)) return
+      const host = hosts.get(p.type)
+      if (host === undefined) {
+        return reject(msg, "unknown_type", `no agent type "${p.type}" on this swarm's node ${id} (hosted: ${[...hosts.keys()].join(", ") || "none"})`, undefined, p)
+      }
+      if (host.unavailable !== undefined) return reject(msg, "unavailable", `agent type "${p.type}" is unavailable on node ${id}: ${host.unavailable}`)
+      if (!accepting) return reject(msg, "unavailable", `node ${id} is draining; retry`)
+      let message: unknown
+      if (p.tag.charCodeAt(0) === 95 /* _ */) {
+        if (p.tag !== "_Wake" && p.tag !== "_Inspect") return reject(msg, "unknown_tag", `"${p.tag}" is not a runtime tag (known: _Wake, _Inspect)`, undefined, p)
+        message = undefined
+      } else {
+        const compiled = host.compiled.get(p.tag)
+        if (compiled === undefined) {
+          return reject(msg, "unknown_tag", `agent type "${p.type}" has no tag "${p.tag}" (known: ${[...host.compiled.keys()].join(", ")})`, undefined, p)
+        }
+        const data = msg.data
+        if (data.length > NODE_DEFAULTS.maxBodyBytes) return reject(msg, "invalid_message", `body of ${data.length} bytes exceeds ${NODE_DEFAULTS.maxBodyBytes}`, undefined, p)
+        let json: unknown
+        if (data.length === 0) json = {}
+        else {
+          try {
+            json = JSON.parse(decoder.decode(data))
+          } catch (e) {
+            return reject(msg, "invalid_message", `body is not JSON: ${(e as Error).message}`, undefined, p)
+          }
+        }
+        const r = compiled.decodeMessage(json)
+        if (r._tag === "Left") {
+          return reject(msg, "invalid_message", `message does not fit ${p.type}.${p.tag}`, parseIssues(r.left), p)
+        }
+        message = r.right
+      }
+      const cell = host.cell(p.tenant, p.id)
+      if (!cell.enqueue({ tag: p.tag, message, msg })) {
+        return reject(msg, "overloaded", `mailbox of ${p.type}/${p.id} is full (${host.mailboxCapacity} messages); retry later`, undefined, p)
+      }
+    } catch (e) {
+      // Never let a message take the node down.
+      log("error", `dispatch of ${msg.subject} failed: ${(e as Error).stack ?? e}`)
+      try {
+        if (msg.reply) msg.respond(encodeError("unavailable", `node ${id} could not dispatch the message: ${(e as Error).message}`))
+      } catch {
+        // ignore
+      }
+    }
+  }
+
+  // --- routing -----------------------------------------------------------------------------
+  const subs: Subscription[] = []
+  const routing = await detectMapping(nc)
+  // the cluster subscribes to the partitions this node owns (and follows membership changes)
+  await cluster.start(routing)
+  if (routing === "direct") {
+    log("warn", `the NATS server at ${url} has no ANTS partition mapping (nats.conf); routing all agent subjects to this node directly. Start nats-server with -c nats.conf to run several nodes.`)
+    subs.push(nc.subscribe(AGENT_WILDCARD, { queue: AGENT_WILDCARD_QUEUE, callback: (_e, m) => dispatch(m) }))
+  }
+
+  // Declared topic subscriptions: an event becomes a tell to the addressed actor, routed like
+  // any other message so it reaches the owning node (and wakes a sleeping actor).
+  for (const host of hosts.values()) {
+    for (const binding of host.definition.topics ?? []) {
+      const pattern = topicPatternAllTenants(binding.pattern)
+      subs.push(
+        nc.subscribe(pattern, {
+          queue: `ants-topic-${host.definition.type}`,
+          callback: (_e, m) => {
+            try {
+              const { tenant, name } = parseTopicSubject(m.subject)
+              const event = m.data.length === 0 ? {} : JSON.parse(decoder.decode(m.data))
+              const target = typeof binding.to === "function" ? binding.to(event, name) : binding.to
+              nc.publish(agentSubject({ tenant, type: host.definition.type, id: target, tag: binding.tag }), m.data)
+            } catch (e) {
+              log("warn", `topic event on ${m.subject} not delivered to ${host.definition.type}: ${(e as Error).message}`)
+            }
+          },
+        }),
+      )
+    }
+  }
+
+  // --- inspection --------------------------------------------------------------------------
+  const stats = (): NodeStats => {
+    const types: NodeStats["types"] = {}
+    for (const [name, host] of hosts) {
+      let active = 0
+      let idle = 0
+      let warming = 0
+      const now = Date.now()
+      // cost accounting up to now: closed incarnations plus the running ones
+      let activeMs = host.stats.activeMs
+      let sleepingMs = host.stats.sleepingMs
+      for (const c of host.cells.values()) {
+        if (c.status === "idle") idle++
+        else if (c.status === "warming") warming++
+        else if (c.status === "active") active++
+        activeMs += now - c.activeSince
+      }
+      for (const sleptAt of host.sleeping.values()) sleepingMs += now - sleptAt
+      types[name] = {
+        ...host.stats,
+        activeMs,
+        sleepingMs,
+        active,
+        idle,
+        warming,
+        sleeping: host.sleeping.size,
+        ...(host.unavailable ? { unavailable: host.unavailable } : {}),
+      }
+    }
+    return { node: id, url, routing, partitions: cluster.partitions(), received, rejected: { ...rejected }, recentRejections: [...recent], types }
+  }
+  const answerStats = (_e: unknown, m: Msg) => {
+    try {
+      m.respond(encodeOk(stats()))
+    } catch {
+      // closing
+    }
+  }
+  subs.push(nc.subscribe(nodeSubject(id, "stats"), { callback: answerStats }))
+  subs.push(nc.subscribe(nodesBroadcastSubject("stats"), { callback: answerStats }))
+
+  // --- lifecycle sweeper -------------------------------------------------------------------
+  const tick = Math.max(20, Math.min(1000, Math.floor(Math.min(idleAfterMs, passivateAfterMs) / 2)))
+  const sweeper = setInterval(() => {
+    const now = Date.now()
+    for (const host of hosts.values()) {
+      for (const cell of host.cells.values()) {
+        if (cell.busy) continue
+        if (cell.status === "active" && now - cell.lastActivity >= idleAfterMs) {
+          cell.status = "idle"
+          host.transition(cell, "active", "idle")
+        }
+        if (cell.status === "idle" && now - cell.lastActivity >= host.passivateAfterMs && host.mayPassivate(cell, now)) {
+          void host.passivate(cell).catch((e) => log("warn", `passivation of ${host.definition.type}/${cell.id} failed: ${(e as Error).message}`))
+        }
+      }
+    }
+  }, tick)
+  sweeper.unref()
+
+  // --- shutdown ------------------------------------------------------------------------------
+  let closing: Promise<void> | undefined
+  let resolveClosed!: () => void
+  const closed = new Promise<void>((r) => (resolveClosed = r))
+  const busyCells = () => {
+    let n = 0
+    for (const h of hosts.values()) for (const c of h.cells.values()) if (c.busy) n++
+    return n
+  }
+  const drain = () =>
+    (closing ??= (async () => {
+      // graceful leave first: partitions and actors are handed over, so asks in flight succeed
+      await cluster.leave().catch((e) => log("warn", `hand-over on drain failed: ${(e as Error).message}`))
+      accepting = false
+      clearInterval(sweeper)
+      schedules.stop()
+      await stigmergy.close()
+      for (const s of subs) s.unsubscribe()
+      // let messages already delivered to us (in the socket buffer) reach their mailboxes
+      await nc.flush().catch(() => undefined)
+      const deadline = Date.now() + (options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs)
+      while (busyCells() > 0 && Date.now() < deadline) {
+        await new Promise<void>((r) => {
+          settleWaiters.push(r)
+          setTimeout(r, 50)
+        })
+      }
+      for (const h of hosts.values()) {
+        if (h.checkpointPolicy === "never") continue
+        await Promise.all([...h.cells.values()].map((c) => c.checkpointNow().catch(() => undefined)))
+      }
+      await cluster.close().catch((e) => log("warn", `leaving the swarm failed: ${(e as Error).message}`))
+      if (ownConnection) await nc.drain().catch(() => undefined)
+      await embedded?.stop()
+      resolveClosed()
+    })())
+
+  // --- time- and start-driven wakes (tiers, warm pools, schedules) ---------------------------
+  const wake = (type: string, actorId: string) => {
+    try {
+      nc.publish(agentSubject({ tenant: DEFAULT_TENANT, type, id: actorId, tag: "_Wake" }))
+    } catch (e) {
+      log("warn", `could not wake ${type}/${actorId}: ${(e as Error).message}`)
+    }
+  }
+  const schedules = await startSchedules(nc, options.agents, { nodeId: id, replicas: options.replicas, log, wake })
+  for (const host of hosts.values()) for (const actorId of idsToWakeAtStart(host.definition, Date.now())) wake(host.definition.type, actorId)
+
+  await stigmergy.startInterests(options.agents, log)
+
+  log("info", `node ${id} up: ${hosts.size} agent type(s) [${[...hosts.keys()].join(", ")}], routing ${routing}, ${url}`)
+  return {
+    id,
+    url,
+    nc,
+    client: messaging,
+    routing,
+    embedded,
+    stats,
+    drain,
+    stop: drain,
+    closed,
+    cluster,
+  }
+}
+
+/** Learns whether the server rewrites agent subjects into partitions (nats.conf's mapping). */
+async function detectMapping(nc: NatsConnection): Promise<"partitioned" | "direct"> {
+  const nonce = randomUUID().replace(/-/g, "")
+  const probe = mappingProbeSubject(nonce)
+  let mapped = false
+  let direct = false
+  // `ants._sys.agent.probe.<nonce>.Probe` becomes `ants._part.<p>._sys.probe.<nonce>.Probe` when mapped
+  const subMapped = nc.subscribe(mappedProbePattern(nonce), { callback: () => void (mapped = true) })
+  const subDirect = nc.subscribe(probe, { callback: () => void (direct = true) })
+  await nc.flush()
+  for (let i = 0; i < 50 && !mapped && !direct; i++) {
+    nc.publish(probe)
+    await nc.flush()
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  subMapped.unsubscribe()
+  subDirect.unsubscribe()
+  return mapped ? "partitioned" : "direct"
+}

@@ -1,0 +1,167 @@
+/**
+ * The KV buckets behind pheromones and the workspace, opened once per connection, and the three
+ * primitives everything else is built from:
+ *
+ *   - `readLatest`: the last value of every key under a filter, read by ONE push consumer
+ *     (deliver last-per-subject, see kv-feed.ts) that streams the values. This is the prefix
+ *     read `detect` and `list` use: one request to create the consumer, then the server
+ *     pushes; no per-key gets.
+ *   - `writeValue`: a KV put published straight to `$KV.<bucket>.<key>`, optionally
+ *     revision-checked (`Nats-Expected-Last-Subject-Sequence`, 0 = must not exist) and, on
+ *     servers with per-message TTL, carrying `Nats-TTL`.
+ *   - `writeMarker`: a KV delete marker (optionally revision-checked) with extra headers.
+ *
+ * Conflicts (a stale revision) surface as `isRevisionConflict(err) === true`.
+ */
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JetStreamPublishOptions } from "@nats-io/jetstream"
+import { Kvm, type KV } from "@nats-io/kv"
+import { Empty, headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
+import { PHEROMONE_MAX_AGE_MS, PHEROMONE_BUCKET, WORKSPACE_BUCKET, WORKSPACE_HISTORY } from "../../subjects/pheromones.ts"
+import { openKvFeed } from "./kv-feed.ts"
+import { serverFeatures, type PheromoneServerFeatures } from "./server-features.ts"
+
+export interface KvStore {
+  readonly bucket: string
+  readonly stream: string
+  readonly kv: KV
+  readonly js: JetStreamClient
+  readonly jsm: JetStreamManager
+  readonly nc: NatsConnection
+  readonly features: PheromoneServerFeatures
+  /** Writes carry `Nats-TTL` and the server leaves markers at expiry (2.11+ and a bucket created so). */
+  readonly serverTtl: boolean
+}
+
+/** One key's last message, as read by `readLatest` or a watch. */
+export interface KvItem {
+  readonly key: string
+  readonly revision: number
+  readonly operation: "PUT" | "DEL" | "PURGE"
+  readonly value: Uint8Array
+  /** Reads one header of the message (undefined when absent). */
+  header(name: string): string | undefined
+}
+
+const KV_OPERATION = "KV-Operation"
+
+const pheromoneStores = new WeakMap<NatsConnection, Promise<KvStore>>()
+const workspaceStores = new WeakMap<NatsConnection, Promise<KvStore>>()
+
+/**
+ * Opens (creating if needed) `ants_pheromones`: history 1, max_age PHEROMONE_MAX_AGE_MS, and on 2.11+
+ * per-message TTL with delete markers kept for a minute.
+ */
+export function pheromoneStore(nc: NatsConnection): Promise<KvStore> {
+  return memo(pheromoneStores, nc, async () => {
+    const features = serverFeatures(nc)
+    const kv = await new Kvm(nc).create(PHEROMONE_BUCKET, {
+      history: 1,
+      ttl: PHEROMONE_MAX_AGE_MS,
+      description: "ANTS pheromones: <tenant>.<location...>.<id> -> PheromoneEntry (subjects/pheromones.ts)",
+      ...(features.messageTtl ? { markerTTL: 60_000 } : {}),
+    })
+    const serverTtl = features.messageTtl ? await messageTtlEnabled(kv) : false
+    const jsm = await jetstreamManager(nc, { checkAPI: false })
+    return { bucket: PHEROMONE_BUCKET, stream: `KV_${PHEROMONE_BUCKET}`, kv, js: jetstream(nc), jsm, nc, features, serverTtl }
+  })
+}
+
+/** Opens (creating if needed) `ants_workspace`: history WORKSPACE_HISTORY, no max_age. */
+export function workspaceStore(nc: NatsConnection): Promise<KvStore> {
+  return memo(workspaceStores, nc, async () => {
+    const kv = await new Kvm(nc).create(WORKSPACE_BUCKET, {
+      history: WORKSPACE_HISTORY,
+      description: "ANTS stigmergy workspace: <tenant>.<artifact...> -> ArtifactEntry (subjects/pheromones.ts)",
+    })
+    const jsm = await jetstreamManager(nc, { checkAPI: false })
+    return { bucket: WORKSPACE_BUCKET, stream: `KV_${WORKSPACE_BUCKET}`, kv, js: jetstream(nc), jsm, nc, features: serverFeatures(nc), serverTtl: false }
+  })
+}
+
+function memo(map: WeakMap<NatsConnection, Promise<KvStore>>, nc: NatsConnection, open: () => Promise<KvStore>): Promise<KvStore> {
+  let p = map.get(nc)
+  if (!p) {
+    p = open()
+    map.set(nc, p)
+    // A failed open (no JetStream yet, a transient error) is retried by the next call.
+    p.catch(() => map.delete(nc))
+  }
+  return p
+}
+
+/** The 2.11+ path: a bucket created before the upgrade has no `allow_msg_ttl`, so check. */
+async function messageTtlEnabled(kv: KV): Promise<boolean> {
+  const status = await kv.status()
+  return (status.streamInfo.config as { allow_msg_ttl?: boolean }).allow_msg_ttl === true
+}
+
+export function isRevisionConflict(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false
+  const code = (err as { code?: unknown }).code
+  // 10071 wrong last sequence, 10164 wrong last sequence (unknown)
+  if (code === 10071 || code === 10164) return true
+  return /wrong last sequence/i.test(String((err as { message?: unknown }).message))
+}
+
+export interface WriteOptions {
+  /** Revision the key must be at; 0 = the key must not exist (or be deleted: pass the marker's revision). */
+  readonly expectRevision?: number
+  /** Per-message TTL, used only when the store has server TTL. */
+  readonly ttlMs?: number
+}
+
+export async function writeValue(store: KvStore, key: string, value: string | Uint8Array, opts: WriteOptions = {}): Promise<number> {
+  const o: Partial<JetStreamPublishOptions> = {}
+  if (opts.expectRevision !== undefined) o.expect = { lastSubjectSequence: opts.expectRevision }
+  if (store.serverTtl && opts.ttlMs !== undefined) o.ttl = `${Math.max(1, Math.ceil(opts.ttlMs / 1000))}s`
+  const pa = await store.js.publish(`$KV.${store.bucket}.${key}`, value, o)
+  return pa.seq
+}
+
+export async function writeMarker(
+  store: KvStore,
+  key: string,
+  opts: { expectRevision?: number; headers?: Record<string, string> } = {},
+): Promise<number> {
+  const h = natsHeaders()
+  h.set(KV_OPERATION, "DEL")
+  for (const [k, v] of Object.entries(opts.headers ?? {})) h.set(k, v)
+  const o: Partial<JetStreamPublishOptions> = { headers: h }
+  if (opts.expectRevision !== undefined) o.expect = { lastSubjectSequence: opts.expectRevision }
+  const pa = await store.js.publish(`$KV.${store.bucket}.${key}`, Empty, o)
+  return pa.seq
+}
+
+/** The last message of one key (a deleted key comes back with its marker's revision). */
+export async function readOne(store: KvStore, key: string): Promise<KvItem | undefined> {
+  const e = await store.kv.get(key)
+  if (!e) return undefined
+  return {
+    key,
+    revision: e.revision,
+    operation: e.operation,
+    value: e.value,
+    header: () => undefined,
+  }
+}
+
+/**
+ * The last message of every key matching `filter` (including delete markers: callers skip them),
+ * read by one push feed. Resolves once the feed reports nothing pending.
+ */
+export async function readLatest(store: KvStore, filter: string): Promise<KvItem[]> {
+  const out: KvItem[] = []
+  let done!: () => void
+  const finished = new Promise<void>((r) => (done = r))
+  const feed = await openKvFeed(store.nc, store, filter, {
+    onItem: (item, pending) => {
+      out.push(item)
+      if (pending === 0) done()
+    },
+    // A heartbeat means the server has sent all it had: never wait forever on a lost message.
+    onIdle: () => done(),
+  })
+  if (feed.initial > 0) await finished
+  feed.stop()
+  return out
+}

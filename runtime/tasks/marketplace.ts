@@ -1,0 +1,361 @@
+/**
+ * The task marketplace (seed "Task marketplace and queues"): instead of handing a task to
+ * whichever interchangeable worker pulls it, the task is announced and agents bid for it.
+ *
+ *   1. A broker — a worker from `serveCapability(nc, cap, market.handler(), ...)`, so every
+ *      durability promise of the queue (claim, retries, dead letters, status) still holds —
+ *      takes the task from its lane, deposits a `task` pheromone at the capability's location
+ *      (strength = priority/10 × urgency × 1/attempt, `taskPheromoneStrength`) and publishes a
+ *      call for bids on `ants._sys.tasks.<tenant>.market.<capability>`.
+ *   2. Every idle agent whose capabilities match scores itself (`bidScore`: capability match,
+ *      current load, its success rate on the capability, pheromone strength) and waits
+ *      `bidWindowMs × (1 − score)`: the best bidder acts first.
+ *   3. It claims with a KV create-if-absent on `ants_task_claims` key `<tenant>.<id>.<attempt>`:
+ *      exactly one agent wins each attempt; the others see the key exists and drop out.
+ *   4. The winner runs the task, reporting liveness to the broker, and replies the result. The
+ *      broker records it like any handler result: success deposits `success` at the location,
+ *      failure deposits `danger` and the queue retries (a fresh auction, weaker pheromone).
+ *      No bid within `noBidTimeoutMs` fails the attempt; on the last attempt the dead-letter
+ *      reason is `no_handler`.
+ *
+ * When to use which: plain queue delivery (`serveCapability` with a handler) when workers are
+ * interchangeable and throughput matters — no extra round trips. The marketplace when agents
+ * differ (specialised capabilities, load, track record) and choosing well is worth a bid window
+ * per task (default 100 ms), or when agents should pick up work by stigmergy (the pheromone).
+ *
+ * Exactly-one relies on KV create being atomic: true on a single server and on clustered
+ * servers from 2.9.11 on (DESIGN.md §7: not serialized on clustered 2.9.10).
+ */
+import type { NatsConnection, Subscription } from "@nats-io/transport-node"
+import { createInbox } from "@nats-io/nats-core"
+import { DEFAULT_TENANT, token } from "../../subjects/grammar.ts"
+import { taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
+import type { Pheromones } from "../pheromones/mod.ts"
+import { NoBidderError, errorMessage } from "./errors.ts"
+import { ensureTaskStreams } from "./streams.ts"
+import type { TaskContext, TaskHandler } from "./worker.ts"
+
+// ---------------------------------------------------------------------------------------
+// Pure rules
+
+/** A deadline this far away or more counts as not urgent (0.1); no deadline is 0.5. */
+export const URGENCY_HORIZON_MS = 3_600_000
+
+export function taskUrgency(deadline: number | undefined, now: number): number {
+  if (deadline === undefined) return 0.5
+  return clamp(1 - (deadline - now) / URGENCY_HORIZON_MS, 0.1, 1)
+}
+
+/** The seed's formula: priority/10 × urgency × 1/attempts, within [0.01, 1]. */
+export function taskPheromoneStrength(t: { priority: number; attempt: number; deadline?: number; now: number }): number {
+  return clamp((t.priority / 10) * taskUrgency(t.deadline, t.now) * (1 / Math.max(1, t.attempt)), 0.01, 1)
+}
+
+export const BID_WEIGHTS = { capability: 0.35, idle: 0.25, success: 0.25, strength: 0.15 } as const
+
+/** A bid in [0, 1]: capability match (1 exact, 0.7 by pattern), 1 − load, success rate, pheromone strength. */
+export function bidScore(b: { capabilityMatch: number; load: number; successRate: number; strength: number }): number {
+  return clamp(
+    BID_WEIGHTS.capability * clamp(b.capabilityMatch, 0, 1) +
+      BID_WEIGHTS.idle * (1 - clamp(b.load, 0, 1)) +
+      BID_WEIGHTS.success * clamp(b.successRate, 0, 1) +
+      BID_WEIGHTS.strength * clamp(b.strength, 0, 1),
+    0,
+    1,
+  )
+}
+
+/** How well `pattern` (tokens, `*` one token, trailing `>` the rest) covers `capability`: 1, 0.7 or 0. */
+export function capabilityMatch(pattern: string, capability: string): number {
+  if (pattern === capability) return 1
+  const p = pattern.split(".")
+  const c = capability.split(".")
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === ">" && i === p.length - 1) return c.length > i ? 0.7 : 0
+    if (i >= c.length) return 0
+    if (p[i] !== "*" && p[i] !== c[i]) return 0
+  }
+  return p.length === c.length ? 0.7 : 0
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Number.isFinite(x) ? Math.min(hi, Math.max(lo, x)) : lo
+}
+
+// ---------------------------------------------------------------------------------------
+// The pheromone part, behind a small interface
+
+export interface TaskSignals {
+  /** A task is up for bids at its capability's location. */
+  announce(t: { capability: string; taskId: string; strength: number; priority: number; attempt: number }): Promise<void>
+  completed(t: { capability: string; taskId: string; agentId: string }): Promise<void>
+  failed(t: { capability: string; taskId: string; agentId: string; error: string }): Promise<void>
+}
+
+export const noSignals: TaskSignals = {
+  announce: async () => undefined,
+  completed: async () => undefined,
+  failed: async () => undefined,
+}
+
+/** Signals as pheromones (runtime/pheromones): `task` on announce, `success`/`danger` on the outcome. */
+export function pheromoneSignals(ph: Pheromones): TaskSignals {
+  return {
+    async announce(t) {
+      await ph.deposit({
+        type: "task",
+        location: t.capability,
+        id: t.taskId,
+        strength: t.strength,
+        data: { taskId: t.taskId, priority: t.priority, attempt: t.attempt },
+      })
+    },
+    async completed(t) {
+      await ph.evaporate({ location: t.capability, id: t.taskId }).catch(() => false)
+      await ph.deposit({ type: "success", location: t.capability, data: { taskId: t.taskId, agentId: t.agentId } })
+    },
+    async failed(t) {
+      await ph.deposit({ type: "danger", location: t.capability, strength: "low", data: { taskId: t.taskId, agentId: t.agentId, error: t.error.slice(0, 500) } })
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Wire messages (core NATS, JSON)
+
+interface CallForBids {
+  readonly id: string
+  readonly attempt: number
+  readonly capability: string
+  readonly priority: number
+  readonly strength: number
+  readonly payload: unknown
+  readonly deadline?: number
+  readonly sessionId?: string
+  readonly submittedAt: string
+  /** Where the winner reports: `claimed`, `working`, `result`. */
+  readonly reply: string
+}
+
+type WinnerReport =
+  | { readonly type: "claimed"; readonly agentId: string }
+  | { readonly type: "working"; readonly agentId: string }
+  | { readonly type: "result"; readonly agentId: string; readonly ok: true; readonly value: unknown }
+  | { readonly type: "result"; readonly agentId: string; readonly ok: false; readonly error: string }
+
+// ---------------------------------------------------------------------------------------
+// Marketplace
+
+export interface MarketplaceOptions {
+  readonly tenant?: string
+  /** Pheromone side; `pheromoneSignals(createPheromones(nc, {tenant}))` or `noSignals` (default). */
+  readonly signals?: TaskSignals
+  /** The longest a bidder waits (a perfect bid waits 0). Default 100 ms. */
+  readonly bidWindowMs?: number
+  /** An attempt fails when nobody claimed within this. Default 2000 ms. */
+  readonly noBidTimeoutMs?: number
+  /** An attempt fails when the winner is silent this long (it reports every third of it). Default 10 s. */
+  readonly winnerSilenceMs?: number
+}
+
+export interface BidderSpec {
+  /** Unique per agent; what the claim and the `claimed` record show. */
+  readonly agentId: string
+  /** Capabilities or patterns (`finance.*`, `finance.>`). */
+  readonly capabilities: ReadonlyArray<string>
+  /** Current load in [0, 1]; an agent at 1 does not bid. Default running/maxConcurrent. */
+  readonly load?: () => number
+  /** Success rate on a capability in [0, 1]. Default: this bidder's own record, (successes+1)/(tasks+2). */
+  readonly successRate?: (capability: string) => number
+  /** Tasks this agent runs at once. Default 1. */
+  readonly maxConcurrent?: number
+  readonly handle: (payload: any, ctx: MarketTaskContext) => unknown
+}
+
+export interface MarketTaskContext {
+  readonly id: string
+  readonly attempt: number
+  readonly capability: string
+  readonly priority: number
+  readonly agentId: string
+}
+
+export interface BidderHandle {
+  readonly agentId: string
+  stats(): { readonly bids: number; readonly won: number; readonly lost: number; readonly completed: number; readonly failed: number }
+  stop(): Promise<void>
+}
+
+export interface OfferResult {
+  readonly agentId: string
+  readonly value: unknown
+}
+
+export interface Marketplace {
+  readonly tenant: string
+  /** A handler for `serveCapability`: each task is auctioned and run by the winning agent. */
+  handler(): TaskHandler
+  /** Auctions one task attempt; resolves with the winner's result, rejects with its error or NoBidderError. */
+  offer(ctx: Pick<TaskContext, "id" | "attempt" | "capability" | "priority" | "deadline" | "sessionId" | "submittedAt"> & { working?: () => void }, payload: unknown): Promise<OfferResult>
+  /** Registers an agent that bids on matching tasks. */
+  bid(spec: BidderSpec): Promise<BidderHandle>
+  stop(): Promise<void>
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions = {}): Marketplace {
+  const tenant = token("tenant", opts.tenant ?? DEFAULT_TENANT)
+  const signals = opts.signals ?? noSignals
+  const bidWindowMs = opts.bidWindowMs ?? 100
+  const noBidTimeoutMs = opts.noBidTimeoutMs ?? 2_000
+  const winnerSilenceMs = opts.winnerSilenceMs ?? 10_000
+  const bidders = new Set<BidderHandle>()
+
+  const offer: Marketplace["offer"] = async (ctx, payload) => {
+    const strength = taskPheromoneStrength({ priority: ctx.priority, attempt: ctx.attempt, deadline: ctx.deadline, now: Date.now() })
+    await signals.announce({ capability: ctx.capability, taskId: ctx.id, strength, priority: ctx.priority, attempt: ctx.attempt }).catch(() => undefined)
+    const reply = createInbox()
+    let winner: string | undefined
+    let sub: Subscription | undefined
+    const outcome = await new Promise<OfferResult>((resolve, reject) => {
+      let timer = setTimeout(() => reject(new NoBidderError(`no agent claimed task ${ctx.id} (${ctx.capability}) within ${noBidTimeoutMs} ms`)), noBidTimeoutMs)
+      const rearm = () => {
+        clearTimeout(timer)
+        timer = setTimeout(() => reject(new Error(`agent ${winner} went silent on task ${ctx.id} for ${winnerSilenceMs} ms`)), winnerSilenceMs)
+      }
+      sub = nc.subscribe(reply, {
+        callback: (_e, m) => {
+          let r: WinnerReport
+          try {
+            r = JSON.parse(decoder.decode(m.data)) as WinnerReport
+          } catch {
+            return
+          }
+          if (winner === undefined && r.type === "claimed") winner = r.agentId
+          if (r.agentId !== winner) return
+          if (r.type === "result") {
+            clearTimeout(timer)
+            if (r.ok) resolve({ agentId: r.agentId, value: r.value })
+            else reject(Object.assign(new Error(r.error), { agentId: r.agentId }))
+            return
+          }
+          ctx.working?.()
+          rearm()
+        },
+      })
+      const call: CallForBids = {
+        id: ctx.id,
+        attempt: ctx.attempt,
+        capability: ctx.capability,
+        priority: ctx.priority,
+        strength,
+        payload,
+        ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
+        ...(ctx.sessionId !== undefined ? { sessionId: ctx.sessionId } : {}),
+        submittedAt: ctx.submittedAt,
+        reply,
+      }
+      nc.publish(taskMarketSubject(tenant, ctx.capability), encoder.encode(JSON.stringify(call)))
+    }).then(
+      async (r) => {
+        await signals.completed({ capability: ctx.capability, taskId: ctx.id, agentId: r.agentId }).catch(() => undefined)
+        return r
+      },
+      async (e) => {
+        if (winner) await signals.failed({ capability: ctx.capability, taskId: ctx.id, agentId: winner, error: errorMessage(e) }).catch(() => undefined)
+        throw e
+      },
+    ).finally(() => sub?.unsubscribe())
+    return outcome
+  }
+
+  return {
+    tenant,
+    handler: () => async (payload, ctx) => (await offer(ctx, payload)).value,
+    offer,
+    async bid(spec) {
+      const { claims } = await ensureTaskStreams(nc)
+      if (typeof spec.agentId !== "string" || spec.agentId.length === 0) throw new TypeError("a bidder needs a non-empty agentId")
+      const maxConcurrent = Math.max(1, spec.maxConcurrent ?? 1)
+      let running = 0
+      const record = new Map<string, { ok: number; n: number }>()
+      const counts = { bids: 0, won: 0, lost: 0, completed: 0, failed: 0 }
+      const load = spec.load ?? (() => running / maxConcurrent)
+      const successRate =
+        spec.successRate ??
+        ((cap: string) => {
+          const r = record.get(cap)
+          return r ? (r.ok + 1) / (r.n + 2) : 0.5
+        })
+      const report = (to: string, r: WinnerReport) => nc.publish(to, encoder.encode(JSON.stringify(r)))
+      const onCall = async (call: CallForBids) => {
+        const match = Math.max(0, ...spec.capabilities.map((p) => capabilityMatch(p, call.capability)))
+        if (match === 0) return
+        if (load() >= 1) return // not idle: no bid
+        const score = bidScore({ capabilityMatch: match, load: load(), successRate: successRate(call.capability), strength: call.strength })
+        counts.bids++
+        await new Promise((r) => setTimeout(r, Math.round(bidWindowMs * (1 - score))))
+        if (load() >= 1) return
+        try {
+          await claims.create(taskClaimKey(tenant, call.id, call.attempt), spec.agentId)
+        } catch {
+          counts.lost++
+          return
+        }
+        counts.won++
+        running++
+        report(call.reply, { type: "claimed", agentId: spec.agentId })
+        const hb = setInterval(() => report(call.reply, { type: "working", agentId: spec.agentId }), Math.max(100, Math.floor(winnerSilenceMs / 3)))
+        const rec = record.get(call.capability) ?? { ok: 0, n: 0 }
+        record.set(call.capability, rec)
+        try {
+          const value = await spec.handle(call.payload, {
+            id: call.id,
+            attempt: call.attempt,
+            capability: call.capability,
+            priority: call.priority,
+            agentId: spec.agentId,
+          })
+          rec.ok++
+          rec.n++
+          counts.completed++
+          report(call.reply, { type: "result", agentId: spec.agentId, ok: true, value: value === undefined ? null : value })
+        } catch (e) {
+          rec.n++
+          counts.failed++
+          report(call.reply, { type: "result", agentId: spec.agentId, ok: false, error: errorMessage(e) })
+        } finally {
+          clearInterval(hb)
+          running--
+        }
+      }
+      const sub = nc.subscribe(taskMarketWildcard(tenant), {
+        callback: (_e, m) => {
+          let call: CallForBids
+          try {
+            call = JSON.parse(decoder.decode(m.data)) as CallForBids
+          } catch {
+            return
+          }
+          void onCall(call).catch(() => undefined)
+        },
+      })
+      const handle: BidderHandle = {
+        agentId: spec.agentId,
+        stats: () => ({ ...counts }),
+        async stop() {
+          sub.unsubscribe()
+          bidders.delete(handle)
+        },
+      }
+      bidders.add(handle)
+      await nc.flush()
+      return handle
+    },
+    async stop() {
+      await Promise.all([...bidders].map((b) => b.stop()))
+    },
+  }
+}

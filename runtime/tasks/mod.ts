@@ -1,0 +1,35 @@
+/** Durable tasks (issue 5): submit, workers, priorities, schedules, sessions, dead letters, status, marketplace. */
+export { startTaskEngine } from "./engine.ts"
+export type { TaskEngine, TaskEngineOptions } from "./engine.ts"
+export { submitTask, validateTask } from "./submit.ts"
+export type { SubmitOptions, SubmitResult, TaskInput } from "./submit.ts"
+export {
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_BACKOFF,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_MAX_ATTEMPTS,
+  ensureCapabilityLanes,
+  serveCapability,
+} from "./worker.ts"
+export type { ServeOptions, TaskContext, TaskHandler, WorkerEvent, WorkerHandle, WorkerStats } from "./worker.ts"
+export { startScheduler } from "./scheduler.ts"
+export type { SchedulerHandle, SchedulerOptions } from "./scheduler.ts"
+export { getTaskStatus, requestTaskStatus, startStatusResponder } from "./status.ts"
+export type { StatusResponder } from "./status.ts"
+export { deadLetters } from "./dead-letters.ts"
+export type { DeadLetters } from "./dead-letters.ts"
+export { DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_TASK_TTL_MS, ensureTaskStreams } from "./streams.ts"
+export type { TaskStores, TaskStreamOptions } from "./streams.ts"
+export {
+  BID_WEIGHTS,
+  URGENCY_HORIZON_MS,
+  bidScore,
+  capabilityMatch,
+  createMarketplace,
+  noSignals,
+  pheromoneSignals,
+  taskPheromoneStrength,
+  taskUrgency,
+} from "./marketplace.ts"
+export type { BidderHandle, BidderSpec, Marketplace, MarketplaceOptions, MarketTaskContext, OfferResult, TaskSignals } from "./marketplace.ts"
+export { NoBidderError, TaskEngineError, TaskRejected } from "./errors.ts"

@@ -1,0 +1,63 @@
+/**
+ * The two ways a delivered task leaves its lane other than by completion:
+ * - moved (a plain publish whose body asks for another lane or a future `notBefore`): stored at
+ *   its place first (`Nats-Msg-Id` `<id>.mv<seq>`, so a worker dying in between stores it once),
+ *   then acked;
+ * - dead-lettered: the dead letter is stored (`Nats-Msg-Id` `dlq.<id>.<resubmits>`), the status
+ *   record says `dead_lettered`, and only then is the task terminated. If the dead letter cannot
+ *   be stored the task is handed back for later, never dropped.
+ */
+import type { NatsConnection } from "@nats-io/transport-node"
+import { TaskHeaders, encodeTaskBody, taskDeadLetterSubject, type DeadLetter, type DeadLetterReason, type Task } from "../../subjects/tasks.ts"
+import { TaskEngineError, errorMessage } from "./errors.ts"
+import type { Delivery } from "./lane-puller.ts"
+import { recordOf, writeStatus, writeStatusAsync } from "./status-store.ts"
+import { storedPublish } from "./stored-publish.ts"
+
+export async function moveTask(nc: NatsConnection, d: Delivery, task: Task, subject: string, state: "pending" | "scheduled"): Promise<void> {
+  const h: Record<string, string> = { [TaskHeaders.TaskId]: task.id }
+  const rs = d.msg.headers?.get(TaskHeaders.Resubmits)
+  if (rs) h[TaskHeaders.Resubmits] = rs
+  await storedPublish(nc, subject, JSON.stringify(encodeTaskBody(task)), { msgId: `${task.id}.mv${d.info.streamSeq}`, headers: h })
+  writeStatusAsync(nc, recordOf(task, state, 0))
+  await d.ackAck()
+}
+
+export interface DeadLetterInput {
+  readonly reason: DeadLetterReason
+  readonly attempts: number
+  readonly lastError: string
+  readonly resubmits: number
+  /** The undecodable body (reason malformed_payload); kept up to 64 KiB. */
+  readonly raw?: string
+  /** When storing fails, the task is handed back to be retried after this. */
+  readonly retryInMs: number
+}
+
+export async function deadLetterTask(nc: NatsConnection, d: Delivery, task: Task, i: DeadLetterInput): Promise<void> {
+  const dl: DeadLetter = {
+    id: task.id,
+    tenant: task.tenant,
+    capability: task.capability,
+    priority: task.priority,
+    payload: task.payload,
+    ...(task.sessionId !== undefined ? { sessionId: task.sessionId } : {}),
+    ...(task.deadline !== undefined ? { deadline: new Date(task.deadline).toISOString() } : {}),
+    submittedAt: task.submittedAt,
+    attempts: i.attempts,
+    lastError: i.lastError,
+    reason: i.reason,
+    deadLetteredAt: new Date().toISOString(),
+    subject: d.msg.subject,
+    resubmits: i.resubmits,
+    ...(i.raw !== undefined ? { raw: i.raw.slice(0, 64 * 1024) } : {}),
+  }
+  try {
+    await storedPublish(nc, taskDeadLetterSubject(task.tenant, task.id), JSON.stringify(dl), { msgId: `dlq.${task.id}.${i.resubmits}` })
+    await writeStatus(nc, recordOf(task, "dead_lettered", i.attempts, { reason: i.reason, lastError: i.lastError, ...(i.resubmits ? { resubmits: i.resubmits } : {}) }))
+  } catch (e) {
+    d.nak(i.retryInMs)
+    throw new TaskEngineError("unavailable", `could not dead-letter task ${task.id}: ${errorMessage(e)}`, { cause: e })
+  }
+  d.term()
+}

@@ -1,0 +1,117 @@
+/**
+ * Creates (idempotently) the streams and buckets the task engine lives in:
+ *
+ *   ANTS_TASKS           work queue, `ants.*.task.>`: every submitted task until a worker acks it
+ *   ANTS_TASKS_SCHEDULE  work queue, `ants._sys.tasks.*.sched.>`: tasks waiting for notBefore
+ *   ANTS_TASKS_DLQ       limits, `ants._sys.tasks.*.dlq.>`: dead letters, one subject per task id
+ *   KV ants_task_status  one status record per task (history 1)
+ *   KV ants_task_claims  marketplace claims (create-if-absent)
+ *
+ * All keep messages 14 days (the seed's message TTL) unless configured otherwise. The task
+ * streams de-duplicate on `Nats-Msg-Id` within `duplicateWindowMs` (default 15 minutes).
+ */
+import type { NatsConnection } from "@nats-io/transport-node"
+import { jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream"
+import { Kvm, type KV } from "@nats-io/kv"
+import { nanos } from "@nats-io/nats-core"
+import {
+  TASK_CLAIMS_BUCKET,
+  TASK_STATUS_BUCKET,
+  TASKS_DLQ_STREAM,
+  TASKS_DLQ_SUBJECTS,
+  TASKS_SCHEDULE_STREAM,
+  TASKS_SCHEDULE_SUBJECTS,
+  TASKS_STREAM,
+  TASKS_STREAM_SUBJECTS,
+} from "../../subjects/tasks.ts"
+
+export const DEFAULT_TASK_TTL_MS = 14 * 24 * 3600_000
+export const DEFAULT_DUPLICATE_WINDOW_MS = 15 * 60_000
+
+export interface TaskStreamOptions {
+  /** How long tasks, dead letters and status records are kept. Default 14 days. */
+  readonly ttlMs?: number
+  /** `Nats-Msg-Id` de-duplication window. Default 15 minutes. */
+  readonly duplicateWindowMs?: number
+  /** Replicas (3 in a production cluster). Default 1. */
+  readonly replicas?: number
+  readonly storage?: "file" | "memory"
+}
+
+export interface TaskStores {
+  readonly jsm: JetStreamManager
+  readonly status: KV
+  readonly claims: KV
+}
+
+const cache = new WeakMap<NatsConnection, Promise<TaskStores>>()
+
+/** Ensures every stream and bucket exists; cached per connection. */
+export function ensureTaskStreams(nc: NatsConnection, opts: TaskStreamOptions = {}): Promise<TaskStores> {
+  let p = cache.get(nc)
+  if (!p) {
+    p = create(nc, opts)
+    cache.set(nc, p)
+    p.catch(() => cache.delete(nc))
+  }
+  return p
+}
+
+async function create(nc: NatsConnection, opts: TaskStreamOptions): Promise<TaskStores> {
+  const jsm = await jetstreamManager(nc)
+  const ttl = nanos(opts.ttlMs ?? DEFAULT_TASK_TTL_MS)
+  const dup = nanos(opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS)
+  const storage = opts.storage === "memory" ? StorageType.Memory : StorageType.File
+  const replicas = opts.replicas ?? 1
+  await addOrUpdate(jsm, {
+    name: TASKS_STREAM,
+    subjects: [...TASKS_STREAM_SUBJECTS],
+    retention: RetentionPolicy.Workqueue,
+    storage,
+    num_replicas: replicas,
+    max_age: ttl,
+    duplicate_window: dup,
+    allow_direct: true,
+  })
+  await addOrUpdate(jsm, {
+    name: TASKS_SCHEDULE_STREAM,
+    subjects: [...TASKS_SCHEDULE_SUBJECTS],
+    retention: RetentionPolicy.Workqueue,
+    storage,
+    num_replicas: replicas,
+    max_age: ttl,
+    duplicate_window: dup,
+  })
+  await addOrUpdate(jsm, {
+    name: TASKS_DLQ_STREAM,
+    subjects: [...TASKS_DLQ_SUBJECTS],
+    retention: RetentionPolicy.Limits,
+    storage,
+    num_replicas: replicas,
+    max_age: ttl,
+    duplicate_window: dup,
+    max_msgs_per_subject: 1,
+    allow_direct: true,
+  })
+  const kvm = new Kvm(nc)
+  const status = await kvm.create(TASK_STATUS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage })
+  const claims = await kvm.create(TASK_CLAIMS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage })
+  return { jsm, status, claims }
+}
+
+async function addOrUpdate(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(cfg.name)
+    return // exists: keep what the operator configured
+  } catch {
+    // not found
+  }
+  try {
+    await jsm.streams.add(cfg)
+  } catch (e) {
+    // another node created it in between
+    await jsm.streams.info(cfg.name).catch(() => {
+      throw e
+    })
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Submitting a task: validate everything first (nothing is stored for a bad submission), then
+ * one JetStream publish with `Nats-Msg-Id` = task id (the idempotency key when given), so the
+ * task is acknowledged only once stored and a resubmission within the duplicate window is
+ * stored once. A task whose `notBefore` is in the future goes to the schedule stream instead.
+ * The `pending`/`scheduled` status record is written after the PubAck, create-only and without
+ * a round trip, so it never overwrites a state a fast worker already wrote.
+ */
+import type { NatsConnection } from "@nats-io/transport-node"
+import { nuid } from "@nats-io/nats-core"
+import { storedPublish } from "./stored-publish.ts"
+import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
+import {
+  TaskHeaders,
+  decodeTaskSubmission,
+  encodeTaskBody,
+  taskLaneSubject,
+  taskScheduleSubject,
+  type Priority,
+  type Task,
+} from "../../subjects/tasks.ts"
+import { TaskEngineError, errorMessage } from "./errors.ts"
+import { recordOf, writeStatusAsync } from "./status-store.ts"
+import { ensureTaskStreams } from "./streams.ts"
+
+/** What `submitTask` accepts (dates may also be `Date` values). */
+export interface TaskInput {
+  readonly capability: string
+  readonly payload?: unknown
+  readonly priority?: Priority
+  readonly idempotencyKey?: string
+  readonly sessionId?: string
+  readonly notBefore?: string | number | Date
+  readonly deadline?: string | number | Date
+}
+
+export interface SubmitOptions {
+  /** Tenant; default `default`. */
+  readonly tenant?: string
+  /** PubAck timeout in ms (default: the connection's). */
+  readonly timeoutMs?: number
+}
+
+export interface SubmitResult {
+  readonly id: string
+  readonly tenant: string
+  /** `scheduled` when notBefore is in the future. */
+  readonly state: "pending" | "scheduled"
+  /** True when a task with this idempotency key was already stored (nothing new was stored). */
+  readonly duplicate: boolean
+  readonly stream: string
+  readonly seq: number
+  readonly subject: string
+}
+
+function plain(input: TaskInput): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(input)) {
+    if (v === undefined) continue
+    out[k] = v instanceof Date ? v.toISOString() : v
+  }
+  return out
+}
+
+/** Validates without storing: the Task that `submitTask` would store. Throws TaskInputError/SubjectError. */
+export function validateTask(input: TaskInput, opts: { tenant?: string; id?: string } = {}): Task {
+  const tenant = opts.tenant ?? DEFAULT_TENANT
+  const id = opts.id ?? input.idempotencyKey ?? nuid.next()
+  return decodeTaskSubmission(plain(input), { tenant, id, now: Date.now() })
+}
+
+/** Submits a task; resolves once JetStream has stored it. */
+export async function submitTask(nc: NatsConnection, input: TaskInput, opts: SubmitOptions = {}): Promise<SubmitResult> {
+  const task = validateTask(input, opts)
+  await ensureTaskStreams(nc)
+  return await publishTask(nc, task, { msgId: task.id, timeoutMs: opts.timeoutMs })
+}
+
+/** Stores an already validated task (submit, scheduler, dead-letter resubmission). */
+export async function publishTask(
+  nc: NatsConnection,
+  task: Task,
+  opts: { msgId: string; timeoutMs?: number; resubmits?: number; statusWrite?: "create" | "put" | "none"; forceNow?: boolean },
+): Promise<SubmitResult> {
+  const scheduled = !opts.forceNow && task.notBefore !== undefined && task.notBefore > Date.now()
+  const subject = scheduled ? taskScheduleSubject(task.tenant, task.capability) : taskLaneSubject(task.tenant, task.capability, task.priority, task.sessionId)
+  const h: Record<string, string> = { [TaskHeaders.TaskId]: task.id }
+  if (opts.resubmits) h[TaskHeaders.Resubmits] = String(opts.resubmits)
+  let ack
+  try {
+    ack = await storedPublish(nc, subject, JSON.stringify(encodeTaskBody(task)), {
+      msgId: opts.msgId,
+      headers: h,
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    })
+  } catch (e) {
+    throw new TaskEngineError("unavailable", `task ${task.id} was not stored (${errorMessage(e)}); it is safe to submit it again with the same idempotency key`, { cause: e })
+  }
+  const state = scheduled ? "scheduled" : "pending"
+  const mode = opts.statusWrite ?? "create"
+  if (!ack.duplicate && mode !== "none") {
+    writeStatusAsync(nc, recordOf(task, state, 0, opts.resubmits ? { resubmits: opts.resubmits } : {}), { createOnly: mode === "create" })
+  }
+  return { id: task.id, tenant: task.tenant, state, duplicate: ack.duplicate, stream: ack.stream, seq: ack.seq, subject }
+}

@@ -1,0 +1,100 @@
+/**
+ * The worker's public contract: what a handler receives, the options of `serveCapability` with
+ * every default written down, and the handle it returns.
+ */
+import type { DeadLetterReason } from "../../subjects/tasks.ts"
+
+export const DEFAULT_MAX_ATTEMPTS = 3
+export const DEFAULT_ACK_WAIT_MS = 5 * 60_000
+export const DEFAULT_CONCURRENCY = 16
+export const DEFAULT_BACKOFF = { initialMs: 1_000, factor: 2, maxMs: 60_000 } as const
+
+export interface TaskContext {
+  readonly id: string
+  readonly tenant: string
+  readonly capability: string
+  readonly priority: number
+  /** 1 for the first attempt. */
+  readonly attempt: number
+  readonly maxAttempts: number
+  readonly sessionId?: string
+  /** Epoch ms. */
+  readonly deadline?: number
+  readonly submittedAt: string
+  readonly workerId: string
+  /** Keeps the claim alive now (the worker also does it on a timer while the handler runs). */
+  working(): void
+}
+
+export type TaskHandler = (payload: any, ctx: TaskContext) => unknown
+
+export type WorkerEvent =
+  | { readonly type: "started"; readonly id: string; readonly attempt: number }
+  | { readonly type: "completed"; readonly id: string; readonly attempt: number }
+  | { readonly type: "failed"; readonly id: string; readonly attempt: number; readonly error: string; readonly retryInMs: number }
+  | { readonly type: "dead_lettered"; readonly id: string; readonly attempts: number; readonly reason: DeadLetterReason }
+  | { readonly type: "duplicate"; readonly id: string }
+  | { readonly type: "late_result"; readonly id: string; readonly attempt: number }
+  | { readonly type: "moved"; readonly id: string; readonly to: string }
+
+export interface ServeOptions {
+  /** Default `default`. */
+  readonly tenant?: string
+  /** Who claims (shown in `claimed` records). Default `<host>-<pid>-<random>`. */
+  readonly workerId?: string
+  /** Tasks run at once by this worker. Default 16. */
+  readonly concurrency?: number
+  /** Attempts before dead-lettering. Default 3. */
+  readonly maxAttempts?: number
+  /**
+   * Claim duration (the lanes' ack wait). Default 5 minutes. The lanes are durable consumers
+   * shared by every worker of the capability; starting a worker with another value updates them.
+   */
+  readonly ackWaitMs?: number
+  /** Retry delay after attempt n: min(maxMs, initialMs * factor^(n-1)), ±20% jitter. */
+  readonly backoff?: { readonly initialMs?: number; readonly factor?: number; readonly maxMs?: number }
+  /** How long a session task waits before asking again whether it is the session's next. Default 250 ms. */
+  readonly sessionRetryMs?: number
+  /** A first attempt writes its `claimed` record once it has run this long. Default 50 ms. */
+  readonly claimRecordAfterMs?: number
+  /**
+   * Send `working()` on a timer while the handler runs (default true). Turn off only for a
+   * handler that calls `ctx.working()` itself (and to test what happens when a claim expires).
+   */
+  readonly keepAlive?: boolean
+  /** Expiry of the requests parked while idle. Default 10 s. */
+  readonly idlePollMs?: number
+  /** Observes what the worker does (tests, metrics). */
+  readonly onEvent?: (e: WorkerEvent) => void
+}
+
+export interface WorkerStats {
+  readonly inflight: number
+  readonly completed: number
+  readonly failed: number
+  readonly deadLettered: number
+  readonly duplicates: number
+}
+
+export interface WorkerHandle {
+  readonly capability: string
+  readonly tenant: string
+  readonly workerId: string
+  stats(): WorkerStats
+  /** Stops taking tasks, waits up to `graceMs` (default 30 s) for running ones, hands back the rest. */
+  stop(opts?: { graceMs?: number }): Promise<void>
+}
+
+/** ServeOptions with every default applied. */
+export interface WorkerConfig {
+  readonly workerId: string
+  readonly concurrency: number
+  readonly maxAttempts: number
+  readonly ackWaitMs: number
+  readonly backoff: { initialMs: number; factor: number; maxMs: number }
+  readonly sessionRetryMs: number
+  readonly claimRecordAfterMs: number
+  readonly idlePollMs: number
+  readonly keepAlive: boolean
+  readonly onEvent?: (e: WorkerEvent) => void
+}

@@ -1,0 +1,272 @@
+/**
+ * Everything a node keeps for one hosted agent type: the definition and its compiled codecs,
+ * the live activations, the type's availability (a type whose supervisor gave up answers
+ * `unavailable` on this node) and its counters. Cells call back into the host for every side
+ * effect (replies, lifecycle events, checkpoints, supervision), so the cell stays small.
+ */
+import type { Msg, NatsConnection } from "@nats-io/nats-core"
+import { encodeError, type LifecycleState } from "../subjects/envelope.ts"
+import { lifecycleSubject, type ActorAddress } from "../subjects/grammar.ts"
+import type { ActorContext } from "./actor-context.ts"
+import { ActorCell, type Envelope } from "./actor-cell.ts"
+import { makeActorContext } from "./context.ts"
+import type { AgentDefinition, CheckpointPolicy } from "./define-agent.ts"
+import type { CompiledTag } from "./protocol.ts"
+import type { StateStore } from "./state-store.ts"
+import { mayPassivate, warmPoolIds } from "./lifecycle-policy.ts"
+import type { Supervisor } from "./supervision.ts"
+import type { Stigmergy } from "./stigmergy.ts"
+import type { ActivationGuard } from "./cluster/activation-guard.ts"
+import type { Messaging } from "./actor-context.ts"
+
+export interface TypeStats {
+  activations: number
+  passivations: number
+  handled: number
+  handlerFailures: number
+  restarts: number
+  checkpoints: number
+  checkpointFailures: number
+  /** Milliseconds actors of this type spent activated (closed incarnations) and sleeping. */
+  activeMs: number
+  sleepingMs: number
+}
+
+/** What a TypeHost needs from its node (a narrow role interface). */
+export interface HostNode {
+  readonly id: string
+  readonly nc: NatsConnection
+  readonly messaging: Messaging
+  readonly store: StateStore
+  readonly supervisor: Supervisor
+  /** Pheromones and workspace for actors (started with the node). */
+  stigmergy(): Stigmergy
+  log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void
+  /** Called when a cell finished its queued work (drain waits on this). */
+  settled(): void
+  /** Single activation across nodes (leases); absent when the node runs without a cluster. */
+  readonly guard?: ActivationGuard
+}
+
+const encoder = new TextEncoder()
+
+export class TypeHost {
+  readonly cells = new Map<string, ActorCell>()
+  /** Actors of this type that passivated on this node, with the time they went to sleep. */
+  readonly sleeping = new Map<string, number>()
+  readonly compiled: ReadonlyMap<string, CompiledTag>
+  readonly stats: TypeStats = {
+    activations: 0,
+    passivations: 0,
+    handled: 0,
+    handlerFailures: 0,
+    restarts: 0,
+    checkpoints: 0,
+    checkpointFailures: 0,
+    activeMs: 0,
+    sleepingMs: 0,
+  }
+  /** Set when the type's supervisor gave up: the type answers `unavailable` with this reason. */
+  unavailable: string | undefined
+  readonly checkpointPolicy: CheckpointPolicy
+  readonly passivateAfterMs: number
+  /** Ids of the type's warm pool (kept active, never passivated). */
+  readonly poolIds: ReadonlySet<string>
+
+  constructor(
+    readonly definition: AgentDefinition,
+    readonly node: HostNode,
+    readonly mailboxCapacity: number,
+    passivateAfterMs: number,
+  ) {
+    this.compiled = definition.protocol.compiled
+    this.checkpointPolicy = definition.checkpoint ?? "after-change"
+    this.passivateAfterMs = definition.passivateAfterMs ?? passivateAfterMs
+    this.poolIds = new Set(warmPoolIds(definition))
+  }
+
+  /** Whether an idle actor may passivate now (tiers, warm pool, business hours). */
+  mayPassivate(cell: ActorCell, now: number): boolean {
+    return mayPassivate(this.definition, this.poolIds, cell.id, now)
+  }
+
+  get store(): StateStore {
+    return this.node.store
+  }
+
+  /** The live cell of an id, activating it (cold or from sleep) when there is none. */
+  cell(tenant: string, id: string): ActorCell {
+    const key = `${tenant}\u0000${id}`
+    let cell = this.cells.get(key)
+    if (cell === undefined) {
+      cell = new ActorCell(this, tenant, id, key)
+      this.cells.set(key, cell)
+      this.stats.activations++
+      const sleptAt = this.sleeping.get(key)
+      if (sleptAt !== undefined) {
+        this.sleeping.delete(key)
+        this.stats.sleepingMs += Date.now() - sleptAt
+      }
+      cell.activate(sleptAt !== undefined ? "sleeping" : "cold")
+    }
+    return cell
+  }
+
+  /** Loads the last checkpoint (or the initial state) into a warming cell. */
+  async restore(cell: ActorCell): Promise<void> {
+    // the lease first: a node that cannot have the actor must not even read its state
+    if (this.node.guard) await this.node.guard.acquire(cell)
+    if (this.checkpointPolicy !== "never") {
+      const cp = await this.store.load(cell)
+      if (cp !== undefined) {
+        cell.state = cp.state
+        cell.revision = cp.revision
+        cell.saved = JSON.stringify(cp.state ?? null)
+        cell.restoreAccounting(cp.acct, Date.now())
+      } else {
+        cell.state = this.definition.initialState({ tenant: cell.tenant, id: cell.id })
+      }
+    } else {
+      cell.state = this.definition.initialState({ tenant: cell.tenant, id: cell.id })
+    }
+    if (this.definition.onActivate) await this.definition.onActivate(cell.context() as ActorContext<any>)
+  }
+
+  activationFailed(cell: ActorCell, error: unknown): void {
+    if (this.node.guard?.refused(cell, error)) {
+      // active on another node: the guard forwarded what was queued there
+      cell.status = "stopped"
+      this.cells.delete(cell.key)
+      this.transition(cell, "warming", "cold", (error as Error).message)
+      this.node.settled()
+      return
+    }
+    this.node.guard?.release(cell)
+    const reason = `activation of ${this.definition.type}/${cell.id} failed: ${(error as Error)?.message ?? String(error)}`
+    this.node.log("error", reason)
+    cell.status = "stopped"
+    this.cells.delete(cell.key)
+    cell.rejectQueued("unavailable", reason)
+    this.transition(cell, "warming", "cold", reason)
+    this.node.settled()
+  }
+
+  checkpointFailed(cell: ActorCell, error: unknown): void {
+    this.stats.checkpointFailures++
+    const fenced = (error as { _tag?: string })?._tag === "StateFencedError"
+    this.node.log(fenced ? "warn" : "error", `checkpoint of ${this.definition.type}/${cell.id} failed: ${(error as Error)?.message}`)
+    if (fenced) {
+      // Another activation owns this actor now: this one must not go on with stale state.
+      this.stop(cell, "fenced: another activation wrote this actor's state")
+    }
+  }
+
+  /** Stops and forgets a cell; what it had queued gets `unavailable`. */
+  stop(cell: ActorCell, reason: string): void {
+    if (cell.status === "stopped") return
+    const from = cell.status as LifecycleState
+    cell.status = "stopped"
+    this.stats.activeMs += Date.now() - cell.activeSince
+    this.cells.delete(cell.key)
+    this.unsubscribeCell(cell)
+    this.node.guard?.release(cell)
+    cell.rejectQueued("unavailable", `${this.definition.type}/${cell.id} stopped: ${reason}`)
+    this.transition(cell, from, "cold", reason)
+  }
+
+  /** Checkpoints, runs onPassivate and drops the cell (idle → sleeping). */
+  async passivate(cell: ActorCell): Promise<void> {
+    if (cell.busy || cell.status !== "idle") return
+    if (this.definition.onPassivate) {
+      try {
+        await this.definition.onPassivate(cell.context() as ActorContext<any>)
+      } catch (e) {
+        this.node.log("warn", `onPassivate of ${this.definition.type}/${cell.id} threw: ${(e as Error).message}`)
+      }
+    }
+    const sleptAt = Date.now()
+    if (this.checkpointPolicy !== "never") await cell.checkpointNow(sleptAt)
+    // a message may have arrived while we were writing
+    if (cell.busy || cell.status !== "idle") return
+    cell.status = "stopped"
+    this.cells.delete(cell.key)
+    this.unsubscribeCell(cell)
+    this.node.guard?.release(cell)
+    this.sleeping.set(cell.key, Date.now())
+    this.stats.passivations++
+    this.stats.activeMs += Date.now() - cell.activeSince
+    this.transition(cell, "idle", "sleeping")
+  }
+
+  supervise(cell: ActorCell, tag: string, error: unknown): void {
+    // the supervisor publishes its decision on ants._sys.supervisor.<tenant>.<type>.<id>
+    const decision = this.node.supervisor.actorFailed(this.definition.type, cell, error)
+    const reason = `${tag}: ${(error as Error)?.message ?? String(error)}`
+    switch (decision.directive) {
+      case "resume":
+        break
+      case "restart":
+        this.stats.restarts++
+        cell.restart(decision.backoffMs ?? 0)
+        break
+      case "stop":
+      case "escalate":
+        this.stop(cell, reason)
+        break
+    }
+    if (decision.typeGaveUp !== undefined) this.giveUp(decision.typeGaveUp)
+  }
+
+  /** The type's supervisor gave up: stop every activation, answer `unavailable` from now on. */
+  giveUp(reason: string): void {
+    if (this.unavailable !== undefined) return
+    this.unavailable = reason
+    this.node.log("error", `agent type ${this.definition.type} is unavailable on node ${this.node.id}: ${reason}`)
+    for (const cell of [...this.cells.values()]) this.stop(cell, reason)
+  }
+
+  /** The type's supervisor restarted it: serve again. */
+  revive(): void {
+    if (this.unavailable === undefined) return
+    this.node.log("info", `agent type ${this.definition.type} is available again on node ${this.node.id}`)
+    this.unavailable = undefined
+  }
+
+  transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string): void {
+    if (from === "stopped") return
+    this.publish(lifecycleSubject(a), { from, to, node: this.node.id, at: new Date().toISOString(), ...(reason ? { reason } : {}) })
+  }
+
+  reply(env: Envelope, body: Uint8Array): void {
+    const msg: Msg | undefined = env.msg
+    if (msg?.reply) msg.respond(body)
+  }
+
+  replyError(env: Envelope, code: Parameters<typeof encodeError>[0], message: string): void {
+    this.reply(env, encodeError(code, message))
+  }
+
+  cellSettled(cell: ActorCell): void {
+    if (cell.status === "active" && cell.queued === 0) cell.lastActivity = Date.now()
+    this.node.settled()
+  }
+
+  makeContext(cell: ActorCell): ActorContext {
+    return makeActorContext(cell, this.node)
+  }
+
+  unsubscribeCell(cell: ActorCell): void {
+    if (cell.subscriptions === null) return
+    for (const s of cell.subscriptions) s.unsubscribe()
+    cell.subscriptions = null
+  }
+
+  private publish(subject: string, event: unknown): void {
+    try {
+      this.node.nc.publish(subject, encoder.encode(JSON.stringify(event)))
+    } catch (e) {
+      // a closed connection during shutdown must not break the caller
+      this.node.log("warn", `could not publish ${subject}: ${(e as Error).message}`)
+    }
+  }
+}

@@ -1,0 +1,483 @@
+/**
+ * Pheromones and the stigmergy workspace on JetStream KV (DESIGN.md §5): bucket names, key
+ * layout, entry schemas, limits, and the pure decay function. This page is the contract a plain
+ * NATS client follows to read or write pheromones without our library.
+ *
+ * Buckets (JetStream KV; stream `KV_<bucket>`, subjects `$KV.<bucket>.<key>`):
+ *
+ *   ants_pheromones   key <tenant>.<location...>.<id>   value PheromoneEntry (JSON)
+ *                     history 1, max_age = PHEROMONE_MAX_AGE_MS: the longest TTL a trail may
+ *                     have (MAX_TTL_MS, 1 h) plus one minute, so that a sweeper always removes
+ *                     an expired trail (and tells watchers) before the server silently does;
+ *                     shorter TTLs are enforced by readers (current strength 0 = gone) and by
+ *                     sweepers that delete expired entries.
+ *   ants_workspace    key <tenant>.<artifact...>        value ArtifactEntry (JSON), history 5
+ *
+ * Keys. Every token matches [A-Za-z0-9_-]+ (subjects/grammar.ts). The first token is the tenant,
+ * the last token of a pheromone key is the trail id, and everything between is the location
+ * (one or more tokens, e.g. `finance.reconciliation`). So:
+ *   - every trail of a tenant:                 `<tenant>.>`
+ *   - every trail at or below a location:      `<tenant>.<location...>.>`   (what `detect` reads)
+ *   - trails exactly at a location:            `<tenant>.<location...>.*`
+ * Detection is therefore a prefix read of one subtree, never a scan of the world, and per-tenant
+ * NATS permissions on `$KV.ants_pheromones.<tenant>.>` isolate tenants at the server too.
+ *
+ * A PheromoneEntry:
+ *   {"type":"danger","strength":0.7,"location":"integrations.stripe","emitter":"default/payer/p1",
+ *    "depositedAt":1732262400000,"ttlMs":60000,"decay":"linear","reinforcements":0,"data":{}}
+ * `strength` is the strength at `depositedAt` (epoch ms). A reinforcement rewrites the entry with
+ * strength = min(1, current + amount), depositedAt = now (a fresh life of `ttlMs`) and
+ * reinforcements + 1. `reinforcements` is 0 for a fresh deposit, which is how a watcher tells a
+ * deposit from a reinforcement.
+ *
+ * Current strength at time `now`, with age = now - depositedAt and T = ttlMs (0 once age >= T):
+ *   linear        strength * (1 - age / T)
+ *   exponential   strength * 2^(-HALF_LIVES_PER_TTL * age / T)   (half-life T/4, cut to 0 at T)
+ * A trail whose current strength is 0 is gone: readers never return it. Decay compares the
+ * reader's clock with the writer's `depositedAt`, so node clocks should be in sync (NTP); a
+ * writer clock ahead of the reader counts as age 0.
+ *
+ * Evaporation markers. A trail removed before the server's max_age is deleted with a normal KV
+ * delete marker (header `KV-Operation: DEL`) carrying two extra headers:
+ *   Ants-Pheromone-Type: <type>                    so a watcher filtering by type can match it
+ *   Ants-Evaporation:    expired | evaporated      expired = its TTL ran out (a sweeper noticed),
+ *                                                  evaporated = removed on purpose (`evaporate`)
+ * On servers with per-message TTL (2.11+) the server itself removes the entry at its TTL (header
+ * `Nats-TTL` on every write, whole seconds, rounded up) and leaves a marker with
+ * `Nats-Marker-Reason: MaxAge`, read as `expired`.
+ *
+ * Pure code: no sockets. Functions that need the time take `now`.
+ */
+import { Schema } from "effect"
+import { SubjectError, isToken, path, token } from "./grammar.ts"
+
+export const PHEROMONE_BUCKET = "ants_pheromones"
+export const WORKSPACE_BUCKET = "ants_workspace"
+/** History kept per artifact key (the last few transitions can be inspected with `nats kv history`). */
+export const WORKSPACE_HISTORY = 5
+
+/** The longest TTL a trail may have. */
+export const MAX_TTL_MS = 60 * 60_000
+/** The pheromone bucket's max_age: MAX_TTL_MS plus a minute of grace for sweepers. */
+export const PHEROMONE_MAX_AGE_MS = MAX_TTL_MS + 60_000
+/** The shortest TTL accepted. */
+export const MIN_TTL_MS = 1
+/** Size limit of a pheromone's `data` (UTF-8 bytes of its JSON). Signals are small; put payloads in the workspace. */
+export const MAX_DATA_BYTES = 4096
+/** Size limit of an artifact's `data` (UTF-8 bytes of its JSON). */
+export const MAX_ARTIFACT_BYTES = 256 * 1024
+/** Locations have at most this many tokens. */
+export const MAX_LOCATION_TOKENS = 16
+/** Emitters are free text (usually `<tenant>/<type>/<id>`) of at most this length. */
+export const MAX_EMITTER_LENGTH = 256
+/** Exponential decay loses half its strength every TTL / HALF_LIVES_PER_TTL. */
+export const HALF_LIVES_PER_TTL = 4
+
+export const EVAPORATION_HEADER = "Ants-Evaporation"
+export const TYPE_HEADER = "Ants-Pheromone-Type"
+/** Set by 2.11+ servers on the delete marker they leave when a message's TTL or max_age ends. */
+export const MARKER_REASON_HEADER = "Nats-Marker-Reason"
+
+// ---------------------------------------------------------------------------------------
+// Types, levels, curves
+
+export const STRENGTH_LEVELS = { trace: 0.1, low: 0.3, medium: 0.5, high: 0.7, critical: 1 } as const
+export type StrengthLevel = keyof typeof STRENGTH_LEVELS
+/** Strength of a deposit that names none. */
+export const DEFAULT_STRENGTH = STRENGTH_LEVELS.medium
+/** What `reinforce` adds when no amount is given. */
+export const DEFAULT_REINFORCEMENT = STRENGTH_LEVELS.low
+
+export const DECAY_CURVES = ["linear", "exponential"] as const
+export type DecayCurve = (typeof DECAY_CURVES)[number]
+
+export const PHEROMONE_TYPES = ["task", "resource", "danger", "success", "capability", "load", "coordination"] as const
+export type PheromoneType = (typeof PHEROMONE_TYPES)[number]
+
+export interface TypeDefaults {
+  readonly ttlMs: number
+  readonly decay: DecayCurve
+  /** Why this curve and life (shown in the README). */
+  readonly why: string
+}
+
+/** Per-type defaults, used when a deposit names no TTL or decay. */
+export const TYPE_DEFAULTS: { readonly [T in PheromoneType]: TypeDefaults } = {
+  task: { ttlMs: 10 * 60_000, decay: "linear", why: "open work; its pull fades evenly until someone claims or re-deposits it" },
+  resource: { ttlMs: 15 * 60_000, decay: "linear", why: "a resource's availability, refreshed by whoever holds or frees it" },
+  danger: { ttlMs: 60_000, decay: "linear", why: "a failing or rate-limited dependency; routes work elsewhere for about a minute" },
+  success: { ttlMs: 5 * 60_000, decay: "exponential", why: "a pattern that worked; the recent past matters most, memory lingers weakly" },
+  capability: { ttlMs: 30 * 60_000, decay: "linear", why: "a request for a missing capability or integration; stays visible a long time" },
+  load: { ttlMs: 30_000, decay: "exponential", why: "a load reading goes stale quickly; agents re-deposit it with every heartbeat" },
+  coordination: { ttlMs: 2 * 60_000, decay: "linear", why: "short-lived rendezvous and hand-off marks" },
+}
+
+// ---------------------------------------------------------------------------------------
+// Schemas
+
+export const PheromoneTypeSchema = Schema.Literal(...PHEROMONE_TYPES)
+export const DecayCurveSchema = Schema.Literal(...DECAY_CURVES)
+const Strength = Schema.Number.pipe(Schema.between(0, 1))
+
+/** One trail, as stored in `ants_pheromones`. */
+export const PheromoneEntry = Schema.Struct({
+  type: PheromoneTypeSchema,
+  strength: Strength,
+  location: Schema.String,
+  emitter: Schema.String,
+  depositedAt: Schema.Number,
+  ttlMs: Schema.Number.pipe(Schema.between(MIN_TTL_MS, MAX_TTL_MS)),
+  decay: DecayCurveSchema,
+  reinforcements: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
+  data: Schema.Unknown,
+})
+export type PheromoneEntry = typeof PheromoneEntry.Type
+
+export const decodePheromoneEntrySchema = Schema.decodeUnknownEither(PheromoneEntry)
+
+/**
+ * Returns the entry when `v` is a well-formed PheromoneEntry, else undefined. A hand-written
+ * guard equivalent to the Schema (tested against it): detection decodes thousands of entries.
+ */
+export function asPheromoneEntry(v: unknown): PheromoneEntry | undefined {
+  if (v === null || typeof v !== "object") return undefined
+  const e = v as Record<string, unknown>
+  if (typeof e.type !== "string" || !(PHEROMONE_TYPES as ReadonlyArray<string>).includes(e.type)) return undefined
+  if (typeof e.strength !== "number" || !(e.strength >= 0 && e.strength <= 1)) return undefined
+  if (typeof e.location !== "string" || typeof e.emitter !== "string") return undefined
+  if (typeof e.depositedAt !== "number" || !Number.isFinite(e.depositedAt)) return undefined
+  if (typeof e.ttlMs !== "number" || !(e.ttlMs >= MIN_TTL_MS && e.ttlMs <= MAX_TTL_MS)) return undefined
+  if (e.decay !== "linear" && e.decay !== "exponential") return undefined
+  if (typeof e.reinforcements !== "number" || !Number.isInteger(e.reinforcements) || e.reinforcements < 0) return undefined
+  return e as unknown as PheromoneEntry
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+export type PheromoneErrorCode =
+  | "invalid_type"
+  | "invalid_strength"
+  | "invalid_location"
+  | "invalid_ttl"
+  | "invalid_decay"
+  | "invalid_data"
+  | "data_too_large"
+  | "invalid_emitter"
+  | "invalid_id"
+  | "invalid_key"
+  | "invalid_tenant"
+  | "invalid_status"
+  | "invalid_request"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+
+/**
+ * Bad input or a failed precondition in the pheromone or workspace API. Check `_tag` and
+ * `code`, not `instanceof`. Nothing was written when one is thrown.
+ */
+export class PheromoneError extends Error {
+  readonly _tag = "PheromoneError"
+  constructor(
+    readonly code: PheromoneErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = "PheromoneError"
+    if (options?.details !== undefined) this.details = options.details
+  }
+  readonly details?: unknown
+  /** The DESIGN.md §1 envelope code this maps to. */
+  get wireCode(): "invalid_request" | "forbidden" | "not_found" | "conflict" {
+    return this.code === "forbidden" || this.code === "not_found" || this.code === "conflict" ? this.code : "invalid_request"
+  }
+  toJSON(): { _tag: "PheromoneError"; code: PheromoneErrorCode; message: string; details?: unknown } {
+    return this.details === undefined
+      ? { _tag: this._tag, code: this.code, message: this.message }
+      : { _tag: this._tag, code: this.code, message: this.message, details: this.details }
+  }
+}
+
+export function isPheromoneError(e: unknown): e is PheromoneError {
+  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "PheromoneError"
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation of inputs (throws PheromoneError; nothing here touches the network)
+
+export function pheromoneType(v: unknown): PheromoneType {
+  if (typeof v === "string" && (PHEROMONE_TYPES as ReadonlyArray<string>).includes(v)) return v as PheromoneType
+  throw new PheromoneError("invalid_type", `unknown pheromone type ${JSON.stringify(v)}: use one of ${PHEROMONE_TYPES.join(", ")}`)
+}
+
+/** A strength in (0, 1] given as a number or a level name (`trace`, `low`, `medium`, `high`, `critical`). */
+export function strengthValue(v: unknown, what = "strength"): number {
+  if (typeof v === "string" && v in STRENGTH_LEVELS) return STRENGTH_LEVELS[v as StrengthLevel]
+  if (typeof v === "number" && v > 0 && v <= 1) return v
+  throw new PheromoneError(
+    "invalid_strength",
+    `${what} ${JSON.stringify(v)} is out of range: use a number in (0, 1] or one of ${Object.keys(STRENGTH_LEVELS).join(", ")}`,
+  )
+}
+
+export function ttlValue(v: unknown): number {
+  if (typeof v === "number" && Number.isFinite(v) && v >= MIN_TTL_MS && v <= MAX_TTL_MS) return Math.round(v)
+  throw new PheromoneError("invalid_ttl", `ttlMs ${JSON.stringify(v)} is out of range: use ${MIN_TTL_MS}..${MAX_TTL_MS} ms`)
+}
+
+export function decayValue(v: unknown): DecayCurve {
+  if (v === "linear" || v === "exponential") return v
+  throw new PheromoneError("invalid_decay", `decay ${JSON.stringify(v)} is not one of ${DECAY_CURVES.join(", ")}`)
+}
+
+export function tenantValue(v: unknown): string {
+  try {
+    return token("tenant", v)
+  } catch (e) {
+    throw new PheromoneError("invalid_tenant", (e as Error).message, { cause: e })
+  }
+}
+
+/** Validates a location (`finance.reconciliation` or its tokens) and returns its dotted form. */
+export function locationValue(v: unknown): string {
+  if (typeof v !== "string" && !Array.isArray(v)) {
+    throw new PheromoneError("invalid_location", `location must be a dotted string of tokens, got ${JSON.stringify(v)}`)
+  }
+  let parts: string[]
+  try {
+    parts = path("token", v as string | string[])
+  } catch (e) {
+    const bad = e instanceof SubjectError ? e.value : String(v)
+    throw new PheromoneError("invalid_location", `location ${JSON.stringify(v)} is malformed (token "${bad}"): use dot-separated tokens of letters, digits, '_' and '-'`, { cause: e })
+  }
+  if (parts.length > MAX_LOCATION_TOKENS) {
+    throw new PheromoneError("invalid_location", `location has ${parts.length} tokens; at most ${MAX_LOCATION_TOKENS} are allowed`)
+  }
+  return parts.join(".")
+}
+
+export function idValue(v: unknown): string {
+  if (isToken(v)) return v
+  throw new PheromoneError("invalid_id", `id ${JSON.stringify(v)} must be one token of letters, digits, '_' and '-'`)
+}
+
+export function emitterValue(v: unknown): string {
+  if (typeof v === "string" && v.length > 0 && v.length <= MAX_EMITTER_LENGTH) return v
+  throw new PheromoneError("invalid_emitter", `emitter must be a non-empty string of at most ${MAX_EMITTER_LENGTH} characters`)
+}
+
+const utf8 = new TextEncoder()
+
+/** JSON-encodes `data` and checks its size; returns the value as it will be stored. */
+export function dataValue(v: unknown, limit = MAX_DATA_BYTES): unknown {
+  if (v === undefined) return {}
+  let json: string | undefined
+  try {
+    json = JSON.stringify(v)
+  } catch (e) {
+    throw new PheromoneError("invalid_data", `data is not JSON-serialisable: ${(e as Error).message}`, { cause: e })
+  }
+  if (json === undefined) throw new PheromoneError("invalid_data", "data is not JSON-serialisable")
+  // Cheap upper bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
+  const bytes = json.length * 3 <= limit ? json.length : utf8.encode(json).length
+  if (bytes > limit) {
+    throw new PheromoneError("data_too_large", `data is ${bytes} bytes of JSON; the limit is ${limit}`, { details: { bytes, limit } })
+  }
+  return v
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys
+
+export interface PheromoneKeyParts {
+  readonly tenant: string
+  readonly location: string
+  readonly id: string
+}
+
+/** `<tenant>.<location...>.<id>` from validated parts. */
+export function pheromoneKey(tenant: string, location: string, id: string): string {
+  return `${tenant}.${location}.${id}`
+}
+
+/** Splits a pheromone key; throws PheromoneError("invalid_key") when it is not one. */
+export function parsePheromoneKey(key: unknown): PheromoneKeyParts {
+  if (typeof key !== "string") throw new PheromoneError("invalid_key", `pheromone key must be a string, got ${JSON.stringify(key)}`)
+  const t = key.split(".")
+  if (t.length < 3 || t.length > MAX_LOCATION_TOKENS + 2 || !t.every(isToken) || t[0].startsWith("_")) {
+    throw new PheromoneError("invalid_key", `"${key}" is not a pheromone key (<tenant>.<location...>.<id>)`)
+  }
+  return { tenant: t[0], location: t.slice(1, -1).join("."), id: t[t.length - 1] }
+}
+
+/**
+ * The KV key filter of a detection or watch: the whole tenant (`<tenant>.>`), a location's
+ * subtree (`<tenant>.<location>.>`), or with `exact` only the trails at the location itself
+ * (`<tenant>.<location>.*`). Inputs must already be validated.
+ */
+export function pheromoneFilter(tenant: string, location?: string, exact = false): string {
+  if (location === undefined || location === "") return `${tenant}.>`
+  return `${tenant}.${location}.${exact ? "*" : ">"}`
+}
+
+/** The subject a KV write to `key` is published on. */
+export function pheromoneSubject(key: string): string {
+  return `$KV.${PHEROMONE_BUCKET}.${key}`
+}
+
+// ---------------------------------------------------------------------------------------
+// Decay
+
+export interface Decaying {
+  readonly strength: number
+  readonly depositedAt: number
+  readonly ttlMs: number
+  readonly decay: DecayCurve
+}
+
+/** The strength of a trail at `now` (epoch ms); 0 once its TTL has run out. */
+export function currentStrength(e: Decaying, now: number): number {
+  const age = now - e.depositedAt
+  if (age >= e.ttlMs) return 0
+  if (age <= 0) return e.strength
+  const x = age / e.ttlMs
+  return e.decay === "exponential" ? e.strength * Math.pow(2, -HALF_LIVES_PER_TTL * x) : e.strength * (1 - x)
+}
+
+/** When (epoch ms) the trail's current strength reaches 0. */
+export function expiresAt(e: Decaying): number {
+  return e.depositedAt + e.ttlMs
+}
+
+// ---------------------------------------------------------------------------------------
+// Deposit and reinforcement as pure transformations
+
+export interface DepositInput {
+  readonly type: PheromoneType | string
+  /** A number in (0, 1] or a level name; default `medium` (0.5). */
+  readonly strength?: number | StrengthLevel
+  /** Dotted tokens, e.g. `finance.reconciliation`. */
+  readonly location: string
+  /** One token; default a fresh unique id. Depositing on an existing id replaces that trail. */
+  readonly id?: string
+  /** Default: the type's TTL (TYPE_DEFAULTS). */
+  readonly ttlMs?: number
+  /** Default: the type's curve (TYPE_DEFAULTS). */
+  readonly decay?: DecayCurve
+  /** Any JSON, at most MAX_DATA_BYTES; default `{}`. */
+  readonly data?: unknown
+}
+
+/** Validates a deposit and builds the entry to store (reinforcements 0). */
+export function makeEntry(input: DepositInput, emitter: string, now: number): PheromoneEntry {
+  if (input === null || typeof input !== "object") throw new PheromoneError("invalid_request", "deposit needs an object {type, location, ...}")
+  const type = pheromoneType(input.type)
+  const defaults = TYPE_DEFAULTS[type]
+  return {
+    type,
+    strength: input.strength === undefined ? DEFAULT_STRENGTH : strengthValue(input.strength),
+    location: locationValue(input.location),
+    emitter: emitterValue(emitter),
+    depositedAt: now,
+    ttlMs: input.ttlMs === undefined ? defaults.ttlMs : ttlValue(input.ttlMs),
+    decay: input.decay === undefined ? defaults.decay : decayValue(input.decay),
+    reinforcements: 0,
+    data: dataValue(input.data),
+  }
+}
+
+export interface ReinforceInput {
+  /** What to add, a number in (0, 1] or a level name; default `low` (0.3). The result is capped at 1. */
+  readonly strength?: number | StrengthLevel
+  /** A new TTL for the refreshed life; default the trail's own. */
+  readonly ttlMs?: number
+  /** Replaces the trail's data when given. */
+  readonly data?: unknown
+}
+
+/** The validated parts of a reinforcement (checked once, before any read or retry). */
+export interface Reinforcement {
+  readonly amount: number
+  readonly ttlMs?: number
+  readonly data?: unknown
+}
+
+export function makeReinforcement(input: ReinforceInput = {}): Reinforcement {
+  return {
+    amount: input.strength === undefined ? DEFAULT_REINFORCEMENT : strengthValue(input.strength, "reinforcement"),
+    ttlMs: input.ttlMs === undefined ? undefined : ttlValue(input.ttlMs),
+    data: input.data === undefined ? undefined : dataValue(input.data),
+  }
+}
+
+/**
+ * Applies a reinforcement to a live trail: strength = min(1, current + amount), a fresh life
+ * from `now`, one more reinforcement counted. Returns undefined when the trail has evaporated.
+ */
+export function reinforceEntry(e: PheromoneEntry, r: Reinforcement, now: number): PheromoneEntry | undefined {
+  const current = currentStrength(e, now)
+  if (current <= 0) return undefined
+  // Built field by field: `e` may be a richer object (a Trail) and only the entry is stored.
+  return {
+    type: e.type,
+    strength: Math.min(1, current + r.amount),
+    location: e.location,
+    emitter: e.emitter,
+    depositedAt: now,
+    ttlMs: r.ttlMs ?? e.ttlMs,
+    decay: e.decay,
+    reinforcements: e.reinforcements + 1,
+    data: r.data === undefined ? e.data : r.data,
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Stigmergy workspace
+
+export const ARTIFACT_STATUSES = ["incomplete", "in_progress", "needs_review", "in_review", "done"] as const
+/** A status is one of ARTIFACT_STATUSES or any custom token. */
+export type ArtifactStatus = (typeof ARTIFACT_STATUSES)[number] | (string & {})
+
+/** One artifact, as stored in `ants_workspace` under `<tenant>.<artifact...>`. */
+export const ArtifactEntry = Schema.Struct({
+  status: Schema.String,
+  kind: Schema.String,
+  data: Schema.Unknown,
+  createdBy: Schema.String,
+  createdAt: Schema.Number,
+  updatedBy: Schema.String,
+  updatedAt: Schema.Number,
+  /** How many status transitions the artifact has gone through. */
+  transitions: Schema.Number,
+  /** The status before the last transition, if any. */
+  previousStatus: Schema.optional(Schema.String),
+})
+export type ArtifactEntry = typeof ArtifactEntry.Type
+
+export const decodeArtifactEntry = Schema.decodeUnknownEither(ArtifactEntry)
+
+export function statusValue(v: unknown): string {
+  if (isToken(v)) return v
+  throw new PheromoneError("invalid_status", `status ${JSON.stringify(v)} must be one token (e.g. ${ARTIFACT_STATUSES.join(", ")})`)
+}
+
+/** An artifact id is a dotted path of tokens (`reports.q3`), at most MAX_LOCATION_TOKENS long. */
+export function artifactIdValue(v: unknown): string {
+  try {
+    return locationValue(v)
+  } catch (e) {
+    throw new PheromoneError("invalid_id", `artifact id ${JSON.stringify(v)} must be dot-separated tokens`, { cause: e })
+  }
+}
+
+/** `<tenant>.<artifact...>` */
+export function artifactKey(tenant: string, id: string): string {
+  return `${tenant}.${id}`
+}
+
+/** The workspace filter for a tenant, optionally under an artifact path prefix. */
+export function artifactFilter(tenant: string, prefix?: string): string {
+  return prefix ? `${tenant}.${prefix}.>` : `${tenant}.>`
+}

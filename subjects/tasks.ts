@@ -1,0 +1,546 @@
+/**
+ * The task wire contract (issue 5, DESIGN.md §1 `ants.<tenant>.task.<capability...>`): stream,
+ * bucket and consumer names, every task subject, and the Schemas of a submission, a status
+ * record and a dead letter. Pure code: no sockets, no clocks (callers pass `now`).
+ *
+ * Subjects
+ *
+ *   ants.<tenant>.task.<capability...>              submit a task, priority normal (5) unless the
+ *                                                   body says otherwise (a plain publish works)
+ *   ants.<tenant>.task.<capability...>._p<N>        priority lane N in 1..10 (5 is the bare subject)
+ *   ants.<tenant>.task.<capability...>._s.<session> a task of one session (processed in order)
+ *   ants._sys.tasks.<tenant>.sched.<capability...>  scheduled tasks waiting for `notBefore`
+ *   ants._sys.tasks.<tenant>.dlq.<id>               one dead letter per task id
+ *   ants._sys.tasks.<tenant>.status.<id>            request: answers the task's status record in
+ *                                                   the reply envelope (`not_found` if unknown)
+ *   ants._sys.tasks.<tenant>.market.<capability...> marketplace call for bids (core NATS)
+ *
+ * All of `ants.*.task.>` is captured by the work-queue stream ANTS_TASKS, so a task published by
+ * any client with a JetStream publish (or a request, to get the PubAck) is stored once the
+ * server acknowledges it. Capability tokens beginning with `_` are reserved for the lane suffixes
+ * above. Set the `Nats-Msg-Id` header to an idempotency key (a subject token) to make that key
+ * the task id and have resubmissions within the duplicate window stored once.
+ *
+ * A task message body is JSON, the submission below; `capability` may be left out (the subject
+ * says it). Task ids, idempotency keys and session ids are subject tokens ([A-Za-z0-9_-]+).
+ */
+import { Either, ParseResult, Schema } from "effect"
+import { ROOT, SubjectError, path, token } from "./grammar.ts"
+
+// ---------------------------------------------------------------------------------------
+// Names
+
+export const TASKS_STREAM = "ANTS_TASKS"
+export const TASKS_SCHEDULE_STREAM = "ANTS_TASKS_SCHEDULE"
+export const TASKS_DLQ_STREAM = "ANTS_TASKS_DLQ"
+/** KV bucket: one status record per task, key `<tenant>.<id>`. */
+export const TASK_STATUS_BUCKET = "ants_task_status"
+/** KV bucket: marketplace claims, key `<tenant>.<id>.<attempt>`, created once (create-if-absent). */
+export const TASK_CLAIMS_BUCKET = "ants_task_claims"
+
+export const TASKS_STREAM_SUBJECTS: ReadonlyArray<string> = [`${ROOT}.*.task.>`]
+export const TASKS_SCHEDULE_SUBJECTS: ReadonlyArray<string> = [`${ROOT}._sys.tasks.*.sched.>`]
+export const TASKS_DLQ_SUBJECTS: ReadonlyArray<string> = [`${ROOT}._sys.tasks.*.dlq.>`]
+/** Every engine answers status requests in this queue group. */
+export const TASK_STATUS_WILDCARD = `${ROOT}._sys.tasks.*.status.*`
+export const TASK_STATUS_QUEUE = "ants-task-status"
+/** The durable consumer the schedulers of every engine share. */
+export const SCHEDULER_CONSUMER = "ants-scheduler"
+
+/** Largest JSON-encoded payload accepted (the server's default max_payload is 1 MiB). */
+export const MAX_TASK_PAYLOAD_BYTES = 256 * 1024
+/** Largest JSON-encoded result kept in a status record; larger results are stored truncated. */
+export const MAX_TASK_RESULT_BYTES = 64 * 1024
+
+/** Headers the runtime sets on task messages. */
+export const TaskHeaders = {
+  MsgId: "Nats-Msg-Id",
+  TaskId: "Ants-Task-Id",
+  /** How many times the task was resubmitted from the dead-letter stream. */
+  Resubmits: "Ants-Resubmits",
+} as const
+
+// ---------------------------------------------------------------------------------------
+// Priorities
+
+export const PRIORITIES = { critical: 10, high: 7, normal: 5, low: 3, background: 1 } as const
+export type PriorityName = keyof typeof PRIORITIES
+export const DEFAULT_PRIORITY = PRIORITIES.normal
+/** Lanes in delivery order: 10 first. */
+export const PRIORITY_LANES: ReadonlyArray<number> = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]
+
+const PRIORITY_MESSAGE = "priority must be one of critical (10), high (7), normal (5), low (3), background (1), or an integer from 1 to 10"
+export const Priority = Schema.Union(
+  Schema.Literal("critical", "high", "normal", "low", "background"),
+  Schema.Int.pipe(Schema.between(1, 10)),
+).annotations({ message: () => ({ message: PRIORITY_MESSAGE, override: true }) })
+export type Priority = typeof Priority.Type
+
+export function priorityNumber(p: Priority | undefined): number {
+  if (p === undefined) return DEFAULT_PRIORITY
+  return typeof p === "number" ? p : PRIORITIES[p]
+}
+
+// ---------------------------------------------------------------------------------------
+// Submission
+
+const TokenString = (what: string) =>
+  Schema.String.pipe(
+    Schema.filter((s) => /^[A-Za-z0-9_-]{1,200}$/.test(s), {
+      message: () => `${what} must be 1..200 characters of letters, digits, '_' and '-'`,
+    }),
+  )
+
+const CapabilityString = Schema.String.pipe(
+  Schema.filter((s) => capabilityProblem(s) === undefined, { message: (s) => capabilityProblem(String(s.actual)) ?? "invalid capability" }),
+)
+
+const Instant = Schema.Union(Schema.String, Schema.Number).pipe(
+  Schema.filter((v) => Number.isFinite(typeof v === "number" ? v : Date.parse(v)), {
+    message: () => "must be an ISO-8601 date-time or epoch milliseconds",
+  }),
+)
+
+/** What a client submits (API, CLI or the JSON body of a plain publish). */
+export const TaskSubmission = Schema.Struct({
+  capability: CapabilityString,
+  priority: Schema.optional(Priority),
+  payload: Schema.optional(Schema.Unknown),
+  idempotencyKey: Schema.optional(TokenString("idempotencyKey")),
+  sessionId: Schema.optional(TokenString("sessionId")),
+  notBefore: Schema.optional(Instant),
+  deadline: Schema.optional(Instant),
+})
+export type TaskSubmission = typeof TaskSubmission.Type
+
+/** The body of a plain publish: the submission, `capability` optional (the subject says it). */
+export const TaskBody = Schema.Struct({
+  ...TaskSubmission.fields,
+  capability: Schema.optional(CapabilityString),
+  submittedAt: Schema.optional(Schema.String),
+})
+export type TaskBody = typeof TaskBody.Type
+
+/** A validated, normalised task: what the runtime stores and hands to handlers. */
+export interface Task {
+  readonly id: string
+  readonly tenant: string
+  readonly capability: string
+  readonly priority: number
+  readonly payload: unknown
+  readonly sessionId?: string
+  /** Epoch ms. */
+  readonly notBefore?: number
+  /** Epoch ms. */
+  readonly deadline?: number
+  readonly submittedAt: string
+}
+
+/** A submission that was refused; nothing was stored. Code on the wire: `invalid_message`. */
+export class TaskInputError extends Error {
+  readonly _tag = "TaskInputError"
+  readonly code = "invalid_message"
+  constructor(
+    message: string,
+    readonly issues: ReadonlyArray<string> = [],
+  ) {
+    super(message)
+    this.name = "TaskInputError"
+  }
+}
+
+const decodeSubmissionE = Schema.decodeUnknownEither(TaskSubmission)
+const decodeBodyE = Schema.decodeUnknownEither(TaskBody)
+const encoder = new TextEncoder()
+
+function issuesOf(e: ParseResult.ParseError): string[] {
+  const all = ParseResult.ArrayFormatter.formatErrorSync(e)
+  // An optional field's "or undefined" branch adds noise next to the real issue: drop it.
+  const useful = all.filter((i) => !/^Expected undefined, actual/.test(i.message) || !all.some((j) => j !== i && j.path.join(".") === i.path.join(".")))
+  return useful.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message))
+}
+
+function toMs(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined
+  return typeof v === "number" ? v : Date.parse(v)
+}
+
+/** JSON bytes of the payload, or throws TaskInputError when it is not JSON or too big. */
+export function checkPayloadSize(payload: unknown): number {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(payload)
+  } catch (e) {
+    throw new TaskInputError(`payload is not JSON-serialisable: ${String(e)}`)
+  }
+  if (json === undefined) return 4
+  // UTF-8 needs at most 3 bytes per UTF-16 unit: only long strings need encoding to be sure.
+  if (json.length * 3 <= MAX_TASK_PAYLOAD_BYTES) return json.length
+  const bytes = encoder.encode(json).length
+  if (bytes > MAX_TASK_PAYLOAD_BYTES) {
+    throw new TaskInputError(
+      `payload is ${bytes} bytes, above the limit of ${MAX_TASK_PAYLOAD_BYTES}; store large data elsewhere (memory, object store) and pass a reference`,
+    )
+  }
+  return bytes
+}
+
+const KNOWN_BODY_KEYS = new Set(["capability", "priority", "payload", "idempotencyKey", "sessionId", "notBefore", "deadline", "submittedAt"])
+const ID_RE = /^[A-Za-z0-9_-]{1,200}$/
+const PRIORITY_NAMES: Record<string, number> = PRIORITIES
+
+function fastInstant(v: unknown): number | undefined | null {
+  if (v === undefined) return undefined
+  const ms = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : NaN
+  return Number.isFinite(ms) ? ms : null
+}
+
+/**
+ * The common, well-formed case without Schema work (hot path). Returns null when anything is
+ * unusual; the caller then runs the Schema, which explains what is wrong.
+ */
+function fastDecode(
+  input: unknown,
+  where: { tenant: string; capability?: string; id: string; now: number; body: boolean; payloadBytesAtMost?: number },
+): Task | null {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return null
+  const o = input as Record<string, unknown>
+  for (const k in o) if (!KNOWN_BODY_KEYS.has(k) || (k === "submittedAt" && !where.body)) return null
+  let capability = o.capability
+  if (capability === undefined) {
+    if (!where.body) return null
+    capability = where.capability
+  }
+  if (typeof capability !== "string" || (where.capability !== undefined && capability !== where.capability)) return null
+  if (where.capability === undefined && capabilityProblem(capability) !== undefined) return null
+  const p = o.priority
+  const priority = p === undefined ? DEFAULT_PRIORITY : typeof p === "number" ? p : typeof p === "string" ? PRIORITY_NAMES[p] : NaN
+  if (!Number.isInteger(priority) || priority < 1 || priority > 10) return null
+  if (o.idempotencyKey !== undefined && (typeof o.idempotencyKey !== "string" || !ID_RE.test(o.idempotencyKey))) return null
+  if (o.sessionId !== undefined && (typeof o.sessionId !== "string" || !ID_RE.test(o.sessionId))) return null
+  const notBefore = fastInstant(o.notBefore)
+  const deadline = fastInstant(o.deadline)
+  if (notBefore === null || deadline === null) return null
+  if (o.submittedAt !== undefined && typeof o.submittedAt !== "string") return null
+  if (where.payloadBytesAtMost === undefined || where.payloadBytesAtMost > MAX_TASK_PAYLOAD_BYTES) {
+    try {
+      checkPayloadSize(o.payload)
+    } catch {
+      return null
+    }
+  }
+  return {
+    id: where.id,
+    tenant: where.tenant,
+    capability,
+    priority,
+    payload: o.payload ?? null,
+    ...(o.sessionId !== undefined ? { sessionId: o.sessionId as string } : {}),
+    ...(notBefore !== undefined ? { notBefore } : {}),
+    ...(deadline !== undefined ? { deadline } : {}),
+    submittedAt: (o.submittedAt as string | undefined) ?? new Date(where.now).toISOString(),
+  }
+}
+
+/**
+ * Validates a submission (API/CLI) into a Task. Throws TaskInputError (schema, priority, dates,
+ * payload size) or SubjectError (tenant or capability tokens).
+ */
+export function decodeTaskSubmission(input: unknown, opts: { tenant: string; id: string; now: number }): Task {
+  token("tenant", opts.tenant)
+  const fast = fastDecode(input, { tenant: opts.tenant, id: opts.id, now: opts.now, body: false })
+  if (fast) {
+    token("id", opts.id)
+    return fast
+  }
+  const r = decodeSubmissionE(input, { onExcessProperty: "error" })
+  if (Either.isLeft(r)) {
+    const issues = issuesOf(r.left)
+    throw new TaskInputError(`invalid task submission: ${issues.join("; ")}`, issues)
+  }
+  const s = r.right
+  checkPayloadSize(s.payload)
+  token("id", opts.id)
+  return {
+    id: token("id", opts.id),
+    tenant: opts.tenant,
+    capability: s.capability,
+    priority: priorityNumber(s.priority),
+    payload: s.payload ?? null,
+    ...(s.sessionId !== undefined ? { sessionId: s.sessionId } : {}),
+    ...(s.notBefore !== undefined ? { notBefore: toMs(s.notBefore) } : {}),
+    ...(s.deadline !== undefined ? { deadline: toMs(s.deadline) } : {}),
+    submittedAt: new Date(opts.now).toISOString(),
+  }
+}
+
+/**
+ * Decodes a stored task message (what a worker receives). The subject gives tenant and
+ * capability; a body capability that disagrees is refused. Returns a TaskInputError instead of
+ * throwing: this is the hot path and malformed bodies end in the dead-letter stream.
+ */
+export function decodeTaskBody(
+  body: unknown,
+  where: { tenant: string; capability: string; id: string; now: number; bodyBytes?: number },
+): Task | TaskInputError {
+  const fast = fastDecode(body, { ...where, body: true, payloadBytesAtMost: where.bodyBytes })
+  if (fast) return fast
+  const r = decodeBodyE(body, { onExcessProperty: "error" })
+  if (Either.isLeft(r)) {
+    const issues = issuesOf(r.left)
+    return new TaskInputError(`malformed task body: ${issues.join("; ")}`, issues)
+  }
+  const b = r.right
+  if (b.capability !== undefined && b.capability !== where.capability) {
+    return new TaskInputError(`body capability "${b.capability}" does not match the subject's "${where.capability}"`)
+  }
+  try {
+    checkPayloadSize(b.payload)
+  } catch (e) {
+    return e as TaskInputError
+  }
+  return {
+    id: where.id,
+    tenant: where.tenant,
+    capability: where.capability,
+    priority: priorityNumber(b.priority),
+    payload: b.payload ?? null,
+    ...(b.sessionId !== undefined ? { sessionId: b.sessionId } : {}),
+    ...(b.notBefore !== undefined ? { notBefore: toMs(b.notBefore) } : {}),
+    ...(b.deadline !== undefined ? { deadline: toMs(b.deadline) } : {}),
+    submittedAt: b.submittedAt ?? new Date(where.now).toISOString(),
+  }
+}
+
+/** The JSON body the runtime stores for a task (normalised: numeric priority, ISO dates). */
+export function encodeTaskBody(t: Task): TaskBody {
+  return {
+    capability: t.capability,
+    priority: t.priority,
+    payload: t.payload,
+    ...(t.sessionId !== undefined ? { sessionId: t.sessionId } : {}),
+    ...(t.notBefore !== undefined ? { notBefore: new Date(t.notBefore).toISOString() } : {}),
+    ...(t.deadline !== undefined ? { deadline: new Date(t.deadline).toISOString() } : {}),
+    submittedAt: t.submittedAt,
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Subjects
+
+/** Returns why a capability is not acceptable, or undefined. Tokens beginning with `_` are reserved. */
+export function capabilityProblem(capability: string): string | undefined {
+  try {
+    const parts = path("capability", capability)
+    const bad = parts.find((p) => p.startsWith("_"))
+    if (bad) return `capability token "${bad}" may not begin with '_' (reserved for task lanes)`
+    return undefined
+  } catch (e) {
+    return (e as Error).message
+  }
+}
+
+function capabilityPath(capability: string): string {
+  const problem = capabilityProblem(capability)
+  if (problem) throw new SubjectError(problem, "capability", capability)
+  return capability
+}
+
+function taskBase(tenant: string, capability: string): string {
+  return `${ROOT}.${token("tenant", tenant)}.task.${capabilityPath(capability)}`
+}
+
+/** Where a task of this priority (and session) is stored. Priority 5 is the bare subject. */
+export function taskLaneSubject(tenant: string, capability: string, priority: number, sessionId?: string): string {
+  const base = taskBase(tenant, capability)
+  if (sessionId !== undefined) return `${base}._s.${token("id", sessionId)}`
+  if (!Number.isInteger(priority) || priority < 1 || priority > 10) {
+    throw new TaskInputError(`priority ${priority} is outside 1..10`)
+  }
+  return priority === DEFAULT_PRIORITY ? base : `${base}._p${priority}`
+}
+
+/** The filter of one worker lane. `lane` is a priority, or "session" for all sessions. */
+export function taskLaneFilter(tenant: string, capability: string, lane: number | "session"): string {
+  return lane === "session" ? `${taskBase(tenant, capability)}._s.*` : taskLaneSubject(tenant, capability, lane)
+}
+
+export interface ParsedTaskSubject {
+  readonly tenant: string
+  readonly capability: string
+  /** The lane priority the subject names (5 for the bare subject); undefined for session subjects. */
+  readonly lane?: number
+  readonly sessionId?: string
+}
+
+/** Parses any subject under `ants.<tenant>.task.`; throws SubjectError. */
+export function parseTaskSubject(subject: string): ParsedTaskSubject {
+  const t = subject.split(".")
+  if (t.length < 4 || t[0] !== ROOT || t[2] !== "task") {
+    throw new SubjectError(`"${subject}" is not a task subject (ants.<tenant>.task.<capability...>)`, "subject", subject)
+  }
+  const tenant = token("tenant", t[1])
+  const rest = t.slice(3)
+  const si = rest.indexOf("_s")
+  if (si >= 0) {
+    if (si !== rest.length - 2) throw new SubjectError(`"${subject}": '_s' must be followed by exactly one session id`, "subject", subject)
+    return { tenant, capability: capabilityPath(rest.slice(0, si).join(".")), sessionId: token("id", rest[si + 1]) }
+  }
+  const last = rest[rest.length - 1]
+  const m = /^_p(\d+)$/.exec(last)
+  if (m) {
+    const lane = Number(m[1])
+    if (lane < 1 || lane > 10) throw new SubjectError(`"${subject}": lane ${lane} is outside 1..10`, "subject", subject)
+    return { tenant, capability: capabilityPath(rest.slice(0, -1).join(".")), lane }
+  }
+  return { tenant, capability: capabilityPath(rest.join(".")), lane: DEFAULT_PRIORITY }
+}
+
+/** `ants._sys.tasks.<tenant>.sched.<capability...>` */
+export function taskScheduleSubject(tenant: string, capability: string): string {
+  return `${ROOT}._sys.tasks.${token("tenant", tenant)}.sched.${capabilityPath(capability)}`
+}
+
+/** `ants._sys.tasks.<tenant>.dlq.<id>` (or every dead letter of the tenant without id). */
+export function taskDeadLetterSubject(tenant: string, id?: string): string {
+  return `${ROOT}._sys.tasks.${token("tenant", tenant)}.dlq.${id === undefined ? ">" : token("id", id)}`
+}
+
+/** `ants._sys.tasks.<tenant>.status.<id>`: request/reply for a status record. */
+export function taskStatusSubject(tenant: string, id: string): string {
+  return `${ROOT}._sys.tasks.${token("tenant", tenant)}.status.${token("id", id)}`
+}
+
+/** Parses a status request subject; throws SubjectError. */
+export function parseTaskStatusSubject(subject: string): { tenant: string; id: string } {
+  const t = subject.split(".")
+  if (t.length !== 6 || t[0] !== ROOT || t[1] !== "_sys" || t[2] !== "tasks" || t[4] !== "status") {
+    throw new SubjectError(`"${subject}" is not a task status subject (ants._sys.tasks.<tenant>.status.<id>)`, "subject", subject)
+  }
+  return { tenant: token("tenant", t[3]), id: token("id", t[5]) }
+}
+
+/** `ants._sys.tasks.<tenant>.market.<capability...>`: marketplace calls for bids. */
+export function taskMarketSubject(tenant: string, capability: string): string {
+  return `${ROOT}._sys.tasks.${token("tenant", tenant)}.market.${capabilityPath(capability)}`
+}
+
+/** Every call for bids of a tenant. */
+export function taskMarketWildcard(tenant: string): string {
+  return `${ROOT}._sys.tasks.${token("tenant", tenant)}.market.>`
+}
+
+/** KV key of a task's status record. */
+export function taskStatusKey(tenant: string, id: string): string {
+  return `${token("tenant", tenant)}.${token("id", id)}`
+}
+
+/** KV key of a marketplace claim: one per task attempt. */
+export function taskClaimKey(tenant: string, id: string, attempt: number): string {
+  return `${token("tenant", tenant)}.${token("id", id)}.${Math.max(1, Math.trunc(attempt))}`
+}
+
+/**
+ * Durable consumer name of one worker lane. Names may not contain dots, so the capability is
+ * flattened and a hash of the exact tenant and capability keeps distinct capabilities apart.
+ */
+export function taskConsumerName(tenant: string, capability: string, lane: number | "session"): string {
+  token("tenant", tenant)
+  capabilityPath(capability)
+  const flat = `${tenant}_${capability.replace(/\./g, "_")}`.slice(0, 120)
+  return `task_${flat}_${fnv1a(`${tenant}\u0000${capability}`)}_${lane === "session" ? "s" : `p${lane}`}`
+}
+
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0).toString(36)
+}
+
+// ---------------------------------------------------------------------------------------
+// Status records and dead letters
+
+export const TASK_STATES = ["pending", "scheduled", "claimed", "completed", "failed", "dead_lettered"] as const
+export const TaskState = Schema.Literal(...TASK_STATES)
+export type TaskState = typeof TaskState.Type
+/** States after which nothing more happens to the task (unless a dead letter is resubmitted). */
+export const TERMINAL_STATES: ReadonlyArray<TaskState> = ["completed", "dead_lettered"]
+
+export const DEAD_LETTER_REASONS = [
+  /** Transient failures beyond the attempt limit. */
+  "max_attempts",
+  /** The body did not decode (schema, capability, size). */
+  "malformed_payload",
+  /** No agent bid for the task (marketplace) for every attempt. */
+  "no_handler",
+  /** The worker holding the task died or lost it (redelivered after the claim expired) on the last attempt. */
+  "agent_crash",
+  /** The deadline passed before the task could be processed. */
+  "deadline_exceeded",
+  /** The handler reported that a dependency is down and asked not to retry. */
+  "dependency_down",
+  /** The handler refused the task permanently (TaskRejected). */
+  "rejected",
+] as const
+export const DeadLetterReason = Schema.Literal(...DEAD_LETTER_REASONS)
+export type DeadLetterReason = typeof DeadLetterReason.Type
+
+/**
+ * The status record kept in KV (`ants_task_status`, key `<tenant>.<id>`), updated on each
+ * transition:
+ *   pending        stored, waiting for a worker
+ *   scheduled      waiting for `notBefore` in the schedule stream
+ *   claimed        a worker (`claimedBy`) runs attempt `attempts`
+ *   completed      done; `result` holds the handler's return value (once)
+ *   failed         attempt `attempts` failed with `lastError`; retried at `retryAt`
+ *   dead_lettered  moved to the dead-letter stream with `reason` after `attempts` attempts
+ */
+export const TaskRecord = Schema.Struct({
+  id: Schema.String,
+  tenant: Schema.String,
+  capability: Schema.String,
+  priority: Schema.Number,
+  state: TaskState,
+  attempts: Schema.Number,
+  updatedAt: Schema.String,
+  submittedAt: Schema.optional(Schema.String),
+  sessionId: Schema.optional(Schema.String),
+  notBefore: Schema.optional(Schema.String),
+  deadline: Schema.optional(Schema.String),
+  claimedBy: Schema.optional(Schema.String),
+  result: Schema.optional(Schema.Unknown),
+  resultTruncated: Schema.optional(Schema.Boolean),
+  lastError: Schema.optional(Schema.String),
+  retryAt: Schema.optional(Schema.String),
+  reason: Schema.optional(DeadLetterReason),
+  resubmits: Schema.optional(Schema.Number),
+})
+export type TaskRecord = typeof TaskRecord.Type
+
+/** A dead letter: the body of a message in ANTS_TASKS_DLQ (`ants._sys.tasks.<tenant>.dlq.<id>`). */
+export const DeadLetter = Schema.Struct({
+  id: Schema.String,
+  tenant: Schema.String,
+  capability: Schema.String,
+  priority: Schema.Number,
+  payload: Schema.Unknown,
+  sessionId: Schema.optional(Schema.String),
+  deadline: Schema.optional(Schema.String),
+  submittedAt: Schema.optional(Schema.String),
+  attempts: Schema.Number,
+  lastError: Schema.String,
+  reason: DeadLetterReason,
+  deadLetteredAt: Schema.String,
+  /** The subject the task was stored on. */
+  subject: Schema.String,
+  resubmits: Schema.Number,
+  /** The raw body, when it did not decode (reason malformed_payload). */
+  raw: Schema.optional(Schema.String),
+})
+export type DeadLetter = typeof DeadLetter.Type
+
+export const decodeTaskRecord = Schema.decodeUnknownEither(TaskRecord)
+export const decodeDeadLetter = Schema.decodeUnknownEither(DeadLetter)

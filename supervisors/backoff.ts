@@ -1,0 +1,24 @@
+/**
+ * Exponential restart backoff with jitter, pure: randomness is injected.
+ *
+ * `delay(attempt) = floor(cap * (1 - jitter * random))`, `cap = min(maxMs, initialMs * multiplier^attempt)`,
+ * with `random` in [0, 1]. Promises: the delay is an integer in `[floor(cap * (1 - jitter)), floor(cap)]`,
+ * so it never exceeds `maxMs`; with a fixed `random` it never decreases as `attempt` grows.
+ * Jitter only shortens, never lengthens, so `maxMs` is a hard bound an operator can rely on.
+ */
+import type { Backoff } from "./spec.ts"
+
+/** The un-jittered delay for the n-th attempt (n from 0). */
+export function backoffCap(backoff: Backoff, attempt: number): number {
+  const n = Math.max(0, Math.floor(attempt))
+  const raw = backoff.initialMs * Math.pow(backoff.multiplier, n)
+  // multiplier^n overflows to Infinity for large n; the cap still applies.
+  return Number.isFinite(raw) ? Math.min(backoff.maxMs, raw) : backoff.maxMs
+}
+
+/** The jittered delay in ms for the n-th attempt; `random` is clamped to [0, 1]. */
+export function backoffDelay(backoff: Backoff, attempt: number, random: number): number {
+  const cap = backoffCap(backoff, attempt)
+  const r = Number.isFinite(random) ? Math.min(Math.max(random, 0), 1) : 0
+  return Math.max(0, Math.floor(cap * (1 - backoff.jitter * r)))
+}

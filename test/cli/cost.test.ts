@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { counter } from "../../actors/examples/index.ts"
+import { startNode, type AntsNode } from "../../runtime/node.ts"
+import { costByType, costCommand } from "../../runtime/cli/cost-command.ts"
+import { natsFixture, type NatsServer } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
+
+let server: NatsServer
+let node: AntsNode
+
+beforeAll(async () => {
+  server = await natsFixture()
+  node = await startNode({ agents: [counter], nats: server.url, passivateAfterMs: 100, idleAfterMs: 30, logger: () => {} })
+})
+
+afterAll(async () => {
+  await node?.drain()
+  await server?.stop()
+})
+
+describe("ants cost", () => {
+  it("cost - prices real activations and sleep with the seed's model", async () => {
+    for (let i = 0; i < 5; i++) await node.client.ref(counter, `c${i}`).ask("Add", { n: 1 })
+    await waitUntil(() => node.stats().types.counter.sleeping === 5)
+    await new Promise((r) => setTimeout(r, 200)) // some sleeping time
+    const lines: string[] = []
+    expect(await costCommand([], { nc: node.nc, json: true, out: (s) => lines.push(s) })).toBe(0)
+    const report = JSON.parse(lines[0])
+    const c = report.types.find((t: { type: string }) => t.type === "counter")
+    expect(c.activations).toBe(5)
+    expect(c.sleepingHours).toBeGreaterThan(0)
+    expect(c.cost).toBeLessThan(c.alwaysOnCost)
+  })
+
+  it("cost - the seed's example: 500 agents used 2 h a day save 87%", () => {
+    const hour = 3_600_000
+    // one day of 500 agents: 2 h active and 22 h asleep each
+    const [r] = costByType([{ types: { agent: { activeMs: 500 * 2 * hour, sleepingMs: 500 * 22 * hour, activations: 500, restarts: 0 } } } as never])
+    expect(r.alwaysOnCost * 30).toBeCloseTo(75_600) // $/month always on
+    expect(r.cost * 30).toBeCloseTo(9_600) // $/month with sleep/wake
+    expect(Math.round(r.savedPercent)).toBe(87)
+  })
+})

@@ -1,0 +1,19 @@
+/**
+ * Test brokers: a real nats-server per test file (random port, temporary JetStream store,
+ * the project's nats.conf), or a cluster of three. Fails loudly with an install hint when the
+ * binary is missing.
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node"
+import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer, type NatsServerOptions } from "../../runtime/nats-server.ts"
+
+export { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer }
+
+/** Starts a server for one test file; call the returned `stop` in afterAll. */
+export async function natsFixture(options: NatsServerOptions = {}): Promise<NatsServer> {
+  return await startNatsServer(options)
+}
+
+/** A plain nats.js connection, as any outside client would have. */
+export async function rawConnect(url: string): Promise<NatsConnection> {
+  return await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
+}

@@ -1,0 +1,294 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
+import { createPheromones } from "../../runtime/pheromones/pheromones.ts"
+import type { Evaporation, Trail } from "../../runtime/pheromones/trail.ts"
+import { PHEROMONE_BUCKET, isPheromoneError } from "../../subjects/pheromones.ts"
+import { Kvm } from "@nats-io/kv"
+import { versionAtLeast } from "../../runtime/pheromones/server-features.ts"
+
+let srv: NatsServer
+let nc: NatsConnection
+
+beforeAll(async () => {
+  srv = await natsFixture()
+  nc = await rawConnect(srv.url)
+})
+
+afterAll(async () => {
+  await nc?.close()
+  await srv?.stop()
+})
+
+/** A tenant per test, from its title, so tests never see each other's trails. */
+let n = 0
+const tenantFor = (label: string) => `${label.replace(/[^A-Za-z0-9]+/g, "-").slice(0, 24)}-${++n}`
+
+async function rejection(p: Promise<unknown>): Promise<{ _tag?: string; code?: string; message?: string }> {
+  try {
+    await p
+  } catch (e) {
+    return e as { _tag?: string; code?: string }
+  }
+  throw new Error("expected a rejection")
+}
+
+describe("pheromones", () => {
+  it("pheromones - a deposit is detected with its current strength and age", async () => {
+    const ph = createPheromones(nc, { tenant: tenantFor("deposit"), emitter: "t/agent/a1" })
+    const trail = await ph.deposit({ type: "danger", strength: "high", location: "integrations.stripe", data: { status: 429 } })
+    expect(trail.key).toBe(`${ph.tenant}.integrations.stripe.${trail.id}`)
+    const found = await ph.detect({ location: "integrations" })
+    expect(found).toHaveLength(1)
+    expect(found[0]).toMatchObject({ type: "danger", strength: 0.7, location: "integrations.stripe", emitter: "t/agent/a1", data: { status: 429 }, reinforcements: 0 })
+    expect(found[0].current).toBeGreaterThan(0.6)
+    expect(found[0].current).toBeLessThanOrEqual(0.7)
+    expect(found[0].ageMs).toBeGreaterThanOrEqual(0)
+  })
+
+  it("pheromones - detection filters by type, location prefix and minimum strength, strongest first", async () => {
+    const ph = createPheromones(nc, { tenant: tenantFor("filter") })
+    await ph.deposit({ type: "success", strength: "low", location: "finance.reconciliation" })
+    await ph.deposit({ type: "success", strength: "critical", location: "finance.reconciliation.weekly" })
+    await ph.deposit({ type: "success", strength: "medium", location: "finance" })
+    await ph.deposit({ type: "task", strength: "critical", location: "finance.reconciliation" })
+    await ph.deposit({ type: "success", strength: "critical", location: "hr.payroll" })
+    const all = await ph.detect({ types: ["success"], location: "finance" })
+    expect(all.map((t) => t.strength)).toEqual([1, 0.5, 0.3])
+    const deep = await ph.detect({ types: ["success"], location: "finance.reconciliation" })
+    expect(deep.map((t) => t.location)).toEqual(["finance.reconciliation.weekly", "finance.reconciliation"])
+    const exact = await ph.detect({ location: "finance.reconciliation", exact: true })
+    expect(exact.map((t) => t.type).sort()).toEqual(["success", "task"])
+    const strong = await ph.detect({ location: "finance", minStrength: 0.4 })
+    expect(strong.map((t) => t.strength)).toEqual([1, 1, 0.5])
+    expect(await ph.detect({ location: "finance", limit: 2 })).toHaveLength(2)
+    expect(await ph.detect({ location: "nowhere" })).toEqual([])
+  })
+
+  it("pheromones - current strength decays linearly within tolerance", async () => {
+    let now = Date.now()
+    const ph = createPheromones(nc, { tenant: tenantFor("decay"), now: () => now })
+    await ph.deposit({ type: "task", strength: "critical", location: "ops", ttlMs: 300_000, decay: "linear" })
+    now += 60_000
+    expect((await ph.detect())[0].current).toBeCloseTo(0.8, 6)
+    now += 90_000
+    expect((await ph.detect())[0].current).toBeCloseTo(0.5, 6)
+    now += 90_000
+    const [t] = await ph.detect()
+    expect(t.current).toBeCloseTo(0.2, 6)
+    expect(t.ageMs).toBe(240_000)
+    now += 60_000
+    expect(await ph.detect()).toEqual([])
+  })
+
+  it("pheromones - exponential decay halves every quarter of the TTL and is gone at the TTL", async () => {
+    let now = Date.now()
+    const ph = createPheromones(nc, { tenant: tenantFor("exp"), now: () => now })
+    await ph.deposit({ type: "success", strength: 0.8, location: "ops", ttlMs: 400_000 })
+    now += 100_000
+    const [t] = await ph.detect()
+    expect(t.decay).toBe("exponential")
+    expect(t.current).toBeCloseTo(0.4, 6)
+    now += 300_000
+    expect(await ph.detect()).toEqual([])
+  })
+
+  it("pheromones - reinforcement adds strength capped at 1, refreshes life and counts", async () => {
+    let now = Date.now()
+    const ph = createPheromones(nc, { tenant: tenantFor("reinforce"), now: () => now })
+    const t = await ph.deposit({ type: "task", strength: "medium", location: "ops", ttlMs: 100_000 })
+    now += 50_000 // current 0.25
+    const r1 = await ph.reinforce(t.key, { strength: "low" })
+    expect(r1.strength).toBeCloseTo(0.55, 6)
+    expect(r1.reinforcements).toBe(1)
+    expect(r1.depositedAt).toBe(now)
+    const r2 = await ph.reinforce({ location: "ops", id: t.id }, { strength: 1 })
+    expect(r2.strength).toBe(1)
+    expect(r2.reinforcements).toBe(2)
+    const [seen] = await ph.detect()
+    expect(seen).toMatchObject({ key: t.key, strength: 1, reinforcements: 2, emitter: "anonymous" })
+    now += 100_000
+    expect((await ph.reinforce(t.key).catch((e) => e)).code).toBe("not_found")
+  })
+
+  it("pheromones - 50 concurrent reinforcers lose no reinforcement", async () => {
+    const tenant = tenantFor("concurrent")
+    const first = createPheromones(nc, { tenant })
+    const t = await first.deposit({ type: "success", strength: "trace", location: "billing", ttlMs: 600_000 })
+    // Ten connections, five reinforcers on each, all at once.
+    const conns = await Promise.all(Array.from({ length: 10 }, () => rawConnect(srv.url)))
+    try {
+      await Promise.all(
+        conns.flatMap((c, i) => {
+          const ph = createPheromones(c, { tenant, emitter: `agent-${i}` })
+          return Array.from({ length: 5 }, () => ph.reinforce(t.key, { strength: "low" }))
+        }),
+      )
+      const after = await first.get(t.key)
+      expect(after?.reinforcements).toBe(50)
+      expect(after?.strength).toBe(1)
+    } finally {
+      await Promise.all(conns.map((c) => c.close()))
+    }
+  })
+
+  it("pheromones - deposit with onExisting reinforce creates once and then reinforces", async () => {
+    const ph = createPheromones(nc, { tenant: tenantFor("upsert") })
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => ph.deposit({ type: "success", strength: "trace", location: "ops", id: "pattern-a", onExisting: "reinforce" })),
+    )
+    expect(new Set(results.map((r) => r.key)).size).toBe(1)
+    const t = await ph.get({ location: "ops", id: "pattern-a" })
+    expect(t?.reinforcements).toBe(9)
+    expect(t?.strength).toBeGreaterThan(0.9)
+    const replaced = await ph.deposit({ type: "success", strength: "low", location: "ops", id: "pattern-a" })
+    expect(replaced.reinforcements).toBe(0)
+  })
+
+  it("pheromones - watchers hear deposits, reinforcements and evaporations", async () => {
+    const ph = createPheromones(nc, { tenant: tenantFor("watch") })
+    const events: string[] = []
+    const evaporations: Evaporation[] = []
+    const w = await ph.watch(
+      {
+        deposited: (t: Trail) => void events.push(`deposited ${t.id} ${t.type}`),
+        reinforced: (t: Trail) => void events.push(`reinforced ${t.id} ${t.reinforcements}`),
+        evaporated: (e) => {
+          events.push(`evaporated ${e.id} ${e.reason}`)
+          evaporations.push(e)
+        },
+      },
+      { location: "ops", types: ["danger"] },
+    )
+    await ph.deposit({ type: "success", location: "ops", id: "ignored" })
+    await ph.deposit({ type: "danger", location: "elsewhere", id: "outside" })
+    await ph.deposit({ type: "danger", location: "ops.db", id: "d1" })
+    await ph.reinforce({ location: "ops.db", id: "d1" })
+    expect(await ph.evaporate({ location: "ops.db", id: "d1" })).toBe(true)
+    expect(await ph.evaporate({ location: "ops.db", id: "d1" })).toBe(false)
+    await waitUntil(() => events.length >= 3)
+    expect(events).toEqual(["deposited d1 danger", "reinforced d1 1", "evaporated d1 evaporated"])
+    expect(evaporations[0]).toMatchObject({ location: "ops.db", type: "danger", tenant: ph.tenant })
+    await w.stop()
+  })
+
+  it("pheromones - an expired trail is swept and watchers hear evaporated once", async () => {
+    const tenant = tenantFor("expiry")
+    const ph = createPheromones(nc, { tenant, sweepIntervalMs: 50 })
+    const other = createPheromones(await rawConnect(srv.url), { tenant, sweepIntervalMs: 50 })
+    const heard: Evaporation[] = []
+    const heardByOther: Evaporation[] = []
+    const w1 = await ph.watch({ evaporated: (e) => void heard.push(e) })
+    const w2 = await other.watch({ evaporated: (e) => void heardByOther.push(e) }, { location: "queue" })
+    const t = await ph.deposit({ type: "load", strength: "critical", location: "queue.ingest", ttlMs: 300 })
+    await waitUntil(() => heard.length >= 1 && heardByOther.length >= 1, { message: "evaporated delivered to both watchers" })
+    expect(heard[0]).toMatchObject({ key: t.key, reason: "expired", type: "load" })
+    expect(heardByOther[0]).toMatchObject({ key: t.key, reason: "expired", type: "load" })
+    expect(await ph.detect()).toEqual([])
+    // The sweeper deleted it: the bucket holds only a marker, no value.
+    const kv = await new Kvm(nc).open(PHEROMONE_BUCKET)
+    expect((await kv.get(t.key))?.operation).toBe("DEL")
+    // A later event proves no duplicate evaporation was queued before it.
+    await ph.deposit({ type: "task", location: "queue", id: "later", ttlMs: 60_000 })
+    await ph.evaporate({ location: "queue", id: "later" })
+    await waitUntil(() => heard.length >= 2)
+    expect(heard.map((e) => e.id)).toEqual([t.id, "later"])
+    await w1.stop()
+    await w2.stop()
+    await other.close()
+  })
+
+  it("pheromones - a reinforced trail is not swept at its first TTL", async () => {
+    let now = Date.now()
+    const ph = createPheromones(nc, { tenant: tenantFor("refresh"), now: () => now, sweepIntervalMs: 20 })
+    const t = await ph.deposit({ type: "task", location: "ops", ttlMs: 10_000 })
+    const heard: string[] = []
+    const w = await ph.watch({ reinforced: (x) => void heard.push(`r${x.reinforcements}`), evaporated: () => void heard.push("evaporated") })
+    now += 9_000
+    await ph.reinforce(t.key)
+    await waitUntil(() => heard.includes("r1"))
+    now += 2_000 // past the first life, inside the second
+    await ph.deposit({ type: "task", location: "ops", id: "probe", ttlMs: 10_000 })
+    await ph.evaporate({ location: "ops", id: "probe" })
+    await waitUntil(() => heard.includes("evaporated"))
+    expect(heard).toEqual(["r1", "evaporated"])
+    expect((await ph.get(t.key))?.reinforcements).toBe(1)
+    now += 20_000
+    await waitUntil(() => heard.length === 3)
+    expect(heard[2]).toBe("evaporated")
+    await w.stop()
+  })
+
+  it("pheromones - tenants are isolated", async () => {
+    const a = createPheromones(nc, { tenant: tenantFor("tenant-a") })
+    const b = createPheromones(nc, { tenant: tenantFor("tenant-b") })
+    const ta = await a.deposit({ type: "danger", location: "shared.place", id: "x" })
+    await b.deposit({ type: "danger", location: "shared.place", id: "x" })
+    expect((await a.detect({ location: "shared" })).map((t) => t.key)).toEqual([ta.key])
+    for (const p of [b.reinforce(ta.key), b.evaporate(ta.key), b.get(ta.key)]) {
+      expect(await rejection(p)).toMatchObject({ _tag: "PheromoneError", code: "forbidden" })
+    }
+    expect((await a.get(ta.key))?.reinforcements).toBe(0)
+  })
+
+  it("pheromones - bad input is refused with a clear error and nothing is written", async () => {
+    const ph = createPheromones(nc, { tenant: tenantFor("bad") })
+    const cases: Array<[unknown, string]> = [
+      [{ type: "smell", location: "ops" }, "invalid_type"],
+      [{ type: "task", location: "ops", strength: 1.5 }, "invalid_strength"],
+      [{ type: "task", location: "ops", strength: -0.1 }, "invalid_strength"],
+      [{ type: "task", location: "ops", strength: "huge" }, "invalid_strength"],
+      [{ type: "task", location: "ops.*" }, "invalid_location"],
+      [{ type: "task", location: "ops..db" }, "invalid_location"],
+      [{ type: "task", location: "ops db" }, "invalid_location"],
+      [{ type: "task", location: "" }, "invalid_location"],
+      [{ type: "task", location: "ops", ttlMs: 0 }, "invalid_ttl"],
+      [{ type: "task", location: "ops", ttlMs: 2 * 3600_000 }, "invalid_ttl"],
+      [{ type: "task", location: "ops", decay: "cubic" }, "invalid_decay"],
+      [{ type: "task", location: "ops", data: { blob: "x".repeat(5000) } }, "data_too_large"],
+      [{ type: "task", location: "ops", data: { n: 10n } }, "invalid_data"],
+      [{ type: "task", location: "ops", id: "a.b" }, "invalid_id"],
+    ]
+    for (const [input, code] of cases) {
+      const err = await rejection(ph.deposit(input as never))
+      expect(isPheromoneError(err), `${JSON.stringify(input, (_k, v) => (typeof v === "bigint" ? "10n" : v))}`).toBe(true)
+      expect(err.code).toBe(code)
+      expect(err.message?.length).toBeGreaterThan(10)
+    }
+    expect(await ph.detect()).toEqual([])
+    expect((await rejection(ph.reinforce("not-a-key"))).code).toBe("invalid_key")
+    expect((await rejection(ph.detect({ types: ["smell"] }))).code).toBe("invalid_type")
+    expect((await rejection(ph.detect({ location: "a.>" }))).code).toBe("invalid_location")
+    expect((await rejection(ph.detect({ minStrength: 2 }))).code).toBe("invalid_strength")
+    expect(() => createPheromones(nc, { tenant: "_sys" })).toThrow(/tenant/)
+    expect(() => ph.withEmitter("")).toThrow(/emitter/)
+  })
+
+  it("pheromones - a plain KV client reads trails by the documented layout", async () => {
+    const ph = createPheromones(nc, { tenant: tenantFor("plain") })
+    const t = await ph.deposit({ type: "capability", location: "integrations.sap", id: "need-sap", data: { capability: "sap" } })
+    const kv = await new Kvm(nc).open(PHEROMONE_BUCKET)
+    const keys: string[] = []
+    for await (const k of await kv.keys(`${ph.tenant}.integrations.>`)) keys.push(k)
+    expect(keys).toEqual([`${ph.tenant}.integrations.sap.need-sap`])
+    const entry = (await kv.get(t.key))!.json<Record<string, unknown>>()
+    expect(Object.keys(entry).sort()).toEqual(["data", "decay", "depositedAt", "emitter", "location", "reinforcements", "strength", "ttlMs", "type"])
+  })
+
+  it("pheromones - every write is reported for audit and start-up names the expiry path", async () => {
+    const writes: string[] = []
+    const ph = createPheromones(nc, { tenant: tenantFor("audit"), onWrite: (w) => void writes.push(`${w.op}:${w.emitter}`) })
+    const g = await ph.ready()
+    expect(g.serverVersion).toBe(srv.version)
+    // 2.9/2.10: max_age and sweepers; 2.11+: the server's per-message TTL.
+    expect(g.serverTtl).toBe(versionAtLeast(srv.version, "2.11.0"))
+    expect(g.summary).toMatch(g.serverTtl ? /per-message TTL/ : /no per-message TTL/)
+    const agent = ph.withEmitter("acme/worker/w1")
+    const t = await agent.deposit({ type: "task", location: "ops" })
+    await agent.reinforce(t.key)
+    await ph.evaporate(t.key)
+    await ph.deposit({ type: "success", location: "ops", id: "p", onExisting: "reinforce" }).catch(() => undefined)
+    expect(writes).toEqual(["deposit:acme/worker/w1", "reinforce:acme/worker/w1", "evaporate:anonymous", "deposit:anonymous"])
+  })
+})

@@ -1,0 +1,208 @@
+import { spawn } from "node:child_process"
+import { createInterface } from "node:readline"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Schema } from "effect"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { Kvm } from "@nats-io/kv"
+import { counter } from "../../actors/examples/index.ts"
+import { defineAgent, Empty } from "../../runtime/define-agent.ts"
+import { startNode, type AntsNode } from "../../runtime/node.ts"
+import { insideWindow, warmPoolIds } from "../../runtime/lifecycle-policy.ts"
+import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
+
+let server: NatsServer
+let nc: NatsConnection
+const dec = new TextDecoder()
+const quiet = () => {}
+
+/** Collects lifecycle events `{from,to,node}` of one actor. */
+function watchLifecycle(tenant: string, type: string, id: string) {
+  const events: Array<{ from: string; to: string; node: string }> = []
+  const sub = nc.subscribe(`ants._sys.lifecycle.${tenant}.${type}.${id}`, { callback: (_e, m) => void events.push(JSON.parse(dec.decode(m.data))) })
+  return { events, stop: () => sub.unsubscribe() }
+}
+
+beforeAll(async () => {
+  server = await natsFixture()
+  nc = await rawConnect(server.url)
+})
+
+afterAll(async () => {
+  await nc?.close()
+  await server?.stop()
+})
+
+describe("lifecycle", () => {
+  it("lifecycle - an idle actor passivates with its state and wakes on the next message", async () => {
+    const node = await startNode({ agents: [counter], nats: server.url, passivateAfterMs: 150, idleAfterMs: 50, logger: quiet })
+    try {
+      const w = watchLifecycle("default", "counter", "sleepy")
+      await nc.flush()
+      const ref = node.client.ref(counter, "sleepy")
+      await ref.ask("Add", { n: 5 })
+      await waitUntil(() => w.events.some((e) => e.to === "sleeping"), { message: "actor passivated" })
+      expect(w.events.map((e) => `${e.from}>${e.to}`)).toEqual(["cold>warming", "warming>active", "active>idle", "idle>sleeping"])
+      expect(node.stats().types.counter.sleeping).toBe(1)
+      expect(node.stats().types.counter.active + node.stats().types.counter.idle).toBe(0)
+      expect(await ref.ask("Get", {})).toEqual({ total: 5 })
+      await waitUntil(() => w.events.length >= 6)
+      expect(w.events.slice(4, 6).map((e) => `${e.from}>${e.to}`)).toEqual(["sleeping>warming", "warming>active"])
+      // cost accounting survives sleep: a second activation, some sleeping time
+      const inspect = JSON.parse(dec.decode((await nc.request("ants.default.agent.counter.sleepy._Inspect", new Uint8Array(), { timeout: 5000 })).data))
+      expect(inspect.value.acct.activations).toBe(2)
+      expect(inspect.value.acct.sleepingMs).toBeGreaterThan(0)
+      expect(node.stats().types.counter.passivations).toBe(1)
+      w.stop()
+    } finally {
+      await node.drain()
+    }
+  })
+
+  it("lifecycle - state survives kill -9 of the node", async () => {
+    const script = new URL("./fixtures/counter-node.ts", import.meta.url).pathname
+    const startChild = () =>
+      new Promise<ReturnType<typeof spawn>>((resolve, reject) => {
+        const p = spawn(process.execPath, ["--import", "tsx", script, server.url], { stdio: ["ignore", "pipe", "inherit"] })
+        createInterface({ input: p.stdout! }).on("line", (l) => l === "ready" && resolve(p))
+        p.on("exit", (c) => reject(new Error(`child exited ${c}`)))
+      })
+    const child = await startChild()
+    const ask = async (tag: string, body: string) =>
+      JSON.parse(dec.decode((await nc.request(`ants.default.agent.counter.durable.${tag}`, new TextEncoder().encode(body), { timeout: 5000 })).data))
+    expect((await ask("Add", '{"n":7}')).value.total).toBe(7)
+    expect((await ask("Add", '{"n":3}')).value.total).toBe(10)
+    // wait until the checkpoint is stored (after-change writes right behind the reply)
+    const kv = await new Kvm(nc).open("ants_state")
+    await waitUntil(async () => (await kv.get("default.counter.durable"))?.json<{ state: { total: number } }>().state.total === 10)
+    child.kill("SIGKILL")
+    await new Promise((r) => child.on("exit", r))
+    const again = await startChild()
+    try {
+      // until the dead node's membership expires its partitions are unowned: asks fail, then succeed
+      const got = await waitUntil(async () => (await ask("Get", "{}").catch(() => undefined))?.value, { timeoutMs: 15_000 })
+      expect(got.total).toBe(10)
+    } finally {
+      again.kill("SIGTERM")
+      await new Promise((r) => again.on("exit", r))
+    }
+  })
+
+  it("lifecycle - a warm pool is activated at start and never passivates", async () => {
+    const pooled = defineAgent({
+      type: "pooled",
+      protocol: { Ping: { message: Empty, reply: Schema.String } },
+      warmPool: 3,
+      handlers: { Ping: (_m, ctx) => ctx.self.id },
+    })
+    const node = await startNode({ agents: [pooled], nats: server.url, passivateAfterMs: 50, idleAfterMs: 20, logger: quiet })
+    try {
+      expect(warmPoolIds(pooled)).toEqual(["pooled-0", "pooled-1", "pooled-2"])
+      await waitUntil(() => {
+        const t = node.stats().types.pooled
+        return t.active + t.idle === 3
+      })
+      const before = node.stats().types.pooled.activations
+      expect(await node.client.ref(pooled, "pooled-1").ask("Ping", {})).toBe("pooled-1")
+      expect(node.stats().types.pooled.activations).toBe(before) // no activation needed
+      await new Promise((r) => setTimeout(r, 300)) // several passivation periods
+      expect(node.stats().types.pooled.passivations).toBe(0)
+    } finally {
+      await node.drain()
+    }
+  })
+
+  it("lifecycle - always_on instances start with the node; business hours follow the window", async () => {
+    const sentinel = defineAgent({
+      type: "sentinel",
+      protocol: { Ping: { message: Empty, reply: Schema.String } },
+      tier: "always_on",
+      instances: ["guard"],
+      handlers: { Ping: () => "pong" },
+    })
+    const node = await startNode({ agents: [sentinel], nats: server.url, passivateAfterMs: 50, idleAfterMs: 20, logger: quiet })
+    try {
+      await waitUntil(() => node.stats().types.sentinel.activations === 1)
+      await new Promise((r) => setTimeout(r, 300))
+      expect(node.stats().types.sentinel.passivations).toBe(0)
+    } finally {
+      await node.drain()
+    }
+    // 09:00–17:00 Paris time on weekdays
+    const w = { open: "0 9 * * 1-5", close: "0 17 * * 1-5", timezone: "Europe/Paris" }
+    expect(insideWindow(w, Date.parse("2026-11-23T09:30:00Z"))).toBe(true) // Monday 10:30 Paris
+    expect(insideWindow(w, Date.parse("2026-11-23T16:30:00Z"))).toBe(false) // Monday 17:30 Paris
+    expect(insideWindow(w, Date.parse("2026-11-22T10:00:00Z"))).toBe(false) // Sunday
+  })
+
+  it("lifecycle - a cron schedule wakes the actor with its message, once per firing across nodes", async () => {
+    const reporter = defineAgent({
+      type: "reporter",
+      protocol: {
+        Report: { message: Schema.Struct({ kind: Schema.String }), reply: Schema.Null },
+        Count: { message: Empty, reply: Schema.Number },
+      },
+      initialState: () => ({ reports: 0 }),
+      schedules: [{ name: "every-second", cron: "* * * * * *", id: "weekly", tag: "Report", message: { kind: "weekly" } }],
+      handlers: {
+        Report: (_m, ctx) => {
+          ctx.state.reports++
+          return null
+        },
+        Count: (_m, ctx) => ctx.state.reports,
+      },
+    })
+    const a = await startNode({ agents: [reporter], nats: server.url, logger: quiet })
+    const b = await startNode({ agents: [reporter], nats: server.url, logger: quiet })
+    try {
+      const ref = a.client.ref(reporter, "weekly")
+      await waitUntil(async () => (await ref.ask("Count", {})) >= 2, { timeoutMs: 15_000 })
+      await a.drain()
+      await b.drain()
+      const kv = await new Kvm(nc).open("ants_schedules")
+      const claims: string[] = []
+      for await (const k of await kv.keys("reporter.every-second.>")) claims.push(k)
+      const c = await startNode({ agents: [], nats: server.url, logger: quiet })
+      const st = await new Kvm(nc).open("ants_state")
+      const reports = (await st.get("default.reporter.weekly"))!.json<{ state: { reports: number } }>().state.reports
+      await c.drain()
+      // every delivered firing was claimed once; two nodes never delivered the same firing twice
+      expect(reports).toBeLessThanOrEqual(claims.length)
+      expect(reports).toBeGreaterThanOrEqual(2)
+    } finally {
+      await a.drain()
+      await b.drain()
+    }
+  })
+
+  it("lifecycle - a declared topic wakes the addressed actor", async () => {
+    const fraud = defineAgent({
+      type: "fraud",
+      protocol: {
+        HighValue: { message: Schema.Struct({ account: Schema.String, amount: Schema.Number }), reply: Schema.Null },
+        Seen: { message: Empty, reply: Schema.Number },
+      },
+      initialState: () => ({ seen: 0 }),
+      topics: [{ pattern: "transaction.high_value", tag: "HighValue", to: (e) => (e as { account: string }).account }],
+      handlers: {
+        HighValue: (_m, ctx) => {
+          ctx.state.seen++
+          return null
+        },
+        Seen: (_m, ctx) => ctx.state.seen,
+      },
+    })
+    const node = await startNode({ agents: [fraud], nats: server.url, logger: quiet })
+    try {
+      const w = watchLifecycle("acme", "fraud", "acct-9")
+      await nc.flush()
+      nc.publish("ants.acme.topic.transaction.high_value", new TextEncoder().encode('{"account":"acct-9","amount":50000}'))
+      await waitUntil(() => w.events.some((e) => e.to === "active"))
+      const seen = await node.client.ref(fraud, "acct-9", "acme").ask("Seen", {})
+      expect(seen).toBe(1)
+      w.stop()
+    } finally {
+      await node.drain()
+    }
+  })
+})

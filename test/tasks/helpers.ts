@@ -1,0 +1,23 @@
+/** Shared bits of the task tests: a capability per test title, fast retry settings. */
+import type { NatsConnection } from "@nats-io/transport-node"
+import { jetstreamManager } from "@nats-io/jetstream"
+import { TASKS_STREAM } from "../../subjects/tasks.ts"
+
+/** A capability unique to one test, derived from its title. */
+export function capabilityFor(title: string): string {
+  return `t.${title.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60)}`
+}
+
+/** Retries in tens of milliseconds instead of seconds. */
+export const FAST = { backoff: { initialMs: 30, factor: 2, maxMs: 200 }, idlePollMs: 1_000 } as const
+
+/** Messages stored for one capability (all lanes). */
+export async function storedFor(nc: NatsConnection, tenant: string, capability: string): Promise<number> {
+  const jsm = await jetstreamManager(nc)
+  // subjects_filter narrows the per-subject counts, not state.messages
+  const info = await jsm.streams.info(TASKS_STREAM, { subjects_filter: `ants.${tenant}.task.>` })
+  const base = `ants.${tenant}.task.${capability}`
+  return Object.entries(info.state.subjects ?? {})
+    .filter(([s]) => s === base || s.startsWith(`${base}._`))
+    .reduce((n, [, c]) => n + c, 0)
+}

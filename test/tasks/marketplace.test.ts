@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { NatsConnection } from "@nats-io/transport-node"
+import { Kvm } from "@nats-io/kv"
+import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { TASK_CLAIMS_BUCKET, taskClaimKey } from "../../subjects/tasks.ts"
+import { startTaskEngine, type TaskEngine } from "../../runtime/tasks/engine.ts"
+import { createMarketplace, pheromoneSignals, type BidderHandle } from "../../runtime/tasks/marketplace.ts"
+import { createPheromones } from "../../runtime/pheromones/mod.ts"
+import { FAST, capabilityFor } from "./helpers.ts"
+
+let server: NatsServer
+let nc: NatsConnection
+let engine: TaskEngine
+
+beforeAll(async () => {
+  server = await natsFixture()
+  nc = await rawConnect(server.url)
+  engine = await startTaskEngine(nc, { workerDefaults: FAST })
+})
+
+afterAll(async () => {
+  await engine?.stop()
+  await nc?.close()
+  await server?.stop()
+})
+
+describe("marketplace", () => {
+  it("marketplace - exactly one of several bidders claims and runs each task; pheromones mark the outcome", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const ph = createPheromones(nc, { tenant: "default", emitter: "broker" })
+    const market = createMarketplace(nc, { signals: pheromoneSignals(ph), bidWindowMs: 50 })
+    const runs = new Map<string, string[]>()
+    const conns: NatsConnection[] = []
+    const bidders: BidderHandle[] = []
+    for (let i = 0; i < 4; i++) {
+      const c = await rawConnect(server.url)
+      conns.push(c)
+      const m = createMarketplace(c, { bidWindowMs: 50 })
+      bidders.push(
+        await m.bid({
+          agentId: `agent-${i}`,
+          capabilities: [i % 2 ? cap : "t.>"],
+          maxConcurrent: 2,
+          handle: async (_p, ctx) => {
+            runs.set(ctx.id, [...(runs.get(ctx.id) ?? []), ctx.agentId])
+            await new Promise((r) => setTimeout(r, 10))
+            return { by: ctx.agentId }
+          },
+        }),
+      )
+    }
+    const broker = await engine.serveCapability(cap, market.handler(), { concurrency: 8 })
+    const ids: string[] = []
+    for (let i = 0; i < 20; i++) ids.push((await engine.submit({ capability: cap, payload: { i }, priority: i % 3 ? "normal" : "critical" })).id)
+    const claims = await new Kvm(nc).open(TASK_CLAIMS_BUCKET)
+    for (const id of ids) {
+      const rec = await engine.waitForStatus(id, { timeoutMs: 20_000 })
+      expect(rec.state).toBe("completed")
+      expect(runs.get(id)?.length).toBe(1)
+      const winner = runs.get(id)![0]
+      expect(rec.result).toEqual({ by: winner })
+      expect((await claims.get(taskClaimKey("default", id, 1)))?.string()).toBe(winner)
+    }
+    const won = bidders.map((b) => b.stats().won).reduce((a, b) => a + b, 0)
+    expect(won).toBe(20)
+    expect(bidders.map((b) => b.stats().lost).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
+    const success = await ph.detect({ types: ["success"], location: cap })
+    expect(success.length).toBeGreaterThan(0)
+    expect(await ph.detect({ types: ["task"], location: cap })).toEqual([])
+    await broker.stop()
+    for (const b of bidders) await b.stop()
+    for (const c of conns) await c.close()
+    await ph.close()
+  })
+
+  it("marketplace - an idle agent with the exact capability outbids a loaded one matching by pattern", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const market = createMarketplace(nc, { bidWindowMs: 400 })
+    const winners: string[] = []
+    const busy = await market.bid({ agentId: "busy", capabilities: ["t.*"], load: () => 0.9, handle: async (_p, c) => winners.push(c.agentId) })
+    const idle = await market.bid({ agentId: "idle", capabilities: [cap], load: () => 0, handle: async (_p, c) => winners.push(c.agentId) })
+    const broker = await engine.serveCapability(cap, market.handler(), { concurrency: 1 })
+    for (let i = 0; i < 3; i++) {
+      const r = await engine.submit({ capability: cap, payload: {} })
+      await engine.waitForStatus(r.id)
+    }
+    expect(winners).toEqual(["idle", "idle", "idle"])
+    await broker.stop()
+    await busy.stop()
+    await idle.stop()
+  })
+
+  it("marketplace - a task nobody bids for ends dead-lettered with reason no_handler", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const market = createMarketplace(nc, { noBidTimeoutMs: 200 })
+    const broker = await engine.serveCapability(cap, market.handler(), { maxAttempts: 2 })
+    const r = await engine.submit({ capability: cap, payload: {} })
+    const rec = await engine.waitForStatus(r.id, { timeoutMs: 10_000 })
+    expect(rec).toMatchObject({ state: "dead_lettered", reason: "no_handler", attempts: 2 })
+    await broker.stop()
+  })
+
+  it("marketplace - a failed attempt deposits danger and is retried by a fresh auction", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const ph = createPheromones(nc, { tenant: "default", emitter: "broker" })
+    const market = createMarketplace(nc, { signals: pheromoneSignals(ph), bidWindowMs: 20 })
+    const attempts: number[] = []
+    const agent = await market.bid({
+      agentId: "flaky",
+      capabilities: [cap],
+      handle: async (_p, ctx) => {
+        attempts.push(ctx.attempt)
+        if (ctx.attempt === 1) throw new Error("tool timed out")
+        return "second time lucky"
+      },
+    })
+    const broker = await engine.serveCapability(cap, market.handler())
+    const r = await engine.submit({ capability: cap, payload: {} })
+    expect(await engine.waitForStatus(r.id)).toMatchObject({ state: "completed", attempts: 2, result: "second time lucky" })
+    expect(attempts).toEqual([1, 2])
+    const danger = await ph.detect({ types: ["danger"], location: cap })
+    expect(danger.length).toBe(1)
+    await broker.stop()
+    await agent.stop()
+    await ph.close()
+  })
+})
