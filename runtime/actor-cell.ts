@@ -34,6 +34,12 @@ export class ActorCell implements ActorAddress {
   revision = 0
   /** JSON of the state as last checkpointed (for change detection and restart). */
   saved: string | undefined = undefined
+  /**
+   * JSON of the latest state a handler completed with that is not stored yet (a write in flight
+   * or queued behind one). A crash restores this, not `saved`: the message that produced it
+   * succeeded and was answered, so its change is not the crashing handler's to lose.
+   */
+  private unsaved: string | undefined = undefined
   lastActivity = Date.now()
   /** Activation time of this incarnation, for cost accounting. */
   activeSince = Date.now()
@@ -236,19 +242,24 @@ export class ActorCell implements ActorAddress {
   /** Applies a supervisor restart: state back to the last checkpoint, processing paused for `backoffMs`. */
   restart(backoffMs: number): void {
     this.restarts++
-    this.state = this.saved !== undefined ? JSON.parse(this.saved) : this.host.definition.initialState({ tenant: this.tenant, id: this.id })
+    const last = this.unsaved ?? this.saved
+    this.state = last !== undefined ? JSON.parse(last) : this.host.definition.initialState({ tenant: this.tenant, id: this.id })
     this.ctx = null
     this.pausedUntil = Date.now() + backoffMs
   }
 
   /** Writes the state if it changed since the last checkpoint, coalescing with a write in flight. */
   checkpointSoon(): void {
+    const json = serialize(this.state)
     if (this.saving !== null) {
-      this.dirty = true
+      if (json !== (this.unsaved ?? this.saved)) {
+        this.unsaved = json
+        this.dirty = true
+      }
       return
     }
-    const json = serialize(this.state)
     if (json === this.saved) return
+    this.unsaved = json
     this.saving = this.write(json)
   }
 
@@ -257,6 +268,7 @@ export class ActorCell implements ActorAddress {
     while (this.saving !== null) await this.saving
     const json = serialize(this.state)
     if (json === this.saved && sleptAt === undefined) return
+    this.unsaved = json
     this.saving = this.write(json, sleptAt)
     await this.saving
   }
@@ -286,6 +298,7 @@ export class ActorCell implements ActorAddress {
     try {
       this.revision = await this.host.store.save(this, json, this.revision, this.accounting(sleptAt))
       this.saved = json
+      if (this.unsaved === json) this.unsaved = undefined
       this.host.stats.checkpoints++
     } catch (e) {
       this.host.checkpointFailed(this, e)
@@ -293,8 +306,10 @@ export class ActorCell implements ActorAddress {
       this.saving = null
     }
     if (this.dirty) {
+      // write what the last successful handler left, not the live state: a handler that crashed
+      // meanwhile may have changed it half-way (the restart has already put `unsaved` back)
       this.dirty = false
-      this.checkpointSoon()
+      if (this.unsaved !== undefined && this.unsaved !== this.saved) this.saving = this.write(this.unsaved)
     }
   }
 }

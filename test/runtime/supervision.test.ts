@@ -50,6 +50,30 @@ describe("supervision in the runtime", () => {
     }
   })
 
+  it("supervision - a crash while answered changes are still being checkpointed keeps those changes", async () => {
+    // The tells and the ask leave in one socket write, so the node handles all three before the
+    // first checkpoint write can return: the restart must not fall back to the older checkpoint.
+    const node = await startNode({ agents: [counter], nats: server.url, logger: () => {} })
+    const ref = node.client.ref(counter, "inflight")
+    try {
+      ref.tell("Add", { n: 4 })
+      ref.tell("Add", { n: 5 })
+      const err = await ref.ask("Fail", { reason: "right after" }).catch((e) => e)
+      expect(isAskError(err) && err.code).toBe("handler_failed")
+      expect(await ref.ask("Get", {})).toEqual({ total: 9 })
+      expect(await ref.ask("Add", { n: 1 })).toEqual({ total: 10 })
+    } finally {
+      await node.drain()
+    }
+    // and what was stored is the last answered state, not a half-done one
+    const again = await startNode({ agents: [counter], nats: server.url, logger: () => {} })
+    try {
+      expect(await again.client.ref(counter, "inflight").ask("Get", {})).toEqual({ total: 10 })
+    } finally {
+      await again.drain()
+    }
+  })
+
   it("supervision - a state change lost in a crash is rolled back to the checkpoint", async () => {
     const fragile = defineAgent({
       type: "fragile",
