@@ -31,6 +31,9 @@ export interface BenchOptions {
 /** Which direction is good for a figure. */
 export type Better = "higher" | "lower"
 
+/** Where a target comes from (see FigureInput.targetFrom). */
+export type TargetSource = "issue" | "seed" | "ours"
+
 /** What a scenario hands to `record`. */
 export interface FigureInput {
   readonly metric: string
@@ -46,6 +49,12 @@ export interface FigureInput {
    * `value < 0.2`. Reported, never asserted.
    */
   readonly target?: string
+  /**
+   * Whose goal `target` is: `issue` (the benchmark issue's targets, the default), `seed` (a
+   * figure from the seed designs, shared/SEEDS.md) or `ours` (a goal we set ourselves where the
+   * issue sets none). Reports show the source next to the target.
+   */
+  readonly targetFrom?: TargetSource
   /** Drawn in the SVG chart of headline ratios. */
   readonly headline?: boolean
   /** Scenario parameters behind this figure (concurrency, trails, repeats...). */
@@ -68,6 +77,8 @@ export interface Figure {
   readonly ratio: number | null
   readonly better: Better | null
   readonly target: string | null
+  /** `issue`, `seed` or `ours` when there is a target, else null. */
+  readonly targetFrom: TargetSource | null
   /** Whether the target is met (null without a target). The harness reports, never asserts. */
   readonly met: boolean | null
   readonly headline: boolean

@@ -21,6 +21,12 @@ export interface RunInfo {
 const esc = (s: string) => s.replace(/\|/g, "\\|")
 const withUnit = (x: number | null, unit: string) => (unit ? `${fmt(x)} ${unit}` : fmt(x))
 
+/** The target with its source when it is not the issue's: `value < 20 (seed)`, `ratio <= 1.5 (ours)`. */
+export function targetLabel(f: Pick<Figure, "target" | "targetFrom">): string {
+  if (!f.target) return ""
+  return f.targetFrom && f.targetFrom !== "issue" ? `${f.target} (${f.targetFrom})` : f.target
+}
+
 function describeParams(p: Readonly<Record<string, unknown>>): string {
   const parts = Object.entries(p).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("/") : String(v)}`)
   return parts.join(", ")
@@ -37,7 +43,7 @@ export function headlineTable(figures: ReadonlyArray<Figure>, info: Pick<RunInfo
   ]
   for (const f of rows) {
     lines.push(
-      `| ${f.scenario} | ${esc(f.metric)} | ${withUnit(f.value, f.unit)} | ${f.baseline === null ? "–" : withUnit(f.baseline, f.unit)} | ${fmtRatio(f.ratio)} | ${esc(f.target ?? "")} | ${metLabel(f.met)} |`,
+      `| ${f.scenario} | ${esc(f.metric)} | ${withUnit(f.value, f.unit)} | ${f.baseline === null ? "–" : withUnit(f.baseline, f.unit)} | ${fmtRatio(f.ratio)} | ${esc(targetLabel(f))} | ${metLabel(f.met)} |`,
     )
   }
   const skipped = figures.filter((f) => f.skipped !== null)
@@ -46,6 +52,9 @@ export function headlineTable(figures: ReadonlyArray<Figure>, info: Pick<RunInfo
   for (const f of rows) if (f.baselineOf !== null) baselines.set(`${f.scenario}: ${f.baselineOf}`, f.scenario)
   if (baselines.size) {
     lines.push("", "Baselines (measured in the same run):", ...[...baselines.keys()].map((b) => `- ${b}`))
+  }
+  if (rows.some((f) => f.target && f.targetFrom !== "issue")) {
+    lines.push("", "Targets are the benchmark issue's unless marked (seed: from the seed designs; ours: a goal we set where the issue sets none).")
   }
   return lines.join("\n") + "\n"
 }
@@ -59,8 +68,8 @@ export function markdownReport(figures: ReadonlyArray<Figure>, info: RunInfo): s
   out.push(`- options: \`${JSON.stringify(info.options)}\``)
   out.push("")
   out.push("Ratios are ANTS / raw NATS measured in the same run (see bench/README.md). For throughput")
-  out.push("higher is better; for latency and time lower is better. Targets come from the benchmark issue;")
-  out.push("the harness reports them and never asserts them.", "")
+  out.push("higher is better; for latency and time lower is better. Targets come from the benchmark issue")
+  out.push("unless marked `(seed)` or `(ours)`; the harness reports them and never asserts them.", "")
   out.push("## Headline", "", headlineTable(figures, info))
   const scenarios = [...new Set(figures.map((f) => f.scenario))]
   for (const s of scenarios) {
@@ -71,7 +80,7 @@ export function markdownReport(figures: ReadonlyArray<Figure>, info: RunInfo): s
       out.push("| figure | value | baseline | ratio | target | met | parameters | note |", "| --- | ---: | ---: | ---: | --- | --- | --- | --- |")
       for (const f of measured) {
         out.push(
-          `| ${esc(f.metric)} | ${withUnit(f.value, f.unit)} | ${f.baseline === null ? "–" : withUnit(f.baseline, f.unit)} | ${fmtRatio(f.ratio)} | ${esc(f.target ?? "")} | ${metLabel(f.met)} | ${esc(describeParams(f.params))} | ${esc(f.note ?? "")} |`,
+          `| ${esc(f.metric)} | ${withUnit(f.value, f.unit)} | ${f.baseline === null ? "–" : withUnit(f.baseline, f.unit)} | ${fmtRatio(f.ratio)} | ${esc(targetLabel(f))} | ${metLabel(f.met)} | ${esc(describeParams(f.params))} | ${esc(f.note ?? "")} |`,
         )
       }
       const baselines = [...new Set(measured.map((f) => f.baselineOf).filter((b): b is string => b !== null))]
