@@ -3,7 +3,10 @@
  * `<tenant>.<type>.<id>` in bucket `ants_state`, history 1. Every write is fenced by the
  * revision the writer last saw (create-if-absent for the first, update-with-revision after),
  * so an activation that lost its place (another node wrote since) cannot overwrite state: its
- * write fails with StateFencedError and the runtime stops that activation.
+ * write fails with StateFencedError and the runtime stops that activation. A node that takes an
+ * actor's lease over from another holder (crashed, or only stalled) rewrites the checkpoint at
+ * once (`takeOver`), so the previous holder's next write fails even if the new owner has not
+ * changed anything yet.
  *
  * Value (JSON): `{"v":1,"state":<state>,"at":"<ISO time>","node":"<node id>","acct":{activations,
  * activeMs,sleepingMs,restarts,sleptAt?}}` (acct: per-actor cost accounting).
@@ -46,13 +49,20 @@ export interface StateStore {
   /** Writes `serialized` (the JSON of the state) fenced by `revision` (0: must not exist). Returns the new revision. */
   save(address: ActorAddress, serialized: string, revision: number, acct?: Accounting): Promise<number>
   remove(address: ActorAddress): Promise<void>
+  /**
+   * Loads the checkpoint and writes it back at its own revision (or `initial()` as the first
+   * checkpoint), so that an activation still holding the previous revision can no longer write.
+   * Called right after a lease was taken over from a holder that may only be stalled, not dead.
+   * A write that lands in between is kept: the checkpoint is read again and fenced (5 tries).
+   */
+  takeOver(address: ActorAddress, initial: () => unknown): Promise<Checkpoint>
 }
 
 const encoder = new TextEncoder()
 
 export async function openStateStore(nc: NatsConnection, options: { nodeId: string; replicas?: number }): Promise<StateStore> {
   const kv: KV = await new Kvm(nc).create(STATE_BUCKET, { history: 1, replicas: options.replicas ?? 1 })
-  return {
+  const store: StateStore = {
     async load(address) {
       const e = await kv.get(stateKey(address))
       if (!e || e.operation !== "PUT" || e.length === 0) return undefined
@@ -73,7 +83,20 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
     async remove(address) {
       await kv.purge(stateKey(address))
     },
+    async takeOver(address, initial) {
+      for (let attempt = 1; ; attempt++) {
+        const cp = await store.load(address)
+        const state = cp ? cp.state : initial()
+        try {
+          const revision = await store.save(address, JSON.stringify(state ?? null), cp?.revision ?? 0, cp?.acct)
+          return { state, revision, acct: cp?.acct }
+        } catch (e) {
+          if (attempt >= 5 || (e as { _tag?: string })._tag !== "StateFencedError") throw e
+        }
+      }
+    },
   }
+  return store
 }
 
 function isWrongRevision(e: unknown): boolean {

@@ -115,9 +115,12 @@ export class TypeHost {
   /** Loads the last checkpoint (or the initial state) into a warming cell. */
   async restore(cell: ActorCell): Promise<void> {
     // the lease first: a node that cannot have the actor must not even read its state
-    if (this.node.guard) await this.node.guard.acquire(cell)
+    const tookOver = this.node.guard ? await this.node.guard.acquire(cell) : false
     if (this.checkpointPolicy !== "never") {
-      const cp = await this.store.load(cell)
+      // after a lease takeover the previous holder may only be stalled: fence it out by rewriting the state now
+      const cp = tookOver
+        ? await this.store.takeOver(cell, () => this.definition.initialState({ tenant: cell.tenant, id: cell.id }))
+        : await this.store.load(cell)
       if (cp !== undefined) {
         cell.state = cp.state
         cell.revision = cp.revision

@@ -5,8 +5,12 @@
 import type { ActorCell } from "../actor-cell.ts"
 
 export interface ActivationGuard {
-  /** Called while the cell is warming, before its state is restored: takes the actor's lease or throws. */
-  acquire(cell: ActorCell): Promise<void>
+  /**
+   * Called while the cell is warming, before its state is restored: takes the actor's lease or
+   * throws. Resolves true when the lease was taken over from another holder (which may still be
+   * alive, stalled): the restore must then fence the state (StateStore.takeOver).
+   */
+  acquire(cell: ActorCell): Promise<boolean>
   /**
    * Called when an activation failed. Returns true when the failure means "active elsewhere"
    * and the guard has taken the queued messages (forwarded to the holder); false otherwise.

@@ -310,12 +310,13 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   // --- the activation guard ----------------------------------------------------------------
   const guard: ActivationGuard = {
     async acquire(cell) {
-      await leases.acquire(cell, (reason) => {
+      const tookOver = await leases.acquire(cell, (reason) => {
         log("warn", `${cell.type}/${cell.id}: ${reason}; stopping this activation`)
         cell.host.stop(cell, reason)
       })
       // stopped while we were asking (the type gave up, the node is leaving): give it back
       if (cell.status === "stopped") leases.release(cell)
+      return tookOver
     },
     refused(cell, error) {
       if (!isLeaseHeldError(error)) return false

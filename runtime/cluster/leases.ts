@@ -20,8 +20,10 @@
  *   behind; a holder refreshes the leases of its long-lived activations every `leaseTtlMs / 3`.
  *   A refresh that finds the lease changed means the actor was taken over: the activation stops
  *   without writing state.
- * - Checkpoints stay fenced by the state's own revision (state-store.ts), so even an activation
- *   that has not noticed it lost its lease cannot overwrite the new owner's state.
+ * - Checkpoints stay fenced by the state's own revision (state-store.ts), and a node that took a
+ *   lease over rewrites the checkpoint at once (StateStore.takeOver) before the actor handles
+ *   anything, so even an activation that has not noticed it lost its lease (its node stalled)
+ *   cannot write on top of the state the new owner restored.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { KV } from "@nats-io/kv"
@@ -106,14 +108,19 @@ export class Leases {
     return this.releasing.get(leaseKey(a))
   }
 
-  /** Takes the lease of `a` for this node, or throws LeaseHeldError naming the live holder. */
-  async acquire(a: ActorAddress, lost: Held["lost"]): Promise<void> {
+  /**
+   * Takes the lease of `a` for this node, or throws LeaseHeldError naming the live holder.
+   * Resolves true when the lease was taken over from another holder (not a live member now),
+   * false when it was free.
+   */
+  async acquire(a: ActorAddress, lost: Held["lost"]): Promise<boolean> {
     const key = leaseKey(a)
     const pending = this.releasing.get(key)
     if (pending) await pending
     const body = encoder.encode(JSON.stringify({ node: this.o.nodeId, incarnation: this.o.incarnation, at: new Date().toISOString() } satisfies LeaseRecord))
     for (let attempt = 0; attempt < 5; attempt++) {
       let revision: number
+      let tookOver = false
       try {
         revision = await this.kv.create(key, body)
       } catch (e) {
@@ -138,10 +145,11 @@ export class Leases {
           throw e2
         }
         this.takeovers++
+        tookOver = true
         this.o.log("info", `took over the lease of ${key} from ${rec?.node ?? "an unreadable holder"} (not a live member)`)
       }
       this.held.set(key, { key, revision, refreshedAt: Date.now(), lost })
-      return
+      return tookOver
     }
     throw new Error(`could not take the lease of ${key}: it kept changing`)
   }

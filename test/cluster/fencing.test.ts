@@ -1,0 +1,96 @@
+/**
+ * Fencing across processes: one nats-server, two runtime node processes. A node that is only
+ * stalled (SIGSTOP), not dead, loses its actors to the other node; when it wakes up in the
+ * middle of an `after-change` handler, the checkpoint that handler writes must not land on top
+ * of the state the new owner restored (the new owner fenced it out when it took the lease over).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { Kvm, type KV } from "@nats-io/kv"
+import { STATE_BUCKET, stateKey } from "../../subjects/kv.ts"
+import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
+import { nodeProcesses, settledNodes, type NodeProcesses } from "./fixtures/node-processes.ts"
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+let server: NatsServer
+let nc: NatsConnection
+let procs: NodeProcesses
+
+async function ask(subject: string, body: unknown, timeout = 2_000): Promise<any> {
+  return JSON.parse(dec.decode((await nc.request(subject, enc.encode(JSON.stringify(body)), { timeout })).data))
+}
+
+async function storedTotal(kv: KV, id: string): Promise<number | undefined> {
+  const e = await kv.get(stateKey({ tenant: "default", type: "tally", id }))
+  return e && e.operation === "PUT" ? e.json<{ state: { total: number } }>().state.total : undefined
+}
+
+beforeAll(async () => {
+  server = await natsFixture()
+  nc = await rawConnect(server.url)
+  procs = nodeProcesses(() => server.url, "auto")
+}, 30_000)
+
+afterAll(async () => {
+  await procs?.stopAll()
+  await nc?.close()
+  await server?.stop()
+})
+
+describe("fencing (2 node processes, 1 nats-server)", () => {
+  it("fencing - a node stalled inside an after-change handler cannot write over the state the actor's new owner restored", async () => {
+    await Promise.all([procs.start("fa"), procs.start("fb")])
+    await settledNodes(nc, ["fa", "fb"])
+    const id = "t1"
+    const subject = (tag: string) => `ants.default.agent.tally.${id}.${tag}`
+    const first = await ask(subject("Add"), { n: 1 })
+    expect(first.ok).toBe(true)
+    const victim: string = first.value.node
+    const kv = await new Kvm(nc).open(STATE_BUCKET)
+    await waitUntil(async () => (await storedTotal(kv, id)) === 1, { message: "the first change is checkpointed" })
+
+    const events: Array<{ from: string; to: string; node: string }> = []
+    const lifecycle = nc.subscribe(`ants._sys.lifecycle.default.tally.${id}`, { callback: (_e, m) => void events.push(JSON.parse(dec.decode(m.data))) })
+    let started = false
+    const startedSub = nc.subscribe(`ants.default.topic.tally.started.${id}`, { callback: () => void (started = true) })
+    await nc.flush()
+    try {
+      // a slow Add: the victim is stopped in the middle of it (its caller gives up meanwhile)
+      const slow = nc.request(subject("Add"), enc.encode(JSON.stringify({ n: 100, delayMs: 300 })), { timeout: 1_000 }).catch((e) => e)
+      await waitUntil(() => started, { message: "the slow Add started on the victim" })
+      const p = procs.children.get(victim)!
+      p.kill("SIGSTOP")
+      // the other node takes the actor over (the victim's membership entry expires) and restores total 1
+      const taken = await waitUntil(
+        async () => {
+          const r = await ask(subject("Get"), {}, 500).catch(() => undefined)
+          return r?.ok && r.value.node !== victim ? r.value : undefined
+        },
+        { timeoutMs: 20_000, intervalMs: 50, message: "the other node answers for the actor" },
+      )
+      expect(taken.total).toBe(1)
+      const seenBeforeResume = events.length
+      p.kill("SIGCONT")
+      // the victim wakes up, finishes the slow Add (total 101), tries to checkpoint it, and its activation stops
+      await waitUntil(() => events.slice(seenBeforeResume).some((e) => e.node === victim && e.to === "cold"), { timeoutMs: 20_000, message: "the stale activation stops" })
+      await slow
+      // the legitimate owner's next change is the one that counts
+      const after = await waitUntil(
+        async () => {
+          const r = await ask(subject("Add"), { n: 1 }, 2_000).catch(() => undefined)
+          return r?.ok ? r.value : undefined
+        },
+        { timeoutMs: 20_000, message: "the actor answers after the victim resumed" },
+      )
+      expect(after.total).toBe(2)
+      await waitUntil(async () => (await storedTotal(kv, id)) === 2, { timeoutMs: 5_000, message: "the new owner's change is stored, the stale one is not" })
+      expect((await ask(subject("Get"), {})).value.total).toBe(2)
+    } finally {
+      lifecycle.unsubscribe()
+      startedSub.unsubscribe()
+    }
+  }, 90_000)
+})
