@@ -16,6 +16,11 @@
  *   connection is gone (a killed process's socket closes), so a crashed node is usually taken
  *   for dead within about `1.5 × heartbeatMs`, long before `expiryMs`. A node that joins probes
  *   every member it finds, so entries left by a node that just died do not delay it.
+ * - "No responders" removes a member only when it also missed a heartbeat, or when the caller
+ *   already saw "no responders" from it (a forwarded ask: `force`), and never while this node's
+ *   own view is frozen, its connection is down, or within `expiryMs` after it reconnected: a
+ *   client that just moved to another server of the cluster sees "no responders" for live
+ *   nodes until their interest has propagated over the routes.
  * - Heartbeats are revision-checked updates. If a node's own entry expired on the server
  *   (the node stalled for longer than `expiryMs`), its next update fails: it then knows other
  *   nodes may have taken its actors over, calls `onSelfExpired` (the runtime re-verifies every
@@ -97,6 +102,8 @@ export class Membership {
   private stopped = false
   private pingSub: Subscription | undefined
   private readonly probing = new Map<string, number>()
+  private disconnected = false
+  private reconnectedAt = 0
   private initialized!: Promise<void>
   private markInitialized!: () => void
 
@@ -122,6 +129,16 @@ export class Membership {
         }
       },
     })
+    void (async () => {
+      for await (const st of this.nc.status()) {
+        if (this.stopped) break
+        if (st.type === "disconnect" || st.type === "reconnecting") this.disconnected = true
+        else if (st.type === "reconnect") {
+          this.disconnected = false
+          this.reconnectedAt = Date.now()
+        }
+      }
+    })().catch(() => undefined)
     this.initialized = new Promise((r) => (this.markInitialized = r))
     // a replicated bucket that was just created may not take writes for a moment
     this.revision = await retrying(() => this.kv.put(memberKey(this.o.nodeId), this.encode()), 20_000)
@@ -311,7 +328,19 @@ export class Membership {
     }
   }
 
-  /** Asks NATS whether `node` is still connected; "no responders" removes it from the view at once. */
+  /**
+   * Whether "no responders" can be trusted now: this node's view is not frozen, its connection is
+   * up and did not just move to another server (interest still propagating over the routes).
+   */
+  private canJudge(now: number): boolean {
+    return !this.stale && !this.disconnected && !this.nc.isClosed() && now - this.reconnectedAt > this.expiryMs
+  }
+
+  /**
+   * Asks NATS whether `node` is still connected; "no responders" removes it from the view at once
+   * when it also missed a heartbeat (or `force`: the caller saw "no responders" from it already)
+   * and this node can judge (see canJudge).
+   */
   async probe(node: string, force = false): Promise<void> {
     const asked = Date.now()
     if (!force && this.probing.has(node) && asked - this.probing.get(node)! < this.heartbeatMs) return
@@ -322,8 +351,10 @@ export class Membership {
       const noResponders = (e instanceof errors.RequestError && e.isNoResponders()) || /no responders/i.test(String((e as Error)?.message))
       if (noResponders && !this.stopped && this.members.has(node) && node !== this.o.nodeId) {
         const m = this.members.get(node)!
+        const now = Date.now()
+        const missed = asked - m.lastSeen > 1.5 * this.heartbeatMs
         // a heartbeat that arrived while we asked proves it alive after all
-        if (m.lastSeen < asked) {
+        if (m.lastSeen < asked && (missed || force) && this.canJudge(now)) {
           this.members.delete(node)
           this.o.log("warn", `node ${node} is gone (no responders on its ping subject, last heartbeat ${Date.now() - m.lastSeen} ms ago): taken for dead`)
           this.o.onChange()
