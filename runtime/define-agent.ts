@@ -8,6 +8,8 @@ import { token } from "../subjects/grammar.ts"
 import type { ActorContext } from "./actor-context.ts"
 import type { TypePolicyInput } from "../supervisors/spec.ts"
 import type { Interest } from "./stigmergy.ts"
+import { capabilityProblem } from "../subjects/tasks.ts"
+import type { TaskContext } from "./tasks/worker-options.ts"
 import { defineProtocol, ProtocolError, type MessageOf, type Protocol, type ProtocolSpec, type ReplyOf } from "./protocol.ts"
 
 export type Handler<P extends ProtocolSpec, T extends keyof P, S> = (
@@ -67,6 +69,35 @@ export interface Schedule {
   readonly tenant?: string
 }
 
+/** Handles one durable task: the payload as submitted; its return value becomes the result. Throw to fail the attempt. */
+export type TaskHandlerFn = (payload: any, ctx: TaskContext) => unknown
+
+/** A capability the type serves, with the settings of its workers (defaults: runtime/tasks/README.md). */
+export interface CapabilitySpec {
+  readonly handle: TaskHandlerFn
+  /** Tasks run at once per node. Default 16 (1 per bidder when `marketplace`). */
+  readonly concurrency?: number
+  /** Attempts before the task is dead-lettered. Default 3. */
+  readonly maxAttempts?: number
+  /** Claim duration, kept alive while the handler runs. Default 5 minutes. */
+  readonly ackWaitMs?: number
+  /** Retry delay after attempt n: min(maxMs, initialMs × factor^(n−1)), ±20% jitter. Default 1 s, ×2, ≤ 60 s. */
+  readonly backoff?: { readonly initialMs?: number; readonly factor?: number; readonly maxMs?: number }
+  /**
+   * Deliver by auction instead of plain queue delivery: each task is announced as a `task`
+   * pheromone and the agents of every node serving the capability this way bid for it
+   * (runtime/tasks/marketplace.ts). Default false.
+   */
+  readonly marketplace?: boolean
+  /** Tenants whose tasks are served. Default `["default"]`. */
+  readonly tenants?: ReadonlyArray<string>
+}
+
+/** `capabilities` as a record (`{ "example.work": handler }`) or a list of `{capability, handle, ...}`. */
+export type Capabilities =
+  | Readonly<Record<string, TaskHandlerFn | CapabilitySpec>>
+  | ReadonlyArray<CapabilitySpec & { readonly capability: string }>
+
 export interface AgentOptions {
   /** Mailbox bound per actor; a full mailbox answers `overloaded`. Default: the node's (1000). */
   readonly mailbox?: number
@@ -94,6 +125,12 @@ export interface AgentOptions {
   readonly supervision?: TypePolicyInput
   /** Stigmergy: artifacts reaching these statuses are delivered to this type (runtime/stigmergy.ts). */
   readonly interests?: ReadonlyArray<Interest>
+  /**
+   * Durable tasks: the capabilities this type serves and their handlers. Every node hosting
+   * the type delivers tasks submitted to `ants.<tenant>.task.<capability>` to the handler, at
+   * least once, with retries and dead letters (README "Durable tasks").
+   */
+  readonly capabilities?: Capabilities
 }
 
 export interface AgentSpec<P extends ProtocolSpec, S> extends AgentOptions {
@@ -189,6 +226,7 @@ export function defineAgent<const P extends ProtocolSpec, S = undefined>(spec: A
       throw new AgentDefinitionError(`agent "${spec.type}": topic "${t.pattern}" is delivered as unknown tag "${t.tag}"`)
     }
   }
+  capabilityEntries(spec) // validates
   return {
     ...spec,
     _tag: "AgentDefinition",
@@ -196,6 +234,41 @@ export function defineAgent<const P extends ProtocolSpec, S = undefined>(spec: A
     initialState: spec.initialState ?? (() => undefined as S),
     extensions: spec.extensions ?? {},
   }
+}
+
+/** The declared capabilities as a list, validated; throws AgentDefinitionError. */
+export function capabilityEntries(def: Pick<AgentOptions, "capabilities"> & { readonly type: string }): Array<CapabilitySpec & { readonly capability: string }> {
+  const c = def.capabilities
+  if (c === undefined) return []
+  const list: Array<CapabilitySpec & { capability: string }> = Array.isArray(c)
+    ? c.map((e) => ({ ...e }))
+    : Object.entries(c as Record<string, TaskHandlerFn | CapabilitySpec>).map(([capability, v]) =>
+        typeof v === "function" ? { capability, handle: v } : { ...(v as CapabilitySpec), capability },
+      )
+  const seen = new Set<string>()
+  for (const e of list) {
+    const where = `agent "${def.type}": capability ${JSON.stringify(e.capability)}`
+    const problem = typeof e.capability === "string" ? capabilityProblem(e.capability) : "a capability is a dotted string of tokens"
+    if (problem) throw new AgentDefinitionError(`${where}: ${problem}`)
+    if (seen.has(e.capability)) throw new AgentDefinitionError(`${where} is declared twice`)
+    seen.add(e.capability)
+    if (typeof e.handle !== "function") throw new AgentDefinitionError(`${where} needs a handler function (payload, ctx) => result`)
+    for (const k of ["concurrency", "maxAttempts"] as const) {
+      const v = e[k]
+      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new AgentDefinitionError(`${where}: ${k} must be a positive integer, got ${JSON.stringify(v)}`)
+    }
+    if (e.ackWaitMs !== undefined && (!Number.isFinite(e.ackWaitMs) || e.ackWaitMs < 1_000)) {
+      throw new AgentDefinitionError(`${where}: ackWaitMs must be at least 1000 ms, got ${JSON.stringify(e.ackWaitMs)}`)
+    }
+    for (const t of e.tenants ?? []) {
+      try {
+        token("tenant", t)
+      } catch (err) {
+        throw new AgentDefinitionError(`${where}: ${(err as Error).message}`)
+      }
+    }
+  }
+  return list
 }
 
 export function isAgentDefinition(u: unknown): u is AgentDefinition {

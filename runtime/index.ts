@@ -3,7 +3,7 @@
  * `startNode`; callers need `connectClient` (or any NATS client and the subject grammar).
  */
 export { defineAgent, Empty, isAgentDefinition, AgentDefinitionError } from "./define-agent.ts"
-export type { AgentDefinition, AgentOptions, AgentSpec, CheckpointPolicy, Handler, Handlers, Tier, TopicBinding } from "./define-agent.ts"
+export type { AgentDefinition, AgentOptions, AgentSpec, Capabilities, CapabilitySpec, CheckpointPolicy, Handler, Handlers, TaskHandlerFn, Tier, TopicBinding } from "./define-agent.ts"
 export { defineProtocol, ProtocolError } from "./protocol.ts"
 export type { MessageInput, MessageOf, MessageSpec, Protocol, ProtocolSpec, ReplyOf } from "./protocol.ts"
 export type { ActorContext, ActorRef, AskOptions, Messaging, Target } from "./actor-context.ts"
@@ -32,3 +32,47 @@ export type { Interest } from "./stigmergy.ts"
 export { CLUSTER_DEFAULTS, LeaseHeldError, isLeaseHeldError, clusterGuarantees, listActors, listNodes, partitionOf } from "./cluster/mod.ts"
 export type { ActorInfo, ClusterOptions, ClusterView, DurableTellResult, Guarantees, NodeMembersInfo } from "./cluster/mod.ts"
 export type { DurableTellOptions } from "./actor-context.ts"
+export {
+  BID_WEIGHTS,
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_BACKOFF,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_TASK_TTL_MS,
+  NoBidderError,
+  TaskEngineError,
+  TaskRejected,
+  bidScore,
+  createMarketplace,
+  deadLetters,
+  getTaskStatus,
+  noSignals,
+  pheromoneSignals,
+  requestTaskStatus,
+  serveCapability,
+  startTaskEngine,
+  submitTask,
+  taskPheromoneStrength,
+  validateTask,
+} from "./tasks/mod.ts"
+export type {
+  BidderHandle,
+  BidderSpec,
+  DeadLetters,
+  Marketplace,
+  MarketplaceOptions,
+  MarketTaskContext,
+  ServeOptions,
+  SubmitOptions,
+  SubmitResult,
+  TaskContext,
+  TaskEngine,
+  TaskEngineOptions,
+  TaskHandler,
+  TaskInput,
+  TaskSignals,
+  WorkerEvent,
+  WorkerHandle,
+} from "./tasks/mod.ts"
+export type { NodeTaskOptions } from "./tasks/node-tasks.ts"
+export type { DeadLetter, DeadLetterReason, Priority, TaskRecord, TaskState } from "../subjects/tasks.ts"

@@ -35,7 +35,7 @@ export const TASKS_SCHEDULE_STREAM = "ANTS_TASKS_SCHEDULE"
 export const TASKS_DLQ_STREAM = "ANTS_TASKS_DLQ"
 /** KV bucket: one status record per task, key `<tenant>.<id>`. */
 export const TASK_STATUS_BUCKET = "ants_task_status"
-/** KV bucket: marketplace claims, key `<tenant>.<id>.<attempt>`, created once (create-if-absent). */
+/** KV bucket: marketplace claims, key `<tenant>.<id>.<resubmits>.<attempt>`, created once (create-if-absent). */
 export const TASK_CLAIMS_BUCKET = "ants_task_claims"
 
 export const TASKS_STREAM_SUBJECTS: ReadonlyArray<string> = [`${ROOT}.*.task.>`]
@@ -435,9 +435,15 @@ export function taskStatusKey(tenant: string, id: string): string {
   return `${token("tenant", tenant)}.${token("id", id)}`
 }
 
-/** KV key of a marketplace claim: one per task attempt. */
-export function taskClaimKey(tenant: string, id: string, attempt: number): string {
-  return `${token("tenant", tenant)}.${token("id", id)}.${Math.max(1, Math.trunc(attempt))}`
+/**
+ * KV key of a marketplace claim, one per attempt of one generation of the task:
+ * `<tenant>.<id>.<resubmits>.<attempt>`. The resubmit count is part of the key because a dead
+ * letter resubmitted keeps its id and starts again at attempt 1, while the claims of its first
+ * run are kept as long as tasks are (14 days).
+ */
+export function taskClaimKey(tenant: string, id: string, attempt: number, resubmits = 0): string {
+  const gen = Number.isFinite(resubmits) ? Math.max(0, Math.trunc(resubmits)) : 0
+  return `${token("tenant", tenant)}.${token("id", id)}.${gen}.${Math.max(1, Math.trunc(attempt))}`
 }
 
 /**

@@ -3,14 +3,16 @@
  * milliseconds (default 0) and then throws when `fail` is true, otherwise returns
  * `{sleptMs}`. The README, the tests, the benchmark and the demo use it.
  *
- * It is a plain descriptor (capability + handler) served through the task engine:
+ * `worker` is the agent type declaring the capability: a node hosting it
+ * (`npx ants node --agents ./actors/examples/index.ts`) serves `example.work` tasks. The
+ * handler is also exported on its own, for a script's task engine:
  *
  *   const tasks = await startTaskEngine(nc)
  *   await tasks.serveCapability(exampleWork.capability, exampleWork.handle)
  *
- * (`defineAgent` has no `capabilities` option yet; when it does, this becomes an agent type
- * declaring `capabilities: [exampleWork]`.) Imports neither NATS nor Effect.
+ * Imports neither NATS nor Effect.
  */
+import { defineAgent } from "../../runtime/define-agent.ts"
 
 export interface ExampleWorkPayload {
   /** How long to work, in ms (0..600000). Default 0. */
@@ -43,3 +45,15 @@ export const exampleWork = {
   capability: EXAMPLE_WORK_CAPABILITY,
   handle: exampleWorkHandler,
 } as const
+
+/**
+ * The agent type serving `example.work` (plain queue delivery, default retries: 3 attempts,
+ * backoff from 1 s). It has no messages of its own: its work arrives as durable tasks.
+ */
+export const worker = defineAgent({
+  type: "worker",
+  protocol: {},
+  handlers: {},
+  checkpoint: "never",
+  capabilities: { [EXAMPLE_WORK_CAPABILITY]: exampleWorkHandler },
+})

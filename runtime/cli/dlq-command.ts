@@ -3,7 +3,7 @@
  * (0 ok, 1 refused or not found, 2 usage).
  *
  *   ants dlq list [--limit N]        dead letters of the tenant, oldest first
- *   ants dlq show <id>               one dead letter: payload, attempts, last error, reason
+ *   ants dlq show <id>               one dead letter: payload, attempts, last error, reason (alias: inspect)
  *   ants dlq resubmit <id>           submit it again (fresh attempts, same id) and remove it
  *   ants dlq purge [<id>]            remove one dead letter, or all of the tenant's
  * Common: --tenant T (default `default`), --json.
@@ -22,7 +22,7 @@ export interface DlqCommandIO {
 
 export const DLQ_USAGE = `usage: ants dlq <command> [options]
   list [--limit N]   dead-lettered tasks, oldest first
-  show <id>          one dead letter (payload, attempts, last error, reason)
+  show <id>          one dead letter (payload, attempts, last error, reason); alias: inspect <id>
   resubmit <id>      submit the task again with fresh attempts, and remove the dead letter
   purge [<id>]       remove one dead letter, or every dead letter of the tenant
 options: --tenant T  --json`
@@ -53,7 +53,9 @@ function detail(d: DeadLetter): string {
     `  payload    ${JSON.stringify(d.payload)}`,
     ...(d.raw !== undefined ? [`  raw body   ${d.raw.slice(0, 2000)}`] : []),
     ...(d.resubmits ? [`  resubmitted ${d.resubmits} time(s) before`] : []),
-    `  resubmit with: ants dlq resubmit ${d.id}`,
+    d.reason === "malformed_payload"
+      ? `  malformed: submit a corrected task, then remove this one with: ants dlq purge ${d.id}`
+      : `  resubmit with: ants dlq resubmit ${d.id}`,
   ].join("\n")
 }
 
@@ -94,8 +96,9 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO): Promise<numb
         else io.out(all.length ? all.map(oneLine).join("\n") : `no dead letters in tenant "${tenant}"`)
         return 0
       }
-      case "show": {
-        if (!id) throw new UsageError("dlq show needs a task id (see `ants dlq list`)")
+      case "show":
+      case "inspect": {
+        if (!id) throw new UsageError(`dlq ${command} needs a task id (see \`ants dlq list\`)`)
         const d = await dlq.show(id)
         if (!d) return notFound(id)
         io.out(json ? JSON.stringify(d) : detail(d))

@@ -3,6 +3,7 @@
  * message, per task id: `ants._sys.tasks.<tenant>.dlq.<id>`) with attempts, last error and
  * reason. They can be listed, inspected, resubmitted (a fresh set of attempts, same task id,
  * status back to `pending`; the dead letter is removed once the task is stored again) and purged.
+ * A `malformed_payload` dead letter is refused for resubmission: it would fail the same way.
  */
 import type { NatsConnection } from "@nats-io/transport-node"
 import { DEFAULT_TENANT, token } from "../../subjects/grammar.ts"
@@ -17,7 +18,7 @@ export interface DeadLetters {
   list(opts?: { limit?: number }): Promise<DeadLetter[]>
   /** One dead letter, or null. */
   show(id: string): Promise<DeadLetter | null>
-  /** Submits the task again (fresh attempts, same id) and removes the dead letter. */
+  /** Submits the task again (fresh attempts, same id) and removes the dead letter; refuses a malformed_payload one. */
   resubmit(id: string): Promise<SubmitResult>
   /** Removes one dead letter, or all of the tenant's; returns how many were removed. */
   purge(id?: string): Promise<number>
@@ -52,6 +53,16 @@ export function deadLetters(nc: NatsConnection, opts: { tenant?: string } = {}):
     async resubmit(id) {
       const dl = await show(id)
       if (!dl) throw new TaskEngineError("not_found", `no dead letter "${id}" in tenant "${tenant}"; list them with \`ants dlq list\``)
+      if (dl.reason === "malformed_payload") {
+        // Its body never decoded (or the handler refused it as malformed): sent again it would
+        // fail the same way, and an undecodable body has no payload to send (it would be null).
+        throw new TaskEngineError(
+          "invalid_request",
+          `dead letter "${id}" cannot be resubmitted: its payload is malformed (${dl.lastError}). ` +
+            `Submit a corrected task instead (\`ants task submit ${dl.capability} '<json>'\`), then remove this one with \`ants dlq purge ${id}\`` +
+            (dl.raw !== undefined ? "; `ants dlq show` prints the raw body" : ""),
+        )
+      }
       const resubmits = dl.resubmits + 1
       const deadline = dl.deadline ? Date.parse(dl.deadline) : undefined
       const task: Task = {

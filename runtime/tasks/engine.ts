@@ -34,7 +34,11 @@ export interface TaskEngine {
   /** Resolves with the record once it is in one of `states` (default: completed or dead_lettered). */
   waitForStatus(id: string, opts?: { states?: ReadonlyArray<TaskState>; timeoutMs?: number }): Promise<TaskRecord>
   readonly deadLetters: DeadLetters
-  stop(): Promise<void>
+  /**
+   * Stops the workers (each waits up to `graceMs`, default 5 s, for its running tasks and hands
+   * back the rest for redelivery), then the scheduler and the status responder.
+   */
+  stop(opts?: { graceMs?: number }): Promise<void>
 }
 
 export async function startTaskEngine(nc: NatsConnection, opts: TaskEngineOptions = {}): Promise<TaskEngine> {
@@ -46,10 +50,10 @@ export async function startTaskEngine(nc: NatsConnection, opts: TaskEngineOption
   let stopped = false
   return {
     tenant,
-    submit: (input) => submitTask(nc, input, { tenant }),
+    submit: (input) => submitTask(nc, input, { tenant, ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }) }),
     async serveCapability(capability, handler, o) {
       if (stopped) throw new TaskEngineError("unavailable", "the task engine is stopped")
-      const w = await serveCapability(nc, capability, handler, { ...opts.workerDefaults, tenant, ...o })
+      const w = await serveCapability(nc, capability, handler, { ...opts.workerDefaults, tenant, ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }), ...o })
       workers.add(w)
       return {
         ...w,
@@ -74,10 +78,10 @@ export async function startTaskEngine(nc: NatsConnection, opts: TaskEngineOption
       }
     },
     deadLetters: deadLetters(nc, { tenant }),
-    async stop() {
+    async stop(o) {
       if (stopped) return
       stopped = true
-      await Promise.all([...workers].map((w) => w.stop({ graceMs: 5_000 })))
+      await Promise.all([...workers].map((w) => w.stop({ graceMs: o?.graceMs ?? 5_000 })))
       await scheduler?.stop()
       await responder?.stop()
     },

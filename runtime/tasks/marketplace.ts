@@ -8,15 +8,21 @@
  *      (strength = priority/10 × urgency × 1/attempt, `taskPheromoneStrength`) and publishes a
  *      call for bids on `ants._sys.tasks.<tenant>.market.<capability>`.
  *   2. Every idle agent whose capabilities match scores itself (`bidScore`: capability match,
- *      current load, its success rate on the capability, pheromone strength) and waits
- *      `bidWindowMs × (1 − score)`: the best bidder acts first.
- *   3. It claims with a KV create-if-absent on `ants_task_claims` key `<tenant>.<id>.<attempt>`:
- *      exactly one agent wins each attempt; the others see the key exists and drop out.
+ *      current load, its success rate on the capability, pheromone strength — the `task` trail's
+ *      current, evaporated strength as detected when the bidder has a pheromone API, else the
+ *      strength announced) and waits `bidWindowMs × (1 − score)`: the best bidder acts first.
+ *   3. It claims with a KV create-if-absent on `ants_task_claims` key
+ *      `<tenant>.<id>.<resubmits>.<attempt>`: exactly one agent wins each attempt of each
+ *      generation (a resubmitted dead letter starts a new one); the others drop out. The broker
+ *      tells its worker who won (`ctx.assign`), so the task's status shows the agent as claimant.
  *   4. The winner runs the task, reporting liveness to the broker, and replies the result. The
  *      broker records it like any handler result: success deposits `success` at the location,
  *      failure deposits `danger` and the queue retries (a fresh auction, weaker pheromone).
  *      No bid within `noBidTimeoutMs` fails the attempt; on the last attempt the dead-letter
  *      reason is `no_handler`.
+ *
+ * Signals: with `pheromones` (a runtime node passes its own) the marketplace deposits `task`,
+ * `success` and `danger` trails by default; without, and without `signals`, it deposits none.
  *
  * When to use which: plain queue delivery (`serveCapability` with a handler) when workers are
  * interchangeable and throughput matters — no extra round trips. The marketplace when agents
@@ -89,7 +95,8 @@ export interface TaskSignals {
   /** A task is up for bids at its capability's location. */
   announce(t: { capability: string; taskId: string; strength: number; priority: number; attempt: number }): Promise<void>
   completed(t: { capability: string; taskId: string; agentId: string }): Promise<void>
-  failed(t: { capability: string; taskId: string; agentId: string; error: string }): Promise<void>
+  /** `final`: the last attempt failed (the task is dead-lettered next). */
+  failed(t: { capability: string; taskId: string; agentId: string; error: string; final?: boolean }): Promise<void>
 }
 
 export const noSignals: TaskSignals = {
@@ -115,6 +122,8 @@ export function pheromoneSignals(ph: Pheromones): TaskSignals {
       await ph.deposit({ type: "success", location: t.capability, data: { taskId: t.taskId, agentId: t.agentId } })
     },
     async failed(t) {
+      // the last attempt: nothing will be offered again, so the task trail goes now
+      if (t.final) await ph.evaporate({ location: t.capability, id: t.taskId }).catch(() => false)
       await ph.deposit({ type: "danger", location: t.capability, strength: "low", data: { taskId: t.taskId, agentId: t.agentId, error: t.error.slice(0, 500) } })
     },
   }
@@ -125,7 +134,11 @@ export function pheromoneSignals(ph: Pheromones): TaskSignals {
 
 interface CallForBids {
   readonly id: string
+  readonly tenant: string
   readonly attempt: number
+  readonly maxAttempts: number
+  /** Resubmit generation: part of the claim key. */
+  readonly resubmits: number
   readonly capability: string
   readonly priority: number
   readonly strength: number
@@ -148,7 +161,12 @@ type WinnerReport =
 
 export interface MarketplaceOptions {
   readonly tenant?: string
-  /** Pheromone side; `pheromoneSignals(createPheromones(nc, {tenant}))` or `noSignals` (default). */
+  /**
+   * A pheromone API of the tenant: `task`/`success`/`danger` trails are deposited through it
+   * (unless `signals` says otherwise) and bidders read the task trail's current strength.
+   */
+  readonly pheromones?: Pheromones
+  /** Pheromone side. Default `pheromoneSignals(pheromones)` when `pheromones` is given, else `noSignals`. */
   readonly signals?: TaskSignals
   /** The longest a bidder waits (a perfect bid waits 0). Default 100 ms. */
   readonly bidWindowMs?: number
@@ -172,18 +190,16 @@ export interface BidderSpec {
   readonly handle: (payload: any, ctx: MarketTaskContext) => unknown
 }
 
-export interface MarketTaskContext {
-  readonly id: string
-  readonly attempt: number
-  readonly capability: string
-  readonly priority: number
+/** What the winning agent's handler gets: a TaskContext (its `workerId` is the agent id). */
+export interface MarketTaskContext extends TaskContext {
   readonly agentId: string
 }
 
 export interface BidderHandle {
   readonly agentId: string
   stats(): { readonly bids: number; readonly won: number; readonly lost: number; readonly completed: number; readonly failed: number }
-  stop(): Promise<void>
+  /** Stops bidding; waits up to `graceMs` (default 10 s) for the tasks it won to finish. */
+  stop(opts?: { graceMs?: number }): Promise<void>
 }
 
 export interface OfferResult {
@@ -196,7 +212,11 @@ export interface Marketplace {
   /** A handler for `serveCapability`: each task is auctioned and run by the winning agent. */
   handler(): TaskHandler
   /** Auctions one task attempt; resolves with the winner's result, rejects with its error or NoBidderError. */
-  offer(ctx: Pick<TaskContext, "id" | "attempt" | "capability" | "priority" | "deadline" | "sessionId" | "submittedAt"> & { working?: () => void }, payload: unknown): Promise<OfferResult>
+  offer(
+    ctx: Pick<TaskContext, "id" | "attempt" | "capability" | "priority" | "deadline" | "sessionId" | "submittedAt"> &
+      Partial<Pick<TaskContext, "maxAttempts" | "resubmits" | "working" | "assign">>,
+    payload: unknown,
+  ): Promise<OfferResult>
   /** Registers an agent that bids on matching tasks. */
   bid(spec: BidderSpec): Promise<BidderHandle>
   stop(): Promise<void>
@@ -207,7 +227,8 @@ const decoder = new TextDecoder()
 
 export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions = {}): Marketplace {
   const tenant = token("tenant", opts.tenant ?? DEFAULT_TENANT)
-  const signals = opts.signals ?? noSignals
+  const ph = opts.pheromones
+  const signals = opts.signals ?? (ph ? pheromoneSignals(ph) : noSignals)
   const bidWindowMs = opts.bidWindowMs ?? 100
   const noBidTimeoutMs = opts.noBidTimeoutMs ?? 2_000
   const winnerSilenceMs = opts.winnerSilenceMs ?? 10_000
@@ -233,7 +254,10 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
           } catch {
             return
           }
-          if (winner === undefined && r.type === "claimed") winner = r.agentId
+          if (winner === undefined && r.type === "claimed") {
+            winner = r.agentId
+            ctx.assign?.(winner)
+          }
           if (r.agentId !== winner) return
           if (r.type === "result") {
             clearTimeout(timer)
@@ -247,7 +271,10 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
       })
       const call: CallForBids = {
         id: ctx.id,
+        tenant,
         attempt: ctx.attempt,
+        maxAttempts: ctx.maxAttempts ?? ctx.attempt,
+        resubmits: ctx.resubmits ?? 0,
         capability: ctx.capability,
         priority: ctx.priority,
         strength,
@@ -264,7 +291,9 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         return r
       },
       async (e) => {
-        if (winner) await signals.failed({ capability: ctx.capability, taskId: ctx.id, agentId: winner, error: errorMessage(e) }).catch(() => undefined)
+        const final = ctx.maxAttempts !== undefined && ctx.attempt >= ctx.maxAttempts
+        if (winner) await signals.failed({ capability: ctx.capability, taskId: ctx.id, agentId: winner, error: errorMessage(e), final }).catch(() => undefined)
+        else if (final && ph) await ph.evaporate({ location: ctx.capability, id: ctx.id }).catch(() => false)
         throw e
       },
     ).finally(() => sub?.unsubscribe())
@@ -280,6 +309,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
       if (typeof spec.agentId !== "string" || spec.agentId.length === 0) throw new TypeError("a bidder needs a non-empty agentId")
       const maxConcurrent = Math.max(1, spec.maxConcurrent ?? 1)
       let running = 0
+      const idleWaiters: Array<() => void> = []
       const record = new Map<string, { ok: number; n: number }>()
       const counts = { bids: 0, won: 0, lost: 0, completed: 0, failed: 0 }
       const load = spec.load ?? (() => running / maxConcurrent)
@@ -294,12 +324,18 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         const match = Math.max(0, ...spec.capabilities.map((p) => capabilityMatch(p, call.capability)))
         if (match === 0) return
         if (load() >= 1) return // not idle: no bid
-        const score = bidScore({ capabilityMatch: match, load: load(), successRate: successRate(call.capability), strength: call.strength })
+        // Follow the trail: what the task pheromone is worth now, not when it was announced.
+        let strength = call.strength
+        if (ph) {
+          const trail = await ph.get({ location: call.capability, id: call.id }).catch(() => undefined)
+          if (trail && trail.type === "task") strength = trail.current
+        }
+        const score = bidScore({ capabilityMatch: match, load: load(), successRate: successRate(call.capability), strength })
         counts.bids++
         await new Promise((r) => setTimeout(r, Math.round(bidWindowMs * (1 - score))))
         if (load() >= 1) return
         try {
-          await claims.create(taskClaimKey(tenant, call.id, call.attempt), spec.agentId)
+          await claims.create(taskClaimKey(tenant, call.id, call.attempt, call.resubmits ?? 0), spec.agentId)
         } catch {
           counts.lost++
           return
@@ -313,10 +349,19 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         try {
           const value = await spec.handle(call.payload, {
             id: call.id,
-            attempt: call.attempt,
+            tenant,
             capability: call.capability,
             priority: call.priority,
+            attempt: call.attempt,
+            maxAttempts: call.maxAttempts ?? call.attempt,
+            ...(call.sessionId !== undefined ? { sessionId: call.sessionId } : {}),
+            ...(call.deadline !== undefined ? { deadline: call.deadline } : {}),
+            submittedAt: call.submittedAt,
+            workerId: spec.agentId,
+            resubmits: call.resubmits ?? 0,
             agentId: spec.agentId,
+            working: () => report(call.reply, { type: "working", agentId: spec.agentId }),
+            assign: () => undefined,
           })
           rec.ok++
           rec.n++
@@ -329,6 +374,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         } finally {
           clearInterval(hb)
           running--
+          if (running === 0) for (const w of idleWaiters.splice(0)) w()
         }
       }
       const sub = nc.subscribe(taskMarketWildcard(tenant), {
@@ -345,9 +391,19 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
       const handle: BidderHandle = {
         agentId: spec.agentId,
         stats: () => ({ ...counts }),
-        async stop() {
+        async stop(o) {
           sub.unsubscribe()
           bidders.delete(handle)
+          const graceMs = o?.graceMs ?? 10_000
+          if (running > 0) {
+            await new Promise<void>((r) => {
+              const t = setTimeout(r, graceMs)
+              idleWaiters.push(() => {
+                clearTimeout(t)
+                r()
+              })
+            })
+          }
         },
       }
       bidders.add(handle)

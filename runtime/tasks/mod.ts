@@ -33,3 +33,5 @@ export {
 } from "./marketplace.ts"
 export type { BidderHandle, BidderSpec, Marketplace, MarketplaceOptions, MarketTaskContext, OfferResult, TaskSignals } from "./marketplace.ts"
 export { NoBidderError, TaskEngineError, TaskRejected } from "./errors.ts"
+export { startNodeTasks } from "./node-tasks.ts"
+export type { NodeTaskOptions, NodeTasks, NodeTasksContext } from "./node-tasks.ts"

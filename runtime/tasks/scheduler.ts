@@ -7,13 +7,26 @@
  * (`Nats-Msg-Id` `<id>.at<seq>`, so a scheduler dying between store and ack stores it once) and
  * only then acks it. State lives only in streams and consumer state on the server: restarting
  * every node loses nothing, and a task is never delivered before `notBefore` because the check
- * is made against the clock just before it is moved.
+ * is made against the clock just before it is moved. A scheduled message that can never become
+ * a task (a subject or body that does not decode) is dead-lettered with reason
+ * `malformed_payload` and its raw body, like a malformed task in a lane.
  */
 import type { NatsConnection } from "@nats-io/transport-node"
 import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream"
 import { nanos } from "@nats-io/nats-core"
-import { SCHEDULER_CONSUMER, TASKS_SCHEDULE_STREAM, TASKS_SCHEDULE_SUBJECTS, TaskHeaders, decodeTaskBody, parseTaskSubject } from "../../subjects/tasks.ts"
-import { ROOT, isToken } from "../../subjects/grammar.ts"
+import {
+  DEFAULT_PRIORITY,
+  SCHEDULER_CONSUMER,
+  TASKS_SCHEDULE_STREAM,
+  TASKS_SCHEDULE_SUBJECTS,
+  TaskHeaders,
+  decodeTaskBody,
+  parseTaskSubject,
+  type Task,
+} from "../../subjects/tasks.ts"
+import { DEFAULT_TENANT, ROOT, isToken } from "../../subjects/grammar.ts"
+import { errorMessage } from "./errors.ts"
+import { deadLetterTask } from "./settle.ts"
 import { publishTask } from "./submit.ts"
 import { readStatus, recordOf, writeStatus } from "./status-store.ts"
 import { ensureTaskStreams } from "./streams.ts"
@@ -62,31 +75,34 @@ export async function startScheduler(nc: NatsConnection, opts: SchedulerOptions 
     let where: { tenant: string; capability: string }
     const hid = m.headers?.get(TaskHeaders.TaskId)
     const id = hid && isToken(hid) ? hid : `s${m.seq}`
+    const rs = Number(m.headers?.get(TaskHeaders.Resubmits) || 0)
+    const raw = decoder.decode(m.data)
+    // Something that can never be delivered is dead-lettered (malformed_payload), never dropped.
+    const malformed = async (w: { tenant: string; capability: string }, error: string) => {
+      const stub: Task = { id, tenant: w.tenant, capability: w.capability, priority: DEFAULT_PRIORITY, payload: null, submittedAt: new Date().toISOString() }
+      const settle = { msg: { subject: m.subject }, nak: (ms?: number) => m.nak(ms), term: () => m.term() }
+      await deadLetterTask(nc, settle, stub, { reason: "malformed_payload", attempts: 0, lastError: error, resubmits: Number.isFinite(rs) ? rs : 0, raw, retryInMs: 1_000 }).catch(() => undefined)
+    }
     try {
       where = parseScheduleSubject(m.subject)
-    } catch {
-      m.term()
-      return
+    } catch (e) {
+      const t = m.subject.split(".")
+      return await malformed({ tenant: isToken(t[3]) ? t[3] : DEFAULT_TENANT, capability: t.slice(5).join(".") || "?" }, `scheduled task subject ${m.subject}: ${errorMessage(e)}`)
     }
     let body: unknown
     try {
-      body = JSON.parse(decoder.decode(m.data))
-    } catch {
-      m.term()
-      return
+      body = JSON.parse(raw)
+    } catch (e) {
+      return await malformed(where, `scheduled task body is not JSON: ${errorMessage(e)}`)
     }
     const task = decodeTaskBody(body, { ...where, id, now: Date.now() })
-    if (task instanceof Error) {
-      m.term()
-      return
-    }
+    if (task instanceof Error) return await malformed(where, task.message)
     const wait = (task.notBefore ?? 0) - Date.now()
     if (wait > 0) {
       m.nak(Math.min(wait, recheckMs))
       return
     }
     try {
-      const rs = Number(m.headers?.get(TaskHeaders.Resubmits) || 0)
       // Only a record still `scheduled` (or none) becomes `pending`: a scheduler that moved the
       // task and died before acking must not turn a finished task back into a pending one.
       const cur = await readStatus(status, task.tenant, task.id)

@@ -3,12 +3,16 @@
  * - moved (a plain publish whose body asks for another lane or a future `notBefore`): stored at
  *   its place first (`Nats-Msg-Id` `<id>.mv<seq>`, so a worker dying in between stores it once),
  *   then acked;
- * - dead-lettered: the dead letter is stored (`Nats-Msg-Id` `dlq.<id>.<resubmits>`), the status
- *   record says `dead_lettered`, and only then is the task terminated. If the dead letter cannot
- *   be stored the task is handed back for later, never dropped.
+ * - dead-lettered: the dead letter is stored (`Nats-Msg-Id` `dlq.<id>.<resubmits>.<attempts>`),
+ *   the status record says `dead_lettered`, and only then is the task terminated. If the dead
+ *   letter cannot be stored the task is handed back for later, never dropped. A worker that
+ *   holds a claim passes its revision: when the record moved on (its claim expired and another
+ *   worker took the task, or already completed it) the dead letter it just stored is removed
+ *   again and nothing else changes, so a late rejection never overwrites a later outcome.
  */
 import type { NatsConnection } from "@nats-io/transport-node"
-import { TaskHeaders, encodeTaskBody, taskDeadLetterSubject, type DeadLetter, type DeadLetterReason, type Task } from "../../subjects/tasks.ts"
+import { jetstreamManager } from "@nats-io/jetstream"
+import { TASKS_DLQ_STREAM, TaskHeaders, encodeTaskBody, taskDeadLetterSubject, type DeadLetter, type DeadLetterReason, type Task } from "../../subjects/tasks.ts"
 import { TaskEngineError, errorMessage } from "./errors.ts"
 import type { Delivery } from "./lane-puller.ts"
 import { recordOf, writeStatus, writeStatusAsync } from "./status-store.ts"
@@ -32,9 +36,19 @@ export interface DeadLetterInput {
   readonly raw?: string
   /** When storing fails, the task is handed back to be retried after this. */
   readonly retryInMs: number
+  /** The status record's revision the caller's claim holds; the write is conditional on it. */
+  readonly expectedRevision?: number
 }
 
-export async function deadLetterTask(nc: NatsConnection, d: Delivery, task: Task, i: DeadLetterInput): Promise<void> {
+/** What dead-lettering needs of a delivered message (a lane Delivery, or a scheduler's JsMsg). */
+export interface Settleable {
+  readonly msg: { readonly subject: string }
+  nak(delayMs?: number): void
+  term(): void
+}
+
+/** True when the task was dead-lettered; false when the claim had moved on (nothing changed). */
+export async function deadLetterTask(nc: NatsConnection, d: Settleable, task: Task, i: DeadLetterInput): Promise<boolean> {
   const dl: DeadLetter = {
     id: task.id,
     tenant: task.tenant,
@@ -53,11 +67,20 @@ export async function deadLetterTask(nc: NatsConnection, d: Delivery, task: Task
     ...(i.raw !== undefined ? { raw: i.raw.slice(0, 64 * 1024) } : {}),
   }
   try {
-    await storedPublish(nc, taskDeadLetterSubject(task.tenant, task.id), JSON.stringify(dl), { msgId: `dlq.${task.id}.${i.resubmits}` })
-    await writeStatus(nc, recordOf(task, "dead_lettered", i.attempts, { reason: i.reason, lastError: i.lastError, ...(i.resubmits ? { resubmits: i.resubmits } : {}) }))
+    const stored = await storedPublish(nc, taskDeadLetterSubject(task.tenant, task.id), JSON.stringify(dl), { msgId: `dlq.${task.id}.${i.resubmits}.${i.attempts}` })
+    const rec = recordOf(task, "dead_lettered", i.attempts, { reason: i.reason, lastError: i.lastError, ...(i.resubmits ? { resubmits: i.resubmits } : {}) })
+    const rev = await writeStatus(nc, rec, i.expectedRevision === undefined ? {} : { expectedRevision: i.expectedRevision })
+    if (rev === null) {
+      if (!stored.duplicate) {
+        const jsm = await jetstreamManager(nc)
+        await jsm.streams.deleteMessage(TASKS_DLQ_STREAM, stored.seq, false).catch(() => false)
+      }
+      return false
+    }
   } catch (e) {
     d.nak(i.retryInMs)
     throw new TaskEngineError("unavailable", `could not dead-letter task ${task.id}: ${errorMessage(e)}`, { cause: e })
   }
   d.term()
+  return true
 }

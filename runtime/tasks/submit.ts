@@ -39,6 +39,8 @@ export interface SubmitOptions {
   readonly tenant?: string
   /** PubAck timeout in ms (default: the connection's). */
   readonly timeoutMs?: number
+  /** Replicas of the task streams and buckets if this call is the one that creates them. Default 1. */
+  readonly replicas?: number
 }
 
 export interface SubmitResult {
@@ -72,7 +74,7 @@ export function validateTask(input: TaskInput, opts: { tenant?: string; id?: str
 /** Submits a task; resolves once JetStream has stored it. */
 export async function submitTask(nc: NatsConnection, input: TaskInput, opts: SubmitOptions = {}): Promise<SubmitResult> {
   const task = validateTask(input, opts)
-  await ensureTaskStreams(nc)
+  await ensureTaskStreams(nc, opts.replicas === undefined ? {} : { replicas: opts.replicas })
   return await publishTask(nc, task, { msgId: task.id, timeoutMs: opts.timeoutMs })
 }
 

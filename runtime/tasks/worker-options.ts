@@ -22,8 +22,16 @@ export interface TaskContext {
   readonly deadline?: number
   readonly submittedAt: string
   readonly workerId: string
+  /** How many times the task was resubmitted from the dead-letter queue (0 for a fresh task). */
+  readonly resubmits: number
   /** Keeps the claim alive now (the worker also does it on a timer while the handler runs). */
   working(): void
+  /**
+   * Says who really runs the task when the handler hands it on (the marketplace reports its
+   * winning agent): the `claimed` record, and the `completed`/`failed` record after it, show
+   * `agentId` as `claimedBy` instead of the worker.
+   */
+  assign(agentId: string): void
 }
 
 export type TaskHandler = (payload: any, ctx: TaskContext) => unknown
@@ -66,6 +74,8 @@ export interface ServeOptions {
   readonly idlePollMs?: number
   /** Observes what the worker does (tests, metrics). */
   readonly onEvent?: (e: WorkerEvent) => void
+  /** Replicas of the task streams and buckets if this call is the one that creates them. Default 1. */
+  readonly replicas?: number
 }
 
 export interface WorkerStats {

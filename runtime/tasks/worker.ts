@@ -48,7 +48,7 @@ import {
 import { errorMessage } from "./errors.ts"
 import { Delivery, LanePuller } from "./lane-puller.ts"
 import { ensureCapabilityLanes, type Lane } from "./lanes.ts"
-import { boundedResult, readStatus, recordOf, writeStatus, writeStatusAsync } from "./status-store.ts"
+import { boundedResult, readStatus, recordOf, writeStatus } from "./status-store.ts"
 import { SessionGate } from "./session-gate.ts"
 import { deadLetterTask, moveTask } from "./settle.ts"
 import { ensureTaskStreams } from "./streams.ts"
@@ -86,7 +86,7 @@ export async function serveCapability(nc: NatsConnection, capability: string, ha
   const tenant = token("tenant", opts.tenant ?? DEFAULT_TENANT)
   const problem = capabilityProblem(capability)
   if (problem) throw new SubjectError(problem, "capability", capability)
-  const stores = await ensureTaskStreams(nc)
+  const stores = await ensureTaskStreams(nc, opts.replicas === undefined ? {} : { replicas: opts.replicas })
   const ackWaitMs = opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS
   const lanes = await ensureCapabilityLanes(stores.jsm, tenant, capability, ackWaitMs)
   const w = new Worker(nc, stores.jsm, stores.status, tenant, capability, handler, lanes, {
@@ -114,6 +114,8 @@ export async function serveCapability(nc: NatsConnection, capability: string, ha
 class Worker {
   private running = false
   private inflight = 0
+  /** Deliveries whose handler is running: handed back when stop's grace runs out. */
+  private readonly active = new Set<Delivery>()
   private readonly buffer: Delivery[] = []
   private wake: (() => void) | undefined
   private readonly puller: LanePuller
@@ -179,6 +181,9 @@ class Worker {
         setTimeout(r, Math.max(1, deadline - Date.now()))
       })
     }
+    // Still running after the grace: hand them back now, so another worker gets them at once
+    // rather than after the claim expires (a late result is then refused by the revision check).
+    for (const d of this.active) d.nak()
     this.puller.close()
   }
 
@@ -263,6 +268,7 @@ class Worker {
 
   private dispatch(d: Delivery): void {
     this.inflight++
+    this.active.add(d)
     void this.process(d)
       .catch((e) => {
         // Never lose a task to a bug here: hand it back.
@@ -270,6 +276,7 @@ class Worker {
         this.cfg.onEvent?.({ type: "failed", id: "?", attempt: 0, error: errorMessage(e), retryInMs: this.cfg.backoff.initialMs })
       })
       .finally(() => {
+        this.active.delete(d)
         this.inflight--
         for (const r of this.idleWaiters.splice(0)) r()
         this.signal()
@@ -325,13 +332,19 @@ class Worker {
 
   private async attempt(d: Delivery, task: Task, resubmits: number, checkRecord: boolean): Promise<void> {
     const { maxAttempts } = this.cfg
-    if (task.deadline !== undefined && Date.now() > task.deadline) {
-      return await this.deadLetter(d, task, "deadline_exceeded", 0, `deadline ${new Date(task.deadline).toISOString()} passed before the task started`, resubmits)
+    const deadlinePassed = () => task.deadline !== undefined && Date.now() > task.deadline
+    const deadlineMessage = () => `deadline ${new Date(task.deadline!).toISOString()} passed before the task started`
+    if (!checkRecord && deadlinePassed()) {
+      // a first delivery: nothing has run yet
+      return await this.deadLetter(d, task, "deadline_exceeded", 0, deadlineMessage(), resubmits)
     }
     let attempt = 1
     let claimRevision: number | undefined
     let claimWrite: Promise<void> | undefined
-    const claimed = () => recordOf(task, "claimed", attempt, { claimedBy: this.cfg.workerId, ...(resubmits ? { resubmits } : {}) })
+    let claimLost = false
+    // Who runs the task: this worker, or the agent a handler hands it to (ctx.assign).
+    let claimant = this.cfg.workerId
+    const claimed = () => recordOf(task, "claimed", attempt, { claimedBy: claimant, ...(resubmits ? { resubmits } : {}) })
     if (checkRecord) {
       let entry = await readStatus(this.kv, task.tenant, task.id)
       for (let tries = 0; ; tries++) {
@@ -342,7 +355,13 @@ class Worker {
           await d.ackAck()
           return
         }
-        attempt = (rec && (rec.resubmits ?? 0) === resubmits ? rec.attempts : 0) + 1
+        const ran = rec && (rec.resubmits ?? 0) === resubmits ? rec.attempts : 0
+        if (deadlinePassed()) {
+          // a retry (or a redelivery) that comes too late: the attempts made and their last error stand
+          const lastError = rec && (rec.resubmits ?? 0) === resubmits && rec.lastError ? rec.lastError : deadlineMessage()
+          return await this.deadLetter(d, task, "deadline_exceeded", ran, lastError, resubmits)
+        }
+        attempt = ran + 1
         if (attempt > maxAttempts || (d.lane.kind === "priority" && d.info.deliveryCount > maxAttempts * 3)) {
           const crashed = !rec || rec.state === "claimed" || rec.state === "pending"
           return await this.deadLetter(
@@ -364,17 +383,26 @@ class Worker {
       }
     }
 
+    // Claim writes are chained so they land in order; each is conditional on the one before
+    // (the first lazy one excepted: nothing is known of the record then).
+    const writeClaim = () => {
+      claimWrite = (claimWrite ?? Promise.resolve())
+        .then(async () => {
+          if (claimLost) return
+          const rev = await writeStatus(this.nc, claimed(), claimRevision === undefined ? {} : { expectedRevision: claimRevision })
+          if (rev === null) claimLost = true
+          else claimRevision = rev
+        })
+        .catch(() => undefined)
+    }
     this.cfg.onEvent?.({ type: "started", id: task.id, attempt })
     const heartbeatMs = Math.max(200, Math.floor(this.cfg.ackWaitMs / 3))
     const hb = this.cfg.keepAlive ? setInterval(() => d.working(), heartbeatMs) : undefined
-    const lazyClaim =
+    let lazyClaim =
       claimRevision === undefined
         ? setTimeout(() => {
-            claimWrite = writeStatus(this.nc, claimed())
-              .then((rev) => {
-                if (rev !== null) claimRevision = rev
-              })
-              .catch(() => undefined)
+            lazyClaim = undefined
+            writeClaim()
           }, this.cfg.claimRecordAfterMs)
         : undefined
     const ctx: TaskContext = {
@@ -388,7 +416,17 @@ class Worker {
       ...(task.deadline !== undefined ? { deadline: task.deadline } : {}),
       submittedAt: task.submittedAt,
       workerId: this.cfg.workerId,
+      resubmits,
       working: () => d.working(),
+      assign: (agentId: string) => {
+        if (typeof agentId !== "string" || agentId.length === 0 || agentId === claimant) return
+        claimant = agentId
+        if (lazyClaim) {
+          clearTimeout(lazyClaim)
+          lazyClaim = undefined
+        }
+        writeClaim()
+      },
     }
     let ok = false
     let result: unknown
@@ -401,20 +439,22 @@ class Worker {
     } finally {
       clearInterval(hb)
       if (lazyClaim) clearTimeout(lazyClaim)
+      lazyClaim = undefined
     }
     if (claimWrite) await claimWrite
+    if (claimLost) {
+      // Our claim moved on (another worker holds a later attempt): its outcome counts.
+      this.cfg.onEvent?.({ type: "late_result", id: task.id, attempt })
+      return
+    }
 
     if (ok) {
-      const rec = recordOf(task, "completed", attempt, { claimedBy: this.cfg.workerId, ...boundedResult(result), ...(resubmits ? { resubmits } : {}) })
-      if (claimRevision !== undefined) {
-        const rev = await writeStatus(this.nc, rec, { expectedRevision: claimRevision })
-        if (rev === null) {
-          // Our claim moved on (another worker holds a later attempt): its outcome counts.
-          this.cfg.onEvent?.({ type: "late_result", id: task.id, attempt })
-          return
-        }
-      } else {
-        writeStatusAsync(this.nc, rec)
+      const rec = recordOf(task, "completed", attempt, { claimedBy: claimant, ...boundedResult(result), ...(resubmits ? { resubmits } : {}) })
+      // Acknowledged before the ack, so a completed task always has its record.
+      const rev = await writeStatus(this.nc, rec, claimRevision === undefined ? {} : { expectedRevision: claimRevision })
+      if (rev === null) {
+        this.cfg.onEvent?.({ type: "late_result", id: task.id, attempt })
+        return
       }
       await d.ackAck()
       this.counts.completed++
@@ -424,28 +464,26 @@ class Worker {
 
     const message = errorMessage(error)
     const tag = (error as { _tag?: string } | undefined)?._tag
-    if (tag === "TaskRejected") {
-      const reason = ((error as { reason?: DeadLetterReason }).reason ?? "rejected") as DeadLetterReason
-      return await this.deadLetter(d, task, reason, attempt, message, resubmits)
-    }
-    if (attempt >= maxAttempts) {
-      return await this.deadLetter(d, task, tag === "NoBidderError" ? "no_handler" : "max_attempts", attempt, message, resubmits)
+    if (tag === "TaskRejected" || attempt >= maxAttempts) {
+      const reason =
+        tag === "TaskRejected"
+          ? (((error as { reason?: DeadLetterReason }).reason ?? "rejected") as DeadLetterReason)
+          : tag === "NoBidderError"
+            ? "no_handler"
+            : "max_attempts"
+      return await this.deadLetter(d, task, reason, attempt, message, resubmits, undefined, claimRevision)
     }
     const delay = this.backoffMs(attempt)
     const failed = recordOf(task, "failed", attempt, {
-      claimedBy: this.cfg.workerId,
+      claimedBy: claimant,
       lastError: message,
       retryAt: new Date(Date.now() + delay).toISOString(),
       ...(resubmits ? { resubmits } : {}),
     })
-    if (claimRevision !== undefined) {
-      const rev = await writeStatus(this.nc, failed, { expectedRevision: claimRevision })
-      if (rev === null) {
-        this.cfg.onEvent?.({ type: "late_result", id: task.id, attempt })
-        return
-      }
-    } else {
-      writeStatusAsync(this.nc, failed)
+    const rev = await writeStatus(this.nc, failed, claimRevision === undefined ? {} : { expectedRevision: claimRevision })
+    if (rev === null) {
+      this.cfg.onEvent?.({ type: "late_result", id: task.id, attempt })
+      return
     }
     d.nak(delay)
     this.counts.failed++
@@ -482,8 +520,22 @@ class Worker {
     lastError: string,
     resubmits: number,
     raw?: string,
+    expectedRevision?: number,
   ): Promise<void> {
-    await deadLetterTask(this.nc, d, task, { reason, attempts, lastError, resubmits, raw, retryInMs: this.cfg.backoff.initialMs })
+    const done = await deadLetterTask(this.nc, d, task, {
+      reason,
+      attempts,
+      lastError,
+      resubmits,
+      raw,
+      retryInMs: this.cfg.backoff.initialMs,
+      ...(expectedRevision === undefined ? {} : { expectedRevision }),
+    })
+    if (!done) {
+      // the claim moved on: whatever the later holder records counts
+      this.cfg.onEvent?.({ type: "late_result", id: task.id, attempt: attempts })
+      return
+    }
     this.counts.deadLettered++
     this.cfg.onEvent?.({ type: "dead_lettered", id: task.id, attempts, reason })
   }
