@@ -13,9 +13,12 @@
  *   ants._part.<p>.<tenant>.<type>.<id>.<Tag>    internal: an agent subject after the server's
  *                                                partition mapping (nats.conf), p in 0..PARTITIONS-1
  *
- * Tokens match [A-Za-z0-9_-]+ (no dots, no wildcards). Tenants may not begin with `_` (the
- * `_sys` and `_part` spaces are the runtime's); `default` is the tenant when none is given.
- * Tags are PascalCase; tags beginning with `_` are reserved for the runtime.
+ * Tokens match [A-Za-z0-9_-]+ (no dots, no wildcards) and are at most MAX_TOKEN_LENGTH (128)
+ * characters; a whole subject is at most MAX_SUBJECT_LENGTH (1024) characters, well inside the
+ * server's 4 KiB control line (a longer one would make the server drop the whole connection).
+ * Tenants may not begin with `_` (the `_sys` and `_part` spaces are the runtime's); `default` is
+ * the tenant when none is given. Tags are PascalCase; tags beginning with `_` are reserved for
+ * the runtime.
  *
  * Pure code: no sockets, no clocks.
  */
@@ -24,6 +27,11 @@ export const ROOT = "ants"
 export const DEFAULT_TENANT = "default"
 /** Number of routing partitions; must match `{{partition(64,2,3)}}` in nats.conf. */
 export const PARTITIONS = 64
+
+/** Longest accepted token. */
+export const MAX_TOKEN_LENGTH = 128
+/** Longest subject the runtime builds or accepts (the server's control line is 4096 bytes). */
+export const MAX_SUBJECT_LENGTH = 1024
 
 const TOKEN = /^[A-Za-z0-9_-]+$/
 const TAG = /^(?:[A-Z][A-Za-z0-9]*|_[A-Za-z][A-Za-z0-9]*)$/
@@ -45,7 +53,27 @@ export class SubjectError extends Error {
 }
 
 export function isToken(value: unknown): value is string {
-  return typeof value === "string" && TOKEN.test(value)
+  return typeof value === "string" && value.length <= MAX_TOKEN_LENGTH && TOKEN.test(value)
+}
+
+function tooLong(kind: TokenKind, value: string): SubjectError {
+  return new SubjectError(
+    `${kind} "${value.slice(0, 24)}…" is ${value.length} characters long; a subject token may have at most ${MAX_TOKEN_LENGTH} (use a shorter name, or a hash of a long one)`,
+    kind,
+    value,
+  )
+}
+
+/** Checks the length of a whole built subject (or dotted path), throwing a SubjectError. */
+export function bounded(subject: string, kind: TokenKind | "subject" = "subject"): string {
+  if (subject.length > MAX_SUBJECT_LENGTH) {
+    throw new SubjectError(
+      `${kind === "subject" ? "subject" : kind} "${subject.slice(0, 40)}…" is ${subject.length} characters long; at most ${MAX_SUBJECT_LENGTH} are allowed (use fewer or shorter tokens)`,
+      kind,
+      subject,
+    )
+  }
+  return subject
 }
 
 /** Validates one token, throwing a SubjectError that names what is wrong. */
@@ -53,6 +81,7 @@ export function token(kind: TokenKind, value: unknown): string {
   if (typeof value !== "string" || value.length === 0) {
     throw new SubjectError(`${kind} must be a non-empty string`, kind, String(value))
   }
+  if (value.length > MAX_TOKEN_LENGTH) throw tooLong(kind, value)
   if (!TOKEN.test(value)) {
     throw new SubjectError(
       `${kind} "${value}" is not a valid subject token: use letters, digits, '_' and '-' only (no dots, spaces or wildcards)`,
@@ -75,7 +104,9 @@ export function path(kind: TokenKind, value: string | ReadonlyArray<string>): st
   if (parts.length === 0 || (parts.length === 1 && parts[0] === "")) {
     throw new SubjectError(`${kind} must have at least one token`, kind, String(value))
   }
-  return parts.map((p) => token(kind, p))
+  const tokens = parts.map((p) => token(kind, p))
+  bounded(tokens.join("."), kind)
+  return tokens
 }
 
 // ---------------------------------------------------------------------------------------
@@ -93,11 +124,13 @@ export interface AgentSubjectParts extends ActorAddress {
 
 /** `ants.<tenant>.agent.<type>.<id>.<Tag>` */
 export function agentSubject(parts: AgentSubjectParts): string {
+  // six tokens of at most MAX_TOKEN_LENGTH each always fit MAX_SUBJECT_LENGTH
   return `${ROOT}.${token("tenant", parts.tenant)}.agent.${token("type", parts.type)}.${token("id", parts.id)}.${token("tag", parts.tag)}`
 }
 
 /** Parses `ants.<tenant>.agent.<type>.<id>.<Tag>`; throws SubjectError. */
 export function parseAgentSubject(subject: string): AgentSubjectParts {
+  bounded(subject)
   const t = subject.split(".")
   if (t.length !== 6 || t[0] !== ROOT || t[2] !== "agent") {
     throw new SubjectError(`"${subject}" is not an agent subject (ants.<tenant>.agent.<type>.<id>.<Tag>)`, "subject", subject)
@@ -120,8 +153,15 @@ export function partitionSubject(partition: number, parts: AgentSubjectParts): s
   return `${ROOT}._part.${partitionToken(partition)}.${token("tenant", parts.tenant)}.${token("type", parts.type)}.${token("id", parts.id)}.${token("tag", parts.tag)}`
 }
 
-/** Used when the server has no partition mapping: every agent subject, one queue group. */
+/** Every subject in the agent space below a tenant: `ants.*.agent.>`. */
 export const AGENT_WILDCARD = `${ROOT}.*.agent.>`
+/**
+ * What a node always subscribes to, with the one queue group AGENT_WILDCARD_QUEUE: on a server
+ * without the partition mapping these carry every agent message; with it, only the subjects the
+ * mapping does not take (`ants.<tenant>.agent` with the wrong number of tokens), which the node
+ * answers with `invalid_subject` instead of leaving them to "no responders".
+ */
+export const AGENT_WILDCARDS: ReadonlyArray<string> = [`${ROOT}.*.agent`, AGENT_WILDCARD]
 export const AGENT_WILDCARD_QUEUE = "ants-agents"
 
 /** Partition mapping probe: a subject only a node publishes to, to learn whether nats.conf's mapping is in force. */
@@ -132,6 +172,28 @@ export function mappingProbeSubject(nonce: string): string {
 /** What the probe becomes when the server applies the mapping (any partition). */
 export function mappedProbePattern(nonce: string): string {
   return `${ROOT}._part.*._sys.probe.${token("id", nonce)}.Probe`
+}
+
+/**
+ * True for the runtime's own mapping probes, mapped or not (they carry no reply and are not
+ * addressed to any actor); every other inbound subject gets an answer.
+ */
+export function isMappingProbe(subject: string): boolean {
+  const t = subject.split(".")
+  if (t[0] !== ROOT || t[t.length - 1] !== "Probe") return false
+  if (t.length === 6) return t[1] === "_sys" && t[2] === "agent" && t[3] === "probe"
+  if (t.length === 7) return t[1] === "_part" && t[3] === "_sys" && t[4] === "probe"
+  return false
+}
+
+/**
+ * The subject a sender used for an inbound message: a mapped `ants._part.<p>.<tenant>.<type>.<id>.<Tag>`
+ * becomes `ants.<tenant>.agent.<type>.<id>.<Tag>` again; anything else is returned unchanged.
+ */
+export function senderSubject(subject: string): string {
+  const t = subject.split(".")
+  if (t.length === 7 && t[0] === ROOT && t[1] === "_part") return [ROOT, t[3], "agent", t[4], t[5], t[6]].join(".")
+  return subject
 }
 
 export interface ParsedInbound extends AgentSubjectParts {
@@ -163,9 +225,16 @@ export function parseInbound(subject: string): ParsedInbound | SubjectError {
   }
   // Server-side tokens cannot contain dots or wildcards in a published subject except `*`/`>`
   // literally, which TOKEN rejects.
-  if (!TOKEN.test(tenant) || tenant.startsWith("_")) return new SubjectError(`invalid tenant "${tenant}"`, "tenant", tenant)
-  if (!TOKEN.test(type)) return new SubjectError(`invalid agent type "${type}"`, "type", type)
-  if (!TOKEN.test(id)) return new SubjectError(`invalid actor id "${id}"`, "id", id)
+  if (tenant.length > MAX_TOKEN_LENGTH) return tooLong("tenant", tenant)
+  if (type.length > MAX_TOKEN_LENGTH) return tooLong("type", type)
+  if (id.length > MAX_TOKEN_LENGTH) return tooLong("id", id)
+  if (tag.length > MAX_TOKEN_LENGTH) return tooLong("tag", tag)
+  if (!TOKEN.test(tenant)) return new SubjectError(`invalid tenant "${tenant}": use letters, digits, '_' and '-' only`, "tenant", tenant)
+  if (tenant.charCodeAt(0) === 95 /* _ */) {
+    return new SubjectError(`tenant "${tenant}" is reserved for the runtime (tenants may not begin with '_'); address actors as ants.<tenant>.agent.<type>.<id>.<Tag>`, "tenant", tenant)
+  }
+  if (!TOKEN.test(type)) return new SubjectError(`invalid agent type "${type}": use letters, digits, '_' and '-' only`, "type", type)
+  if (!TOKEN.test(id)) return new SubjectError(`invalid actor id "${id}": use letters, digits, '_' and '-' only`, "id", id)
   if (!TAG.test(tag)) return new SubjectError(`invalid tag "${tag}": tags are PascalCase`, "tag", tag)
   return { partition, tenant, type, id, tag }
 }
@@ -182,7 +251,7 @@ function partitionToken(p: number): string {
 
 /** `ants.<tenant>.topic.<name...>` for publishing (no wildcards). */
 export function topicSubject(tenant: string, name: string | ReadonlyArray<string>): string {
-  return `${ROOT}.${token("tenant", tenant)}.topic.${path("topic", name).join(".")}`
+  return bounded(`${ROOT}.${token("tenant", tenant)}.topic.${path("topic", name).join(".")}`)
 }
 
 /**
@@ -196,7 +265,7 @@ export function topicPattern(tenant: string, pattern: string | ReadonlyArray<str
     if (p === ">" && i === parts.length - 1) return
     token("topic", p)
   })
-  return `${ROOT}.${token("tenant", tenant)}.topic.${parts.join(".")}`
+  return bounded(`${ROOT}.${token("tenant", tenant)}.topic.${parts.join(".")}`)
 }
 
 /** A topic pattern across every tenant (`ants.*.topic.<pattern>`), for declared subscriptions. */
@@ -215,7 +284,7 @@ export function parseTopicSubject(subject: string): { tenant: string; name: stri
 
 /** `ants.<tenant>.task.<capability...>` */
 export function taskSubject(tenant: string, capability: string | ReadonlyArray<string>): string {
-  return `${ROOT}.${token("tenant", tenant)}.task.${path("capability", capability).join(".")}`
+  return bounded(`${ROOT}.${token("tenant", tenant)}.task.${path("capability", capability).join(".")}`)
 }
 
 /** `ants.<tenant>.audit.<kind>` */
@@ -247,7 +316,7 @@ export function supervisorWildcard(tenant?: string, type?: string): string {
 
 /** `ants._sys.node.<nodeId>.<...>` */
 export function nodeSubject(nodeId: string, ...rest: string[]): string {
-  return [ROOT, "_sys", "node", token("node", nodeId), ...rest.map((r) => token("token", r))].join(".")
+  return bounded([ROOT, "_sys", "node", token("node", nodeId), ...rest.map((r) => token("token", r))].join("."))
 }
 
 /** A request every node answers (inspection fan-out): `ants._sys.nodes.<verb>` */
