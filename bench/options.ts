@@ -26,7 +26,10 @@ Options:
   --agents <N>         actors/agents per scenario (memory: actors, default 100000;
                        activation: actors per round; swarm: agents; failover: actors)
   --nodes <K>          node processes for swarm and failover (default 3; quick 2)
-  --duration <ms>      measuring window of one round (default 2000; quick 300)
+  --duration <ms>      measuring window of one round of ask, tell, pheromone deposit
+                       and reinforce (default 2000; quick 300)
+  --tasks <N>          tasks per round: tasks (default 4000; quick 400), swarm
+                       (default 2000; quick 120)
   --rounds <R>         baseline/ANTS alternation rounds, medians taken (default 5; quick 2)
   --rate <N>           offered rate per second (tell publishes, swarm tasks, failover asks)
   --payload <bytes>    message payload size (default 64)
@@ -52,6 +55,7 @@ export function parseBenchArgs(argv: ReadonlyArray<string>): BenchOptions & { he
   let agents: number | undefined
   let nodes: number | undefined
   let durationMs: number | undefined
+  let tasks: number | undefined
   let rate: number | undefined
   let payload = 64
   let concurrency: number[] = [1, 16, 64]
@@ -92,6 +96,9 @@ export function parseBenchArgs(argv: ReadonlyArray<string>): BenchOptions & { he
       case "--duration":
         durationMs = positiveInt(flag, value())
         break
+      case "--tasks":
+        tasks = positiveInt(flag, value())
+        break
       case "--rounds":
         rounds = positiveInt(flag, value())
         break
@@ -118,7 +125,7 @@ export function parseBenchArgs(argv: ReadonlyArray<string>): BenchOptions & { he
         scenarios.push(raw)
     }
   }
-  return { scenarios, quick, help, nats, agents, nodes, durationMs, rate, payload, concurrency, out, rounds }
+  return { scenarios, quick, help, nats, agents, nodes, durationMs, tasks, rate, payload, concurrency, out, rounds }
 }
 
 /** The options as they go into every JSON line (undefined ones dropped). */

@@ -28,9 +28,14 @@ export function rounds(ctx: ScenarioContext, full = 5, quick = 2): number {
   return ctx.options.rounds ?? (ctx.quick ? quick : full)
 }
 
-/** One round's measuring window, ms. */
+/** One round's measuring window, ms (--duration: ask, tell, pheromone deposit and reinforce). */
 export function duration(ctx: ScenarioContext, full = 2000, quick = 300): number {
   return ctx.options.durationMs ?? (ctx.quick ? quick : full)
+}
+
+/** Tasks per round (--tasks: tasks, swarm). */
+export function tasks(ctx: ScenarioContext, full: number, quick: number): number {
+  return ctx.options.tasks ?? (ctx.quick ? quick : full)
 }
 
 /**

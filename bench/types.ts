@@ -14,8 +14,15 @@ export interface BenchOptions {
   readonly agents: number | undefined
   /** Node processes for multi-process scenarios (swarm, failover). */
   readonly nodes: number | undefined
-  /** Measuring window of one round, in ms (ask, tell, pheromones, tasks, swarm). */
+  /**
+   * Measuring window of one round, in ms, for the scenarios that measure rates over a time
+   * window: ask, tell, pheromone deposit and reinforce. The others measure fixed amounts of
+   * work (activation: --agents actors; detect: 1,000 and 10,000 trails; tasks and swarm:
+   * --tasks; memory: --agents actors; failover: --rounds kills).
+   */
   readonly durationMs: number | undefined
+  /** Tasks per round: tasks (default 4000; quick 400) and swarm (default 2000; quick 120). */
+  readonly tasks: number | undefined
   /** Offered rate, per second (tell publish rate, swarm task submission, failover ask load); undefined = as fast as flow control allows. */
   readonly rate: number | undefined
   /** Payload size in bytes (the text of ask/tell messages, task payload padding). */

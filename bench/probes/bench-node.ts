@@ -3,30 +3,38 @@
  *
  *   node --import tsx bench/probes/bench-node.ts '<json config>'
  *
- * Config: `{url, nodeId, role: "failover" | "swarm", agentIds?, taskConcurrency?}`. Prints
- * `ready <nodeId>` once serving; SIGTERM drains and exits 0; the scenario may kill -9 it.
+ * Config: `{url, nodeId, role: "failover" | "swarm", agentIds?, zones?}`. Prints `ready
+ * <nodeId>` once serving; SIGTERM drains and exits 0; the scenario may kill -9 it.
  *
  * role `failover`: hosts `bench_where`.
- * role `swarm`: hosts `bench_forager`, runs a task broker for `example.work` through the
- * marketplace (task pheromones announce the work, bidders score themselves with the
- * pheromone strength), and one bidder per agent id whose work is an ask to its forager actor.
- * Answers `bench.swarm.report` with per-agent completed tasks and busy time.
+ * role `swarm`: hosts `bench_forager`; one marketplace with this node's pheromone API (task
+ * trails deposited at each capability's location, bidders reading the trail's current
+ * strength); for each `zones` entry `{capability, concurrency}` a task broker serving that
+ * capability through the marketplace; one bidder per agent id, bidding on every zone, whose
+ * work is an ask to its forager actor. Answers `bench.swarm.report` with, per agent, the tasks
+ * its handler completed or failed, its busy time and the epoch ms of its first start and last
+ * completion, the bidder's own counters apart, and per broker the settled tasks (recorded
+ * completed or dead-lettered by the queue) with the epoch ms of the last settlement.
  */
 import { createPheromones } from "../../runtime/pheromones/pheromones.ts"
 import { startNode } from "../../runtime/node.ts"
 import { benchForager, benchWhere } from "../agents.ts"
 import { importIfPresent, pickFunction } from "../support.ts"
 
+interface Zone {
+  capability: string
+  concurrency: number
+}
+
 interface Config {
   url: string
   nodeId: string
   role: "failover" | "swarm"
   agentIds?: string[]
-  taskConcurrency?: number
+  zones?: Zone[]
 }
 
 export const SWARM_REPORT_SUBJECT = "bench.swarm.report"
-const CAPABILITY = "example.work"
 
 const config = JSON.parse(process.argv[2] ?? "{}") as Config
 const quiet = (level: string, message: string) => {
@@ -41,25 +49,36 @@ if (config.role === "failover") {
   const node = await startNode({ agents: [benchForager], nats: config.url, nodeId: config.nodeId, logger: quiet })
   const tasks = await importIfPresent("runtime/tasks/mod.ts")
   const createMarketplace = pickFunction(tasks, "createMarketplace")!
-  const pheromoneSignals = pickFunction(tasks, "pheromoneSignals")!
+  const pheromoneSignals = pickFunction(tasks, "pheromoneSignals")
   const serveCapability = pickFunction(tasks, "serveCapability")!
   const ph = createPheromones(node.nc, { emitter: config.nodeId })
-  const market = createMarketplace(node.nc, { signals: pheromoneSignals(ph) })
-  const stats = new Map<string, { completed: number; failed: number; busyMs: number }>()
+  const market = createMarketplace(node.nc, { pheromones: ph, ...(pheromoneSignals ? { signals: pheromoneSignals(ph) } : {}) })
+  const zones = config.zones ?? []
+  const capabilities = zones.map((z) => z.capability)
+  interface AgentStats {
+    completed: number
+    failed: number
+    busyMs: number
+    firstStartAt: number | null
+    lastDoneAt: number | null
+  }
+  const stats = new Map<string, AgentStats>()
   const bidders: Array<{ agentId: string; stats(): Record<string, number> }> = []
   for (const agentId of config.agentIds ?? []) {
-    const s = { completed: 0, failed: 0, busyMs: 0 }
+    const s: AgentStats = { completed: 0, failed: 0, busyMs: 0, firstStartAt: null, lastDoneAt: null }
     stats.set(agentId, s)
     const ref = node.client.ref(benchForager, agentId)
     bidders.push(
       await market.bid({
         agentId,
-        capabilities: [CAPABILITY],
+        capabilities,
         handle: async (payload: { ms?: number }) => {
           const t = performance.now()
+          s.firstStartAt ??= Date.now()
           try {
             const r = await ref.ask("Work", { ms: payload?.ms ?? 0 }, { timeoutMs: 30_000 })
             s.completed++
+            s.lastDoneAt = Date.now()
             return r
           } catch (e) {
             s.failed++
@@ -71,17 +90,28 @@ if (config.role === "failover") {
       }),
     )
   }
-  const broker = await serveCapability(node.nc, CAPABILITY, market.handler(), { concurrency: config.taskConcurrency ?? 16 })
+  const settled = { completed: 0, deadLettered: 0, failedAttempts: 0, lastSettledAt: null as number | null }
+  const onEvent = (e: { type: string }) => {
+    if (e.type === "completed" || e.type === "dead_lettered") {
+      if (e.type === "completed") settled.completed++
+      else settled.deadLettered++
+      settled.lastSettledAt = Date.now()
+    } else if (e.type === "failed") settled.failedAttempts++
+  }
+  const brokers: Array<{ stop(o?: { graceMs?: number }): Promise<void> }> = []
+  for (const z of zones) {
+    if (z.concurrency > 0) brokers.push(await serveCapability(node.nc, z.capability, market.handler(), { concurrency: z.concurrency, onEvent }))
+  }
   node.nc.subscribe(SWARM_REPORT_SUBJECT, {
     callback: (_e, m) => {
-      const agents = bidders.map((b) => ({ id: b.agentId, ...stats.get(b.agentId)!, ...b.stats() }))
-      m.respond(new TextEncoder().encode(JSON.stringify({ node: config.nodeId, agents, broker: broker.stats() })))
+      const agents = bidders.map((b) => ({ id: b.agentId, ...stats.get(b.agentId)!, bidder: b.stats() }))
+      m.respond(new TextEncoder().encode(JSON.stringify({ node: config.nodeId, agents, settled })))
     },
   })
   await node.nc.flush()
   process.once("SIGTERM", () => {
     void (async () => {
-      await broker.stop({ graceMs: 1000 }).catch(() => undefined)
+      await Promise.all(brokers.map((b) => b.stop({ graceMs: 1000 }).catch(() => undefined)))
       await market.stop().catch(() => undefined)
       await ph.close().catch(() => undefined)
       await node.drain()

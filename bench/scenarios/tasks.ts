@@ -2,17 +2,17 @@
  * tasks: submit-to-completion throughput of durable tasks (runtime/tasks: submit, a worker
  * serving capability `example.work` with the example handler, payload `{ms: 0}`) against raw
  * JetStream: publish to a work-queue stream (file storage, like the task lanes), one durable
- * pull consumer consuming, the same handler, explicit ack. Both sides submit M tasks with the
- * same number of publishes in flight (64) and process at most 64 at once (worker concurrency;
- * the raw consumer's max_ack_pending), the worker/consumer on its own connection in this
- * process; the clock runs from the first submission to the last completion (ANTS: the
+ * pull consumer consuming, the same handler, explicit ack. Both sides submit M tasks per round
+ * (default 4000; quick 400; --tasks) with the same number of publishes in flight (64) and
+ * process at most 64 at once (worker concurrency; the raw consumer's max_ack_pending), the
+ * worker/consumer on its own connection in this process; the clock runs from the first submission to the last completion (ANTS: the
  * worker's completed count; raw: the last ack). Rounds alternate raw and ANTS.
  */
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages } from "@nats-io/jetstream"
 import { EXAMPLE_WORK_CAPABILITY, exampleWorkHandler } from "../../actors/examples/worker.ts"
 import { alternate, waitFor } from "../load.ts"
 import { median } from "../stats.ts"
-import { importIfPresent, pickFunction, rawConnection, rounds } from "../support.ts"
+import { importIfPresent, pickFunction, rawConnection, rounds, tasks } from "../support.ts"
 import type { Scenario, ScenarioContext } from "../types.ts"
 
 const RAW_STREAM = "BENCH_RAW_TASKS"
@@ -49,7 +49,7 @@ export const tasksScenario: Scenario = {
       ctx.skip("durable tasks have not landed yet (runtime/tasks/mod.ts startTaskEngine)")
       return
     }
-    const M = ctx.quick ? 400 : 4000
+    const M = tasks(ctx, 4000, 400)
     const R = rounds(ctx, 3, 2)
     const payload = { ms: 0, pad: "x".repeat(ctx.options.payload) }
     const submitNc = await rawConnection(ctx.natsUrl, "bench-task-submitter")
