@@ -6,6 +6,7 @@ import { benchCommand } from "../../runtime/cli/bench-command.ts"
 import { gini, percentile } from "../../bench/stats.ts"
 import { parseBenchArgs } from "../../bench/options.ts"
 import { evaluateTarget } from "../../bench/runner.ts"
+import { fmtRatio } from "../../bench/reporters/format.ts"
 
 const FIELDS = [
   "run",
@@ -18,6 +19,7 @@ const FIELDS = [
   "ratio",
   "better",
   "target",
+  "targetFrom",
   "met",
   "headline",
   "params",
@@ -43,8 +45,11 @@ describe("bench", () => {
   })
 
   it("bench - options: flags and refusals", () => {
-    const o = parseBenchArgs(["ask", "--quick", "--concurrency", "1,8", "--payload=128", "--nodes", "2"])
+    const o = parseBenchArgs(["ask", "--quick", "--concurrency", "1,8", "--payload=128", "--nodes", "2", "--tasks", "50", "--duration=700"])
     expect(o.scenarios).toEqual(["ask"])
+    expect(o.tasks).toBe(50)
+    expect(o.durationMs).toBe(700)
+    expect(() => parseBenchArgs(["--tasks", "-1"])).toThrow(/--tasks/)
     expect(o.quick).toBe(true)
     expect(o.concurrency).toEqual([1, 8])
     expect(o.payload).toBe(128)
@@ -77,28 +82,61 @@ describe("bench", () => {
       expect(fromFile).toEqual(lines)
       const figures = fromFile.map((l) => JSON.parse(l) as Record<string, unknown>)
       expect(figures.length).toBeGreaterThan(0)
+      // every capability has landed: a skipped line means a scenario (or part of one) is broken
+      const skipped = figures.filter((f) => f.skipped !== null).map((f) => `${f.scenario}/${f.metric}: ${f.skipped}`)
+      expect(skipped, "skipped or failed scenarios").toEqual([])
       for (const f of figures) {
-        for (const k of FIELDS) expect(f, `${f.scenario}/${f.metric} lacks ${k}`).toHaveProperty(k)
+        const name = `${f.scenario}/${f.metric}`
+        for (const k of FIELDS) expect(f, `${name} lacks ${k}`).toHaveProperty(k)
         expect(typeof f.scenario).toBe("string")
         expect(typeof f.metric).toBe("string")
-        if (f.skipped !== null) {
-          expect(typeof f.skipped).toBe("string")
-          continue
-        }
-        expect(Number.isFinite(f.value), `${f.scenario}/${f.metric} value ${f.value}`).toBe(true)
+        expect(typeof f.natsServer === "string" && f.natsServer.length > 0, `${name} natsServer`).toBe(true)
+        expect(typeof f.node === "string" && (f.node as string).startsWith("v"), `${name} node ${f.node}`).toBe(true)
+        expect(typeof f.machine === "string" && f.machine.length > 0, `${name} machine`).toBe(true)
+        expect(Number.isFinite(f.value), `${name} value ${f.value}`).toBe(true)
         expect(typeof f.unit).toBe("string")
+        expect(["higher", "lower"]).toContain(f.better)
         if (f.baseline !== null) {
-          expect(Number.isFinite(f.baseline)).toBe(true)
-          if (f.baseline !== 0) expect(Number.isFinite(f.ratio), `${f.scenario}/${f.metric} ratio`).toBe(true)
+          expect(Number.isFinite(f.baseline), `${name} baseline`).toBe(true)
+          expect(typeof f.baselineOf === "string" && f.baselineOf.length > 0, `${name} baselineOf`).toBe(true)
+          if (f.baseline !== 0) {
+            // value and baseline are rounded to 4 significant digits, the ratio is taken before
+            const expected = (f.value as number) / (f.baseline as number)
+            expect(Number.isFinite(f.ratio), `${name} ratio`).toBe(true)
+            expect(Math.abs((f.ratio as number) - expected) / Math.max(Math.abs(expected), 1e-6), `${name} ratio ${f.ratio} vs ${expected}`).toBeLessThan(2e-3)
+          }
         } else {
           expect(f.ratio).toBe(null)
         }
+        if (f.target !== null) {
+          expect(["issue", "seed", "ours"]).toContain(f.targetFrom)
+          expect(typeof f.met, `${name} met`).toBe("boolean")
+        } else {
+          expect(f.targetFrom).toBe(null)
+          expect(f.met).toBe(null)
+        }
       }
-      // every scenario reported something (a figure or a reason it was skipped)
-      for (const s of SCENARIOS) expect(figures.some((f) => f.scenario === s), `scenario ${s}`).toBe(true)
-      // the report and the chart are written
-      expect(readFileSync(join(out, "report.md"), "utf8")).toMatch(/# ANTS benchmark/)
-      expect(readFileSync(join(out, "chart.svg"), "utf8")).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/)
+      // every scenario measured something
+      for (const s of SCENARIOS) expect(figures.some((f) => f.scenario === s && f.skipped === null), `scenario ${s}`).toBe(true)
+      // the report and the chart are written and show the headline figures
+      const report = readFileSync(join(out, "report.md"), "utf8")
+      const headline = readFileSync(join(out, "headline.md"), "utf8")
+      const svg = readFileSync(join(out, "chart.svg"), "utf8")
+      expect(report).toMatch(/# ANTS benchmark/)
+      expect(svg).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/)
+      const heads = figures.filter((f) => f.headline)
+      expect(heads.length).toBeGreaterThan(0)
+      for (const f of heads) {
+        const row = `| ${f.scenario} | ${f.metric} |`
+        expect(report, `report.md has ${row}`).toContain(row)
+        expect(headline, `headline.md has ${row}`).toContain(row)
+        if (f.ratio !== null) {
+          const ratio = fmtRatio(f.ratio as number)
+          expect(report).toContain(`| ${ratio} |`)
+          expect(svg, `chart.svg has ${f.scenario} · ${f.metric}`).toContain(`${f.scenario} · ${f.metric}`)
+          expect(svg).toContain(`>${ratio}`)
+        }
+      }
     },
     180_000,
   )
