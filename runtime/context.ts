@@ -37,14 +37,17 @@ class CellContext implements ActorContext<unknown> {
     this.cell.state = s
   }
 
+  /** The actor's own view: its `close()` touches only its watches, which stop with the activation. */
   get pheromones(): Pheromones {
+    const v = stigmergyViews(this.cell)
     const c = this.cell
-    return this.hostNode.stigmergy().pheromones(c.tenant, `${c.tenant}/${c.type}/${c.id}`)
+    return (v.pheromones ??= this.hostNode.stigmergy().pheromones(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
   }
 
   get workspace(): Workspace {
+    const v = stigmergyViews(this.cell)
     const c = this.cell
-    return this.hostNode.stigmergy().workspace(c.tenant, `${c.tenant}/${c.type}/${c.id}`)
+    return (v.workspace ??= this.hostNode.stigmergy().workspace(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
   }
 
   get extensions(): Readonly<Record<string, unknown>> {
@@ -110,6 +113,26 @@ class CellContext implements ActorContext<unknown> {
   log(message: string, fields?: Record<string, unknown>): void {
     this.hostNode.log("info", `[${this.cell.type}/${this.cell.id}] ${message}`, fields)
   }
+}
+
+/** Per activation: the actor's pheromone and workspace views and the signal that ends their watches. */
+interface StigmergyViews {
+  readonly signal: AbortSignal
+  pheromones?: Pheromones
+  workspace?: Workspace
+}
+const views = new WeakMap<ActorCell, StigmergyViews>()
+
+function stigmergyViews(cell: ActorCell): StigmergyViews {
+  let v = views.get(cell)
+  if (!v) {
+    const ended = new AbortController()
+    // The cell's subscriptions are dropped when the activation ends (stop, passivation).
+    if (cell.status === "stopped") ended.abort()
+    else (cell.subscriptions ??= []).push({ unsubscribe: () => ended.abort() })
+    views.set(cell, (v = { signal: ended.signal }))
+  }
+  return v
 }
 
 export function makeActorContext(cell: ActorCell, node: HostNode): ActorContext {

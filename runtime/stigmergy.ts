@@ -3,15 +3,40 @@
  * `ctx.workspace`, bound to the actor's tenant and signed by the actor), and declarative
  * interest: an agent type declaring `interests` gets the artifacts that reach a status
  * delivered as messages, each artifact to exactly one actor across the swarm (a revision-checked
- * claim, see runtime/pheromones/workspace.ts). The delivery is an ask: if the actor fails or no
- * node answers, the claim is released and the artifact is delivered again.
+ * claim, see runtime/pheromones/workspace.ts).
+ *
+ * Promises:
+ *   - Every view handed to an actor is its own: its `close()` stops only its watches, and the
+ *     watches it opened stop when its `signal` aborts (the actor's activation ends). The node's
+ *     sweepers and interest watches live apart and stop only when the node closes.
+ *   - The node sweeps every tenant its actors use (one sweeper per tenant), so expired trails
+ *     are deleted and `evaporated` reaches every watcher on servers without per-message TTL. A
+ *     sweeper that fails to start (JetStream not ready, a lost connection) is retried, with a
+ *     pause doubling from `sweeperRetryMs` (1 s) to 30 s, and each failure is logged.
+ *   - Interests watch every tenant unless they list `tenants`. The delivery is an ask whose
+ *     timeout is the claim's lease (`timeoutMs`, default 60 s): if the actor answers with an
+ *     error the claim is released at once (after 1 s) and the artifact is delivered again; if it
+ *     does not answer in time, nothing is released early: the claim goes stale when its lease
+ *     ends and any node's watcher moves it back, as it does for a claimant whose node died.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Schema } from "effect"
 import { agentSubject } from "../subjects/grammar.ts"
 import { askSubject } from "./client.ts"
 import type { AgentDefinition } from "./define-agent.ts"
-import { createPheromones, createWorkspace, type Artifact, type Pheromones, type PheromoneWatch, type Workspace, type WorkspaceWatch } from "./pheromones/mod.ts"
+import {
+  createPheromones,
+  createWorkspace,
+  stopAllWatches,
+  stopAllWorkspaceWatches,
+  watchStatusAllTenants,
+  type Artifact,
+  type Pheromones,
+  type PheromoneWatch,
+  type StatusWatchOptions,
+  type Workspace,
+  type WorkspaceWatch,
+} from "./pheromones/mod.ts"
 
 /** A declared interest in artifacts reaching some statuses. */
 export interface Interest {
@@ -25,9 +50,12 @@ export interface Interest {
   readonly prefix?: string
   /** Which actor gets it (default `default`). */
   readonly to?: string | ((artifact: Artifact) => string)
-  /** Tenants watched (default `["default"]`). */
+  /** Tenants watched (default: every tenant, one wildcard watch over the whole workspace). */
   readonly tenants?: ReadonlyArray<string>
-  /** How long the actor may take before the claim is released (default 60000 ms). */
+  /**
+   * How long the actor may take: the ask's timeout and the claim's lease (default 60000 ms).
+   * After it the claim goes stale and the artifact is delivered again (to whoever claims it).
+   */
   readonly timeoutMs?: number
 }
 
@@ -44,69 +72,117 @@ export const ArtifactDelivery = Schema.Struct({
 })
 
 export interface Stigmergy {
-  pheromones(tenant: string, emitter: string): Pheromones
-  workspace(tenant: string, actor: string): Workspace
+  /** A view for one actor: signed by `emitter`; its watches stop when `signal` aborts. */
+  pheromones(tenant: string, emitter: string, signal?: AbortSignal): Pheromones
+  workspace(tenant: string, actor: string, signal?: AbortSignal): Workspace
   /** Starts the watches of declared interests (once the node serves its agents). */
   startInterests(agents: ReadonlyArray<AgentDefinition<any, any>>, log: (level: "info" | "warn" | "error", m: string) => void): Promise<void>
+  /** Tenants this node sweeps, and whether each one's sweeper is running (false: starting or retrying). */
+  sweepers(): ReadonlyMap<string, boolean>
   close(): Promise<void>
 }
 
-const encoder = new TextEncoder()
+export interface StigmergyOptions {
+  /** Replicas of the pheromone and workspace buckets if this node creates them (default 1). */
+  readonly replicas?: number
+  readonly log?: (level: "info" | "warn" | "error", m: string) => void
+  /** First pause before a failed sweeper start is retried (default 1000 ms; doubles up to 30 s). */
+  readonly sweeperRetryMs?: number
+}
 
-export function createStigmergy(nc: NatsConnection): Stigmergy {
+const encoder = new TextEncoder()
+const MAX_SWEEPER_RETRY_MS = 30_000
+
+export function createStigmergy(nc: NatsConnection, options: StigmergyOptions = {}): Stigmergy {
+  const { replicas } = options
+  let log = options.log ?? (() => {})
   const pheromoneByTenant = new Map<string, Pheromones>()
   const workspaceByTenant = new Map<string, Workspace>()
-  const sweepers: Array<Promise<PheromoneWatch | undefined>> = []
+  const sweeping = new Map<string, PheromoneWatch | undefined>()
+  const timers = new Set<ReturnType<typeof setTimeout>>()
+  let closed = false
+
+  // Each node sweeps the tenants its actors use, so expired trails are deleted and `evaporated`
+  // reaches every watcher even on servers without per-message TTL. The sweeper runs on the
+  // tenant's root instance, which no actor is handed (actors get views).
+  const startSweeper = (tenant: string, root: Pheromones, pause: number) => {
+    if (closed) return
+    root.startSweeper().then(
+      (w) => {
+        if (closed) void w.stop().catch(() => undefined)
+        else sweeping.set(tenant, w)
+      },
+      (e) => {
+        if (closed) return
+        log("warn", `pheromone sweeper of tenant "${tenant}" did not start (${(e as Error)?.message ?? e}); retrying in ${pause} ms`)
+        const t = setTimeout(() => {
+          timers.delete(t)
+          startSweeper(tenant, root, Math.min(MAX_SWEEPER_RETRY_MS, pause * 2))
+        }, pause)
+        t.unref?.()
+        timers.add(t)
+      },
+    )
+  }
   const tenantPheromones = (tenant: string) => {
     let p = pheromoneByTenant.get(tenant)
     if (!p) {
-      pheromoneByTenant.set(tenant, (p = createPheromones(nc, { tenant })))
-      // each node sweeps the tenants its actors use, so expired trails are deleted and
-      // `evaporated` reaches every watcher even on servers without per-message TTL
-      sweepers.push(p.startSweeper().catch(() => undefined))
+      pheromoneByTenant.set(tenant, (p = createPheromones(nc, { tenant, replicas, emitter: "ants-node" })))
+      sweeping.set(tenant, undefined)
+      startSweeper(tenant, p, options.sweeperRetryMs ?? 1000)
     }
     return p
   }
   const tenantWorkspace = (tenant: string) => {
     let w = workspaceByTenant.get(tenant)
-    if (!w) workspaceByTenant.set(tenant, (w = createWorkspace(nc, { tenant })))
+    if (!w) workspaceByTenant.set(tenant, (w = createWorkspace(nc, { tenant, replicas })))
     return w
   }
   const watches: WorkspaceWatch[] = []
   return {
-    pheromones: (tenant, emitter) => tenantPheromones(tenant).withEmitter(emitter),
-    workspace: (tenant, actor) => tenantWorkspace(tenant).withActor(actor),
-    async startInterests(agents, log) {
+    pheromones: (tenant, emitter, signal) => tenantPheromones(tenant).withEmitter(emitter, { signal }),
+    workspace: (tenant, actor, signal) => tenantWorkspace(tenant).withActor(actor, { signal }),
+    sweepers: () => new Map([...sweeping].map(([t, w]) => [t, w !== undefined])),
+    async startInterests(agents, nodeLog) {
+      log = options.log ?? nodeLog
       for (const def of agents) {
         for (const interest of (def.interests ?? []) as ReadonlyArray<Interest>) {
-          for (const tenant of interest.tenants ?? ["default"]) {
+          const leaseMs = interest.timeoutMs ?? 60_000
+          const handler = async (artifact: Artifact) => {
+            const id = typeof interest.to === "function" ? interest.to(artifact) : (interest.to ?? "default")
+            const subject = agentSubject({ tenant: artifact.tenant, type: def.type, id, tag: interest.tag })
+            const body = encoder.encode(JSON.stringify({ artifact }))
+            // throws on an error envelope (the claim is released) or no answer in time (left to the lease)
+            await askSubject(nc, subject, body, leaseMs)
+          }
+          const watchOptions: StatusWatchOptions = {
+            claim: interest.claim ?? "in_progress",
+            kinds: interest.kinds,
+            prefix: interest.prefix,
+            leaseMs,
+            releaseOnError: (e) => (e as { code?: string })?.code !== "timeout",
+            onError: (e) => log("warn", `interest of ${def.type} in ${interest.statuses.join("|")}: ${(e as Error)?.message ?? e}`),
+          }
+          if (interest.tenants === undefined) {
+            watches.push(await watchStatusAllTenants(nc, interest.statuses, handler, watchOptions, { actor: (t) => `${t}/${def.type}`, replicas }))
+            continue
+          }
+          for (const tenant of interest.tenants) {
             const ws = tenantWorkspace(tenant).withActor(`${tenant}/${def.type}`)
-            const w = await ws.watchStatus(
-              interest.statuses,
-              async (artifact) => {
-                const id = typeof interest.to === "function" ? interest.to(artifact) : (interest.to ?? "default")
-                const subject = agentSubject({ tenant, type: def.type, id, tag: interest.tag })
-                const body = encoder.encode(JSON.stringify({ artifact }))
-                // throws on an error envelope or no answer: the workspace then releases the claim
-                await askSubject(nc, subject, body, interest.timeoutMs ?? 60_000)
-              },
-              {
-                claim: interest.claim ?? "in_progress",
-                kinds: interest.kinds,
-                prefix: interest.prefix,
-                onError: (e) => log("warn", `interest of ${def.type} in ${interest.statuses.join("|")}: ${(e as Error)?.message ?? e}`),
-              },
-            )
-            watches.push(w)
+            watches.push(await ws.watchStatus(interest.statuses, handler, watchOptions))
           }
         }
       }
     },
     async close() {
+      closed = true
+      for (const t of timers) clearTimeout(t)
+      timers.clear()
       await Promise.all(watches.map((w) => w.stop().catch(() => undefined)))
-      await Promise.all(sweepers.map(async (s) => (await s)?.stop().catch(() => undefined)))
-      await Promise.all([...pheromoneByTenant.values()].map((p) => p.close().catch(() => undefined)))
-      await Promise.all([...workspaceByTenant.values()].map((w) => w.close().catch(() => undefined)))
+      await Promise.all([...sweeping.values()].map((w) => w?.stop().catch(() => undefined)))
+      // what actors opened and did not close (their activations may still be running)
+      await Promise.all([...pheromoneByTenant.values()].map((p) => stopAllWatches(p)))
+      await Promise.all([...workspaceByTenant.values()].map((w) => stopAllWorkspaceWatches(w)))
     },
   }
 }

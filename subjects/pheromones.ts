@@ -13,6 +13,9 @@
  *                     sweepers that delete expired entries.
  *   ants_workspace    key <tenant>.<artifact...>        value ArtifactEntry (JSON), history 5
  *
+ * Limits: every key token at most MAX_KEY_TOKEN_LENGTH (128) characters, every whole key (and
+ * key filter) at most MAX_KEY_BYTES (512) bytes; longer input is refused before it is sent.
+ *
  * Keys. Every token matches [A-Za-z0-9_-]+ (subjects/grammar.ts). The first token is the tenant,
  * the last token of a pheromone key is the trail id, and everything between is the location
  * (one or more tokens, e.g. `finance.reconciliation`). So:
@@ -70,6 +73,14 @@ export const MAX_ARTIFACT_BYTES = 256 * 1024
 export const MAX_LOCATION_TOKENS = 16
 /** Emitters are free text (usually `<tenant>/<type>/<id>`) of at most this length. */
 export const MAX_EMITTER_LENGTH = 256
+/**
+ * Longest token of a key (tenant, location token, trail id, artifact path token, status). Keys
+ * become subjects (`$KV.<bucket>.<key>`); a subject past the server's control line (4 KiB)
+ * makes the server drop the whole connection, so limits are checked before anything is sent.
+ */
+export const MAX_KEY_TOKEN_LENGTH = 128
+/** Longest whole KV key (`<tenant>.<location...>.<id>` or `<tenant>.<artifact...>`), in bytes. */
+export const MAX_KEY_BYTES = 512
 /** Exponential decay loses half its strength every TTL / HALF_LIVES_PER_TTL. */
 export const HALF_LIVES_PER_TTL = 4
 
@@ -77,6 +88,33 @@ export const EVAPORATION_HEADER = "Ants-Evaporation"
 export const TYPE_HEADER = "Ants-Pheromone-Type"
 /** Set by 2.11+ servers on the delete marker they leave when a message's TTL or max_age ends. */
 export const MARKER_REASON_HEADER = "Nats-Marker-Reason"
+
+export const KV_OPERATION_HEADER = "KV-Operation"
+
+/** A message's headers, read one at a time (undefined when absent or empty). */
+export type HeaderReader = (name: string) => string | undefined
+
+/**
+ * The KV operation a stored message stands for: `KV-Operation: DEL|PURGE` (our markers and
+ * nats.js), else any 2.11+ server marker (`Nats-Marker-Reason`) is a removal, else a value.
+ */
+export function kvOperationOf(header: HeaderReader): "PUT" | "DEL" | "PURGE" {
+  const op = header(KV_OPERATION_HEADER)
+  if (op === "DEL" || op === "PURGE") return op
+  return header(MARKER_REASON_HEADER) !== undefined ? "PURGE" : "PUT"
+}
+
+/**
+ * Why a trail went, from its removal marker: our own `Ants-Evaporation` header when present;
+ * else a 2.11+ server marker, where `Nats-Marker-Reason: MaxAge` (its TTL or the bucket's
+ * max_age ran out) is `expired` and `Remove`/`Purge` (removed through the API) is
+ * `evaporated`; a plain KV delete is `evaporated`.
+ */
+export function evaporationReason(header: HeaderReader): "expired" | "evaporated" {
+  const why = header(EVAPORATION_HEADER)
+  if (why === "expired" || why === "evaporated") return why
+  return header(MARKER_REASON_HEADER) === "MaxAge" ? "expired" : "evaporated"
+}
 
 // ---------------------------------------------------------------------------------------
 // Types, levels, curves
@@ -232,7 +270,32 @@ export function decayValue(v: unknown): DecayCurve {
   throw new PheromoneError("invalid_decay", `decay ${JSON.stringify(v)} is not one of ${DECAY_CURVES.join(", ")}`)
 }
 
+/** Throws when a token is longer than MAX_KEY_TOKEN_LENGTH (before the grammar looks at it). */
+function shortToken(code: PheromoneErrorCode, what: string, v: unknown): void {
+  if (typeof v === "string" && v.length > MAX_KEY_TOKEN_LENGTH) {
+    throw new PheromoneError(
+      code,
+      `${what} "${v.slice(0, 24)}…" is ${v.length} characters long; a token may have at most ${MAX_KEY_TOKEN_LENGTH} (letters, digits, '_' and '-')`,
+      { details: { length: v.length, limit: MAX_KEY_TOKEN_LENGTH } },
+    )
+  }
+}
+
+/** Throws PheromoneError("invalid_key") when a key or key filter is longer than MAX_KEY_BYTES. */
+export function boundedKey(key: string, what = "key"): string {
+  // Keys are ASCII (tokens are [A-Za-z0-9_-]), so characters are bytes.
+  if (key.length > MAX_KEY_BYTES) {
+    throw new PheromoneError(
+      "invalid_key",
+      `${what} "${key.slice(0, 40)}…" would be ${key.length} bytes; keys (tenant, location or artifact path, id) may have at most ${MAX_KEY_BYTES}: use fewer or shorter tokens`,
+      { details: { bytes: key.length, limit: MAX_KEY_BYTES } },
+    )
+  }
+  return key
+}
+
 export function tenantValue(v: unknown): string {
+  shortToken("invalid_tenant", "tenant", v)
   try {
     return token("tenant", v)
   } catch (e) {
@@ -245,6 +308,11 @@ export function locationValue(v: unknown): string {
   if (typeof v !== "string" && !Array.isArray(v)) {
     throw new PheromoneError("invalid_location", `location must be a dotted string of tokens, got ${JSON.stringify(v)}`)
   }
+  const tokens = typeof v === "string" ? v.split(".") : (v as unknown[])
+  for (const t of tokens) shortToken("invalid_location", "location token", t)
+  if (tokens.length > MAX_LOCATION_TOKENS) {
+    throw new PheromoneError("invalid_location", `location has ${tokens.length} tokens; at most ${MAX_LOCATION_TOKENS} are allowed`)
+  }
   let parts: string[]
   try {
     parts = path("token", v as string | string[])
@@ -252,13 +320,11 @@ export function locationValue(v: unknown): string {
     const bad = e instanceof SubjectError ? e.value : String(v)
     throw new PheromoneError("invalid_location", `location ${JSON.stringify(v)} is malformed (token "${bad}"): use dot-separated tokens of letters, digits, '_' and '-'`, { cause: e })
   }
-  if (parts.length > MAX_LOCATION_TOKENS) {
-    throw new PheromoneError("invalid_location", `location has ${parts.length} tokens; at most ${MAX_LOCATION_TOKENS} are allowed`)
-  }
-  return parts.join(".")
+  return boundedKey(parts.join("."), "location")
 }
 
 export function idValue(v: unknown): string {
+  shortToken("invalid_id", "id", v)
   if (isToken(v)) return v
   throw new PheromoneError("invalid_id", `id ${JSON.stringify(v)} must be one token of letters, digits, '_' and '-'`)
 }
@@ -299,12 +365,13 @@ export interface PheromoneKeyParts {
 
 /** `<tenant>.<location...>.<id>` from validated parts. */
 export function pheromoneKey(tenant: string, location: string, id: string): string {
-  return `${tenant}.${location}.${id}`
+  return boundedKey(`${tenant}.${location}.${id}`)
 }
 
 /** Splits a pheromone key; throws PheromoneError("invalid_key") when it is not one. */
 export function parsePheromoneKey(key: unknown): PheromoneKeyParts {
   if (typeof key !== "string") throw new PheromoneError("invalid_key", `pheromone key must be a string, got ${JSON.stringify(key)}`)
+  boundedKey(key)
   const t = key.split(".")
   if (t.length < 3 || t.length > MAX_LOCATION_TOKENS + 2 || !t.every(isToken) || t[0].startsWith("_")) {
     throw new PheromoneError("invalid_key", `"${key}" is not a pheromone key (<tenant>.<location...>.<id>)`)
@@ -319,7 +386,7 @@ export function parsePheromoneKey(key: unknown): PheromoneKeyParts {
  */
 export function pheromoneFilter(tenant: string, location?: string, exact = false): string {
   if (location === undefined || location === "") return `${tenant}.>`
-  return `${tenant}.${location}.${exact ? "*" : ">"}`
+  return boundedKey(`${tenant}.${location}.${exact ? "*" : ">"}`, "key filter")
 }
 
 /** The subject a KV write to `key` is published on. */
@@ -453,12 +520,22 @@ export const ArtifactEntry = Schema.Struct({
   transitions: Schema.Number,
   /** The status before the last transition, if any. */
   previousStatus: Schema.optional(Schema.String),
+  /**
+   * Set while the artifact is claimed (moved to a claim status by a watcher, see
+   * runtime/pheromones/workspace.ts): who holds the claim, since when (epoch ms) and for how
+   * long. A claim older than `claimedAt + leaseMs` is stale: any watcher of the same statuses
+   * moves the artifact back to `previousStatus`, so another agent continues the work.
+   */
+  claimedBy: Schema.optional(Schema.String),
+  claimedAt: Schema.optional(Schema.Number),
+  leaseMs: Schema.optional(Schema.Number),
 })
 export type ArtifactEntry = typeof ArtifactEntry.Type
 
 export const decodeArtifactEntry = Schema.decodeUnknownEither(ArtifactEntry)
 
 export function statusValue(v: unknown): string {
+  shortToken("invalid_status", "status", v)
   if (isToken(v)) return v
   throw new PheromoneError("invalid_status", `status ${JSON.stringify(v)} must be one token (e.g. ${ARTIFACT_STATUSES.join(", ")})`)
 }
@@ -468,16 +545,18 @@ export function artifactIdValue(v: unknown): string {
   try {
     return locationValue(v)
   } catch (e) {
-    throw new PheromoneError("invalid_id", `artifact id ${JSON.stringify(v)} must be dot-separated tokens`, { cause: e })
+    const why = isPheromoneError(e) ? `: ${e.message}` : ""
+    const shown = typeof v === "string" && v.length > 60 ? `"${v.slice(0, 40)}…"` : JSON.stringify(v)
+    throw new PheromoneError("invalid_id", `artifact id ${shown} must be dot-separated tokens${why}`, { cause: e })
   }
 }
 
 /** `<tenant>.<artifact...>` */
 export function artifactKey(tenant: string, id: string): string {
-  return `${tenant}.${id}`
+  return boundedKey(`${tenant}.${id}`)
 }
 
 /** The workspace filter for a tenant, optionally under an artifact path prefix. */
 export function artifactFilter(tenant: string, prefix?: string): string {
-  return prefix ? `${tenant}.${prefix}.>` : `${tenant}.>`
+  return boundedKey(prefix ? `${tenant}.${prefix}.>` : `${tenant}.>`, "key filter")
 }

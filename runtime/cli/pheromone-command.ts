@@ -13,7 +13,7 @@
  *
  * With --json every result is JSON: one document for deposit/reinforce/detect/evaporate, one
  * line per event for watch (`{"event":"deposited",...}`), and `{"ok":false,"error":{code,message}}`
- * on a refusal.
+ * on a refusal (exit 1) or a usage error (code `usage`, exit 2; the usage text is in `details`).
  */
 import { parseArgs } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
@@ -66,21 +66,29 @@ const OPTIONS = {
 
 class UsageError extends Error {}
 
+/** Prints a usage error: one JSON document with --json, else the message and the usage text. */
+function usageError(io: PheromoneCommandIO, json: boolean, message: string): number {
+  if (json) io.out(JSON.stringify({ ok: false, error: { code: "usage", message, details: { usage: PHEROMONE_USAGE } } }))
+  else (io.err ?? io.out)(`${message}\n${PHEROMONE_USAGE}`)
+  return 2
+}
+
 export async function pheromoneCommand(argv: string[], io: PheromoneCommandIO): Promise<number> {
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
   } catch (e) {
-    ;(io.err ?? io.out)(`${(e as Error).message}\n${PHEROMONE_USAGE}`)
-    return 2
+    // the arguments did not parse, so look for --json by hand
+    return usageError(io, io.json || argv.includes("--json"), (e as Error).message)
   }
   const { values: v, positionals } = parsed
   const json = io.json || v.json === true
   const [command, ...rest] = positionals
-  if (v.help || !command) {
+  if (v.help) {
     io.out(PHEROMONE_USAGE)
-    return v.help ? 0 : 2
+    return 0
   }
+  if (!command) return usageError(io, json, "a command is needed")
   try {
     const ph = createPheromones(io.nc, { tenant: v.tenant ?? io.tenant, emitter: v.emitter ?? "cli" })
     const target = (): TrailRef => {
@@ -133,10 +141,7 @@ export async function pheromoneCommand(argv: string[], io: PheromoneCommandIO): 
         throw new UsageError(`unknown command "${command}"`)
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      ;(io.err ?? io.out)(`${e.message}\n${PHEROMONE_USAGE}`)
-      return 2
-    }
+    if (e instanceof UsageError) return usageError(io, json, e.message)
     if (isPheromoneError(e)) {
       if (json) io.out(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } }))
       else (io.err ?? io.out)(`error (${e.code}): ${e.message}`)

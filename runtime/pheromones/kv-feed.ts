@@ -5,14 +5,18 @@
  * that fall in between are only recovered by a consumer reset, seconds later on an idle feed:
  * too late for watches, wrong counts for reads.)
  *
+ * Permissions. The deliver subject is an inbox under the connection's own `inboxPrefix` (a tenant
+ * user may subscribe only to its `_INBOX_<tenant>.>`), and the consumer is created by name, so
+ * nats.js sends `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`: the key filter is in the
+ * subject, where per-tenant permissions can confine it (nats.conf).
+ *
  * The consumer is ephemeral (ack none, flow control, idle heartbeats, in memory) and is removed
  * by the server a few seconds after its subscription goes away. Long-lived feeds (watches) pass
  * `resume` and survive lost messages and reconnects by recreating the consumer.
  */
-import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core"
+import { createInbox, nanos, nuid, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core"
+import { kvOperationOf } from "../../subjects/pheromones.ts"
 import type { KvItem, KvStore } from "./kv-store.ts"
-
-const KV_OPERATION = "KV-Operation"
 
 export interface KvFeed {
   /** Messages the server had for the filter when the feed started (the snapshot size). */
@@ -88,13 +92,14 @@ export async function openKvFeed(nc: NatsConnection, store: KvStore, filter: str
   }
 
   const start = async (startSeq?: number) => {
-    const inbox = createInbox()
+    const inbox = createInbox(inboxPrefixOf(nc))
     const sub: Subscription = nc.subscribe(inbox, { callback: (err, msg) => handle(sub, err, msg) })
     const cur: Current = { sub }
     current = cur
     lastDseq = 0
     try {
       const info = await store.jsm.consumers.add(store.stream, {
+        name: nuid.next(),
         deliver_subject: inbox,
         ...(startSeq === undefined
           ? { deliver_policy: (opts.deliver ?? "last_per_subject") as never }
@@ -175,17 +180,16 @@ function ackMeta(reply: string | undefined): { seq: number; dseq: number; pendin
   return undefined
 }
 
+/** The connection's `inboxPrefix` option (default `_INBOX`), which nats.js keeps on the connection. */
+export function inboxPrefixOf(nc: NatsConnection): string | undefined {
+  return (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix || undefined
+}
+
 function toItem(m: Msg, prefixLength: number, seq: number): KvItem {
   const h = m.headers
-  const op = h?.get(KV_OPERATION)
-  return {
-    key: m.subject.substring(prefixLength),
-    revision: seq,
-    operation: op === "DEL" || op === "PURGE" ? op : h?.get("Nats-Marker-Reason") ? "PURGE" : "PUT",
-    value: m.data,
-    header: (name) => {
-      const v = h?.get(name)
-      return v === undefined || v === "" ? undefined : v
-    },
+  const header = (name: string) => {
+    const v = h?.get(name)
+    return v === undefined || v === "" ? undefined : v
   }
+  return { key: m.subject.substring(prefixLength), revision: seq, operation: kvOperationOf(header), value: m.data, header }
 }

@@ -12,6 +12,12 @@
  *   - `writeMarker`: a KV delete marker (optionally revision-checked) with extra headers.
  *
  * Conflicts (a stale revision) surface as `isRevisionConflict(err) === true`.
+ *
+ * Opening a bucket asks only for its stream info (no `$JS.API.INFO`), and creates it when it is
+ * missing; a tenant user confined by nats.conf cannot create streams, so the runtime's nodes
+ * (which open both buckets at start) must have created them first. The first opener on a
+ * connection decides the replica count of a bucket it creates (`replicas`, default 1); an
+ * existing bucket keeps its own.
  */
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JetStreamPublishOptions } from "@nats-io/jetstream"
 import { Kvm, type KV } from "@nats-io/kv"
@@ -47,33 +53,54 @@ const KV_OPERATION = "KV-Operation"
 const pheromoneStores = new WeakMap<NatsConnection, Promise<KvStore>>()
 const workspaceStores = new WeakMap<NatsConnection, Promise<KvStore>>()
 
+export interface StoreOptions {
+  /** Replicas of a bucket this call creates (1 to 5; default 1). An existing bucket keeps its own. */
+  readonly replicas?: number
+}
+
+function replicasOf(opts: StoreOptions): number {
+  const r = opts.replicas ?? 1
+  if (!Number.isInteger(r) || r < 1 || r > 5) throw new RangeError(`replicas must be an integer from 1 to 5, got ${JSON.stringify(opts.replicas)}`)
+  return r
+}
+
+/** A Kvm that does not ask for account info (`$JS.API.INFO`), which tenant users need not be allowed. */
+const kvm = (nc: NatsConnection) => new Kvm(jetstream(nc, { checkAPI: false }))
+
 /**
  * Opens (creating if needed) `ants_pheromones`: history 1, max_age PHEROMONE_MAX_AGE_MS, and on 2.11+
  * per-message TTL with delete markers kept for a minute.
  */
-export function pheromoneStore(nc: NatsConnection): Promise<KvStore> {
+export function pheromoneStore(nc: NatsConnection, opts: StoreOptions = {}): Promise<KvStore> {
+  const replicas = replicasOf(opts)
   return memo(pheromoneStores, nc, async () => {
     const features = serverFeatures(nc)
-    const kv = await new Kvm(nc).create(PHEROMONE_BUCKET, {
+    const kv = await kvm(nc).create(PHEROMONE_BUCKET, {
       history: 1,
+      replicas,
       ttl: PHEROMONE_MAX_AGE_MS,
       description: "ANTS pheromones: <tenant>.<location...>.<id> -> PheromoneEntry (subjects/pheromones.ts)",
       ...(features.messageTtl ? { markerTTL: 60_000 } : {}),
     })
-    const serverTtl = features.messageTtl ? await messageTtlEnabled(kv) : false
     const jsm = await jetstreamManager(nc, { checkAPI: false })
+    const config = await hardened(jsm, `KV_${PHEROMONE_BUCKET}`)
+    // The 2.11+ path needs a bucket created so: one created before the upgrade has no allow_msg_ttl.
+    const serverTtl = features.messageTtl && config.allow_msg_ttl === true
     return { bucket: PHEROMONE_BUCKET, stream: `KV_${PHEROMONE_BUCKET}`, kv, js: jetstream(nc), jsm, nc, features, serverTtl }
   })
 }
 
 /** Opens (creating if needed) `ants_workspace`: history WORKSPACE_HISTORY, no max_age. */
-export function workspaceStore(nc: NatsConnection): Promise<KvStore> {
+export function workspaceStore(nc: NatsConnection, opts: StoreOptions = {}): Promise<KvStore> {
+  const replicas = replicasOf(opts)
   return memo(workspaceStores, nc, async () => {
-    const kv = await new Kvm(nc).create(WORKSPACE_BUCKET, {
+    const kv = await kvm(nc).create(WORKSPACE_BUCKET, {
       history: WORKSPACE_HISTORY,
+      replicas,
       description: "ANTS stigmergy workspace: <tenant>.<artifact...> -> ArtifactEntry (subjects/pheromones.ts)",
     })
     const jsm = await jetstreamManager(nc, { checkAPI: false })
+    await hardened(jsm, `KV_${WORKSPACE_BUCKET}`)
     return { bucket: WORKSPACE_BUCKET, stream: `KV_${WORKSPACE_BUCKET}`, kv, js: jetstream(nc), jsm, nc, features: serverFeatures(nc), serverTtl: false }
   })
 }
@@ -89,10 +116,23 @@ function memo(map: WeakMap<NatsConnection, Promise<KvStore>>, nc: NatsConnection
   return p
 }
 
-/** The 2.11+ path: a bucket created before the upgrade has no `allow_msg_ttl`, so check. */
-async function messageTtlEnabled(kv: KV): Promise<boolean> {
-  const status = await kv.status()
-  return (status.streamInfo.config as { allow_msg_ttl?: boolean }).allow_msg_ttl === true
+/**
+ * The bucket's stream config, after turning off rollup headers: nats.js creates KV streams with
+ * `allow_rollup_hdrs`, and one `Nats-Rollup: all` message on any key a tenant may write would
+ * purge every tenant's entries. The runtime never rolls up (it deletes with markers). Only a
+ * user allowed to update streams (a runtime node) can change it; others read it as it is.
+ */
+async function hardened(jsm: JetStreamManager, stream: string): Promise<{ allow_msg_ttl?: boolean; allow_rollup_hdrs?: boolean }> {
+  const info = await jsm.streams.info(stream)
+  if (info.config.allow_rollup_hdrs) {
+    try {
+      const updated = await jsm.streams.update(stream, { allow_rollup_hdrs: false })
+      return updated.config as { allow_msg_ttl?: boolean }
+    } catch {
+      // not allowed to (a tenant user): the node that created the bucket does it
+    }
+  }
+  return info.config as { allow_msg_ttl?: boolean; allow_rollup_hdrs?: boolean }
 }
 
 export function isRevisionConflict(err: unknown): boolean {

@@ -1,11 +1,11 @@
 /** Pheromones and the stigmergy workspace (DESIGN.md §5). Wire contract: subjects/pheromones.ts. */
-export { createPheromones, DEFAULT_CACHE_SIZE, DEFAULT_EMITTER, MAX_CAS_ATTEMPTS } from "./pheromones.ts"
+export { createPheromones, DEFAULT_CACHE_SIZE, DEFAULT_EMITTER, MAX_CAS_ATTEMPTS, stopAllWatches } from "./pheromones.ts"
 export type { DetectQuery, PheromoneDeposit, PheromoneGuarantees, Pheromones, PheromonesOptions, PheromoneWrite, TrailRef, WatchFilter } from "./pheromones.ts"
 export type { Evaporation, PheromoneHandlers, Trail } from "./trail.ts"
 export { DEFAULT_SWEEP_INTERVAL_MS } from "./watcher.ts"
 export type { PheromoneWatch } from "./watcher.ts"
-export { createWorkspace } from "./workspace.ts"
-export type { Artifact, CreateArtifact, StatusWatchOptions, TransitionInput, Workspace, WorkspaceOptions, WorkspaceWatch } from "./workspace.ts"
+export { createWorkspace, DEFAULT_LEASE_MS, DEFAULT_RELEASE_DELAY_MS, stopAllWorkspaceWatches, watchStatusAllTenants } from "./workspace.ts"
+export type { AllTenantsWatchOptions, Artifact, CreateArtifact, StatusWatchOptions, TransitionInput, Workspace, WorkspaceOptions, WorkspaceWatch } from "./workspace.ts"
 export {
   chooseStrongest,
   depositSuccess,

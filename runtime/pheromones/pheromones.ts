@@ -7,6 +7,10 @@
  *   - An instance is bound to one tenant: keys of other tenants are refused (`forbidden`), and
  *     every read is a prefix read under `<tenant>.`. One instance per tenant can be shared by
  *     every actor; `withEmitter(emitter)` makes a cheap view that signs deposits differently.
+ *   - Watches belong to the view that started them: `close()` stops that view's watches only,
+ *     never another view's (an actor closing its view cannot stop the node's sweeper or another
+ *     actor's watches). A view made with a `signal` stops its watches when the signal aborts
+ *     (the runtime aborts it when the actor's activation ends).
  *   - `deposit` is one KV put. `reinforce` is a revision-checked update retried on conflict, so
  *     concurrent reinforcements are never lost (`reinforcements` counts every one of them, the
  *     strength is capped at 1). The instance remembers the last revision it wrote or read of a
@@ -65,7 +69,7 @@ export interface DetectQuery {
   readonly location?: string
   /** Only trails exactly at `location`, not below it. */
   readonly exact?: boolean
-  /** Minimum current strength, a number in (0, 1] or a level name. Default: anything above 0. */
+  /** Minimum current strength, a number in [0, 1] or a level name. Default 0: every live trail (above 0). */
   readonly minStrength?: number | StrengthLevel
   /** At most this many results (the strongest). Default: all. */
   readonly limit?: number
@@ -93,6 +97,10 @@ export interface PheromonesOptions {
   readonly cacheSize?: number
   /** The clock (epoch ms); default Date.now. */
   readonly now?: () => number
+  /** Replicas of the `ants_pheromones` bucket if this connection creates it (default 1; a node passes its own). */
+  readonly replicas?: number
+  /** Watches of this instance stop when the signal aborts (and new ones stop at once). */
+  readonly signal?: AbortSignal
   /**
    * Called after every successful write (for audit receipts of pheromone emissions). Runs
    * synchronously on the writer's path: keep it cheap (e.g. a core NATS publish); errors are ignored.
@@ -115,8 +123,11 @@ export interface PheromoneGuarantees {
 export interface Pheromones {
   readonly tenant: string
   readonly emitter: string
-  /** The same tenant's API signed by another emitter; shares bucket, cache and watches. */
-  withEmitter(emitter: string): Pheromones
+  /**
+   * The same tenant's API signed by another emitter; shares bucket and cache, has its own
+   * watches (stopped by its `close()` or when `options.signal` aborts).
+   */
+  withEmitter(emitter: string, options?: { readonly signal?: AbortSignal }): Pheromones
   /** Opens the bucket (done lazily by every call); tells which expiry path is in force. */
   ready(): Promise<PheromoneGuarantees>
   deposit(input: PheromoneDeposit): Promise<Trail>
@@ -129,7 +140,7 @@ export interface Pheromones {
   startSweeper(filter?: Omit<WatchFilter, "types" | "sweep">): Promise<PheromoneWatch>
   /** Removes a trail now; false when there was none. Watchers hear `evaporated`. */
   evaporate(target: TrailRef): Promise<boolean>
-  /** Stops every watch and sweeper started through this instance or its views. */
+  /** Stops the watches and sweepers started through this view (not those of other views). */
   close(): Promise<void>
 }
 
@@ -150,7 +161,9 @@ interface Core {
   readonly sweepIntervalMs: number
   readonly cacheSize: number
   readonly cache: Map<string, Known>
+  /** Every open watch of every view, for the owner of a shared instance (`stopAllWatches`). */
   readonly watches: Set<PheromoneWatch>
+  readonly replicas?: number
   readonly onWrite?: (write: PheromoneWrite) => void
   /** `<key>@<revision>` of expiries one of this instance's watches has already swept. */
   readonly swept: Set<string>
@@ -165,15 +178,38 @@ export function createPheromones(nc: NatsConnection, options: PheromonesOptions 
     cacheSize: options.cacheSize ?? DEFAULT_CACHE_SIZE,
     cache: new Map(),
     watches: new Set(),
+    replicas: options.replicas,
     onWrite: options.onWrite,
     swept: new Set(),
   }
-  return bind(core, emitterValue(options.emitter ?? DEFAULT_EMITTER))
+  return bind(core, emitterValue(options.emitter ?? DEFAULT_EMITTER), options.signal)
 }
 
-function bind(core: Core, emitter: string): Pheromones {
+const cores = new WeakMap<Pheromones, Core>()
+
+/**
+ * Stops every watch of every view of the instance `ph` belongs to (the node does this when it
+ * drains); a view's own `close()` stops only its own.
+ */
+export async function stopAllWatches(ph: Pheromones): Promise<void> {
+  const core = cores.get(ph)
+  if (!core) return
+  const all = [...core.watches]
+  core.watches.clear()
+  await Promise.all(all.map((w) => w.stop().catch(() => undefined)))
+}
+
+function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {
   const { tenant, cache } = core
-  const store = () => pheromoneStore(core.nc)
+  const store = () => pheromoneStore(core.nc, { replicas: core.replicas })
+  /** This view's open watches. */
+  const own = new Set<PheromoneWatch>()
+  const closeOwn = async () => {
+    const mine = [...own]
+    own.clear()
+    await Promise.all(mine.map((w) => w.stop()))
+  }
+  signal?.addEventListener("abort", () => void closeOwn().catch(() => undefined), { once: true })
 
   const remember = (key: string, known: Known) => {
     cache.delete(key)
@@ -254,8 +290,8 @@ function bind(core: Core, emitter: string): Pheromones {
     tenant,
     emitter,
 
-    withEmitter(other) {
-      return bind(core, emitterValue(other))
+    withEmitter(other, options) {
+      return bind(core, emitterValue(other), options?.signal)
     },
 
     async ready() {
@@ -316,7 +352,8 @@ function bind(core: Core, emitter: string): Pheromones {
       if (query === null || typeof query !== "object") throw new PheromoneError("invalid_request", "detect takes {types?, location?, minStrength?, limit?}")
       const types = watchTypes(query.types)
       const location = query.location === undefined ? undefined : locationValue(query.location)
-      const min = query.minStrength === undefined ? 0 : strengthValue(query.minStrength, "minStrength")
+      // 0 is allowed here (every live trail); a deposit's strength must be above 0.
+      const min = query.minStrength === undefined || query.minStrength === 0 ? 0 : strengthValue(query.minStrength, "minStrength")
       const limit = query.limit
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
         throw new PheromoneError("invalid_request", `limit must be a positive integer, got ${JSON.stringify(limit)}`)
@@ -364,13 +401,18 @@ function bind(core: Core, emitter: string): Pheromones {
           },
         },
       })
-      core.watches.add(w)
-      return {
+      const handle: PheromoneWatch = {
         async stop() {
-          core.watches.delete(w)
+          core.watches.delete(handle)
+          own.delete(handle)
           await w.stop()
         },
       }
+      core.watches.add(handle)
+      own.add(handle)
+      // The view's owner went away while the watch was starting: do not leave it running.
+      if (signal?.aborted) await handle.stop()
+      return handle
     },
 
     startSweeper(filter = {}) {
@@ -398,12 +440,9 @@ function bind(core: Core, emitter: string): Pheromones {
       throw new PheromoneError("conflict", `trail "${key}" kept changing: could not evaporate it`)
     },
 
-    async close() {
-      const all = [...core.watches]
-      core.watches.clear()
-      await Promise.all(all.map((w) => w.stop()))
-    },
+    close: closeOwn,
   }
+  cores.set(api, core)
   return api
 }
 

@@ -17,7 +17,7 @@
  * expiry but not announced as deposits. Handlers run one at a time, in order; a handler that
  * throws is reported to `onError` and the watch goes on.
  */
-import { EVAPORATION_HEADER, MARKER_REASON_HEADER, TYPE_HEADER, expiresAt, type PheromoneType } from "../../subjects/pheromones.ts"
+import { EVAPORATION_HEADER, TYPE_HEADER, evaporationReason, expiresAt, type PheromoneType } from "../../subjects/pheromones.ts"
 import { openKvFeed } from "./kv-feed.ts"
 import { isRevisionConflict, writeMarker, type KvItem, type KvStore } from "./kv-store.ts"
 import { asType, decodeEntry, toTrail, type PheromoneHandlers } from "./trail.ts"
@@ -87,8 +87,7 @@ export async function startPheromoneWatch(store: KvStore, args: WatchArgs): Prom
     const type = asType(item.header(TYPE_HEADER)) ?? known?.type
     if (types && (type === undefined || !types.has(type))) return
     if (!isUpdate || !handlers.evaporated) return
-    const why = item.header(EVAPORATION_HEADER)
-    const reason = why === "expired" || (why === undefined && item.header(MARKER_REASON_HEADER) !== undefined) ? "expired" : "evaporated"
+    const reason = evaporationReason(item.header)
     const event = {
       key,
       tenant: key.slice(0, firstDot),

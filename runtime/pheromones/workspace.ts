@@ -15,16 +15,27 @@
  *     deliveries), plus, by default, those already in such a status when the watch starts.
  *   - Once per transition across a queue of watchers: give `claim: "<status>"` and a watcher
  *     first moves the artifact from the status it saw to the claim status, checked against the
- *     exact revision it saw. Of all watchers that saw the same transition (any process, any
- *     node) exactly one wins that write and gets the handler call; the others see a conflict and
- *     skip it. If the handler throws, the claim is released (moved back to the status it came
- *     from) after `releaseDelayMs` (default 1 s), which is a new transition and is delivered
- *     again. A claimant that dies mid-handler leaves the artifact in the claim status: a
- *     supervisor (or a person) moves stale claims back; nothing here times them out.
+ *     exact revision it saw, and stamps the claim (`claimedBy`, `claimedAt`, `leaseMs`). Of all
+ *     watchers that saw the same transition (any process, any node) exactly one wins that write
+ *     and gets the handler call; the others see a conflict and skip it.
+ *   - Leases. A claim is held for `leaseMs` (default 60 s): the handler's time budget. Every
+ *     claiming watcher also reaps: an artifact sitting in its claim status, having come from one
+ *     of its statuses, whose lease ran out (`claimedAt + leaseMs`) is moved back to the status
+ *     it came from (revision-checked, so one watcher does it), which is a new transition and is
+ *     delivered again. So work whose claimant died (crash, lost node) is continued by another
+ *     agent within leaseMs plus one reap interval, as long as some watcher of those statuses
+ *     runs. A handler that overruns its lease may see the artifact delivered to someone else:
+ *     finish within the lease, and fence the final transition with the delivered `revision`.
+ *   - If the handler throws, the claim is released (moved back to the status it came from)
+ *     after `releaseDelayMs` (default 1 s), unless `releaseOnError(err)` says to leave it to the
+ *     lease. A release or reap touches only the claim it is about (same holder and stamp).
+ *   - Watches belong to the view that started them: `close()` stops only that view's watches;
+ *     a view with a `signal` stops them when it aborts.
  *
  * This is what the runtime uses for declarative interest: an agent type declaring
- * `interest: { statuses: ["needs_review"], claim: "in_review" }` gets one `watchStatus` per node
- * with that claim, so each artifact that needs review is delivered to exactly one instance.
+ * `interest: { statuses: ["needs_review"], claim: "in_review" }` gets one status watch per node
+ * with that claim (over every tenant unless it lists some), so each artifact that needs review
+ * is delivered to exactly one instance.
  */
 import { nuid, type NatsConnection } from "@nats-io/nats-core"
 import { DEFAULT_TENANT, isToken } from "../../subjects/grammar.ts"
@@ -34,6 +45,7 @@ import {
   artifactFilter,
   artifactIdValue,
   artifactKey,
+  boundedKey,
   dataValue,
   emitterValue,
   statusValue,
@@ -74,6 +86,11 @@ export interface TransitionInput {
   readonly data?: unknown
 }
 
+/** Default lease of a claim (the handler's time budget). */
+export const DEFAULT_LEASE_MS = 60_000
+/** Default pause before a failed handler's claim is released. */
+export const DEFAULT_RELEASE_DELAY_MS = 1000
+
 export interface StatusWatchOptions {
   /** Only artifacts under this path prefix. */
   readonly prefix?: string
@@ -81,11 +98,17 @@ export interface StatusWatchOptions {
   readonly kinds?: ReadonlyArray<string>
   /** Claim each delivery by moving it to this status first (queue semantics, see above). */
   readonly claim?: ArtifactStatus
+  /** With `claim`: how long a claim is held before another watcher may take the work back (default 60000 ms). */
+  readonly leaseMs?: number
+  /** With `claim`: how often stale claims are looked for (default leaseMs / 4, between 50 and 1000 ms). */
+  readonly reapIntervalMs?: number
   /**
    * With `claim`: how long after a failed handler the claim is released, so a failing artifact
    * is retried at this pace rather than in a hot loop (default 1000 ms).
    */
   readonly releaseDelayMs?: number
+  /** With `claim`: false for a handler error that should leave the claim to its lease (default: release on every error). */
+  readonly releaseOnError?: (err: unknown) => boolean
   /** Deliver artifacts already in a watched status when the watch starts (default true). */
   readonly includeExisting?: boolean
   /** Handler and claim errors; default console.error. */
@@ -101,25 +124,30 @@ export interface WorkspaceOptions {
   /** Who signs writes (usually `<tenant>/<type>/<id>`); default `anonymous`. */
   readonly actor?: string
   readonly now?: () => number
+  /** Replicas of the `ants_workspace` bucket if this connection creates it (default 1). */
+  readonly replicas?: number
+  /** Watches of this instance stop when the signal aborts. */
+  readonly signal?: AbortSignal
 }
 
 export interface Workspace {
   readonly tenant: string
   readonly actor: string
-  withActor(actor: string): Workspace
+  /** The same tenant's workspace signed by another actor, with its own watches. */
+  withActor(actor: string, options?: { readonly signal?: AbortSignal }): Workspace
   /** Creates an artifact; `conflict` when the id is taken. */
   create(input: CreateArtifact): Promise<Artifact>
   get(id: string): Promise<Artifact | undefined>
   /** Artifacts of the tenant (under `prefix`), optionally only in some statuses. One prefix read. */
   list(query?: { prefix?: string; statuses?: ReadonlyArray<ArtifactStatus> }): Promise<Artifact[]>
-  /** Revision-checked status change (and optional data change). */
+  /** Revision-checked status change (and optional data change). Moving out of a claim status ends the claim. */
   transition(id: string, input: TransitionInput): Promise<Artifact>
   /** Revision-checked data change that keeps the status (not a delivery to watchers). */
   update(id: string, input: { data: unknown; revision?: number }): Promise<Artifact>
   /** Deletes an artifact; false when there was none. */
   remove(id: string, revision?: number): Promise<boolean>
   watchStatus(statuses: ReadonlyArray<ArtifactStatus>, handler: (artifact: Artifact) => void | Promise<void>, options?: StatusWatchOptions): Promise<WorkspaceWatch>
-  /** Stops every watch started through this instance or its views. */
+  /** Stops the watches started through this view (not those of other views). */
   close(): Promise<void>
 }
 
@@ -130,15 +158,46 @@ interface Core {
   readonly nc: NatsConnection
   readonly tenant: string
   readonly now: () => number
+  readonly replicas?: number
+  /** Every open watch of every view (`stopAllWorkspaceWatches`). */
   readonly watches: Set<WorkspaceWatch>
 }
 
-export function createWorkspace(nc: NatsConnection, options: WorkspaceOptions = {}): Workspace {
-  const core: Core = { nc, tenant: tenantValue(options.tenant ?? DEFAULT_TENANT), now: options.now ?? Date.now, watches: new Set() }
-  return bind(core, emitterValue(options.actor ?? "anonymous"))
+/** Claim operations a status watch needs, bound to one tenant and actor. */
+interface Claims {
+  readonly actor: string
+  claim(a: Artifact, to: string, leaseMs: number): Promise<Artifact>
+  /** Moves a claim back to `to` if it is still the claim `held` stamped. */
+  release(held: Artifact, to: string): Promise<Artifact>
+  /** Moves a stale claim (seen at `seen.revision`) back to `to`. */
+  reap(seen: Artifact, to: string): Promise<Artifact>
 }
 
-function decodeArtifact(item: KvItem, prefixLength: number): Artifact | undefined {
+const claimsOf = new WeakMap<Workspace, Claims>()
+const cores = new WeakMap<Workspace, Core>()
+
+export function createWorkspace(nc: NatsConnection, options: WorkspaceOptions = {}): Workspace {
+  const core: Core = {
+    nc,
+    tenant: tenantValue(options.tenant ?? DEFAULT_TENANT),
+    now: options.now ?? Date.now,
+    replicas: options.replicas,
+    watches: new Set(),
+  }
+  return bind(core, emitterValue(options.actor ?? "anonymous"), options.signal)
+}
+
+/** Stops every watch of every view of the instance `ws` belongs to (the node does this when it drains). */
+export async function stopAllWorkspaceWatches(ws: Workspace): Promise<void> {
+  const core = cores.get(ws)
+  if (!core) return
+  const all = [...core.watches]
+  core.watches.clear()
+  await Promise.all(all.map((w) => w.stop().catch(() => undefined)))
+}
+
+/** The artifact in a KV item, with its tenant taken from the key's first token. */
+function decodeArtifact(item: KvItem): Artifact | undefined {
   if (item.operation !== "PUT") return undefined
   let v: unknown
   try {
@@ -149,11 +208,14 @@ function decodeArtifact(item: KvItem, prefixLength: number): Artifact | undefine
   const e = v as Partial<ArtifactEntry> | null
   if (!e || typeof e !== "object" || typeof e.status !== "string" || typeof e.transitions !== "number") return undefined
   const key = item.key
-  return { ...(e as ArtifactEntry), id: key.slice(prefixLength), key, tenant: key.slice(0, prefixLength - 1), revision: item.revision }
+  const dot = key.indexOf(".")
+  if (dot <= 0) return undefined
+  return { ...(e as ArtifactEntry), id: key.slice(dot + 1), key, tenant: key.slice(0, dot), revision: item.revision }
 }
 
-function entryOf(a: ArtifactEntry): ArtifactEntry {
-  const e: ArtifactEntry = {
+/** The stored fields of an artifact, without its claim stamp unless `keepClaim`. */
+function entryOf(a: ArtifactEntry, keepClaim = true): ArtifactEntry {
+  const e: { -readonly [K in keyof ArtifactEntry]: ArtifactEntry[K] } = {
     status: a.status,
     kind: a.kind,
     data: a.data,
@@ -163,30 +225,38 @@ function entryOf(a: ArtifactEntry): ArtifactEntry {
     updatedAt: a.updatedAt,
     transitions: a.transitions,
   }
-  return a.previousStatus === undefined ? e : { ...e, previousStatus: a.previousStatus }
+  if (a.previousStatus !== undefined) e.previousStatus = a.previousStatus
+  if (keepClaim && a.claimedAt !== undefined) {
+    if (a.claimedBy !== undefined) e.claimedBy = a.claimedBy
+    e.claimedAt = a.claimedAt
+    if (a.leaseMs !== undefined) e.leaseMs = a.leaseMs
+  }
+  return e
 }
 
-function bind(core: Core, actor: string): Workspace {
+function bind(core: Core, actor: string, signal?: AbortSignal): Workspace {
   const { tenant } = core
-  const prefixLength = tenant.length + 1
-  const store = () => workspaceStore(core.nc)
+  const store = () => workspaceStore(core.nc, { replicas: core.replicas })
+  const own = new Set<WorkspaceWatch>()
+  const closeOwn = async () => {
+    const mine = [...own]
+    own.clear()
+    await Promise.all(mine.map((w) => w.stop()))
+  }
+  signal?.addEventListener("abort", () => void closeOwn().catch(() => undefined), { once: true })
 
   const read = async (s: KvStore, key: string) => {
     const item = await readOne(s, key)
-    return { revision: item?.revision ?? 0, artifact: item ? decodeArtifact(item, prefixLength) : undefined }
+    return { revision: item?.revision ?? 0, artifact: item ? decodeArtifact(item) : undefined }
   }
 
   const write = async (s: KvStore, key: string, entry: ArtifactEntry, expectRevision: number): Promise<Artifact> => {
     const revision = await writeValue(s, key, JSON.stringify(entry), { expectRevision })
-    return { ...entry, id: key.slice(prefixLength), key, tenant, revision }
+    return { ...entry, id: key.slice(tenant.length + 1), key, tenant, revision }
   }
 
   /** Read-check-write, retried on conflict unless the caller pinned a revision. */
-  const change = async (
-    id: string,
-    pinned: number | undefined,
-    step: (current: Artifact) => ArtifactEntry,
-  ): Promise<Artifact> => {
+  const change = async (id: string, pinned: number | undefined, step: (current: Artifact) => ArtifactEntry): Promise<Artifact> => {
     const key = artifactKey(tenant, artifactIdValue(id))
     if (pinned !== undefined && !(Number.isInteger(pinned) && pinned > 0)) {
       throw new PheromoneError("invalid_request", `revision must be a positive integer, got ${JSON.stringify(pinned)}`)
@@ -211,19 +281,54 @@ function bind(core: Core, actor: string): Workspace {
     throw new PheromoneError("conflict", `artifact "${id}" kept changing: gave up after ${MAX_ATTEMPTS} attempts`)
   }
 
+  /** The entry of `current` moved to `to` (a transition counted when the status changes; a claim ends). */
+  const moved = (current: Artifact, to: string, data: unknown, by: string): ArtifactEntry => {
+    const changes = current.status !== to
+    return {
+      ...entryOf(current, !changes),
+      status: to,
+      data: data === undefined ? current.data : data,
+      updatedBy: by,
+      updatedAt: core.now(),
+      transitions: changes ? current.transitions + 1 : current.transitions,
+      ...(changes ? { previousStatus: current.status } : {}),
+    }
+  }
+
+  const notHeld = (id: string, current: Artifact, why: string) =>
+    new PheromoneError("conflict", `artifact "${id}" ${why} (status "${current.status}")`, { details: { revision: current.revision, status: current.status } })
+
+  const claims: Claims = {
+    actor,
+    claim: (a, to, leaseMs) =>
+      change(a.id, a.revision, (current) => {
+        if (current.status !== a.status) throw notHeld(a.id, current, "moved on")
+        const now = core.now()
+        return { ...moved(current, to, undefined, actor), claimedBy: actor, claimedAt: now, leaseMs }
+      }),
+    release: (held, to) =>
+      change(held.id, undefined, (current) => {
+        if (current.status !== held.status || current.claimedAt !== held.claimedAt || current.claimedBy !== held.claimedBy) {
+          throw notHeld(held.id, current, "is no longer this claim")
+        }
+        return moved(current, to, undefined, actor)
+      }),
+    reap: (seen, to) => change(seen.id, seen.revision, (current) => moved(current, to, undefined, actor)),
+  }
+
   const ws: Workspace = {
     tenant,
     actor,
 
-    withActor(other) {
-      return bind(core, emitterValue(other))
+    withActor(other, options) {
+      return bind(core, emitterValue(other), options?.signal)
     },
 
     async create(input) {
       if (input === null || typeof input !== "object") throw new PheromoneError("invalid_request", "create takes {id?, kind?, status?, data?}")
       const id = artifactIdValue(input.id ?? `artifacts.${nuid.next()}`)
       const kind = input.kind ?? "artifact"
-      if (!isToken(kind)) throw new PheromoneError("invalid_request", `kind ${JSON.stringify(kind)} must be one token`)
+      if (!isToken(kind)) throw new PheromoneError("invalid_request", `kind ${JSON.stringify(String(kind).slice(0, 140))} must be one token`)
       const status = statusValue(input.status ?? "incomplete")
       const data = dataValue(input.data, MAX_ARTIFACT_BYTES)
       const now = core.now()
@@ -253,7 +358,7 @@ function bind(core: Core, actor: string): Workspace {
       const items = await readLatest(await store(), artifactFilter(tenant, prefix))
       const out: Artifact[] = []
       for (const item of items) {
-        const a = decodeArtifact(item, prefixLength)
+        const a = decodeArtifact(item)
         if (a && (!statuses || statuses.has(a.status))) out.push(a)
       }
       return out
@@ -270,16 +375,7 @@ function bind(core: Core, actor: string): Workspace {
             details: { revision: current.revision, status: current.status },
           })
         }
-        const moved = current.status !== to
-        return {
-          ...entryOf(current),
-          status: to,
-          data: data === undefined ? current.data : data,
-          updatedBy: actor,
-          updatedAt: core.now(),
-          transitions: moved ? current.transitions + 1 : current.transitions,
-          ...(moved ? { previousStatus: current.status } : {}),
-        }
+        return moved(current, to, data, actor)
       })
     },
 
@@ -307,88 +403,218 @@ function bind(core: Core, actor: string): Workspace {
     },
 
     async watchStatus(statuses, handler, options = {}) {
-      if (!Array.isArray(statuses) || statuses.length === 0) throw new PheromoneError("invalid_status", "watchStatus needs at least one status")
-      if (typeof handler !== "function") throw new PheromoneError("invalid_request", "watchStatus needs a handler function")
-      const wanted = new Set(statuses.map(statusValue))
-      const claim = options.claim === undefined ? undefined : statusValue(options.claim)
-      if (claim !== undefined && wanted.has(claim)) throw new PheromoneError("invalid_status", `claim status "${claim}" must differ from the watched statuses`)
-      const kinds = options.kinds === undefined ? undefined : new Set(options.kinds)
       const prefix = options.prefix === undefined ? undefined : artifactIdValue(options.prefix)
-      const includeExisting = options.includeExisting !== false
-      const releaseDelayMs = options.releaseDelayMs ?? 1000
-      const onError = options.onError ?? ((e: unknown) => console.error("[ants] workspace watch:", e))
-      const s = await store()
-      const seen = new Map<string, number>() // key -> transitions count last seen
-      let stopped = false
-      let chain: Promise<void> = Promise.resolve()
-
-      const deliver = async (a: Artifact) => {
-        if (stopped) return
-        if (!claim) return await handler(a)
-        let claimed: Artifact
-        try {
-          claimed = await ws.transition(a.id, { from: a.status, to: claim, revision: a.revision })
-        } catch (e) {
-          if ((e as { code?: string }).code === "conflict" || (e as { code?: string }).code === "not_found") return // another watcher won
-          throw e
-        }
-        try {
-          await handler(claimed)
-        } catch (e) {
-          onError(e)
-          // Release: back to where it came from (unless the handler already moved it on), after
-          // a pause, without holding up this watcher's other deliveries.
-          const release = () => void ws.transition(a.id, { from: claim, to: a.status }).catch(() => {})
-          if (releaseDelayMs <= 0) release()
-          else setTimeout(release, releaseDelayMs).unref?.()
-        }
-      }
-
-      const onItem = (item: KvItem, isNew: boolean) => {
-        if (item.operation !== "PUT") {
-          seen.delete(item.key)
-          return
-        }
-        const a = decodeArtifact(item, prefixLength)
-        if (!a) return
-        const before = seen.get(item.key)
-        seen.set(item.key, a.transitions)
-        if (!wanted.has(a.status) || (kinds && !kinds.has(a.kind))) return
-        if (!isNew && !includeExisting) return
-        // A data-only write in the same status is not a new arrival.
-        if (isNew && before !== undefined && before === a.transitions) return
-        chain = chain.then(() => deliver(a)).catch(onError)
-      }
-
-      let count = 0
-      let initial = Number.POSITIVE_INFINITY
-      const early: KvItem[] = []
-      const feed = await openKvFeed(core.nc, s, artifactFilter(tenant, prefix), {
-        onItem: (item) => {
-          if (initial === Number.POSITIVE_INFINITY) early.push(item)
-          else onItem(item, ++count > initial)
-        },
-        onError,
-        resume: true,
+      const w = await startStatusWatch({
+        nc: core.nc,
+        store: await store(),
+        filter: artifactFilter(tenant, prefix),
+        claimsFor: (t) => (t === tenant ? claims : undefined),
+        now: core.now,
+        statuses,
+        handler,
+        options,
       })
-      initial = feed.initial
-      for (const item of early.splice(0)) onItem(item, ++count > initial)
-
-      const w: WorkspaceWatch = {
+      const handle: WorkspaceWatch = {
         async stop() {
-          stopped = true
-          core.watches.delete(w)
-          await feed.close()
-          await chain
+          core.watches.delete(handle)
+          own.delete(handle)
+          await w.stop()
         },
       }
-      core.watches.add(w)
-      return w
+      core.watches.add(handle)
+      own.add(handle)
+      if (signal?.aborted) await handle.stop()
+      return handle
     },
 
-    async close() {
-      await Promise.all([...core.watches].map((w) => w.stop()))
+    close: closeOwn,
+  }
+  claimsOf.set(ws, claims)
+  cores.set(ws, core)
+  return ws
+}
+
+export interface AllTenantsWatchOptions {
+  /** Who signs the claims in a tenant (default `<tenant>/anonymous`). */
+  readonly actor?: (tenant: string) => string
+  readonly now?: () => number
+  readonly replicas?: number
+}
+
+/**
+ * A status watch over every tenant of the workspace (key filter `*.>`, or `*.<prefix>.>`):
+ * what the runtime uses for declared interests that list no tenants. Each delivered artifact
+ * names its tenant; claims are written in that tenant by `actor(tenant)`. Needs a connection
+ * allowed to read and write every tenant (the runtime's), not a tenant user's.
+ */
+export async function watchStatusAllTenants(
+  nc: NatsConnection,
+  statuses: ReadonlyArray<ArtifactStatus>,
+  handler: (artifact: Artifact) => void | Promise<void>,
+  options: StatusWatchOptions = {},
+  all: AllTenantsWatchOptions = {},
+): Promise<WorkspaceWatch> {
+  const prefix = options.prefix === undefined ? undefined : artifactIdValue(options.prefix)
+  const byTenant = new Map<string, Claims | undefined>()
+  const claimsFor = (tenant: string): Claims | undefined => {
+    if (!byTenant.has(tenant)) {
+      let c: Claims | undefined
+      try {
+        const ws = createWorkspace(nc, { tenant, actor: all.actor?.(tenant) ?? `${tenant}/anonymous`, now: all.now, replicas: all.replicas })
+        c = claimsOf.get(ws)
+      } catch {
+        c = undefined // a key whose first token is not a tenant: not an artifact of ours
+      }
+      byTenant.set(tenant, c)
+    }
+    return byTenant.get(tenant)
+  }
+  return await startStatusWatch({
+    nc,
+    store: await workspaceStore(nc, { replicas: all.replicas }),
+    filter: boundedKey(prefix ? `*.${prefix}.>` : "*.>", "key filter"),
+    claimsFor,
+    now: all.now ?? Date.now,
+    statuses,
+    handler,
+    options,
+  })
+}
+
+interface StatusWatchArgs {
+  readonly nc: NatsConnection
+  readonly store: KvStore
+  readonly filter: string
+  /** Claim operations in a tenant, undefined for a tenant this watch does not serve. */
+  readonly claimsFor: (tenant: string) => Claims | undefined
+  readonly now: () => number
+  readonly statuses: ReadonlyArray<ArtifactStatus>
+  readonly handler: (artifact: Artifact) => void | Promise<void>
+  readonly options: StatusWatchOptions
+}
+
+interface HeldClaim {
+  readonly artifact: Artifact
+  /** When the lease runs out (epoch ms). */
+  readonly staleAt: number
+  /** The reap of this revision was sent. */
+  reaping?: boolean
+}
+
+async function startStatusWatch(args: StatusWatchArgs): Promise<WorkspaceWatch> {
+  const { statuses, handler, options, now } = args
+  if (!Array.isArray(statuses) || statuses.length === 0) throw new PheromoneError("invalid_status", "watchStatus needs at least one status")
+  if (typeof handler !== "function") throw new PheromoneError("invalid_request", "watchStatus needs a handler function")
+  const wanted = new Set(statuses.map(statusValue))
+  const claim = options.claim === undefined ? undefined : statusValue(options.claim)
+  if (claim !== undefined && wanted.has(claim)) throw new PheromoneError("invalid_status", `claim status "${claim}" must differ from the watched statuses`)
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
+  if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw new PheromoneError("invalid_request", `leaseMs must be a positive number of ms, got ${JSON.stringify(options.leaseMs)}`)
+  const reapIntervalMs = options.reapIntervalMs ?? Math.min(1000, Math.max(50, Math.floor(leaseMs / 4)))
+  const kinds = options.kinds === undefined ? undefined : new Set(options.kinds)
+  const includeExisting = options.includeExisting !== false
+  const releaseDelayMs = options.releaseDelayMs ?? DEFAULT_RELEASE_DELAY_MS
+  const releaseOnError = options.releaseOnError ?? (() => true)
+  const onError = options.onError ?? ((e: unknown) => console.error("[ants] workspace watch:", e))
+  const seen = new Map<string, number>() // key -> transitions count last seen
+  const held = new Map<string, HeldClaim>() // artifacts in the claim status, from one of `wanted`
+  let stopped = false
+  let chain: Promise<void> = Promise.resolve()
+  const isConflict = (e: unknown) => {
+    const code = (e as { code?: string }).code
+    return code === "conflict" || code === "not_found"
+  }
+
+  const deliver = async (a: Artifact) => {
+    if (stopped) return
+    if (!claim) return await handler(a)
+    const claims = args.claimsFor(a.tenant)
+    if (!claims) return
+    let claimed: Artifact
+    try {
+      claimed = await claims.claim(a, claim, leaseMs)
+    } catch (e) {
+      if (isConflict(e)) return // another watcher won
+      throw e
+    }
+    try {
+      await handler(claimed)
+    } catch (e) {
+      onError(e)
+      if (!releaseOnError(e)) return // left to the lease: the reaper moves it back when it runs out
+      // Release: back to where it came from (unless the handler already moved it on or the claim
+      // was reaped and taken by someone else), after a pause, without holding up this watcher.
+      const release = () => void claims.release(claimed, a.status).catch(() => {})
+      if (releaseDelayMs <= 0) release()
+      else setTimeout(release, releaseDelayMs).unref?.()
+    }
+  }
+
+  const onItem = (item: KvItem, isNew: boolean) => {
+    if (item.operation !== "PUT") {
+      seen.delete(item.key)
+      held.delete(item.key)
+      return
+    }
+    const a = decodeArtifact(item)
+    if (!a) return
+    const before = seen.get(item.key)
+    seen.set(item.key, a.transitions)
+    if (claim !== undefined) {
+      if (a.status === claim && a.previousStatus !== undefined && wanted.has(a.previousStatus)) {
+        const since = a.claimedAt ?? a.updatedAt
+        held.set(item.key, { artifact: a, staleAt: since + (a.leaseMs ?? leaseMs) })
+      } else held.delete(item.key)
+    }
+    if (!wanted.has(a.status) || (kinds && !kinds.has(a.kind))) return
+    if (!isNew && !includeExisting) return
+    // A data-only write in the same status is not a new arrival.
+    if (isNew && before !== undefined && before === a.transitions) return
+    chain = chain.then(() => deliver(a)).catch(onError)
+  }
+
+  const reapOnce = () => {
+    const t = now()
+    for (const [key, h] of held) {
+      if (h.staleAt > t || h.reaping) continue
+      const claims = args.claimsFor(h.artifact.tenant)
+      if (!claims) continue
+      h.reaping = true
+      claims.reap(h.artifact, h.artifact.previousStatus!).catch((e) => {
+        // A conflict: another watcher reaped it, or the holder moved on or renewed it.
+        if (isConflict(e)) return
+        if (held.get(key) === h) h.reaping = false // try again next tick
+        onError(e)
+      })
+    }
+  }
+
+  let count = 0
+  let initial = Number.POSITIVE_INFINITY
+  const early: KvItem[] = []
+  const feed = await openKvFeed(args.nc, args.store, args.filter, {
+    onItem: (item) => {
+      if (initial === Number.POSITIVE_INFINITY) early.push(item)
+      else onItem(item, ++count > initial)
+    },
+    onError,
+    resume: true,
+  })
+  initial = feed.initial
+  for (const item of early.splice(0)) onItem(item, ++count > initial)
+  const timer = claim !== undefined ? setInterval(reapOnce, reapIntervalMs) : undefined
+  timer?.unref?.()
+
+  let stopping: Promise<void> | undefined
+  return {
+    stop() {
+      stopping ??= (async () => {
+        stopped = true
+        if (timer) clearInterval(timer)
+        await feed.close()
+        await chain
+      })()
+      return stopping
     },
   }
-  return ws
 }

@@ -1,0 +1,135 @@
+/**
+ * Tenant isolation at the server: nats.conf's commented tenant users, uncommented, let tenant A
+ * use pheromones and the workspace on its own keys, and the server refuses A's reads and writes
+ * of tenant B's keys even when A bypasses the library.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { connect, type NatsConnection } from "@nats-io/transport-node"
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { createInbox, headers, nanos, nuid } from "@nats-io/nats-core"
+import { PROJECT_NATS_CONF } from "../../runtime/nats-server.ts"
+import { createPheromones } from "../../runtime/pheromones/pheromones.ts"
+import { createWorkspace } from "../../runtime/pheromones/workspace.ts"
+import { PHEROMONE_BUCKET, pheromoneSubject } from "../../subjects/pheromones.ts"
+import { natsFixture, type NatsServer } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
+
+/** nats.conf with its `authorization` example uncommented. */
+function confWithTenants(): string {
+  const lines = readFileSync(PROJECT_NATS_CONF, "utf8").split("\n")
+  const start = lines.findIndex((l) => l.startsWith("# authorization {"))
+  expect(start).toBeGreaterThan(0)
+  let depth = 0
+  for (let i = start; i < lines.length; i++) {
+    const l = lines[i].replace(/^# ?/, "")
+    lines[i] = l
+    depth += (l.match(/[{[]/g) ?? []).length - (l.match(/[}\]]/g) ?? []).length
+    if (depth === 0) break
+  }
+  const file = join(mkdtempSync(join(tmpdir(), "ants-conf-")), "nats.conf")
+  writeFileSync(file, lines.join("\n"))
+  return file
+}
+
+let server: NatsServer
+let runtime: NatsConnection
+let acme: NatsConnection
+let globex: NatsConnection
+const STREAM = `KV_${PHEROMONE_BUCKET}`
+
+beforeAll(async () => {
+  server = await natsFixture({ config: confWithTenants() })
+  runtime = await connect({ servers: server.url, user: "runtime", pass: "change-me" })
+  // a runtime node creates the buckets; tenant users may only open them
+  await createPheromones(runtime).ready()
+  await createWorkspace(runtime).list()
+  acme = await connect({ servers: server.url, user: "acme", pass: "change-me-too", inboxPrefix: "_INBOX_acme" })
+  globex = await connect({ servers: server.url, user: "globex", pass: "change-me-three", inboxPrefix: "_INBOX_globex" })
+})
+
+afterAll(async () => {
+  await acme?.close()
+  await globex?.close()
+  await runtime?.close()
+  await server?.stop()
+})
+
+/** Resolves to the error a promise rejects with, or fails the test if it resolves. */
+async function refused(p: Promise<unknown>): Promise<Error> {
+  const r = await p.then(
+    (v) => ({ ok: true as const, v }),
+    (e: unknown) => ({ ok: false as const, e }),
+  )
+  if (r.ok) throw new Error(`expected a refusal, got ${JSON.stringify(r.v)}`)
+  expect(String((r.e as Error).message)).toMatch(/Permissions Violation/)
+  return r.e as Error
+}
+
+describe("tenant permissions", () => {
+  it("tenant permissions - a tenant user deposits, detects, watches and works on its own keys", async () => {
+    const ph = createPheromones(acme, { tenant: "acme", emitter: "acme/agent/a1" })
+    const heard: string[] = []
+    const w = await ph.watch({ deposited: (t) => void heard.push(t.id), evaporated: (e) => void heard.push(`-${e.id}`) })
+    const t = await ph.deposit({ type: "danger", location: "integrations.stripe", id: "d1", strength: "high" })
+    await ph.reinforce(t.key)
+    const found = await ph.detect({ location: "integrations" })
+    expect(found.map((x) => [x.key, x.reinforcements])).toEqual([[t.key, 1]])
+    expect((await ph.get(t.key))?.strength).toBeGreaterThan(0.99)
+    expect(await ph.evaporate(t.key)).toBe(true)
+    await waitUntil(() => heard.length >= 2, { message: "watch events of the tenant's own trail" })
+    expect(heard).toEqual(["d1", "-d1"])
+    await w.stop()
+
+    const ws = createWorkspace(acme, { tenant: "acme", actor: "acme/writer" })
+    const delivered: string[] = []
+    const sw = await ws.watchStatus(["needs_review"], (a) => void delivered.push(a.id), { claim: "in_review" })
+    await ws.create({ id: "reports.q3", status: "needs_review" })
+    await waitUntil(async () => (await ws.get("reports.q3"))?.status === "in_review", { message: "claimed by the tenant's watcher" })
+    expect(delivered).toEqual(["reports.q3"])
+    await sw.stop()
+  })
+
+  it("tenant permissions - the server refuses a tenant's reads and writes of another tenant's keys", async () => {
+    const theirs = await createPheromones(globex, { tenant: "globex" }).deposit({ type: "task", location: "ops", id: "secret", data: { x: 1 } })
+    expect(theirs.key).toBe("globex.ops.secret")
+
+    // Through the library, pretending to be the other tenant: every call is refused by the server.
+    const fake = createPheromones(acme, { tenant: "globex" })
+    for (const p of [fake.deposit({ type: "task", location: "ops", id: "forged" }), fake.get(theirs.key), fake.detect(), fake.reinforce(theirs.key)]) await refused(p)
+
+    // Bypassing the library: a raw KV put, a direct get, consumers with the other tenant's filter
+    // or with no filter in the subject.
+    const js = jetstream(acme, { timeout: 1500 })
+    await refused(js.publish(pheromoneSubject("globex.ops.forged"), "{}"))
+    await refused(acme.request(`$JS.API.DIRECT.GET.${STREAM}.${pheromoneSubject(theirs.key)}`, "", { timeout: 1500 }))
+    const jsm = await jetstreamManager(acme, { checkAPI: false, timeout: 1500 })
+    const consumer = (filter: string, name?: string) =>
+      jsm.consumers.add(STREAM, {
+        ...(name ? { name } : {}),
+        deliver_subject: createInbox("_INBOX_acme"),
+        filter_subject: filter,
+        ack_policy: "none" as never,
+        inactive_threshold: nanos(5000),
+      })
+    await refused(consumer(`$KV.${PHEROMONE_BUCKET}.globex.>`, nuid.next()))
+    await refused(consumer(`$KV.${PHEROMONE_BUCKET}.>`, nuid.next()))
+    await refused(consumer(`$KV.${PHEROMONE_BUCKET}.globex.>`))
+    await refused(acme.request(`$JS.API.STREAM.MSG.GET.${STREAM}`, JSON.stringify({ last_by_subj: pheromoneSubject(theirs.key) }), { timeout: 1500 }))
+
+    // A rollup header on one's own key must not purge the stream (every tenant's trails).
+    const h = headers()
+    h.set("Nats-Rollup", "all")
+    await expect(js.publish(pheromoneSubject("acme.ops.rollup"), "{}", { headers: h })).rejects.toThrow(/rollup/i)
+
+    // Nothing of theirs changed, and the refused connection still works for its own tenant.
+    const after = await createPheromones(globex, { tenant: "globex" }).get(theirs.key)
+    expect(after).toMatchObject({ reinforcements: 0, data: { x: 1 } })
+    expect((await createPheromones(globex, { tenant: "globex" }).detect()).map((t) => t.id)).toEqual(["secret"])
+    const mine = await createPheromones(acme, { tenant: "acme" }).deposit({ type: "task", location: "ops", id: "still-works" })
+    expect(mine.key).toBe("acme.ops.still-works")
+    expect(acme.isClosed()).toBe(false)
+  })
+})
