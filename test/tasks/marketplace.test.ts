@@ -100,6 +100,62 @@ describe("marketplace", () => {
     await broker.stop()
   })
 
+  it("marketplace - a resubmitted dead letter is auctioned and claimed again (the claim key names the generation)", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const market = createMarketplace(nc, { bidWindowMs: 20, noBidTimeoutMs: 300 })
+    let healthy = false
+    const agent = await market.bid({
+      agentId: "a1",
+      capabilities: [cap],
+      handle: async () => {
+        if (!healthy) throw new Error("down")
+        return "ok"
+      },
+    })
+    const broker = await engine.serveCapability(cap, market.handler(), { maxAttempts: 2 })
+    const r = await engine.submit({ capability: cap, payload: {} })
+    expect(await engine.waitForStatus(r.id, { timeoutMs: 10_000 })).toMatchObject({ state: "dead_lettered", reason: "max_attempts", attempts: 2 })
+    healthy = true
+    await engine.deadLetters.resubmit(r.id)
+    expect(await engine.waitForStatus(r.id, { timeoutMs: 10_000 })).toMatchObject({ state: "completed", result: "ok", attempts: 1, resubmits: 1, claimedBy: "a1" })
+    const claims = await new Kvm(nc).open(TASK_CLAIMS_BUCKET)
+    expect((await claims.get(taskClaimKey("default", r.id, 1, 0)))?.string()).toBe("a1")
+    expect((await claims.get(taskClaimKey("default", r.id, 1, 1)))?.string()).toBe("a1")
+    expect(agent.stats()).toMatchObject({ won: 3, completed: 1, failed: 2 })
+    await broker.stop()
+    await agent.stop()
+  })
+
+  it("marketplace - given a pheromone API it deposits task, success and danger trails without being told to", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const ph = createPheromones(nc, { tenant: "default", emitter: "broker" })
+    const market = createMarketplace(nc, { pheromones: ph, bidWindowMs: 20 })
+    let seen: number | undefined
+    const agent = await market.bid({
+      agentId: "p1",
+      capabilities: [cap],
+      handle: async (p: { fail?: boolean }, ctx) => {
+        seen = (await ph.get({ location: cap, id: ctx.id }))?.current
+        if (p.fail) throw new Error("no luck")
+        return "done"
+      },
+    })
+    const broker = await engine.serveCapability(cap, market.handler(), { maxAttempts: 1 })
+    const ok = await engine.submit({ capability: cap, payload: {}, priority: "high" })
+    expect(await engine.waitForStatus(ok.id)).toMatchObject({ state: "completed", claimedBy: "p1" })
+    expect(seen).toBeGreaterThan(0) // the task trail was there while it ran
+    expect(await ph.get({ location: cap, id: ok.id })).toBeUndefined()
+    expect((await ph.detect({ types: ["success"], location: cap })).length).toBe(1)
+    const bad = await engine.submit({ capability: cap, payload: { fail: true } })
+    expect(await engine.waitForStatus(bad.id)).toMatchObject({ state: "dead_lettered", reason: "max_attempts" })
+    expect((await ph.detect({ types: ["danger"], location: cap })).length).toBe(1)
+    // the last attempt failed: no task trail is left to lure agents
+    expect(await ph.get({ location: cap, id: bad.id })).toBeUndefined()
+    await broker.stop()
+    await agent.stop()
+    await ph.close()
+  })
+
   it("marketplace - a failed attempt deposits danger and is retried by a fresh auction", async ({ task }) => {
     const cap = capabilityFor(task.name)
     const ph = createPheromones(nc, { tenant: "default", emitter: "broker" })
