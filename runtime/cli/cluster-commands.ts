@@ -18,6 +18,14 @@ export interface ClusterCommandIO {
 export const NODES_USAGE = "usage: ants nodes [--timeout ms] [--json]"
 export const ACTORS_USAGE = "usage: ants actors --type T [--tenant T] [--limit N] [--timeout ms] [--json]"
 
+/** A positive whole number from a flag, or an error message. */
+function positive(flag: string, v: string | undefined, fallback: number | undefined): number | undefined | string {
+  if (v === undefined) return fallback
+  const n = Number(v)
+  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < 1) return `--${flag} must be a whole number of at least 1, got "${v}"`
+  return n
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n")
@@ -44,7 +52,11 @@ export async function nodesCommand(argv: string[], io: ClusterCommandIO): Promis
     return 2
   }
   const json = io.json || values.json === true
-  const timeoutMs = values.timeout ? Number(values.timeout) : INSPECT_DEFAULT_TIMEOUT_MS
+  const timeoutMs = positive("timeout", values.timeout, INSPECT_DEFAULT_TIMEOUT_MS)
+  if (typeof timeoutMs === "string") {
+    ;(io.err ?? io.out)(`${timeoutMs}\n${NODES_USAGE}`)
+    return 2
+  }
   const nodes = await listNodes(io.nc, { timeoutMs })
   if (json) {
     io.out(JSON.stringify({ nodes }))
@@ -72,7 +84,7 @@ export async function nodesCommand(argv: string[], io: ClusterCommandIO): Promis
   }
   io.out(table(rows))
   const warnings = new Set(nodes.flatMap((n) => n.guarantees.warnings))
-  io.out(`\n${nodes.length} node(s), ${served.size}/${PARTITIONS} partitions served, nats-server ${nodes[0].guarantees.version}`)
+  io.out(`\n${nodes.length} node(s), ${served.size}/${PARTITIONS} partitions served, nats-server ${nodes[0].guarantees.version}, runtime replicas R${nodes[0].guarantees.replicas ?? "?"}`)
   for (const s of nodes[0].guarantees.statements) io.out(`  ${s}`)
   for (const w of warnings) io.out(`  warning: ${w}`)
   const views = new Set(nodes.map((n) => n.members.join(",")))
@@ -97,11 +109,19 @@ export async function actorsCommand(argv: string[], io: ClusterCommandIO): Promi
     return 2
   }
   const json = io.json || values.json === true
+  const timeoutMs = positive("timeout", values.timeout, INSPECT_DEFAULT_TIMEOUT_MS)
+  const limit = positive("limit", values.limit, undefined)
+  for (const bad of [timeoutMs, limit]) {
+    if (typeof bad === "string") {
+      ;(io.err ?? io.out)(`${bad}\n${ACTORS_USAGE}`)
+      return 2
+    }
+  }
   const r = await listActors(io.nc, {
     type: values.type,
     ...(values.tenant ? { tenant: values.tenant } : {}),
-    ...(values.limit ? { limit: Number(values.limit) } : {}),
-    timeoutMs: values.timeout ? Number(values.timeout) : INSPECT_DEFAULT_TIMEOUT_MS,
+    ...(limit !== undefined ? { limit: limit as number } : {}),
+    timeoutMs: timeoutMs as number,
   })
   if (json) {
     io.out(JSON.stringify(r))

@@ -29,8 +29,13 @@
  */
 import { randomUUID } from "node:crypto"
 import { errors, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core"
+import { jetstreamManager } from "@nats-io/jetstream"
 import {
   HOPS_HEADER,
+  LEASES_BUCKET,
+  MAIL_DEAD_STREAM,
+  MAIL_STREAM,
+  MEMBERS_BUCKET,
   NODES_ACTORS_SUBJECT,
   NODES_MEMBERS_SUBJECT,
   nodeActorsSubject,
@@ -44,7 +49,7 @@ import type { ActorCell } from "../actor-cell.ts"
 import type { TypeHost } from "../type-host.ts"
 import type { ActivationGuard } from "./activation-guard.ts"
 import { startMailDelivery, type MailDelivery, type MailOptions } from "./durable-mail.ts"
-import { clusterGuarantees, type Guarantees } from "./guarantees.ts"
+import { clusterGuarantees, type Guarantees, type StoreReplicas } from "./guarantees.ts"
 import { Leases, LEASE_DEFAULTS, isLeaseHeldError } from "./leases.ts"
 import { Membership, MEMBERSHIP_DEFAULTS, type MemberRecord } from "./membership.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
@@ -79,6 +84,8 @@ export interface ClusterDeps {
   readonly nc: NatsConnection
   readonly hosts: ReadonlyMap<string, TypeHost>
   readonly replicas: number
+  /** The node's other buckets and streams (state, schedules, pheromones, tasks...) with the replicas it asks for. */
+  readonly stores?: ReadonlyArray<StoreReplicas>
   readonly shutdownTimeoutMs: number
   readonly log: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void
   readonly dispatch: (msg: Msg, routed?: ParsedInbound) => void
@@ -119,11 +126,37 @@ function isNoResponders(e: unknown): boolean {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
+/**
+ * The replicas each store really has on the server (a bucket or stream created earlier keeps its
+ * configuration); one that does not exist yet is listed with the replicas it will be created with.
+ */
+async function storeReplicas(nc: NatsConnection, declared: ReadonlyArray<StoreReplicas>): Promise<StoreReplicas[]> {
+  const seen = new Set<string>()
+  const unique = declared.filter((d) => !seen.has(`${d.kind}:${d.name}`) && seen.add(`${d.kind}:${d.name}`))
+  try {
+    const jsm = await jetstreamManager(nc)
+    return await Promise.all(
+      unique.map(async (d) => {
+        try {
+          const info = await jsm.streams.info(d.kind === "kv" ? `KV_${d.name}` : d.name)
+          return { ...d, replicas: info.config.num_replicas || 1 }
+        } catch {
+          return d
+        }
+      }),
+    )
+  } catch {
+    return [...unique]
+  }
+}
+
 export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): Cluster {
   const { id: me, nc, hosts, log } = deps
   const incarnation = randomUUID().slice(0, 8)
   const handoverTimeoutMs = options.handoverTimeoutMs ?? CLUSTER_DEFAULTS.handoverTimeoutMs
-  const guarantees = clusterGuarantees({ version: nc.info?.version ?? "0.0.0", clustered: Boolean(nc.info?.cluster), replicas: deps.replicas })
+  const shape = { version: nc.info?.version ?? "0.0.0", clustered: Boolean(nc.info?.cluster), replicas: deps.replicas }
+  // refined at start, once the stores exist and their real replicas can be read from the server
+  let guarantees: Guarantees = clusterGuarantees(shape)
 
   const subs = new Map<number, Subscription>()
   const releasing = new Map<number, number>()
@@ -429,7 +462,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       for (;;) {
         while ((cell.busy || cell.status === "warming") && !stopped() && Date.now() < deadline) await sleep(5)
         if (stopped()) return
-        if (host.checkpointPolicy !== "never") await cell.checkpointNow()
+        if (host.checkpointPolicy !== "never") await cell.checkpointNow(undefined, true) // forced: keeps its cost accounting
         if (stopped()) return
         if ((cell.busy || cell.status === "warming") && Date.now() < deadline) continue
         break
@@ -450,7 +483,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     node: me,
     incarnation,
     hosts,
-    guarantees,
+    guarantees: () => guarantees,
     snapshot: () => {
       const self = membership.members.get(me)?.record
       return {
@@ -472,7 +505,9 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
 
   return {
     incarnation,
-    guarantees,
+    get guarantees() {
+      return guarantees
+    },
     guard,
     forward,
     members: () => [...membership.members.keys()].sort(),
@@ -483,8 +518,6 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
 
     async start(r) {
       routing = r
-      for (const s of guarantees.statements) log("info", s)
-      for (const w of guarantees.warnings) log("warn", w)
       await leases.start()
       other.push(nc.subscribe(routeSubscription(me), { callback: (_e, m) => onRouted(m) }))
       other.push(nc.subscribe(NODES_MEMBERS_SUBJECT, { callback: answerMembers }))
@@ -506,6 +539,20 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       if (options.mail !== false) {
         mail = await startMailDelivery(nc, { ...(options.mail ?? {}), replicas: deps.replicas, log: (l, m) => log(l, m) })
       }
+      const declared: StoreReplicas[] = [
+        { name: MEMBERS_BUCKET, kind: "kv", replicas: deps.replicas },
+        { name: LEASES_BUCKET, kind: "kv", replicas: deps.replicas },
+        ...(options.mail !== false
+          ? [
+              { name: MAIL_STREAM, kind: "stream", replicas: deps.replicas } as const,
+              { name: MAIL_DEAD_STREAM, kind: "stream", replicas: deps.replicas } as const,
+            ]
+          : []),
+        ...(deps.stores ?? []),
+      ]
+      guarantees = clusterGuarantees({ ...shape, stores: await storeReplicas(nc, declared) })
+      for (const s of guarantees.statements) log("info", s)
+      for (const w of guarantees.warnings) log("warn", w)
       log("info", `node ${me} joined the swarm: ${membership.members.size} member(s), serving ${subs.size}/${PARTITIONS} partitions`)
     },
 

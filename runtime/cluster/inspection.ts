@@ -53,7 +53,8 @@ export interface InspectionDeps {
   readonly node: string
   readonly incarnation: string
   readonly hosts: ReadonlyMap<string, TypeHost>
-  readonly guarantees: Guarantees
+  /** Read at each request: decided at start-up, once the runtime's stores exist. */
+  readonly guarantees: () => Guarantees
   readonly snapshot: () => InspectionSnapshot
 }
 
@@ -71,7 +72,7 @@ export function createInspection(d: InspectionDeps) {
       }
       types[name] = c
     }
-    return { node: d.node, incarnation: d.incarnation, pid: process.pid, ...d.snapshot(), types, guarantees: d.guarantees }
+    return { node: d.node, incarnation: d.incarnation, pid: process.pid, ...d.snapshot(), types, guarantees: d.guarantees() }
   }
 
   const actors = (filter: ActorFilter = {}) => {

@@ -291,6 +291,14 @@ describe("cluster (one process)", () => {
       await actorsCommand(["--type", "where"], { nc, json: false, out: (s) => table.push(s) })
       expect(table.join("\n")).toMatch(/default\s+where\s+i0\s+(active|idle)\s+i[ab]/)
       expect(await actorsCommand([], { nc, json: false, out: () => {}, err: () => {} })).toBe(2)
+      const errs: string[] = []
+      expect(await nodesCommand(["--timeout", "soon"], { nc, json: false, out: () => {}, err: (s) => errs.push(s) })).toBe(2)
+      expect(await actorsCommand(["--type", "where", "--limit", "0"], { nc, json: false, out: () => {}, err: (s) => errs.push(s) })).toBe(2)
+      expect(errs.join("\n")).toContain('--timeout must be a whole number of at least 1, got "soon"')
+      expect(errs.join("\n")).toContain("--limit must be a whole number")
+      // a single server: replicas default to 1 and the node says what that means
+      expect(nodes[0].guarantees).toMatchObject({ replicas: 1, survivesServerLoss: false, warnings: [] })
+      expect(nodes[0].guarantees.statements[0]).toContain("single server, runtime buckets R1")
     } finally {
       await Promise.all([a.drain(), b.drain()])
     }
