@@ -48,6 +48,8 @@ export class ActorCell implements ActorAddress {
   activations = 1
   priorActiveMs = 0
   sleepingMs = 0
+  /** Set by a checkpoint that says the actor last went to sleep (it passivated, maybe on another node). */
+  wokeFromSleep = false
   private mailbox: Mailbox<Envelope> | null = null
   private running = false
   private pausedUntil = 0
@@ -76,12 +78,20 @@ export class ActorCell implements ActorAddress {
     return this.running || this.queued > 0 || this.saving !== null
   }
 
-  /** Starts activation (restoring state); messages queue meanwhile. */
+  /**
+   * Starts activation (restoring state); messages queue meanwhile. A cold wake publishes its
+   * `…>warming` once the checkpoint is read, so an actor that passivated on another node (its
+   * checkpoint carries `acct.sleptAt`) is reported `sleeping>warming`, not `cold>warming`.
+   */
   activate(from: "cold" | "sleeping"): void {
-    this.host.transition(this, from, "warming")
+    if (from === "sleeping") this.host.transition(this, from, "warming")
     this.status = "warming"
+    const announce = () => {
+      if (from === "cold") this.host.transition(this, this.wokeFromSleep ? "sleeping" : "cold", "warming")
+    }
     this.ready = this.host.restore(this).then(
       () => {
+        announce()
         this.activeSince = Date.now()
         this.host.transition(this, "warming", "active")
         this.status = "active"
@@ -89,6 +99,7 @@ export class ActorCell implements ActorAddress {
         this.kick()
       },
       (e) => {
+        announce()
         this.ready = null
         this.host.activationFailed(this, e)
       },
@@ -208,6 +219,11 @@ export class ActorCell implements ActorAddress {
 
   private completed(env: Envelope, result: unknown): Promise<void> | undefined {
     const host = this.host
+    if (this.status === "stopped") {
+      // stopped while the handler ran (shutdown timeout passed, fenced): its change is not kept
+      host.reply(env, encodeError("unavailable", `${this.type}/${this.id} was stopped while handling ${env.tag}; its change was not kept`))
+      return undefined
+    }
     const encoded = host.compiled.get(env.tag)!.encodeReply(result)
     if (encoded._tag === "Left") {
       host.stats.handlerFailures++
@@ -239,13 +255,73 @@ export class ActorCell implements ActorAddress {
     host.supervise(this, env.tag, error)
   }
 
-  /** Applies a supervisor restart: state back to the last checkpoint, processing paused for `backoffMs`. */
-  restart(backoffMs: number): void {
+  /**
+   * Applies a supervisor restart, as a re-activation in place: published `<status>>warming`,
+   * state back to the last checkpoint (the last answered state, see `unsaved`), no message
+   * handled for `backoffMs`, `onActivate` run again, then `warming>active`. A handler still in
+   * flight (a sibling restarted by `one_for_all`/`rest_for_one`) is given `shutdownMs` to
+   * finish first; JavaScript cannot cancel it past that, so its reply may still go out.
+   */
+  restart(backoffMs: number, shutdownMs: number | "infinity" = 0): void {
+    if (this.status === "stopped") return
     this.restarts++
-    const last = this.unsaved ?? this.saved
-    this.state = last !== undefined ? JSON.parse(last) : this.host.definition.initialState({ tenant: this.tenant, id: this.id })
-    this.ctx = null
-    this.pausedUntil = Date.now() + backoffMs
+    // already loading its checkpoint (activating, or restarting): that is the restart
+    if (this.status === "warming") return
+    const host = this.host
+    const restore = () => {
+      const last = this.unsaved ?? this.saved
+      this.state = last !== undefined ? JSON.parse(last) : host.definition.initialState({ tenant: this.tenant, id: this.id })
+      this.ctx = null
+    }
+    restore()
+    // no further message starts until the restart is done (the run loop and kick both check)
+    this.pausedUntil = Number.POSITIVE_INFINITY
+    host.transition(this, this.status, "warming", "restart")
+    this.status = "warming"
+    let ready: Promise<void> | undefined = undefined
+    ready = this.ready = (async () => {
+      await null // `ready` is assigned before the body reads it
+      if (shutdownMs !== 0 && this.running) {
+        await this.settle(shutdownMs)
+        restore()
+      }
+      if (backoffMs > 0) await new Promise((r) => setTimeout(r, backoffMs))
+      if (host.definition.onActivate && this.ready === ready) await host.definition.onActivate(this.context() as ActorContext<any>)
+    })()
+    const resume = () => {
+      if (this.ready !== ready) return // superseded (another restart, or a stop)
+      this.ready = null
+      this.pausedUntil = 0
+      if (this.status === "stopped") return
+      host.transition(this, "warming", "active")
+      this.status = "active"
+      this.kick()
+    }
+    ready.then(resume, (e) => {
+      host.node.log("warn", `onActivate of ${this.type}/${this.id} threw on restart: ${(e as Error)?.message ?? e}`)
+      resume()
+    })
+  }
+
+  /**
+   * Stops taking messages and waits up to `timeoutMs` for the handler in flight (OTP's shutdown
+   * timeout). Resolves true when nothing was running any more in time. The caller stops the cell.
+   */
+  async finishInFlight(timeoutMs: number | "infinity"): Promise<boolean> {
+    this.pausedUntil = Number.POSITIVE_INFINITY
+    this.ready = Promise.resolve() // never cleared: kick() starts nothing any more
+    if (timeoutMs === 0) return !this.running
+    return await this.settle(timeoutMs)
+  }
+
+  /** Waits until no handler runs (true) or `timeoutMs` passed (false). */
+  private async settle(timeoutMs: number | "infinity"): Promise<boolean> {
+    const deadline = timeoutMs === "infinity" ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs
+    while (this.running && this.status !== "stopped") {
+      if (Date.now() >= deadline) return false
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    return true
   }
 
   /** Writes the state if it changed since the last checkpoint, coalescing with a write in flight. */
@@ -263,11 +339,15 @@ export class ActorCell implements ActorAddress {
     this.saving = this.write(json)
   }
 
-  /** Writes now (if changed, or always with `sleptAt` when passivating) and resolves when stored. */
-  async checkpointNow(sleptAt?: number): Promise<void> {
+  /**
+   * Writes now (if changed; always with `sleptAt` when passivating, or with `force` when the
+   * activation ends elsewhere: hand-over, drain, stop, so its cost accounting is kept) and
+   * resolves when stored.
+   */
+  async checkpointNow(sleptAt?: number, force = false): Promise<void> {
     while (this.saving !== null) await this.saving
     const json = serialize(this.state)
-    if (json === this.saved && sleptAt === undefined) return
+    if (json === this.saved && sleptAt === undefined && !force) return
     this.unsaved = json
     this.saving = this.write(json, sleptAt)
     await this.saving
@@ -288,6 +368,7 @@ export class ActorCell implements ActorAddress {
   /** Takes over the accounting of earlier incarnations from a checkpoint. */
   restoreAccounting(acct: Accounting | undefined, now: number): void {
     if (!acct) return
+    this.wokeFromSleep = acct.sleptAt !== undefined
     this.activations = acct.activations + 1
     this.priorActiveMs = acct.activeMs
     this.restarts = acct.restarts

@@ -41,6 +41,16 @@ export function warmPoolIds(def: AgentDefinition<any, any>): string[] {
   return Array.from({ length: Math.max(0, Math.floor(size)) }, (_, i) => `${prefix}${i}`)
 }
 
+/**
+ * Ids (tenant `default`) that must be awake at `now`: the warm pool, `always_on` instances, and
+ * `business_hours` instances inside their window. The node wakes them at start and re-wakes
+ * them whenever one is not active on its owner (stopped by a supervisor, type revived or reset,
+ * partition gained).
+ */
+export function idsToKeepAwake(def: AgentDefinition<any, any>, now: number): string[] {
+  return idsToWakeAtStart(def, now)
+}
+
 /** Ids the node wakes when it starts. */
 export function idsToWakeAtStart(def: AgentDefinition<any, any>, now: number): string[] {
   const ids = new Set(warmPoolIds(def))

@@ -38,12 +38,14 @@ import type { AgentDefinition } from "./define-agent.ts"
 import { startNatsServer, type NatsServer } from "./nats-server.ts"
 import { parseIssues } from "./protocol.ts"
 import { openStateStore, type StateStore } from "./state-store.ts"
-import { createNodeSupervision } from "./node-supervision.ts"
+import { createNodeSupervision, type SupervisionView } from "./node-supervision.ts"
+import { decodeResetRequest, supervisionResetSubject, supervisionTreeSubject } from "../subjects/supervision.ts"
+import { partitionOf } from "./cluster/partition-hash.ts"
 import type { NodeTreeOverrides } from "../supervisors/mod.ts"
 import type { Supervisor } from "./supervision.ts"
 import { TypeHost, type HostNode, type TypeStats } from "./type-host.ts"
 import { createCluster, type ClusterOptions, type ClusterView } from "./cluster/cluster.ts"
-import { idsToWakeAtStart } from "./lifecycle-policy.ts"
+import { idsToKeepAwake, idsToWakeAtStart } from "./lifecycle-policy.ts"
 import { startSchedules } from "./schedules.ts"
 import { createStigmergy } from "./stigmergy.ts"
 
@@ -123,6 +125,12 @@ export interface AntsNode {
   readonly closed: Promise<void>
   /** Membership view, owned partitions, placement and inspection. */
   readonly cluster: ClusterView
+  /**
+   * The node's supervision tree, read-only (`inspect`, `typeStatus`, `pathOf`, `workers`), and
+   * an operator's `reset`; also served on `ants._sys.node.<id>.supervision.tree|reset`.
+   * Undefined when the node was given its own `supervisor`.
+   */
+  readonly supervision: SupervisionView | undefined
 }
 
 const decoder = new TextDecoder()
@@ -179,17 +187,28 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   const store: StateStore = await openStateStore(nc, { nodeId: id, replicas: options.replicas })
   const messaging = createMessaging(nc)
-  const supervisor =
-    options.supervisor ??
-    createNodeSupervision({
+  const nodeSupervision = options.supervisor
+    ? undefined
+    : createNodeSupervision({
       nodeId: id,
       nc,
       agents: options.agents,
       overrides: options.supervision,
       log,
-      onTypeDown: (type, reason) => hosts.get(type)?.giveUp(reason),
-      onTypeUp: (type) => hosts.get(type)?.revive(),
+      onTypeDown: (type, reason, shutdownMs) => hosts.get(type)?.giveUp(reason, shutdownMs),
+      onTypeUp: (type, delayMs) => hosts.get(type)?.revive(delayMs),
+      restartActor: (a, delayMs, shutdownMs) => {
+        const h = hosts.get(a.type)
+        const c = h?.cells.get(`${a.tenant}\u0000${a.id}`)
+        if (h && c) h.restartActor(c, delayMs, shutdownMs)
+      },
+      stopActor: (a, reason, shutdownMs) => {
+        const h = hosts.get(a.type)
+        const c = h?.cells.get(`${a.tenant}\u0000${a.id}`)
+        if (h && c) void h.shutdown(c, reason, shutdownMs)
+      },
     })
+  const supervisor: Supervisor = options.supervisor ?? nodeSupervision!
 
   const cluster = createCluster(
     { id, nc, hosts, replicas: options.replicas ?? 1, shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs, log, dispatch: (m, r) => dispatch(m, r) },
@@ -220,6 +239,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   for (const def of options.agents) {
     hosts.set(def.type, new TypeHost(def, hostNode, def.mailbox ?? mailbox, passivateAfterMs))
   }
+  // singleton actors run by supervisor workers stay activated
+  for (const w of nodeSupervision?.view.workers() ?? []) hosts.get(w.actor.type)?.pinned.add(`${w.actor.tenant}\u0000${w.actor.id}`)
 
   // --- rejection accounting -------------------------------------------------------------
   let received = 0
@@ -376,12 +397,69 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     }
   }
   subs.push(nc.subscribe(nodeSubject(id, "stats"), { callback: answerStats }))
+  if (nodeSupervision) {
+    const view = nodeSupervision.view
+    const respond = (m: Msg, body: () => Uint8Array) => {
+      try {
+        m.respond(body())
+      } catch {
+        // closing
+      }
+    }
+    subs.push(nc.subscribe(supervisionTreeSubject(id), { callback: (_e, m) => respond(m, () => encodeOk(view.inspect())) }))
+    subs.push(
+      nc.subscribe(supervisionResetSubject(id), {
+        callback: (_e, m) =>
+          respond(m, () => {
+            let body: unknown = {}
+            try {
+              if (m.data.length > 0) body = JSON.parse(decoder.decode(m.data))
+            } catch (e) {
+              return encodeError("invalid_message", `reset body is not JSON: ${(e as Error).message}`)
+            }
+            const r = decodeResetRequest(body)
+            if (r._tag === "Left") return encodeError("invalid_message", "reset body does not fit {type?, path?}", parseIssues(r.left))
+            try {
+              return encodeOk(view.reset(r.right))
+            } catch (e) {
+              return encodeError("invalid_message", (e as Error).message)
+            }
+          }),
+      }),
+    )
+  }
   subs.push(nc.subscribe(nodesBroadcastSubject("stats"), { callback: answerStats }))
 
   // --- lifecycle sweeper -------------------------------------------------------------------
   const tick = Math.max(20, Math.min(1000, Math.floor(Math.min(idleAfterMs, passivateAfterMs) / 2)))
+  // What must stay awake (warm pools, always_on and in-window business_hours instances, workers'
+  // actors) is re-activated here when it is not: after a stop by its supervisor, a type revived
+  // or reset, or when this node gains the actor's partition. At most one attempt a second per actor.
+  const wakeAttempts = new Map<string, number>()
+  const keepAwake = (now: number) => {
+    if (!accepting) return
+    const owned = routing === "partitioned" ? new Set(cluster.partitions()) : undefined
+    const workers = nodeSupervision?.view.workers() ?? []
+    for (const host of hosts.values()) {
+      if (host.unavailable !== undefined) continue
+      const type = host.definition.type
+      const targets: Array<{ tenant: string; id: string }> = idsToKeepAwake(host.definition, now).map((actorId) => ({ tenant: DEFAULT_TENANT, id: actorId }))
+      for (const w of workers) if (w.actor.type === type && nodeSupervision!.workerUp(w.actor)) targets.push(w.actor)
+      for (const t of targets) {
+        const key = `${t.tenant}\u0000${t.id}`
+        if (host.cells.has(key)) continue
+        if (cluster.ownerOf(type, t.id) !== id || (owned !== undefined && !owned.has(partitionOf(type, t.id)))) continue
+        const attempt = `${type}\u0000${key}`
+        const last = wakeAttempts.get(attempt)
+        if (last !== undefined && now - last < 1000) continue
+        wakeAttempts.set(attempt, now)
+        host.cell(t.tenant, t.id)
+      }
+    }
+  }
   const sweeper = setInterval(() => {
     const now = Date.now()
+    keepAwake(now)
     for (const host of hosts.values()) {
       for (const cell of host.cells.values()) {
         if (cell.busy) continue
@@ -426,7 +504,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       }
       for (const h of hosts.values()) {
         if (h.checkpointPolicy === "never") continue
-        await Promise.all([...h.cells.values()].map((c) => c.checkpointNow().catch(() => undefined)))
+        // forced: an unchanged state still gets its cost accounting written
+        await Promise.all([...h.cells.values()].map((c) => c.checkpointNow(undefined, true).catch(() => undefined)))
       }
       await cluster.close().catch((e) => log("warn", `leaving the swarm failed: ${(e as Error).message}`))
       if (ownConnection) await nc.drain().catch(() => undefined)
@@ -444,6 +523,13 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
   const schedules = await startSchedules(nc, options.agents, { nodeId: id, replicas: options.replicas, log, wake })
   for (const host of hosts.values()) for (const actorId of idsToWakeAtStart(host.definition, Date.now())) wake(host.definition.type, actorId)
+  for (const w of nodeSupervision?.view.workers() ?? []) {
+    try {
+      nc.publish(agentSubject({ tenant: w.actor.tenant, type: w.actor.type, id: w.actor.id, tag: "_Wake" }))
+    } catch (e) {
+      log("warn", `could not wake ${w.actor.type}/${w.actor.id}: ${(e as Error).message}`)
+    }
+  }
 
   await stigmergy.startInterests(options.agents, log)
 
@@ -460,6 +546,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     stop: drain,
     closed,
     cluster,
+    supervision: nodeSupervision?.view,
   }
 }
 

@@ -11,12 +11,30 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
 import { agentSubject, DEFAULT_TENANT } from "../subjects/grammar.ts"
 import { SCHEDULE_BUCKET, scheduleClaimKey } from "../subjects/kv.ts"
-import type { AgentDefinition } from "./define-agent.ts"
+import type { AgentDefinition, Schedule } from "./define-agent.ts"
 
 const encoder = new TextEncoder()
 
 export interface ScheduleRunner {
   stop(): void
+}
+
+/** The croner job options of a schedule: its own time zone (UTC when none). */
+function cronOptions(sch: Pick<Schedule, "timezone">): { timezone: string } {
+  return { timezone: sch.timezone ?? "UTC" }
+}
+
+/**
+ * The next firing of a schedule strictly after `now` (epoch ms), in its time zone; undefined
+ * when the expression never fires again. Pure: what the runner's timer will fire on.
+ */
+export function nextFiring(sch: Pick<Schedule, "cron" | "timezone">, now: number): number | undefined {
+  const c = new Cron(sch.cron, { ...cronOptions(sch), paused: true })
+  try {
+    return c.nextRun(new Date(now))?.getTime()
+  } finally {
+    c.stop()
+  }
 }
 
 export async function startSchedules(
@@ -29,7 +47,7 @@ export async function startSchedules(
   const kv = needsKv ? await new Kvm(nc).create(SCHEDULE_BUCKET, { history: 1, ttl: 24 * 3600_000, replicas: options.replicas ?? 1 }) : undefined
   for (const def of defs) {
     for (const sch of def.schedules ?? []) {
-      const job = new Cron(sch.cron, { timezone: sch.timezone ?? "UTC", catch: true }, async (self: Cron) => {
+      const job = new Cron(sch.cron, { ...cronOptions(sch), catch: true }, async (self: Cron) => {
         const fireAt = self.currentRun()?.getTime() ?? Date.now()
         try {
           await kv!.create(scheduleClaimKey(def.type, sch.name, fireAt), encoder.encode(options.nodeId))

@@ -72,6 +72,9 @@ export class TypeHost {
   readonly passivateAfterMs: number
   /** Ids of the type's warm pool (kept active, never passivated). */
   readonly poolIds: ReadonlySet<string>
+  /** Cell keys (`<tenant>\u0000<id>`) of singleton actors run by supervisor workers: never passivated. */
+  readonly pinned = new Set<string>()
+  private reviveTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
     readonly definition: AgentDefinition,
@@ -87,7 +90,7 @@ export class TypeHost {
 
   /** Whether an idle actor may passivate now (tiers, warm pool, business hours). */
   mayPassivate(cell: ActorCell, now: number): boolean {
-    return mayPassivate(this.definition, this.poolIds, cell.id, now)
+    return !this.pinned.has(cell.key) && mayPassivate(this.definition, this.poolIds, cell.id, now)
   }
 
   get store(): StateStore {
@@ -220,19 +223,58 @@ export class TypeHost {
     if (decision.typeGaveUp !== undefined) this.giveUp(decision.typeGaveUp)
   }
 
-  /** The type's supervisor gave up: stop every activation, answer `unavailable` from now on. */
-  giveUp(reason: string): void {
+  /**
+   * The type's supervisor stopped it (it gave up, or a sibling's restart takes it down): answer
+   * `unavailable` from now on and stop every activation, each given `shutdownMs` to finish its
+   * handler in flight (see `shutdown`).
+   */
+  giveUp(reason: string, shutdownMs: number | "infinity" = 0): void {
+    clearTimeout(this.reviveTimer)
+    this.reviveTimer = undefined
     if (this.unavailable !== undefined) return
     this.unavailable = reason
     this.node.log("error", `agent type ${this.definition.type} is unavailable on node ${this.node.id}: ${reason}`)
-    for (const cell of [...this.cells.values()]) this.stop(cell, reason)
+    for (const cell of [...this.cells.values()]) void this.shutdown(cell, reason, shutdownMs)
   }
 
-  /** The type's supervisor restarted it: serve again. */
-  revive(): void {
+  /**
+   * The type's supervisor restarted it: serve again after `delayMs` (the supervisor's restart
+   * backoff); until then messages are answered `unavailable` with the reason.
+   */
+  revive(delayMs = 0): void {
+    clearTimeout(this.reviveTimer)
+    this.reviveTimer = undefined
     if (this.unavailable === undefined) return
+    if (delayMs > 0) {
+      this.unavailable = `restarting by its supervisor, available again in ${delayMs} ms (was: ${this.unavailable})`
+      this.reviveTimer = setTimeout(() => this.revive(0), delayMs)
+      this.reviveTimer.unref?.()
+      return
+    }
     this.node.log("info", `agent type ${this.definition.type} is available again on node ${this.node.id}`)
     this.unavailable = undefined
+  }
+
+  /**
+   * Stops a cell as OTP stops a child: no new message starts, the handler in flight gets up to
+   * `shutdownMs` to finish (then the state it left is checkpointed, with the cost accounting);
+   * past that, or with `0`, the cell is stopped at once (brutal kill: the last checkpoint is
+   * what stays). Whatever is still queued is answered `unavailable`.
+   */
+  async shutdown(cell: ActorCell, reason: string, shutdownMs: number | "infinity"): Promise<void> {
+    if (cell.status === "stopped") return
+    const finished = await cell.finishInFlight(shutdownMs)
+    if (finished && shutdownMs !== 0 && this.checkpointPolicy !== "never" && (cell.status as string) !== "stopped") {
+      await cell.checkpointNow(undefined, true).catch(() => undefined)
+    }
+    this.stop(cell, reason)
+  }
+
+  /** A supervisor restarts a singleton actor it runs as a worker (state back to its checkpoint). */
+  restartActor(cell: ActorCell, delayMs: number, shutdownMs: number | "infinity"): void {
+    if (cell.status === "stopped") return
+    this.stats.restarts++
+    cell.restart(delayMs, shutdownMs)
   }
 
   transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string): void {

@@ -16,12 +16,17 @@
  * - extra `children` (singleton workers, nested supervisors) start before the types, so the
  *   services types depend on are up first and stopped last. Their restarts count toward the
  *   root's intensity, and a root that gives up makes every type unavailable on the node: put
- *   a worker that may crash repeatedly under its own supervisor with a suitable intensity.
+ *   a worker that may crash repeatedly under its own supervisor with a suitable intensity;
+ * - a type you place yourself (a `kind: "type"` child anywhere in `children`, e.g. under a
+ *   `one_for_all` supervisor of your own) is not added to the root a second time. It keeps
+ *   the restart type you wrote (the child default, `permanent`), and its policy is the type's
+ *   policy (`policy`, then `types[type]`) overlaid by the child's own `policy`.
  */
 import {
   defineSupervisor,
   type ChildSpecInput,
   type RestartType,
+  type WorkerActor,
   type SupervisorSpec,
   type SupervisorSpecInput,
   type TypePolicyInput,
@@ -42,18 +47,60 @@ export interface NodeTreeOverrides {
 
 export const DEFAULT_TYPE_RESTART: RestartType = "temporary"
 
+function typePolicy(type: string, overrides: NodeTreeOverrides, own?: TypePolicyInput): TypePolicyInput {
+  return {
+    ...overrides.policy,
+    ...overrides.types?.[type],
+    ...own,
+    backoff: { ...overrides.policy?.backoff, ...overrides.types?.[type]?.backoff, ...own?.backoff },
+  }
+}
+
+/** Fills the policies of the type children a user placed in `children` (recursively). */
+function placeChildren(children: ReadonlyArray<ChildSpecInput>, overrides: NodeTreeOverrides): ChildSpecInput[] {
+  return children.map((c) => {
+    if (c === null || typeof c !== "object") return c
+    if (c.kind === "type") return { ...c, policy: typePolicy(c.id, overrides, c.policy) }
+    if (c.kind === "supervisor" && c.spec && Array.isArray(c.spec.children)) {
+      return { ...c, spec: { ...c.spec, children: placeChildren(c.spec.children, overrides) } }
+    }
+    return c
+  })
+}
+
+/** Ids of the `kind: "type"` children anywhere in `children` (nested supervisors included). */
+export function placedTypes(children: ReadonlyArray<ChildSpecInput> = []): string[] {
+  const out: string[] = []
+  const walk = (cs: ReadonlyArray<ChildSpecInput>) => {
+    for (const c of cs) {
+      if (c === null || typeof c !== "object") continue
+      if (c.kind === "type") out.push(c.id)
+      else if (c.kind === "supervisor" && Array.isArray(c.spec?.children)) walk(c.spec!.children!)
+    }
+  }
+  walk(children)
+  return out
+}
+
+/** Every worker of a resolved spec that runs a singleton actor, with its path from the root. */
+export function workerActors(spec: SupervisorSpec): Array<{ readonly path: ReadonlyArray<string>; readonly actor: WorkerActor }> {
+  const out: Array<{ path: ReadonlyArray<string>; actor: WorkerActor }> = []
+  const walk = (s: SupervisorSpec, base: ReadonlyArray<string>) => {
+    for (const c of s.children) {
+      if (c.kind === "worker" && c.actor) out.push({ path: [...base, c.id], actor: c.actor })
+      if (c.kind === "supervisor") walk(c.spec!, [...base, c.id])
+    }
+  }
+  walk(spec, [])
+  return out
+}
+
 /** The resolved spec of a node's default tree; pass it to `new SupervisionTree(...)`. */
 export function defaultNodeTree(types: ReadonlyArray<string>, overrides: NodeTreeOverrides = {}): SupervisorSpec {
-  const typeChildren: ChildSpecInput[] = types.map((type) => ({
-    id: type,
-    kind: "type",
-    restart: overrides.typeRestart ?? DEFAULT_TYPE_RESTART,
-    policy: {
-      ...overrides.policy,
-      ...overrides.types?.[type],
-      backoff: { ...overrides.policy?.backoff, ...overrides.types?.[type]?.backoff },
-    },
-  }))
+  const placed = new Set(placedTypes(overrides.children))
+  const typeChildren: ChildSpecInput[] = types
+    .filter((type) => !placed.has(type))
+    .map((type) => ({ id: type, kind: "type", restart: overrides.typeRestart ?? DEFAULT_TYPE_RESTART, policy: typePolicy(type, overrides) }))
   const { children: _ignored, ...flags } = (overrides.root ?? {}) as SupervisorSpecInput
-  return defineSupervisor({ strategy: "one_for_one", ...flags, children: [...(overrides.children ?? []), ...typeChildren] })
+  return defineSupervisor({ strategy: "one_for_one", ...flags, children: [...placeChildren(overrides.children ?? [], overrides), ...typeChildren] })
 }

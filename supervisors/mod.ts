@@ -33,6 +33,7 @@ export type {
   SupervisorSpecInput,
   TypePolicy,
   TypePolicyInput,
+  WorkerActor,
 } from "./spec.ts"
 export { describeError, describeReason, isAbnormal, shouldRestart } from "./exit-reason.ts"
 export type { ExitReason } from "./exit-reason.ts"
@@ -61,7 +62,7 @@ export type {
   TreeDecision,
   TypeStatus,
 } from "./tree.ts"
-export { DEFAULT_TYPE_RESTART, defaultNodeTree } from "./default-node-tree.ts"
+export { DEFAULT_TYPE_RESTART, defaultNodeTree, placedTypes, workerActors } from "./default-node-tree.ts"
 export type { NodeTreeOverrides } from "./default-node-tree.ts"
 export { TREE_EVENT_TYPE, TYPE_EVENT_ID, eventAddress } from "./event-address.ts"
 export type { EventAddress } from "./event-address.ts"

@@ -24,9 +24,10 @@
  * | `id`         | (required) | unique among siblings; a subject token (`[A-Za-z0-9_-]+`) because paths and type names are built from it |
  * | `kind`       | `"worker"` | `worker` (a singleton actor or service), `supervisor` (needs `spec`), `type` (all actor instances of one agent type; `id` is the type name) |
  * | `restart`    | `"permanent"` | `permanent`: always restarted; `transient`: restarted only after an abnormal exit (an error, not `normal`/`shutdown`); `temporary`: never restarted, and forgotten once it has exited or been stopped (OTP) |
- * | `shutdownMs` | `5000` for workers, `"infinity"` for supervisors and types | how long a stop may take before the runtime kills the child; `0` is OTP's `brutal_kill`; `"infinity"` gives a subtree time to stop its own children (OTP's default for supervisors) |
+ * | `shutdownMs` | `5000` for workers and types, `"infinity"` for supervisors | how long a stop may take before the runtime kills the child: a stopped actor first finishes the handler in flight (and checkpoints) for up to this long, then is stopped with whatever it had queued answered `unavailable`; `0` is OTP's `brutal_kill`; `"infinity"` gives a subtree time to stop its own children (OTP's default for supervisors). For a type, the timeout applies to each of its actors (they stop in parallel) |
  * | `spec`       | —       | the nested supervisor's flags and children (`kind: "supervisor"` only) |
  * | `policy`     | `DEFAULT_TYPE_POLICY` | per-instance supervision of an agent type (`kind: "type"` only) |
+ * | `actor`      | —       | `kind: "worker"` only: the singleton actor `{ type, id, tenant? }` (tenant `default`) this worker runs. The node keeps it activated (never passivated), reports its handler failures to this supervisor as the worker's exits, and restarts it (state back to its last checkpoint) or stops it as the supervisor decides. A worker without `actor` is bookkeeping only |
  *
  * ## Agent types (`TypePolicy`): supervising 100,000 virtual actors
  *
@@ -103,6 +104,15 @@ export interface ChildSpec {
   readonly spec?: SupervisorSpec
   /** Present exactly when `kind` is `"type"`. */
   readonly policy?: TypePolicy
+  /** `kind: "worker"` only: the singleton actor this worker runs. */
+  readonly actor?: WorkerActor
+}
+
+/** The singleton actor a worker child runs (tenant default `"default"`). */
+export interface WorkerActor {
+  readonly type: string
+  readonly id: string
+  readonly tenant: string
 }
 
 /** Chooses what to do with an actor instance whose handler threw. Must not throw. */
@@ -169,6 +179,7 @@ export interface ChildSpecInput {
   readonly shutdownMs?: Shutdown
   readonly spec?: SupervisorSpecInput
   readonly policy?: TypePolicyInput
+  readonly actor?: { readonly type: string; readonly id: string; readonly tenant?: string }
 }
 
 export interface TypePolicyInput {
@@ -263,10 +274,11 @@ function defineChild(input: ChildSpecInput, where: string): ChildSpec {
     input.shutdownMs === "infinity"
       ? "infinity"
       : input.shutdownMs === undefined
-        ? kind === "worker"
-          ? DEFAULT_WORKER_SHUTDOWN_MS
-          : "infinity"
+        ? kind === "supervisor"
+          ? "infinity"
+          : DEFAULT_WORKER_SHUTDOWN_MS
         : num(at(where, "shutdownMs"), input.shutdownMs, 0, { min: 0 })
+  if (input.actor !== undefined && kind !== "worker") fail(at(where, "actor"), `only worker children run an actor (kind is "${kind}")`)
   if (kind === "supervisor") {
     if (input.spec === undefined) fail(at(where, "spec"), `child "${input.id}" is a supervisor and needs a spec`)
     if (input.policy !== undefined) fail(at(where, "policy"), "only type children take a policy")
@@ -279,7 +291,19 @@ function defineChild(input: ChildSpecInput, where: string): ChildSpec {
     return Object.freeze({ id: input.id, kind, restart, shutdownMs, policy })
   }
   if (input.policy !== undefined) fail(at(where, "policy"), "only type children take a policy")
-  return Object.freeze({ id: input.id, kind, restart, shutdownMs })
+  if (input.actor === undefined) return Object.freeze({ id: input.id, kind, restart, shutdownMs })
+  const actor = defineWorkerActor(input.actor, at(where, "actor"))
+  return Object.freeze({ id: input.id, kind, restart, shutdownMs, actor })
+}
+
+function defineWorkerActor(input: ChildSpecInput["actor"], where: string): WorkerActor {
+  if (input === null || typeof input !== "object") fail(where, "must be an object { type, id, tenant? }")
+  const tok = (field: string, v: unknown, fallback?: string): string => {
+    if (v === undefined && fallback !== undefined) return fallback
+    if (typeof v !== "string" || !ID.test(v)) fail(at(where, field), `must be a non-empty token of letters, digits, '_' or '-', got ${JSON.stringify(v)}`)
+    return v
+  }
+  return Object.freeze({ type: tok("type", input.type), id: tok("id", input.id), tenant: tok("tenant", input.tenant, "default") })
 }
 
 function defineSupervisorAt(input: SupervisorSpecInput, where: string): SupervisorSpec {

@@ -7,7 +7,7 @@
  */
 import { initialState, type SupervisorState } from "./decide.ts"
 import { EMPTY_WINDOW, prune, type RestartWindow } from "./restart-window.ts"
-import { SupervisorSpecError, type ChildKind, type ChildSpec, type Shutdown, type SupervisorSpec, type TypePolicy } from "./spec.ts"
+import { SupervisorSpecError, type ChildKind, type ChildSpec, type Shutdown, type SupervisorSpec, type TypePolicy, type WorkerActor } from "./spec.ts"
 
 /** Child ids from the root down; `[]` is the root itself. */
 export type ChildPath = ReadonlyArray<string>
@@ -15,6 +15,8 @@ export type ChildPath = ReadonlyArray<string>
 export interface ChildInfo {
   readonly kind: ChildKind
   readonly shutdownMs: Shutdown
+  /** Workers only: the singleton actor the worker runs. */
+  readonly actor?: WorkerActor
 }
 
 export interface SupNode {
@@ -93,7 +95,7 @@ function makeSup(
 export function buildChild(c: ChildSpec, parent: SupNode, types: Map<string, TypeNode>): TreeNode {
   const path = [...parent.path, c.id]
   const name = `${parent.name}/${c.id}`
-  const info: ChildInfo = { kind: c.kind, shutdownMs: c.shutdownMs }
+  const info: ChildInfo = c.actor ? { kind: c.kind, shutdownMs: c.shutdownMs, actor: c.actor } : { kind: c.kind, shutdownMs: c.shutdownMs }
   if (c.kind === "supervisor") return makeSup(c.spec!, path, name, parent, info, types)
   if (c.kind === "worker") return { kind: "worker", path, name, info, parent, downReason: undefined, availableAt: 0 }
   const seen = types.get(c.id)

@@ -35,7 +35,7 @@ describe("defineSupervisor", () => {
     expect(defineSupervisor().children).toEqual([])
   })
 
-  it("defineSupervisor - supervisors and types default to shutdown infinity, as OTP supervisors do", () => {
+  it("defineSupervisor - supervisors default to shutdown infinity (as in OTP), types to 5000 ms per actor", () => {
     const spec = defineSupervisor({
       children: [
         { id: "sub", kind: "supervisor", spec: { children: [{ id: "w", shutdownMs: 0 }] } },
@@ -45,7 +45,7 @@ describe("defineSupervisor", () => {
     expect(spec.children[0].shutdownMs).toBe("infinity")
     expect(spec.children[0].spec?.children[0]).toEqual({ id: "w", kind: "worker", restart: "permanent", shutdownMs: 0 })
     expect(spec.children[0].spec?.intensity).toBe(1)
-    expect(spec.children[1].shutdownMs).toBe("infinity")
+    expect(spec.children[1].shutdownMs).toBe(5000)
     expect(spec.children[1].policy).toEqual(DEFAULT_TYPE_POLICY)
   })
 
@@ -86,6 +86,16 @@ describe("defineSupervisor", () => {
     expect(specError({ backoff: { multiplier: 0.5 } }).where).toBe("backoff.multiplier")
     expect(specError({ backoff: { initialMs: 500, maxMs: 100 } }).where).toBe("backoff.maxMs")
     expect(specError({ children: [{ id: "a", shutdownMs: -1 }] }).where).toBe("children[0].shutdownMs")
+  })
+
+  it("defineSupervisor - a worker may run a singleton actor; only workers take one, with token fields", () => {
+    const spec = defineSupervisor({ children: [{ id: "w", actor: { type: "ledger", id: "main" } }] })
+    expect(spec.children[0]).toEqual({ id: "w", kind: "worker", restart: "permanent", shutdownMs: 5000, actor: { type: "ledger", id: "main", tenant: "default" } })
+    expect(defineSupervisor(spec)).toEqual(spec)
+    expect(specError({ children: [{ id: "t", kind: "type", actor: { type: "x", id: "y" } }] }).where).toBe("children[0].actor")
+    expect(specError({ children: [{ id: "w", actor: { type: "x.y", id: "y" } }] }).where).toBe("children[0].actor.type")
+    expect(specError({ children: [{ id: "w", actor: { type: "x" } }] }).where).toBe("children[0].actor.id")
+    expect(specError({ children: [{ id: "w", actor: "x/y" }] }).where).toBe("children[0].actor")
   })
 
   it("defineSupervisor - rejects ids that are not subject tokens", () => {

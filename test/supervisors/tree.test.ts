@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { SupervisionTree, defaultNodeTree, type SupervisorSpecInput } from "../../supervisors/mod.ts"
+import { SupervisionTree, defaultNodeTree, placedTypes, workerActors, type SupervisorSpecInput } from "../../supervisors/mod.ts"
 import { recorder } from "./recorder.ts"
 
 const boom = new Error("boom")
@@ -282,8 +282,8 @@ describe("defaultNodeTree", () => {
     expect(spec.intensity).toBe(1)
     expect(spec.periodMs).toBe(5000)
     expect(spec.children.map((c) => [c.id, c.kind, c.restart, c.shutdownMs])).toEqual([
-      ["billing", "type", "temporary", "infinity"],
-      ["fraud", "type", "temporary", "infinity"],
+      ["billing", "type", "temporary", 5000],
+      ["fraud", "type", "temporary", 5000],
     ])
     expect(spec.children[0].policy).toMatchObject({ intensity: 3, periodMs: 10_000, typeIntensity: 10, typePeriodMs: 60_000 })
   })
@@ -299,6 +299,30 @@ describe("defaultNodeTree", () => {
     expect(spec.children.map((c) => c.id)).toEqual(["metrics", "billing", "fraud"])
     expect(spec.children[1].policy).toMatchObject({ intensity: 5, typeIntensity: 10, backoff: { initialMs: 100, maxMs: 20_000 } })
     expect(spec.children[2].policy).toMatchObject({ intensity: 5, typeIntensity: 1, backoff: { initialMs: 7, maxMs: 20_000 } })
+  })
+
+  it("defaultNodeTree - a type placed under a user supervisor is not added to the root again and gets the type's policy", () => {
+    const children = [
+      {
+        id: "pair",
+        kind: "supervisor" as const,
+        spec: {
+          strategy: "one_for_all" as const,
+          children: [
+            { id: "ledger-main", actor: { type: "ledger", id: "main" } },
+            { id: "billing", kind: "type" as const, policy: { typeIntensity: 2 } },
+          ],
+        },
+      },
+    ]
+    expect(placedTypes(children)).toEqual(["billing"])
+    const spec = defaultNodeTree(["billing", "fraud", "ledger"], { policy: { intensity: 5 }, children })
+    expect(spec.children.map((c) => c.id)).toEqual(["pair", "fraud", "ledger"])
+    const billing = spec.children[0].spec!.children[1]
+    expect(billing).toMatchObject({ kind: "type", restart: "permanent", policy: { intensity: 5, typeIntensity: 2 } })
+    // a tree that uses it works: no "appears twice"
+    expect(() => new SupervisionTree(spec, recorder())).not.toThrow()
+    expect(workerActors(spec)).toEqual([{ path: ["pair", "ledger-main"], actor: { type: "ledger", id: "main", tenant: "default" } }])
   })
 
   it("defaultNodeTree - rejects a type name that is not a subject token", () => {
