@@ -65,6 +65,17 @@ describe("bench", () => {
     expect(evaluateTarget(undefined, 1, 1)).toBe(null)
   })
 
+  it("bench - --help prints the usage with every option and runs nothing", async () => {
+    const outs: string[] = []
+    const code = await benchCommand(["--help"], { json: false, out: (s) => outs.push(s), err: () => {} })
+    expect(code).toBe(0)
+    const text = outs.join("\n")
+    for (const flag of ["--quick", "--nats", "--agents", "--nodes", "--duration", "--tasks", "--rounds", "--rate", "--payload", "--concurrency", "--out", "--json"]) {
+      expect(text).toContain(flag)
+    }
+    for (const s of SCENARIOS) expect(text).toContain(s)
+  })
+
   it("bench - an unknown scenario is a usage error", async () => {
     const errs: string[] = []
     const code = await benchCommand(["nosuch"], { json: false, out: () => {}, err: (s) => errs.push(s) })
