@@ -1,0 +1,83 @@
+/** The shell path end to end: `ants node --agents` serves tasks, `ants task` / `ants dlq` drive them, `ants demo` runs them. */
+import { spawn, type ChildProcess } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { createInterface } from "node:readline"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { natsFixture, type NatsServer } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
+
+const BIN = new URL("../../runtime/cli/bin.mjs", import.meta.url).pathname
+const EXAMPLES = new URL("../../actors/examples/index.ts", import.meta.url).pathname
+// embedded servers leave their URL file in TMPDIR: keep this file's apart from anyone else's
+const TMP = mkdtempSync(join(tmpdir(), "ants-task-cli-"))
+const isolated = { NATS_URL: "", TMPDIR: TMP }
+
+let server: NatsServer
+let nodeProc: ChildProcess | undefined
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...isolated } })
+    let stdout = ""
+    let stderr = ""
+    p.stdout.on("data", (d) => (stdout += d))
+    p.stderr.on("data", (d) => (stderr += d))
+    p.on("exit", (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+beforeAll(async () => {
+  server = await natsFixture()
+})
+
+afterAll(async () => {
+  if (nodeProc && nodeProc.exitCode === null) nodeProc.kill("SIGKILL")
+  await server?.stop()
+  rmSync(TMP, { recursive: true, force: true })
+})
+
+describe("tasks from the shell", () => {
+  it("ants node - a node started with the example agents serves example.work: submit, status, a due --not-before task, a dead letter to inspect", async () => {
+    const proc = spawn(process.execPath, [BIN, "node", "--agents", EXAMPLES, "--nats", server.url, "--json"], { env: { ...process.env, ...isolated } })
+    nodeProc = proc
+    let stderr = ""
+    proc.stderr.on("data", (d) => (stderr += d))
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: proc.stdout }).on("line", (l) => {
+        if (JSON.parse(l).event === "ready") resolve()
+      })
+      proc.on("exit", (code) => reject(new Error(`node exited ${code}: ${stderr}`)))
+    })
+    const nats = ["--nats", server.url]
+    expect((await run(["task", "submit", "example.work", '{"ms":5}', "--key", "sh-1", ...nats])).code).toBe(0)
+    expect((await run(["task", "submit", "example.work", '{"ms":1}', "--key", "sh-later", "--not-before", "+1s", ...nats])).code).toBe(0)
+    expect((await run(["task", "submit", "example.work", '{"fail":true}', "--key", "sh-poison", ...nats])).code).toBe(0)
+    const state = async (id: string) => {
+      const r = await run(["task", "status", id, "--json", ...nats])
+      return r.code === 0 ? JSON.parse(r.stdout) : undefined
+    }
+    await waitUntil(async () => (await state("sh-1"))?.state === "completed", { timeoutMs: 15_000 })
+    expect(await state("sh-1")).toMatchObject({ result: { sleptMs: 5 }, attempts: 1 })
+    await waitUntil(async () => (await state("sh-later"))?.state === "completed", { timeoutMs: 15_000 })
+    // default retries: 1 s then 2 s, dead-lettered on the third attempt
+    await waitUntil(async () => (await state("sh-poison"))?.state === "dead_lettered", { timeoutMs: 20_000 })
+    const inspect = await run(["dlq", "inspect", "sh-poison", ...nats])
+    expect(inspect.code).toBe(0)
+    expect(inspect.stdout).toMatch(/reason\s+max_attempts[\s\S]*attempts\s+3/)
+    proc.kill("SIGTERM")
+    const code = await new Promise<number | null>((r) => (proc.exitCode !== null ? r(proc.exitCode) : proc.on("exit", (c) => r(c))))
+    expect(code).toBe(0)
+  }, 60_000)
+
+  it("ants demo - its tasks step completes three tasks and dead-letters the failing one after 3 attempts", async () => {
+    const r = await run(["demo", "--json", "--actors", "5", "--messages", "5"])
+    expect(r.code, r.stderr).toBe(0)
+    const summary = JSON.parse(r.stdout.trim().split("\n").pop()!)
+    expect(summary.tasksCorrect).toBe(true)
+    const states = Object.values(summary.tasks as Record<string, { state: string; attempts: number }>)
+    expect(states.filter((s) => s.state === "completed").length).toBe(3)
+    expect(states.filter((s) => s.state === "dead_lettered")).toEqual([{ state: "dead_lettered", attempts: 3 }])
+  }, 60_000)
+})
