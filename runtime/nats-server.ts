@@ -5,7 +5,7 @@
  * block. Nothing here speaks the NATS protocol; it only starts, waits for and stops processes.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -220,15 +220,66 @@ export interface NatsCluster {
   stop(): Promise<void>
 }
 
-/** Three (or n) clustered servers on loopback, each with its own store. */
+/** The shipped three-server cluster configuration (nats-cluster/a.conf, b.conf, c.conf, cluster.conf). */
+export const PROJECT_CLUSTER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "nats-cluster")
+const CLUSTER_SERVERS = ["a", "b", "c"] as const
+
+/**
+ * The shipped cluster files of one server, copied into `dir` with the route addresses moved to
+ * loopback ports: `dir/nats.conf` (the main configuration), `dir/nats-cluster/<x>.conf` and
+ * `dir/nats-cluster/cluster.conf`. Only the route addresses change, so what the tests run is
+ * what users deploy; a shipped file that no longer has them fails loudly here.
+ */
+export function clusterConfigFor(server: number, routePorts: ReadonlyArray<number>, dir: string, mainConfig: string | null = PROJECT_NATS_CONF): string {
+  const x = CLUSTER_SERVERS[server]
+  const own = readFileSync(join(PROJECT_CLUSTER_DIR, `${x}.conf`), "utf8")
+  let shared = readFileSync(join(PROJECT_CLUSTER_DIR, "cluster.conf"), "utf8")
+  const swap = (from: string, to: string) => {
+    if (!shared.includes(from)) throw new NatsServerError(`nats-cluster/cluster.conf no longer contains ${from}: the test launcher cannot place the cluster on loopback ports`)
+    shared = shared.split(from).join(to)
+  }
+  swap(`listen: "0.0.0.0:6222"`, `listen: "127.0.0.1:${routePorts[server]}"`)
+  CLUSTER_SERVERS.forEach((name, i) => swap(`nats-route://ants-${name}:6222`, `nats-route://127.0.0.1:${routePorts[i]}`))
+  if (!/^include \.\.\/nats\.conf$/m.test(own) || !/^include cluster\.conf$/m.test(own)) {
+    throw new NatsServerError(`nats-cluster/${x}.conf must include ../nats.conf and cluster.conf`)
+  }
+  mkdirSync(join(dir, "nats-cluster"), { recursive: true })
+  writeFileSync(join(dir, "nats.conf"), mainConfig ? readFileSync(mainConfig, "utf8") : "")
+  writeFileSync(join(dir, "nats-cluster", "cluster.conf"), shared)
+  const file = join(dir, "nats-cluster", `${x}.conf`)
+  writeFileSync(file, own)
+  return file
+}
+
+/**
+ * Clustered servers on loopback, each with its own store. Three (the default) run the shipped
+ * configuration of nats-cluster/ (see clusterConfigFor); another count gets generated cluster
+ * blocks.
+ */
 export async function startNatsCluster(n = 3, options: Omit<NatsServerOptions, "cluster" | "serverName"> = {}): Promise<NatsCluster> {
+  /** Each server's server_name (as JetStream reports stream leaders), in the order of `servers`. */
+  readonly serverNames: ReadonlyArray<string>
   const routePorts = await Promise.all(Array.from({ length: n }, () => freePort()))
-  const name = `ants-${process.pid}-${routePorts[0]}`
-  const servers = await Promise.all(
-    routePorts.map((port, i) =>
-      startNatsServer({ ...options, serverName: `s${i + 1}-${port}`, cluster: { name, port, routes: routePorts } }),
-    ),
-  )
+  const dirs: string[] = []
+  let servers: NatsServer[]
+  let serverNames: string[]
+  if (n === CLUSTER_SERVERS.length) {
+    const main = options.config === undefined ? PROJECT_NATS_CONF : options.config
+    servers = await Promise.all(
+      routePorts.map((_, i) => {
+        const dir = mkdtempSync(join(tmpdir(), "ants-cluster-conf-"))
+        dirs.push(dir)
+        return startNatsServer({ ...options, config: clusterConfigFor(i, routePorts, dir, main) })
+      }),
+    )
+    serverNames = CLUSTER_SERVERS.map((x) => `ants-${x}`)
+  } else {
+    const name = `ants-${process.pid}-${routePorts[0]}`
+    serverNames = routePorts.map((port, i) => `s${i + 1}-${port}`)
+    servers = await Promise.all(
+      routePorts.map((port, i) => startNatsServer({ ...options, serverName: serverNames[i], cluster: { name, port, routes: routePorts } })),
+    )
+  }
   return {
     servers,
     urls: servers.map((s) => s.url).join(","),
@@ -238,4 +289,5 @@ export async function startNatsCluster(n = 3, options: Omit<NatsServerOptions, "
   }
 }
 
+    serverNames,
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))

@@ -1,6 +1,6 @@
 /**
  * Test brokers: a real nats-server per test file (random port, temporary JetStream store,
- * the project's nats.conf), or a cluster of three. Fails loudly with an install hint when the
+ * the project's nats.conf), or a cluster of three started from the shipped nats-cluster/ files. Fails loudly with an install hint when the
  * binary is missing.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
@@ -13,7 +13,12 @@ export async function natsFixture(options: NatsServerOptions = {}): Promise<Nats
   return await startNatsServer(options)
 }
 
-/** A plain nats.js connection, as any outside client would have. */
+/**
+ * A plain nats.js connection, as any outside client would have. `url` may list several servers,
+ * comma-separated (a cluster's `urls`): each becomes a server of the connection, so it fails
+ * over to another when its server goes.
+ */
 export async function rawConnect(url: string): Promise<NatsConnection> {
-  return await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
+  const servers = url.split(",").map((s) => s.trim()).filter(Boolean)
+  return await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
 }
