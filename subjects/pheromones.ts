@@ -310,6 +310,7 @@ export function locationValue(v: unknown): string {
   }
   const tokens = typeof v === "string" ? v.split(".") : (v as unknown[])
   for (const t of tokens) shortToken("invalid_location", "location token", t)
+  boundedKey(typeof v === "string" ? v : tokens.join("."), "location")
   if (tokens.length > MAX_LOCATION_TOKENS) {
     throw new PheromoneError("invalid_location", `location has ${tokens.length} tokens; at most ${MAX_LOCATION_TOKENS} are allowed`)
   }

@@ -41,6 +41,7 @@ import { nuid, type NatsConnection } from "@nats-io/nats-core"
 import { DEFAULT_TENANT, isToken } from "../../subjects/grammar.ts"
 import {
   MAX_ARTIFACT_BYTES,
+  MAX_KEY_TOKEN_LENGTH,
   PheromoneError,
   artifactFilter,
   artifactIdValue,
@@ -328,7 +329,9 @@ function bind(core: Core, actor: string, signal?: AbortSignal): Workspace {
       if (input === null || typeof input !== "object") throw new PheromoneError("invalid_request", "create takes {id?, kind?, status?, data?}")
       const id = artifactIdValue(input.id ?? `artifacts.${nuid.next()}`)
       const kind = input.kind ?? "artifact"
-      if (!isToken(kind)) throw new PheromoneError("invalid_request", `kind ${JSON.stringify(String(kind).slice(0, 140))} must be one token`)
+      if (!isToken(kind)) {
+        throw new PheromoneError("invalid_request", `kind ${JSON.stringify(String(kind).slice(0, 40))} must be one token of at most ${MAX_KEY_TOKEN_LENGTH} letters, digits, '_' and '-'`)
+      }
       const status = statusValue(input.status ?? "incomplete")
       const data = dataValue(input.data, MAX_ARTIFACT_BYTES)
       const now = core.now()

@@ -10,6 +10,8 @@ import {
   TYPE_DEFAULTS,
   asPheromoneEntry,
   currentStrength,
+  evaporationReason,
+  kvOperationOf,
   dataValue,
   decodePheromoneEntrySchema,
   locationValue,
@@ -22,7 +24,7 @@ import {
   strengthValue,
   type PheromoneEntry,
 } from "../../subjects/pheromones.ts"
-import { versionAtLeast } from "../../runtime/pheromones/server-features.ts"
+import { parseVersion, serverFeatures, versionAtLeast } from "../../runtime/pheromones/server-features.ts"
 import { chooseStrongest, isDangerous, matchesCapabilities, patternId } from "../../runtime/pheromones/swarm-rules.ts"
 import { toTrail } from "../../runtime/pheromones/trail.ts"
 import { duration } from "../../runtime/cli/pheromone-command.ts"
@@ -152,6 +154,43 @@ describe("pheromone contract", () => {
     expect(versionAtLeast("2.11.0", "2.11.0")).toBe(true)
     expect(versionAtLeast("2.12.1-beta", "2.11.0")).toBe(true)
     expect(versionAtLeast(undefined, "2.11.0")).toBe(false)
+    expect(versionAtLeast("3.0.0", "2.11.0")).toBe(true)
+    expect(versionAtLeast("2.11.0", "2.11.1")).toBe(false)
+  })
+
+  it("server features - the version a server announces at connect sets the feature flags", () => {
+    expect(parseVersion("2.9.10")).toEqual([2, 9, 10])
+    expect(parseVersion("v2.11.3")).toEqual([2, 11, 3])
+    expect(parseVersion("2.12.0-RC.4")).toEqual([2, 12, 0])
+    expect(parseVersion("nonsense")).toEqual([0, 0, 0])
+    const flags = (version: string | undefined) => serverFeatures({ info: version === undefined ? undefined : ({ version } as never) })
+    expect(flags("2.9.10")).toEqual({ version: "2.9.10", messageTtl: false })
+    expect(flags("2.10.24")).toEqual({ version: "2.10.24", messageTtl: false })
+    expect(flags("2.11.0")).toEqual({ version: "2.11.0", messageTtl: true })
+    expect(flags("2.12.1")).toEqual({ version: "2.12.1", messageTtl: true })
+    // not connected yet, or a server that said nothing: the fallback path
+    expect(flags(undefined)).toEqual({ version: "0.0.0", messageTtl: false })
+  })
+
+  it("markers - removal markers map to operations and evaporation reasons", () => {
+    const headers = (h: Record<string, string>) => (name: string) => h[name]
+    // our own sweeper's and evaporate()'s markers
+    expect(kvOperationOf(headers({ "KV-Operation": "DEL", "Ants-Evaporation": "expired" }))).toBe("DEL")
+    expect(evaporationReason(headers({ "KV-Operation": "DEL", "Ants-Evaporation": "expired" }))).toBe("expired")
+    expect(evaporationReason(headers({ "KV-Operation": "DEL", "Ants-Evaporation": "evaporated" }))).toBe("evaporated")
+    // a plain KV client's delete or purge
+    expect(kvOperationOf(headers({ "KV-Operation": "PURGE" }))).toBe("PURGE")
+    expect(evaporationReason(headers({ "KV-Operation": "DEL" }))).toBe("evaporated")
+    // 2.11+ server markers carry only Nats-Marker-Reason (and Nats-TTL)
+    expect(kvOperationOf(headers({ "Nats-Marker-Reason": "MaxAge", "Nats-TTL": "60s" }))).toBe("PURGE")
+    expect(evaporationReason(headers({ "Nats-Marker-Reason": "MaxAge" }))).toBe("expired")
+    expect(kvOperationOf(headers({ "Nats-Marker-Reason": "Remove" }))).toBe("PURGE")
+    expect(evaporationReason(headers({ "Nats-Marker-Reason": "Remove" }))).toBe("evaporated")
+    expect(evaporationReason(headers({ "Nats-Marker-Reason": "Purge" }))).toBe("evaporated")
+    // our header wins over the server's
+    expect(evaporationReason(headers({ "Nats-Marker-Reason": "MaxAge", "Ants-Evaporation": "evaporated" }))).toBe("evaporated")
+    // a value
+    expect(kvOperationOf(headers({}))).toBe("PUT")
   })
 
   it("swarm rules - capability matching, danger, strongest choice", () => {

@@ -6,7 +6,8 @@ import { createPheromones } from "../../runtime/pheromones/pheromones.ts"
 import type { Evaporation, Trail } from "../../runtime/pheromones/trail.ts"
 import { PHEROMONE_BUCKET, isPheromoneError } from "../../subjects/pheromones.ts"
 import { Kvm } from "@nats-io/kv"
-import { versionAtLeast } from "../../runtime/pheromones/server-features.ts"
+import { jetstreamManager } from "@nats-io/jetstream"
+import { serverFeatures } from "../../runtime/pheromones/server-features.ts"
 
 let srv: NatsServer
 let nc: NatsConnection
@@ -20,6 +21,13 @@ afterAll(async () => {
   await nc?.close()
   await srv?.stop()
 })
+
+/** How many consumers of the pheromone stream read exactly this key filter. */
+async function consumersOn(filter: string): Promise<number> {
+  const jsm = await jetstreamManager(nc)
+  const all = await jsm.consumers.list(`KV_${PHEROMONE_BUCKET}`).next()
+  return all.filter((c) => c.config.filter_subject === `$KV.${PHEROMONE_BUCKET}.${filter}`).length
+}
 
 /** A tenant per test, from its title, so tests never see each other's trails. */
 let n = 0
@@ -179,12 +187,15 @@ describe("pheromones", () => {
     const other = createPheromones(await rawConnect(srv.url), { tenant, sweepIntervalMs: 50 })
     const heard: Evaporation[] = []
     const heardByOther: Evaporation[] = []
-    const w1 = await ph.watch({ evaporated: (e) => void heard.push(e) })
+    const arrivedAt: number[] = []
+    const w1 = await ph.watch({ evaporated: (e) => void (heard.push(e), arrivedAt.push(Date.now())) })
     const w2 = await other.watch({ evaporated: (e) => void heardByOther.push(e) }, { location: "queue" })
     const t = await ph.deposit({ type: "load", strength: "critical", location: "queue.ingest", ttlMs: 300 })
     await waitUntil(() => heard.length >= 1 && heardByOther.length >= 1, { message: "evaporated delivered to both watchers" })
     expect(heard[0]).toMatchObject({ key: t.key, reason: "expired", type: "load" })
     expect(heardByOther[0]).toMatchObject({ key: t.key, reason: "expired", type: "load" })
+    // The documented delay bound (sweepIntervalMs plus a round trip), loosely: slack for a loaded machine.
+    expect(arrivedAt[0] - (t.depositedAt + t.ttlMs)).toBeLessThan(50 + 2000)
     expect(await ph.detect()).toEqual([])
     // The sweeper deleted it: the bucket holds only a marker, no value.
     const kv = await new Kvm(nc).open(PHEROMONE_BUCKET)
@@ -261,6 +272,7 @@ describe("pheromones", () => {
     expect((await rejection(ph.detect({ types: ["smell"] }))).code).toBe("invalid_type")
     expect((await rejection(ph.detect({ location: "a.>" }))).code).toBe("invalid_location")
     expect((await rejection(ph.detect({ minStrength: 2 }))).code).toBe("invalid_strength")
+    expect((await rejection(ph.detect({ minStrength: -0.1 }))).code).toBe("invalid_strength")
     expect(() => createPheromones(nc, { tenant: "_sys" })).toThrow(/tenant/)
     expect(() => ph.withEmitter("")).toThrow(/emitter/)
   })
@@ -281,14 +293,106 @@ describe("pheromones", () => {
     const ph = createPheromones(nc, { tenant: tenantFor("audit"), onWrite: (w) => void writes.push(`${w.op}:${w.emitter}`) })
     const g = await ph.ready()
     expect(g.serverVersion).toBe(srv.version)
-    // 2.9/2.10: max_age and sweepers; 2.11+: the server's per-message TTL.
-    expect(g.serverTtl).toBe(versionAtLeast(srv.version, "2.11.0"))
-    expect(g.summary).toMatch(g.serverTtl ? /per-message TTL/ : /no per-message TTL/)
+    expect(g.summary).toMatch(g.serverTtl ? /expires each trail at its own TTL/ : /no per-message TTL/)
     const agent = ph.withEmitter("acme/worker/w1")
     const t = await agent.deposit({ type: "task", location: "ops" })
     await agent.reinforce(t.key)
     await ph.evaporate(t.key)
     await ph.deposit({ type: "success", location: "ops", id: "p", onExisting: "reinforce" }).catch(() => undefined)
     expect(writes).toEqual(["deposit:acme/worker/w1", "reinforce:acme/worker/w1", "evaporate:anonymous", "deposit:anonymous"])
+  })
+
+  it("pheromones - the expiry path follows the version the server announced and the bucket's config", async () => {
+    // The version comes from the server's INFO at connect, and is the binary's own.
+    const features = serverFeatures(nc)
+    expect(features.version).toBe(srv.version)
+    const [major, minor] = srv.version.split(".").map(Number)
+    expect(features.messageTtl).toBe(major > 2 || (major === 2 && minor >= 11))
+    const g = await createPheromones(nc, { tenant: tenantFor("features") }).ready()
+    const jsm = await jetstreamManager(nc)
+    const config = (await jsm.streams.info(`KV_${PHEROMONE_BUCKET}`)).config as { allow_msg_ttl?: boolean; allow_rollup_hdrs?: boolean }
+    // server TTL only when the server has it AND the bucket was created with it
+    expect(g.serverTtl).toBe(features.messageTtl && config.allow_msg_ttl === true)
+    if (!features.messageTtl) expect(g.serverTtl).toBe(false)
+    // rollups are off, so no write can purge the whole bucket
+    expect(config.allow_rollup_hdrs).toBe(false)
+  })
+
+  it("pheromones - a minimum strength of 0 returns every live trail", async () => {
+    const ph = createPheromones(nc, { tenant: tenantFor("min0") })
+    await ph.deposit({ type: "task", location: "ops", strength: "trace" })
+    await ph.deposit({ type: "task", location: "ops", strength: "critical" })
+    expect((await ph.detect({ minStrength: 0 })).map((t) => t.strength)).toEqual([1, 0.1])
+  })
+
+  it("pheromones - oversized tokens and keys are refused, nothing is written and the connection stays up", async () => {
+    const ph = createPheromones(nc, { tenant: tenantFor("long") })
+    // A subject past the server's control line would make it drop the connection (and every
+    // actor on it); the client would reconnect, so count disconnects rather than look at isClosed.
+    let disconnects = 0
+    void (async () => {
+      for await (const st of nc.status()) if (st.type === "disconnect") disconnects++
+    })()
+    const long = "x".repeat(5000)
+    const wide = Array.from({ length: 16 }, () => "y".repeat(100)).join(".")
+    const cases: Array<[() => Promise<unknown>, string]> = [
+      [() => ph.deposit({ type: "task", location: long }), "invalid_location"],
+      [() => ph.deposit({ type: "task", location: `ops.${long}` }), "invalid_location"],
+      [() => ph.deposit({ type: "task", location: wide }), "invalid_key"],
+      [() => ph.deposit({ type: "task", location: "ops", id: long }), "invalid_id"],
+      [() => ph.deposit({ type: "task", location: "y".repeat(128) + "." + "z".repeat(128) + "." + "w".repeat(128) + ".v", id: "i".repeat(128) }), "invalid_key"],
+      [() => ph.reinforce(`${ph.tenant}.ops.${long}`), "invalid_key"],
+      [() => ph.reinforce({ location: "ops", id: long }), "invalid_id"],
+      [() => ph.get({ location: long, id: "a" }), "invalid_location"],
+      [() => ph.evaporate(`${ph.tenant}.${wide}.a`), "invalid_key"],
+      [() => ph.detect({ location: long }), "invalid_location"],
+      [() => ph.detect({ location: wide }), "invalid_key"],
+      [() => ph.watch({}, { location: long }), "invalid_location"],
+      [() => ph.startSweeper({ location: wide }), "invalid_key"],
+    ]
+    for (const [call, code] of cases) {
+      const e = await rejection(call())
+      expect(e).toMatchObject({ _tag: "PheromoneError", code })
+      expect(e.message).toMatch(/at most (128|512)/)
+      expect(e.message!.length).toBeLessThan(400)
+    }
+    expect(() => createPheromones(nc, { tenant: long })).toThrow(/at most 128/)
+    expect(await ph.detect()).toEqual([])
+    expect(disconnects).toBe(0)
+    expect(nc.isClosed()).toBe(false)
+    const kv = await new Kvm(nc).open(PHEROMONE_BUCKET)
+    const keys: string[] = []
+    for await (const k of await kv.keys(`${ph.tenant}.>`)) keys.push(k)
+    expect(keys).toEqual([])
+    // the longest key allowed goes through
+    const t = await ph.deposit({ type: "task", location: ["a".repeat(128), "b".repeat(128), "c".repeat(124 - ph.tenant.length)].join("."), id: "d".repeat(128) })
+    expect(t.key.length).toBe(512)
+    expect((await ph.get(t.key))?.key).toBe(t.key)
+  })
+
+  it("pheromones - close and an aborted signal stop only that view's watches", async () => {
+    const tenant = tenantFor("views")
+    const root = createPheromones(nc, { tenant, sweepIntervalMs: 50 })
+    const ended = new AbortController()
+    const v1 = root.withEmitter("v1")
+    const v2 = root.withEmitter("v2", { signal: ended.signal })
+    const heard: string[] = []
+    await root.startSweeper()
+    await root.watch({ deposited: (t) => void heard.push(t.id) }, { sweep: false })
+    await v1.watch({}, { sweep: false })
+    await v2.watch({}, { sweep: false })
+    expect(await consumersOn(`${tenant}.>`)).toBe(4)
+    await v1.close()
+    ended.abort()
+    await waitUntil(async () => (await consumersOn(`${tenant}.>`)) === 2, { message: "v1's and v2's watches stopped, root's two did not" })
+    await v2.watch({}, { sweep: false }) // started after the abort: stops at once
+    expect(await consumersOn(`${tenant}.>`)).toBe(2)
+    // the root's sweeper still sweeps and its watch still hears
+    const evaporated: string[] = []
+    await root.watch({ evaporated: (e) => void evaporated.push(e.id) }, { sweep: false })
+    const t = await v1.deposit({ type: "load", location: "q", id: "short", ttlMs: 100 })
+    await waitUntil(() => heard.includes(t.id) && evaporated.includes(t.id), { message: "the root's sweeper and watch went on" })
+    await root.close()
+    await waitUntil(async () => (await consumersOn(`${tenant}.>`)) === 0)
   })
 })

@@ -97,4 +97,24 @@ describe("pheromone command", () => {
     expect((await run(["detect", "--bogus"])).code).toBe(2)
     expect((await run(["--help"])).code).toBe(0)
   })
+
+  it("pheromone command - usage errors with --json are one JSON document", async () => {
+    for (const argv of [["detect", "--bogus", "--json"], ["fly", "--json"], ["deposit", "--location", "x", "--json"], ["detect", "--limit", "0", "--json"], ["--json"]]) {
+      const r = await run(argv)
+      expect(r.code, argv.join(" ")).toBe(2)
+      expect(r.lines).toHaveLength(1)
+      const doc = JSON.parse(r.lines[0])
+      expect(doc).toMatchObject({ ok: false, error: { code: "usage" } })
+      expect(doc.error.message.length).toBeGreaterThan(5)
+      expect(doc.error.details.usage).toContain("usage: ants pheromone")
+    }
+    // the caller's --json (io.json) counts too, and so does an oversized token
+    expect(JSON.parse((await run(["fly"], true)).lines[0]).error.code).toBe("usage")
+    const long = await run(["detect", "--location", "x".repeat(5000), "--json"])
+    expect(long.code).toBe(1)
+    expect(JSON.parse(long.lines[0])).toMatchObject({ ok: false, error: { code: "invalid_location" } })
+    const min0 = await run(["detect", "--tenant", tenantFor("cli-min"), "--min", "0", "--json"])
+    expect(min0.code).toBe(0)
+    expect(JSON.parse(min0.lines[0])).toEqual([])
+  })
 })

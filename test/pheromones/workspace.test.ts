@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
+import { jetstreamManager } from "@nats-io/jetstream"
 import { createWorkspace, type Artifact } from "../../runtime/pheromones/workspace.ts"
+import { WORKSPACE_BUCKET } from "../../subjects/pheromones.ts"
 
 let srv: NatsServer
 let nc: NatsConnection
@@ -16,6 +18,13 @@ afterAll(async () => {
   await nc?.close()
   await srv?.stop()
 })
+
+/** How many consumers of the workspace stream read exactly this key filter. */
+async function consumersOn(filter: string): Promise<number> {
+  const jsm = await jetstreamManager(nc)
+  const all = await jsm.consumers.list(`KV_${WORKSPACE_BUCKET}`).next()
+  return all.filter((c) => c.config.filter_subject === `$KV.${WORKSPACE_BUCKET}.${filter}`).length
+}
 
 let n = 0
 const tenantFor = (label: string) => `${label.replace(/[^A-Za-z0-9]+/g, "-").slice(0, 24)}-${++n}`
@@ -126,5 +135,115 @@ describe("workspace", () => {
     expect(calls).toBe(2)
     expect(errors).toHaveLength(1)
     await w.stop()
+  })
+
+  it("workspace - a claimant that dies leaves a stale claim that another watcher reaps, and the work is continued", async () => {
+    const tenant = tenantFor("crash")
+    const doomed = await rawConnect(srv.url)
+    let startedA = false
+    let unblock!: () => void
+    const blocked = new Promise<void>((r) => (unblock = r))
+    const wa = await createWorkspace(doomed, { tenant, actor: "a" }).watchStatus(
+      ["needs_review"],
+      async () => {
+        startedA = true
+        await blocked // never finishes its work: its process dies below
+      },
+      { claim: "in_review", leaseMs: 400, onError: () => {} },
+    )
+    const author = createWorkspace(nc, { tenant, actor: "author" })
+    await author.create({ id: "doc", status: "needs_review" })
+    await waitUntil(() => startedA, { message: "a claimed the artifact" })
+    const claimed = await author.get("doc")
+    expect(claimed).toMatchObject({ status: "in_review", previousStatus: "needs_review", claimedBy: "a", leaseMs: 400 })
+    expect(typeof claimed?.claimedAt).toBe("number")
+    await doomed.close() // the claimant is gone, its claim still held
+
+    const delivered: Artifact[] = []
+    const bws = createWorkspace(nc, { tenant, actor: "b" })
+    const wb = await bws.watchStatus(
+      ["needs_review"],
+      async (x) => {
+        delivered.push(x)
+        await bws.transition(x.id, { to: "done", revision: x.revision })
+      },
+      { claim: "in_review", leaseMs: 400 },
+    )
+    await waitUntil(async () => (await author.get("doc"))?.status === "done", { message: "b continued the work" })
+    expect(delivered.map((d) => [d.status, d.claimedBy])).toEqual([["in_review", "b"]])
+    const doc = await author.get("doc")
+    expect(doc).toMatchObject({ status: "done", updatedBy: "b", previousStatus: "in_review" })
+    expect(doc?.claimedBy).toBeUndefined() // moving out of the claim status ends the claim
+    await wb.stop()
+    unblock()
+    await wa.stop()
+  })
+
+  it("workspace - a handler error left to the lease is delivered again once the lease runs out", async () => {
+    const ws = createWorkspace(nc, { tenant: tenantFor("lease"), actor: "worker" })
+    const calls: number[] = []
+    const w = await ws.watchStatus(
+      ["incomplete"],
+      async (a) => {
+        calls.push(Date.now())
+        if (calls.length === 1) throw Object.assign(new Error("no answer in time"), { code: "timeout" })
+        await ws.transition(a.id, { to: "done", revision: a.revision })
+      },
+      { claim: "in_progress", leaseMs: 300, releaseDelayMs: 0, releaseOnError: (e) => (e as { code?: string }).code !== "timeout", onError: () => {} },
+    )
+    const job = await ws.create({ id: "job" })
+    await waitUntil(async () => (await ws.get("job"))?.status === "done")
+    expect(calls).toHaveLength(2)
+    // not released at once (releaseDelayMs 0): it waited for the lease
+    expect(calls[1] - job.createdAt).toBeGreaterThanOrEqual(300)
+    await w.stop()
+  })
+
+  it("workspace - close and an aborted signal stop only that view's watches", async () => {
+    const tenant = tenantFor("views")
+    const root = createWorkspace(nc, { tenant })
+    const ended = new AbortController()
+    const v1 = root.withActor("v1")
+    const v2 = root.withActor("v2", { signal: ended.signal })
+    const heard: string[] = []
+    await root.watchStatus(["done"], (a) => void heard.push(a.id))
+    await v1.watchStatus(["done"], () => {})
+    await v2.watchStatus(["done"], () => {})
+    expect(await consumersOn(`${tenant}.>`)).toBe(3)
+    await v1.close()
+    ended.abort()
+    await waitUntil(async () => (await consumersOn(`${tenant}.>`)) === 1, { message: "v1's and v2's watches stopped, root's not" })
+    await v1.create({ id: "x", status: "done" })
+    await waitUntil(() => heard.includes("x"), { message: "root's watch still delivers" })
+    // a watch started on a view whose signal already aborted stops at once
+    await v2.watchStatus(["done"], () => {})
+    expect(await consumersOn(`${tenant}.>`)).toBe(1)
+    await root.close()
+    await waitUntil(async () => (await consumersOn(`${tenant}.>`)) === 0)
+  })
+
+  it("workspace - oversized ids, prefixes and statuses are refused and the connection stays up", async () => {
+    const ws = createWorkspace(nc, { tenant: tenantFor("long") })
+    const long = "x".repeat(5000)
+    const cases: Array<[() => Promise<unknown>, string]> = [
+      [() => ws.create({ id: long }), "invalid_id"],
+      [() => ws.create({ id: Array.from({ length: 16 }, () => "y".repeat(100)).join(".") }), "invalid_id"],
+      [() => ws.create({ id: "ok", status: long }), "invalid_status"],
+      [() => ws.create({ id: "ok", kind: long }), "invalid_request"],
+      [() => ws.get(long), "invalid_id"],
+      [() => ws.list({ prefix: long }), "invalid_id"],
+      [() => ws.transition("ok", { to: long }), "invalid_status"],
+      [() => ws.watchStatus(["done"], () => {}, { prefix: long }), "invalid_id"],
+      [() => ws.watchStatus([long], () => {}), "invalid_status"],
+    ]
+    for (const [p, code] of cases) {
+      const e = (await rejection(p())) as { code?: string; message?: string }
+      expect(e.code).toBe(code)
+      expect(e.message).toMatch(/at most (128|512)/)
+    }
+    expect(() => createWorkspace(nc, { tenant: long })).toThrow(/at most 128/)
+    expect(nc.isClosed()).toBe(false)
+    expect(await ws.list()).toEqual([])
+    expect((await ws.create({ id: "ok" })).status).toBe("incomplete")
   })
 })

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Schema } from "effect"
+import { jetstreamManager } from "@nats-io/jetstream"
 import { defineAgent, Empty } from "../../runtime/define-agent.ts"
 import { startNode, type AntsNode } from "../../runtime/node.ts"
 import { ArtifactDelivery } from "../../runtime/stigmergy.ts"
-import { createPheromones, createWorkspace } from "../../runtime/pheromones/mod.ts"
+import { createPheromones, createWorkspace, DEFAULT_SWEEP_INTERVAL_MS, type Evaporation } from "../../runtime/pheromones/mod.ts"
+import { PHEROMONE_BUCKET } from "../../subjects/pheromones.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import type { NatsConnection } from "@nats-io/nats-core"
@@ -19,7 +21,8 @@ const reviewer = defineAgent({
   interests: [{ statuses: ["needs_review"], claim: "in_review", tag: "Review", to: "r" }],
   handlers: {
     Review: async ({ artifact }, ctx) => {
-      await ctx.workspace.transition(artifact.id, { from: "in_review", to: "done", data: { ...(artifact.data as object), reviewedBy: ctx.self.id } })
+      // fenced by the claimed revision: a delivery whose lease ran out cannot finish twice
+      await ctx.workspace.transition(artifact.id, { to: "done", revision: artifact.revision, data: { ...(artifact.data as object), reviewedBy: ctx.self.id } })
       await ctx.pheromones.deposit({ type: "success", location: "reviews", strength: "high", data: { artifact: artifact.id } })
       ctx.state.reviewed++
       return null
@@ -27,6 +30,32 @@ const reviewer = defineAgent({
     Reviewed: (_m, ctx) => ctx.state.reviewed,
   },
 })
+
+/** What scouts' watches heard, by actor id (test bookkeeping outside the actors). */
+const heardBy = new Map<string, string[]>()
+const Place = Schema.Struct({ location: Schema.String })
+const scoutProtocol = {
+  Watch: { message: Place, reply: Schema.Null },
+  Close: { message: Empty, reply: Schema.Null },
+  Mark: { message: Schema.Struct({ location: Schema.String, ttlMs: Schema.Number }), reply: Schema.String },
+} as const
+const scoutHandlers = {
+  Watch: async ({ location }: { location: string }, ctx: { self: { id: string }; pheromones: ReturnType<typeof createPheromones> }) => {
+    const heard = heardBy.get(ctx.self.id) ?? []
+    heardBy.set(ctx.self.id, heard)
+    await ctx.pheromones.watch({ deposited: (t) => void heard.push(t.key) }, { location, sweep: false })
+    return null
+  },
+  Close: async (_m: unknown, ctx: { pheromones: ReturnType<typeof createPheromones> }) => {
+    await ctx.pheromones.close()
+    return null
+  },
+  Mark: async ({ location, ttlMs }: { location: string; ttlMs: number }, ctx: { pheromones: ReturnType<typeof createPheromones> }) =>
+    (await ctx.pheromones.deposit({ type: "coordination", location, ttlMs })).key,
+}
+const scout = defineAgent({ type: "scout", protocol: scoutProtocol, initialState: () => null, handlers: scoutHandlers })
+/** The same, passivated soon after it goes idle. */
+const napper = defineAgent({ type: "napper", protocol: scoutProtocol, initialState: () => null, passivateAfterMs: 300, handlers: scoutHandlers })
 
 let server: NatsServer
 let nc: NatsConnection
@@ -36,8 +65,8 @@ let b: AntsNode
 beforeAll(async () => {
   server = await natsFixture()
   nc = await rawConnect(server.url)
-  a = await startNode({ agents: [reviewer], nats: server.url, logger: () => {} })
-  b = await startNode({ agents: [reviewer], nats: server.url, logger: () => {} })
+  a = await startNode({ agents: [reviewer, scout, napper], nats: server.url, logger: () => {} })
+  b = await startNode({ agents: [reviewer, scout, napper], nats: server.url, logger: () => {} })
 })
 
 afterAll(async () => {
@@ -46,6 +75,13 @@ afterAll(async () => {
   await nc?.close()
   await server?.stop()
 })
+
+/** How many consumers of the pheromone stream read exactly this key filter. */
+async function consumersOn(filter: string): Promise<number> {
+  const jsm = await jetstreamManager(nc)
+  const all = await jsm.consumers.list(`KV_${PHEROMONE_BUCKET}`).next()
+  return all.filter((c) => c.config.filter_subject === `$KV.${PHEROMONE_BUCKET}.${filter}`).length
+}
 
 describe("stigmergy in the runtime", () => {
   it("stigmergy - an artifact needing review is delivered once to the interested type, and its trail is left", async () => {
@@ -60,5 +96,42 @@ describe("stigmergy in the runtime", () => {
     expect(trails.length).toBe(5)
     expect(trails[0].emitter).toBe("default/reviewer/r")
     await ws.close()
+  })
+
+  it("stigmergy - an interest that lists no tenants serves every tenant", async () => {
+    const ws = createWorkspace(nc, { tenant: "acme-reviews", actor: "writer" })
+    await ws.create({ id: "reports.a1", status: "needs_review" })
+    await waitUntil(async () => (await ws.get("reports.a1"))?.status === "done", { timeoutMs: 20_000, message: "reviewed in tenant acme-reviews" })
+    expect((await ws.get("reports.a1"))?.updatedBy).toBe("acme-reviews/reviewer/r")
+    expect(await a.client.ref(reviewer, "r", "acme-reviews").ask("Reviewed", {})).toBe(1)
+    const trails = await createPheromones(nc, { tenant: "acme-reviews" }).detect({ location: "reviews" })
+    expect(trails.map((t) => t.emitter)).toEqual(["acme-reviews/reviewer/r"])
+  })
+
+  it("stigmergy - an actor closing its view stops only its own watches; the node's sweeper reports evaporations", async () => {
+    await a.client.ref(scout, "s1").ask("Watch", { location: "zone" })
+    await a.client.ref(scout, "s2").ask("Watch", { location: "zone" })
+    expect(await consumersOn("default.zone.>")).toBe(2)
+    await a.client.ref(scout, "s1").ask("Close", {})
+    await waitUntil(async () => (await consumersOn("default.zone.>")) === 1, { message: "only s1's watch is gone" })
+    // a plain watcher that never sweeps: only a node's sweeper can delete the expired trail
+    const heard: Array<Evaporation & { at: number }> = []
+    const w = await createPheromones(nc).watch({ evaporated: (e) => void heard.push({ ...e, at: Date.now() }) }, { location: "zone", sweep: false })
+    const key = (await a.client.ref(scout, "s1").ask("Mark", { location: "zone", ttlMs: 300 })) as string
+    const trail = await createPheromones(nc).get(key)
+    await waitUntil(() => heard.some((e) => e.key === key), { message: "evaporated from the node's sweeper" })
+    expect(heard[0]).toMatchObject({ key, reason: "expired", type: "coordination" })
+    // the documented bound, loosely: within the sweep interval (plus slack for a loaded machine) of the TTL's end
+    expect(heard[0].at - (trail!.depositedAt + trail!.ttlMs)).toBeLessThan(DEFAULT_SWEEP_INTERVAL_MS + 3000)
+    // s2's watch went on
+    await waitUntil(() => heardBy.get("s2")?.includes(key), { message: "s2 still hears deposits" })
+    await w.stop()
+  })
+
+  it("stigmergy - watches an actor opens stop when its activation ends", async () => {
+    await a.client.ref(napper, "n1").ask("Watch", { location: "nap" })
+    expect(await consumersOn("default.nap.>")).toBe(1)
+    // idle for passivateAfterMs: the actor sleeps, and its watch's consumer is deleted
+    await waitUntil(async () => (await consumersOn("default.nap.>")) === 0, { timeoutMs: 15_000, message: "the watch stopped with the activation" })
   })
 })
