@@ -48,6 +48,8 @@ import { createCluster, type ClusterOptions, type ClusterView } from "./cluster/
 import { idsToKeepAwake, idsToWakeAtStart } from "./lifecycle-policy.ts"
 import { startSchedules } from "./schedules.ts"
 import { createStigmergy } from "./stigmergy.ts"
+import { startNodeTasks, type NodeTaskOptions } from "./tasks/node-tasks.ts"
+import type { TaskEngine } from "./tasks/engine.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */
@@ -86,6 +88,8 @@ export interface NodeOptions {
   readonly logger?: Logger
   /** Membership, leases, hand-over and durable mail timings (runtime/cluster/cluster.ts). */
   readonly cluster?: ClusterOptions
+  /** The node's task engine: worker defaults, scheduler, marketplace timings, or `disabled` (runtime/tasks/node-tasks.ts). */
+  readonly tasks?: NodeTaskOptions
 }
 
 export interface RejectedRecord {
@@ -131,6 +135,8 @@ export interface AntsNode {
    * Undefined when the node was given its own `supervisor`.
    */
   readonly supervision: SupervisionView | undefined
+  /** Durable tasks (submit, status, dead letters) through this node's engine; undefined when disabled. */
+  readonly tasks: TaskEngine | undefined
 }
 
 const decoder = new TextDecoder()
@@ -491,6 +497,9 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       accepting = false
       clearInterval(sweeper)
       schedules.stop()
+      // running tasks finish within the shutdown timeout; the rest are handed back for redelivery
+      const shutdownMs = options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs
+      await tasks?.stop({ graceMs: Math.floor(shutdownMs * 0.8) }).catch((e) => log("warn", `stopping the task engine failed on drain: ${(e as Error).message}`))
       await stigmergy.close()
       for (const s of subs) s.unsubscribe()
       // let messages already delivered to us (in the socket buffer) reach their mailboxes
@@ -532,6 +541,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
 
   await stigmergy.startInterests(options.agents, log)
+  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas: options.replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, options.tasks)
 
   log("info", `node ${id} up: ${hosts.size} agent type(s) [${[...hosts.keys()].join(", ")}], routing ${routing}, ${url}`)
   return {
@@ -547,6 +557,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     closed,
     cluster,
     supervision: nodeSupervision?.view,
+    tasks: tasks?.engine,
   }
 }
 
