@@ -7,7 +7,8 @@ import { Kvm } from "@nats-io/kv"
 import { counter } from "../../actors/examples/index.ts"
 import { defineAgent, Empty } from "../../runtime/define-agent.ts"
 import { startNode, type AntsNode } from "../../runtime/node.ts"
-import { insideWindow, warmPoolIds } from "../../runtime/lifecycle-policy.ts"
+import { idsToKeepAwake, insideWindow, warmPoolIds } from "../../runtime/lifecycle-policy.ts"
+import { nextFiring } from "../../runtime/schedules.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
@@ -201,6 +202,136 @@ describe("lifecycle", () => {
       const seen = await node.client.ref(fraud, "acct-9", "acme").ask("Seen", {})
       expect(seen).toBe(1)
       w.stop()
+    } finally {
+      await node.drain()
+    }
+  })
+
+  it("lifecycle - a warm pool stopped with its type is woken again when the type is reset", async () => {
+    const flaky = defineAgent({
+      type: "flakypool",
+      protocol: { Ping: { message: Empty, reply: Schema.String }, Boom: { message: Empty, reply: Schema.Null } },
+      warmPool: 2,
+      supervision: { intensity: 0, typeIntensity: 0 },
+      checkpoint: "never",
+      handlers: {
+        Ping: (_m, ctx) => ctx.self.id,
+        Boom: () => {
+          throw new Error("boom")
+        },
+      },
+    })
+    const node = await startNode({ agents: [flaky], nats: server.url, idleAfterMs: 50, logger: quiet })
+    const awake = () => node.stats().types.flakypool.active + node.stats().types.flakypool.idle + node.stats().types.flakypool.warming
+    try {
+      await waitUntil(() => awake() === 2, { message: "pool activated at start" })
+      await node.client.ref(flaky, "other").ask("Boom", {}).catch(() => undefined)
+      await waitUntil(() => awake() === 0, { message: "pool stopped with its type" })
+      expect(node.stats().types.flakypool.unavailable).toBeDefined()
+      node.supervision!.reset({ type: "flakypool" })
+      await waitUntil(() => awake() === 2, { message: "pool woken again after the reset" })
+      expect(node.stats().types.flakypool.activations).toBe(5) // 2 + the failing one + 2
+      expect(await node.client.ref(flaky, "flakypool-1").ask("Ping", {})).toBe("flakypool-1")
+    } finally {
+      await node.drain()
+    }
+  })
+
+  it("lifecycle - warm-pool actors are woken by the node that gains their partition", async () => {
+    const spread = defineAgent({ type: "spreadpool", protocol: { Ping: { message: Empty, reply: Schema.String } }, warmPool: 12, handlers: { Ping: (_m, ctx) => ctx.self.id } })
+    expect(idsToKeepAwake(spread, Date.now())).toHaveLength(12)
+    const awake = (n: AntsNode) => n.stats().types.spreadpool.active + n.stats().types.spreadpool.idle
+    const a = await startNode({ agents: [spread], nats: server.url, idleAfterMs: 50, logger: quiet })
+    const b = await startNode({ agents: [spread], nats: server.url, idleAfterMs: 50, logger: quiet })
+    try {
+      // the pool is split between the nodes by partition owner, every actor awake once
+      await waitUntil(() => awake(a) > 0 && awake(b) > 0 && awake(a) + awake(b) === 12, { timeoutMs: 20_000, message: "pool split between the nodes" })
+      // b leaves: a gains b's partitions and must wake b's share of the pool itself (its start wakes are long gone)
+      await b.drain()
+      await waitUntil(() => awake(a) === 12, { timeoutMs: 20_000, message: "the whole pool re-woken on the node that gained the partitions" })
+      const nodes = await Promise.all(
+        warmPoolIds(spread).map(async (pid) => JSON.parse(dec.decode((await nc.request(`ants.default.agent.spreadpool.${pid}._Inspect`, new Uint8Array(), { timeout: 5000 })).data)).value.node),
+      )
+      expect(new Set(nodes)).toEqual(new Set([a.id]))
+    } finally {
+      await b.drain()
+      await a.drain()
+    }
+  })
+
+  it("lifecycle - an actor that passivated on one node wakes on another as sleeping>warming, with its accounting", async () => {
+    const first = await startNode({ agents: [counter], nats: server.url, passivateAfterMs: 100, idleAfterMs: 30, logger: quiet })
+    const w = watchLifecycle("default", "counter", "traveller")
+    try {
+      await nc.flush()
+      await first.client.ref(counter, "traveller").ask("Add", { n: 1 })
+      await waitUntil(() => w.events.some((e) => e.to === "sleeping"))
+    } finally {
+      await first.drain()
+    }
+    const second = await startNode({ agents: [counter], nats: server.url, logger: quiet })
+    try {
+      expect(await second.client.ref(counter, "traveller").ask("Get", {})).toEqual({ total: 1 })
+      await waitUntil(() => w.events.filter((e) => e.node === second.id).length >= 2)
+      expect(w.events.filter((e) => e.node === second.id).map((e) => `${e.from}>${e.to}`).slice(0, 2)).toEqual(["sleeping>warming", "warming>active"])
+      const inspect = JSON.parse(dec.decode((await nc.request("ants.default.agent.counter.traveller._Inspect", new Uint8Array(), { timeout: 5000 })).data))
+      expect(inspect.value.acct.activations).toBe(2)
+      expect(inspect.value.acct.sleepingMs).toBeGreaterThan(0)
+    } finally {
+      w.stop()
+      await second.drain()
+    }
+  })
+
+  it("lifecycle - a schedule fires in its own time zone", async () => {
+    // 09:00 in Tokyo (UTC+9) is 00:00 UTC; in New York on 1 December (UTC-5) it is 14:00 UTC
+    const from = Date.parse("2026-12-01T01:00:00Z")
+    expect(new Date(nextFiring({ cron: "0 9 * * *", timezone: "Asia/Tokyo" }, from)!).toISOString()).toBe("2026-12-02T00:00:00.000Z")
+    expect(new Date(nextFiring({ cron: "0 9 * * *", timezone: "America/New_York" }, from)!).toISOString()).toBe("2026-12-01T14:00:00.000Z")
+    expect(new Date(nextFiring({ cron: "0 9 * * *" }, from)!).toISOString()).toBe("2026-12-01T09:00:00.000Z")
+    // and a zoned schedule is delivered like any other (every second, in Tokyo time)
+    const zoned = defineAgent({
+      type: "zoned",
+      protocol: { Tick: { message: Schema.Struct({ zone: Schema.String }), reply: Schema.Null }, Ticks: { message: Empty, reply: Schema.Array(Schema.String) } },
+      initialState: () => ({ zones: [] as string[] }),
+      schedules: [{ name: "tokyo", cron: "* * * * * *", timezone: "Asia/Tokyo", id: "clock", tag: "Tick", message: { zone: "Asia/Tokyo" } }],
+      handlers: {
+        Tick: ({ zone }, ctx) => {
+          ctx.state.zones.push(zone)
+          return null
+        },
+        Ticks: (_m, ctx) => ctx.state.zones,
+      },
+    })
+    const node = await startNode({ agents: [zoned], nats: server.url, logger: quiet })
+    try {
+      const ticks = await waitUntil(async () => {
+        const z = await node.client.ref(zoned, "clock").ask("Ticks", {})
+        return z.length >= 1 ? z : undefined
+      })
+      expect(ticks[0]).toBe("Asia/Tokyo")
+    } finally {
+      await node.drain()
+    }
+  })
+
+  it("lifecycle - the node's passivateAfterMs (--passivate-after) applies to types that set none, a type's own wins", async () => {
+    const mayNap = defineAgent({ type: "maynap", protocol: { Ping: { message: Empty, reply: Schema.String } }, handlers: { Ping: () => "pong" } })
+    const stayUp = defineAgent({ type: "stayup", protocol: { Ping: { message: Empty, reply: Schema.String } }, passivateAfterMs: 600_000, handlers: { Ping: () => "pong" } })
+    const node = await startNode({ agents: [mayNap, stayUp], nats: server.url, passivateAfterMs: 100, idleAfterMs: 30, logger: quiet })
+    try {
+      const nap = watchLifecycle("default", "maynap", "n")
+      const up = watchLifecycle("default", "stayup", "u")
+      await nc.flush()
+      await node.client.ref(mayNap, "n").ask("Ping", {})
+      await node.client.ref(stayUp, "u").ask("Ping", {})
+      await waitUntil(() => nap.events.some((e) => e.to === "sleeping"), { message: "the default-passivation type slept" })
+      // both went idle at the same time; only the one without its own setting passivated
+      expect(up.events.map((e) => e.to)).toContain("idle")
+      expect(up.events.map((e) => e.to)).not.toContain("sleeping")
+      expect(node.stats().types.stayup.idle).toBe(1)
+      nap.stop()
+      up.stop()
     } finally {
       await node.drain()
     }
