@@ -91,19 +91,20 @@ class CellContext implements ActorContext<unknown> {
       callback: (_err, msg) => {
         if (cell.status === "stopped") return
         let parsed: unknown
+        // a refused event is counted and recorded by the node (stats `rejectedEvents`), never just dropped
         try {
           parsed = msg.data.length === 0 ? {} : JSON.parse(decoder.decode(msg.data))
-        } catch {
-          node.log("warn", `topic event on ${msg.subject} is not JSON; not delivered to ${cell.type}/${cell.id}`)
+        } catch (e) {
+          refuse(node, msg.subject, "invalid_message", `event is not JSON (${(e as Error).message}); not delivered to ${cell.type}/${cell.id}`)
           return
         }
         const r = compiled.decodeMessage(parsed)
         if (r._tag === "Left") {
-          node.log("warn", `topic event on ${msg.subject} does not fit ${cell.type}.${tag}; not delivered`)
+          refuse(node, msg.subject, "invalid_message", `event does not fit ${cell.type}.${tag}; not delivered to ${cell.type}/${cell.id}`)
           return
         }
         if (!cell.enqueue({ tag, message: r.right, msg: undefined })) {
-          node.log("warn", `mailbox of ${cell.type}/${cell.id} is full; topic event on ${msg.subject} refused`)
+          refuse(node, msg.subject, "overloaded", `mailbox of ${cell.type}/${cell.id} is full; event refused`)
         }
       },
     })
@@ -113,6 +114,11 @@ class CellContext implements ActorContext<unknown> {
   log(message: string, fields?: Record<string, unknown>): void {
     this.hostNode.log("info", `[${this.cell.type}/${this.cell.id}] ${message}`, fields)
   }
+}
+
+function refuse(node: HostNode, subject: string, code: "invalid_message" | "overloaded", message: string): void {
+  if (node.rejectedEvent) node.rejectedEvent(subject, code, message)
+  else node.log("warn", `topic event on ${subject}: ${code}: ${message}`)
 }
 
 /** Per activation: the actor's pheromone and workspace views and the signal that ends their watches. */

@@ -17,9 +17,11 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
 import { encodeError, encodeOk, type ErrorCode } from "../subjects/envelope.ts"
 import {
-  AGENT_WILDCARD,
+  AGENT_WILDCARDS,
   AGENT_WILDCARD_QUEUE,
   DEFAULT_TENANT,
+  isMappingProbe,
+  senderSubject,
   mappingProbeSubject,
   nodeSubject,
   nodesBroadcastSubject,
@@ -58,8 +60,10 @@ export const NODE_DEFAULTS = {
   passivateAfterMs: 300_000,
   /** Empty-mailbox time before an active actor is reported `idle`. */
   idleAfterMs: 1_000,
-  /** How long drain waits for in-flight work before closing anyway. */
+  /** How long drain waits for in-flight work (and each step of leaving) before closing anyway. */
   shutdownTimeoutMs: 10_000,
+  /** How long a drain step waits once the NATS connection is gone (nothing can be sent meanwhile). */
+  drainDisconnectedMs: 2_000,
   /** Largest accepted message body. */
   maxBodyBytes: 1_048_576,
 } as const
@@ -105,7 +109,10 @@ export interface NodeStats {
   readonly routing: "partitioned" | "direct"
   readonly partitions: number[]
   readonly received: number
+  /** Refused messages by error code (tells, asks and topic events alike). */
   readonly rejected: Record<string, number>
+  /** Topic events refused before reaching an actor (not JSON, no target, mailbox full); also counted in `rejected`. */
+  readonly rejectedEvents: number
   readonly recentRejections: ReadonlyArray<RejectedRecord>
   readonly types: Record<string, TypeStats & { active: number; idle: number; warming: number; sleeping: number; unavailable?: string }>
 }
@@ -158,7 +165,17 @@ export async function connectNats(servers: string, name: string): Promise<NatsCo
   })
 }
 
+/** Throws a clear error for a node option that is not an integer >= min. */
+function checkInteger(name: string, value: number | undefined, min: number, hint: string): void {
+  if (value === undefined) return
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`startNode: ${name} must be an integer >= ${min}, got ${String(value)}; ${hint}`)
+  }
+}
+
 export async function startNode(options: NodeOptions): Promise<AntsNode> {
+  checkInteger("mailbox", options.mailbox, 1, `it bounds each actor's mailbox (default ${NODE_DEFAULTS.mailbox}); leave it out for the default`)
+  checkInteger("replicas", options.replicas, 1, "use 1 for a single server, 3 for a production cluster")
   const id = options.nodeId ?? `node-${randomUUID().slice(0, 8)}`
   const log = options.logger ?? defaultLogger
   const hosts = new Map<string, TypeHost>()
@@ -216,6 +233,39 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     })
   const supervisor: Supervisor = options.supervisor ?? nodeSupervision!
 
+  // --- rejection accounting -------------------------------------------------------------
+  let received = 0
+  let rejectedEvents = 0
+  const rejected: Record<string, number> = {}
+  const recent: RejectedRecord[] = []
+  const rejectedSubject = nodeSubject(id, "rejected")
+  const record = (subject: string, code: ErrorCode, message: string, details: unknown, what: string) => {
+    const r: RejectedRecord = { subject, code, message, at: new Date().toISOString() }
+    recent.push(r)
+    if (recent.length > 100) recent.shift()
+    log("warn", `rejected ${what} on ${subject}: ${code}: ${message}`)
+    try {
+      nc.publish(rejectedSubject, encoder.encode(JSON.stringify({ ...r, details })))
+    } catch {
+      // closing
+    }
+  }
+  const reject = (msg: Msg, code: ErrorCode, message: string, details?: unknown, parsed?: AgentSubjectParts) => {
+    rejected[code] = (rejected[code] ?? 0) + 1
+    if (msg.reply) {
+      msg.respond(encodeError(code, message, details))
+      return
+    }
+    // record the subject the sender used, not the partitioned one
+    record(parsed ? agentSubject(parsed) : senderSubject(msg.subject), code, message, details, "tell")
+  }
+  /** A topic event that could not become a message for an actor: counted and recorded like a bad tell. */
+  const rejectEvent = (subject: string, code: ErrorCode, message: string) => {
+    rejected[code] = (rejected[code] ?? 0) + 1
+    rejectedEvents++
+    record(subject, code, message, undefined, "topic event")
+  }
+
   const cluster = createCluster(
     { id, nc, hosts, replicas: options.replicas ?? 1, shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs, log, dispatch: (m, r) => dispatch(m, r) },
     options.cluster,
@@ -232,6 +282,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     log,
     stigmergy: () => stigmergy,
     guard: cluster.guard,
+    rejectedEvent: rejectEvent,
     settled() {
       if (settleWaiters.length === 0) return
       const w = settleWaiters
@@ -248,30 +299,6 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   // singleton actors run by supervisor workers stay activated
   for (const w of nodeSupervision?.view.workers() ?? []) hosts.get(w.actor.type)?.pinned.add(`${w.actor.tenant}\u0000${w.actor.id}`)
 
-  // --- rejection accounting -------------------------------------------------------------
-  let received = 0
-  const rejected: Record<string, number> = {}
-  const recent: RejectedRecord[] = []
-  const rejectedSubject = nodeSubject(id, "rejected")
-  const reject = (msg: Msg, code: ErrorCode, message: string, details?: unknown, parsed?: AgentSubjectParts) => {
-    rejected[code] = (rejected[code] ?? 0) + 1
-    if (msg.reply) {
-      msg.respond(encodeError(code, message, details))
-      return
-    }
-    // record the subject the sender used, not the partitioned one
-    const subject = parsed ? agentSubject(parsed) : msg.subject
-    const record: RejectedRecord = { subject, code, message, at: new Date().toISOString() }
-    recent.push(record)
-    if (recent.length > 100) recent.shift()
-    log("warn", `rejected tell on ${subject}: ${code}: ${message}`)
-    try {
-      nc.publish(rejectedSubject, encoder.encode(JSON.stringify({ ...record, details })))
-    } catch {
-      // closing
-    }
-  }
-
   // --- the hot path -----------------------------------------------------------------------
   let accepting = true
   const dispatch = (msg: Msg, routed?: ParsedInbound) => {
@@ -279,7 +306,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     try {
       const p = routed ?? parseInbound(msg.subject)
       if (p instanceof SubjectError) {
-        if (msg.subject.includes("._sys.")) return // mapping probes and other runtime traffic
+        // the runtime's own mapping probes (another node starting) are the one thing not answered
+        if (!msg.reply && isMappingProbe(msg.subject)) return
         return reject(msg, "invalid_subject", p.message)
       }
       // not this node's actor (rebalance, or a queue group split): the owner gets it, once
@@ -338,7 +366,12 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   await cluster.start(routing)
   if (routing === "direct") {
     log("warn", `the NATS server at ${url} has no ANTS partition mapping (nats.conf); routing all agent subjects to this node directly. Start nats-server with -c nats.conf to run several nodes.`)
-    subs.push(nc.subscribe(AGENT_WILDCARD, { queue: AGENT_WILDCARD_QUEUE, callback: (_e, m) => dispatch(m) }))
+  }
+  // Always: without the mapping these carry every agent message; with it, only the subjects the
+  // mapping does not take (the wrong number of tokens), which then get `invalid_subject`
+  // instead of "no responders" (asks) or silence (tells).
+  for (const wildcard of AGENT_WILDCARDS) {
+    subs.push(nc.subscribe(wildcard, { queue: AGENT_WILDCARD_QUEUE, callback: (_e, m) => dispatch(m) }))
   }
 
   // Declared topic subscriptions: an event becomes a tell to the addressed actor, routed like
@@ -350,13 +383,19 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
         nc.subscribe(pattern, {
           queue: `ants-topic-${host.definition.type}`,
           callback: (_e, m) => {
+            let stage = "subject"
             try {
               const { tenant, name } = parseTopicSubject(m.subject)
+              stage = "body"
               const event = m.data.length === 0 ? {} : JSON.parse(decoder.decode(m.data))
+              stage = "target"
               const target = typeof binding.to === "function" ? binding.to(event, name) : binding.to
               nc.publish(agentSubject({ tenant, type: host.definition.type, id: target, tag: binding.tag }), m.data)
             } catch (e) {
-              log("warn", `topic event on ${m.subject} not delivered to ${host.definition.type}: ${(e as Error).message}`)
+              const err = e as Error & { _tag?: string }
+              const why = stage === "body" ? `event is not JSON: ${err.message}` : err.message
+              const code = stage !== "body" && err._tag === "SubjectError" ? "invalid_subject" : "invalid_message"
+              rejectEvent(m.subject, code, `not delivered to ${host.definition.type}: ${why}`)
             }
           },
         }),
@@ -393,7 +432,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
         ...(host.unavailable ? { unavailable: host.unavailable } : {}),
       }
     }
-    return { node: id, url, routing, partitions: cluster.partitions(), received, rejected: { ...rejected }, recentRejections: [...recent], types }
+    return { node: id, url, routing, partitions: cluster.partitions(), received, rejected: { ...rejected }, rejectedEvents, recentRejections: [...recent], types }
   }
   const answerStats = (_e: unknown, m: Msg) => {
     try {
@@ -490,34 +529,71 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     for (const h of hosts.values()) for (const c of h.cells.values()) if (c.busy) n++
     return n
   }
+  // When the connection is gone (the server died, the network broke) nothing drain sends can
+  // get out, and flush/KV calls would wait for a reconnect forever: every step is bounded.
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs
+  let lostAt: number | undefined
+  void (async () => {
+    for await (const st of nc.status()) {
+      if (st.type === "disconnect" || st.type === "close") lostAt ??= Date.now()
+      else if (st.type === "reconnect") lostAt = undefined
+    }
+  })().catch(() => undefined)
+  const connectionGone = () => nc.isClosed() || (lostAt !== undefined && Date.now() - lostAt >= NODE_DEFAULTS.drainDisconnectedMs)
+  /** Runs one drain step, giving up (with a warning) after shutdownTimeoutMs or once the connection is gone. */
+  const bounded = async (what: string, work: () => Promise<unknown>): Promise<boolean> => {
+    const started = Date.now()
+    let done = false
+    const w = (async () => work())().then(
+      () => void (done = true),
+      (e) => {
+        done = true
+        log("warn", `${what} failed on drain: ${(e as Error).message}`)
+      },
+    )
+    while (!done) {
+      const gone = connectionGone()
+      if (gone || Date.now() - started >= shutdownTimeoutMs) {
+        log("warn", `drain: ${what} did not finish within ${Date.now() - started} ms${gone ? " (the NATS connection is gone)" : ""}; going on`)
+        return false
+      }
+      let t: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([w, new Promise<void>((r) => (t = setTimeout(r, 50)))])
+      clearTimeout(t)
+    }
+    return true
+  }
   const drain = () =>
     (closing ??= (async () => {
       // graceful leave first: partitions and actors are handed over, so asks in flight succeed
-      await cluster.leave().catch((e) => log("warn", `hand-over on drain failed: ${(e as Error).message}`))
+      await bounded("hand-over", () => cluster.leave())
       accepting = false
       clearInterval(sweeper)
       schedules.stop()
       // running tasks finish within the shutdown timeout; the rest are handed back for redelivery
-      const shutdownMs = options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs
-      await tasks?.stop({ graceMs: Math.floor(shutdownMs * 0.8) }).catch((e) => log("warn", `stopping the task engine failed on drain: ${(e as Error).message}`))
-      await stigmergy.close()
+      await bounded("stopping the task engine", async () => await tasks?.stop({ graceMs: Math.floor(shutdownTimeoutMs * 0.8) }))
+      await bounded("closing stigmergy", () => stigmergy.close())
       for (const s of subs) s.unsubscribe()
       // let messages already delivered to us (in the socket buffer) reach their mailboxes
-      await nc.flush().catch(() => undefined)
-      const deadline = Date.now() + (options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs)
-      while (busyCells() > 0 && Date.now() < deadline) {
+      await bounded("flush", () => nc.flush())
+      const started = Date.now()
+      const deadline = started + shutdownTimeoutMs
+      while (busyCells() > 0 && Date.now() < deadline && !connectionGone()) {
         await new Promise<void>((r) => {
           settleWaiters.push(r)
           setTimeout(r, 50)
         })
       }
-      for (const h of hosts.values()) {
-        if (h.checkpointPolicy === "never") continue
-        // forced: an unchanged state still gets its cost accounting written
-        await Promise.all([...h.cells.values()].map((c) => c.checkpointNow(undefined, true).catch(() => undefined)))
-      }
-      await cluster.close().catch((e) => log("warn", `leaving the swarm failed: ${(e as Error).message}`))
-      if (ownConnection) await nc.drain().catch(() => undefined)
+      if (busyCells() > 0) log("warn", `drain: ${busyCells()} actor(s) still busy after ${Date.now() - started} ms; closing anyway`)
+      await bounded("checkpoints", async () => {
+        for (const h of hosts.values()) {
+          if (h.checkpointPolicy === "never") continue
+          // forced: an unchanged state still gets its cost accounting written
+          await Promise.all([...h.cells.values()].map((c) => c.checkpointNow(undefined, true).catch(() => undefined)))
+        }
+      })
+      await bounded("leaving the swarm", () => cluster.close())
+      if (ownConnection && !(await bounded("closing the connection", () => nc.drain()))) await nc.close().catch(() => undefined)
       await embedded?.stop()
       resolveClosed()
     })())

@@ -46,6 +46,8 @@ export interface HostNode {
   settled(): void
   /** Single activation across nodes (leases); absent when the node runs without a cluster. */
   readonly guard?: ActivationGuard
+  /** Counts and records a topic event that could not be delivered (node stats `rejectedEvents`). */
+  rejectedEvent?(subject: string, code: "invalid_message" | "invalid_subject" | "overloaded", message: string): void
 }
 
 const encoder = new TextEncoder()
