@@ -13,6 +13,8 @@ import { createInbox, headers, nanos, nuid } from "@nats-io/nats-core"
 import { PROJECT_NATS_CONF } from "../../runtime/nats-server.ts"
 import { createPheromones } from "../../runtime/pheromones/pheromones.ts"
 import { createWorkspace } from "../../runtime/pheromones/workspace.ts"
+import { createStigmergy } from "../../runtime/stigmergy.ts"
+import type { Evaporation } from "../../runtime/pheromones/trail.ts"
 import { PHEROMONE_BUCKET, pheromoneSubject } from "../../subjects/pheromones.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
@@ -43,9 +45,6 @@ const STREAM = `KV_${PHEROMONE_BUCKET}`
 beforeAll(async () => {
   server = await natsFixture({ config: confWithTenants() })
   runtime = await connect({ servers: server.url, user: "runtime", pass: "change-me" })
-  // a runtime node creates the buckets; tenant users may only open them
-  await createPheromones(runtime).ready()
-  await createWorkspace(runtime).list()
   acme = await connect({ servers: server.url, user: "acme", pass: "change-me-too", inboxPrefix: "_INBOX_acme" })
   globex = await connect({ servers: server.url, user: "globex", pass: "change-me-three", inboxPrefix: "_INBOX_globex" })
 })
@@ -68,7 +67,38 @@ async function refused(p: Promise<unknown>): Promise<Error> {
   return r.e as Error
 }
 
+/** A runtime node creates the buckets; tenant users may only open them. */
+const createBuckets = async () => {
+  await createPheromones(runtime).ready()
+  await createWorkspace(runtime).list()
+}
+
+describe("stigmergy sweeper", () => {
+  it("stigmergy sweeper - a sweeper that fails to start is retried until it runs, and then sweeps", async () => {
+    // The bucket does not exist yet and a tenant user may not create it: the start fails.
+    const logged: string[] = []
+    const st = createStigmergy(acme, { sweeperRetryMs: 50, log: (_l, m) => void logged.push(m) })
+    const ph = st.pheromones("acme", "acme/agent/a1")
+    expect(st.sweepers().get("acme")).toBe(false)
+    await waitUntil(() => logged.length >= 2, { message: "failed starts are logged and retried" })
+    expect(logged[0]).toMatch(/pheromone sweeper of tenant "acme" did not start \(.*\); retrying in 50 ms/)
+    expect(logged[1]).toMatch(/retrying in 100 ms/)
+    expect(st.sweepers().get("acme")).toBe(false)
+    await createBuckets()
+    await waitUntil(() => st.sweepers().get("acme") === true, { message: "the sweeper started once it could" })
+    // it sweeps: a watcher that does not sweep hears the expiry
+    const heard: Evaporation[] = []
+    const w = await createPheromones(acme, { tenant: "acme" }).watch({ evaporated: (e) => void heard.push(e) }, { location: "swept", sweep: false })
+    const t = await ph.deposit({ type: "load", location: "swept", ttlMs: 200 })
+    await waitUntil(() => heard.some((e) => e.key === t.key && e.reason === "expired"), { message: "the retried sweeper swept" })
+    await w.stop()
+    await st.close()
+  })
+})
+
 describe("tenant permissions", () => {
+  beforeAll(createBuckets)
+
   it("tenant permissions - a tenant user deposits, detects, watches and works on its own keys", async () => {
     const ph = createPheromones(acme, { tenant: "acme", emitter: "acme/agent/a1" })
     const heard: string[] = []
