@@ -3,6 +3,12 @@
  * every test's broker. A server gets a random client port (read back from its ports file), a
  * temporary JetStream store and, optionally, this project's `nats.conf` mappings and a cluster
  * block. Nothing here speaks the NATS protocol; it only starts, waits for and stops processes.
+ *
+ * A server runs in its own process group, so a Ctrl-C in the terminal (SIGINT to the whole
+ * foreground group) reaches only the node, which drains and then stops its server; a server
+ * killed together with the node would make the drain lose the asks in flight. Because the
+ * group no longer ties the server's life to ours, every live server is killed when this
+ * process exits, and on SIGINT/SIGTERM/SIGHUP when nothing else handles the signal.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
@@ -126,7 +132,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   args.push("-a", "127.0.0.1", "-p", String(options.port ?? -1), "-js", "-sd", storeDir, "--ports_file_dir", portsDir)
   if (options.args) args.push(...options.args)
 
-  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], detached: true })
+  track(child)
   let log = ""
   const onData = (b: Buffer) => {
     const s = b.toString()
@@ -215,6 +222,8 @@ function readPortsFile(dir: string): string | undefined {
 
 export interface NatsCluster {
   readonly servers: NatsServer[]
+  /** Each server's server_name (as JetStream reports stream leaders), in the order of `servers`. */
+  readonly serverNames: ReadonlyArray<string>
   /** Comma-separated client URLs of every server, for `--nats`. */
   readonly urls: string
   stop(): Promise<void>
@@ -257,8 +266,6 @@ export function clusterConfigFor(server: number, routePorts: ReadonlyArray<numbe
  * blocks.
  */
 export async function startNatsCluster(n = 3, options: Omit<NatsServerOptions, "cluster" | "serverName"> = {}): Promise<NatsCluster> {
-  /** Each server's server_name (as JetStream reports stream leaders), in the order of `servers`. */
-  readonly serverNames: ReadonlyArray<string>
   const routePorts = await Promise.all(Array.from({ length: n }, () => freePort()))
   const dirs: string[] = []
   let servers: NatsServer[]
@@ -282,12 +289,49 @@ export async function startNatsCluster(n = 3, options: Omit<NatsServerOptions, "
   }
   return {
     servers,
+    serverNames,
     urls: servers.map((s) => s.url).join(","),
     async stop() {
       await Promise.all(servers.map((s) => s.stop()))
+      for (const d of dirs) rmSync(d, { recursive: true, force: true })
     },
   }
 }
 
-    serverNames,
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+// --- children die with us ----------------------------------------------------------------------
+
+const live = new Set<ChildProcess>()
+let hooked = false
+const EXIT_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const
+
+function killAll(): void {
+  for (const c of live) {
+    try {
+      c.kill("SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+  live.clear()
+}
+
+function track(child: ChildProcess): void {
+  live.add(child)
+  child.once("exit", () => live.delete(child))
+  if (hooked) return
+  hooked = true
+  process.once("exit", killAll)
+  for (const sig of EXIT_SIGNALS) {
+    const onSignal = () => {
+      // someone else handles it (the CLI drains, then stops its server): leave it to them
+      if (process.listenerCount(sig) > 1) return
+      // otherwise this signal would have ended the process: do that, servers first
+      killAll()
+      process.removeListener(sig, onSignal)
+      process.kill(process.pid, sig)
+    }
+    process.on(sig, onSignal)
+  }
+}

@@ -14,7 +14,7 @@ import { agentSubject, DEFAULT_TENANT, parseAgentSubject, SubjectError } from ".
 import { isAgentDefinition, type AgentDefinition } from "../define-agent.ts"
 import { connectNats, startNode, type LogLevel } from "../node.ts"
 import { NatsServerError } from "../nats-server.ts"
-import { clearEmbeddedUrl, readEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
+import { clearEmbeddedUrl, isProcessAlive, readEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
 
 export class CliError extends Error {
   readonly _tag = "CliError"
@@ -186,13 +186,35 @@ function parse<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[]
   }
 }
 
-/** Where client commands find NATS. */
-export function resolveNatsUrl(flag: string | undefined): string {
-  return flag || process.env.NATS_URL || readEmbeddedUrl() || "nats://127.0.0.1:4222"
+const DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+/**
+ * Where client commands find NATS. The embedded server's file is skipped (with a note on
+ * stderr) when the node that wrote it is no longer running: a crash leaves it behind.
+ */
+export function resolveNatsUrl(flag: string | undefined, io?: Io): { url: string; source: "flag" | "env" | "embedded" | "default" } {
+  if (flag) return { url: flag, source: "flag" }
+  if (process.env.NATS_URL) return { url: process.env.NATS_URL, source: "env" }
+  const e = readEmbeddedUrl()
+  if (e) {
+    if (e.pid === undefined || isProcessAlive(e.pid)) return { url: e.url, source: "embedded" }
+    io?.err(`ants: ignoring ${e.file}: the node (pid ${e.pid}) that started the embedded nats-server at ${e.url} is no longer running; trying ${DEFAULT_NATS_URL}`)
+    clearEmbeddedUrl(e.url)
+  }
+  return { url: DEFAULT_NATS_URL, source: "default" }
 }
 
-async function clientConnection(flag: string | undefined): Promise<NatsConnection> {
-  const url = resolveNatsUrl(flag)
+async function clientConnection(flag: string | undefined, io: Io): Promise<NatsConnection> {
+  let { url, source } = resolveNatsUrl(flag, io)
+  if (source === "embedded") {
+    try {
+      return await connectNats(url, "ants-cli")
+    } catch (e) {
+      io.err(`ants: the embedded nats-server at ${url} (from ${readEmbeddedUrl()?.file ?? "its URL file"}) does not answer (${(e as Error).message}); the file is stale, trying ${DEFAULT_NATS_URL}`)
+      clearEmbeddedUrl(url)
+      url = DEFAULT_NATS_URL
+    }
+  }
   try {
     return await connectNats(url, "ants-cli")
   } catch (e) {
@@ -217,7 +239,7 @@ async function runExternal(name: string, ext: (typeof external)[string], argv: s
     flag = args[i + 1]
     args.splice(i, 2)
   }
-  const nc = await clientConnection(flag)
+  const nc = await clientConnection(flag, io)
   try {
     return (await fn(args, { nc, json, out: io.out, err: io.err })) ?? 0
   } finally {
@@ -273,9 +295,19 @@ async function runNode(argv: string[], io: Io): Promise<number> {
   const num = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined
     const n = Number(v)
-    if (!Number.isFinite(n) || n < 0) throw new CliError(`--${flag} must be a non-negative number, got "${v}"`)
+    if (v.trim() === "" || !Number.isFinite(n) || n < 0) throw new CliError(`--${flag} must be a non-negative number, got "${v}"\nusage: ${usage}`)
     return n
   }
+  const count = (flag: string, v: string | undefined, hint: string) => {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
+      throw new CliError(`--${flag} must be a whole number of at least 1, got "${v}": ${hint}\nusage: ${usage}`)
+    }
+    return n
+  }
+  const mailbox = count("mailbox", values.mailbox, "it bounds each actor's mailbox (default 1000); leave it out for the default")
+  const replicas = count("replicas", values.replicas, "use 1 for a single server, 3 for a production cluster")
   const json = values.json === true
   const verbose = values.verbose === true
   const logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
@@ -288,12 +320,12 @@ async function runNode(argv: string[], io: Io): Promise<number> {
     nats: values.nats,
     nodeId: values["node-id"],
     passivateAfterMs: num("passivate-after", values["passivate-after"]),
-    mailbox: num("mailbox", values.mailbox),
-    replicas: num("replicas", values.replicas),
+    mailbox,
+    replicas,
     logger,
   })
   if (node.embedded) writeEmbeddedUrl(node.url)
-  const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, routing: node.routing, types: agents.map((a) => a.type) }
+  const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, ...(node.embedded ? { serverPid: node.embedded.pid } : {}), routing: node.routing, types: agents.map((a) => a.type) }
   if (json) io.out(JSON.stringify({ event: "ready", ...ready }))
   else {
     io.out(`ants node ${node.id} ready on ${node.url}${node.embedded ? " (embedded nats-server; stops with the node)" : ""}`)
@@ -346,7 +378,7 @@ async function runAsk(argv: string[], io: Io): Promise<number> {
   const subject = checkSubject(positionals[0], usage)
   const body = bodyArg(positionals[1])
   const timeout = values.timeout ? Number(values.timeout) : 5000
-  const nc = await clientConnection(values.nats)
+  const nc = await clientConnection(values.nats, io)
   try {
     let env
     try {
@@ -370,7 +402,7 @@ async function runTell(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, NATS_OPTION, usage)
   const subject = checkSubject(positionals[0], usage)
   const body = bodyArg(positionals[1])
-  const nc = await clientConnection(values.nats)
+  const nc = await clientConnection(values.nats, io)
   try {
     nc.publish(subject, body)
     await nc.flush()
@@ -387,7 +419,7 @@ async function runWake(argv: string[], io: Io): Promise<number> {
   const [type, id] = positionals
   if (!type || !id) throw new CliError(`type and id are required\nusage: ${usage}`)
   const subject = agentSubject({ tenant: values.tenant ?? DEFAULT_TENANT, type, id, tag: "_Wake" })
-  const nc = await clientConnection(values.nats)
+  const nc = await clientConnection(values.nats, io)
   try {
     const r = await nc.request(subject, new Uint8Array(), { timeout: values.timeout ? Number(values.timeout) : 5000 }).catch((e: Error) => {
       throw new CliError(`no node answered for ${type}/${id}: ${e.message}. Is a node hosting "${type}" running?`, 1)

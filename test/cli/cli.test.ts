@@ -1,10 +1,33 @@
 import { spawn, type ChildProcess } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir, userInfo } from "node:os"
+import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { natsFixture, type NatsServer } from "../helpers/nats.ts"
+import { freePort } from "../../runtime/nats-server.ts"
+import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
 
 const BIN = new URL("../../runtime/cli/bin.mjs", import.meta.url).pathname
 const EXAMPLES = new URL("../../actors/examples/index.ts", import.meta.url).pathname
+const SLOW = new URL("./fixtures/slow-agent.ts", import.meta.url).pathname
+
+/**
+ * A temporary folder of this test file's own: embedded nodes leave their URL file there, so
+ * they neither see nor clobber the file of a node someone else runs on this machine.
+ */
+const TMP = mkdtempSync(join(tmpdir(), "ants-cli-test-"))
+const URL_FILE = join(TMP, `ants-embedded-${userInfo().uid}.url`)
+const isolated = { NATS_URL: "", TMPDIR: TMP }
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -18,9 +41,16 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 }
 
 /** Starts `ants node --json` and resolves with its ready event. */
-function startNodeProcess(args: string[], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; ready: any; lines: string[] }> {
+function startNodeProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { agents?: string; detached?: boolean } = {},
+): Promise<{ proc: ChildProcess; ready: any; lines: string[] }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, "node", "--agents", EXAMPLES, "--json", ...args], { env: { ...process.env, ...env } })
+    const proc = spawn(process.execPath, [BIN, "node", "--agents", opts.agents ?? EXAMPLES, "--json", ...args], {
+      env: { ...process.env, ...env },
+      detached: opts.detached ?? false,
+    })
     const lines: string[] = []
     let stderr = ""
     proc.stderr!.on("data", (d) => (stderr += d))
@@ -42,6 +72,7 @@ describe("ants CLI", () => {
   })
   afterAll(async () => {
     await server?.stop()
+    rmSync(TMP, { recursive: true, force: true })
   })
 
   it("cli - --help lists every command", async () => {
@@ -73,13 +104,77 @@ describe("ants CLI", () => {
   })
 
   it("cli - node with no --nats starts an embedded server that client commands find", async () => {
-    const { proc, ready } = await startNodeProcess([], { NATS_URL: "" })
+    const { proc, ready } = await startNodeProcess([], isolated)
     expect(ready.embedded).toBe(true)
-    const env = { NATS_URL: "" }
-    const r = await run(["ask", "ants.default.agent.echo.e.Say", '{"text":"embedded"}', "--json"], env)
+    expect(existsSync(URL_FILE)).toBe(true)
+    const r = await run(["ask", "ants.default.agent.echo.e.Say", '{"text":"embedded"}', "--json"], isolated)
     expect(JSON.parse(r.stdout)).toEqual({ ok: true, value: { text: "embedded" } })
     proc.kill("SIGINT")
     expect(await exited(proc)).toBe(0)
+    expect(existsSync(URL_FILE)).toBe(false)
+    expect(alive(ready.serverPid)).toBe(false)
+  })
+
+  it("cli - Ctrl-C to the whole process group drains the node: the ask in flight is answered, exit 0", async () => {
+    // detached: the node leads its own process group, as a shell job in a terminal does
+    const { proc, ready } = await startNodeProcess([], isolated, { agents: SLOW, detached: true })
+    expect(ready.embedded).toBe(true)
+    const nc = await rawConnect(ready.url)
+    try {
+      const started = nc.subscribe("ants.default.topic.slow.started", { max: 1 })
+      await nc.flush()
+      const reply = nc.request("ants.default.agent.slow.s1.Work", new TextEncoder().encode('{"ms":1500}'), { timeout: 20_000 })
+      for await (const _ of started) break
+      process.kill(-proc.pid!, "SIGINT") // what a terminal's Ctrl-C does: SIGINT to every process of the group
+      const r = await reply
+      expect(JSON.parse(new TextDecoder().decode(r.data))).toEqual({ ok: true, value: { done: true } })
+      expect(await exited(proc)).toBe(0)
+      expect(alive(ready.serverPid)).toBe(false)
+    } finally {
+      await nc.close()
+    }
+  }, 60_000)
+
+  it("cli - the embedded server (in its own process group) dies with the node on a hang-up", async () => {
+    const { proc, ready } = await startNodeProcess([], isolated)
+    expect(alive(ready.serverPid)).toBe(true)
+    // SIGHUP (the terminal closed) is not drained: the node ends, and must take its server along
+    proc.kill("SIGHUP")
+    await new Promise<void>((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.on("exit", () => r())))
+    expect(proc.signalCode).toBe("SIGHUP")
+    await waitUntil(() => !alive(ready.serverPid), { message: `embedded nats-server ${ready.serverPid} to be gone` })
+    rmSync(URL_FILE, { force: true })
+  }, 60_000)
+
+  it("cli - a stale embedded-URL file (its node is gone) is ignored with a note", async () => {
+    const dead = spawn(process.execPath, ["-e", ""])
+    await exited(dead)
+    const port = await freePort()
+    writeFileSync(URL_FILE, JSON.stringify({ url: `nats://127.0.0.1:${port}`, pid: dead.pid }))
+    const r = await run(["ask", "ants.default.agent.echo.e.Say", '{"text":"x"}', "--timeout", "500"], isolated)
+    expect(r.stderr).toContain(`the node (pid ${dead.pid}) that started the embedded nats-server at nats://127.0.0.1:${port} is no longer running`)
+    expect(r.stderr).toContain("trying nats://127.0.0.1:4222")
+    expect(r.stderr).not.toContain(`at nats://127.0.0.1:${port} (`)
+    expect(existsSync(URL_FILE)).toBe(false)
+  })
+
+  it("cli - an embedded-URL file whose server refuses connections is dropped with a note", async () => {
+    const port = await freePort()
+    writeFileSync(URL_FILE, JSON.stringify({ url: `nats://127.0.0.1:${port}`, pid: process.pid }))
+    const r = await run(["tell", "ants.default.agent.echo.e.Say", '{"text":"x"}'], isolated)
+    expect(r.stderr).toContain(`the embedded nats-server at nats://127.0.0.1:${port}`)
+    expect(r.stderr).toContain("does not answer")
+    expect(r.stderr).toContain("the file is stale, trying nats://127.0.0.1:4222")
+    expect(existsSync(URL_FILE)).toBe(false)
+  })
+
+  it("cli - --mailbox and --replicas must be whole numbers of at least 1", async () => {
+    for (const [flag, value] of [["--mailbox", "0"], ["--mailbox", "1.5"], ["--mailbox", "lots"], ["--replicas", "0"]]) {
+      const r = await run(["node", "--agents", EXAMPLES, flag, value, "--nats", server.url])
+      expect(r.code, `${flag} ${value}`).toBe(2)
+      expect(r.stderr).toContain(`${flag} must be a whole number of at least 1, got "${value}"`)
+      expect(r.stderr).toContain("usage: ants node")
+    }
   })
 
   it("cli - a missing nats-server binary gets an install hint", async () => {
