@@ -58,7 +58,7 @@ export interface StoreOptions {
   readonly replicas?: number
 }
 
-function replicasOf(opts: StoreOptions): number {
+export function replicasOf(opts: StoreOptions): number {
   const r = opts.replicas ?? 1
   if (!Number.isInteger(r) || r < 1 || r > 5) throw new RangeError(`replicas must be an integer from 1 to 5, got ${JSON.stringify(opts.replicas)}`)
   return r

@@ -47,7 +47,7 @@ import {
   type ReinforceInput,
   type StrengthLevel,
 } from "../../subjects/pheromones.ts"
-import { isRevisionConflict, pheromoneStore, readLatest, readOne, writeMarker, writeValue, type KvStore } from "./kv-store.ts"
+import { isRevisionConflict, pheromoneStore, readLatest, readOne, replicasOf, writeMarker, writeValue, type KvStore } from "./kv-store.ts"
 import { decodeEntry, toTrail, type PheromoneHandlers, type Trail } from "./trail.ts"
 import { DEFAULT_SWEEP_INTERVAL_MS, startPheromoneWatch, type PheromoneWatch } from "./watcher.ts"
 
@@ -170,6 +170,13 @@ interface Core {
 }
 
 export function createPheromones(nc: NatsConnection, options: PheromonesOptions = {}): Pheromones {
+  if (options.replicas !== undefined) {
+    try {
+      replicasOf(options)
+    } catch (e) {
+      throw new PheromoneError("invalid_request", (e as Error).message)
+    }
+  }
   const core: Core = {
     nc,
     tenant: tenantValue(options.tenant ?? DEFAULT_TENANT),

@@ -55,7 +55,7 @@ import {
   type ArtifactStatus,
 } from "../../subjects/pheromones.ts"
 import { openKvFeed } from "./kv-feed.ts"
-import { isRevisionConflict, readLatest, readOne, writeMarker, writeValue, workspaceStore, type KvItem, type KvStore } from "./kv-store.ts"
+import { isRevisionConflict, readLatest, readOne, replicasOf, writeMarker, writeValue, workspaceStore, type KvItem, type KvStore } from "./kv-store.ts"
 
 export type Artifact = ArtifactEntry & {
   /** The artifact's path, e.g. `reports.q3`. */
@@ -178,6 +178,13 @@ const claimsOf = new WeakMap<Workspace, Claims>()
 const cores = new WeakMap<Workspace, Core>()
 
 export function createWorkspace(nc: NatsConnection, options: WorkspaceOptions = {}): Workspace {
+  if (options.replicas !== undefined) {
+    try {
+      replicasOf(options)
+    } catch (e) {
+      throw new PheromoneError("invalid_request", (e as Error).message)
+    }
+  }
   const core: Core = {
     nc,
     tenant: tenantValue(options.tenant ?? DEFAULT_TENANT),

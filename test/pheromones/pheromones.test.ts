@@ -395,4 +395,22 @@ describe("pheromones", () => {
     await root.close()
     await waitUntil(async () => (await consumersOn(`${tenant}.>`)) === 0)
   })
+
+  it("pheromones - the bucket is created with the replicas asked for", async () => {
+    expect(() => createPheromones(nc, { replicas: 0 })).toThrow(/replicas must be an integer from 1 to 5/)
+    expect(() => createPheromones(nc, { replicas: 2.5 })).toThrow(/replicas/)
+    // fresh servers: the bucket does not exist yet, so the first opener's replicas count
+    const single = await natsFixture()
+    const c = await rawConnect(single.url)
+    try {
+      // a single server cannot hold three replicas: the server itself refuses, so the option reached it
+      expect(String((await rejection(createPheromones(c, { replicas: 3 }).ready())).message)).toMatch(/replica/i)
+      await createPheromones(c, { replicas: 1 }).ready()
+      const jsm = await jetstreamManager(c)
+      expect((await jsm.streams.info(`KV_${PHEROMONE_BUCKET}`)).config.num_replicas).toBe(1)
+    } finally {
+      await c.close()
+      await single.stop()
+    }
+  })
 })
