@@ -74,6 +74,7 @@ export function formatRecord(r: TaskRecord): string {
   if (r.notBefore) lines.push(`  not before ${r.notBefore}`)
   if (r.deadline) lines.push(`  deadline   ${r.deadline}`)
   if (r.submittedAt) lines.push(`  submitted  ${r.submittedAt}`)
+  if (r.claimedBy && r.state !== "claimed") lines.push(`  run by     ${r.claimedBy}`)
   lines.push(`  updated    ${r.updatedAt}`)
   if (r.state === "completed") lines.push(`  result     ${JSON.stringify(r.result)}${r.resultTruncated ? " (truncated)" : ""}`)
   if (r.lastError) lines.push(`  last error ${r.lastError}`)
