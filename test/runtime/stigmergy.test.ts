@@ -31,6 +31,29 @@ const reviewer = defineAgent({
   },
 })
 
+/** Overruns its lease on the first delivery; the fenced transition keeps the work done once. */
+const slowRuns: Array<{ revision: number; outcome?: string }> = []
+const slowpoke = defineAgent({
+  type: "slowpoke",
+  protocol: { Review: { message: ArtifactDelivery, reply: Schema.Null } },
+  initialState: () => null,
+  interests: [{ statuses: ["slow_review"], claim: "slow_claimed", tag: "Review", to: "p", timeoutMs: 1000, tenants: ["slow"] }],
+  handlers: {
+    Review: async ({ artifact }, ctx) => {
+      const run: { revision: number; outcome?: string } = { revision: artifact.revision }
+      slowRuns.push(run)
+      if (slowRuns.length === 1) await new Promise((r) => setTimeout(r, 1500)) // slow work, past its lease
+      try {
+        await ctx.workspace.transition(artifact.id, { to: "done", revision: artifact.revision })
+        run.outcome = "done"
+      } catch (e) {
+        run.outcome = (e as { code?: string }).code
+      }
+      return null
+    },
+  },
+})
+
 /** What scouts' watches heard, by actor id (test bookkeeping outside the actors). */
 const heardBy = new Map<string, string[]>()
 const Place = Schema.Struct({ location: Schema.String })
@@ -65,8 +88,8 @@ let b: AntsNode
 beforeAll(async () => {
   server = await natsFixture()
   nc = await rawConnect(server.url)
-  a = await startNode({ agents: [reviewer, scout, napper], nats: server.url, logger: () => {} })
-  b = await startNode({ agents: [reviewer, scout, napper], nats: server.url, logger: () => {} })
+  a = await startNode({ agents: [reviewer, scout, napper, slowpoke], nats: server.url, logger: () => {} })
+  b = await startNode({ agents: [reviewer, scout, napper, slowpoke], nats: server.url, logger: () => {} })
 })
 
 afterAll(async () => {
@@ -133,5 +156,18 @@ describe("stigmergy in the runtime", () => {
     expect(await consumersOn("default.nap.>")).toBe(1)
     // idle for passivateAfterMs: the actor sleeps, and its watch's consumer is deleted
     await waitUntil(async () => (await consumersOn("default.nap.>")) === 0, { timeoutMs: 15_000, message: "the watch stopped with the activation" })
+  })
+
+  it("stigmergy - a delivery that overruns its timeout goes back when its lease ends and is finished once", async () => {
+    const ws = createWorkspace(nc, { tenant: "slow", actor: "writer" })
+    await ws.create({ id: "reports.big", status: "slow_review" })
+    await waitUntil(async () => (await ws.get("reports.big"))?.status === "done", { timeoutMs: 20_000, message: "finished by a later delivery" })
+    await waitUntil(() => slowRuns[0]?.outcome !== undefined, { message: "the overrunning run ended" })
+    // the first run's lease ran out: the artifact was delivered again (not released early), and
+    // the late run's fenced transition was refused, so the work was done exactly once
+    expect(slowRuns.length).toBeGreaterThanOrEqual(2)
+    expect(slowRuns[0].outcome).toBe("conflict")
+    expect(slowRuns.filter((r) => r.outcome === "done")).toHaveLength(1)
+    expect(slowRuns[1].revision).toBeGreaterThan(slowRuns[0].revision)
   })
 })
