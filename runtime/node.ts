@@ -540,7 +540,12 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     }
   })().catch(() => undefined)
   const connectionGone = () => nc.isClosed() || (lostAt !== undefined && Date.now() - lostAt >= NODE_DEFAULTS.drainDisconnectedMs)
-  /** Runs one drain step, giving up (with a warning) after shutdownTimeoutMs or once the connection is gone. */
+  /**
+   * Runs one drain step, giving up (with a warning) once the connection has been gone for
+   * drainDisconnectedMs, or after three shutdown timeouts (a safety net: the steps bound their
+   * own waits by the shutdown timeout while connected).
+   */
+  const stepLimitMs = 3 * shutdownTimeoutMs
   const bounded = async (what: string, work: () => Promise<unknown>): Promise<boolean> => {
     const started = Date.now()
     let done = false
@@ -553,7 +558,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     )
     while (!done) {
       const gone = connectionGone()
-      if (gone || Date.now() - started >= shutdownTimeoutMs) {
+      if (gone || Date.now() - started >= stepLimitMs) {
         log("warn", `drain: ${what} did not finish within ${Date.now() - started} ms${gone ? " (the NATS connection is gone)" : ""}; going on`)
         return false
       }

@@ -188,5 +188,9 @@ describe("ants CLI", () => {
     expect((await run(["node"])).stderr).toContain("--agents <module> is required")
     expect((await run(["ask", "ants.default.agent.echo.e.Say", "{bad"])).stderr).toContain("must be JSON")
     expect((await run(["frobnicate"])).stderr).toContain("npx ants --help")
+    // a token the server would drop the whole connection for is refused before connecting
+    const long = await run(["ask", `ants.default.agent.echo.${"x".repeat(5000)}.Say`, "{}"])
+    expect(long.code).toBe(2)
+    expect(long.stderr).toContain("at most 1024")
   })
 })
