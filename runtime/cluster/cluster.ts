@@ -74,7 +74,7 @@ export interface ClusterOptions {
   readonly leaseTtlMs?: number
   readonly handoverTimeoutMs?: number
   /** Durable mail delivery from this node; `false` to not pull mail here. */
-  readonly mail?: Omit<MailOptions, "replicas"> | false
+  readonly mail?: Omit<MailOptions, "replicas" | "lostSince"> | false
 }
 
 export type { ActorInfo, NodeMembersInfo } from "./inspection.ts"
@@ -176,6 +176,8 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   let mail: MailDelivery | undefined
   let progressTimer: ReturnType<typeof setTimeout> | undefined
   let reconcileQueued = false
+  /** When a member was last taken for dead (durable deliveries in flight then stop waiting). */
+  let lastDeathAt = 0
 
   const membership = new Membership(nc, {
     nodeId: me,
@@ -190,6 +192,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       queueReconcile()
     },
     onSelfExpired: () => recheck("its membership entry had expired"),
+    onDead: () => void (lastDeathAt = Date.now()),
     onResumed: () => recheck(`it could not heartbeat for more than ${membership.expiryMs} ms`),
   })
   const leases = new Leases(nc, {
@@ -497,7 +500,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
         takeovers: leases.takeovers,
         forwarded,
         handedOver,
-        mail: mail ? { delivered: mail.delivered, retried: mail.retried, deadLettered: mail.deadLettered } : null,
+        mail: mail ? { delivered: mail.delivered, retried: mail.retried, deadLettered: mail.deadLettered, inflight: mail.inflight } : null,
       }
     },
   })
@@ -537,7 +540,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       })().catch(() => undefined)
       await reconcile()
       if (options.mail !== false) {
-        mail = await startMailDelivery(nc, { ...(options.mail ?? {}), replicas: deps.replicas, log: (l, m) => log(l, m) })
+        mail = await startMailDelivery(nc, { ...(options.mail ?? {}), replicas: deps.replicas, lostSince: (t) => lastDeathAt >= t, log: (l, m) => log(l, m) })
       }
       const declared: StoreReplicas[] = [
         { name: MEMBERS_BUCKET, kind: "kv", replicas: deps.replicas },

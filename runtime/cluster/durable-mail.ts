@@ -19,8 +19,11 @@
  * `ants_mail_dead`, kept 30 days) with the original body and headers `Ants-Dead-Code`,
  * `Ants-Dead-Reason`, `Ants-Deliveries`, `Ants-Original-Subject`.
  *
- * A node that crashes while holding a message never acks it: the consumer redelivers it after
- * `ackWaitMs` (default 10 s) to another node. Handlers must therefore tolerate a repeat (the
+ * While the actor works on a message, the delivering node tells the server so (`working()`
+ * every `ackWaitMs / 3`), so a slow handler is not redelivered; a delivery waits for the answer
+ * up to `deliveryTimeoutMs` (default 5 min), or until a node leaves the swarm meanwhile (the
+ * answer may never come: it is then retried). A node that crashes while holding a message never
+ * acks it: the consumer redelivers it after `ackWaitMs` (default 10 s) to another node. Handlers must therefore tolerate a repeat (the
  * message can be handled and then redelivered if the node died before the ack). No order is
  * promised between durable messages.
  */
@@ -52,7 +55,8 @@ export const MAIL_DEFAULTS = {
   duplicateWindowMs: 120_000,
   /** Messages one node delivers at a time. */
   concurrency: 64,
-  deliveryTimeoutMs: 5_000,
+  /** How long one delivery waits for the actor's answer (handlers may be slow, e.g. LLM calls); the server is told the message is being worked on meanwhile. */
+  deliveryTimeoutMs: 300_000,
   maxAgeMs: 7 * 24 * 3600_000,
   deadMaxAgeMs: 30 * 24 * 3600_000,
 } as const
@@ -66,6 +70,8 @@ export interface MailOptions {
   readonly duplicateWindowMs?: number
   readonly concurrency?: number
   readonly deliveryTimeoutMs?: number
+  /** True when a node left the swarm (or was taken for dead) after `since`: a delivery then stops waiting and retries. */
+  readonly lostSince?: (since: number) => boolean
 }
 
 export type { DurableTellResult }
@@ -142,6 +148,8 @@ export interface MailDelivery {
   readonly delivered: number
   readonly retried: number
   readonly deadLettered: number
+  /** Messages this node has pulled and is delivering now (unacked: redelivered elsewhere if it dies). */
+  readonly inflight: number
   /** Stops pulling and waits for the deliveries in flight. */
   stop(): Promise<void>
 }
@@ -173,7 +181,9 @@ export async function startMailDelivery(
       await jetstream(nc).publish(subject, m.data, { headers: h })
       stats.deadLettered++
       o.log("warn", `durable message ${m.subject} (seq ${m.seq}) dead-lettered after ${m.info.deliveryCount} deliveries: ${code}: ${reason}`)
-      m.term(reason.slice(0, 200))
+      // no reason on the +TERM: nats-server 2.9 does not parse "+TERM <reason>" and then redelivers
+      // the message after every ack wait (the reason travels in the dead letter's headers)
+      m.term()
     } catch (e) {
       o.log("warn", `could not dead-letter ${m.subject}: ${(e as Error).message}; retrying later`)
       m.nak(1_000)
@@ -194,7 +204,7 @@ export async function startMailDelivery(
     try {
       const h = natsHeaders()
       h.set(DURABLE_HEADER, "1")
-      const reply = await nc.request(subject, m.data.length ? m.data : encoder.encode("{}"), { timeout: timeoutMs, headers: h })
+      const reply = await whileWorking(m, nc.request(subject, m.data.length ? m.data : encoder.encode("{}"), { timeout: timeoutMs, headers: h }))
       const env = decodeReply(reply.data)
       if (env.ok) {
         m.ack()
@@ -212,6 +222,39 @@ export async function startMailDelivery(
     if (m.info.deliveryCount >= maxDeliveries) return deadLetter(m, parts, code, `${reason} (after ${m.info.deliveryCount} deliveries)`)
     stats.retried++
     m.nak(Math.min(10_000, 250 * 2 ** Math.min(6, m.info.deliveryCount - 1)))
+  }
+
+  /**
+   * Waits for the actor's answer, telling the server every `ackWaitMs / 3` that the message is
+   * still being worked on (so a slow handler is not redelivered meanwhile), and giving up when
+   * a node left the swarm since the delivery began (its answer may never come).
+   */
+  const workingEveryMs = Math.max(100, Math.floor((o.ackWaitMs ?? MAIL_DEFAULTS.ackWaitMs) / 3))
+  const whileWorking = async <T>(m: JsMsg, request: Promise<T>): Promise<T> => {
+    const began = Date.now()
+    request.catch(() => undefined)
+    let beat: ReturnType<typeof setInterval> | undefined
+    let watch: ReturnType<typeof setInterval> | undefined
+    const lost = new Promise<never>((_, reject) => {
+      beat = setInterval(() => {
+        try {
+          m.working()
+        } catch {
+          // closing: the message is redelivered after the ack wait
+        }
+      }, workingEveryMs)
+      if (o.lostSince) {
+        watch = setInterval(() => {
+          if (o.lostSince!(began)) reject(new Error("a node left the swarm while this message was being delivered; delivering it again"))
+        }, 250)
+      }
+    })
+    try {
+      return await Promise.race([request, lost])
+    } finally {
+      clearInterval(beat)
+      clearInterval(watch)
+    }
   }
 
   const concurrency = o.concurrency ?? MAIL_DEFAULTS.concurrency
@@ -247,11 +290,15 @@ export async function startMailDelivery(
     get deadLettered() {
       return stats.deadLettered
     },
+    get inflight() {
+      return inflight.size
+    },
     async stop() {
       stopped = true
       const closing = iter?.close().catch(() => iter?.stop())
       await Promise.race([closing, new Promise((r) => setTimeout(r, 2_000))])
-      await Promise.race([Promise.all([...inflight]), new Promise((r) => setTimeout(r, (o.deliveryTimeoutMs ?? MAIL_DEFAULTS.deliveryTimeoutMs) + 1_000))])
+      // deliveries still waiting after that are not acked here: the server redelivers them after the ack wait
+      await Promise.race([Promise.all([...inflight]), new Promise((r) => setTimeout(r, Math.min(o.deliveryTimeoutMs ?? MAIL_DEFAULTS.deliveryTimeoutMs, 10_000) + 1_000))])
       await Promise.race([running, new Promise((r) => setTimeout(r, 1_000))])
     },
   }

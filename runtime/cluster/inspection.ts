@@ -27,7 +27,8 @@ export interface NodeMembersInfo {
   readonly takeovers: number
   readonly forwarded: number
   readonly handedOver: number
-  readonly mail: { delivered: number; retried: number; deadLettered: number } | null
+  /** Durable mail this node delivered, retried (nak), dead-lettered, and is delivering now (unacked). */
+  readonly mail: { delivered: number; retried: number; deadLettered: number; inflight: number } | null
   readonly guarantees: Guarantees
 }
 

@@ -77,6 +77,8 @@ export interface MembershipOptions {
   readonly onSelfExpired: () => void
   /** Called when a heartbeat got through after a silence longer than `expiryMs`. */
   readonly onResumed: () => void
+  /** Called when a member is taken for dead (not for a graceful leave). */
+  readonly onDead?: (node: string) => void
 }
 
 const encoder = new TextEncoder()
@@ -357,6 +359,7 @@ export class Membership {
         if (m.lastSeen < asked && (missed || force) && this.canJudge(now)) {
           this.members.delete(node)
           this.o.log("warn", `node ${node} is gone (no responders on its ping subject, last heartbeat ${Date.now() - m.lastSeen} ms ago): taken for dead`)
+          this.o.onDead?.(node)
           this.o.onChange()
         }
       }
@@ -378,6 +381,7 @@ export class Membership {
       if (now - m.lastSeen > this.expiryMs) {
         this.members.delete(id)
         this.o.log("warn", `node ${id} missed its heartbeats for ${now - m.lastSeen} ms: taken for dead`)
+        this.o.onDead?.(id)
         changed = true
       }
     }

@@ -12,17 +12,18 @@ import { listActors, listNodes } from "../../runtime/cluster/inspect-client.ts"
 import { Leases, isLeaseHeldError } from "../../runtime/cluster/leases.ts"
 import { partitionOf } from "../../runtime/cluster/partition-hash.ts"
 import { startNode, type AntsNode } from "../../runtime/node.ts"
-import { MAIL_DEAD_STREAM, routeSubject } from "../../subjects/cluster.ts"
+import { MAIL_CONSUMER, MAIL_DEAD_STREAM, MAIL_STREAM, routeSubject } from "../../subjects/cluster.ts"
 import { PARTITIONS } from "../../subjects/grammar.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
+import { tally } from "./fixtures/tally-agent.ts"
 import { where } from "./fixtures/where-agent.ts"
 
 let server: NatsServer
 let nc: NatsConnection
 const enc = new TextEncoder()
 const dec = new TextDecoder()
-const agents = [echo, counter, where]
+const agents = [echo, counter, where, tally]
 const quiet = () => {}
 
 async function rawAsk(subject: string, body = "{}"): Promise<any> {
@@ -33,7 +34,7 @@ async function rawAsk(subject: string, body = "{}"): Promise<any> {
 /** Every node a test started; drained after each test whatever happened. */
 const started: AntsNode[] = []
 const start = async (nodeId: string) => {
-  const n = await startNode({ agents, nats: server.url, nodeId, logger: quiet, cluster: { mail: { ackWaitMs: 2_000 } } })
+  const n = await startNode({ agents, nats: server.url, nodeId, logger: process.env.DBG ? (l, m) => console.log(nodeId, l, m) : quiet, cluster: { mail: { ackWaitMs: 2_000 } } })
   started.push(n)
   return n
 }
@@ -222,9 +223,39 @@ describe("cluster (one process)", () => {
       const dead = await jsm.streams.getMessage(MAIL_DEAD_STREAM, { seq: (await jsm.streams.info(MAIL_DEAD_STREAM)).state.first_seq })
       expect(dead?.subject).toBe("ants._sys.dead.mail.default.counter.durable-1.Add")
       expect(dead?.header.get("Ants-Dead-Code")).toBe("invalid_message")
+      // and it is done with in the mail stream (not redelivered after every ack wait)
+      await waitUntil(async () => {
+        const ci = await jsm.consumers.info(MAIL_STREAM, MAIL_CONSUMER)
+        return ci.num_ack_pending === 0 && ci.num_pending === 0
+      }, { timeoutMs: 10_000, message: "no durable message is left unacked" })
       expect((await rawAsk("ants.default.agent.counter.durable-1.Get")).value.total).toBe(10)
     } finally {
       await Promise.all([a.drain(), b.drain()])
+    }
+  })
+
+  it("cluster - a durable tell whose handler outlasts the ack wait is delivered once (the node reports it is working)", async () => {
+    const a = await start("sa")
+    try {
+      await settled([a])
+      const jsm = await jetstreamManager(nc)
+      const before = (await jsm.consumers.info(MAIL_STREAM, MAIL_CONSUMER)).delivered.consumer_seq
+      // ack wait is 2 s here (start()); the handler takes 3 s
+      const h = (await import("@nats-io/nats-core")).headers()
+      h.set("Nats-Msg-Id", "slow-1")
+      await nc.request("ants.default.mail.tally.slow.Add", enc.encode('{"n":5,"delayMs":3000}'), { headers: h, timeout: 5000 })
+      await waitUntil(
+        async () => {
+          const ci = await jsm.consumers.info(MAIL_STREAM, MAIL_CONSUMER)
+          return ci.num_pending === 0 && ci.num_ack_pending === 0 && ci.delivered.consumer_seq > before
+        },
+        { timeoutMs: 15_000, message: "the slow durable tell is acked" },
+      )
+      const ci = await jsm.consumers.info(MAIL_STREAM, MAIL_CONSUMER)
+      expect(ci.delivered.consumer_seq - before).toBe(1)
+      expect((await rawAsk("ants.default.agent.tally.slow.Get")).value.total).toBe(5)
+    } finally {
+      await a.drain()
     }
   })
 
