@@ -4,13 +4,18 @@
  * Routing (DESIGN.md §3): the server maps `ants.<tenant>.agent.<type>.<id>.<Tag>` to
  * `ants._part.<p>.…`; the node subscribes to the partitions it owns with one queue group per
  * partition. At start the node checks that the mapping is in force (a probe message); on a
- * server without it the node subscribes to `ants.*.agent.>` directly and says so (one node
- * only then: placement needs the mapping).
+ * server without it all agent traffic arrives on the agent wildcards below, and the node says
+ * so (one node only then: placement needs the mapping). The node always subscribes to the
+ * agent wildcards (`ants.*.agent`, `ants.*.agent.>`, one queue group for the swarm): with the
+ * mapping they carry only what the mapping does not take (the wrong number of tokens), which is
+ * answered `invalid_subject` rather than left to "no responders".
  *
  * Promises: a message is validated before it reaches a mailbox (bad subject, unknown type or
  * tag, body not JSON, schema failure: an error envelope when there is a reply subject, a count
- * and a record on `ants._sys.node.<id>.rejected` otherwise); mailboxes are bounded; nothing a
- * message does can crash the node; `drain()` finishes in-flight work, checkpoints and closes.
+ * and a record on `ants._sys.node.<id>.rejected` otherwise; the runtime's own mapping probes
+ * are the one thing ignored); mailboxes are bounded; nothing a message does can crash the
+ * node; `drain()` finishes in-flight work, checkpoints and closes, and gives up waiting once
+ * the connection has been gone for `drainDisconnectedMs`.
  */
 import { randomUUID } from "node:crypto"
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
