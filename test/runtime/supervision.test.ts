@@ -299,6 +299,65 @@ describe("user-built supervision trees", () => {
     }
   })
 
+  it("supervision tree - rest_for_one restarts the crashed singleton and those after it; beyond its intensity it escalates and the root restarts it", async () => {
+    const activated: string[] = []
+    const member = pairType(activated)
+    const node = await startNode({
+      agents: [member],
+      nats: server.url,
+      logger: () => {},
+      passivateAfterMs: 50,
+      idleAfterMs: 20,
+      supervision: {
+        root: { intensity: 5, backoff: { initialMs: 1, maxMs: 1 } },
+        children: [
+          {
+            id: "chain",
+            kind: "supervisor",
+            spec: {
+              strategy: "rest_for_one",
+              intensity: 1,
+              periodMs: 60_000,
+              backoff: { initialMs: 1, maxMs: 1 },
+              children: ["a", "b", "c"].map((x) => ({ id: x, actor: { type: "pairmember", id: x } })),
+            },
+          },
+        ],
+      },
+    })
+    const refs = Object.fromEntries(["a", "b", "c"].map((x) => [x, node.client.ref(member, x)]))
+    const totals = async () => Promise.all(["a", "b", "c"].map((x) => refs[x].ask("Get", {})))
+    try {
+      await waitUntil(() => ["a", "b", "c"].every((x) => activated.includes(x)))
+      for (const x of ["a", "b", "c"]) await refs[x].ask("Add", { n: 1 })
+      const tree = watch("ants._sys.supervisor.default._tree.>")
+      await nc.flush()
+      await refs.b.ask("Crash", {}).catch(() => undefined)
+      // b and c went back to their (empty) checkpoint; a kept its state
+      expect(await totals()).toEqual([1, 0, 0])
+      // singletons run by workers never passivate, however idle
+      await waitUntil(() => node.stats().types.pairmember.idle === 3)
+      expect(node.stats().types.pairmember.passivations).toBe(0)
+      // a second crash exceeds chain's intensity: chain gives up, the root restarts it with all three
+      for (const x of ["a", "b", "c"]) await refs[x].ask("Add", { n: 10 })
+      await refs.b.ask("Crash", {}).catch(() => undefined)
+      await waitUntil(() => tree.events.some((e) => e.supervisor === "root" && e.directive === "restart"), { message: "the root restarted chain" })
+      expect(tree.events.map((e) => [e.supervisor, e.directive])).toEqual([
+        ["root/chain", "restart"],
+        ["root/chain", "escalate"],
+        ["root", "restart"],
+      ])
+      // every singleton is back, the crashed one re-activated by the node (no message asked for it)
+      await waitUntil(() => node.stats().types.pairmember.activations === 4 && node.stats().types.pairmember.warming === 0, { message: "b re-activated" })
+      expect(node.stats().types.pairmember.active + node.stats().types.pairmember.idle).toBe(3)
+      expect(await totals()).toEqual([0, 0, 0])
+      expect(node.supervision!.inspect(["chain"])).toMatchObject({ status: "running" })
+      tree.stop()
+    } finally {
+      await node.drain()
+    }
+  })
+
   it("supervision tree - a tree that places a type the node does not host is refused with a clear error", async () => {
     await expect(
       startNode({ agents: [counter], nats: server.url, logger: () => {}, supervision: { children: [{ id: "ghost", kind: "type" }] } }),
