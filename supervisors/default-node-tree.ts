@@ -9,8 +9,9 @@
  *   10 s; the type gives up beyond 10 escalations in 60 s). A type gives up only after a
  *   sustained storm of failing instances, which a blind restart seldom cures, so it stays
  *   `unavailable` on this node (other nodes may still host it) until an operator calls
- *   `reset([type])`. Being temporary, its give-up never counts toward the root's intensity,
- *   so one bad type cannot take the node's other types down with it. Set
+ *   `node.supervision.reset({ type })` (or sends `ants._sys.node.<id>.supervision.reset`).
+ *   Being temporary, its give-up never counts toward the root's intensity, so one bad type
+ *   cannot take the node's other types down with it. Set
  *   `typeRestart: "permanent"` to have the root restart a type that gave up after the root's
  *   backoff instead (OTP-style, counted toward the root's intensity);
  * - extra `children` (singleton workers, nested supervisors) start before the types, so the
