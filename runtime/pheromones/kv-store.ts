@@ -84,8 +84,7 @@ export function pheromoneStore(nc: NatsConnection, opts: StoreOptions = {}): Pro
     })
     const jsm = await jetstreamManager(nc, { checkAPI: false })
     const config = await hardened(jsm, `KV_${PHEROMONE_BUCKET}`)
-    // The 2.11+ path needs a bucket created so: one created before the upgrade has no allow_msg_ttl.
-    const serverTtl = features.messageTtl && config.allow_msg_ttl === true
+    const serverTtl = serverTtlOf(features, config)
     return { bucket: PHEROMONE_BUCKET, stream: `KV_${PHEROMONE_BUCKET}`, kv, js: jetstream(nc), jsm, nc, features, serverTtl }
   })
 }
@@ -135,6 +134,19 @@ async function hardened(jsm: JetStreamManager, stream: string): Promise<{ allow_
   return info.config as { allow_msg_ttl?: boolean; allow_rollup_hdrs?: boolean }
 }
 
+/**
+ * The 2.11+ path is taken when the server has per-message TTL AND the bucket was created with
+ * it: a bucket created before an upgrade has no `allow_msg_ttl` and stays on the fallback path.
+ */
+export function serverTtlOf(features: PheromoneServerFeatures, bucketConfig: { allow_msg_ttl?: boolean }): boolean {
+  return features.messageTtl && bucketConfig.allow_msg_ttl === true
+}
+
+/** The `Nats-TTL` of a write: whole seconds, rounded up, at least 1 (so the server never expires a trail early). */
+export function ttlHeader(ttlMs: number): string {
+  return `${Math.max(1, Math.ceil(ttlMs / 1000))}s`
+}
+
 export function isRevisionConflict(err: unknown): boolean {
   if (typeof err !== "object" || err === null) return false
   const code = (err as { code?: unknown }).code
@@ -153,7 +165,7 @@ export interface WriteOptions {
 export async function writeValue(store: KvStore, key: string, value: string | Uint8Array, opts: WriteOptions = {}): Promise<number> {
   const o: Partial<JetStreamPublishOptions> = {}
   if (opts.expectRevision !== undefined) o.expect = { lastSubjectSequence: opts.expectRevision }
-  if (store.serverTtl && opts.ttlMs !== undefined) o.ttl = `${Math.max(1, Math.ceil(opts.ttlMs / 1000))}s`
+  if (store.serverTtl && opts.ttlMs !== undefined) o.ttl = ttlHeader(opts.ttlMs)
   const pa = await store.js.publish(`$KV.${store.bucket}.${key}`, value, o)
   return pa.seq
 }

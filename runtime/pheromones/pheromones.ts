@@ -25,6 +25,7 @@ import { nuid, type NatsConnection } from "@nats-io/nats-core"
 import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import {
   EVAPORATION_HEADER,
+  PHEROMONE_BUCKET,
   PHEROMONE_MAX_AGE_MS,
   PheromoneError,
   TYPE_HEADER,
@@ -303,9 +304,12 @@ function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {
 
     async ready() {
       const s = await store()
+      const fallback = `readers hide expired trails at once, sweeping watches delete them and report evaporations within ${core.sweepIntervalMs} ms, bucket max_age ${PHEROMONE_MAX_AGE_MS / 60_000} min bounds the rest`
       const summary = s.serverTtl
         ? `pheromones: nats-server ${s.features.version} expires each trail at its own TTL (per-message TTL); readers see decayed strength, sweepers report evaporations`
-        : `pheromones: nats-server ${s.features.version} has no per-message TTL; readers hide expired trails at once, sweeping watches delete them and report evaporations within ${core.sweepIntervalMs} ms, bucket max_age ${PHEROMONE_MAX_AGE_MS / 60_000} min bounds the rest`
+        : s.features.messageTtl
+          ? `pheromones: nats-server ${s.features.version} has per-message TTL but bucket ${PHEROMONE_BUCKET} was created without it (by an older server): staying on the fallback path (recreate the bucket to switch); ${fallback}`
+          : `pheromones: nats-server ${s.features.version} has no per-message TTL; ${fallback}`
       return { serverVersion: s.features.version, serverTtl: s.serverTtl, summary }
     },
 

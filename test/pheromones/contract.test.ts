@@ -25,6 +25,7 @@ import {
   type PheromoneEntry,
 } from "../../subjects/pheromones.ts"
 import { parseVersion, serverFeatures, versionAtLeast } from "../../runtime/pheromones/server-features.ts"
+import { serverTtlOf, ttlHeader } from "../../runtime/pheromones/kv-store.ts"
 import { chooseStrongest, isDangerous, matchesCapabilities, patternId } from "../../runtime/pheromones/swarm-rules.ts"
 import { toTrail } from "../../runtime/pheromones/trail.ts"
 import { duration } from "../../runtime/cli/pheromone-command.ts"
@@ -170,6 +171,12 @@ describe("pheromone contract", () => {
     expect(flags("2.12.1")).toEqual({ version: "2.12.1", messageTtl: true })
     // not connected yet, or a server that said nothing: the fallback path
     expect(flags(undefined)).toEqual({ version: "0.0.0", messageTtl: false })
+    // the server's TTL is used only when the bucket allows it too
+    expect(serverTtlOf(flags("2.11.0"), { allow_msg_ttl: true })).toBe(true)
+    expect(serverTtlOf(flags("2.11.0"), {})).toBe(false) // created by an older server: stays on the fallback
+    expect(serverTtlOf(flags("2.9.10"), { allow_msg_ttl: true })).toBe(false)
+    // Nats-TTL is whole seconds, rounded up, never 0
+    expect([1, 999, 1000, 1001, 60_000].map(ttlHeader)).toEqual(["1s", "1s", "1s", "2s", "60s"])
   })
 
   it("markers - removal markers map to operations and evaporation reasons", () => {

@@ -63,7 +63,7 @@ describe.skipIf(!newer)("pheromones on nats-server 2.11+", () => {
       await new Kvm(c).create(PHEROMONE_BUCKET, { history: 1, ttl: 61 * 60_000 })
       const g = await createPheromones(c, { tenant: "old" }).ready()
       expect(g.serverTtl).toBe(false)
-      expect(g.summary).toMatch(/no per-message TTL/)
+      expect(g.summary).toMatch(/created without it .*fallback path/)
     } finally {
       await c.close()
       await other.stop()
