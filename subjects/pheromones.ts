@@ -23,7 +23,10 @@
  *   - every trail at or below a location:      `<tenant>.<location...>.>`   (what `detect` reads)
  *   - trails exactly at a location:            `<tenant>.<location...>.*`
  * Detection is therefore a prefix read of one subtree, never a scan of the world, and per-tenant
- * NATS permissions on `$KV.ants_pheromones.<tenant>.>` isolate tenants at the server too.
+ * NATS permissions isolate tenants at the server too: writes on `$KV.<bucket>.<tenant>.>`,
+ * single reads by the subject-addressed direct get `$JS.API.DIRECT.GET.KV_<bucket>.$KV.<bucket>.<tenant>.>`,
+ * and watches/detections through consumers created with the filter in the subject,
+ * `$JS.API.CONSUMER.CREATE.KV_<bucket>.<name>.$KV.<bucket>.<tenant>.>` (see nats.conf).
  *
  * A PheromoneEntry:
  *   {"type":"danger","strength":0.7,"location":"integrations.stripe","emitter":"default/payer/p1",
