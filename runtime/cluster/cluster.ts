@@ -74,7 +74,7 @@ export interface ClusterOptions {
   readonly leaseTtlMs?: number
   readonly handoverTimeoutMs?: number
   /** Durable mail delivery from this node; `false` to not pull mail here. */
-  readonly mail?: Omit<MailOptions, "replicas" | "lostSince"> | false
+  readonly mail?: Omit<MailOptions, "replicas" | "watchOwner"> | false
 }
 
 export type { ActorInfo, NodeMembersInfo } from "./inspection.ts"
@@ -176,8 +176,8 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   let mail: MailDelivery | undefined
   let progressTimer: ReturnType<typeof setTimeout> | undefined
   let reconcileQueued = false
-  /** When a member was last taken for dead (durable deliveries in flight then stop waiting). */
-  let lastDeathAt = 0
+  /** When each node was last taken for dead (durable deliveries to its actors then stop waiting). */
+  const deaths = new Map<string, number>()
 
   const membership = new Membership(nc, {
     nodeId: me,
@@ -192,7 +192,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       queueReconcile()
     },
     onSelfExpired: () => recheck("its membership entry had expired"),
-    onDead: () => void (lastDeathAt = Date.now()),
+    onDead: (node) => void deaths.set(node, Date.now()),
     onResumed: () => recheck(`it could not heartbeat for more than ${membership.expiryMs} ms`),
   })
   const leases = new Leases(nc, {
@@ -481,6 +481,15 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     }
   }
 
+  /** For a durable delivery beginning now: has the actor's owner (or holder) been taken for dead since? */
+  const watchOwner = (parts: AgentSubjectParts) => {
+    const began = Date.now()
+    const host = hosts.get(parts.type)
+    const here = host?.cells.has(`${parts.tenant}\u0000${parts.id}`) === true
+    const owner = here ? me : ownerFor(parts.type, partitionOf(parts.type, parts.id))
+    return () => owner !== undefined && owner !== me && (deaths.get(owner) ?? 0) >= began
+  }
+
   // --- inspection ----------------------------------------------------------------------------
   const inspection = createInspection({
     node: me,
@@ -540,7 +549,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       })().catch(() => undefined)
       await reconcile()
       if (options.mail !== false) {
-        mail = await startMailDelivery(nc, { ...(options.mail ?? {}), replicas: deps.replicas, lostSince: (t) => lastDeathAt >= t, log: (l, m) => log(l, m) })
+        mail = await startMailDelivery(nc, { ...(options.mail ?? {}), replicas: deps.replicas, watchOwner: watchOwner, log: (l, m) => log(l, m) })
       }
       const declared: StoreReplicas[] = [
         { name: MEMBERS_BUCKET, kind: "kv", replicas: deps.replicas },

@@ -21,8 +21,8 @@
  *
  * While the actor works on a message, the delivering node tells the server so (`working()`
  * every `ackWaitMs / 3`), so a slow handler is not redelivered; a delivery waits for the answer
- * up to `deliveryTimeoutMs` (default 5 min), or until a node leaves the swarm meanwhile (the
- * answer may never come: it is then retried). A node that crashes while holding a message never
+ * up to `deliveryTimeoutMs` (default 5 min), or until the node that owned the actor is taken
+ * for dead meanwhile (the answer will never come: it is then retried). A node that crashes while holding a message never
  * acks it: the consumer redelivers it after `ackWaitMs` (default 10 s) to another node. Handlers must therefore tolerate a repeat (the
  * message can be handled and then redelivered if the node died before the ack). No order is
  * promised between durable messages.
@@ -70,8 +70,12 @@ export interface MailOptions {
   readonly duplicateWindowMs?: number
   readonly concurrency?: number
   readonly deliveryTimeoutMs?: number
-  /** True when a node left the swarm (or was taken for dead) after `since`: a delivery then stops waiting and retries. */
-  readonly lostSince?: (since: number) => boolean
+  /**
+   * Called as a delivery begins; the returned check says whether the node that owned the actor
+   * then has been taken for dead since (its answer will never come: the delivery stops waiting
+   * and is retried).
+   */
+  readonly watchOwner?: (parts: AgentSubjectParts) => () => boolean
 }
 
 export type { DurableTellResult }
@@ -204,7 +208,7 @@ export async function startMailDelivery(
     try {
       const h = natsHeaders()
       h.set(DURABLE_HEADER, "1")
-      const reply = await whileWorking(m, nc.request(subject, m.data.length ? m.data : encoder.encode("{}"), { timeout: timeoutMs, headers: h }))
+      const reply = await whileWorking(m, parts, nc.request(subject, m.data.length ? m.data : encoder.encode("{}"), { timeout: timeoutMs, headers: h }))
       const env = decodeReply(reply.data)
       if (env.ok) {
         m.ack()
@@ -227,11 +231,11 @@ export async function startMailDelivery(
   /**
    * Waits for the actor's answer, telling the server every `ackWaitMs / 3` that the message is
    * still being worked on (so a slow handler is not redelivered meanwhile), and giving up when
-   * a node left the swarm since the delivery began (its answer may never come).
+   * the actor's node was taken for dead since the delivery began (its answer will never come).
    */
   const workingEveryMs = Math.max(100, Math.floor((o.ackWaitMs ?? MAIL_DEFAULTS.ackWaitMs) / 3))
-  const whileWorking = async <T>(m: JsMsg, request: Promise<T>): Promise<T> => {
-    const began = Date.now()
+  const whileWorking = async <T>(m: JsMsg, parts: AgentSubjectParts, request: Promise<T>): Promise<T> => {
+    const ownerLost = o.watchOwner?.(parts)
     request.catch(() => undefined)
     let beat: ReturnType<typeof setInterval> | undefined
     let watch: ReturnType<typeof setInterval> | undefined
@@ -243,9 +247,9 @@ export async function startMailDelivery(
           // closing: the message is redelivered after the ack wait
         }
       }, workingEveryMs)
-      if (o.lostSince) {
+      if (ownerLost) {
         watch = setInterval(() => {
-          if (o.lostSince!(began)) reject(new Error("a node left the swarm while this message was being delivered; delivering it again"))
+          if (ownerLost()) reject(new Error("the actor's node was taken for dead while this message was being delivered; delivering it again"))
         }, 250)
       }
     })

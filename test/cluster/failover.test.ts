@@ -1,80 +1,35 @@
 /**
- * The swarm across processes: three clustered nats-servers (JetStream R3) and runtime nodes in
- * child processes (fixtures/cluster-node.ts). Join and graceful leave under a stream of asks,
- * kill -9 of a node under asks (failover time printed, never asserted), durable tells
- * surviving the kill, and the loss of one NATS server of three.
+ * The swarm across processes: three clustered nats-servers started from the shipped
+ * nats-cluster/ configuration (JetStream, R3) and runtime nodes in child processes
+ * (fixtures/cluster-node.ts) that choose their replicas themselves (3 on this cluster). The
+ * start-up guarantees, join and graceful leave under a stream of asks, kill -9 of a node under
+ * asks, durable tells surviving the kill of the node that held them, a stalled node, and the
+ * loss of the NATS server that leads the actor-state bucket.
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { NatsConnection } from "@nats-io/nats-core"
+import { headers, type NatsConnection } from "@nats-io/nats-core"
+import { jetstreamManager } from "@nats-io/jetstream"
 import { Kvm } from "@nats-io/kv"
 import { listActors, listNodes } from "../../runtime/cluster/inspect-client.ts"
-import { PARTITIONS } from "../../subjects/grammar.ts"
+import { LEASES_BUCKET, MAIL_CONSUMER, MAIL_STREAM, MEMBERS_BUCKET } from "../../subjects/cluster.ts"
+import { STATE_BUCKET } from "../../subjects/kv.ts"
 import { rawConnect, startNatsCluster, type NatsCluster } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
+import { nodeProcesses, settledNodes, type NodeProcesses } from "./fixtures/node-processes.ts"
 
-const FIXTURE = new URL("./fixtures/cluster-node.ts", import.meta.url).pathname
+const BIN = new URL("../../runtime/cli/bin.mjs", import.meta.url).pathname
+const EXAMPLES = new URL("../../actors/examples/index.ts", import.meta.url).pathname
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
 let cluster: NatsCluster
 let nc: NatsConnection
-const children = new Map<string, ChildProcess>()
-
-/** Starts a node process; one retry when it dies during start-up (printed: R3 buckets on a loaded box can time out). */
-async function startChild(id: string): Promise<ChildProcess> {
-  try {
-    return await spawnChild(id)
-  } catch (e) {
-    console.log(JSON.stringify({ warning: `start of ${id} failed; retrying once`, error: String((e as Error).message).slice(0, 2000) }))
-    return await spawnChild(id)
-  }
-}
-
-function spawnChild(id: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ["--import", "tsx", FIXTURE, cluster.urls, "3", id], { stdio: ["ignore", "pipe", "pipe"] })
-    children.set(id, p)
-    let stderr = ""
-    p.stderr!.on("data", (b: Buffer) => {
-      if (process.env.ANTS_FIXTURE_LOG) process.stderr.write(b)
-      stderr = (stderr + b.toString()).slice(-3000)
-    })
-    createInterface({ input: p.stdout! }).on("line", (l) => l.startsWith("ready ") && resolve(p))
-    p.on("exit", (c, s) => reject(new Error(`node ${id} exited (${c ?? s}) before it was ready:\n${stderr}`)))
-  })
-}
-
-async function stopChild(id: string, signal: "SIGTERM" | "SIGKILL"): Promise<void> {
-  const p = children.get(id)
-  if (!p || p.exitCode !== null || p.signalCode !== null) return
-  const exited = new Promise((r) => p.once("exit", r))
-  p.kill(signal)
-  // a graceful leave that hangs is a failure, but must not hang the whole file
-  const hung = setTimeout(() => {
-    console.log(JSON.stringify({ warning: `node ${id} did not exit within 30 s of ${signal}; killing it` }))
-    p.kill("SIGKILL")
-  }, 30_000)
-  await exited
-  clearTimeout(hung)
-  children.delete(id)
-}
-
-/** Every live node answers, agrees on the member set and the partitions are served exactly once. */
-async function settled(ids: string[]): Promise<void> {
-  const want = [...ids].sort().join()
-  await waitUntil(
-    async () => {
-      const nodes = await listNodes(nc, { timeoutMs: 500 })
-      if (nodes.map((n) => n.node).join() !== want) return false
-      if (!nodes.every((n) => n.members.join() === want)) return false
-      const parts = nodes.flatMap((n) => n.partitions)
-      return parts.length === PARTITIONS && new Set(parts).size === PARTITIONS
-    },
-    { timeoutMs: 30_000, intervalMs: 100, message: `nodes ${want} settle` },
-  )
-}
+let procs: NodeProcesses
+const startChild = (id: string) => procs.start(id)
+const stopChild = (id: string, signal: "SIGTERM" | "SIGKILL") => procs.stop(id, signal)
+const settled = (ids: string[]) => settledNodes(nc, ids)
 
 interface Answer {
   /** When the ask was sent. */
@@ -150,6 +105,7 @@ function expectMonotonic(counts: number[]): void {
 beforeAll(async () => {
   cluster = await startNatsCluster(3)
   nc = await rawConnect(cluster.urls)
+  procs = nodeProcesses(() => cluster.urls, "auto")
   // JetStream needs its meta leader before the nodes can create their buckets
   await waitUntil(
     async () => {
@@ -161,17 +117,60 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  for (const id of [...children.keys()]) await stopChild(id, "SIGKILL")
+  await procs?.stopAll()
   await nc?.close()
   await cluster?.stop()
 })
 
+/** Starts `ants node` (the CLI, text output) and resolves with its ready banner. */
+function startCliNode(args: string[]): Promise<{ proc: ChildProcess; banner: string[] }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [BIN, "node", "--agents", EXAMPLES, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const banner: string[] = []
+    let stderr = ""
+    proc.stderr!.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-3000)))
+    createInterface({ input: proc.stdout! }).on("line", (l) => {
+      banner.push(l)
+      if (l.includes("Ctrl-C drains")) resolve({ proc, banner })
+    })
+    proc.on("exit", (c) => reject(new Error(`ants node exited (${c}) before its banner:\n${stderr}`)))
+  })
+}
+
+const CORE_STORES = [`${STATE_BUCKET} (KV)`, `${MEMBERS_BUCKET} (KV)`, `${LEASES_BUCKET} (KV)`, `${MAIL_STREAM} (stream)`]
+
 describe("cluster across processes (3 nats-servers, R3)", () => {
   const ids = Array.from({ length: 10 }, (_, i) => `w${i}`)
+
+  it("failover - ants node on the cluster of three says in its ready banner which guarantees hold; its buckets are R3 without --replicas", async () => {
+    const { proc, banner } = await startCliNode(["--nats", cluster.urls, "--node-id", "cli1"])
+    try {
+      const text = banner.join("\n")
+      expect(text).toMatch(/guarantees on nats-server \d+\.\d+\.\d+ \(runtime replicas R3\):/)
+      const line = banner.find((l) => l.includes("replicated R3 or more, surviving the loss of one server:"))
+      expect(line).toBeDefined()
+      for (const store of CORE_STORES) expect(line).toContain(store)
+      if (cluster.servers[0].version.startsWith("2.9.")) expect(text).toContain("warning: nats-server 2.9")
+      const jsm = await jetstreamManager(nc)
+      expect((await jsm.streams.info(`KV_${STATE_BUCKET}`)).config.num_replicas).toBe(3)
+      expect((await jsm.streams.info(MAIL_STREAM)).config.num_replicas).toBe(3)
+    } finally {
+      const exited = new Promise((r) => proc.once("exit", r))
+      proc.kill("SIGTERM")
+      await exited
+    }
+    expect(proc.exitCode).toBe(0)
+  }, 90_000)
 
   it("failover - join and graceful leave under a stream of asks: no ask fails, counts never repeat", async () => {
     await Promise.all([startChild("n1"), startChild("n2")])
     await settled(["n1", "n2"])
+    // started without replicas: each node found the cluster of three and chose R3, and says what is replicated
+    for (const n of await listNodes(nc)) {
+      expect(n.guarantees.replicas).toBe(3)
+      for (const store of CORE_STORES) expect(n.guarantees.replicated).toContain(store)
+      for (const u of n.guarantees.unreplicated) expect(n.guarantees.warnings.join("\n")).toContain(u)
+    }
     const acts = watchActivations()
     const s = askStream(ids)
     try {
@@ -232,6 +231,9 @@ describe("cluster across processes (3 nats-servers, R3)", () => {
       )
       const times = [...firstAfter.values()].sort((a, b) => a - b)
       console.log(JSON.stringify({ scenario: "failover", victim, actorsMoved: moved.length, killToFirstAnswerMs: times[0], killToAllAnswerMs: times.at(-1), medianMs: times[Math.floor(times.length / 2)] }))
+      // a loose regression guard, not a timing target (the design target is 2 s; the benchmark measures it):
+      // failover that takes 10 s on loopback means detection or takeover is broken
+      expect(times.at(-1)!).toBeLessThan(10_000)
       await waitUntil(() => ids.every((id) => s.ok(id).filter((a) => a.at > Date.now() - 1_000).length > 0), { timeoutMs: 20_000 })
       await s.stop()
       for (const id of ids) expectMonotonic(s.ok(id).map((a) => a.count!))
@@ -250,44 +252,60 @@ describe("cluster across processes (3 nats-servers, R3)", () => {
     }
   }, 120_000)
 
-  it("failover - durable tells survive the kill of the node that held them", async () => {
+  it("failover - durable tells survive the kill of the node that held them unacked", async () => {
     await startChild("n5")
-    const live = [...children.keys()]
+    const live = [...procs.children.keys()]
     await settled(live)
+    const jsm = await jetstreamManager(nc)
+    const before = await jsm.consumers.info(MAIL_STREAM, MAIL_CONSUMER).catch(() => undefined)
+    const seqBefore = before?.delivered.stream_seq ?? 0
+    const deliveriesBefore = before?.delivered.consumer_seq ?? 0
+    // slow handlers (100 ms each, one at a time per actor), so deliveries are in flight at the kill
     const targets = ["d0", "d1", "d2", "d3"]
     const perTarget = 25
-    const pending: Array<Promise<unknown>> = []
-    let victimKilled = false
+    const published: Array<Promise<unknown>> = []
     for (let i = 0; i < perTarget; i++) {
       for (const t of targets) {
-        const h = (await import("@nats-io/nats-core")).headers()
+        const h = headers()
         h.set("Nats-Msg-Id", `dur-${t}-${i}`)
-        pending.push(nc.request(`ants.default.mail.counter.${t}.Add`, enc.encode('{"n":1}'), { headers: h, timeout: 10_000 }))
-      }
-      if (i === 5 && !victimKilled) {
-        victimKilled = true
-        await Promise.all(pending.splice(0))
-        await stopChild(live[0], "SIGKILL")
+        published.push(nc.request(`ants.default.mail.tally.${t}.Add`, enc.encode('{"n":1,"delayMs":100}'), { headers: h, timeout: 10_000 }))
       }
     }
-    await Promise.all(pending)
+    await Promise.all(published)
+    // the victim: a node delivering durable mail right now (pulled, not acked)
+    const holder = await waitUntil(
+      async () => {
+        const nodes = await listNodes(nc, { timeoutMs: 500 })
+        const busiest = nodes.filter((n) => (n.mail?.inflight ?? 0) > 0).sort((a, b) => b.mail!.inflight - a.mail!.inflight)[0]
+        return busiest ? { node: busiest.node, inflight: busiest.mail!.inflight } : undefined
+      },
+      { timeoutMs: 10_000, intervalMs: 20, message: "a node holds durable mail in flight" },
+    )
+    await stopChild(holder.node, "SIGKILL")
     const totals = async () =>
       Promise.all(
         targets.map(async (t) => {
-          const r = JSON.parse(dec.decode((await nc.request(`ants.default.agent.counter.${t}.Get`, enc.encode("{}"), { timeout: 3_000 })).data))
+          const r = JSON.parse(dec.decode((await nc.request(`ants.default.agent.tally.${t}.Get`, enc.encode("{}"), { timeout: 3_000 })).data))
           return r.ok ? (r.value.total as number) : -1
         }),
       )
     const started = Date.now()
-    await waitUntil(async () => (await totals()).every((t) => t >= perTarget), { timeoutMs: 45_000, intervalMs: 250, message: "every durable tell delivered" })
+    await waitUntil(async () => (await totals()).every((t) => t >= perTarget), { timeoutMs: 60_000, intervalMs: 250, message: "every durable tell delivered" })
     const final = await totals()
-    console.log(JSON.stringify({ scenario: "durable-mail-kill", delivered: final, expectedEach: perTarget, redelivered: final.reduce((s, t) => s + t - perTarget, 0), settleMs: Date.now() - started }))
+    const after = await jsm.consumers.info(MAIL_STREAM, MAIL_CONSUMER)
+    const messages = after.delivered.stream_seq - seqBefore
+    const redelivered = after.delivered.consumer_seq - deliveriesBefore - messages
+    console.log(JSON.stringify({ scenario: "durable-mail-kill", victim: holder.node, victimInflight: holder.inflight, delivered: final, expectedEach: perTarget, redelivered, settleMs: Date.now() - started }))
+    expect(holder.inflight).toBeGreaterThan(0)
+    expect(messages).toBe(targets.length * perTarget)
+    // what the victim held unacked was delivered again by the survivors
+    expect(redelivered).toBeGreaterThan(0)
     // at least once: every tell arrived; a tell handled just before the kill may arrive twice
     for (const t of final) expect(t).toBeGreaterThanOrEqual(perTarget)
   }, 120_000)
 
   it("failover - a node that stalls (SIGSTOP) past the expiry loses its actors; resumed, it never answers from the old activations", async () => {
-    const live = [...children.keys()]
+    const live = [...procs.children.keys()]
     await settled(live)
     const acts = watchActivations()
     const s = askStream(ids, 1_000)
@@ -297,7 +315,7 @@ describe("cluster across processes (3 nats-servers, R3)", () => {
       const byNode = new Map<string, string[]>()
       for (const a of actors) if (ids.includes(a.id) && a.state !== "sleeping") byNode.set(a.node, [...(byNode.get(a.node) ?? []), a.id])
       const [victim, moved] = [...byNode].sort((a, b) => b[1].length - a[1].length)[0]
-      const p = children.get(victim)!
+      const p = procs.children.get(victim)!
       const stoppedAt = Date.now()
       p.kill("SIGSTOP")
       // from the swarm's point of view the stalled node is gone; what it does on waking is checked by the counts
@@ -323,21 +341,26 @@ describe("cluster across processes (3 nats-servers, R3)", () => {
   }, 120_000)
 
   it("failover - the loss of one NATS server of three: the swarm keeps answering", async () => {
-    const live = [...children.keys()]
+    const live = [...procs.children.keys()]
     await settled(live)
     const s = askStream(ids, 3_000)
     try {
       await waitUntil(() => ids.every((id) => s.ok(id).length >= 2), { timeoutMs: 20_000 })
+      // the server that leads the actor-state bucket (the one whose loss forces a JetStream leader election)
+      const jsm = await jetstreamManager(nc)
+      const leader = (await jsm.streams.info(`KV_${STATE_BUCKET}`)).cluster?.leader
+      const index = cluster.serverNames.indexOf(leader ?? "")
+      expect(index, `leader ${leader} is one of ${cluster.serverNames.join(", ")}`).toBeGreaterThanOrEqual(0)
       const stoppedAt = Date.now()
-      const server = cluster.servers[0]
+      const server = cluster.servers[index]
       await server.kill()
       await waitUntil(() => ids.every((id) => s.ok(id).some((a) => a.at > stoppedAt + 200)), { timeoutMs: 45_000, intervalMs: 50, message: "every actor answers after the server loss" })
       const recoveredMs = Date.now() - stoppedAt
       const failed = s.failures().length
       await s.stop()
-      console.log(JSON.stringify({ scenario: "nats-server-loss", recoveredMs, failedAsksDuringLoss: failed }))
+      console.log(JSON.stringify({ scenario: "nats-server-loss", killed: leader, recoveredMs, failedAsksDuringLoss: failed }))
       for (const id of ids) expectMonotonic(s.ok(id).map((a) => a.count!))
-      cluster.servers[0] = await server.restart()
+      cluster.servers[index] = await server.restart()
     } finally {
       await s.stop()
     }
