@@ -52,6 +52,8 @@ import type { NodeTreeOverrides } from "../supervisors/mod.ts"
 import type { Supervisor } from "./supervision.ts"
 import { TypeHost, type HostNode, type TypeStats } from "./type-host.ts"
 import { createCluster, type ClusterOptions, type ClusterView } from "./cluster/cluster.ts"
+import { clusterSizeOf, defaultReplicas } from "./cluster/guarantees.ts"
+import { runtimeStores } from "./cluster/runtime-stores.ts"
 import { idsToKeepAwake, idsToWakeAtStart } from "./lifecycle-policy.ts"
 import { startSchedules } from "./schedules.ts"
 import { createStigmergy } from "./stigmergy.ts"
@@ -92,7 +94,10 @@ export interface NodeOptions {
   readonly supervisor?: Supervisor
   /** Overrides of the node's default supervision tree (root flags, policies, extra children). */
   readonly supervision?: NodeTreeOverrides
-  /** JetStream replicas for the runtime's buckets (3 on a production cluster). Default 1. */
+  /**
+   * JetStream replicas for the runtime's buckets and streams. Default: as many as the cluster has
+   * servers, at most 3 (read from the server's INFO at connect); 1 on a single server.
+   */
   readonly replicas?: number
   readonly logger?: Logger
   /** Membership, leases, hand-over and durable mail timings (runtime/cluster/cluster.ts). */
@@ -213,7 +218,9 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     }
   }
 
-  const store: StateStore = await openStateStore(nc, { nodeId: id, replicas: options.replicas })
+  // replicas: as configured, else as many as the cluster has servers (at most 3), 1 on a single server
+  const replicas = options.replicas ?? defaultReplicas({ clustered: Boolean(nc.info?.cluster), clusterSize: clusterSizeOf(nc.info) })
+  const store: StateStore = await openStateStore(nc, { nodeId: id, replicas })
   const messaging = createMessaging(nc)
   const nodeSupervision = options.supervisor
     ? undefined
@@ -272,7 +279,21 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
 
   const cluster = createCluster(
-    { id, nc, hosts, replicas: options.replicas ?? 1, shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs, log, dispatch: (m, r) => dispatch(m, r) },
+    {
+      id,
+      nc,
+      hosts,
+      replicas,
+      stores: runtimeStores({
+        replicas,
+        schedules: options.agents.some((a) => (a.schedules?.length ?? 0) > 0),
+        tasks: options.tasks?.disabled ? undefined : replicas,
+        pheromones: 1,
+      }),
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
+      log,
+      dispatch: (m, r) => dispatch(m, r),
+    },
     options.cluster,
   )
 
@@ -616,7 +637,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       log("warn", `could not wake ${type}/${actorId}: ${(e as Error).message}`)
     }
   }
-  const schedules = await startSchedules(nc, options.agents, { nodeId: id, replicas: options.replicas, log, wake })
+  const schedules = await startSchedules(nc, options.agents, { nodeId: id, replicas, log, wake })
   for (const host of hosts.values()) for (const actorId of idsToWakeAtStart(host.definition, Date.now())) wake(host.definition.type, actorId)
   for (const w of nodeSupervision?.view.workers() ?? []) {
     try {
@@ -627,7 +648,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
 
   await stigmergy.startInterests(options.agents, log)
-  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas: options.replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, options.tasks)
+  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, options.tasks)
 
   log("info", `node ${id} up: ${hosts.size} agent type(s) [${[...hosts.keys()].join(", ")}], routing ${routing}, ${url}`)
   return {

@@ -72,14 +72,14 @@ const external: Record<string, { module: string; fn: string; summary: string; us
     module: "./cluster-commands.ts",
     fn: "nodesCommand",
     summary: "list runtime nodes: members, partitions owned, actors by state",
-    usage: "ants nodes [--json]",
+    usage: "ants nodes [--timeout ms] [--json]",
     needsNats: true,
   },
   actors: {
     module: "./cluster-commands.ts",
     fn: "actorsCommand",
     summary: "where each actor of a type lives, and its state",
-    usage: "ants actors --type T [--json]",
+    usage: "ants actors --type T [--tenant T] [--limit N] [--timeout ms] [--json]",
     needsNats: true,
   },
   cost: {
@@ -325,11 +325,17 @@ async function runNode(argv: string[], io: Io): Promise<number> {
     logger,
   })
   if (node.embedded) writeEmbeddedUrl(node.url)
-  const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, ...(node.embedded ? { serverPid: node.embedded.pid } : {}), routing: node.routing, types: agents.map((a) => a.type) }
+  // which guarantees hold on the server found (DESIGN.md §7): always shown, not only with --verbose
+  const g = node.cluster.guarantees
+  const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings }
+  const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, ...(node.embedded ? { serverPid: node.embedded.pid } : {}), routing: node.routing, types: agents.map((a) => a.type), guarantees }
   if (json) io.out(JSON.stringify({ event: "ready", ...ready }))
   else {
     io.out(`ants node ${node.id} ready on ${node.url}${node.embedded ? " (embedded nats-server; stops with the node)" : ""}`)
     io.out(`  agent types: ${ready.types.join(", ")}`)
+    io.out(`  guarantees on nats-server ${g.version} (runtime replicas R${g.replicas}):`)
+    for (const st of g.statements) io.out(`    ${st}`)
+    for (const w of g.warnings) io.out(`    warning: ${w}`)
     io.out(`  try: npx ants ask ${agentSubject({ tenant: DEFAULT_TENANT, type: ready.types[0], id: "a1", tag: agents[0].protocol.tags[0] })} '{}'`)
     io.out("  Ctrl-C drains and stops the node.")
   }
