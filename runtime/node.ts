@@ -51,6 +51,7 @@ import { partitionOf } from "./cluster/partition-hash.ts"
 import type { NodeTreeOverrides } from "../supervisors/mod.ts"
 import type { Supervisor } from "./supervision.ts"
 import { TypeHost, type HostNode, type TypeStats } from "./type-host.ts"
+import { parseInboundOnce, type Inbound } from "./inbound.ts"
 import { createCluster, type ClusterOptions, type ClusterView } from "./cluster/cluster.ts"
 import { clusterSizeOf, defaultReplicas } from "./cluster/guarantees.ts"
 import { runtimeStores } from "./cluster/runtime-stores.ts"
@@ -288,7 +289,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
         replicas,
         schedules: options.agents.some((a) => (a.schedules?.length ?? 0) > 0),
         tasks: options.tasks?.disabled ? undefined : replicas,
-        pheromones: 1,
+        pheromones: replicas,
       }),
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
       log,
@@ -298,7 +299,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   )
 
   let settleWaiters: Array<() => void> = []
-  const stigmergy = createStigmergy(nc)
+  const stigmergy = createStigmergy(nc, { replicas })
   const hostNode: HostNode = {
     id,
     nc,
@@ -327,10 +328,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   // --- the hot path -----------------------------------------------------------------------
   let accepting = true
-  const dispatch = (msg: Msg, routed?: ParsedInbound) => {
+  const dispatch = (msg: Msg, routed?: Inbound) => {
     received++
     try {
-      const p = routed ?? parseInbound(msg.subject)
+      const p = routed ?? parseInboundOnce(msg.subject)
       if (p instanceof SubjectError) {
         // the runtime's own mapping probes (another node starting) are the one thing not answered
         if (!msg.reply && isMappingProbe(msg.subject)) return
@@ -370,7 +371,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
         }
         message = r.right
       }
-      const cell = host.cell(p.tenant, p.id)
+      const cell = host.cell(p.tenant, p.id, p.key)
       if (!cell.enqueue({ tag: p.tag, message, msg })) {
         return reject(msg, "overloaded", `mailbox of ${p.type}/${p.id} is full (${host.mailboxCapacity} messages); retry later`, undefined, p)
       }
