@@ -108,7 +108,19 @@ export class ActorCell implements ActorAddress {
 
   /** Queues a message; false when the mailbox is full. */
   enqueue(env: Envelope): boolean {
-    if (this.mailbox === null) this.mailbox = new Mailbox(this.host.mailboxCapacity)
+    if (this.mailbox === null) {
+      // nothing queued and nothing running: handle it now, without allocating a mailbox
+      if (this.runnable()) {
+        if (this.status === "idle") {
+          this.host.transition(this, "idle", "active")
+          this.status = "active"
+        }
+        this.running = true
+        this.run(env)
+        return true
+      }
+      this.mailbox = new Mailbox(this.host.mailboxCapacity)
+    }
     if (!this.mailbox.push(env)) return false
     if (this.status === "idle") {
       this.host.transition(this, "idle", "active")
@@ -138,6 +150,17 @@ export class ActorCell implements ActorAddress {
     return this.ctx
   }
 
+  /** Whether a message may start now (what `kick` checks, minus the mailbox). */
+  private runnable(): boolean {
+    return (
+      !this.running &&
+      this.ready === null &&
+      this.status !== "warming" &&
+      this.status !== "stopped" &&
+      (this.pausedUntil === 0 || this.pausedUntil <= Date.now())
+    )
+  }
+
   private kick(): void {
     if (this.running || this.ready !== null || this.status === "warming" || this.status === "stopped") return
     if (this.mailbox === null || this.mailbox.size === 0) return
@@ -160,13 +183,19 @@ export class ActorCell implements ActorAddress {
    * the replies to a burst of messages leave in one socket write (as a plain NATS responder's
    * would); the loop continues asynchronously only after a handler returns a promise.
    */
-  private run(): void {
-    const mb = this.mailbox
+  private run(first?: Envelope): void {
+    // `first`: a message enqueue() handed over directly (it checked what the loop checks)
+    let env = first
     try {
-      while (mb !== null && this.status !== "stopped" && this.pausedUntil <= Date.now()) {
-        const env = mb.shift()
-        if (env === undefined) break
+      for (;;) {
+        if (env === undefined) {
+          const mb = this.mailbox
+          if (mb === null || this.status === "stopped" || (this.pausedUntil !== 0 && this.pausedUntil > Date.now())) break
+          env = mb.shift()
+          if (env === undefined) break
+        }
         const pending = this.handle(env)
+        env = undefined
         if (pending !== undefined) {
           pending.then(
             () => this.run(),
@@ -242,7 +271,8 @@ export class ActorCell implements ActorAddress {
         else host.reply(env, encodeOk(encoded.right))
       })
     }
-    host.reply(env, encodeOk(encoded.right))
+    // a tell has no one to answer: the reply was checked against its schema, not encoded
+    if (env.msg?.reply) host.reply(env, encodeOk(encoded.right))
     if (host.checkpointPolicy === "after-change") this.checkpointSoon()
     return undefined
   }

@@ -35,10 +35,12 @@ export function isAskError(e: unknown): e is AskError {
   return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "AskError"
 }
 
-const encoder = new TextEncoder()
-
+/**
+ * JSON bytes of a message body. `Buffer.from` carves small bodies out of Node's shared pool,
+ * where `TextEncoder.encode` allocates a fresh ArrayBuffer each time (a tell's largest cost).
+ */
 function encodeBody(message: unknown): Uint8Array {
-  return encoder.encode(message === undefined ? "{}" : JSON.stringify(message))
+  return Buffer.from(message === undefined ? "{}" : JSON.stringify(message))
 }
 
 /** Sends an ask to a subject and unwraps the envelope. */

@@ -30,14 +30,12 @@ import {
   mappingProbeSubject,
   nodeSubject,
   nodesBroadcastSubject,
-  parseInbound,
   topicPatternAllTenants,
   mappedProbePattern,
   agentSubject,
   parseTopicSubject,
   SubjectError,
   type AgentSubjectParts,
-  type ParsedInbound,
 } from "../subjects/grammar.ts"
 import type { Messaging } from "./actor-context.ts"
 import { createMessaging } from "./client.ts"

@@ -9,6 +9,7 @@ import { encodeError, type LifecycleState } from "../subjects/envelope.ts"
 import { lifecycleSubject, type ActorAddress } from "../subjects/grammar.ts"
 import type { ActorContext } from "./actor-context.ts"
 import { ActorCell, type Envelope } from "./actor-cell.ts"
+import { actorKey } from "./inbound.ts"
 import { makeActorContext } from "./context.ts"
 import type { AgentDefinition, CheckpointPolicy } from "./define-agent.ts"
 import type { CompiledTag } from "./protocol.ts"
@@ -100,8 +101,7 @@ export class TypeHost {
   }
 
   /** The live cell of an id, activating it (cold or from sleep) when there is none. */
-  cell(tenant: string, id: string): ActorCell {
-    const key = `${tenant}\u0000${id}`
+  cell(tenant: string, id: string, key: string = actorKey(tenant, id)): ActorCell {
     let cell = this.cells.get(key)
     if (cell === undefined) {
       cell = new ActorCell(this, tenant, id, key)
@@ -293,8 +293,8 @@ export class TypeHost {
     this.reply(env, encodeError(code, message))
   }
 
-  cellSettled(cell: ActorCell): void {
-    if (cell.status === "active" && cell.queued === 0) cell.lastActivity = Date.now()
+  /** A cell's run loop ended (it has just stamped `lastActivity`). */
+  cellSettled(_cell: ActorCell): void {
     this.node.settled()
   }
 

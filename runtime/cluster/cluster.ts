@@ -44,7 +44,8 @@ import {
   routeSubscription,
 } from "../../subjects/cluster.ts"
 import { encodeError } from "../../subjects/envelope.ts"
-import { PARTITIONS, ROOT, parseInbound, partitionQueue, partitionSubscription, SubjectError, type AgentSubjectParts, type ParsedInbound } from "../../subjects/grammar.ts"
+import { PARTITIONS, ROOT, partitionQueue, partitionSubscription, SubjectError, type AgentSubjectParts, type ParsedInbound } from "../../subjects/grammar.ts"
+import { actorKey, parseInboundOnce, type Inbound } from "../inbound.ts"
 import type { ActorCell } from "../actor-cell.ts"
 import type { TypeHost } from "../type-host.ts"
 import type { ActivationGuard } from "./activation-guard.ts"
@@ -88,7 +89,7 @@ export interface ClusterDeps {
   readonly stores?: ReadonlyArray<StoreReplicas>
   readonly shutdownTimeoutMs: number
   readonly log: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void
-  readonly dispatch: (msg: Msg, routed?: ParsedInbound) => void
+  readonly dispatch: (msg: Msg, routed?: Inbound) => void
 }
 
 /** What the node exposes about its cluster part (`node.cluster`). */
@@ -108,7 +109,7 @@ export interface ClusterView {
 export interface Cluster extends ClusterView {
   readonly guard: ActivationGuard
   /** Routing hook: true when the message was forwarded to another node (or answered). */
-  forward(msg: Msg, p: ParsedInbound): boolean
+  forward(msg: Msg, p: Inbound): boolean
   /** Joins: membership, leases, partition subscriptions ("partitioned" routing), mail, inspection. */
   start(routing: "partitioned" | "direct"): Promise<void>
   /** Graceful leave: hands every partition and actor over. */
@@ -296,7 +297,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       await membership.probe(gone, true)
       if (!membership.isLive(gone)) {
         await sleep(0)
-        deps.dispatch(msg, p)
+        deps.dispatch(msg, { ...p, key: actorKey(p.tenant, p.id) })
         return
       }
     }
@@ -307,7 +308,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     }
   }
 
-  const forward = (msg: Msg, p: ParsedInbound): boolean => {
+  const forward = (msg: Msg, p: Inbound): boolean => {
     if (!started) return false
     if (outOfTouch()) {
       refusedOutOfTouch++
@@ -319,7 +320,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       return true
     }
     const host = hosts.get(p.type)
-    if (host !== undefined && host.cells.has(`${p.tenant}\u0000${p.id}`)) return false
+    if (host !== undefined && host.cells.has(p.key)) return false
     const part = p.partition >= 0 ? p.partition : partitionOf(p.type, p.id)
     const owner = ownerFor(p.type, part)
     if (owner === undefined || owner === me) return false
@@ -331,7 +332,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
 
   const onRouted = (m: Msg) => {
     const t = m.subject.split(".")
-    const p = t.length === 10 ? parseInbound(`${ROOT}._part.${t.slice(5).join(".")}`) : new SubjectError(`"${m.subject}" is not a route subject`, "subject", m.subject)
+    const p = t.length === 10 ? parseInboundOnce(`${ROOT}._part.${t.slice(5).join(".")}`) : new SubjectError(`"${m.subject}" is not a route subject`, "subject", m.subject)
     if (p instanceof SubjectError) {
       try {
         if (m.reply) m.respond(encodeError("invalid_subject", p.message))
