@@ -49,10 +49,11 @@ if (config.role === "failover") {
   const node = await startNode({ agents: [benchForager], nats: config.url, nodeId: config.nodeId, logger: quiet })
   const tasks = await importIfPresent("runtime/tasks/mod.ts")
   const createMarketplace = pickFunction(tasks, "createMarketplace")!
-  const pheromoneSignals = pickFunction(tasks, "pheromoneSignals")
   const serveCapability = pickFunction(tasks, "serveCapability")!
   const ph = createPheromones(node.nc, { emitter: config.nodeId })
-  const market = createMarketplace(node.nc, { pheromones: ph, ...(pheromoneSignals ? { signals: pheromoneSignals(ph) } : {}) })
+  // with a pheromone API the marketplace deposits task/success/danger trails and each bidder
+  // reads the task trail's current strength when the call for bids comes
+  const market = createMarketplace(node.nc, { pheromones: ph })
   const zones = config.zones ?? []
   const capabilities = zones.map((z) => z.capability)
   interface AgentStats {

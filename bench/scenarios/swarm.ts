@@ -173,7 +173,7 @@ export const swarmScenario: Scenario = {
       const problems = [
         completed < T ? `only ${completed} of ${T} tasks completed before the deadline` : "",
         deadLettered ? `${deadLettered} dead-lettered` : "",
-        failedAttempts ? `${failedAttempts} attempts failed and were retried` : "",
+        failedAttempts ? `${failedAttempts} attempt${failedAttempts === 1 ? "" : "s"} failed (retried by the queue)` : "",
       ].filter(Boolean)
       const note = problems.length ? problems.join("; ") : undefined
       ctx.record({ metric: "throughput", value: (completed * 1000) / windowMs, unit: "tasks/s", better: "higher", headline: true, params, note })
