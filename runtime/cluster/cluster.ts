@@ -428,7 +428,11 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
         releasing.delete(p)
         const sub = subs.get(p)
         subs.delete(p)
-        if (sub) drains.push(Promise.race([sub.drain().catch(() => undefined), sleep(2_000).then(() => sub.unsubscribe())]))
+        if (sub) {
+          let gaveUp: ReturnType<typeof setTimeout> | undefined
+          const forced = new Promise<void>((r) => (gaveUp = setTimeout(() => r(sub.unsubscribe()), 2_000)))
+          drains.push(Promise.race([sub.drain().catch(() => undefined), forced]).finally(() => clearTimeout(gaveUp)))
+        }
       }
       if (drains.length > 0) {
         await Promise.all(drains)
@@ -599,7 +603,9 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       if (started) await membership.leave()
       else membership.stop()
       // messages forwarded to us meanwhile are passed on by the dispatch path before we go
-      await Promise.race([Promise.all(other.map((s) => s.drain().catch(() => undefined))), sleep(2_000)])
+      let gaveUp: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([Promise.all(other.map((s) => s.drain().catch(() => undefined))), new Promise((r) => (gaveUp = setTimeout(r, 2_000)))])
+      clearTimeout(gaveUp)
       // replies we relay for asks we forwarded must get out before the connection closes
       const deadline = Date.now() + deps.shutdownTimeoutMs
       while (relaying > 0 && Date.now() < deadline) await sleep(10)

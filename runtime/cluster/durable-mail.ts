@@ -81,6 +81,16 @@ export interface MailOptions {
 export type { DurableTellResult }
 
 const nanos = (ms: number) => ms * 1_000_000
+
+/** Waits for `p` at most `ms`; the timer does not outlive the wait (it would keep a stopping process alive). */
+async function within(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let t: ReturnType<typeof setTimeout> | undefined
+  try {
+    await Promise.race([p, new Promise((r) => (t = setTimeout(r, ms)))])
+  } finally {
+    clearTimeout(t)
+  }
+}
 const encoder = new TextEncoder()
 
 /** Creates the mail streams and the shared consumer when absent (an existing configuration is kept). */
@@ -300,10 +310,10 @@ export async function startMailDelivery(
     async stop() {
       stopped = true
       const closing = iter?.close().catch(() => iter?.stop())
-      await Promise.race([closing, new Promise((r) => setTimeout(r, 2_000))])
+      await within(closing, 2_000)
       // deliveries still waiting after that are not acked here: the server redelivers them after the ack wait
-      await Promise.race([Promise.all([...inflight]), new Promise((r) => setTimeout(r, Math.min(o.deliveryTimeoutMs ?? MAIL_DEFAULTS.deliveryTimeoutMs, 10_000) + 1_000))])
-      await Promise.race([running, new Promise((r) => setTimeout(r, 1_000))])
+      await within(Promise.all([...inflight]), Math.min(o.deliveryTimeoutMs ?? MAIL_DEFAULTS.deliveryTimeoutMs, 10_000) + 1_000)
+      await within(running, 1_000)
     },
   }
 }
