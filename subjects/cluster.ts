@@ -41,6 +41,11 @@ export const DEAD_REASON_HEADER = "Ants-Dead-Reason"
 export const DEAD_DELIVERIES_HEADER = "Ants-Deliveries"
 export const DEAD_SUBJECT_HEADER = "Ants-Original-Subject"
 
+/** The JetStream stream behind a KV bucket (for stream info: replicas, leader). */
+export function bucketStream(bucket: string): string {
+  return `KV_${bucket}`
+}
+
 /** Key of a node's membership entry. */
 export function memberKey(nodeId: string): string {
   return token("node", nodeId)

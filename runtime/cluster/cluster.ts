@@ -31,6 +31,7 @@ import { randomUUID } from "node:crypto"
 import { errors, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core"
 import { jetstreamManager } from "@nats-io/jetstream"
 import {
+  bucketStream,
   HOPS_HEADER,
   LEASES_BUCKET,
   MAIL_DEAD_STREAM,
@@ -139,7 +140,7 @@ async function storeReplicas(nc: NatsConnection, declared: ReadonlyArray<StoreRe
     return await Promise.all(
       unique.map(async (d) => {
         try {
-          const info = await jsm.streams.info(d.kind === "kv" ? `KV_${d.name}` : d.name)
+          const info = await jsm.streams.info(d.kind === "kv" ? bucketStream(d.name) : d.name)
           return { ...d, replicas: info.config.num_replicas || 1 }
         } catch {
           return d

@@ -13,7 +13,7 @@ import { headers, type NatsConnection } from "@nats-io/nats-core"
 import { jetstreamManager } from "@nats-io/jetstream"
 import { Kvm } from "@nats-io/kv"
 import { listActors, listNodes } from "../../runtime/cluster/inspect-client.ts"
-import { LEASES_BUCKET, MAIL_CONSUMER, MAIL_STREAM, MEMBERS_BUCKET } from "../../subjects/cluster.ts"
+import { bucketStream, LEASES_BUCKET, MAIL_CONSUMER, MAIL_STREAM, MEMBERS_BUCKET } from "../../subjects/cluster.ts"
 import { STATE_BUCKET } from "../../subjects/kv.ts"
 import { rawConnect, startNatsCluster, type NatsCluster } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
@@ -152,7 +152,7 @@ describe("cluster across processes (3 nats-servers, R3)", () => {
       for (const store of CORE_STORES) expect(line).toContain(store)
       if (cluster.servers[0].version.startsWith("2.9.")) expect(text).toContain("warning: nats-server 2.9")
       const jsm = await jetstreamManager(nc)
-      expect((await jsm.streams.info(`KV_${STATE_BUCKET}`)).config.num_replicas).toBe(3)
+      expect((await jsm.streams.info(bucketStream(STATE_BUCKET))).config.num_replicas).toBe(3)
       expect((await jsm.streams.info(MAIL_STREAM)).config.num_replicas).toBe(3)
     } finally {
       const exited = new Promise((r) => proc.once("exit", r))
@@ -350,7 +350,7 @@ describe("cluster across processes (3 nats-servers, R3)", () => {
       await waitUntil(() => ids.every((id) => s.ok(id).length >= 2), { timeoutMs: 20_000 })
       // the server that leads the actor-state bucket (the one whose loss forces a JetStream leader election)
       const jsm = await jetstreamManager(nc)
-      const leader = (await jsm.streams.info(`KV_${STATE_BUCKET}`)).cluster?.leader
+      const leader = (await jsm.streams.info(bucketStream(STATE_BUCKET))).cluster?.leader
       const index = cluster.serverNames.indexOf(leader ?? "")
       expect(index, `leader ${leader} is one of ${cluster.serverNames.join(", ")}`).toBeGreaterThanOrEqual(0)
       const stoppedAt = Date.now()
