@@ -4,7 +4,7 @@
  * server's mapping routes them to the owning node, so the caller needs no knowledge of
  * placement. Replies are decoded from the envelope; an error envelope rejects with AskError.
  */
-import type { NatsConnection } from "@nats-io/nats-core"
+import type { Msg, NatsConnection } from "@nats-io/nats-core"
 import { errors } from "@nats-io/nats-core"
 import { randomUUID } from "node:crypto"
 import { agentSubject, DEFAULT_TENANT, topicSubject, type AgentSubjectParts } from "../subjects/grammar.ts"
@@ -43,17 +43,27 @@ function encodeBody(message: unknown): Uint8Array {
   return Buffer.from(message === undefined ? "{}" : JSON.stringify(message))
 }
 
-/** Sends an ask to a subject and unwraps the envelope. */
-export async function askSubject(nc: NatsConnection, subject: string, body: Uint8Array, timeoutMs: number): Promise<unknown> {
-  let reply
+/**
+ * Sends an ask to a subject and unwraps the envelope. Written with `then` rather than
+ * `async`/`await`: each async layer adds a promise and a microtask hop to every ask.
+ */
+export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array, timeoutMs: number): Promise<unknown> {
+  let request: Promise<Msg>
   try {
-    reply = await nc.request(subject, body, { timeout: timeoutMs })
+    request = nc.request(subject, body, { timeout: timeoutMs })
   } catch (e) {
-    throw toAskError(e, subject, timeoutMs)
+    return Promise.reject(toAskError(e, subject, timeoutMs))
   }
-  const env = decodeReply(reply.data)
-  if (env.ok) return env.value
-  throw new AskError(env.error.code, env.error.message, env.error.details)
+  return request.then(
+    (reply) => {
+      const env = decodeReply(reply.data)
+      if (env.ok) return env.value
+      throw new AskError(env.error.code, env.error.message, env.error.details)
+    },
+    (e) => {
+      throw toAskError(e, subject, timeoutMs)
+    },
+  )
 }
 
 function toAskError(e: unknown, subject: string, timeoutMs: number): AskError {
@@ -116,14 +126,23 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
       }
       return {
         address,
-        async ask(tag, message, opts?: AskOptions) {
-          const value = await askSubject(nc, subjectOf(tag), encode(tag, message), opts?.timeoutMs ?? defaultTimeout)
-          const c = agent.protocol.compiled.get(tag)!
-          const r = c.decodeReply(value)
-          if (r._tag === "Left") {
-            throw new AskError("invalid_message", `reply from ${agent.type}.${tag} does not fit its schema`, parseIssues(r.left))
+        ask(tag, message, opts?: AskOptions) {
+          // a bad tag, id or message rejects the promise, as from an async function
+          let subject: string
+          let body: Uint8Array
+          try {
+            subject = subjectOf(tag)
+            body = encode(tag, message)
+          } catch (e) {
+            return Promise.reject(e)
           }
-          return r.right as never
+          return askSubject(nc, subject, body, opts?.timeoutMs ?? defaultTimeout).then((value) => {
+            const r = agent.protocol.compiled.get(tag)!.decodeReply(value)
+            if (r._tag === "Left") {
+              throw new AskError("invalid_message", `reply from ${agent.type}.${tag} does not fit its schema`, parseIssues(r.left))
+            }
+            return r.right as never
+          })
         },
         tell(tag, message) {
           nc.publish(subjectOf(tag), encode(tag, message))
@@ -133,9 +152,16 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
         },
       }
     },
-    async ask(target: Target, tag: string, message: unknown, opts?: AskOptions) {
-      const subject = agentSubject({ tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag })
-      return await askSubject(nc, subject, encodeBody(message), opts?.timeoutMs ?? defaultTimeout)
+    ask(target: Target, tag: string, message: unknown, opts?: AskOptions) {
+      let subject: string
+      let body: Uint8Array
+      try {
+        subject = agentSubject({ tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag })
+        body = encodeBody(message)
+      } catch (e) {
+        return Promise.reject(e)
+      }
+      return askSubject(nc, subject, body, opts?.timeoutMs ?? defaultTimeout)
     },
     tell(target: Target, tag: string, message: unknown) {
       const subject = agentSubject({ tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag })
