@@ -33,3 +33,8 @@ export function parseInboundOnce(subject: string): Inbound | SubjectError {
   memo.set(subject, inbound)
   return inbound
 }
+
+/** How many subjects are remembered now (for tests and inspection). */
+export function inboundMemoSize(): number {
+  return memo.size
+}

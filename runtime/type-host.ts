@@ -55,7 +55,11 @@ const encoder = new TextEncoder()
 
 export class TypeHost {
   readonly cells = new Map<string, ActorCell>()
-  /** Actors of this type that passivated on this node, with the time they went to sleep. */
+  /**
+   * Actors of this type that passivated on this node, with the time they went to sleep. An
+   * entry goes when the actor wakes here, or when its partition moves to another node
+   * (`forgetSleeping`), so it holds only this node's sleeping actors.
+   */
   readonly sleeping = new Map<string, number>()
   readonly compiled: ReadonlyMap<string, CompiledTag>
   readonly stats: TypeStats = {
@@ -204,6 +208,24 @@ export class TypeHost {
     this.stats.passivations++
     this.stats.activeMs += Date.now() - cell.activeSince
     this.transition(cell, "idle", "sleeping")
+  }
+
+  /**
+   * Forgets the sleeping actors for which `keep(id)` is false (their partition moved to another
+   * node, which wakes them from now on). Their sleep until now is booked here, so this node's
+   * `sleepingMs` stays what its actors slept while they were its own; the new holder books the
+   * actor's own accounting from its checkpoint when it wakes it. Returns how many were dropped.
+   */
+  forgetSleeping(keep: (id: string) => boolean): number {
+    const now = Date.now()
+    let dropped = 0
+    for (const [key, sleptAt] of this.sleeping) {
+      if (keep(key.slice(key.indexOf("\u0000") + 1))) continue
+      this.sleeping.delete(key)
+      this.stats.sleepingMs += now - sleptAt
+      dropped++
+    }
+    return dropped
   }
 
   supervise(cell: ActorCell, tag: string, error: unknown): void {

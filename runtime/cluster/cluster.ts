@@ -438,6 +438,11 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       if (drains.length > 0) {
         await Promise.all(drains)
         await advertiseServing()
+        // actors that sleep in partitions no longer ours are the new owner's to wake (and book)
+        for (const host of hosts.values()) {
+          const type = host.definition.type
+          host.forgetSleeping((id) => subs.has(partitionOf(type, id)))
+        }
       }
       for (const host of hosts.values()) {
         for (const cell of host.cells.values()) {
