@@ -5,6 +5,11 @@
  * this process. Closed loop at each concurrency (default 1, 16, 64): each worker sends its next
  * request when the previous reply arrived; ANTS workers each address their own actor.
  * Rounds alternate raw and ANTS; throughput and p50/p99 are medians over rounds.
+ *
+ * The headline baseline moves bytes only (the responder echoes the request's bytes, the caller
+ * never parses the reply); ANTS encodes, validates and parses JSON at both ends by contract.
+ * At the highest concurrency a second, non-headline pair of figures compares with a raw client
+ * and responder doing that JSON work themselves, so what is left is the runtime's own overhead.
  */
 import { echo } from "../../actors/examples/index.ts"
 import { createMessaging } from "../../runtime/client.ts"
@@ -16,6 +21,8 @@ import type { Scenario } from "../types.ts"
 
 const RAW_SUBJECT = "bench.raw.echo"
 const BASELINE = "raw nats.js request/reply to a raw responder, same process, same payload and concurrency"
+const RAW_JSON_SUBJECT = "bench.raw.echo-json"
+const BASELINE_JSON = "raw nats.js request of JSON.stringify(message) to a raw responder that parses it and answers JSON.stringify of it, the caller parsing the reply; same process, payload and concurrency"
 
 export const askScenario: Scenario = {
   name: "ask",
@@ -28,6 +35,7 @@ export const askScenario: Scenario = {
     const node = await startNode({ agents: [echo], nats: ctx.natsUrl, nodeId: "bench-ask", logger: benchLogger(ctx) })
     try {
       responderNc.subscribe(RAW_SUBJECT, { callback: (_e, m) => void m.respond(m.data) })
+      responderNc.subscribe(RAW_JSON_SUBJECT, { callback: (_e, m) => void m.respond(JSON.stringify(m.json())) })
       await responderNc.flush()
       const client = createMessaging(callerNc)
       const levels = ctx.options.concurrency
@@ -35,6 +43,8 @@ export const askScenario: Scenario = {
       const refs = Array.from({ length: maxC }, (_, i) => client.ref(echo, `w${i}`))
       const raw = (c: number, ms: number) => closedLoop(c, { durationMs: ms }, () => callerNc.request(RAW_SUBJECT, body, { timeout: 5000 }))
       const ants = (c: number, ms: number) => closedLoop(c, { durationMs: ms }, (w) => refs[w].ask("Say", { text }))
+      const rawJson = (c: number, ms: number) =>
+        closedLoop(c, { durationMs: ms }, async () => (await callerNc.request(RAW_JSON_SUBJECT, JSON.stringify({ text }), { timeout: 5000 })).json())
 
       // warm-up: JIT, connections, and every actor activated
       ctx.progress(0.02, "warm-up")
@@ -87,6 +97,33 @@ export const askScenario: Scenario = {
           params,
         })
       }
+      const json = await alternate<LoopResult>(
+        Math.max(1, Math.ceil(R / 2)),
+        () => rawJson(maxC, D),
+        () => ants(maxC, D),
+      )
+      const jsonParams = { concurrency: maxC, rounds: json.ants.length, durationMs: D, payload: ctx.options.payload }
+      const jsonNote = "the raw client and responder encode and parse the same JSON messages; the gap is routing, validation and actor dispatch"
+      ctx.record({
+        metric: `throughput c=${maxC} vs raw JSON request/reply`,
+        value: median(json.ants.map((x) => x.throughput)),
+        baseline: median(json.raw.map((x) => x.throughput)),
+        baselineOf: BASELINE_JSON,
+        unit: "msg/s",
+        better: "higher",
+        params: jsonParams,
+        note: jsonNote,
+      })
+      ctx.record({
+        metric: `p50 c=${maxC} vs raw JSON request/reply`,
+        value: median(json.ants.map((x) => percentile(x.latencies, 0.5))),
+        baseline: median(json.raw.map((x) => percentile(x.latencies, 0.5))),
+        baselineOf: BASELINE_JSON,
+        unit: "ms",
+        better: "lower",
+        params: jsonParams,
+        note: jsonNote,
+      })
     } finally {
       await node.drain()
       await callerNc.close()
