@@ -54,16 +54,16 @@ export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array
   } catch (e) {
     return Promise.reject(toAskError(e, subject, timeoutMs))
   }
-  return request.then(
-    (reply) => {
-      const env = decodeReply(reply.data)
-      if (env.ok) return env.value
-      throw new AskError(env.error.code, env.error.message, env.error.details)
-    },
-    (e) => {
-      throw toAskError(e, subject, timeoutMs)
-    },
-  )
+  return request.then(unwrapReply, (e) => {
+    throw toAskError(e, subject, timeoutMs)
+  })
+}
+
+/** An ask's reply envelope, unwrapped: its value, or the AskError it carries. */
+function unwrapReply(reply: Msg): unknown {
+  const env = decodeReply(reply.data)
+  if (env.ok) return env.value
+  throw new AskError(env.error.code, env.error.message, env.error.details)
 }
 
 function toAskError(e: unknown, subject: string, timeoutMs: number): AskError {
@@ -128,21 +128,34 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
         address,
         ask(tag, message, opts?: AskOptions) {
           // a bad tag, id or message rejects the promise, as from an async function
+          const timeoutMs = opts?.timeoutMs ?? defaultTimeout
           let subject: string
-          let body: Uint8Array
+          let request: Promise<Msg>
           try {
             subject = subjectOf(tag)
-            body = encode(tag, message)
+            const body = encode(tag, message)
+            // nc.request is called here rather than through askSubject: nats.js captures two stack
+            // traces per request, and every frame on the stack makes them dearer
+            try {
+              request = nc.request(subject, body, { timeout: timeoutMs })
+            } catch (e) {
+              throw toAskError(e, subject, timeoutMs)
+            }
           } catch (e) {
             return Promise.reject(e)
           }
-          return askSubject(nc, subject, body, opts?.timeoutMs ?? defaultTimeout).then((value) => {
-            const r = agent.protocol.compiled.get(tag)!.decodeReply(value)
-            if (r._tag === "Left") {
-              throw new AskError("invalid_message", `reply from ${agent.type}.${tag} does not fit its schema`, parseIssues(r.left))
-            }
-            return r.right as never
-          })
+          return request.then(
+            (reply) => {
+              const r = agent.protocol.compiled.get(tag)!.decodeReply(unwrapReply(reply))
+              if (r._tag === "Left") {
+                throw new AskError("invalid_message", `reply from ${agent.type}.${tag} does not fit its schema`, parseIssues(r.left))
+              }
+              return r.right as never
+            },
+            (e) => {
+              throw toAskError(e, subject, timeoutMs)
+            },
+          )
         },
         tell(tag, message) {
           nc.publish(subjectOf(tag), encode(tag, message))
