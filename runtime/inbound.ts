@@ -1,15 +1,20 @@
 /**
  * Inbound actor subjects, parsed once. An actor gets many messages on the same few subjects,
  * and parsing one (split, four token checks) was one of the largest costs of a tell, so the
- * node remembers the subjects it parsed last, each with the actor's key among its type's cells.
+ * node remembers the subjects it parsed last, each with the actor's key among its type's cells
+ * and its partition (hashing type and id again for every message that arrived unmapped cost
+ * more than all the rest of a tell).
  * The memo is bounded (cleared when full), so it holds at most `INBOUND_MEMO_SIZE` entries
  * whatever the number of actors; a subject that does not parse is never remembered.
  */
 import { parseInbound, SubjectError, type ParsedInbound } from "../subjects/grammar.ts"
+import { partitionOf } from "./cluster/partition-hash.ts"
 
 export interface Inbound extends ParsedInbound {
   /** The actor's key in `TypeHost.cells` (see `actorKey`). */
   readonly key: string
+  /** The actor's partition: the subject's when it arrived mapped, else computed as the server would. */
+  readonly part: number
 }
 
 /** Entries kept (about 200 bytes each). */
@@ -29,9 +34,22 @@ export function parseInboundOnce(subject: string): Inbound | SubjectError {
   const p = parseInbound(subject)
   if (p instanceof SubjectError) return p
   if (memo.size >= INBOUND_MEMO_SIZE) memo.clear()
-  const inbound: Inbound = { partition: p.partition, tenant: p.tenant, type: p.type, id: p.id, tag: p.tag, key: actorKey(p.tenant, p.id) }
+  const inbound = toInbound(p)
   memo.set(subject, inbound)
   return inbound
+}
+
+/** What the hot path needs of a parsed subject (for messages that did not come through the memo). */
+export function toInbound(p: ParsedInbound): Inbound {
+  return {
+    partition: p.partition,
+    tenant: p.tenant,
+    type: p.type,
+    id: p.id,
+    tag: p.tag,
+    key: actorKey(p.tenant, p.id),
+    part: p.partition >= 0 ? p.partition : partitionOf(p.type, p.id),
+  }
 }
 
 /** How many subjects are remembered now (for tests and inspection). */

@@ -46,7 +46,7 @@ import {
 } from "../../subjects/cluster.ts"
 import { encodeError } from "../../subjects/envelope.ts"
 import { PARTITIONS, ROOT, partitionQueue, partitionSubscription, SubjectError, type AgentSubjectParts, type ParsedInbound } from "../../subjects/grammar.ts"
-import { actorKey, parseInboundOnce, type Inbound } from "../inbound.ts"
+import { parseInboundOnce, toInbound, type Inbound } from "../inbound.ts"
 import type { ActorCell } from "../actor-cell.ts"
 import type { TypeHost } from "../type-host.ts"
 import type { ActivationGuard } from "./activation-guard.ts"
@@ -298,7 +298,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       await membership.probe(gone, true)
       if (!membership.isLive(gone)) {
         await sleep(0)
-        deps.dispatch(msg, { ...p, key: actorKey(p.tenant, p.id) })
+        deps.dispatch(msg, toInbound(p))
         return
       }
     }
@@ -322,7 +322,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     }
     const host = hosts.get(p.type)
     if (host !== undefined && host.cells.has(p.key)) return false
-    const part = p.partition >= 0 ? p.partition : partitionOf(p.type, p.id)
+    const part = p.part
     const owner = ownerFor(p.type, part)
     if (owner === undefined || owner === me) return false
     // until the new owner serves the partition, it is still ours

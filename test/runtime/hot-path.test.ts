@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Schema } from "effect"
 import { defineAgent, Empty } from "../../runtime/define-agent.ts"
+import { partitionOf } from "../../runtime/cluster/partition-hash.ts"
 import { INBOUND_MEMO_SIZE, inboundMemoSize, parseInboundOnce } from "../../runtime/inbound.ts"
 import { startNode, type AntsNode } from "../../runtime/node.ts"
 import { parseInbound, PARTITIONS, SubjectError } from "../../subjects/grammar.ts"
@@ -107,7 +108,9 @@ describe("inbound", () => {
     const first = parseInboundOnce(subject)
     const again = parseInboundOnce(subject)
     expect(again).toBe(first)
-    expect(first).toEqual({ ...(parseInbound(subject) as object), key: "acme\u0000r-1" })
+    expect(first).toEqual({ ...(parseInbound(subject) as object), key: "acme\u0000r-1", part: 7 })
+    // an unmapped subject (a server without the mapping) gets the partition the server would compute
+    expect(parseInboundOnce("ants.acme.agent.recorder.r-1.Quick")).toMatchObject({ partition: -1, part: partitionOf("recorder", "r-1") })
     expect(parseInboundOnce("ants.default.agent.recorder.r 1.Quick")).toBeInstanceOf(SubjectError)
     expect(parseInboundOnce("ants.default.agent.recorder.r1.quick")).toBeInstanceOf(SubjectError)
     const size = inboundMemoSize()
