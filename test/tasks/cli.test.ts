@@ -1,28 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/transport-node"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import type { NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
-import { startTaskEngine, type TaskEngine } from "../../runtime/tasks/engine.ts"
+import type { TaskEngine } from "../../runtime/tasks/engine.ts"
 import { taskCommand } from "../../runtime/cli/task-command.ts"
 import { dlqCommand } from "../../runtime/cli/dlq-command.ts"
 import { exampleWork } from "../../actors/examples/worker.ts"
-import { FAST, capabilityFor } from "./helpers.ts"
+import { capabilityFor, startTaskFixture, stopTaskFixture } from "./helpers.ts"
 
 let server: NatsServer
 let nc: NatsConnection
 let engine: TaskEngine
 
-beforeAll(async () => {
-  server = await natsFixture()
-  nc = await rawConnect(server.url)
-  engine = await startTaskEngine(nc, { workerDefaults: FAST })
-})
-
-afterAll(async () => {
-  await engine?.stop()
-  await nc?.close()
-  await server?.stop()
-})
+beforeAll(async () => void ({ server, nc, engine } = await startTaskFixture()))
+afterAll(() => stopTaskFixture({ server, nc, engine }))
 
 function io(json = false) {
   const lines: string[] = []

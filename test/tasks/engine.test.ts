@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/transport-node"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { headers } from "@nats-io/nats-core"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { TASK_STATUS_BUCKET, taskLaneSubject, taskStatusKey, taskStatusSubject, type TaskState } from "../../subjects/tasks.ts"
@@ -13,23 +13,14 @@ import { TaskRejected } from "../../runtime/tasks/errors.ts"
 import type { WorkerEvent } from "../../runtime/tasks/worker.ts"
 import { exampleWork } from "../../actors/examples/worker.ts"
 import { Kvm } from "@nats-io/kv"
-import { FAST, capabilityFor, storedFor } from "./helpers.ts"
+import { capabilityFor, storedFor, startTaskFixture, stopTaskFixture } from "./helpers.ts"
 
 let server: NatsServer
 let nc: NatsConnection
 let engine: TaskEngine
 
-beforeAll(async () => {
-  server = await natsFixture()
-  nc = await rawConnect(server.url)
-  engine = await startTaskEngine(nc, { workerDefaults: FAST })
-})
-
-afterAll(async () => {
-  await engine?.stop()
-  await nc?.close()
-  await server?.stop()
-})
+beforeAll(async () => void ({ server, nc, engine } = await startTaskFixture()))
+afterAll(() => stopTaskFixture({ server, nc, engine }))
 
 describe("task engine", () => {
   it("task engine - a submitted task is completed with its result", async ({ task }) => {

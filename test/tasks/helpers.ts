@@ -2,6 +2,8 @@
 import type { NatsConnection } from "@nats-io/transport-node"
 import { jetstreamManager } from "@nats-io/jetstream"
 import { TASKS_STREAM } from "../../subjects/tasks.ts"
+import { startTaskEngine, type TaskEngine } from "../../runtime/tasks/engine.ts"
+import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 
 /** A capability unique to one test, derived from its title. */
 export function capabilityFor(title: string): string {
@@ -20,4 +22,24 @@ export async function storedFor(nc: NatsConnection, tenant: string, capability: 
   return Object.entries(info.state.subjects ?? {})
     .filter(([s]) => s === base || s.startsWith(`${base}._`))
     .reduce((n, [, c]) => n + c, 0)
+}
+
+export interface TaskFixture {
+  server: NatsServer
+  nc: NatsConnection
+  engine: TaskEngine
+}
+
+/** One nats-server for the test file, a connection and a task engine with fast retries. */
+export async function startTaskFixture(): Promise<TaskFixture> {
+  const server = await natsFixture()
+  const nc = await rawConnect(server.url)
+  const engine = await startTaskEngine(nc, { workerDefaults: FAST })
+  return { server, nc, engine }
+}
+
+export async function stopTaskFixture(f: Partial<TaskFixture>): Promise<void> {
+  await f.engine?.stop()
+  await f.nc?.close()
+  await f.server?.stop()
 }

@@ -1,28 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/transport-node"
 import { Kvm } from "@nats-io/kv"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { TASK_CLAIMS_BUCKET, taskClaimKey } from "../../subjects/tasks.ts"
-import { startTaskEngine, type TaskEngine } from "../../runtime/tasks/engine.ts"
+import type { TaskEngine } from "../../runtime/tasks/engine.ts"
 import { createMarketplace, pheromoneSignals, type BidderHandle } from "../../runtime/tasks/marketplace.ts"
 import { createPheromones } from "../../runtime/pheromones/mod.ts"
-import { FAST, capabilityFor } from "./helpers.ts"
+import { capabilityFor, startTaskFixture, stopTaskFixture } from "./helpers.ts"
 
 let server: NatsServer
 let nc: NatsConnection
 let engine: TaskEngine
 
-beforeAll(async () => {
-  server = await natsFixture()
-  nc = await rawConnect(server.url)
-  engine = await startTaskEngine(nc, { workerDefaults: FAST })
-})
-
-afterAll(async () => {
-  await engine?.stop()
-  await nc?.close()
-  await server?.stop()
-})
+beforeAll(async () => void ({ server, nc, engine } = await startTaskFixture()))
+afterAll(() => stopTaskFixture({ server, nc, engine }))
 
 describe("marketplace", () => {
   it("marketplace - exactly one of several bidders claims and runs each task; pheromones mark the outcome", async ({ task }) => {

@@ -1,27 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/transport-node"
 import { jetstream } from "@nats-io/jetstream"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { taskLaneSubject } from "../../subjects/tasks.ts"
 import { startTaskEngine, type TaskEngine } from "../../runtime/tasks/engine.ts"
-import { FAST, capabilityFor } from "./helpers.ts"
+import { FAST, capabilityFor, startTaskFixture, stopTaskFixture } from "./helpers.ts"
 
 let server: NatsServer
 let nc: NatsConnection
 let engine: TaskEngine
 
-beforeAll(async () => {
-  server = await natsFixture()
-  nc = await rawConnect(server.url)
-  engine = await startTaskEngine(nc, { workerDefaults: FAST })
-})
-
-afterAll(async () => {
-  await engine?.stop()
-  await nc?.close()
-  await server?.stop()
-})
+beforeAll(async () => void ({ server, nc, engine } = await startTaskFixture()))
+afterAll(() => stopTaskFixture({ server, nc, engine }))
 
 describe("scheduled tasks", () => {
   it("scheduled tasks - a task with notBefore is not delivered before its time", async ({ task }) => {

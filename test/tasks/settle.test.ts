@@ -2,30 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/transport-node"
 import { jetstream } from "@nats-io/jetstream"
 import { headers } from "@nats-io/nats-core"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { TaskHeaders, taskLaneSubject, taskScheduleSubject, type TaskRecord } from "../../subjects/tasks.ts"
 import { startTaskEngine, type TaskEngine } from "../../runtime/tasks/engine.ts"
 import { TaskRejected } from "../../runtime/tasks/errors.ts"
 import type { WorkerEvent } from "../../runtime/tasks/worker.ts"
 import { dlqCommand } from "../../runtime/cli/dlq-command.ts"
-import { FAST, capabilityFor } from "./helpers.ts"
+import { capabilityFor, startTaskFixture, stopTaskFixture } from "./helpers.ts"
 
 let server: NatsServer
 let nc: NatsConnection
 let engine: TaskEngine
 
-beforeAll(async () => {
-  server = await natsFixture()
-  nc = await rawConnect(server.url)
-  engine = await startTaskEngine(nc, { workerDefaults: FAST })
-})
-
-afterAll(async () => {
-  await engine?.stop()
-  await nc?.close()
-  await server?.stop()
-})
+beforeAll(async () => void ({ server, nc, engine } = await startTaskFixture()))
+afterAll(() => stopTaskFixture({ server, nc, engine }))
 
 describe("settling tasks", () => {
   it("task engine - a late TaskRejected from a worker whose claim moved on leaves the completed record and no dead letter", async ({ task }) => {
