@@ -48,7 +48,8 @@ import {
   type ReinforceInput,
   type StrengthLevel,
 } from "../../subjects/pheromones.ts"
-import { isRevisionConflict, pheromoneStore, readLatest, readOne, replicasOf, writeMarker, writeValue, type KvStore } from "./kv-store.ts"
+import { isRevisionConflict, pheromoneStore, readLatest, readOne, writeMarker, writeValue, type KvStore } from "./kv-store.ts"
+import { checkReplicasOption, ownedWatches } from "./views.ts"
 import { decodeEntry, toTrail, type PheromoneHandlers, type Trail } from "./trail.ts"
 import { DEFAULT_SWEEP_INTERVAL_MS, startPheromoneWatch, type PheromoneWatch } from "./watcher.ts"
 
@@ -171,13 +172,7 @@ interface Core {
 }
 
 export function createPheromones(nc: NatsConnection, options: PheromonesOptions = {}): Pheromones {
-  if (options.replicas !== undefined) {
-    try {
-      replicasOf(options)
-    } catch (e) {
-      throw new PheromoneError("invalid_request", (e as Error).message)
-    }
-  }
+  checkReplicasOption(options)
   const core: Core = {
     nc,
     tenant: tenantValue(options.tenant ?? DEFAULT_TENANT),
@@ -210,14 +205,7 @@ export async function stopAllWatches(ph: Pheromones): Promise<void> {
 function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {
   const { tenant, cache } = core
   const store = () => pheromoneStore(core.nc, { replicas: core.replicas })
-  /** This view's open watches. */
-  const own = new Set<PheromoneWatch>()
-  const closeOwn = async () => {
-    const mine = [...own]
-    own.clear()
-    await Promise.all(mine.map((w) => w.stop()))
-  }
-  signal?.addEventListener("abort", () => void closeOwn().catch(() => undefined), { once: true })
+  const { own, close: closeOwn } = ownedWatches<PheromoneWatch>(signal)
 
   const remember = (key: string, known: Known) => {
     cache.delete(key)

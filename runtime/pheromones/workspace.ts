@@ -55,7 +55,8 @@ import {
   type ArtifactStatus,
 } from "../../subjects/pheromones.ts"
 import { openKvFeed } from "./kv-feed.ts"
-import { isRevisionConflict, readLatest, readOne, replicasOf, writeMarker, writeValue, workspaceStore, type KvItem, type KvStore } from "./kv-store.ts"
+import { isRevisionConflict, readLatest, readOne, writeMarker, writeValue, workspaceStore, type KvItem, type KvStore } from "./kv-store.ts"
+import { checkReplicasOption, ownedWatches } from "./views.ts"
 
 export type Artifact = ArtifactEntry & {
   /** The artifact's path, e.g. `reports.q3`. */
@@ -178,13 +179,7 @@ const claimsOf = new WeakMap<Workspace, Claims>()
 const cores = new WeakMap<Workspace, Core>()
 
 export function createWorkspace(nc: NatsConnection, options: WorkspaceOptions = {}): Workspace {
-  if (options.replicas !== undefined) {
-    try {
-      replicasOf(options)
-    } catch (e) {
-      throw new PheromoneError("invalid_request", (e as Error).message)
-    }
-  }
+  checkReplicasOption(options)
   const core: Core = {
     nc,
     tenant: tenantValue(options.tenant ?? DEFAULT_TENANT),
@@ -245,13 +240,7 @@ function entryOf(a: ArtifactEntry, keepClaim = true): ArtifactEntry {
 function bind(core: Core, actor: string, signal?: AbortSignal): Workspace {
   const { tenant } = core
   const store = () => workspaceStore(core.nc, { replicas: core.replicas })
-  const own = new Set<WorkspaceWatch>()
-  const closeOwn = async () => {
-    const mine = [...own]
-    own.clear()
-    await Promise.all(mine.map((w) => w.stop()))
-  }
-  signal?.addEventListener("abort", () => void closeOwn().catch(() => undefined), { once: true })
+  const { own, close: closeOwn } = ownedWatches<WorkspaceWatch>(signal)
 
   const read = async (s: KvStore, key: string) => {
     const item = await readOne(s, key)
