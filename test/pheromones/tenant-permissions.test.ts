@@ -3,14 +3,11 @@
  * use pheromones and the workspace on its own keys, and the server refuses A's reads and writes
  * of tenant B's keys even when A bypasses the library.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { createInbox, headers, nanos, nuid } from "@nats-io/nats-core"
-import { PROJECT_NATS_CONF } from "../../runtime/nats-server.ts"
+import { confWithTenants } from "../helpers/nats-conf.ts"
 import { createPheromones } from "../../runtime/pheromones/pheromones.ts"
 import { createWorkspace } from "../../runtime/pheromones/workspace.ts"
 import { createStigmergy } from "../../runtime/stigmergy.ts"
@@ -18,23 +15,6 @@ import type { Evaporation } from "../../runtime/pheromones/trail.ts"
 import { PHEROMONE_BUCKET, pheromoneSubject } from "../../subjects/pheromones.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
-
-/** nats.conf with its `authorization` example uncommented. */
-function confWithTenants(): string {
-  const lines = readFileSync(PROJECT_NATS_CONF, "utf8").split("\n")
-  const start = lines.findIndex((l) => l.startsWith("# authorization {"))
-  expect(start).toBeGreaterThan(0)
-  let depth = 0
-  for (let i = start; i < lines.length; i++) {
-    const l = lines[i].replace(/^# ?/, "")
-    lines[i] = l
-    depth += (l.match(/[{[]/g) ?? []).length - (l.match(/[}\]]/g) ?? []).length
-    if (depth === 0) break
-  }
-  const file = join(mkdtempSync(join(tmpdir(), "ants-conf-")), "nats.conf")
-  writeFileSync(file, lines.join("\n"))
-  return file
-}
 
 let server: NatsServer
 let runtime: NatsConnection

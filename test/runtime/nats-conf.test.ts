@@ -2,33 +2,12 @@
  * The commented examples in nats.conf must work: per-tenant users confined to
  * `ants.<tenant>.>` reach their own agents through the partition mapping and nothing else.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { echo } from "../../actors/examples/index.ts"
-import { PROJECT_NATS_CONF } from "../../runtime/nats-server.ts"
+import { confWithTenants } from "../helpers/nats-conf.ts"
 import { startNode, type AntsNode } from "../../runtime/node.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
-
-/** nats.conf with its `authorization` example uncommented. */
-function confWithTenants(): string {
-  const text = readFileSync(PROJECT_NATS_CONF, "utf8")
-  const lines = text.split("\n")
-  const start = lines.findIndex((l) => l.startsWith("# authorization {"))
-  expect(start).toBeGreaterThan(0)
-  let depth = 0
-  for (let i = start; i < lines.length; i++) {
-    const l = lines[i].replace(/^# ?/, "")
-    lines[i] = l
-    depth += (l.match(/[{[]/g) ?? []).length - (l.match(/[}\]]/g) ?? []).length
-    if (depth === 0) break
-  }
-  const file = join(mkdtempSync(join(tmpdir(), "ants-conf-")), "nats.conf")
-  writeFileSync(file, lines.join("\n"))
-  return file
-}
 
 let server: NatsServer
 let node: AntsNode
