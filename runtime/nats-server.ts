@@ -7,8 +7,11 @@
  * A server runs in its own process group, so a Ctrl-C in the terminal (SIGINT to the whole
  * foreground group) reaches only the node, which drains and then stops its server; a server
  * killed together with the node would make the drain lose the asks in flight. Because the
- * group no longer ties the server's life to ours, every live server is killed when this
- * process exits, and on SIGINT/SIGTERM/SIGHUP when nothing else handles the signal.
+ * group no longer ties the server's life to ours, each server is started through a small
+ * watchdog (nats-server-watchdog.mjs, in that same group) that stops it and removes its
+ * temporary store as soon as this process is gone, even after a kill -9 that runs no handler
+ * here. Every live server is also stopped when this process exits, and on SIGINT/SIGTERM/SIGHUP
+ * when nothing else handles the signal.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
@@ -27,6 +30,11 @@ export class NatsServerError extends Error {
 
 /** The project's own `nats.conf` (JetStream and the partition mapping of DESIGN.md §3). */
 export const PROJECT_NATS_CONF = resolve(dirname(fileURLToPath(import.meta.url)), "..", "nats.conf")
+
+/** The script that keeps each server from outliving this process. */
+const WATCHDOG = resolve(dirname(fileURLToPath(import.meta.url)), "nats-server-watchdog.mjs")
+/** How long a server gets between SIGTERM and SIGKILL. */
+const STOP_GRACE_MS = 5_000
 
 export const INSTALL_HINT =
   "nats-server was not found. Install it (Debian/Ubuntu: `sudo apt-get install -y nats-server`; " +
@@ -129,10 +137,13 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     args.push("-c", config)
     if (options.serverName) args.push("-n", options.serverName)
   }
-  args.push("-a", "127.0.0.1", "-p", String(options.port ?? -1), "-js", "-sd", storeDir, "--ports_file_dir", portsDir)
+  const pidFile = join(portsDir, "nats-server.pid")
+  args.push("-a", "127.0.0.1", "-p", String(options.port ?? -1), "-js", "-sd", storeDir, "--ports_file_dir", portsDir, "-P", pidFile)
   if (options.args) args.push(...options.args)
 
-  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], detached: true })
+  // The watchdog's stdin is a pipe only we hold: the kernel closes it when we die, however.
+  const plan = { bin, args, parentPid: process.pid, cleanup: ownStore ? [portsDir, storeDir] : [portsDir], graceMs: STOP_GRACE_MS }
+  const child = spawn(process.execPath, [WATCHDOG, JSON.stringify(plan)], { stdio: ["pipe", "pipe", "pipe"], detached: true })
   track(child)
   let log = ""
   const onData = (b: Buffer) => {
@@ -147,27 +158,36 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 15_000)
   let url: string | undefined
+  let pid: number | undefined
   while (Date.now() < deadline) {
     if (exited !== undefined) {
+      rmSync(portsDir, { recursive: true, force: true })
+      if (ownStore) rmSync(storeDir, { recursive: true, force: true })
       throw new NatsServerError(`nats-server exited with code ${exited} at start-up:\n${log.slice(-4000)}`)
     }
-    url = readPortsFile(portsDir)
-    if (url) break
+    url ??= readPortsFile(portsDir)
+    pid ??= readPidFile(pidFile)
+    if (url && pid) break
     await sleep(20)
   }
-  if (!url) {
-    child.kill("SIGKILL")
+  if (!url || !pid) {
+    child.kill("SIGTERM") // the watchdog stops the server and removes its folders
     throw new NatsServerError(`nats-server did not start within ${options.startTimeoutMs ?? 15_000} ms:\n${log.slice(-4000)}`)
   }
   const port = Number(new URL(url).port)
   // The ports file is written before JetStream is fully up; wait for the log line.
   while (Date.now() < deadline && !/Server is ready/.test(log) && exited === undefined) await sleep(10)
-  return makeHandle(child, { url, port, storeDir, version, ownStore, portsDir, options: { ...options, port } })
+  return makeHandle(child, { url, port, pid, storeDir, version, ownStore, portsDir, options: { ...options, port } })
 }
 
+/**
+ * `child` is the watchdog and `h.pid` its server. A graceful stop goes through the watchdog
+ * (which waits for the server, then removes the temporary folders); kill -9 goes to the server
+ * itself, and the watchdog then exits leaving the store in place.
+ */
 function makeHandle(
   child: ChildProcess,
-  h: { url: string; port: number; storeDir: string; version: string; ownStore: boolean; portsDir: string; options: NatsServerOptions },
+  h: { url: string; port: number; pid: number; storeDir: string; version: string; ownStore: boolean; portsDir: string; options: NatsServerOptions },
 ): NatsServer {
   const exitPromise = new Promise<void>((res) => {
     if (child.exitCode !== null || child.signalCode !== null) res()
@@ -177,14 +197,18 @@ function makeHandle(
   const handle: NatsServer = {
     url: h.url,
     port: h.port,
-    pid: child.pid ?? -1,
+    pid: h.pid,
     storeDir: h.storeDir,
     version: h.version,
     options: h.options,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM")
-        const t = setTimeout(() => child.kill("SIGKILL"), 5_000)
+        // a watchdog that did not finish its own SIGKILL in time: end both ourselves
+        const t = setTimeout(() => {
+          signalPid(h.pid, "SIGKILL")
+          child.kill("SIGKILL")
+        }, STOP_GRACE_MS + 2_000)
         await exitPromise
         clearTimeout(t)
       }
@@ -193,7 +217,7 @@ function makeHandle(
     },
     async kill() {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGKILL")
+        signalPid(h.pid, "SIGKILL")
         await exitPromise
       }
     },
@@ -204,6 +228,23 @@ function makeHandle(
     },
   }
   return handle
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal)
+  } catch {
+    // already gone
+  }
+}
+
+function readPidFile(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, "utf8").trim())
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined // not written yet
+  }
 }
 
 function readPortsFile(dir: string): string | undefined {
@@ -306,10 +347,11 @@ const live = new Set<ChildProcess>()
 let hooked = false
 const EXIT_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const
 
+/** Asks every watchdog to stop its server; each removes its temporary folders once it is down. */
 function killAll(): void {
   for (const c of live) {
     try {
-      c.kill("SIGKILL")
+      c.kill("SIGTERM")
     } catch {
       // already gone
     }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { connect as tcpConnect } from "node:net"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
@@ -62,6 +63,17 @@ function startNodeProcess(
     proc.on("exit", (code) => reject(new Error(`node exited early with ${code}: ${stderr}`)))
   })
 }
+
+/** Whether nothing listens on the port any more (a refused connection, not a timeout). */
+const refuses = (port: number) =>
+  new Promise<boolean>((r) => {
+    const sock = tcpConnect(port, "127.0.0.1")
+    sock.once("connect", () => (sock.destroy(), r(false)))
+    sock.once("error", (e: NodeJS.ErrnoException) => r(e.code === "ECONNREFUSED"))
+  })
+
+/** The embedded servers' temporary stores in this file's TMPDIR. */
+const stores = () => readdirSync(TMP).filter((f) => f.startsWith("ants-nats-"))
 
 const exited = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCode !== null ? r(p.exitCode) : p.on("exit", (c) => r(c))))
 
@@ -143,6 +155,22 @@ describe("ants CLI", () => {
     await new Promise<void>((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.on("exit", () => r())))
     expect(proc.signalCode).toBe("SIGHUP")
     await waitUntil(() => !alive(ready.serverPid), { message: `embedded nats-server ${ready.serverPid} to be gone` })
+    rmSync(URL_FILE, { force: true })
+  }, 60_000)
+
+  it("cli - the embedded server and its temporary store go when the node is killed with SIGKILL", async () => {
+    const before = new Set(stores())
+    const { proc, ready } = await startNodeProcess([], isolated)
+    const port = Number(new URL(ready.url).port)
+    const mine = stores().filter((f) => !before.has(f))
+    expect(mine).toHaveLength(1)
+    expect(await refuses(port)).toBe(false)
+    // kill -9 runs no handler in the node: only the watchdog can stop the server now
+    proc.kill("SIGKILL")
+    await exited(proc)
+    await waitUntil(() => refuses(port), { message: `embedded nats-server on port ${port} to refuse connections` })
+    await waitUntil(() => !existsSync(join(TMP, mine[0])), { message: `store ${mine[0]} to be removed` })
+    expect(alive(ready.serverPid)).toBe(false)
     rmSync(URL_FILE, { force: true })
   }, 60_000)
 
