@@ -1,14 +1,17 @@
 /**
  * `ants demo`: a real swarm on the embedded default. Starts nats-server and a node hosting the
  * example agents, drives many actors at once, crashes one on purpose to show supervision, runs a
- * few durable `example.work` tasks (one failing into the dead-letter queue, one scheduled), and
- * prints what happened (counts checked against what was sent), then drains and exits.
+ * few durable `example.work` tasks (one failing into the dead-letter queue, one scheduled), lets a
+ * few `forager` agents share work through pheromones alone (task trails, a danger trail that
+ * expires, success trails reinforced), and prints what happened (counts checked against what was
+ * sent, figures read back from the system), then drains and exits.
  */
 import { parseArgs } from "node:util"
-import { counter, echo, worker, EXAMPLE_WORK_CAPABILITY } from "../../actors/examples/index.ts"
+import { counter, echo, forager, worker, EXAMPLE_WORK_CAPABILITY } from "../../actors/examples/index.ts"
 import type { TaskRecord } from "../../subjects/tasks.ts"
 import { isAskError } from "../client.ts"
-import { startNode } from "../node.ts"
+import { startNode, type AntsNode } from "../node.ts"
+import { createPheromones, createWorkspace, strongestPatterns, type Evaporation } from "../pheromones/mod.ts"
 import { lifecycleWildcard, supervisorWildcard } from "../../subjects/grammar.ts"
 import type { Io } from "./main.ts"
 
@@ -24,9 +27,9 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
   const say = (s: string) => {
     if (!json) io.out(s)
   }
-  say("starting a runtime node with the example agents (echo, counter, worker)...")
+  say("starting a runtime node with the example agents (echo, counter, worker, forager)...")
   const node = await startNode({
-    agents: [echo, counter, worker],
+    agents: [echo, counter, worker, forager],
     nats: values.nats,
     logger: () => {},
     // quick retries so the failing task reaches the dead-letter queue within the demo (defaults: 1 s, 2 s, ...)
@@ -97,6 +100,8 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       records.find((r) => r.id === key("poison"))?.state === "dead_lettered" &&
       records.find((r) => r.id === key("poison"))?.attempts === 3
 
+    const swarm = await swarmStep(node, say)
+
     await node.nc.flush()
     const stats = node.stats()
     const summary = {
@@ -112,18 +117,167 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       rejected: stats.rejected,
       tasks: Object.fromEntries(records.map((r) => [r.id, { state: r.state, attempts: r.attempts }])),
       tasksCorrect: tasksOk,
+      swarm,
     }
     if (json) io.out(JSON.stringify(summary))
     else {
       say(`\nlifecycle events published: ${lifecycle}; supervisor decisions: ${decisions.length} (${decisions.map((d) => JSON.parse(d).directive).join(", ")})`)
       say(`node stats: ${summary.handled} messages handled, rejected by code ${JSON.stringify(stats.rejected)}`)
     }
-    return wrong === 0 && tasksOk ? 0 : 1
+    return wrong === 0 && tasksOk && swarm.correct ? 0 : 1
   } finally {
     subL.unsubscribe()
     subS.unsubscribe()
     say("\ndraining the node and stopping the embedded server...")
     await node.drain()
     say("done.")
+  }
+}
+
+/** The foragers of step 6 and what each can do; the task trails they find, with the capability each asks for. */
+const FORAGERS: ReadonlyArray<{ id: string; capabilities: string[] }> = [
+  { id: "f1", capabilities: ["orders"] },
+  { id: "f2", capabilities: ["billing"] },
+  { id: "f3", capabilities: ["orders", "search"] },
+  { id: "f4", capabilities: ["search"] },
+]
+const TASKS: ReadonlyArray<{ location: string; capability: string; strength: number }> = [
+  { location: "orders.eu", capability: "orders", strength: 0.9 },
+  { location: "orders.us", capability: "orders", strength: 0.7 },
+  { location: "orders.asia", capability: "orders", strength: 0.4 },
+  { location: "billing.refunds", capability: "billing", strength: 0.8 },
+  { location: "billing.invoices", capability: "billing", strength: 0.5 },
+  { location: "search.index", capability: "search", strength: 0.6 },
+]
+/** Where the failing dependency is, and how long its danger trail lives. */
+const DANGER_AT = "billing.refunds"
+const DANGER_TTL_MS = 1_000
+/** Task trails fade linearly over this TTL, so the decay is visible within the demo. */
+const TASK_TTL_MS = 10_000
+
+export interface SwarmSummary {
+  /** Locations each forager took, in order (relative to the run's area). */
+  readonly taken: Record<string, string[]>
+  readonly lostRaces: number
+  /** Whether the danger location was left alone while its danger trail lived. */
+  readonly dangerAvoided: boolean
+  /** How the watcher heard the danger trail go: `expired` (TTL) or undefined if it did not. */
+  readonly dangerEvaporation: Evaporation["reason"] | undefined
+  readonly takenTrailsHeard: number
+  readonly tasksLeft: number
+  /** Success patterns under the area: reinforcement count per pattern. */
+  readonly reinforcements: Record<string, number>
+  /** Work per forager, counted from the workspace artifacts. */
+  readonly work: Record<string, number>
+  readonly gini: number
+  readonly correct: boolean
+}
+
+/** Gini coefficient of non-negative amounts: 0 when shared evenly, towards 1 when one has all. */
+export function gini(xs: ReadonlyArray<number>): number {
+  const n = xs.length
+  const sum = xs.reduce((a, b) => a + b, 0)
+  if (n === 0 || sum === 0) return 0
+  let diff = 0
+  for (const a of xs) for (const b of xs) diff += Math.abs(a - b)
+  return diff / (2 * n * sum)
+}
+
+async function until(pred: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs
+  while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+  return pred()
+}
+
+/** Step 6: stigmergy. Foragers take task trails by strength and capability, avoid danger, reinforce success. */
+async function swarmStep(node: AntsNode, say: (s: string) => void): Promise<SwarmSummary> {
+  say(`\n6. stigmergy: ${FORAGERS.length} forager actors find their work through pheromones alone (no message names a task)`)
+  // a location unique to this run: a second demo against the same server (--nats) starts clean
+  const area = `demo.${node.id.replace(/^node-/, "")}`
+  const rel = (location: string) => location.slice(area.length + 1)
+  const ph = createPheromones(node.nc, { emitter: "ants-demo", sweepIntervalMs: 100 })
+  const heard: Evaporation[] = []
+  const t0 = performance.now()
+  const watch = await ph.watch({ evaporated: (e) => void heard.push(e) }, { location: area })
+  try {
+    for (const t of TASKS) {
+      await ph.deposit({ type: "task", location: `${area}.${t.location}`, id: "work", strength: t.strength, ttlMs: TASK_TTL_MS, data: { capability: t.capability } })
+    }
+    const danger = await ph.deposit({ type: "danger", location: `${area}.${DANGER_AT}`, id: "provider", strength: "high", ttlMs: DANGER_TTL_MS, data: { status: 429 } })
+    const seen = await ph.detect({ location: area, types: ["task"] })
+    say(`  task trails (linear over ${TASK_TTL_MS / 1000} s): ${seen.map((t) => `${rel(t.location)} ${t.current.toFixed(2)} needs ${t.data && (t.data as { capability?: string }).capability}`).join(", ")}`)
+    say(`  danger trail at ${rel(danger.location)}: ${danger.strength.toFixed(2)}, TTL ${danger.ttlMs} ms (a failing dependency)`)
+    for (const f of FORAGERS) say(`  ${f.id} can do ${f.capabilities.join(" + ")}`)
+
+    const taken: Record<string, string[]> = Object.fromEntries(FORAGERS.map((f) => [f.id, []]))
+    let lostRaces = 0
+    const forageAll = async () => {
+      const lines: string[] = []
+      await Promise.all(
+        FORAGERS.map(async (f) => {
+          const ref = node.client.ref(forager, f.id)
+          for (let i = 0; i < TASKS.length; i++) {
+            const r = await ref.ask("Forage", { area, capabilities: f.capabilities })
+            lostRaces += r.lostRaces
+            if (!r.took) {
+              if (r.lostRaces) lines.push(`  ${f.id} lost ${r.lostRaces} race(s) and found nothing else it may do`)
+              break
+            }
+            taken[f.id]!.push(rel(r.took.location))
+            const t = r.took
+            lines.push(`  ${f.id} took ${rel(t.location)} (deposited ${t.deposited.toFixed(2)}, read ${t.read.toFixed(3)} at age ${(t.ageMs / 1000).toFixed(2)} s)${r.lostRaces ? `, after losing ${r.lostRaces} race(s)` : ""}`)
+          }
+        }),
+      )
+      for (const l of lines) say(l)
+    }
+    say("  round 1: every forager forages until it finds nothing it may do")
+    await forageAll()
+    const blocked = await ph.detect({ location: `${area}.${DANGER_AT}`, types: ["task", "danger"] })
+    const dangerAvoided = !Object.values(taken).some((ls) => ls.includes(DANGER_AT))
+    say(`  left at ${DANGER_AT}: ${blocked.map((t) => `${t.type} ${t.current.toFixed(2)}`).join(", ") || "nothing"}; taken while the danger lived: ${dangerAvoided ? "no" : "YES"}`)
+
+    const expired = await until(() => heard.some((e) => e.type === "danger"), DANGER_TTL_MS + 5_000)
+    const gone = heard.find((e) => e.type === "danger")
+    say(
+      gone
+        ? `  watcher: the danger trail at ${rel(gone.location)} ${gone.reason} (${((performance.now() - t0) / 1000).toFixed(2)} s into the step)`
+        : `  watcher: the danger trail did NOT evaporate within ${DANGER_TTL_MS + 5_000} ms`,
+    )
+    say("  round 2: the foragers look again")
+    await forageAll()
+
+    const takenCount = Object.values(taken).reduce((a, ls) => a + ls.length, 0)
+    await until(() => heard.filter((e) => e.type === "task").length >= takenCount, 2_000)
+    const takenTrailsHeard = heard.filter((e) => e.type === "task" && e.reason === "evaporated").length
+    const tasksLeft = (await ph.detect({ location: area, types: ["task"] })).length
+    const patterns = await strongestPatterns(ph, { location: area })
+    const reinforcements = Object.fromEntries(patterns.map((p) => [p.pattern, p.trail.reinforcements]))
+    say(`  watcher heard ${takenTrailsHeard} task trail(s) evaporate as foragers took them; task trails left: ${tasksLeft}; races lost: ${lostRaces}`)
+    say(`  success trails at ${area}: ${patterns.map((p) => `${p.pattern} ${p.trail.current.toFixed(2)} (reinforced ${p.trail.reinforcements} time(s))`).join(", ") || "none"}`)
+
+    const artifacts = await createWorkspace(node.nc).list({ prefix: area })
+    const work: Record<string, number> = Object.fromEntries(FORAGERS.map((f) => [f.id, 0]))
+    for (const a of artifacts) {
+      const by = (a.data as { by?: unknown } | null)?.by
+      if (typeof by === "string" && by in work) work[by]!++
+    }
+    const g = gini(Object.values(work))
+    say(`  work per forager, counted from the workspace's ${artifacts.length} done artifact(s): ${Object.entries(work).map(([k, v]) => `${k} ${v}`).join(", ")}; Gini ${g.toFixed(2)} (0 = evenly shared); step took ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+
+    const locations = new Set(artifacts.map((a) => rel(a.id)))
+    const correct =
+      dangerAvoided &&
+      gone?.reason === "expired" &&
+      artifacts.length === TASKS.length &&
+      TASKS.every((t) => locations.has(t.location)) &&
+      takenCount === TASKS.length &&
+      tasksLeft === 0 &&
+      Object.values(reinforcements).reduce((a, r) => a + r + 1, 0) === TASKS.length
+    if (!correct) say("  the swarm step did NOT go as expected (see above)")
+    return { taken, lostRaces, dangerAvoided, dangerEvaporation: expired ? gone?.reason : undefined, takenTrailsHeard, tasksLeft, reinforcements, work, gini: g, correct }
+  } finally {
+    await watch.stop()
+    await ph.close()
   }
 }

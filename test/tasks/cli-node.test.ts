@@ -1,4 +1,4 @@
-/** The shell path end to end: `ants node --agents` serves tasks, `ants task` / `ants dlq` drive them, `ants demo` runs them. */
+/** The shell path end to end: `ants node --agents` serves tasks, `ants task` / `ants dlq` drive them, `ants demo` runs them (and its stigmergy step). */
 import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -71,7 +71,7 @@ describe("tasks from the shell", () => {
     expect(code).toBe(0)
   }, 60_000)
 
-  it("ants demo - its tasks step completes three tasks and dead-letters the failing one after 3 attempts", async () => {
+  it("ants demo - its --json summary: three tasks completed, the failing one dead-lettered after 3 attempts, each task trail taken by one forager", async () => {
     const r = await run(["demo", "--json", "--actors", "5", "--messages", "5"])
     expect(r.code, r.stderr).toBe(0)
     const summary = JSON.parse(r.stdout.trim().split("\n").pop()!)
@@ -79,5 +79,31 @@ describe("tasks from the shell", () => {
     const states = Object.values(summary.tasks as Record<string, { state: string; attempts: number }>)
     expect(states.filter((s) => s.state === "completed").length).toBe(3)
     expect(states.filter((s) => s.state === "dead_lettered")).toEqual([{ state: "dead_lettered", attempts: 3 }])
+    // step 6: six task trails, each taken by exactly one forager, the danger location only after its trail expired
+    const swarm = summary.swarm
+    expect(swarm).toMatchObject({ correct: true, dangerAvoided: true, dangerEvaporation: "expired", tasksLeft: 0, takenTrailsHeard: 6 })
+    const taken = Object.values(swarm.taken as Record<string, string[]>).flat()
+    expect(taken.sort()).toEqual(["billing.invoices", "billing.refunds", "orders.asia", "orders.eu", "orders.us", "search.index"])
+    expect(Object.values(swarm.work as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(6)
+    expect(Object.keys(swarm.reinforcements).sort()).toEqual(["billing", "orders", "search"])
+    expect(swarm.gini).toBeGreaterThanOrEqual(0)
+    expect(swarm.gini).toBeLessThan(1)
+  }, 60_000)
+
+  it("ants demo - its stigmergy step prints who took which trail, the danger expiring, the reinforcements and a Gini coefficient", async () => {
+    const r = await run(["demo", "--actors", "2", "--messages", "2"])
+    expect(r.code, r.stderr).toBe(0)
+    const step = r.stdout.slice(r.stdout.indexOf("\n6. stigmergy"))
+    expect(step).toMatch(/task trails \(linear over 10 s\): orders\.eu 0\.\d\d needs orders/)
+    expect(step).toMatch(/danger trail at billing\.refunds: 0\.70, TTL 1000 ms/)
+    expect(step.match(/^ {2}f\d took [a-z.]+ \(deposited 0\.\d\d, read 0\.\d{3} at age \d+\.\d\d s\)/gm)).toHaveLength(6)
+    expect(step).toMatch(/left at billing\.refunds: task 0\.\d\d, danger 0\.\d\d; taken while the danger lived: no/)
+    expect(step).toMatch(/watcher: the danger trail at billing\.refunds expired/)
+    // the danger location is taken in round 2, after the expiry
+    expect(step.slice(step.indexOf("round 2"))).toMatch(/f2 took billing\.refunds/)
+    expect(step).toMatch(/watcher heard 6 task trail\(s\) evaporate as foragers took them; task trails left: 0/)
+    expect(step).toMatch(/success trails at demo\.\w+: .*orders \d\.\d\d \(reinforced \d+ time\(s\)\)/)
+    expect(step).toMatch(/work per forager, counted from the workspace's 6 done artifact\(s\): f1 \d, f2 \d, f3 \d, f4 \d; Gini 0\.\d\d/)
+    expect(step).not.toContain("NOT")
   }, 60_000)
 })
