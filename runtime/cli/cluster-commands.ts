@@ -1,6 +1,6 @@
 /**
  * `ants nodes` and `ants actors --type T`: the swarm as its nodes see it, gathered from the
- * broadcast inspection requests (`ants._sys.nodes.members`, `ants._sys.nodes.actors`) with a
+ * broadcast inspection requests (NODES_MEMBERS_SUBJECT, NODES_ACTORS_SUBJECT in subjects/cluster.ts) with a
  * deadline. Exit code 0 when at least one node answered, 1 when none did.
  */
 import { parseArgs } from "node:util"

@@ -10,7 +10,7 @@
  * message once.
  *
  * Forwarding: a message that reaches a node which neither has the actor active nor owns it is
- * published to the owner's route subject `ants._sys.node.<owner>.route.…` with the original
+ * published to the owner's route subject (routeSubject in subjects/cluster.ts) with the original
  * reply subject, so exactly one node handles it and the reply goes straight to the caller.
  * Header `Ants-Hops` bounds the hops (8); past it the caller gets `unavailable`. A node whose
  * lease refusal says another live node holds the actor forwards the queued messages there.

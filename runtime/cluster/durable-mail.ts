@@ -15,7 +15,7 @@
  * - anything else (`unavailable`, `timeout`, no node, `overloaded`, `handler_failed`): nak with
  *   a growing delay (250 ms doubling, at most 10 s), redelivered; after `maxDeliveries`
  *   (default 10) it goes to the dead-letter stream.
- * Dead letters are published to `ants._sys.dead.mail.<tenant>.<type>.<id>.<Tag>` (stream
+ * Dead letters are published to mailDeadSubject (subjects/cluster.ts: _sys.dead.mail.<tenant>.<type>.<id>.<Tag>; stream
  * `ants_mail_dead`, kept 30 days) with the original body and headers `Ants-Dead-Code`,
  * `Ants-Dead-Reason`, `Ants-Deliveries`, `Ants-Original-Subject`.
  *

@@ -205,7 +205,7 @@ export async function stopAllWatches(ph: Pheromones): Promise<void> {
 function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {
   const { tenant, cache } = core
   const store = () => pheromoneStore(core.nc, { replicas: core.replicas })
-  const { own, close: closeOwn } = ownedWatches<PheromoneWatch>(signal)
+  const { close: closeOwn, adopt } = ownedWatches(signal)
 
   const remember = (key: string, known: Known) => {
     cache.delete(key)
@@ -400,18 +400,7 @@ function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {
           },
         },
       })
-      const handle: PheromoneWatch = {
-        async stop() {
-          core.watches.delete(handle)
-          own.delete(handle)
-          await w.stop()
-        },
-      }
-      core.watches.add(handle)
-      own.add(handle)
-      // The view's owner went away while the watch was starting: do not leave it running.
-      if (signal?.aborted) await handle.stop()
-      return handle
+      return adopt(w, core.watches)
     },
 
     startSweeper(filter = {}) {

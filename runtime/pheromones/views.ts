@@ -16,14 +16,38 @@ export function checkReplicasOption(options: StoreOptions): void {
   }
 }
 
-/** The watches one view opened; `close` stops them, and so does `signal` when it aborts. */
-export function ownedWatches<W extends { stop(): Promise<void> }>(signal?: AbortSignal): { own: Set<W>; close: () => Promise<void> } {
-  const own = new Set<W>()
+interface Stoppable {
+  stop(): Promise<void>
+}
+
+/**
+ * The watches one view opened; `close` stops them, and so does `signal` when it aborts.
+ * `adopt` registers a started watch with the view and with the API's shared set (stopped at
+ * drain), and stops it at once when the view's owner went away while it was starting.
+ */
+export function ownedWatches(signal?: AbortSignal): {
+  close: () => Promise<void>
+  adopt: (started: Stoppable, shared: Set<Stoppable>) => Promise<Stoppable>
+} {
+  const own = new Set<Stoppable>()
   const close = async () => {
     const mine = [...own]
     own.clear()
     await Promise.all(mine.map((w) => w.stop()))
   }
   signal?.addEventListener("abort", () => void close().catch(() => undefined), { once: true })
-  return { own, close }
+  const adopt = async (started: Stoppable, shared: Set<Stoppable>) => {
+    const handle: Stoppable = {
+      async stop() {
+        shared.delete(handle)
+        own.delete(handle)
+        await started.stop()
+      },
+    }
+    shared.add(handle)
+    own.add(handle)
+    if (signal?.aborted) await handle.stop()
+    return handle
+  }
+  return { close, adopt }
 }

@@ -240,7 +240,7 @@ function entryOf(a: ArtifactEntry, keepClaim = true): ArtifactEntry {
 function bind(core: Core, actor: string, signal?: AbortSignal): Workspace {
   const { tenant } = core
   const store = () => workspaceStore(core.nc, { replicas: core.replicas })
-  const { own, close: closeOwn } = ownedWatches<WorkspaceWatch>(signal)
+  const { close: closeOwn, adopt } = ownedWatches(signal)
 
   const read = async (s: KvStore, key: string) => {
     const item = await readOne(s, key)
@@ -413,17 +413,7 @@ function bind(core: Core, actor: string, signal?: AbortSignal): Workspace {
         handler,
         options,
       })
-      const handle: WorkspaceWatch = {
-        async stop() {
-          core.watches.delete(handle)
-          own.delete(handle)
-          await w.stop()
-        },
-      }
-      core.watches.add(handle)
-      own.add(handle)
-      if (signal?.aborted) await handle.stop()
-      return handle
+      return adopt(w, core.watches)
     },
 
     close: closeOwn,
