@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort } from "../../runtime/nats-server.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
+import { isProcessAlive as alive } from "../../runtime/cli/embedded-url.ts"
 
 const BIN = new URL("../../runtime/cli/bin.mjs", import.meta.url).pathname
 const EXAMPLES = new URL("../../actors/examples/index.ts", import.meta.url).pathname
@@ -20,15 +21,6 @@ const SLOW = new URL("./fixtures/slow-agent.ts", import.meta.url).pathname
 const TMP = mkdtempSync(join(tmpdir(), "ants-cli-test-"))
 const URL_FILE = join(TMP, `ants-embedded-${userInfo().uid}.url`)
 const isolated = { NATS_URL: "", TMPDIR: TMP }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

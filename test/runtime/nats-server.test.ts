@@ -7,17 +7,9 @@ import { headers } from "@nats-io/transport-node"
 import { natsFixture, rawConnect } from "../helpers/nats.ts"
 import { startNatsCluster } from "../../runtime/nats-server.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
+import { isProcessAlive as alive } from "../../runtime/cli/embedded-url.ts"
 
 const LAUNCHER = new URL("../../runtime/nats-server.ts", import.meta.url).pathname
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Whether nothing listens on the port any more (a refused connection, not a timeout). */
 const refuses = (port: number) =>

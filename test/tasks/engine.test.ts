@@ -13,7 +13,7 @@ import { TaskRejected } from "../../runtime/tasks/errors.ts"
 import type { WorkerEvent } from "../../runtime/tasks/worker.ts"
 import { exampleWork } from "../../actors/examples/worker.ts"
 import { Kvm } from "@nats-io/kv"
-import { capabilityFor, storedFor, startTaskFixture, stopTaskFixture } from "./helpers.ts"
+import { capabilityFor, staleClaimRace, storedFor, startTaskFixture, stopTaskFixture } from "./helpers.ts"
 
 let server: NatsServer
 let nc: NatsConnection
@@ -255,34 +255,12 @@ describe("task engine", () => {
 
   it("task engine - a late result from a worker whose claim moved on is not recorded", async ({ task }) => {
     const cap = capabilityFor(task.name)
-    const ncA = await rawConnect(server.url)
-    const ncB = await rawConnect(server.url)
-    const engA = await startTaskEngine(ncA, { scheduler: false, statusResponder: false })
-    const engB = await startTaskEngine(ncB, { scheduler: false, statusResponder: false })
-    const events: WorkerEvent[] = []
-    let aStarted = false
-    const a = await engA.serveCapability(
-      cap,
-      async () => {
-        aStarted = true
-        await new Promise((r) => setTimeout(r, 2_500)) // stalls past its claim (no keep-alive)
-        return "from A"
-      },
-      { ackWaitMs: 1_000, keepAlive: false, concurrency: 1, onEvent: (e) => events.push(e), workerId: "A" },
-    )
-    const r = await engine.submit({ capability: cap, payload: {} })
-    await waitUntil(() => aStarted)
-    const b = await engB.serveCapability(cap, async () => "from B", { ackWaitMs: 1_000, workerId: "B", idlePollMs: 1_000 })
-    const rec = await engine.waitForStatus(r.id)
+    const race = await staleClaimRace(server, engine, cap, async () => "from A")
+    const rec = await engine.waitForStatus(race.id)
     expect(rec).toMatchObject({ state: "completed", result: "from B", claimedBy: "B", attempts: 2 })
-    await waitUntil(() => events.some((e) => e.type === "late_result" && e.id === r.id), { timeoutMs: 10_000 })
-    expect((await engine.getStatus(r.id))?.result).toBe("from B")
-    await a.stop()
-    await b.stop()
-    await engA.stop()
-    await engB.stop()
-    await ncA.close()
-    await ncB.close()
+    await waitUntil(() => race.events.some((e) => e.type === "late_result" && e.id === race.id), { timeoutMs: 10_000 })
+    expect((await engine.getStatus(race.id))?.result).toBe("from B")
+    await race.stop()
   })
 })
 

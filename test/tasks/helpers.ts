@@ -3,6 +3,8 @@ import type { NatsConnection } from "@nats-io/transport-node"
 import { jetstreamManager } from "@nats-io/jetstream"
 import { TASKS_STREAM } from "../../subjects/tasks.ts"
 import { startTaskEngine, type TaskEngine } from "../../runtime/tasks/engine.ts"
+import type { WorkerEvent } from "../../runtime/tasks/worker.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 
 /** A capability unique to one test, derived from its title. */
@@ -42,4 +44,47 @@ export async function stopTaskFixture(f: Partial<TaskFixture>): Promise<void> {
   await f.engine?.stop()
   await f.nc?.close()
   await f.server?.stop()
+}
+
+/**
+ * A claim that moves on: worker A (its own connection and engine) takes the task, stalls past
+ * its 1 s claim with no keep-alive and then settles it with `late`; worker B, started once A
+ * runs, takes the redelivery and answers "from B". Returns the task id and A's events.
+ */
+export async function staleClaimRace(
+  server: NatsServer,
+  engine: TaskEngine,
+  capability: string,
+  late: () => Promise<unknown>,
+): Promise<{ id: string; events: WorkerEvent[]; stop: () => Promise<void> }> {
+  const ncA = await rawConnect(server.url)
+  const ncB = await rawConnect(server.url)
+  const engA = await startTaskEngine(ncA, { scheduler: false, statusResponder: false })
+  const engB = await startTaskEngine(ncB, { scheduler: false, statusResponder: false })
+  const events: WorkerEvent[] = []
+  let aStarted = false
+  const a = await engA.serveCapability(
+    capability,
+    async () => {
+      aStarted = true
+      await new Promise((r) => setTimeout(r, 2_500)) // stalls past its claim (no keep-alive)
+      return await late()
+    },
+    { ackWaitMs: 1_000, keepAlive: false, concurrency: 1, onEvent: (e) => events.push(e), workerId: "A" },
+  )
+  const r = await engine.submit({ capability, payload: {} })
+  await waitUntil(() => aStarted)
+  const b = await engB.serveCapability(capability, async () => "from B", { ackWaitMs: 1_000, workerId: "B", idlePollMs: 1_000 })
+  return {
+    id: r.id,
+    events,
+    async stop() {
+      await a.stop()
+      await b.stop()
+      await engA.stop()
+      await engB.stop()
+      await ncA.close()
+      await ncB.close()
+    },
+  }
 }

@@ -2,14 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/transport-node"
 import { jetstream } from "@nats-io/jetstream"
 import { headers } from "@nats-io/nats-core"
-import { rawConnect, type NatsServer } from "../helpers/nats.ts"
+import type { NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { TaskHeaders, taskLaneSubject, taskScheduleSubject, type TaskRecord } from "../../subjects/tasks.ts"
-import { startTaskEngine, type TaskEngine } from "../../runtime/tasks/engine.ts"
+import type { TaskEngine } from "../../runtime/tasks/engine.ts"
 import { TaskRejected } from "../../runtime/tasks/errors.ts"
-import type { WorkerEvent } from "../../runtime/tasks/worker.ts"
 import { dlqCommand } from "../../runtime/cli/dlq-command.ts"
-import { capabilityFor, startTaskFixture, stopTaskFixture } from "./helpers.ts"
+import { capabilityFor, staleClaimRace, startTaskFixture, stopTaskFixture } from "./helpers.ts"
 
 let server: NatsServer
 let nc: NatsConnection
@@ -21,35 +20,15 @@ afterAll(() => stopTaskFixture({ server, nc, engine }))
 describe("settling tasks", () => {
   it("task engine - a late TaskRejected from a worker whose claim moved on leaves the completed record and no dead letter", async ({ task }) => {
     const cap = capabilityFor(task.name)
-    const ncA = await rawConnect(server.url)
-    const ncB = await rawConnect(server.url)
-    const engA = await startTaskEngine(ncA, { scheduler: false, statusResponder: false })
-    const engB = await startTaskEngine(ncB, { scheduler: false, statusResponder: false })
-    const events: WorkerEvent[] = []
-    let aStarted = false
-    const a = await engA.serveCapability(
-      cap,
-      async () => {
-        aStarted = true
-        await new Promise((r) => setTimeout(r, 2_500)) // stalls past its claim (no keep-alive)
-        throw new TaskRejected("too late to refuse")
-      },
-      { ackWaitMs: 1_000, keepAlive: false, concurrency: 1, onEvent: (e) => events.push(e), workerId: "A" },
-    )
-    const r = await engine.submit({ capability: cap, payload: {} })
-    await waitUntil(() => aStarted)
-    const b = await engB.serveCapability(cap, async () => "from B", { ackWaitMs: 1_000, workerId: "B", idlePollMs: 1_000 })
-    expect(await engine.waitForStatus(r.id)).toMatchObject({ state: "completed", result: "from B", claimedBy: "B" })
-    await waitUntil(() => events.some((e) => e.type === "late_result" && e.id === r.id), { timeoutMs: 10_000 })
-    expect(events.some((e) => e.type === "dead_lettered")).toBe(false)
-    expect(await engine.getStatus(r.id)).toMatchObject({ state: "completed", result: "from B" })
-    expect(await engine.deadLetters.show(r.id)).toBeNull()
-    await a.stop()
-    await b.stop()
-    await engA.stop()
-    await engB.stop()
-    await ncA.close()
-    await ncB.close()
+    const race = await staleClaimRace(server, engine, cap, async () => {
+      throw new TaskRejected("too late to refuse")
+    })
+    expect(await engine.waitForStatus(race.id)).toMatchObject({ state: "completed", result: "from B", claimedBy: "B" })
+    await waitUntil(() => race.events.some((e) => e.type === "late_result" && e.id === race.id), { timeoutMs: 10_000 })
+    expect(race.events.some((e) => e.type === "dead_lettered")).toBe(false)
+    expect(await engine.getStatus(race.id)).toMatchObject({ state: "completed", result: "from B" })
+    expect(await engine.deadLetters.show(race.id)).toBeNull()
+    await race.stop()
   })
 
   it("task engine - a retry that starts after the deadline is dead-lettered with the attempts made and their last error", async ({ task }) => {
