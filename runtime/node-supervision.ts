@@ -2,7 +2,7 @@
  * Wires the supervision tree of `supervisors/` into a node (OTP: every node has a root
  * supervisor; each hosted agent type sits under one as a `type` child whose actor instances are
  * supervised one by one). The tree decides; this module carries its decisions out with NATS:
- * every decision is published on `ants._sys.supervisor.<tenant>.<type>.<id>`, a type that gives
+ * every decision is published on ants._sys.supervisor.<tenant>.<type>.<id>, a type that gives
  * up answers `unavailable` on this node, and a root that gives up makes every type unavailable
  * while the node stays up.
  *

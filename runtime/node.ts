@@ -1,18 +1,18 @@
 /**
  * A runtime node: hosts agent types, receives their messages from NATS and runs their actors.
  *
- * Routing (DESIGN.md §3): the server maps `ants.<tenant>.agent.<type>.<id>.<Tag>` to
- * `ants._part.<p>.…`; the node subscribes to the partitions it owns with one queue group per
+ * Routing (DESIGN.md §3): the server maps ants.<tenant>.agent.<type>.<id>.<Tag> to
+ * ants._part.<p>.…; the node subscribes to the partitions it owns with one queue group per
  * partition. At start the node checks that the mapping is in force (a probe message); on a
  * server without it all agent traffic arrives on the agent wildcards below, and the node says
  * so (one node only then: placement needs the mapping). The node always subscribes to the
- * agent wildcards (`ants.*.agent`, `ants.*.agent.>`, one queue group for the swarm): with the
+ * agent wildcards (ants.*.agent, ants.*.agent.>, one queue group for the swarm): with the
  * mapping they carry only what the mapping does not take (the wrong number of tokens), which is
  * answered `invalid_subject` rather than left to "no responders".
  *
  * Promises: a message is validated before it reaches a mailbox (bad subject, unknown type or
  * tag, body not JSON, schema failure: an error envelope when there is a reply subject, a count
- * and a record on `ants._sys.node.<id>.rejected` otherwise; the runtime's own mapping probes
+ * and a record on ants._sys.node.<id>.rejected otherwise; the runtime's own mapping probes
  * are the one thing ignored); mailboxes are bounded; nothing a message does can crash the
  * node; `drain()` finishes in-flight work, checkpoints and closes, and gives up waiting once
  * the connection has been gone for `drainDisconnectedMs`.
@@ -147,7 +147,7 @@ export interface AntsNode {
   readonly cluster: ClusterView
   /**
    * The node's supervision tree, read-only (`inspect`, `typeStatus`, `pathOf`, `workers`), and
-   * an operator's `reset`; also served on `ants._sys.node.<id>.supervision.tree|reset`.
+   * an operator's `reset`; also served on ants._sys.node.<id>.supervision.tree|reset.
    * Undefined when the node was given its own `supervisor`.
    */
   readonly supervision: SupervisionView | undefined
@@ -673,7 +673,7 @@ async function detectMapping(nc: NatsConnection): Promise<"partitioned" | "direc
   const probe = mappingProbeSubject(nonce)
   let mapped = false
   let direct = false
-  // `ants._sys.agent.probe.<nonce>.Probe` becomes `ants._part.<p>._sys.probe.<nonce>.Probe` when mapped
+  // ants._sys.agent.probe.<nonce>.Probe becomes ants._part.<p>._sys.probe.<nonce>.Probe when mapped
   const subMapped = nc.subscribe(mappedProbePattern(nonce), { callback: () => void (mapped = true) })
   const subDirect = nc.subscribe(probe, { callback: () => void (direct = true) })
   await nc.flush()

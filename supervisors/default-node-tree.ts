@@ -9,7 +9,7 @@
  *   10 s; the type gives up beyond 10 escalations in 60 s). A type gives up only after a
  *   sustained storm of failing instances, which a blind restart seldom cures, so it stays
  *   `unavailable` on this node (other nodes may still host it) until an operator calls
- *   `node.supervision.reset({ type })` (or sends `ants._sys.node.<id>.supervision.reset`).
+ *   `node.supervision.reset({ type })` (or sends ants._sys.node.<id>.supervision.reset).
  *   Being temporary, its give-up never counts toward the root's intensity, so one bad type
  *   cannot take the node's other types down with it. Set
  *   `typeRestart: "permanent"` to have the root restart a type that gave up after the root's

@@ -72,7 +72,7 @@ export interface SupervisionCallbacks {
   restartChild(path: ChildPath, delayMs: number, info: ChildInfo): void
   /** Stop the child at `path` within `info.shutdownMs`. Called children-first. */
   stopChild(path: ChildPath, info: ChildInfo): void
-  /** Publish one decision (on `ants._sys.supervisor.<tenant>.<type>.<id>`). */
+  /** Publish one decision (on ants._sys.supervisor.<tenant>.<type>.<id>). */
   publish(event: SupervisorEvent, target: DecisionTarget): void
   /** Wall-clock ms. */
   now(): number

@@ -1,6 +1,6 @@
 /**
- * Asking the whole swarm: every node answers `ants._sys.nodes.members` and
- * `ants._sys.nodes.actors`; the caller gathers replies until every member in `ants_members`
+ * Asking the whole swarm: every node answers ants._sys.nodes.members and
+ * ants._sys.nodes.actors; the caller gathers replies until every member in `ants_members`
  * answered or the deadline passed. Works from any connection (no node needed).
  */
 import { createInbox, type NatsConnection } from "@nats-io/nats-core"

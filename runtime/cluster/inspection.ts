@@ -1,7 +1,7 @@
 /**
  * What a node answers about itself: its membership record with counts of actors by state
- * (`ants._sys.nodes.members`, `ants._sys.node.<id>.members`) and the actors it holds
- * (`ants._sys.nodes.actors`, body `{"type"?,"tenant"?,"limit"?}`). Every node answers the
+ * (ants._sys.nodes.members, ants._sys.node.<id>.members) and the actors it holds
+ * (ants._sys.nodes.actors, body `{"type"?,"tenant"?,"limit"?}`). Every node answers the
  * broadcast; inspect-client.ts gathers the replies.
  */
 import type { Msg } from "@nats-io/nats-core"

@@ -12,7 +12,7 @@
  *   leader, the connection is down), its view is frozen: nobody is declared dead. When its own
  *   heartbeats come back, everybody gets a fresh `expiryMs` of grace.
  * - A member that missed a heartbeat (`1.5 × heartbeatMs`) is probed on
- *   `ants._sys.node.<id>.ping`. NATS answers "no responders" at once when the node's
+ *   ants._sys.node.<id>.ping. NATS answers "no responders" at once when the node's
  *   connection is gone (a killed process's socket closes), so a crashed node is usually taken
  *   for dead within about `1.5 × heartbeatMs`, long before `expiryMs`. A node that joins probes
  *   every member it finds, so entries left by a node that just died do not delay it.

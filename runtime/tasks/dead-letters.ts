@@ -1,6 +1,6 @@
 /**
  * Dead letters: tasks that will not be retried, kept in ANTS_TASKS_DLQ (one subject, hence one
- * message, per task id: `ants._sys.tasks.<tenant>.dlq.<id>`) with attempts, last error and
+ * message, per task id: ants._sys.tasks.<tenant>.dlq.<id>) with attempts, last error and
  * reason. They can be listed, inspected, resubmitted (a fresh set of attempts, same task id,
  * status back to `pending`; the dead letter is removed once the task is stored again) and purged.
  * A `malformed_payload` dead letter is refused for resubmission: it would fail the same way.

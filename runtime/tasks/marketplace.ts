@@ -6,7 +6,7 @@
  *      durability promise of the queue (claim, retries, dead letters, status) still holds —
  *      takes the task from its lane, deposits a `task` pheromone at the capability's location
  *      (strength = priority/10 × urgency × 1/attempt, `taskPheromoneStrength`) and publishes a
- *      call for bids on `ants._sys.tasks.<tenant>.market.<capability>`.
+ *      call for bids on ants._sys.tasks.<tenant>.market.<capability>.
  *   2. Every idle agent whose capabilities match scores itself (`bidScore`: capability match,
  *      current load, its success rate on the capability, pheromone strength — the `task` trail's
  *      current, evaporated strength as detected when the bidder has a pheromone API, else the

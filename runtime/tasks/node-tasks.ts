@@ -2,7 +2,7 @@
  * The task engine of a runtime node: started with the node, stopped by its drain.
  *
  * Every node runs the engine's scheduler (so `notBefore` tasks fall due while any node is up)
- * and status responder (so `ants._sys.tasks.<tenant>.status.<id>` is answered), and serves the
+ * and status responder (so ants._sys.tasks.<tenant>.status.<id> is answered), and serves the
  * capabilities its agent types declare (`defineAgent({ capabilities })`):
  *   - plain queue delivery (default): one worker per capability and tenant, id `<node>/<type>`;
  *   - `marketplace: true`: a broker worker takes the task from its lane and auctions it; the

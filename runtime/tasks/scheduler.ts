@@ -42,7 +42,7 @@ export interface SchedulerHandle {
 
 const decoder = new TextDecoder()
 
-/** `ants._sys.tasks.<tenant>.sched.<capability...>` → the task subject it stands for. */
+/** ants._sys.tasks.<tenant>.sched.<capability...> → the task subject it stands for. */
 function parseScheduleSubject(subject: string): { tenant: string; capability: string } {
   const t = subject.split(".")
   // ants _sys tasks <tenant> sched <capability...>

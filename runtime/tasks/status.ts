@@ -1,6 +1,6 @@
 /**
  * Task status: `getTaskStatus` reads the KV record; `startStatusResponder` answers
- * `ants._sys.tasks.<tenant>.status.<id>` requests (queue group `ants-task-status`, so any number
+ * ants._sys.tasks.<tenant>.status.<id> requests (queue group `ants-task-status`, so any number
  * of engines answer once) with the reply envelope `{"ok":true,"value":<TaskRecord>}` or
  * `{"ok":false,"error":{"code":"not_found",...}}`; `requestTaskStatus` asks that subject.
  */

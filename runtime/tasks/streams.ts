@@ -1,9 +1,9 @@
 /**
  * Creates (idempotently) the streams and buckets the task engine lives in:
  *
- *   ANTS_TASKS           work queue, `ants.*.task.>`: every submitted task until a worker acks it
- *   ANTS_TASKS_SCHEDULE  work queue, `ants._sys.tasks.*.sched.>`: tasks waiting for notBefore
- *   ANTS_TASKS_DLQ       limits, `ants._sys.tasks.*.dlq.>`: dead letters, one subject per task id
+ *   ANTS_TASKS           work queue, ants.*.task.>: every submitted task until a worker acks it
+ *   ANTS_TASKS_SCHEDULE  work queue, ants._sys.tasks.*.sched.>: tasks waiting for notBefore
+ *   ANTS_TASKS_DLQ       limits, ants._sys.tasks.*.dlq.>: dead letters, one subject per task id
  *   KV ants_task_status  one status record per task (history 1)
  *   KV ants_task_claims  marketplace claims (create-if-absent)
  *
