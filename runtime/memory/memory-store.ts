@@ -42,8 +42,14 @@ export interface MemoryStore {
   forget(owner: MemoryOwner, selector: ForgetSelector): Promise<number>
   /** Records a reward (-1..+1) on an entry of the tenant (a shared procedure, typically). */
   recordOutcome(owner: MemoryOwner, id: string, reward: number): Promise<MemoryItem>
-  /** Deletes expired entries of every tenant; returns how many. */
+  /**
+   * Deletes expired entries of every tenant and returns how many; refreshes the planner's
+   * statistics when a tenth of the table was written since the last time (PGlite has no
+   * autovacuum, and without statistics the planner misjudges the tenant filter and scans).
+   */
   sweep(): Promise<number>
+  /** Refreshes the planner's statistics of the table now (ANALYZE). */
+  analyze(): Promise<void>
   /** Counts per tenant and kind (one tenant, or all). */
   stats(tenant?: string): Promise<MemoryStats>
 }
@@ -63,7 +69,7 @@ interface Row {
   expires_at: Date | null
   uses: number
   success_rate: number | null
-  score?: number
+  distance?: number
 }
 
 const toItem = (r: Row): MemoryItem => ({
@@ -99,6 +105,8 @@ export function createMemoryStore(config: MemoryStoreConfig): MemoryStore {
   const { pool, embeddings, role } = config
   const table = `${ident(config.schema)}.memories`
   const efSearch = config.efSearch ?? DEFAULT_EF_SEARCH
+  let writtenSinceAnalyze = 0
+  let rowsAtAnalyze = 0
 
   /** One tenant transaction in one round trip; returns the results of `statements`. */
   async function inTenant(tenant: string, statements: ReadonlyArray<string>, settings: Record<string, string | number> = {}): Promise<pg.QueryResult[]> {
@@ -124,10 +132,11 @@ export function createMemoryStore(config: MemoryStoreConfig): MemoryStore {
     return result!.rows as T[]
   }
 
-  /** Maintenance as the connecting user (every tenant). */
+  /** Maintenance as the connecting user (every tenant); the rows of the last statement. */
   async function asOwner<T extends object>(sql: string): Promise<T[]> {
     try {
-      return (await pool.query(sql)).rows as T[]
+      const r = (await pool.query(sql)) as pg.QueryResult | pg.QueryResult[]
+      return (Array.isArray(r) ? r[r.length - 1]! : r).rows as T[]
     } catch (e) {
       throw mapError(e)
     }
@@ -151,6 +160,12 @@ export function createMemoryStore(config: MemoryStoreConfig): MemoryStore {
     return `(${[lit(owner.tenant), lit(owner.type), lit(owner.id), lit(c.kind), lit(c.text), jsonLit(c.data), jsonLit(c.metadata), vectorLit(vector), lit(embeddings.model), lit(hash), lit(uses), lit(rewardSum), lit(c.expiresAt)].join(", ")})`
   }
 
+  async function analyze(): Promise<void> {
+    writtenSinceAnalyze = 0
+    const rows = await asOwner<{ n: number }>(`ANALYZE ${table}; SELECT reltuples::bigint::int AS n FROM pg_class WHERE oid = ${lit(table)}::regclass`)
+    rowsAtAnalyze = Math.max(0, rows[0]?.n ?? 0)
+  }
+
   const INSERT_INTO = `INSERT INTO ${table} (tenant, agent_type, actor_id, kind, text, data, metadata, embedding, model, content_hash, uses, reward_sum, expires_at) VALUES `
   // a procedure remembered again (same agent type, same text) is the same procedure: its outcomes add up
   const ON_PROCEDURE = ` ON CONFLICT (tenant, agent_type, model, content_hash) WHERE kind = 'procedural' DO UPDATE SET uses = memories.uses + EXCLUDED.uses, reward_sum = memories.reward_sum + EXCLUDED.reward_sum, metadata = memories.metadata || EXCLUDED.metadata, data = COALESCE(EXCLUDED.data, memories.data), updated_at = now()`
@@ -170,6 +185,7 @@ export function createMemoryStore(config: MemoryStoreConfig): MemoryStore {
       if (c.kind === "procedural") statements.push(`${INSERT_INTO}${rowValues(owner, c, vectors[i]!)}${ON_PROCEDURE} RETURNING ${COLUMNS}`)
     })
     const results = await inTenant(owner.tenant, statements)
+    writtenSinceAnalyze += checked.length
     const rows = results.flatMap((r) => r.rows as Row[])
     // back in input order: plain rows come first in the results, procedures after
     const plainRows = rows.slice(0, plain.length)
@@ -200,11 +216,11 @@ export function createMemoryStore(config: MemoryStoreConfig): MemoryStore {
       const where = [`model = ${lit(embeddings.model)}`, `(expires_at IS NULL OR expires_at > now())`, ...scopeWhere(owner, q.scope)]
       if (q.kind !== null) where.push(`kind = ${lit(q.kind)}`)
       if (q.filter !== null) where.push(`metadata @> ${jsonLit(q.filter)}`)
-      const sql = `SELECT ${COLUMNS}, 1 - (embedding <=> ${v}) AS score FROM ${table} WHERE ${where.join(" AND ")} ORDER BY embedding <=> ${v} LIMIT ${lit(q.k)}`
+      const sql = `SELECT ${COLUMNS}, embedding <=> ${v} AS distance FROM ${table} WHERE ${where.join(" AND ")} ORDER BY distance LIMIT ${lit(q.k)}`
       // relaxed_order: a filtered search keeps scanning the index until it has k rows (pgvector 0.8)
       const rows = await rowsInTenant<Row>(owner.tenant, sql, { "hnsw.ef_search": Math.max(efSearch, q.k), "hnsw.iterative_scan": "relaxed_order" })
       return rows
-        .map((r) => ({ ...toItem(r), score: Number(r.score) }))
+        .map((r) => ({ ...toItem(r), score: 1 - Number(r.distance) }))
         .filter((r) => q.minScore === null || r.score >= q.minScore)
         .sort((a, b) => b.score - a.score)
     },
@@ -240,8 +256,12 @@ export function createMemoryStore(config: MemoryStoreConfig): MemoryStore {
 
     async sweep() {
       const rows = await asOwner<{ n: number }>(`WITH d AS (DELETE FROM ${table} WHERE expires_at <= now() RETURNING 1) SELECT count(*)::int AS n FROM d`)
+      // the same threshold as autovacuum's default: 50 rows plus a tenth of the table
+      if (writtenSinceAnalyze > 50 + rowsAtAnalyze / 10) await analyze()
       return rows[0]?.n ?? 0
     },
+
+    analyze,
 
     async stats(tenant) {
       if (tenant !== undefined) checkTenant(tenant)

@@ -59,7 +59,7 @@ CREATE TABLE ${s}.memories (
   expires_at timestamptz
 );
 CREATE INDEX memories_embedding ON ${s}.memories USING hnsw (embedding vector_cosine_ops);
-CREATE INDEX memories_owner ON ${s}.memories (tenant, agent_type, actor_id, kind);
+CREATE INDEX memories_owner ON ${s}.memories (agent_type, actor_id, kind);
 CREATE INDEX memories_expiry ON ${s}.memories (expires_at) WHERE expires_at IS NOT NULL;
 CREATE UNIQUE INDEX memories_procedure ON ${s}.memories (tenant, agent_type, model, content_hash) WHERE kind = 'procedural';
 ALTER TABLE ${s}.memories ENABLE ROW LEVEL SECURITY;

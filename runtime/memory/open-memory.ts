@@ -107,6 +107,8 @@ export async function openMemory(options: MemoryOptions = {}): Promise<Memory> {
   }
   const embeddings = createEmbeddingClient(provider, { cacheEntries: options.cache?.entries, cacheTtlMs: options.cache?.ttlMs })
   const store = createMemoryStore({ pool, embeddings, schema, role, backend: embedded !== undefined ? "pglite" : "postgres", url: shown, efSearch: options.efSearch })
+  // fresh statistics from the start: a restarted process does not know what was written before it
+  await store.analyze().catch((e: unknown) => options.onError?.(asMemoryError(e, "memory analyze")))
   const interval = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS
   const sweeper =
     interval > 0

@@ -1,0 +1,217 @@
+/**
+ * recall: the memory layer (runtime/memory) on 100,000 memories of 384 dimensions (quick:
+ * 5,000), on the embedded PGlite (served over its socket, in this process) and on PostgreSQL
+ * with pgvector (`ANTS_BENCH_POSTGRES`, else `DATABASE_URL`, else the local test database; a
+ * fresh schema, dropped at the end; skipped with the reason when unreachable).
+ *
+ * Data: synthetic notes of 8 to 15 words drawn (Zipf-like) from a 4,000-word vocabulary,
+ * embedded by the offline lexical embedder, so the vectors are those an ANTS store holds by
+ * default. Queries: five words of a stored note plus one random word.
+ *
+ *   - insert: batches of 500 alternate between `rememberMany` (one tenant transaction with
+ *     the restricted role, checks and literals) and a raw `pg` parameterised multi-row INSERT
+ *     of the same kind of rows into the same table, so both pay the same growing HNSW index;
+ *     vectors are precomputed for both (embedding time is its own figure). Issue target:
+ *     ANTS rows/s >= 0.8x raw.
+ *   - search: `recall` (k 10, the whole tenant) against the same query sent raw through `pg`
+ *     on the same table (`ORDER BY embedding <=> $1 LIMIT 10`, the same hnsw.ef_search), one
+ *     query at a time, alternating which goes first. The ANTS side includes embedding the query
+ *     text (a cache miss each time). Issue target: p50 <= 1.2x raw.
+ *   - recall@10: the ids `recall` returned against exact search (index scans off) for the same
+ *     query vector, averaged over the queries. Issue target: >= 0.95.
+ */
+import pg from "pg"
+import pgvector from "pgvector/pg"
+import { lexicalVector, openMemory, type Memory, type RememberInput } from "../../runtime/memory/mod.ts"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { percentile, Samples } from "../stats.ts"
+import type { Scenario, ScenarioContext } from "../types.ts"
+
+const BATCH = 500
+const K = 10
+const EF_SEARCH = 100
+const TENANT = "bench"
+const OWNER = { tenant: TENANT, type: "bench_recall", id: "r1" }
+const DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/test"
+
+/** A small deterministic random source (the same data every run). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function corpus(n: number, queries: number): { notes: string[]; queries: string[] } {
+  const random = rng(7)
+  const syllables = ["ka", "lo", "mi", "ren", "tas", "vo", "qui", "zen", "por", "dal", "fe", "gru", "hin", "jo", "ster", "ul", "wi", "xa", "yor", "bel"]
+  const vocabulary = Array.from({ length: 4000 }, () => Array.from({ length: 2 + Math.floor(random() * 3) }, () => syllables[Math.floor(random() * syllables.length)]).join(""))
+  // Zipf-like: low ranks are drawn far more often, as words are in real notes
+  const word = () => vocabulary[Math.floor(vocabulary.length * random() ** 2.5)]!
+  const notes = Array.from({ length: n }, () => Array.from({ length: 8 + Math.floor(random() * 8) }, word).join(" "))
+  const qs = Array.from({ length: queries }, () => {
+    const words = notes[Math.floor(random() * n)]!.split(" ")
+    const start = Math.floor(random() * Math.max(1, words.length - 5))
+    return [...words.slice(start, start + 5), word()].join(" ")
+  })
+  return { notes, queries: qs }
+}
+
+async function reachable(url: string): Promise<string | undefined> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
+  try {
+    await c.connect()
+    return undefined
+  } catch (e) {
+    return `PostgreSQL at ${url.replace(/:[^:@/]*@/, ":***@")} is unreachable (${e instanceof Error ? e.message : String(e)}); set ANTS_BENCH_POSTGRES`
+  } finally {
+    await c.end().catch(() => undefined)
+  }
+}
+
+async function runBackend(ctx: ScenarioContext, backend: "pglite" | "postgres", data: { notes: string[]; queries: string[]; vectors: number[][] }): Promise<void> {
+  const n = data.notes.length
+  const schema = `bench_recall_${process.pid}`
+  let dataDir: string | undefined
+  let postgres: string | undefined
+  if (backend === "pglite") dataDir = mkdtempSync(join(tmpdir(), "ants-bench-recall-"))
+  else {
+    postgres = process.env.ANTS_BENCH_POSTGRES ?? process.env.DATABASE_URL ?? DEFAULT_POSTGRES
+    const why = await reachable(postgres)
+    if (why !== undefined) {
+      for (const metric of ["insert", "search p50", "recall@10"]) ctx.skip(why, `${metric} (${backend})`)
+      return
+    }
+  }
+  let memory: Memory | undefined
+  let rawClient: pg.Client | undefined
+  try {
+    memory = await openMemory({ dataDir, postgres, schema, sweepIntervalMs: 0, efSearch: EF_SEARCH, env: {} })
+    rawClient = new pg.Client({ connectionString: memory.embedded?.url ?? postgres })
+    await rawClient.connect()
+    await rawClient.query(`SET hnsw.ef_search = ${EF_SEARCH}`)
+    const table = `${pg.escapeIdentifier(schema)}.memories`
+    const model = memory.embeddings.model
+    const params = { memories: n, dimensions: 384, batch: BATCH, k: K, efSearch: EF_SEARCH, queries: data.queries.length, backend }
+
+    // inserts: alternate ANTS and raw batches into the same table
+    let antsMs = 0
+    let antsRows = 0
+    let rawMs = 0
+    let rawRows = 0
+    const batches = Math.ceil(n / BATCH)
+    for (let b = 0; b < batches; b++) {
+      const from = b * BATCH
+      const to = Math.min(n, from + BATCH)
+      const antsFirst = b % 4 < 2
+      const half = from + Math.floor((to - from) / 2)
+      const runAnts = async (lo: number, hi: number) => {
+        const inputs: RememberInput[] = []
+        for (let i = lo; i < hi; i++) inputs.push({ kind: "semantic", text: data.notes[i]!, embedding: data.vectors[i]! })
+        const t = performance.now()
+        await memory!.rememberMany(OWNER, inputs)
+        antsMs += performance.now() - t
+        antsRows += hi - lo
+      }
+      const runRaw = async (lo: number, hi: number) => {
+        const values: string[] = []
+        const args: unknown[] = []
+        for (let i = lo; i < hi; i++) {
+          const p = args.length
+          values.push(`($${p + 1}, $${p + 2}, $${p + 3}, 'semantic', $${p + 4}, $${p + 5}::vector, $${p + 6}, $${p + 7})`)
+          args.push(TENANT, OWNER.type, OWNER.id, data.notes[i], pgvector.toSql(data.vectors[i]), model, String(i))
+        }
+        const t = performance.now()
+        await rawClient!.query(`INSERT INTO ${table} (tenant, agent_type, actor_id, kind, text, embedding, model, content_hash) VALUES ${values.join(", ")}`, args)
+        rawMs += performance.now() - t
+        rawRows += hi - lo
+      }
+      // each batch is split between the two, in an order that alternates, so both see the same index size
+      if (antsFirst) {
+        await runAnts(from, half)
+        await runRaw(half, to)
+      } else {
+        await runRaw(from, half)
+        await runAnts(half, to)
+      }
+      ctx.progress((0.7 * (b + 1)) / batches, `${backend}: inserted ${to}/${n}`)
+    }
+    // what the periodic sweep does after this many writes (PGlite has no autovacuum)
+    await memory.sweep()
+    const antsRate = (antsRows / antsMs) * 1000
+    const rawRate = (rawRows / rawMs) * 1000
+    ctx.record({ metric: `insert (${backend})`, value: antsRate, unit: "rows/s", baseline: rawRate, baselineOf: `raw pg multi-row INSERT of ${BATCH / 2}-row halves into the same table`, better: "higher", target: "ratio >= 0.8", headline: true, params })
+
+    // search and recall@10
+    const antsLat = new Samples()
+    const rawLat = new Samples()
+    let hits = 0
+    for (let q = 0; q < data.queries.length; q++) {
+      const text = data.queries[q]!
+      const vector = pgvector.toSql(lexicalVector(text)) as string
+      const ants = async () => {
+        const t = performance.now()
+        const found = await memory!.recall(OWNER, { query: text, k: K, scope: "tenant" })
+        antsLat.push(performance.now() - t)
+        return found.map((m) => m.id)
+      }
+      const rawSearch = async () => {
+        const t = performance.now()
+        await rawClient!.query(`SELECT id, text, 1 - (embedding <=> $1) AS score FROM ${table} ORDER BY embedding <=> $1 LIMIT ${K}`, [vector])
+        rawLat.push(performance.now() - t)
+      }
+      let ids: string[]
+      if (q % 2 === 0) {
+        ids = await ants()
+        await rawSearch()
+      } else {
+        await rawSearch()
+        ids = await ants()
+      }
+      await rawClient.query("BEGIN")
+      await rawClient.query("SET LOCAL enable_indexscan = off")
+      const exact = await rawClient.query<{ id: string }>(`SELECT id FROM ${table} ORDER BY embedding <=> $1 LIMIT ${K}`, [vector])
+      await rawClient.query("COMMIT")
+      const truth = new Set(exact.rows.map((r) => r.id))
+      hits += ids.filter((id) => truth.has(id)).length / Math.max(1, truth.size)
+      ctx.progress(0.7 + (0.3 * (q + 1)) / data.queries.length, `${backend}: query ${q + 1}/${data.queries.length}`)
+    }
+    const p50 = percentile(antsLat.view(), 0.5)
+    const rawP50 = percentile(rawLat.view(), 0.5)
+    ctx.record({ metric: `search p50 (${backend})`, value: p50, unit: "ms", baseline: rawP50, baselineOf: "the same query (vector, k 10) sent raw through pg on the same table", better: "lower", target: "ratio <= 1.2", headline: true, params })
+    ctx.record({ metric: `search p99 (${backend})`, value: percentile(antsLat.view(), 0.99), unit: "ms", baseline: percentile(rawLat.view(), 0.99), baselineOf: "the same query sent raw through pg", better: "lower", params })
+    ctx.record({ metric: `recall@10 (${backend})`, value: hits / data.queries.length, unit: "fraction", better: "higher", target: "value >= 0.95", headline: true, params, note: "against exact search (index scans off) for the same vector" })
+  } finally {
+    await rawClient?.end().catch(() => undefined)
+    if (memory !== undefined) {
+      if (backend === "postgres") {
+        const c = new pg.Client({ connectionString: postgres })
+        await c.connect()
+        await c.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`).finally(() => c.end())
+      }
+      await memory.close()
+    }
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+export const recallScenario: Scenario = {
+  name: "recall",
+  summary: "memory on PGlite and PostgreSQL: recall@10 vs exact search, search p50 vs a raw pg query, inserts vs raw batched INSERT (100,000 x 384)",
+  async run(ctx) {
+    const n = ctx.quick ? 5_000 : 100_000
+    const queries = ctx.quick ? 50 : 200
+    const t = performance.now()
+    const data = corpus(n, queries)
+    const vectors = data.notes.map((s) => lexicalVector(s))
+    const embedMs = performance.now() - t
+    ctx.record({ metric: "lexical embedding", value: (n / embedMs) * 1000, unit: "texts/s", better: "higher", params: { texts: n, dimensions: 384 }, note: "offline embedder, one thread, no baseline" })
+    for (const backend of ["pglite", "postgres"] as const) await runBackend(ctx, backend, { ...data, vectors })
+  },
+}
