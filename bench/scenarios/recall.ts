@@ -1,6 +1,6 @@
 /**
  * recall: the memory layer (runtime/memory) on 100,000 memories of 384 dimensions (quick:
- * 5,000), on the embedded PGlite (served over its socket, in this process) and on PostgreSQL
+ * 1,000), on the embedded PGlite (served over its socket, in this process) and on PostgreSQL
  * with pgvector (`ANTS_BENCH_POSTGRES`, else `DATABASE_URL`, else the local test database; a
  * fresh schema, dropped at the end; skipped with the reason when unreachable).
  *
@@ -8,7 +8,7 @@
  * embedded by the offline lexical embedder, so the vectors are those an ANTS store holds by
  * default. Queries: five words of a stored note plus one random word.
  *
- *   - insert: batches of 500 alternate between `rememberMany` (one tenant transaction with
+ *   - insert: batches of 500 (quick: 100) alternate between `rememberMany` (one tenant transaction with
  *     the restricted role, checks and literals) and a raw `pg` parameterised multi-row INSERT
  *     of the same kind of rows into the same table, so both pay the same growing HNSW index;
  *     vectors are precomputed for both (embedding time is its own figure). Issue target:
@@ -29,7 +29,6 @@ import { join } from "node:path"
 import { percentile, Samples } from "../stats.ts"
 import type { Scenario, ScenarioContext } from "../types.ts"
 
-const BATCH = 500
 const K = 10
 const EF_SEARCH = 100
 const TENANT = "bench"
@@ -77,6 +76,7 @@ async function reachable(url: string): Promise<string | undefined> {
 
 async function runBackend(ctx: ScenarioContext, backend: "pglite" | "postgres", data: { notes: string[]; queries: string[]; vectors: number[][] }): Promise<void> {
   const n = data.notes.length
+  const BATCH = ctx.quick ? 100 : 500
   const schema = `bench_recall_${process.pid}`
   let dataDir: string | undefined
   let postgres: string | undefined
@@ -205,8 +205,8 @@ export const recallScenario: Scenario = {
   name: "recall",
   summary: "memory on PGlite and PostgreSQL: recall@10 vs exact search, search p50 vs a raw pg query, inserts vs raw batched INSERT (100,000 x 384)",
   async run(ctx) {
-    const n = ctx.quick ? 5_000 : 100_000
-    const queries = ctx.quick ? 50 : 200
+    const n = ctx.quick ? 1_000 : 100_000
+    const queries = ctx.quick ? 20 : 200
     const t = performance.now()
     const data = corpus(n, queries)
     const vectors = data.notes.map((s) => lexicalVector(s))
