@@ -1,8 +1,9 @@
 /**
- * SQL text for the memory store. A tenant's call is one transaction of four or five
- * statements (BEGIN, the tenant role, the tenant setting, the work, COMMIT); sent one by one
- * that is five round trips, which on a shared PostgreSQL or on PGlite behind its socket cost
- * more than the search itself. So each call is sent as **one simple-query batch**, with every
+ * SQL text for the memory store. A tenant's call is one transaction: the role, the tenant
+ * setting, then the work. Sent one statement at a time (BEGIN, SET, SET, work, COMMIT) that is
+ * five round trips, which on a shared PostgreSQL or on PGlite behind its socket cost more than
+ * the search itself. So each call is sent as **one simple-query batch** of two statements or
+ * so, which PostgreSQL runs as a single transaction, with every
  * value written as a literal through these helpers (pg's own escaping for text and
  * identifiers; numbers checked finite; vectors in pgvector's text form). Nothing reaches SQL
  * that did not pass through them.
@@ -32,8 +33,13 @@ export const vectorLit = (v: ReadonlyArray<number>): string => `${pg.escapeLiter
 
 export const arrayLit = (values: ReadonlyArray<string>): string => `ARRAY[${values.map((v) => pg.escapeLiteral(v)).join(",")}]::text[]`
 
-/** The opening of a tenant transaction: the restricted role (so row-level security applies) and the tenant. */
+/**
+ * The first statement of a tenant transaction: the restricted role (so row-level security
+ * applies), the tenant, and any planner settings, each local to the transaction. The batch it
+ * opens is one simple query, which PostgreSQL runs as one transaction (committed when the last
+ * statement succeeds, rolled back when any fails), so no BEGIN or COMMIT is sent.
+ */
 export function tenantPrelude(role: string, tenant: string, settings: Readonly<Record<string, string | number>> = {}): string {
-  const sets = Object.entries(settings).map(([k, v]) => `SET LOCAL ${k} = ${typeof v === "number" ? lit(v) : v}`)
-  return [`BEGIN`, `SET LOCAL ROLE ${ident(role)}`, `SELECT set_config(${lit(TENANT_SETTING)}, ${lit(tenant)}, true)`, ...sets].join(";\n")
+  const all: Array<[string, string]> = [["role", role], [TENANT_SETTING, tenant], ...Object.entries(settings).map(([k, v]): [string, string] => [k, String(v)])]
+  return `SELECT ${all.map(([k, v]) => `set_config(${lit(k)}, ${lit(v)}, true)`).join(", ")}`
 }
