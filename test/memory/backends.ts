@@ -4,7 +4,7 @@
  * PostgreSQL (a fresh schema per store, dropped at the end). `skip` says why a backend cannot run.
  */
 import { openMemory, startEmbeddedPostgres, type EmbeddedPostgres, type Memory, type MemoryOptions } from "../../runtime/memory/mod.ts"
-import { dropSchema, freshSchema, postgresReachable, tempDataDir, TEST_POSTGRES_URL } from "../helpers/postgres.ts"
+import { dropSchema, freshSchema, pgliteDataDir, postgresReachable, TEST_POSTGRES_URL } from "../helpers/postgres.ts"
 
 export interface Backend {
   readonly name: "pglite" | "postgres"
@@ -19,14 +19,14 @@ export interface Backend {
 }
 
 function pgliteBackend(): Backend {
-  let data: ReturnType<typeof tempDataDir> | undefined
+  let data: Awaited<ReturnType<typeof pgliteDataDir>> | undefined
   let server: EmbeddedPostgres | undefined
   const opened: Memory[] = []
   return {
     name: "pglite",
     skip: undefined,
     async setup() {
-      data = tempDataDir()
+      data = await pgliteDataDir()
       server = await startEmbeddedPostgres(data.dir)
     },
     async open(options = {}) {

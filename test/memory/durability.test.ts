@@ -4,7 +4,7 @@ import { join } from "node:path"
 import pg from "pg"
 import { afterAll, describe, expect, it } from "vitest"
 import { openMemory } from "../../runtime/memory/mod.ts"
-import { dropSchema, freshSchema, postgresReachable, tempDataDir, TEST_POSTGRES_URL } from "../helpers/postgres.ts"
+import { dropSchema, freshSchema, pgliteDataDir, postgresReachable, tempDataDir, TEST_POSTGRES_URL } from "../helpers/postgres.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
 const WRITER = join(import.meta.dirname, "fixtures", "writer.ts")
@@ -60,7 +60,7 @@ describe("memory durability", () => {
     for (const c of cleanups.reverse()) await c()
   })
 
-  it("embedded - the data directory survives a restart", async () => {
+  it("embedded - a new data directory is created, and survives a restart", async () => {
     const data = tempDataDir()
     cleanups.push(() => data.remove())
     const first = await openMemory({ dataDir: data.dir, sweepIntervalMs: 0, env: {} })
@@ -78,7 +78,7 @@ describe("memory durability", () => {
   })
 
   it("embedded - kill -9 of the process serving the data directory loses no acknowledged memory; another process shares it meanwhile", async () => {
-    const data = tempDataDir()
+    const data = await pgliteDataDir()
     cleanups.push(() => data.remove())
     const schema = freshSchema("durable")
     const writer = startWriter({ dataDir: data.dir, schema })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { memoryCommand } from "../../runtime/cli/memory-command.ts"
 import { openMemory, startEmbeddedPostgres, type EmbeddedPostgres, type Memory } from "../../runtime/memory/mod.ts"
-import { freshSchema, tempDataDir } from "../helpers/postgres.ts"
+import { freshSchema, pgliteDataDir } from "../helpers/postgres.ts"
 
 async function run(argv: string[], json = true): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = []
@@ -11,12 +11,13 @@ async function run(argv: string[], json = true): Promise<{ code: number; out: st
 }
 
 describe("ants memory", () => {
-  const data = tempDataDir()
+  let data: Awaited<ReturnType<typeof pgliteDataDir>>
   const schema = freshSchema()
   let server: EmbeddedPostgres
   let memory: Memory
   beforeAll(async () => {
     // a node of this machine serving the directory: the command goes through its socket
+    data = await pgliteDataDir()
     server = await startEmbeddedPostgres(data.dir)
     memory = await openMemory({ dataDir: data.dir, schema, sweepIntervalMs: 0, env: {} })
     const a = memory.forActor({ tenant: "acme", type: "assistant", id: "a1" })
