@@ -17,7 +17,10 @@ export interface ScopedMemory {
   recordOutcome(id: string, reward: number): Promise<MemoryItem>
 }
 
-export function scopeMemory(store: MemoryStore, owner: MemoryOwner): ScopedMemory {
+/** The calls a scoped view needs from a store (the store itself, or one opened on demand). */
+export type MemoryCalls = Pick<MemoryStore, "remember" | "rememberMany" | "recall" | "forget" | "recordOutcome">
+
+export function scopeMemory(store: MemoryCalls, owner: MemoryOwner): ScopedMemory {
   const o: MemoryOwner = { tenant: owner.tenant, type: owner.type, id: owner.id }
   return {
     owner: o,
