@@ -215,6 +215,6 @@ export const recallScenario: Scenario = {
     const vectors = data.notes.map((s) => lexicalVector(s))
     const embedMs = performance.now() - t
     ctx.record({ metric: "lexical embedding", value: (n / embedMs) * 1000, unit: "texts/s", better: "higher", params: { texts: n, dimensions: 384 }, note: "offline embedder, one thread, no baseline" })
-    for (const backend of ["pglite", "postgres"] as const) await runBackend(ctx, backend, { ...data, vectors })
+    for (const backend of ["postgres", "pglite"] as const) await runBackend(ctx, backend, { ...data, vectors })
   },
 }
