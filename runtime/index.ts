@@ -2,19 +2,19 @@
  * ANTS public API. Agent authors need `defineAgent` (and Schema from `effect`); operators need
  * `startNode`; callers need `connectClient` (or any NATS client and the subject grammar).
  */
-export { defineAgent, Empty, isAgentDefinition, AgentDefinitionError } from "./define-agent.ts"
-export type { AgentDefinition, AgentOptions, AgentSpec, Capabilities, CapabilitySpec, CheckpointPolicy, Handler, Handlers, TaskHandlerFn, Tier, TopicBinding } from "./define-agent.ts"
-export { defineProtocol, ProtocolError } from "./protocol.ts"
-export type { MessageInput, MessageOf, MessageSpec, Protocol, ProtocolSpec, ReplyOf } from "./protocol.ts"
-export type { ActorContext, ActorRef, AskOptions, Messaging, Target } from "./actor-context.ts"
-export { AskError, isAskError, createMessaging, publishTopic, DEFAULT_ASK_TIMEOUT_MS } from "./client.ts"
-export { connectClient } from "./connect-client.ts"
-export type { AntsClient, ConnectClientOptions } from "./connect-client.ts"
-export { startNode, connectNats, NODE_DEFAULTS, defaultLogger } from "./node.ts"
-export type { AntsNode, NodeOptions, NodeStats, Logger, LogLevel, RejectedRecord } from "./node.ts"
-export { startNatsServer, startNatsCluster, NatsServerError, findNatsServer } from "./nats-server.ts"
-export type { NatsServer, NatsCluster, NatsServerOptions } from "./nats-server.ts"
-export { StateFencedError } from "./state-store.ts"
+export { defineAgent, Empty, isAgentDefinition, AgentDefinitionError } from "./agent/define-agent.ts"
+export type { AgentDefinition, AgentOptions, AgentSpec, Capabilities, CapabilitySpec, CheckpointPolicy, Handler, Handlers, TaskHandlerFn, Tier, TopicBinding } from "./agent/define-agent.ts"
+export { defineProtocol, ProtocolError } from "./agent/protocol.ts"
+export type { MessageInput, MessageOf, MessageSpec, Protocol, ProtocolSpec, ReplyOf } from "./agent/protocol.ts"
+export type { ActorContext, ActorRef, AskOptions, Messaging, Target } from "./agent/actor-context.ts"
+export { AskError, isAskError, createMessaging, publishTopic, DEFAULT_ASK_TIMEOUT_MS } from "./client/messaging.ts"
+export { connectClient } from "./client/connect-client.ts"
+export type { AntsClient, ConnectClientOptions } from "./client/connect-client.ts"
+export { startNode, connectNats, NODE_DEFAULTS, defaultLogger } from "./node/node.ts"
+export type { AntsNode, NodeOptions, NodeStats, Logger, LogLevel, RejectedRecord } from "./node/node.ts"
+export { startNatsServer, startNatsCluster, NatsServerError, findNatsServer } from "./server/nats-server.ts"
+export type { NatsServer, NatsCluster, NatsServerOptions } from "./server/nats-server.ts"
+export { StateFencedError } from "./actor/state-store.ts"
 export {
   createPheromones,
   createWorkspace,
@@ -25,13 +25,13 @@ export {
   PheromoneError,
   safeLocations,
   strongestPatterns,
-} from "./pheromones/mod.ts"
-export type { Artifact, Evaporation, Pheromones, PheromoneWatch, Trail, Workspace, WorkspaceWatch } from "./pheromones/mod.ts"
-export { ArtifactDelivery } from "./stigmergy.ts"
-export type { Interest } from "./stigmergy.ts"
+} from "./stigmergy/mod.ts"
+export type { Artifact, Evaporation, Pheromones, PheromoneWatch, Trail, Workspace, WorkspaceWatch } from "./stigmergy/mod.ts"
+export { ArtifactDelivery } from "./stigmergy/artifact-delivery.ts"
+export type { Interest } from "./stigmergy/artifact-delivery.ts"
 export { CLUSTER_DEFAULTS, LeaseHeldError, isLeaseHeldError, clusterGuarantees, listActors, listNodes, partitionOf } from "./cluster/mod.ts"
 export type { ActorInfo, ClusterOptions, ClusterView, DurableTellResult, Guarantees, NodeMembersInfo } from "./cluster/mod.ts"
-export type { DurableTellOptions } from "./actor-context.ts"
+export type { DurableTellOptions } from "./agent/actor-context.ts"
 export {
   BID_WEIGHTS,
   DEFAULT_ACK_WAIT_MS,

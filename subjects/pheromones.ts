@@ -526,7 +526,7 @@ export const ArtifactEntry = Schema.Struct({
   previousStatus: Schema.optional(Schema.String),
   /**
    * Set while the artifact is claimed (moved to a claim status by a watcher, see
-   * runtime/pheromones/workspace.ts): who holds the claim, since when (epoch ms) and for how
+   * runtime/stigmergy/workspace.ts): who holds the claim, since when (epoch ms) and for how
    * long. A claim older than `claimedAt + leaseMs` is stale: any watcher of the same statuses
    * moves the artifact back to `previousStatus`, so another agent continues the work.
    */

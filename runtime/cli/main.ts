@@ -11,9 +11,9 @@ import { parseArgs, type ParseArgsConfig } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { agentSubject, DEFAULT_TENANT, parseAgentSubject, SubjectError } from "../../subjects/grammar.ts"
-import { isAgentDefinition, type AgentDefinition } from "../define-agent.ts"
-import { connectNats, startNode, type LogLevel } from "../node.ts"
-import { NatsServerError } from "../nats-server.ts"
+import { isAgentDefinition, type AgentDefinition } from "../agent/define-agent.ts"
+import { connectNats, startNode, type LogLevel } from "../node/node.ts"
+import { NatsServerError } from "../server/nats-server.ts"
 import { clearEmbeddedUrl, isProcessAlive, readEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
 
 export class CliError extends Error {

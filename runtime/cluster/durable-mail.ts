@@ -47,7 +47,7 @@ import {
 } from "../../subjects/cluster.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { retrying } from "./membership.ts"
-import type { DurableTellResult } from "../actor-context.ts"
+import type { DurableTellResult } from "../agent/actor-context.ts"
 
 export const MAIL_DEFAULTS = {
   ackWaitMs: 10_000,

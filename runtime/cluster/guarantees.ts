@@ -13,7 +13,7 @@
  * Replication is stated store by store: what is R3 on a cluster survives the loss of one
  * server; what is not is named in a warning.
  */
-import { versionAtLeast } from "../pheromones/server-features.ts"
+import { versionAtLeast } from "../server/server-features.ts"
 
 /** One of the runtime's buckets (KV) or streams and the replicas it has (or is created with). */
 export interface StoreReplicas {

@@ -36,7 +36,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node"
 import { createInbox } from "@nats-io/nats-core"
 import { DEFAULT_TENANT, token } from "../../subjects/grammar.ts"
 import { taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
-import type { Pheromones } from "../pheromones/mod.ts"
+import type { Pheromones } from "../stigmergy/mod.ts"
 import { NoBidderError, errorMessage } from "./errors.ts"
 import { ensureTaskStreams } from "./streams.ts"
 import type { TaskContext, TaskHandler } from "./worker.ts"
@@ -105,7 +105,7 @@ export const noSignals: TaskSignals = {
   failed: async () => undefined,
 }
 
-/** Signals as pheromones (runtime/pheromones): `task` on announce, `success`/`danger` on the outcome. */
+/** Signals as pheromones (runtime/stigmergy): `task` on announce, `success`/`danger` on the outcome. */
 export function pheromoneSignals(ph: Pheromones): TaskSignals {
   return {
     async announce(t) {

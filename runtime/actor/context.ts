@@ -3,15 +3,15 @@
  * method lives on the prototype), so an idle actor stays cheap. Bound to the actor's tenant:
  * a target naming another tenant is refused with `forbidden`.
  */
-import type { ActorAddress } from "../subjects/grammar.ts"
-import { topicPattern } from "../subjects/grammar.ts"
-import type { ActorContext, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Target } from "./actor-context.ts"
-import type { ActorCell } from "./actor-cell.ts"
-import { AskError, publishTopic } from "./client.ts"
-import type { AgentDefinition } from "./define-agent.ts"
-import type { ProtocolSpec } from "./protocol.ts"
+import type { ActorAddress } from "../../subjects/grammar.ts"
+import { topicPattern } from "../../subjects/grammar.ts"
+import type { ActorContext, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Target } from "../agent/actor-context.ts"
+import type { ActorCell } from "./cell.ts"
+import { AskError, publishTopic } from "../client/messaging.ts"
+import type { AgentDefinition } from "../agent/define-agent.ts"
+import type { ProtocolSpec } from "../agent/protocol.ts"
 import type { HostNode } from "./type-host.ts"
-import type { Pheromones, Workspace } from "./pheromones/mod.ts"
+import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
 
 const decoder = new TextDecoder()
 

@@ -4,8 +4,8 @@
  * of `supervisors/` with the OTP defaults written there (restart from the last checkpoint with
  * backoff, per-actor intensity, type give-up beyond the type's intensity).
  */
-import type { ActorAddress } from "../subjects/grammar.ts"
-import type { Directive } from "../subjects/envelope.ts"
+import type { ActorAddress } from "../../subjects/grammar.ts"
+import type { Directive } from "../../subjects/envelope.ts"
 
 export interface ActorDecision {
   readonly directive: Directive

@@ -20,8 +20,8 @@
  *   the type's own per-instance supervision.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import { supervisorSubject } from "../subjects/grammar.ts"
-import type { SupervisorEvent } from "../subjects/envelope.ts"
+import { supervisorSubject } from "../../subjects/grammar.ts"
+import type { SupervisorEvent } from "../../subjects/envelope.ts"
 import {
   actorSupervisor,
   defaultNodeTree,
@@ -37,9 +37,9 @@ import {
   type TypePolicyInput,
   type TypeStatus,
   type WorkerActor,
-} from "../supervisors/mod.ts"
-import type { AgentDefinition } from "./define-agent.ts"
-import type { Supervisor } from "./supervision.ts"
+} from "../../supervisors/mod.ts"
+import type { AgentDefinition } from "../agent/define-agent.ts"
+import type { Supervisor } from "../actor/supervision.ts"
 
 const encoder = new TextEncoder()
 

@@ -3,10 +3,10 @@
  * from narrow role interfaces (Proto.Actor style) so a helper can ask only for what it needs.
  * Plain Promises throughout: an agent author needs to know neither Effect nor NATS.
  */
-import type { ActorAddress } from "../subjects/grammar.ts"
+import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { AgentDefinition } from "./define-agent.ts"
 import type { MessageInput, ProtocolSpec, ReplyOf } from "./protocol.ts"
-import type { Pheromones, Workspace } from "./pheromones/mod.ts"
+import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
 
 export interface DurableTellOptions {
   /** De-duplication id (`Nats-Msg-Id`); a sender that retries must reuse it. Default: a random id. */

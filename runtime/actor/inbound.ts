@@ -7,8 +7,8 @@
  * The memo is bounded (cleared when full), so it holds at most `INBOUND_MEMO_SIZE` entries
  * whatever the number of actors; a subject that does not parse is never remembered.
  */
-import { parseInbound, SubjectError, type ParsedInbound } from "../subjects/grammar.ts"
-import { partitionOf } from "./cluster/partition-hash.ts"
+import { parseInbound, SubjectError, type ParsedInbound } from "../../subjects/grammar.ts"
+import { partitionOf } from "../../subjects/partition-hash.ts"
 
 export interface Inbound extends ParsedInbound {
   /** The actor's key in `TypeHost.cells` (see `actorKey`). */

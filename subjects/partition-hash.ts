@@ -5,7 +5,7 @@
  * (durable mail, wakes, inspection) and for routing when the server has no mapping.
  * `test/cluster/partition-hash.test.ts` checks it against a real server.
  */
-import { PARTITIONS } from "../../subjects/grammar.ts"
+import { PARTITIONS } from "./grammar.ts"
 
 const encoder = new TextEncoder()
 

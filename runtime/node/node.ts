@@ -20,7 +20,7 @@
 import { randomUUID } from "node:crypto"
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
-import { encodeError, encodeOk, type ErrorCode } from "../subjects/envelope.ts"
+import { encodeError, encodeOk, type ErrorCode } from "../../subjects/envelope.ts"
 import {
   AGENT_WILDCARDS,
   AGENT_WILDCARD_QUEUE,
@@ -36,28 +36,28 @@ import {
   parseTopicSubject,
   SubjectError,
   type AgentSubjectParts,
-} from "../subjects/grammar.ts"
-import type { Messaging } from "./actor-context.ts"
-import { createMessaging } from "./client.ts"
-import type { AgentDefinition } from "./define-agent.ts"
-import { startNatsServer, type NatsServer } from "./nats-server.ts"
-import { parseIssues } from "./protocol.ts"
-import { openStateStore, type StateStore } from "./state-store.ts"
+} from "../../subjects/grammar.ts"
+import type { Messaging } from "../agent/actor-context.ts"
+import { createMessaging } from "../client/messaging.ts"
+import type { AgentDefinition } from "../agent/define-agent.ts"
+import { startNatsServer, type NatsServer } from "../server/nats-server.ts"
+import { parseIssues } from "../agent/protocol.ts"
+import { openStateStore, type StateStore } from "../actor/state-store.ts"
 import { createNodeSupervision, type SupervisionView } from "./node-supervision.ts"
-import { decodeResetRequest, supervisionResetSubject, supervisionTreeSubject } from "../subjects/supervision.ts"
-import { partitionOf } from "./cluster/partition-hash.ts"
-import type { NodeTreeOverrides } from "../supervisors/mod.ts"
-import type { Supervisor } from "./supervision.ts"
-import { TypeHost, type HostNode, type TypeStats } from "./type-host.ts"
-import { parseInboundOnce, type Inbound } from "./inbound.ts"
-import { createCluster, type ClusterOptions, type ClusterView } from "./cluster/cluster.ts"
-import { clusterSizeOf, defaultReplicas } from "./cluster/guarantees.ts"
-import { runtimeStores } from "./cluster/runtime-stores.ts"
-import { idsToKeepAwake, idsToWakeAtStart } from "./lifecycle-policy.ts"
-import { startSchedules } from "./schedules.ts"
-import { createStigmergy } from "./stigmergy.ts"
-import { startNodeTasks, type NodeTaskOptions } from "./tasks/node-tasks.ts"
-import type { TaskEngine } from "./tasks/engine.ts"
+import { decodeResetRequest, supervisionResetSubject, supervisionTreeSubject } from "../../subjects/supervision.ts"
+import { partitionOf } from "../../subjects/partition-hash.ts"
+import type { NodeTreeOverrides } from "../../supervisors/mod.ts"
+import type { Supervisor } from "../actor/supervision.ts"
+import { TypeHost, type HostNode, type TypeStats } from "../actor/type-host.ts"
+import { parseInboundOnce, type Inbound } from "../actor/inbound.ts"
+import { createCluster, type ClusterOptions, type ClusterView } from "../cluster/cluster.ts"
+import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
+import { runtimeStores } from "../cluster/runtime-stores.ts"
+import { idsToKeepAwake, idsToWakeAtStart } from "../actor/lifecycle-policy.ts"
+import { startSchedules } from "../actor/schedules.ts"
+import { createStigmergy } from "../stigmergy/artifact-delivery.ts"
+import { startNodeTasks, type NodeTaskOptions } from "../tasks/node-tasks.ts"
+import type { TaskEngine } from "../tasks/engine.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */

@@ -7,13 +7,13 @@
 import type { Msg, NatsConnection } from "@nats-io/nats-core"
 import { errors } from "@nats-io/nats-core"
 import { randomUUID } from "node:crypto"
-import { agentSubject, DEFAULT_TENANT, topicSubject, type AgentSubjectParts } from "../subjects/grammar.ts"
-import { decodeReply, type ErrorCode } from "../subjects/envelope.ts"
-import type { ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Messaging, Target } from "./actor-context.ts"
-import { publishDurable } from "./cluster/durable-mail.ts"
-import type { AgentDefinition } from "./define-agent.ts"
-import type { ProtocolSpec } from "./protocol.ts"
-import { parseIssues } from "./protocol.ts"
+import { agentSubject, DEFAULT_TENANT, topicSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
+import { decodeReply, type ErrorCode } from "../../subjects/envelope.ts"
+import type { ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Messaging, Target } from "../agent/actor-context.ts"
+import { publishDurable } from "../cluster/durable-mail.ts"
+import type { AgentDefinition } from "../agent/define-agent.ts"
+import type { ProtocolSpec } from "../agent/protocol.ts"
+import { parseIssues } from "../agent/protocol.ts"
 
 export const DEFAULT_ASK_TIMEOUT_MS = 5_000
 

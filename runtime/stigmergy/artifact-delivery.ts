@@ -3,7 +3,7 @@
  * `ctx.workspace`, bound to the actor's tenant and signed by the actor), and declarative
  * interest: an agent type declaring `interests` gets the artifacts that reach a status
  * delivered as messages, each artifact to exactly one actor across the swarm (a revision-checked
- * claim, see runtime/pheromones/workspace.ts).
+ * claim, see runtime/stigmergy/workspace.ts).
  *
  * Promises:
  *   - Every view handed to an actor is its own: its `close()` stops only its watches, and the
@@ -21,9 +21,9 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Schema } from "effect"
-import { agentSubject } from "../subjects/grammar.ts"
-import { askSubject } from "./client.ts"
-import type { AgentDefinition } from "./define-agent.ts"
+import { agentSubject } from "../../subjects/grammar.ts"
+import { askSubject } from "../client/messaging.ts"
+import type { AgentDefinition } from "../agent/define-agent.ts"
 import {
   createPheromones,
   createWorkspace,
@@ -36,7 +36,7 @@ import {
   type StatusWatchOptions,
   type Workspace,
   type WorkspaceWatch,
-} from "./pheromones/mod.ts"
+} from "./mod.ts"
 
 /** A declared interest in artifacts reaching some statuses. */
 export interface Interest {

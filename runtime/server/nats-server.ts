@@ -29,7 +29,7 @@ export class NatsServerError extends Error {
 }
 
 /** The project's own `nats.conf` (JetStream and the partition mapping of DESIGN.md §3). */
-export const PROJECT_NATS_CONF = resolve(dirname(fileURLToPath(import.meta.url)), "..", "nats.conf")
+export const PROJECT_NATS_CONF = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "nats.conf")
 
 /** The script that keeps each server from outliving this process. */
 const WATCHDOG = resolve(dirname(fileURLToPath(import.meta.url)), "nats-server-watchdog.mjs")
@@ -271,7 +271,7 @@ export interface NatsCluster {
 }
 
 /** The shipped three-server cluster configuration (nats-cluster/a.conf, b.conf, c.conf, cluster.conf). */
-export const PROJECT_CLUSTER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "nats-cluster")
+export const PROJECT_CLUSTER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "nats-cluster")
 const CLUSTER_SERVERS = ["a", "b", "c"] as const
 
 /**

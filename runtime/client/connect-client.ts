@@ -3,10 +3,10 @@
  * ask/tell/publish bound to a tenant. Any other NATS client works too (see the README).
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import type { Messaging } from "./actor-context.ts"
-import { createMessaging, publishTopic } from "./client.ts"
-import { connectNats } from "./node.ts"
-import { DEFAULT_TENANT } from "../subjects/grammar.ts"
+import type { Messaging } from "../agent/actor-context.ts"
+import { createMessaging, publishTopic } from "./messaging.ts"
+import { connectNats } from "../node/node.ts"
+import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 
 export interface ConnectClientOptions {
   /** NATS URL(s), comma-separated. Default `NATS_URL`, else nats://127.0.0.1:4222. */

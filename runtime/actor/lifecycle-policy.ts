@@ -3,7 +3,7 @@
  * which ids a node wakes on its own. No clocks of its own: `now` is passed in.
  */
 import { Cron } from "croner"
-import type { AgentDefinition, CronWindow } from "./define-agent.ts"
+import type { AgentDefinition, CronWindow } from "../agent/define-agent.ts"
 
 const windows = new WeakMap<CronWindow, { open: Cron; close: Cron }>()
 

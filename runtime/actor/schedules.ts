@@ -9,9 +9,9 @@
 import { Cron } from "croner"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
-import { agentSubject, DEFAULT_TENANT } from "../subjects/grammar.ts"
-import { SCHEDULE_BUCKET, scheduleClaimKey } from "../subjects/kv.ts"
-import type { AgentDefinition, Schedule } from "./define-agent.ts"
+import { agentSubject, DEFAULT_TENANT } from "../../subjects/grammar.ts"
+import { SCHEDULE_BUCKET, scheduleClaimKey } from "../../subjects/kv.ts"
+import type { AgentDefinition, Schedule } from "../agent/define-agent.ts"
 
 const encoder = new TextEncoder()
 

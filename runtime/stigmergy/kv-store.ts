@@ -24,7 +24,7 @@ import { Kvm, type KV } from "@nats-io/kv"
 import { Empty, headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
 import { PHEROMONE_MAX_AGE_MS, PHEROMONE_BUCKET, WORKSPACE_BUCKET, WORKSPACE_HISTORY } from "../../subjects/pheromones.ts"
 import { openKvFeed } from "./kv-feed.ts"
-import { serverFeatures, type PheromoneServerFeatures } from "./server-features.ts"
+import { serverFeatures, type PheromoneServerFeatures } from "../server/server-features.ts"
 
 export interface KvStore {
   readonly bucket: string

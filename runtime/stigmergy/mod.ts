@@ -19,7 +19,7 @@ export {
   strongestPatterns,
 } from "./swarm-rules.ts"
 export type { FollowOptions, SuccessInput } from "./swarm-rules.ts"
-export { serverFeatures, versionAtLeast } from "./server-features.ts"
-export type { PheromoneServerFeatures } from "./server-features.ts"
+export { serverFeatures, versionAtLeast } from "../server/server-features.ts"
+export type { PheromoneServerFeatures } from "../server/server-features.ts"
 export { PheromoneError, isPheromoneError } from "../../subjects/pheromones.ts"
 export type { PheromoneErrorCode, PheromoneType, StrengthLevel, DecayCurve, ArtifactStatus } from "../../subjects/pheromones.ts"

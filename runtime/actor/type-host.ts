@@ -5,20 +5,20 @@
  * effect (replies, lifecycle events, checkpoints, supervision), so the cell stays small.
  */
 import type { Msg, NatsConnection } from "@nats-io/nats-core"
-import { encodeError, type LifecycleState } from "../subjects/envelope.ts"
-import { lifecycleSubject, type ActorAddress } from "../subjects/grammar.ts"
-import type { ActorContext } from "./actor-context.ts"
-import { ActorCell, type Envelope } from "./actor-cell.ts"
+import { encodeError, type LifecycleState } from "../../subjects/envelope.ts"
+import { lifecycleSubject, type ActorAddress } from "../../subjects/grammar.ts"
+import type { ActorContext } from "../agent/actor-context.ts"
+import { ActorCell, type Envelope } from "./cell.ts"
 import { actorKey } from "./inbound.ts"
 import { makeActorContext } from "./context.ts"
-import type { AgentDefinition, CheckpointPolicy } from "./define-agent.ts"
-import type { CompiledTag } from "./protocol.ts"
+import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
+import type { CompiledTag } from "../agent/protocol.ts"
 import type { StateStore } from "./state-store.ts"
 import { mayPassivate, warmPoolIds } from "./lifecycle-policy.ts"
 import type { Supervisor } from "./supervision.ts"
-import type { Stigmergy } from "./stigmergy.ts"
-import type { ActivationGuard } from "./cluster/activation-guard.ts"
-import type { Messaging } from "./actor-context.ts"
+import type { Stigmergy } from "../stigmergy/artifact-delivery.ts"
+import type { ActivationGuard } from "./activation-guard.ts"
+import type { Messaging } from "../agent/actor-context.ts"
 
 export interface TypeStats {
   activations: number

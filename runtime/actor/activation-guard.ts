@@ -2,7 +2,7 @@
  * What a TypeHost asks of the cluster around an activation (a narrow role interface, so
  * type-host.ts needs no knowledge of leases or routing).
  */
-import type { ActorCell } from "../actor-cell.ts"
+import type { ActorCell } from "./cell.ts"
 
 export interface ActivationGuard {
   /**

@@ -5,7 +5,7 @@
  * Schema an LLM is asked to produce for a tool call.
  */
 import { Either, JSONSchema, Option, ParseResult, Schema, SchemaAST as AST } from "effect"
-import { token } from "../subjects/grammar.ts"
+import { token } from "../../subjects/grammar.ts"
 
 /** One message of a protocol. `reply` defaults to `Schema.Void` (a tell-only message, replies `null`). */
 export interface MessageSpec<M extends Schema.Schema.Any = Schema.Schema.Any, R extends Schema.Schema.Any = Schema.Schema.Any> {

@@ -9,14 +9,14 @@
  * allocated on demand and released), so a node holds 100,000 idle actors comfortably.
  */
 import type { Msg } from "@nats-io/nats-core"
-import { encodeError, encodeOk, type LifecycleState } from "../subjects/envelope.ts"
-import type { ActorAddress } from "../subjects/grammar.ts"
-import type { ActorContext } from "./actor-context.ts"
+import { encodeError, encodeOk, type LifecycleState } from "../../subjects/envelope.ts"
+import type { ActorAddress } from "../../subjects/grammar.ts"
+import type { ActorContext } from "../agent/actor-context.ts"
 import { Mailbox } from "./mailbox.ts"
-import { parseIssues } from "./protocol.ts"
+import { parseIssues } from "../agent/protocol.ts"
 import type { Accounting } from "./state-store.ts"
 import type { TypeHost } from "./type-host.ts"
-import { DURABLE_HEADER } from "../subjects/cluster.ts"
+import { DURABLE_HEADER } from "../../subjects/cluster.ts"
 
 /** A decoded message waiting in a mailbox. `msg` is kept for its reply subject. */
 export interface Envelope {

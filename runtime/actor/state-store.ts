@@ -13,8 +13,8 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm, type KV } from "@nats-io/kv"
-import { stateKey, STATE_BUCKET } from "../subjects/kv.ts"
-import type { ActorAddress } from "../subjects/grammar.ts"
+import { stateKey, STATE_BUCKET } from "../../subjects/kv.ts"
+import type { ActorAddress } from "../../subjects/grammar.ts"
 
 export class StateFencedError extends Error {
   readonly _tag = "StateFencedError"
