@@ -15,7 +15,10 @@ import type { ActorContext } from "../agent/actor-context.ts"
 import { Mailbox } from "./mailbox.ts"
 import { parseIssues } from "../agent/protocol.ts"
 import type { Accounting } from "./state-store.ts"
-import type { TypeHost } from "./type-host.ts"
+import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
+import type { CompiledTag } from "../agent/protocol.ts"
+import type { StateStore } from "./state-store.ts"
+import type { TypeStats } from "./type-stats.ts"
 import { DURABLE_HEADER } from "../../subjects/cluster.ts"
 
 /** A decoded message waiting in a mailbox. `msg` is kept for its reply subject. */
@@ -26,6 +29,30 @@ export interface Envelope {
 }
 
 export type CellStatus = LifecycleState | "stopped"
+
+/**
+ * What a cell asks of its type's host (implemented by TypeHost): the cell calls down into it for
+ * every side effect, and the host is the only one that creates cells, so neither file imports
+ * the other's class.
+ */
+export interface CellHost {
+  readonly definition: AgentDefinition
+  readonly compiled: ReadonlyMap<string, CompiledTag>
+  readonly checkpointPolicy: CheckpointPolicy
+  readonly mailboxCapacity: number
+  readonly stats: TypeStats
+  readonly store: StateStore
+  readonly node: { readonly id: string; log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void }
+  transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string): void
+  reply(env: Envelope, body: Uint8Array): void
+  restore(cell: ActorCell): Promise<void>
+  activationFailed(cell: ActorCell, error: unknown): void
+  checkpointFailed(cell: ActorCell, error: unknown): void
+  supervise(cell: ActorCell, tag: string, error: unknown): void
+  cellSettled(cell: ActorCell): void
+  makeContext(cell: ActorCell): ActorContext
+  stop(cell: ActorCell, reason: string): void
+}
 
 export class ActorCell implements ActorAddress {
   status: CellStatus = "cold"
@@ -60,7 +87,7 @@ export class ActorCell implements ActorAddress {
   subscriptions: Array<{ unsubscribe(): void }> | null = null
 
   constructor(
-    readonly host: TypeHost,
+    readonly host: CellHost,
     readonly tenant: string,
     readonly id: string,
     readonly key: string,

@@ -5,12 +5,12 @@
  */
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { topicPattern } from "../../subjects/grammar.ts"
-import type { ActorContext, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Target } from "../agent/actor-context.ts"
+import type { AgentRef, ActorContext, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Target } from "../agent/actor-context.ts"
 import type { ActorCell } from "./cell.ts"
 import { AskError, publishTopic } from "../client/messaging.ts"
 import type { AgentDefinition } from "../agent/define-agent.ts"
 import type { ProtocolSpec } from "../agent/protocol.ts"
-import type { HostNode } from "./type-host.ts"
+import type { HostNode } from "./host-node.ts"
 import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
 
 const decoder = new TextDecoder()
@@ -62,7 +62,7 @@ class CellContext implements ActorContext<unknown> {
     return tenant
   }
 
-  ref<P extends ProtocolSpec>(agent: AgentDefinition<P, any>, id: string, t?: string): ActorRef<P> {
+  ref<P extends ProtocolSpec>(agent: AgentRef<P>, id: string, t?: string): ActorRef<P> {
     return this.hostNode.messaging.ref(agent, id, this.sameTenant(t))
   }
 

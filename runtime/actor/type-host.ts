@@ -4,7 +4,7 @@
  * `unavailable` on this node) and its counters. Cells call back into the host for every side
  * effect (replies, lifecycle events, checkpoints, supervision), so the cell stays small.
  */
-import type { Msg, NatsConnection } from "@nats-io/nats-core"
+import type { Msg } from "@nats-io/nats-core"
 import { encodeError, type LifecycleState } from "../../subjects/envelope.ts"
 import { lifecycleSubject, type ActorAddress } from "../../subjects/grammar.ts"
 import type { ActorContext } from "../agent/actor-context.ts"
@@ -15,45 +15,14 @@ import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts
 import type { CompiledTag } from "../agent/protocol.ts"
 import type { StateStore } from "./state-store.ts"
 import { mayPassivate, warmPoolIds } from "./lifecycle-policy.ts"
-import type { Supervisor } from "./supervision.ts"
-import type { Stigmergy } from "../stigmergy/artifact-delivery.ts"
-import type { ActivationGuard } from "./activation-guard.ts"
-import type { Messaging } from "../agent/actor-context.ts"
-
-export interface TypeStats {
-  activations: number
-  passivations: number
-  handled: number
-  handlerFailures: number
-  restarts: number
-  checkpoints: number
-  checkpointFailures: number
-  /** Milliseconds actors of this type spent activated (closed incarnations) and sleeping. */
-  activeMs: number
-  sleepingMs: number
-}
-
-/** What a TypeHost needs from its node (a narrow role interface). */
-export interface HostNode {
-  readonly id: string
-  readonly nc: NatsConnection
-  readonly messaging: Messaging
-  readonly store: StateStore
-  readonly supervisor: Supervisor
-  /** Pheromones and workspace for actors (started with the node). */
-  stigmergy(): Stigmergy
-  log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void
-  /** Called when a cell finished its queued work (drain waits on this). */
-  settled(): void
-  /** Single activation across nodes (leases); absent when the node runs without a cluster. */
-  readonly guard?: ActivationGuard
-  /** Counts and records a topic event that could not be delivered (node stats `rejectedEvents`). */
-  rejectedEvent?(subject: string, code: "invalid_message" | "invalid_subject" | "overloaded", message: string): void
-}
+import type { HostNode, TypeStats } from "./host-node.ts"
+import type { CellHost } from "./cell.ts"
 
 const encoder = new TextEncoder()
 
-export class TypeHost {
+export type { HostNode, TypeStats }
+
+export class TypeHost implements CellHost {
   readonly cells = new Map<string, ActorCell>()
   /**
    * Actors of this type that passivated on this node, with the time they went to sleep. An

@@ -4,8 +4,7 @@
  * Plain Promises throughout: an agent author needs to know neither Effect nor NATS.
  */
 import type { ActorAddress } from "../../subjects/grammar.ts"
-import type { AgentDefinition } from "./define-agent.ts"
-import type { MessageInput, ProtocolSpec, ReplyOf } from "./protocol.ts"
+import type { MessageInput, Protocol, ProtocolSpec, ReplyOf } from "./protocol.ts"
 import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
 
 export interface DurableTellOptions {
@@ -20,9 +19,18 @@ export interface DurableTellResult {
   readonly duplicate: boolean
 }
 
+/**
+ * What messaging needs of an agent definition: its type name and protocol (every
+ * `AgentDefinition` is one). Named here so this file and define-agent.ts need not import each other.
+ */
+export interface AgentRef<P extends ProtocolSpec = ProtocolSpec> {
+  readonly type: string
+  readonly protocol: Protocol<P>
+}
+
 /** Where a message goes: a typed agent definition (or its type name) plus an id, in a tenant. */
 export interface Target<P extends ProtocolSpec = ProtocolSpec> {
-  readonly agent: AgentDefinition<P, any> | string
+  readonly agent: AgentRef<P> | string
   readonly id: string
   /** Defaults to the sender's tenant. */
   readonly tenant?: string
@@ -46,7 +54,7 @@ export interface ActorRef<P extends ProtocolSpec> {
 
 export interface Messaging {
   /** A typed reference to another actor. */
-  ref<P extends ProtocolSpec>(agent: AgentDefinition<P, any>, id: string, tenant?: string): ActorRef<P>
+  ref<P extends ProtocolSpec>(agent: AgentRef<P>, id: string, tenant?: string): ActorRef<P>
   /** Untyped ask by type name (the reply is validated by the receiver only). */
   ask(target: Target, tag: string, message: unknown, options?: AskOptions): Promise<unknown>
   /** Untyped tell by type name. */

@@ -7,7 +7,7 @@ import { Schema } from "effect"
 import { token } from "../../subjects/grammar.ts"
 import type { ActorContext } from "./actor-context.ts"
 import type { TypePolicyInput } from "../../supervisors/spec.ts"
-import type { Interest } from "../stigmergy/artifact-delivery.ts"
+import type { Artifact } from "../stigmergy/workspace.ts"
 import { capabilityProblem } from "../../subjects/tasks.ts"
 import type { TaskContext } from "../tasks/worker-options.ts"
 import { defineProtocol, ProtocolError, type MessageOf, type Protocol, type ProtocolSpec, type ReplyOf } from "./protocol.ts"
@@ -277,3 +277,24 @@ export function isAgentDefinition(u: unknown): u is AgentDefinition {
 
 /** The empty message, for tags that carry nothing (`Get`, `Ping`). */
 export const Empty = Schema.Struct({})
+
+/** A declared interest in artifacts reaching some statuses. */
+export interface Interest {
+  /** Statuses that trigger a delivery (e.g. `["needs_review"]`). */
+  readonly statuses: ReadonlyArray<string>
+  /** The protocol tag the artifact is delivered as; its message Schema should accept `{artifact}` (see `ArtifactDelivery`). */
+  readonly tag: string
+  /** The status the artifact is moved to when claimed (default `in_progress`), so one actor gets it. */
+  readonly claim?: string
+  readonly kinds?: ReadonlyArray<string>
+  readonly prefix?: string
+  /** Which actor gets it (default `default`). */
+  readonly to?: string | ((artifact: Artifact) => string)
+  /** Tenants watched (default: every tenant, one wildcard watch over the whole workspace). */
+  readonly tenants?: ReadonlyArray<string>
+  /**
+   * How long the actor may take: the ask's timeout and the claim's lease (default 60000 ms).
+   * After it the claim goes stale and the artifact is delivered again (to whoever claims it).
+   */
+  readonly timeoutMs?: number
+}

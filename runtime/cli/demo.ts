@@ -13,7 +13,7 @@ import { isAskError } from "../client/messaging.ts"
 import { startNode, type AntsNode } from "../node/node.ts"
 import { createPheromones, createWorkspace, strongestPatterns, type Evaporation } from "../stigmergy/mod.ts"
 import { lifecycleWildcard, supervisorWildcard } from "../../subjects/grammar.ts"
-import type { Io } from "./main.ts"
+import type { Io } from "./io.ts"
 
 export async function runDemo(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({

@@ -15,6 +15,7 @@ import { isAgentDefinition, type AgentDefinition } from "../agent/define-agent.t
 import { connectNats, startNode, type LogLevel } from "../node/node.ts"
 import { NatsServerError } from "../server/nats-server.ts"
 import { clearEmbeddedUrl, isProcessAlive, readEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
+import type { Io } from "./io.ts"
 
 export class CliError extends Error {
   readonly _tag = "CliError"
@@ -27,10 +28,7 @@ export class CliError extends Error {
   }
 }
 
-export interface Io {
-  out(s: string): void
-  err(s: string): void
-}
+export type { Io }
 
 const stdio: Io = {
   out: (s) => process.stdout.write(s.endsWith("\n") ? s : s + "\n"),

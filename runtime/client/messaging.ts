@@ -9,7 +9,7 @@ import { errors } from "@nats-io/nats-core"
 import { randomUUID } from "node:crypto"
 import { agentSubject, DEFAULT_TENANT, topicSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
 import { decodeReply, type ErrorCode } from "../../subjects/envelope.ts"
-import type { ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Messaging, Target } from "../agent/actor-context.ts"
+import type { AgentRef, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Messaging, Target } from "../agent/actor-context.ts"
 import { publishDurable } from "../cluster/durable-mail.ts"
 import type { AgentDefinition } from "../agent/define-agent.ts"
 import type { ProtocolSpec } from "../agent/protocol.ts"
@@ -93,7 +93,7 @@ export interface ClientOptions {
 export function createMessaging(nc: NatsConnection, options: ClientOptions = {}): Messaging {
   const defaultTenant = options.tenant ?? DEFAULT_TENANT
   const defaultTimeout = options.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS
-  const typeName = (agent: AgentDefinition<any, any> | string) => (typeof agent === "string" ? agent : agent.type)
+  const typeName = (agent: AgentRef<any> | string) => (typeof agent === "string" ? agent : agent.type)
   const durable = async (parts: AgentSubjectParts, body: Uint8Array, opts?: DurableTellOptions): Promise<DurableTellResult> => {
     try {
       return await publishDurable(nc, parts, body, opts?.msgId ?? randomUUID())
@@ -104,7 +104,7 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
   }
 
   const messaging: Messaging = {
-    ref<P extends ProtocolSpec>(agent: AgentDefinition<P, any>, id: string, tenant?: string): ActorRef<P> {
+    ref<P extends ProtocolSpec>(agent: AgentRef<P>, id: string, tenant?: string): ActorRef<P> {
       const address = { tenant: tenant ?? defaultTenant, type: agent.type, id }
       const subjects = new Map<string, string>()
       const subjectOf = (tag: string) => {

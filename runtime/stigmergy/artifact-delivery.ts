@@ -23,7 +23,9 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { Schema } from "effect"
 import { agentSubject } from "../../subjects/grammar.ts"
 import { askSubject } from "../client/messaging.ts"
-import type { AgentDefinition } from "../agent/define-agent.ts"
+import type { AgentDefinition, Interest } from "../agent/define-agent.ts"
+
+export type { Interest }
 import {
   createPheromones,
   createWorkspace,
@@ -38,26 +40,6 @@ import {
   type WorkspaceWatch,
 } from "./mod.ts"
 
-/** A declared interest in artifacts reaching some statuses. */
-export interface Interest {
-  /** Statuses that trigger a delivery (e.g. `["needs_review"]`). */
-  readonly statuses: ReadonlyArray<string>
-  /** The protocol tag the artifact is delivered as; its message Schema should accept `{artifact}` (see `ArtifactDelivery`). */
-  readonly tag: string
-  /** The status the artifact is moved to when claimed (default `in_progress`), so one actor gets it. */
-  readonly claim?: string
-  readonly kinds?: ReadonlyArray<string>
-  readonly prefix?: string
-  /** Which actor gets it (default `default`). */
-  readonly to?: string | ((artifact: Artifact) => string)
-  /** Tenants watched (default: every tenant, one wildcard watch over the whole workspace). */
-  readonly tenants?: ReadonlyArray<string>
-  /**
-   * How long the actor may take: the ask's timeout and the claim's lease (default 60000 ms).
-   * After it the claim goes stale and the artifact is delivered again (to whoever claims it).
-   */
-  readonly timeoutMs?: number
-}
 
 /** The message an interest delivers: `{ artifact: {id, status, kind, data, revision, ...} }`. */
 export const ArtifactDelivery = Schema.Struct({

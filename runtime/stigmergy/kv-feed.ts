@@ -16,7 +16,24 @@
  */
 import { createInbox, nanos, nuid, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core"
 import { kvOperationOf } from "../../subjects/pheromones.ts"
-import type { KvItem, KvStore } from "./kv-store.ts"
+import type { JetStreamManager } from "@nats-io/jetstream"
+
+/** What a feed needs of a store (kv-store.ts's KvStore is one), so the two files need not import each other. */
+export interface FeedStore {
+  readonly bucket: string
+  readonly stream: string
+  readonly jsm: JetStreamManager
+}
+
+/** One key's last message, as read by `readLatest` or a watch. */
+export interface KvItem {
+  readonly key: string
+  readonly revision: number
+  readonly operation: "PUT" | "DEL" | "PURGE"
+  readonly value: Uint8Array
+  /** Reads one header of the message (undefined when absent). */
+  header(name: string): string | undefined
+}
 
 export interface KvFeed {
   /** Messages the server had for the filter when the feed started (the snapshot size). */
@@ -52,7 +69,7 @@ interface Current {
   name?: string
 }
 
-export async function openKvFeed(nc: NatsConnection, store: KvStore, filter: string, opts: KvFeedOptions): Promise<KvFeed> {
+export async function openKvFeed(nc: NatsConnection, store: FeedStore, filter: string, opts: KvFeedOptions): Promise<KvFeed> {
   const prefixLength = `$KV.${store.bucket}.`.length
   let current: Current | undefined
   let lastSeq = 0

@@ -23,7 +23,9 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm, type KV } from "@nats-io/kv"
 import { Empty, headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
 import { PHEROMONE_MAX_AGE_MS, PHEROMONE_BUCKET, WORKSPACE_BUCKET, WORKSPACE_HISTORY } from "../../subjects/pheromones.ts"
-import { openKvFeed } from "./kv-feed.ts"
+import { openKvFeed, type KvItem } from "./kv-feed.ts"
+
+export type { KvItem }
 import { serverFeatures, type PheromoneServerFeatures } from "../server/server-features.ts"
 
 export interface KvStore {
@@ -38,15 +40,6 @@ export interface KvStore {
   readonly serverTtl: boolean
 }
 
-/** One key's last message, as read by `readLatest` or a watch. */
-export interface KvItem {
-  readonly key: string
-  readonly revision: number
-  readonly operation: "PUT" | "DEL" | "PURGE"
-  readonly value: Uint8Array
-  /** Reads one header of the message (undefined when absent). */
-  header(name: string): string | undefined
-}
 
 const KV_OPERATION = "KV-Operation"
 
