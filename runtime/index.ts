@@ -27,8 +27,8 @@ export {
   strongestPatterns,
 } from "./stigmergy/mod.ts"
 export type { Artifact, Evaporation, Pheromones, PheromoneWatch, Trail, Workspace, WorkspaceWatch } from "./stigmergy/mod.ts"
-export { ArtifactDelivery } from "./stigmergy/artifact-delivery.ts"
-export type { Interest } from "./stigmergy/artifact-delivery.ts"
+export { ArtifactDelivery } from "./actor/artifact-delivery.ts"
+export type { Interest } from "./actor/artifact-delivery.ts"
 export { CLUSTER_DEFAULTS, LeaseHeldError, isLeaseHeldError, clusterGuarantees, listActors, listNodes, partitionOf } from "./cluster/mod.ts"
 export type { ActorInfo, ClusterOptions, ClusterView, DurableTellResult, Guarantees, NodeMembersInfo } from "./cluster/mod.ts"
 export type { DurableTellOptions } from "./agent/actor-context.ts"

@@ -6,7 +6,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import type { Messaging } from "../agent/actor-context.ts"
 import type { StateStore } from "./state-store.ts"
 import type { Supervisor } from "./supervision.ts"
-import type { Stigmergy } from "../stigmergy/artifact-delivery.ts"
+import type { Stigmergy } from "./artifact-delivery.ts"
 import type { ActivationGuard } from "./activation-guard.ts"
 import type { TypeStats } from "./type-stats.ts"
 

@@ -9,7 +9,7 @@ import type { ActorContext } from "./actor-context.ts"
 import type { TypePolicyInput } from "../../supervisors/spec.ts"
 import type { Artifact } from "../stigmergy/workspace.ts"
 import { capabilityProblem } from "../../subjects/tasks.ts"
-import type { TaskContext } from "../tasks/worker-options.ts"
+import type { TaskContext } from "./task-options.ts"
 import { defineProtocol, ProtocolError, type MessageOf, type Protocol, type ProtocolSpec, type ReplyOf } from "./protocol.ts"
 
 export type Handler<P extends ProtocolSpec, T extends keyof P, S> = (
@@ -123,7 +123,7 @@ export interface AgentOptions {
    * unavailable on the node) and a `decider(error)` returning resume | restart | stop | escalate.
    */
   readonly supervision?: TypePolicyInput
-  /** Stigmergy: artifacts reaching these statuses are delivered to this type (runtime/stigmergy/artifact-delivery.ts). */
+  /** Stigmergy: artifacts reaching these statuses are delivered to this type (runtime/actor/artifact-delivery.ts). */
   readonly interests?: ReadonlyArray<Interest>
   /**
    * Durable tasks: the capabilities this type serves and their handlers. Every node hosting

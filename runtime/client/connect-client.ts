@@ -5,7 +5,7 @@
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { Messaging } from "../agent/actor-context.ts"
 import { createMessaging, publishTopic } from "./messaging.ts"
-import { connectNats } from "../node/node.ts"
+import { connectNats } from "./connect-nats.ts"
 import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 
 export interface ConnectClientOptions {

@@ -47,6 +47,7 @@ import {
 } from "../../subjects/cluster.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { retrying } from "./membership.ts"
+import { publishDurable } from "../client/durable-tell.ts"
 import type { DurableTellResult } from "../agent/actor-context.ts"
 
 export const MAIL_DEFAULTS = {
@@ -152,11 +153,8 @@ async function addIfAbsent(jsm: JetStreamManager, cfg: Partial<StreamConfig> & {
   }
 }
 
-/** Publishes a durable tell (JetStream; the stream must exist: a node creates it at start). */
-export async function publishDurable(nc: NatsConnection, parts: AgentSubjectParts, body: Uint8Array, msgId: string): Promise<DurableTellResult> {
-  const ack = await jetstream(nc).publish(mailSubject(parts), body, { msgID: msgId })
-  return { seq: ack.seq, duplicate: ack.duplicate }
-}
+export { publishDurable }
+
 
 export interface MailDelivery {
   readonly delivered: number

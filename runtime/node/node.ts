@@ -19,7 +19,7 @@
  */
 import { randomUUID } from "node:crypto"
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
-import { connect } from "@nats-io/transport-node"
+import { connectNats } from "../client/connect-nats.ts"
 import { encodeError, encodeOk, type ErrorCode } from "../../subjects/envelope.ts"
 import {
   AGENT_WILDCARDS,
@@ -55,7 +55,7 @@ import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
 import { runtimeStores } from "../cluster/runtime-stores.ts"
 import { idsToKeepAwake, idsToWakeAtStart } from "../actor/lifecycle-policy.ts"
 import { startSchedules } from "../actor/schedules.ts"
-import { createStigmergy } from "../stigmergy/artifact-delivery.ts"
+import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks, type NodeTaskOptions } from "../tasks/node-tasks.ts"
 import type { TaskEngine } from "../tasks/engine.ts"
 
@@ -163,16 +163,6 @@ export function defaultLogger(level: LogLevel, message: string, fields?: Record<
   process.stderr.write(`[ants ${level}] ${message}${fields ? " " + JSON.stringify(fields) : ""}\n`)
 }
 
-/** Connects to NATS the way the runtime always does (endless reconnect). */
-export async function connectNats(servers: string, name: string): Promise<NatsConnection> {
-  return await connect({
-    servers: servers.split(",").map((s) => s.trim()).filter(Boolean),
-    name,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-    pingInterval: 10_000,
-  })
-}
 
 /** Throws a clear error for a node option that is not an integer >= min. */
 function checkInteger(name: string, value: number | undefined, min: number, hint: string): void {
@@ -181,6 +171,8 @@ function checkInteger(name: string, value: number | undefined, min: number, hint
     throw new Error(`startNode: ${name} must be an integer >= ${min}, got ${String(value)}; ${hint}`)
   }
 }
+
+export { connectNats }
 
 export async function startNode(options: NodeOptions): Promise<AntsNode> {
   checkInteger("mailbox", options.mailbox, 1, `it bounds each actor's mailbox (default ${NODE_DEFAULTS.mailbox}); leave it out for the default`)

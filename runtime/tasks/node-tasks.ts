@@ -18,7 +18,7 @@ import { capabilityEntries, type AgentDefinition, type CapabilitySpec } from "..
 import type { Pheromones } from "../stigmergy/mod.ts"
 import { startTaskEngine, type TaskEngine, type TaskEngineOptions } from "./engine.ts"
 import { createMarketplace, type BidderHandle, type Marketplace, type MarketplaceOptions } from "./marketplace.ts"
-import type { ServeOptions } from "./worker-options.ts"
+import type { ServeOptions } from "../agent/task-options.ts"
 
 export interface NodeTaskOptions extends Omit<TaskEngineOptions, "replicas"> {
   /** Start no task engine on this node (no workers, scheduler or status responder). Default false. */

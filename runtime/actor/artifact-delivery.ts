@@ -38,7 +38,7 @@ import {
   type StatusWatchOptions,
   type Workspace,
   type WorkspaceWatch,
-} from "./mod.ts"
+} from "../stigmergy/mod.ts"
 
 
 /** The message an interest delivers: `{ artifact: {id, status, kind, data, revision, ...} }`. */
