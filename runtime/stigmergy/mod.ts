@@ -1,4 +1,13 @@
-/** Pheromones and the stigmergy workspace (DESIGN.md §5). Wire contract: subjects/pheromones.ts. */
+/**
+ * Layer `stigmergy`: pheromones and the workspace in JetStream KV. Deposit, reinforce, detect
+ * and watch pheromones whose strength fades over time; artifacts with statuses, claims and
+ * leases; evaporation; the swarm rules built on them (follow the strongest trail, avoid danger).
+ *
+ * Promises: a pheromone's strength is a pure function of its deposits and the time (one decay
+ * rule), whichever node reads it; concurrent writers never lose a deposit (CAS with retries);
+ * a bad input is a `PheromoneError` with a code and nothing is written.
+ * May import: subjects/, runtime/server (server features).
+ */
 export { createPheromones, DEFAULT_CACHE_SIZE, DEFAULT_EMITTER, MAX_CAS_ATTEMPTS, stopAllWatches } from "./pheromones.ts"
 export type { DetectQuery, PheromoneDeposit, PheromoneGuarantees, Pheromones, PheromonesOptions, PheromoneWrite, TrailRef, WatchFilter } from "./pheromones.ts"
 export type { Evaporation, PheromoneHandlers, Trail } from "./trail.ts"
@@ -19,7 +28,5 @@ export {
   strongestPatterns,
 } from "./swarm-rules.ts"
 export type { FollowOptions, SuccessInput } from "./swarm-rules.ts"
-export { serverFeatures, versionAtLeast } from "../server/server-features.ts"
-export type { PheromoneServerFeatures } from "../server/server-features.ts"
 export { PheromoneError, isPheromoneError } from "../../subjects/pheromones.ts"
 export type { PheromoneErrorCode, PheromoneType, StrengthLevel, DecayCurve, ArtifactStatus } from "../../subjects/pheromones.ts"
