@@ -11,7 +11,6 @@ import { agentSubject, DEFAULT_TENANT, topicSubject, type AgentSubjectParts } fr
 import { decodeReply, type ErrorCode } from "../../subjects/envelope.ts"
 import type { AgentRef, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Messaging, Target } from "../agent/actor-context.ts"
 import { publishDurable } from "./durable-tell.ts"
-import type { AgentDefinition } from "../agent/define-agent.ts"
 import type { ProtocolSpec } from "../agent/protocol.ts"
 import { parseIssues } from "../agent/protocol.ts"
 

@@ -42,7 +42,6 @@ import {
   MAIL_STREAM,
   MAIL_STREAM_SUBJECTS,
   mailDeadSubject,
-  mailSubject,
   parseMailSubject,
 } from "../../subjects/cluster.ts"
 import { decodeReply } from "../../subjects/envelope.ts"

@@ -13,6 +13,9 @@
  * Replication is stated store by store: what is R3 on a cluster survives the loss of one
  * server; what is not is named in a warning.
  */
+import type { NatsConnection } from "@nats-io/nats-core"
+import { jetstreamManager } from "@nats-io/jetstream"
+import { bucketStream } from "../../subjects/cluster.ts"
 import { versionAtLeast } from "../server/server-features.ts"
 
 /** One of the runtime's buckets (KV) or streams and the replicas it has (or is created with). */
@@ -94,4 +97,28 @@ export function clusterGuarantees(s: ServerShape): Guarantees {
   }
   if (!versionAtLeast(s.version, "2.11.0")) statements.push(`no per-message TTL before 2.11: lease and membership expiry use bucket max_age`)
   return { version: s.version, replicas: s.replicas, casSerialized, survivesServerLoss, replicated, unreplicated, statements, warnings }
+}
+
+/**
+ * The replicas each store really has on the server (a bucket or stream created earlier keeps its
+ * configuration); one that does not exist yet is listed with the replicas it will be created with.
+ */
+export async function storeReplicas(nc: NatsConnection, declared: ReadonlyArray<StoreReplicas>): Promise<StoreReplicas[]> {
+  const seen = new Set<string>()
+  const unique = declared.filter((d) => !seen.has(`${d.kind}:${d.name}`) && seen.add(`${d.kind}:${d.name}`))
+  try {
+    const jsm = await jetstreamManager(nc)
+    return await Promise.all(
+      unique.map(async (d) => {
+        try {
+          const info = await jsm.streams.info(d.kind === "kv" ? bucketStream(d.name) : d.name)
+          return { ...d, replicas: info.config.num_replicas || 1 }
+        } catch {
+          return d
+        }
+      }),
+    )
+  } catch {
+    return [...unique]
+  }
 }

@@ -20,159 +20,47 @@
 import { randomUUID } from "node:crypto"
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
 import { connectNats } from "../client/connect-nats.ts"
-import { encodeError, encodeOk, type ErrorCode } from "../../subjects/envelope.ts"
+import { NODE_DEFAULTS, checkInteger, defaultLogger, type AntsNode, type NodeOptions, type NodeStats } from "./options.ts"
+import { detectMapping } from "./routing.ts"
+import { createEndpoints } from "./endpoints.ts"
+import { createDrain } from "./drain.ts"
+import { createRejections } from "./rejections.ts"
+import { resetSupervision, typeStats } from "./inspection.ts"
+import { encodeError, encodeOk } from "../../subjects/envelope.ts"
 import {
   AGENT_WILDCARDS,
   AGENT_WILDCARD_QUEUE,
   DEFAULT_TENANT,
   isMappingProbe,
-  senderSubject,
-  mappingProbeSubject,
   nodeSubject,
   nodesBroadcastSubject,
   topicPatternAllTenants,
-  mappedProbePattern,
   agentSubject,
   parseTopicSubject,
   SubjectError,
-  type AgentSubjectParts,
 } from "../../subjects/grammar.ts"
-import type { Messaging } from "../agent/actor-context.ts"
 import { createMessaging } from "../client/messaging.ts"
-import type { AgentDefinition } from "../agent/define-agent.ts"
 import { startNatsServer, type NatsServer } from "../server/nats-server.ts"
 import { parseIssues } from "../agent/protocol.ts"
 import { openStateStore, type StateStore } from "../actor/state-store.ts"
-import { createNodeSupervision, type SupervisionView } from "./node-supervision.ts"
-import { decodeResetRequest, supervisionResetSubject, supervisionTreeSubject } from "../../subjects/supervision.ts"
+import { createNodeSupervision } from "./node-supervision.ts"
+import { supervisionResetSubject, supervisionTreeSubject } from "../../subjects/supervision.ts"
 import { partitionOf } from "../../subjects/partition-hash.ts"
-import type { NodeTreeOverrides } from "../../supervisors/mod.ts"
 import type { Supervisor } from "../actor/supervision.ts"
-import { TypeHost, type HostNode, type TypeStats } from "../actor/type-host.ts"
+import { TypeHost, type HostNode } from "../actor/type-host.ts"
 import { parseInboundOnce, type Inbound } from "../actor/inbound.ts"
-import { createCluster, type ClusterOptions, type ClusterView } from "../cluster/cluster.ts"
+import { createCluster } from "../cluster/cluster.ts"
 import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
 import { runtimeStores } from "../cluster/runtime-stores.ts"
 import { idsToKeepAwake, idsToWakeAtStart } from "../actor/lifecycle-policy.ts"
 import { startSchedules } from "../actor/schedules.ts"
 import { createStigmergy } from "../actor/artifact-delivery.ts"
-import { startNodeTasks, type NodeTaskOptions } from "../tasks/node-tasks.ts"
-import type { TaskEngine } from "../tasks/engine.ts"
+import { startNodeTasks } from "../tasks/node-tasks.ts"
 
-export const NODE_DEFAULTS = {
-  /** Mailbox bound per actor. */
-  mailbox: 1000,
-  /** Idle time before an on_demand actor passivates. */
-  passivateAfterMs: 300_000,
-  /** Empty-mailbox time before an active actor is reported `idle`. */
-  idleAfterMs: 1_000,
-  /** How long drain waits for in-flight work (and each step of leaving) before closing anyway. */
-  shutdownTimeoutMs: 10_000,
-  /** How long a drain step waits once the NATS connection is gone (nothing can be sent meanwhile). */
-  drainDisconnectedMs: 2_000,
-  /** Largest accepted message body. */
-  maxBodyBytes: 1_048_576,
-} as const
-
-export type LogLevel = "info" | "warn" | "error"
-export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void
-
-export interface NodeOptions {
-  readonly agents: ReadonlyArray<AgentDefinition<any, any>>
-  /**
-   * NATS server URL(s), comma-separated, or a connection to use. Default: `NATS_URL`, else an
-   * embedded `nats-server` child started on a free port with a temporary store.
-   */
-  readonly nats?: string | NatsConnection
-  readonly nodeId?: string
-  readonly mailbox?: number
-  readonly passivateAfterMs?: number
-  readonly idleAfterMs?: number
-  readonly shutdownTimeoutMs?: number
-  /** Replaces the node's supervision tree (advanced; it must publish its decisions). */
-  readonly supervisor?: Supervisor
-  /** Overrides of the node's default supervision tree (root flags, policies, extra children). */
-  readonly supervision?: NodeTreeOverrides
-  /**
-   * JetStream replicas for the runtime's buckets and streams. Default: as many as the cluster has
-   * servers, at most 3 (read from the server's INFO at connect); 1 on a single server.
-   */
-  readonly replicas?: number
-  readonly logger?: Logger
-  /** Membership, leases, hand-over and durable mail timings (runtime/cluster/cluster.ts). */
-  readonly cluster?: ClusterOptions
-  /** The node's task engine: worker defaults, scheduler, marketplace timings, or `disabled` (runtime/tasks/node-tasks.ts). */
-  readonly tasks?: NodeTaskOptions
-}
-
-export interface RejectedRecord {
-  readonly subject: string
-  readonly code: ErrorCode
-  readonly message: string
-  readonly at: string
-}
-
-export interface NodeStats {
-  readonly node: string
-  readonly url: string
-  readonly routing: "partitioned" | "direct"
-  readonly partitions: number[]
-  readonly received: number
-  /** Refused messages by error code (tells, asks and topic events alike). */
-  readonly rejected: Record<string, number>
-  /** Topic events refused before reaching an actor (not JSON, no target, mailbox full); also counted in `rejected`. */
-  readonly rejectedEvents: number
-  readonly recentRejections: ReadonlyArray<RejectedRecord>
-  readonly types: Record<string, TypeStats & { active: number; idle: number; warming: number; sleeping: number; unavailable?: string }>
-}
-
-export interface AntsNode {
-  readonly id: string
-  /** The NATS URL the node is connected to (the embedded server's when it started one). */
-  readonly url: string
-  readonly nc: NatsConnection
-  /** Typed ask/tell for code running beside the node. */
-  readonly client: Messaging
-  readonly routing: "partitioned" | "direct"
-  /** The embedded server, when the node started one. */
-  readonly embedded: NatsServer | undefined
-  stats(): NodeStats
-  /** Graceful stop: no new messages, in-flight work finished, state checkpointed, connection drained. */
-  drain(): Promise<void>
-  /** Alias of drain. */
-  stop(): Promise<void>
-  /** Resolves when the node has stopped. */
-  readonly closed: Promise<void>
-  /** Membership view, owned partitions, placement and inspection. */
-  readonly cluster: ClusterView
-  /**
-   * The node's supervision tree, read-only (`inspect`, `typeStatus`, `pathOf`, `workers`), and
-   * an operator's `reset`; also served on ants._sys.node.<id>.supervision.tree|reset.
-   * Undefined when the node was given its own `supervisor`.
-   */
-  readonly supervision: SupervisionView | undefined
-  /** Durable tasks (submit, status, dead letters) through this node's engine; undefined when disabled. */
-  readonly tasks: TaskEngine | undefined
-}
+export { connectNats, NODE_DEFAULTS, defaultLogger }
+export type { AntsNode, LogLevel, Logger, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
 
 const decoder = new TextDecoder()
-const encoder = new TextEncoder()
-
-export function defaultLogger(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
-  if (level === "info" && !process.env.ANTS_DEBUG) return
-  process.stderr.write(`[ants ${level}] ${message}${fields ? " " + JSON.stringify(fields) : ""}\n`)
-}
-
-
-/** Throws a clear error for a node option that is not an integer >= min. */
-function checkInteger(name: string, value: number | undefined, min: number, hint: string): void {
-  if (value === undefined) return
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`startNode: ${name} must be an integer >= ${min}, got ${String(value)}; ${hint}`)
-  }
-}
-
-export { connectNats }
 
 export async function startNode(options: NodeOptions): Promise<AntsNode> {
   checkInteger("mailbox", options.mailbox, 1, `it bounds each actor's mailbox (default ${NODE_DEFAULTS.mailbox}); leave it out for the default`)
@@ -238,36 +126,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   // --- rejection accounting -------------------------------------------------------------
   let received = 0
-  let rejectedEvents = 0
-  const rejected: Record<string, number> = {}
-  const recent: RejectedRecord[] = []
-  const rejectedSubject = nodeSubject(id, "rejected")
-  const record = (subject: string, code: ErrorCode, message: string, details: unknown, what: string) => {
-    const r: RejectedRecord = { subject, code, message, at: new Date().toISOString() }
-    recent.push(r)
-    if (recent.length > 100) recent.shift()
-    log("warn", `rejected ${what} on ${subject}: ${code}: ${message}`)
-    try {
-      nc.publish(rejectedSubject, encoder.encode(JSON.stringify({ ...r, details })))
-    } catch {
-      // closing
-    }
-  }
-  const reject = (msg: Msg, code: ErrorCode, message: string, details?: unknown, parsed?: AgentSubjectParts) => {
-    rejected[code] = (rejected[code] ?? 0) + 1
-    if (msg.reply) {
-      msg.respond(encodeError(code, message, details))
-      return
-    }
-    // record the subject the sender used, not the partitioned one
-    record(parsed ? agentSubject(parsed) : senderSubject(msg.subject), code, message, details, "tell")
-  }
-  /** A topic event that could not become a message for an actor: counted and recorded like a bad tell. */
-  const rejectEvent = (subject: string, code: ErrorCode, message: string) => {
-    rejected[code] = (rejected[code] ?? 0) + 1
-    rejectedEvents++
-    record(subject, code, message, undefined, "topic event")
-  }
+  const { reject, rejectEvent, snapshot: rejections } = createRejections(nc, id, log)
 
   const cluster = createCluster(
     {
@@ -421,76 +280,23 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
 
   // --- inspection --------------------------------------------------------------------------
-  const stats = (): NodeStats => {
-    const types: NodeStats["types"] = {}
-    for (const [name, host] of hosts) {
-      let active = 0
-      let idle = 0
-      let warming = 0
-      const now = Date.now()
-      // cost accounting up to now: closed incarnations plus the running ones
-      let activeMs = host.stats.activeMs
-      let sleepingMs = host.stats.sleepingMs
-      for (const c of host.cells.values()) {
-        if (c.status === "idle") idle++
-        else if (c.status === "warming") warming++
-        else if (c.status === "active") active++
-        activeMs += now - c.activeSince
-      }
-      for (const sleptAt of host.sleeping.values()) sleepingMs += now - sleptAt
-      types[name] = {
-        ...host.stats,
-        activeMs,
-        sleepingMs,
-        active,
-        idle,
-        warming,
-        sleeping: host.sleeping.size,
-        ...(host.unavailable ? { unavailable: host.unavailable } : {}),
-      }
-    }
-    return { node: id, url, routing, partitions: cluster.partitions(), received, rejected: { ...rejected }, rejectedEvents, recentRejections: [...recent], types }
-  }
-  const answerStats = (_e: unknown, m: Msg) => {
-    try {
-      m.respond(encodeOk(stats()))
-    } catch {
-      // closing
-    }
-  }
-  subs.push(nc.subscribe(nodeSubject(id, "stats"), { callback: answerStats }))
+  const stats = (): NodeStats => ({
+    node: id,
+    url,
+    routing,
+    partitions: cluster.partitions(),
+    received,
+    ...rejections(),
+    types: typeStats(hosts),
+  })
+  const endpoints = createEndpoints(nc)
+  subs.push(endpoints.serve("stats", nodeSubject(id, "stats"), () => encodeOk(stats())))
+  subs.push(endpoints.serve("stats", nodesBroadcastSubject("stats"), () => encodeOk(stats())))
   if (nodeSupervision) {
     const view = nodeSupervision.view
-    const respond = (m: Msg, body: () => Uint8Array) => {
-      try {
-        m.respond(body())
-      } catch {
-        // closing
-      }
-    }
-    subs.push(nc.subscribe(supervisionTreeSubject(id), { callback: (_e, m) => respond(m, () => encodeOk(view.inspect())) }))
-    subs.push(
-      nc.subscribe(supervisionResetSubject(id), {
-        callback: (_e, m) =>
-          respond(m, () => {
-            let body: unknown = {}
-            try {
-              if (m.data.length > 0) body = JSON.parse(decoder.decode(m.data))
-            } catch (e) {
-              return encodeError("invalid_message", `reset body is not JSON: ${(e as Error).message}`)
-            }
-            const r = decodeResetRequest(body)
-            if (r._tag === "Left") return encodeError("invalid_message", "reset body does not fit {type?, path?}", parseIssues(r.left))
-            try {
-              return encodeOk(view.reset(r.right))
-            } catch (e) {
-              return encodeError("invalid_message", (e as Error).message)
-            }
-          }),
-      }),
-    )
+    subs.push(endpoints.serve("supervision-tree", supervisionTreeSubject(id), () => encodeOk(view.inspect())))
+    subs.push(endpoints.serve("supervision-reset", supervisionResetSubject(id), (m) => encodeOk(resetSupervision(view, m.data))))
   }
-  subs.push(nc.subscribe(nodesBroadcastSubject("stats"), { callback: answerStats }))
 
   // --- lifecycle sweeper -------------------------------------------------------------------
   const tick = Math.max(20, Math.min(1000, Math.floor(Math.min(idleAfterMs, passivateAfterMs) / 2)))
@@ -538,87 +344,32 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   sweeper.unref()
 
   // --- shutdown ------------------------------------------------------------------------------
-  let closing: Promise<void> | undefined
-  let resolveClosed!: () => void
-  const closed = new Promise<void>((r) => (resolveClosed = r))
-  const busyCells = () => {
-    let n = 0
-    for (const h of hosts.values()) for (const c of h.cells.values()) if (c.busy) n++
-    return n
-  }
-  // When the connection is gone (the server died, the network broke) nothing drain sends can
-  // get out, and flush/KV calls would wait for a reconnect forever: every step is bounded.
-  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs
-  let lostAt: number | undefined
-  void (async () => {
-    for await (const st of nc.status()) {
-      if (st.type === "disconnect" || st.type === "close") lostAt ??= Date.now()
-      else if (st.type === "reconnect") lostAt = undefined
-    }
-  })().catch(() => undefined)
-  const connectionGone = () => nc.isClosed() || (lostAt !== undefined && Date.now() - lostAt >= NODE_DEFAULTS.drainDisconnectedMs)
-  /**
-   * Runs one drain step, giving up (with a warning) once the connection has been gone for
-   * drainDisconnectedMs, or after three shutdown timeouts (a safety net: the steps bound their
-   * own waits by the shutdown timeout while connected).
-   */
-  const stepLimitMs = 3 * shutdownTimeoutMs
-  const bounded = async (what: string, work: () => Promise<unknown>): Promise<boolean> => {
-    const started = Date.now()
-    let done = false
-    const w = (async () => work())().then(
-      () => void (done = true),
-      (e) => {
-        done = true
-        log("warn", `${what} failed on drain: ${(e as Error).message}`)
-      },
-    )
-    while (!done) {
-      const gone = connectionGone()
-      if (gone || Date.now() - started >= stepLimitMs) {
-        log("warn", `drain: ${what} did not finish within ${Date.now() - started} ms${gone ? " (the NATS connection is gone)" : ""}; going on`)
-        return false
-      }
-      let t: ReturnType<typeof setTimeout> | undefined
-      await Promise.race([w, new Promise<void>((r) => (t = setTimeout(r, 50)))])
-      clearTimeout(t)
-    }
-    return true
-  }
-  const drain = () =>
-    (closing ??= (async () => {
-      // graceful leave first: partitions and actors are handed over, so asks in flight succeed
-      await bounded("hand-over", () => cluster.leave())
+  const { drain, closed } = createDrain({
+    nc,
+    log,
+    hosts,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
+    disconnectedMs: NODE_DEFAULTS.drainDisconnectedMs,
+    ownConnection,
+    handOver: () => cluster.leave(),
+    stopAccepting: () => {
       accepting = false
       clearInterval(sweeper)
       schedules.stop()
-      // running tasks finish within the shutdown timeout; the rest are handed back for redelivery
-      await bounded("stopping the task engine", async () => await tasks?.stop({ graceMs: Math.floor(shutdownTimeoutMs * 0.8) }))
-      await bounded("closing stigmergy", () => stigmergy.close())
+    },
+    stopTasks: async (graceMs) => await tasks?.stop({ graceMs }),
+    closeStigmergy: () => stigmergy.close(),
+    unsubscribe: () => {
       for (const s of subs) s.unsubscribe()
-      // let messages already delivered to us (in the socket buffer) reach their mailboxes
-      await bounded("flush", () => nc.flush())
-      const started = Date.now()
-      const deadline = started + shutdownTimeoutMs
-      while (busyCells() > 0 && Date.now() < deadline && !connectionGone()) {
-        await new Promise<void>((r) => {
-          settleWaiters.push(r)
-          setTimeout(r, 50)
-        })
-      }
-      if (busyCells() > 0) log("warn", `drain: ${busyCells()} actor(s) still busy after ${Date.now() - started} ms; closing anyway`)
-      await bounded("checkpoints", async () => {
-        for (const h of hosts.values()) {
-          if (h.checkpointPolicy === "never") continue
-          // forced: an unchanged state still gets its cost accounting written
-          await Promise.all([...h.cells.values()].map((c) => c.checkpointNow(undefined, true).catch(() => undefined)))
-        }
-      })
-      await bounded("leaving the swarm", () => cluster.close())
-      if (ownConnection && !(await bounded("closing the connection", () => nc.drain()))) await nc.close().catch(() => undefined)
-      await embedded?.stop()
-      resolveClosed()
-    })())
+    },
+    settled: (ms) =>
+      new Promise<void>((r) => {
+        settleWaiters.push(r)
+        setTimeout(r, ms)
+      }),
+    leaveSwarm: () => cluster.close(),
+    stopEmbedded: async () => await embedded?.stop(),
+  })
 
   // --- time- and start-driven wakes (tiers, warm pools, schedules) ---------------------------
   const wake = (type: string, actorId: string) => {
@@ -657,24 +408,4 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     supervision: nodeSupervision?.view,
     tasks: tasks?.engine,
   }
-}
-
-/** Learns whether the server rewrites agent subjects into partitions (nats.conf's mapping). */
-async function detectMapping(nc: NatsConnection): Promise<"partitioned" | "direct"> {
-  const nonce = randomUUID().replace(/-/g, "")
-  const probe = mappingProbeSubject(nonce)
-  let mapped = false
-  let direct = false
-  // ants._sys.agent.probe.<nonce>.Probe becomes ants._part.<p>._sys.probe.<nonce>.Probe when mapped
-  const subMapped = nc.subscribe(mappedProbePattern(nonce), { callback: () => void (mapped = true) })
-  const subDirect = nc.subscribe(probe, { callback: () => void (direct = true) })
-  await nc.flush()
-  for (let i = 0; i < 50 && !mapped && !direct; i++) {
-    nc.publish(probe)
-    await nc.flush()
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  subMapped.unsubscribe()
-  subDirect.unsubscribe()
-  return mapped ? "partitioned" : "direct"
 }

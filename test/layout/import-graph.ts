@@ -78,5 +78,6 @@ export function importCycles(graph: ReadonlyMap<string, ReadonlyArray<string>>):
 }
 
 export function lineCount(file: string): number {
-  return readFileSync(join(REPO, file), "utf8").split("\n").length
+  const text = readFileSync(join(REPO, file), "utf8")
+  return text.split("\n").length - (text.endsWith("\n") ? 1 : 0)
 }

@@ -36,14 +36,13 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
  * (a file that got short enough must leave it, see the test), and no other file may join it.
  */
 const NOT_YET_SPLIT: Record<string, number> = {
-  "runtime/actor/cell.ts": 458,
-  "runtime/cli/main.ts": 438,
-  "runtime/cluster/cluster.ts": 623,
-  "runtime/cluster/membership.ts": 433,
-  "runtime/node/node.ts": 681,
-  "runtime/stigmergy/pheromones.ts": 438,
-  "runtime/stigmergy/workspace.ts": 610,
-  "runtime/tasks/worker.ts": 543,
+  "runtime/actor/cell.ts": 457,
+  "runtime/cli/main.ts": 437,
+  "runtime/cluster/cluster.ts": 540,
+  "runtime/cluster/membership.ts": 432,
+  "runtime/stigmergy/pheromones.ts": 437,
+  "runtime/stigmergy/workspace.ts": 609,
+  "runtime/tasks/worker.ts": 542,
 }
 
 /**
@@ -56,6 +55,9 @@ const NOT_YET_PORTED = new Set([
   "runtime/cluster/cluster.ts -> runtime/actor/type-host.ts",
   "runtime/cluster/cluster.ts -> runtime/actor/activation-guard.ts",
   "runtime/cluster/inspection.ts -> runtime/actor/type-host.ts",
+  "runtime/cluster/cluster-options.ts -> runtime/actor/inbound.ts",
+  "runtime/cluster/cluster-options.ts -> runtime/actor/type-host.ts",
+  "runtime/cluster/cluster-options.ts -> runtime/actor/activation-guard.ts",
 ])
 
 const SOURCES = sourceFiles(["runtime", "subjects", "supervisors", "actors"])
