@@ -1,5 +1,5 @@
 /**
- * Actor state checkpoints in JetStream KV (DESIGN.md §4). One key per actor,
+ * Actor state checkpoints in JetStream KV. One key per actor,
  * `<tenant>.<type>.<id>` in bucket `ants_state`, history 1. Every write is fenced by the
  * revision the writer last saw (create-if-absent for the first, update-with-revision after),
  * so an activation that lost its place (another node wrote since) cannot overwrite state: its

@@ -1,5 +1,5 @@
 /**
- * An agent type's protocol, declared once (DESIGN.md §2): each message tag with the Schema of
+ * An agent type's protocol, declared once: each message tag with the Schema of
  * its message and of its reply. From that one value come the TypeScript types of messages and
  * replies, validation at every boundary (decode on receipt, encode on reply), and the JSON
  * Schema an LLM is asked to produce for a tool call.

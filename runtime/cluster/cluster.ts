@@ -1,5 +1,5 @@
 /**
- * A node's part in the swarm (DESIGN.md §3): membership, partition ownership, forwarding,
+ * A node's part in the swarm: membership, partition ownership, forwarding,
  * single activation, graceful hand-over, durable mail and inspection. node.ts calls in at four
  * points only: `forward` on the hot path, `guard` around activations, `start`, and
  * `leave`/`close` when draining.

@@ -1,5 +1,5 @@
 /**
- * Durable actor messages (DESIGN.md §3): at-least-once tells through JetStream.
+ * Durable actor messages: at-least-once tells through JetStream.
  *
  * A sender publishes to `ants.<tenant>.mail.<type>.<id>.<Tag>` (JetStream publish, header
  * `Nats-Msg-Id` for de-duplication within the stream's duplicate window, default 2 min). Stream

@@ -1,5 +1,5 @@
 /**
- * Which cluster guarantees hold on the NATS server a node found (DESIGN.md §7). Pure: decided
+ * Which cluster guarantees hold on the NATS server a node found. Pure: decided
  * from the version and shape the server announced at connect and from the replicas each of the
  * runtime's buckets and streams really has (read from the server at start-up), printed at
  * start-up (the `ants node` ready banner) and answered by `ants nodes`.

@@ -1,7 +1,7 @@
 /**
  * A runtime node: hosts agent types, receives their messages from NATS and runs their actors.
  *
- * Routing (DESIGN.md §3): the server maps ants.<tenant>.agent.<type>.<id>.<Tag> to
+ * Routing: the server maps ants.<tenant>.agent.<type>.<id>.<Tag> to
  * ants._part.<p>.…; the node subscribes to the partitions it owns with one queue group per
  * partition. At start the node checks that the mapping is in force (a probe message); on a
  * server without it all agent traffic arrives on the agent wildcards below, and the node says

@@ -1,5 +1,5 @@
 /**
- * Launches real `nats-server` child processes: the CLI's embedded default (DESIGN.md §6) and
+ * Launches real `nats-server` child processes: the CLI's embedded default and
  * every test's broker. A server gets a random client port (read back from its ports file), a
  * temporary JetStream store and, optionally, this project's `nats.conf` mappings and a cluster
  * block. Nothing here speaks the NATS protocol; it only starts, waits for and stops processes.
@@ -28,7 +28,7 @@ export class NatsServerError extends Error {
   }
 }
 
-/** The project's own `nats.conf` (JetStream and the partition mapping of DESIGN.md §3). */
+/** The project's own `nats.conf` (JetStream and the partition mapping of actor subjects). */
 export const PROJECT_NATS_CONF = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "nats.conf")
 
 /** The script that keeps each server from outliving this process. */

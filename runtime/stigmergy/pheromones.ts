@@ -1,5 +1,5 @@
 /**
- * The pheromone API (DESIGN.md §5): deposit, reinforce, detect, watch and evaporate trails in
+ * The pheromone API: deposit, reinforce, detect, watch and evaporate trails in
  * the `ants_pheromones` KV bucket, for one tenant. Layout, schema and decay live in
  * `subjects/pheromones.ts`; this module adds the I/O and promises:
  *

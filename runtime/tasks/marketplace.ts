@@ -30,7 +30,7 @@
  * per task (default 100 ms), or when agents should pick up work by stigmergy (the pheromone).
  *
  * Exactly-one relies on KV create being atomic: true on a single server and on clustered
- * servers from 2.9.11 on (DESIGN.md §7: not serialized on clustered 2.9.10).
+ * servers from 2.9.11 on (not serialized on clustered 2.9.10).
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node"
 import { createInbox } from "@nats-io/nats-core"
