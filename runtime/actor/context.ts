@@ -11,6 +11,7 @@ import { AskError, publishTopic } from "../client/messaging.ts"
 import type { ProtocolSpec } from "../agent/protocol.ts"
 import type { HostNode } from "./host-node.ts"
 import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
+import type { ScopedMemory } from "../memory/mod.ts"
 
 const decoder = new TextDecoder()
 
@@ -47,6 +48,10 @@ class CellContext implements ActorContext<unknown> {
     const v = stigmergyViews(this.cell)
     const c = this.cell
     return (v.workspace ??= this.hostNode.stigmergy().workspace(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
+  }
+
+  get memory(): ScopedMemory {
+    return this.hostNode.memory.forActor(this.self)
   }
 
   get extensions(): Readonly<Record<string, unknown>> {

@@ -9,6 +9,7 @@ import type { Supervisor } from "./supervision.ts"
 import type { Stigmergy } from "./artifact-delivery.ts"
 import type { ActivationGuard } from "./activation-guard.ts"
 import type { TypeStats } from "./type-stats.ts"
+import type { NodeMemory } from "../memory/mod.ts"
 
 export type { TypeStats }
 
@@ -21,6 +22,8 @@ export interface HostNode {
   readonly supervisor: Supervisor
   /** Pheromones and workspace for actors (started with the node). */
   stigmergy(): Stigmergy
+  /** The node's memory store, opened at the first call; each actor gets its own scoped view. */
+  readonly memory: NodeMemory
   log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void
   /** Called when a cell finished its queued work (drain waits on this). */
   settled(): void

@@ -6,6 +6,7 @@
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { MessageInput, Protocol, ProtocolSpec, ReplyOf } from "./protocol.ts"
 import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
+import type { ScopedMemory } from "../memory/mod.ts"
 
 export interface DurableTellOptions {
   /** De-duplication id (`Nats-Msg-Id`); a sender that retries must reuse it. Default: a random id. */
@@ -99,6 +100,11 @@ export interface ActorContext<S = unknown> extends Messaging, TopicPublishing, L
    * and checkpoints it (see the README, "When state is checkpointed").
    */
   state: S
+  /**
+   * Memory of this actor (episodic, semantic, procedural), searched by meaning: it writes as
+   * this actor and reads within its tenant (runtime/memory). Opened at the node's first call.
+   */
+  readonly memory: ScopedMemory
   /** Extension slots filled by optional subsystems (pheromones, tasks...). */
   readonly extensions: Readonly<Record<string, unknown>>
 }

@@ -9,8 +9,8 @@
  * PostgreSQL server and on the embedded PGlite (served over its socket), which is the default.
  *
  * May import: `pg`, `pgvector`, PGlite and its socket and pgvector packages, `openai`, Node's
- * standard library. Must not import the actor engine (`runtime/` outside this folder): the
- * engine imports this layer and hands each actor its scoped view as `ctx.memory`.
+ * standard library; no other runtime layer. Never imports the actor engine or anything above
+ * it: the engine imports this layer and hands each actor its scoped view as `ctx.memory`.
  */
 export { MemoryError, isMemoryError } from "./errors.ts"
 export type { MemoryErrorCode } from "./errors.ts"

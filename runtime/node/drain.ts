@@ -1,7 +1,7 @@
 /**
  * A node's drain, in its order: hand partitions and actors over, stop accepting, stop the task
- * engine and stigmergy, unsubscribe, let in-flight work finish, checkpoint every actor, leave
- * the swarm, close the connection. When the connection is gone (the server died, the network
+ * engine and stigmergy, unsubscribe, let in-flight work finish, checkpoint every actor, close
+ * memory, leave the swarm, close the connection. When the connection is gone (the server died, the network
  * broke) nothing drain sends can get out and flush/KV calls would wait for a reconnect forever,
  * so every step is bounded: a step gives up (with a warning) once the connection has been gone
  * for `disconnectedMs`, or after three shutdown timeouts (the steps bound their own waits by the
@@ -27,6 +27,7 @@ export interface DrainSteps {
   /** Resolves when a cell settles, or after `ms` at the latest. */
   settled(ms: number): Promise<void>
   leaveSwarm(): Promise<unknown>
+  closeMemory(): Promise<unknown>
   stopEmbedded(): Promise<void>
 }
 
@@ -100,6 +101,8 @@ export function createDrain(s: DrainSteps): Drain {
           await Promise.all([...h.cells.values()].map((c) => c.checkpointNow(undefined, true).catch(() => undefined)))
         }
       })
+      // after the actors settled: a handler finishing its turn may still be writing memory
+      await bounded("closing memory", () => s.closeMemory())
       await bounded("leaving the swarm", () => s.leaveSwarm())
       if (s.ownConnection && !(await bounded("closing the connection", () => nc.drain()))) await nc.close().catch(() => undefined)
       await s.stopEmbedded()

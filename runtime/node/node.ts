@@ -56,6 +56,7 @@ import { idsToKeepAwake, idsToWakeAtStart } from "../actor/lifecycle-policy.ts"
 import { startSchedules } from "../actor/schedules.ts"
 import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks } from "../tasks/node-tasks.ts"
+import { memoryOnDemand } from "../memory/mod.ts"
 
 export { connectNats, NODE_DEFAULTS, defaultLogger }
 export type { AntsNode, LogLevel, Logger, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
@@ -149,6 +150,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   let settleWaiters: Array<() => void> = []
   const stigmergy = createStigmergy(nc, { replicas })
+  const memory = memoryOnDemand(options.memory ?? {})
   const hostNode: HostNode = {
     id,
     nc,
@@ -157,6 +159,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     supervisor,
     log,
     stigmergy: () => stigmergy,
+    memory,
     guard: cluster.guard,
     rejectedEvent: rejectEvent,
     settled() {
@@ -368,6 +371,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
         setTimeout(r, ms)
       }),
     leaveSwarm: () => cluster.close(),
+    closeMemory: () => memory.close(),
     stopEmbedded: async () => await embedded?.stop(),
   })
 
@@ -392,6 +396,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   await stigmergy.startInterests(options.agents, log)
   const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, options.tasks)
 
+  // a PostgreSQL URL is opened now: a wrong one fails the start, not some actor's first call
+  if (options.memory !== false && (options.memory?.postgres || (options.memory?.env ?? process.env).DATABASE_URL)) await memory.open().catch((e: unknown) => drain().then(() => Promise.reject(e)))
   log("info", `node ${id} up: ${hosts.size} agent type(s) [${[...hosts.keys()].join(", ")}], routing ${routing}, ${url}`)
   return {
     id,
@@ -407,5 +413,6 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     cluster,
     supervision: nodeSupervision?.view,
     tasks: tasks?.engine,
+    memory,
   }
 }

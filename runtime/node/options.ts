@@ -14,6 +14,7 @@ import type { ClusterOptions, ClusterView } from "../cluster/cluster.ts"
 import type { NodeTaskOptions } from "../tasks/node-tasks.ts"
 import type { TaskEngine } from "../tasks/engine.ts"
 import type { SupervisionView } from "./node-supervision.ts"
+import type { MemoryOptions, NodeMemory } from "../memory/mod.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */
@@ -59,6 +60,12 @@ export interface NodeOptions {
   readonly cluster?: ClusterOptions
   /** The node's task engine: worker defaults, scheduler, marketplace timings, or `disabled` (runtime/tasks/node-tasks.ts). */
   readonly tasks?: NodeTaskOptions
+  /**
+   * Memory for `ctx.memory` (runtime/memory/open-memory.ts): a PostgreSQL URL (`postgres`,
+   * else `DATABASE_URL`; opened at start, so a bad URL fails the start), else the embedded
+   * database in `dataDir` (default `.ants/memory`; opened at the first call), or `false`.
+   */
+  readonly memory?: MemoryOptions | false
 }
 
 export interface RejectedRecord {
@@ -109,6 +116,8 @@ export interface AntsNode {
   readonly supervision: SupervisionView | undefined
   /** Durable tasks (submit, status, dead letters) through this node's engine; undefined when disabled. */
   readonly tasks: TaskEngine | undefined
+  /** The memory behind `ctx.memory` (`current` once opened). */
+  readonly memory: NodeMemory
 }
 
 export function defaultLogger(level: LogLevel, message: string, fields?: Record<string, unknown>): void {

@@ -21,14 +21,15 @@ const MAX_LINES = 420
  */
 const ALLOWED: Record<string, ReadonlyArray<string>> = {
   server: [],
+  memory: [],
   stigmergy: ["server"],
-  agent: ["stigmergy"],
+  agent: ["stigmergy", "memory"],
   client: ["agent"],
-  actor: ["agent", "client", "stigmergy"],
+  actor: ["agent", "client", "stigmergy", "memory"],
   cluster: ["agent", "client", "server"],
   tasks: ["agent", "stigmergy"],
-  node: ["actor", "agent", "client", "cluster", "server", "stigmergy", "tasks"],
-  cli: ["actor", "agent", "client", "cluster", "node", "server", "stigmergy", "tasks", "actors"],
+  node: ["actor", "agent", "client", "cluster", "server", "stigmergy", "tasks", "memory"],
+  cli: ["actor", "agent", "client", "cluster", "node", "server", "stigmergy", "tasks", "memory", "actors"],
 }
 
 /**
