@@ -56,6 +56,7 @@
  */
 import { Schema } from "effect"
 import { SubjectError, isToken, path, token } from "./grammar.ts"
+import { kvSubject } from "./jetstream.ts"
 
 export const PHEROMONE_BUCKET = "ants_pheromones"
 export const WORKSPACE_BUCKET = "ants_workspace"
@@ -395,7 +396,7 @@ export function pheromoneFilter(tenant: string, location?: string, exact = false
 
 /** The subject a KV write to `key` is published on. */
 export function pheromoneSubject(key: string): string {
-  return `$KV.${PHEROMONE_BUCKET}.${key}`
+  return kvSubject(PHEROMONE_BUCKET, key)
 }
 
 // ---------------------------------------------------------------------------------------
