@@ -71,7 +71,6 @@ export {
   TYPE_DEFAULTS,
   WORKSPACE_BUCKET,
   artifactKey,
-  currentStrength,
   isPheromoneError,
   parsePheromoneKey,
   pheromoneFilter,

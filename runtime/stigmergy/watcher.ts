@@ -17,7 +17,8 @@
  * expiry but not announced as deposits. Handlers run one at a time, in order; a handler that
  * throws is reported to `onError` and the watch goes on.
  */
-import { EVAPORATION_HEADER, TYPE_HEADER, evaporationReason, expiresAt, type PheromoneType } from "../../subjects/pheromones.ts"
+import { EVAPORATION_HEADER, TYPE_HEADER, evaporationReason, type PheromoneType } from "../../subjects/pheromones.ts"
+import { expiresAt } from "./pheromone-rules.ts"
 import { kvKeyOffset } from "../../subjects/jetstream.ts"
 import { openKvFeed } from "./kv-feed.ts"
 import { isRevisionConflict, writeMarker, type KvItem, type KvStore } from "./kv-store.ts"

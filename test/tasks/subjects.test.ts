@@ -3,9 +3,6 @@ import {
   DEFAULT_PRIORITY,
   MAX_TASK_PAYLOAD_BYTES,
   PRIORITIES,
-  decodeTaskBody,
-  decodeTaskSubmission,
-  encodeTaskBody,
   parseTaskStatusSubject,
   parseTaskSubject,
   taskConsumerName,
@@ -16,6 +13,7 @@ import {
   taskStatusKey,
   taskStatusSubject,
 } from "../../subjects/tasks.ts"
+import { decodeTaskBody, decodeTaskSubmission, encodeTaskBody } from "../../runtime/tasks/task-codec.ts"
 import { bidScore, capabilityMatch, taskPheromoneStrength, taskUrgency } from "../../runtime/tasks/marketplace.ts"
 import { parseAckSubject } from "../../subjects/jetstream.ts"
 
