@@ -38,13 +38,13 @@ import {
   TERMINAL_STATES,
   TaskHeaders,
   capabilityProblem,
-  decodeTaskBody,
   parseTaskSubject,
   taskLaneSubject,
   taskScheduleSubject,
   type DeadLetterReason,
   type Task,
 } from "../../subjects/tasks.ts"
+import { decodeTaskBody } from "./task-codec.ts"
 import { errorMessage } from "./errors.ts"
 import { Delivery, LanePuller } from "./lane-puller.ts"
 import { ensureCapabilityLanes, type Lane } from "./lanes.ts"
