@@ -80,4 +80,38 @@ export type {
   WorkerHandle,
 } from "./tasks/mod.ts"
 export type { NodeTaskOptions } from "./tasks/mod.ts"
+export {
+  bestProcedures,
+  createBandit,
+  createEmbeddingClient,
+  epsilonGreedy,
+  isMemoryError,
+  lexicalEmbedder,
+  memoryOnDemand,
+  MemoryError,
+  openaiEmbedder,
+  openMemory,
+  recordProcedure,
+  REWARD,
+  startEmbeddedPostgres,
+} from "./memory/mod.ts"
+export type {
+  Bandit,
+  EmbeddingClient,
+  EmbeddingProvider,
+  ForgetSelector,
+  Memory,
+  MemoryItem,
+  MemoryKind,
+  MemoryOptions,
+  MemoryOwner,
+  MemoryScope,
+  MemoryStats,
+  NodeMemory,
+  Procedure,
+  RecalledItem,
+  RecallQuery,
+  RememberInput,
+  ScopedMemory,
+} from "./memory/mod.ts"
 export type { DeadLetter, DeadLetterReason, Priority, TaskRecord, TaskState } from "../subjects/tasks.ts"
