@@ -3,6 +3,8 @@
  * 1,000), on the embedded PGlite (served over its socket, in this process) and on PostgreSQL
  * with pgvector (`ANTS_BENCH_POSTGRES`, else `DATABASE_URL`, else the local test database; a
  * fresh schema, dropped at the end; skipped with the reason when unreachable).
+ * `ANTS_BENCH_RECALL_SIZE` sets another number of memories, `ANTS_BENCH_RECALL_BACKENDS` (a
+ * comma-separated list of postgres, pglite) runs only some backends.
  *
  * Data: synthetic notes of 8 to 15 words drawn (Zipf-like) from a 4,000-word vocabulary,
  * embedded by the offline lexical embedder, so the vectors are those an ANTS store holds by
@@ -208,13 +210,14 @@ export const recallScenario: Scenario = {
   name: "recall",
   summary: "memory on PGlite and PostgreSQL: recall@10 vs exact search, search p50 vs a raw pg query, inserts vs raw batched INSERT (100,000 x 384)",
   async run(ctx) {
-    const n = ctx.quick ? 1_000 : 100_000
+    const n = Number(process.env.ANTS_BENCH_RECALL_SIZE) || (ctx.quick ? 1_000 : 100_000)
     const queries = ctx.quick ? 20 : 200
     const t = performance.now()
     const data = corpus(n, queries)
     const vectors = data.notes.map((s) => lexicalVector(s))
     const embedMs = performance.now() - t
     ctx.record({ metric: "lexical embedding", value: (n / embedMs) * 1000, unit: "texts/s", better: "higher", params: { texts: n, dimensions: 384 }, note: "offline embedder, one thread, no baseline" })
-    for (const backend of ["postgres", "pglite"] as const) await runBackend(ctx, backend, { ...data, vectors })
+    const only = process.env.ANTS_BENCH_RECALL_BACKENDS?.split(",")
+    for (const backend of ["postgres", "pglite"] as const) if (only === undefined || only.includes(backend)) await runBackend(ctx, backend, { ...data, vectors })
   },
 }
