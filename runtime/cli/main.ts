@@ -16,17 +16,8 @@ import { connectNats, startNode, type LogLevel } from "../node/node.ts"
 import { NatsServerError } from "../server/nats-server.ts"
 import { clearEmbeddedUrl, isProcessAlive, readEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
 import type { Io } from "./io.ts"
-
-export class CliError extends Error {
-  readonly _tag = "CliError"
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message)
-    this.name = "CliError"
-  }
-}
+import { CliError } from "./cli-error.ts"
+import { MEMORY_NODE_OPTIONS, MEMORY_NODE_USAGE, nodeMemoryOptions } from "./memory-options.ts"
 
 export type { Io }
 
@@ -87,6 +78,13 @@ const external: Record<string, { module: string; fn: string; summary: string; us
     usage: "ants cost [--type T] [--json]",
     needsNats: true,
   },
+  memory: {
+    module: "./memory-command.ts",
+    fn: "memoryCommand",
+    summary: "search the memory store by meaning, or count what it holds",
+    usage: "ants memory search <query> [--tenant T] [--kind K] [--k N] | stats [--tenant T]  [--postgres url | --data-dir dir] [--json]",
+    needsNats: false,
+  },
   bench: {
     module: "./bench-command.ts",
     fn: "benchCommand",
@@ -100,7 +98,7 @@ const commands: Record<string, Command> = {
   node: {
     summary: "run a runtime node hosting agent types",
     usage:
-      "ants node --agents <module> [--nats url[,url...]] [--node-id ID] [--passivate-after ms] [--mailbox N] [--replicas N] [--json]\n" +
+      `ants node --agents <module> [--nats url[,url...]] [--node-id ID] [--passivate-after ms] [--mailbox N] [--replicas N] ${MEMORY_NODE_USAGE} [--json]\n` +
       "  Without --nats or NATS_URL it starts an embedded nats-server (free port, temporary store).\n" +
       "  SIGINT/SIGTERM drain the node: in-flight messages finish, state is checkpointed, exit 0.",
     run: runNode,
@@ -283,6 +281,7 @@ async function runNode(argv: string[], io: Io): Promise<number> {
       mailbox: { type: "string" },
       replicas: { type: "string" },
       verbose: { type: "boolean" },
+      ...MEMORY_NODE_OPTIONS,
     },
     usage,
   )
@@ -321,6 +320,7 @@ async function runNode(argv: string[], io: Io): Promise<number> {
     mailbox,
     replicas,
     logger,
+    memory: nodeMemoryOptions(values),
   })
   if (node.embedded) writeEmbeddedUrl(node.url)
   // which guarantees hold on the server found: always shown, not only with --verbose

@@ -6,5 +6,6 @@
  * May import: every runtime layer, subjects/, supervisors/, actors/ (the demo's examples).
  * Nothing imports it except bin.mjs and tests.
  */
-export { CliError, loadAgents, main, resolveNatsUrl } from "./main.ts"
+export { CliError } from "./cli-error.ts"
+export { loadAgents, main, resolveNatsUrl } from "./main.ts"
 export type { Io } from "./io.ts"
