@@ -20,8 +20,10 @@
  *     hnsw.ef_search; no role, tenant setting or filters), one
  *     query at a time, alternating which goes first. The ANTS side includes embedding the query
  *     text (a cache miss each time). Issue target: p50 <= 1.2x raw.
- *   - recall@10: the ids `recall` returned against exact search (index scans off) for the same
- *     query vector, averaged over the queries. Issue target: >= 0.95.
+ *   - recall@10: what `recall` returned against exact search (index scans off) for the same
+ *     query vector, averaged over the queries; a result counts when it is as close as the
+ *     tenth exact neighbour (lexical vectors tie often; ann-benchmarks counts the same way).
+ *     Issue target: >= 0.95. The share of exact search's own ids is a second figure.
  */
 import pg from "pg"
 import pgvector from "pgvector/pg"
@@ -157,6 +159,7 @@ async function runBackend(ctx: ScenarioContext, backend: "pglite" | "postgres", 
     const antsLat = new Samples()
     const rawLat = new Samples()
     let hits = 0
+    let idHits = 0
     for (let q = 0; q < data.queries.length; q++) {
       const text = data.queries[q]!
       const vector = pgvector.toSql(lexicalVector(text)) as string
@@ -164,34 +167,39 @@ async function runBackend(ctx: ScenarioContext, backend: "pglite" | "postgres", 
         const t = performance.now()
         const found = await memory!.recall(OWNER, { query: text, k: K, scope: "tenant" })
         antsLat.push(performance.now() - t)
-        return found.map((m) => m.id)
+        return found
       }
       const rawSearch = async () => {
         const t = performance.now()
         await rawClient!.query(`SELECT ${COLUMNS}, embedding <=> $1 AS distance FROM ${table} ORDER BY distance LIMIT ${K}`, [vector])
         rawLat.push(performance.now() - t)
       }
-      let ids: string[]
+      let found: Awaited<ReturnType<typeof ants>>
       if (q % 2 === 0) {
-        ids = await ants()
+        found = await ants()
         await rawSearch()
       } else {
         await rawSearch()
-        ids = await ants()
+        found = await ants()
       }
       await rawClient.query("BEGIN")
       await rawClient.query("SET LOCAL enable_indexscan = off")
-      const exact = await rawClient.query<{ id: string }>(`SELECT id FROM ${table} ORDER BY embedding <=> $1 LIMIT ${K}`, [vector])
+      const exact = await rawClient.query<{ id: string; distance: number }>(`SELECT id, embedding <=> $1 AS distance FROM ${table} ORDER BY distance LIMIT ${K}`, [vector])
       await rawClient.query("COMMIT")
       const truth = new Set(exact.rows.map((r) => r.id))
-      hits += ids.filter((id) => truth.has(id)).length / Math.max(1, truth.size)
+      idHits += found.filter((m) => truth.has(m.id)).length / Math.max(1, truth.size)
+      // lexical vectors tie often (notes sharing the same words): an entry as close as the
+      // k-th exact neighbour is a true neighbour too, whichever of the tied ids exact search listed
+      const kth = Math.max(...exact.rows.map((r) => Number(r.distance)))
+      hits += Math.min(K, found.filter((m) => 1 - m.score <= kth + 1e-6).length) / Math.max(1, exact.rows.length)
       ctx.progress(0.7 + (0.3 * (q + 1)) / data.queries.length, `${backend}: query ${q + 1}/${data.queries.length}`)
     }
     const p50 = percentile(antsLat.view(), 0.5)
     const rawP50 = percentile(rawLat.view(), 0.5)
     ctx.record({ metric: `search p50 (${backend})`, value: p50, unit: "ms", baseline: rawP50, baselineOf: "the same query (columns, vector, k 10) sent raw through pg on the same table", better: "lower", target: "ratio <= 1.2", headline: true, params })
     ctx.record({ metric: `search p99 (${backend})`, value: percentile(antsLat.view(), 0.99), unit: "ms", baseline: percentile(rawLat.view(), 0.99), baselineOf: "the same query sent raw through pg", better: "lower", params })
-    ctx.record({ metric: `recall@10 (${backend})`, value: hits / data.queries.length, unit: "fraction", better: "higher", target: "value >= 0.95", headline: true, params, note: "against exact search (index scans off) for the same vector" })
+    ctx.record({ metric: `recall@10 (${backend})`, value: hits / data.queries.length, unit: "fraction", better: "higher", target: "value >= 0.95", headline: true, params, note: "against exact search (index scans off) for the same vector; a result as close as the 10th exact neighbour counts (ties)" })
+    ctx.record({ metric: `recall@10 by id (${backend})`, value: idHits / data.queries.length, unit: "fraction", better: "higher", params, note: "the share of exact search's ten ids returned; ties among equally close entries make it lower than recall@10" })
   } finally {
     await rawClient?.end().catch(() => undefined)
     if (memory !== undefined) {
