@@ -28,7 +28,7 @@
  * promised between durable messages.
  */
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg, type StreamConfig } from "@nats-io/jetstream"
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from "@nats-io/jetstream"
 import { agentSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
 import {
   DEAD_CODE_HEADER,
@@ -46,6 +46,7 @@ import {
 } from "../../subjects/cluster.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { retrying } from "./kv-buckets.ts"
+import { ensureStream } from "../server/streams.ts"
 import { backoffCap, type Backoff } from "../../supervisors/backoff.ts"
 import { publishDurable } from "../client/durable-tell.ts"
 import type { DurableTellResult } from "../agent/actor-context.ts"
@@ -101,7 +102,7 @@ const encoder = new TextEncoder()
 export async function ensureMailStreams(nc: NatsConnection, o: MailOptions = {}): Promise<JetStreamManager> {
   const jsm = await jetstreamManager(nc)
   const replicas = o.replicas ?? 1
-  await addIfAbsent(jsm, {
+  await ensureStream(jsm, {
     name: MAIL_STREAM,
     subjects: [...MAIL_STREAM_SUBJECTS],
     retention: RetentionPolicy.Workqueue,
@@ -110,7 +111,7 @@ export async function ensureMailStreams(nc: NatsConnection, o: MailOptions = {})
     max_age: nanos(MAIL_DEFAULTS.maxAgeMs),
     duplicate_window: nanos(o.duplicateWindowMs ?? MAIL_DEFAULTS.duplicateWindowMs),
   })
-  await addIfAbsent(jsm, {
+  await ensureStream(jsm, {
     name: MAIL_DEAD_STREAM,
     subjects: [...MAIL_DEAD_STREAM_SUBJECTS],
     retention: RetentionPolicy.Limits,
@@ -138,22 +139,6 @@ export async function ensureMailStreams(nc: NatsConnection, o: MailOptions = {})
     }
   }
   return jsm
-}
-
-async function addIfAbsent(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
-  try {
-    await jsm.streams.info(cfg.name)
-    return
-  } catch {
-    // not found
-  }
-  try {
-    await jsm.streams.add(cfg)
-  } catch (e) {
-    await jsm.streams.info(cfg.name).catch(() => {
-      throw e
-    })
-  }
 }
 
 export { publishDurable }

@@ -26,7 +26,7 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
   client: ["agent"],
   actor: ["agent", "client", "stigmergy"],
   cluster: ["agent", "client", "server"],
-  tasks: ["agent", "stigmergy"],
+  tasks: ["agent", "server", "stigmergy"],
   node: ["actor", "agent", "client", "cluster", "server", "stigmergy", "tasks"],
   cli: ["actor", "agent", "client", "cluster", "node", "server", "stigmergy", "tasks", "actors"],
 }
