@@ -54,6 +54,7 @@ async function killWhileWriting(w: Writer, acks: number): Promise<Map<number, st
   return new Map(w.acks)
 }
 
+// PGlite's first start creates its cluster: tens of seconds on a loaded machine, hence the timeouts
 describe("memory durability", () => {
   const cleanups: Array<() => Promise<void> | void> = []
   afterAll(async () => {
@@ -75,7 +76,7 @@ describe("memory durability", () => {
     const [found] = await second.forActor({ tenant: "acme", type: "notebook", id: "n1" }).recall("when was the boiler serviced")
     expect(found?.id).toBe(item.id)
     await second.close()
-  })
+  }, 240_000)
 
   it("embedded - kill -9 of the process serving the data directory loses no acknowledged memory; another process shares it meanwhile", async () => {
     const data = await pgliteDataDir()
@@ -99,7 +100,7 @@ describe("memory durability", () => {
     expect(lost).toEqual([])
     expect(ids.size).toBeGreaterThanOrEqual(acked.size)
     await reopened.close()
-  })
+  }, 240_000)
 
   it.skipIf(postgresSkip !== undefined)("postgres - kill -9 of a writing process loses no acknowledged memory", async () => {
     const schema = freshSchema("durable")
@@ -108,5 +109,5 @@ describe("memory durability", () => {
     const acked = await killWhileWriting(writer, 200)
     const ids = await storedIds(TEST_POSTGRES_URL, schema)
     expect([...acked.values()].filter((id) => !ids.has(id))).toEqual([])
-  })
+  }, 120_000)
 })
