@@ -70,6 +70,19 @@ export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io &
     logger,
   })
   if (node.embedded) writeEmbeddedUrl(node.url)
+  // listening before the banner: whoever reads "ready" may signal at once
+  let signals = 0
+  const onSignal = (sig: string) => {
+    signals++
+    if (signals > 1) {
+      io.err(`second ${sig}: exiting without draining`)
+      process.exit(1)
+    }
+    if (!json) io.out(`${sig}: draining (finishing in-flight messages, checkpointing)...`)
+    void node.drain()
+  }
+  process.on("SIGINT", () => onSignal("SIGINT"))
+  process.on("SIGTERM", () => onSignal("SIGTERM"))
   // which guarantees hold on the server found: always shown, not only with --verbose
   const g = node.cluster.guarantees
   const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings }
@@ -84,18 +97,6 @@ export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io &
     io.out(`  try: ${tryLine(agents[0]!)}${node.embedded ? "" : ` --nats ${node.url}`}`)
     io.out("  Ctrl-C drains and stops the node.")
   }
-  let signals = 0
-  const onSignal = (sig: string) => {
-    signals++
-    if (signals > 1) {
-      io.err(`second ${sig}: exiting without draining`)
-      process.exit(1)
-    }
-    if (!json) io.out(`${sig}: draining (finishing in-flight messages, checkpointing)...`)
-    void node.drain()
-  }
-  process.on("SIGINT", () => onSignal("SIGINT"))
-  process.on("SIGTERM", () => onSignal("SIGTERM"))
   await node.closed
   if (node.embedded) clearEmbeddedUrl(node.url)
   if (json) io.out(JSON.stringify({ event: "stopped", node: node.id }))

@@ -12,7 +12,11 @@ import { UsageError } from "./usage-error.ts"
 /** Whether a value is always there after parsing: given a default, required, or neither. */
 export type Presence = "optional" | "defaulted" | "required"
 
+/** What kind of text an option takes (help and tests read it; parsing uses `parseOne`). */
+export type OptKind = "flag" | "text" | "int" | "duration" | "time" | "enum" | "json" | "list" | "int-list" | "custom"
+
 interface OptFields<T> {
+  readonly kind: OptKind
   /** How the value is written in help (`<ms>`); undefined for a flag. */
   readonly value: string | undefined
   readonly description: string
@@ -85,18 +89,18 @@ export type Values<O extends OptionTable> = {
   readonly [K in keyof O]: O[K] extends Opt<infer T, infer P> ? (P extends "optional" ? T | undefined : T) : never
 }
 
-function make<T>(value: string | undefined, description: string, parseOne: (raw: string, flag: string) => T): Opt<T> {
-  return new Opt<T>({ value, description, defaultValue: undefined, defaultText: undefined, multiple: false, short: undefined, only: undefined, isRequired: false, parseOne })
+function make<T>(kind: OptKind, value: string | undefined, description: string, parseOne: (raw: string, flag: string) => T): Opt<T> {
+  return new Opt<T>({ kind, value, description, defaultValue: undefined, defaultText: undefined, multiple: false, short: undefined, only: undefined, isRequired: false, parseOne })
 }
 
 /** A switch: present or not. */
 export function flag(description: string): Opt<boolean, "defaulted"> {
-  return make<boolean>(undefined, description, () => true).withDefault(false)
+  return make<boolean>("flag", undefined, description, () => true).withDefault(false)
 }
 
 /** Free text (a name, a key, a URL); only an empty value is refused. */
 export function text(value: string, description: string): Opt<string> {
-  return make(value, description, (raw, f) => {
+  return make("text", value, description, (raw, f) => {
     if (raw.trim() === "") throw new UsageError(`${f} needs a value: ${value}`)
     return raw
   })
@@ -104,7 +108,7 @@ export function text(value: string, description: string): Opt<string> {
 
 /** A whole number within bounds. */
 export function int(value: string, description: string, bounds: { min: number; max?: number } = { min: 1 }): Opt<number> {
-  return make(value, description, (raw, f) => wholeNumber(raw, f, bounds.min, bounds.max))
+  return make("int", value, description, (raw, f) => wholeNumber(raw, f, bounds.min, bounds.max))
 }
 
 export function wholeNumber(raw: string, flag: string, min: number, max?: number): number {
@@ -132,7 +136,7 @@ export function durationMs(raw: string): number | undefined {
 
 /** A span of time in milliseconds, written as milliseconds or with a unit. */
 export function duration(value: string, description: string, bounds: { min: number } = { min: 1 }): Opt<number> {
-  return make(value, description, (raw, f) => {
+  return make("duration", value, description, (raw, f) => {
     const ms = durationMs(raw)
     if (ms === undefined || ms < bounds.min) {
       throw new UsageError(`${f} must be a whole number of at least ${bounds.min}, got "${raw}" (milliseconds; or with a unit: 500ms, 30s, 5m, 1h)`)
@@ -157,12 +161,12 @@ export function parseWhen(flag: string, raw: string, now = Date.now()): number {
 
 /** A point in time (epoch ms after parsing). */
 export function time(value: string, description: string): Opt<number> {
-  return make(value, description, (raw, f) => parseWhen(f, raw))
+  return make("time", value, description, (raw, f) => parseWhen(f, raw))
 }
 
 /** One of a closed set of words. */
 export function oneOf<const W extends string>(words: ReadonlyArray<W>, description: string): Opt<W> {
-  return make(words.join("|"), description, (raw, f) => {
+  return make("enum", words.join("|"), description, (raw, f) => {
     if (!(words as ReadonlyArray<string>).includes(raw)) throw new UsageError(`${f} must be one of ${words.join(", ")}, got "${raw}"`)
     return raw as W
   })
@@ -170,7 +174,7 @@ export function oneOf<const W extends string>(words: ReadonlyArray<W>, descripti
 
 /** A JSON document. */
 export function json(value: string, description: string, example: string): Opt<unknown> {
-  return make(value, description, (raw, f) => {
+  return make("json", value, description, (raw, f) => {
     try {
       return JSON.parse(raw) as unknown
     } catch (e) {
@@ -181,7 +185,7 @@ export function json(value: string, description: string, example: string): Opt<u
 
 /** Comma-separated words. */
 export function list(value: string, description: string): Opt<string[]> {
-  return make(value, description, (raw, f) => {
+  return make("list", value, description, (raw, f) => {
     const items = raw.split(",").map((s) => s.trim()).filter(Boolean)
     if (items.length === 0) throw new UsageError(`${f} needs a comma-separated list, e.g. ${value}`)
     return items
@@ -190,7 +194,7 @@ export function list(value: string, description: string): Opt<string[]> {
 
 /** Comma-separated whole numbers, each at least `min`. */
 export function intList(value: string, description: string, min = 1): Opt<number[]> {
-  return make(value, description, (raw, f) => {
+  return make("int-list", value, description, (raw, f) => {
     const items = raw.split(",").map((s) => s.trim())
     if (items.some((s) => s === "")) throw new UsageError(`${f} needs a comma-separated list of whole numbers, e.g. 1,16,64, got "${raw}"`)
     return items.map((s) => wholeNumber(s, f, min))
@@ -199,5 +203,5 @@ export function intList(value: string, description: string, min = 1): Opt<number
 
 /** An option whose text is checked by a function of the declaring command. */
 export function custom<T>(value: string, description: string, parseOne: (raw: string, flag: string) => T): Opt<T> {
-  return make(value, description, parseOne)
+  return make("custom", value, description, parseOne)
 }
