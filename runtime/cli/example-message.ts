@@ -56,7 +56,7 @@ function sample(schema: JsonSchema, root: JsonSchema, depth = 0): unknown {
 }
 
 /** The first tag of the type with a sample body its decoder accepts, else `_Inspect`. */
-export function exampleMessage(def: AgentDefinition): ExampleMessage {
+export function exampleMessage(def: AgentDefinition<any, any>): ExampleMessage {
   let schemas: Record<string, { message: unknown }>
   try {
     schemas = def.protocol.jsonSchema()

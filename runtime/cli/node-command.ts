@@ -44,7 +44,7 @@ export async function loadAgents(modulePath: string): Promise<AgentDefinition[]>
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
 /** The banner's `try:` line: a request to the first type that its protocol accepts. */
-export function tryLine(def: AgentDefinition): string {
+export function tryLine(def: AgentDefinition<any, any>): string {
   const m = exampleMessage(def)
   const subject = agentSubject({ tenant: DEFAULT_TENANT, type: def.type, id: "a1", tag: m.tag })
   return `npx ants ask ${subject}${m.body === undefined ? "" : ` ${shellQuote(m.body)}`}`
