@@ -5,7 +5,7 @@
  * does not answer) is removed with a note on stderr.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import { connectNats } from "../node.ts"
+import { connect } from "@nats-io/transport-node"
 import { clearEmbeddedUrl, isProcessAlive, readEmbeddedUrl } from "./embedded-url.ts"
 import type { Io } from "./run-command.ts"
 
@@ -22,6 +22,15 @@ export class CliError extends Error {
 }
 
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+/**
+ * A client connection like a node's (every listed server, reconnecting), opened here rather
+ * than through the node module: a client command then loads only what it uses, not the whole
+ * runtime.
+ */
+async function connectNats(servers: string, name: string): Promise<NatsConnection> {
+  return await connect({ servers: servers.split(",").map((s) => s.trim()).filter(Boolean), name, maxReconnectAttempts: -1, reconnectTimeWait: 250 })
+}
 
 /**
  * Where client commands find NATS. The embedded server's file is skipped (with a note on
