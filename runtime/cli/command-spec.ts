@@ -132,7 +132,8 @@ function parseArgsMessage(spec: CommandSpec, e: Error & { code?: string }): stri
     const name = /--([\w-]+)/.exec(e.message)?.[1]
     const o = name === undefined ? undefined : spec.options[name]
     if (o && o.isFlag) return `--${name} takes no value`
-    if (o) return `--${name} needs a value: ${o.value} (${o.fields.description}); a value starting with "-" is written --${name}=-x`
+    // parseArgs also lands here for a value that starts with "-" (taken for an option)
+    if (o) return `--${name} needs a value: ${o.value} (${o.fields.description}); write one that starts with "-" as --${name}=<value>`
   }
   return e.message
 }
