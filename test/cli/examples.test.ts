@@ -17,7 +17,7 @@ import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { counter, echo, forager, worker } from "../../actors/examples/index.ts"
 import { COMMANDS } from "../../runtime/cli/commands.ts"
-import { main } from "../../runtime/cli/main.ts"
+import { helpText, main } from "../../runtime/cli/main.ts"
 import { tryLine } from "../../runtime/cli/node-command.ts"
 import { startNode, type AntsNode } from "../../runtime/node.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
@@ -216,8 +216,10 @@ describe("cli examples", () => {
     for (const c of ["node", "ask", "tell", "wake", "nodes", "actors", "cost", "pheromone", "task", "dlq", "--help"]) expect(covered, c).toContain(c)
   }, 120_000)
 
-  it("cli examples - every example printed by --help runs as printed against a node with the example agents", async () => {
-    const all = COMMANDS.flatMap((c) => c.examples)
+  it("cli examples - every example printed by `ants --help` and each command's --help runs as printed against a node with the example agents", async () => {
+    const top = helpText().split("\nexamples:\n")[1]!.split("\n").map((l) => l.trim())
+    expect(top.length).toBeGreaterThan(0)
+    const all = [...top, ...COMMANDS.flatMap((c) => c.examples)]
     for (const l of all) await runExample(l)
     await settled()
     for (const l of all) expect(ran.has(l) || l in SKIPPED, l).toBe(true)
