@@ -7,7 +7,7 @@
 import type { NatsConnection } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
 import { clearEmbeddedUrl, isProcessAlive, readEmbeddedUrl } from "./embedded-url.ts"
-import type { Io } from "./run-command.ts"
+import type { Io } from "./io.ts"
 
 /** A failure to do what was asked (not a usage error), with the exit code to end with. */
 export class CliError extends Error {

@@ -14,7 +14,7 @@ import { createPheromones, createWorkspace, strongestPatterns, type Evaporation 
 import { lifecycleWildcard, supervisorWildcard } from "../../subjects/grammar.ts"
 import type { Parsed } from "./command-spec.ts"
 import type { DEMO } from "./commands.ts"
-import type { Io } from "./run-command.ts"
+import type { Io } from "./io.ts"
 
 /** Runs `ants demo` with its parsed (and checked) options. */
 export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io & { readonly json: boolean }): Promise<number> {

@@ -11,7 +11,8 @@ import { fileURLToPath } from "node:url"
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { CommandSpec, Parsed } from "./command-spec.ts"
 import { ACTORS, ASK, BENCH, COMMANDS, COST, DEMO, DLQ, NODE, NODES, PHEROMONE, TASK, TELL, WAKE } from "./commands.ts"
-import { runCommand, type Io } from "./run-command.ts"
+import type { Io } from "./io.ts"
+import { runCommand } from "./run-command.ts"
 import { isUsageError } from "./usage-error.ts"
 
 export type { Io }

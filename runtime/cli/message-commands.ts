@@ -9,7 +9,7 @@ import { agentSubject, parseAgentSubject, SubjectError } from "../../subjects/gr
 import type { Parsed } from "./command-spec.ts"
 import type { ASK, TELL, WAKE } from "./commands.ts"
 import { CliError } from "./client-connection.ts"
-import type { Io } from "./run-command.ts"
+import type { Io } from "./io.ts"
 import { UsageError } from "./usage-error.ts"
 
 export interface MessageIo extends Io {

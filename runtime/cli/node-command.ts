@@ -15,7 +15,7 @@ import type { NODE } from "./commands.ts"
 import { clearEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
 import { exampleMessage } from "./example-message.ts"
 import { CliError } from "./client-connection.ts"
-import type { Io } from "./run-command.ts"
+import type { Io } from "./io.ts"
 
 /** Loads agent definitions from a module: its default export, an `agents` array, or every exported definition. */
 export async function loadAgents(modulePath: string): Promise<AgentDefinition[]> {

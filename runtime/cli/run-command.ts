@@ -5,14 +5,10 @@
  * the command itself, exits 2 with the message and the usage lines (with --json, one document
  * `{"ok":false,"error":{"code":"usage","message","details":{"usage"}}}` on stdout).
  */
+import type { Io } from "./io.ts"
 import type { OptionTable } from "./option.ts"
 import { helpText, parseCommand, usageErrorText, usageLines, wantsHelp, type CommandSpec, type Parsed } from "./command-spec.ts"
 import { isUsageError } from "./usage-error.ts"
-
-export interface Io {
-  out(s: string): void
-  err(s: string): void
-}
 
 /** What a command's module gets: where to print, and whether to print JSON. */
 export interface CommandIo {
