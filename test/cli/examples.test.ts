@@ -114,7 +114,15 @@ beforeAll(async () => {
     // quick retries, so `{"fail":true}` reaches the dead-letter queue in well under a second
     tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 50, factor: 2, maxMs: 200 } } },
   })
+  // the `ants node` lines take longest (a process each): start them all now, beside the rest
+  for (const l of [...readmeExamples(), ...helpExamples()]) if (argvOf(l)[0] === "node") void runExample(l)
 })
+
+/** The examples `ants --help` and every command's --help print. */
+function helpExamples(): string[] {
+  const top = helpText().split("\nexamples:\n")[1]!.split("\n").map((l) => l.trim())
+  return [...top, ...COMMANDS.flatMap((c) => c.examples)]
+}
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL")
@@ -217,9 +225,8 @@ describe("cli examples", () => {
   }, 120_000)
 
   it("cli examples - every example printed by `ants --help` and each command's --help runs as printed against a node with the example agents", async () => {
-    const top = helpText().split("\nexamples:\n")[1]!.split("\n").map((l) => l.trim())
-    expect(top.length).toBeGreaterThan(0)
-    const all = [...top, ...COMMANDS.flatMap((c) => c.examples)]
+    const all = helpExamples()
+    expect(all.length).toBeGreaterThan(COMMANDS.length)
     for (const l of all) await runExample(l)
     await settled()
     for (const l of all) expect(ran.has(l) || l in SKIPPED, l).toBe(true)
