@@ -181,7 +181,7 @@ export const PHEROMONE = defineCommand({
   },
   options: {
     type: text("<T>", `pheromone type: ${PHEROMONE_TYPE_NAMES.join(", ")}`).onlyFor("deposit"),
-    location: text("<L>", "dotted location, e.g. integrations.stripe (detect and watch: everything under it)").onlyFor("deposit", "reinforce", "detect", "watch", "evaporate"),
+    location: text("<L>", "dotted location, e.g. integrations.stripe (detect and watch: everything under it)"),
     id: text("<X>", "the trail's id at its location (a key is <tenant>.<location>.<id>)").defaultIs("deposit: <type>-<unique>").onlyFor("deposit", "reinforce", "evaporate"),
     strength: strength(`0..1 or ${STRENGTH_LEVEL_NAMES.join("|")} (0.1, 0.3, 0.5, 0.7, 1)`).defaultIs("the type's default").onlyFor("deposit", "reinforce"),
     ttl: duration("<D>", "time to live: 500ms, 60s, 5m, 1h or milliseconds").defaultIs("the type's default").onlyFor("deposit", "reinforce"),
@@ -265,7 +265,7 @@ export const DLQ = defineCommand({
     nats: natsClient(),
   },
   notes: [
-    `A task lands here when its last attempt fails (the example worker's {"fail":true} does, after 3 attempts), when it is rejected, or when its deadline passes. A malformed_payload one cannot be resubmitted: submit a corrected task and purge it.`,
+    `A task lands here when its last attempt fails, when it is rejected, or when its deadline passes. The examples below show the one \`npx ants task submit example.work '{"fail":true}' --key broken-1\` leaves after its 3 attempts. A malformed_payload one cannot be resubmitted: submit a corrected task and purge it.`,
   ],
   examples: ["npx ants dlq list", "npx ants dlq show broken-1", "npx ants dlq resubmit broken-1", "npx ants dlq purge --json"],
   connects: true,
