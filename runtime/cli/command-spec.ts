@@ -64,8 +64,8 @@ export function wantsHelp(argv: ReadonlyArray<string>): boolean {
 }
 
 const optionList = (spec: CommandSpec) =>
-  Object.entries(spec.options)
-    .map(([k, o]) => `--${k}`)
+  Object.keys(spec.options)
+    .map((k) => `--${k}`)
     .join(", ")
 
 const helpHint = (spec: CommandSpec) => `see \`npx ants ${spec.name} --help\``
@@ -111,7 +111,7 @@ export function parseCommand<O extends OptionTable>(spec: CommandDeclaration<O>,
     const raw = parsed.values[name]
     const f = `--${name}`
     if (raw === undefined) {
-      if (o.fields.isRequired) throw new UsageError(`${f} ${o.value ?? ""} is required for ${what}: ${o.fields.description}`.replace("  ", " "))
+      if (o.fields.isRequired) throw new UsageError(`${f}${o.value ? ` ${o.value}` : ""} is required for ${what}: ${o.fields.description}`)
       values[name] = o.fields.defaultValue
       continue
     }
