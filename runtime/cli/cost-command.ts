@@ -7,7 +7,7 @@
 import type { NatsConnection } from "@nats-io/nats-core"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { nodesBroadcastSubject } from "../../subjects/grammar.ts"
-import type { NodeStats } from "../node.ts"
+import type { NodeStats } from "../node/node.ts"
 import type { Parsed } from "./command-spec.ts"
 import { COST } from "./commands.ts"
 import { runCommand, type CommandIo } from "./run-command.ts"

@@ -5,7 +5,7 @@
  * runtime tag `_Inspect`, which takes no body and every actor answers.
  */
 import { Either } from "effect"
-import type { AgentDefinition } from "../define-agent.ts"
+import type { AgentDefinition } from "../agent/define-agent.ts"
 
 export interface ExampleMessage {
   readonly tag: string

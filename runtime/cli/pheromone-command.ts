@@ -8,8 +8,8 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { isPheromoneError, type PheromoneType } from "../../subjects/pheromones.ts"
-import { createPheromones, type TrailRef } from "../pheromones/pheromones.ts"
-import type { Evaporation, Trail } from "../pheromones/trail.ts"
+import { createPheromones, type TrailRef } from "../stigmergy/pheromones.ts"
+import type { Evaporation, Trail } from "../stigmergy/trail.ts"
 import type { Parsed } from "./command-spec.ts"
 import { PHEROMONE } from "./commands.ts"
 import { durationMs } from "./option.ts"

@@ -27,8 +27,8 @@ import {
 } from "../../runtime/cli/commands.ts"
 import { main } from "../../runtime/cli/main.ts"
 import type { AnyOpt } from "../../runtime/cli/option.ts"
-import { freePort } from "../../runtime/nats-server.ts"
-import { NODE_DEFAULTS } from "../../runtime/node.ts"
+import { freePort } from "../../runtime/server/nats-server.ts"
+import { NODE_DEFAULTS } from "../../runtime/node/node.ts"
 import { DECAY_CURVES, PHEROMONE_TYPES, STRENGTH_LEVELS } from "../../subjects/pheromones.ts"
 import { PRIORITIES } from "../../subjects/tasks.ts"
 
