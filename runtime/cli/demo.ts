@@ -31,7 +31,7 @@ export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io &
     nats: values.nats,
     logger: () => {},
     // quick retries so the failing task reaches the dead-letter queue within the demo (defaults: 1 s, 2 s, ...)
-    tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 100, factor: 2, maxMs: 1_000 } } },
+    tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 100, multiplier: 2, maxMs: 1_000 } } },
   })
   say(`  node ${node.id} on ${node.url}${node.embedded ? ` (embedded nats-server ${node.embedded.version})` : ""}, routing ${node.routing}`)
   const enc = new TextDecoder()

@@ -45,7 +45,8 @@ import {
   parseMailSubject,
 } from "../../subjects/cluster.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
-import { retrying } from "./membership.ts"
+import { retrying } from "./kv-buckets.ts"
+import { backoffCap, type Backoff } from "../../supervisors/backoff.ts"
 import { publishDurable } from "../client/durable-tell.ts"
 import type { DurableTellResult } from "../agent/actor-context.ts"
 
@@ -60,6 +61,9 @@ export const MAIL_DEFAULTS = {
   maxAgeMs: 7 * 24 * 3600_000,
   deadMaxAgeMs: 30 * 24 * 3600_000,
 } as const
+
+/** Redelivery after a failed delivery: 250 ms, doubling, at most 10 s. */
+const REDELIVERY_BACKOFF: Backoff = { initialMs: 250, maxMs: 10_000, multiplier: 2, jitter: 0 }
 
 const TERMINAL = new Set(["invalid_message", "unknown_tag", "invalid_subject", "forbidden"])
 
@@ -232,7 +236,7 @@ export async function startMailDelivery(
     if (TERMINAL.has(code)) return deadLetter(m, parts, code, reason)
     if (m.info.deliveryCount >= maxDeliveries) return deadLetter(m, parts, code, `${reason} (after ${m.info.deliveryCount} deliveries)`)
     stats.retried++
-    m.nak(Math.min(10_000, 250 * 2 ** Math.min(6, m.info.deliveryCount - 1)))
+    m.nak(backoffCap(REDELIVERY_BACKOFF, m.info.deliveryCount - 1))
   }
 
   /**
