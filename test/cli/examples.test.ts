@@ -112,7 +112,7 @@ beforeAll(async () => {
     nats: server.url,
     logger: () => {},
     // quick retries, so `{"fail":true}` reaches the dead-letter queue in well under a second
-    tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 50, factor: 2, maxMs: 200 } } },
+    tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 50, multiplier: 2, maxMs: 200 } } },
   })
   // the `ants node` lines take longest (a process each): start them all now, beside the rest
   for (const l of [...readmeExamples(), ...helpExamples()]) if (argvOf(l)[0] === "node") void runExample(l)
