@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The `ants` command. It runs the built JavaScript in dist/ (which mirrors the repository, so the
-// CLI's entry is dist/runtime/cli/main.js). An installed package holds only dist/; in a developer
-// checkout dist/ is used when `npm run build` is newer than every file it was built from (its
-// build-stamp.json lists them), else the TypeScript sources run through tsx, so an edit never
-// runs stale code. tsx is registered for built code only when an argument names a TypeScript
-// file (an agents module such as `--agents ./my-agents.ts`): loading it costs a second or more.
+// CLI's entry is dist/runtime/cli/main.js): an installed package holds only dist/. In a developer
+// checkout the TypeScript sources run through tsx instead whenever dist/ is missing or older than
+// a file it was built from (dist/build-stamp.json lists them), so an edit never runs stale code,
+// and whenever an argument names a TypeScript file (`--agents ./my-agents.ts`), which imports the
+// sources: one copy of the runtime per process. With built code, tsx is registered only for such
+// an argument, after the CLI has loaded: it costs a second or more.
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 
@@ -27,12 +28,12 @@ function fresh() {
   return !inputs.some((input) => newer(`${root}${input}`))
 }
 
-const names = (arg) => /\.[cm]?tsx?$/.test(arg)
-const useBuilt = !existsSync(source) || fresh()
+const typescriptArg = process.argv.slice(2).some((arg) => /\.[cm]?tsx?$/.test(arg))
+const useBuilt = !existsSync(source) || (!typescriptArg && fresh())
 const registerTsx = async () => (await import("tsx/esm/api")).register()
 
 if (!useBuilt) await registerTsx()
 const { main } = await import((useBuilt ? built : source).href)
-if (useBuilt && process.argv.slice(2).some(names)) await registerTsx()
+if (useBuilt && typescriptArg) await registerTsx()
 const code = await main(process.argv.slice(2))
 if (typeof code === "number") process.exitCode = code
