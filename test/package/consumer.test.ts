@@ -235,6 +235,8 @@ describe("package", () => {
     expect(files.some((f) => f.startsWith("dist/runtime/nats-server-watchdog"))).toBe(true)
   })
 
+  // the timeouts below are room for a loaded machine (tsc checks Effect's declarations too)
+
   it("package - a plain node ESM program imports defineAgent and startNode from ants and answers asks (this Node)", async () => {
     const r = await mustRun(process.execPath, ["program.mjs"], APP, cleanEnv({ NATS_URL: nats.url, ACTOR: "on-this-node" }))
     const out = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "")
@@ -244,20 +246,20 @@ describe("package", () => {
       subject: agentSubject({ tenant: "acme", type: "shout", id: "s1", tag: "Say" }),
       supervisors: "function",
     })
-  })
+  }, 180_000)
 
   it("package - the same program runs on Node 24 from the registry's node@24", async () => {
     const r = await mustRun(node24, ["program.mjs"], APP, cleanEnv({ NATS_URL: nats.url, ACTOR: "on-node-24" }))
     const out = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "")
     expect(out.node).toMatch(/^v24\./)
     expect(out.replies).toEqual([{ text: "HI 1" }, { text: "AGAIN 2" }, { text: "echo" }])
-  })
+  }, 180_000)
 
   it("package - a strict NodeNext TypeScript consumer compiles against the declarations", async () => {
     const r = await run(process.execPath, [TSC, "-p", "."], APP)
     expect(r.stdout + r.stderr).toBe("")
     expect(r.code).toBe(0)
-  })
+  }, 300_000)
 
   it("package - the installed ants bin runs the built CLI and hosts a TypeScript agents module", async () => {
     const bin = join(APP, "node_modules", ".bin", "ants")
@@ -293,5 +295,5 @@ describe("package", () => {
         await exited
       }
     }
-  })
+  }, 300_000)
 })
