@@ -225,8 +225,7 @@ async function clientConnection(flag: string | undefined, io: Io): Promise<NatsC
 }
 
 async function runExternal(name: string, ext: (typeof external)[string], argv: string[], io: Io): Promise<number> {
-  // the table names the sources; built, this module sits next to their compiled `.js`
-  const path = new URL(import.meta.url.endsWith(".js") ? ext.module.replace(/\.ts$/, ".js") : ext.module, import.meta.url)
+  const path = new URL(import.meta.url.endsWith(".js") ? ext.module.replace(/\.ts$/, ".js") : ext.module, import.meta.url) // built: the compiled .js
   if (!existsSync(path)) throw new CliError(`the "${name}" command is not part of this build yet`)
   const mod = (await import(path.href)) as Record<string, (argv: string[], io: unknown) => Promise<number | void>>
   const fn = mod[ext.fn]
