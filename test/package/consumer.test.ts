@@ -232,7 +232,7 @@ describe("package", () => {
     const outside = files.filter((f) => !f.startsWith("dist/") && !["package.json", "LICENSE", "README.md", "runtime/cli/bin.mjs"].includes(f))
     expect(outside).toEqual([])
     expect(files.filter((f) => /(^|\/)(test|\.ci|\.tmp)\//.test(f) || f.endsWith(".map") || (f.endsWith(".ts") && !f.endsWith(".d.ts")))).toEqual([])
-    expect(files.some((f) => f.startsWith("dist/runtime/nats-server-watchdog"))).toBe(true)
+    expect(files.some((f) => f.startsWith("dist/runtime/") && f.endsWith("/nats-server-watchdog.mjs"))).toBe(true)
   })
 
   // the timeouts below are room for a loaded machine (tsc checks Effect's declarations too)
