@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { memoryCommand } from "../../runtime/cli/memory-command.ts"
+import { main } from "../../runtime/cli/main.ts"
 import { openMemory, startEmbeddedPostgres, type EmbeddedPostgres, type Memory } from "../../runtime/memory/mod.ts"
 import { freshSchema, pgliteDataDir } from "../helpers/postgres.ts"
 
 async function run(argv: string[], json = true): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = []
   const err: string[] = []
-  const code = await memoryCommand(argv, { json, out: (s) => out.push(s), err: (s) => err.push(s) })
+  const code = await main(["memory", ...argv, ...(json ? ["--json"] : [])], { out: (s) => void out.push(s), err: (s) => void err.push(s) })
   return { code, out, err }
 }
 
@@ -62,8 +62,14 @@ describe("ants memory", () => {
     expect((await run(["forget", "x"])).code).toBe(2)
     const badK = await run(["search", "x", "--k", "zero", "--data-dir", data.dir, "--schema", schema])
     expect(badK.code).toBe(2)
-    expect(JSON.parse(badK.out[0]!).error).toMatchObject({ code: "invalid_input" })
+    expect(JSON.parse(badK.out[0]!).error).toMatchObject({ code: "usage" })
     const badKind = await run(["search", "x", "--kind", "gossip", "--data-dir", data.dir, "--schema", schema])
-    expect(JSON.parse(badKind.out[0]!).error.message).toMatch(/unknown memory kind "gossip"/)
+    expect(badKind.code).toBe(2)
+    expect(JSON.parse(badKind.out[0]!).error.message).toMatch(/--kind must be one of episodic, semantic, procedural, got "gossip"/)
+    const both = await run(["stats", "--postgres", "postgres://127.0.0.1/x", "--data-dir", data.dir])
+    expect(both.code).toBe(2)
+    expect(JSON.parse(both.out[0]!).error.message).toMatch(/exclude each other/)
+    const actorAlone = await run(["search", "x", "--actor", "a1", "--data-dir", data.dir])
+    expect(JSON.parse(actorAlone.out[0]!).error.message).toMatch(/--actor needs --type/)
   })
 })
