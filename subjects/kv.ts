@@ -3,7 +3,7 @@
  * client may read them). Keys are dotted subject tokens, so a prefix read of one tenant or
  * type is a subject filter.
  *
- *   ants_state     <tenant>.<type>.<id>       actor checkpoints {"v":1,"state":…,"at":…,"node":…,"acct":…}
+ *   ants_state     <tenant>.<type>.<id>       actor checkpoints {"v":1,"state":…,"at":…,"node":…,"w":…,"acct":…}
  *   ants_schedules <type>.<schedule>.<epochMs>  claim of one firing of a cron schedule (first node wins), kept 24 h
  */
 import { token, type ActorAddress } from "./grammar.ts"
@@ -12,6 +12,14 @@ export const STATE_BUCKET = "ants_state"
 
 export function stateKey(a: ActorAddress): string {
   return `${token("tenant", a.tenant)}.${token("type", a.type)}.${token("id", a.id)}`
+}
+
+/**
+ * The stream subject that carries a key of a KV bucket (`$KV.<bucket>.<key>`), for reads that
+ * must go to the stream's leader (a last-by-subject message get) rather than to any replica.
+ */
+export function kvKeySubject(bucket: string, key: string): string {
+  return `$KV.${bucket}.${key}`
 }
 
 export const SCHEDULE_BUCKET = "ants_schedules"

@@ -37,7 +37,7 @@ export {
   topicSubject,
 } from "./grammar.ts"
 export type { ActorAddress, AgentSubjectParts, ParsedInbound, TokenKind } from "./grammar.ts"
-export { STATE_BUCKET, stateKey } from "./kv.ts"
+export { STATE_BUCKET, stateKey, kvKeySubject } from "./kv.ts"
 export {
   DIRECTIVES,
   Directive,
