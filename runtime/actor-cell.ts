@@ -5,6 +5,13 @@
  * type's policy, and is dropped from memory when it passivates. A handler that throws never
  * takes the node down: the caller gets `handler_failed` and the supervisor decides.
  *
+ * Storage comes before acknowledgement: under `after-change` a cell answers before its write lands,
+ * but never more than `CHECKPOINT_LAG_MS` ahead of it (past that, messages wait in the mailbox
+ * until the write in flight is stored); when a write fails for any reason but fencing (the
+ * server is unreachable, JetStream has no quorum, the request timed out), the cell answers
+ * `unavailable` and retries until a write lands (or finds another activation wrote, and stops).
+ * Under `before-reply` an answer goes out only once the state it reports is stored.
+ *
  * Memory: an idle cell is a handful of fields (the mailbox buffer and the context object are
  * allocated on demand and released), so a node holds 100,000 idle actors comfortably.
  */
@@ -14,7 +21,7 @@ import type { ActorAddress } from "../subjects/grammar.ts"
 import type { ActorContext } from "./actor-context.ts"
 import { Mailbox } from "./mailbox.ts"
 import { parseIssues } from "./protocol.ts"
-import type { Accounting } from "./state-store.ts"
+import { StateFencedError, type Accounting } from "./state-store.ts"
 import type { TypeHost } from "./type-host.ts"
 import { DURABLE_HEADER } from "../subjects/cluster.ts"
 
@@ -26,6 +33,13 @@ export interface Envelope {
 }
 
 export type CellStatus = LifecycleState | "stopped"
+
+/**
+ * Under `after-change`, how far answers may run ahead of storage: once the oldest answered
+ * change not yet stored is this old, the next messages wait for the write in flight. It bounds
+ * what a partition or a server failure can take from acknowledged changes.
+ */
+export const CHECKPOINT_LAG_MS = 250
 
 export class ActorCell implements ActorAddress {
   status: CellStatus = "cold"
@@ -55,6 +69,19 @@ export class ActorCell implements ActorAddress {
   private pausedUntil = 0
   private saving: Promise<void> | null = null
   private dirty = false
+  /** When the first change behind the write in flight was made (0: none). */
+  private dirtySince = 0
+  /** When the oldest answered change that is not stored yet was made (0: everything answered is stored). */
+  private unstoredSince = 0
+  /**
+   * A write failed for another reason than fencing: until one lands, the cell answers
+   * `unavailable` (it cannot tell whether what it holds will ever be stored).
+   */
+  storeFailing = false
+  /** Writes whose outcome is unknown (their request failed), by token: the JSON each carried. */
+  private readonly uncertain = new Map<string, string>()
+  private writes = 0
+  private readonly writer = Math.random().toString(36).slice(2, 10)
   private ctx: ActorContext | null = null
   private ready: Promise<void> | null = null
   subscriptions: Array<{ unsubscribe(): void }> | null = null
@@ -75,7 +102,7 @@ export class ActorCell implements ActorAddress {
   }
 
   get busy(): boolean {
-    return this.running || this.queued > 0 || this.saving !== null
+    return this.running || this.queued > 0 || this.saving !== null || this.storeFailing
   }
 
   /**
@@ -157,12 +184,18 @@ export class ActorCell implements ActorAddress {
       this.ready === null &&
       this.status !== "warming" &&
       this.status !== "stopped" &&
-      (this.pausedUntil === 0 || this.pausedUntil <= Date.now())
+      (this.pausedUntil === 0 || this.pausedUntil <= Date.now()) &&
+      !this.holding()
     )
   }
 
+  /** Answers are too far ahead of storage: the next message waits for the write in flight. */
+  private holding(): boolean {
+    return !this.storeFailing && this.unstoredSince !== 0 && Date.now() - this.unstoredSince > CHECKPOINT_LAG_MS
+  }
+
   private kick(): void {
-    if (this.running || this.ready !== null || this.status === "warming" || this.status === "stopped") return
+    if (this.running || this.ready !== null || this.status === "warming" || this.status === "stopped" || this.holding()) return
     if (this.mailbox === null || this.mailbox.size === 0) return
     const wait = this.pausedUntil - Date.now()
     if (wait > 0) {
@@ -190,7 +223,7 @@ export class ActorCell implements ActorAddress {
       for (;;) {
         if (env === undefined) {
           const mb = this.mailbox
-          if (mb === null || this.status === "stopped" || (this.pausedUntil !== 0 && this.pausedUntil > Date.now())) break
+          if (mb === null || this.status === "stopped" || (this.pausedUntil !== 0 && this.pausedUntil > Date.now()) || this.holding()) break
           env = mb.shift()
           if (env === undefined) break
         }
@@ -227,6 +260,10 @@ export class ActorCell implements ActorAddress {
     }
     if (env.tag === "_Inspect") {
       host.reply(env, encodeOk({ tenant: this.tenant, type: this.type, id: this.id, status: this.status, node: host.node.id, queued: this.queued, acct: this.accounting() }))
+      return undefined
+    }
+    if (this.storeFailing) {
+      host.reply(env, encodeError("unavailable", `${this.type}/${this.id} cannot store its state right now (NATS unreachable or without quorum); retry`))
       return undefined
     }
     const handler = host.definition.handlers[env.tag] as (m: unknown, ctx: ActorContext) => unknown
@@ -267,7 +304,7 @@ export class ActorCell implements ActorAddress {
       return this.checkpointNow().then(() => {
         // a fenced checkpoint stops this activation (another one owns the actor now): its answer must not go out
         if (this.status === "stopped") host.reply(env, encodeError("unavailable", `${this.type}/${this.id} moved to another activation; retry`))
-        else if (durable && this.saved !== serialize(this.state)) host.reply(env, encodeError("unavailable", `${this.type}/${this.id} could not store its state; retry`))
+        else if (this.saved !== serialize(this.state)) host.reply(env, encodeError("unavailable", `${this.type}/${this.id} could not store its state; retry`))
         else host.reply(env, encodeOk(encoded.right))
       })
     }
@@ -357,15 +394,18 @@ export class ActorCell implements ActorAddress {
   /** Writes the state if it changed since the last checkpoint, coalescing with a write in flight. */
   checkpointSoon(): void {
     const json = serialize(this.state)
-    if (this.saving !== null) {
+    if (this.saving !== null || this.storeFailing) {
       if (json !== (this.unsaved ?? this.saved)) {
         this.unsaved = json
         this.dirty = true
+        if (this.dirtySince === 0) this.dirtySince = Date.now()
+        if (this.unstoredSince === 0) this.unstoredSince = this.dirtySince
       }
       return
     }
     if (json === this.saved) return
     this.unsaved = json
+    if (this.unstoredSince === 0) this.unstoredSince = Date.now()
     this.saving = this.write(json)
   }
 
@@ -406,22 +446,90 @@ export class ActorCell implements ActorAddress {
   }
 
   private async write(json: string, sleptAt?: number): Promise<void> {
+    const token = `${this.host.node.id}.${this.writer}.${++this.writes}`
     try {
-      this.revision = await this.host.store.save(this, json, this.revision, this.accounting(sleptAt))
+      this.revision = await this.host.store.save(this, json, this.revision, this.accounting(sleptAt), token)
       this.saved = json
       if (this.unsaved === json) this.unsaved = undefined
+      this.uncertain.clear()
+      // what was answered after this write began is still to be stored
+      this.unstoredSince = this.dirty ? this.dirtySince : 0
       this.host.stats.checkpoints++
+      if (this.storeFailing) {
+        this.storeFailing = false
+        this.host.node.log("info", `${this.type}/${this.id}: its checkpoint is stored again; serving`)
+      }
     } catch (e) {
+      const fenced = (e as { _tag?: string })?._tag === "StateFencedError"
+      // a write whose request failed may still land: remember it, to recognise it later
+      if (!fenced) this.uncertain.set(token, json)
       this.host.checkpointFailed(this, e)
+      if (!fenced) this.storeFailed()
     } finally {
       this.saving = null
     }
-    if (this.dirty) {
+    if (this.dirty && !this.storeFailing && this.status !== "stopped") {
       // write what the last successful handler left, not the live state: a handler that crashed
       // meanwhile may have changed it half-way (the restart has already put `unsaved` back)
       this.dirty = false
+      this.dirtySince = 0
       if (this.unsaved !== undefined && this.unsaved !== this.saved) this.saving = this.write(this.unsaved)
     }
+    if (this.status !== "stopped") this.kick()
+  }
+
+  /** A write failed (not fenced): answer `unavailable` until one lands; retry in the background. */
+  private storeFailed(): void {
+    if (this.storeFailing || this.status === "stopped") return
+    this.storeFailing = true
+    this.rejectQueued("unavailable", `${this.type}/${this.id} cannot store its state right now; retry`)
+    this.retryStore(100)
+  }
+
+  private retryStore(waitMs: number): void {
+    setTimeout(() => void this.recover(waitMs), waitMs).unref?.()
+  }
+
+  /**
+   * Finds out what the store holds now and carries on from there: our own write landed after all
+   * (its token is one we are unsure of), nothing landed (write again), or another activation
+   * wrote (stop, as for fencing). Clears `storeFailing` once everything answered is stored.
+   */
+  private async recover(waitMs: number): Promise<void> {
+    const again = () => this.retryStore(Math.min(1_000, waitMs * 2))
+    while (this.saving !== null) await this.saving
+    if (!this.storeFailing || this.status === "stopped") return
+    let current
+    try {
+      current = await this.host.store.current(this)
+    } catch {
+      return again()
+    }
+    if ((this.status as CellStatus) === "stopped" || this.saving !== null) return again()
+    if (current.revision !== this.revision) {
+      const landed = current.token !== undefined ? this.uncertain.get(current.token) : undefined
+      if (landed === undefined) {
+        this.host.checkpointFailed(this, new StateFencedError(`${this.tenant}.${this.type}.${this.id}`, this.revision))
+        return
+      }
+      this.revision = current.revision
+      this.saved = landed
+      if (this.unsaved === landed) this.unsaved = undefined
+    }
+    const latest = this.unsaved
+    if (latest !== undefined && latest !== this.saved) {
+      this.dirty = false
+      this.dirtySince = 0
+      this.saving = this.write(latest)
+      await this.saving
+      if (this.storeFailing) again()
+      return
+    }
+    this.uncertain.clear()
+    this.unstoredSince = 0
+    this.storeFailing = false
+    this.host.node.log("info", `${this.type}/${this.id}: its checkpoint is stored again; serving`)
+    this.kick()
   }
 }
 

@@ -166,7 +166,10 @@ export class TypeHost {
   checkpointFailed(cell: ActorCell, error: unknown): void {
     this.stats.checkpointFailures++
     const fenced = (error as { _tag?: string })?._tag === "StateFencedError"
-    this.node.log(fenced ? "warn" : "error", `checkpoint of ${this.definition.type}/${cell.id} failed: ${(error as Error)?.message}`)
+    // a cell already failing retries quietly; the first failure and its recovery are logged
+    if (fenced || !cell.storeFailing) {
+      this.node.log(fenced ? "warn" : "error", `checkpoint of ${this.definition.type}/${cell.id} failed: ${(error as Error)?.message}${fenced ? "" : "; answering unavailable until a write lands"}`)
+    }
     if (fenced) {
       // Another activation owns this actor now: this one must not go on with stale state.
       this.stop(cell, "fenced: another activation wrote this actor's state")
