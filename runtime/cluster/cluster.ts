@@ -203,13 +203,16 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     replicas: deps.replicas,
     leaseTtlMs: options.leaseTtlMs,
     isLive: (n) => membership.isLive(n),
+    heardAgo: (n) => membership.heardAgo(n),
+    takeoverAfterMs: membership.expiryMs,
     log: (l, m) => log(l, m),
   })
 
   // --- out of touch ------------------------------------------------------------------------
-  // A node that could not heartbeat for longer than the expiry may have been taken for dead and
-  // its actors activated elsewhere. Until it has re-checked every lease it holds, it refuses
-  // messages (`unavailable`) rather than answer from an activation that may no longer be the one.
+  // A node that could not heartbeat for `expiryMs - heartbeatMs` refuses messages (`unavailable`)
+  // until a heartbeat lands and it has re-checked every lease it holds: other nodes may take its
+  // actors over `expiryMs` after they last heard from it (leases.ts), and its last heartbeat
+  // that landed was heard no earlier than it was sent, so it stops before they can start.
   let resuming: Promise<void> | null = null
   const recheck = (why: string) => {
     if (resuming !== null) return
@@ -223,7 +226,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
         resuming = null
       })
   }
-  const outOfTouch = () => !leaving && (resuming !== null || membership.silentFor() > membership.expiryMs)
+  const outOfTouch = () => !leaving && (resuming !== null || membership.silentFor() > membership.expiryMs - membership.heartbeatMs)
 
   // --- ownership ---------------------------------------------------------------------------
   const ownersOf = (type: string): Array<string | undefined> => {
@@ -596,7 +599,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
         await progress()
         await sleep(20)
       }
-      await leases.settled()
+      await leases.settled(deps.shutdownTimeoutMs)
     },
 
     async close() {
@@ -615,7 +618,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       // replies we relay for asks we forwarded must get out before the connection closes
       const deadline = Date.now() + deps.shutdownTimeoutMs
       while (relaying > 0 && Date.now() < deadline) await sleep(10)
-      await leases.settled()
+      await leases.settled(deps.shutdownTimeoutMs)
       leases.stop()
     },
   }

@@ -75,7 +75,7 @@ export interface MembershipOptions {
   readonly onChange: () => void
   /** Called when this node finds that its own entry had expired (it was taken for dead). */
   readonly onSelfExpired: () => void
-  /** Called when a heartbeat got through after a silence longer than `expiryMs`. */
+  /** Called when a heartbeat got through after a silence longer than `expiryMs - heartbeatMs`. */
   readonly onResumed: () => void
   /** Called when a member is taken for dead (not for a graceful leave). */
   readonly onDead?: (node: string) => void
@@ -85,6 +85,12 @@ const encoder = new TextEncoder()
 
 export class Membership {
   readonly members = new Map<string, Member>()
+  /**
+   * Local time each node was last heard from, kept after it is taken for dead (forgotten after a
+   * graceful leave, and a minute after the last word): a node taken for dead by a probe may
+   * still be serving on the other side of a partition until its own silence rule stops it.
+   */
+  private readonly heard = new Map<string, number>()
   readonly heartbeatMs: number
   readonly expiryMs: number
   private readonly staleMs: number
@@ -156,6 +162,12 @@ export class Membership {
 
   get id(): string {
     return this.o.nodeId
+  }
+
+  /** Milliseconds since `node` was last heard from; undefined when it left gracefully or was never heard. */
+  heardAgo(node: string): number | undefined {
+    const t = this.heard.get(node)
+    return t === undefined ? undefined : Date.now() - t
   }
 
   /** Whether `node` is a live member (up or leaving) in this node's view. */
@@ -233,7 +245,8 @@ export class Membership {
   }
 
   private beatOk(sent: number): void {
-    const wasSilent = sent - this.lastBeatOk > this.expiryMs
+    // silent long enough to have stopped serving (cluster.ts: out of touch): re-check before serving again
+    const wasSilent = sent - this.lastBeatOk > this.expiryMs - this.heartbeatMs
     this.lastBeatOk = Math.max(this.lastBeatOk, sent)
     if (wasSilent && !this.stopped) this.o.onResumed()
   }
@@ -296,6 +309,7 @@ export class Membership {
     const now = Date.now()
     if (e.operation !== "PUT") {
       if (e.key === this.o.nodeId) return
+      this.heard.delete(e.key)
       if (this.members.delete(e.key)) {
         this.o.log("info", `node ${e.key} left`)
         this.o.onChange()
@@ -318,6 +332,7 @@ export class Membership {
     // an entry from before we watched counts from when it was written (it may be a dead node's last beat)
     const lastSeen = prev || e.isUpdate ? now : Math.max(now - this.expiryMs, Math.min(now, e.created.getTime()))
     this.members.set(e.key, { record, lastSeen })
+    this.heard.set(e.key, lastSeen)
     if (
       !prev ||
       prev.record.state !== record.state ||
@@ -368,6 +383,7 @@ export class Membership {
 
   private sweep(): void {
     const now = Date.now()
+    for (const [id, t] of this.heard) if (now - t > 60_000 && !this.members.has(id)) this.heard.delete(id)
     for (const [id, m] of this.members) {
       if (id !== this.o.nodeId && now - m.lastSeen > 1.5 * this.heartbeatMs) void this.probe(id)
     }
