@@ -9,7 +9,10 @@
  *   increments (below: an acknowledged increment was lost) and that sum plus every increment
  *   whose outcome is unknown or failed (above: something was applied twice, or an increment
  *   nobody sent appeared). Every final read of a counter must agree (a later read that differs
- *   means state moved after the heal).
+ *   means state moved after the heal). Under a policy that answers before storing
+ *   (`after-change`), `inFlightMs` admits one documented loss: the increments an activation
+ *   acknowledged in its last `inFlightMs` before another activation took over (what was
+ *   answered while its last write was in flight); anything lost beyond that is reported.
  * - **Single activation**: each acknowledged write names the activation that made it (a
  *   random id the actor draws when it activates, and its node). An activation was certainly
  *   active from the earliest answer to any of its writes to the latest sending of any of them;
@@ -82,6 +85,10 @@ export interface CounterVerdict {
   readonly finals: number[]
   /** Acknowledged increments missing from the final total. */
   readonly lost: number
+  /** How many of them the in-flight window admits (acknowledged in the last `inFlightMs` of an activation that was replaced). */
+  readonly atRisk: number
+  /** Lost beyond the in-flight window: always a problem. */
+  readonly lostBeyondWindow: number
   /** Increments in the final total beyond every one that may have been applied. */
   readonly extra: number
   readonly readsDisagree: boolean
@@ -100,9 +107,17 @@ export interface TaskVerdict {
   readonly ranMoreThanOnce: number
 }
 
+export interface CheckOptions {
+  /** The in-flight window of an answer-before-store policy (ms); 0 (default): nothing may be lost. */
+  readonly inFlightMs?: number
+}
+
 export interface Verdict {
   readonly counters: CounterVerdict[]
+  /** Acknowledged increments lost beyond the in-flight window. */
   readonly lostAcknowledged: number
+  /** Acknowledged increments lost within the in-flight window (admitted). */
+  readonly lostInFlight: number
   readonly extraApplied: number
   readonly overlaps: Overlap[]
   readonly tasks: TaskVerdict
@@ -113,7 +128,7 @@ export interface Verdict {
   readonly problems: string[]
 }
 
-export function checkCounters(ops: ReadonlyArray<Op>): CounterVerdict[] {
+export function checkCounters(ops: ReadonlyArray<Op>, options: CheckOptions = {}): CounterVerdict[] {
   const adds = new Map<string, AddOp[]>()
   const reads = new Map<string, ReadOp[]>()
   for (const op of ops) {
@@ -128,16 +143,35 @@ export function checkCounters(ops: ReadonlyArray<Op>): CounterVerdict[] {
     const finals = (reads.get(actor) ?? []).sort((x, y) => x.at - y.at).map((r) => r.total)
     const worst = finals.length === 0 ? 0 : Math.min(...finals)
     const most = finals.length === 0 ? 0 : Math.max(...finals)
+    const lost = finals.length === 0 ? acknowledged : Math.max(0, acknowledged - worst)
+    const atRisk = finals.length === 0 ? 0 : inFlight(a, options.inFlightMs ?? 0)
     return {
       actor,
       acknowledged,
       unknown,
       finals,
-      lost: finals.length === 0 ? acknowledged : Math.max(0, acknowledged - worst),
+      lost,
+      atRisk,
+      lostBeyondWindow: Math.max(0, lost - atRisk),
       extra: Math.max(0, most - (acknowledged + unknown)),
       readsDisagree: new Set(finals).size > 1,
     }
   })
+}
+
+/** Increments acknowledged in the last `windowMs` of each activation that another one followed. */
+function inFlight(adds: AddOp[], windowMs: number): number {
+  if (windowMs <= 0) return 0
+  const acts = new Map<string, AddOp[]>()
+  for (const o of adds) if (o.outcome === "ok" && o.act !== undefined) push(acts, o.act, o)
+  const ends = [...acts].map(([act, w]) => ({ act, w, end: Math.max(...w.map((o) => o.completeAt)) }))
+  const last = Math.max(...ends.map((e) => e.end))
+  let n = 0
+  for (const e of ends) {
+    if (e.end === last) continue
+    for (const o of e.w) if (o.completeAt >= e.end - windowMs) n += o.n
+  }
+  return n
 }
 
 export function checkActivations(ops: ReadonlyArray<Op>): Overlap[] {
@@ -211,13 +245,16 @@ export function longestGaps(ops: ReadonlyArray<Op>): Record<string, number> {
   return out
 }
 
-export function checkHistory(ops: ReadonlyArray<Op>): Verdict {
-  const counters = checkCounters(ops)
+export function checkHistory(ops: ReadonlyArray<Op>, options: CheckOptions = {}): Verdict {
+  const counters = checkCounters(ops, options)
   const overlaps = checkActivations(ops)
   const tasks = checkTasks(ops)
   const problems: string[] = []
   for (const c of counters) {
-    if (c.lost > 0) problems.push(`${c.actor}: ${c.lost} acknowledged increment(s) lost (acknowledged ${c.acknowledged}, final ${c.finals.join("/") || "never read"})`)
+    if (c.lostBeyondWindow > 0) {
+      const window = c.atRisk > 0 ? `, ${c.atRisk} of them in an in-flight window` : ""
+      problems.push(`${c.actor}: ${c.lost} acknowledged increment(s) lost (acknowledged ${c.acknowledged}, final ${c.finals.join("/") || "never read"}${window})`)
+    }
     if (c.extra > 0) problems.push(`${c.actor}: ${c.extra} increment(s) applied beyond what was sent (acknowledged ${c.acknowledged} + unknown ${c.unknown}, final ${c.finals.join("/")})`)
     if (c.readsDisagree) problems.push(`${c.actor}: final reads disagree (${c.finals.join(", ")})`)
   }
@@ -226,9 +263,10 @@ export function checkHistory(ops: ReadonlyArray<Op>): Verdict {
   }
   if (tasks.neverRun.length > 0) problems.push(`${tasks.neverRun.length} acknowledged task(s) never ran: ${tasks.neverRun.slice(0, 5).join(", ")}`)
   if (tasks.notRecordedOnce.length > 0) problems.push(`${tasks.notRecordedOnce.length} task(s) not recorded exactly once: ${tasks.notRecordedOnce.slice(0, 5).map((t) => `${t.task} (${t.records})`).join(", ")}`)
-  const lostAcknowledged = sum(counters.map((c) => c.lost))
+  const lostAcknowledged = sum(counters.map((c) => c.lostBeyondWindow))
+  const lostInFlight = sum(counters.map((c) => c.lost - c.lostBeyondWindow))
   const extraApplied = sum(counters.map((c) => c.extra))
-  return { counters, lostAcknowledged, extraApplied, overlaps, tasks, longestGapMs: longestGaps(ops), ok: problems.length === 0, problems }
+  return { counters, lostAcknowledged, lostInFlight, extraApplied, overlaps, tasks, longestGapMs: longestGaps(ops), ok: problems.length === 0, problems }
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {

@@ -29,6 +29,25 @@ describe("history checker", () => {
     expect(v.problems[0]).toMatch(/2 acknowledged increment\(s\) lost/)
   })
 
+  it("history checker - an in-flight window admits only the last acknowledgements of a replaced activation", () => {
+    const ops = [
+      add("c", "ok", { act: "x", node: "n1", invokeAt: 0, completeAt: 10 }),
+      add("c", "ok", { act: "x", node: "n1", invokeAt: 400, completeAt: 410 }),
+      add("c", "ok", { act: "x", node: "n1", invokeAt: 500, completeAt: 510 }),
+      add("c", "ok", { act: "y", node: "n2", invokeAt: 2000, completeAt: 2010 }),
+    ]
+    // the last two of x (within 200 ms of its end) may be lost, not the first
+    const within = checkHistory([...ops, read("c", 2)], { inFlightMs: 200 })
+    expect(within.ok).toBe(true)
+    expect(within.lostInFlight).toBe(2)
+    expect(within.lostAcknowledged).toBe(0)
+    const beyond = checkHistory([...ops, read("c", 1)], { inFlightMs: 200 })
+    expect(beyond.ok).toBe(false)
+    expect(beyond.lostAcknowledged).toBe(1)
+    // without a window nothing may be lost
+    expect(checkHistory([...ops, read("c", 2)]).lostAcknowledged).toBe(2)
+  })
+
   it("history checker - a total above every possible increment is a double application", () => {
     const v = checkCounters([add("c", "ok"), add("c", "unknown"), read("c", 3)])
     expect(v[0].extra).toBe(1)
