@@ -21,6 +21,13 @@
  *   own view is frozen, its connection is down, or within `expiryMs` after it reconnected: a
  *   client that just moved to another server of the cluster sees "no responders" for live
  *   nodes until their interest has propagated over the routes.
+ * - Clocks: the runtime's timing rules (expiry, silence, lease grace) measure durations on one
+ *   node's own clock, so a node whose wall clock is off does not break them. What a wrong clock
+ *   does break is every time a node writes for others to read (pheromone deposit times, and so
+ *   the strength others compute; checkpoint and task times). Each heartbeat carries the writer's
+ *   wall time (`at`) and the server stamps the time it stored it: a difference beyond
+ *   `skewWarnMs` (1 s) is logged once per member (and again if it changes by another second),
+ *   by every node that sees it, the node itself included.
  * - Heartbeats are revision-checked updates. If a node's own entry expired on the server
  *   (the node stalled for longer than `expiryMs`), its next update fails: it then knows other
  *   nodes may have taken its actors over, calls `onSelfExpired` (the runtime re-verifies every
@@ -34,6 +41,8 @@ import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/clust
 export const MEMBERSHIP_DEFAULTS = {
   heartbeatMs: 300,
   expiryMs: 1500,
+  /** A member whose heartbeat times differ from the server's store times by more than this is warned about. */
+  skewWarnMs: 1000,
 } as const
 
 export type MemberState = "up" | "leaving"
@@ -91,6 +100,8 @@ export class Membership {
    * still be serving on the other side of a partition until its own silence rule stops it.
    */
   private readonly heard = new Map<string, number>()
+  /** Clock offset last reported per member (ms, writer's clock minus the server's). */
+  private readonly skewReported = new Map<string, number>()
   readonly heartbeatMs: number
   readonly expiryMs: number
   private readonly staleMs: number
@@ -328,6 +339,7 @@ export class Membership {
       this.ownSeenAt = now
       this.markInitialized?.()
     }
+    this.checkSkew(e.key, record, e.created.getTime())
     const prev = this.members.get(e.key)
     // an entry from before we watched counts from when it was written (it may be a dead node's last beat)
     const lastSeen = prev || e.isUpdate ? now : Math.max(now - this.expiryMs, Math.min(now, e.created.getTime()))
@@ -343,6 +355,29 @@ export class Membership {
       if (!prev && e.key !== this.o.nodeId) this.o.log("info", `node ${e.key} joined`)
       this.o.onChange()
     }
+  }
+
+  /** Logs a member whose wall clock differs from the server's by more than `skewWarnMs`. */
+  private checkSkew(node: string, record: MemberRecord, storedAt: number): void {
+    const written = Date.parse(record.at)
+    if (!Number.isFinite(written) || !Number.isFinite(storedAt)) return
+    const skew = written - storedAt
+    const reported = this.skewReported.get(node)
+    if (Math.abs(skew) <= MEMBERSHIP_DEFAULTS.skewWarnMs) {
+      if (reported !== undefined) {
+        this.skewReported.delete(node)
+        this.o.log("info", `clock of ${node === this.o.nodeId ? "this node" : `node ${node}`} agrees with the NATS server's again (within ${MEMBERSHIP_DEFAULTS.skewWarnMs} ms)`)
+      }
+      return
+    }
+    if (reported !== undefined && Math.abs(reported - skew) < 1_000) return
+    this.skewReported.set(node, skew)
+    const who = node === this.o.nodeId ? `this node (${node})` : `node ${node}`
+    this.o.log(
+      "warn",
+      `the clock of ${who} is ${Math.abs(skew)} ms ${skew > 0 ? "ahead of" : "behind"} the NATS server's (heartbeat written at ${record.at}, stored at ${new Date(storedAt).toISOString()}): ` +
+        "pheromone strengths it computes and the times it records are off by as much; membership and leases use durations on each node's own clock and are not affected",
+    )
   }
 
   /**
