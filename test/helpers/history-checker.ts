@@ -19,8 +19,8 @@
  *   two activations of one actor whose certain intervals meet, or a write of one that lies
  *   wholly inside the other's interval, were active at once, both acknowledging writes.
  * - **Tasks**: every acknowledged submission was run at least once and recorded exactly once.
- * - **Unavailability**: per client, the longest time without an acknowledged operation while it
- *   kept trying.
+ * - **Unavailability**: per client, the longest time one of its actors went without an
+ *   acknowledgement while the client kept asking.
  *
  * Times are milliseconds on one clock (the clients run on one machine).
  */
@@ -225,12 +225,22 @@ export function checkTasks(ops: ReadonlyArray<Op>): TaskVerdict {
   }
 }
 
-/** Per client: the longest time between two acknowledged operations (or the first/last try and one). */
+/**
+ * Per client: the longest time one of its actors (or its task submissions) went without an
+ * acknowledgement while the client kept asking: between two acknowledgements, or from the first
+ * try to the first one, or from the last one to the last try.
+ */
 export function longestGaps(ops: ReadonlyArray<Op>): Record<string, number> {
-  const byClient = new Map<string, Array<AddOp | SubmitOp>>()
-  for (const op of ops) if (op.kind === "add" || op.kind === "submit") push(byClient, op.client, op)
+  const streams = new Map<string, { client: string; list: Array<AddOp | SubmitOp> }>()
+  for (const op of ops) {
+    if (op.kind !== "add" && op.kind !== "submit") continue
+    const key = `${op.client}\u0000${op.kind === "add" ? op.actor : ""}`
+    let s = streams.get(key)
+    if (!s) streams.set(key, (s = { client: op.client, list: [] }))
+    s.list.push(op)
+  }
   const out: Record<string, number> = {}
-  for (const [client, list] of byClient) {
+  for (const { client, list } of streams.values()) {
     const first = Math.min(...list.map((o) => o.invokeAt))
     const last = Math.max(...list.map((o) => o.completeAt))
     const oks = list.filter((o) => o.outcome === "ok").map((o) => o.completeAt).sort((a, b) => a - b)
@@ -240,7 +250,7 @@ export function longestGaps(ops: ReadonlyArray<Op>): Record<string, number> {
       gap = Math.max(gap, t - prev)
       prev = t
     }
-    out[client] = Math.max(gap, last - prev)
+    out[client] = Math.max(out[client] ?? 0, gap, last - prev)
   }
   return out
 }

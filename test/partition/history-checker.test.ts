@@ -119,12 +119,15 @@ describe("history checker", () => {
     expect(v.ranMoreThanOnce).toBe(1)
   })
 
-  it("history checker - the longest gap runs between acknowledgements, and to the last try", () => {
+  it("history checker - the longest gap is per actor, between acknowledgements and to the last try", () => {
     const ops = [
       add("c", "ok", { invokeAt: 0, completeAt: 10 }),
       add("c", "unknown", { invokeAt: 10, completeAt: 2010 }),
       add("c", "ok", { invokeAt: 2010, completeAt: 2020 }),
       add("c", "fail", { invokeAt: 2020, completeAt: 2500 }),
+      // another actor answering meanwhile does not hide the gap of the first
+      add("e", "ok", { invokeAt: 500, completeAt: 510 }),
+      add("e", "ok", { invokeAt: 1000, completeAt: 1010 }),
       add("d", "ok", { client: "c2", invokeAt: 0, completeAt: 100 }),
     ]
     expect(longestGaps(ops)).toEqual({ c1: 2010, c2: 100 })
