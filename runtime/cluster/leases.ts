@@ -1,5 +1,5 @@
 /**
- * Single activation (DESIGN.md §3): an actor is active on at most one node, guarded by a lease
+ * Single activation: an actor is active on at most one node, guarded by a lease
  * in KV bucket `ants_leases` (key `<tenant>.<type>.<id>`, value `{"node","incarnation","at"}`).
  *
  * Rules:
@@ -37,7 +37,7 @@ import type { KV } from "@nats-io/kv"
 import { bucketStream, LEASES_BUCKET, leaseKey } from "../../subjects/cluster.ts"
 import { kvKeySubject } from "../../subjects/kv.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
-import { isWrongRevision, openBucket } from "./membership.ts"
+import { isWrongRevision, openBucket } from "./buckets.ts"
 
 export const LEASE_DEFAULTS = {
   leaseTtlMs: 600_000,

@@ -1,6 +1,6 @@
 /**
  * Membership: which runtime nodes are alive, seen by every node the same way, with no
- * coordinator (DESIGN.md §3). Each node writes its entry into KV bucket `ants_members` every
+ * coordinator. Each node writes its entry into KV bucket `ants_members` every
  * `heartbeatMs` (default 300 ms); the bucket's max_age is `expiryMs` (default 1500 ms), so the
  * server forgets a node that stopped writing. Every node watches the bucket: a put is a sign of
  * life, a delete is a graceful leave (seen at once), and a node not heard from for `expiryMs`
@@ -35,8 +35,10 @@
  */
 import { hostname } from "node:os"
 import { errors, type NatsConnection, type Subscription } from "@nats-io/nats-core"
-import { Kvm, type KV, type KvEntry } from "@nats-io/kv"
+import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
+import { isWrongRevision, openBucket, retrying } from "./buckets.ts"
+import { ClockSkew } from "./clock-skew.ts"
 
 export const MEMBERSHIP_DEFAULTS = {
   heartbeatMs: 300,
@@ -100,8 +102,7 @@ export class Membership {
    * still be serving on the other side of a partition until its own silence rule stops it.
    */
   private readonly heard = new Map<string, number>()
-  /** Clock offset last reported per member (ms, writer's clock minus the server's). */
-  private readonly skewReported = new Map<string, number>()
+  private readonly skew: ClockSkew
   readonly heartbeatMs: number
   readonly expiryMs: number
   private readonly staleMs: number
@@ -134,6 +135,7 @@ export class Membership {
     this.expiryMs = o.expiryMs ?? MEMBERSHIP_DEFAULTS.expiryMs
     if (this.expiryMs < 3 * this.heartbeatMs) throw new Error(`membership expiry (${this.expiryMs} ms) must be at least 3 heartbeats (${this.heartbeatMs} ms)`)
     this.staleMs = 2 * this.heartbeatMs + 200
+    this.skew = new ClockSkew(o.nodeId, MEMBERSHIP_DEFAULTS.skewWarnMs, o.log)
   }
 
   /** Opens the bucket, writes this node's entry and returns once the current members are known. */
@@ -339,7 +341,7 @@ export class Membership {
       this.ownSeenAt = now
       this.markInitialized?.()
     }
-    this.checkSkew(e.key, record, e.created.getTime())
+    this.skew.check(e.key, record.at, e.created.getTime())
     const prev = this.members.get(e.key)
     // an entry from before we watched counts from when it was written (it may be a dead node's last beat)
     const lastSeen = prev || e.isUpdate ? now : Math.max(now - this.expiryMs, Math.min(now, e.created.getTime()))
@@ -355,29 +357,6 @@ export class Membership {
       if (!prev && e.key !== this.o.nodeId) this.o.log("info", `node ${e.key} joined`)
       this.o.onChange()
     }
-  }
-
-  /** Logs a member whose wall clock differs from the server's by more than `skewWarnMs`. */
-  private checkSkew(node: string, record: MemberRecord, storedAt: number): void {
-    const written = Date.parse(record.at)
-    if (!Number.isFinite(written) || !Number.isFinite(storedAt)) return
-    const skew = written - storedAt
-    const reported = this.skewReported.get(node)
-    if (Math.abs(skew) <= MEMBERSHIP_DEFAULTS.skewWarnMs) {
-      if (reported !== undefined) {
-        this.skewReported.delete(node)
-        this.o.log("info", `clock of ${node === this.o.nodeId ? "this node" : `node ${node}`} agrees with the NATS server's again (within ${MEMBERSHIP_DEFAULTS.skewWarnMs} ms)`)
-      }
-      return
-    }
-    if (reported !== undefined && Math.abs(reported - skew) < 1_000) return
-    this.skewReported.set(node, skew)
-    const who = node === this.o.nodeId ? `this node (${node})` : `node ${node}`
-    this.o.log(
-      "warn",
-      `the clock of ${who} is ${Math.abs(skew)} ms ${skew > 0 ? "ahead of" : "behind"} the NATS server's (heartbeat written at ${record.at}, stored at ${new Date(storedAt).toISOString()}): ` +
-        "pheromone strengths it computes and the times it records are off by as much; membership and leases use durations on each node's own clock and are not affected",
-    )
   }
 
   /**
@@ -445,39 +424,5 @@ function safeJson(e: KvEntry): MemberRecord | undefined {
     return e.json<MemberRecord>()
   } catch {
     return undefined
-  }
-}
-
-export function isWrongRevision(e: unknown): boolean {
-  const msg = String((e as Error)?.message ?? "")
-  return /wrong last sequence|key exists|10071/.test(msg) || (e as { code?: unknown })?.code === 10071 || (e as { api_error?: { err_code?: number } })?.api_error?.err_code === 10071
-}
-
-/** Runs `f` until it succeeds or `withinMs` passed (JetStream settling after a create or a leader change). */
-export async function retrying<T>(f: () => Promise<T>, withinMs: number): Promise<T> {
-  const deadline = Date.now() + withinMs
-  for (let wait = 50; ; wait = Math.min(1_000, wait * 2)) {
-    try {
-      return await f()
-    } catch (e) {
-      if (Date.now() + wait > deadline) throw e
-      await new Promise((r) => setTimeout(r, wait))
-    }
-  }
-}
-
-/** Creates a KV bucket, or opens it when it exists with another configuration (and says so). */
-export async function openBucket(
-  nc: NatsConnection,
-  name: string,
-  config: { history: number; ttl: number; replicas: number },
-  log: (level: "info" | "warn" | "error", message: string) => void,
-): Promise<KV> {
-  const kvm = new Kvm(nc)
-  try {
-    return await retrying(() => kvm.create(name, config), 5_000)
-  } catch (e) {
-    log("warn", `could not create KV bucket ${name} as configured (${(e as Error).message}); opening it as it is`)
-    return await retrying(() => kvm.open(name), 20_000)
   }
 }

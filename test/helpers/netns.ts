@@ -26,7 +26,7 @@ import { existsSync } from "node:fs"
 import { createInterface } from "node:readline"
 
 const PREFIX = "antsnet-"
-const WATCHDOG = new URL("../../runtime/nats-server-watchdog.mjs", import.meta.url).pathname
+const WATCHDOG = new URL("../../runtime/server/nats-server-watchdog.mjs", import.meta.url).pathname
 const SUBNET = "10.213.0"
 
 export class NetnsError extends Error {
