@@ -219,18 +219,37 @@ export class Leases {
   /** Checks every held lease against the bucket; the activations whose lease changed are told so. */
   async verifyAll(): Promise<number> {
     let lost = 0
-    for (const h of [...this.held.values()]) {
-      try {
-        const revision = await this.leaderRevision(h.key)
-        if (revision !== h.revision) {
+    let pending = [...this.held.values()]
+    // a lease that cannot be read now is not assumed to be still ours: tried again a few times,
+    // then given up (its activation stops) rather than served unchecked
+    for (let round = 0; pending.length > 0; round++) {
+      const failed: Held[] = []
+      for (const h of pending) {
+        if (this.held.get(h.key) !== h) continue
+        let revision: number
+        try {
+          revision = await this.leaderRevision(h.key)
+        } catch {
+          failed.push(h)
+          continue
+        }
+        if (revision === h.revision || this.held.get(h.key) !== h) continue
+        this.held.delete(h.key)
+        lost++
+        h.lost(`lease of ${h.key} was taken over while this node was out of touch`)
+      }
+      pending = failed
+      if (pending.length === 0) break
+      if (round >= 3) {
+        for (const h of pending) {
           if (this.held.get(h.key) !== h) continue
           this.held.delete(h.key)
           lost++
-          h.lost(`lease of ${h.key} was taken over while this node was out of touch`)
+          h.lost(`lease of ${h.key} could not be verified after this node was out of touch`)
         }
-      } catch {
-        // unreachable now: the refresh will find out
+        break
       }
+      await new Promise((r) => setTimeout(r, 200 * (round + 1)))
     }
     return lost
   }
