@@ -14,14 +14,6 @@ export function stateKey(a: ActorAddress): string {
   return `${token("tenant", a.tenant)}.${token("type", a.type)}.${token("id", a.id)}`
 }
 
-/**
- * The stream subject that carries a key of a KV bucket (`$KV.<bucket>.<key>`), for reads that
- * must go to the stream's leader (a last-by-subject message get) rather than to any replica.
- */
-export function kvKeySubject(bucket: string, key: string): string {
-  return `$KV.${bucket}.${key}`
-}
-
 export const SCHEDULE_BUCKET = "ants_schedules"
 
 /** One firing of a schedule; created once across the swarm, so a firing is delivered once. */

@@ -19,7 +19,8 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import { Kvm, type KV } from "@nats-io/kv"
 import { bucketStream } from "../../subjects/cluster.ts"
-import { kvKeySubject, stateKey, STATE_BUCKET } from "../../subjects/kv.ts"
+import { stateKey, STATE_BUCKET } from "../../subjects/kv.ts"
+import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 
 export class StateFencedError extends Error {
@@ -85,7 +86,7 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
   const leaderGet = async (address: ActorAddress) => {
     let m
     try {
-      m = await jsm.streams.getMessage(stream, { last_by_subj: kvKeySubject(STATE_BUCKET, stateKey(address)) })
+      m = await jsm.streams.getMessage(stream, { last_by_subj: kvSubject(STATE_BUCKET, stateKey(address)) })
     } catch (e) {
       if (isNoMessage(e)) return undefined
       throw e

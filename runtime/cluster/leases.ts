@@ -35,9 +35,9 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv"
 import { bucketStream, LEASES_BUCKET, leaseKey } from "../../subjects/cluster.ts"
-import { kvKeySubject } from "../../subjects/kv.ts"
+import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
-import { isWrongRevision, openBucket } from "./buckets.ts"
+import { isWrongRevision, openBucket } from "./kv-buckets.ts"
 
 export const LEASE_DEFAULTS = {
   leaseTtlMs: 600_000,
@@ -257,7 +257,7 @@ export class Leases {
   /** The lease's revision as the stream's leader has it (0: none). */
   private async leaderRevision(key: string): Promise<number> {
     try {
-      const m = await this.jsm.streams.getMessage(bucketStream(LEASES_BUCKET), { last_by_subj: kvKeySubject(LEASES_BUCKET, key) })
+      const m = await this.jsm.streams.getMessage(bucketStream(LEASES_BUCKET), { last_by_subj: kvSubject(LEASES_BUCKET, key) })
       const op = m?.header?.get("KV-Operation")
       return m === null || op === "DEL" || op === "PURGE" ? 0 : m.seq
     } catch (e) {

@@ -21,23 +21,18 @@
  *   own view is frozen, its connection is down, or within `expiryMs` after it reconnected: a
  *   client that just moved to another server of the cluster sees "no responders" for live
  *   nodes until their interest has propagated over the routes.
- * - Clocks: the runtime's timing rules (expiry, silence, lease grace) measure durations on one
- *   node's own clock, so a node whose wall clock is off does not break them. What a wrong clock
- *   does break is every time a node writes for others to read (pheromone deposit times, and so
- *   the strength others compute; checkpoint and task times). Each heartbeat carries the writer's
- *   wall time (`at`) and the server stamps the time it stored it: a difference beyond
- *   `skewWarnMs` (1 s) is logged once per member (and again if it changes by another second),
- *   by every node that sees it, the node itself included.
+ * - Timing rules here are durations on this node's own clock; a member whose wall clock is off
+ *   from the server's is warned about (clock-skew.ts).
  * - Heartbeats are revision-checked updates. If a node's own entry expired on the server
  *   (the node stalled for longer than `expiryMs`), its next update fails: it then knows other
  *   nodes may have taken its actors over, calls `onSelfExpired` (the runtime re-verifies every
  *   lease it holds) and writes a fresh entry.
  */
 import { hostname } from "node:os"
+import { isWrongRevision, openBucket, retrying } from "./kv-buckets.ts"
 import { errors, type NatsConnection, type Subscription } from "@nats-io/nats-core"
 import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
-import { isWrongRevision, openBucket, retrying } from "./buckets.ts"
 import { ClockSkew } from "./clock-skew.ts"
 
 export const MEMBERSHIP_DEFAULTS = {
@@ -96,11 +91,7 @@ const encoder = new TextEncoder()
 
 export class Membership {
   readonly members = new Map<string, Member>()
-  /**
-   * Local time each node was last heard from, kept after it is taken for dead (forgotten after a
-   * graceful leave, and a minute after the last word): a node taken for dead by a probe may
-   * still be serving on the other side of a partition until its own silence rule stops it.
-   */
+  /** When each node was last heard from, kept past its death (a minute) for the lease grace (leases.ts). */
   private readonly heard = new Map<string, number>()
   private readonly skew: ClockSkew
   readonly heartbeatMs: number

@@ -1,20 +1,24 @@
 /**
- * Small helpers for the cluster's KV buckets: recognising a failed compare-and-set, retrying
- * while JetStream settles (after a create or a leader change), and opening a bucket that exists
- * with another configuration.
+ * Opening the cluster's KV buckets while JetStream settles (a stream just created, a leader
+ * being elected): retry with backoff within a time limit, and tell a revision conflict apart.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm, type KV } from "@nats-io/kv"
+import { backoffCap, type Backoff } from "../../supervisors/backoff.ts"
 
 export function isWrongRevision(e: unknown): boolean {
   const msg = String((e as Error)?.message ?? "")
   return /wrong last sequence|key exists|10071/.test(msg) || (e as { code?: unknown })?.code === 10071 || (e as { api_error?: { err_code?: number } })?.api_error?.err_code === 10071
 }
 
+/** 50 ms, doubling, at most 1 s. */
+const SETTLE_BACKOFF: Backoff = { initialMs: 50, maxMs: 1_000, multiplier: 2, jitter: 0 }
+
 /** Runs `f` until it succeeds or `withinMs` passed (JetStream settling after a create or a leader change). */
 export async function retrying<T>(f: () => Promise<T>, withinMs: number): Promise<T> {
   const deadline = Date.now() + withinMs
-  for (let wait = 50; ; wait = Math.min(1_000, wait * 2)) {
+  for (let attempt = 0; ; attempt++) {
+    const wait = backoffCap(SETTLE_BACKOFF, attempt)
     try {
       return await f()
     } catch (e) {
