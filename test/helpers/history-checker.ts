@@ -11,8 +11,9 @@
  *   nobody sent appeared). Every final read of a counter must agree (a later read that differs
  *   means state moved after the heal). Under a policy that answers before storing
  *   (`after-change`), `inFlightMs` admits one documented loss: the increments an activation
- *   acknowledged in its last `inFlightMs` before another activation took over (what was
- *   answered while its last write was in flight); anything lost beyond that is reported.
+ *   acknowledged in its last `inFlightMs` before it ended (what was answered while its last
+ *   write was in flight; an activation has ended when another answered the final read, or
+ *   acknowledged later); anything lost beyond that is reported.
  * - **Single activation**: each acknowledged write names the activation that made it (a
  *   random id the actor draws when it activates, and its node). An activation was certainly
  *   active from the earliest answer to any of its writes to the latest sending of any of them;
@@ -49,6 +50,8 @@ export interface ReadOp {
   readonly actor: string
   readonly at: number
   readonly total: number
+  /** The activation that answered the read (an activation other than this one has ended). */
+  readonly act?: string
 }
 
 /** A task submission (acknowledged: the stream stored it). */
@@ -144,7 +147,8 @@ export function checkCounters(ops: ReadonlyArray<Op>, options: CheckOptions = {}
     const worst = finals.length === 0 ? 0 : Math.min(...finals)
     const most = finals.length === 0 ? 0 : Math.max(...finals)
     const lost = finals.length === 0 ? acknowledged : Math.max(0, acknowledged - worst)
-    const atRisk = finals.length === 0 ? 0 : inFlight(a, options.inFlightMs ?? 0)
+    const lastRead = (reads.get(actor) ?? []).at(-1)
+    const atRisk = finals.length === 0 ? 0 : inFlight(a, options.inFlightMs ?? 0, lastRead?.act)
     return {
       actor,
       acknowledged,
@@ -159,8 +163,8 @@ export function checkCounters(ops: ReadonlyArray<Op>, options: CheckOptions = {}
   })
 }
 
-/** Increments acknowledged in the last `windowMs` of each activation that another one followed. */
-function inFlight(adds: AddOp[], windowMs: number): number {
+/** Increments acknowledged in the last `windowMs` of each activation that ended (`final`: the one still serving). */
+function inFlight(adds: AddOp[], windowMs: number, final: string | undefined): number {
   if (windowMs <= 0) return 0
   const acts = new Map<string, AddOp[]>()
   for (const o of adds) if (o.outcome === "ok" && o.act !== undefined) push(acts, o.act, o)
@@ -168,7 +172,7 @@ function inFlight(adds: AddOp[], windowMs: number): number {
   const last = Math.max(...ends.map((e) => e.end))
   let n = 0
   for (const e of ends) {
-    if (e.end === last) continue
+    if (final !== undefined ? e.act === final : e.end === last) continue
     for (const o of e.w) if (o.completeAt >= e.end - windowMs) n += o.n
   }
   return n

@@ -48,6 +48,19 @@ describe("history checker", () => {
     expect(checkHistory([...ops, read("c", 2)]).lostAcknowledged).toBe(2)
   })
 
+  it("history checker - an activation that acknowledged last has ended too when another answers the final read", () => {
+    const ops = [
+      add("c", "ok", { act: "x", invokeAt: 0, completeAt: 10 }),
+      add("c", "ok", { act: "x", invokeAt: 400, completeAt: 410 }),
+      add("c", "ok", { act: "x", invokeAt: 500, completeAt: 510 }),
+    ]
+    const fresh: Op = { kind: "read", actor: "c", at: 5000, total: 1, act: "z" }
+    expect(checkHistory([...ops, fresh], { inFlightMs: 200 }).ok).toBe(true)
+    // the same activation still answering: nothing it acknowledged may be missing
+    const same: Op = { kind: "read", actor: "c", at: 5000, total: 1, act: "x" }
+    expect(checkHistory([...ops, same], { inFlightMs: 200 }).lostAcknowledged).toBe(2)
+  })
+
   it("history checker - a total above every possible increment is a double application", () => {
     const v = checkCounters([add("c", "ok"), add("c", "unknown"), read("c", 3)])
     expect(v[0].extra).toBe(1)
