@@ -69,7 +69,7 @@ export function boundedDecoder(
   let all = precompiled?.all
   return (u, bodyBytes) => {
     const r = first(u)
-    if (r._tag === "Right") return r
+    if (r._tag === "Right") return Either.right(r.right)
     if (bodyBytes <= limits.allIssuesUpToBytes) {
       all ??= Schema.decodeUnknownEither(schema, { ...options, errors: "all" })
       const again = all(u)
