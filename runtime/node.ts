@@ -58,6 +58,7 @@ import { startSchedules } from "./schedules.ts"
 import { createStigmergy } from "./stigmergy.ts"
 import { startNodeTasks, type NodeTaskOptions } from "./tasks/node-tasks.ts"
 import type { TaskEngine } from "./tasks/engine.ts"
+import type { NodeLimits } from "./limits/node-limits.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */
@@ -103,6 +104,8 @@ export interface NodeOptions {
   readonly cluster?: ClusterOptions
   /** The node's task engine: worker defaults, scheduler, marketplace timings, or `disabled` (runtime/tasks/node-tasks.ts). */
   readonly tasks?: NodeTaskOptions
+  /** Input, memory, rate and time limits (runtime/limits/node-limits.ts has every default). */
+  readonly limits?: NodeLimits
 }
 
 export interface RejectedRecord {

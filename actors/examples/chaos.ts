@@ -11,9 +11,14 @@
  * - `Corrupt {kind}` leaves a state JSON cannot carry (`bigint`, `cycle`);
  * - `Merge {data}` merges `data` into the state the naive way many handlers do (recursively,
  *   key by key), and says whether the decoded `data` had a plain prototype;
+ * - `Remerge {}` merges the stored `merged` state into a fresh object the same naive way (a
+ *   state restored from a checkpoint must not carry prototype keys either);
  * - `Probe {}` says whether `Object.prototype` has been polluted (`polluted` set on it);
  * - `Items {items}` counts an array of numbers (large invalid arrays test bounded decoding);
  * - `Get {}` reports the state's size.
+ *
+ * It also serves the task capability `chaos.merge`: the payload is merged naively into a fresh
+ * object and the task's result says whether `Object.prototype` is polluted afterwards.
  *
  * `chaosCpu` is the same agent with its handlers on worker threads (`offload`), so its `Spin`
  * occupies a worker instead of the node's event loop. Deadlines: `Hang` and `Sleep` have the
@@ -72,6 +77,7 @@ const spec = {
       reply: Schema.Struct({ plainPrototype: Schema.Boolean, keys: Schema.Number }),
       description: "Merges data into the state naively.",
     },
+    Remerge: { message: Empty, reply: Schema.Struct({ keys: Schema.Number }), description: "Merges the stored state into a fresh object naively." },
     Probe: { message: Empty, reply: Schema.Struct({ polluted: Schema.Boolean }), description: "Whether Object.prototype is polluted." },
     Items: { message: Schema.Struct({ items: Schema.Array(Schema.Number) }), reply: Schema.Struct({ count: Schema.Number }), description: "Counts numbers." },
     Get: { message: Empty, reply: Schema.Struct({ stateBytes: Schema.Number, blobs: Schema.Number }), description: "The state's size." },
@@ -106,6 +112,11 @@ const spec = {
       naiveMerge(ctx.state.merged, data)
       return { plainPrototype: Object.getPrototypeOf(data) === Object.prototype, keys: Object.keys(ctx.state.merged).length }
     },
+    Remerge: (_m: unknown, ctx: { state: ChaosState }) => {
+      const fresh: Record<string, unknown> = {}
+      naiveMerge(fresh, ctx.state.merged)
+      return { keys: Object.keys(fresh).length }
+    },
     Probe: () => ({ polluted: ({} as Record<string, unknown>).polluted !== undefined }),
     Items: ({ items }: { items: ReadonlyArray<number> }) => ({ count: items.length }),
     Get: (_m: unknown, ctx: { state: ChaosState }) => ({
@@ -115,7 +126,18 @@ const spec = {
   },
 } as const
 
-export const chaos = defineAgent({ type: "chaos", ...spec })
+export const CHAOS_MERGE_CAPABILITY = "chaos.merge"
+
+export const chaos = defineAgent({
+  type: "chaos",
+  ...spec,
+  capabilities: {
+    [CHAOS_MERGE_CAPABILITY]: (payload: unknown) => {
+      naiveMerge({}, payload)
+      return { polluted: ({} as Record<string, unknown>).polluted !== undefined }
+    },
+  },
+})
 
 /** The same agent, its handlers run on worker threads (a CPU-bound type that cannot freeze the node). */
 export const chaosCpu = defineAgent({ type: "chaos-cpu", ...spec, offload: { module: import.meta.url, export: "chaosCpu", size: 2 } })
