@@ -120,7 +120,7 @@ describe("bad actors and bad input", () => {
 
   it("deadlines - a handler that never finishes times out, its actor is restarted and its mailbox goes on", async () => {
     const events: Array<{ directive: string; reason: string }> = []
-    const sub = nc.subscribe(supervisorWildcard("default", "chaos"), { callback: (_e, m) => events.push(JSON.parse(dec.decode(m.data))) })
+    const sub = nc.subscribe(supervisorWildcard("default", "chaos"), { callback: (_e, m) => void events.push(JSON.parse(dec.decode(m.data))) })
     await nc.flush()
     const ref = node.client.ref(chaos, "hang")
     const hang = ref.ask("Hang", {}, { timeoutMs: 20_000 })
@@ -147,7 +147,7 @@ describe("bad actors and bad input", () => {
 
   it("cpu - a handler that blocks the event loop is named in a supervisor event and counted", async () => {
     const events: Array<{ directive: string; reason: string }> = []
-    const sub = nc.subscribe(supervisorWildcard("default", "chaos"), { callback: (_e, m) => events.push(JSON.parse(dec.decode(m.data))) })
+    const sub = nc.subscribe(supervisorWildcard("default", "chaos"), { callback: (_e, m) => void events.push(JSON.parse(dec.decode(m.data))) })
     await nc.flush()
     expect(await node.client.ref(chaos, "hog").ask("Spin", { ms: 300 })).toEqual({ spunMs: 300 })
     await waitUntil(() => events.some((ev) => /blocked the event loop/.test(ev.reason)))
