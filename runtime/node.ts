@@ -58,6 +58,7 @@ import { startSchedules } from "./schedules.ts"
 import { createStigmergy } from "./stigmergy.ts"
 import { startNodeTasks, type NodeTaskOptions } from "./tasks/node-tasks.ts"
 import type { TaskEngine } from "./tasks/engine.ts"
+import { heldAckSubjects, releaseDeliveries } from "./tasks/lane-puller.ts"
 import type { NodeLimits } from "./limits/node-limits.ts"
 
 export const NODE_DEFAULTS = {
@@ -295,6 +296,12 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
       log,
       dispatch: (m, r) => dispatch(m, r),
+      heldTasks: () => heldAckSubjects(nc),
+      onNodeDead: (node, last, releaser) => {
+        if (!releaser || !last.tasks?.length) return
+        const n = releaseDeliveries(nc, last.tasks)
+        log("warn", `node ${node} was taken for dead holding ${last.tasks.length} task(s); ${n} handed back for redelivery now`)
+      },
     },
     options.cluster,
   )

@@ -91,6 +91,13 @@ export interface ClusterDeps {
   readonly shutdownTimeoutMs: number
   readonly log: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void
   readonly dispatch: (msg: Msg, routed?: Inbound) => void
+  /** Ack subjects of the durable tasks this node holds (advertised in its membership entry). */
+  readonly heldTasks?: () => ReadonlyArray<string>
+  /**
+   * A member was taken for dead: `last` is its last entry, `releaser` whether this node is the
+   * one (the first live member by id) that hands its tasks back, so only one node does.
+   */
+  readonly onNodeDead?: (node: string, last: MemberRecord, releaser: boolean) => void
 }
 
 /** What the node exposes about its cluster part (`node.cluster`). */
@@ -194,7 +201,16 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       queueReconcile()
     },
     onSelfExpired: () => recheck("its membership entry had expired"),
-    onDead: (node) => void deaths.set(node, Date.now()),
+    heldTasks: deps.heldTasks,
+    onDead: (node, last) => {
+      deaths.set(node, Date.now())
+      const live = [...membership.members.keys()].filter((n) => n !== node).sort()
+      try {
+        deps.onNodeDead?.(node, last, live[0] === me)
+      } catch (e) {
+        log("warn", `handling the death of node ${node} failed: ${(e as Error).message}`)
+      }
+    },
     onResumed: () => recheck(`it could not heartbeat for more than ${membership.expiryMs} ms`),
   })
   const leases = new Leases(nc, {

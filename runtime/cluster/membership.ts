@@ -54,7 +54,16 @@ export interface MemberRecord {
   readonly at: string
   readonly host: string
   readonly pid: number
+  /**
+   * Ack subjects of the durable tasks the node holds (running or fetched), so that when it is
+   * taken for dead a survivor hands them back for redelivery at once instead of waiting for
+   * their claims to run out. At most MAX_ADVERTISED_TASKS.
+   */
+  readonly tasks?: ReadonlyArray<string>
 }
+
+/** Task ack subjects one membership entry carries (about 100 bytes each). */
+export const MAX_ADVERTISED_TASKS = 256
 
 export interface Member {
   record: MemberRecord
@@ -77,8 +86,10 @@ export interface MembershipOptions {
   readonly onSelfExpired: () => void
   /** Called when a heartbeat got through after a silence longer than `expiryMs`. */
   readonly onResumed: () => void
-  /** Called when a member is taken for dead (not for a graceful leave). */
-  readonly onDead?: (node: string) => void
+  /** Called when a member is taken for dead (not for a graceful leave), with its last entry. */
+  readonly onDead?: (node: string, last: MemberRecord) => void
+  /** The durable tasks this node holds (ack subjects), advertised in its entry. */
+  readonly heldTasks?: () => ReadonlyArray<string>
 }
 
 const encoder = new TextEncoder()
@@ -216,7 +227,14 @@ export class Membership {
       at: new Date().toISOString(),
       host: hostname(),
       pid: process.pid,
+      ...this.tasksHeld(),
     }
+  }
+
+  private tasksHeld(): { tasks?: ReadonlyArray<string> } {
+    const held = this.o.heldTasks?.()
+    if (!held || held.length === 0) return {}
+    return { tasks: held.length > MAX_ADVERTISED_TASKS ? held.slice(0, MAX_ADVERTISED_TASKS) : held }
   }
 
   private encode(): Uint8Array {
@@ -359,7 +377,7 @@ export class Membership {
         if (m.lastSeen < asked && (missed || force) && this.canJudge(now)) {
           this.members.delete(node)
           this.o.log("warn", `node ${node} is gone (no responders on its ping subject, last heartbeat ${Date.now() - m.lastSeen} ms ago): taken for dead`)
-          this.o.onDead?.(node)
+          this.o.onDead?.(node, m.record)
           this.o.onChange()
         }
       }
@@ -381,7 +399,7 @@ export class Membership {
       if (now - m.lastSeen > this.expiryMs) {
         this.members.delete(id)
         this.o.log("warn", `node ${id} missed its heartbeats for ${now - m.lastSeen} ms: taken for dead`)
-        this.o.onDead?.(id)
+        this.o.onDead?.(id, m.record)
         changed = true
       }
     }
