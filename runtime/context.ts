@@ -8,6 +8,7 @@ import { topicPattern } from "../subjects/grammar.ts"
 import type { ActorContext, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Target } from "./actor-context.ts"
 import type { ActorCell } from "./actor-cell.ts"
 import { AskError, publishTopic } from "./client.ts"
+import { parseJsonSafe } from "./limits/safe-json.ts"
 import type { AgentDefinition } from "./define-agent.ts"
 import type { ProtocolSpec } from "./protocol.ts"
 import type { HostNode } from "./type-host.ts"
@@ -93,7 +94,7 @@ class CellContext implements ActorContext<unknown> {
         let parsed: unknown
         // a refused event is counted and recorded by the node (stats `rejectedEvents`), never just dropped
         try {
-          parsed = msg.data.length === 0 ? {} : JSON.parse(decoder.decode(msg.data))
+          parsed = msg.data.length === 0 ? {} : parseJsonSafe(decoder.decode(msg.data), { maxDepth: node.limits.maxDepth, maxKeys: node.limits.maxKeys })
         } catch (e) {
           refuse(node, msg.subject, "invalid_message", `event is not JSON (${(e as Error).message}); not delivered to ${cell.type}/${cell.id}`)
           return

@@ -48,7 +48,7 @@ import { decodeResetRequest, supervisionResetSubject, supervisionTreeSubject } f
 import { partitionOf } from "./cluster/partition-hash.ts"
 import type { NodeTreeOverrides } from "../supervisors/mod.ts"
 import type { Supervisor } from "./supervision.ts"
-import { TypeHost, type HostNode, type TypeStats } from "./type-host.ts"
+import { TypeHost, type HostNode, type ResolvedLimits, type TypeStats } from "./type-host.ts"
 import { parseInboundOnce, type Inbound } from "./inbound.ts"
 import { createCluster, type ClusterOptions, type ClusterView } from "./cluster/cluster.ts"
 import { clusterSizeOf, defaultReplicas } from "./cluster/guarantees.ts"
@@ -59,7 +59,12 @@ import { createStigmergy } from "./stigmergy.ts"
 import { startNodeTasks, type NodeTaskOptions } from "./tasks/node-tasks.ts"
 import type { TaskEngine } from "./tasks/engine.ts"
 import { heldAckSubjects, releaseDeliveries } from "./tasks/lane-puller.ts"
-import type { NodeLimits } from "./limits/node-limits.ts"
+import { NODE_LIMIT_DEFAULTS, type NodeLimits } from "./limits/node-limits.ts"
+import { MessageLedger, UNPARSED, type LedgerCounts, type Ticket } from "./limits/message-ledger.ts"
+import { RateLimiter } from "./limits/token-bucket.ts"
+import { isLimitError } from "./limits/limit-error.ts"
+import { parseJsonSafe } from "./limits/safe-json.ts"
+import { LoopMonitor } from "./cpu/loop-monitor.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */
@@ -128,6 +133,16 @@ export interface NodeStats {
   readonly rejectedEvents: number
   readonly recentRejections: ReadonlyArray<RejectedRecord>
   readonly types: Record<string, TypeStats & { active: number; idle: number; warming: number; sleeping: number; unavailable?: string }>
+  /**
+   * Every message, per agent type and tenant: `received = handled + forwarded + Σ rejected +
+   * inFlight` at every moment (runtime/limits/message-ledger.ts). Messages whose subject could
+   * not be parsed are under type and tenant `_unparsed`.
+   */
+  readonly messages: Record<string, Record<string, LedgerCounts>>
+  /** Bytes of message bodies queued in mailboxes now, and the node's limit. */
+  readonly queuedBytes: { readonly bytes: number; readonly max: number }
+  /** Times a handler (or anything) held the event loop past `loopBlockMs`, and the longest, in ms. */
+  readonly loopBlocks: { readonly count: number; readonly worstMs: number }
 }
 
 export interface AntsNode {
@@ -235,6 +250,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       log,
       onTypeDown: (type, reason, shutdownMs) => hosts.get(type)?.giveUp(reason, shutdownMs),
       onTypeUp: (type, delayMs) => hosts.get(type)?.revive(delayMs),
+      onTypeReset: (type, reason) => {
+        const n = hosts.get(type)?.resetStuck(reason) ?? 0
+        if (n > 0) log("warn", `reset freed ${n} actor(s) of ${type} stuck in a handler`)
+      },
       restartActor: (a, delayMs, shutdownMs) => {
         const h = hosts.get(a.type)
         const c = h?.cells.get(`${a.tenant}\u0000${a.id}`)
@@ -248,7 +267,22 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     })
   const supervisor: Supervisor = options.supervisor ?? nodeSupervision!
 
-  // --- rejection accounting -------------------------------------------------------------
+  // --- accounting and limits ---------------------------------------------------------------
+  // every message: received = handled + forwarded + rejected (by code) + in flight, per type and tenant
+  const ledger = new MessageLedger()
+  const limits = resolveLimits(options.limits, nc.info?.max_payload)
+  const tenantRates = new RateLimiter({ limit: options.limits?.tenantRate ?? NODE_LIMIT_DEFAULTS.tenantRate, overrides: options.limits?.tenantRates })
+  const agentRates = new RateLimiter({ limit: options.limits?.agentRate ?? NODE_LIMIT_DEFAULTS.agentRate })
+  const jsonLimits = { maxDepth: limits.maxDepth, maxKeys: limits.maxKeys }
+  const monitor = new LoopMonitor({
+    thresholdMs: options.limits?.loopBlockMs ?? NODE_LIMIT_DEFAULTS.loopBlockMs,
+    onBlocked: (r) => {
+      if (r.actor) hosts.get(r.actor.type)?.blocked(r.actor, r.blockedMs)
+      else log("warn", `the event loop was blocked for ${Math.round(r.blockedMs)} ms outside any handler's synchronous part${r.suspects.length ? `; handlers in flight: ${r.suspects.map((a) => `${a.type}/${a.id}`).join(", ")}` : ""}`)
+    },
+  })
+  monitor.start()
+  const budget = { bytes: 0, max: options.limits?.nodeQueueBytes ?? NODE_LIMIT_DEFAULTS.nodeQueueBytes }
   let received = 0
   let rejectedEvents = 0
   const rejected: Record<string, number> = {}
@@ -265,10 +299,15 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       // closing
     }
   }
-  const reject = (msg: Msg, code: ErrorCode, message: string, details?: unknown, parsed?: AgentSubjectParts) => {
+  const reject = (msg: Msg, code: ErrorCode, message: string, details?: unknown, parsed?: AgentSubjectParts, ticket?: Ticket) => {
     rejected[code] = (rejected[code] ?? 0) + 1
+    ledger.rejected(ticket, code)
     if (msg.reply) {
-      msg.respond(encodeError(code, message, details))
+      try {
+        msg.respond(encodeError(code, message, details))
+      } catch {
+        // closing
+      }
       return
     }
     // record the subject the sender used, not the partitioned one
@@ -318,6 +357,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     stigmergy: () => stigmergy,
     guard: cluster.guard,
     rejectedEvent: rejectEvent,
+    ledger,
+    monitor,
+    budget,
+    limits,
     settled() {
       if (settleWaiters.length === 0) return
       const w = settleWaiters
@@ -338,54 +381,77 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   let accepting = true
   const dispatch = (msg: Msg, routed?: Inbound) => {
     received++
+    let ticket: Ticket | undefined
     try {
       const p = routed ?? parseInboundOnce(msg.subject)
       if (p instanceof SubjectError) {
         // the runtime's own mapping probes (another node starting) are the one thing not answered
-        if (!msg.reply && isMappingProbe(msg.subject)) return
-        return reject(msg, "invalid_subject", p.message)
+        if (!msg.reply && isMappingProbe(msg.subject)) {
+          received--
+          return
+        }
+        return reject(msg, "invalid_subject", p.message, undefined, undefined, ledger.receive(UNPARSED, UNPARSED))
       }
+      ticket = ledger.receive(p.type, p.tenant)
       // not this node's actor (rebalance, or a queue group split): the owner gets it, once
-      if (cluster.forward(msg, p)) return
+      const routedAway = cluster.forward(msg, p)
+      if (routedAway !== false) {
+        if (routedAway === "forwarded") return ledger.forwarded(ticket)
+        return reject(msg, "unavailable", routedAway.refused, undefined, p, ticket)
+      }
       const host = hosts.get(p.type)
       if (host === undefined) {
-        return reject(msg, "unknown_type", `no agent type "${p.type}" on this swarm's node ${id} (hosted: ${[...hosts.keys()].join(", ") || "none"})`, undefined, p)
+        return reject(msg, "unknown_type", `no agent type "${p.type}" on this swarm's node ${id} (hosted: ${[...hosts.keys()].join(", ") || "none"})`, undefined, p, ticket)
       }
-      if (host.unavailable !== undefined) return reject(msg, "unavailable", `agent type "${p.type}" is unavailable on node ${id}: ${host.unavailable}`)
-      if (!accepting) return reject(msg, "unavailable", `node ${id} is draining; retry`)
+      if (host.unavailable !== undefined) return reject(msg, "unavailable", `agent type "${p.type}" is unavailable on node ${id}: ${host.unavailable}`, undefined, p, ticket)
+      if (!accepting) return reject(msg, "unavailable", `node ${id} is draining; retry`, undefined, p, ticket)
+      // rates before any work: a flooding tenant or actor is refused at the cost of a subject parse
+      const now = Date.now()
+      if (!tenantRates.take(p.tenant, now)) {
+        return reject(msg, "overloaded", `tenant "${p.tenant}" is over its rate of ${tenantRates.limitOf(p.tenant)?.ratePerSec} messages/s on node ${id}; retry later`, undefined, p, ticket)
+      }
+      if (!agentRates.take(`${p.type}\u0000${p.key}`, now)) {
+        return reject(msg, "overloaded", `${p.type}/${p.id} is over its rate of ${agentRates.limitOf("")?.ratePerSec} messages/s on node ${id}; retry later`, undefined, p, ticket)
+      }
       let message: unknown
+      const data = msg.data
       if (p.tag.charCodeAt(0) === 95 /* _ */) {
-        if (p.tag !== "_Wake" && p.tag !== "_Inspect") return reject(msg, "unknown_tag", `"${p.tag}" is not a runtime tag (known: _Wake, _Inspect)`, undefined, p)
+        if (p.tag !== "_Wake" && p.tag !== "_Inspect") return reject(msg, "unknown_tag", `"${p.tag}" is not a runtime tag (known: _Wake, _Inspect)`, undefined, p, ticket)
         message = undefined
       } else {
         const compiled = host.compiled.get(p.tag)
         if (compiled === undefined) {
-          return reject(msg, "unknown_tag", `agent type "${p.type}" has no tag "${p.tag}" (known: ${[...host.compiled.keys()].join(", ")})`, undefined, p)
+          return reject(msg, "unknown_tag", `agent type "${p.type}" has no tag "${p.tag}" (known: ${[...host.compiled.keys()].join(", ")})`, undefined, p, ticket)
         }
-        const data = msg.data
-        if (data.length > NODE_DEFAULTS.maxBodyBytes) return reject(msg, "invalid_message", `body of ${data.length} bytes exceeds ${NODE_DEFAULTS.maxBodyBytes}`, undefined, p)
+        if (data.length > limits.maxBodyBytes) return reject(msg, "too_large", `body of ${data.length} bytes exceeds ${limits.maxBodyBytes}`, undefined, p, ticket)
         let json: unknown
         if (data.length === 0) json = {}
         else {
           try {
-            json = JSON.parse(decoder.decode(data))
+            // depth, key count and prototype keys are checked before JSON.parse builds anything
+            json = parseJsonSafe(decoder.decode(data), jsonLimits)
           } catch (e) {
-            return reject(msg, "invalid_message", `body is not JSON: ${(e as Error).message}`, undefined, p)
+            const limit = isLimitError(e) ? e : undefined
+            return reject(msg, "invalid_message", limit ? `body refused: ${limit.message}` : `body is not JSON: ${(e as Error).message}`, limit?.path ? [{ path: limit.path, message: limit.message }] : undefined, p, ticket)
           }
         }
-        const r = compiled.decodeMessage(json)
+        const r = compiled.decodeBounded(json, data.length)
         if (r._tag === "Left") {
-          return reject(msg, "invalid_message", `message does not fit ${p.type}.${p.tag}`, parseIssues(r.left), p)
+          const more = r.left.more === undefined ? "; decoding stopped at the first issue" : r.left.more > 0 ? `; ${r.left.more} more issue(s) not listed` : ""
+          return reject(msg, "invalid_message", `message does not fit ${p.type}.${p.tag}${more}`, r.left.issues, p, ticket)
         }
         message = r.right
       }
       const cell = host.cell(p.tenant, p.id, p.key)
-      if (!cell.enqueue({ tag: p.tag, message, msg })) {
-        return reject(msg, "overloaded", `mailbox of ${p.type}/${p.id} is full (${host.mailboxCapacity} messages); retry later`, undefined, p)
+      if (!cell.enqueue({ tag: p.tag, message, msg, ticket, bytes: data.length })) {
+        const why = cell.queued >= host.mailboxCapacity ? `${host.mailboxCapacity} messages` : `${cell.queuedBytes} bytes queued, limit ${host.mailboxBytes} per actor and ${budget.max} per node`
+        return reject(msg, "overloaded", `mailbox of ${p.type}/${p.id} is full (${why}); retry later`, undefined, p, ticket)
       }
     } catch (e) {
       // Never let a message take the node down.
       log("error", `dispatch of ${msg.subject} failed: ${(e as Error).stack ?? e}`)
+      rejected.unavailable = (rejected.unavailable ?? 0) + 1
+      ledger.rejected(ticket ?? ledger.receive(UNPARSED, UNPARSED), "unavailable")
       try {
         if (msg.reply) msg.respond(encodeError("unavailable", `node ${id} could not dispatch the message: ${(e as Error).message}`))
       } catch {
@@ -422,7 +488,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
             try {
               const { tenant, name } = parseTopicSubject(m.subject)
               stage = "body"
-              const event = m.data.length === 0 ? {} : JSON.parse(decoder.decode(m.data))
+              const event = m.data.length === 0 ? {} : parseJsonSafe(decoder.decode(m.data), jsonLimits)
               stage = "target"
               const target = typeof binding.to === "function" ? binding.to(event, name) : binding.to
               nc.publish(agentSubject({ tenant, type: host.definition.type, id: target, tag: binding.tag }), m.data)
@@ -467,7 +533,20 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
         ...(host.unavailable ? { unavailable: host.unavailable } : {}),
       }
     }
-    return { node: id, url, routing, partitions: cluster.partitions(), received, rejected: { ...rejected }, rejectedEvents, recentRejections: [...recent], types }
+    return {
+      node: id,
+      url,
+      routing,
+      partitions: cluster.partitions(),
+      received,
+      rejected: { ...rejected },
+      rejectedEvents,
+      recentRejections: [...recent],
+      types,
+      messages: ledger.snapshot(),
+      queuedBytes: { bytes: budget.bytes, max: budget.max },
+      loopBlocks: { count: monitor.blocked, worstMs: Math.round(monitor.worstMs) },
+    }
   }
   const answerStats = (_e: unknown, m: Msg) => {
     try {
@@ -674,6 +753,19 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     cluster,
     supervision: nodeSupervision?.view,
     tasks: tasks?.engine,
+  }
+}
+
+/** The node's limits with every default filled in; the body limit never exceeds what the server carries. */
+function resolveLimits(l: NodeLimits | undefined, maxPayload: number | undefined): ResolvedLimits {
+  const server = maxPayload && maxPayload > 0 ? maxPayload : NODE_LIMIT_DEFAULTS.maxBodyBytes
+  return {
+    maxBodyBytes: Math.min(l?.maxBodyBytes ?? server, server),
+    maxDepth: l?.maxDepth ?? NODE_LIMIT_DEFAULTS.maxDepth,
+    maxKeys: l?.maxKeys ?? NODE_LIMIT_DEFAULTS.maxKeys,
+    mailboxBytes: l?.mailboxBytes ?? NODE_LIMIT_DEFAULTS.mailboxBytes,
+    handlerTimeoutMs: l?.handlerTimeoutMs ?? NODE_LIMIT_DEFAULTS.handlerTimeoutMs,
+    maxPayload: server,
   }
 }
 

@@ -15,6 +15,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm, type KV } from "@nats-io/kv"
 import { stateKey, STATE_BUCKET } from "../subjects/kv.ts"
 import type { ActorAddress } from "../subjects/grammar.ts"
+import { stripPrototypeKeys } from "./limits/safe-json.ts"
 
 export class StateFencedError extends Error {
   readonly _tag = "StateFencedError"
@@ -67,7 +68,9 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
       const e = await kv.get(stateKey(address))
       if (!e || e.operation !== "PUT" || e.length === 0) return undefined
       const parsed = e.json<{ state: unknown; acct?: Accounting }>()
-      return { state: parsed.state, revision: e.revision, acct: parsed.acct }
+      // a checkpoint written by anything else (an older runtime, an outside client) may carry
+      // prototype keys: the actor never sees them
+      return { state: stripPrototypeKeys(parsed.state), revision: e.revision, acct: parsed.acct }
     },
     async save(address, serialized, revision, acct) {
       const key = stateKey(address)

@@ -116,8 +116,12 @@ export interface ClusterView {
 
 export interface Cluster extends ClusterView {
   readonly guard: ActivationGuard
-  /** Routing hook: true when the message was forwarded to another node (or answered). */
-  forward(msg: Msg, p: Inbound): boolean
+  /**
+   * Routing hook: `false` when this node handles the message, `"forwarded"` when it went to
+   * another node, `{refused}` when this node must refuse it now (out of touch with the swarm):
+   * the caller answers and counts it.
+   */
+  forward(msg: Msg, p: Inbound): false | "forwarded" | { readonly refused: string }
   /** Joins: membership, leases, partition subscriptions ("partitioned" routing), mail, inspection. */
   start(routing: "partitioned" | "direct"): Promise<void>
   /** Graceful leave: hands every partition and actor over. */
@@ -325,16 +329,12 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     }
   }
 
-  const forward = (msg: Msg, p: Inbound): boolean => {
+  const forward = (msg: Msg, p: Inbound): false | "forwarded" | { readonly refused: string } => {
     if (!started) return false
     if (outOfTouch()) {
+      // refused, not dropped: the node answers (or, for a tell, counts and records) it
       refusedOutOfTouch++
-      try {
-        if (msg.reply) msg.respond(encodeError("unavailable", `node ${me} lost touch with the swarm (no heartbeat for ${membership.silentFor()} ms) and is re-checking its actors; retry`))
-      } catch {
-        // closing
-      }
-      return true
+      return { refused: `node ${me} lost touch with the swarm (no heartbeat for ${membership.silentFor()} ms) and is re-checking its actors; retry` }
     }
     const host = hosts.get(p.type)
     if (host !== undefined && host.cells.has(p.key)) return false
@@ -344,7 +344,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     // until the new owner serves the partition, it is still ours
     if (subs.has(part) && !serves(owner, part)) return false
     send(owner, part, p, msg)
-    return true
+    return "forwarded"
   }
 
   const onRouted = (m: Msg) => {

@@ -37,8 +37,16 @@ export interface LoopMonitorOptions {
 
 export const LOOP_MONITOR_DEFAULTS = { thresholdMs: 200, intervalMs: 100 } as const
 
+/** An actor as the cell knows itself (no allocation per message). */
+export interface ActorRefLike {
+  readonly tenant: string
+  readonly type: string
+  readonly id: string
+}
+
 export class LoopMonitor {
-  private running: RunningActor | undefined
+  private running: ActorRefLike | undefined
+  private runningTag = ""
   private since = 0
   /** Set when a slot report covered the loop's last stall, so the lag timer does not report it twice. */
   private coveredUntil = 0
@@ -56,9 +64,10 @@ export class LoopMonitor {
     this.intervalMs = options.intervalMs ?? LOOP_MONITOR_DEFAULTS.intervalMs
   }
 
-  /** Marks `actor` as running now (before its handler is called). */
-  enter(actor: RunningActor): void {
+  /** Marks `actor` as running `tag` now (before its handler is called). */
+  enter(actor: ActorRefLike, tag: string): void {
     this.running = actor
+    this.runningTag = tag
     this.since = performance.now()
   }
 
@@ -71,7 +80,7 @@ export class LoopMonitor {
     const ms = now - this.since
     if (ms > this.thresholdMs) {
       this.coveredUntil = now
-      this.report({ actor, blockedMs: ms, suspects: [] })
+      this.report({ actor: { tenant: actor.tenant, type: actor.type, id: actor.id, tag: this.runningTag }, blockedMs: ms, suspects: [] })
     }
     return ms
   }

@@ -8,6 +8,6 @@
 export { FairQueue } from "./fair-queue.ts"
 export type { FairQueueOptions } from "./fair-queue.ts"
 export { LOOP_MONITOR_DEFAULTS, LoopMonitor } from "./loop-monitor.ts"
-export type { BlockReport, LoopMonitorOptions, RunningActor } from "./loop-monitor.ts"
+export type { ActorRefLike, BlockReport, LoopMonitorOptions, RunningActor } from "./loop-monitor.ts"
 export { HandlerTimeoutError, WORKER_POOL_DEFAULTS, WorkerCrashedError, WorkerPool } from "./worker-pool.ts"
 export type { Job, JobResult, OffloadSpec } from "./worker-pool.ts"

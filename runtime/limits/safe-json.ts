@@ -53,7 +53,7 @@ const COMMA = 44
  * left for `JSON.parse` to refuse; the scan stops early (returning what it saw) once a limit is
  * passed, so its own cost is bounded by the limits as much as by the text.
  */
-export function scanJson(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS): JsonScan {
+export function scanJson(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS, prototypeKeys = true): JsonScan {
   let depth = 0
   let maxDepth = 0
   let keys = 0
@@ -86,11 +86,11 @@ export function scanJson(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS)
         if (keys > limits.maxKeys) return { depth: maxDepth, keys, prototypeKey: undefined }
         const len = end - start
         // the three names are 9, 11 and 9 characters; escapes can only make the raw text longer
-        if (len >= 9 && (escaped || len <= 11)) {
+        if (prototypeKeys && len >= 9 && (escaped || len <= 11)) {
           const name = escaped ? unescapeKey(text.slice(start, end)) : text.slice(start, end)
           path[path.length - 1] = name
           if (PROTOTYPE_KEYS.has(name)) return { depth: maxDepth, keys, prototypeKey: [...path] }
-        } else {
+        } else if (prototypeKeys) {
           path[path.length - 1] = len <= 64 ? text.slice(start, end) : `${text.slice(start, start + 61)}...`
         }
       }

@@ -46,6 +46,7 @@ import {
   type Task,
 } from "../../subjects/tasks.ts"
 import { errorMessage } from "./errors.ts"
+import { parseJsonSafe } from "../limits/safe-json.ts"
 import { Delivery, LanePuller } from "./lane-puller.ts"
 import { ensureCapabilityLanes, type Lane } from "./lanes.ts"
 import { boundedResult, readStatus, recordOf, writeStatus } from "./status-store.ts"
@@ -303,7 +304,8 @@ class Worker {
     let task: Task | Error
     const raw = decoder.decode(d.msg.data)
     try {
-      body = JSON.parse(raw)
+      // prototype keys in a payload are refused (dead-lettered malformed) before a handler sees them
+      body = parseJsonSafe(raw)
       task = decodeTaskBody(body, { tenant: where.tenant, capability: where.capability, id, now, bodyBytes: d.msg.data.length })
     } catch (e) {
       task = new Error(`task body is not JSON: ${errorMessage(e)}`)

@@ -13,10 +13,10 @@ describe("loop monitor", () => {
   it("loop monitor - a long synchronous handler is reported naming its actor", () => {
     const reports: BlockReport[] = []
     const m = new LoopMonitor({ thresholdMs: 50, onBlocked: (r) => reports.push(r) })
-    m.enter({ tenant: "a", type: "chaos", id: "x", tag: "Spin" })
+    m.enter({ tenant: "a", type: "chaos", id: "x" }, "Spin")
     spin(80)
     m.exit()
-    m.enter({ tenant: "a", type: "chaos", id: "y", tag: "Get" })
+    m.enter({ tenant: "a", type: "chaos", id: "y" }, "Get")
     m.exit()
     expect(reports.length).toBe(1)
     expect(reports[0].actor).toEqual({ tenant: "a", type: "chaos", id: "x", tag: "Spin" })

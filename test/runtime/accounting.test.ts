@@ -81,7 +81,9 @@ describe("every message accounted for", () => {
     }, { timeoutMs: 60_000, message: "every tell to the counter settled" })
     const c = done.counter.acct
     expect(balances(c)).toBe(true)
-    expect(c.rejected.invalid_message).toBe(5_000)
+    // refused while out of touch (unavailable) or for the bad body (invalid_message): counted either way
+    expect(c.rejected.unavailable).toBeGreaterThan(0)
+    expect((c.rejected.invalid_message ?? 0) + (c.rejected.unavailable ?? 0)).toBeGreaterThanOrEqual(5_000)
     expect(c.handled + rejectedTotal(c)).toBe(25_100)
     // what was counted handled really was: the total is the number of Adds handled
     const total = await node.client.ref(counter, "c1", "acct").ask("Get", {})
@@ -107,14 +109,15 @@ describe("every message accounted for", () => {
   it("fairness - a tenant flooding past its rate is refused overloaded and counted; another tenant is served", async () => {
     const flood = agentSubject({ tenant: "noisy", type: "echo", id: "n1", tag: "Say" })
     const body = enc.encode('{"text":"flood"}')
-    for (let i = 0; i < 20_000; i++) nc.publish(flood, body)
+    for (let i = 0; i < 5_000; i++) nc.publish(flood, body)
     const quiet = await Promise.all(Array.from({ length: 20 }, (_, i) => node.client.ref(echo, `q${i}`, "quiet").ask("Say", { text: "hi" })))
     expect(quiet.every((r) => r.text === "hi")).toBe(true)
     const m = await waitUntil(async () => {
       const s = await messages()
-      return s.echo?.noisy?.received === 20_000 && s.echo.noisy.inFlight === 0 ? s : undefined
+      return s.echo?.noisy?.received === 5_000 && s.echo.noisy.inFlight === 0 ? s : undefined
     }, { timeoutMs: 60_000 })
-    expect(m.echo.noisy.rejected.overloaded).toBeGreaterThan(10_000)
+    // a burst of 1,000 and 1,000/s: most of 5,000 sent at once are refused
+    expect(m.echo.noisy.rejected.overloaded).toBeGreaterThan(2_000)
     expect(balances(m.echo.noisy)).toBe(true)
     expect(m.echo.quiet.rejected.overloaded ?? 0).toBe(0)
   })

@@ -13,7 +13,7 @@ import { CHAOS_MERGE_CAPABILITY, chaos, chaosCpu, echo } from "../../actors/exam
 import { defineAgent, Empty } from "../../runtime/define-agent.ts"
 import { startNode, type AntsNode } from "../../runtime/node.ts"
 import { createMessaging, isAskError } from "../../runtime/client.ts"
-import { agentSubject, supervisorWildcard, taskSubject } from "../../subjects/grammar.ts"
+import { agentSubject, lifecycleSubject, supervisorWildcard, taskSubject } from "../../subjects/grammar.ts"
 import { STATE_BUCKET, stateKey } from "../../subjects/kv.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
@@ -109,9 +109,9 @@ describe("bad actors and bad input", () => {
     expect(await node.client.ref(chaos, "deep").ask("Get", {})).toEqual({ stateBytes: 0, blobs: 0 })
   })
 
-  it("limits - 400,000 invalid array items get a short invalid_message, not a stall or unavailable", async () => {
-    const body = JSON.stringify({ items: Array.from({ length: 400_000 }, () => "x") })
-    expect(body.length).toBeGreaterThan(800_000)
+  it("limits - an 800 KB message of 260,000 invalid array items gets a short invalid_message, not a stall or unavailable", async () => {
+    const body = JSON.stringify({ items: Array.from({ length: 260_000 }, () => []) })
+    expect(body.length).toBeGreaterThan(750_000)
     const r = await rawAsk(agentSubject({ tenant: "default", type: "chaos", id: "items", tag: "Items" }), body)
     expect(r.ok).toBe(false)
     expect(r.error.code).toBe("invalid_message")
@@ -135,9 +135,16 @@ describe("bad actors and bad input", () => {
 
   it("deadlines - supervision.reset really frees a stuck actor", async () => {
     const ref = node.client.ref(stuck, "s1")
+    let active = false
+    const sub = nc.subscribe(lifecycleSubject({ tenant: "default", type: "stuck", id: "s1" }), {
+      callback: (_e, m) => void (JSON.parse(dec.decode(m.data)).to === "active" && (active = true)),
+    })
+    await nc.flush()
     const hang = ref.ask("Hang", {}, { timeoutMs: 60_000 }).catch((err) => err)
     const behind = ref.ask("Get", {}, { timeoutMs: 60_000 })
-    await waitUntil(async () => (await rawAsk(agentSubject({ tenant: "default", type: "stuck", id: "s1", tag: "_Inspect" }), "{}")).value?.queued === 1)
+    // once active, the actor has started Hang (and Get waits behind it)
+    await waitUntil(() => active)
+    sub.unsubscribe()
     node.supervision!.reset({ type: "stuck" })
     expect(await behind).toEqual({ ok: true })
     const err = await hang
@@ -159,8 +166,8 @@ describe("bad actors and bad input", () => {
   it("cpu - a type on worker threads computes without freezing another tenant's actor", async () => {
     const order: string[] = []
     const spin = node.client.ref(chaosCpu, "cpu1").ask("Spin", { ms: 2_000 }, { timeoutMs: 60_000 }).then(() => void order.push("spin"))
-    // the spin has started when the worker is busy; an echo from another tenant answers meanwhile
-    await waitUntil(async () => (await rawAsk(agentSubject({ tenant: "default", type: "chaos-cpu", id: "cpu1", tag: "_Inspect" }), "{}")).value?.status === "active")
+    // once the node's connection is flushed the spin has been dispatched; an echo from another tenant answers meanwhile
+    await node.nc.flush()
     await node.client.ref(echo, "e1", "other").ask("Say", { text: "hi" }).then(() => void order.push("echo"))
     await spin
     expect(order).toEqual(["echo", "spin"])
