@@ -545,6 +545,16 @@ export class ActorCell implements ActorAddress {
     this.sleepingMs = acct.sleepingMs + (acct.sleptAt !== undefined ? Math.max(0, now - acct.sleptAt) : 0)
   }
 
+  /** The revision of the stored checkpoint when it holds exactly `json`, else undefined. */
+  private async readBack(json: string): Promise<number | undefined> {
+    try {
+      const cp = await this.host.store.load(this)
+      return cp !== undefined && JSON.stringify(cp.state ?? null) === json ? cp.revision : undefined
+    } catch {
+      return undefined
+    }
+  }
+
   private async write(json: string, sleptAt?: number): Promise<void> {
     try {
       this.revision = await this.host.store.save(this, json, this.revision, this.accounting(sleptAt))
@@ -552,7 +562,15 @@ export class ActorCell implements ActorAddress {
       if (this.unsaved === json) this.unsaved = undefined
       this.host.stats.checkpoints++
     } catch (e) {
-      this.host.checkpointFailed(this, e)
+      // a write whose answer was lost (a timeout while the stream elected a leader) may have
+      // landed: read it back, so a stored state is not refused (and then applied twice on retry)
+      const landed = (e as { _tag?: string })?._tag === "StateFencedError" ? undefined : await this.readBack(json)
+      if (landed !== undefined) {
+        this.revision = landed
+        this.saved = json
+        if (this.unsaved === json) this.unsaved = undefined
+        this.host.stats.checkpoints++
+      } else this.host.checkpointFailed(this, e)
     } finally {
       this.saving = null
     }
