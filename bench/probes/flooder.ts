@@ -38,6 +38,6 @@ nc.subscribe(FLOOD_CONTROL, {
     m.respond(JSON.stringify({ on, sent }))
   },
 })
-nc.subscribe(FLOOD_REPORT, { callback: (_e, m) => m.respond(JSON.stringify({ sent })) })
+nc.subscribe(FLOOD_REPORT, { callback: (_e, m) => void m.respond(JSON.stringify({ sent })) })
 await nc.flush()
 process.stdout.write("ready\n")
