@@ -119,7 +119,12 @@ export interface RejectedRecord {
   readonly code: ErrorCode
   readonly message: string
   readonly at: string
+  /** Rejections counted without a record of their own (over RECORDS_PER_SECOND) since the last record. */
+  readonly unrecordedBefore?: number
 }
+
+/** Refused tells and events described one by one (log, record, recent list) per second; beyond, only counted. */
+export const RECORDS_PER_SECOND = 100
 
 export interface NodeStats {
   readonly node: string
@@ -288,11 +293,35 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   const rejected: Record<string, number> = {}
   const recent: RejectedRecord[] = []
   const rejectedSubject = nodeSubject(id, "rejected")
-  const record = (subject: string, code: ErrorCode, message: string, details: unknown, what: string) => {
-    const r: RejectedRecord = { subject, code, message, at: new Date().toISOString() }
+  // Records (log line, published record, recent list) are bounded per second: under a flood
+  // every refusal is still counted, but a node must not spend its time (and double its
+  // outbound traffic) describing each one. The first record of the next second says how many
+  // were counted without a record.
+  let recordSecond = 0
+  let recordsThisSecond = 0
+  let unrecorded = 0
+  const recordBudget = (): boolean => {
+    const second = Math.floor(Date.now() / 1000)
+    if (second !== recordSecond) {
+      recordSecond = second
+      recordsThisSecond = 0
+    }
+    if (recordsThisSecond >= RECORDS_PER_SECOND) {
+      unrecorded++
+      return false
+    }
+    recordsThisSecond++
+    return true
+  }
+  const record = (subject: string | (() => string), code: ErrorCode, message: string, details: unknown, what: string) => {
+    if (!recordBudget()) return
+    const suppressed = unrecorded
+    unrecorded = 0
+    if (suppressed > 0) log("warn", `${suppressed} more rejection(s) were counted (node stats) without a record of each`)
+    const r: RejectedRecord = { subject: typeof subject === "string" ? subject : subject(), code, message, at: new Date().toISOString(), ...(suppressed > 0 ? { unrecordedBefore: suppressed } : {}) }
     recent.push(r)
     if (recent.length > 100) recent.shift()
-    log("warn", `rejected ${what} on ${subject}: ${code}: ${message}`)
+    log("warn", `rejected ${what} on ${r.subject}: ${code}: ${message}`)
     try {
       nc.publish(rejectedSubject, encoder.encode(JSON.stringify({ ...r, details })))
     } catch {
@@ -311,7 +340,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       return
     }
     // record the subject the sender used, not the partitioned one
-    record(parsed ? agentSubject(parsed) : senderSubject(msg.subject), code, message, details, "tell")
+    record(() => (parsed ? agentSubject(parsed) : senderSubject(msg.subject)), code, message, details, "tell")
   }
   /** A topic event that could not become a message for an actor: counted and recorded like a bad tell. */
   const rejectEvent = (subject: string, code: ErrorCode, message: string) => {
