@@ -25,7 +25,7 @@
  * default (the node's), `Spin` two minutes. Imports neither NATS nor Effect beyond Schema.
  */
 import { Schema } from "effect"
-import { defineAgent, Empty } from "../../runtime/define-agent.ts"
+import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 
 const Ms = Schema.Number.pipe(Schema.finite(), Schema.between(0, 600_000))
 const Size = Schema.Number.pipe(Schema.int(), Schema.between(0, 64 * 1024 * 1024))

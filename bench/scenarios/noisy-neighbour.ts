@@ -9,8 +9,8 @@
  * `--rate` gives tenant A's rate.
  */
 import { echo } from "../../actors/examples/index.ts"
-import { createMessaging } from "../../runtime/client.ts"
-import { startNode } from "../../runtime/node.ts"
+import { createMessaging } from "../../runtime/client/messaging.ts"
+import { startNode } from "../../runtime/node/node.ts"
 import { agentSubject } from "../../subjects/grammar.ts"
 import { spawnTs, waitForLine } from "../children.ts"
 import { alternate, closedLoop, payloadText, type LoopResult } from "../load.ts"

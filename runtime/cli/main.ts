@@ -11,10 +11,11 @@ import { parseArgs, type ParseArgsConfig } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { agentSubject, DEFAULT_TENANT, parseAgentSubject, SubjectError } from "../../subjects/grammar.ts"
-import { isAgentDefinition, type AgentDefinition } from "../define-agent.ts"
-import { connectNats, startNode, type LogLevel } from "../node.ts"
-import { NatsServerError } from "../nats-server.ts"
+import { isAgentDefinition, type AgentDefinition } from "../agent/define-agent.ts"
+import { connectNats, startNode, type LogLevel } from "../node/node.ts"
+import { NatsServerError } from "../server/nats-server.ts"
 import { clearEmbeddedUrl, isProcessAlive, readEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
+import type { Io } from "./io.ts"
 
 export class CliError extends Error {
   readonly _tag = "CliError"
@@ -27,10 +28,7 @@ export class CliError extends Error {
   }
 }
 
-export interface Io {
-  out(s: string): void
-  err(s: string): void
-}
+export type { Io }
 
 const stdio: Io = {
   out: (s) => process.stdout.write(s.endsWith("\n") ? s : s + "\n"),
@@ -325,7 +323,7 @@ async function runNode(argv: string[], io: Io): Promise<number> {
     logger,
   })
   if (node.embedded) writeEmbeddedUrl(node.url)
-  // which guarantees hold on the server found (DESIGN.md §7): always shown, not only with --verbose
+  // which guarantees hold on the server found: always shown, not only with --verbose
   const g = node.cluster.guarantees
   const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings }
   const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, ...(node.embedded ? { serverPid: node.embedded.pid } : {}), routing: node.routing, types: agents.map((a) => a.type), guarantees }

@@ -1,6 +1,6 @@
 /**
  * Membership: which runtime nodes are alive, seen by every node the same way, with no
- * coordinator (DESIGN.md §3). Each node writes its entry into KV bucket `ants_members` every
+ * coordinator. Each node writes its entry into KV bucket `ants_members` every
  * `heartbeatMs` (default 300 ms); the bucket's max_age is `expiryMs` (default 1500 ms), so the
  * server forgets a node that stopped writing. Every node watches the bucket: a put is a sign of
  * life, a delete is a graceful leave (seen at once), and a node not heard from for `expiryMs`
@@ -54,16 +54,9 @@ export interface MemberRecord {
   readonly at: string
   readonly host: string
   readonly pid: number
-  /**
-   * Ack subjects of the durable tasks the node holds (running or fetched), so that when it is
-   * taken for dead a survivor hands them back for redelivery at once instead of waiting for
-   * their claims to run out. At most MAX_ADVERTISED_TASKS.
-   */
+  /** Ack subjects of the tasks the node holds (at most 256): a survivor hands them back when it dies. */
   readonly tasks?: ReadonlyArray<string>
 }
-
-/** Task ack subjects one membership entry carries (about 100 bytes each). */
-export const MAX_ADVERTISED_TASKS = 256
 
 export interface Member {
   record: MemberRecord
@@ -216,6 +209,7 @@ export class Membership {
   }
 
   private record(): MemberRecord {
+    const held = this.o.heldTasks?.()
     return {
       v: 1,
       node: this.o.nodeId,
@@ -227,14 +221,8 @@ export class Membership {
       at: new Date().toISOString(),
       host: hostname(),
       pid: process.pid,
-      ...this.tasksHeld(),
+      ...(held && held.length > 0 ? { tasks: held.slice(0, 256) } : {}),
     }
-  }
-
-  private tasksHeld(): { tasks?: ReadonlyArray<string> } {
-    const held = this.o.heldTasks?.()
-    if (!held || held.length === 0) return {}
-    return { tasks: held.length > MAX_ADVERTISED_TASKS ? held.slice(0, MAX_ADVERTISED_TASKS) : held }
   }
 
   private encode(): Uint8Array {

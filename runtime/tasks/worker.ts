@@ -38,10 +38,10 @@ import {
   TERMINAL_STATES,
   TaskHeaders,
   capabilityProblem,
-  decodeTaskBody,
   parseTaskSubject,
   taskLaneSubject,
   taskScheduleSubject,
+  decodeTaskBody,
   type DeadLetterReason,
   type Task,
 } from "../../subjects/tasks.ts"
@@ -64,7 +64,7 @@ import {
   type WorkerConfig,
   type WorkerHandle,
   type WorkerStats,
-} from "./worker-options.ts"
+} from "../agent/task-options.ts"
 
 export { ensureCapabilityLanes } from "./lanes.ts"
 export {
@@ -78,7 +78,7 @@ export {
   type WorkerEvent,
   type WorkerHandle,
   type WorkerStats,
-} from "./worker-options.ts"
+} from "../agent/task-options.ts"
 
 const decoder = new TextDecoder()
 
@@ -304,8 +304,7 @@ class Worker {
     let task: Task | Error
     const raw = decoder.decode(d.msg.data)
     try {
-      // prototype keys in a payload are refused (dead-lettered malformed) before a handler sees them
-      body = parseJsonSafe(raw)
+      body = parseJsonSafe(raw) // prototype keys: dead-lettered malformed before a handler sees them
       task = decodeTaskBody(body, { tenant: where.tenant, capability: where.capability, id, now, bodyBytes: d.msg.data.length })
     } catch (e) {
       task = new Error(`task body is not JSON: ${errorMessage(e)}`)

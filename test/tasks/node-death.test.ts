@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { worker } from "../../actors/examples/index.ts"
-import { startNode, type AntsNode } from "../../runtime/node.ts"
+import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import type { TaskRecord } from "../../subjects/tasks.ts"
 import { nodeProcesses, type NodeProcesses } from "../cluster/fixtures/node-processes.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
