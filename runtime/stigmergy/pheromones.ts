@@ -29,25 +29,18 @@ import {
   PHEROMONE_MAX_AGE_MS,
   PheromoneError,
   TYPE_HEADER,
-  currentStrength,
-  emitterValue,
   idValue,
   locationValue,
-  makeEntry,
-  makeReinforcement,
   parsePheromoneKey,
   pheromoneFilter,
   pheromoneKey,
-  pheromoneType,
-  reinforceEntry,
-  strengthValue,
   tenantValue,
-  type DepositInput,
   type PheromoneEntry,
   type PheromoneType,
-  type ReinforceInput,
   type StrengthLevel,
 } from "../../subjects/pheromones.ts"
+import { currentStrength, emitterValue, makeEntry, makeReinforcement, pheromoneType, reinforceEntry, strengthValue } from "./pheromone-rules.ts"
+import type { DepositInput, ReinforceInput } from "./pheromone-rules.ts"
 import { isRevisionConflict, pheromoneStore, readLatest, readOne, writeMarker, writeValue, type KvStore } from "./kv-store.ts"
 import { checkReplicasOption, ownedWatches } from "./views.ts"
 import { decodeEntry, toTrail, type PheromoneHandlers, type Trail } from "./trail.ts"

@@ -45,6 +45,7 @@ import {
   type DeadLetterReason,
   type Task,
 } from "../../subjects/tasks.ts"
+import { decodeTaskBody } from "./task-codec.ts"
 import { errorMessage } from "./errors.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { Delivery, LanePuller } from "./lane-puller.ts"
