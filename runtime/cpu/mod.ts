@@ -1,9 +1,12 @@
 /**
- * CPU: keeping one actor's computation from holding up the others. A fair queue for the node's
- * dispatch (deficit round robin across tenants and actors), a monitor that names the actor
- * whose handler blocked the event loop, and a worker-thread pool for types that compute.
- * May import Node built-ins (worker_threads, perf_hooks) only; nothing from the rest of the
- * runtime.
+ * Layer `cpu`: keeping one actor's computation from holding up the others. A fair queue
+ * (deficit round robin across tenants and actors), a monitor that names the actor whose
+ * handler blocked the event loop, and a worker-thread pool for agent types that compute.
+ *
+ * Promises: the loop monitor reports every synchronous stretch over its threshold with the
+ * actor that ran it; a pool job past its deadline has its worker terminated and replaced; the
+ * fair queue gives out every item once, in order per flow.
+ * May import: Node built-ins (worker_threads, perf_hooks) only; nothing else of the runtime.
  */
 export { FairQueue } from "./fair-queue.ts"
 export type { FairQueueOptions } from "./fair-queue.ts"

@@ -1,8 +1,13 @@
 /**
- * Limits: what a node refuses before doing work, and how it counts what it received.
- * Promises: every check here is pure and bounded by its limit (no I/O, no timers); errors are
- * `LimitError` with a `limit` tag the node maps to an envelope code. May import `effect` and
- * Node built-ins only; nothing from the rest of the runtime, so any layer can use it.
+ * Layer `limits`: what a node refuses before doing work on a message, and how it counts what it
+ * received. Safe JSON (depth, key count, prototype keys checked before parsing), bounded schema
+ * decoding, state checks before a state is acknowledged, token buckets for rates, the message
+ * ledger and the node's limits with their defaults.
+ *
+ * Promises: every check is pure and bounded by its limit (no I/O, no timers); errors are
+ * `LimitError` with a `limit` tag that the node maps to an envelope code; the ledger settles
+ * each message once.
+ * May import: `effect` and Node built-ins only (nothing else of the runtime), so every layer can use it.
  */
 export { LimitError, isLimitError } from "./limit-error.ts"
 export type { LimitKind } from "./limit-error.ts"

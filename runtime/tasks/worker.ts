@@ -41,7 +41,6 @@ import {
   parseTaskSubject,
   taskLaneSubject,
   taskScheduleSubject,
-  decodeTaskBody,
   type DeadLetterReason,
   type Task,
 } from "../../subjects/tasks.ts"
