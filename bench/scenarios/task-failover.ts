@@ -69,6 +69,8 @@ export const taskFailoverScenario: Scenario = {
           note: notMoved ? `${notMoved} repeat(s) did not move every task within 60 s` : undefined,
         })
         ctx.record({ metric: "tasks run elsewhere after kill -9, max", value: max(times), unit: "ms", better: "lower", params })
+      } else if (notMoved > 0) {
+        ctx.skip(`in ${notMoved} repeat(s) the dead node's tasks did not all run elsewhere within 60 s`, "tasks run elsewhere after kill -9, median")
       }
     } finally {
       await engine.stop()

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { PARTITIONS } from "../../subjects/grammar.ts"
 import { INSPECT_DEFAULT_TIMEOUT_MS, listActors, listNodes } from "../cluster/inspect-client.ts"
+import type { NodeMembersInfo } from "../cluster/inspection.ts"
 
 export interface ClusterCommandIO {
   readonly nc: NatsConnection
@@ -66,7 +67,7 @@ export async function nodesCommand(argv: string[], io: ClusterCommandIO): Promis
     io.out("no runtime node answered (start one with `npx ants node --agents <module>`)")
     return 1
   }
-  const rows = [["NODE", "STATE", "HOST", "PARTS", "ACTIVE", "IDLE", "WARMING", "SLEEPING", "LEASES", "PARTITIONS"]]
+  const rows = [["NODE", "STATE", "HOST", "PARTS", "ACTIVE", "IDLE", "WARMING", "SLEEPING", "LEASES", "MESSAGES", "PARTITIONS"]]
   const served = new Set<number>()
   for (const n of nodes) {
     let active = 0
@@ -80,7 +81,7 @@ export async function nodesCommand(argv: string[], io: ClusterCommandIO): Promis
       sleeping += t.sleeping
     }
     for (const p of n.partitions) served.add(p)
-    rows.push([n.node, n.state + (n.frozen ? " (view frozen)" : ""), `${n.host}:${n.pid}`, String(n.partitions.length), String(active), String(idle), String(warming), String(sleeping), String(n.leases), ranges(n.partitions)])
+    rows.push([n.node, n.state + (n.frozen ? " (view frozen)" : ""), `${n.host}:${n.pid}`, String(n.partitions.length), String(active), String(idle), String(warming), String(sleeping), String(n.leases), messagesCell(n.messages), ranges(n.partitions)])
   }
   io.out(table(rows))
   const warnings = new Set(nodes.flatMap((n) => n.guarantees.warnings))
@@ -90,6 +91,13 @@ export async function nodesCommand(argv: string[], io: ClusterCommandIO): Promis
   const views = new Set(nodes.map((n) => n.members.join(",")))
   if (views.size > 1) io.out("  note: nodes do not agree on the member set yet (a node is joining, leaving or failing)")
   return 0
+}
+
+/** `received: handled ok, forwarded, rejected, in flight` (the node's accounting identity at a glance). */
+function messagesCell(m: NodeMembersInfo["messages"]): string {
+  if (!m) return "-"
+  const rejected = Object.values(m.rejected).reduce((a, b) => a + b, 0)
+  return `${m.received}: ${m.handled} ok, ${m.forwarded} fwd, ${rejected} rej, ${m.inFlight} in flight`
 }
 
 export async function actorsCommand(argv: string[], io: ClusterCommandIO): Promise<number> {

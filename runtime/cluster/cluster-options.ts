@@ -10,7 +10,7 @@ import type { MailOptions } from "./durable-mail.ts"
 import { LEASE_DEFAULTS } from "./leases.ts"
 import { MEMBERSHIP_DEFAULTS, type MemberRecord } from "./membership.ts"
 import type { Guarantees, StoreReplicas } from "./guarantees.ts"
-import type { ActorInfo, NodeMembersInfo } from "./inspection.ts"
+import type { ActorInfo, MessageTotals, NodeMembersInfo } from "./inspection.ts"
 
 export const CLUSTER_DEFAULTS = {
   ...MEMBERSHIP_DEFAULTS,
@@ -44,6 +44,8 @@ export interface ClusterDeps {
   readonly shutdownTimeoutMs: number
   readonly log: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void
   readonly dispatch: (msg: Msg, routed?: Inbound) => void
+  /** The node's message accounting, summed (inspection shows it in `ants nodes`). */
+  readonly messages?: () => MessageTotals
   /** Ack subjects of the durable tasks this node holds (advertised in its membership entry). */
   readonly heldTasks?: () => ReadonlyArray<string>
   /**

@@ -444,6 +444,8 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
         forwarded,
         handedOver,
         mail: mail ? { delivered: mail.delivered, retried: mail.retried, deadLettered: mail.deadLettered, inflight: mail.inflight } : null,
+        refusedOutOfTouch,
+        messages: deps.messages?.() ?? null,
       }
     },
   })

@@ -151,6 +151,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       log,
       dispatch: (m, r) => dispatch(m, r),
       heldTasks: () => heldAckSubjects(nc),
+      messages: () => ledger.totals(),
       onNodeDead: (node, last, releaser) => {
         if (!releaser || !last.tasks?.length) return
         const n = releaseDeliveries(nc, last.tasks)
