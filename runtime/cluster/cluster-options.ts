@@ -44,6 +44,12 @@ export interface ClusterDeps {
   readonly shutdownTimeoutMs: number
   readonly log: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void
   readonly dispatch: (msg: Msg, routed?: Inbound) => void
+  /**
+   * The connection membership heartbeats and pings on: the node's own control connection, so a
+   * flood of messages queued on the main connection cannot delay the heartbeat's answer and
+   * make the node believe it is out of touch. Default: `nc`.
+   */
+  readonly controlNc?: NatsConnection
   /** The node's message accounting, summed (inspection shows it in `ants nodes`). */
   readonly messages?: () => MessageTotals
   /** Ack subjects of the durable tasks this node holds (advertised in its membership entry). */

@@ -99,7 +99,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   /** When each node was last taken for dead (durable deliveries to its actors then stop waiting). */
   const deaths = new Map<string, number>()
 
-  const membership = new Membership(nc, {
+  const membership = new Membership(deps.controlNc ?? nc, {
     nodeId: me,
     incarnation,
     types: () => [...hosts.keys()],

@@ -98,6 +98,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     }
   }
 
+  // membership heartbeats on a connection of their own: a flood queued on the main connection
+  // must not delay their answers (the node would take itself for out of touch and refuse work)
+  let controlNc: NatsConnection = nc
+  if (ownConnection) controlNc = await connectNats(url, `ants-${id}-control`).catch(() => nc)
   // replicas: as configured, else as many as the cluster has servers (at most 3), 1 on a single server
   const replicas = options.replicas ?? defaultReplicas({ clustered: Boolean(nc.info?.cluster), clusterSize: clusterSizeOf(nc.info) })
   const store: StateStore = await openStateStore(nc, { nodeId: id, replicas })
@@ -150,6 +154,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
       log,
       dispatch: (m, r) => dispatch(m, r),
+      controlNc,
       heldTasks: () => heldAckSubjects(nc),
       messages: () => ledger.totals(),
       onNodeDead: (node, last, releaser) => {
@@ -340,7 +345,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
         settleWaiters.push(r)
         setTimeout(r, ms)
       }),
-    leaveSwarm: () => cluster.close(),
+    leaveSwarm: async () => {
+      await cluster.close()
+      if (controlNc !== nc) await controlNc.close().catch(() => undefined)
+    },
     stopEmbedded: async () => await embedded?.stop(),
   })
 
