@@ -7,6 +7,7 @@ export {
   PARTITIONS,
   ROOT,
   SubjectError,
+  actorName,
   agentSubject,
   auditSubject,
   MAX_SUBJECT_LENGTH,
