@@ -101,7 +101,7 @@ export const noisyNeighbourScenario: Scenario = {
         value: handled,
         unit: "msgs",
         better: "higher",
-        params: { ...params, refusedOverloaded: refused, received, sent, otherRejections: (after ? Object.values(after.rejected).reduce((a, b) => a + b, 0) : 0) - (after?.rejected.overloaded ?? 0) },
+        params: { ...params, refusedOverloaded: refused, received, sent, rejectedByCode: after?.rejected ?? {} },
         note: "from the node's own accounting (received = handled + rejected + in flight); tells the server dropped before the node read them are sent - received",
       })
     } finally {
