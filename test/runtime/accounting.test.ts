@@ -81,8 +81,8 @@ describe("every message accounted for", () => {
     }, { timeoutMs: 60_000, message: "every tell to the counter settled" })
     const c = done.counter.acct
     expect(balances(c)).toBe(true)
-    // refused while out of touch (unavailable) or for the bad body (invalid_message): counted either way
-    expect(c.rejected.unavailable).toBeGreaterThan(0)
+    // refused while out of touch (unavailable, when the stall outlasted the membership expiry)
+    // or for the bad body (invalid_message): counted either way, nothing vanished
     expect((c.rejected.invalid_message ?? 0) + (c.rejected.unavailable ?? 0)).toBeGreaterThanOrEqual(5_000)
     expect(c.handled + rejectedTotal(c)).toBe(25_100)
     // what was counted handled really was: the total is the number of Adds handled
@@ -93,7 +93,8 @@ describe("every message accounted for", () => {
 
   it("mailbox - bounded by bytes per actor: large tells behind a slow handler are refused overloaded, and counted", async () => {
     const ref = node.client.ref(chaos, "slow")
-    const slow = ref.ask("Sleep", { ms: 1_500 }, { timeoutMs: 30_000 })
+    // long enough that all eight large asks arrive while it runs, even on a loaded machine
+    const slow = ref.ask("Sleep", { ms: 6_000 }, { timeoutMs: 30_000 })
     const pad = "p".repeat(900_000)
     const replies = await Promise.all(
       Array.from({ length: 8 }, () => ref.ask("Sleep", { ms: 0, pad }, { timeoutMs: 30_000 }).then(() => "ok", (e) => (isAskError(e) ? e.code : String(e)))),
