@@ -60,6 +60,8 @@ export interface MemberRecord {
   readonly at: string
   readonly host: string
   readonly pid: number
+  /** Ack subjects of the tasks the node holds (at most 256): a survivor hands them back when it dies. */
+  readonly tasks?: ReadonlyArray<string>
 }
 
 export interface Member {
@@ -83,8 +85,10 @@ export interface MembershipOptions {
   readonly onSelfExpired: () => void
   /** Called when a heartbeat got through after a silence longer than `expiryMs - heartbeatMs`. */
   readonly onResumed: () => void
-  /** Called when a member is taken for dead (not for a graceful leave). */
-  readonly onDead?: (node: string) => void
+  /** Called when a member is taken for dead (not for a graceful leave), with its last entry. */
+  readonly onDead?: (node: string, last: MemberRecord) => void
+  /** The durable tasks this node holds (ack subjects), advertised in its entry. */
+  readonly heldTasks?: () => ReadonlyArray<string>
 }
 
 const encoder = new TextEncoder()
@@ -221,6 +225,7 @@ export class Membership {
   }
 
   private record(): MemberRecord {
+    const held = this.o.heldTasks?.()
     return {
       v: 1,
       node: this.o.nodeId,
@@ -232,6 +237,7 @@ export class Membership {
       at: new Date().toISOString(),
       host: hostname(),
       pid: process.pid,
+      ...(held && held.length > 0 ? { tasks: held.slice(0, 256) } : {}),
     }
   }
 
@@ -379,7 +385,7 @@ export class Membership {
         if (m.lastSeen < asked && (missed || force) && this.canJudge(now)) {
           this.members.delete(node)
           this.o.log("warn", `node ${node} is gone (no responders on its ping subject, last heartbeat ${Date.now() - m.lastSeen} ms ago): taken for dead`)
-          this.o.onDead?.(node)
+          this.o.onDead?.(node, m.record)
           this.o.onChange()
         }
       }
@@ -402,7 +408,7 @@ export class Membership {
       if (now - m.lastSeen > this.expiryMs) {
         this.members.delete(id)
         this.o.log("warn", `node ${id} missed its heartbeats for ${now - m.lastSeen} ms: taken for dead`)
-        this.o.onDead?.(id)
+        this.o.onDead?.(id, m.record)
         changed = true
       }
     }
