@@ -9,5 +9,7 @@ import { tasksScenario } from "./tasks.ts"
 import { swarmScenario } from "./swarm.ts"
 import { failoverScenario } from "./failover.ts"
 import { recallScenario } from "./recall.ts"
+import { noisyNeighbourScenario } from "./noisy-neighbour.ts"
+import { taskFailoverScenario } from "./task-failover.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, recallScenario]
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, noisyNeighbourScenario, taskFailoverScenario, recallScenario]

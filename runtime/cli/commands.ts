@@ -302,7 +302,7 @@ export const DLQ = defineCommand({
 })
 
 /** Mirrors SCENARIOS in bench/scenarios/index.ts (test/cli checks it). */
-export const BENCH_SCENARIO_NAMES = ["ask", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "recall"] as const
+export const BENCH_SCENARIO_NAMES = ["ask", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "noisy-neighbour", "task-failover", "recall"] as const
 
 export const BENCH = defineCommand({
   name: "bench",

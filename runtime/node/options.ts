@@ -15,6 +15,8 @@ import type { NodeTaskOptions } from "../tasks/node-tasks.ts"
 import type { TaskEngine } from "../tasks/engine.ts"
 import type { SupervisionView } from "./node-supervision.ts"
 import type { MemoryOptions, NodeMemory } from "../memory/mod.ts"
+import type { NodeLimits } from "../limits/node-limits.ts"
+import type { LedgerCounts } from "../limits/message-ledger.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */
@@ -66,6 +68,8 @@ export interface NodeOptions {
    * database in `dataDir` (default `.ants/memory`; opened at the first call), or `false`.
    */
   readonly memory?: MemoryOptions | false
+  /** Input, memory, rate and time limits (runtime/limits/node-limits.ts has every default). */
+  readonly limits?: NodeLimits
 }
 
 export interface RejectedRecord {
@@ -73,7 +77,12 @@ export interface RejectedRecord {
   readonly code: ErrorCode
   readonly message: string
   readonly at: string
+  /** Rejections counted without a record of their own (over RECORDS_PER_SECOND) since the last record. */
+  readonly unrecordedBefore?: number
 }
+
+/** Refused tells and events described one by one (log, record, recent list) per second; beyond, only counted. */
+export const RECORDS_PER_SECOND = 100
 
 export interface NodeStats {
   readonly node: string
@@ -87,6 +96,16 @@ export interface NodeStats {
   readonly rejectedEvents: number
   readonly recentRejections: ReadonlyArray<RejectedRecord>
   readonly types: Record<string, TypeStats & { active: number; idle: number; warming: number; sleeping: number; unavailable?: string }>
+  /**
+   * Every message, per agent type and tenant: `received = handled + forwarded + Σ rejected +
+   * inFlight` at every moment (runtime/limits/message-ledger.ts). Messages whose subject could
+   * not be parsed are under type and tenant `_unparsed`.
+   */
+  readonly messages: Record<string, Record<string, LedgerCounts>>
+  /** Bytes of message bodies queued in mailboxes now, and the node's limit. */
+  readonly queuedBytes: { readonly bytes: number; readonly max: number }
+  /** Times a handler (or anything) held the event loop past `loopBlockMs`, and the longest, in ms. */
+  readonly loopBlocks: { readonly count: number; readonly worstMs: number }
 }
 
 export interface AntsNode {
