@@ -5,7 +5,7 @@
  * of one role are merged, since the API wants user and assistant to alternate.
  */
 import Anthropic from "@anthropic-ai/sdk"
-import { classifySdkError, malformed, parseArguments } from "./sdk-errors.ts"
+import { classifySdkError, malformed, parseArguments, reqOptions } from "./sdk-errors.ts"
 import type { ChatMessage, FinishReason, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
 
 export interface AnthropicProviderOptions {
@@ -88,7 +88,7 @@ export function anthropicProvider(options: AnthropicProviderOptions = {}): Provi
   const client = new Anthropic({ apiKey: options.apiKey ?? "none", baseURL: options.baseURL ?? null, maxRetries: 0, timeout: options.timeoutMs ?? 60_000 })
 
   async function plain(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
-    const res = (await client.messages.create(params(model, req), { signal: o.signal, timeout: o.timeoutMs })) as unknown
+    const res = (await client.messages.create(params(model, req), reqOptions(o))) as unknown
     const r = res as { content?: unknown; stop_reason?: unknown; usage?: unknown; model?: unknown }
     if (r === null || typeof r !== "object" || !Array.isArray(r.content)) throw malformed(name, "no content blocks")
     let content = ""
@@ -108,7 +108,7 @@ export function anthropicProvider(options: AnthropicProviderOptions = {}): Provi
 
   async function streamed(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
     const onDelta = o.onDelta!
-    const stream = await client.messages.create({ ...params(model, req), stream: true }, { signal: o.signal, timeout: o.timeoutMs })
+    const stream = await client.messages.create({ ...params(model, req), stream: true }, reqOptions(o))
     let content = ""
     let reason: unknown
     let inputTokens = 0

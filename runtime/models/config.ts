@@ -56,7 +56,7 @@ export type Deployment = typeof Deployment.Type
 export const RoutingRule = Schema.Struct({
   /** Capabilities every call of this type needs. */
   capabilities: Schema.optional(Schema.Array(Schema.String)),
-  /** Deployments that get a bonus of 15 points. */
+  /** Deployments tried first, in this order (before the best score). */
   prefer: Schema.optional(Schema.Array(Schema.String)),
   /** Only these deployments. */
   only: Schema.optional(Schema.Array(Schema.String)),

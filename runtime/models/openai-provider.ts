@@ -5,7 +5,7 @@
  * a cooldown and another deployment, not by the SDK sleeping inside a turn.
  */
 import OpenAI from "openai"
-import { classifySdkError, malformed, parseArguments } from "./sdk-errors.ts"
+import { classifySdkError, malformed, parseArguments, reqOptions } from "./sdk-errors.ts"
 import type { ChatMessage, FinishReason, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
 
 export interface OpenAIProviderOptions {
@@ -80,7 +80,7 @@ export function openaiProvider(options: OpenAIProviderOptions = {}): Provider {
   })
 
   async function plain(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
-    const res = (await client.chat.completions.create(body(model, req), { signal: o.signal, timeout: o.timeoutMs })) as unknown
+    const res = (await client.chat.completions.create(body(model, req), reqOptions(o))) as unknown
     const r = res as { choices?: unknown; model?: unknown; usage?: unknown }
     if (r === null || typeof r !== "object" || !Array.isArray(r.choices) || r.choices.length === 0) throw malformed(name, "no choices")
     const choice = r.choices[0] as { message?: { content?: unknown; tool_calls?: unknown }; finish_reason?: unknown }
@@ -100,7 +100,7 @@ export function openaiProvider(options: OpenAIProviderOptions = {}): Provider {
 
   async function streamed(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
     const onDelta = o.onDelta!
-    const stream = await client.chat.completions.create({ ...body(model, req), stream: true, stream_options: { include_usage: true } }, { signal: o.signal, timeout: o.timeoutMs })
+    const stream = await client.chat.completions.create({ ...body(model, req), stream: true, stream_options: { include_usage: true } }, reqOptions(o))
     let content = ""
     let reason: unknown
     let usage = { inputTokens: 0, outputTokens: 0 }

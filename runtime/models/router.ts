@@ -183,7 +183,6 @@ export class Router {
             fastestLatencyMs: fastest,
             success: b.success,
             load: this.load(s, now),
-            preferred: rule?.prefer?.includes(s.d.name) ?? false,
           }),
         }
       })
@@ -194,8 +193,10 @@ export class Router {
     const add = (r: Ranked | undefined) => {
       if (r && !order.includes(r)) order.push(r)
     }
+    // A pinned model first, then the type's preferred ones in their order, then the best score.
     if (o.model) add(byName.get(o.model))
-    else add(scored[0])
+    for (const name of rule?.prefer ?? []) add(byName.get(name))
+    add(scored[0])
     for (const name of chain) add(byName.get(name))
     for (const r of scored) add(r)
     return { ranked: order }

@@ -7,7 +7,6 @@
  *   latency           20 × (fastest latency among candidates / this latency)      (unknown = 10)
  *   success           10 × success rate (moving average, 0..1)
  *   load              −10 when above 80% of its limits, +5 when below 30%
- *   rule              +15 when the agent type's rule prefers it
  *
  * Load is the larger of calls in flight / maxConcurrent and calls in the last minute / rpm.
  */
@@ -22,7 +21,6 @@ export interface ScoreInput {
   readonly success: number
   /** 0..1 (may exceed 1 when over the limits). */
   readonly load: number
-  readonly preferred: boolean
 }
 
 export interface ScoreParts {
@@ -31,7 +29,6 @@ export interface ScoreParts {
   readonly latency: number
   readonly success: number
   readonly load: number
-  readonly rule: number
   readonly total: number
 }
 
@@ -44,6 +41,5 @@ export function score(i: ScoreInput): ScoreParts {
   const latency = i.latencyMs === undefined || i.fastestLatencyMs === undefined || i.latencyMs <= 0 ? 10 : (20 * i.fastestLatencyMs) / i.latencyMs
   const success = 10 * Math.min(1, Math.max(0, i.success))
   const load = i.load > LOAD_HIGH ? -10 : i.load < LOAD_LOW ? 5 : 0
-  const rule = i.preferred ? 15 : 0
-  return { capability, cost, latency, success, load, rule, total: capability + cost + latency + success + load + rule }
+  return { capability, cost, latency, success, load, total: capability + cost + latency + success + load }
 }

@@ -47,7 +47,7 @@ export function classifySdkError(provider: string, e: unknown): ProviderError {
     const kind = kindOfStatus(status, `${message} ${detail}`)
     return new ProviderError(kind, `${provider}: HTTP ${status}: ${message.slice(0, 300)}`, status, retryAfterMs(err.headers), { cause: e })
   }
-  if (name.includes("Timeout") || /timed? ?out/i.test(message)) return new ProviderError("timeout", `${provider}: no answer in time (${message.slice(0, 200)})`, undefined, undefined, { cause: e })
+  if (name.includes("Timeout") || /timed out/i.test(message)) return new ProviderError("timeout", `${provider}: no answer in time (${message.slice(0, 200)})`, undefined, undefined, { cause: e })
   if (name === "APIUserAbortError" || name === "AbortError") return new ProviderError("timeout", `${provider}: call aborted`, undefined, undefined, { cause: e })
   if (name.includes("Connection")) return new ProviderError("server", `${provider}: connection failed (${message.slice(0, 200)})`, undefined, undefined, { cause: e })
   // A body the SDK could not parse (SyntaxError) or a shape our normaliser refused.
@@ -66,4 +66,12 @@ export function parseArguments(text: string): unknown {
 
 export function malformed(provider: string, what: string): ProviderError {
   return new ProviderError("malformed", `${provider}: malformed answer: ${what}`)
+}
+
+/** Per-request SDK options: only what is set (the SDKs refuse a present but undefined timeout). */
+export function reqOptions(o: { signal?: AbortSignal; timeoutMs?: number }): { signal?: AbortSignal; timeout?: number } {
+  const r: { signal?: AbortSignal; timeout?: number } = {}
+  if (o.signal) r.signal = o.signal
+  if (o.timeoutMs !== undefined) r.timeout = Math.max(1, Math.round(o.timeoutMs))
+  return r
 }
