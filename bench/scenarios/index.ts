@@ -8,5 +8,6 @@ import { pheromonesScenario } from "./pheromones.ts"
 import { tasksScenario } from "./tasks.ts"
 import { swarmScenario } from "./swarm.ts"
 import { failoverScenario } from "./failover.ts"
+import { modelsScenario } from "./models.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario]
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario]

@@ -61,6 +61,8 @@ export interface Ranked {
   readonly estimatedCostUsd: number
 }
 
+const toolTokens = new WeakMap<ReadonlyArray<unknown>, number>()
+
 /** Tokens a request will take, estimated (about four characters a token). */
 export function estimateRequestTokens(req: ModelRequest): number {
   let n = 0
@@ -68,7 +70,11 @@ export function estimateRequestTokens(req: ModelRequest): number {
     n += estimateTokens(m.content) + 4
     if (m.role === "assistant") for (const c of m.toolCalls ?? []) n += estimateTokens(JSON.stringify(c.arguments ?? null)) + 8
   }
-  if (req.tools) n += estimateTokens(JSON.stringify(req.tools))
+  if (req.tools) {
+    let t = toolTokens.get(req.tools)
+    if (t === undefined) toolTokens.set(req.tools, (t = estimateTokens(JSON.stringify(req.tools))))
+    n += t
+  }
   return n
 }
 
@@ -89,6 +95,7 @@ const BREAKER_KINDS: ReadonlySet<ProviderErrorKind> = new Set(["rate_limited", "
 
 export class Router {
   private readonly slots = new Map<string, Slot>()
+  private readonly list: Slot[] = []
   private readonly clock: Clock
   private readonly stopSharing: (() => void) | undefined
 
@@ -104,6 +111,7 @@ export class Router {
         publishedAt: 0,
       })
     }
+    this.list.push(...this.slots.values())
     this.stopSharing = options.sharing?.subscribe((deployment, node, snap) => this.slots.get(deployment)?.stats.remote.set(node, snap))
   }
 
@@ -156,48 +164,61 @@ export class Router {
     const wanted = this.wanted(req, o)
     const now = this.clock.now()
     const budget = o.maxCostUsd ?? rule?.maxCostPerRequestUsd ?? config.budgets.request
-    let capable = [...this.slots.values()].filter((s) => wanted.every((c) => s.d.capabilities.includes(c)))
-    if (rule?.only) capable = capable.filter((s) => rule.only!.includes(s.d.name))
-    if (rule?.exclude) capable = capable.filter((s) => !rule.exclude!.includes(s.d.name))
-    if (capable.length === 0) return { ranked: [], none: "capability" }
-    const fitting = capable.filter((s) => s.d.contextTokens >= minContext)
-    if (fitting.length === 0) return { ranked: [], none: "context" }
-    const est = new Map(fitting.map((s) => [s, costUsd(s.d, minContext, Math.min(req.maxTokens ?? 1024, s.stats.blended().outputTokens))]))
-    const affordable = budget === undefined ? fitting : fitting.filter((s) => est.get(s)! <= budget)
-    if (affordable.length === 0) return { ranked: [], none: "budget" }
-    const cheapest = Math.min(...affordable.map((s) => est.get(s)!))
-    const lat = affordable.map((s) => s.stats.blended().latencyMs).filter((x): x is number => x !== undefined && x > 0)
-    const fastest = lat.length > 0 ? Math.min(...lat) : undefined
-    const scored = affordable
-      .map((s) => {
-        const b = s.stats.blended()
-        return {
-          deployment: s.d.name,
-          estimatedCostUsd: est.get(s)!,
-          score: score({
-            capabilities: s.d.capabilities,
-            wanted,
-            estimatedCostUsd: est.get(s)!,
-            cheapestCostUsd: cheapest,
-            latencyMs: b.latencyMs,
-            fastestLatencyMs: fastest,
-            success: b.success,
-            load: this.load(s, now),
-          }),
-        }
-      })
-      .sort((a, b) => b.score.total - a.score.total || a.deployment.localeCompare(b.deployment))
-    const chain = [...(o.model ? [o.model] : []), ...(rule?.fallback ?? config.fallback)]
-    const byName = new Map(scored.map((r) => [r.deployment, r]))
+    const maxOut = req.maxTokens ?? 1024
+    // One pass over the deployments (this runs on every model call: no intermediate maps).
+    const cands: Array<{ s: Slot; est: number; b: ReturnType<DeploymentStats["blended"]> }> = []
+    let capable = 0
+    let fitting = 0
+    for (const s of this.list) {
+      if (!wanted.every((c) => s.d.capabilities.includes(c))) continue
+      if (rule?.only && !rule.only.includes(s.d.name)) continue
+      if (rule?.exclude && rule.exclude.includes(s.d.name)) continue
+      capable++
+      if (s.d.contextTokens < minContext) continue
+      fitting++
+      const b = s.stats.blended()
+      const est = costUsd(s.d, minContext, Math.min(maxOut, b.outputTokens))
+      if (budget !== undefined && est > budget) continue
+      cands.push({ s, est, b })
+    }
+    if (capable === 0) return { ranked: [], none: "capability" }
+    if (fitting === 0) return { ranked: [], none: "context" }
+    if (cands.length === 0) return { ranked: [], none: "budget" }
+    let cheapest = Infinity
+    let fastest: number | undefined
+    for (const c of cands) {
+      if (c.est < cheapest) cheapest = c.est
+      const l = c.b.latencyMs
+      if (l !== undefined && l > 0 && (fastest === undefined || l < fastest)) fastest = l
+    }
+    const scored: Ranked[] = cands.map((c) => ({
+      deployment: c.s.d.name,
+      estimatedCostUsd: c.est,
+      score: score({
+        capabilities: c.s.d.capabilities,
+        wanted,
+        estimatedCostUsd: c.est,
+        cheapestCostUsd: cheapest,
+        latencyMs: c.b.latencyMs,
+        fastestLatencyMs: fastest,
+        success: c.b.success,
+        load: this.load(c.s, now),
+      }),
+    }))
+    if (scored.length > 1) scored.sort((a, b) => b.score.total - a.score.total || (a.deployment < b.deployment ? -1 : 1))
+    const chain = rule?.fallback ?? config.fallback
+    if (scored.length === 1 || (!o.model && !rule?.prefer && chain.length === 0)) return { ranked: scored }
+    const byName = (name: string) => scored.find((r) => r.deployment === name)
     const order: Ranked[] = []
     const add = (r: Ranked | undefined) => {
       if (r && !order.includes(r)) order.push(r)
     }
-    // A pinned model first, then the type's preferred ones in their order, then the best score.
-    if (o.model) add(byName.get(o.model))
-    for (const name of rule?.prefer ?? []) add(byName.get(name))
+    // A pinned model first, then the type's preferred ones in their order, then the best score,
+    // then the fallback chain in its order, then the rest by score.
+    if (o.model) add(byName(o.model))
+    for (const name of rule?.prefer ?? []) add(byName(name))
     add(scored[0])
-    for (const name of chain) add(byName.get(name))
+    for (const name of chain) add(byName(name))
     for (const r of scored) add(r)
     return { ranked: order }
   }

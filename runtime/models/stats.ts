@@ -44,6 +44,8 @@ export class DeploymentStats {
     this.success += EMA_ALPHA * ((ok ? 1 : 0) - this.success)
     this.samples++
     this.recent.push(now)
+    // Bounded: calls older than a minute are dropped as new ones come.
+    if (this.recent.length > 64 && this.recent[0] < now - 60_000) this.perMinute(now)
   }
 
   /** Calls started in the last minute. */
