@@ -6,6 +6,7 @@
  */
 import type { Schema } from "effect"
 import type { ActorAddress } from "../../subjects/grammar.ts"
+import { modelStreamSubject } from "../../subjects/models.ts"
 import type { Clock } from "./circuit-breaker.ts"
 import { resolveModels, type ModelsConfig, type ResolveOptions } from "./config.ts"
 import { applyPolicy, transcript, type ConversationPolicy } from "./conversation.ts"
@@ -50,9 +51,22 @@ export interface ModelClient {
   turn(input: string, options: TurnOptions): Promise<TurnResult>
   /** Applies a conversation policy, summarising through the model when the policy says so. */
   compact(messages: ReadonlyArray<ChatMessage>, policy: ConversationPolicy): Promise<ChatMessage[]>
+  /**
+   * A sink for a streamed answer: deltas published on `ants.<tenant>.stream.<streamId>` as
+   * `{"seq","delta"}`, then `{"seq","done":true,"text"}` (or `"error"`) from `end`.
+   */
+  stream(streamId: string): StreamSink
   /** True when only the offline provider answers. */
   readonly offline: boolean
 }
+
+export interface StreamSink {
+  readonly onDelta: (delta: StreamDelta) => void
+  end(result: { text: string } | { error: string }): void
+}
+
+/** The port through which stream deltas leave: the engine fills it with a NATS publish. */
+export type PublishPort = (subject: string, data: Uint8Array) => void
 
 export interface ModelsOptions extends ResolveOptions {
   /** A resolved configuration (else resolved from `file`, `env` and `providers`). */
@@ -75,9 +89,11 @@ export interface Models {
   /** Said once at start-up. */
   readonly announcement: string
   /** The client an actor's handlers see as `ctx.model`. */
-  client(address: ActorAddress, askAgent: AskAgent): ModelClient
+  client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort): ModelClient
   close(): void
 }
+
+const encoder = new TextEncoder()
 
 function historyHash(h: ReadonlyArray<ChatMessage>): string {
   return hashText(JSON.stringify(h))
@@ -89,7 +105,7 @@ export function createModels(options: ModelsOptions = {}): Models {
   const ledger = new CostLedger(config.budgets, options.costs)
   const journal = options.journal ?? memoryTurnJournal()
 
-  function client(address: ActorAddress, askAgent: AskAgent): ModelClient {
+  function client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort): ModelClient {
     const call = async (req: ModelRequest, route: RouteOptions): Promise<ModelAnswer> => {
       ledger.check(address)
       const answer = await router.call(req, { ...route, type: address.type })
@@ -98,6 +114,15 @@ export function createModels(options: ModelsOptions = {}): Models {
     }
     const self: ModelClient = {
       offline: config.offline,
+      stream(streamId) {
+        const subject = modelStreamSubject(address.tenant, streamId)
+        let seq = 0
+        const send = (o: Record<string, unknown>) => publish?.(subject, encoder.encode(JSON.stringify({ seq: seq++, ...o })))
+        return {
+          onDelta: (delta) => send({ delta }),
+          end: (r) => send("error" in r ? { done: true, error: r.error } : { done: true, text: r.text }),
+        }
+      },
       async chat<A>(input: string | ReadonlyArray<ChatMessage>, o: ChatOptions<A> = {}) {
         const messages: ChatMessage[] = typeof input === "string" ? [{ role: "user", content: input }] : [...input]
         if (o.system) messages.unshift({ role: "system", content: o.system })
