@@ -45,6 +45,7 @@ export interface ConversationalSpec extends Omit<AgentOptions, "checkpoint"> {
    * memory (through the context's memory layer) or to publish it.
    */
   readonly onTurn?: (turn: TurnResult, ctx: ActorContext<ConversationState>) => void | Promise<void>
+  readonly extensions?: Readonly<Record<string, unknown>>
 }
 
 const ChatIn = Schema.Struct({
