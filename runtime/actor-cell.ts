@@ -8,6 +8,7 @@
  * Memory: an idle cell is a handful of fields (the mailbox buffer and the context object are
  * allocated on demand and released), so a node holds 100,000 idle actors comfortably.
  */
+import { isModelLayerError, modelErrorCode } from "./models/mod.ts"
 import type { Msg } from "@nats-io/nats-core"
 import { encodeError, encodeOk, type LifecycleState } from "../subjects/envelope.ts"
 import type { ActorAddress } from "../subjects/grammar.ts"
@@ -281,7 +282,9 @@ export class ActorCell implements ActorAddress {
     const host = this.host
     host.stats.handlerFailures++
     const message = error instanceof Error ? error.message : String(error)
-    host.reply(env, encodeError("handler_failed", `${host.definition.type}.${env.tag} failed: ${message}`))
+    // A model that could not answer, or a spent budget, is said as such (unavailable, budget_exceeded...).
+    const code = isModelLayerError(error) ? modelErrorCode(error) : "handler_failed"
+    host.reply(env, encodeError(code, `${host.definition.type}.${env.tag} failed: ${message}`))
     host.supervise(this, env.tag, error)
   }
 

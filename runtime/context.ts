@@ -12,8 +12,11 @@ import type { AgentDefinition } from "./define-agent.ts"
 import type { ProtocolSpec } from "./protocol.ts"
 import type { HostNode } from "./type-host.ts"
 import type { Pheromones, Workspace } from "./pheromones/mod.ts"
+import type { ModelClient } from "./models/mod.ts"
 
 const decoder = new TextDecoder()
+/** Per activation: the actor's model client (made on first use). */
+const modelClients = new WeakMap<ActorCell, ModelClient>()
 
 class CellContext implements ActorContext<unknown> {
   constructor(
@@ -48,6 +51,25 @@ class CellContext implements ActorContext<unknown> {
     const v = stigmergyViews(this.cell)
     const c = this.cell
     return (v.workspace ??= this.hostNode.stigmergy().workspace(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
+  }
+
+  get model(): ModelClient {
+    const cell = this.cell
+    let m = modelClients.get(cell)
+    if (!m) {
+      const models = this.hostNode.models
+      if (!models) throw new AskError("unavailable", `node ${this.hostNode.id} runs without models (started with models: false)`)
+      const node = this.hostNode
+      const tenant = cell.tenant
+      m = models.client(
+        { tenant, type: cell.type, id: cell.id },
+        // An agent tool's call is an ask, in the actor's own tenant; a turn waits for it as long as a model call.
+        (type, id, tag, message) => node.messaging.ask({ agent: type, id, tenant }, tag, message, { timeoutMs: 30_000 }),
+        (subject, data) => node.nc.publish(subject, data),
+      )
+      modelClients.set(cell, m)
+    }
+    return m
   }
 
   get extensions(): Readonly<Record<string, unknown>> {

@@ -55,6 +55,7 @@ import { clusterSizeOf, defaultReplicas } from "./cluster/guarantees.ts"
 import { runtimeStores } from "./cluster/runtime-stores.ts"
 import { idsToKeepAwake, idsToWakeAtStart } from "./lifecycle-policy.ts"
 import { startSchedules } from "./schedules.ts"
+import { openModels, type OpenModelsOptions } from "./models/mod.ts"
 import { createStigmergy } from "./stigmergy.ts"
 import { startNodeTasks, type NodeTaskOptions } from "./tasks/node-tasks.ts"
 import type { TaskEngine } from "./tasks/engine.ts"
@@ -103,7 +104,15 @@ export interface NodeOptions {
   readonly cluster?: ClusterOptions
   /** The node's task engine: worker defaults, scheduler, marketplace timings, or `disabled` (runtime/tasks/node-tasks.ts). */
   readonly tasks?: NodeTaskOptions
+  /**
+   * Models for `ctx.model` (runtime/models): a models file (path or content) and the SDK
+   * environment variables; the offline provider when neither names a provider. `false`: none.
+   */
+  readonly models?: NodeModelsOptions | false
 }
+
+/** What a node's models are made of (runtime/models `openModels`, without what the node supplies). */
+export type NodeModelsOptions = Omit<OpenModelsOptions, "nodeId" | "replicas">
 
 export interface RejectedRecord {
   readonly subject: string
@@ -298,6 +307,11 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   let settleWaiters: Array<() => void> = []
   const stigmergy = createStigmergy(nc, { replicas })
+  const models = options.models === false ? undefined : await openModels(nc, { ...options.models, nodeId: id, replicas })
+  if (models) {
+    log(models.offline ? "warn" : "info", models.announcement)
+    for (const w of models.config.warnings) log("warn", `models: ${w}`)
+  }
   const hostNode: HostNode = {
     id,
     nc,
@@ -306,6 +320,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     supervisor,
     log,
     stigmergy: () => stigmergy,
+    models,
     guard: cluster.guard,
     rejectedEvent: rejectEvent,
     settled() {
@@ -603,6 +618,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       // running tasks finish within the shutdown timeout; the rest are handed back for redelivery
       await bounded("stopping the task engine", async () => await tasks?.stop({ graceMs: Math.floor(shutdownTimeoutMs * 0.8) }))
       await bounded("closing stigmergy", () => stigmergy.close())
+      models?.close()
       for (const s of subs) s.unsubscribe()
       // let messages already delivered to us (in the socket buffer) reach their mailboxes
       await bounded("flush", () => nc.flush())

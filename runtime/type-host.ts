@@ -5,6 +5,7 @@
  * effect (replies, lifecycle events, checkpoints, supervision), so the cell stays small.
  */
 import type { Msg, NatsConnection } from "@nats-io/nats-core"
+import type { Models } from "./models/mod.ts"
 import { encodeError, type LifecycleState } from "../subjects/envelope.ts"
 import { lifecycleSubject, type ActorAddress } from "../subjects/grammar.ts"
 import type { ActorContext } from "./actor-context.ts"
@@ -42,6 +43,8 @@ export interface HostNode {
   readonly supervisor: Supervisor
   /** Pheromones and workspace for actors (started with the node). */
   stigmergy(): Stigmergy
+  /** The node's models (`ctx.model`), absent when the node runs without. */
+  readonly models?: Models
   log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void
   /** Called when a cell finished its queued work (drain waits on this). */
   settled(): void

@@ -129,3 +129,14 @@ export function modelErrorCode(e: ModelLayerError): ErrorCode {
       return "handler_failed"
   }
 }
+
+/**
+ * What a supervisor should do when a handler fails with this error: a model that could not
+ * answer (rate limits, overload, timeouts, malformed answers, a prompt too long) is no fault
+ * of the actor, so it is resumed with its state; a spent budget escalates to the type's
+ * supervisor. `undefined` for every other error (the type's own decider, or restart).
+ */
+export function modelDirective(e: unknown): "resume" | "escalate" | undefined {
+  if (!isModelLayerError(e)) return undefined
+  return e._tag === "BudgetExceededError" ? "escalate" : "resume"
+}

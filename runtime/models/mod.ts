@@ -34,6 +34,7 @@ export {
   ToolCallError,
   TurnError,
   isModelLayerError,
+  modelDirective,
   modelErrorCode,
 } from "./errors.ts"
 export type { ModelLayerError, ProviderErrorKind } from "./errors.ts"
