@@ -85,8 +85,15 @@ const external: Record<string, { module: string; fn: string; summary: string; us
   cost: {
     module: "./cost-command.ts",
     fn: "costCommand",
-    summary: "per-type activations, active and sleeping time, priced with the seed's sleep/wake cost model",
+    summary: "per-type compute (activations, active and sleeping time, priced) beside model spend (calls, tokens, money)",
     usage: "ants cost [--type T] [--json]",
+    needsNats: true,
+  },
+  turn: {
+    module: "./turn-command.ts",
+    fn: "turnCommand",
+    summary: "list, show or replay the journaled turns of conversational agents",
+    usage: "ants turn list|show <type>/<id>/<turn>|replay <type>/<id>/<turn> --agents <module> [--tenant T] [--json]",
     needsNats: true,
   },
   bench: {
@@ -102,7 +109,8 @@ const commands: Record<string, Command> = {
   node: {
     summary: "run a runtime node hosting agent types",
     usage:
-      "ants node --agents <module> [--nats url[,url...]] [--node-id ID] [--passivate-after ms] [--mailbox N] [--replicas N] [--json]\n" +
+      "ants node --agents <module> [--nats url[,url...]] [--node-id ID] [--passivate-after ms] [--mailbox N] [--replicas N] [--models file] [--json]\n" +
+      "  --models: a models file (providers, models, prices, rules, budgets); without one, OPENAI_* / ANTHROPIC_* variables, else the offline provider.\n" +
       "  Without --nats or NATS_URL it starts an embedded nats-server (free port, temporary store).\n" +
       "  SIGINT/SIGTERM drain the node: in-flight messages finish, state is checkpointed, exit 0.",
     run: runNode,
@@ -117,7 +125,7 @@ const commands: Record<string, Command> = {
   },
   ask: {
     summary: "send a request to an agent and print the reply envelope",
-    usage: "ants ask <subject> ['<json>'] [--nats url] [--timeout ms] [--json]\n  e.g. ants ask ants.default.agent.echo.e1.Say '{\"text\":\"hi\"}'",
+    usage: "ants ask <subject> ['<json>'] [--nats url] [--timeout ms] [--stream] [--json]\n  e.g. ants ask ants.default.agent.echo.e1.Say '{\"text\":\"hi\"}'\n  --stream: print a streamed answer as it comes (conversational agents)",
     run: runAsk,
   },
   tell: {
@@ -241,7 +249,7 @@ async function runExternal(name: string, ext: (typeof external)[string], argv: s
   }
   const nc = await clientConnection(flag, io)
   try {
-    return (await fn(args, { nc, json, out: io.out, err: io.err })) ?? 0
+    return (await fn(args, { nc, json, out: io.out, err: io.err, loadAgents })) ?? 0
   } finally {
     await nc.drain().catch(() => undefined)
   }
@@ -282,6 +290,7 @@ async function runNode(argv: string[], io: Io): Promise<number> {
       agents: { type: "string", multiple: true },
       "node-id": { type: "string" },
       "passivate-after": { type: "string" },
+      models: { type: "string" },
       mailbox: { type: "string" },
       replicas: { type: "string" },
       verbose: { type: "boolean" },
@@ -323,6 +332,7 @@ async function runNode(argv: string[], io: Io): Promise<number> {
     mailbox,
     replicas,
     logger,
+    ...(values.models ? { models: { file: values.models } } : {}),
   })
   if (node.embedded) writeEmbeddedUrl(node.url)
   // which guarantees hold on the server found (DESIGN.md §7): always shown, not only with --verbose
@@ -380,16 +390,18 @@ function checkSubject(subject: string | undefined, usage: string): string {
 
 async function runAsk(argv: string[], io: Io): Promise<number> {
   const usage = commands.ask.usage
-  const { values, positionals } = parse(argv, { ...NATS_OPTION, timeout: { type: "string" } }, usage)
+  const { values, positionals } = parse(argv, { ...NATS_OPTION, timeout: { type: "string" }, stream: { type: "boolean" } }, usage)
   const subject = checkSubject(positionals[0], usage)
   const body = bodyArg(positionals[1])
-  const timeout = values.timeout ? Number(values.timeout) : 5000
+  const timeout = values.timeout ? Number(values.timeout) : values.stream ? 60_000 : 5000
   const nc = await clientConnection(values.nats, io)
   try {
     let env
     try {
-      const r = await nc.request(subject, body, { timeout })
-      env = decodeReply(r.data)
+      if (values.stream) {
+        const { askStreaming } = await import("./ask-stream.ts")
+        env = await askStreaming(nc, subject, typeof body === "string" ? body : new TextDecoder().decode(body), timeout, values.json === true, { ...io, write: (s) => void process.stdout.write(s) })
+      } else env = decodeReply((await nc.request(subject, body, { timeout })).data)
     } catch (e) {
       const noResponders = (e as Error).message?.includes("503") || (e as { isNoResponders?: () => boolean }).isNoResponders?.()
       env = noResponders
