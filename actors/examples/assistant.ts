@@ -8,8 +8,7 @@
  *   → {"ok":true,"value":{"text":"counter_add returned {\"total\":5}","turn":"t0","offline":true}}
  */
 import { Schema } from "effect"
-import { defineConversationalAgent } from "../../runtime/conversational-agent.ts"
-import { agentTool } from "../../runtime/models/mod.ts"
+import { agentTool, defineConversationalAgent } from "../../runtime/agent/mod.ts"
 import { counter } from "./counter.ts"
 
 export const counterAdd = agentTool({

@@ -11,15 +11,16 @@ import { parseAgentSubject } from "../../subjects/grammar.ts"
 import { modelStreamSubject } from "../../subjects/models.ts"
 
 export interface StreamIo {
-  /** Writes text as it is (no newline added). */
-  write(s: string): void
   out(s: string): void
+  /** Writes text as it is (no newline added); default stdout. */
+  write?(s: string): void
 }
 
-export async function askStreaming(nc: NatsConnection, subject: string, body: string, timeoutMs: number, json: boolean, io: StreamIo): Promise<ReplyEnvelope> {
+export async function askStreaming(nc: NatsConnection, subject: string, body: Uint8Array, timeoutMs: number, json: boolean, io: StreamIo): Promise<ReplyEnvelope> {
+  const write = io.write ?? ((s: string) => void process.stdout.write(s))
   let message: unknown
   try {
-    message = JSON.parse(body === "" ? "{}" : body)
+    message = JSON.parse(new TextDecoder().decode(body) || "{}")
   } catch {
     return { ok: false, error: { code: "invalid_message", message: "--stream needs a JSON object message (a stream id is added to it)" } }
   }
@@ -34,7 +35,7 @@ export async function askStreaming(nc: NatsConnection, subject: string, body: st
       if (json) return io.out(m.string())
       const ev = m.json<{ delta?: { type: string; text?: string } }>()
       if (ev.delta?.type === "text" && ev.delta.text) {
-        io.write(ev.delta.text)
+        write(ev.delta.text)
         wrote = true
       }
     },
@@ -44,7 +45,7 @@ export async function askStreaming(nc: NatsConnection, subject: string, body: st
     const r = await nc.request(subject, JSON.stringify({ ...message, stream: id }), { timeout: timeoutMs })
     // the last deltas may still be on their way behind the reply
     await nc.flush()
-    if (wrote) io.write("\n")
+    if (wrote) write("\n")
     return decodeReply(r.data)
   } finally {
     sub.unsubscribe()

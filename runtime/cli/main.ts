@@ -5,32 +5,19 @@
  * folder while it runs), then nats://127.0.0.1:4222.
  */
 import { existsSync } from "node:fs"
-import { resolve } from "node:path"
-import { pathToFileURL } from "node:url"
 import { parseArgs, type ParseArgsConfig } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { agentSubject, DEFAULT_TENANT, parseAgentSubject, SubjectError } from "../../subjects/grammar.ts"
-import { isAgentDefinition, type AgentDefinition } from "../define-agent.ts"
-import { connectNats, startNode, type LogLevel } from "../node.ts"
-import { NatsServerError } from "../nats-server.ts"
+import { connectNats, startNode, type LogLevel } from "../node/node.ts"
+import { NatsServerError } from "../server/nats-server.ts"
 import { clearEmbeddedUrl, isProcessAlive, readEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
+import { CliError, type Io } from "./io.ts"
+import { loadAgents } from "./load-agents.ts"
 
-export class CliError extends Error {
-  readonly _tag = "CliError"
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message)
-    this.name = "CliError"
-  }
-}
+export { CliError, loadAgents }
 
-export interface Io {
-  out(s: string): void
-  err(s: string): void
-}
+export type { Io }
 
 const stdio: Io = {
   out: (s) => process.stdout.write(s.endsWith("\n") ? s : s + "\n"),
@@ -257,30 +244,6 @@ async function runExternal(name: string, ext: (typeof external)[string], argv: s
 
 // ---------------------------------------------------------------------------------------------
 
-/** Loads agent definitions from a module: its default export, an `agents` array, or every exported definition. */
-export async function loadAgents(modulePath: string): Promise<AgentDefinition[]> {
-  const abs = resolve(modulePath)
-  if (!existsSync(abs)) throw new CliError(`agents module ${modulePath} does not exist (resolved to ${abs})`)
-  let mod: Record<string, unknown>
-  try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>
-  } catch (e) {
-    throw new CliError(`cannot load agents module ${modulePath}: ${(e as Error).message}`)
-  }
-  const found = new Map<string, AgentDefinition>()
-  const add = (v: unknown) => {
-    if (isAgentDefinition(v)) found.set(v.type, v)
-    else if (Array.isArray(v)) v.forEach(add)
-  }
-  add(mod.default)
-  add(mod.agents)
-  for (const v of Object.values(mod)) add(v)
-  if (found.size === 0) {
-    throw new CliError(`${modulePath} exports no agent definitions: export values made with defineAgent (or an \`agents\` array)`)
-  }
-  return [...found.values()]
-}
-
 async function runNode(argv: string[], io: Io): Promise<number> {
   const usage = commands.node.usage
   const { values } = parse(
@@ -335,7 +298,7 @@ async function runNode(argv: string[], io: Io): Promise<number> {
     ...(values.models ? { models: { file: values.models } } : {}),
   })
   if (node.embedded) writeEmbeddedUrl(node.url)
-  // which guarantees hold on the server found (DESIGN.md §7): always shown, not only with --verbose
+  // which guarantees hold on the server found: always shown, not only with --verbose
   const g = node.cluster.guarantees
   const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings }
   const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, ...(node.embedded ? { serverPid: node.embedded.pid } : {}), routing: node.routing, types: agents.map((a) => a.type), guarantees }
@@ -398,10 +361,8 @@ async function runAsk(argv: string[], io: Io): Promise<number> {
   try {
     let env
     try {
-      if (values.stream) {
-        const { askStreaming } = await import("./ask-stream.ts")
-        env = await askStreaming(nc, subject, typeof body === "string" ? body : new TextDecoder().decode(body), timeout, values.json === true, { ...io, write: (s) => void process.stdout.write(s) })
-      } else env = decodeReply((await nc.request(subject, body, { timeout })).data)
+      if (values.stream) env = await (await import("./ask-stream.ts")).askStreaming(nc, subject, body, timeout, values.json === true, io)
+      else env = decodeReply((await nc.request(subject, body, { timeout })).data)
     } catch (e) {
       const noResponders = (e as Error).message?.includes("503") || (e as { isNoResponders?: () => boolean }).isNoResponders?.()
       env = noResponders

@@ -63,7 +63,7 @@ import {
   type WorkerConfig,
   type WorkerHandle,
   type WorkerStats,
-} from "./worker-options.ts"
+} from "../agent/task-options.ts"
 
 export { ensureCapabilityLanes } from "./lanes.ts"
 export {
@@ -77,7 +77,7 @@ export {
   type WorkerEvent,
   type WorkerHandle,
   type WorkerStats,
-} from "./worker-options.ts"
+} from "../agent/task-options.ts"
 
 const decoder = new TextDecoder()
 

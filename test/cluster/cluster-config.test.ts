@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { PROJECT_CLUSTER_DIR, clusterConfigFor, findNatsServer } from "../../runtime/nats-server.ts"
+import { PROJECT_CLUSTER_DIR, clusterConfigFor, findNatsServer } from "../../runtime/server/nats-server.ts"
 
 /** `nats-server -t`: parses the file and exits (it reports on stderr). */
 const validate = (file: string) => {

@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { PROJECT_NATS_CONF } from "../../runtime/nats-server.ts"
+import { PROJECT_NATS_CONF } from "../../runtime/server/nats-server.ts"
 
 /** Writes the uncommented config to a temporary file and returns its path. */
 export function confWithTenants(): string {

@@ -1,0 +1,167 @@
+/**
+ * The ActorContext given to handlers. One small object per activation (two fields; every
+ * method lives on the prototype), so an idle actor stays cheap. Bound to the actor's tenant:
+ * a target naming another tenant is refused with `forbidden`.
+ */
+import type { ActorAddress } from "../../subjects/grammar.ts"
+import { topicPattern } from "../../subjects/grammar.ts"
+import type { AgentRef, ActorContext, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Target } from "../agent/actor-context.ts"
+import type { ActorCell } from "./cell.ts"
+import { AskError, publishTopic } from "../client/messaging.ts"
+import type { ProtocolSpec } from "../agent/protocol.ts"
+import type { HostNode } from "./host-node.ts"
+import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
+import type { ModelClient } from "../models/mod.ts"
+
+const decoder = new TextDecoder()
+/** Per activation: the actor's model client (made on first use). */
+const modelClients = new WeakMap<ActorCell, ModelClient>()
+
+class CellContext implements ActorContext<unknown> {
+  constructor(
+    private readonly cell: ActorCell,
+    private readonly hostNode: HostNode,
+  ) {}
+
+  get self(): ActorAddress {
+    return { tenant: this.cell.tenant, type: this.cell.type, id: this.cell.id }
+  }
+
+  get node(): string {
+    return this.hostNode.id
+  }
+
+  get state(): unknown {
+    return this.cell.state
+  }
+
+  set state(s: unknown) {
+    this.cell.state = s
+  }
+
+  /** The actor's own view: its `close()` touches only its watches, which stop with the activation. */
+  get pheromones(): Pheromones {
+    const v = stigmergyViews(this.cell)
+    const c = this.cell
+    return (v.pheromones ??= this.hostNode.stigmergy().pheromones(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
+  }
+
+  get workspace(): Workspace {
+    const v = stigmergyViews(this.cell)
+    const c = this.cell
+    return (v.workspace ??= this.hostNode.stigmergy().workspace(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
+  }
+
+  get model(): ModelClient {
+    const cell = this.cell
+    let m = modelClients.get(cell)
+    if (!m) {
+      const models = this.hostNode.models
+      if (!models) throw new AskError("unavailable", `node ${this.hostNode.id} runs without models (started with models: false)`)
+      const node = this.hostNode
+      const tenant = cell.tenant
+      m = models.client(
+        { tenant, type: cell.type, id: cell.id },
+        // An agent tool's call is an ask, in the actor's own tenant; a turn waits for it as long as a model call.
+        (type, id, tag, message) => node.messaging.ask({ agent: type, id, tenant }, tag, message, { timeoutMs: 30_000 }),
+        (subject, data) => node.nc.publish(subject, data),
+      )
+      modelClients.set(cell, m)
+    }
+    return m
+  }
+
+  get extensions(): Readonly<Record<string, unknown>> {
+    return this.cell.host.definition.extensions
+  }
+
+  private sameTenant(t: string | undefined): string {
+    const tenant = this.cell.tenant
+    if (t !== undefined && t !== tenant) {
+      throw new AskError("forbidden", `actor ${this.cell.type}/${this.cell.id} of tenant "${tenant}" may not address tenant "${t}"`)
+    }
+    return tenant
+  }
+
+  ref<P extends ProtocolSpec>(agent: AgentRef<P>, id: string, t?: string): ActorRef<P> {
+    return this.hostNode.messaging.ref(agent, id, this.sameTenant(t))
+  }
+
+  ask(target: Target, tag: string, message: unknown, options?: AskOptions): Promise<unknown> {
+    return this.hostNode.messaging.ask({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
+  }
+
+  tell(target: Target, tag: string, message: unknown): void {
+    this.hostNode.messaging.tell({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message)
+  }
+
+  tellDurable(target: Target, tag: string, message: unknown, options?: DurableTellOptions): Promise<DurableTellResult> {
+    return this.hostNode.messaging.tellDurable({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
+  }
+
+  publish(topic: string, data: unknown): void {
+    publishTopic(this.hostNode.nc, this.cell.tenant, topic, data)
+  }
+
+  subscribe(pattern: string, tag: string): void {
+    const cell = this.cell
+    const node = this.hostNode
+    const compiled = cell.host.compiled.get(tag)
+    if (!compiled) throw new AskError("unknown_tag", `agent "${cell.type}" has no tag "${tag}" to deliver topic events as`)
+    const sub = node.nc.subscribe(topicPattern(cell.tenant, pattern), {
+      callback: (_err, msg) => {
+        if (cell.status === "stopped") return
+        let parsed: unknown
+        // a refused event is counted and recorded by the node (stats `rejectedEvents`), never just dropped
+        try {
+          parsed = msg.data.length === 0 ? {} : JSON.parse(decoder.decode(msg.data))
+        } catch (e) {
+          refuse(node, msg.subject, "invalid_message", `event is not JSON (${(e as Error).message}); not delivered to ${cell.type}/${cell.id}`)
+          return
+        }
+        const r = compiled.decodeMessage(parsed)
+        if (r._tag === "Left") {
+          refuse(node, msg.subject, "invalid_message", `event does not fit ${cell.type}.${tag}; not delivered to ${cell.type}/${cell.id}`)
+          return
+        }
+        if (!cell.enqueue({ tag, message: r.right, msg: undefined })) {
+          refuse(node, msg.subject, "overloaded", `mailbox of ${cell.type}/${cell.id} is full; event refused`)
+        }
+      },
+    })
+    ;(cell.subscriptions ??= []).push(sub)
+  }
+
+  log(message: string, fields?: Record<string, unknown>): void {
+    this.hostNode.log("info", `[${this.cell.type}/${this.cell.id}] ${message}`, fields)
+  }
+}
+
+function refuse(node: HostNode, subject: string, code: "invalid_message" | "overloaded", message: string): void {
+  if (node.rejectedEvent) node.rejectedEvent(subject, code, message)
+  else node.log("warn", `topic event on ${subject}: ${code}: ${message}`)
+}
+
+/** Per activation: the actor's pheromone and workspace views and the signal that ends their watches. */
+interface StigmergyViews {
+  readonly signal: AbortSignal
+  pheromones?: Pheromones
+  workspace?: Workspace
+}
+const views = new WeakMap<ActorCell, StigmergyViews>()
+
+function stigmergyViews(cell: ActorCell): StigmergyViews {
+  let v = views.get(cell)
+  if (!v) {
+    const ended = new AbortController()
+    // The cell's subscriptions are dropped when the activation ends (stop, passivation).
+    if (cell.status === "stopped") ended.abort()
+    else (cell.subscriptions ??= []).push({ unsubscribe: () => ended.abort() })
+    views.set(cell, (v = { signal: ended.signal }))
+  }
+  return v
+}
+
+export function makeActorContext(cell: ActorCell, node: HostNode): ActorContext {
+  return new CellContext(cell, node)
+}

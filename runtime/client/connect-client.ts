@@ -1,0 +1,39 @@
+/**
+ * A client for code that is not an actor: connects to NATS and offers typed refs and untyped
+ * ask/tell/publish bound to a tenant. Any other NATS client works too (see the README).
+ */
+import type { NatsConnection } from "@nats-io/nats-core"
+import type { Messaging } from "../agent/actor-context.ts"
+import { createMessaging, publishTopic } from "./messaging.ts"
+import { connectNats } from "./connect-nats.ts"
+import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
+
+export interface ConnectClientOptions {
+  /** NATS URL(s), comma-separated. Default `NATS_URL`, else nats://127.0.0.1:4222. */
+  readonly nats?: string
+  readonly tenant?: string
+  readonly timeoutMs?: number
+}
+
+export interface AntsClient extends Messaging {
+  readonly nc: NatsConnection
+  readonly tenant: string
+  publish(topic: string, data: unknown): void
+  close(): Promise<void>
+}
+
+export async function connectClient(options: ConnectClientOptions = {}): Promise<AntsClient> {
+  const servers = options.nats || process.env.NATS_URL || "nats://127.0.0.1:4222"
+  const nc = await connectNats(servers, "ants-client")
+  const tenant = options.tenant ?? DEFAULT_TENANT
+  const messaging = createMessaging(nc, { tenant, timeoutMs: options.timeoutMs })
+  return {
+    ...messaging,
+    nc,
+    tenant,
+    publish: (topic, data) => publishTopic(nc, tenant, topic, data),
+    close: async () => {
+      await nc.drain()
+    },
+  }
+}
