@@ -42,6 +42,7 @@ export type {
   Logging,
   Messaging,
   Stigmergic,
+  Thinking,
   Target,
   TopicPublishing,
 } from "./actor-context.ts"

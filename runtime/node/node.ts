@@ -59,7 +59,7 @@ import { startNodeTasks } from "../tasks/node-tasks.ts"
 import { openModels } from "../models/mod.ts"
 
 export { connectNats, NODE_DEFAULTS, defaultLogger }
-export type { AntsNode, LogLevel, Logger, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
+export type { AntsNode, LogLevel, Logger, NodeModelsOptions, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
 
 const decoder = new TextDecoder()
 
