@@ -22,9 +22,10 @@ export function estimateTokens(text: string): number {
 
 function argumentFor(text: string, name: string, schema: Record<string, unknown> | undefined): unknown {
   const esc = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-  const m = new RegExp(`["']?\\b${esc}["']?\\s*[:=]\\s*("([^"]*)"|'([^']*)'|[^\\s,;)}]+)`).exec(text)
+  const m = new RegExp(`["']?\\b${esc}["']?\\s*[:=]\\s*("([^"]*)"|'([^']*)'|[^\\s,;)}?!"']+)`).exec(text)
   if (!m) return undefined
-  const raw = m[2] ?? m[3] ?? m[1]
+  // an unquoted value ends before closing punctuation ("… id=c7." or "… n=5?")
+  const raw = m[2] ?? m[3] ?? m[1].replace(/[.:]+$/, "")
   const type = schema?.type
   if (type === "number" || type === "integer") {
     const n = Number(raw)
