@@ -9,5 +9,6 @@ import { tasksScenario } from "./tasks.ts"
 import { swarmScenario } from "./swarm.ts"
 import { failoverScenario } from "./failover.ts"
 import { modelsScenario } from "./models.ts"
+import { llmSwarmScenario } from "./llm-swarm.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario]
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario]
