@@ -47,13 +47,11 @@ import {
   artifactIdValue,
   artifactKey,
   boundedKey,
-  dataValue,
-  emitterValue,
-  statusValue,
   tenantValue,
   type ArtifactEntry,
   type ArtifactStatus,
 } from "../../subjects/pheromones.ts"
+import { dataValue, emitterValue, statusValue } from "./pheromone-rules.ts"
 import { openKvFeed } from "./kv-feed.ts"
 import { isRevisionConflict, readLatest, readOne, writeMarker, writeValue, workspaceStore, type KvItem, type KvStore } from "./kv-store.ts"
 import { checkReplicasOption, ownedWatches } from "./views.ts"
