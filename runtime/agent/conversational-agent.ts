@@ -11,7 +11,7 @@
  *
  * Protocol: `Chat {text, stream?, history?}` → `{text, turn, offline}`; `History {}` →
  * `{messages, turns}`; `Reset {}` → `{turns}`. `stream` names a stream id: the answer's
- * deltas are published on `ants.<tenant>.stream.<stream>` while the turn runs. `history` is
+ * deltas are published on ants.<tenant>.stream.<stream> while the turn runs. `history` is
  * what a handoff passes: the conversation so far, given to the model before this actor's own.
  *
  * Model errors are not crashes: a turn no model could answer replies `unavailable` and the

@@ -1,7 +1,7 @@
 /**
  * `ants ask --stream`: an ask whose answer is streamed. The message gets a `stream` field (a
  * fresh id); agents that stream (conversational agents do) publish the answer's deltas on
- * `ants.<tenant>.stream.<id>` while they work. The text deltas are printed as they arrive
+ * ants.<tenant>.stream.<id> while they work. The text deltas are printed as they arrive
  * (with --json, every stream message as one JSON line), then the reply envelope.
  */
 import { randomUUID } from "node:crypto"

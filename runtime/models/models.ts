@@ -52,7 +52,7 @@ export interface ModelClient {
   /** Applies a conversation policy, summarising through the model when the policy says so. */
   compact(messages: ReadonlyArray<ChatMessage>, policy: ConversationPolicy): Promise<ChatMessage[]>
   /**
-   * A sink for a streamed answer: deltas published on `ants.<tenant>.stream.<streamId>` as
+   * A sink for a streamed answer: deltas published on ants.<tenant>.stream.<streamId> as
    * `{"seq","delta"}`, then `{"seq","done":true,"text"}` (or `"error"`) from `end`.
    */
   stream(streamId: string): StreamSink
