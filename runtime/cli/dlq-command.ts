@@ -13,6 +13,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import type { DeadLetter } from "../../subjects/tasks.ts"
 import { deadLetters } from "../tasks/dead-letters.ts"
+import { UsageError, isUsageError } from "./io.ts"
 
 export interface DlqCommandIO {
   readonly nc: NatsConnection
@@ -34,7 +35,6 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const
 
-class UsageError extends Error {}
 
 function oneLine(d: DeadLetter): string {
   return `${d.id}  ${d.capability}  ${d.reason}  attempts ${d.attempts}  at ${d.deadLetteredAt}  last error: ${d.lastError.slice(0, 120)}`
@@ -121,7 +121,7 @@ export async function dlqCommand(argv: string[], io: DlqCommandIO): Promise<numb
         throw new UsageError(`unknown dlq command "${command}"`)
     }
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (isUsageError(e)) {
       io.out(json ? JSON.stringify({ ok: false, error: { code: "invalid_request", message: e.message } }) : `${e.message}\n${DLQ_USAGE}`)
       return 2
     }

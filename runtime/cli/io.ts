@@ -15,3 +15,16 @@ export class CliError extends Error {
     this.name = "CliError"
   }
 }
+
+/** A command line that asks for something impossible: the command prints it with its usage. Checked by `_tag`. */
+export class UsageError extends Error {
+  readonly _tag = "UsageError"
+  constructor(message: string) {
+    super(message)
+    this.name = "UsageError"
+  }
+}
+
+export function isUsageError(e: unknown): e is UsageError {
+  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "UsageError"
+}

@@ -20,6 +20,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { PheromoneError, isPheromoneError, type PheromoneType, type StrengthLevel } from "../../subjects/pheromones.ts"
 import { createPheromones, type TrailRef } from "../stigmergy/pheromones.ts"
 import type { Evaporation, Trail } from "../stigmergy/trail.ts"
+import { UsageError, isUsageError } from "./io.ts"
 
 export interface PheromoneCommandIO {
   readonly nc: NatsConnection
@@ -64,7 +65,6 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const
 
-class UsageError extends Error {}
 
 /** Prints a usage error: one JSON document with --json, else the message and the usage text. */
 function usageError(io: PheromoneCommandIO, json: boolean, message: string): number {
@@ -141,7 +141,7 @@ export async function pheromoneCommand(argv: string[], io: PheromoneCommandIO): 
         throw new UsageError(`unknown command "${command}"`)
     }
   } catch (e) {
-    if (e instanceof UsageError) return usageError(io, json, e.message)
+    if (isUsageError(e)) return usageError(io, json, e.message)
     if (isPheromoneError(e)) {
       if (json) io.out(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } }))
       else (io.err ?? io.out)(`error (${e.code}): ${e.message}`)

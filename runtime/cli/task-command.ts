@@ -16,6 +16,7 @@ import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import type { TaskRecord } from "../../subjects/tasks.ts"
 import { getTaskStatus } from "../tasks/status.ts"
 import { submitTask, type TaskInput } from "../tasks/submit.ts"
+import { UsageError, isUsageError } from "./io.ts"
 
 export interface TaskCommandIO {
   readonly nc: NatsConnection
@@ -42,7 +43,6 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const
 
-class UsageError extends Error {}
 
 /** `+30s` / ISO / epoch ms → epoch ms. */
 export function parseWhen(flag: string, v: string, now = Date.now()): number {
@@ -142,7 +142,7 @@ export async function taskCommand(argv: string[], io: TaskCommandIO): Promise<nu
     }
     throw new UsageError(`unknown task command "${command}"`)
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (isUsageError(e)) {
       io.out(json ? JSON.stringify({ ok: false, error: { code: "invalid_request", message: e.message } }) : `${e.message}\n${TASK_USAGE}`)
       return 2
     }

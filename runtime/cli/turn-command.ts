@@ -15,6 +15,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
 import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import { TURNS_BUCKET } from "../../subjects/models.ts"
+import { isUsageError, UsageError } from "./io.ts"
 import { kvTurnJournal, readTurnRecord, replayTurn, type TurnRecord, type TurnSpec, type TurnStep } from "../models/mod.ts"
 
 export interface TurnCommandIO {
@@ -44,8 +45,6 @@ const OPTIONS = {
   nats: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const
-
-class UsageError extends Error {}
 
 function stepLine(s: TurnStep): string {
   if (s.kind === "model") {
@@ -139,7 +138,7 @@ export async function turnCommand(argv: string[], io: TurnCommandIO): Promise<nu
         throw new UsageError(`unknown turn command "${command}"`)
     }
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (isUsageError(e)) {
       io.out(json ? JSON.stringify({ ok: false, error: { code: "invalid_request", message: e.message } }) : `${e.message}\n${TURN_USAGE}`)
       return 2
     }
