@@ -7,7 +7,7 @@ import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
-import { REPO_ROOT } from "./children.ts"
+import { builtPath, REPO_ROOT } from "./children.ts"
 import type { ScenarioContext } from "./types.ts"
 
 /** A plain nats.js connection, as the raw baselines and outside callers use. */
@@ -43,7 +43,7 @@ export function tasks(ctx: ScenarioContext, full: number, quick: number): number
  * undefined when it does not (the capability has not landed yet).
  */
 export async function importIfPresent<T = Record<string, unknown>>(relPath: string): Promise<T | undefined> {
-  const abs = resolve(REPO_ROOT, relPath)
+  const abs = resolve(REPO_ROOT, builtPath(relPath))
   if (!existsSync(abs)) return undefined
   return (await import(pathToFileURL(abs).href)) as T
 }

@@ -1,10 +1,10 @@
 /**
- * `ants cost`: the seed's sleep/wake cost model (about $0.21 per active agent-hour, $0.01 per
- * sleeping agent-hour) applied to the real figures every node reports (activations, active and
- * sleeping time per type), next to what the same agents would cost kept always on, and beside
- * it what each type spent on models (calls, tokens and money, from the `ants_model_cost` bucket).
+ * `ants cost` (declared in commands.ts as COST): the sleep/wake cost model (about $0.21 per
+ * active agent-hour, $0.01 per sleeping agent-hour) applied to the real figures every node
+ * reports (activations, active and sleeping time per type), next to what the same agents would
+ * cost kept always on, and beside it what each type spent on models (calls, tokens and money,
+ * from the `ants_model_cost` bucket).
  */
-import { parseArgs } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { nodesBroadcastSubject } from "../../subjects/grammar.ts"
@@ -12,6 +12,9 @@ import type { NodeStats } from "../node/node.ts"
 import { Kvm } from "@nats-io/kv"
 import { MODEL_COST_BUCKET } from "../../subjects/models.ts"
 import { addSpend, kvCostStore, NO_SPEND, type Spend } from "../models/mod.ts"
+import type { Parsed } from "./command-spec.ts"
+import { COST } from "./commands.ts"
+import { runCommand, type CommandIo } from "./run-command.ts"
 
 export const COST_MODEL = { activePerHour: 0.21, sleepingPerHour: 0.01 } as const
 
@@ -88,9 +91,18 @@ export async function modelSpendByType(nc: NatsConnection): Promise<Record<strin
   return out
 }
 
-export async function costCommand(argv: string[], io: { nc: NatsConnection; json: boolean; out: (s: string) => void }): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { type: { type: "string" }, timeout: { type: "string" } }, strict: true })
-  const stats = await gatherStats(io.nc, values.timeout ? Number(values.timeout) : 1000)
+export interface CostCommandIO extends CommandIo {
+  readonly nc: NatsConnection
+}
+
+/** `ants cost` from code: the same parsing, help and exit codes as the shell. */
+export async function costCommand(argv: string[], io: CostCommandIO): Promise<number> {
+  return await runCommand(COST, argv, io, (parsed, json) => runCost(parsed, { ...io, json }))
+}
+
+export async function runCost(parsed: Parsed<(typeof COST)["options"]>, io: CostCommandIO): Promise<number> {
+  const { values } = parsed
+  const stats = await gatherStats(io.nc, values.timeout)
   const models = await modelSpendByType(io.nc)
   const rows = costByType(stats).filter((r) => !values.type || r.type === values.type)
   const modelRows = Object.entries(models).filter(([t]) => !values.type || t === values.type)

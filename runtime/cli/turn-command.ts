@@ -1,50 +1,27 @@
 /**
- * `ants turn list|show|replay`: the journaled turns of conversational agents. Returns an exit
- * code (0 ok, 1 not found or diverged, 2 usage).
- *
- *   ants turn list [--type T] [--id I]            turns of the tenant, oldest first
- *   ants turn show <type>/<id>/<turn>             one turn: input, steps (model answers, tool results), answer
- *   ants turn replay <type>/<id>/<turn> --agents <module>
- *                                                 replays the recorded turn against the agent code in
- *                                                 <module> (no model is called, no tool runs) and prints
- *                                                 where its choices diverge; exit 1 when they do
- * Common: --tenant T (default `default`), --json.
+ * `ants turn list|show|replay` (declared in commands.ts as TURN): the journaled turns of
+ * conversational agents. `replay` runs a recorded turn against the agent code of a module (no
+ * model is called, no tool runs) and prints where its choices diverge. Exit codes: 0 ok, 1 not
+ * found or diverged, 2 usage.
  */
-import { parseArgs } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
 import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import { TURNS_BUCKET } from "../../subjects/models.ts"
-import { isUsageError, UsageError } from "./io.ts"
+import type { Parsed } from "./command-spec.ts"
+import { TURN } from "./commands.ts"
+import { runCommand, type CommandIo } from "./run-command.ts"
+import { UsageError } from "./usage-error.ts"
 import { kvTurnJournal, readTurnRecord, replayTurn, type TurnRecord, type TurnSpec, type TurnStep } from "../models/mod.ts"
 
-export interface TurnCommandIO {
+export interface TurnCommandIO extends CommandIo {
   readonly nc: NatsConnection
-  readonly json: boolean
-  readonly out: (s: string) => void
-  /** Loads the agent definitions of a module (the CLI's `--agents` loader). */
-  readonly loadAgents: (module: string) => Promise<ReadonlyArray<{ readonly type: string; readonly extensions: Readonly<Record<string, unknown>> }>>
+  /** Loads the agent definitions of a module (default: the CLI's `--agents` loader). */
+  readonly loadAgents?: (module: string) => Promise<ReadonlyArray<{ readonly type: string; readonly extensions: Readonly<Record<string, unknown>> }>>
 }
-
-export const TURN_USAGE = `usage: ants turn <command> [options]
-  list [--type T] [--id I]                       journaled turns of the tenant, oldest first
-  show <type>/<id>/<turn>                        one turn: input, model answers, tool results, answer
-  replay <type>/<id>/<turn> --agents <module>    replay it against the agent code in <module>;
-                                                 prints where the new code diverges (exit 1 if it does)
-options: --tenant T  --json`
 
 /** Where a conversational type keeps its turn spec (defineConversationalAgent sets it). */
 const TURN_SPEC_EXTENSION = "models.turnSpec"
-
-const OPTIONS = {
-  tenant: { type: "string" },
-  type: { type: "string" },
-  id: { type: "string" },
-  agents: { type: "string" },
-  json: { type: "boolean" },
-  nats: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const
 
 function stepLine(s: TurnStep): string {
   if (s.kind === "model") {
@@ -71,24 +48,19 @@ function parseRef(ref: string | undefined, tenant: string): { address: { tenant:
   return { address: { tenant, type: p[0], id: p[1] }, turn: p[2] }
 }
 
+/** `ants turn` from code: the same parsing, help and exit codes as the shell. */
 export async function turnCommand(argv: string[], io: TurnCommandIO): Promise<number> {
-  let parsed
+  return await runCommand(TURN, argv, io, (parsed, json) => runTurn(parsed, { ...io, json }))
+}
+
+export async function runTurn(parsed: Parsed<(typeof TURN)["options"]>, io: TurnCommandIO): Promise<number> {
+  const v = parsed.values
+  const json = io.json
+  const tenant = v.tenant
+  const command = parsed.subcommand
+  const ref = parsed.args[0]
+  const loadAgents = io.loadAgents ?? (await import("./load-agents.ts")).loadAgents
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
-  } catch (e) {
-    io.out(`${(e as Error).message}\n${TURN_USAGE}`)
-    return 2
-  }
-  const { values: v, positionals } = parsed
-  const json = io.json || v.json === true
-  const tenant = v.tenant ?? DEFAULT_TENANT
-  const [command, ref, ...extra] = positionals
-  if (v.help || !command) {
-    io.out(TURN_USAGE)
-    return v.help ? 0 : 2
-  }
-  try {
-    if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`)
     const journal = kvTurnJournal(await new Kvm(io.nc).create(TURNS_BUCKET, { history: 1 }))
     const notFound = (what: string) => {
       const message = `no journaled turn ${what} in tenant "${tenant}"; see what there is with \`ants turn list\``
@@ -97,7 +69,6 @@ export async function turnCommand(argv: string[], io: TurnCommandIO): Promise<nu
     }
     switch (command) {
       case "list": {
-        if (ref) throw new UsageError("turn list takes no turn (use turn show <type>/<id>/<turn>)")
         const all = await journal.list(tenant, v.type, v.id)
         if (json) io.out(JSON.stringify(all.map(({ history: _h, ...m }) => m)))
         else io.out(all.length ? all.map((m) => `${m.address.type}/${m.address.id}/${m.turn}  ${m.status}  ${m.startedAt}  ${JSON.stringify(m.input.slice(0, 60))}${m.answer !== undefined ? ` -> ${JSON.stringify(m.answer.slice(0, 60))}` : ""}`).join("\n") : `no journaled turns in tenant "${tenant}"`)
@@ -115,7 +86,7 @@ export async function turnCommand(argv: string[], io: TurnCommandIO): Promise<nu
         if (!v.agents) throw new UsageError("turn replay needs --agents <module>: the agent code to replay the turn against")
         const r = await readTurnRecord(journal, address, turn)
         if (!r) return notFound(ref!)
-        const def = (await io.loadAgents(v.agents)).find((d) => d.type === address.type)
+        const def = (await loadAgents(v.agents)).find((d) => d.type === address.type)
         if (!def) throw new UsageError(`${v.agents} defines no agent type "${address.type}"`)
         const spec = def.extensions[TURN_SPEC_EXTENSION] as TurnSpec | undefined
         if (!spec) throw new UsageError(`agent type "${address.type}" in ${v.agents} runs no journaled turns (define it with defineConversationalAgent)`)
@@ -138,10 +109,6 @@ export async function turnCommand(argv: string[], io: TurnCommandIO): Promise<nu
         throw new UsageError(`unknown turn command "${command}"`)
     }
   } catch (e) {
-    if (isUsageError(e)) {
-      io.out(json ? JSON.stringify({ ok: false, error: { code: "invalid_request", message: e.message } }) : `${e.message}\n${TURN_USAGE}`)
-      return 2
-    }
     const err = e as { _tag?: string; code?: string; message?: string }
     if (err._tag === "SubjectError") {
       io.out(json ? JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }) : `error: ${err.message}`)
