@@ -11,4 +11,7 @@ import { failoverScenario } from "./failover.ts"
 import { modelsScenario } from "./models.ts"
 import { llmSwarmScenario } from "./llm-swarm.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario]
+import { noisyNeighbourScenario } from "./noisy-neighbour.ts"
+import { taskFailoverScenario } from "./task-failover.ts"
+
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario]

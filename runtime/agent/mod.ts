@@ -9,7 +9,8 @@
  * (`defineTool`, `agentTool`, `handoffTool`) are part of it: an author declares them here, the
  * models layer runs them.
  * May import: subjects/, supervisors/ (policy types), runtime/stigmergy (types an actor sees),
- * runtime/models (tools, the model client's types).
+ * runtime/models (tools, the model client's types), runtime/limits (bounded decoding), runtime/cpu
+ * (the offload spec type).
  * Never imports: the engine (runtime/actor), runtime/client, runtime/cluster, runtime/tasks,
  * runtime/node, runtime/cli.
  */

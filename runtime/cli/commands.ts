@@ -276,7 +276,7 @@ export const DLQ = defineCommand({
 })
 
 /** Mirrors SCENARIOS in bench/scenarios/index.ts (test/cli checks it). */
-export const BENCH_SCENARIO_NAMES = ["ask", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "models", "llm-swarm"] as const
+export const BENCH_SCENARIO_NAMES = ["ask", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "models", "llm-swarm", "noisy-neighbour", "task-failover"] as const
 
 export const BENCH = defineCommand({
   name: "bench",

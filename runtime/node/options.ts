@@ -18,6 +18,8 @@ import type { OpenModelsOptions } from "../models/mod.ts"
 
 /** What a node's models are made of (runtime/models `openModels`, without what the node supplies). */
 export type NodeModelsOptions = Omit<OpenModelsOptions, "nodeId" | "replicas">
+import type { NodeLimits } from "../limits/node-limits.ts"
+import type { LedgerCounts } from "../limits/message-ledger.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */
@@ -68,6 +70,8 @@ export interface NodeOptions {
    * environment variables; the offline provider when neither names a provider. `false`: none.
    */
   readonly models?: NodeModelsOptions | false
+  /** Input, memory, rate and time limits (runtime/limits/node-limits.ts has every default). */
+  readonly limits?: NodeLimits
 }
 
 export interface RejectedRecord {
@@ -75,7 +79,12 @@ export interface RejectedRecord {
   readonly code: ErrorCode
   readonly message: string
   readonly at: string
+  /** Rejections counted without a record of their own (over RECORDS_PER_SECOND) since the last record. */
+  readonly unrecordedBefore?: number
 }
+
+/** Refused tells and events described one by one (log, record, recent list) per second; beyond, only counted. */
+export const RECORDS_PER_SECOND = 100
 
 export interface NodeStats {
   readonly node: string
@@ -89,6 +98,16 @@ export interface NodeStats {
   readonly rejectedEvents: number
   readonly recentRejections: ReadonlyArray<RejectedRecord>
   readonly types: Record<string, TypeStats & { active: number; idle: number; warming: number; sleeping: number; unavailable?: string }>
+  /**
+   * Every message, per agent type and tenant: `received = handled + forwarded + Σ rejected +
+   * inFlight` at every moment (runtime/limits/message-ledger.ts). Messages whose subject could
+   * not be parsed are under type and tenant `_unparsed`.
+   */
+  readonly messages: Record<string, Record<string, LedgerCounts>>
+  /** Bytes of message bodies queued in mailboxes now, and the node's limit. */
+  readonly queuedBytes: { readonly bytes: number; readonly max: number }
+  /** Times a handler (or anything) held the event loop past `loopBlockMs`, and the longest, in ms. */
+  readonly loopBlocks: { readonly count: number; readonly worstMs: number }
 }
 
 export interface AntsNode {
