@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   "not_found",
   "conflict",
   "invalid_request",
+  "budget_exceeded",
   "too_large",
 ] as const
 

@@ -12,9 +12,12 @@ import type { ProtocolSpec } from "../agent/protocol.ts"
 import type { HostNode } from "./host-node.ts"
 import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
 import type { ScopedMemory } from "../memory/mod.ts"
+import type { ModelClient } from "../models/mod.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 
 const decoder = new TextDecoder()
+/** Per activation: the actor's model client (made on first use). */
+const modelClients = new WeakMap<ActorCell, ModelClient>()
 
 class CellContext implements ActorContext<unknown> {
   constructor(
@@ -53,6 +56,25 @@ class CellContext implements ActorContext<unknown> {
 
   get memory(): ScopedMemory {
     return this.hostNode.memory.forActor(this.self)
+  }
+
+  get model(): ModelClient {
+    const cell = this.cell
+    let m = modelClients.get(cell)
+    if (!m) {
+      const models = this.hostNode.models
+      if (!models) throw new AskError("unavailable", `node ${this.hostNode.id} runs without models (started with models: false)`)
+      const node = this.hostNode
+      const tenant = cell.tenant
+      m = models.client(
+        { tenant, type: cell.type, id: cell.id },
+        // An agent tool's call is an ask, in the actor's own tenant; a turn waits for it as long as a model call.
+        (type, id, tag, message) => node.messaging.ask({ agent: type, id, tenant }, tag, message, { timeoutMs: 30_000 }),
+        (subject, data) => node.nc.publish(subject, data),
+      )
+      modelClients.set(cell, m)
+    }
+    return m
   }
 
   get extensions(): Readonly<Record<string, unknown>> {

@@ -10,6 +10,7 @@ import type { Stigmergy } from "./artifact-delivery.ts"
 import type { ActivationGuard } from "./activation-guard.ts"
 import type { TypeStats } from "./type-stats.ts"
 import type { NodeMemory } from "../memory/mod.ts"
+import type { Models } from "../models/mod.ts"
 import type { MessageLedger } from "../limits/message-ledger.ts"
 import type { LoopMonitor } from "../cpu/loop-monitor.ts"
 
@@ -26,6 +27,8 @@ export interface HostNode {
   stigmergy(): Stigmergy
   /** The node's memory store, opened at the first call; each actor gets its own scoped view. */
   readonly memory: NodeMemory
+  /** The node's models (`ctx.model`), absent when the node runs without. */
+  readonly models?: Models
   log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void
   /** Called when a cell finished its queued work (drain waits on this). */
   settled(): void

@@ -64,6 +64,9 @@ export const NODE = defineCommand({
     "passivate-after": duration("<ms>", "idle time before an on_demand actor is put to sleep, for types that set none", { min: 0 }).defaultIs("300000 (5 min)"),
     mailbox: int("<n>", "bound of each actor's mailbox").defaultIs("1000"),
     replicas: int("<n>", "JetStream replicas of the runtime's buckets and streams").defaultIs("the cluster's server count, at most 3; 1 on a single server"),
+    models: text("<file>", "a models file (providers, models, prices, rules, budgets) for the agents' ctx.model").defaultIs(
+      "OPENAI_* / ANTHROPIC_* environment variables, else the offline provider",
+    ),
     verbose: flag("log info-level events on stderr (warnings and errors always are)"),
     ...memoryStore("where the agents' ctx.memory lives"),
   },
@@ -83,7 +86,7 @@ export const DEMO = defineCommand({
     min: 0,
     max: 0,
     summary:
-      "Starts a node with the example agents, drives many counter actors with ask, crashes one for supervision, sends a bad body, runs durable tasks (one dead-lettered), lets four foragers share work through pheromones, prints figures read back from the system, and drains. Exit 0 when every figure is as expected.",
+      "Starts a node with the example agents, drives many counter actors with ask, crashes one for supervision, sends a bad body, runs durable tasks (one dead-lettered), lets four foragers share work through pheromones, has the example assistant answer through a model (the offline provider when no key is set), prints figures read back from the system, and drains. Exit 0 when every figure is as expected.",
   },
   options: {
     nats: text("<url>", "use this NATS server instead of an embedded one").defaultIs("an embedded nats-server"),
@@ -102,7 +105,8 @@ export const ASK = defineCommand({
   args: { args: "<subject> ['<json>']", min: 1, max: 2, summary: "Prints the reply envelope, {\"ok\":true,\"value\":...} or {\"ok\":false,\"error\":{\"code\",\"message\"}}, and exits 1 on an error envelope." },
   options: {
     nats: natsClient(),
-    timeout: duration("<ms>", "how long to wait for the reply").withDefault(5000),
+    timeout: duration("<ms>", "how long to wait for the reply").defaultIs("5000; with --stream 60000"),
+    stream: flag("print a streamed answer as it is written (conversational agents), then the reply envelope; the body must be a JSON object"),
   },
   notes: [SUBJECT_NOTE, "The runtime tag _Inspect (no body) returns one actor's accounting; _Wake activates it."],
   examples: [
@@ -165,13 +169,13 @@ export const ACTORS = defineCommand({
 
 export const COST = defineCommand({
   name: "cost",
-  summary: "per-type activations, active and sleeping time, priced with the sleep/wake cost model",
+  summary: "per-type compute (activations, active and sleeping time, priced) beside model spend (calls, tokens, money)",
   args: {
     args: "",
     min: 0,
     max: 0,
     summary:
-      "Prices each type's active and sleeping agent-hours, summed over the nodes that answer (about $0.21 per active agent-hour, $0.01 per sleeping one), next to what the same hours would cost kept always on. Exit 1 when no node answered.",
+      "Prices each type's active and sleeping agent-hours, summed over the nodes that answer (about $0.21 per active agent-hour, $0.01 per sleeping one), next to what the same hours would cost kept always on, and beside it each type's model calls, tokens and spend (from providers' usage and the models file's prices). Exit 1 when no node answered.",
   },
   options: {
     type: text("<type>", "only this agent type").defaultIs("every type"),
@@ -302,7 +306,7 @@ export const DLQ = defineCommand({
 })
 
 /** Mirrors SCENARIOS in bench/scenarios/index.ts (test/cli checks it). */
-export const BENCH_SCENARIO_NAMES = ["ask", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "noisy-neighbour", "task-failover", "recall"] as const
+export const BENCH_SCENARIO_NAMES = ["ask", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "models", "llm-swarm", "noisy-neighbour", "task-failover", "recall"] as const
 
 export const BENCH = defineCommand({
   name: "bench",
@@ -357,5 +361,30 @@ export const MEMORY = defineCommand({
   connects: false,
 })
 
+export const TURN = defineCommand({
+  name: "turn",
+  summary: "list, show or replay the journaled turns of conversational agents",
+  subcommands: {
+    list: { args: "", min: 0, max: 0, summary: "journaled turns of the tenant, oldest first" },
+    show: { args: "<type>/<id>/<turn>", min: 1, max: 1, summary: "one turn: input, model answers, tool results, answer" },
+    replay: {
+      args: "<type>/<id>/<turn>",
+      min: 1,
+      max: 1,
+      summary: "replay the recorded turn against the agent code in --agents (no model is called, no tool runs) and print where its choices diverge; exit 1 when they do",
+    },
+  },
+  options: {
+    type: text("<type>", "only turns of this agent type").onlyFor("list"),
+    id: text("<id>", "only turns of this actor id").onlyFor("list"),
+    agents: text("<module>", "module exporting the agent code to replay the turn against").onlyFor("replay"),
+    tenant: tenant(),
+    nats: natsClient(),
+  },
+  notes: ["A turn is named <type>/<id>/<turn>, as `turn list` prints it, e.g. assistant/a1/t0. Exit 1 when the turn is not found."],
+  examples: ["npx ants turn list", "npx ants turn list --type assistant --json"],
+  connects: true,
+})
+
 /** Every command, in the order `ants --help` lists them. */
-export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, PHEROMONE, TASK, DLQ, MEMORY, BENCH]
+export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, BENCH]

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { CommandSpec, Parsed } from "./command-spec.ts"
-import { ACTORS, ASK, BENCH, COMMANDS, COST, DEMO, DLQ, MEMORY, NODE, NODES, PHEROMONE, TASK, TELL, WAKE } from "./commands.ts"
+import { ACTORS, ASK, BENCH, COMMANDS, COST, DEMO, DLQ, MEMORY, NODE, NODES, PHEROMONE, TASK, TELL, TURN, WAKE } from "./commands.ts"
 import type { Io } from "./io.ts"
 import { runCommand } from "./run-command.ts"
 import { isUsageError } from "./usage-error.ts"
@@ -50,6 +50,7 @@ const MODULES: Record<string, () => Promise<Loaded>> = {
   [NODES.name]: async () => ({ run: (await import("./cluster-commands.ts")).runNodes }),
   [ACTORS.name]: async () => ({ run: (await import("./cluster-commands.ts")).runActors }),
   [COST.name]: async () => ({ run: (await import("./cost-command.ts")).runCost }),
+  [TURN.name]: async () => ({ run: (await import("./turn-command.ts")).runTurn }),
   [PHEROMONE.name]: async () => ({ run: (await import("./pheromone-command.ts")).runPheromone }),
   [TASK.name]: async () => ({ run: (await import("./task-command.ts")).runTask }),
   [DLQ.name]: async () => ({ run: (await import("./dlq-command.ts")).runDlq }),

@@ -4,42 +4,15 @@
  * ready banner with the guarantees the server gives and a request that works as printed, and
  * drains on SIGINT/SIGTERM.
  */
-import { existsSync } from "node:fs"
-import { resolve } from "node:path"
-import { pathToFileURL } from "node:url"
 import { agentSubject, DEFAULT_TENANT } from "../../subjects/grammar.ts"
-import { isAgentDefinition, type AgentDefinition } from "../agent/define-agent.ts"
+import type { AgentDefinition } from "../agent/define-agent.ts"
 import { startNode, type LogLevel } from "../node/node.ts"
 import type { Parsed } from "./command-spec.ts"
 import { checkMemoryStore, type NODE } from "./commands.ts"
 import { clearEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
 import { exampleMessage } from "./example-message.ts"
-import { CliError } from "./client-connection.ts"
+import { loadAgents } from "./load-agents.ts"
 import type { Io } from "./io.ts"
-
-/** Loads agent definitions from a module: its default export, an `agents` array, or every exported definition. */
-export async function loadAgents(modulePath: string): Promise<AgentDefinition[]> {
-  const abs = resolve(modulePath)
-  if (!existsSync(abs)) throw new CliError(`agents module ${modulePath} does not exist (resolved to ${abs})`, 2)
-  let mod: Record<string, unknown>
-  try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>
-  } catch (e) {
-    throw new CliError(`cannot load agents module ${modulePath}: ${(e as Error).message}`, 2)
-  }
-  const found = new Map<string, AgentDefinition>()
-  const add = (v: unknown) => {
-    if (isAgentDefinition(v)) found.set(v.type, v)
-    else if (Array.isArray(v)) v.forEach(add)
-  }
-  add(mod.default)
-  add(mod.agents)
-  for (const v of Object.values(mod)) add(v)
-  if (found.size === 0) {
-    throw new CliError(`${modulePath} exports no agent definitions: export values made with defineAgent (or an \`agents\` array)`, 2)
-  }
-  return [...found.values()]
-}
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
@@ -74,6 +47,7 @@ export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io &
     replicas: values.replicas,
     logger,
     memory: { postgres: values.postgres, dataDir: values["data-dir"], embeddings: values.embeddings },
+    ...(values.models ? { models: { file: values.models } } : {}),
   })
   if (node.embedded) writeEmbeddedUrl(node.url)
   // listening before the banner: whoever reads "ready" may signal at once

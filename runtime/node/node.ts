@@ -55,9 +55,10 @@ import { startSchedules } from "../actor/schedules.ts"
 import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks } from "../tasks/node-tasks.ts"
 import { memoryOnDemand } from "../memory/mod.ts"
+import { openModels } from "../models/mod.ts"
 
 export { connectNats, NODE_DEFAULTS, defaultLogger }
-export type { AntsNode, LogLevel, Logger, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
+export type { AntsNode, LogLevel, Logger, NodeModelsOptions, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
 import { heldAckSubjects, releaseDeliveries } from "../tasks/lane-puller.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { createGuards } from "./guards.ts"
@@ -171,6 +172,11 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   let settleWaiters: Array<() => void> = []
   const stigmergy = createStigmergy(nc, { replicas })
   const memory = memoryOnDemand(options.memory ?? {})
+  const models = options.models === false ? undefined : await openModels(nc, { ...options.models, nodeId: id, replicas })
+  if (models) {
+    log(models.offline ? "warn" : "info", models.announcement)
+    for (const w of models.config.warnings) log("warn", `models: ${w}`)
+  }
   const hostNode: HostNode = {
     id,
     nc,
@@ -180,6 +186,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     log,
     stigmergy: () => stigmergy,
     memory,
+    models,
     guard: cluster.guard,
     rejectedEvent: rejectEvent,
     ledger,
@@ -340,7 +347,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       schedules.stop()
     },
     stopTasks: async (graceMs) => await tasks?.stop({ graceMs }),
-    closeStigmergy: () => stigmergy.close(),
+    // the models' watches (shared stats, spend) close with the stigmergy watches
+    closeStigmergy: () => (models?.close(), stigmergy.close()),
     unsubscribe: () => {
       for (const s of subs) s.unsubscribe()
     },

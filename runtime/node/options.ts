@@ -15,6 +15,10 @@ import type { NodeTaskOptions } from "../tasks/node-tasks.ts"
 import type { TaskEngine } from "../tasks/engine.ts"
 import type { SupervisionView } from "./node-supervision.ts"
 import type { MemoryOptions, NodeMemory } from "../memory/mod.ts"
+import type { OpenModelsOptions } from "../models/mod.ts"
+
+/** What a node's models are made of (runtime/models `openModels`, without what the node supplies). */
+export type NodeModelsOptions = Omit<OpenModelsOptions, "nodeId" | "replicas">
 import type { NodeLimits } from "../limits/node-limits.ts"
 import type { LedgerCounts } from "../limits/message-ledger.ts"
 
@@ -68,6 +72,11 @@ export interface NodeOptions {
    * database in `dataDir` (default `.ants/memory`; opened at the first call), or `false`.
    */
   readonly memory?: MemoryOptions | false
+  /**
+   * Models for `ctx.model` (runtime/models): a models file (path or content) and the SDK
+   * environment variables; the offline provider when neither names a provider. `false`: none.
+   */
+  readonly models?: NodeModelsOptions | false
   /** Input, memory, rate and time limits (runtime/limits/node-limits.ts has every default). */
   readonly limits?: NodeLimits
 }

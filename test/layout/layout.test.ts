@@ -24,14 +24,15 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
   cpu: [],
   server: [],
   memory: [],
+  models: [],
   stigmergy: ["server"],
-  agent: ["stigmergy", "memory", "limits", "cpu"],
+  agent: ["stigmergy", "memory", "models", "limits", "cpu"],
   client: ["agent"],
-  actor: ["agent", "client", "stigmergy", "memory", "limits", "cpu"],
+  actor: ["agent", "client", "stigmergy", "memory", "models", "limits", "cpu"],
   cluster: ["agent", "client", "server"],
   tasks: ["agent", "server", "stigmergy", "limits"],
-  node: ["actor", "agent", "client", "cluster", "server", "stigmergy", "tasks", "memory", "limits", "cpu"],
-  cli: ["actor", "agent", "client", "cluster", "node", "server", "stigmergy", "tasks", "memory", "actors", "limits", "cpu"],
+  node: ["actor", "agent", "client", "cluster", "server", "stigmergy", "tasks", "memory", "models", "limits", "cpu"],
+  cli: ["actor", "agent", "client", "cluster", "node", "server", "stigmergy", "tasks", "memory", "models", "actors", "limits", "cpu"],
 }
 
 /**
