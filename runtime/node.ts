@@ -41,6 +41,7 @@ import type { Messaging } from "./actor-context.ts"
 import { createMessaging } from "./client.ts"
 import type { AgentDefinition } from "./define-agent.ts"
 import { startNatsServer, type NatsServer } from "./nats-server.ts"
+import { connectionOptions, redactUrl, type Credentials } from "./security/connection-options.ts"
 import { parseIssues } from "./protocol.ts"
 import { openStateStore, type StateStore } from "./state-store.ts"
 import { createNodeSupervision, type SupervisionView } from "./node-supervision.ts"
@@ -84,6 +85,11 @@ export interface NodeOptions {
    * embedded `nats-server` child started on a free port with a temporary store.
    */
   readonly nats?: string | NatsConnection
+  /**
+   * How the node authenticates (user/password, token, creds or nkey file, TLS files); credentials
+   * in the `nats` URL and the `nats` CLI's environment variables work too. Ignored with a connection.
+   */
+  readonly credentials?: Credentials
   readonly nodeId?: string
   readonly mailbox?: number
   readonly passivateAfterMs?: number
@@ -163,10 +169,14 @@ export function defaultLogger(level: LogLevel, message: string, fields?: Record<
   process.stderr.write(`[ants ${level}] ${message}${fields ? " " + JSON.stringify(fields) : ""}\n`)
 }
 
-/** Connects to NATS the way the runtime always does (endless reconnect). */
-export async function connectNats(servers: string, name: string): Promise<NatsConnection> {
+/**
+ * Connects to NATS the way the runtime always does (endless reconnect), authenticating with the
+ * credentials given, in the URL or in the environment (runtime/security/connection-options.ts).
+ */
+export async function connectNats(servers: string, name: string, credentials: Credentials = {}, extra: { inboxPrefix?: string } = {}): Promise<NatsConnection> {
   return await connect({
-    servers: servers.split(",").map((s) => s.trim()).filter(Boolean),
+    ...connectionOptions(servers, credentials).options,
+    ...extra,
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
@@ -202,15 +212,20 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     url = nc.getServer()
   } else {
     const servers = options.nats || process.env.NATS_URL
+    let target: string
+    let credentials = options.credentials ?? {}
     if (servers) {
-      url = servers
+      target = servers
     } else {
-      embedded = await startNatsServer()
-      url = embedded.url
-      log("info", `started embedded nats-server ${embedded.version} at ${url}`)
+      // the embedded server authenticates too, with credentials made for this run
+      embedded = await startNatsServer({ authenticate: true })
+      target = embedded.url
+      credentials = embedded.credentials ?? {}
+      log("info", `started embedded nats-server ${embedded.version} at ${target}`)
     }
+    url = redactUrl(target)
     try {
-      nc = await connectNats(url, `ants-${id}`)
+      nc = await connectNats(target, `ants-${id}`, credentials)
     } catch (e) {
       await embedded?.stop()
       throw new Error(`cannot connect to NATS at ${url}: ${(e as Error).message}. Is nats-server running there? (start one with \`nats-server -c nats.conf\` or omit --nats to use an embedded one)`, { cause: e })

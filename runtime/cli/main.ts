@@ -14,7 +14,8 @@ import { agentSubject, DEFAULT_TENANT, parseAgentSubject, SubjectError } from ".
 import { isAgentDefinition, type AgentDefinition } from "../define-agent.ts"
 import { connectNats, startNode, type LogLevel } from "../node.ts"
 import { NatsServerError } from "../nats-server.ts"
-import { clearEmbeddedUrl, isProcessAlive, readEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
+import { clearEmbeddedUrl, distrustEmbeddedUrl, isProcessAlive, readEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
+import { redactUrl, type Credentials } from "../security/connection-options.ts"
 
 export class CliError extends Error {
   readonly _tag = "CliError"
@@ -189,26 +190,30 @@ function parse<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[]
 const DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 /**
- * Where client commands find NATS. The embedded server's file is skipped (with a note on
- * stderr) when the node that wrote it is no longer running: a crash leaves it behind.
+ * Where client commands find NATS. The embedded server's file is used only when it is private
+ * to this user and names a running nats-server (runtime/cli/embedded-url.ts); otherwise it is
+ * skipped with the reason on stderr. Credentials come from the URL and the environment
+ * (runtime/security/connection-options.ts), or from the embedded server's file.
  */
-export function resolveNatsUrl(flag: string | undefined, io?: Io): { url: string; source: "flag" | "env" | "embedded" | "default" } {
+export function resolveNatsUrl(flag: string | undefined, io?: Io): { url: string; source: "flag" | "env" | "embedded" | "default"; credentials?: Credentials } {
   if (flag) return { url: flag, source: "flag" }
   if (process.env.NATS_URL) return { url: process.env.NATS_URL, source: "env" }
   const e = readEmbeddedUrl()
   if (e) {
-    if (e.pid === undefined || isProcessAlive(e.pid)) return { url: e.url, source: "embedded" }
-    io?.err(`ants: ignoring ${e.file}: the node (pid ${e.pid}) that started the embedded nats-server at ${e.url} is no longer running; trying ${DEFAULT_NATS_URL}`)
-    clearEmbeddedUrl(e.url)
+    const why = distrustEmbeddedUrl(e)
+    if (why === undefined) return { url: e.url, source: "embedded", credentials: e.user ? { user: e.user, password: e.password ?? "" } : {} }
+    io?.err(`ants: not trusting ${e.file}: ${why}; trying ${DEFAULT_NATS_URL}`)
+    // a file of ours whose server is gone (a crashed node) is removed; anything else is left alone
+    if (e.pid !== undefined && !isProcessAlive(e.pid)) clearEmbeddedUrl(e.url)
   }
   return { url: DEFAULT_NATS_URL, source: "default" }
 }
 
 async function clientConnection(flag: string | undefined, io: Io): Promise<NatsConnection> {
-  let { url, source } = resolveNatsUrl(flag, io)
+  let { url, source, credentials } = resolveNatsUrl(flag, io)
   if (source === "embedded") {
     try {
-      return await connectNats(url, "ants-cli")
+      return await connectNats(url, "ants-cli", credentials)
     } catch (e) {
       io.err(`ants: the embedded nats-server at ${url} (from ${readEmbeddedUrl()?.file ?? "its URL file"}) does not answer (${(e as Error).message}); the file is stale, trying ${DEFAULT_NATS_URL}`)
       clearEmbeddedUrl(url)
@@ -219,7 +224,7 @@ async function clientConnection(flag: string | undefined, io: Io): Promise<NatsC
     return await connectNats(url, "ants-cli")
   } catch (e) {
     throw new CliError(
-      `cannot connect to NATS at ${url} (${(e as Error).message}). Start a node first (\`npx ants node --agents <module>\`), or pass --nats <url> / set NATS_URL.`,
+      `cannot connect to NATS at ${redactUrl(url)} (${(e as Error).message}). Start a node first (\`npx ants node --agents <module>\`), or pass --nats <url> / set NATS_URL (with credentials: nats://user:password@host, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS or NATS_NKEY).`,
     )
   }
 }
@@ -324,7 +329,7 @@ async function runNode(argv: string[], io: Io): Promise<number> {
     replicas,
     logger,
   })
-  if (node.embedded) writeEmbeddedUrl(node.url)
+  if (node.embedded) writeEmbeddedUrl(node.url, { serverPid: node.embedded.pid, ...node.embedded.credentials })
   // which guarantees hold on the server found (DESIGN.md §7): always shown, not only with --verbose
   const g = node.cluster.guarantees
   const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings }
