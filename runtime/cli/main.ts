@@ -332,7 +332,7 @@ async function runNode(argv: string[], io: Io): Promise<number> {
   if (node.embedded) writeEmbeddedUrl(node.url, { serverPid: node.embedded.pid, ...node.embedded.credentials })
   // which guarantees hold on the server found (DESIGN.md §7): always shown, not only with --verbose
   const g = node.cluster.guarantees
-  const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings }
+  const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings, vulnerabilities: g.vulnerabilities }
   const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, ...(node.embedded ? { serverPid: node.embedded.pid } : {}), routing: node.routing, types: agents.map((a) => a.type), guarantees }
   if (json) io.out(JSON.stringify({ event: "ready", ...ready }))
   else {
