@@ -29,7 +29,7 @@
  */
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg, type StreamConfig } from "@nats-io/jetstream"
-import { agentSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
+import { agentSubject, tenantMsgId, type AgentSubjectParts } from "../../subjects/grammar.ts"
 import {
   DEAD_CODE_HEADER,
   DURABLE_HEADER,
@@ -154,7 +154,8 @@ async function addIfAbsent(jsm: JetStreamManager, cfg: Partial<StreamConfig> & {
 
 /** Publishes a durable tell (JetStream; the stream must exist: a node creates it at start). */
 export async function publishDurable(nc: NatsConnection, parts: AgentSubjectParts, body: Uint8Array, msgId: string): Promise<DurableTellResult> {
-  const ack = await jetstream(nc).publish(mailSubject(parts), body, { msgID: msgId })
+  // scoped by tenant: the mail stream is shared, and de-duplicates across it
+  const ack = await jetstream(nc).publish(mailSubject(parts), body, { msgID: tenantMsgId(parts.tenant, msgId) })
   return { seq: ack.seq, duplicate: ack.duplicate }
 }
 

@@ -32,7 +32,7 @@ import type { JetStreamManager } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv"
 import { nuid } from "@nats-io/nats-core"
 import { hostname } from "node:os"
-import { DEFAULT_TENANT, SubjectError, isToken, token } from "../../subjects/grammar.ts"
+import { DEFAULT_TENANT, SubjectError, isToken, token, unscopedMsgId } from "../../subjects/grammar.ts"
 import {
   TASKS_STREAM,
   TERMINAL_STATES,
@@ -285,7 +285,9 @@ class Worker {
 
   private taskId(d: Delivery): string {
     const h = d.msg.headers
-    const fromHeader = h?.get(TaskHeaders.TaskId) || h?.get(TaskHeaders.MsgId)
+    const msgId = h?.get(TaskHeaders.MsgId)
+    // a plain client's Nats-Msg-Id is `<tenant>.<key>` (or a bare key): the task id is the key
+    const fromHeader = h?.get(TaskHeaders.TaskId) || (msgId ? unscopedMsgId(d.msg.subject.split(".")[1] ?? "", msgId) : undefined)
     return fromHeader && isToken(fromHeader) ? fromHeader : `s${d.info.streamSeq}`
   }
 
