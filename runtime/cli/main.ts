@@ -90,6 +90,13 @@ const external: Record<string, { module: string; fn: string; summary: string; us
     usage: "ants cost [--type T] [--json]",
     needsNats: true,
   },
+  auth: {
+    module: "./auth-command.ts",
+    fn: "authCommand",
+    summary: "write the principals (nodes, operator, tenants) and the server configuration that knows them",
+    usage: "ants auth init --tenants acme,globex --out <dir> [--routes host:6222,...] [--force] [--json]",
+    needsNats: false,
+  },
   bench: {
     module: "./bench-command.ts",
     fn: "benchCommand",
