@@ -11,83 +11,108 @@ import { AskError, publishTopic } from "./client.ts"
 import type { AgentDefinition } from "./define-agent.ts"
 import type { ProtocolSpec } from "./protocol.ts"
 import type { HostNode } from "./type-host.ts"
+import type { TenantScope } from "./security/tenant-scopes.ts"
 import type { Pheromones, Workspace } from "./pheromones/mod.ts"
 
 const decoder = new TextDecoder()
 
 class CellContext implements ActorContext<unknown> {
-  constructor(
-    private readonly cell: ActorCell,
-    private readonly hostNode: HostNode,
-  ) {}
+  // True private fields: a handler cannot reach the cell, its host or the node (whose connection
+  // has the runtime's full permissions) through the context object.
+  readonly #cell: ActorCell
+  readonly #node: HostNode
+  #scope: TenantScope | undefined
+
+  constructor(cell: ActorCell, hostNode: HostNode) {
+    this.#cell = cell
+    this.#node = hostNode
+  }
+
+  /**
+   * What this actor acts through: its tenant's connection when the node has an auth folder
+   * (opened before the actor's first handler runs). Deliberately reachable (`ctx.scope`): a
+   * handler that reaches past the API with it can do no more than its tenant's principal may,
+   * and the server refuses the rest. With tenant connections in use it never falls back to the
+   * node's connection: no scope, no messaging.
+   */
+  protected get scope(): TenantScope {
+    if (this.#scope) return this.#scope
+    const node = this.#node
+    const tenant = this.#cell.tenant
+    if (node.scopes === undefined) return (this.#scope = { tenant, nc: node.nc, messaging: node.messaging, stigmergy: () => node.stigmergy() })
+    const s = node.scopes.get(tenant)
+    if (!s) throw new AskError("unavailable", `the connection of tenant "${tenant}" is not open on node ${node.id}`)
+    return (this.#scope = s)
+  }
 
   get self(): ActorAddress {
-    return { tenant: this.cell.tenant, type: this.cell.type, id: this.cell.id }
+    return { tenant: this.#cell.tenant, type: this.#cell.type, id: this.#cell.id }
   }
 
   get node(): string {
-    return this.hostNode.id
+    return this.#node.id
   }
 
   get state(): unknown {
-    return this.cell.state
+    return this.#cell.state
   }
 
   set state(s: unknown) {
-    this.cell.state = s
+    this.#cell.state = s
   }
 
   /** The actor's own view: its `close()` touches only its watches, which stop with the activation. */
   get pheromones(): Pheromones {
-    const v = stigmergyViews(this.cell)
-    const c = this.cell
-    return (v.pheromones ??= this.hostNode.stigmergy().pheromones(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
+    const v = stigmergyViews(this.#cell)
+    const c = this.#cell
+    return (v.pheromones ??= this.scope.stigmergy().pheromones(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
   }
 
   get workspace(): Workspace {
-    const v = stigmergyViews(this.cell)
-    const c = this.cell
-    return (v.workspace ??= this.hostNode.stigmergy().workspace(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
+    const v = stigmergyViews(this.#cell)
+    const c = this.#cell
+    return (v.workspace ??= this.scope.stigmergy().workspace(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
   }
 
   get extensions(): Readonly<Record<string, unknown>> {
-    return this.cell.host.definition.extensions
+    return this.#cell.host.definition.extensions
   }
 
   private sameTenant(t: string | undefined): string {
-    const tenant = this.cell.tenant
+    const tenant = this.#cell.tenant
     if (t !== undefined && t !== tenant) {
-      throw new AskError("forbidden", `actor ${this.cell.type}/${this.cell.id} of tenant "${tenant}" may not address tenant "${t}"`)
+      throw new AskError("forbidden", `actor ${this.#cell.type}/${this.#cell.id} of tenant "${tenant}" may not address tenant "${t}"`)
     }
     return tenant
   }
 
   ref<P extends ProtocolSpec>(agent: AgentDefinition<P, any>, id: string, t?: string): ActorRef<P> {
-    return this.hostNode.messaging.ref(agent, id, this.sameTenant(t))
+    return this.scope.messaging.ref(agent, id, this.sameTenant(t))
   }
 
   ask(target: Target, tag: string, message: unknown, options?: AskOptions): Promise<unknown> {
-    return this.hostNode.messaging.ask({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
+    return this.scope.messaging.ask({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
   }
 
   tell(target: Target, tag: string, message: unknown): void {
-    this.hostNode.messaging.tell({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message)
+    this.scope.messaging.tell({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message)
   }
 
   tellDurable(target: Target, tag: string, message: unknown, options?: DurableTellOptions): Promise<DurableTellResult> {
-    return this.hostNode.messaging.tellDurable({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
+    return this.scope.messaging.tellDurable({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
   }
 
   publish(topic: string, data: unknown): void {
-    publishTopic(this.hostNode.nc, this.cell.tenant, topic, data)
+    publishTopic(this.scope.nc, this.#cell.tenant, topic, data)
   }
 
   subscribe(pattern: string, tag: string): void {
-    const cell = this.cell
-    const node = this.hostNode
+    const cell = this.#cell
+    const node = this.#node
+    const nc = this.scope.nc
     const compiled = cell.host.compiled.get(tag)
     if (!compiled) throw new AskError("unknown_tag", `agent "${cell.type}" has no tag "${tag}" to deliver topic events as`)
-    const sub = node.nc.subscribe(topicPattern(cell.tenant, pattern), {
+    const sub = nc.subscribe(topicPattern(cell.tenant, pattern), {
       callback: (_err, msg) => {
         if (cell.status === "stopped") return
         let parsed: unknown
@@ -112,7 +137,7 @@ class CellContext implements ActorContext<unknown> {
   }
 
   log(message: string, fields?: Record<string, unknown>): void {
-    this.hostNode.log("info", `[${this.cell.type}/${this.cell.id}] ${message}`, fields)
+    this.#node.log("info", `[${this.#cell.type}/${this.#cell.id}] ${message}`, fields)
   }
 }
 

@@ -42,6 +42,10 @@ import { createMessaging } from "./client.ts"
 import type { AgentDefinition } from "./define-agent.ts"
 import { startNatsServer, type NatsServer } from "./nats-server.ts"
 import { connectionOptions, redactUrl, type Credentials } from "./security/connection-options.ts"
+import { createTenantScopes } from "./security/tenant-scopes.ts"
+import { TenantPolicy, type TenantPolicyOptions } from "./security/tenant-policy.ts"
+import { tenantsBucket, watchTenants } from "./security/tenant-control.ts"
+import type { QuotaKind, Suspension } from "../subjects/tenancy.ts"
 import { parseIssues } from "./protocol.ts"
 import { openStateStore, type StateStore } from "./state-store.ts"
 import { createNodeSupervision, type SupervisionView } from "./node-supervision.ts"
@@ -75,6 +79,9 @@ export const NODE_DEFAULTS = {
   maxBodyBytes: 1_048_576,
 } as const
 
+/** How long a suspended tenant's handler in flight may finish (then its state is checkpointed) before it is stopped. */
+const SUSPEND_GRACE_MS = 2_000
+
 export type LogLevel = "info" | "warn" | "error"
 export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void
 
@@ -90,6 +97,16 @@ export interface NodeOptions {
    * in the `nats` URL and the `nats` CLI's environment variables work too. Ignored with a connection.
    */
   readonly credentials?: Credentials
+  /**
+   * Folder written by `ants auth init`: with it, each tenant's actors act through a connection
+   * authenticated as that tenant (tenants/<t>.nk), so the server enforces tenant isolation
+   * inside the node too. Without it (a development server) actors share the node's connection.
+   */
+  readonly authDir?: string
+  /** Tenants this node serves (default: all); actors of others are answered `forbidden`. */
+  readonly tenants?: ReadonlyArray<string>
+  /** Quotas of every tenant (`defaults`) and of named tenants; `ants tenant quota` overrides them at run time. */
+  readonly quotas?: TenantPolicyOptions
   readonly nodeId?: string
   readonly mailbox?: number
   readonly passivateAfterMs?: number
@@ -130,6 +147,10 @@ export interface NodeStats {
   readonly rejectedEvents: number
   readonly recentRejections: ReadonlyArray<RejectedRecord>
   readonly types: Record<string, TypeStats & { active: number; idle: number; warming: number; sleeping: number; unavailable?: string }>
+  /** Suspended tenants and why (the tenant bucket, as this node last saw it). */
+  readonly suspended: Record<string, Suspension>
+  /** Refusals by tenant and quota kind. */
+  readonly quotaRefusals: Record<string, Partial<Record<QuotaKind, number>>>
 }
 
 export interface AntsNode {
@@ -313,7 +334,22 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   let settleWaiters: Array<() => void> = []
   const stigmergy = createStigmergy(nc, { replicas })
+  // what actors of each tenant act through, and each tenant's standing (suspension, quotas)
+  const scopes = createTenantScopes({
+    nc,
+    messaging,
+    stigmergy: () => stigmergy,
+    ...(options.authDir ? { authDir: options.authDir } : {}),
+    ...(options.tenants ? { tenants: options.tenants } : {}),
+    servers: typeof options.nats === "object" ? nc.getServer() : (options.nats || process.env.NATS_URL || url),
+    tls: { tlsCa: options.credentials?.tlsCa, tlsCert: options.credentials?.tlsCert, tlsKey: options.credentials?.tlsKey },
+    replicas,
+    nodeId: id,
+    log,
+  })
+  const policy = new TenantPolicy(options.quotas)
   const hostNode: HostNode = {
+    scopes,
     id,
     nc,
     messaging,
@@ -339,6 +375,35 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   // singleton actors run by supervisor workers stay activated
   for (const w of nodeSupervision?.view.workers() ?? []) hosts.get(w.actor.type)?.pinned.add(`${w.actor.tenant}\u0000${w.actor.id}`)
 
+  const activeActorsOf = (tenant: string) => {
+    let n = 0
+    for (const h of hosts.values()) for (const c of h.cells.values()) if (c.tenant === tenant) n++
+    return n
+  }
+  // The kill switch: a suspended tenant's actors stop here (state checkpointed), whatever they
+  // were doing; its messages are refused above and its tasks wait (the task engine's `paused`).
+  const suspendLocally = (tenant: string, reason: string) => {
+    let stopped = 0
+    for (const h of hosts.values()) {
+      for (const c of [...h.cells.values()]) {
+        if (c.tenant !== tenant) continue
+        stopped++
+        void h.shutdown(c, `tenant "${tenant}" suspended: ${reason}`, SUSPEND_GRACE_MS).catch(() => undefined)
+      }
+    }
+    log("warn", `tenant "${tenant}" suspended (${reason}): stopping its ${stopped} actor(s) on node ${id}`)
+  }
+  const tenantWatch = await watchTenants(
+    await tenantsBucket(nc, replicas),
+    (tenant, record) => {
+      const was = policy.suspended(tenant)
+      policy.update(tenant, record)
+      if (record?.suspended && !was) suspendLocally(tenant, record.suspended.reason)
+      else if (!record?.suspended && was) log("warn", `tenant "${tenant}" resumed on node ${id}`)
+    },
+    log,
+  )
+
   // --- the hot path -----------------------------------------------------------------------
   let accepting = true
   const dispatch = (msg: Msg, routed?: Inbound) => {
@@ -358,6 +423,16 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       }
       if (host.unavailable !== undefined) return reject(msg, "unavailable", `agent type "${p.type}" is unavailable on node ${id}: ${host.unavailable}`)
       if (!accepting) return reject(msg, "unavailable", `node ${id} is draining; retry`)
+      const suspension = policy.suspended(p.tenant)
+      if (suspension !== undefined) return reject(msg, "forbidden", `tenant "${p.tenant}" is suspended: ${suspension.reason}`, undefined, p)
+      const notServed = scopes.refusal(p.tenant)
+      if (notServed !== undefined) return reject(msg, "forbidden", notServed, undefined, p)
+      const overRate = policy.admitMessage(p.tenant)
+      if (overRate !== undefined) return reject(msg, "quota_exceeded", overRate, undefined, p)
+      if (!host.cells.has(p.key)) {
+        const overActors = policy.admitActor(p.tenant, activeActorsOf(p.tenant))
+        if (overActors !== undefined) return reject(msg, "quota_exceeded", overActors, undefined, p)
+      }
       let message: unknown
       if (p.tag.charCodeAt(0) === 95 /* _ */) {
         if (p.tag !== "_Wake" && p.tag !== "_Inspect") return reject(msg, "unknown_tag", `"${p.tag}" is not a runtime tag (known: _Wake, _Inspect)`, undefined, p)
@@ -472,7 +547,19 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
         ...(host.unavailable ? { unavailable: host.unavailable } : {}),
       }
     }
-    return { node: id, url, routing, partitions: cluster.partitions(), received, rejected: { ...rejected }, rejectedEvents, recentRejections: [...recent], types }
+    return {
+      node: id,
+      url,
+      routing,
+      partitions: cluster.partitions(),
+      received,
+      rejected: { ...rejected },
+      rejectedEvents,
+      recentRejections: [...recent],
+      types,
+      suspended: policy.suspensions(),
+      quotaRefusals: structuredClone(policy.refusals),
+    }
   }
   const answerStats = (_e: unknown, m: Msg) => {
     try {
@@ -618,6 +705,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       // running tasks finish within the shutdown timeout; the rest are handed back for redelivery
       await bounded("stopping the task engine", async () => await tasks?.stop({ graceMs: Math.floor(shutdownTimeoutMs * 0.8) }))
       await bounded("closing stigmergy", () => stigmergy.close())
+      tenantWatch.stop()
+      await bounded("closing tenant connections", () => scopes.close())
       for (const s of subs) s.unsubscribe()
       // let messages already delivered to us (in the socket buffer) reach their mailboxes
       await bounded("flush", () => nc.flush())
@@ -662,7 +751,9 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
 
   await stigmergy.startInterests(options.agents, log)
-  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, options.tasks)
+  const paused = (tenant: string) => policy.suspended(tenant)?.reason
+  const taskOptions = options.tasks ? { ...options.tasks, workerDefaults: { ...options.tasks.workerDefaults, paused } } : { workerDefaults: { paused } }
+  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, taskOptions)
 
   log("info", `node ${id} up: ${hosts.size} agent type(s) [${[...hosts.keys()].join(", ")}], routing ${routing}, ${url}`)
   return {

@@ -19,6 +19,7 @@ import type { Supervisor } from "./supervision.ts"
 import type { Stigmergy } from "./stigmergy.ts"
 import type { ActivationGuard } from "./cluster/activation-guard.ts"
 import type { Messaging } from "./actor-context.ts"
+import type { TenantScopes } from "./security/tenant-scopes.ts"
 
 export interface TypeStats {
   activations: number
@@ -47,6 +48,8 @@ export interface HostNode {
   settled(): void
   /** Single activation across nodes (leases); absent when the node runs without a cluster. */
   readonly guard?: ActivationGuard
+  /** What each tenant's actors act through (their own connection when the node has an auth folder). */
+  readonly scopes?: TenantScopes
   /** Counts and records a topic event that could not be delivered (node stats `rejectedEvents`). */
   rejectedEvent?(subject: string, code: "invalid_message" | "invalid_subject" | "overloaded", message: string): void
 }
@@ -123,6 +126,8 @@ export class TypeHost {
 
   /** Loads the last checkpoint (or the initial state) into a warming cell. */
   async restore(cell: ActorCell): Promise<void> {
+    // the tenant's own connection before anything of the actor runs (its handlers act through it)
+    await this.node.scopes?.open(cell.tenant)
     // the lease first: a node that cannot have the actor must not even read its state
     const tookOver = this.node.guard ? await this.node.guard.acquire(cell) : false
     if (this.checkpointPolicy !== "never") {

@@ -57,6 +57,7 @@ import {
   DEFAULT_BACKOFF,
   DEFAULT_CONCURRENCY,
   DEFAULT_MAX_ATTEMPTS,
+  PAUSED_TASK_DELAY_MS,
   type ServeOptions,
   type TaskContext,
   type TaskHandler,
@@ -100,6 +101,7 @@ export async function serveCapability(nc: NatsConnection, capability: string, ha
     idlePollMs: Math.max(1_000, opts.idlePollMs ?? 10_000),
     keepAlive: opts.keepAlive ?? true,
     onEvent: opts.onEvent,
+    paused: opts.paused,
   })
   w.start()
   return {
@@ -314,6 +316,10 @@ class Worker {
       return await this.deadLetter(d, this.stubTask(id, d), "malformed_payload", d.info.deliveryCount, task.message, resubmits, raw)
     }
 
+    // A suspended tenant's tasks wait (parked as scheduled, no attempt spent) until it is resumed.
+    if (this.cfg.paused?.(task.tenant) !== undefined) {
+      return await this.move(d, { ...task, notBefore: now + PAUSED_TASK_DELAY_MS }, taskScheduleSubject(task.tenant, task.capability), "scheduled")
+    }
     // Normalise plain publishes: wrong lane, session or future notBefore.
     const future = task.notBefore !== undefined && task.notBefore > now
     if (future) return await this.move(d, task, taskScheduleSubject(task.tenant, task.capability), "scheduled")
