@@ -147,6 +147,8 @@ export interface NodeStats {
   readonly rejectedEvents: number
   readonly recentRejections: ReadonlyArray<RejectedRecord>
   readonly types: Record<string, TypeStats & { active: number; idle: number; warming: number; sleeping: number; unavailable?: string }>
+  /** Actors active on this node, by tenant. */
+  readonly tenants: Record<string, number>
   /** Suspended tenants and why (the tenant bucket, as this node last saw it). */
   readonly suspended: Record<string, Suspension>
   /** Refusals by tenant and quota kind. */
@@ -375,6 +377,11 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   // singleton actors run by supervisor workers stay activated
   for (const w of nodeSupervision?.view.workers() ?? []) hosts.get(w.actor.type)?.pinned.add(`${w.actor.tenant}\u0000${w.actor.id}`)
 
+  const activeByTenant = () => {
+    const out: Record<string, number> = {}
+    for (const h of hosts.values()) for (const c of h.cells.values()) out[c.tenant] = (out[c.tenant] ?? 0) + 1
+    return out
+  }
   const activeActorsOf = (tenant: string) => {
     let n = 0
     for (const h of hosts.values()) for (const c of h.cells.values()) if (c.tenant === tenant) n++
@@ -382,16 +389,31 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
   // The kill switch: a suspended tenant's actors stop here (state checkpointed), whatever they
   // were doing; its messages are refused above and its tasks wait (the task engine's `paused`).
+  // What a suspension stopped here is woken again on resume (each from its checkpoint).
+  const stoppedBySuspension = new Map<string, Array<{ type: string; id: string }>>()
   const suspendLocally = (tenant: string, reason: string) => {
-    let stopped = 0
+    const stopped = stoppedBySuspension.get(tenant) ?? []
     for (const h of hosts.values()) {
       for (const c of [...h.cells.values()]) {
         if (c.tenant !== tenant) continue
-        stopped++
+        stopped.push({ type: h.definition.type, id: c.id })
         void h.shutdown(c, `tenant "${tenant}" suspended: ${reason}`, SUSPEND_GRACE_MS).catch(() => undefined)
       }
     }
-    log("warn", `tenant "${tenant}" suspended (${reason}): stopping its ${stopped} actor(s) on node ${id}`)
+    stoppedBySuspension.set(tenant, stopped)
+    log("warn", `tenant "${tenant}" suspended (${reason}): stopping its ${stopped.length} actor(s) on node ${id}`)
+  }
+  const resumeLocally = (tenant: string) => {
+    const stopped = stoppedBySuspension.get(tenant) ?? []
+    stoppedBySuspension.delete(tenant)
+    for (const a of stopped) {
+      try {
+        nc.publish(agentSubject({ tenant, type: a.type, id: a.id, tag: "_Wake" }))
+      } catch (e) {
+        log("warn", `could not wake ${a.type}/${a.id} of tenant "${tenant}": ${(e as Error).message}`)
+      }
+    }
+    log("warn", `tenant "${tenant}" resumed on node ${id}: waking the ${stopped.length} actor(s) its suspension stopped here`)
   }
   const tenantWatch = await watchTenants(
     await tenantsBucket(nc, replicas),
@@ -399,7 +421,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       const was = policy.suspended(tenant)
       policy.update(tenant, record)
       if (record?.suspended && !was) suspendLocally(tenant, record.suspended.reason)
-      else if (!record?.suspended && was) log("warn", `tenant "${tenant}" resumed on node ${id}`)
+      else if (!record?.suspended && was) resumeLocally(tenant)
     },
     log,
   )
@@ -557,6 +579,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       rejectedEvents,
       recentRejections: [...recent],
       types,
+      tenants: activeByTenant(),
       suspended: policy.suspensions(),
       quotaRefusals: structuredClone(policy.refusals),
     }

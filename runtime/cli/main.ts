@@ -90,6 +90,13 @@ const external: Record<string, { module: string; fn: string; summary: string; us
     usage: "ants cost [--type T] [--json]",
     needsNats: true,
   },
+  tenant: {
+    module: "./tenant-command.ts",
+    fn: "tenantCommand",
+    summary: "suspend or resume a tenant (the kill switch), set its quotas, or show them",
+    usage: "ants tenant suspend <tenant> --reason <text> | resume <tenant> | show <tenant> | quota <tenant> [--max-actors N] [--messages-per-second N] [--kv-bytes N] [--task-backlog N] [--json]",
+    needsNats: true,
+  },
   auth: {
     module: "./auth-command.ts",
     fn: "authCommand",
