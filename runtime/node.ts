@@ -62,6 +62,7 @@ import { idsToKeepAwake, idsToWakeAtStart } from "./lifecycle-policy.ts"
 import { startSchedules } from "./schedules.ts"
 import { createStigmergy } from "./stigmergy.ts"
 import { startNodeTasks, type NodeTaskOptions } from "./tasks/node-tasks.ts"
+import { taskBacklog } from "./tasks/streams.ts"
 import type { TaskEngine } from "./tasks/engine.ts"
 
 export const NODE_DEFAULTS = {
@@ -382,10 +383,18 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     for (const h of hosts.values()) for (const c of h.cells.values()) out[c.tenant] = (out[c.tenant] ?? 0) + 1
     return out
   }
-  const activeActorsOf = (tenant: string) => {
-    let n = 0
-    for (const h of hosts.values()) for (const c of h.cells.values()) if (c.tenant === tenant) n++
-    return n
+  /** The tenant's actors on this node and the bytes of state they hold (checked only when a new one would activate). */
+  const holdingsOf = (tenant: string) => {
+    let actors = 0
+    let bytes = 0
+    for (const h of hosts.values()) {
+      for (const c of h.cells.values()) {
+        if (c.tenant !== tenant) continue
+        actors++
+        bytes += c.saved?.length ?? 0
+      }
+    }
+    return { actors, bytes }
   }
   // The kill switch: a suspended tenant's actors stop here (state checkpointed), whatever they
   // were doing; its messages are refused above and its tasks wait (the task engine's `paused`).
@@ -451,9 +460,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       if (notServed !== undefined) return reject(msg, "forbidden", notServed, undefined, p)
       const overRate = policy.admitMessage(p.tenant)
       if (overRate !== undefined) return reject(msg, "quota_exceeded", overRate, undefined, p)
-      if (!host.cells.has(p.key)) {
-        const overActors = policy.admitActor(p.tenant, activeActorsOf(p.tenant))
-        if (overActors !== undefined) return reject(msg, "quota_exceeded", overActors, undefined, p)
+      if (!host.cells.has(p.key) && policy.limitsActivation(p.tenant)) {
+        const held = holdingsOf(p.tenant)
+        const over = policy.admitActor(p.tenant, held.actors) ?? policy.admitStateBytes(p.tenant, held.bytes)
+        if (over !== undefined) return reject(msg, "quota_exceeded", over, undefined, p)
       }
       let message: unknown
       if (p.tag.charCodeAt(0) === 95 /* _ */) {
@@ -775,7 +785,12 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   await stigmergy.startInterests(options.agents, log)
   const paused = (tenant: string) => policy.suspended(tenant)?.reason
-  const taskOptions = options.tasks ? { ...options.tasks, workerDefaults: { ...options.tasks.workerDefaults, paused } } : { workerDefaults: { paused } }
+  // the task backlog quota: the tenant's tasks waiting in the stream, read only when it has one
+  const admit = async (tenant: string) => {
+    if (policy.quotas(tenant).taskBacklog === undefined) return undefined
+    return policy.admitTask(tenant, await taskBacklog(nc, tenant))
+  }
+  const taskOptions = { ...options.tasks, admit, workerDefaults: { ...options.tasks?.workerDefaults, paused } }
   const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, taskOptions)
 
   log("info", `node ${id} up: ${hosts.size} agent type(s) [${[...hosts.keys()].join(", ")}], routing ${routing}, ${url}`)

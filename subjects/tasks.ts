@@ -396,6 +396,11 @@ export function parseTaskSubject(subject: string): ParsedTaskSubject {
   return { tenant, capability: capabilityPath(rest.join(".")), lane: DEFAULT_PRIORITY }
 }
 
+/** Every task subject of one tenant, `ants.<tenant>.task.>` (its waiting tasks in the stream). */
+export function taskTenantFilter(tenant: string): string {
+  return `${ROOT}.${token("tenant", tenant)}.task.>`
+}
+
 /** `ants._sys.tasks.<tenant>.sched.<capability...>` */
 export function taskScheduleSubject(tenant: string, capability: string): string {
   return `${ROOT}._sys.tasks.${token("tenant", tenant)}.sched.${capabilityPath(capability)}`

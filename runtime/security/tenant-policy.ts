@@ -6,8 +6,8 @@
  *
  * Quotas hold per node: `maxActors` counts the tenant's actors active on this node, the message
  * rate is this node's share of the tenant's traffic, `kvBytes` the size of the tenant's actor
- * state this node holds in memory (checked when a checkpoint is written), and `taskBacklog`
- * the tenant's tasks waiting in the stream (checked on submission through the runtime).
+ * state this node holds in memory (checked when another actor would activate), and `taskBacklog`
+ * the tenant's tasks waiting in the stream (checked on submission through the node's task engine).
  */
 import type { QuotaKind, Suspension, TenantQuotas, TenantRecord } from "../../subjects/tenancy.ts"
 import { TenantMessageRate } from "./tenant-message-rate.ts"
@@ -31,6 +31,7 @@ export class TenantPolicy {
   update(tenant: string, record: TenantRecord | undefined): void {
     if (record) this.records.set(tenant, record)
     else this.records.delete(tenant)
+    this.merged.delete(tenant)
     this.rate.forget(tenant)
   }
 
@@ -38,8 +39,16 @@ export class TenantPolicy {
     return this.records.get(tenant)?.suspended
   }
 
+  private readonly merged = new Map<string, TenantQuotas>()
+
+  /** The tenant's quotas: the bucket's record over the node's per-tenant and default quotas (cached per tenant). */
   quotas(tenant: string): TenantQuotas {
-    return { ...this.o.defaults, ...this.o.tenants?.[tenant], ...this.records.get(tenant)?.quotas }
+    let q = this.merged.get(tenant)
+    if (q === undefined) {
+      q = { ...this.o.defaults, ...this.o.tenants?.[tenant], ...this.records.get(tenant)?.quotas }
+      this.merged.set(tenant, q)
+    }
+    return q
   }
 
   /** Suspended tenants and why. */
@@ -62,6 +71,12 @@ export class TenantPolicy {
     return this.refuse(tenant, "messagesPerSecond", `tenant "${tenant}" is over its quota of ${rate} messages per second on this node; retry later`)
   }
 
+  /** Whether a new activation of the tenant must be checked (it has an actor or state quota). */
+  limitsActivation(tenant: string): boolean {
+    const q = this.quotas(tenant)
+    return q.maxActors !== undefined || q.kvBytes !== undefined
+  }
+
   /** Undefined when one more actor of `tenant` may activate next to `active` ones. */
   admitActor(tenant: string, active: number): string | undefined {
     const max = this.quotas(tenant).maxActors
@@ -69,11 +84,11 @@ export class TenantPolicy {
     return this.refuse(tenant, "maxActors", `tenant "${tenant}" has ${active} active actors on this node, its quota is ${max}; an actor must passivate or stop first`)
   }
 
-  /** Undefined when the tenant's actor state may grow to `bytes` on this node. */
+  /** Undefined when another actor may activate while the tenant's actors hold `bytes` of state on this node. */
   admitStateBytes(tenant: string, bytes: number): string | undefined {
     const max = this.quotas(tenant).kvBytes
-    if (max === undefined || bytes <= max) return undefined
-    return this.refuse(tenant, "kvBytes", `tenant "${tenant}" would hold ${bytes} bytes of actor state on this node, its quota is ${max}`)
+    if (max === undefined || bytes < max) return undefined
+    return this.refuse(tenant, "kvBytes", `tenant "${tenant}" holds ${bytes} bytes of actor state on this node, its quota is ${max}; no new actor activates until that shrinks`)
   }
 
   /** Undefined when a task may join `backlog` waiting ones. */

@@ -22,6 +22,7 @@ import {
   TASKS_SCHEDULE_STREAM,
   TASKS_SCHEDULE_SUBJECTS,
   TASKS_STREAM,
+  taskTenantFilter,
   TASKS_STREAM_SUBJECTS,
 } from "../../subjects/tasks.ts"
 
@@ -114,4 +115,12 @@ async function addOrUpdate(jsm: JetStreamManager, cfg: Partial<StreamConfig> & {
       throw e
     })
   }
+}
+
+/** Tasks of `tenant` waiting in the task stream (every lane and capability), for its backlog quota. */
+export async function taskBacklog(nc: NatsConnection, tenant: string): Promise<number> {
+  const jsm = await jetstreamManager(nc)
+  // subjects_filter narrows the per-subject counts, not state.messages
+  const info = await jsm.streams.info(TASKS_STREAM, { subjects_filter: taskTenantFilter(tenant) })
+  return Object.values(info.state.subjects ?? {}).reduce((n, c) => n + c, 0)
 }
