@@ -1,6 +1,7 @@
 /** The scenario registry, in the order a full run executes them. */
 import type { Scenario } from "../types.ts"
 import { askScenario } from "./ask.ts"
+import { askAuthScenario } from "./ask-auth.ts"
 import { tellScenario } from "./tell.ts"
 import { activationScenario } from "./activation.ts"
 import { memoryScenario } from "./memory.ts"
@@ -9,4 +10,4 @@ import { tasksScenario } from "./tasks.ts"
 import { swarmScenario } from "./swarm.ts"
 import { failoverScenario } from "./failover.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario]
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario]
