@@ -44,7 +44,27 @@ interface Command {
   run(argv: string[], io: Io): Promise<number | void>
 }
 
-const NATS_OPTION = { nats: { type: "string" } } as const
+/** How a command reaches and authenticates to NATS: the `nats` CLI's flags (their environment variables work too). */
+const NATS_OPTION = {
+  nats: { type: "string" },
+  user: { type: "string" },
+  password: { type: "string" },
+  token: { type: "string" },
+  creds: { type: "string" },
+  nkey: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-ca": { type: "string" },
+} as const
+const CREDENTIAL_FLAGS = ["user", "password", "token", "creds", "nkey", "tls-cert", "tls-key", "tls-ca"] as const
+
+/** The credentials given as flags (undefined ones left out, so the URL and the environment still apply). */
+function credentialsOf(values: Partial<Record<(typeof CREDENTIAL_FLAGS)[number], string | undefined>>): Credentials {
+  const c: Record<string, string> = {}
+  const keys = { user: "user", password: "password", token: "token", creds: "creds", nkey: "nkey", "tls-cert": "tlsCert", "tls-key": "tlsKey", "tls-ca": "tlsCa" } as const
+  for (const f of CREDENTIAL_FLAGS) if (values[f] !== undefined) c[keys[f]] = values[f]!
+  return c
+}
 
 /** Commands implemented in their own modules, loaded on use. */
 const external: Record<string, { module: string; fn: string; summary: string; usage: string; needsNats: boolean }> = {
@@ -118,7 +138,11 @@ const commands: Record<string, Command> = {
     summary: "run a runtime node hosting agent types",
     usage:
       "ants node --agents <module> [--nats url[,url...]] [--node-id ID] [--passivate-after ms] [--mailbox N] [--replicas N] [--json]\n" +
-      "  Without --nats or NATS_URL it starts an embedded nats-server (free port, temporary store).\n" +
+      "          [--nkey file | --creds file | --user U --password P | --token T] [--tls-ca f --tls-cert f --tls-key f]\n" +
+      "          [--auth-dir dir] [--tenants t1,t2]\n" +
+      "  Without --nats or NATS_URL it starts an embedded nats-server (free port, temporary store, credentials made for the run).\n" +
+      "  --auth-dir (from `ants auth init`): each tenant's actors act through that tenant's own connection.\n" +
+      "  --tenants: serve only these tenants (others are answered forbidden).\n" +
       "  SIGINT/SIGTERM drain the node: in-flight messages finish, state is checkpointed, exit 0.",
     run: runNode,
   },
@@ -190,6 +214,8 @@ function helpText(): string {
     ...lines,
     "",
     "NATS: --nats <url[,url]>, else NATS_URL, else a local node's embedded server, else nats://127.0.0.1:4222.",
+    "Credentials: --nkey, --creds, --user/--password, --token, --tls-ca/--tls-cert/--tls-key, in the URL",
+    "(nats://user:password@host), or NATS_NKEY, NATS_CREDS, NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_CA, NATS_CERT, NATS_KEY.",
   ].join("\n")
 }
 
@@ -223,7 +249,7 @@ export function resolveNatsUrl(flag: string | undefined, io?: Io): { url: string
   return { url: DEFAULT_NATS_URL, source: "default" }
 }
 
-async function clientConnection(flag: string | undefined, io: Io): Promise<NatsConnection> {
+async function clientConnection(flag: string | undefined, io: Io, given: Credentials = {}): Promise<NatsConnection> {
   let { url, source, credentials } = resolveNatsUrl(flag, io)
   if (source === "embedded") {
     try {
@@ -235,7 +261,7 @@ async function clientConnection(flag: string | undefined, io: Io): Promise<NatsC
     }
   }
   try {
-    return await connectNats(url, "ants-cli")
+    return await connectNats(url, "ants-cli", given)
   } catch (e) {
     throw new CliError(
       `cannot connect to NATS at ${redactUrl(url)} (${(e as Error).message}). Start a node first (\`npx ants node --agents <module>\`), or pass --nats <url> / set NATS_URL (with credentials: nats://user:password@host, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS or NATS_NKEY).`,
@@ -251,14 +277,18 @@ async function runExternal(name: string, ext: (typeof external)[string], argv: s
   const json = argv.includes("--json")
   const args = argv.filter((a) => a !== "--json")
   if (!ext.needsNats) return (await fn(args, { ...io, json })) ?? 0
-  // pull --nats out for the connection; the command parses the rest
-  let flag: string | undefined
-  const i = args.indexOf("--nats")
-  if (i >= 0) {
-    flag = args[i + 1]
+  // pull --nats and the credential flags out for the connection; the command parses the rest
+  const take = (name: string): string | undefined => {
+    const i = args.indexOf(`--${name}`)
+    if (i < 0) return undefined
+    const v = args[i + 1]
     args.splice(i, 2)
+    return v
   }
-  const nc = await clientConnection(flag, io)
+  const flag = take("nats")
+  const given: Record<string, string | undefined> = {}
+  for (const f of CREDENTIAL_FLAGS) given[f] = take(f)
+  const nc = await clientConnection(flag, io, credentialsOf(given))
   try {
     return (await fn(args, { nc, json, out: io.out, err: io.err })) ?? 0
   } finally {
@@ -304,6 +334,8 @@ async function runNode(argv: string[], io: Io): Promise<number> {
       mailbox: { type: "string" },
       replicas: { type: "string" },
       verbose: { type: "boolean" },
+      "auth-dir": { type: "string" },
+      tenants: { type: "string" },
     },
     usage,
   )
@@ -342,6 +374,9 @@ async function runNode(argv: string[], io: Io): Promise<number> {
     mailbox,
     replicas,
     logger,
+    credentials: credentialsOf(values),
+    ...(values["auth-dir"] ? { authDir: values["auth-dir"] } : {}),
+    ...(values.tenants ? { tenants: values.tenants.split(",").map((t) => t.trim()).filter(Boolean) } : {}),
   })
   if (node.embedded) writeEmbeddedUrl(node.url, { serverPid: node.embedded.pid, ...node.embedded.credentials })
   // which guarantees hold on the server found (DESIGN.md §7): always shown, not only with --verbose
@@ -403,7 +438,7 @@ async function runAsk(argv: string[], io: Io): Promise<number> {
   const subject = checkSubject(positionals[0], usage)
   const body = bodyArg(positionals[1])
   const timeout = values.timeout ? Number(values.timeout) : 5000
-  const nc = await clientConnection(values.nats, io)
+  const nc = await clientConnection(values.nats, io, credentialsOf(values))
   try {
     let env
     try {
@@ -427,7 +462,7 @@ async function runTell(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, NATS_OPTION, usage)
   const subject = checkSubject(positionals[0], usage)
   const body = bodyArg(positionals[1])
-  const nc = await clientConnection(values.nats, io)
+  const nc = await clientConnection(values.nats, io, credentialsOf(values))
   try {
     nc.publish(subject, body)
     await nc.flush()
@@ -444,7 +479,7 @@ async function runWake(argv: string[], io: Io): Promise<number> {
   const [type, id] = positionals
   if (!type || !id) throw new CliError(`type and id are required\nusage: ${usage}`)
   const subject = agentSubject({ tenant: values.tenant ?? DEFAULT_TENANT, type, id, tag: "_Wake" })
-  const nc = await clientConnection(values.nats, io)
+  const nc = await clientConnection(values.nats, io, credentialsOf(values))
   try {
     const r = await nc.request(subject, new Uint8Array(), { timeout: values.timeout ? Number(values.timeout) : 5000 }).catch((e: Error) => {
       throw new CliError(`no node answered for ${type}/${id}: ${e.message}. Is a node hosting "${type}" running?`, 1)
