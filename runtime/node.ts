@@ -150,6 +150,8 @@ export interface NodeStats {
   readonly types: Record<string, TypeStats & { active: number; idle: number; warming: number; sleeping: number; unavailable?: string }>
   /** Actors active on this node, by tenant. */
   readonly tenants: Record<string, number>
+  /** Tenants whose own connection this node has open (with an auth folder; empty without). */
+  readonly tenantConnections: ReadonlyArray<string>
   /** Suspended tenants and why (the tenant bucket, as this node last saw it). */
   readonly suspended: Record<string, Suspension>
   /** Refusals by tenant and quota kind. */
@@ -590,6 +592,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       recentRejections: [...recent],
       types,
       tenants: activeByTenant(),
+      tenantConnections: scopes.openTenants(),
       suspended: policy.suspensions(),
       quotaRefusals: structuredClone(policy.refusals),
     }

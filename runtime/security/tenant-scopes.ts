@@ -63,8 +63,8 @@ export interface TenantScopes {
   open(tenant: string): Promise<TenantScope>
   /** The scope if already open (actors use it after their activation opened it). */
   get(tenant: string): TenantScope | undefined
-  /** Tenants with an open scope. */
-  open_(): ReadonlyArray<string>
+  /** Tenants with an open connection of their own. */
+  openTenants(): ReadonlyArray<string>
   close(): Promise<void>
 }
 
@@ -73,6 +73,7 @@ export function createTenantScopes(o: TenantScopesOptions): TenantScopes {
   const pinned = o.tenants && o.tenants.length > 0 ? new Set(o.tenants) : undefined
   const scopes = new Map<string, TenantScope>()
   const opening = new Map<string, Promise<TenantScope>>()
+  const closers = new Map<string, () => Promise<void>>()
   let closed = false
 
   const refusal = (tenant: string): string | undefined => {
@@ -95,6 +96,10 @@ export function createTenantScopes(o: TenantScopesOptions): TenantScopes {
     const messaging = createMessaging(nc, { tenant })
     let stigmergy: Stigmergy | undefined
     o.log("info", `node ${o.nodeId} opened the connection of tenant "${tenant}"`)
+    closers.set(tenant, async () => {
+      await stigmergy?.close().catch(() => undefined)
+      await nc.drain().catch(() => undefined)
+    })
     return { tenant, nc, messaging, stigmergy: () => (stigmergy ??= createStigmergy(nc, { replicas: o.replicas, log: o.log })) }
   }
 
@@ -128,17 +133,13 @@ export function createTenantScopes(o: TenantScopesOptions): TenantScopes {
       }
       return await p
     },
-    open_: () => [...scopes.keys()],
+    openTenants: () => [...scopes.keys()],
     async close() {
       closed = true
-      const all = [...scopes.values()]
+      const all = [...closers.values()]
       scopes.clear()
-      await Promise.all(
-        all.map(async (s) => {
-          await s.stigmergy().close().catch(() => undefined)
-          await s.nc.drain().catch(() => undefined)
-        }),
-      )
+      closers.clear()
+      await Promise.all(all.map((close) => close()))
     },
   }
 }

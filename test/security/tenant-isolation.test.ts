@@ -58,6 +58,7 @@ describe("tenant isolation", () => {
     // globex's counter is untouched, and acme's own tenant works from the same handler code
     expect(await ask(globex, "globex", "counter", "c1", "Get", {})).toEqual({ ok: true, value: { total: 5 } })
     expect(await ask(acme, "acme", "prober", "p1", "Own", {})).toEqual({ ok: true, value: { total: 0 } })
+    expect([...node.stats().tenantConnections].sort()).toEqual(["acme", "globex"])
   })
 
   it("tenant isolation - a node pinned to tenants answers the other tenants forbidden", async () => {
@@ -70,6 +71,7 @@ describe("tenant isolation", () => {
       const r = await ask(g, "globex", "counter", "c1", "Add", { n: 1 })
       expect(r).toMatchObject({ ok: false, error: { code: "forbidden" } })
       expect(r.error.message).toContain(`serves tenants acme only, not "globex"`)
+      expect(pinned.stats().tenantConnections).toEqual(["acme"])
     } finally {
       await a.close()
       await g.close()
