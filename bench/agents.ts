@@ -3,7 +3,7 @@
  * the runtime, not the handler. Factories take the lifecycle options a scenario needs.
  */
 import { Schema } from "effect"
-import { defineAgent, Empty, type AgentOptions } from "../runtime/define-agent.ts"
+import { defineAgent, Empty, type AgentOptions } from "../runtime/agent/define-agent.ts"
 
 /** Deliveries counted at the receiver, per process (the tell scenario reads it). */
 export const tally = { count: 0 }

@@ -58,7 +58,7 @@ export interface FigureInput {
   readonly target?: string
   /**
    * Whose goal `target` is: `issue` (the benchmark issue's targets, the default), `seed` (a
-   * figure from the seed designs, shared/SEEDS.md) or `ours` (a goal we set ourselves where the
+   * figure from the original designs) or `ours` (a goal we set ourselves where the
    * issue sets none). Reports show the source next to the target.
    */
   readonly targetFrom?: TargetSource

@@ -1,20 +1,23 @@
 /**
  * ANTS public API. Agent authors need `defineAgent` (and Schema from `effect`); operators need
  * `startNode`; callers need `connectClient` (or any NATS client and the subject grammar).
+ * Every name is listed, and each comes from a layer's `mod.ts`: this file adds nothing of its own.
+ * The README documents each name exported here (checked by test/layout/readme-api.test.ts).
  */
-export { defineAgent, Empty, isAgentDefinition, AgentDefinitionError } from "./define-agent.ts"
-export type { AgentDefinition, AgentOptions, AgentSpec, Capabilities, CapabilitySpec, CheckpointPolicy, Handler, Handlers, TaskHandlerFn, Tier, TopicBinding } from "./define-agent.ts"
-export { defineProtocol, ProtocolError } from "./protocol.ts"
-export type { MessageInput, MessageOf, MessageSpec, Protocol, ProtocolSpec, ReplyOf } from "./protocol.ts"
-export type { ActorContext, ActorRef, AskOptions, Messaging, Target } from "./actor-context.ts"
-export { AskError, isAskError, createMessaging, publishTopic, DEFAULT_ASK_TIMEOUT_MS } from "./client.ts"
-export { connectClient } from "./connect-client.ts"
-export type { AntsClient, ConnectClientOptions } from "./connect-client.ts"
-export { startNode, connectNats, NODE_DEFAULTS, defaultLogger } from "./node.ts"
-export type { AntsNode, NodeOptions, NodeStats, Logger, LogLevel, RejectedRecord } from "./node.ts"
-export { startNatsServer, startNatsCluster, NatsServerError, findNatsServer } from "./nats-server.ts"
-export type { NatsServer, NatsCluster, NatsServerOptions } from "./nats-server.ts"
-export { StateFencedError } from "./state-store.ts"
+export { defineAgent, Empty, isAgentDefinition, AgentDefinitionError } from "./agent/mod.ts"
+export type { AgentDefinition, AgentOptions, AgentSpec, Capabilities, CapabilitySpec, CheckpointPolicy, Handler, Handlers, TaskHandlerFn, Tier, TopicBinding } from "./agent/mod.ts"
+export { defineProtocol, ProtocolError } from "./agent/mod.ts"
+export type { MessageInput, MessageOf, MessageSpec, Protocol, ProtocolSpec, ReplyOf } from "./agent/mod.ts"
+export type { ActorContext, ActorRef, AskOptions, Messaging, Target } from "./agent/mod.ts"
+export { AskError, isAskError, createMessaging, publishTopic, DEFAULT_ASK_TIMEOUT_MS } from "./client/mod.ts"
+export { connectClient } from "./client/mod.ts"
+export type { AntsClient, ConnectClientOptions } from "./client/mod.ts"
+export { startNode, NODE_DEFAULTS, defaultLogger } from "./node/mod.ts"
+export { connectNats } from "./client/mod.ts"
+export type { AntsNode, NodeOptions, NodeStats, Logger, LogLevel, RejectedRecord } from "./node/mod.ts"
+export { startNatsServer, startNatsCluster, NatsServerError, findNatsServer } from "./server/mod.ts"
+export type { NatsServer, NatsCluster, NatsServerOptions } from "./server/mod.ts"
+export { StateFencedError } from "./actor/mod.ts"
 export {
   createPheromones,
   createWorkspace,
@@ -25,13 +28,14 @@ export {
   PheromoneError,
   safeLocations,
   strongestPatterns,
-} from "./pheromones/mod.ts"
-export type { Artifact, Evaporation, Pheromones, PheromoneWatch, Trail, Workspace, WorkspaceWatch } from "./pheromones/mod.ts"
-export { ArtifactDelivery } from "./stigmergy.ts"
-export type { Interest } from "./stigmergy.ts"
+  watchStatusAllTenants,
+} from "./stigmergy/mod.ts"
+export type { Artifact, Evaporation, Pheromones, PheromoneWatch, Trail, Workspace, WorkspaceWatch } from "./stigmergy/mod.ts"
+export { ArtifactDelivery } from "./actor/mod.ts"
+export type { Interest } from "./agent/mod.ts"
 export { CLUSTER_DEFAULTS, LeaseHeldError, isLeaseHeldError, clusterGuarantees, listActors, listNodes, partitionOf } from "./cluster/mod.ts"
 export type { ActorInfo, ClusterOptions, ClusterView, DurableTellResult, Guarantees, NodeMembersInfo } from "./cluster/mod.ts"
-export type { DurableTellOptions } from "./actor-context.ts"
+export type { DurableTellOptions } from "./agent/mod.ts"
 export {
   BID_WEIGHTS,
   DEFAULT_ACK_WAIT_MS,
@@ -74,5 +78,5 @@ export type {
   WorkerEvent,
   WorkerHandle,
 } from "./tasks/mod.ts"
-export type { NodeTaskOptions } from "./tasks/node-tasks.ts"
+export type { NodeTaskOptions } from "./tasks/mod.ts"
 export type { DeadLetter, DeadLetterReason, Priority, TaskRecord, TaskState } from "../subjects/tasks.ts"

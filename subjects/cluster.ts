@@ -1,5 +1,5 @@
 /**
- * The cluster's part of the wire contract (DESIGN.md §3): membership and lease buckets, the
+ * The cluster's part of the wire contract: membership and lease buckets, the
  * subject a node forwards a message on when it is not the actor's owner, durable mail, and the
  * inspection requests every node answers. Pure code: built and parsed here only.
  *

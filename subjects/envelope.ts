@@ -1,5 +1,5 @@
 /**
- * Reply envelopes and system event payloads (DESIGN.md §1). Every reply to an actor request is
+ * Reply envelopes and system event payloads. Every reply to an actor request is
  * JSON, either `{"ok":true,"value":<reply>}` or
  * `{"ok":false,"error":{"code":"<code>","message":"<text>","details":<optional>}}`.
  * Error codes are a closed set so clients can branch on them.

@@ -1,5 +1,5 @@
 /**
- * The subject grammar: ANTS's public protocol (DESIGN.md §1). Every subject the runtime
+ * The subject grammar: ANTS's public protocol. Every subject the runtime
  * publishes or subscribes to is built and parsed here and nowhere else, so that a client in
  * any language can talk to agents by following this page.
  *

@@ -1,5 +1,5 @@
 /**
- * Pheromones and the stigmergy workspace on JetStream KV (DESIGN.md §5): bucket names, key
+ * Pheromones and the stigmergy workspace on JetStream KV: bucket names, key
  * layout, entry schemas, limits, and the pure decay function. This page is the contract a plain
  * NATS client follows to read or write pheromones without our library.
  *
@@ -230,7 +230,7 @@ export class PheromoneError extends Error {
     if (options?.details !== undefined) this.details = options.details
   }
   readonly details?: unknown
-  /** The DESIGN.md §1 envelope code this maps to. */
+  /** The envelope error code this maps to (subjects/envelope.ts). */
   get wireCode(): "invalid_request" | "forbidden" | "not_found" | "conflict" {
     return this.code === "forbidden" || this.code === "not_found" || this.code === "conflict" ? this.code : "invalid_request"
   }
@@ -526,7 +526,7 @@ export const ArtifactEntry = Schema.Struct({
   previousStatus: Schema.optional(Schema.String),
   /**
    * Set while the artifact is claimed (moved to a claim status by a watcher, see
-   * runtime/pheromones/workspace.ts): who holds the claim, since when (epoch ms) and for how
+   * runtime/stigmergy/workspace.ts): who holds the claim, since when (epoch ms) and for how
    * long. A claim older than `claimedAt + leaseMs` is stale: any watcher of the same statuses
    * moves the artifact back to `previousStatus`, so another agent continues the work.
    */

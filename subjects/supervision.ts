@@ -1,6 +1,6 @@
 /**
  * Supervision's part of the wire contract: the control and inspection requests every node
- * answers about its supervision tree (DESIGN.md §1, `ants._sys.node.<nodeId>.<...>`). Pure code.
+ * answers about its supervision tree (`ants._sys.node.<nodeId>.<...>`). Pure code.
  *
  *   ants._sys.node.<nodeId>.supervision.tree    request, any body: the node's tree as plain data
  *                                               (`SupervisorSnapshot`: name, path, kind, status,

@@ -1,5 +1,5 @@
 /**
- * The task wire contract (issue 5, DESIGN.md §1 `ants.<tenant>.task.<capability...>`): stream,
+ * The task wire contract (`ants.<tenant>.task.<capability...>`): stream,
  * bucket and consumer names, every task subject, and the Schemas of a submission, a status
  * record and a dead letter. Pure code: no sockets, no clocks (callers pass `now`).
  *

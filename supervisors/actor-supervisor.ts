@@ -1,6 +1,6 @@
 /**
  * The narrow role a type host needs, "an actor's handler failed: what now?", backed by a
- * `SupervisionTree`. Its shape is the node's `Supervisor` (`runtime/supervision.ts`), so the
+ * `SupervisionTree`. Its shape is the node's `Supervisor` (`runtime/actor/supervision.ts`), so the
  * runtime can plug a tree in where it used a placeholder, without this layer importing the
  * runtime.
  *

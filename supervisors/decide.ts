@@ -1,5 +1,5 @@
 /**
- * The supervisor's decision on a child exit, as a pure function (DESIGN.md §4):
+ * The supervisor's decision on a child exit, as a pure function:
  * `decide(state, exit, now, random) -> { decision, nextState }`.
  *
  * Promises, following OTP's `supervisor`:

@@ -1,6 +1,6 @@
 /**
  * Which actor address a published decision goes under, so that every decision lands on
- * ants._sys.supervisor.<tenant>.<type>.<id> (DESIGN.md §1) and a subscriber to one type
+ * ants._sys.supervisor.<tenant>.<type>.<id> and a subscriber to one type
  * (ants._sys.supervisor.*.<type>.*) sees that type's instance and type-level decisions.
  *
  * Convention (the runtime builds the subject with `supervisorSubject` from `subjects/`):

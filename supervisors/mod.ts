@@ -1,5 +1,5 @@
 /**
- * Supervision (DESIGN.md §4): specs as data, strategies and decisions as pure functions, and
+ * Supervision: specs as data, strategies and decisions as pure functions, and
  * a transport-agnostic tree driver the runtime wires to NATS.
  */
 export {

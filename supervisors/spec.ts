@@ -1,6 +1,6 @@
 /**
  * Supervisor and child specifications: plain data, every default written down here, as
- * Erlang/OTP's `supervisor` documents its flags and child specs (DESIGN.md §4).
+ * Erlang/OTP's `supervisor` documents its flags and child specs.
  *
  * ## Supervisor flags (`SupervisorSpec`)
  *

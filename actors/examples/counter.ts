@@ -5,7 +5,7 @@
  * `Add` that would overflow the total fails instead of storing Infinity.
  */
 import { Schema } from "effect"
-import { defineAgent, Empty } from "../../runtime/define-agent.ts"
+import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 
 /** A finite number, inline in the JSON Schema (Schema.Finite would become a `$ref`). */
 const Finite = Schema.Number.pipe(Schema.finite())

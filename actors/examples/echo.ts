@@ -1,6 +1,6 @@
 /** `echo`: `Say {text}` replies `{text}`. Stateless: the smallest useful agent. */
 import { Schema } from "effect"
-import { defineAgent } from "../../runtime/define-agent.ts"
+import { defineAgent } from "../../runtime/agent/define-agent.ts"
 
 export const echo = defineAgent({
   type: "echo",

@@ -11,8 +11,8 @@
  * this forager did. `npx ants demo` runs a few of them (step 6).
  */
 import { Schema } from "effect"
-import { defineAgent, Empty } from "../../runtime/define-agent.ts"
-import { depositSuccess, followStrongest, requiredCapabilities } from "../../runtime/pheromones/swarm-rules.ts"
+import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
+import { depositSuccess, followStrongest, requiredCapabilities } from "../../runtime/stigmergy/swarm-rules.ts"
 import { locationValue } from "../../subjects/pheromones.ts"
 
 /** How many trails one Forage tries to take before giving up when others keep taking them first. */

@@ -12,7 +12,7 @@
  *
  * Imports neither NATS nor Effect.
  */
-import { defineAgent } from "../../runtime/define-agent.ts"
+import { defineAgent } from "../../runtime/agent/define-agent.ts"
 
 export interface ExampleWorkPayload {
   /** How long to work, in ms (0..600000). Default 0. */

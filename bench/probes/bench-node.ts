@@ -16,8 +16,8 @@
  * completion, the bidder's own counters apart, and per broker the settled tasks (recorded
  * completed or dead-lettered by the queue) with the epoch ms of the last settlement.
  */
-import { createPheromones } from "../../runtime/pheromones/pheromones.ts"
-import { startNode } from "../../runtime/node.ts"
+import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
+import { startNode } from "../../runtime/node/node.ts"
 import { benchForager, benchWhere } from "../agents.ts"
 import { importIfPresent, pickFunction } from "../support.ts"
 

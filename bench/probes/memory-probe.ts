@@ -8,9 +8,9 @@
  * `result {"activeBytes":…,"sleepingBytes":…,"gc":true,…}` (bytes of heap per actor).
  */
 import { Schema } from "effect"
-import { defineAgent, Empty } from "../../runtime/define-agent.ts"
-import { createMessaging } from "../../runtime/client.ts"
-import { startNode } from "../../runtime/node.ts"
+import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
+import { createMessaging } from "../../runtime/client/messaging.ts"
+import { startNode } from "../../runtime/node/node.ts"
 import { connect } from "@nats-io/transport-node"
 
 const [url, nArg] = process.argv.slice(2)

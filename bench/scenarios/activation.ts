@@ -13,9 +13,9 @@
  * rounds.
  */
 import { Kvm } from "@nats-io/kv"
-import { createMessaging } from "../../runtime/client.ts"
-import { startNode, type AntsNode } from "../../runtime/node.ts"
-import type { AgentOptions } from "../../runtime/define-agent.ts"
+import { createMessaging } from "../../runtime/client/messaging.ts"
+import { startNode, type AntsNode } from "../../runtime/node/node.ts"
+import type { AgentOptions } from "../../runtime/agent/define-agent.ts"
 import { STATE_BUCKET, stateKey } from "../../subjects/kv.ts"
 import { accountAgent } from "../agents.ts"
 import { waitFor } from "../load.ts"
@@ -61,11 +61,11 @@ export const activationScenario: Scenario = {
       const client = createMessaging(callerNc)
 
       // warm pools, when the lifecycle module provides them
-      const lifecycle = await importIfPresent("runtime/lifecycle-policy.ts")
+      const lifecycle = await importIfPresent("runtime/actor/lifecycle-policy.ts")
       const warmPoolIds = pickFunction<(def: unknown) => string[]>(lifecycle, "warmPoolIds")
       const warm = warmPoolIds ? accountAgent("bench_warm", { warmPool: { size: M, prefix: "p" } } as AgentOptions) : undefined
       const poolIds = warm && warmPoolIds ? warmPoolIds(warm) : []
-      if (!warm) ctx.skip("warm pools have not landed yet (runtime/lifecycle-policy.ts warmPoolIds)", "warm pool p50")
+      if (!warm) ctx.skip("warm pools have not landed yet (runtime/actor/lifecycle-policy.ts warmPoolIds)", "warm pool p50")
       // One node at a time, hosting all three types: "cold" then means a node that never held
       // the actor, and no ask is forwarded to another node.
       const agents = warm ? [cold, sleepy, warm] : [cold, sleepy]

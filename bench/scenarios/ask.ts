@@ -12,8 +12,8 @@
  * and responder doing that JSON work themselves, so what is left is the runtime's own overhead.
  */
 import { echo } from "../../actors/examples/index.ts"
-import { createMessaging } from "../../runtime/client.ts"
-import { startNode } from "../../runtime/node.ts"
+import { createMessaging } from "../../runtime/client/messaging.ts"
+import { startNode } from "../../runtime/node/node.ts"
 import { alternate, closedLoop, payloadText, type LoopResult } from "../load.ts"
 import { median, percentile } from "../stats.ts"
 import { benchLogger, duration, encoder, rawConnection, rounds } from "../support.ts"

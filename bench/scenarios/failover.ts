@@ -13,7 +13,7 @@
  * checkpointed when the node died). No raw-NATS baseline.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import { createMessaging } from "../../runtime/client.ts"
+import { createMessaging } from "../../runtime/client/messaging.ts"
 import { benchWhere } from "../agents.ts"
 import { startNodeProc, startNodeProcs, type NodeProc } from "../cluster-procs.ts"
 import { sleep, waitFor } from "../load.ts"

@@ -1,5 +1,5 @@
 /**
- * pheromones: deposit, reinforce and detect (runtime/pheromones) against raw JetStream KV.
+ * pheromones: deposit, reinforce and detect (runtime/stigmergy) against raw JetStream KV.
  *   - deposit: closed loop at the highest --concurrency level, each deposit one trail (ids
  *     cycled) vs raw `kv.put` of the same bytes the pheromone API stored, same key count
  *     (issue target: >= 0.8x);
@@ -16,7 +16,7 @@
  */
 import { jetstream, DeliverPolicy, type JetStreamClient } from "@nats-io/jetstream"
 import { Kvm, KvWatchInclude, type KV } from "@nats-io/kv"
-import type { Pheromones } from "../../runtime/pheromones/pheromones.ts"
+import type { Pheromones } from "../../runtime/stigmergy/pheromones.ts"
 import { PHEROMONE_BUCKET, pheromoneKey } from "../../subjects/pheromones.ts"
 import { alternate, closedLoop, type LoopResult } from "../load.ts"
 import { median, percentile, Samples } from "../stats.ts"
@@ -95,10 +95,10 @@ export const pheromonesScenario: Scenario = {
   name: "pheromones",
   summary: "pheromone deposit, reinforce, detect among 1,000 and 10,000 trails vs raw KV put / the fastest raw read of last values",
   async run(ctx: ScenarioContext) {
-    const mod = await importIfPresent("runtime/pheromones/pheromones.ts")
+    const mod = await importIfPresent("runtime/stigmergy/pheromones.ts")
     const createPheromones = pickFunction<CreatePheromones>(mod, "createPheromones")
     if (!createPheromones) {
-      ctx.skip("pheromones have not landed yet (runtime/pheromones/pheromones.ts createPheromones)")
+      ctx.skip("pheromones have not landed yet (runtime/stigmergy/pheromones.ts createPheromones)")
       return
     }
     const nc = await rawConnection(ctx.natsUrl, "bench-pheromones")

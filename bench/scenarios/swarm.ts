@@ -84,10 +84,10 @@ export const swarmScenario: Scenario = {
   summary: "N agents over K node processes foraging tasks by pheromone-guided bids: throughput, Gini of work, idle time",
   async run(ctx: ScenarioContext) {
     const tasks = await importIfPresent("runtime/tasks/mod.ts")
-    const pheromones = await importIfPresent("runtime/pheromones/pheromones.ts")
+    const pheromones = await importIfPresent("runtime/stigmergy/pheromones.ts")
     const startTaskEngine = pickFunction(tasks, "startTaskEngine")
     if (!startTaskEngine || !pickFunction(tasks, "createMarketplace") || !pickFunction(pheromones, "createPheromones")) {
-      ctx.skip("needs durable tasks with the marketplace (runtime/tasks) and pheromones (runtime/pheromones)")
+      ctx.skip("needs durable tasks with the marketplace (runtime/tasks) and pheromones (runtime/stigmergy)")
       return
     }
     const K = ctx.options.nodes ?? (ctx.quick ? 2 : 3)

@@ -13,8 +13,8 @@
  * per publish, `msg.json()` per delivery), so what is left is the runtime's own overhead.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import { createMessaging } from "../../runtime/client.ts"
-import { startNode } from "../../runtime/node.ts"
+import { createMessaging } from "../../runtime/client/messaging.ts"
+import { startNode } from "../../runtime/node/node.ts"
 import { benchTally, tally } from "../agents.ts"
 import { alternate, payloadText, sleep } from "../load.ts"
 import { median } from "../stats.ts"

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { nodesBroadcastSubject } from "../../subjects/grammar.ts"
-import type { NodeStats } from "../node.ts"
+import type { NodeStats } from "../node/node.ts"
 
 export const COST_MODEL = { activePerHour: 0.21, sleepingPerHour: 0.01 } as const
 

@@ -9,11 +9,11 @@
 import { parseArgs } from "node:util"
 import { counter, echo, forager, worker, EXAMPLE_WORK_CAPABILITY } from "../../actors/examples/index.ts"
 import type { TaskRecord } from "../../subjects/tasks.ts"
-import { isAskError } from "../client.ts"
-import { startNode, type AntsNode } from "../node.ts"
-import { createPheromones, createWorkspace, strongestPatterns, type Evaporation } from "../pheromones/mod.ts"
+import { isAskError } from "../client/messaging.ts"
+import { startNode, type AntsNode } from "../node/node.ts"
+import { createPheromones, createWorkspace, strongestPatterns, type Evaporation } from "../stigmergy/mod.ts"
 import { lifecycleWildcard, supervisorWildcard } from "../../subjects/grammar.ts"
-import type { Io } from "./main.ts"
+import type { Io } from "./io.ts"
 
 export async function runDemo(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({

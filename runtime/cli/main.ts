@@ -11,27 +11,17 @@ import { parseArgs, type ParseArgsConfig } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { agentSubject, DEFAULT_TENANT, parseAgentSubject, SubjectError } from "../../subjects/grammar.ts"
-import { isAgentDefinition, type AgentDefinition } from "../define-agent.ts"
-import { connectNats, startNode, type LogLevel } from "../node.ts"
-import { NatsServerError } from "../nats-server.ts"
-import { clearEmbeddedUrl, distrustEmbeddedUrl, isProcessAlive, readEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
-import { redactUrl, type Credentials } from "../security/connection-options.ts"
+import { isAgentDefinition, type AgentDefinition } from "../agent/define-agent.ts"
+import { connectNats, startNode, type LogLevel } from "../node/node.ts"
+import { NatsServerError } from "../server/nats-server.ts"
+import { clearEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
+import { CliError } from "./cli-error.ts"
+import { NATS_OPTION, clientConnection, credentialsOf, resolveNatsUrl, takeConnectionFlags } from "./connection.ts"
+import type { Io } from "./io.ts"
 
-export class CliError extends Error {
-  readonly _tag = "CliError"
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message)
-    this.name = "CliError"
-  }
-}
+export { CliError, resolveNatsUrl }
 
-export interface Io {
-  out(s: string): void
-  err(s: string): void
-}
+export type { Io }
 
 const stdio: Io = {
   out: (s) => process.stdout.write(s.endsWith("\n") ? s : s + "\n"),
@@ -44,27 +34,6 @@ interface Command {
   run(argv: string[], io: Io): Promise<number | void>
 }
 
-/** How a command reaches and authenticates to NATS: the `nats` CLI's flags (their environment variables work too). */
-const NATS_OPTION = {
-  nats: { type: "string" },
-  user: { type: "string" },
-  password: { type: "string" },
-  token: { type: "string" },
-  creds: { type: "string" },
-  nkey: { type: "string" },
-  "tls-cert": { type: "string" },
-  "tls-key": { type: "string" },
-  "tls-ca": { type: "string" },
-} as const
-const CREDENTIAL_FLAGS = ["user", "password", "token", "creds", "nkey", "tls-cert", "tls-key", "tls-ca"] as const
-
-/** The credentials given as flags (undefined ones left out, so the URL and the environment still apply). */
-function credentialsOf(values: Partial<Record<(typeof CREDENTIAL_FLAGS)[number], string | undefined>>): Credentials {
-  const c: Record<string, string> = {}
-  const keys = { user: "user", password: "password", token: "token", creds: "creds", nkey: "nkey", "tls-cert": "tlsCert", "tls-key": "tlsKey", "tls-ca": "tlsCa" } as const
-  for (const f of CREDENTIAL_FLAGS) if (values[f] !== undefined) c[keys[f]] = values[f]!
-  return c
-}
 
 /** Commands implemented in their own modules, loaded on use. */
 const external: Record<string, { module: string; fn: string; summary: string; usage: string; needsNats: boolean }> = {
@@ -227,48 +196,6 @@ function parse<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[]
   }
 }
 
-const DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
-
-/**
- * Where client commands find NATS. The embedded server's file is used only when it is private
- * to this user and names a running nats-server (runtime/cli/embedded-url.ts); otherwise it is
- * skipped with the reason on stderr. Credentials come from the URL and the environment
- * (runtime/security/connection-options.ts), or from the embedded server's file.
- */
-export function resolveNatsUrl(flag: string | undefined, io?: Io): { url: string; source: "flag" | "env" | "embedded" | "default"; credentials?: Credentials } {
-  if (flag) return { url: flag, source: "flag" }
-  if (process.env.NATS_URL) return { url: process.env.NATS_URL, source: "env" }
-  const e = readEmbeddedUrl()
-  if (e) {
-    const why = distrustEmbeddedUrl(e)
-    if (why === undefined) return { url: e.url, source: "embedded", credentials: e.user ? { user: e.user, password: e.password ?? "" } : {} }
-    io?.err(`ants: not trusting ${e.file}: ${why}; trying ${DEFAULT_NATS_URL}`)
-    // a file of ours whose server is gone (a crashed node) is removed; anything else is left alone
-    if (e.pid !== undefined && !isProcessAlive(e.pid)) clearEmbeddedUrl(e.url)
-  }
-  return { url: DEFAULT_NATS_URL, source: "default" }
-}
-
-async function clientConnection(flag: string | undefined, io: Io, given: Credentials = {}): Promise<NatsConnection> {
-  let { url, source, credentials } = resolveNatsUrl(flag, io)
-  if (source === "embedded") {
-    try {
-      return await connectNats(url, "ants-cli", credentials)
-    } catch (e) {
-      io.err(`ants: the embedded nats-server at ${url} (from ${readEmbeddedUrl()?.file ?? "its URL file"}) does not answer (${(e as Error).message}); the file is stale, trying ${DEFAULT_NATS_URL}`)
-      clearEmbeddedUrl(url)
-      url = DEFAULT_NATS_URL
-    }
-  }
-  try {
-    return await connectNats(url, "ants-cli", given)
-  } catch (e) {
-    throw new CliError(
-      `cannot connect to NATS at ${redactUrl(url)} (${(e as Error).message}). Start a node first (\`npx ants node --agents <module>\`), or pass --nats <url> / set NATS_URL (with credentials: nats://user:password@host, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS or NATS_NKEY).`,
-    )
-  }
-}
-
 async function runExternal(name: string, ext: (typeof external)[string], argv: string[], io: Io): Promise<number> {
   const path = new URL(ext.module, import.meta.url)
   if (!existsSync(path)) throw new CliError(`the "${name}" command is not part of this build yet`)
@@ -278,17 +205,8 @@ async function runExternal(name: string, ext: (typeof external)[string], argv: s
   const args = argv.filter((a) => a !== "--json")
   if (!ext.needsNats) return (await fn(args, { ...io, json })) ?? 0
   // pull --nats and the credential flags out for the connection; the command parses the rest
-  const take = (name: string): string | undefined => {
-    const i = args.indexOf(`--${name}`)
-    if (i < 0) return undefined
-    const v = args[i + 1]
-    args.splice(i, 2)
-    return v
-  }
-  const flag = take("nats")
-  const given: Record<string, string | undefined> = {}
-  for (const f of CREDENTIAL_FLAGS) given[f] = take(f)
-  const nc = await clientConnection(flag, io, credentialsOf(given))
+  const conn = takeConnectionFlags(args)
+  const nc = await clientConnection(conn.nats, io, conn.credentials)
   try {
     return (await fn(args, { nc, json, out: io.out, err: io.err })) ?? 0
   } finally {
@@ -379,7 +297,7 @@ async function runNode(argv: string[], io: Io): Promise<number> {
     ...(values.tenants ? { tenants: values.tenants.split(",").map((t) => t.trim()).filter(Boolean) } : {}),
   })
   if (node.embedded) writeEmbeddedUrl(node.url, { serverPid: node.embedded.pid, ...node.embedded.credentials })
-  // which guarantees hold on the server found (DESIGN.md §7): always shown, not only with --verbose
+  // which guarantees hold on the server found: always shown, not only with --verbose
   const g = node.cluster.guarantees
   const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings, vulnerabilities: g.vulnerabilities }
   const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, ...(node.embedded ? { serverPid: node.embedded.pid } : {}), routing: node.routing, types: agents.map((a) => a.type), guarantees }

@@ -18,8 +18,8 @@
 import { parseArgs } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { PheromoneError, isPheromoneError, type PheromoneType, type StrengthLevel } from "../../subjects/pheromones.ts"
-import { createPheromones, type TrailRef } from "../pheromones/pheromones.ts"
-import type { Evaporation, Trail } from "../pheromones/trail.ts"
+import { createPheromones, type TrailRef } from "../stigmergy/pheromones.ts"
+import type { Evaporation, Trail } from "../stigmergy/trail.ts"
 
 export interface PheromoneCommandIO {
   readonly nc: NatsConnection

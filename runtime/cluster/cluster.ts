@@ -1,5 +1,5 @@
 /**
- * A node's part in the swarm (DESIGN.md §3): membership, partition ownership, forwarding,
+ * A node's part in the swarm: membership, partition ownership, forwarding,
  * single activation, graceful hand-over, durable mail and inspection. node.ts calls in at four
  * points only: `forward` on the hot path, `guard` around activations, `start`, and
  * `leave`/`close` when draining.
@@ -28,10 +28,8 @@
  * longer a member) and restores the last checkpoint.
  */
 import { randomUUID } from "node:crypto"
-import { errors, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core"
-import { jetstreamManager } from "@nats-io/jetstream"
+import { errors, headers as natsHeaders, type Msg, type Subscription } from "@nats-io/nats-core"
 import {
-  bucketStream,
   HOPS_HEADER,
   LEASES_BUCKET,
   MAIL_DEAD_STREAM,
@@ -46,78 +44,22 @@ import {
 } from "../../subjects/cluster.ts"
 import { encodeError } from "../../subjects/envelope.ts"
 import { PARTITIONS, ROOT, partitionQueue, partitionSubscription, SubjectError, type AgentSubjectParts, type ParsedInbound } from "../../subjects/grammar.ts"
-import { parseInboundOnce, toInbound, type Inbound } from "../inbound.ts"
-import type { ActorCell } from "../actor-cell.ts"
-import type { TypeHost } from "../type-host.ts"
-import type { ActivationGuard } from "./activation-guard.ts"
-import { startMailDelivery, type MailDelivery, type MailOptions } from "./durable-mail.ts"
+import { parseInboundOnce, toInbound, type Inbound } from "../actor/inbound.ts"
+import type { ActorCell } from "../actor/cell.ts"
+import type { TypeHost } from "../actor/type-host.ts"
+import type { ActivationGuard } from "../actor/activation-guard.ts"
+import { startMailDelivery, type MailDelivery } from "./durable-mail.ts"
 import { clusterGuarantees, type Guarantees, type StoreReplicas } from "./guarantees.ts"
-import { Leases, LEASE_DEFAULTS, isLeaseHeldError } from "./leases.ts"
-import { Membership, MEMBERSHIP_DEFAULTS, type MemberRecord } from "./membership.ts"
+import { Leases, isLeaseHeldError } from "./leases.ts"
+import { Membership } from "./membership.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
-import { partitionOf } from "./partition-hash.ts"
+import { partitionOf } from "../../subjects/partition-hash.ts"
 import { assignPartitions } from "./rendezvous.ts"
+import { CLUSTER_DEFAULTS, type Cluster, type ClusterDeps, type ClusterOptions, type ClusterView } from "./cluster-options.ts"
+import { storeReplicas } from "./guarantees.ts"
 
-export const CLUSTER_DEFAULTS = {
-  ...MEMBERSHIP_DEFAULTS,
-  ...LEASE_DEFAULTS,
-  /** How long a losing node waits for the gaining node to serve a partition before letting go anyway. */
-  handoverTimeoutMs: 3_000,
-  /** Forwarding hops before a message is answered `unavailable`. */
-  maxHops: 8,
-} as const
-
-export interface ClusterOptions {
-  /** Membership heartbeat interval. Default 300 ms. */
-  readonly heartbeatMs?: number
-  /** A node not heard from for this long is taken for dead (also the members bucket's max_age). Default 1500 ms. */
-  readonly expiryMs?: number
-  /** Max age of the leases bucket (collects leases a crashed node left behind). Default 10 min. */
-  readonly leaseTtlMs?: number
-  readonly handoverTimeoutMs?: number
-  /** Durable mail delivery from this node; `false` to not pull mail here. */
-  readonly mail?: Omit<MailOptions, "replicas" | "watchOwner"> | false
-}
-
-export type { ActorInfo, NodeMembersInfo } from "./inspection.ts"
-
-export interface ClusterDeps {
-  readonly id: string
-  readonly nc: NatsConnection
-  readonly hosts: ReadonlyMap<string, TypeHost>
-  readonly replicas: number
-  /** The node's other buckets and streams (state, schedules, pheromones, tasks...) with the replicas it asks for. */
-  readonly stores?: ReadonlyArray<StoreReplicas>
-  readonly shutdownTimeoutMs: number
-  readonly log: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void
-  readonly dispatch: (msg: Msg, routed?: Inbound) => void
-}
-
-/** What the node exposes about its cluster part (`node.cluster`). */
-export interface ClusterView {
-  readonly incarnation: string
-  readonly guarantees: Guarantees
-  /** Live members in this node's view (including itself). */
-  members(): string[]
-  /** Partitions this node is subscribed to. */
-  partitions(): number[]
-  /** The node that owns an actor in this node's view. */
-  ownerOf(type: string, id: string): string | undefined
-  info(): NodeMembersInfo
-  actors(filter?: { type?: string; tenant?: string; limit?: number }): { actors: ActorInfo[]; truncated: boolean }
-}
-
-export interface Cluster extends ClusterView {
-  readonly guard: ActivationGuard
-  /** Routing hook: true when the message was forwarded to another node (or answered). */
-  forward(msg: Msg, p: Inbound): boolean
-  /** Joins: membership, leases, partition subscriptions ("partitioned" routing), mail, inspection. */
-  start(routing: "partitioned" | "direct"): Promise<void>
-  /** Graceful leave: hands every partition and actor over. */
-  leave(): Promise<void>
-  /** Removes the membership entry and stops everything cluster-related. */
-  close(): Promise<void>
-}
+export { CLUSTER_DEFAULTS }
+export type { ActorInfo, NodeMembersInfo, Cluster, ClusterDeps, ClusterOptions, ClusterView }
 
 /** How long a node relays the reply of an ask it forwarded (handlers may be slow, e.g. LLM calls). */
 const FORWARD_TIMEOUT_MS = 300_000
@@ -127,30 +69,6 @@ function isNoResponders(e: unknown): boolean {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-/**
- * The replicas each store really has on the server (a bucket or stream created earlier keeps its
- * configuration); one that does not exist yet is listed with the replicas it will be created with.
- */
-async function storeReplicas(nc: NatsConnection, declared: ReadonlyArray<StoreReplicas>): Promise<StoreReplicas[]> {
-  const seen = new Set<string>()
-  const unique = declared.filter((d) => !seen.has(`${d.kind}:${d.name}`) && seen.add(`${d.kind}:${d.name}`))
-  try {
-    const jsm = await jetstreamManager(nc)
-    return await Promise.all(
-      unique.map(async (d) => {
-        try {
-          const info = await jsm.streams.info(d.kind === "kv" ? bucketStream(d.name) : d.name)
-          return { ...d, replicas: info.config.num_replicas || 1 }
-        } catch {
-          return d
-        }
-      }),
-    )
-  } catch {
-    return [...unique]
-  }
-}
 
 export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): Cluster {
   const { id: me, nc, hosts, log } = deps

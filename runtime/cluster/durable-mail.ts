@@ -1,5 +1,5 @@
 /**
- * Durable actor messages (DESIGN.md §3): at-least-once tells through JetStream.
+ * Durable actor messages: at-least-once tells through JetStream.
  *
  * A sender publishes to `ants.<tenant>.mail.<type>.<id>.<Tag>` (JetStream publish, header
  * `Nats-Msg-Id` for de-duplication within the stream's duplicate window, default 2 min). Stream
@@ -29,7 +29,7 @@
  */
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg, type StreamConfig } from "@nats-io/jetstream"
-import { agentSubject, tenantMsgId, type AgentSubjectParts } from "../../subjects/grammar.ts"
+import { agentSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
 import {
   DEAD_CODE_HEADER,
   DURABLE_HEADER,
@@ -42,12 +42,12 @@ import {
   MAIL_STREAM,
   MAIL_STREAM_SUBJECTS,
   mailDeadSubject,
-  mailSubject,
   parseMailSubject,
 } from "../../subjects/cluster.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { retrying } from "./membership.ts"
-import type { DurableTellResult } from "../actor-context.ts"
+import { publishDurable } from "../client/durable-tell.ts"
+import type { DurableTellResult } from "../agent/actor-context.ts"
 
 export const MAIL_DEFAULTS = {
   ackWaitMs: 10_000,
@@ -152,12 +152,8 @@ async function addIfAbsent(jsm: JetStreamManager, cfg: Partial<StreamConfig> & {
   }
 }
 
-/** Publishes a durable tell (JetStream; the stream must exist: a node creates it at start). */
-export async function publishDurable(nc: NatsConnection, parts: AgentSubjectParts, body: Uint8Array, msgId: string): Promise<DurableTellResult> {
-  // scoped by tenant: the mail stream is shared, and de-duplicates across it
-  const ack = await jetstream(nc).publish(mailSubject(parts), body, { msgID: tenantMsgId(parts.tenant, msgId) })
-  return { seq: ack.seq, duplicate: ack.duplicate }
-}
+export { publishDurable }
+
 
 export interface MailDelivery {
   readonly delivered: number

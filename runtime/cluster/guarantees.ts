@@ -1,5 +1,5 @@
 /**
- * Which cluster guarantees hold on the NATS server a node found (DESIGN.md §7). Pure: decided
+ * Which cluster guarantees hold on the NATS server a node found. Pure: decided
  * from the version and shape the server announced at connect and from the replicas each of the
  * runtime's buckets and streams really has (read from the server at start-up), printed at
  * start-up (the `ants node` ready banner) and answered by `ants nodes`.
@@ -16,7 +16,10 @@
  * Replication is stated store by store: what is R3 on a cluster survives the loss of one
  * server; what is not is named in a warning.
  */
-import { versionAtLeast } from "../pheromones/server-features.ts"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { jetstreamManager } from "@nats-io/jetstream"
+import { bucketStream } from "../../subjects/cluster.ts"
+import { versionAtLeast } from "../server/server-features.ts"
 import { serverVulnerabilities } from "../security/server-cves.ts"
 
 /** One of the runtime's buckets (KV) or streams and the replicas it has (or is created with). */
@@ -103,4 +106,28 @@ export function clusterGuarantees(s: ServerShape): Guarantees {
   for (const v of vulns) warnings.push(v.warning)
   const vulnerabilities = vulns.map((v) => ({ id: v.id, fixedIn: v.fixedIn }))
   return { version: s.version, replicas: s.replicas, casSerialized, survivesServerLoss, replicated, unreplicated, statements, warnings, vulnerabilities }
+}
+
+/**
+ * The replicas each store really has on the server (a bucket or stream created earlier keeps its
+ * configuration); one that does not exist yet is listed with the replicas it will be created with.
+ */
+export async function storeReplicas(nc: NatsConnection, declared: ReadonlyArray<StoreReplicas>): Promise<StoreReplicas[]> {
+  const seen = new Set<string>()
+  const unique = declared.filter((d) => !seen.has(`${d.kind}:${d.name}`) && seen.add(`${d.kind}:${d.name}`))
+  try {
+    const jsm = await jetstreamManager(nc)
+    return await Promise.all(
+      unique.map(async (d) => {
+        try {
+          const info = await jsm.streams.info(d.kind === "kv" ? bucketStream(d.name) : d.name)
+          return { ...d, replicas: info.config.num_replicas || 1 }
+        } catch {
+          return d
+        }
+      }),
+    )
+  } catch {
+    return [...unique]
+  }
 }

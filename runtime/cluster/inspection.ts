@@ -6,7 +6,7 @@
  */
 import type { Msg } from "@nats-io/nats-core"
 import { encodeError, encodeOk } from "../../subjects/envelope.ts"
-import type { TypeHost } from "../type-host.ts"
+import type { TypeHost } from "../actor/type-host.ts"
 import type { Guarantees } from "./guarantees.ts"
 
 /** A node's membership record as seen by inspection. */

@@ -1,5 +1,5 @@
 /**
- * Single activation (DESIGN.md §3): an actor is active on at most one node, guarded by a lease
+ * Single activation: an actor is active on at most one node, guarded by a lease
  * in KV bucket `ants_leases` (key `<tenant>.<type>.<id>`, value `{"node","incarnation","at"}`).
  *
  * Rules:

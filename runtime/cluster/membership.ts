@@ -1,6 +1,6 @@
 /**
  * Membership: which runtime nodes are alive, seen by every node the same way, with no
- * coordinator (DESIGN.md §3). Each node writes its entry into KV bucket `ants_members` every
+ * coordinator. Each node writes its entry into KV bucket `ants_members` every
  * `heartbeatMs` (default 300 ms); the bucket's max_age is `expiryMs` (default 1500 ms), so the
  * server forgets a node that stopped writing. Every node watches the bucket: a put is a sign of
  * life, a delete is a graceful leave (seen at once), and a node not heard from for `expiryMs`

@@ -1,4 +1,15 @@
-/** The cluster layer's public surface (nodes use it through startNode; operators through these). */
+/**
+ * Layer `cluster`: nodes as one runtime. Membership (heartbeats in KV), placement of actor
+ * partitions by rendezvous hashing, actor leases (single activation, fenced take-over),
+ * forwarding to the owning node, hand-over when partitions move, durable mail (at-least-once
+ * tells through JetStream) and cluster-wide inspection.
+ *
+ * Promises: at most one activation of an actor across the cluster at a time; a partition has
+ * one owner among the live members that host its type; a durable tell is delivered until an
+ * actor answers ok or it is dead-lettered.
+ * May import: subjects/, runtime/agent (types), runtime/client, runtime/server. It sees the
+ * engine only through the narrow port the node gives it (`LocalActors`), never cells or hosts.
+ */
 export { CLUSTER_DEFAULTS } from "./cluster.ts"
 export type { ClusterOptions, ClusterView } from "./cluster.ts"
 export type { ActorFilter, ActorInfo, NodeMembersInfo } from "./inspection.ts"
@@ -10,5 +21,5 @@ export type { MemberRecord, MemberState } from "./membership.ts"
 export { MAIL_DEFAULTS, ensureMailStreams, publishDurable } from "./durable-mail.ts"
 export type { DurableTellResult, MailOptions } from "./durable-mail.ts"
 export { gather, listActors, listNodes, memberCount } from "./inspect-client.ts"
-export { partitionOf } from "./partition-hash.ts"
+export { partitionOf } from "../../subjects/partition-hash.ts"
 export { assignPartitions, ownerOf, partitionsOf } from "./rendezvous.ts"

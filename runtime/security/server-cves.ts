@@ -3,7 +3,19 @@
  * Pure: the node's ready banner and `ants nodes` name what applies to the server they found,
  * with the versions that fix it. The table is data; add a row when a new advisory is published.
  */
-import { parseVersion, versionAtLeast } from "../pheromones/server-features.ts"
+
+/** `major.minor.patch` of a version string ("v2.9.10", "2.10.27-beta"); zeros when unreadable. */
+function parseVersion(v: string): [number, number, number] {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v)
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0]
+}
+
+function versionAtLeast(version: string, min: string): boolean {
+  const a = parseVersion(version)
+  const b = parseVersion(min)
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! > b[i]!
+  return true
+}
 
 export interface ServerAdvisory {
   readonly id: string

@@ -7,7 +7,7 @@ import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstr
 import { nanos } from "@nats-io/nats-core"
 import { PRIORITY_LANES, TASKS_STREAM, taskConsumerName, taskLaneFilter } from "../../subjects/tasks.ts"
 import type { LaneRef } from "./lane-puller.ts"
-import { DEFAULT_ACK_WAIT_MS } from "./worker-options.ts"
+import { DEFAULT_ACK_WAIT_MS } from "../agent/task-options.ts"
 
 export interface Lane extends LaneRef {
   emptyUntil: number

@@ -30,13 +30,13 @@
  * per task (default 100 ms), or when agents should pick up work by stigmergy (the pheromone).
  *
  * Exactly-one relies on KV create being atomic: true on a single server and on clustered
- * servers from 2.9.11 on (DESIGN.md §7: not serialized on clustered 2.9.10).
+ * servers from 2.9.11 on (not serialized on clustered 2.9.10).
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node"
 import { createInbox } from "@nats-io/nats-core"
 import { DEFAULT_TENANT, token } from "../../subjects/grammar.ts"
 import { taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
-import type { Pheromones } from "../pheromones/mod.ts"
+import type { Pheromones } from "../stigmergy/mod.ts"
 import { NoBidderError, errorMessage } from "./errors.ts"
 import { ensureTaskStreams } from "./streams.ts"
 import type { TaskContext, TaskHandler } from "./worker.ts"
@@ -105,7 +105,7 @@ export const noSignals: TaskSignals = {
   failed: async () => undefined,
 }
 
-/** Signals as pheromones (runtime/pheromones): `task` on announce, `success`/`danger` on the outcome. */
+/** Signals as pheromones (runtime/stigmergy): `task` on announce, `success`/`danger` on the outcome. */
 export function pheromoneSignals(ph: Pheromones): TaskSignals {
   return {
     async announce(t) {

@@ -1,4 +1,12 @@
-/** Durable tasks (issue 5): submit, workers, priorities, schedules, sessions, dead letters, status, marketplace. */
+/**
+ * Layer `tasks`: durable tasks on JetStream. Submit with priority and deadline, capability lanes
+ * and their workers, sessions (one task at a time per key), schedules, dead letters, status,
+ * and the marketplace (bids scored from load and pheromone signals).
+ *
+ * Promises: a submitted task is handled at least once or dead-lettered with its reason; a task
+ * is never lost when a worker dies (its claim lapses and another worker takes it).
+ * May import: subjects/, runtime/agent (task handler types), runtime/stigmergy (signals).
+ */
 export { startTaskEngine } from "./engine.ts"
 export type { TaskEngine, TaskEngineOptions } from "./engine.ts"
 export { submitTask, validateTask } from "./submit.ts"

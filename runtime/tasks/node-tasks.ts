@@ -14,11 +14,11 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node"
 import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
-import { capabilityEntries, type AgentDefinition, type CapabilitySpec } from "../define-agent.ts"
-import type { Pheromones } from "../pheromones/mod.ts"
+import { capabilityEntries, type AgentDefinition, type CapabilitySpec } from "../agent/define-agent.ts"
+import type { Pheromones } from "../stigmergy/mod.ts"
 import { startTaskEngine, type TaskEngine, type TaskEngineOptions } from "./engine.ts"
 import { createMarketplace, type BidderHandle, type Marketplace, type MarketplaceOptions } from "./marketplace.ts"
-import type { ServeOptions } from "./worker-options.ts"
+import type { ServeOptions } from "../agent/task-options.ts"
 
 export interface NodeTaskOptions extends Omit<TaskEngineOptions, "replicas"> {
   /** Start no task engine on this node (no workers, scheduler or status responder). Default false. */

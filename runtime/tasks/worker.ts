@@ -32,7 +32,7 @@ import type { JetStreamManager } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv"
 import { nuid } from "@nats-io/nats-core"
 import { hostname } from "node:os"
-import { DEFAULT_TENANT, SubjectError, isToken, token, unscopedMsgId } from "../../subjects/grammar.ts"
+import { DEFAULT_TENANT, SubjectError, isToken, token } from "../../subjects/grammar.ts"
 import {
   TASKS_STREAM,
   TERMINAL_STATES,
@@ -47,6 +47,7 @@ import {
 } from "../../subjects/tasks.ts"
 import { errorMessage } from "./errors.ts"
 import { Delivery, LanePuller } from "./lane-puller.ts"
+import { deliveredTaskId } from "./task-id.ts"
 import { ensureCapabilityLanes, type Lane } from "./lanes.ts"
 import { boundedResult, readStatus, recordOf, writeStatus } from "./status-store.ts"
 import { SessionGate } from "./session-gate.ts"
@@ -64,7 +65,7 @@ import {
   type WorkerConfig,
   type WorkerHandle,
   type WorkerStats,
-} from "./worker-options.ts"
+} from "../agent/task-options.ts"
 
 export { ensureCapabilityLanes } from "./lanes.ts"
 export {
@@ -78,7 +79,7 @@ export {
   type WorkerEvent,
   type WorkerHandle,
   type WorkerStats,
-} from "./worker-options.ts"
+} from "../agent/task-options.ts"
 
 const decoder = new TextDecoder()
 
@@ -285,17 +286,9 @@ class Worker {
       })
   }
 
-  private taskId(d: Delivery): string {
-    const h = d.msg.headers
-    const msgId = h?.get(TaskHeaders.MsgId)
-    // a plain client's Nats-Msg-Id is `<tenant>.<key>` (or a bare key): the task id is the key
-    const fromHeader = h?.get(TaskHeaders.TaskId) || (msgId ? unscopedMsgId(d.msg.subject.split(".")[1] ?? "", msgId) : undefined)
-    return fromHeader && isToken(fromHeader) ? fromHeader : `s${d.info.streamSeq}`
-  }
-
   private async process(d: Delivery): Promise<void> {
     const now = Date.now()
-    const id = this.taskId(d)
+    const id = deliveredTaskId(d)
     const resubmits = Number(d.msg.headers?.get(TaskHeaders.Resubmits) || 0)
     let where
     try {
@@ -316,10 +309,8 @@ class Worker {
       return await this.deadLetter(d, this.stubTask(id, d), "malformed_payload", d.info.deliveryCount, task.message, resubmits, raw)
     }
 
-    // A suspended tenant's tasks wait (parked as scheduled, no attempt spent) until it is resumed.
-    if (this.cfg.paused?.(task.tenant) !== undefined) {
-      return await this.move(d, { ...task, notBefore: now + PAUSED_TASK_DELAY_MS }, taskScheduleSubject(task.tenant, task.capability), "scheduled")
-    }
+    // A suspended tenant's tasks wait, parked as scheduled (no attempt spent), until it is resumed.
+    if (this.cfg.paused?.(task.tenant) !== undefined) return await this.move(d, { ...task, notBefore: now + PAUSED_TASK_DELAY_MS }, taskScheduleSubject(task.tenant, task.capability), "scheduled")
     // Normalise plain publishes: wrong lane, session or future notBefore.
     const future = task.notBefore !== undefined && task.notBefore > now
     if (future) return await this.move(d, task, taskScheduleSubject(task.tenant, task.capability), "scheduled")

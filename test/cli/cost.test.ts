@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { counter } from "../../actors/examples/index.ts"
-import { startNode, type AntsNode } from "../../runtime/node.ts"
+import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { costByType, costCommand } from "../../runtime/cli/cost-command.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"

@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { PROJECT_CLUSTER_DIR, PROJECT_NATS_BASE_CONF, PROJECT_NATS_CONF, clusterConfigFor, findNatsServer } from "../../runtime/nats-server.ts"
+import { PROJECT_CLUSTER_DIR, PROJECT_NATS_BASE_CONF, PROJECT_NATS_CONF, clusterConfigFor, findNatsServer } from "../../runtime/server/nats-server.ts"
 import { authInit } from "../../runtime/security/auth-init.ts"
 
 /** `nats-server -t`: parses the file and exits (it reports on stderr). */

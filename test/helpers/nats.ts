@@ -4,7 +4,7 @@
  * binary is missing.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
-import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer, type NatsServerOptions } from "../../runtime/nats-server.ts"
+import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer, type NatsServerOptions } from "../../runtime/server/nats-server.ts"
 
 export { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer }
 

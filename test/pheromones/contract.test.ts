@@ -24,10 +24,10 @@ import {
   strengthValue,
   type PheromoneEntry,
 } from "../../subjects/pheromones.ts"
-import { parseVersion, serverFeatures, versionAtLeast } from "../../runtime/pheromones/server-features.ts"
-import { serverTtlOf, ttlHeader } from "../../runtime/pheromones/kv-store.ts"
-import { chooseStrongest, isDangerous, matchesCapabilities, patternId } from "../../runtime/pheromones/swarm-rules.ts"
-import { toTrail } from "../../runtime/pheromones/trail.ts"
+import { parseVersion, serverFeatures, versionAtLeast } from "../../runtime/server/server-features.ts"
+import { serverTtlOf, ttlHeader } from "../../runtime/stigmergy/kv-store.ts"
+import { chooseStrongest, isDangerous, matchesCapabilities, patternId } from "../../runtime/stigmergy/swarm-rules.ts"
+import { toTrail } from "../../runtime/stigmergy/trail.ts"
 import { duration } from "../../runtime/cli/pheromone-command.ts"
 
 const T0 = 1_700_000_000_000

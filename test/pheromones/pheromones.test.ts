@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
-import { createPheromones } from "../../runtime/pheromones/pheromones.ts"
-import type { Evaporation, Trail } from "../../runtime/pheromones/trail.ts"
+import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
+import type { Evaporation, Trail } from "../../runtime/stigmergy/trail.ts"
 import { PHEROMONE_BUCKET, isPheromoneError } from "../../subjects/pheromones.ts"
 import { Kvm } from "@nats-io/kv"
 import { jetstreamManager } from "@nats-io/jetstream"
-import { serverFeatures } from "../../runtime/pheromones/server-features.ts"
+import { serverFeatures } from "../../runtime/server/server-features.ts"
 
 let srv: NatsServer
 let nc: NatsConnection

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
-import { createPheromones } from "../../runtime/pheromones/pheromones.ts"
+import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
 
 let srv: NatsServer
 let nc: NatsConnection

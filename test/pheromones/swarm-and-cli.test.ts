@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
-import { createPheromones } from "../../runtime/pheromones/pheromones.ts"
-import { depositSuccess, findOverloaded, followStrongest, safeLocations, strongestPatterns } from "../../runtime/pheromones/swarm-rules.ts"
+import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
+import { depositSuccess, findOverloaded, followStrongest, safeLocations, strongestPatterns } from "../../runtime/stigmergy/swarm-rules.ts"
 import { pheromoneCommand } from "../../runtime/cli/pheromone-command.ts"
 
 let srv: NatsServer

@@ -3,7 +3,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { jetstreamManager } from "@nats-io/jetstream"
-import { createWorkspace, type Artifact } from "../../runtime/pheromones/workspace.ts"
+import { createWorkspace, type Artifact } from "../../runtime/stigmergy/workspace.ts"
 import { WORKSPACE_BUCKET } from "../../subjects/pheromones.ts"
 
 let srv: NatsServer

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Schema } from "effect"
 import { counter } from "../../actors/examples/index.ts"
-import { defineAgent, Empty } from "../../runtime/define-agent.ts"
-import { startNode, type AntsNode } from "../../runtime/node.ts"
-import { isAskError } from "../../runtime/client.ts"
+import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
+import { startNode, type AntsNode } from "../../runtime/node/node.ts"
+import { isAskError } from "../../runtime/client/messaging.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 

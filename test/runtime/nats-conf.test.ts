@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { echo } from "../../actors/examples/index.ts"
 import { confWithTenants } from "../helpers/nats-conf.ts"
-import { startNode, type AntsNode } from "../../runtime/node.ts"
+import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 
 let server: NatsServer

@@ -5,11 +5,11 @@ import { createInterface } from "node:readline"
 import { describe, expect, it } from "vitest"
 import { headers } from "@nats-io/transport-node"
 import { natsFixture, rawConnect } from "../helpers/nats.ts"
-import { startNatsCluster } from "../../runtime/nats-server.ts"
+import { startNatsCluster } from "../../runtime/server/nats-server.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { isProcessAlive as alive } from "../../runtime/cli/embedded-url.ts"
 
-const LAUNCHER = new URL("../../runtime/nats-server.ts", import.meta.url).pathname
+const LAUNCHER = new URL("../../runtime/server/nats-server.ts", import.meta.url).pathname
 
 /** Whether nothing listens on the port any more (a refused connection, not a timeout). */
 const refuses = (port: number) =>

@@ -7,8 +7,8 @@ import fc from "fast-check"
 import { Either, Schema } from "effect"
 import { counter, echo } from "../../actors/examples/index.ts"
 import { benchTally } from "../../bench/agents.ts"
-import { defineProtocol, parseIssues } from "../../runtime/protocol.ts"
-import { Empty } from "../../runtime/define-agent.ts"
+import { defineProtocol, parseIssues } from "../../runtime/agent/protocol.ts"
+import { Empty } from "../../runtime/agent/define-agent.ts"
 import { fcParams } from "../supervisors/fc-params.ts"
 
 const Finite = Schema.Number.pipe(Schema.finite())

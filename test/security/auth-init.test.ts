@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { main } from "../../runtime/cli/main.ts"
-import { findNatsServer } from "../../runtime/nats-server.ts"
+import { findNatsServer } from "../../runtime/server/nats-server.ts"
 
 function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = ""

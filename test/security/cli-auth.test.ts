@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawn, type ChildProcess } from "node:child_process"
 import { createInterface } from "node:readline"
-import { connectClient } from "../../runtime/connect-client.ts"
+import { connectClient } from "../../runtime/client/connect-client.ts"
 import { confWithTenants, type AuthConf } from "../helpers/nats-conf.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 

@@ -10,7 +10,7 @@ import { join } from "node:path"
 import { connect } from "@nats-io/transport-node"
 import { createUser } from "@nats-io/nkeys"
 import { connectionOptions, redactUrl, splitUrlCredentials, type Credentials } from "../../runtime/security/connection-options.ts"
-import { connectNats } from "../../runtime/node.ts"
+import { connectNats } from "../../runtime/node/node.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "ants-conn-"))

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { connect } from "@nats-io/transport-node"
 import { embeddedUrlDir, embeddedUrlFile, readEmbeddedUrl, writeEmbeddedUrl } from "../../runtime/cli/embedded-url.ts"
 import { resolveNatsUrl } from "../../runtime/cli/main.ts"
-import { startNatsServer, type NatsServer } from "../../runtime/nats-server.ts"
+import { startNatsServer, type NatsServer } from "../../runtime/server/nats-server.ts"
 
 const realTmp = process.env.TMPDIR
 const TMP = mkdtempSync(`${tmpdir()}/ants-url-test-`)

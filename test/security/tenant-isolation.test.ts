@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { counter } from "../../actors/examples/index.ts"
-import { startNode, type AntsNode } from "../../runtime/node.ts"
+import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { agentSubject } from "../../subjects/grammar.ts"
 import { confWithTenants, type AuthConf } from "../helpers/nats-conf.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"

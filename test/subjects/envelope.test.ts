@@ -15,7 +15,7 @@ const dec = new TextDecoder()
 const json = (b: Uint8Array) => JSON.parse(dec.decode(b))
 
 describe("reply envelopes", () => {
-  it("envelope - error codes are the closed set of DESIGN.md §1 (and more)", () => {
+  it("envelope - error codes are a closed set (the README lists them)", () => {
     for (const c of ["invalid_subject", "invalid_message", "unknown_type", "unknown_tag", "overloaded", "handler_failed", "unavailable", "timeout", "forbidden"]) {
       expect(ERROR_CODES).toContain(c)
     }

@@ -5,7 +5,7 @@ import { rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { TASK_CLAIMS_BUCKET, taskClaimKey } from "../../subjects/tasks.ts"
 import type { TaskEngine } from "../../runtime/tasks/engine.ts"
 import { createMarketplace, pheromoneSignals, type BidderHandle } from "../../runtime/tasks/marketplace.ts"
-import { createPheromones } from "../../runtime/pheromones/mod.ts"
+import { createPheromones } from "../../runtime/stigmergy/mod.ts"
 import { capabilityFor, startTaskFixture, stopTaskFixture } from "./helpers.ts"
 
 let server: NatsServer

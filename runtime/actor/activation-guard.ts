@@ -1,0 +1,21 @@
+/**
+ * What a TypeHost asks of the cluster around an activation (a narrow role interface, so
+ * type-host.ts needs no knowledge of leases or routing).
+ */
+import type { ActorCell } from "./cell.ts"
+
+export interface ActivationGuard {
+  /**
+   * Called while the cell is warming, before its state is restored: takes the actor's lease or
+   * throws. Resolves true when the lease was taken over from another holder (which may still be
+   * alive, stalled): the restore must then fence the state (StateStore.takeOver).
+   */
+  acquire(cell: ActorCell): Promise<boolean>
+  /**
+   * Called when an activation failed. Returns true when the failure means "active elsewhere"
+   * and the guard has taken the queued messages (forwarded to the holder); false otherwise.
+   */
+  refused(cell: ActorCell, error: unknown): boolean
+  /** Called when an activation ends (passivated, stopped, handed over, failed). */
+  release(cell: ActorCell): void
+}

@@ -1,0 +1,35 @@
+/**
+ * What a TypeHost needs from its node: a role interface in a file of its own, so the host and the
+ * handler context can both name it without importing one another.
+ */
+import type { NatsConnection } from "@nats-io/nats-core"
+import type { Messaging } from "../agent/actor-context.ts"
+import type { StateStore } from "./state-store.ts"
+import type { Supervisor } from "./supervision.ts"
+import type { Stigmergy } from "./artifact-delivery.ts"
+import type { ActivationGuard } from "./activation-guard.ts"
+import type { TypeStats } from "./type-stats.ts"
+import type { TenantScopes } from "./tenant-scope.ts"
+
+export type { TypeStats }
+
+/** What a TypeHost needs from its node (a narrow role interface). */
+export interface HostNode {
+  readonly id: string
+  readonly nc: NatsConnection
+  readonly messaging: Messaging
+  readonly store: StateStore
+  readonly supervisor: Supervisor
+  /** Pheromones and workspace for actors (started with the node). */
+  stigmergy(): Stigmergy
+  log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void
+  /** Called when a cell finished its queued work (drain waits on this). */
+  settled(): void
+  /** Single activation across nodes (leases); absent when the node runs without a cluster. */
+  readonly guard?: ActivationGuard
+  /** What each tenant's actors act through (their own connection when the node has an auth folder). */
+  readonly scopes?: TenantScopes
+  /** Counts and records a topic event that could not be delivered (node stats `rejectedEvents`). */
+  rejectedEvent?(subject: string, code: "invalid_message" | "invalid_subject" | "overloaded", message: string): void
+}
+

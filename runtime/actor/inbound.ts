@@ -1,0 +1,58 @@
+/**
+ * Inbound actor subjects, parsed once. An actor gets many messages on the same few subjects,
+ * and parsing one (split, four token checks) was one of the largest costs of a tell, so the
+ * node remembers the subjects it parsed last, each with the actor's key among its type's cells
+ * and its partition (hashing type and id again for every message that arrived unmapped cost
+ * more than all the rest of a tell).
+ * The memo is bounded (cleared when full), so it holds at most `INBOUND_MEMO_SIZE` entries
+ * whatever the number of actors; a subject that does not parse is never remembered.
+ */
+import { parseInbound, SubjectError, type ParsedInbound } from "../../subjects/grammar.ts"
+import { partitionOf } from "../../subjects/partition-hash.ts"
+
+export interface Inbound extends ParsedInbound {
+  /** The actor's key in `TypeHost.cells` (see `actorKey`). */
+  readonly key: string
+  /** The actor's partition: the subject's when it arrived mapped, else computed as the server would. */
+  readonly part: number
+}
+
+/** Entries kept (about 200 bytes each). */
+export const INBOUND_MEMO_SIZE = 4096
+
+/** The key of an actor among the cells of its type. */
+export function actorKey(tenant: string, id: string): string {
+  return `${tenant}\u0000${id}`
+}
+
+const memo = new Map<string, Inbound>()
+
+/** `parseInbound` with the last subjects remembered; the result must not be modified. */
+export function parseInboundOnce(subject: string): Inbound | SubjectError {
+  const hit = memo.get(subject)
+  if (hit !== undefined) return hit
+  const p = parseInbound(subject)
+  if (p instanceof SubjectError) return p
+  if (memo.size >= INBOUND_MEMO_SIZE) memo.clear()
+  const inbound = toInbound(p)
+  memo.set(subject, inbound)
+  return inbound
+}
+
+/** What the hot path needs of a parsed subject (for messages that did not come through the memo). */
+export function toInbound(p: ParsedInbound): Inbound {
+  return {
+    partition: p.partition,
+    tenant: p.tenant,
+    type: p.type,
+    id: p.id,
+    tag: p.tag,
+    key: actorKey(p.tenant, p.id),
+    part: p.partition >= 0 ? p.partition : partitionOf(p.type, p.id),
+  }
+}
+
+/** How many subjects are remembered now (for tests and inspection). */
+export function inboundMemoSize(): number {
+  return memo.size
+}

@@ -1,0 +1,31 @@
+/**
+ * Layer `actor`: the actor engine. One activation per actor (a cell with its bounded mailbox),
+ * the host that keeps one agent type's cells, inbound subject parsing, the state store
+ * (checkpoints in KV, fenced on take-over), lifecycle policy (tiers, warm pools, business
+ * hours), passivation, schedules, the handler context and artifact delivery to declared
+ * interests.
+ *
+ * Promises: a message handed to a host reaches its handler once, in arrival order per actor,
+ * and is answered exactly once (ok, or an error envelope); a throwing handler never takes the
+ * node down; state survives passivation and restarts as the type's checkpoint policy says.
+ * May import: subjects/, supervisors/, runtime/agent, runtime/client, runtime/stigmergy.
+ * Never imports: runtime/cluster, runtime/tasks, runtime/node, runtime/cli.
+ */
+export { ActorCell } from "./cell.ts"
+export type { CellHost, CellStatus, Envelope } from "./cell.ts"
+export { TypeHost } from "./type-host.ts"
+export type { HostNode } from "./host-node.ts"
+export type { TypeStats } from "./type-stats.ts"
+export type { ActivationGuard } from "./activation-guard.ts"
+export { INBOUND_MEMO_SIZE, actorKey, inboundMemoSize, parseInboundOnce, toInbound } from "./inbound.ts"
+export type { Inbound } from "./inbound.ts"
+export { Mailbox } from "./mailbox.ts"
+export { makeActorContext } from "./context.ts"
+export { StateFencedError, openStateStore } from "./state-store.ts"
+export type { Accounting, Checkpoint, StateStore } from "./state-store.ts"
+export { idsToKeepAwake, idsToWakeAtStart, insideWindow, mayPassivate, nextOpening, warmPoolIds } from "./lifecycle-policy.ts"
+export { nextFiring, startSchedules } from "./schedules.ts"
+export type { ScheduleRunner } from "./schedules.ts"
+export type { ActorDecision, Supervisor } from "./supervision.ts"
+export { ArtifactDelivery, createStigmergy } from "./artifact-delivery.ts"
+export type { Stigmergy, StigmergyOptions } from "./artifact-delivery.ts"

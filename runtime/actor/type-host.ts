@@ -1,0 +1,312 @@
+/**
+ * Everything a node keeps for one hosted agent type: the definition and its compiled codecs,
+ * the live activations, the type's availability (a type whose supervisor gave up answers
+ * `unavailable` on this node) and its counters. Cells call back into the host for every side
+ * effect (replies, lifecycle events, checkpoints, supervision), so the cell stays small.
+ */
+import type { Msg } from "@nats-io/nats-core"
+import { encodeError, type LifecycleState } from "../../subjects/envelope.ts"
+import { lifecycleSubject, type ActorAddress } from "../../subjects/grammar.ts"
+import type { ActorContext } from "../agent/actor-context.ts"
+import { ActorCell, type Envelope } from "./cell.ts"
+import { actorKey } from "./inbound.ts"
+import { makeActorContext } from "./context.ts"
+import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
+import type { CompiledTag } from "../agent/protocol.ts"
+import type { StateStore } from "./state-store.ts"
+import { mayPassivate, warmPoolIds } from "./lifecycle-policy.ts"
+import type { HostNode, TypeStats } from "./host-node.ts"
+import type { CellHost } from "./cell.ts"
+
+const encoder = new TextEncoder()
+
+export type { HostNode, TypeStats }
+
+export class TypeHost implements CellHost {
+  readonly cells = new Map<string, ActorCell>()
+  /**
+   * Actors of this type that passivated on this node, with the time they went to sleep. An
+   * entry goes when the actor wakes here, or when its partition moves to another node
+   * (`forgetSleeping`), so it holds only this node's sleeping actors.
+   */
+  readonly sleeping = new Map<string, number>()
+  readonly compiled: ReadonlyMap<string, CompiledTag>
+  readonly stats: TypeStats = {
+    activations: 0,
+    passivations: 0,
+    handled: 0,
+    handlerFailures: 0,
+    restarts: 0,
+    checkpoints: 0,
+    checkpointFailures: 0,
+    activeMs: 0,
+    sleepingMs: 0,
+  }
+  /** Set when the type's supervisor gave up: the type answers `unavailable` with this reason. */
+  unavailable: string | undefined
+  readonly checkpointPolicy: CheckpointPolicy
+  readonly passivateAfterMs: number
+  /** Ids of the type's warm pool (kept active, never passivated). */
+  readonly poolIds: ReadonlySet<string>
+  /** Cell keys (`<tenant>\u0000<id>`) of singleton actors run by supervisor workers: never passivated. */
+  readonly pinned = new Set<string>()
+  private reviveTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    readonly definition: AgentDefinition,
+    readonly node: HostNode,
+    readonly mailboxCapacity: number,
+    passivateAfterMs: number,
+  ) {
+    this.compiled = definition.protocol.compiled
+    this.checkpointPolicy = definition.checkpoint ?? "after-change"
+    this.passivateAfterMs = definition.passivateAfterMs ?? passivateAfterMs
+    this.poolIds = new Set(warmPoolIds(definition))
+  }
+
+  /** Whether an idle actor may passivate now (tiers, warm pool, business hours). */
+  mayPassivate(cell: ActorCell, now: number): boolean {
+    return !this.pinned.has(cell.key) && mayPassivate(this.definition, this.poolIds, cell.id, now)
+  }
+
+  get store(): StateStore {
+    return this.node.store
+  }
+
+  /** The live cell of an id, activating it (cold or from sleep) when there is none. */
+  cell(tenant: string, id: string, key: string = actorKey(tenant, id)): ActorCell {
+    let cell = this.cells.get(key)
+    if (cell === undefined) {
+      cell = new ActorCell(this, tenant, id, key)
+      this.cells.set(key, cell)
+      this.stats.activations++
+      const sleptAt = this.sleeping.get(key)
+      if (sleptAt !== undefined) {
+        this.sleeping.delete(key)
+        this.stats.sleepingMs += Date.now() - sleptAt
+      }
+      cell.activate(sleptAt !== undefined ? "sleeping" : "cold")
+    }
+    return cell
+  }
+
+  /** Loads the last checkpoint (or the initial state) into a warming cell. */
+  async restore(cell: ActorCell): Promise<void> {
+    // the tenant's own connection before anything of the actor runs (its handlers act through it)
+    await this.node.scopes?.open(cell.tenant)
+    // the lease first: a node that cannot have the actor must not even read its state
+    const tookOver = this.node.guard ? await this.node.guard.acquire(cell) : false
+    if (this.checkpointPolicy !== "never") {
+      // after a lease takeover the previous holder may only be stalled: fence it out by rewriting the state now
+      const cp = tookOver
+        ? await this.store.takeOver(cell, () => this.definition.initialState({ tenant: cell.tenant, id: cell.id }))
+        : await this.store.load(cell)
+      if (cp !== undefined) {
+        cell.state = cp.state
+        cell.revision = cp.revision
+        cell.saved = JSON.stringify(cp.state ?? null)
+        cell.restoreAccounting(cp.acct, Date.now())
+      } else {
+        cell.state = this.definition.initialState({ tenant: cell.tenant, id: cell.id })
+      }
+    } else {
+      cell.state = this.definition.initialState({ tenant: cell.tenant, id: cell.id })
+    }
+    if (this.definition.onActivate) await this.definition.onActivate(cell.context() as ActorContext<any>)
+  }
+
+  activationFailed(cell: ActorCell, error: unknown): void {
+    if (this.node.guard?.refused(cell, error)) {
+      // active on another node: the guard forwarded what was queued there
+      cell.status = "stopped"
+      this.cells.delete(cell.key)
+      this.transition(cell, "warming", "cold", (error as Error).message)
+      this.node.settled()
+      return
+    }
+    this.node.guard?.release(cell)
+    const reason = `activation of ${this.definition.type}/${cell.id} failed: ${(error as Error)?.message ?? String(error)}`
+    this.node.log("error", reason)
+    cell.status = "stopped"
+    this.cells.delete(cell.key)
+    cell.rejectQueued("unavailable", reason)
+    this.transition(cell, "warming", "cold", reason)
+    this.node.settled()
+  }
+
+  checkpointFailed(cell: ActorCell, error: unknown): void {
+    this.stats.checkpointFailures++
+    const fenced = (error as { _tag?: string })?._tag === "StateFencedError"
+    this.node.log(fenced ? "warn" : "error", `checkpoint of ${this.definition.type}/${cell.id} failed: ${(error as Error)?.message}`)
+    if (fenced) {
+      // Another activation owns this actor now: this one must not go on with stale state.
+      this.stop(cell, "fenced: another activation wrote this actor's state")
+    }
+  }
+
+  /** Stops and forgets a cell; what it had queued gets `unavailable`. */
+  stop(cell: ActorCell, reason: string): void {
+    if (cell.status === "stopped") return
+    const from = cell.status as LifecycleState
+    cell.status = "stopped"
+    this.stats.activeMs += Date.now() - cell.activeSince
+    this.cells.delete(cell.key)
+    this.unsubscribeCell(cell)
+    this.node.guard?.release(cell)
+    cell.rejectQueued("unavailable", `${this.definition.type}/${cell.id} stopped: ${reason}`)
+    this.transition(cell, from, "cold", reason)
+  }
+
+  /** Checkpoints, runs onPassivate and drops the cell (idle → sleeping). */
+  async passivate(cell: ActorCell): Promise<void> {
+    if (cell.busy || cell.status !== "idle") return
+    if (this.definition.onPassivate) {
+      try {
+        await this.definition.onPassivate(cell.context() as ActorContext<any>)
+      } catch (e) {
+        this.node.log("warn", `onPassivate of ${this.definition.type}/${cell.id} threw: ${(e as Error).message}`)
+      }
+    }
+    const sleptAt = Date.now()
+    if (this.checkpointPolicy !== "never") await cell.checkpointNow(sleptAt)
+    // a message may have arrived while we were writing
+    if (cell.busy || cell.status !== "idle") return
+    cell.status = "stopped"
+    this.cells.delete(cell.key)
+    this.unsubscribeCell(cell)
+    this.node.guard?.release(cell)
+    this.sleeping.set(cell.key, Date.now())
+    this.stats.passivations++
+    this.stats.activeMs += Date.now() - cell.activeSince
+    this.transition(cell, "idle", "sleeping")
+  }
+
+  /**
+   * Forgets the sleeping actors for which `keep(id)` is false (their partition moved to another
+   * node, which wakes them from now on). Their sleep until now is booked here, so this node's
+   * `sleepingMs` stays what its actors slept while they were its own; the new holder books the
+   * actor's own accounting from its checkpoint when it wakes it. Returns how many were dropped.
+   */
+  forgetSleeping(keep: (id: string) => boolean): number {
+    const now = Date.now()
+    let dropped = 0
+    for (const [key, sleptAt] of this.sleeping) {
+      if (keep(key.slice(key.indexOf("\u0000") + 1))) continue
+      this.sleeping.delete(key)
+      this.stats.sleepingMs += now - sleptAt
+      dropped++
+    }
+    return dropped
+  }
+
+  supervise(cell: ActorCell, tag: string, error: unknown): void {
+    // the supervisor publishes its decision on ants._sys.supervisor.<tenant>.<type>.<id>
+    const decision = this.node.supervisor.actorFailed(this.definition.type, cell, error)
+    const reason = `${tag}: ${(error as Error)?.message ?? String(error)}`
+    switch (decision.directive) {
+      case "resume":
+        break
+      case "restart":
+        this.stats.restarts++
+        cell.restart(decision.backoffMs ?? 0)
+        break
+      case "stop":
+      case "escalate":
+        this.stop(cell, reason)
+        break
+    }
+    if (decision.typeGaveUp !== undefined) this.giveUp(decision.typeGaveUp)
+  }
+
+  /**
+   * The type's supervisor stopped it (it gave up, or a sibling's restart takes it down): answer
+   * `unavailable` from now on and stop every activation, each given `shutdownMs` to finish its
+   * handler in flight (see `shutdown`).
+   */
+  giveUp(reason: string, shutdownMs: number | "infinity" = 0): void {
+    clearTimeout(this.reviveTimer)
+    this.reviveTimer = undefined
+    if (this.unavailable !== undefined) return
+    this.unavailable = reason
+    this.node.log("error", `agent type ${this.definition.type} is unavailable on node ${this.node.id}: ${reason}`)
+    for (const cell of [...this.cells.values()]) void this.shutdown(cell, reason, shutdownMs)
+  }
+
+  /**
+   * The type's supervisor restarted it: serve again after `delayMs` (the supervisor's restart
+   * backoff); until then messages are answered `unavailable` with the reason.
+   */
+  revive(delayMs = 0): void {
+    clearTimeout(this.reviveTimer)
+    this.reviveTimer = undefined
+    if (this.unavailable === undefined) return
+    if (delayMs > 0) {
+      this.unavailable = `restarting by its supervisor, available again in ${delayMs} ms (was: ${this.unavailable})`
+      this.reviveTimer = setTimeout(() => this.revive(0), delayMs)
+      this.reviveTimer.unref?.()
+      return
+    }
+    this.node.log("info", `agent type ${this.definition.type} is available again on node ${this.node.id}`)
+    this.unavailable = undefined
+  }
+
+  /**
+   * Stops a cell as OTP stops a child: no new message starts, the handler in flight gets up to
+   * `shutdownMs` to finish (then the state it left is checkpointed, with the cost accounting);
+   * past that, or with `0`, the cell is stopped at once (brutal kill: the last checkpoint is
+   * what stays). Whatever is still queued is answered `unavailable`.
+   */
+  async shutdown(cell: ActorCell, reason: string, shutdownMs: number | "infinity"): Promise<void> {
+    if (cell.status === "stopped") return
+    const finished = await cell.finishInFlight(shutdownMs)
+    if (finished && shutdownMs !== 0 && this.checkpointPolicy !== "never" && (cell.status as string) !== "stopped") {
+      await cell.checkpointNow(undefined, true).catch(() => undefined)
+    }
+    this.stop(cell, reason)
+  }
+
+  /** A supervisor restarts a singleton actor it runs as a worker (state back to its checkpoint). */
+  restartActor(cell: ActorCell, delayMs: number, shutdownMs: number | "infinity"): void {
+    if (cell.status === "stopped") return
+    this.stats.restarts++
+    cell.restart(delayMs, shutdownMs)
+  }
+
+  transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string): void {
+    if (from === "stopped") return
+    this.publish(lifecycleSubject(a), { from, to, node: this.node.id, at: new Date().toISOString(), ...(reason ? { reason } : {}) })
+  }
+
+  reply(env: Envelope, body: Uint8Array): void {
+    const msg: Msg | undefined = env.msg
+    if (msg?.reply) msg.respond(body)
+  }
+
+  replyError(env: Envelope, code: Parameters<typeof encodeError>[0], message: string): void {
+    this.reply(env, encodeError(code, message))
+  }
+
+  /** A cell's run loop ended (it has just stamped `lastActivity`). */
+  cellSettled(_cell: ActorCell): void {
+    this.node.settled()
+  }
+
+  makeContext(cell: ActorCell): ActorContext {
+    return makeActorContext(cell, this.node)
+  }
+
+  unsubscribeCell(cell: ActorCell): void {
+    if (cell.subscriptions === null) return
+    for (const s of cell.subscriptions) s.unsubscribe()
+    cell.subscriptions = null
+  }
+
+  private publish(subject: string, event: unknown): void {
+    try {
+      this.node.nc.publish(subject, encoder.encode(JSON.stringify(event)))
+    } catch (e) {
+      // a closed connection during shutdown must not break the caller
+      this.node.log("warn", `could not publish ${subject}: ${(e as Error).message}`)
+    }
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * `defineAgent` declares an agent type the way a gen_server module reads: protocol, initial
+ * state, handlers, plus the runtime options of the type (mailbox bound, lifecycle, topics).
+ * The returned value is both what a node hosts and what a caller uses for typed asks.
+ */
+import { Schema } from "effect"
+import { token } from "../../subjects/grammar.ts"
+import type { ActorContext } from "./actor-context.ts"
+import type { TypePolicyInput } from "../../supervisors/spec.ts"
+import type { Artifact } from "../stigmergy/workspace.ts"
+import { capabilityProblem } from "../../subjects/tasks.ts"
+import type { TaskContext } from "./task-options.ts"
+import { defineProtocol, ProtocolError, type MessageOf, type Protocol, type ProtocolSpec, type ReplyOf } from "./protocol.ts"
+
+export type Handler<P extends ProtocolSpec, T extends keyof P, S> = (
+  message: MessageOf<P, T>,
+  ctx: ActorContext<S>,
+) => ReplyOf<P, T> | Promise<ReplyOf<P, T>>
+
+export type Handlers<P extends ProtocolSpec, S> = { readonly [T in keyof P]: Handler<P, T, S> }
+
+/** A topic subscription declared by the type: events become tells to one actor of the type. */
+export interface TopicBinding {
+  /** Topic pattern under `ants.<tenant>.topic.` (`*` one token, `>` the rest). */
+  readonly pattern: string
+  /** The protocol tag the event is delivered as. */
+  readonly tag: string
+  /** Which actor gets the event: a fixed id, or a function of the event (and topic name). */
+  readonly to: string | ((event: unknown, topic: string) => string)
+}
+
+/** When state is written to KV. */
+export type CheckpointPolicy =
+  /** After every handled message that changed state, written behind the reply and coalesced per actor (default). */
+  | "after-change"
+  /** Like after-change, but the reply waits until the checkpoint is stored (no acknowledged change is ever lost). */
+  | "before-reply"
+  /** Only when the actor passivates or the node drains. */
+  | "on-passivate"
+  /** The type keeps no state in KV. */
+  | "never"
+
+/**
+ * Lifecycle tiers (seed design §10.3):
+ * - `always_on`: never passivated; `instances` are activated when a node starts;
+ * - `business_hours`: not passivated inside the `businessHours` window; `instances` are woken when it opens;
+ * - `on_demand` (default): activated by messages, passivated when idle.
+ */
+export type Tier = "always_on" | "business_hours" | "on_demand"
+
+/** A cron window (croner syntax, 5 or 6 fields) in a time zone, e.g. 09:00–17:00 on weekdays. */
+export interface CronWindow {
+  readonly open: string
+  readonly close: string
+  /** IANA time zone, e.g. "Europe/Paris". Default UTC. */
+  readonly timezone?: string
+}
+
+/** A scheduled wake: at each cron time, `message` is delivered to actor `id` as `tag`. */
+export interface Schedule {
+  /** Unique within the type (used to fire once across the swarm). */
+  readonly name: string
+  readonly cron: string
+  readonly timezone?: string
+  readonly id: string
+  readonly tag: string
+  readonly message?: unknown
+  /** Default `default`. */
+  readonly tenant?: string
+}
+
+/** Handles one durable task: the payload as submitted; its return value becomes the result. Throw to fail the attempt. */
+export type TaskHandlerFn = (payload: any, ctx: TaskContext) => unknown
+
+/** A capability the type serves, with the settings of its workers (defaults: runtime/tasks/README.md). */
+export interface CapabilitySpec {
+  readonly handle: TaskHandlerFn
+  /** Tasks run at once per node. Default 16 (1 per bidder when `marketplace`). */
+  readonly concurrency?: number
+  /** Attempts before the task is dead-lettered. Default 3. */
+  readonly maxAttempts?: number
+  /** Claim duration, kept alive while the handler runs. Default 5 minutes. */
+  readonly ackWaitMs?: number
+  /** Retry delay after attempt n: min(maxMs, initialMs × factor^(n−1)), ±20% jitter. Default 1 s, ×2, ≤ 60 s. */
+  readonly backoff?: { readonly initialMs?: number; readonly factor?: number; readonly maxMs?: number }
+  /**
+   * Deliver by auction instead of plain queue delivery: each task is announced as a `task`
+   * pheromone and the agents of every node serving the capability this way bid for it
+   * (runtime/tasks/marketplace.ts). Default false.
+   */
+  readonly marketplace?: boolean
+  /** Tenants whose tasks are served. Default `["default"]`. */
+  readonly tenants?: ReadonlyArray<string>
+}
+
+/** `capabilities` as a record (`{ "example.work": handler }`) or a list of `{capability, handle, ...}`. */
+export type Capabilities =
+  | Readonly<Record<string, TaskHandlerFn | CapabilitySpec>>
+  | ReadonlyArray<CapabilitySpec & { readonly capability: string }>
+
+export interface AgentOptions {
+  /** Mailbox bound per actor; a full mailbox answers `overloaded`. Default: the node's (1000). */
+  readonly mailbox?: number
+  /** Idle time before passivation (sleeping). Default: the node's (`--passivate-after`, 300000 ms). */
+  readonly passivateAfterMs?: number
+  readonly checkpoint?: CheckpointPolicy
+  readonly tier?: Tier
+  readonly topics?: ReadonlyArray<TopicBinding>
+  /** Ids (tenant `default`) activated at node start (`always_on`) or when the business-hours window opens. */
+  readonly instances?: ReadonlyArray<string>
+  /** Required for tier `business_hours`. */
+  readonly businessHours?: CronWindow
+  /**
+   * Warm pool: `size` actors (`<prefix>0` … `<prefix>size-1`, prefix defaults to `<type>-`) kept
+   * activated from node start and never passivated, so work sent to them skips activation.
+   */
+  readonly warmPool?: number | { readonly size: number; readonly prefix?: string }
+  readonly schedules?: ReadonlyArray<Schedule>
+  /**
+   * How this type's actors are supervised (supervisors/spec.ts `TypePolicyInput`): per-actor
+   * `intensity`/`periodMs` (default 3 restarts per 10 s), `backoff`, the type's own
+   * `typeIntensity`/`typePeriodMs` (default 10 escalations per 60 s, then the type is
+   * unavailable on the node) and a `decider(error)` returning resume | restart | stop | escalate.
+   */
+  readonly supervision?: TypePolicyInput
+  /** Stigmergy: artifacts reaching these statuses are delivered to this type (runtime/actor/artifact-delivery.ts). */
+  readonly interests?: ReadonlyArray<Interest>
+  /**
+   * Durable tasks: the capabilities this type serves and their handlers. Every node hosting
+   * the type delivers tasks submitted to `ants.<tenant>.task.<capability>` to the handler, at
+   * least once, with retries and dead letters (README "Durable tasks").
+   */
+  readonly capabilities?: Capabilities
+}
+
+export interface AgentSpec<P extends ProtocolSpec, S> extends AgentOptions {
+  /** The type name: a subject token (`[A-Za-z0-9_-]+`). */
+  readonly type: string
+  readonly protocol: P | Protocol<P>
+  /** Initial state of a fresh actor (no checkpoint yet). */
+  readonly initialState?: (address: { tenant: string; id: string }) => S
+  readonly handlers: Handlers<P, S>
+  /** Called after activation (fresh or restored), before the first message. */
+  readonly onActivate?: (ctx: ActorContext<S>) => void | Promise<void>
+  /** Called before passivation or stop, after the last message. */
+  readonly onPassivate?: (ctx: ActorContext<S>) => void | Promise<void>
+  /** Optional extension data read by subsystems (tasks, workspace interests, lifecycle). */
+  readonly extensions?: Readonly<Record<string, unknown>>
+}
+
+export interface AgentDefinition<P extends ProtocolSpec = ProtocolSpec, S = any> extends AgentOptions {
+  readonly _tag: "AgentDefinition"
+  readonly type: string
+  readonly protocol: Protocol<P>
+  readonly initialState: (address: { tenant: string; id: string }) => S
+  readonly handlers: Handlers<P, S>
+  readonly onActivate?: (ctx: ActorContext<S>) => void | Promise<void>
+  readonly onPassivate?: (ctx: ActorContext<S>) => void | Promise<void>
+  readonly extensions: Readonly<Record<string, unknown>>
+}
+
+export class AgentDefinitionError extends Error {
+  readonly _tag = "AgentDefinitionError"
+  constructor(message: string) {
+    super(message)
+    this.name = "AgentDefinitionError"
+  }
+}
+
+function isProtocol<P extends ProtocolSpec>(p: P | Protocol<P>): p is Protocol<P> {
+  return typeof (p as Protocol<P>).compiled === "object" && (p as Protocol<P>).compiled instanceof Map
+}
+
+export function defineAgent<const P extends ProtocolSpec, S = undefined>(spec: AgentSpec<P, S>): AgentDefinition<P, S> {
+  try {
+    token("type", spec.type)
+  } catch (e) {
+    throw new AgentDefinitionError(`agent type: ${(e as Error).message}`)
+  }
+  let protocol: Protocol<P>
+  try {
+    protocol = isProtocol(spec.protocol) ? spec.protocol : defineProtocol(spec.protocol)
+  } catch (e) {
+    throw new AgentDefinitionError(`agent "${spec.type}": ${(e as ProtocolError).message}`)
+  }
+  for (const tag of protocol.tags) {
+    if (typeof spec.handlers[tag] !== "function") {
+      throw new AgentDefinitionError(`agent "${spec.type}": no handler for tag "${tag}"`)
+    }
+  }
+  for (const tag of Object.keys(spec.handlers)) {
+    if (!protocol.compiled.has(tag)) {
+      throw new AgentDefinitionError(`agent "${spec.type}": handler "${tag}" has no message in the protocol`)
+    }
+  }
+  if (spec.mailbox !== undefined && (!Number.isInteger(spec.mailbox) || spec.mailbox < 1)) {
+    throw new AgentDefinitionError(`agent "${spec.type}": mailbox must be a positive integer`)
+  }
+  if (spec.tier === "business_hours" && !spec.businessHours) {
+    throw new AgentDefinitionError(`agent "${spec.type}": tier business_hours needs businessHours {open, close, timezone}`)
+  }
+  for (const id of spec.instances ?? []) {
+    try {
+      token("id", id)
+    } catch (e) {
+      throw new AgentDefinitionError(`agent "${spec.type}": instance ${(e as Error).message}`)
+    }
+  }
+  const names = new Set<string>()
+  for (const sch of spec.schedules ?? []) {
+    if (names.has(sch.name)) throw new AgentDefinitionError(`agent "${spec.type}": schedule "${sch.name}" is declared twice`)
+    names.add(sch.name)
+    if (!protocol.compiled.has(sch.tag)) throw new AgentDefinitionError(`agent "${spec.type}": schedule "${sch.name}" delivers unknown tag "${sch.tag}"`)
+    try {
+      token("token", sch.name)
+      token("id", sch.id)
+    } catch (e) {
+      throw new AgentDefinitionError(`agent "${spec.type}": schedule "${sch.name}": ${(e as Error).message}`)
+    }
+  }
+  for (const i of spec.interests ?? []) {
+    if (!protocol.compiled.has(i.tag)) throw new AgentDefinitionError(`agent "${spec.type}": interest in ${i.statuses.join("|")} is delivered as unknown tag "${i.tag}"`)
+  }
+  for (const t of spec.topics ?? []) {
+    if (!protocol.compiled.has(t.tag)) {
+      throw new AgentDefinitionError(`agent "${spec.type}": topic "${t.pattern}" is delivered as unknown tag "${t.tag}"`)
+    }
+  }
+  capabilityEntries(spec) // validates
+  return {
+    ...spec,
+    _tag: "AgentDefinition",
+    protocol,
+    initialState: spec.initialState ?? (() => undefined as S),
+    extensions: spec.extensions ?? {},
+  }
+}
+
+/** The declared capabilities as a list, validated; throws AgentDefinitionError. */
+export function capabilityEntries(def: Pick<AgentOptions, "capabilities"> & { readonly type: string }): Array<CapabilitySpec & { readonly capability: string }> {
+  const c = def.capabilities
+  if (c === undefined) return []
+  const list: Array<CapabilitySpec & { capability: string }> = Array.isArray(c)
+    ? c.map((e) => ({ ...e }))
+    : Object.entries(c as Record<string, TaskHandlerFn | CapabilitySpec>).map(([capability, v]) =>
+        typeof v === "function" ? { capability, handle: v } : { ...(v as CapabilitySpec), capability },
+      )
+  const seen = new Set<string>()
+  for (const e of list) {
+    const where = `agent "${def.type}": capability ${JSON.stringify(e.capability)}`
+    const problem = typeof e.capability === "string" ? capabilityProblem(e.capability) : "a capability is a dotted string of tokens"
+    if (problem) throw new AgentDefinitionError(`${where}: ${problem}`)
+    if (seen.has(e.capability)) throw new AgentDefinitionError(`${where} is declared twice`)
+    seen.add(e.capability)
+    if (typeof e.handle !== "function") throw new AgentDefinitionError(`${where} needs a handler function (payload, ctx) => result`)
+    for (const k of ["concurrency", "maxAttempts"] as const) {
+      const v = e[k]
+      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new AgentDefinitionError(`${where}: ${k} must be a positive integer, got ${JSON.stringify(v)}`)
+    }
+    if (e.ackWaitMs !== undefined && (!Number.isFinite(e.ackWaitMs) || e.ackWaitMs < 1_000)) {
+      throw new AgentDefinitionError(`${where}: ackWaitMs must be at least 1000 ms, got ${JSON.stringify(e.ackWaitMs)}`)
+    }
+    for (const t of e.tenants ?? []) {
+      try {
+        token("tenant", t)
+      } catch (err) {
+        throw new AgentDefinitionError(`${where}: ${(err as Error).message}`)
+      }
+    }
+  }
+  return list
+}
+
+export function isAgentDefinition(u: unknown): u is AgentDefinition {
+  return typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "AgentDefinition"
+}
+
+/** The empty message, for tags that carry nothing (`Get`, `Ping`). */
+export const Empty = Schema.Struct({})
+
+/** A declared interest in artifacts reaching some statuses. */
+export interface Interest {
+  /** Statuses that trigger a delivery (e.g. `["needs_review"]`). */
+  readonly statuses: ReadonlyArray<string>
+  /** The protocol tag the artifact is delivered as; its message Schema should accept `{artifact}` (see `ArtifactDelivery`). */
+  readonly tag: string
+  /** The status the artifact is moved to when claimed (default `in_progress`), so one actor gets it. */
+  readonly claim?: string
+  readonly kinds?: ReadonlyArray<string>
+  readonly prefix?: string
+  /** Which actor gets it (default `default`). */
+  readonly to?: string | ((artifact: Artifact) => string)
+  /** Tenants watched (default: every tenant, one wildcard watch over the whole workspace). */
+  readonly tenants?: ReadonlyArray<string>
+  /**
+   * How long the actor may take: the ask's timeout and the claim's lease (default 60000 ms).
+   * After it the claim goes stale and the artifact is delivered again (to whoever claims it).
+   */
+  readonly timeoutMs?: number
+}

@@ -1,0 +1,45 @@
+/**
+ * Layer `agent`: the author API. What an agent author writes against: `defineAgent`, protocols
+ * built from `Schema` values, the handler context (`ActorContext`) and the options of task
+ * handlers. Definitions are plain data checked once, when defined.
+ *
+ * Promises: a definition that `defineAgent` accepts can be hosted by any node; a bad one fails
+ * at definition time with `AgentDefinitionError` or `ProtocolError`, naming the field.
+ * May import: subjects/, supervisors/ (policy types), runtime/stigmergy (types an actor sees).
+ * Never imports: the engine (runtime/actor), runtime/client, runtime/cluster, runtime/tasks,
+ * runtime/node, runtime/cli.
+ */
+export { AgentDefinitionError, Empty, capabilityEntries, defineAgent, isAgentDefinition } from "./define-agent.ts"
+export type {
+  AgentDefinition,
+  AgentOptions,
+  AgentSpec,
+  Capabilities,
+  CapabilitySpec,
+  CheckpointPolicy,
+  CronWindow,
+  Handler,
+  Handlers,
+  Interest,
+  Schedule,
+  TaskHandlerFn,
+  Tier,
+  TopicBinding,
+} from "./define-agent.ts"
+export { ProtocolError, defineProtocol, parseIssues } from "./protocol.ts"
+export type { CompiledTag, MessageInput, MessageOf, MessageSpec, Protocol, ProtocolSpec, ReplyOf } from "./protocol.ts"
+export type {
+  ActorContext,
+  ActorRef,
+  AgentRef,
+  AskOptions,
+  DurableTellOptions,
+  DurableTellResult,
+  Logging,
+  Messaging,
+  Stigmergic,
+  Target,
+  TopicPublishing,
+} from "./actor-context.ts"
+export { DEFAULT_ACK_WAIT_MS, DEFAULT_BACKOFF, DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS } from "./task-options.ts"
+export type { ServeOptions, TaskContext, TaskHandler, WorkerConfig, WorkerEvent, WorkerHandle, WorkerStats } from "./task-options.ts"

@@ -1,0 +1,18 @@
+import type { NatsConnection } from "@nats-io/nats-core"
+import { connect } from "@nats-io/transport-node"
+import { connectionOptions, type Credentials } from "../security/connection-options.ts"
+
+/**
+ * Connects to NATS the way the runtime always does (endless reconnect), authenticating with the
+ * credentials given, in the URL or in the environment (runtime/security/connection-options.ts).
+ */
+export async function connectNats(servers: string, name: string, credentials: Credentials = {}, extra: { inboxPrefix?: string } = {}): Promise<NatsConnection> {
+  return await connect({
+    ...connectionOptions(servers, credentials).options,
+    ...extra,
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    pingInterval: 10_000,
+  })
+}

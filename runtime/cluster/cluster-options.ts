@@ -1,0 +1,73 @@
+/**
+ * The cluster's options and defaults, what it needs from its node (`ClusterDeps`) and what it
+ * offers (`ClusterView` to operators, `Cluster` to the node that wires it).
+ */
+import type { Msg, NatsConnection } from "@nats-io/nats-core"
+import type { Inbound } from "../actor/inbound.ts"
+import type { TypeHost } from "../actor/type-host.ts"
+import type { ActivationGuard } from "../actor/activation-guard.ts"
+import type { MailOptions } from "./durable-mail.ts"
+import { LEASE_DEFAULTS } from "./leases.ts"
+import { MEMBERSHIP_DEFAULTS } from "./membership.ts"
+import type { Guarantees, StoreReplicas } from "./guarantees.ts"
+import type { ActorInfo, NodeMembersInfo } from "./inspection.ts"
+
+export const CLUSTER_DEFAULTS = {
+  ...MEMBERSHIP_DEFAULTS,
+  ...LEASE_DEFAULTS,
+  /** How long a losing node waits for the gaining node to serve a partition before letting go anyway. */
+  handoverTimeoutMs: 3_000,
+  /** Forwarding hops before a message is answered `unavailable`. */
+  maxHops: 8,
+} as const
+
+export interface ClusterOptions {
+  /** Membership heartbeat interval. Default 300 ms. */
+  readonly heartbeatMs?: number
+  /** A node not heard from for this long is taken for dead (also the members bucket's max_age). Default 1500 ms. */
+  readonly expiryMs?: number
+  /** Max age of the leases bucket (collects leases a crashed node left behind). Default 10 min. */
+  readonly leaseTtlMs?: number
+  readonly handoverTimeoutMs?: number
+  /** Durable mail delivery from this node; `false` to not pull mail here. */
+  readonly mail?: Omit<MailOptions, "replicas" | "watchOwner"> | false
+}
+
+
+export interface ClusterDeps {
+  readonly id: string
+  readonly nc: NatsConnection
+  readonly hosts: ReadonlyMap<string, TypeHost>
+  readonly replicas: number
+  /** The node's other buckets and streams (state, schedules, pheromones, tasks...) with the replicas it asks for. */
+  readonly stores?: ReadonlyArray<StoreReplicas>
+  readonly shutdownTimeoutMs: number
+  readonly log: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void
+  readonly dispatch: (msg: Msg, routed?: Inbound) => void
+}
+
+/** What the node exposes about its cluster part (`node.cluster`). */
+export interface ClusterView {
+  readonly incarnation: string
+  readonly guarantees: Guarantees
+  /** Live members in this node's view (including itself). */
+  members(): string[]
+  /** Partitions this node is subscribed to. */
+  partitions(): number[]
+  /** The node that owns an actor in this node's view. */
+  ownerOf(type: string, id: string): string | undefined
+  info(): NodeMembersInfo
+  actors(filter?: { type?: string; tenant?: string; limit?: number }): { actors: ActorInfo[]; truncated: boolean }
+}
+
+export interface Cluster extends ClusterView {
+  readonly guard: ActivationGuard
+  /** Routing hook: true when the message was forwarded to another node (or answered). */
+  forward(msg: Msg, p: Inbound): boolean
+  /** Joins: membership, leases, partition subscriptions ("partitioned" routing), mail, inspection. */
+  start(routing: "partitioned" | "direct"): Promise<void>
+  /** Graceful leave: hands every partition and actor over. */
+  leave(): Promise<void>
+  /** Removes the membership entry and stops everything cluster-related. */
+  close(): Promise<void>
+}

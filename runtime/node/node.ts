@@ -1,0 +1,412 @@
+/**
+ * A runtime node: hosts agent types, receives their messages from NATS and runs their actors.
+ *
+ * Routing: the server maps ants.<tenant>.agent.<type>.<id>.<Tag> to
+ * ants._part.<p>.…; the node subscribes to the partitions it owns with one queue group per
+ * partition. At start the node checks that the mapping is in force (a probe message); on a
+ * server without it all agent traffic arrives on the agent wildcards below, and the node says
+ * so (one node only then: placement needs the mapping). The node always subscribes to the
+ * agent wildcards (ants.*.agent, ants.*.agent.>, one queue group for the swarm): with the
+ * mapping they carry only what the mapping does not take (the wrong number of tokens), which is
+ * answered `invalid_subject` rather than left to "no responders".
+ *
+ * Promises: a message is validated before it reaches a mailbox (bad subject, unknown type or
+ * tag, body not JSON, schema failure: an error envelope when there is a reply subject, a count
+ * and a record on ants._sys.node.<id>.rejected otherwise; the runtime's own mapping probes
+ * are the one thing ignored); mailboxes are bounded; nothing a message does can crash the
+ * node; `drain()` finishes in-flight work, checkpoints and closes, and gives up waiting once
+ * the connection has been gone for `drainDisconnectedMs`.
+ */
+import { randomUUID } from "node:crypto"
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
+import { connectNats } from "../client/connect-nats.ts"
+import { NODE_DEFAULTS, checkInteger, defaultLogger, type AntsNode, type NodeOptions, type NodeStats } from "./options.ts"
+import { detectMapping } from "./routing.ts"
+import { createEndpoints } from "./endpoints.ts"
+import { createDrain } from "./drain.ts"
+import { createRejections } from "./rejections.ts"
+import { resetSupervision, typeStats } from "./inspection.ts"
+import { encodeError, encodeOk } from "../../subjects/envelope.ts"
+import {
+  AGENT_WILDCARDS,
+  AGENT_WILDCARD_QUEUE,
+  DEFAULT_TENANT,
+  isMappingProbe,
+  nodeSubject,
+  nodesBroadcastSubject,
+  topicPatternAllTenants,
+  agentSubject,
+  parseTopicSubject,
+  SubjectError,
+} from "../../subjects/grammar.ts"
+import { createMessaging } from "../client/messaging.ts"
+import { startNatsServer, type NatsServer } from "../server/nats-server.ts"
+import { parseIssues } from "../agent/protocol.ts"
+import { openStateStore, type StateStore } from "../actor/state-store.ts"
+import { createNodeSupervision } from "./node-supervision.ts"
+import { supervisionResetSubject, supervisionTreeSubject } from "../../subjects/supervision.ts"
+import { partitionOf } from "../../subjects/partition-hash.ts"
+import type { Supervisor } from "../actor/supervision.ts"
+import { TypeHost, type HostNode } from "../actor/type-host.ts"
+import { parseInboundOnce, type Inbound } from "../actor/inbound.ts"
+import { createCluster } from "../cluster/cluster.ts"
+import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
+import { runtimeStores } from "../cluster/runtime-stores.ts"
+import { idsToKeepAwake, idsToWakeAtStart } from "../actor/lifecycle-policy.ts"
+import { startSchedules } from "../actor/schedules.ts"
+import { createStigmergy } from "../actor/artifact-delivery.ts"
+import { startNodeTasks } from "../tasks/node-tasks.ts"
+import { startTenancy } from "./tenancy.ts"
+import { connectNode } from "./connect-node.ts"
+
+export { connectNats, NODE_DEFAULTS, defaultLogger }
+export type { AntsNode, LogLevel, Logger, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
+
+const decoder = new TextDecoder()
+
+export async function startNode(options: NodeOptions): Promise<AntsNode> {
+  checkInteger("mailbox", options.mailbox, 1, `it bounds each actor's mailbox (default ${NODE_DEFAULTS.mailbox}); leave it out for the default`)
+  checkInteger("replicas", options.replicas, 1, "use 1 for a single server, 3 for a production cluster")
+  const id = options.nodeId ?? `node-${randomUUID().slice(0, 8)}`
+  const log = options.logger ?? defaultLogger
+  const hosts = new Map<string, TypeHost>()
+  for (const def of options.agents) {
+    if (hosts.has(def.type)) throw new Error(`agent type "${def.type}" is listed twice`)
+  }
+
+  const { nc, url, target, credentials, embedded, ownConnection } = await connectNode(options, id, log)
+
+  // replicas: as configured, else as many as the cluster has servers (at most 3), 1 on a single server
+  const replicas = options.replicas ?? defaultReplicas({ clustered: Boolean(nc.info?.cluster), clusterSize: clusterSizeOf(nc.info) })
+  const store: StateStore = await openStateStore(nc, { nodeId: id, replicas })
+  const messaging = createMessaging(nc)
+  const nodeSupervision = options.supervisor
+    ? undefined
+    : createNodeSupervision({
+      nodeId: id,
+      nc,
+      agents: options.agents,
+      overrides: options.supervision,
+      log,
+      onTypeDown: (type, reason, shutdownMs) => hosts.get(type)?.giveUp(reason, shutdownMs),
+      onTypeUp: (type, delayMs) => hosts.get(type)?.revive(delayMs),
+      restartActor: (a, delayMs, shutdownMs) => {
+        const h = hosts.get(a.type)
+        const c = h?.cells.get(`${a.tenant}\u0000${a.id}`)
+        if (h && c) h.restartActor(c, delayMs, shutdownMs)
+      },
+      stopActor: (a, reason, shutdownMs) => {
+        const h = hosts.get(a.type)
+        const c = h?.cells.get(`${a.tenant}\u0000${a.id}`)
+        if (h && c) void h.shutdown(c, reason, shutdownMs)
+      },
+    })
+  const supervisor: Supervisor = options.supervisor ?? nodeSupervision!
+
+  // --- rejection accounting -------------------------------------------------------------
+  let received = 0
+  const { reject, rejectEvent, snapshot: rejections } = createRejections(nc, id, log)
+
+  const cluster = createCluster(
+    {
+      id,
+      nc,
+      hosts,
+      replicas,
+      stores: runtimeStores({
+        replicas,
+        schedules: options.agents.some((a) => (a.schedules?.length ?? 0) > 0),
+        tasks: options.tasks?.disabled ? undefined : replicas,
+        pheromones: replicas,
+      }),
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
+      log,
+      dispatch: (m, r) => dispatch(m, r),
+    },
+    options.cluster,
+  )
+
+  let settleWaiters: Array<() => void> = []
+  const stigmergy = createStigmergy(nc, { replicas })
+  // each tenant's scope (its own connection with an auth folder), standing (suspension, quotas) and kill switch
+  const tenancy = await startTenancy({
+    id,
+    nc,
+    messaging,
+    stigmergy: () => stigmergy,
+    hosts,
+    servers: target,
+    credentials,
+    ...(options.authDir ? { authDir: options.authDir } : {}),
+    ...(options.tenants ? { tenants: options.tenants } : {}),
+    ...(options.quotas ? { quotas: options.quotas } : {}),
+    replicas,
+    log,
+  })
+  const hostNode: HostNode = {
+    scopes: tenancy.scopes,
+    id,
+    nc,
+    messaging,
+    store,
+    supervisor,
+    log,
+    stigmergy: () => stigmergy,
+    guard: cluster.guard,
+    rejectedEvent: rejectEvent,
+    settled() {
+      if (settleWaiters.length === 0) return
+      const w = settleWaiters
+      settleWaiters = []
+      for (const f of w) f()
+    },
+  }
+  const mailbox = options.mailbox ?? NODE_DEFAULTS.mailbox
+  const passivateAfterMs = options.passivateAfterMs ?? NODE_DEFAULTS.passivateAfterMs
+  const idleAfterMs = options.idleAfterMs ?? Math.min(NODE_DEFAULTS.idleAfterMs, passivateAfterMs)
+  for (const def of options.agents) {
+    hosts.set(def.type, new TypeHost(def, hostNode, def.mailbox ?? mailbox, passivateAfterMs))
+  }
+  // singleton actors run by supervisor workers stay activated
+  for (const w of nodeSupervision?.view.workers() ?? []) hosts.get(w.actor.type)?.pinned.add(`${w.actor.tenant}\u0000${w.actor.id}`)
+
+  // --- the hot path -----------------------------------------------------------------------
+  let accepting = true
+  const dispatch = (msg: Msg, routed?: Inbound) => {
+    received++
+    try {
+      const p = routed ?? parseInboundOnce(msg.subject)
+      if (p instanceof SubjectError) {
+        // the runtime's own mapping probes (another node starting) are the one thing not answered
+        if (!msg.reply && isMappingProbe(msg.subject)) return
+        return reject(msg, "invalid_subject", p.message)
+      }
+      // not this node's actor (rebalance, or a queue group split): the owner gets it, once
+      if (cluster.forward(msg, p)) return
+      const host = hosts.get(p.type)
+      if (host === undefined) {
+        return reject(msg, "unknown_type", `no agent type "${p.type}" on this swarm's node ${id} (hosted: ${[...hosts.keys()].join(", ") || "none"})`, undefined, p)
+      }
+      if (host.unavailable !== undefined) return reject(msg, "unavailable", `agent type "${p.type}" is unavailable on node ${id}: ${host.unavailable}`)
+      if (!accepting) return reject(msg, "unavailable", `node ${id} is draining; retry`)
+      const refused = tenancy.admit(p.tenant, !host.cells.has(p.key))
+      if (refused !== undefined) return reject(msg, refused.code, refused.message, undefined, p)
+      let message: unknown
+      if (p.tag.charCodeAt(0) === 95 /* _ */) {
+        if (p.tag !== "_Wake" && p.tag !== "_Inspect") return reject(msg, "unknown_tag", `"${p.tag}" is not a runtime tag (known: _Wake, _Inspect)`, undefined, p)
+        message = undefined
+      } else {
+        const compiled = host.compiled.get(p.tag)
+        if (compiled === undefined) {
+          return reject(msg, "unknown_tag", `agent type "${p.type}" has no tag "${p.tag}" (known: ${[...host.compiled.keys()].join(", ")})`, undefined, p)
+        }
+        const data = msg.data
+        if (data.length > NODE_DEFAULTS.maxBodyBytes) return reject(msg, "invalid_message", `body of ${data.length} bytes exceeds ${NODE_DEFAULTS.maxBodyBytes}`, undefined, p)
+        let json: unknown
+        if (data.length === 0) json = {}
+        else {
+          try {
+            json = JSON.parse(decoder.decode(data))
+          } catch (e) {
+            return reject(msg, "invalid_message", `body is not JSON: ${(e as Error).message}`, undefined, p)
+          }
+        }
+        const r = compiled.decodeMessage(json)
+        if (r._tag === "Left") {
+          return reject(msg, "invalid_message", `message does not fit ${p.type}.${p.tag}`, parseIssues(r.left), p)
+        }
+        message = r.right
+      }
+      const cell = host.cell(p.tenant, p.id, p.key)
+      if (!cell.enqueue({ tag: p.tag, message, msg })) {
+        return reject(msg, "overloaded", `mailbox of ${p.type}/${p.id} is full (${host.mailboxCapacity} messages); retry later`, undefined, p)
+      }
+    } catch (e) {
+      // Never let a message take the node down.
+      log("error", `dispatch of ${msg.subject} failed: ${(e as Error).stack ?? e}`)
+      try {
+        if (msg.reply) msg.respond(encodeError("unavailable", `node ${id} could not dispatch the message: ${(e as Error).message}`))
+      } catch {
+        // ignore
+      }
+    }
+  }
+
+  // --- routing -----------------------------------------------------------------------------
+  const subs: Subscription[] = []
+  const routing = await detectMapping(nc)
+  // the cluster subscribes to the partitions this node owns (and follows membership changes)
+  await cluster.start(routing)
+  if (routing === "direct") {
+    log("warn", `the NATS server at ${url} has no ANTS partition mapping (nats.conf); routing all agent subjects to this node directly. Start nats-server with -c nats.conf to run several nodes.`)
+  }
+  // Always: without the mapping these carry every agent message; with it, only the subjects the
+  // mapping does not take (the wrong number of tokens), which then get `invalid_subject`
+  // instead of "no responders" (asks) or silence (tells).
+  for (const wildcard of AGENT_WILDCARDS) {
+    subs.push(nc.subscribe(wildcard, { queue: AGENT_WILDCARD_QUEUE, callback: (_e, m) => dispatch(m) }))
+  }
+
+  // Declared topic subscriptions: an event becomes a tell to the addressed actor, routed like
+  // any other message so it reaches the owning node (and wakes a sleeping actor).
+  for (const host of hosts.values()) {
+    for (const binding of host.definition.topics ?? []) {
+      const pattern = topicPatternAllTenants(binding.pattern)
+      subs.push(
+        nc.subscribe(pattern, {
+          queue: `ants-topic-${host.definition.type}`,
+          callback: (_e, m) => {
+            let stage = "subject"
+            try {
+              const { tenant, name } = parseTopicSubject(m.subject)
+              stage = "body"
+              const event = m.data.length === 0 ? {} : JSON.parse(decoder.decode(m.data))
+              stage = "target"
+              const target = typeof binding.to === "function" ? binding.to(event, name) : binding.to
+              nc.publish(agentSubject({ tenant, type: host.definition.type, id: target, tag: binding.tag }), m.data)
+            } catch (e) {
+              const err = e as Error & { _tag?: string }
+              const why = stage === "body" ? `event is not JSON: ${err.message}` : err.message
+              const code = stage !== "body" && err._tag === "SubjectError" ? "invalid_subject" : "invalid_message"
+              rejectEvent(m.subject, code, `not delivered to ${host.definition.type}: ${why}`)
+            }
+          },
+        }),
+      )
+    }
+  }
+
+  // --- inspection --------------------------------------------------------------------------
+  const stats = (): NodeStats => ({
+    node: id,
+    url,
+    routing,
+    partitions: cluster.partitions(),
+    received,
+    ...rejections(),
+    types: typeStats(hosts),
+    ...tenancy.stats(),
+  })
+  const endpoints = createEndpoints(nc)
+  subs.push(endpoints.serve("stats", nodeSubject(id, "stats"), () => encodeOk(stats())))
+  subs.push(endpoints.serve("stats", nodesBroadcastSubject("stats"), () => encodeOk(stats())))
+  if (nodeSupervision) {
+    const view = nodeSupervision.view
+    subs.push(endpoints.serve("supervision-tree", supervisionTreeSubject(id), () => encodeOk(view.inspect())))
+    subs.push(endpoints.serve("supervision-reset", supervisionResetSubject(id), (m) => encodeOk(resetSupervision(view, m.data))))
+  }
+
+  // --- lifecycle sweeper -------------------------------------------------------------------
+  const tick = Math.max(20, Math.min(1000, Math.floor(Math.min(idleAfterMs, passivateAfterMs) / 2)))
+  // What must stay awake (warm pools, always_on and in-window business_hours instances, workers'
+  // actors) is re-activated here when it is not: after a stop by its supervisor, a type revived
+  // or reset, or when this node gains the actor's partition. At most one attempt a second per actor.
+  const wakeAttempts = new Map<string, number>()
+  const keepAwake = (now: number) => {
+    if (!accepting) return
+    const owned = routing === "partitioned" ? new Set(cluster.partitions()) : undefined
+    const workers = nodeSupervision?.view.workers() ?? []
+    for (const host of hosts.values()) {
+      if (host.unavailable !== undefined) continue
+      const type = host.definition.type
+      const targets: Array<{ tenant: string; id: string }> = idsToKeepAwake(host.definition, now).map((actorId) => ({ tenant: DEFAULT_TENANT, id: actorId }))
+      for (const w of workers) if (w.actor.type === type && nodeSupervision!.workerUp(w.actor)) targets.push(w.actor)
+      for (const t of targets) {
+        const key = `${t.tenant}\u0000${t.id}`
+        if (host.cells.has(key)) continue
+        if (cluster.ownerOf(type, t.id) !== id || (owned !== undefined && !owned.has(partitionOf(type, t.id)))) continue
+        const attempt = `${type}\u0000${key}`
+        const last = wakeAttempts.get(attempt)
+        if (last !== undefined && now - last < 1000) continue
+        wakeAttempts.set(attempt, now)
+        host.cell(t.tenant, t.id)
+      }
+    }
+  }
+  const sweeper = setInterval(() => {
+    const now = Date.now()
+    keepAwake(now)
+    for (const host of hosts.values()) {
+      for (const cell of host.cells.values()) {
+        if (cell.busy) continue
+        if (cell.status === "active" && now - cell.lastActivity >= idleAfterMs) {
+          cell.status = "idle"
+          host.transition(cell, "active", "idle")
+        }
+        if (cell.status === "idle" && now - cell.lastActivity >= host.passivateAfterMs && host.mayPassivate(cell, now)) {
+          void host.passivate(cell).catch((e) => log("warn", `passivation of ${host.definition.type}/${cell.id} failed: ${(e as Error).message}`))
+        }
+      }
+    }
+  }, tick)
+  sweeper.unref()
+
+  // --- shutdown ------------------------------------------------------------------------------
+  const { drain, closed } = createDrain({
+    nc,
+    log,
+    hosts,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
+    disconnectedMs: NODE_DEFAULTS.drainDisconnectedMs,
+    ownConnection,
+    handOver: () => cluster.leave(),
+    stopAccepting: () => {
+      accepting = false
+      clearInterval(sweeper)
+      schedules.stop()
+    },
+    stopTasks: async (graceMs) => await tasks?.stop({ graceMs }),
+    closeStigmergy: async () => {
+      await stigmergy.close()
+      await tenancy.close()
+    },
+    unsubscribe: () => {
+      for (const s of subs) s.unsubscribe()
+    },
+    settled: (ms) =>
+      new Promise<void>((r) => {
+        settleWaiters.push(r)
+        setTimeout(r, ms)
+      }),
+    leaveSwarm: () => cluster.close(),
+    stopEmbedded: async () => await embedded?.stop(),
+  })
+
+  // --- time- and start-driven wakes (tiers, warm pools, schedules) ---------------------------
+  const wake = (type: string, actorId: string) => {
+    try {
+      nc.publish(agentSubject({ tenant: DEFAULT_TENANT, type, id: actorId, tag: "_Wake" }))
+    } catch (e) {
+      log("warn", `could not wake ${type}/${actorId}: ${(e as Error).message}`)
+    }
+  }
+  const schedules = await startSchedules(nc, options.agents, { nodeId: id, replicas, log, wake })
+  for (const host of hosts.values()) for (const actorId of idsToWakeAtStart(host.definition, Date.now())) wake(host.definition.type, actorId)
+  for (const w of nodeSupervision?.view.workers() ?? []) {
+    try {
+      nc.publish(agentSubject({ tenant: w.actor.tenant, type: w.actor.type, id: w.actor.id, tag: "_Wake" }))
+    } catch (e) {
+      log("warn", `could not wake ${w.actor.type}/${w.actor.id}: ${(e as Error).message}`)
+    }
+  }
+
+  await stigmergy.startInterests(options.agents, log)
+  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, tenancy.taskOptions(options.tasks))
+
+  log("info", `node ${id} up: ${hosts.size} agent type(s) [${[...hosts.keys()].join(", ")}], routing ${routing}, ${url}`)
+  return {
+    id,
+    url,
+    nc,
+    client: messaging,
+    routing,
+    embedded,
+    stats,
+    drain,
+    stop: drain,
+    closed,
+    cluster,
+    supervision: nodeSupervision?.view,
+    tasks: tasks?.engine,
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Layer `server`: nats-server as a process. Finds the binary, starts one (or a loopback
+ * cluster of three) on free ports with a temporary store, watches it with a watchdog that
+ * kills it if its parent dies, and reads what a running server can do (version, features).
+ *
+ * Promises: a server started here is stopped by `stop()` or, at the latest, when the process
+ * that started it exits; a missing binary is a `NatsServerError` with an install hint.
+ * May import: nothing in the repository (node built-ins only).
+ */
+export {
+  INSTALL_HINT,
+  NatsServerError,
+  PROJECT_CLUSTER_DIR,
+  PROJECT_NATS_BASE_CONF,
+  PROJECT_NATS_CONF,
+  clusterConfigFor,
+  findNatsServer,
+  freePort,
+  natsServerVersion,
+  startNatsCluster,
+  startNatsServer,
+} from "./nats-server.ts"
+export type { NatsCluster, NatsServer, NatsServerOptions } from "./nats-server.ts"
+export { parseVersion, serverFeatures, versionAtLeast } from "./server-features.ts"
+export type { PheromoneServerFeatures } from "./server-features.ts"

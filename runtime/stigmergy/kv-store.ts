@@ -1,0 +1,212 @@
+/**
+ * The KV buckets behind pheromones and the workspace, opened once per connection, and the three
+ * primitives everything else is built from:
+ *
+ *   - `readLatest`: the last value of every key under a filter, read by ONE push consumer
+ *     (deliver last-per-subject, see kv-feed.ts) that streams the values. This is the prefix
+ *     read `detect` and `list` use: one request to create the consumer, then the server
+ *     pushes; no per-key gets.
+ *   - `writeValue`: a KV put published straight to `$KV.<bucket>.<key>`, optionally
+ *     revision-checked (`Nats-Expected-Last-Subject-Sequence`, 0 = must not exist) and, on
+ *     servers with per-message TTL, carrying `Nats-TTL`.
+ *   - `writeMarker`: a KV delete marker (optionally revision-checked) with extra headers.
+ *
+ * Conflicts (a stale revision) surface as `isRevisionConflict(err) === true`.
+ *
+ * Opening a bucket asks only for its stream info (no `$JS.API.INFO`), and creates it when it is
+ * missing; a tenant principal (subjects/permissions.ts) cannot create streams, so the runtime's nodes
+ * (which open both buckets at start) must have created them first. The first opener on a
+ * connection decides the replica count of a bucket it creates (`replicas`, default 1); an
+ * existing bucket keeps its own.
+ */
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JetStreamPublishOptions } from "@nats-io/jetstream"
+import { Kvm, type KV } from "@nats-io/kv"
+import { Empty, headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
+import { PHEROMONE_MAX_AGE_MS, PHEROMONE_BUCKET, WORKSPACE_BUCKET, WORKSPACE_HISTORY } from "../../subjects/pheromones.ts"
+import { openKvFeed, type KvItem } from "./kv-feed.ts"
+
+export type { KvItem }
+import { serverFeatures, type PheromoneServerFeatures } from "../server/server-features.ts"
+
+export interface KvStore {
+  readonly bucket: string
+  readonly stream: string
+  readonly kv: KV
+  readonly js: JetStreamClient
+  readonly jsm: JetStreamManager
+  readonly nc: NatsConnection
+  readonly features: PheromoneServerFeatures
+  /** Writes carry `Nats-TTL` and the server leaves markers at expiry (2.11+ and a bucket created so). */
+  readonly serverTtl: boolean
+}
+
+
+const KV_OPERATION = "KV-Operation"
+
+const pheromoneStores = new WeakMap<NatsConnection, Promise<KvStore>>()
+const workspaceStores = new WeakMap<NatsConnection, Promise<KvStore>>()
+
+export interface StoreOptions {
+  /** Replicas of a bucket this call creates (1 to 5; default 1). An existing bucket keeps its own. */
+  readonly replicas?: number
+}
+
+export function replicasOf(opts: StoreOptions): number {
+  const r = opts.replicas ?? 1
+  if (!Number.isInteger(r) || r < 1 || r > 5) throw new RangeError(`replicas must be an integer from 1 to 5, got ${JSON.stringify(opts.replicas)}`)
+  return r
+}
+
+/** A Kvm that does not ask for account info (`$JS.API.INFO`), which tenant users need not be allowed. */
+const kvm = (nc: NatsConnection) => new Kvm(jetstream(nc, { checkAPI: false }))
+
+/**
+ * Opens (creating if needed) `ants_pheromones`: history 1, max_age PHEROMONE_MAX_AGE_MS, and on 2.11+
+ * per-message TTL with delete markers kept for a minute.
+ */
+export function pheromoneStore(nc: NatsConnection, opts: StoreOptions = {}): Promise<KvStore> {
+  const replicas = replicasOf(opts)
+  return memo(pheromoneStores, nc, async () => {
+    const features = serverFeatures(nc)
+    const kv = await kvm(nc).create(PHEROMONE_BUCKET, {
+      history: 1,
+      replicas,
+      ttl: PHEROMONE_MAX_AGE_MS,
+      description: "ANTS pheromones: <tenant>.<location...>.<id> -> PheromoneEntry (subjects/pheromones.ts)",
+      ...(features.messageTtl ? { markerTTL: 60_000 } : {}),
+    })
+    const jsm = await jetstreamManager(nc, { checkAPI: false })
+    const config = await hardened(jsm, `KV_${PHEROMONE_BUCKET}`)
+    const serverTtl = serverTtlOf(features, config)
+    return { bucket: PHEROMONE_BUCKET, stream: `KV_${PHEROMONE_BUCKET}`, kv, js: jetstream(nc), jsm, nc, features, serverTtl }
+  })
+}
+
+/** Opens (creating if needed) `ants_workspace`: history WORKSPACE_HISTORY, no max_age. */
+export function workspaceStore(nc: NatsConnection, opts: StoreOptions = {}): Promise<KvStore> {
+  const replicas = replicasOf(opts)
+  return memo(workspaceStores, nc, async () => {
+    const kv = await kvm(nc).create(WORKSPACE_BUCKET, {
+      history: WORKSPACE_HISTORY,
+      replicas,
+      description: "ANTS stigmergy workspace: <tenant>.<artifact...> -> ArtifactEntry (subjects/pheromones.ts)",
+    })
+    const jsm = await jetstreamManager(nc, { checkAPI: false })
+    await hardened(jsm, `KV_${WORKSPACE_BUCKET}`)
+    return { bucket: WORKSPACE_BUCKET, stream: `KV_${WORKSPACE_BUCKET}`, kv, js: jetstream(nc), jsm, nc, features: serverFeatures(nc), serverTtl: false }
+  })
+}
+
+function memo(map: WeakMap<NatsConnection, Promise<KvStore>>, nc: NatsConnection, open: () => Promise<KvStore>): Promise<KvStore> {
+  let p = map.get(nc)
+  if (!p) {
+    p = open()
+    map.set(nc, p)
+    // A failed open (no JetStream yet, a transient error) is retried by the next call.
+    p.catch(() => map.delete(nc))
+  }
+  return p
+}
+
+/**
+ * The bucket's stream config, after turning off rollup headers: nats.js creates KV streams with
+ * `allow_rollup_hdrs`, and one `Nats-Rollup: all` message on any key a tenant may write would
+ * purge every tenant's entries. The runtime never rolls up (it deletes with markers). Only a
+ * user allowed to update streams (a runtime node) can change it; others read it as it is.
+ */
+async function hardened(jsm: JetStreamManager, stream: string): Promise<{ allow_msg_ttl?: boolean; allow_rollup_hdrs?: boolean }> {
+  const info = await jsm.streams.info(stream)
+  if (info.config.allow_rollup_hdrs) {
+    try {
+      const updated = await jsm.streams.update(stream, { allow_rollup_hdrs: false })
+      return updated.config as { allow_msg_ttl?: boolean }
+    } catch {
+      // not allowed to (a tenant user): the node that created the bucket does it
+    }
+  }
+  return info.config as { allow_msg_ttl?: boolean; allow_rollup_hdrs?: boolean }
+}
+
+/**
+ * The 2.11+ path is taken when the server has per-message TTL AND the bucket was created with
+ * it: a bucket created before an upgrade has no `allow_msg_ttl` and stays on the fallback path.
+ */
+export function serverTtlOf(features: PheromoneServerFeatures, bucketConfig: { allow_msg_ttl?: boolean }): boolean {
+  return features.messageTtl && bucketConfig.allow_msg_ttl === true
+}
+
+/** The `Nats-TTL` of a write: whole seconds, rounded up, at least 1 (so the server never expires a trail early). */
+export function ttlHeader(ttlMs: number): string {
+  return `${Math.max(1, Math.ceil(ttlMs / 1000))}s`
+}
+
+export function isRevisionConflict(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false
+  const code = (err as { code?: unknown }).code
+  // 10071 wrong last sequence, 10164 wrong last sequence (unknown)
+  if (code === 10071 || code === 10164) return true
+  return /wrong last sequence/i.test(String((err as { message?: unknown }).message))
+}
+
+export interface WriteOptions {
+  /** Revision the key must be at; 0 = the key must not exist (or be deleted: pass the marker's revision). */
+  readonly expectRevision?: number
+  /** Per-message TTL, used only when the store has server TTL. */
+  readonly ttlMs?: number
+}
+
+export async function writeValue(store: KvStore, key: string, value: string | Uint8Array, opts: WriteOptions = {}): Promise<number> {
+  const o: Partial<JetStreamPublishOptions> = {}
+  if (opts.expectRevision !== undefined) o.expect = { lastSubjectSequence: opts.expectRevision }
+  if (store.serverTtl && opts.ttlMs !== undefined) o.ttl = ttlHeader(opts.ttlMs)
+  const pa = await store.js.publish(`$KV.${store.bucket}.${key}`, value, o)
+  return pa.seq
+}
+
+export async function writeMarker(
+  store: KvStore,
+  key: string,
+  opts: { expectRevision?: number; headers?: Record<string, string> } = {},
+): Promise<number> {
+  const h = natsHeaders()
+  h.set(KV_OPERATION, "DEL")
+  for (const [k, v] of Object.entries(opts.headers ?? {})) h.set(k, v)
+  const o: Partial<JetStreamPublishOptions> = { headers: h }
+  if (opts.expectRevision !== undefined) o.expect = { lastSubjectSequence: opts.expectRevision }
+  const pa = await store.js.publish(`$KV.${store.bucket}.${key}`, Empty, o)
+  return pa.seq
+}
+
+/** The last message of one key (a deleted key comes back with its marker's revision). */
+export async function readOne(store: KvStore, key: string): Promise<KvItem | undefined> {
+  const e = await store.kv.get(key)
+  if (!e) return undefined
+  return {
+    key,
+    revision: e.revision,
+    operation: e.operation,
+    value: e.value,
+    header: () => undefined,
+  }
+}
+
+/**
+ * The last message of every key matching `filter` (including delete markers: callers skip them),
+ * read by one push feed. Resolves once the feed reports nothing pending.
+ */
+export async function readLatest(store: KvStore, filter: string): Promise<KvItem[]> {
+  const out: KvItem[] = []
+  let done!: () => void
+  const finished = new Promise<void>((r) => (done = r))
+  const feed = await openKvFeed(store.nc, store, filter, {
+    onItem: (item, pending) => {
+      out.push(item)
+      if (pending === 0) done()
+    },
+    // A heartbeat means the server has sent all it had: never wait forever on a lost message.
+    onIdle: () => done(),
+  })
+  if (feed.initial > 0) await finished
+  feed.stop()
+  return out
+}
