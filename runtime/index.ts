@@ -20,6 +20,7 @@ export type { NatsServer, NatsCluster, NatsServerOptions } from "./server/mod.ts
 export { StateFencedError } from "./actor/mod.ts"
 export {
   createPheromones,
+  currentStrength,
   createWorkspace,
   depositSuccess,
   findOverloaded,

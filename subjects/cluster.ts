@@ -20,6 +20,7 @@
  *   ants._sys.node.<nodeId>.ping                   liveness probe: answered with {"node","incarnation"};
  *                                                  "no responders" means the node is gone
  */
+export { bucketStream } from "./jetstream.ts"
 import { ROOT, nodeSubject, nodesBroadcastSubject, token, type AgentSubjectParts, type ActorAddress } from "./grammar.ts"
 
 export const MEMBERS_BUCKET = "ants_members"
@@ -40,11 +41,6 @@ export const DEAD_CODE_HEADER = "Ants-Dead-Code"
 export const DEAD_REASON_HEADER = "Ants-Dead-Reason"
 export const DEAD_DELIVERIES_HEADER = "Ants-Deliveries"
 export const DEAD_SUBJECT_HEADER = "Ants-Original-Subject"
-
-/** The JetStream stream behind a KV bucket (for stream info: replicas, leader). */
-export function bucketStream(bucket: string): string {
-  return `KV_${bucket}`
-}
 
 /** Key of a node's membership entry. */
 export function memberKey(nodeId: string): string {

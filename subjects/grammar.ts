@@ -118,6 +118,15 @@ export interface ActorAddress {
   readonly id: string
 }
 
+/**
+ * `<tenant>/<type>/<id>`: the name an actor signs with (a pheromone's emitter, an artifact's
+ * author, log lines) and its key wherever actors of several types are kept together. Tokens
+ * hold no `/`, so the name is unambiguous.
+ */
+export function actorName(a: ActorAddress): string {
+  return `${a.tenant}/${a.type}/${a.id}`
+}
+
 export interface AgentSubjectParts extends ActorAddress {
   readonly tag: string
 }

@@ -7,6 +7,7 @@ export {
   PARTITIONS,
   ROOT,
   SubjectError,
+  actorName,
   agentSubject,
   auditSubject,
   MAX_SUBJECT_LENGTH,
@@ -40,6 +41,8 @@ export {
 } from "./grammar.ts"
 export type { ActorAddress, AgentSubjectParts, ParsedInbound, TokenKind } from "./grammar.ts"
 export { STATE_BUCKET, stateKey } from "./kv.ts"
+export { bucketStream, consumerNextSubject, kvKeyOffset, kvSubject, parseAckSubject } from "./jetstream.ts"
+export type { AckInfo } from "./jetstream.ts"
 export {
   DIRECTIVES,
   Directive,
@@ -71,7 +74,6 @@ export {
   TYPE_DEFAULTS,
   WORKSPACE_BUCKET,
   artifactKey,
-  currentStrength,
   isPheromoneError,
   parsePheromoneKey,
   pheromoneFilter,

@@ -10,12 +10,18 @@ import { PARTITIONS } from "./grammar.ts"
 const encoder = new TextEncoder()
 
 export function partitionOf(type: string, id: string, partitions: number = PARTITIONS): number {
+  return fnv1a(type, id) % partitions
+}
+
+/** FNV-1a (32 bit, unsigned) over the UTF-8 bytes of `parts`, concatenated. */
+export function fnv1a(...parts: ReadonlyArray<string>): number {
   let h = 0x811c9dc5
-  for (const bytes of [encoder.encode(type), encoder.encode(id)]) {
+  for (const part of parts) {
+    const bytes = encoder.encode(part)
     for (let i = 0; i < bytes.length; i++) {
-      h ^= bytes[i]
+      h ^= bytes[i]!
       h = Math.imul(h, 0x01000193)
     }
   }
-  return (h >>> 0) % partitions
+  return h >>> 0
 }

@@ -1,6 +1,6 @@
 /**
  * Pheromones and the stigmergy workspace on JetStream KV: bucket names, key
- * layout, entry schemas, limits, and the pure decay function. This page is the contract a plain
+ * layout, entry schemas, limits,. This page is the contract a plain
  * NATS client follows to read or write pheromones without our library.
  *
  * Buckets (JetStream KV; stream `KV_<bucket>`, subjects `$KV.<bucket>.<key>`):
@@ -56,6 +56,7 @@
  */
 import { Schema } from "effect"
 import { SubjectError, isToken, path, token } from "./grammar.ts"
+import { kvSubject } from "./jetstream.ts"
 
 export const PHEROMONE_BUCKET = "ants_pheromones"
 export const WORKSPACE_BUCKET = "ants_workspace"
@@ -84,9 +85,6 @@ export const MAX_EMITTER_LENGTH = 256
 export const MAX_KEY_TOKEN_LENGTH = 128
 /** Longest whole KV key (`<tenant>.<location...>.<id>` or `<tenant>.<artifact...>`), in bytes. */
 export const MAX_KEY_BYTES = 512
-/** Exponential decay loses half its strength every TTL / HALF_LIVES_PER_TTL. */
-export const HALF_LIVES_PER_TTL = 4
-
 export const EVAPORATION_HEADER = "Ants-Evaporation"
 export const TYPE_HEADER = "Ants-Pheromone-Type"
 /** Set by 2.11+ servers on the delete marker they leave when a message's TTL or max_age ends. */
@@ -124,11 +122,6 @@ export function evaporationReason(header: HeaderReader): "expired" | "evaporated
 
 export const STRENGTH_LEVELS = { trace: 0.1, low: 0.3, medium: 0.5, high: 0.7, critical: 1 } as const
 export type StrengthLevel = keyof typeof STRENGTH_LEVELS
-/** Strength of a deposit that names none. */
-export const DEFAULT_STRENGTH = STRENGTH_LEVELS.medium
-/** What `reinforce` adds when no amount is given. */
-export const DEFAULT_REINFORCEMENT = STRENGTH_LEVELS.low
-
 export const DECAY_CURVES = ["linear", "exponential"] as const
 export type DecayCurve = (typeof DECAY_CURVES)[number]
 
@@ -246,35 +239,10 @@ export function isPheromoneError(e: unknown): e is PheromoneError {
 }
 
 // ---------------------------------------------------------------------------------------
-// Validation of inputs (throws PheromoneError; nothing here touches the network)
-
-export function pheromoneType(v: unknown): PheromoneType {
-  if (typeof v === "string" && (PHEROMONE_TYPES as ReadonlyArray<string>).includes(v)) return v as PheromoneType
-  throw new PheromoneError("invalid_type", `unknown pheromone type ${JSON.stringify(v)}: use one of ${PHEROMONE_TYPES.join(", ")}`)
-}
-
-/** A strength in (0, 1] given as a number or a level name (`trace`, `low`, `medium`, `high`, `critical`). */
-export function strengthValue(v: unknown, what = "strength"): number {
-  if (typeof v === "string" && v in STRENGTH_LEVELS) return STRENGTH_LEVELS[v as StrengthLevel]
-  if (typeof v === "number" && v > 0 && v <= 1) return v
-  throw new PheromoneError(
-    "invalid_strength",
-    `${what} ${JSON.stringify(v)} is out of range: use a number in (0, 1] or one of ${Object.keys(STRENGTH_LEVELS).join(", ")}`,
-  )
-}
-
-export function ttlValue(v: unknown): number {
-  if (typeof v === "number" && Number.isFinite(v) && v >= MIN_TTL_MS && v <= MAX_TTL_MS) return Math.round(v)
-  throw new PheromoneError("invalid_ttl", `ttlMs ${JSON.stringify(v)} is out of range: use ${MIN_TTL_MS}..${MAX_TTL_MS} ms`)
-}
-
-export function decayValue(v: unknown): DecayCurve {
-  if (v === "linear" || v === "exponential") return v
-  throw new PheromoneError("invalid_decay", `decay ${JSON.stringify(v)} is not one of ${DECAY_CURVES.join(", ")}`)
-}
+// Validation of key tokens (throws PheromoneError; nothing here touches the network)
 
 /** Throws when a token is longer than MAX_KEY_TOKEN_LENGTH (before the grammar looks at it). */
-function shortToken(code: PheromoneErrorCode, what: string, v: unknown): void {
+export function shortToken(code: PheromoneErrorCode, what: string, v: unknown): void {
   if (typeof v === "string" && v.length > MAX_KEY_TOKEN_LENGTH) {
     throw new PheromoneError(
       code,
@@ -333,31 +301,6 @@ export function idValue(v: unknown): string {
   throw new PheromoneError("invalid_id", `id ${JSON.stringify(v)} must be one token of letters, digits, '_' and '-'`)
 }
 
-export function emitterValue(v: unknown): string {
-  if (typeof v === "string" && v.length > 0 && v.length <= MAX_EMITTER_LENGTH) return v
-  throw new PheromoneError("invalid_emitter", `emitter must be a non-empty string of at most ${MAX_EMITTER_LENGTH} characters`)
-}
-
-const utf8 = new TextEncoder()
-
-/** JSON-encodes `data` and checks its size; returns the value as it will be stored. */
-export function dataValue(v: unknown, limit = MAX_DATA_BYTES): unknown {
-  if (v === undefined) return {}
-  let json: string | undefined
-  try {
-    json = JSON.stringify(v)
-  } catch (e) {
-    throw new PheromoneError("invalid_data", `data is not JSON-serialisable: ${(e as Error).message}`, { cause: e })
-  }
-  if (json === undefined) throw new PheromoneError("invalid_data", "data is not JSON-serialisable")
-  // Cheap upper bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
-  const bytes = json.length * 3 <= limit ? json.length : utf8.encode(json).length
-  if (bytes > limit) {
-    throw new PheromoneError("data_too_large", `data is ${bytes} bytes of JSON; the limit is ${limit}`, { details: { bytes, limit } })
-  }
-  return v
-}
-
 // ---------------------------------------------------------------------------------------
 // Keys
 
@@ -395,113 +338,7 @@ export function pheromoneFilter(tenant: string, location?: string, exact = false
 
 /** The subject a KV write to `key` is published on. */
 export function pheromoneSubject(key: string): string {
-  return `$KV.${PHEROMONE_BUCKET}.${key}`
-}
-
-// ---------------------------------------------------------------------------------------
-// Decay
-
-export interface Decaying {
-  readonly strength: number
-  readonly depositedAt: number
-  readonly ttlMs: number
-  readonly decay: DecayCurve
-}
-
-/** The strength of a trail at `now` (epoch ms); 0 once its TTL has run out. */
-export function currentStrength(e: Decaying, now: number): number {
-  const age = now - e.depositedAt
-  if (age >= e.ttlMs) return 0
-  if (age <= 0) return e.strength
-  const x = age / e.ttlMs
-  return e.decay === "exponential" ? e.strength * Math.pow(2, -HALF_LIVES_PER_TTL * x) : e.strength * (1 - x)
-}
-
-/** When (epoch ms) the trail's current strength reaches 0. */
-export function expiresAt(e: Decaying): number {
-  return e.depositedAt + e.ttlMs
-}
-
-// ---------------------------------------------------------------------------------------
-// Deposit and reinforcement as pure transformations
-
-export interface DepositInput {
-  readonly type: PheromoneType | string
-  /** A number in (0, 1] or a level name; default `medium` (0.5). */
-  readonly strength?: number | StrengthLevel
-  /** Dotted tokens, e.g. `finance.reconciliation`. */
-  readonly location: string
-  /** One token; default a fresh unique id. Depositing on an existing id replaces that trail. */
-  readonly id?: string
-  /** Default: the type's TTL (TYPE_DEFAULTS). */
-  readonly ttlMs?: number
-  /** Default: the type's curve (TYPE_DEFAULTS). */
-  readonly decay?: DecayCurve
-  /** Any JSON, at most MAX_DATA_BYTES; default `{}`. */
-  readonly data?: unknown
-}
-
-/** Validates a deposit and builds the entry to store (reinforcements 0). */
-export function makeEntry(input: DepositInput, emitter: string, now: number): PheromoneEntry {
-  if (input === null || typeof input !== "object") throw new PheromoneError("invalid_request", "deposit needs an object {type, location, ...}")
-  const type = pheromoneType(input.type)
-  const defaults = TYPE_DEFAULTS[type]
-  return {
-    type,
-    strength: input.strength === undefined ? DEFAULT_STRENGTH : strengthValue(input.strength),
-    location: locationValue(input.location),
-    emitter: emitterValue(emitter),
-    depositedAt: now,
-    ttlMs: input.ttlMs === undefined ? defaults.ttlMs : ttlValue(input.ttlMs),
-    decay: input.decay === undefined ? defaults.decay : decayValue(input.decay),
-    reinforcements: 0,
-    data: dataValue(input.data),
-  }
-}
-
-export interface ReinforceInput {
-  /** What to add, a number in (0, 1] or a level name; default `low` (0.3). The result is capped at 1. */
-  readonly strength?: number | StrengthLevel
-  /** A new TTL for the refreshed life; default the trail's own. */
-  readonly ttlMs?: number
-  /** Replaces the trail's data when given. */
-  readonly data?: unknown
-}
-
-/** The validated parts of a reinforcement (checked once, before any read or retry). */
-export interface Reinforcement {
-  readonly amount: number
-  readonly ttlMs?: number
-  readonly data?: unknown
-}
-
-export function makeReinforcement(input: ReinforceInput = {}): Reinforcement {
-  return {
-    amount: input.strength === undefined ? DEFAULT_REINFORCEMENT : strengthValue(input.strength, "reinforcement"),
-    ttlMs: input.ttlMs === undefined ? undefined : ttlValue(input.ttlMs),
-    data: input.data === undefined ? undefined : dataValue(input.data),
-  }
-}
-
-/**
- * Applies a reinforcement to a live trail: strength = min(1, current + amount), a fresh life
- * from `now`, one more reinforcement counted. Returns undefined when the trail has evaporated.
- */
-export function reinforceEntry(e: PheromoneEntry, r: Reinforcement, now: number): PheromoneEntry | undefined {
-  const current = currentStrength(e, now)
-  if (current <= 0) return undefined
-  // Built field by field: `e` may be a richer object (a Trail) and only the entry is stored.
-  return {
-    type: e.type,
-    strength: Math.min(1, current + r.amount),
-    location: e.location,
-    emitter: e.emitter,
-    depositedAt: now,
-    ttlMs: r.ttlMs ?? e.ttlMs,
-    decay: e.decay,
-    reinforcements: e.reinforcements + 1,
-    data: r.data === undefined ? e.data : r.data,
-  }
+  return kvSubject(PHEROMONE_BUCKET, key)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -537,12 +374,6 @@ export const ArtifactEntry = Schema.Struct({
 export type ArtifactEntry = typeof ArtifactEntry.Type
 
 export const decodeArtifactEntry = Schema.decodeUnknownEither(ArtifactEntry)
-
-export function statusValue(v: unknown): string {
-  shortToken("invalid_status", "status", v)
-  if (isToken(v)) return v
-  throw new PheromoneError("invalid_status", `status ${JSON.stringify(v)} must be one token (e.g. ${ARTIFACT_STATUSES.join(", ")})`)
-}
 
 /** An artifact id is a dotted path of tokens (`reports.q3`), at most MAX_LOCATION_TOKENS long. */
 export function artifactIdValue(v: unknown): string {

@@ -1,7 +1,7 @@
 /**
  * The task wire contract (`ants.<tenant>.task.<capability...>`): stream,
  * bucket and consumer names, every task subject, and the Schemas of a submission, a status
- * record and a dead letter. Pure code: no sockets, no clocks (callers pass `now`).
+ * record and a dead letter (their decoding into a Task is runtime/tasks/task-codec.ts). Pure code: no sockets, no clocks (callers pass `now`).
  *
  * Subjects
  *
@@ -24,8 +24,9 @@
  * A task message body is JSON, the submission below; `capability` may be left out (the subject
  * says it). Task ids, idempotency keys and session ids are subject tokens ([A-Za-z0-9_-]+).
  */
-import { Either, ParseResult, Schema } from "effect"
+import { Schema } from "effect"
 import { ROOT, SubjectError, path, token } from "./grammar.ts"
+import { fnv1a } from "./partition-hash.ts"
 
 // ---------------------------------------------------------------------------------------
 // Names
@@ -136,195 +137,6 @@ export interface Task {
   readonly submittedAt: string
 }
 
-/** A submission that was refused; nothing was stored. Code on the wire: `invalid_message`. */
-export class TaskInputError extends Error {
-  readonly _tag = "TaskInputError"
-  readonly code = "invalid_message"
-  constructor(
-    message: string,
-    readonly issues: ReadonlyArray<string> = [],
-  ) {
-    super(message)
-    this.name = "TaskInputError"
-  }
-}
-
-const decodeSubmissionE = Schema.decodeUnknownEither(TaskSubmission)
-const decodeBodyE = Schema.decodeUnknownEither(TaskBody)
-const encoder = new TextEncoder()
-
-function issuesOf(e: ParseResult.ParseError): string[] {
-  const all = ParseResult.ArrayFormatter.formatErrorSync(e)
-  // An optional field's "or undefined" branch adds noise next to the real issue: drop it.
-  const useful = all.filter((i) => !/^Expected undefined, actual/.test(i.message) || !all.some((j) => j !== i && j.path.join(".") === i.path.join(".")))
-  return useful.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message))
-}
-
-function toMs(v: string | number | undefined): number | undefined {
-  if (v === undefined) return undefined
-  return typeof v === "number" ? v : Date.parse(v)
-}
-
-/** JSON bytes of the payload, or throws TaskInputError when it is not JSON or too big. */
-export function checkPayloadSize(payload: unknown): number {
-  let json: string | undefined
-  try {
-    json = JSON.stringify(payload)
-  } catch (e) {
-    throw new TaskInputError(`payload is not JSON-serialisable: ${String(e)}`)
-  }
-  if (json === undefined) return 4
-  // UTF-8 needs at most 3 bytes per UTF-16 unit: only long strings need encoding to be sure.
-  if (json.length * 3 <= MAX_TASK_PAYLOAD_BYTES) return json.length
-  const bytes = encoder.encode(json).length
-  if (bytes > MAX_TASK_PAYLOAD_BYTES) {
-    throw new TaskInputError(
-      `payload is ${bytes} bytes, above the limit of ${MAX_TASK_PAYLOAD_BYTES}; store large data elsewhere (memory, object store) and pass a reference`,
-    )
-  }
-  return bytes
-}
-
-const KNOWN_BODY_KEYS = new Set(["capability", "priority", "payload", "idempotencyKey", "sessionId", "notBefore", "deadline", "submittedAt"])
-const ID_RE = /^[A-Za-z0-9_-]{1,200}$/
-const PRIORITY_NAMES: Record<string, number> = PRIORITIES
-
-function fastInstant(v: unknown): number | undefined | null {
-  if (v === undefined) return undefined
-  const ms = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : NaN
-  return Number.isFinite(ms) ? ms : null
-}
-
-/**
- * The common, well-formed case without Schema work (hot path). Returns null when anything is
- * unusual; the caller then runs the Schema, which explains what is wrong.
- */
-function fastDecode(
-  input: unknown,
-  where: { tenant: string; capability?: string; id: string; now: number; body: boolean; payloadBytesAtMost?: number },
-): Task | null {
-  if (input === null || typeof input !== "object" || Array.isArray(input)) return null
-  const o = input as Record<string, unknown>
-  for (const k in o) if (!KNOWN_BODY_KEYS.has(k) || (k === "submittedAt" && !where.body)) return null
-  let capability = o.capability
-  if (capability === undefined) {
-    if (!where.body) return null
-    capability = where.capability
-  }
-  if (typeof capability !== "string" || (where.capability !== undefined && capability !== where.capability)) return null
-  if (where.capability === undefined && capabilityProblem(capability) !== undefined) return null
-  const p = o.priority
-  const priority = p === undefined ? DEFAULT_PRIORITY : typeof p === "number" ? p : typeof p === "string" ? PRIORITY_NAMES[p] : NaN
-  if (!Number.isInteger(priority) || priority < 1 || priority > 10) return null
-  if (o.idempotencyKey !== undefined && (typeof o.idempotencyKey !== "string" || !ID_RE.test(o.idempotencyKey))) return null
-  if (o.sessionId !== undefined && (typeof o.sessionId !== "string" || !ID_RE.test(o.sessionId))) return null
-  const notBefore = fastInstant(o.notBefore)
-  const deadline = fastInstant(o.deadline)
-  if (notBefore === null || deadline === null) return null
-  if (o.submittedAt !== undefined && typeof o.submittedAt !== "string") return null
-  if (where.payloadBytesAtMost === undefined || where.payloadBytesAtMost > MAX_TASK_PAYLOAD_BYTES) {
-    try {
-      checkPayloadSize(o.payload)
-    } catch {
-      return null
-    }
-  }
-  return {
-    id: where.id,
-    tenant: where.tenant,
-    capability,
-    priority,
-    payload: o.payload ?? null,
-    ...(o.sessionId !== undefined ? { sessionId: o.sessionId as string } : {}),
-    ...(notBefore !== undefined ? { notBefore } : {}),
-    ...(deadline !== undefined ? { deadline } : {}),
-    submittedAt: (o.submittedAt as string | undefined) ?? new Date(where.now).toISOString(),
-  }
-}
-
-/**
- * Validates a submission (API/CLI) into a Task. Throws TaskInputError (schema, priority, dates,
- * payload size) or SubjectError (tenant or capability tokens).
- */
-export function decodeTaskSubmission(input: unknown, opts: { tenant: string; id: string; now: number }): Task {
-  token("tenant", opts.tenant)
-  const fast = fastDecode(input, { tenant: opts.tenant, id: opts.id, now: opts.now, body: false })
-  if (fast) {
-    token("id", opts.id)
-    return fast
-  }
-  const r = decodeSubmissionE(input, { onExcessProperty: "error" })
-  if (Either.isLeft(r)) {
-    const issues = issuesOf(r.left)
-    throw new TaskInputError(`invalid task submission: ${issues.join("; ")}`, issues)
-  }
-  const s = r.right
-  checkPayloadSize(s.payload)
-  token("id", opts.id)
-  return {
-    id: token("id", opts.id),
-    tenant: opts.tenant,
-    capability: s.capability,
-    priority: priorityNumber(s.priority),
-    payload: s.payload ?? null,
-    ...(s.sessionId !== undefined ? { sessionId: s.sessionId } : {}),
-    ...(s.notBefore !== undefined ? { notBefore: toMs(s.notBefore) } : {}),
-    ...(s.deadline !== undefined ? { deadline: toMs(s.deadline) } : {}),
-    submittedAt: new Date(opts.now).toISOString(),
-  }
-}
-
-/**
- * Decodes a stored task message (what a worker receives). The subject gives tenant and
- * capability; a body capability that disagrees is refused. Returns a TaskInputError instead of
- * throwing: this is the hot path and malformed bodies end in the dead-letter stream.
- */
-export function decodeTaskBody(
-  body: unknown,
-  where: { tenant: string; capability: string; id: string; now: number; bodyBytes?: number },
-): Task | TaskInputError {
-  const fast = fastDecode(body, { ...where, body: true, payloadBytesAtMost: where.bodyBytes })
-  if (fast) return fast
-  const r = decodeBodyE(body, { onExcessProperty: "error" })
-  if (Either.isLeft(r)) {
-    const issues = issuesOf(r.left)
-    return new TaskInputError(`malformed task body: ${issues.join("; ")}`, issues)
-  }
-  const b = r.right
-  if (b.capability !== undefined && b.capability !== where.capability) {
-    return new TaskInputError(`body capability "${b.capability}" does not match the subject's "${where.capability}"`)
-  }
-  try {
-    checkPayloadSize(b.payload)
-  } catch (e) {
-    return e as TaskInputError
-  }
-  return {
-    id: where.id,
-    tenant: where.tenant,
-    capability: where.capability,
-    priority: priorityNumber(b.priority),
-    payload: b.payload ?? null,
-    ...(b.sessionId !== undefined ? { sessionId: b.sessionId } : {}),
-    ...(b.notBefore !== undefined ? { notBefore: toMs(b.notBefore) } : {}),
-    ...(b.deadline !== undefined ? { deadline: toMs(b.deadline) } : {}),
-    submittedAt: b.submittedAt ?? new Date(where.now).toISOString(),
-  }
-}
-
-/** The JSON body the runtime stores for a task (normalised: numeric priority, ISO dates). */
-export function encodeTaskBody(t: Task): TaskBody {
-  return {
-    capability: t.capability,
-    priority: t.priority,
-    payload: t.payload,
-    ...(t.sessionId !== undefined ? { sessionId: t.sessionId } : {}),
-    ...(t.notBefore !== undefined ? { notBefore: new Date(t.notBefore).toISOString() } : {}),
-    ...(t.deadline !== undefined ? { deadline: new Date(t.deadline).toISOString() } : {}),
-    submittedAt: t.submittedAt,
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 // Subjects
 
@@ -355,7 +167,7 @@ export function taskLaneSubject(tenant: string, capability: string, priority: nu
   const base = taskBase(tenant, capability)
   if (sessionId !== undefined) return `${base}._s.${token("id", sessionId)}`
   if (!Number.isInteger(priority) || priority < 1 || priority > 10) {
-    throw new TaskInputError(`priority ${priority} is outside 1..10`)
+    throw new SubjectError(`priority ${priority} is outside 1..10`, "subject", String(priority))
   }
   return priority === DEFAULT_PRIORITY ? base : `${base}._p${priority}`
 }
@@ -459,17 +271,9 @@ export function taskConsumerName(tenant: string, capability: string, lane: numbe
   token("tenant", tenant)
   capabilityPath(capability)
   const flat = `${tenant}_${capability.replace(/\./g, "_")}`.slice(0, 120)
-  return `task_${flat}_${fnv1a(`${tenant}\u0000${capability}`)}_${lane === "session" ? "s" : `p${lane}`}`
+  return `task_${flat}_${fnv1a(tenant, "\u0000", capability).toString(36)}_${lane === "session" ? "s" : `p${lane}`}`
 }
 
-function fnv1a(s: string): string {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return (h >>> 0).toString(36)
-}
 
 // ---------------------------------------------------------------------------------------
 // Status records and dead letters

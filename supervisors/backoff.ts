@@ -1,5 +1,7 @@
 /**
- * Exponential restart backoff with jitter, pure: randomness is injected.
+ * The one exponential backoff of ANTS, pure: randomness is injected. Supervisors space restarts
+ * with it; task retries, durable-mail redeliveries, membership's JetStream retries and the
+ * pheromone CAS loop use the same shape (`Backoff`) with their own figures.
  *
  * `delay(attempt) = floor(cap * (1 - jitter * random))`, `cap = min(maxMs, initialMs * multiplier^attempt)`,
  * with `random` in [0, 1]. Promises: the delay is an integer in `[floor(cap * (1 - jitter)), floor(cap)]`,
@@ -7,6 +9,8 @@
  * Jitter only shortens, never lengthens, so `maxMs` is a hard bound an operator can rely on.
  */
 import type { Backoff } from "./spec.ts"
+
+export type { Backoff } from "./spec.ts"
 
 /** The un-jittered delay for the n-th attempt (n from 0). */
 export function backoffCap(backoff: Backoff, attempt: number): number {
@@ -21,4 +25,9 @@ export function backoffDelay(backoff: Backoff, attempt: number, random: number):
   const cap = backoffCap(backoff, attempt)
   const r = Number.isFinite(random) ? Math.min(Math.max(random, 0), 1) : 0
   return Math.max(0, Math.floor(cap * (1 - backoff.jitter * r)))
+}
+
+/** Fills a partial backoff from `defaults` (no validation: callers' options are typed). */
+export function withBackoff(defaults: Backoff, input: Partial<Backoff> | undefined): Backoff {
+  return input === undefined ? defaults : { ...defaults, ...input }
 }

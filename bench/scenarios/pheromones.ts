@@ -18,6 +18,7 @@ import { jetstream, DeliverPolicy, type JetStreamClient } from "@nats-io/jetstre
 import { Kvm, KvWatchInclude, type KV } from "@nats-io/kv"
 import type { Pheromones } from "../../runtime/stigmergy/pheromones.ts"
 import { PHEROMONE_BUCKET, pheromoneKey } from "../../subjects/pheromones.ts"
+import { bucketStream, kvSubject } from "../../subjects/jetstream.ts"
 import { alternate, closedLoop, type LoopResult } from "../load.ts"
 import { median, percentile, Samples } from "../stats.ts"
 import { duration, encoder, importIfPresent, pickFunction, rawConnection, rounds } from "../support.ts"
@@ -70,7 +71,7 @@ async function rawWatchLatest(kv: KV, location: string, expected: number): Promi
 
 /** Raw fastest read, 2: an ordered pull consumer, deliver last-per-subject, fetched until nothing is pending. */
 async function rawOrderedLatest(js: JetStreamClient, location: string): Promise<number> {
-  const c = await js.consumers.get(`KV_${RAW_BUCKET}`, { filter_subjects: `$KV.${RAW_BUCKET}.${location}.>`, deliver_policy: DeliverPolicy.LastPerSubject })
+  const c = await js.consumers.get(bucketStream(RAW_BUCKET), { filter_subjects: kvSubject(RAW_BUCKET, `${location}.>`), deliver_policy: DeliverPolicy.LastPerSubject })
   let n = 0
   for (;;) {
     let pending = -1

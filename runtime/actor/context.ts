@@ -4,7 +4,7 @@
  * a target naming another tenant is refused with `forbidden`.
  */
 import type { ActorAddress } from "../../subjects/grammar.ts"
-import { topicPattern } from "../../subjects/grammar.ts"
+import { actorName, topicPattern } from "../../subjects/grammar.ts"
 import type { AgentRef, ActorContext, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Target } from "../agent/actor-context.ts"
 import type { ActorCell } from "./cell.ts"
 import { AskError, publishTopic } from "../client/messaging.ts"
@@ -64,13 +64,13 @@ class CellContext implements ActorContext<unknown> {
   get pheromones(): Pheromones {
     const v = stigmergyViews(this.#cell)
     const c = this.#cell
-    return (v.pheromones ??= this.scope.stigmergy().pheromones(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
+    return (v.pheromones ??= this.scope.stigmergy().pheromones(c.tenant, actorName(c), v.signal))
   }
 
   get workspace(): Workspace {
     const v = stigmergyViews(this.#cell)
     const c = this.#cell
-    return (v.workspace ??= this.scope.stigmergy().workspace(c.tenant, `${c.tenant}/${c.type}/${c.id}`, v.signal))
+    return (v.workspace ??= this.scope.stigmergy().workspace(c.tenant, actorName(c), v.signal))
   }
 
   get extensions(): Readonly<Record<string, unknown>> {

@@ -20,9 +20,15 @@ export interface Inbound extends ParsedInbound {
 /** Entries kept (about 200 bytes each). */
 export const INBOUND_MEMO_SIZE = 4096
 
-/** The key of an actor among the cells of its type. */
+/** The key of an actor among the cells of its type (`TypeHost.cells`, `sleeping`, `pinned`). */
 export function actorKey(tenant: string, id: string): string {
   return `${tenant}\u0000${id}`
+}
+
+/** The tenant and id an `actorKey` was made of. */
+export function parseActorKey(key: string): { readonly tenant: string; readonly id: string } {
+  const cut = key.indexOf("\u0000")
+  return { tenant: key.slice(0, cut), id: key.slice(cut + 1) }
 }
 
 const memo = new Map<string, Inbound>()

@@ -9,7 +9,7 @@ import { encodeError, type LifecycleState } from "../../subjects/envelope.ts"
 import { lifecycleSubject, type ActorAddress } from "../../subjects/grammar.ts"
 import type { ActorContext } from "../agent/actor-context.ts"
 import { ActorCell, type Envelope } from "./cell.ts"
-import { actorKey } from "./inbound.ts"
+import { actorKey, parseActorKey } from "./inbound.ts"
 import { makeActorContext } from "./context.ts"
 import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
 import type { CompiledTag } from "../agent/protocol.ts"
@@ -48,7 +48,7 @@ export class TypeHost implements CellHost {
   readonly passivateAfterMs: number
   /** Ids of the type's warm pool (kept active, never passivated). */
   readonly poolIds: ReadonlySet<string>
-  /** Cell keys (`<tenant>\u0000<id>`) of singleton actors run by supervisor workers: never passivated. */
+  /** Cell keys (`actorKey`) of singleton actors run by supervisor workers: never passivated. */
   readonly pinned = new Set<string>()
   private reviveTimer: ReturnType<typeof setTimeout> | undefined
 
@@ -181,6 +181,11 @@ export class TypeHost implements CellHost {
     this.transition(cell, "idle", "sleeping")
   }
 
+  /** The tenant and id of every actor of this type asleep here. */
+  *sleepingActors(): Generator<{ readonly tenant: string; readonly id: string }> {
+    for (const key of this.sleeping.keys()) yield parseActorKey(key)
+  }
+
   /**
    * Forgets the sleeping actors for which `keep(id)` is false (their partition moved to another
    * node, which wakes them from now on). Their sleep until now is booked here, so this node's
@@ -191,7 +196,7 @@ export class TypeHost implements CellHost {
     const now = Date.now()
     let dropped = 0
     for (const [key, sleptAt] of this.sleeping) {
-      if (keep(key.slice(key.indexOf("\u0000") + 1))) continue
+      if (keep(parseActorKey(key).id)) continue
       this.sleeping.delete(key)
       this.stats.sleepingMs += now - sleptAt
       dropped++

@@ -6,7 +6,7 @@
 import { Schema } from "effect"
 import { token } from "../../subjects/grammar.ts"
 import type { ActorContext } from "./actor-context.ts"
-import type { TypePolicyInput } from "../../supervisors/spec.ts"
+import type { BackoffInput, TypePolicyInput } from "../../supervisors/spec.ts"
 import type { Artifact } from "../stigmergy/workspace.ts"
 import { capabilityProblem } from "../../subjects/tasks.ts"
 import type { TaskContext } from "./task-options.ts"
@@ -81,8 +81,8 @@ export interface CapabilitySpec {
   readonly maxAttempts?: number
   /** Claim duration, kept alive while the handler runs. Default 5 minutes. */
   readonly ackWaitMs?: number
-  /** Retry delay after attempt n: min(maxMs, initialMs × factor^(n−1)), ±20% jitter. Default 1 s, ×2, ≤ 60 s. */
-  readonly backoff?: { readonly initialMs?: number; readonly factor?: number; readonly maxMs?: number }
+  /** Retry delay after attempt n: min(maxMs, initialMs × multiplier^(n−1)), less up to `jitter` (0.2) of it. Default 1 s, ×2, ≤ 60 s. */
+  readonly backoff?: BackoffInput
   /**
    * Deliver by auction instead of plain queue delivery: each task is announced as a `task`
    * pheromone and the agents of every node serving the capability this way bid for it

@@ -3,11 +3,13 @@
  * every default written down, and the handle it returns.
  */
 import type { DeadLetterReason } from "../../subjects/tasks.ts"
+import type { Backoff, BackoffInput } from "../../supervisors/spec.ts"
 
 export const DEFAULT_MAX_ATTEMPTS = 3
 export const DEFAULT_ACK_WAIT_MS = 5 * 60_000
 export const DEFAULT_CONCURRENCY = 16
-export const DEFAULT_BACKOFF = { initialMs: 1_000, factor: 2, maxMs: 60_000 } as const
+/** Task retries: 1 s, doubling, at most 60 s; jitter takes up to 20% off. */
+export const DEFAULT_BACKOFF: Backoff = Object.freeze({ initialMs: 1_000, maxMs: 60_000, multiplier: 2, jitter: 0.2 })
 
 export interface TaskContext {
   readonly id: string
@@ -59,8 +61,8 @@ export interface ServeOptions {
    * shared by every worker of the capability; starting a worker with another value updates them.
    */
   readonly ackWaitMs?: number
-  /** Retry delay after attempt n: min(maxMs, initialMs * factor^(n-1)), ±20% jitter. */
-  readonly backoff?: { readonly initialMs?: number; readonly factor?: number; readonly maxMs?: number }
+  /** Retry delay after attempt n: min(maxMs, initialMs * multiplier^(n-1)), less up to `jitter` (0.2) of it. */
+  readonly backoff?: BackoffInput
   /** How long a session task waits before asking again whether it is the session's next. Default 250 ms. */
   readonly sessionRetryMs?: number
   /** A first attempt writes its `claimed` record once it has run this long. Default 50 ms. */
@@ -106,7 +108,7 @@ export interface WorkerConfig {
   readonly concurrency: number
   readonly maxAttempts: number
   readonly ackWaitMs: number
-  readonly backoff: { initialMs: number; factor: number; maxMs: number }
+  readonly backoff: Backoff
   readonly sessionRetryMs: number
   readonly claimRecordAfterMs: number
   readonly idlePollMs: number

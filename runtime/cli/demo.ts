@@ -33,7 +33,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     nats: values.nats,
     logger: () => {},
     // quick retries so the failing task reaches the dead-letter queue within the demo (defaults: 1 s, 2 s, ...)
-    tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 100, factor: 2, maxMs: 1_000 } } },
+    tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 100, multiplier: 2, maxMs: 1_000 } } },
   })
   say(`  node ${node.id} on ${node.url}${node.embedded ? ` (embedded nats-server ${node.embedded.version})` : ""}, routing ${node.routing}`)
   const enc = new TextDecoder()

@@ -44,7 +44,7 @@ import {
 } from "../../subjects/cluster.ts"
 import { encodeError } from "../../subjects/envelope.ts"
 import { PARTITIONS, ROOT, partitionQueue, partitionSubscription, SubjectError, type AgentSubjectParts, type ParsedInbound } from "../../subjects/grammar.ts"
-import { parseInboundOnce, toInbound, type Inbound } from "../actor/inbound.ts"
+import { actorKey, parseInboundOnce, toInbound, type Inbound } from "../actor/inbound.ts"
 import type { ActorCell } from "../actor/cell.ts"
 import type { TypeHost } from "../actor/type-host.ts"
 import type { ActivationGuard } from "../actor/activation-guard.ts"
@@ -414,7 +414,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   const watchOwner = (parts: AgentSubjectParts) => {
     const began = Date.now()
     const host = hosts.get(parts.type)
-    const here = host?.cells.has(`${parts.tenant}\u0000${parts.id}`) === true
+    const here = host?.cells.has(actorKey(parts.tenant, parts.id)) === true
     const owner = here ? me : ownerFor(parts.type, partitionOf(parts.type, parts.id))
     return () => owner !== undefined && owner !== me && (deaths.get(owner) ?? 0) >= began
   }

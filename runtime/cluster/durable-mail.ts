@@ -28,7 +28,7 @@
  * promised between durable messages.
  */
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg, type StreamConfig } from "@nats-io/jetstream"
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from "@nats-io/jetstream"
 import { agentSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
 import {
   DEAD_CODE_HEADER,
@@ -45,7 +45,9 @@ import {
   parseMailSubject,
 } from "../../subjects/cluster.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
-import { retrying } from "./membership.ts"
+import { retrying } from "./kv-buckets.ts"
+import { ensureStream } from "../server/streams.ts"
+import { backoffCap, type Backoff } from "../../supervisors/backoff.ts"
 import { publishDurable } from "../client/durable-tell.ts"
 import type { DurableTellResult } from "../agent/actor-context.ts"
 
@@ -60,6 +62,9 @@ export const MAIL_DEFAULTS = {
   maxAgeMs: 7 * 24 * 3600_000,
   deadMaxAgeMs: 30 * 24 * 3600_000,
 } as const
+
+/** Redelivery after a failed delivery: 250 ms, doubling, at most 10 s. */
+const REDELIVERY_BACKOFF: Backoff = { initialMs: 250, maxMs: 10_000, multiplier: 2, jitter: 0 }
 
 const TERMINAL = new Set(["invalid_message", "unknown_tag", "invalid_subject", "forbidden"])
 
@@ -97,7 +102,7 @@ const encoder = new TextEncoder()
 export async function ensureMailStreams(nc: NatsConnection, o: MailOptions = {}): Promise<JetStreamManager> {
   const jsm = await jetstreamManager(nc)
   const replicas = o.replicas ?? 1
-  await addIfAbsent(jsm, {
+  await ensureStream(jsm, {
     name: MAIL_STREAM,
     subjects: [...MAIL_STREAM_SUBJECTS],
     retention: RetentionPolicy.Workqueue,
@@ -106,7 +111,7 @@ export async function ensureMailStreams(nc: NatsConnection, o: MailOptions = {})
     max_age: nanos(MAIL_DEFAULTS.maxAgeMs),
     duplicate_window: nanos(o.duplicateWindowMs ?? MAIL_DEFAULTS.duplicateWindowMs),
   })
-  await addIfAbsent(jsm, {
+  await ensureStream(jsm, {
     name: MAIL_DEAD_STREAM,
     subjects: [...MAIL_DEAD_STREAM_SUBJECTS],
     retention: RetentionPolicy.Limits,
@@ -134,22 +139,6 @@ export async function ensureMailStreams(nc: NatsConnection, o: MailOptions = {})
     }
   }
   return jsm
-}
-
-async function addIfAbsent(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
-  try {
-    await jsm.streams.info(cfg.name)
-    return
-  } catch {
-    // not found
-  }
-  try {
-    await jsm.streams.add(cfg)
-  } catch (e) {
-    await jsm.streams.info(cfg.name).catch(() => {
-      throw e
-    })
-  }
 }
 
 export { publishDurable }
@@ -232,7 +221,7 @@ export async function startMailDelivery(
     if (TERMINAL.has(code)) return deadLetter(m, parts, code, reason)
     if (m.info.deliveryCount >= maxDeliveries) return deadLetter(m, parts, code, `${reason} (after ${m.info.deliveryCount} deliveries)`)
     stats.retried++
-    m.nak(Math.min(10_000, 250 * 2 ** Math.min(6, m.info.deliveryCount - 1)))
+    m.nak(backoffCap(REDELIVERY_BACKOFF, m.info.deliveryCount - 1))
   }
 
   /**

@@ -7,6 +7,7 @@ import { createInbox, type NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
 import { MEMBERS_BUCKET, NODES_ACTORS_SUBJECT, NODES_MEMBERS_SUBJECT } from "../../subjects/cluster.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
+import { actorName } from "../../subjects/grammar.ts"
 import type { ActorInfo, NodeMembersInfo } from "./inspection.ts"
 
 export const INSPECT_DEFAULT_TIMEOUT_MS = 1_000
@@ -70,8 +71,8 @@ export async function listActors(
   const replies = await gather<{ node: string; actors: ActorInfo[]; truncated: boolean }>(nc, NODES_ACTORS_SUBJECT, f, { timeoutMs, expected: expected || undefined })
   const actors = replies.flatMap((r) => r.actors)
   // an actor asleep on one node and active on another is listed where it is active
-  const live = new Set(actors.filter((a) => a.state !== "sleeping").map((a) => `${a.tenant}/${a.type}/${a.id}`))
-  const shown = actors.filter((a) => a.state !== "sleeping" || !live.has(`${a.tenant}/${a.type}/${a.id}`))
+  const live = new Set(actors.filter((a) => a.state !== "sleeping").map((a) => actorName(a)))
+  const shown = actors.filter((a) => a.state !== "sleeping" || !live.has(actorName(a)))
   shown.sort((a, b) => a.type.localeCompare(b.type) || a.tenant.localeCompare(b.tenant) || a.id.localeCompare(b.id))
   return { actors: shown, nodes: replies.length, truncated: replies.some((r) => r.truncated) }
 }

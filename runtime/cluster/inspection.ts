@@ -91,10 +91,7 @@ export function createInspection(d: InspectionDeps) {
         out.push({ tenant, type: name, id, state, node: d.node })
       }
       for (const cell of host.cells.values()) push(cell.tenant, cell.id, cell.status)
-      for (const key of host.sleeping.keys()) {
-        const [tenant, id] = key.split("\u0000")
-        push(tenant, id, "sleeping")
-      }
+      for (const { tenant, id } of host.sleepingActors()) push(tenant, id, "sleeping")
     }
     return { actors: out, truncated }
   }

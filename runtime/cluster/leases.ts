@@ -29,7 +29,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import type { KV } from "@nats-io/kv"
 import { LEASES_BUCKET, leaseKey } from "../../subjects/cluster.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
-import { isWrongRevision, openBucket } from "./membership.ts"
+import { isWrongRevision, openBucket } from "./kv-buckets.ts"
 
 export const LEASE_DEFAULTS = {
   leaseTtlMs: 600_000,

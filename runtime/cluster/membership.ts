@@ -27,8 +27,9 @@
  *   lease it holds) and writes a fresh entry.
  */
 import { hostname } from "node:os"
+import { isWrongRevision, openBucket, retrying } from "./kv-buckets.ts"
 import { errors, type NatsConnection, type Subscription } from "@nats-io/nats-core"
-import { Kvm, type KV, type KvEntry } from "@nats-io/kv"
+import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
 
 export const MEMBERSHIP_DEFAULTS = {
@@ -394,39 +395,5 @@ function safeJson(e: KvEntry): MemberRecord | undefined {
     return e.json<MemberRecord>()
   } catch {
     return undefined
-  }
-}
-
-export function isWrongRevision(e: unknown): boolean {
-  const msg = String((e as Error)?.message ?? "")
-  return /wrong last sequence|key exists|10071/.test(msg) || (e as { code?: unknown })?.code === 10071 || (e as { api_error?: { err_code?: number } })?.api_error?.err_code === 10071
-}
-
-/** Runs `f` until it succeeds or `withinMs` passed (JetStream settling after a create or a leader change). */
-export async function retrying<T>(f: () => Promise<T>, withinMs: number): Promise<T> {
-  const deadline = Date.now() + withinMs
-  for (let wait = 50; ; wait = Math.min(1_000, wait * 2)) {
-    try {
-      return await f()
-    } catch (e) {
-      if (Date.now() + wait > deadline) throw e
-      await new Promise((r) => setTimeout(r, wait))
-    }
-  }
-}
-
-/** Creates a KV bucket, or opens it when it exists with another configuration (and says so). */
-export async function openBucket(
-  nc: NatsConnection,
-  name: string,
-  config: { history: number; ttl: number; replicas: number },
-  log: (level: "info" | "warn" | "error", message: string) => void,
-): Promise<KV> {
-  const kvm = new Kvm(nc)
-  try {
-    return await retrying(() => kvm.create(name, config), 5_000)
-  } catch (e) {
-    log("warn", `could not create KV bucket ${name} as configured (${(e as Error).message}); opening it as it is`)
-    return await retrying(() => kvm.open(name), 20_000)
   }
 }

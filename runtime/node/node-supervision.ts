@@ -20,7 +20,7 @@
  *   the type's own per-instance supervision.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import { supervisorSubject } from "../../subjects/grammar.ts"
+import { actorName, supervisorSubject } from "../../subjects/grammar.ts"
 import type { SupervisorEvent } from "../../subjects/envelope.ts"
 import {
   actorSupervisor,
@@ -91,7 +91,6 @@ export interface NodeSupervisionOptions {
   readonly stopActor?: (actor: WorkerActor, reason: string, shutdownMs: Shutdown) => void
 }
 
-const actorKey = (a: { readonly tenant: string; readonly type: string; readonly id: string }) => `${a.tenant}\u0000${a.type}\u0000${a.id}`
 
 export function createNodeSupervision(o: NodeSupervisionOptions): NodeSupervision {
   const types: Record<string, TypePolicyInput> = { ...o.overrides?.types }
@@ -111,7 +110,7 @@ export function createNodeSupervision(o: NodeSupervisionOptions): NodeSupervisio
     if (!typeNames.has(w.actor.type)) {
       throw new SupervisorSpecError(`worker "${w.path.join("/")}" runs an actor of type "${w.actor.type}", which this node does not host`, w.path.join("."))
     }
-    const key = actorKey(w.actor)
+    const key = actorName(w.actor)
     const seen = bound.get(key)
     if (seen) throw new SupervisorSpecError(`actor ${w.actor.type}/${w.actor.id} is run by two workers (${seen.path.join("/")} and ${w.path.join("/")})`, w.path.join("."))
     bound.set(key, w)
@@ -145,7 +144,7 @@ export function createNodeSupervision(o: NodeSupervisionOptions): NodeSupervisio
         const id = path[path.length - 1]
         if (info.kind === "type" && typeNames.has(id)) o.onTypeUp(id, delayMs)
         if (info.kind === "worker" && info.actor) {
-          const key = actorKey(info.actor)
+          const key = actorName(info.actor)
           pendingStops.delete(key)
           if (key !== failing) o.restartActor?.(info.actor, delayMs, info.shutdownMs)
         }
@@ -158,7 +157,7 @@ export function createNodeSupervision(o: NodeSupervisionOptions): NodeSupervisio
         }
         if (info.kind === "worker" && info.actor) {
           const reason = tree.inspect(path)?.reason ?? "stopped by its supervisor"
-          pendingStops.set(actorKey(info.actor), { actor: info.actor, reason, shutdownMs: info.shutdownMs })
+          pendingStops.set(actorName(info.actor), { actor: info.actor, reason, shutdownMs: info.shutdownMs })
           if (!flushQueued) {
             flushQueued = true
             queueMicrotask(flushStops)
@@ -181,7 +180,7 @@ export function createNodeSupervision(o: NodeSupervisionOptions): NodeSupervisio
   const instances = actorSupervisor(tree)
 
   const workerUp = (actor: { readonly tenant: string; readonly type: string; readonly id: string }): boolean | undefined => {
-    const w = bound.get(actorKey(actor))
+    const w = bound.get(actorName(actor))
     if (w === undefined) return undefined
     return tree.inspect(w.path)?.status === "running"
   }
@@ -217,9 +216,9 @@ export function createNodeSupervision(o: NodeSupervisionOptions): NodeSupervisio
     view,
     workerUp,
     actorFailed(type, actor, error) {
-      const w = bound.get(actorKey({ tenant: actor.tenant, type, id: actor.id }))
+      const w = bound.get(actorName({ tenant: actor.tenant, type, id: actor.id }))
       if (w !== undefined) {
-        failing = actorKey(w.actor)
+        failing = actorName(w.actor)
         let decisions
         try {
           decisions = tree.childFailed(w.path, error)

@@ -48,7 +48,7 @@ import { supervisionResetSubject, supervisionTreeSubject } from "../../subjects/
 import { partitionOf } from "../../subjects/partition-hash.ts"
 import type { Supervisor } from "../actor/supervision.ts"
 import { TypeHost, type HostNode } from "../actor/type-host.ts"
-import { parseInboundOnce, type Inbound } from "../actor/inbound.ts"
+import { actorKey, parseInboundOnce, type Inbound } from "../actor/inbound.ts"
 import { createCluster } from "../cluster/cluster.ts"
 import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
 import { runtimeStores } from "../cluster/runtime-stores.ts"
@@ -92,12 +92,12 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       onTypeUp: (type, delayMs) => hosts.get(type)?.revive(delayMs),
       restartActor: (a, delayMs, shutdownMs) => {
         const h = hosts.get(a.type)
-        const c = h?.cells.get(`${a.tenant}\u0000${a.id}`)
+        const c = h?.cells.get(actorKey(a.tenant, a.id))
         if (h && c) h.restartActor(c, delayMs, shutdownMs)
       },
       stopActor: (a, reason, shutdownMs) => {
         const h = hosts.get(a.type)
-        const c = h?.cells.get(`${a.tenant}\u0000${a.id}`)
+        const c = h?.cells.get(actorKey(a.tenant, a.id))
         if (h && c) void h.shutdown(c, reason, shutdownMs)
       },
     })
@@ -168,7 +168,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     hosts.set(def.type, new TypeHost(def, hostNode, def.mailbox ?? mailbox, passivateAfterMs))
   }
   // singleton actors run by supervisor workers stay activated
-  for (const w of nodeSupervision?.view.workers() ?? []) hosts.get(w.actor.type)?.pinned.add(`${w.actor.tenant}\u0000${w.actor.id}`)
+  for (const w of nodeSupervision?.view.workers() ?? []) hosts.get(w.actor.type)?.pinned.add(actorKey(w.actor.tenant, w.actor.id))
 
   // --- the hot path -----------------------------------------------------------------------
   let accepting = true
@@ -312,7 +312,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       const targets: Array<{ tenant: string; id: string }> = idsToKeepAwake(host.definition, now).map((actorId) => ({ tenant: DEFAULT_TENANT, id: actorId }))
       for (const w of workers) if (w.actor.type === type && nodeSupervision!.workerUp(w.actor)) targets.push(w.actor)
       for (const t of targets) {
-        const key = `${t.tenant}\u0000${t.id}`
+        const key = actorKey(t.tenant, t.id)
         if (host.cells.has(key)) continue
         if (cluster.ownerOf(type, t.id) !== id || (owned !== undefined && !owned.has(partitionOf(type, t.id)))) continue
         const attempt = `${type}\u0000${key}`

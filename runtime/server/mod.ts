@@ -1,7 +1,8 @@
 /**
  * Layer `server`: nats-server as a process. Finds the binary, starts one (or a loopback
  * cluster of three) on free ports with a temporary store, watches it with a watchdog that
- * kills it if its parent dies, and reads what a running server can do (version, features).
+ * kills it if its parent dies, reads what a running server can do (version, features), and
+ * creates the JetStream streams the runtime needs (`ensureStream`).
  *
  * Promises: a server started here is stopped by `stop()` or, at the latest, when the process
  * that started it exits; a missing binary is a `NatsServerError` with an install hint.
@@ -21,5 +22,6 @@ export {
   startNatsServer,
 } from "./nats-server.ts"
 export type { NatsCluster, NatsServer, NatsServerOptions } from "./nats-server.ts"
+export { ensureStream } from "./streams.ts"
 export { parseVersion, serverFeatures, versionAtLeast } from "./server-features.ts"
 export type { PheromoneServerFeatures } from "./server-features.ts"

@@ -16,6 +16,7 @@
  */
 import { createInbox, nanos, nuid, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core"
 import { kvOperationOf } from "../../subjects/pheromones.ts"
+import { kvKeyOffset, kvSubject, parseAckSubject } from "../../subjects/jetstream.ts"
 import type { JetStreamManager } from "@nats-io/jetstream"
 
 /** What a feed needs of a store (kv-store.ts's KvStore is one), so the two files need not import each other. */
@@ -70,7 +71,7 @@ interface Current {
 }
 
 export async function openKvFeed(nc: NatsConnection, store: FeedStore, filter: string, opts: KvFeedOptions): Promise<KvFeed> {
-  const prefixLength = `$KV.${store.bucket}.`.length
+  const prefixLength = kvKeyOffset(store.bucket)
   let current: Current | undefined
   let lastSeq = 0
   let lastDseq = 0
@@ -93,16 +94,16 @@ export async function openKvFeed(nc: NatsConnection, store: FeedStore, filter: s
       }
       return
     }
-    const meta = ackMeta(msg.reply)
+    const meta = parseAckSubject(msg.reply)
     if (!meta) return
-    if (opts.resume && meta.dseq !== lastDseq + 1 && lastDseq > 0) {
+    if (opts.resume && meta.consumerSeq !== lastDseq + 1 && lastDseq > 0) {
       restart()
       return
     }
-    lastDseq = meta.dseq
-    lastSeq = meta.seq
+    lastDseq = meta.consumerSeq
+    lastSeq = meta.streamSeq
     try {
-      opts.onItem(toItem(msg, prefixLength, meta.seq), meta.pending)
+      opts.onItem(toItem(msg, prefixLength, meta.streamSeq), meta.pending)
     } catch (e) {
       opts.onError?.(e)
     }
@@ -124,7 +125,7 @@ export async function openKvFeed(nc: NatsConnection, store: FeedStore, filter: s
             ? { deliver_policy: "by_start_sequence" as never, opt_start_seq: startSeq }
             : { deliver_policy: "new" as never }),
         ack_policy: "none" as never,
-        filter_subject: `$KV.${store.bucket}.${filter}`,
+        filter_subject: kvSubject(store.bucket, filter),
         flow_control: true,
         idle_heartbeat: nanos(HEARTBEAT_MS),
         inactive_threshold: nanos(HEARTBEAT_MS),
@@ -186,15 +187,6 @@ export async function openKvFeed(nc: NatsConnection, store: FeedStore, filter: s
       if (cur?.name) await store.jsm.consumers.delete(store.stream, cur.name).catch(() => false)
     },
   }
-}
-
-/** `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>` (v1) or with domain and account hash (v2). */
-function ackMeta(reply: string | undefined): { seq: number; dseq: number; pending: number } | undefined {
-  if (!reply) return undefined
-  const t = reply.split(".")
-  if (t.length === 9) return { seq: Number(t[5]), dseq: Number(t[6]), pending: Number(t[8]) }
-  if (t.length >= 11) return { seq: Number(t[7]), dseq: Number(t[8]), pending: Number(t[10]) }
-  return undefined
 }
 
 /** The connection's `inboxPrefix` option (default `_INBOX`), which nats.js keeps on the connection. */

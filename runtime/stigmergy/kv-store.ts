@@ -23,6 +23,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm, type KV } from "@nats-io/kv"
 import { Empty, headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
 import { PHEROMONE_MAX_AGE_MS, PHEROMONE_BUCKET, WORKSPACE_BUCKET, WORKSPACE_HISTORY } from "../../subjects/pheromones.ts"
+import { bucketStream, kvSubject } from "../../subjects/jetstream.ts"
 import { openKvFeed, type KvItem } from "./kv-feed.ts"
 
 export type { KvItem }
@@ -76,9 +77,9 @@ export function pheromoneStore(nc: NatsConnection, opts: StoreOptions = {}): Pro
       ...(features.messageTtl ? { markerTTL: 60_000 } : {}),
     })
     const jsm = await jetstreamManager(nc, { checkAPI: false })
-    const config = await hardened(jsm, `KV_${PHEROMONE_BUCKET}`)
+    const config = await hardened(jsm, bucketStream(PHEROMONE_BUCKET))
     const serverTtl = serverTtlOf(features, config)
-    return { bucket: PHEROMONE_BUCKET, stream: `KV_${PHEROMONE_BUCKET}`, kv, js: jetstream(nc), jsm, nc, features, serverTtl }
+    return { bucket: PHEROMONE_BUCKET, stream: bucketStream(PHEROMONE_BUCKET), kv, js: jetstream(nc), jsm, nc, features, serverTtl }
   })
 }
 
@@ -92,8 +93,8 @@ export function workspaceStore(nc: NatsConnection, opts: StoreOptions = {}): Pro
       description: "ANTS stigmergy workspace: <tenant>.<artifact...> -> ArtifactEntry (subjects/pheromones.ts)",
     })
     const jsm = await jetstreamManager(nc, { checkAPI: false })
-    await hardened(jsm, `KV_${WORKSPACE_BUCKET}`)
-    return { bucket: WORKSPACE_BUCKET, stream: `KV_${WORKSPACE_BUCKET}`, kv, js: jetstream(nc), jsm, nc, features: serverFeatures(nc), serverTtl: false }
+    await hardened(jsm, bucketStream(WORKSPACE_BUCKET))
+    return { bucket: WORKSPACE_BUCKET, stream: bucketStream(WORKSPACE_BUCKET), kv, js: jetstream(nc), jsm, nc, features: serverFeatures(nc), serverTtl: false }
   })
 }
 
@@ -159,7 +160,7 @@ export async function writeValue(store: KvStore, key: string, value: string | Ui
   const o: Partial<JetStreamPublishOptions> = {}
   if (opts.expectRevision !== undefined) o.expect = { lastSubjectSequence: opts.expectRevision }
   if (store.serverTtl && opts.ttlMs !== undefined) o.ttl = ttlHeader(opts.ttlMs)
-  const pa = await store.js.publish(`$KV.${store.bucket}.${key}`, value, o)
+  const pa = await store.js.publish(kvSubject(store.bucket, key), value, o)
   return pa.seq
 }
 
@@ -173,7 +174,7 @@ export async function writeMarker(
   for (const [k, v] of Object.entries(opts.headers ?? {})) h.set(k, v)
   const o: Partial<JetStreamPublishOptions> = { headers: h }
   if (opts.expectRevision !== undefined) o.expect = { lastSubjectSequence: opts.expectRevision }
-  const pa = await store.js.publish(`$KV.${store.bucket}.${key}`, Empty, o)
+  const pa = await store.js.publish(kvSubject(store.bucket, key), Empty, o)
   return pa.seq
 }
 

@@ -28,5 +28,6 @@ export {
   strongestPatterns,
 } from "./swarm-rules.ts"
 export type { FollowOptions, SuccessInput } from "./swarm-rules.ts"
+export { currentStrength } from "./pheromone-rules.ts"
 export { PheromoneError, isPheromoneError } from "../../subjects/pheromones.ts"
 export type { PheromoneErrorCode, PheromoneType, StrengthLevel, DecayCurve, ArtifactStatus } from "../../subjects/pheromones.ts"

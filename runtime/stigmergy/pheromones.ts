@@ -23,133 +23,38 @@
  */
 import { nuid, type NatsConnection } from "@nats-io/nats-core"
 import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
+import { backoffDelay, type Backoff } from "../../supervisors/backoff.ts"
 import {
   EVAPORATION_HEADER,
   PHEROMONE_BUCKET,
   PHEROMONE_MAX_AGE_MS,
   PheromoneError,
   TYPE_HEADER,
-  currentStrength,
-  emitterValue,
   idValue,
   locationValue,
-  makeEntry,
-  makeReinforcement,
   parsePheromoneKey,
   pheromoneFilter,
   pheromoneKey,
-  pheromoneType,
-  reinforceEntry,
-  strengthValue,
   tenantValue,
-  type DepositInput,
   type PheromoneEntry,
   type PheromoneType,
-  type ReinforceInput,
   type StrengthLevel,
 } from "../../subjects/pheromones.ts"
+import { currentStrength, emitterValue, makeEntry, makeReinforcement, pheromoneType, reinforceEntry, strengthValue } from "./pheromone-rules.ts"
+import type { DetectQuery, PheromoneDeposit, PheromoneGuarantees, Pheromones, PheromonesOptions, PheromoneWrite, TrailRef, WatchFilter } from "./pheromones-api.ts"
 import { isRevisionConflict, pheromoneStore, readLatest, readOne, writeMarker, writeValue, type KvStore } from "./kv-store.ts"
 import { checkReplicasOption, ownedWatches } from "./views.ts"
 import { decodeEntry, toTrail, type PheromoneHandlers, type Trail } from "./trail.ts"
 import { DEFAULT_SWEEP_INTERVAL_MS, startPheromoneWatch, type PheromoneWatch } from "./watcher.ts"
 
-/** A trail named by its key (`<tenant>.<location...>.<id>`) or by location and id. */
-export type TrailRef = string | { readonly location: string; readonly id: string }
-
-export interface PheromoneDeposit extends DepositInput {
-  /**
-   * What to do when a trail with this `id` already exists: `replace` it (default) or
-   * `reinforce` it (adding this deposit's strength; a fresh trail is created if it is gone).
-   */
-  readonly onExisting?: "replace" | "reinforce"
-}
-
-export interface DetectQuery {
-  /** Only these types (default all). */
-  readonly types?: ReadonlyArray<PheromoneType | string>
-  /** Location prefix: trails at this location or below it. Default: the whole tenant. */
-  readonly location?: string
-  /** Only trails exactly at `location`, not below it. */
-  readonly exact?: boolean
-  /** Minimum current strength, a number in [0, 1] or a level name. Default 0: every live trail (above 0). */
-  readonly minStrength?: number | StrengthLevel
-  /** At most this many results (the strongest). Default: all. */
-  readonly limit?: number
-}
-
-export interface WatchFilter {
-  readonly types?: ReadonlyArray<PheromoneType | string>
-  /** Location prefix (default: the whole tenant). */
-  readonly location?: string
-  readonly exact?: boolean
-  /** Delete trails whose TTL ran out so watchers hear `evaporated` (default true). */
-  readonly sweep?: boolean
-  /** Reports handler errors; default: console.error. */
-  readonly onError?: (err: unknown) => void
-}
-
-export interface PheromonesOptions {
-  /** Default `default`. */
-  readonly tenant?: string
-  /** Who signs deposits (usually `<tenant>/<type>/<id>` of an actor). Default `anonymous`. */
-  readonly emitter?: string
-  /** Sweep period of watches (default 500 ms): the bound on how late `evaporated` may be. */
-  readonly sweepIntervalMs?: number
-  /** How many keys' last revisions to remember for single-round-trip reinforcement (default 10,000). */
-  readonly cacheSize?: number
-  /** The clock (epoch ms); default Date.now. */
-  readonly now?: () => number
-  /** Replicas of the `ants_pheromones` bucket if this connection creates it (default 1; a node passes its own). */
-  readonly replicas?: number
-  /** Watches of this instance stop when the signal aborts (and new ones stop at once). */
-  readonly signal?: AbortSignal
-  /**
-   * Called after every successful write (for audit receipts of pheromone emissions). Runs
-   * synchronously on the writer's path: keep it cheap (e.g. a core NATS publish); errors are ignored.
-   */
-  readonly onWrite?: (write: PheromoneWrite) => void
-}
-
-export type PheromoneWrite =
-  | { readonly op: "deposit" | "reinforce"; readonly emitter: string; readonly trail: Trail }
-  | { readonly op: "evaporate"; readonly emitter: string; readonly key: string; readonly type: PheromoneType }
-
-export interface PheromoneGuarantees {
-  readonly serverVersion: string
-  /** True on 2.11+ with a bucket that allows per-message TTL: the server removes each trail at its TTL. */
-  readonly serverTtl: boolean
-  /** One line for start-up logs. */
-  readonly summary: string
-}
-
-export interface Pheromones {
-  readonly tenant: string
-  readonly emitter: string
-  /**
-   * The same tenant's API signed by another emitter; shares bucket and cache, has its own
-   * watches (stopped by its `close()` or when `options.signal` aborts).
-   */
-  withEmitter(emitter: string, options?: { readonly signal?: AbortSignal }): Pheromones
-  /** Opens the bucket (done lazily by every call); tells which expiry path is in force. */
-  ready(): Promise<PheromoneGuarantees>
-  deposit(input: PheromoneDeposit): Promise<Trail>
-  reinforce(target: TrailRef, input?: ReinforceInput): Promise<Trail>
-  /** One live trail, or undefined when it does not exist or has evaporated. */
-  get(target: TrailRef): Promise<Trail | undefined>
-  detect(query?: DetectQuery): Promise<Trail[]>
-  watch(handlers: PheromoneHandlers, filter?: WatchFilter): Promise<PheromoneWatch>
-  /** A watch without handlers: keeps expired trails of (part of) the tenant swept. */
-  startSweeper(filter?: Omit<WatchFilter, "types" | "sweep">): Promise<PheromoneWatch>
-  /** Removes a trail now; false when there was none. Watchers hear `evaporated`. */
-  evaporate(target: TrailRef): Promise<boolean>
-  /** Stops the watches and sweepers started through this view (not those of other views). */
-  close(): Promise<void>
-}
+export type { DetectQuery, PheromoneDeposit, PheromoneGuarantees, Pheromones, PheromonesOptions, PheromoneWrite, TrailRef, WatchFilter } from "./pheromones-api.ts"
 
 export const DEFAULT_EMITTER = "anonymous"
 export const DEFAULT_CACHE_SIZE = 10_000
 /** Attempts of one revision-checked update before giving up with `conflict`. */
 export const MAX_CAS_ATTEMPTS = 200
+/** Between CAS attempts once contention shows: a random wait below 2^attempt ms, at most 25 ms. */
+const CAS_BACKOFF: Backoff = { initialMs: 1, maxMs: 25, multiplier: 2, jitter: 1 }
 
 interface Known {
   readonly revision: number
@@ -273,7 +178,7 @@ function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {
         if (!isRevisionConflict(e)) throw e
         cache.delete(key)
         known = undefined
-        if (attempt >= 2) await sleep(Math.random() * Math.min(25, 2 ** attempt))
+        if (attempt >= 2) await sleep(backoffDelay(CAS_BACKOFF, attempt, Math.random()))
       }
     }
     throw new PheromoneError("conflict", `trail "${key}" kept changing: gave up after ${MAX_CAS_ATTEMPTS} attempts`)

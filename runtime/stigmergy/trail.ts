@@ -2,13 +2,8 @@
  * What readers get back: a stored PheromoneEntry plus where it lives (key, id, revision) and
  * what it is worth now (current strength and age). Also the shapes of watch events.
  */
-import {
-  PHEROMONE_TYPES,
-  asPheromoneEntry,
-  currentStrength,
-  type PheromoneEntry,
-  type PheromoneType,
-} from "../../subjects/pheromones.ts"
+import { PHEROMONE_TYPES, asPheromoneEntry, type PheromoneEntry, type PheromoneType } from "../../subjects/pheromones.ts"
+import { currentStrength } from "./pheromone-rules.ts"
 
 export type Trail = PheromoneEntry & {
   /** `<tenant>.<location...>.<id>` in `ants_pheromones`. */

@@ -17,7 +17,9 @@
  * expiry but not announced as deposits. Handlers run one at a time, in order; a handler that
  * throws is reported to `onError` and the watch goes on.
  */
-import { EVAPORATION_HEADER, TYPE_HEADER, evaporationReason, expiresAt, type PheromoneType } from "../../subjects/pheromones.ts"
+import { EVAPORATION_HEADER, TYPE_HEADER, evaporationReason, type PheromoneType } from "../../subjects/pheromones.ts"
+import { expiresAt } from "./pheromone-rules.ts"
+import { kvKeyOffset } from "../../subjects/jetstream.ts"
 import { openKvFeed } from "./kv-feed.ts"
 import { isRevisionConflict, writeMarker, type KvItem, type KvStore } from "./kv-store.ts"
 import { asType, decodeEntry, toTrail, type PheromoneHandlers } from "./trail.ts"
@@ -53,7 +55,7 @@ interface Tracked {
 }
 
 export async function startPheromoneWatch(store: KvStore, args: WatchArgs): Promise<PheromoneWatch> {
-  const prefixLength = `$KV.${store.bucket}.`.length
+  const prefixLength = kvKeyOffset(store.bucket)
   const tracked = new Map<string, Tracked>()
   const { handlers, types, now, onError } = args
   let chain: Promise<void> = Promise.resolve()

@@ -47,114 +47,20 @@ import {
   artifactIdValue,
   artifactKey,
   boundedKey,
-  dataValue,
-  emitterValue,
-  statusValue,
   tenantValue,
   type ArtifactEntry,
   type ArtifactStatus,
 } from "../../subjects/pheromones.ts"
-import { openKvFeed } from "./kv-feed.ts"
-import { isRevisionConflict, readLatest, readOne, writeMarker, writeValue, workspaceStore, type KvItem, type KvStore } from "./kv-store.ts"
+import { dataValue, emitterValue, statusValue } from "./pheromone-rules.ts"
+import { isRevisionConflict, readLatest, readOne, writeMarker, writeValue, workspaceStore, type KvStore } from "./kv-store.ts"
 import { checkReplicasOption, ownedWatches } from "./views.ts"
+import type { Artifact, Claims, StatusWatchOptions, Workspace, WorkspaceOptions, WorkspaceWatch } from "./workspace-api.ts"
+import { decodeArtifact, startStatusWatch } from "./workspace-watch.ts"
 
-export type Artifact = ArtifactEntry & {
-  /** The artifact's path, e.g. `reports.q3`. */
-  readonly id: string
-  readonly key: string
-  readonly tenant: string
-  /** KV revision: pass it to `transition` to make sure nobody changed the artifact since. */
-  readonly revision: number
-}
-
-export interface CreateArtifact {
-  /** Dotted tokens; default a fresh unique id under `artifacts.`. */
-  readonly id?: string
-  /** A token describing what it is (`report`, `patch`, ...); default `artifact`. */
-  readonly kind?: string
-  /** Default `incomplete`. */
-  readonly status?: ArtifactStatus
-  /** Any JSON, at most MAX_ARTIFACT_BYTES. */
-  readonly data?: unknown
-}
-
-export interface TransitionInput {
-  readonly to: ArtifactStatus
-  /** Required current status. */
-  readonly from?: ArtifactStatus
-  /** Required current revision: a stale one fails with `conflict`, no retry. */
-  readonly revision?: number
-  /** New data (default: unchanged). */
-  readonly data?: unknown
-}
-
-/** Default lease of a claim (the handler's time budget). */
-export const DEFAULT_LEASE_MS = 60_000
-/** Default pause before a failed handler's claim is released. */
-export const DEFAULT_RELEASE_DELAY_MS = 1000
-
-export interface StatusWatchOptions {
-  /** Only artifacts under this path prefix. */
-  readonly prefix?: string
-  /** Only artifacts of these kinds. */
-  readonly kinds?: ReadonlyArray<string>
-  /** Claim each delivery by moving it to this status first (queue semantics, see above). */
-  readonly claim?: ArtifactStatus
-  /** With `claim`: how long a claim is held before another watcher may take the work back (default 60000 ms). */
-  readonly leaseMs?: number
-  /** With `claim`: how often stale claims are looked for (default leaseMs / 4, between 50 and 1000 ms). */
-  readonly reapIntervalMs?: number
-  /**
-   * With `claim`: how long after a failed handler the claim is released, so a failing artifact
-   * is retried at this pace rather than in a hot loop (default 1000 ms).
-   */
-  readonly releaseDelayMs?: number
-  /** With `claim`: false for a handler error that should leave the claim to its lease (default: release on every error). */
-  readonly releaseOnError?: (err: unknown) => boolean
-  /** Deliver artifacts already in a watched status when the watch starts (default true). */
-  readonly includeExisting?: boolean
-  /** Handler and claim errors; default console.error. */
-  readonly onError?: (err: unknown) => void
-}
-
-export interface WorkspaceWatch {
-  stop(): Promise<void>
-}
-
-export interface WorkspaceOptions {
-  readonly tenant?: string
-  /** Who signs writes (usually `<tenant>/<type>/<id>`); default `anonymous`. */
-  readonly actor?: string
-  readonly now?: () => number
-  /** Replicas of the `ants_workspace` bucket if this connection creates it (default 1). */
-  readonly replicas?: number
-  /** Watches of this instance stop when the signal aborts. */
-  readonly signal?: AbortSignal
-}
-
-export interface Workspace {
-  readonly tenant: string
-  readonly actor: string
-  /** The same tenant's workspace signed by another actor, with its own watches. */
-  withActor(actor: string, options?: { readonly signal?: AbortSignal }): Workspace
-  /** Creates an artifact; `conflict` when the id is taken. */
-  create(input: CreateArtifact): Promise<Artifact>
-  get(id: string): Promise<Artifact | undefined>
-  /** Artifacts of the tenant (under `prefix`), optionally only in some statuses. One prefix read. */
-  list(query?: { prefix?: string; statuses?: ReadonlyArray<ArtifactStatus> }): Promise<Artifact[]>
-  /** Revision-checked status change (and optional data change). Moving out of a claim status ends the claim. */
-  transition(id: string, input: TransitionInput): Promise<Artifact>
-  /** Revision-checked data change that keeps the status (not a delivery to watchers). */
-  update(id: string, input: { data: unknown; revision?: number }): Promise<Artifact>
-  /** Deletes an artifact; false when there was none. */
-  remove(id: string, revision?: number): Promise<boolean>
-  watchStatus(statuses: ReadonlyArray<ArtifactStatus>, handler: (artifact: Artifact) => void | Promise<void>, options?: StatusWatchOptions): Promise<WorkspaceWatch>
-  /** Stops the watches started through this view (not those of other views). */
-  close(): Promise<void>
-}
+export { DEFAULT_LEASE_MS, DEFAULT_RELEASE_DELAY_MS } from "./workspace-api.ts"
+export type { Artifact, CreateArtifact, StatusWatchOptions, TransitionInput, Workspace, WorkspaceOptions, WorkspaceWatch } from "./workspace-api.ts"
 
 const MAX_ATTEMPTS = 100
-const decoder = new TextDecoder()
 
 interface Core {
   readonly nc: NatsConnection
@@ -163,16 +69,6 @@ interface Core {
   readonly replicas?: number
   /** Every open watch of every view (`stopAllWorkspaceWatches`). */
   readonly watches: Set<WorkspaceWatch>
-}
-
-/** Claim operations a status watch needs, bound to one tenant and actor. */
-interface Claims {
-  readonly actor: string
-  claim(a: Artifact, to: string, leaseMs: number): Promise<Artifact>
-  /** Moves a claim back to `to` if it is still the claim `held` stamped. */
-  release(held: Artifact, to: string): Promise<Artifact>
-  /** Moves a stale claim (seen at `seen.revision`) back to `to`. */
-  reap(seen: Artifact, to: string): Promise<Artifact>
 }
 
 const claimsOf = new WeakMap<Workspace, Claims>()
@@ -197,23 +93,6 @@ export async function stopAllWorkspaceWatches(ws: Workspace): Promise<void> {
   const all = [...core.watches]
   core.watches.clear()
   await Promise.all(all.map((w) => w.stop().catch(() => undefined)))
-}
-
-/** The artifact in a KV item, with its tenant taken from the key's first token. */
-function decodeArtifact(item: KvItem): Artifact | undefined {
-  if (item.operation !== "PUT") return undefined
-  let v: unknown
-  try {
-    v = JSON.parse(decoder.decode(item.value))
-  } catch {
-    return undefined
-  }
-  const e = v as Partial<ArtifactEntry> | null
-  if (!e || typeof e !== "object" || typeof e.status !== "string" || typeof e.transitions !== "number") return undefined
-  const key = item.key
-  const dot = key.indexOf(".")
-  if (dot <= 0) return undefined
-  return { ...(e as ArtifactEntry), id: key.slice(dot + 1), key, tenant: key.slice(0, dot), revision: item.revision }
 }
 
 /** The stored fields of an artifact, without its claim stamp unless `keepClaim`. */
@@ -470,140 +349,3 @@ export async function watchStatusAllTenants(
   })
 }
 
-interface StatusWatchArgs {
-  readonly nc: NatsConnection
-  readonly store: KvStore
-  readonly filter: string
-  /** Claim operations in a tenant, undefined for a tenant this watch does not serve. */
-  readonly claimsFor: (tenant: string) => Claims | undefined
-  readonly now: () => number
-  readonly statuses: ReadonlyArray<ArtifactStatus>
-  readonly handler: (artifact: Artifact) => void | Promise<void>
-  readonly options: StatusWatchOptions
-}
-
-interface HeldClaim {
-  readonly artifact: Artifact
-  /** When the lease runs out (epoch ms). */
-  readonly staleAt: number
-  /** The reap of this revision was sent. */
-  reaping?: boolean
-}
-
-async function startStatusWatch(args: StatusWatchArgs): Promise<WorkspaceWatch> {
-  const { statuses, handler, options, now } = args
-  if (!Array.isArray(statuses) || statuses.length === 0) throw new PheromoneError("invalid_status", "watchStatus needs at least one status")
-  if (typeof handler !== "function") throw new PheromoneError("invalid_request", "watchStatus needs a handler function")
-  const wanted = new Set(statuses.map(statusValue))
-  const claim = options.claim === undefined ? undefined : statusValue(options.claim)
-  if (claim !== undefined && wanted.has(claim)) throw new PheromoneError("invalid_status", `claim status "${claim}" must differ from the watched statuses`)
-  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
-  if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw new PheromoneError("invalid_request", `leaseMs must be a positive number of ms, got ${JSON.stringify(options.leaseMs)}`)
-  const reapIntervalMs = options.reapIntervalMs ?? Math.min(1000, Math.max(50, Math.floor(leaseMs / 4)))
-  const kinds = options.kinds === undefined ? undefined : new Set(options.kinds)
-  const includeExisting = options.includeExisting !== false
-  const releaseDelayMs = options.releaseDelayMs ?? DEFAULT_RELEASE_DELAY_MS
-  const releaseOnError = options.releaseOnError ?? (() => true)
-  const onError = options.onError ?? ((e: unknown) => console.error("[ants] workspace watch:", e))
-  const seen = new Map<string, number>() // key -> transitions count last seen
-  const held = new Map<string, HeldClaim>() // artifacts in the claim status, from one of `wanted`
-  let stopped = false
-  let chain: Promise<void> = Promise.resolve()
-  const isConflict = (e: unknown) => {
-    const code = (e as { code?: string }).code
-    return code === "conflict" || code === "not_found"
-  }
-
-  const deliver = async (a: Artifact) => {
-    if (stopped) return
-    if (!claim) return await handler(a)
-    const claims = args.claimsFor(a.tenant)
-    if (!claims) return
-    let claimed: Artifact
-    try {
-      claimed = await claims.claim(a, claim, leaseMs)
-    } catch (e) {
-      if (isConflict(e)) return // another watcher won
-      throw e
-    }
-    try {
-      await handler(claimed)
-    } catch (e) {
-      onError(e)
-      if (!releaseOnError(e)) return // left to the lease: the reaper moves it back when it runs out
-      // Release: back to where it came from (unless the handler already moved it on or the claim
-      // was reaped and taken by someone else), after a pause, without holding up this watcher.
-      const release = () => void claims.release(claimed, a.status).catch(() => {})
-      if (releaseDelayMs <= 0) release()
-      else setTimeout(release, releaseDelayMs).unref?.()
-    }
-  }
-
-  const onItem = (item: KvItem, isNew: boolean) => {
-    if (item.operation !== "PUT") {
-      seen.delete(item.key)
-      held.delete(item.key)
-      return
-    }
-    const a = decodeArtifact(item)
-    if (!a) return
-    const before = seen.get(item.key)
-    seen.set(item.key, a.transitions)
-    if (claim !== undefined) {
-      if (a.status === claim && a.previousStatus !== undefined && wanted.has(a.previousStatus)) {
-        const since = a.claimedAt ?? a.updatedAt
-        held.set(item.key, { artifact: a, staleAt: since + (a.leaseMs ?? leaseMs) })
-      } else held.delete(item.key)
-    }
-    if (!wanted.has(a.status) || (kinds && !kinds.has(a.kind))) return
-    if (!isNew && !includeExisting) return
-    // A data-only write in the same status is not a new arrival.
-    if (isNew && before !== undefined && before === a.transitions) return
-    chain = chain.then(() => deliver(a)).catch(onError)
-  }
-
-  const reapOnce = () => {
-    const t = now()
-    for (const [key, h] of held) {
-      if (h.staleAt > t || h.reaping) continue
-      const claims = args.claimsFor(h.artifact.tenant)
-      if (!claims) continue
-      h.reaping = true
-      claims.reap(h.artifact, h.artifact.previousStatus!).catch((e) => {
-        // A conflict: another watcher reaped it, or the holder moved on or renewed it.
-        if (isConflict(e)) return
-        if (held.get(key) === h) h.reaping = false // try again next tick
-        onError(e)
-      })
-    }
-  }
-
-  let count = 0
-  let initial = Number.POSITIVE_INFINITY
-  const early: KvItem[] = []
-  const feed = await openKvFeed(args.nc, args.store, args.filter, {
-    onItem: (item) => {
-      if (initial === Number.POSITIVE_INFINITY) early.push(item)
-      else onItem(item, ++count > initial)
-    },
-    onError,
-    resume: true,
-  })
-  initial = feed.initial
-  for (const item of early.splice(0)) onItem(item, ++count > initial)
-  const timer = claim !== undefined ? setInterval(reapOnce, reapIntervalMs) : undefined
-  timer?.unref?.()
-
-  let stopping: Promise<void> | undefined
-  return {
-    stop() {
-      stopping ??= (async () => {
-        stopped = true
-        if (timer) clearInterval(timer)
-        await feed.close()
-        await chain
-      })()
-      return stopping
-    },
-  }
-}

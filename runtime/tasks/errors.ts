@@ -47,3 +47,16 @@ export function errorMessage(e: unknown): string {
     return String(e)
   }
 }
+
+/** A submission that was refused; nothing was stored. Code on the wire: `invalid_message`. */
+export class TaskInputError extends Error {
+  readonly _tag = "TaskInputError"
+  readonly code = "invalid_message"
+  constructor(
+    message: string,
+    readonly issues: ReadonlyArray<string> = [],
+  ) {
+    super(message)
+    this.name = "TaskInputError"
+  }
+}

@@ -11,14 +11,9 @@
  */
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node"
 import { createInbox } from "@nats-io/nats-core"
+import { consumerNextSubject, parseAckSubject, type AckInfo } from "../../subjects/jetstream.ts"
 
-export interface DeliveryInfo {
-  readonly stream: string
-  readonly consumer: string
-  readonly deliveryCount: number
-  readonly streamSeq: number
-  readonly pending: number
-}
+export type DeliveryInfo = AckInfo
 
 export class Delivery {
   private done = false
@@ -54,23 +49,6 @@ export class Delivery {
     if (this.done) return false
     this.done = true
     return true
-  }
-}
-
-/** `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>.<ts>.<pending>` (or the 12-token v2 form). */
-export function parseAckSubject(reply: string): DeliveryInfo | undefined {
-  const t = reply.split(".")
-  if (t[0] !== "$JS" || t[1] !== "ACK") return undefined
-  let i: number
-  if (t.length === 9) i = 2
-  else if (t.length >= 11) i = 4
-  else return undefined
-  return {
-    stream: t[i],
-    consumer: t[i + 1],
-    deliveryCount: Number(t[i + 2]),
-    streamSeq: Number(t[i + 3]),
-    pending: Number(t[i + 6]),
   }
 }
 
@@ -131,7 +109,7 @@ export class LanePuller {
       if (q) q.push(req)
       else this.byLane.set(lane.consumer, [req])
       const body = long ? { batch: 1, expires: expiresMs * 1_000_000 } : { batch: n, no_wait: true }
-      this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${lane.consumer}`, JSON.stringify(body), {
+      this.nc.publish(consumerNextSubject(this.stream, lane.consumer), JSON.stringify(body), {
         reply: `${this.inbox}.${id}`,
       })
     })

@@ -20,10 +20,10 @@ import {
   TASKS_SCHEDULE_STREAM,
   TASKS_SCHEDULE_SUBJECTS,
   TaskHeaders,
-  decodeTaskBody,
   parseTaskSubject,
   type Task,
 } from "../../subjects/tasks.ts"
+import { decodeTaskBody } from "./task-codec.ts"
 import { DEFAULT_TENANT, ROOT, isToken } from "../../subjects/grammar.ts"
 import { errorMessage } from "./errors.ts"
 import { deadLetterTask } from "./settle.ts"

@@ -13,7 +13,15 @@
 import type { NatsConnection } from "@nats-io/transport-node"
 import { jetstreamManager } from "@nats-io/jetstream"
 import { tenantMsgId } from "../../subjects/grammar.ts"
-import { TASKS_DLQ_STREAM, TaskHeaders, encodeTaskBody, taskDeadLetterSubject, type DeadLetter, type DeadLetterReason, type Task } from "../../subjects/tasks.ts"
+import {
+  TASKS_DLQ_STREAM,
+  TaskHeaders,
+  taskDeadLetterSubject,
+  type DeadLetter,
+  type DeadLetterReason,
+  type Task,
+} from "../../subjects/tasks.ts"
+import { encodeTaskBody } from "./task-codec.ts"
 import { TaskEngineError, errorMessage } from "./errors.ts"
 import type { Delivery } from "./lane-puller.ts"
 import { recordOf, writeStatus, writeStatusAsync } from "./status-store.ts"

@@ -9,6 +9,7 @@ import type { NatsConnection } from "@nats-io/transport-node"
 import type { KV } from "@nats-io/kv"
 import { headers } from "@nats-io/nats-core"
 import { storedPublish } from "./stored-publish.ts"
+import { kvSubject } from "../../subjects/jetstream.ts"
 import {
   MAX_TASK_RESULT_BYTES,
   TASK_STATUS_BUCKET,
@@ -22,7 +23,7 @@ import {
 const encoder = new TextEncoder()
 
 export function statusWriteSubject(tenant: string, id: string): string {
-  return `$KV.${TASK_STATUS_BUCKET}.${taskStatusKey(tenant, id)}`
+  return kvSubject(TASK_STATUS_BUCKET, taskStatusKey(tenant, id))
 }
 
 /** A record for `task` in `state`; `extra` fills the state's fields. */

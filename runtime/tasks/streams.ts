@@ -11,9 +11,10 @@
  * streams de-duplicate on `Nats-Msg-Id` within `duplicateWindowMs` (default 15 minutes).
  */
 import type { NatsConnection } from "@nats-io/transport-node"
-import { jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream"
+import { jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream"
 import { Kvm, type KV } from "@nats-io/kv"
 import { nanos } from "@nats-io/nats-core"
+import { ensureStream } from "../server/streams.ts"
 import {
   TASK_CLAIMS_BUCKET,
   TASK_STATUS_BUCKET,
@@ -64,7 +65,7 @@ async function create(nc: NatsConnection, opts: TaskStreamOptions): Promise<Task
   const dup = nanos(opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS)
   const storage = opts.storage === "memory" ? StorageType.Memory : StorageType.File
   const replicas = opts.replicas ?? 1
-  await addOrUpdate(jsm, {
+  await ensureStream(jsm, {
     name: TASKS_STREAM,
     subjects: [...TASKS_STREAM_SUBJECTS],
     retention: RetentionPolicy.Workqueue,
@@ -74,7 +75,7 @@ async function create(nc: NatsConnection, opts: TaskStreamOptions): Promise<Task
     duplicate_window: dup,
     allow_direct: true,
   })
-  await addOrUpdate(jsm, {
+  await ensureStream(jsm, {
     name: TASKS_SCHEDULE_STREAM,
     subjects: [...TASKS_SCHEDULE_SUBJECTS],
     retention: RetentionPolicy.Workqueue,
@@ -83,7 +84,7 @@ async function create(nc: NatsConnection, opts: TaskStreamOptions): Promise<Task
     max_age: ttl,
     duplicate_window: dup,
   })
-  await addOrUpdate(jsm, {
+  await ensureStream(jsm, {
     name: TASKS_DLQ_STREAM,
     subjects: [...TASKS_DLQ_SUBJECTS],
     retention: RetentionPolicy.Limits,
@@ -98,23 +99,6 @@ async function create(nc: NatsConnection, opts: TaskStreamOptions): Promise<Task
   const status = await kvm.create(TASK_STATUS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage })
   const claims = await kvm.create(TASK_CLAIMS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage })
   return { jsm, status, claims }
-}
-
-async function addOrUpdate(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
-  try {
-    await jsm.streams.info(cfg.name)
-    return // exists: keep what the operator configured
-  } catch {
-    // not found
-  }
-  try {
-    await jsm.streams.add(cfg)
-  } catch (e) {
-    // another node created it in between
-    await jsm.streams.info(cfg.name).catch(() => {
-      throw e
-    })
-  }
 }
 
 /** Tasks of `tenant` waiting in the task stream (every lane and capability), for its backlog quota. */

@@ -11,15 +11,8 @@ import type { NatsConnection } from "@nats-io/transport-node"
 import { nuid } from "@nats-io/nats-core"
 import { storedPublish } from "./stored-publish.ts"
 import { DEFAULT_TENANT, tenantMsgId } from "../../subjects/grammar.ts"
-import {
-  TaskHeaders,
-  decodeTaskSubmission,
-  encodeTaskBody,
-  taskLaneSubject,
-  taskScheduleSubject,
-  type Priority,
-  type Task,
-} from "../../subjects/tasks.ts"
+import { TaskHeaders, taskLaneSubject, taskScheduleSubject, type Priority, type Task } from "../../subjects/tasks.ts"
+import { decodeTaskSubmission, encodeTaskBody } from "./task-codec.ts"
 import { TaskEngineError, errorMessage } from "./errors.ts"
 import { recordOf, writeStatusAsync } from "./status-store.ts"
 import { ensureTaskStreams } from "./streams.ts"

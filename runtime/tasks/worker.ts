@@ -38,13 +38,14 @@ import {
   TERMINAL_STATES,
   TaskHeaders,
   capabilityProblem,
-  decodeTaskBody,
   parseTaskSubject,
   taskLaneSubject,
   taskScheduleSubject,
   type DeadLetterReason,
   type Task,
 } from "../../subjects/tasks.ts"
+import { backoffDelay, withBackoff } from "../../supervisors/backoff.ts"
+import { decodeTaskBody } from "./task-codec.ts"
 import { errorMessage } from "./errors.ts"
 import { Delivery, LanePuller } from "./lane-puller.ts"
 import { deliveredTaskId } from "./task-id.ts"
@@ -96,7 +97,7 @@ export async function serveCapability(nc: NatsConnection, capability: string, ha
     concurrency: Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY),
     maxAttempts: Math.max(1, opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
     ackWaitMs,
-    backoff: { ...DEFAULT_BACKOFF, ...opts.backoff },
+    backoff: withBackoff(DEFAULT_BACKOFF, opts.backoff),
     sessionRetryMs: opts.sessionRetryMs ?? 250,
     claimRecordAfterMs: opts.claimRecordAfterMs ?? 50,
     idlePollMs: Math.max(1_000, opts.idlePollMs ?? 10_000),
@@ -490,9 +491,7 @@ class Worker {
   }
 
   private backoffMs(attempt: number): number {
-    const { initialMs, factor, maxMs } = this.cfg.backoff
-    const base = Math.min(maxMs, initialMs * Math.pow(factor, attempt - 1))
-    return Math.max(1, Math.round(base * (0.8 + Math.random() * 0.4)))
+    return Math.max(1, backoffDelay(this.cfg.backoff, attempt - 1, Math.random()))
   }
 
   private stubTask(id: string, d: Delivery): Task {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { Either } from "effect"
 import {
-  DEFAULT_STRENGTH,
   MAX_DATA_BYTES,
   PHEROMONE_MAX_AGE_MS,
   MAX_TTL_MS,
@@ -9,21 +8,24 @@ import {
   STRENGTH_LEVELS,
   TYPE_DEFAULTS,
   asPheromoneEntry,
-  currentStrength,
   evaporationReason,
   kvOperationOf,
-  dataValue,
   decodePheromoneEntrySchema,
   locationValue,
-  makeEntry,
-  makeReinforcement,
   parsePheromoneKey,
   pheromoneFilter,
   pheromoneKey,
-  reinforceEntry,
-  strengthValue,
   type PheromoneEntry,
 } from "../../subjects/pheromones.ts"
+import {
+  DEFAULT_STRENGTH,
+  currentStrength,
+  dataValue,
+  makeEntry,
+  makeReinforcement,
+  reinforceEntry,
+  strengthValue,
+} from "../../runtime/stigmergy/pheromone-rules.ts"
 import { parseVersion, serverFeatures, versionAtLeast } from "../../runtime/server/server-features.ts"
 import { serverTtlOf, ttlHeader } from "../../runtime/stigmergy/kv-store.ts"
 import { chooseStrongest, isDangerous, matchesCapabilities, patternId } from "../../runtime/stigmergy/swarm-rules.ts"

@@ -127,7 +127,7 @@ describe("task engine", () => {
     for (let i = 0; i < 5; i++) good.push(await engine.submit({ capability: cap, payload: { ms: 1 } }))
     const w = await engine.serveCapability(cap, exampleWork.handle, {
       concurrency: 1,
-      backoff: { initialMs: 300, factor: 2, maxMs: 1_000 },
+      backoff: { initialMs: 300, multiplier: 2, maxMs: 1_000 },
       onEvent: (e) => events.push(e),
     })
     for (const g of good) expect((await engine.waitForStatus(g.id)).state).toBe("completed")
@@ -176,7 +176,7 @@ describe("task engine", () => {
         await gate
         return "done"
       },
-      { backoff: { initialMs: 600, factor: 1, maxMs: 600 } },
+      { backoff: { initialMs: 600, multiplier: 1, maxMs: 600 } },
     )
     const claimed = await waitUntil(async () => {
       const s = await engine.getStatus(r.id)

@@ -13,7 +13,7 @@ export function capabilityFor(title: string): string {
 }
 
 /** Retries in tens of milliseconds instead of seconds. */
-export const FAST = { backoff: { initialMs: 30, factor: 2, maxMs: 200 }, idlePollMs: 1_000 } as const
+export const FAST = { backoff: { initialMs: 30, multiplier: 2, maxMs: 200 }, idlePollMs: 1_000 } as const
 
 /** Messages stored for one capability (all lanes). */
 export async function storedFor(nc: NatsConnection, tenant: string, capability: string): Promise<number> {

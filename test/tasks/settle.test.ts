@@ -39,7 +39,7 @@ describe("settling tasks", () => {
         throw new Error("upstream timed out")
       },
       // the retry comes after the deadline
-      { backoff: { initialMs: 2_500, factor: 1, maxMs: 2_500 }, maxAttempts: 5 },
+      { backoff: { initialMs: 2_500, multiplier: 1, maxMs: 2_500 }, maxAttempts: 5 },
     )
     const r = await engine.submit({ capability: cap, payload: {}, deadline: Date.now() + 1_500 })
     const rec = await engine.waitForStatus(r.id, { timeoutMs: 10_000 })

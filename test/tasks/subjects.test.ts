@@ -3,9 +3,6 @@ import {
   DEFAULT_PRIORITY,
   MAX_TASK_PAYLOAD_BYTES,
   PRIORITIES,
-  decodeTaskBody,
-  decodeTaskSubmission,
-  encodeTaskBody,
   parseTaskStatusSubject,
   parseTaskSubject,
   taskConsumerName,
@@ -16,8 +13,9 @@ import {
   taskStatusKey,
   taskStatusSubject,
 } from "../../subjects/tasks.ts"
+import { decodeTaskBody, decodeTaskSubmission, encodeTaskBody } from "../../runtime/tasks/task-codec.ts"
 import { bidScore, capabilityMatch, taskPheromoneStrength, taskUrgency } from "../../runtime/tasks/marketplace.ts"
-import { parseAckSubject } from "../../runtime/tasks/lane-puller.ts"
+import { parseAckSubject } from "../../subjects/jetstream.ts"
 
 const where = { tenant: "acme", id: "t1", now: Date.parse("2026-01-01T00:00:00Z") }
 
@@ -118,7 +116,7 @@ describe("marketplace rules", () => {
   })
 
   it("lane puller - parses both ack subject forms", () => {
-    expect(parseAckSubject("$JS.ACK.S.C.3.10.7.1795326281137478933.2")).toEqual({ stream: "S", consumer: "C", deliveryCount: 3, streamSeq: 10, pending: 2 })
+    expect(parseAckSubject("$JS.ACK.S.C.3.10.7.1795326281137478933.2")).toEqual({ stream: "S", consumer: "C", deliveryCount: 3, streamSeq: 10, consumerSeq: 7, pending: 2 })
     expect(parseAckSubject("$JS.ACK.dom.hash.S.C.1.5.5.179.0.rand")?.streamSeq).toBe(5)
     expect(parseAckSubject("_INBOX.x")).toBeUndefined()
   })

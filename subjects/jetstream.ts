@@ -1,0 +1,63 @@
+/**
+ * The JetStream subjects ANTS publishes on or reads directly, below the nats.js client: a KV
+ * bucket's stream and write subjects, the pull request of a consumer, and the ack reply a
+ * delivery carries (whose tokens say which stream, consumer and sequence a message is).
+ *
+ *   KV_<bucket>                                   the stream behind a KV bucket
+ *   $KV.<bucket>.<key>                            a KV write (put or delete marker) of one key
+ *   $JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer> a pull request for the next messages
+ *   $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>
+ *                                                 a delivery's reply (v1; v2 adds domain and
+ *                                                 account hash after ACK: 11 tokens or more)
+ *
+ * Pure code.
+ */
+
+/** The JetStream stream behind a KV bucket (for stream info: replicas, leader). */
+export function bucketStream(bucket: string): string {
+  return `KV_${bucket}`
+}
+
+/** The subject a KV write of `key` (or a key filter) in `bucket` is published on. */
+export function kvSubject(bucket: string, key: string): string {
+  return `$KV.${bucket}.${key}`
+}
+
+/** How many characters of a KV message's subject come before its key. */
+export function kvKeyOffset(bucket: string): number {
+  return kvSubject(bucket, "").length
+}
+
+/** The subject a pull request for `consumer` of `stream` is published on. */
+export function consumerNextSubject(stream: string, consumer: string): string {
+  return `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`
+}
+
+/** What a delivery's ack reply subject says about it. */
+export interface AckInfo {
+  readonly stream: string
+  readonly consumer: string
+  readonly deliveryCount: number
+  readonly streamSeq: number
+  readonly consumerSeq: number
+  readonly pending: number
+}
+
+/** Reads a delivery's `$JS.ACK.…` reply subject (v1 or v2 form); undefined for anything else. */
+export function parseAckSubject(reply: string | undefined): AckInfo | undefined {
+  if (!reply) return undefined
+  const t = reply.split(".")
+  if (t[0] !== "$JS" || t[1] !== "ACK") return undefined
+  let i: number
+  if (t.length === 9) i = 2
+  else if (t.length >= 11) i = 4
+  else return undefined
+  return {
+    stream: t[i]!,
+    consumer: t[i + 1]!,
+    deliveryCount: Number(t[i + 2]),
+    streamSeq: Number(t[i + 3]),
+    consumerSeq: Number(t[i + 4]),
+    pending: Number(t[i + 6]),
+  }
+}
