@@ -5,18 +5,15 @@
  * backoff, per-actor intensity, type give-up beyond the type's intensity).
  */
 import type { ActorAddress } from "../../subjects/grammar.ts"
-import type { Directive } from "../../subjects/envelope.ts"
+import type { ActorVerdict } from "../../supervisors/actor-supervisor.ts"
 
-export interface ActorDecision {
-  readonly directive: Directive
-  readonly backoffMs?: number
-  /** Which supervisor decided (for the published event). */
-  readonly supervisor: string
-  /** Set when the type's supervisor gave up: the reason the type is now unavailable. */
-  readonly typeGaveUp?: string
-}
-
-/** Decides what happens to an actor whose handler failed, and publishes the decision. */
+/**
+ * Decides what happens to an actor whose handler failed, and publishes the decision. The
+ * decision travels one way: the tree's `ActorDecision` becomes the `ActorVerdict` the engine
+ * carries out (supervisors/actor-supervisor.ts); the engine never sends one back.
+ */
 export interface Supervisor {
-  actorFailed(type: string, actor: ActorAddress, error: unknown): ActorDecision
+  actorFailed(type: string, actor: ActorAddress, error: unknown): ActorVerdict
 }
+
+export type { ActorVerdict }

@@ -1,37 +1,42 @@
 /**
- * `ants bench [scenario...] [options]` (see bench/options.ts for the options and bench/README.md
- * for the scenarios). Runs the benchmark scenarios and writes figures.jsonl, report.md,
+ * `ants bench [scenario...] [options]` (declared in commands.ts as BENCH; bench/README.md
+ * explains the scenarios). Runs the benchmark scenarios and writes figures.jsonl, report.md,
  * headline.md and chart.svg into the results folder; prints the headline table (or, with
  * --json, the figures as JSON lines). Exit code 0 when the run completed, whatever the figures
  * say: the harness reports, it never asserts. 2 on a usage error.
+ *
+ * The declaration checks every option first; bench/options.ts then builds the run's options
+ * from the same arguments, so the benchmark keeps its own defaults per scenario.
  */
-import { BENCH_USAGE, parseBenchArgs } from "../../bench/options.ts"
+import { parseBenchArgs } from "../../bench/options.ts"
 import { headlineTable } from "../../bench/reporters/markdown.ts"
-import { runBench, selectScenarios } from "../../bench/runner.ts"
+import { runBench as runScenarios, selectScenarios } from "../../bench/runner.ts"
+import type { Parsed } from "./command-spec.ts"
+import { BENCH } from "./commands.ts"
+import { runCommand, type CommandIo } from "./run-command.ts"
+import { UsageError } from "./usage-error.ts"
 
-export interface BenchCommandIo {
-  readonly json: boolean
-  readonly out: (s: string) => void
+export interface BenchCommandIo extends CommandIo {
   readonly err: (s: string) => void
 }
 
+/** `ants bench ...` from code: the same parsing, help and exit codes as the shell. */
 export async function benchCommand(argv: string[], io: BenchCommandIo): Promise<number> {
+  return await runCommand(BENCH, argv, io, (parsed, json) => runBench(parsed, { ...io, json }, argv))
+}
+
+export async function runBench(parsed: Parsed<(typeof BENCH)["options"]>, io: BenchCommandIo, argv: ReadonlyArray<string>): Promise<number> {
   let options
   try {
     options = parseBenchArgs(argv.filter((a) => a !== "--json"))
-    if (options.help) {
-      io.out(BENCH_USAGE)
-      return 0
-    }
-    selectScenarios(options.scenarios)
+    selectScenarios(parsed.args)
   } catch (e) {
-    // an unknown option's message carries the usage; an unknown scenario's lists the known ones
-    io.err(`ants bench: ${(e as Error).message}`)
-    return 2
+    // an unknown scenario's message lists the known ones
+    throw new UsageError((e as Error).message)
   }
-  const json = io.json || argv.includes("--json")
+  const json = io.json
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI
-  const result = await runBench(options, {
+  const result = await runScenarios(options, {
     json,
     out: io.out,
     // the bar redraws a partial line in place, which the CLI's line-oriented err cannot do

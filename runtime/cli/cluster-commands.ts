@@ -3,27 +3,25 @@
  * broadcast inspection requests (NODES_MEMBERS_SUBJECT, NODES_ACTORS_SUBJECT in subjects/cluster.ts) with a
  * deadline. Exit code 0 when at least one node answered, 1 when none did.
  */
-import { parseArgs } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { PARTITIONS } from "../../subjects/grammar.ts"
-import { INSPECT_DEFAULT_TIMEOUT_MS, listActors, listNodes } from "../cluster/inspect-client.ts"
+import { listActors, listNodes } from "../cluster/inspect-client.ts"
+import type { Parsed } from "./command-spec.ts"
+import { ACTORS, NODES } from "./commands.ts"
+import { runCommand, type CommandIo } from "./run-command.ts"
 
-export interface ClusterCommandIO {
+export interface ClusterCommandIO extends CommandIo {
   readonly nc: NatsConnection
-  readonly json: boolean
-  out(s: string): void
-  err?(s: string): void
 }
 
-export const NODES_USAGE = "usage: ants nodes [--timeout ms] [--json]"
-export const ACTORS_USAGE = "usage: ants actors --type T [--tenant T] [--limit N] [--timeout ms] [--json]"
+/** `ants nodes` from code: the same parsing, help and exit codes as the shell. */
+export async function nodesCommand(argv: string[], io: ClusterCommandIO): Promise<number> {
+  return await runCommand(NODES, argv, io, (parsed, json) => runNodes(parsed, { ...io, json }))
+}
 
-/** A positive whole number from a flag, or an error message. */
-function positive(flag: string, v: string | undefined, fallback: number | undefined): number | undefined | string {
-  if (v === undefined) return fallback
-  const n = Number(v)
-  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < 1) return `--${flag} must be a whole number of at least 1, got "${v}"`
-  return n
+/** `ants actors` from code: the same parsing, help and exit codes as the shell. */
+export async function actorsCommand(argv: string[], io: ClusterCommandIO): Promise<number> {
+  return await runCommand(ACTORS, argv, io, (parsed, json) => runActors(parsed, { ...io, json }))
 }
 
 function table(rows: string[][]): string {
@@ -43,21 +41,9 @@ function ranges(ps: ReadonlyArray<number>): string {
   return out.join(",") || "-"
 }
 
-export async function nodesCommand(argv: string[], io: ClusterCommandIO): Promise<number> {
-  let values: { timeout?: string; json?: boolean }
-  try {
-    values = parseArgs({ args: argv, options: { timeout: { type: "string" }, json: { type: "boolean" } }, strict: true }).values
-  } catch (e) {
-    ;(io.err ?? io.out)(`${(e as Error).message}\n${NODES_USAGE}`)
-    return 2
-  }
-  const json = io.json || values.json === true
-  const timeoutMs = positive("timeout", values.timeout, INSPECT_DEFAULT_TIMEOUT_MS)
-  if (typeof timeoutMs === "string") {
-    ;(io.err ?? io.out)(`${timeoutMs}\n${NODES_USAGE}`)
-    return 2
-  }
-  const nodes = await listNodes(io.nc, { timeoutMs })
+export async function runNodes(parsed: Parsed<(typeof NODES)["options"]>, io: ClusterCommandIO): Promise<number> {
+  const json = io.json
+  const nodes = await listNodes(io.nc, { timeoutMs: parsed.values.timeout })
   if (json) {
     io.out(JSON.stringify({ nodes }))
     return nodes.length > 0 ? 0 : 1
@@ -92,36 +78,14 @@ export async function nodesCommand(argv: string[], io: ClusterCommandIO): Promis
   return 0
 }
 
-export async function actorsCommand(argv: string[], io: ClusterCommandIO): Promise<number> {
-  let values: { type?: string; tenant?: string; limit?: string; timeout?: string; json?: boolean }
-  try {
-    values = parseArgs({
-      args: argv,
-      options: { type: { type: "string" }, tenant: { type: "string" }, limit: { type: "string" }, timeout: { type: "string" }, json: { type: "boolean" } },
-      strict: true,
-    }).values
-  } catch (e) {
-    ;(io.err ?? io.out)(`${(e as Error).message}\n${ACTORS_USAGE}`)
-    return 2
-  }
-  if (!values.type) {
-    ;(io.err ?? io.out)(`--type is required\n${ACTORS_USAGE}`)
-    return 2
-  }
-  const json = io.json || values.json === true
-  const timeoutMs = positive("timeout", values.timeout, INSPECT_DEFAULT_TIMEOUT_MS)
-  const limit = positive("limit", values.limit, undefined)
-  for (const bad of [timeoutMs, limit]) {
-    if (typeof bad === "string") {
-      ;(io.err ?? io.out)(`${bad}\n${ACTORS_USAGE}`)
-      return 2
-    }
-  }
+export async function runActors(parsed: Parsed<(typeof ACTORS)["options"]>, io: ClusterCommandIO): Promise<number> {
+  const { values } = parsed
+  const json = io.json
   const r = await listActors(io.nc, {
     type: values.type,
     ...(values.tenant ? { tenant: values.tenant } : {}),
-    ...(limit !== undefined ? { limit: limit as number } : {}),
-    timeoutMs: timeoutMs as number,
+    ...(values.limit !== undefined ? { limit: values.limit } : {}),
+    timeoutMs: values.timeout,
   })
   if (json) {
     io.out(JSON.stringify(r))

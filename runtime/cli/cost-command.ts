@@ -1,13 +1,16 @@
 /**
- * `ants cost`: the seed's sleep/wake cost model (about $0.21 per active agent-hour, $0.01 per
- * sleeping agent-hour) applied to the real figures every node reports (activations, active and
- * sleeping time per type), next to what the same agents would cost kept always on.
+ * `ants cost` (declared in commands.ts as COST): the sleep/wake cost model (about $0.21 per
+ * active agent-hour, $0.01 per sleeping agent-hour) applied to the real figures every node
+ * reports (activations, active and sleeping time per type), next to what the same agents would
+ * cost kept always on.
  */
-import { parseArgs } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { nodesBroadcastSubject } from "../../subjects/grammar.ts"
 import type { NodeStats } from "../node/node.ts"
+import type { Parsed } from "./command-spec.ts"
+import { COST } from "./commands.ts"
+import { runCommand, type CommandIo } from "./run-command.ts"
 
 export const COST_MODEL = { activePerHour: 0.21, sleepingPerHour: 0.01 } as const
 
@@ -68,9 +71,18 @@ export function costByType(stats: ReadonlyArray<NodeStats>, model = COST_MODEL):
   })
 }
 
-export async function costCommand(argv: string[], io: { nc: NatsConnection; json: boolean; out: (s: string) => void }): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { type: { type: "string" }, timeout: { type: "string" } }, strict: true })
-  const stats = await gatherStats(io.nc, values.timeout ? Number(values.timeout) : 1000)
+export interface CostCommandIO extends CommandIo {
+  readonly nc: NatsConnection
+}
+
+/** `ants cost` from code: the same parsing, help and exit codes as the shell. */
+export async function costCommand(argv: string[], io: CostCommandIO): Promise<number> {
+  return await runCommand(COST, argv, io, (parsed, json) => runCost(parsed, { ...io, json }))
+}
+
+export async function runCost(parsed: Parsed<(typeof COST)["options"]>, io: CostCommandIO): Promise<number> {
+  const { values } = parsed
+  const stats = await gatherStats(io.nc, values.timeout)
   const rows = costByType(stats).filter((r) => !values.type || r.type === values.type)
   if (io.json) {
     io.out(JSON.stringify({ model: COST_MODEL, nodes: stats.length, types: rows }))

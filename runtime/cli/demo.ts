@@ -6,24 +6,22 @@
  * expires, success trails reinforced), and prints what happened (counts checked against what was
  * sent, figures read back from the system), then drains and exits.
  */
-import { parseArgs } from "node:util"
 import { counter, echo, forager, worker, EXAMPLE_WORK_CAPABILITY } from "../../actors/examples/index.ts"
 import type { TaskRecord } from "../../subjects/tasks.ts"
 import { isAskError } from "../client/messaging.ts"
 import { startNode, type AntsNode } from "../node/node.ts"
 import { createPheromones, createWorkspace, strongestPatterns, type Evaporation } from "../stigmergy/mod.ts"
 import { lifecycleWildcard, supervisorWildcard } from "../../subjects/grammar.ts"
+import type { Parsed } from "./command-spec.ts"
+import type { DEMO } from "./commands.ts"
 import type { Io } from "./io.ts"
 
-export async function runDemo(argv: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { nats: { type: "string" }, actors: { type: "string" }, messages: { type: "string" }, json: { type: "boolean" } },
-    strict: true,
-  })
-  const actors = Number(values.actors ?? 50)
-  const perActor = Number(values.messages ?? 40)
-  const json = values.json === true
+/** Runs `ants demo` with its parsed (and checked) options. */
+export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io & { readonly json: boolean }): Promise<number> {
+  const { values } = parsed
+  const actors = values.actors
+  const perActor = values.messages
+  const json = io.json
   const say = (s: string) => {
     if (!json) io.out(s)
   }

@@ -1,85 +1,47 @@
 /**
- * `ants tenant`: the kill switch and quotas of a tenant, stored in the tenant bucket that every
- * node watches (runtime/security/tenant-control.ts). Run as the operator principal.
+ * `ants tenant` (declared in commands.ts as TENANT): the kill switch and quotas of a tenant,
+ * stored in the tenant bucket that every node watches (runtime/security/tenant-control.ts).
+ * Run as the operator principal.
  */
-import { parseArgs } from "node:util"
 import type { NatsConnection } from "@nats-io/nats-core"
-import { readTenant, resumeTenant, setTenantQuotas, suspendTenant, tenantsBucket } from "../security/tenant-control.ts"
-import { decodeTenantQuotas, type TenantQuotas } from "../../subjects/tenancy.ts"
 import { token } from "../../subjects/grammar.ts"
-
-export const TENANT_USAGE =
-  "ants tenant suspend <tenant> --reason <text> | resume <tenant> | show <tenant>\n" +
-  "       | quota <tenant> [--max-actors N] [--messages-per-second N] [--kv-bytes N] [--task-backlog N]   [--json]\n" +
-  "  suspend: within seconds every actor of the tenant on every node is stopped (state checkpointed), its\n" +
-  "  messages are answered forbidden with the reason, its tasks wait; stored, so it survives node restarts."
-
-interface Io {
-  readonly nc: NatsConnection
-  readonly json: boolean
-  out(s: string): void
-  err(s: string): void
-}
+import type { TenantQuotas } from "../../subjects/tenancy.ts"
+import { readTenant, resumeTenant, setTenantQuotas, suspendTenant, tenantsBucket } from "../security/tenant-control.ts"
+import type { Parsed } from "./command-spec.ts"
+import type { TENANT } from "./commands.ts"
+import type { Io } from "./io.ts"
+import { UsageError } from "./usage-error.ts"
 
 const by = () => process.env.USER ?? process.env.LOGNAME ?? "operator"
 
-export async function tenantCommand(argv: string[], io: Io): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        reason: { type: "string" },
-        "max-actors": { type: "string" },
-        "messages-per-second": { type: "string" },
-        "kv-bytes": { type: "string" },
-        "task-backlog": { type: "string" },
-      },
-    })
-  } catch (e) {
-    io.err(`ants tenant: ${(e as Error).message}\nusage: ${TENANT_USAGE}`)
-    return 2
-  }
-  const { values, positionals } = parsed
-  const [verb, tenant] = positionals
-  if (!verb || !tenant || !["suspend", "resume", "show", "quota"].includes(verb)) {
-    io.err(`ants tenant: a sub-command and a tenant are required\nusage: ${TENANT_USAGE}`)
-    return 2
-  }
+const QUOTA_FLAGS = { "max-actors": "maxActors", "messages-per-second": "messagesPerSecond", "kv-bytes": "kvBytes", "task-backlog": "taskBacklog" } as const
+
+export async function runTenant(parsed: Parsed<(typeof TENANT)["options"]>, io: Io & { readonly json: boolean; readonly nc: NatsConnection }): Promise<number> {
+  const { values, subcommand } = parsed
+  const tenant = parsed.args[0]!
   try {
     token("tenant", tenant)
   } catch (e) {
-    io.err(`ants tenant: ${(e as Error).message}`)
-    return 2
+    throw new UsageError((e as Error).message)
+  }
+  const quotas: Record<string, number> = {}
+  for (const [f, key] of Object.entries(QUOTA_FLAGS)) {
+    const v = values[f as keyof typeof QUOTA_FLAGS]
+    if (v !== undefined) quotas[key] = v
+  }
+  if (subcommand === "suspend" && !values.reason) throw new UsageError("tenant suspend needs --reason <text> (it is stored and given to the tenant's callers)")
+  if (subcommand === "quota" && Object.keys(quotas).length === 0) {
+    throw new UsageError(`tenant quota needs at least one of ${Object.keys(QUOTA_FLAGS).map((f) => `--${f}`).join(", ")}`)
   }
   const kv = await tenantsBucket(io.nc)
-  let record
-  if (verb === "suspend") {
-    if (!values.reason) {
-      io.err(`ants tenant: suspend needs --reason <text> (it is stored and given to the tenant's callers)\nusage: ${TENANT_USAGE}`)
-      return 2
-    }
-    record = await suspendTenant(io.nc, kv, tenant, values.reason, by())
-  } else if (verb === "resume") {
-    record = await resumeTenant(io.nc, kv, tenant, by())
-  } else if (verb === "quota") {
-    const raw: Record<string, number> = {}
-    const flags = { "max-actors": "maxActors", "messages-per-second": "messagesPerSecond", "kv-bytes": "kvBytes", "task-backlog": "taskBacklog" } as const
-    for (const [flag, key] of Object.entries(flags)) {
-      const v = values[flag as keyof typeof flags]
-      if (v !== undefined) raw[key] = Number(v)
-    }
-    const q = decodeTenantQuotas(raw)
-    if (q._tag === "Left" || Object.keys(raw).length === 0) {
-      io.err(`ants tenant: quota needs at least one of --max-actors, --messages-per-second, --kv-bytes, --task-backlog, as non-negative numbers${q._tag === "Left" ? ` (${q.left})` : ""}\nusage: ${TENANT_USAGE}`)
-      return 2
-    }
-    record = await setTenantQuotas(io.nc, kv, tenant, q.right as TenantQuotas, by())
-  } else {
-    record = await readTenant(kv, tenant)
-  }
+  const record =
+    subcommand === "suspend"
+      ? await suspendTenant(io.nc, kv, tenant, values.reason!, by())
+      : subcommand === "resume"
+        ? await resumeTenant(io.nc, kv, tenant, by())
+        : subcommand === "quota"
+          ? await setTenantQuotas(io.nc, kv, tenant, quotas as TenantQuotas, by())
+          : await readTenant(kv, tenant)
   if (io.json) io.out(JSON.stringify({ tenant, record: record ?? null }))
   else if (!record) io.out(`tenant ${tenant}: no record (active, no quotas beyond the nodes' defaults)`)
   else {

@@ -35,7 +35,6 @@ import { hostname } from "node:os"
 import { DEFAULT_TENANT, SubjectError, isToken, token } from "../../subjects/grammar.ts"
 import {
   TASKS_STREAM,
-  TERMINAL_STATES,
   TaskHeaders,
   capabilityProblem,
   parseTaskSubject,
@@ -44,16 +43,16 @@ import {
   type DeadLetterReason,
   type Task,
 } from "../../subjects/tasks.ts"
-import { backoffDelay, withBackoff } from "../../supervisors/backoff.ts"
+import { withBackoff } from "../../supervisors/backoff.ts"
 import { decodeTaskBody } from "./task-codec.ts"
 import { errorMessage } from "./errors.ts"
 import { Delivery, LanePuller } from "./lane-puller.ts"
 import { deliveredTaskId } from "./task-id.ts"
 import { ensureCapabilityLanes, type Lane } from "./lanes.ts"
-import { boundedResult, readStatus, recordOf, writeStatus } from "./status-store.ts"
 import { SessionGate } from "./session-gate.ts"
 import { deadLetterTask, moveTask } from "./settle.ts"
 import { ensureTaskStreams } from "./streams.ts"
+import { runAttempt, type AttemptHost } from "./attempt.ts"
 import {
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_BACKOFF,
@@ -115,7 +114,7 @@ export async function serveCapability(nc: NatsConnection, capability: string, ha
   }
 }
 
-class Worker {
+class Worker implements AttemptHost {
   private running = false
   private inflight = 0
   /** Deliveries whose handler is running: handed back when stop's grace runs out. */
@@ -126,15 +125,15 @@ class Worker {
   private readonly sessions: SessionGate
   private loopDone: Promise<void> = Promise.resolve()
   private idleWaiters: Array<() => void> = []
-  private counts = { completed: 0, failed: 0, deadLettered: 0, duplicates: 0 }
+  readonly counts = { completed: 0, failed: 0, deadLettered: 0, duplicates: 0 }
 
   constructor(
-    private readonly nc: NatsConnection,
+    readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
-    private readonly kv: KV,
+    readonly kv: KV,
     private readonly tenant: string,
     private readonly capability: string,
-    private readonly handler: TaskHandler,
+    readonly handler: TaskHandler,
     private readonly lanes: Lane[],
     readonly cfg: WorkerConfig,
   ) {
@@ -330,168 +329,8 @@ class Worker {
     return await this.attempt(d, task, resubmits, d.info.deliveryCount > 1)
   }
 
-  private async attempt(d: Delivery, task: Task, resubmits: number, checkRecord: boolean): Promise<void> {
-    const { maxAttempts } = this.cfg
-    const deadlinePassed = () => task.deadline !== undefined && Date.now() > task.deadline
-    const deadlineMessage = () => `deadline ${new Date(task.deadline!).toISOString()} passed before the task started`
-    if (!checkRecord && deadlinePassed()) {
-      // a first delivery: nothing has run yet
-      return await this.deadLetter(d, task, "deadline_exceeded", 0, deadlineMessage(), resubmits)
-    }
-    let attempt = 1
-    let claimRevision: number | undefined
-    let claimWrite: Promise<void> | undefined
-    let claimLost = false
-    // Who runs the task: this worker, or the agent a handler hands it to (ctx.assign).
-    let claimant = this.cfg.workerId
-    const claimed = () => recordOf(task, "claimed", attempt, { claimedBy: claimant, ...(resubmits ? { resubmits } : {}) })
-    if (checkRecord) {
-      let entry = await readStatus(this.kv, task.tenant, task.id)
-      for (let tries = 0; ; tries++) {
-        const rec = entry?.record
-        if (rec && TERMINAL_STATES.includes(rec.state) && (rec.resubmits ?? 0) >= resubmits) {
-          this.counts.duplicates++
-          this.cfg.onEvent?.({ type: "duplicate", id: task.id })
-          await d.ackAck()
-          return
-        }
-        const ran = rec && (rec.resubmits ?? 0) === resubmits ? rec.attempts : 0
-        if (deadlinePassed()) {
-          // a retry (or a redelivery) that comes too late: the attempts made and their last error stand
-          const lastError = rec && (rec.resubmits ?? 0) === resubmits && rec.lastError ? rec.lastError : deadlineMessage()
-          return await this.deadLetter(d, task, "deadline_exceeded", ran, lastError, resubmits)
-        }
-        attempt = ran + 1
-        if (attempt > maxAttempts || (d.lane.kind === "priority" && d.info.deliveryCount > maxAttempts * 3)) {
-          const crashed = !rec || rec.state === "claimed" || rec.state === "pending"
-          return await this.deadLetter(
-            d,
-            task,
-            crashed ? "agent_crash" : "max_attempts",
-            attempt - 1,
-            rec?.lastError ?? `the worker running attempt ${attempt - 1} stopped before reporting (claim expired)`,
-            resubmits,
-          )
-        }
-        const rev = await writeStatus(this.nc, claimed(), { expectedRevision: entry?.revision ?? 0 })
-        if (rev !== null) {
-          claimRevision = rev
-          break
-        }
-        if (tries >= 3) return d.nak(this.cfg.sessionRetryMs) // contended: let the other claim settle
-        entry = await readStatus(this.kv, task.tenant, task.id)
-      }
-    }
-
-    // Claim writes are chained so they land in order; each is conditional on the one before
-    // (the first lazy one excepted: nothing is known of the record then).
-    const writeClaim = () => {
-      claimWrite = (claimWrite ?? Promise.resolve())
-        .then(async () => {
-          if (claimLost) return
-          const rev = await writeStatus(this.nc, claimed(), claimRevision === undefined ? {} : { expectedRevision: claimRevision })
-          if (rev === null) claimLost = true
-          else claimRevision = rev
-        })
-        .catch(() => undefined)
-    }
-    this.cfg.onEvent?.({ type: "started", id: task.id, attempt })
-    const heartbeatMs = Math.max(200, Math.floor(this.cfg.ackWaitMs / 3))
-    const hb = this.cfg.keepAlive ? setInterval(() => d.working(), heartbeatMs) : undefined
-    let lazyClaim =
-      claimRevision === undefined
-        ? setTimeout(() => {
-            lazyClaim = undefined
-            writeClaim()
-          }, this.cfg.claimRecordAfterMs)
-        : undefined
-    const ctx: TaskContext = {
-      id: task.id,
-      tenant: task.tenant,
-      capability: task.capability,
-      priority: task.priority,
-      attempt,
-      maxAttempts,
-      ...(task.sessionId !== undefined ? { sessionId: task.sessionId } : {}),
-      ...(task.deadline !== undefined ? { deadline: task.deadline } : {}),
-      submittedAt: task.submittedAt,
-      workerId: this.cfg.workerId,
-      resubmits,
-      working: () => d.working(),
-      assign: (agentId: string) => {
-        if (typeof agentId !== "string" || agentId.length === 0 || agentId === claimant) return
-        claimant = agentId
-        if (lazyClaim) {
-          clearTimeout(lazyClaim)
-          lazyClaim = undefined
-        }
-        writeClaim()
-      },
-    }
-    let ok = false
-    let result: unknown
-    let error: unknown
-    try {
-      result = await this.handler(task.payload, ctx)
-      ok = true
-    } catch (e) {
-      error = e
-    } finally {
-      clearInterval(hb)
-      if (lazyClaim) clearTimeout(lazyClaim)
-      lazyClaim = undefined
-    }
-    if (claimWrite) await claimWrite
-    if (claimLost) {
-      // Our claim moved on (another worker holds a later attempt): its outcome counts.
-      this.cfg.onEvent?.({ type: "late_result", id: task.id, attempt })
-      return
-    }
-
-    if (ok) {
-      const rec = recordOf(task, "completed", attempt, { claimedBy: claimant, ...boundedResult(result), ...(resubmits ? { resubmits } : {}) })
-      // Acknowledged before the ack, so a completed task always has its record.
-      const rev = await writeStatus(this.nc, rec, claimRevision === undefined ? {} : { expectedRevision: claimRevision })
-      if (rev === null) {
-        this.cfg.onEvent?.({ type: "late_result", id: task.id, attempt })
-        return
-      }
-      await d.ackAck()
-      this.counts.completed++
-      this.cfg.onEvent?.({ type: "completed", id: task.id, attempt })
-      return
-    }
-
-    const message = errorMessage(error)
-    const tag = (error as { _tag?: string } | undefined)?._tag
-    if (tag === "TaskRejected" || attempt >= maxAttempts) {
-      const reason =
-        tag === "TaskRejected"
-          ? (((error as { reason?: DeadLetterReason }).reason ?? "rejected") as DeadLetterReason)
-          : tag === "NoBidderError"
-            ? "no_handler"
-            : "max_attempts"
-      return await this.deadLetter(d, task, reason, attempt, message, resubmits, undefined, claimRevision)
-    }
-    const delay = this.backoffMs(attempt)
-    const failed = recordOf(task, "failed", attempt, {
-      claimedBy: claimant,
-      lastError: message,
-      retryAt: new Date(Date.now() + delay).toISOString(),
-      ...(resubmits ? { resubmits } : {}),
-    })
-    const rev = await writeStatus(this.nc, failed, claimRevision === undefined ? {} : { expectedRevision: claimRevision })
-    if (rev === null) {
-      this.cfg.onEvent?.({ type: "late_result", id: task.id, attempt })
-      return
-    }
-    d.nak(delay)
-    this.counts.failed++
-    this.cfg.onEvent?.({ type: "failed", id: task.id, attempt, error: message, retryInMs: delay })
-  }
-
-  private backoffMs(attempt: number): number {
-    return Math.max(1, backoffDelay(this.cfg.backoff, attempt - 1, Math.random()))
+  private attempt(d: Delivery, task: Task, resubmits: number, checkRecord: boolean): Promise<void> {
+    return runAttempt(this, d, task, resubmits, checkRecord)
   }
 
   private stubTask(id: string, d: Delivery): Task {
@@ -510,7 +349,7 @@ class Worker {
     this.cfg.onEvent?.({ type: "moved", id: task.id, to: subject })
   }
 
-  private async deadLetter(
+  async deadLetter(
     d: Delivery,
     task: Task,
     reason: DeadLetterReason,

@@ -37,6 +37,6 @@ describe("auth init", () => {
     const bad = await cli(["auth", "init", "--tenants", "ac.me", "--out", join(out, "x")])
     expect(bad.code).toBe(2)
     expect(bad.err).toContain('tenant "ac.me" is not a valid subject token')
-    expect((await cli(["auth", "init", "--out", out])).err).toContain("--tenants and --out are required")
+    expect((await cli(["auth", "init", "--out", out])).err).toContain("--tenants <t1,t2> is required for auth init")
   })
 })

@@ -9,7 +9,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFi
 import { tmpdir } from "node:os"
 import { connect } from "@nats-io/transport-node"
 import { embeddedUrlDir, embeddedUrlFile, readEmbeddedUrl, writeEmbeddedUrl } from "../../runtime/cli/embedded-url.ts"
-import { resolveNatsUrl } from "../../runtime/cli/main.ts"
+import { resolveNatsUrl } from "../../runtime/cli/client-connection.ts"
 import { startNatsServer, type NatsServer } from "../../runtime/server/nats-server.ts"
 
 const realTmp = process.env.TMPDIR

@@ -11,18 +11,9 @@ import { CliError } from "./cli-error.ts"
 import { clearEmbeddedUrl, distrustEmbeddedUrl, isProcessAlive, readEmbeddedUrl } from "./embedded-url.ts"
 import type { Io } from "./io.ts"
 
-/** How a command reaches and authenticates to NATS: the `nats` CLI's flags (their environment variables work too). */
-export const NATS_OPTION = {
-  nats: { type: "string" },
-  user: { type: "string" },
-  password: { type: "string" },
-  token: { type: "string" },
-  creds: { type: "string" },
-  nkey: { type: "string" },
-  "tls-cert": { type: "string" },
-  "tls-key": { type: "string" },
-  "tls-ca": { type: "string" },
-} as const
+export { CliError }
+
+/** The credential flags every client command and `ants node` take (declared once in commands.ts). */
 export const CREDENTIAL_FLAGS = ["user", "password", "token", "creds", "nkey", "tls-cert", "tls-key", "tls-ca"] as const
 
 /** The credentials given as flags (undefined ones left out, so the URL and the environment still apply). */
@@ -31,21 +22,6 @@ export function credentialsOf(values: Partial<Record<(typeof CREDENTIAL_FLAGS)[n
   const keys = { user: "user", password: "password", token: "token", creds: "creds", nkey: "nkey", "tls-cert": "tlsCert", "tls-key": "tlsKey", "tls-ca": "tlsCa" } as const
   for (const f of CREDENTIAL_FLAGS) if (values[f] !== undefined) c[keys[f]] = values[f]!
   return c
-}
-
-/** Takes `--nats` and the credential flags out of `args` (for commands that parse the rest themselves). */
-export function takeConnectionFlags(args: string[]): { nats: string | undefined; credentials: Credentials } {
-  const take = (name: string): string | undefined => {
-    const i = args.indexOf(`--${name}`)
-    if (i < 0) return undefined
-    const v = args[i + 1]
-    args.splice(i, 2)
-    return v
-  }
-  const nats = take("nats")
-  const given: Record<string, string | undefined> = {}
-  for (const f of CREDENTIAL_FLAGS) given[f] = take(f)
-  return { nats, credentials: credentialsOf(given) }
 }
 
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
@@ -86,6 +62,7 @@ export async function clientConnection(flag: string | undefined, io: Io, given: 
   } catch (e) {
     throw new CliError(
       `cannot connect to NATS at ${redactUrl(url)} (${(e as Error).message}). Start a node first (\`npx ants node --agents <module>\`), or pass --nats <url> / set NATS_URL (with credentials: nats://user:password@host, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS or NATS_NKEY).`,
+      2,
     )
   }
 }

@@ -1,0 +1,389 @@
+/**
+ * The declaration of every `ants` command: what it does, what it takes, its options with their
+ * types and defaults, and examples that work as printed against a node running the example
+ * agents (`npx ants node --agents ./actors/examples/index.ts`). Help, parsing and validation are
+ * derived from these (command-spec.ts); the commands' modules are loaded only to run them.
+ *
+ * Pure data and small parsers: nothing here imports the runtime, NATS or Effect, so `--help` is
+ * fast. Lists that mirror runtime constants (priorities, strength levels, pheromone types,
+ * decay curves, benchmark scenarios, node defaults) are checked against them by test/cli.
+ */
+import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
+import { defineCommand, type CommandSpec } from "./command-spec.ts"
+import { custom, duration, flag, int, intList, json, list, oneOf, text, time } from "./option.ts"
+import { UsageError } from "./usage-error.ts"
+
+const natsClient = () =>
+  text("<url[,url]>", "the NATS server (or cluster, comma-separated) to talk to").defaultIs(
+    "$NATS_URL, else the embedded server of a node running on this machine, else nats://127.0.0.1:4222",
+  )
+const tenant = () => text("<tenant>", "the tenant").withDefault(DEFAULT_TENANT)
+
+/**
+ * How a command authenticates to NATS: the `nats` CLI's flags, declared once and taken by every
+ * command that connects and by `ants node`. Each falls back to the URL's credentials
+ * (nats://user:password@host) and the `nats` CLI's environment variables
+ * (runtime/security/connection-options.ts resolves them; client-connection.ts uses it).
+ */
+const CREDENTIALS = {
+  nkey: text("<file>", "authenticate with the nkey seed in this file (e.g. auth/operator.nk from `ants auth init`)").defaultIs("$NATS_NKEY"),
+  creds: text("<file>", "authenticate with this .creds file (JWT and seed)").defaultIs("$NATS_CREDS"),
+  user: text("<user>", "user name (with --password)").defaultIs("$NATS_USER, else the URL's user"),
+  password: text("<password>", "password of --user").defaultIs("$NATS_PASSWORD, else the URL's password"),
+  token: text("<token>", "authenticate with this token").defaultIs("$NATS_TOKEN"),
+  "tls-ca": text("<file>", "CA certificate that verifies the server").defaultIs("$NATS_CA"),
+  "tls-cert": text("<file>", "client certificate (with --tls-key)").defaultIs("$NATS_CERT"),
+  "tls-key": text("<file>", "client certificate's private key").defaultIs("$NATS_KEY"),
+}
+
+export const NODE = defineCommand({
+  name: "node",
+  summary: "run a runtime node hosting agent types",
+  args: {
+    args: "",
+    min: 0,
+    max: 0,
+    summary:
+      "Hosts every agent type the modules export. Without --nats or NATS_URL it starts an embedded nats-server (free port, temporary store) that stops with the node, and other ants commands on this machine find it. SIGINT/SIGTERM drain the node (in-flight messages finish, state is checkpointed) and exit 0; a second signal exits at once with 1.",
+  },
+  options: {
+    agents: text("<module>", "module exporting defineAgent values (TypeScript or JavaScript: its default export, an `agents` array, or named exports), e.g. ./actors/examples/index.ts; repeat for several")
+      .repeatable()
+      .required(),
+    nats: text("<url[,url]>", "join this NATS server or cluster").defaultIs("$NATS_URL, else an embedded nats-server"),
+    "node-id": text("<id>", "this node's id in the swarm").defaultIs("node-<random>"),
+    "passivate-after": duration("<ms>", "idle time before an on_demand actor is put to sleep, for types that set none", { min: 0 }).defaultIs("300000 (5 min)"),
+    mailbox: int("<n>", "bound of each actor's mailbox").defaultIs("1000"),
+    replicas: int("<n>", "JetStream replicas of the runtime's buckets and streams").defaultIs("the cluster's server count, at most 3; 1 on a single server"),
+    verbose: flag("log info-level events on stderr (warnings and errors always are)"),
+    "auth-dir": text("<dir>", "the folder `ants auth init` wrote: each tenant's actors act through that tenant's own connection, so the server enforces its permissions"),
+    tenants: list("<t1,t2>", "serve only these tenants; messages to others are answered forbidden").defaultIs("every tenant"),
+    ...CREDENTIALS,
+  },
+  notes: ["With --json the node prints one JSON event a line on stdout (ready, stopped) and logs JSON on stderr."],
+  examples: ["npx ants node --agents ./actors/examples/index.ts", "npx ants node --agents ./actors/examples/index.ts --nats nats://127.0.0.1:4222 --node-id n1 --json"],
+  connects: false,
+})
+
+export const DEMO = defineCommand({
+  name: "demo",
+  summary: "start an embedded swarm of example agents, drive it, print what happened",
+  args: {
+    args: "",
+    min: 0,
+    max: 0,
+    summary:
+      "Starts a node with the example agents, drives many counter actors with ask, crashes one for supervision, sends a bad body, runs durable tasks (one dead-lettered), lets four foragers share work through pheromones, prints figures read back from the system, and drains. Exit 0 when every figure is as expected.",
+  },
+  options: {
+    nats: text("<url>", "use this NATS server instead of an embedded one").defaultIs("an embedded nats-server"),
+    actors: int("<n>", "counter actors driven at once").withDefault(50),
+    messages: int("<n>", "concurrent Add messages per counter actor").withDefault(40),
+  },
+  examples: ["npx ants demo", "npx ants demo --actors 10 --messages 5 --json"],
+  connects: false,
+})
+
+const SUBJECT_NOTE = "A subject is ants.<tenant>.agent.<type>.<id>.<Tag> (tokens: letters, digits, _ and -). The body is JSON (default {}); quote it for the shell."
+
+export const ASK = defineCommand({
+  name: "ask",
+  summary: "send a request to an agent and print the reply envelope",
+  args: { args: "<subject> ['<json>']", min: 1, max: 2, summary: "Prints the reply envelope, {\"ok\":true,\"value\":...} or {\"ok\":false,\"error\":{\"code\",\"message\"}}, and exits 1 on an error envelope." },
+  options: {
+    nats: natsClient(),
+    ...CREDENTIALS,
+    timeout: duration("<ms>", "how long to wait for the reply").withDefault(5000),
+  },
+  notes: [SUBJECT_NOTE, "The runtime tag _Inspect (no body) returns one actor's accounting; _Wake activates it."],
+  examples: [
+    `npx ants ask ants.default.agent.echo.e1.Say '{"text":"hi"}'`,
+    `npx ants ask ants.default.agent.counter.c1.Add '{"n":1}' --json`,
+    "npx ants ask ants.default.agent.counter.c1._Inspect",
+  ],
+  connects: true,
+})
+
+export const TELL = defineCommand({
+  name: "tell",
+  summary: "send a message to an agent without waiting for a reply",
+  args: { args: "<subject> ['<json>']", min: 1, max: 2, summary: "Publishes the message and returns once the server has it; nothing says whether an agent handled it (use ask for that)." },
+  options: { nats: natsClient(), ...CREDENTIALS },
+  notes: [SUBJECT_NOTE],
+  examples: [`npx ants tell ants.default.agent.counter.c1.Add '{"n":2}'`],
+  connects: true,
+})
+
+export const WAKE = defineCommand({
+  name: "wake",
+  summary: "wake (activate) one actor explicitly",
+  args: { args: "<type> <id>", min: 2, max: 2, summary: "Sends the runtime tag _Wake: the node that owns the actor activates it (from its checkpoint, if any) and replies its status." },
+  options: {
+    tenant: tenant(),
+    nats: natsClient(),
+    ...CREDENTIALS,
+    timeout: duration("<ms>", "how long to wait for the node's answer").withDefault(5000),
+  },
+  examples: ["npx ants wake counter c1", "npx ants wake echo e7 --json"],
+  connects: true,
+})
+
+export const NODES = defineCommand({
+  name: "nodes",
+  summary: "list runtime nodes: members, partitions owned, actors by state",
+  args: { args: "", min: 0, max: 0, summary: "Every node answers a broadcast within the timeout; prints state, partitions, actors by state, leases and the guarantees on the server. Exit 1 when no node answered." },
+  options: {
+    nats: natsClient(),
+    ...CREDENTIALS,
+    timeout: duration("<ms>", "how long to gather answers").withDefault(1000),
+  },
+  examples: ["npx ants nodes", "npx ants nodes --json --timeout 2000"],
+  connects: true,
+})
+
+export const ACTORS = defineCommand({
+  name: "actors",
+  summary: "where each actor of a type lives, and its state",
+  args: { args: "", min: 0, max: 0, summary: "Lists every actor of the type the nodes hold (active, idle, warming or sleeping) and the node it is on. Exit 1 when no node answered." },
+  options: {
+    type: text("<type>", "the agent type").required(),
+    tenant: text("<tenant>", "only this tenant").defaultIs("every tenant"),
+    limit: int("<n>", "at most this many actors from each node").defaultIs("10000"),
+    nats: natsClient(),
+    ...CREDENTIALS,
+    timeout: duration("<ms>", "how long to gather answers").withDefault(1000),
+  },
+  examples: ["npx ants actors --type counter", "npx ants actors --type counter --tenant default --limit 100 --json"],
+  connects: true,
+})
+
+export const COST = defineCommand({
+  name: "cost",
+  summary: "per-type activations, active and sleeping time, priced with the sleep/wake cost model",
+  args: {
+    args: "",
+    min: 0,
+    max: 0,
+    summary:
+      "Prices each type's active and sleeping agent-hours, summed over the nodes that answer (about $0.21 per active agent-hour, $0.01 per sleeping one), next to what the same hours would cost kept always on. Exit 1 when no node answered.",
+  },
+  options: {
+    type: text("<type>", "only this agent type").defaultIs("every type"),
+    nats: natsClient(),
+    ...CREDENTIALS,
+    timeout: duration("<ms>", "how long to gather the nodes' figures").withDefault(1000),
+  },
+  examples: ["npx ants cost", "npx ants cost --type counter --json"],
+  connects: true,
+})
+
+/** Mirrors STRENGTH_LEVELS in subjects/pheromones.ts (test/cli checks it). */
+export const STRENGTH_LEVEL_NAMES = ["trace", "low", "medium", "high", "critical"] as const
+/** Mirrors PHEROMONE_TYPES and DECAY_CURVES in subjects/pheromones.ts. */
+export const PHEROMONE_TYPE_NAMES = ["task", "resource", "danger", "success", "capability", "load", "coordination"] as const
+export const DECAY_CURVE_NAMES = ["linear", "exponential"] as const
+
+/** A strength: a number from 0 to 1, or a level name. */
+export function parseStrength(raw: string, f: string): number | (typeof STRENGTH_LEVEL_NAMES)[number] {
+  if ((STRENGTH_LEVEL_NAMES as ReadonlyArray<string>).includes(raw)) return raw as (typeof STRENGTH_LEVEL_NAMES)[number]
+  const n = Number(raw)
+  if (raw.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {
+    throw new UsageError(`${f} must be a number from 0 to 1 or one of ${STRENGTH_LEVEL_NAMES.join(", ")}, got "${raw}"`)
+  }
+  return n
+}
+const strength = (description: string) => custom("<S>", description, parseStrength)
+
+export const PHEROMONE = defineCommand({
+  name: "pheromone",
+  summary: "deposit, reinforce, detect, watch or evaporate pheromones",
+  subcommands: {
+    deposit: { args: "--type <T> --location <L>", min: 0, max: 0, summary: "lay a trail at a location (replacing one with the same id, or reinforcing it with --reinforce)" },
+    reinforce: { args: "<key> | --location <L> --id <X>", min: 0, max: 1, summary: "strengthen a live trail (strengths add, capped at 1; the TTL restarts)" },
+    detect: { args: "", min: 0, max: 0, summary: "list the live trails under a location, strongest first" },
+    watch: { args: "", min: 0, max: 0, summary: "print trails as they are deposited, reinforced and evaporate, until Ctrl-C, --count or --timeout" },
+    evaporate: { args: "<key> | --location <L> --id <X>", min: 0, max: 1, summary: "remove a trail now" },
+  },
+  options: {
+    type: text("<T>", `pheromone type: ${PHEROMONE_TYPE_NAMES.join(", ")}`).onlyFor("deposit"),
+    location: text("<L>", "dotted location, e.g. integrations.stripe (detect and watch: everything under it)"),
+    id: text("<X>", "the trail's id at its location (a key is <tenant>.<location>.<id>)").defaultIs("deposit: <type>-<unique>").onlyFor("deposit", "reinforce", "evaporate"),
+    strength: strength(`0..1 or ${STRENGTH_LEVEL_NAMES.join("|")} (0.1, 0.3, 0.5, 0.7, 1)`).defaultIs("the type's default").onlyFor("deposit", "reinforce"),
+    ttl: duration("<D>", "time to live: 500ms, 60s, 5m, 1h or milliseconds").defaultIs("the type's default").onlyFor("deposit", "reinforce"),
+    decay: oneOf(DECAY_CURVE_NAMES, "how strength fades over the TTL").defaultIs("the type's default").onlyFor("deposit"),
+    data: json("<JSON>", "data carried by the trail", '{"status":429}').onlyFor("deposit", "reinforce"),
+    reinforce: flag("reinforce the trail if one with this id is live, instead of replacing it").onlyFor("deposit"),
+    types: list("<a,b>", "only these types (comma-separated)").defaultIs("every type").onlyFor("detect", "watch"),
+    min: strength("only trails at least this strong now").defaultIs("0").onlyFor("detect"),
+    limit: int("<n>", "at most this many trails").defaultIs("all").onlyFor("detect"),
+    exact: flag("only trails exactly at --location, not below it").onlyFor("detect"),
+    count: int("<n>", "stop after this many events").onlyFor("watch"),
+    timeout: duration("<D>", "stop after this long").onlyFor("watch"),
+    tenant: tenant(),
+    emitter: text("<E>", "who deposits (recorded on the trail)").withDefault("cli"),
+    nats: natsClient(),
+    ...CREDENTIALS,
+  },
+  notes: [
+    "With --json every result is one JSON document (watch: one line per event); a refusal prints {\"ok\":false,\"error\":{code,message}} and exits 1, a usage error {\"ok\":false,\"error\":{\"code\":\"usage\",...}} and exits 2.",
+  ],
+  examples: [
+    `npx ants pheromone deposit --type danger --location integrations.stripe --id rate-limit --strength high --ttl 60s --data '{"status":429}'`,
+    "npx ants pheromone reinforce --location integrations.stripe --id rate-limit --strength low",
+    "npx ants pheromone detect --location integrations --types danger --min 0.2",
+    "npx ants pheromone watch --location integrations --count 10 --timeout 2s",
+    "npx ants pheromone evaporate default.integrations.stripe.rate-limit",
+  ],
+  connects: true,
+})
+
+/** Mirrors PRIORITIES in subjects/tasks.ts (test/cli checks it). */
+export const PRIORITY_NAMES = ["critical", "high", "normal", "low", "background"] as const
+
+/** A priority as written: a name, or a whole number (the task engine checks 1..10 and says so). */
+export function parsePriority(raw: string, f: string): (typeof PRIORITY_NAMES)[number] | number {
+  if ((PRIORITY_NAMES as ReadonlyArray<string>).includes(raw)) return raw as (typeof PRIORITY_NAMES)[number]
+  if (/^\d+$/.test(raw)) return Number(raw)
+  throw new UsageError(`${f} must be one of ${PRIORITY_NAMES.join(", ")} or a whole number from 1 to 10, got "${raw}"`)
+}
+
+export const TASK = defineCommand({
+  name: "task",
+  summary: "submit a durable task or ask its status",
+  subcommands: {
+    submit: { args: "<capability> ['<json payload>']", min: 1, max: 2, summary: "store a task for a capability (dotted, e.g. example.work) until a worker finishes it; the payload defaults to null" },
+    status: { args: "<id>", min: 1, max: 1, summary: "print a task's record: pending, scheduled, claimed, completed (result), failed, dead_lettered (reason)" },
+  },
+  options: {
+    priority: custom("<P>", "critical (10), high (7), normal (5), low (3), background (1), or 1..10", parsePriority).defaultIs("normal").onlyFor("submit"),
+    key: text("<K>", "idempotency key, which becomes the task id: submitting twice stores one task").defaultIs("a generated id").onlyFor("submit"),
+    session: text("<S>", "tasks of one session run one at a time, in submission order").onlyFor("submit"),
+    "not-before": time("<T>", "not delivered before this time").onlyFor("submit"),
+    deadline: time("<T>", "dead-lettered (deadline_exceeded) if not started by this time").onlyFor("submit"),
+    tenant: tenant(),
+    nats: natsClient(),
+    ...CREDENTIALS,
+  },
+  notes: [
+    "Times T: ISO-8601 (2026-01-31T09:00:00Z), epoch milliseconds, or relative: +500ms, +30s, +5m, +24h.",
+    "Exit 1 when the task engine refuses a submission (it says why) or a task is not found.",
+  ],
+  examples: [
+    `npx ants task submit example.work '{"ms":100}' --priority high --key order-42`,
+    `npx ants task submit example.work '{"ms":10}' --session customer-7 --not-before +1m --deadline +1h`,
+    "npx ants task status order-42",
+    `npx ants task submit example.work '{"fail":true}' --key broken-1`,
+  ],
+  connects: true,
+})
+
+export const DLQ = defineCommand({
+  name: "dlq",
+  summary: "list, inspect, resubmit or purge dead-lettered tasks",
+  subcommands: {
+    list: { args: "", min: 0, max: 0, summary: "the tenant's dead letters, oldest first" },
+    show: { args: "<id>", min: 1, max: 1, aliases: ["inspect"], summary: "one dead letter: payload, attempts, last error, reason" },
+    resubmit: { args: "<id>", min: 1, max: 1, summary: "submit the task again (fresh attempts, same id) and remove the dead letter" },
+    purge: { args: "[<id>]", min: 0, max: 1, summary: "remove one dead letter, or every dead letter of the tenant" },
+  },
+  options: {
+    limit: int("<n>", "at most this many").defaultIs("all").onlyFor("list"),
+    tenant: tenant(),
+    nats: natsClient(),
+    ...CREDENTIALS,
+  },
+  notes: [
+    `A task lands here when its last attempt fails, when it is rejected, or when its deadline passes. The examples below show the one \`npx ants task submit example.work '{"fail":true}' --key broken-1\` leaves after its 3 attempts. A malformed_payload one cannot be resubmitted: submit a corrected task and purge it.`,
+  ],
+  examples: ["npx ants dlq list", "npx ants dlq show broken-1", "npx ants dlq resubmit broken-1", "npx ants dlq purge --json"],
+  connects: true,
+})
+
+export const TENANT = defineCommand({
+  name: "tenant",
+  summary: "suspend or resume a tenant (the kill switch), set its quotas, or show them",
+  subcommands: {
+    suspend: {
+      args: "<tenant>",
+      min: 1,
+      max: 1,
+      summary: "within seconds every actor of the tenant on every node is stopped (state checkpointed), its messages are answered forbidden with the reason, its tasks wait; stored, so it survives node restarts",
+    },
+    resume: { args: "<tenant>", min: 1, max: 1, summary: "lift a suspension" },
+    show: { args: "<tenant>", min: 1, max: 1, summary: "whether the tenant is suspended (why, since when, by whom) and its quotas" },
+    quota: { args: "<tenant>", min: 1, max: 1, summary: "set the tenant's quotas (the ones given; the nodes' defaults apply to the others)" },
+  },
+  options: {
+    reason: text("<text>", "why: stored, and given to the tenant's callers (required)").onlyFor("suspend"),
+    "max-actors": int("<n>", "actors of the tenant active at once", { min: 0 }).onlyFor("quota"),
+    "messages-per-second": int("<n>", "messages to the tenant's actors per second").onlyFor("quota"),
+    "kv-bytes": int("<n>", "bytes of actor state the tenant may keep", { min: 0 }).onlyFor("quota"),
+    "task-backlog": int("<n>", "tasks of the tenant waiting at once", { min: 0 }).onlyFor("quota"),
+    nats: natsClient(),
+    ...CREDENTIALS,
+  },
+  notes: ["Run it as the operator principal (e.g. --nkey auth/operator.nk). The record lives in a bucket every node watches."],
+  examples: [
+    `npx ants tenant suspend acme --reason "invoice unpaid"`,
+    "npx ants tenant show acme --json",
+    "npx ants tenant resume acme",
+    "npx ants tenant quota acme --max-actors 1000 --messages-per-second 500",
+  ],
+  connects: true,
+})
+
+export const AUTH = defineCommand({
+  name: "auth",
+  summary: "write the principals (nodes, operator, tenants) and the server configuration that knows them",
+  subcommands: {
+    init: {
+      args: "",
+      min: 0,
+      max: 0,
+      summary:
+        "writes <out>/auth.conf (nkey users and their permissions), <out>/nats.conf (a complete single server), <out>/routes.conf (cluster route credentials) and the seeds node.nk, operator.nk, tenants/<tenant>.nk (0600, in a 0700 folder)",
+    },
+  },
+  options: {
+    tenants: list("<t1,t2>", "the tenants to make principals for").required(),
+    out: text("<dir>", "the folder to write (the shipped nats.conf includes auth/auth.conf: use --out auth next to it)").required(),
+    routes: list("<host:port,...>", "cluster routes to write into routes.conf").defaultIs("none"),
+    force: flag("replace an existing folder's keys (every principal's seed changes)"),
+  },
+  examples: ["npx ants auth init --tenants acme --out ./auth", "npx ants auth init --tenants acme,globex --out auth-cluster --routes ants-a:6222,ants-b:6222,ants-c:6222 --json"],
+  connects: false,
+})
+
+/** Mirrors SCENARIOS in bench/scenarios/index.ts (test/cli checks it). */
+export const BENCH_SCENARIO_NAMES = ["ask", "ask-auth", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover"] as const
+
+export const BENCH = defineCommand({
+  name: "bench",
+  summary: "run benchmark scenarios against raw NATS baselines",
+  args: {
+    args: "[scenario...]",
+    min: 0,
+    max: BENCH_SCENARIO_NAMES.length,
+    summary:
+      "Runs the scenarios (all when none is named) against an embedded nats-server, or the server given with --nats, each against a raw NATS baseline measured in the same run, and writes figures.jsonl, report.md, headline.md and chart.svg into the results folder. It reports targets and never asserts them.",
+  },
+  options: {
+    quick: flag("run every scenario briefly (a smoke run, well under 2 minutes)"),
+    nats: text("<url>", "use this NATS server instead of an embedded nats-server -js").defaultIs("an embedded nats-server"),
+    agents: int("<n>", "actors/agents per scenario (memory: actors; activation: actors per round; swarm: agents; failover: actors)").defaultIs("memory 100000; per scenario"),
+    nodes: int("<k>", "node processes for swarm and failover").defaultIs("3; quick 2"),
+    duration: int("<ms>", "measuring window of one round of ask, tell, pheromone deposit and reinforce").defaultIs("2000; quick 300"),
+    tasks: int("<n>", "tasks per round (tasks; swarm)").defaultIs("tasks 4000, swarm 2000; quick 400, 120"),
+    rounds: int("<r>", "baseline/ANTS alternation rounds, medians taken").defaultIs("5; quick 2"),
+    rate: int("<n>", "offered rate per second (tell publishes, swarm tasks, failover asks)").defaultIs("per scenario"),
+    payload: int("<bytes>", "message payload size", { min: 0 }).withDefault(64),
+    concurrency: intList("<list>", "ask concurrency levels, comma-separated").withDefault([1, 16, 64]),
+    out: text("<dir>", "results folder").defaultIs("bench-results/<timestamp>/"),
+  },
+  notes: [`Scenarios: ${BENCH_SCENARIO_NAMES.join(", ")}. With --json the figures are printed as JSON lines on stdout.`],
+  examples: ["npx ants bench ask --quick", "npx ants bench ask tell --rounds 3 --concurrency 1,16", "npx ants bench --quick --out bench-results/smoke"],
+  connects: false,
+})
+
+/** Every command, in the order `ants --help` lists them. */
+export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, PHEROMONE, TASK, DLQ, TENANT, AUTH, BENCH]

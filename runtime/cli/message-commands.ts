@@ -1,0 +1,85 @@
+/**
+ * `ants ask`, `ants tell` and `ants wake` (declared in commands.ts): one message to an agent's
+ * subject, as any NATS client would send it. The subject is checked before anything is sent,
+ * so a token the server would drop the whole connection for never leaves the machine.
+ */
+import type { NatsConnection } from "@nats-io/nats-core"
+import { decodeReply } from "../../subjects/envelope.ts"
+import { agentSubject, parseAgentSubject, SubjectError } from "../../subjects/grammar.ts"
+import type { Parsed } from "./command-spec.ts"
+import type { ASK, TELL, WAKE } from "./commands.ts"
+import { CliError } from "./cli-error.ts"
+import type { Io } from "./io.ts"
+import { UsageError } from "./usage-error.ts"
+
+export interface MessageIo extends Io {
+  readonly nc: NatsConnection
+  readonly json: boolean
+}
+
+function bodyArg(raw: string | undefined): Uint8Array {
+  if (raw === undefined || raw === "") return new TextEncoder().encode("{}")
+  try {
+    JSON.parse(raw)
+  } catch (e) {
+    throw new UsageError(`the message must be JSON (got ${raw}): ${(e as Error).message}. Quote it in the shell: '{"text":"hi"}'`)
+  }
+  return new TextEncoder().encode(raw)
+}
+
+/** Checks the subject and the body; a usage error before connecting. */
+export function checkMessage(args: ReadonlyArray<string>): { subject: string; body: Uint8Array } {
+  const [subject, raw] = args as [string, string | undefined]
+  try {
+    parseAgentSubject(subject)
+  } catch (e) {
+    throw new UsageError((e as SubjectError).message)
+  }
+  return { subject, body: bodyArg(raw) }
+}
+
+export async function runAsk(parsed: Parsed<(typeof ASK)["options"]>, io: MessageIo): Promise<number> {
+  const { subject, body } = checkMessage(parsed.args)
+  const timeout = parsed.values.timeout
+  let env
+  try {
+    const r = await io.nc.request(subject, body, { timeout })
+    env = decodeReply(r.data)
+  } catch (e) {
+    const noResponders = (e as Error).message?.includes("503") || (e as { isNoResponders?: () => boolean }).isNoResponders?.()
+    env = noResponders
+      ? { ok: false as const, error: { code: "unavailable" as const, message: `no runtime node serves ${subject}: start one with \`npx ants node --agents ./actors/examples/index.ts\`` } }
+      : { ok: false as const, error: { code: "timeout" as const, message: `no reply within ${timeout} ms` } }
+  }
+  io.out(io.json ? JSON.stringify(env) : JSON.stringify(env, null, 2))
+  return env.ok ? 0 : 1
+}
+
+export async function runTell(parsed: Parsed<(typeof TELL)["options"]>, io: MessageIo): Promise<number> {
+  const { subject, body } = checkMessage(parsed.args)
+  io.nc.publish(subject, body)
+  await io.nc.flush()
+  io.out(io.json ? JSON.stringify({ ok: true, subject }) : `sent to ${subject}`)
+  return 0
+}
+
+/** The `_Wake` subject of the actor named by the arguments; a usage error before connecting. */
+export function wakeSubject(parsed: Parsed<(typeof WAKE)["options"]>): string {
+  const [type, id] = parsed.args as [string, string]
+  try {
+    return agentSubject({ tenant: parsed.values.tenant, type, id, tag: "_Wake" })
+  } catch (e) {
+    throw new UsageError((e as SubjectError).message)
+  }
+}
+
+export async function runWake(parsed: Parsed<(typeof WAKE)["options"]>, io: MessageIo): Promise<number> {
+  const [type, id] = parsed.args as [string, string]
+  const subject = wakeSubject(parsed)
+  const r = await io.nc.request(subject, new Uint8Array(), { timeout: parsed.values.timeout }).catch((e: Error) => {
+    throw new CliError(`no node answered for ${type}/${id}: ${e.message}. Is a node hosting "${type}" running?`, 1)
+  })
+  const env = decodeReply(r.data)
+  io.out(io.json ? JSON.stringify(env) : env.ok ? `${type}/${id} is awake (${JSON.stringify(env.value)})` : `could not wake ${type}/${id}: ${env.error.code}: ${env.error.message}`)
+  return env.ok ? 0 : 1
+}

@@ -1,0 +1,110 @@
+/**
+ * `ants node --agents <module>` (declared in commands.ts as NODE): loads the agent types a
+ * module exports, starts a node (on an embedded nats-server when no NATS is given), prints the
+ * ready banner with the guarantees the server gives and a request that works as printed, and
+ * drains on SIGINT/SIGTERM.
+ */
+import { existsSync } from "node:fs"
+import { resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import { agentSubject, DEFAULT_TENANT } from "../../subjects/grammar.ts"
+import { isAgentDefinition, type AgentDefinition } from "../agent/define-agent.ts"
+import { startNode, type LogLevel } from "../node/node.ts"
+import type { Parsed } from "./command-spec.ts"
+import type { NODE } from "./commands.ts"
+import { clearEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
+import { exampleMessage } from "./example-message.ts"
+import { CliError } from "./cli-error.ts"
+import { credentialsOf } from "./client-connection.ts"
+import type { Io } from "./io.ts"
+
+/** Loads agent definitions from a module: its default export, an `agents` array, or every exported definition. */
+export async function loadAgents(modulePath: string): Promise<AgentDefinition[]> {
+  const abs = resolve(modulePath)
+  if (!existsSync(abs)) throw new CliError(`agents module ${modulePath} does not exist (resolved to ${abs})`, 2)
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>
+  } catch (e) {
+    throw new CliError(`cannot load agents module ${modulePath}: ${(e as Error).message}`, 2)
+  }
+  const found = new Map<string, AgentDefinition>()
+  const add = (v: unknown) => {
+    if (isAgentDefinition(v)) found.set(v.type, v)
+    else if (Array.isArray(v)) v.forEach(add)
+  }
+  add(mod.default)
+  add(mod.agents)
+  for (const v of Object.values(mod)) add(v)
+  if (found.size === 0) {
+    throw new CliError(`${modulePath} exports no agent definitions: export values made with defineAgent (or an \`agents\` array)`, 2)
+  }
+  return [...found.values()]
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
+/** The banner's `try:` line: a request to the first type that its protocol accepts. */
+export function tryLine(def: AgentDefinition<any, any>): string {
+  const m = exampleMessage(def)
+  const subject = agentSubject({ tenant: DEFAULT_TENANT, type: def.type, id: "a1", tag: m.tag })
+  return `npx ants ask ${subject}${m.body === undefined ? "" : ` ${shellQuote(m.body)}`}`
+}
+
+export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io & { readonly json: boolean }): Promise<number> {
+  const { values } = parsed
+  const agents = (await Promise.all(values.agents.map(loadAgents))).flat()
+  const json = io.json
+  const verbose = values.verbose
+  const logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
+    if (level === "info" && !verbose) return
+    if (json) io.err(JSON.stringify({ level, message, ...fields, at: new Date().toISOString() }))
+    else io.err(`[${level}] ${message}${fields ? " " + JSON.stringify(fields) : ""}`)
+  }
+  const node = await startNode({
+    agents,
+    nats: values.nats,
+    nodeId: values["node-id"],
+    passivateAfterMs: values["passivate-after"],
+    mailbox: values.mailbox,
+    replicas: values.replicas,
+    logger,
+    credentials: credentialsOf(values),
+    ...(values["auth-dir"] ? { authDir: values["auth-dir"] } : {}),
+    ...(values.tenants ? { tenants: values.tenants } : {}),
+  })
+  // the run's credentials go with the URL (0600, in a folder of this user's), for the client commands
+  if (node.embedded) writeEmbeddedUrl(node.url, { serverPid: node.embedded.pid, ...node.embedded.credentials })
+  // listening before the banner: whoever reads "ready" may signal at once
+  let signals = 0
+  const onSignal = (sig: string) => {
+    signals++
+    if (signals > 1) {
+      io.err(`second ${sig}: exiting without draining`)
+      process.exit(1)
+    }
+    if (!json) io.out(`${sig}: draining (finishing in-flight messages, checkpointing)...`)
+    void node.drain()
+  }
+  process.on("SIGINT", () => onSignal("SIGINT"))
+  process.on("SIGTERM", () => onSignal("SIGTERM"))
+  // which guarantees hold on the server found: always shown, not only with --verbose
+  const g = node.cluster.guarantees
+  const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings, vulnerabilities: g.vulnerabilities }
+  const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, ...(node.embedded ? { serverPid: node.embedded.pid } : {}), routing: node.routing, types: agents.map((a) => a.type), guarantees }
+  if (json) io.out(JSON.stringify({ event: "ready", ...ready }))
+  else {
+    io.out(`ants node ${node.id} ready on ${node.url}${node.embedded ? " (embedded nats-server; stops with the node)" : ""}`)
+    io.out(`  agent types: ${ready.types.join(", ")}`)
+    io.out(`  guarantees on nats-server ${g.version} (runtime replicas R${g.replicas}):`)
+    for (const st of g.statements) io.out(`    ${st}`)
+    for (const w of g.warnings) io.out(`    warning: ${w}`)
+    io.out(`  try: ${tryLine(agents[0]!)}${node.embedded ? "" : ` --nats ${node.url}`}`)
+    io.out("  Ctrl-C drains and stops the node.")
+  }
+  await node.closed
+  if (node.embedded) clearEmbeddedUrl(node.url)
+  if (json) io.out(JSON.stringify({ event: "stopped", node: node.id }))
+  else io.out(`node ${node.id} stopped`)
+  return 0
+}
