@@ -12,9 +12,21 @@ const live = new Set<ChildProcess>()
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
 export const REPO_ROOT = resolve(BENCH_DIR, "..")
 
-/** Starts `node [nodeArgs] --import tsx <script> [args]` from the repository root. */
+/** True when the harness runs as built JavaScript (dist/ mirrors the repository, `.ts` became `.js`). */
+const BUILT = import.meta.url.endsWith(".js")
+
+/** A repository-relative source path (`x.ts`) as this copy of the harness has it. */
+export function builtPath(relPath: string): string {
+  return BUILT ? relPath.replace(/\.ts$/, ".js") : relPath
+}
+
+/**
+ * Starts `node [nodeArgs] --import tsx <script> [args]` from the repository root; built, the
+ * script's `.js` with no loader.
+ */
 export function spawnTs(script: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = []): ChildProcess {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script, ...args], {
+  const loader = BUILT ? [] : ["--import", "tsx"]
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, builtPath(script), ...args], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env },

@@ -8,7 +8,7 @@ import { pathToFileURL } from "node:url"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
 import { connectionOptions } from "../runtime/security/connection-options.ts"
-import { REPO_ROOT } from "./children.ts"
+import { builtPath, REPO_ROOT } from "./children.ts"
 import type { ScenarioContext } from "./types.ts"
 
 /**
@@ -48,7 +48,7 @@ export function tasks(ctx: ScenarioContext, full: number, quick: number): number
  * undefined when it does not (the capability has not landed yet).
  */
 export async function importIfPresent<T = Record<string, unknown>>(relPath: string): Promise<T | undefined> {
-  const abs = resolve(REPO_ROOT, relPath)
+  const abs = resolve(REPO_ROOT, builtPath(relPath))
   if (!existsSync(abs)) return undefined
   return (await import(pathToFileURL(abs).href)) as T
 }

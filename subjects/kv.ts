@@ -3,7 +3,7 @@
  * client may read them). Keys are dotted subject tokens, so a prefix read of one tenant or
  * type is a subject filter.
  *
- *   ants_state     <tenant>.<type>.<id>       actor checkpoints {"v":1,"state":…,"at":…,"node":…,"acct":…}
+ *   ants_state     <tenant>.<type>.<id>       actor checkpoints {"v":1,"state":…,"at":…,"node":…,"w":…,"acct":…}
  *   ants_schedules <type>.<schedule>.<epochMs>  claim of one firing of a cron schedule (first node wins), kept 24 h
  */
 import { token, type ActorAddress } from "./grammar.ts"

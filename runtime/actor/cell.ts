@@ -5,6 +5,10 @@
  * type's policy, and is dropped from memory when it passivates. A handler that throws never
  * takes the node down: the caller gets `handler_failed` and the supervisor decides.
  *
+ * Storage comes before acknowledgement (checkpoints.ts): answers run at most `CHECKPOINT_LAG_MS`
+ * ahead of storage under `after-change`, only stored state is answered under `before-reply`, and
+ * a cell whose store fails answers `unavailable` until a write lands.
+ *
  * Memory: an idle cell is a handful of fields (the mailbox buffer and the context object are
  * allocated on demand and released), so a node holds 100,000 idle actors comfortably.
  */
@@ -15,6 +19,7 @@ import type { ActorContext } from "../agent/actor-context.ts"
 import { Mailbox } from "./mailbox.ts"
 import { parseIssues } from "../agent/protocol.ts"
 import type { Accounting } from "./state-store.ts"
+import { Checkpoints } from "./checkpoints.ts"
 import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
 import type { CompiledTag } from "../agent/protocol.ts"
 import type { StateStore } from "./state-store.ts"
@@ -29,6 +34,8 @@ export interface Envelope {
 }
 
 export type CellStatus = LifecycleState | "stopped"
+
+export { CHECKPOINT_LAG_MS } from "./checkpoints.ts"
 
 /**
  * What a cell asks of its type's host (implemented by TypeHost): the cell calls down into it for
@@ -57,16 +64,8 @@ export interface CellHost {
 export class ActorCell implements ActorAddress {
   status: CellStatus = "cold"
   state: unknown = undefined
-  /** KV revision of the last checkpoint (0: none). */
-  revision = 0
-  /** JSON of the state as last checkpointed (for change detection and restart). */
-  saved: string | undefined = undefined
-  /**
-   * JSON of the latest state a handler completed with that is not stored yet (a write in flight
-   * or queued behind one). A crash restores this, not `saved`: the message that produced it
-   * succeeded and was answered, so its change is not the crashing handler's to lose.
-   */
-  private unsaved: string | undefined = undefined
+  /** Its checkpoints: what is stored, what is answered but not stored yet, the write in flight. */
+  readonly checkpoints: Checkpoints = new Checkpoints(this)
   lastActivity = Date.now()
   /** Activation time of this incarnation, for cost accounting. */
   activeSince = Date.now()
@@ -80,8 +79,6 @@ export class ActorCell implements ActorAddress {
   private mailbox: Mailbox<Envelope> | null = null
   private running = false
   private pausedUntil = 0
-  private saving: Promise<void> | null = null
-  private dirty = false
   private ctx: ActorContext | null = null
   private ready: Promise<void> | null = null
   subscriptions: Array<{ unsubscribe(): void }> | null = null
@@ -102,7 +99,7 @@ export class ActorCell implements ActorAddress {
   }
 
   get busy(): boolean {
-    return this.running || this.queued > 0 || this.saving !== null
+    return this.running || this.queued > 0 || this.checkpoints.busy
   }
 
   /**
@@ -184,12 +181,18 @@ export class ActorCell implements ActorAddress {
       this.ready === null &&
       this.status !== "warming" &&
       this.status !== "stopped" &&
-      (this.pausedUntil === 0 || this.pausedUntil <= Date.now())
+      (this.pausedUntil === 0 || this.pausedUntil <= Date.now()) &&
+      !this.holding()
     )
   }
 
+  /** Answers are too far ahead of storage: the next message waits for the write in flight. */
+  private holding(): boolean {
+    return this.checkpoints.holding()
+  }
+
   private kick(): void {
-    if (this.running || this.ready !== null || this.status === "warming" || this.status === "stopped") return
+    if (this.running || this.ready !== null || this.status === "warming" || this.status === "stopped" || this.holding()) return
     if (this.mailbox === null || this.mailbox.size === 0) return
     const wait = this.pausedUntil - Date.now()
     if (wait > 0) {
@@ -217,7 +220,7 @@ export class ActorCell implements ActorAddress {
       for (;;) {
         if (env === undefined) {
           const mb = this.mailbox
-          if (mb === null || this.status === "stopped" || (this.pausedUntil !== 0 && this.pausedUntil > Date.now())) break
+          if (mb === null || this.status === "stopped" || (this.pausedUntil !== 0 && this.pausedUntil > Date.now()) || this.holding()) break
           env = mb.shift()
           if (env === undefined) break
         }
@@ -254,6 +257,10 @@ export class ActorCell implements ActorAddress {
     }
     if (env.tag === "_Inspect") {
       host.reply(env, encodeOk({ tenant: this.tenant, type: this.type, id: this.id, status: this.status, node: host.node.id, queued: this.queued, acct: this.accounting() }))
+      return undefined
+    }
+    if (this.checkpoints.failing) {
+      host.reply(env, encodeError("unavailable", `${this.type}/${this.id} cannot store its state right now (NATS unreachable or without quorum); retry`))
       return undefined
     }
     const handler = host.definition.handlers[env.tag] as (m: unknown, ctx: ActorContext) => unknown
@@ -294,7 +301,7 @@ export class ActorCell implements ActorAddress {
       return this.checkpointNow().then(() => {
         // a fenced checkpoint stops this activation (another one owns the actor now): its answer must not go out
         if (this.status === "stopped") host.reply(env, encodeError("unavailable", `${this.type}/${this.id} moved to another activation; retry`))
-        else if (durable && this.saved !== serialize(this.state)) host.reply(env, encodeError("unavailable", `${this.type}/${this.id} could not store its state; retry`))
+        else if (!this.checkpoints.stores(serialize(this.state))) host.reply(env, encodeError("unavailable", `${this.type}/${this.id} could not store its state; retry`))
         else host.reply(env, encodeOk(encoded.right))
       })
     }
@@ -326,7 +333,7 @@ export class ActorCell implements ActorAddress {
     if (this.status === "warming") return
     const host = this.host
     const restore = () => {
-      const last = this.unsaved ?? this.saved
+      const last = this.checkpoints.lastAnswered
       this.state = last !== undefined ? JSON.parse(last) : host.definition.initialState({ tenant: this.tenant, id: this.id })
       this.ctx = null
     }
@@ -383,31 +390,26 @@ export class ActorCell implements ActorAddress {
 
   /** Writes the state if it changed since the last checkpoint, coalescing with a write in flight. */
   checkpointSoon(): void {
-    const json = serialize(this.state)
-    if (this.saving !== null) {
-      if (json !== (this.unsaved ?? this.saved)) {
-        this.unsaved = json
-        this.dirty = true
-      }
-      return
-    }
-    if (json === this.saved) return
-    this.unsaved = json
-    this.saving = this.write(json)
+    this.checkpoints.soon(serialize(this.state))
   }
 
   /**
    * Writes now (if changed; always with `sleptAt` when passivating, or with `force` when the
    * activation ends elsewhere: hand-over, drain, stop, so its cost accounting is kept) and
-   * resolves when stored.
+   * resolves when stored (or the write failed).
    */
   async checkpointNow(sleptAt?: number, force = false): Promise<void> {
-    while (this.saving !== null) await this.saving
-    const json = serialize(this.state)
-    if (json === this.saved && sleptAt === undefined && !force) return
-    this.unsaved = json
-    this.saving = this.write(json, sleptAt)
-    await this.saving
+    await this.checkpoints.now(() => serialize(this.state), sleptAt, force)
+  }
+
+  /** A checkpoint write failed: the host logs it and stops this activation when fenced. */
+  checkpointFailed(error: unknown): void {
+    this.host.checkpointFailed(this, error)
+  }
+
+  /** The write of a checkpoint finished or the store recovered: run what waits. */
+  resume(): void {
+    if (this.status !== "stopped") this.kick()
   }
 
   /** Cost accounting of this actor across its incarnations, as of now. */
@@ -431,27 +433,8 @@ export class ActorCell implements ActorAddress {
     this.restarts = acct.restarts
     this.sleepingMs = acct.sleepingMs + (acct.sleptAt !== undefined ? Math.max(0, now - acct.sleptAt) : 0)
   }
-
-  private async write(json: string, sleptAt?: number): Promise<void> {
-    try {
-      this.revision = await this.host.store.save(this, json, this.revision, this.accounting(sleptAt))
-      this.saved = json
-      if (this.unsaved === json) this.unsaved = undefined
-      this.host.stats.checkpoints++
-    } catch (e) {
-      this.host.checkpointFailed(this, e)
-    } finally {
-      this.saving = null
-    }
-    if (this.dirty) {
-      // write what the last successful handler left, not the live state: a handler that crashed
-      // meanwhile may have changed it half-way (the restart has already put `unsaved` back)
-      this.dirty = false
-      if (this.unsaved !== undefined && this.unsaved !== this.saved) this.saving = this.write(this.unsaved)
-    }
-  }
 }
 
-function serialize(state: unknown): string {
+export function serialize(state: unknown): string {
   return state === undefined ? "null" : JSON.stringify(state)
 }

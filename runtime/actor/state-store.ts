@@ -8,12 +8,19 @@
  * once (`takeOver`), so the previous holder's next write fails even if the new owner has not
  * changed anything yet.
  *
- * Value (JSON): `{"v":1,"state":<state>,"at":"<ISO time>","node":"<node id>","acct":{activations,
- * activeMs,sleepingMs,restarts,sleptAt?}}` (acct: per-actor cost accounting).
+ * Value (JSON): `{"v":1,"state":<state>,"at":"<ISO time>","node":"<node id>","w":"<write token>",
+ * "acct":{activations,activeMs,sleepingMs,restarts,sleptAt?}}` (acct: per-actor cost accounting;
+ * w: names the write, so a writer whose request timed out can tell whether it landed).
+ *
+ * Reads go to the stream's leader (`load`, `current`), not to any replica: a replica that lags
+ * (one that was cut off a moment ago) would hand out an older checkpoint.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import { Kvm, type KV } from "@nats-io/kv"
+import { bucketStream } from "../../subjects/cluster.ts"
 import { stateKey, STATE_BUCKET } from "../../subjects/kv.ts"
+import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 
 export class StateFencedError extends Error {
@@ -44,10 +51,21 @@ export interface Checkpoint {
   readonly acct?: Accounting
 }
 
+/** What the leader holds for an actor right now: its revision and the token of the write that made it. */
+export interface CurrentCheckpoint {
+  readonly revision: number
+  readonly token: string | undefined
+}
+
 export interface StateStore {
   load(address: ActorAddress): Promise<Checkpoint | undefined>
-  /** Writes `serialized` (the JSON of the state) fenced by `revision` (0: must not exist). Returns the new revision. */
-  save(address: ActorAddress, serialized: string, revision: number, acct?: Accounting): Promise<number>
+  /**
+   * Writes `serialized` (the JSON of the state) fenced by `revision` (0: must not exist), naming
+   * the write `token`. Returns the new revision.
+   */
+  save(address: ActorAddress, serialized: string, revision: number, acct?: Accounting, token?: string): Promise<number>
+  /** The revision and write token the leader holds (revision 0: no checkpoint). */
+  current(address: ActorAddress): Promise<CurrentCheckpoint>
   remove(address: ActorAddress): Promise<void>
   /**
    * Loads the checkpoint and writes it back at its own revision (or `initial()` as the first
@@ -62,16 +80,35 @@ const encoder = new TextEncoder()
 
 export async function openStateStore(nc: NatsConnection, options: { nodeId: string; replicas?: number }): Promise<StateStore> {
   const kv: KV = await new Kvm(nc).create(STATE_BUCKET, { history: 1, replicas: options.replicas ?? 1 })
+  const jsm: JetStreamManager = await jetstreamManager(nc)
+  const stream = bucketStream(STATE_BUCKET)
+  /** The last entry of a key, read from the stream's leader; undefined when there is none (or it was deleted). */
+  const leaderGet = async (address: ActorAddress) => {
+    let m
+    try {
+      m = await jsm.streams.getMessage(stream, { last_by_subj: kvSubject(STATE_BUCKET, stateKey(address)) })
+    } catch (e) {
+      if (isNoMessage(e)) return undefined
+      throw e
+    }
+    if (m === null || m.data.length === 0) return undefined
+    const op = m.header?.get("KV-Operation")
+    if (op === "DEL" || op === "PURGE") return undefined
+    return { revision: m.seq, parsed: m.json<{ state: unknown; acct?: Accounting; w?: string }>() }
+  }
   const store: StateStore = {
     async load(address) {
-      const e = await kv.get(stateKey(address))
-      if (!e || e.operation !== "PUT" || e.length === 0) return undefined
-      const parsed = e.json<{ state: unknown; acct?: Accounting }>()
-      return { state: parsed.state, revision: e.revision, acct: parsed.acct }
+      const e = await leaderGet(address)
+      if (!e) return undefined
+      return { state: e.parsed.state, revision: e.revision, acct: e.parsed.acct }
     },
-    async save(address, serialized, revision, acct) {
+    async current(address) {
+      const e = await leaderGet(address)
+      return e ? { revision: e.revision, token: e.parsed.w } : { revision: 0, token: undefined }
+    },
+    async save(address, serialized, revision, acct, token) {
       const key = stateKey(address)
-      const tail = acct ? `,"acct":${JSON.stringify(acct)}` : ""
+      const tail = (token ? `,"w":${JSON.stringify(token)}` : "") + (acct ? `,"acct":${JSON.stringify(acct)}` : "")
       const body = encoder.encode(`{"v":1,"state":${serialized},"at":"${new Date().toISOString()}","node":${JSON.stringify(options.nodeId)}${tail}}`)
       try {
         return revision === 0 ? await kv.create(key, body) : await kv.update(key, body, revision)
@@ -97,6 +134,11 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
     },
   }
   return store
+}
+
+function isNoMessage(e: unknown): boolean {
+  const msg = String((e as Error)?.message ?? "")
+  return /no message found|10037/.test(msg) || (e as { api_error?: { err_code?: number } })?.api_error?.err_code === 10037
 }
 
 function isWrongRevision(e: unknown): boolean {

@@ -103,8 +103,7 @@ export class TypeHost implements CellHost {
         : await this.store.load(cell)
       if (cp !== undefined) {
         cell.state = cp.state
-        cell.revision = cp.revision
-        cell.saved = JSON.stringify(cp.state ?? null)
+        cell.checkpoints.restored(cp.revision, JSON.stringify(cp.state ?? null))
         cell.restoreAccounting(cp.acct, Date.now())
       } else {
         cell.state = this.definition.initialState({ tenant: cell.tenant, id: cell.id })
@@ -137,7 +136,10 @@ export class TypeHost implements CellHost {
   checkpointFailed(cell: ActorCell, error: unknown): void {
     this.stats.checkpointFailures++
     const fenced = (error as { _tag?: string })?._tag === "StateFencedError"
-    this.node.log(fenced ? "warn" : "error", `checkpoint of ${this.definition.type}/${cell.id} failed: ${(error as Error)?.message}`)
+    // a cell already failing retries quietly; the first failure and its recovery are logged
+    if (fenced || !cell.checkpoints.failing) {
+      this.node.log(fenced ? "warn" : "error", `checkpoint of ${this.definition.type}/${cell.id} failed: ${(error as Error)?.message}${fenced ? "" : "; answering unavailable until a write lands"}`)
+    }
     if (fenced) {
       // Another activation owns this actor now: this one must not go on with stale state.
       this.stop(cell, "fenced: another activation wrote this actor's state")

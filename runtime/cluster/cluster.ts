@@ -120,14 +120,14 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     incarnation,
     replicas: deps.replicas,
     leaseTtlMs: options.leaseTtlMs,
-    isLive: (n) => membership.isLive(n),
+    isLive: (n) => membership.isLive(n), heardAgo: (n) => membership.heardAgo(n), takeoverAfterMs: membership.expiryMs,
     log: (l, m) => log(l, m),
   })
 
   // --- out of touch ------------------------------------------------------------------------
-  // A node that could not heartbeat for longer than the expiry may have been taken for dead and
-  // its actors activated elsewhere. Until it has re-checked every lease it holds, it refuses
-  // messages (`unavailable`) rather than answer from an activation that may no longer be the one.
+  // Silent for `expiryMs - heartbeatMs`, a node refuses messages (`unavailable`) until a beat lands
+  // and its leases are re-checked: others take its actors over `expiryMs` after they last heard
+  // it (leases.ts), never before its last landed beat was sent, so it stops before they start.
   let resuming: Promise<void> | null = null
   const recheck = (why: string) => {
     if (resuming !== null) return
@@ -141,7 +141,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
         resuming = null
       })
   }
-  const outOfTouch = () => !leaving && (resuming !== null || membership.silentFor() > membership.expiryMs)
+  const outOfTouch = () => !leaving && (resuming !== null || membership.silentFor() > membership.expiryMs - membership.heartbeatMs)
 
   // --- ownership ---------------------------------------------------------------------------
   const ownersOf = (type: string): Array<string | undefined> => {
@@ -514,7 +514,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
         await progress()
         await sleep(20)
       }
-      await leases.settled()
+      await leases.settled(deps.shutdownTimeoutMs)
     },
 
     async close() {
@@ -533,7 +533,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       // replies we relay for asks we forwarded must get out before the connection closes
       const deadline = Date.now() + deps.shutdownTimeoutMs
       while (relaying > 0 && Date.now() < deadline) await sleep(10)
-      await leases.settled()
+      await leases.settled(deps.shutdownTimeoutMs)
       leases.stop()
     },
   }

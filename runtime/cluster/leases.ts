@@ -12,7 +12,11 @@
  *   the holder.
  * - A lease whose holder is no longer a member (crashed: its entry expired; or left) is taken
  *   over by an update with the revision read. So failover does not wait for leases to expire:
- *   it waits for the membership entry only.
+ *   it waits for the membership entry only, and for `takeoverAfterMs` (the membership expiry)
+ *   since the holder was last heard from: a holder taken for dead early (its ping found "no
+ *   responders", as a crash or a partition both look) may be alive on the other side of a
+ *   partition, and it stops serving on its own once it has not been able to heartbeat for
+ *   `expiryMs - heartbeatMs` (cluster.ts: out of touch). So the two never serve at once.
  * - The holder releases the lease (delete with its revision) when the actor passivates, stops,
  *   is handed over in a rebalance, or the node drains. A release never removes someone else's
  *   lease (the revision check fails).
@@ -20,14 +24,18 @@
  *   behind; a holder refreshes the leases of its long-lived activations every `leaseTtlMs / 3`.
  *   A refresh that finds the lease changed means the actor was taken over: the activation stops
  *   without writing state.
+ * - Re-checks after a silence read the lease from the stream's leader, never from a replica that
+ *   may lag (a server that was cut off a moment ago).
  * - Checkpoints stay fenced by the state's own revision (state-store.ts), and a node that took a
  *   lease over rewrites the checkpoint at once (StateStore.takeOver) before the actor handles
  *   anything, so even an activation that has not noticed it lost its lease (its node stalled)
  *   cannot write on top of the state the new owner restored.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv"
-import { LEASES_BUCKET, leaseKey } from "../../subjects/cluster.ts"
+import { bucketStream, LEASES_BUCKET, leaseKey } from "../../subjects/cluster.ts"
+import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { isWrongRevision, openBucket } from "./kv-buckets.ts"
 
@@ -71,6 +79,10 @@ export interface LeaseOptions {
   readonly replicas?: number
   readonly leaseTtlMs?: number
   readonly isLive: (node: string) => boolean
+  /** Milliseconds since a node was last heard from (undefined: left gracefully, or never heard). */
+  readonly heardAgo?: (node: string) => number | undefined
+  /** A lease of a node heard from less than this long ago is not taken over yet (default 0). */
+  readonly takeoverAfterMs?: number
   readonly log: (level: "info" | "warn" | "error", message: string) => void
 }
 
@@ -78,6 +90,7 @@ const encoder = new TextEncoder()
 
 export class Leases {
   private kv!: KV
+  private jsm!: JetStreamManager
   /** Leases this node holds, by lease key. */
   readonly held = new Map<string, Held>()
   private readonly releasing = new Map<string, Promise<void>>()
@@ -94,12 +107,16 @@ export class Leases {
   }
 
   async start(): Promise<void> {
+    this.jsm = await jetstreamManager(this.nc)
     this.kv = await openBucket(this.nc, LEASES_BUCKET, { history: 1, ttl: this.ttlMs, replicas: this.o.replicas ?? 1 }, this.o.log)
     this.timer = setInterval(() => void this.refreshDue(), Math.min(5_000, Math.max(50, Math.floor(this.ttlMs / 6))))
     this.timer.unref()
   }
 
+  private stopped = false
+
   stop(): void {
+    this.stopped = true
     clearInterval(this.timer)
   }
 
@@ -137,6 +154,14 @@ export class Leases {
           this.refusals++
           throw new LeaseHeldError(key, rec.node)
         }
+        const ago = rec && rec.node !== this.o.nodeId ? this.o.heardAgo?.(rec.node) : undefined
+        const grace = this.o.takeoverAfterMs ?? 0
+        if (ago !== undefined && ago < grace) {
+          // taken for dead, but it may still be serving behind a partition until its silence stops it
+          await new Promise((r) => setTimeout(r, grace - ago))
+          attempt--
+          continue
+        }
         // holder gone (crashed or left), or our own predecessor: take it over, fenced by revision
         try {
           revision = await this.kv.update(key, body, entry.revision)
@@ -160,39 +185,85 @@ export class Leases {
     const h = this.held.get(key)
     if (!h) return
     this.held.delete(key)
-    const p = this.kv
-      .delete(key, { previousSeq: h.revision })
-      .catch((e) => {
-        if (!isWrongRevision(e)) this.o.log("warn", `could not release the lease of ${key}: ${(e as Error).message}`)
-      })
-      .finally(() => {
-        if (this.releasing.get(key) === p) this.releasing.delete(key)
-      })
+    // a release that does not land would leave the actor pinned to a node that no longer hosts
+    // it (its messages forwarded back and forth until the lease expires): retry until it lands or
+    // someone else has written the lease
+    const p = (async () => {
+      for (let wait = 100, warned = false; !this.stopped; wait = Math.min(2_000, wait * 2)) {
+        try {
+          await this.kv.delete(key, { previousSeq: h.revision })
+          return
+        } catch (e) {
+          if (isWrongRevision(e)) return
+          if (!warned) this.o.log("warn", `could not release the lease of ${key} yet: ${(e as Error).message}; retrying`)
+          warned = true
+        }
+        await new Promise((r) => setTimeout(r, wait))
+      }
+    })().finally(() => {
+      if (this.releasing.get(key) === p) this.releasing.delete(key)
+    })
     this.releasing.set(key, p)
   }
 
-  /** Resolves when every release in flight is done. */
-  async settled(): Promise<void> {
-    while (this.releasing.size > 0) await Promise.all([...this.releasing.values()])
+  /** Resolves when every release in flight is done, or `timeoutMs` passed (releases keep retrying until stop). */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (this.releasing.size > 0 && Date.now() < deadline) {
+      let t: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([Promise.all([...this.releasing.values()]), new Promise((r) => (t = setTimeout(r, Math.max(0, deadline - Date.now()))))])
+      clearTimeout(t)
+    }
   }
 
   /** Checks every held lease against the bucket; the activations whose lease changed are told so. */
   async verifyAll(): Promise<number> {
     let lost = 0
-    for (const h of [...this.held.values()]) {
-      try {
-        const e = await this.kv.get(h.key)
-        if (e === null || e.operation !== "PUT" || e.revision !== h.revision) {
+    let pending = [...this.held.values()]
+    // a lease that cannot be read now is not assumed to be still ours: tried again a few times,
+    // then given up (its activation stops) rather than served unchecked
+    for (let round = 0; pending.length > 0; round++) {
+      const failed: Held[] = []
+      for (const h of pending) {
+        if (this.held.get(h.key) !== h) continue
+        let revision: number
+        try {
+          revision = await this.leaderRevision(h.key)
+        } catch {
+          failed.push(h)
+          continue
+        }
+        if (revision === h.revision || this.held.get(h.key) !== h) continue
+        this.held.delete(h.key)
+        lost++
+        h.lost(`lease of ${h.key} was taken over while this node was out of touch`)
+      }
+      pending = failed
+      if (pending.length === 0) break
+      if (round >= 3) {
+        for (const h of pending) {
           if (this.held.get(h.key) !== h) continue
           this.held.delete(h.key)
           lost++
-          h.lost(`lease of ${h.key} was taken over while this node was out of touch`)
+          h.lost(`lease of ${h.key} could not be verified after this node was out of touch`)
         }
-      } catch {
-        // unreachable now: the refresh will find out
+        break
       }
+      await new Promise((r) => setTimeout(r, 200 * (round + 1)))
     }
     return lost
+  }
+
+  /** The lease's revision as the stream's leader has it (0: none). */
+  private async leaderRevision(key: string): Promise<number> {
+    try {
+      const m = await this.jsm.streams.getMessage(bucketStream(LEASES_BUCKET), { last_by_subj: kvSubject(LEASES_BUCKET, key) })
+      const op = m?.header?.get("KV-Operation")
+      return m === null || op === "DEL" || op === "PURGE" ? 0 : m.seq
+    } catch (e) {
+      if (/no message found|10037/.test(String((e as Error)?.message))) return 0
+      throw e
+    }
   }
 
   private async refreshDue(): Promise<void> {

@@ -21,6 +21,8 @@
  *   own view is frozen, its connection is down, or within `expiryMs` after it reconnected: a
  *   client that just moved to another server of the cluster sees "no responders" for live
  *   nodes until their interest has propagated over the routes.
+ * - Timing rules here are durations on this node's own clock; a member whose wall clock is off
+ *   from the server's is warned about (clock-skew.ts).
  * - Heartbeats are revision-checked updates. If a node's own entry expired on the server
  *   (the node stalled for longer than `expiryMs`), its next update fails: it then knows other
  *   nodes may have taken its actors over, calls `onSelfExpired` (the runtime re-verifies every
@@ -31,10 +33,13 @@ import { isWrongRevision, openBucket, retrying } from "./kv-buckets.ts"
 import { errors, type NatsConnection, type Subscription } from "@nats-io/nats-core"
 import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
+import { ClockSkew } from "./clock-skew.ts"
 
 export const MEMBERSHIP_DEFAULTS = {
   heartbeatMs: 300,
   expiryMs: 1500,
+  /** A member whose heartbeat times differ from the server's store times by more than this is warned about. */
+  skewWarnMs: 1000,
 } as const
 
 export type MemberState = "up" | "leaving"
@@ -76,7 +81,7 @@ export interface MembershipOptions {
   readonly onChange: () => void
   /** Called when this node finds that its own entry had expired (it was taken for dead). */
   readonly onSelfExpired: () => void
-  /** Called when a heartbeat got through after a silence longer than `expiryMs`. */
+  /** Called when a heartbeat got through after a silence longer than `expiryMs - heartbeatMs`. */
   readonly onResumed: () => void
   /** Called when a member is taken for dead (not for a graceful leave). */
   readonly onDead?: (node: string) => void
@@ -86,6 +91,9 @@ const encoder = new TextEncoder()
 
 export class Membership {
   readonly members = new Map<string, Member>()
+  /** When each node was last heard from, kept past its death (a minute) for the lease grace (leases.ts). */
+  private readonly heard = new Map<string, number>()
+  private readonly skew: ClockSkew
   readonly heartbeatMs: number
   readonly expiryMs: number
   private readonly staleMs: number
@@ -118,6 +126,7 @@ export class Membership {
     this.expiryMs = o.expiryMs ?? MEMBERSHIP_DEFAULTS.expiryMs
     if (this.expiryMs < 3 * this.heartbeatMs) throw new Error(`membership expiry (${this.expiryMs} ms) must be at least 3 heartbeats (${this.heartbeatMs} ms)`)
     this.staleMs = 2 * this.heartbeatMs + 200
+    this.skew = new ClockSkew(o.nodeId, MEMBERSHIP_DEFAULTS.skewWarnMs, o.log)
   }
 
   /** Opens the bucket, writes this node's entry and returns once the current members are known. */
@@ -157,6 +166,12 @@ export class Membership {
 
   get id(): string {
     return this.o.nodeId
+  }
+
+  /** Milliseconds since `node` was last heard from; undefined when it left gracefully or was never heard. */
+  heardAgo(node: string): number | undefined {
+    const t = this.heard.get(node)
+    return t === undefined ? undefined : Date.now() - t
   }
 
   /** Whether `node` is a live member (up or leaving) in this node's view. */
@@ -234,7 +249,8 @@ export class Membership {
   }
 
   private beatOk(sent: number): void {
-    const wasSilent = sent - this.lastBeatOk > this.expiryMs
+    // silent long enough to have stopped serving (cluster.ts: out of touch): re-check before serving again
+    const wasSilent = sent - this.lastBeatOk > this.expiryMs - this.heartbeatMs
     this.lastBeatOk = Math.max(this.lastBeatOk, sent)
     if (wasSilent && !this.stopped) this.o.onResumed()
   }
@@ -297,6 +313,7 @@ export class Membership {
     const now = Date.now()
     if (e.operation !== "PUT") {
       if (e.key === this.o.nodeId) return
+      this.heard.delete(e.key)
       if (this.members.delete(e.key)) {
         this.o.log("info", `node ${e.key} left`)
         this.o.onChange()
@@ -315,10 +332,12 @@ export class Membership {
       this.ownSeenAt = now
       this.markInitialized?.()
     }
+    this.skew.check(e.key, record.at, e.created.getTime())
     const prev = this.members.get(e.key)
     // an entry from before we watched counts from when it was written (it may be a dead node's last beat)
     const lastSeen = prev || e.isUpdate ? now : Math.max(now - this.expiryMs, Math.min(now, e.created.getTime()))
     this.members.set(e.key, { record, lastSeen })
+    this.heard.set(e.key, lastSeen)
     if (
       !prev ||
       prev.record.state !== record.state ||
@@ -369,6 +388,7 @@ export class Membership {
 
   private sweep(): void {
     const now = Date.now()
+    for (const [id, t] of this.heard) if (now - t > 60_000 && !this.members.has(id)) this.heard.delete(id)
     for (const [id, m] of this.members) {
       if (id !== this.o.nodeId && now - m.lastSeen > 1.5 * this.heartbeatMs) void this.probe(id)
     }

@@ -86,7 +86,7 @@ export async function startTenancy(o: TenancyOptions): Promise<Tenancy> {
       for (const c of h.cells.values()) {
         if (c.tenant !== tenant) continue
         actors++
-        bytes += c.saved?.length ?? 0
+        bytes += c.checkpoints.saved?.length ?? 0
       }
     }
     return { actors, bytes }

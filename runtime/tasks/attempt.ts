@@ -10,6 +10,7 @@ import type { KV } from "@nats-io/kv"
 import { TERMINAL_STATES, type DeadLetterReason, type Task } from "../../subjects/tasks.ts"
 import { backoffDelay } from "../../supervisors/backoff.ts"
 import { errorMessage } from "./errors.ts"
+import { deadLetterTask } from "./settle.ts"
 import { boundedResult, readStatus, recordOf, writeStatus } from "./status-store.ts"
 import type { Delivery } from "./lane-puller.ts"
 import type { TaskContext, TaskHandler, WorkerConfig } from "../agent/task-options.ts"
@@ -21,16 +22,6 @@ export interface AttemptHost {
   readonly handler: TaskHandler
   readonly cfg: WorkerConfig
   readonly counts: { completed: number; failed: number; deadLettered: number; duplicates: number }
-  deadLetter(
-    d: Delivery,
-    task: Task,
-    reason: DeadLetterReason,
-    attempts: number,
-    lastError: string,
-    resubmits: number,
-    raw?: string,
-    expectedRevision?: number,
-  ): Promise<void>
 }
 
 export async function runAttempt(w: AttemptHost, d: Delivery, task: Task, resubmits: number, checkRecord: boolean): Promise<void> {
@@ -39,7 +30,7 @@ export async function runAttempt(w: AttemptHost, d: Delivery, task: Task, resubm
   const deadlineMessage = () => `deadline ${new Date(task.deadline!).toISOString()} passed before the task started`
   if (!checkRecord && deadlinePassed()) {
     // a first delivery: nothing has run yet
-    return await w.deadLetter(d, task, "deadline_exceeded", 0, deadlineMessage(), resubmits)
+    return await deadLetter(w, d, task, "deadline_exceeded", 0, deadlineMessage(), resubmits)
   }
   let attempt = 1
   let claimRevision: number | undefined
@@ -62,12 +53,13 @@ export async function runAttempt(w: AttemptHost, d: Delivery, task: Task, resubm
       if (deadlinePassed()) {
         // a retry (or a redelivery) that comes too late: the attempts made and their last error stand
         const lastError = rec && (rec.resubmits ?? 0) === resubmits && rec.lastError ? rec.lastError : deadlineMessage()
-        return await w.deadLetter(d, task, "deadline_exceeded", ran, lastError, resubmits)
+        return await deadLetter(w, d, task, "deadline_exceeded", ran, lastError, resubmits)
       }
       attempt = ran + 1
       if (attempt > maxAttempts || (d.lane.kind === "priority" && d.info.deliveryCount > maxAttempts * 3)) {
         const crashed = !rec || rec.state === "claimed" || rec.state === "pending"
-        return await w.deadLetter(
+        return await deadLetter(
+          w,
           d,
           task,
           crashed ? "agent_crash" : "max_attempts",
@@ -174,7 +166,7 @@ export async function runAttempt(w: AttemptHost, d: Delivery, task: Task, resubm
         : tag === "NoBidderError"
           ? "no_handler"
           : "max_attempts"
-    return await w.deadLetter(d, task, reason, attempt, message, resubmits, undefined, claimRevision)
+    return await deadLetter(w, d, task, reason, attempt, message, resubmits, undefined, claimRevision)
   }
   const delay = retryDelay(w.cfg, attempt)
   const failed = recordOf(task, "failed", attempt, {
@@ -196,4 +188,34 @@ export async function runAttempt(w: AttemptHost, d: Delivery, task: Task, resubm
 /** The wait before retrying after attempt `attempt` failed (1 for the first). */
 function retryDelay(cfg: WorkerConfig, attempt: number): number {
   return Math.max(1, backoffDelay(cfg.backoff, attempt - 1, Math.random()))
+}
+
+/** Dead-letters `task` unless its claim moved on (then the later holder's outcome counts). */
+export async function deadLetter(
+  w: AttemptHost,
+  d: Delivery,
+  task: Task,
+  reason: DeadLetterReason,
+  attempts: number,
+  lastError: string,
+  resubmits: number,
+  raw?: string,
+  expectedRevision?: number,
+): Promise<void> {
+  const done = await deadLetterTask(w.nc, d, task, {
+    reason,
+    attempts,
+    lastError,
+    resubmits,
+    raw,
+    retryInMs: w.cfg.backoff.initialMs,
+    ...(expectedRevision === undefined ? {} : { expectedRevision }),
+  })
+  if (!done) {
+    // the claim moved on: whatever the later holder records counts
+    w.cfg.onEvent?.({ type: "late_result", id: task.id, attempt: attempts })
+    return
+  }
+  w.counts.deadLettered++
+  w.cfg.onEvent?.({ type: "dead_lettered", id: task.id, attempts, reason })
 }

@@ -40,7 +40,6 @@ import {
   parseTaskSubject,
   taskLaneSubject,
   taskScheduleSubject,
-  type DeadLetterReason,
   type Task,
 } from "../../subjects/tasks.ts"
 import { withBackoff } from "../../supervisors/backoff.ts"
@@ -50,9 +49,9 @@ import { Delivery, LanePuller } from "./lane-puller.ts"
 import { deliveredTaskId } from "./task-id.ts"
 import { ensureCapabilityLanes, type Lane } from "./lanes.ts"
 import { SessionGate } from "./session-gate.ts"
-import { deadLetterTask, moveTask } from "./settle.ts"
+import { moveTask } from "./settle.ts"
 import { ensureTaskStreams } from "./streams.ts"
-import { runAttempt, type AttemptHost } from "./attempt.ts"
+import { deadLetter, runAttempt, type AttemptHost } from "./attempt.ts"
 import {
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_BACKOFF,
@@ -294,7 +293,7 @@ class Worker implements AttemptHost {
     try {
       where = parseTaskSubject(d.msg.subject)
     } catch (e) {
-      return await this.deadLetter(d, this.stubTask(id, d), "malformed_payload", d.info.deliveryCount, errorMessage(e), resubmits)
+      return await deadLetter(this, d, this.stubTask(id, d), "malformed_payload", d.info.deliveryCount, errorMessage(e), resubmits)
     }
     let body: unknown
     let task: Task | Error
@@ -306,7 +305,7 @@ class Worker implements AttemptHost {
       task = new Error(`task body is not JSON: ${errorMessage(e)}`)
     }
     if (task instanceof Error) {
-      return await this.deadLetter(d, this.stubTask(id, d), "malformed_payload", d.info.deliveryCount, task.message, resubmits, raw)
+      return await deadLetter(this, d, this.stubTask(id, d), "malformed_payload", d.info.deliveryCount, task.message, resubmits, raw)
     }
 
     // A suspended tenant's tasks wait, parked as scheduled (no attempt spent), until it is resumed.
@@ -349,31 +348,4 @@ class Worker implements AttemptHost {
     this.cfg.onEvent?.({ type: "moved", id: task.id, to: subject })
   }
 
-  async deadLetter(
-    d: Delivery,
-    task: Task,
-    reason: DeadLetterReason,
-    attempts: number,
-    lastError: string,
-    resubmits: number,
-    raw?: string,
-    expectedRevision?: number,
-  ): Promise<void> {
-    const done = await deadLetterTask(this.nc, d, task, {
-      reason,
-      attempts,
-      lastError,
-      resubmits,
-      raw,
-      retryInMs: this.cfg.backoff.initialMs,
-      ...(expectedRevision === undefined ? {} : { expectedRevision }),
-    })
-    if (!done) {
-      // the claim moved on: whatever the later holder records counts
-      this.cfg.onEvent?.({ type: "late_result", id: task.id, attempt: attempts })
-      return
-    }
-    this.counts.deadLettered++
-    this.cfg.onEvent?.({ type: "dead_lettered", id: task.id, attempts, reason })
-  }
 }

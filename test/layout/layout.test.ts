@@ -37,7 +37,7 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
  * (a file that got short enough must leave it, see the test), and no other file may join it.
  */
 const NOT_YET_SPLIT: Record<string, number> = {
-  "runtime/actor/cell.ts": 457,
+  "runtime/actor/cell.ts": 440,
   "runtime/cluster/cluster.ts": 540,
 }
 

@@ -1,0 +1,210 @@
+/**
+ * The checkpoints of one activation: what is stored (`saved`, at `revision`), what was answered
+ * but is not stored yet, and the one write in flight (later changes coalesce behind it).
+ *
+ * Storage comes before acknowledgement:
+ * - under `after-change` the cell answers before its write lands, but never more than
+ *   `CHECKPOINT_LAG_MS` ahead of it: once the oldest answered change not yet stored is that old,
+ *   `holding()` says so and the cell's next messages wait in the mailbox for the write;
+ * - a write that fails for any reason but fencing (the server is unreachable, JetStream has no
+ *   quorum, the request timed out) makes `failing` true: the cell answers `unavailable`, and
+ *   this retries in the background until a write lands, or finds that another activation wrote
+ *   (then it reports fencing and the activation stops);
+ * - a write whose request failed may still have landed: each write names itself (a token in the
+ *   checkpoint), so the retry recognises its own write and carries on from it.
+ *
+ * So a partition or a lost server takes at most the changes answered in the last
+ * `CHECKPOINT_LAG_MS` before storage stopped (after-change), and nothing answered under
+ * `before-reply` (the cell answers only once `stores(state)` holds).
+ */
+import type { ActorAddress } from "../../subjects/grammar.ts"
+import { StateFencedError, type Accounting, type StateStore } from "./state-store.ts"
+
+/** Under `after-change`, how far (ms) answers may run ahead of storage. */
+export const CHECKPOINT_LAG_MS = 250
+
+/** What the checkpoints need of their cell. */
+export interface CheckpointOwner extends ActorAddress {
+  readonly status: string
+  readonly host: {
+    readonly store: StateStore
+    readonly stats: { checkpoints: number }
+    readonly node: { readonly id: string; log(level: "info" | "warn" | "error", message: string): void }
+  }
+  accounting(sleptAt?: number): Accounting
+  /** A write failed (fenced or not): the host logs it and stops the activation when fenced. */
+  checkpointFailed(error: unknown): void
+  rejectQueued(code: "unavailable", message: string): number
+  /** A write finished or the store recovered: messages that waited may run. */
+  resume(): void
+}
+
+export class Checkpoints {
+  /** KV revision of the last checkpoint (0: none). */
+  revision = 0
+  /** JSON of the state as last checkpointed (for change detection and restart). */
+  saved: string | undefined = undefined
+  /**
+   * JSON of the latest state a handler completed with that is not stored yet (a write in flight
+   * or queued behind one). A crash restores this, not `saved`: the message that produced it
+   * succeeded and was answered, so its change is not the crashing handler's to lose.
+   */
+  private unsaved: string | undefined = undefined
+  private saving: Promise<void> | null = null
+  private dirty = false
+  /** When the first change behind the write in flight was made (0: none). */
+  private dirtySince = 0
+  /** When the oldest answered change that is not stored yet was made (0: everything answered is stored). */
+  private unstoredSince = 0
+  /** A write failed for another reason than fencing: the cell answers `unavailable` until one lands. */
+  failing = false
+  /** Writes whose outcome is unknown (their request failed), by token: the JSON each carried. */
+  private readonly uncertain = new Map<string, string>()
+  private writes = 0
+  private readonly writer = Math.random().toString(36).slice(2, 10)
+
+  constructor(private readonly cell: CheckpointOwner) {}
+
+  /** Sets what was restored from the store. */
+  restored(revision: number, json: string): void {
+    this.revision = revision
+    this.saved = json
+  }
+
+  /** The last answered state (stored or not), for a restart in place. */
+  get lastAnswered(): string | undefined {
+    return this.unsaved ?? this.saved
+  }
+
+  /** A write is in flight, or the store is failing. */
+  get busy(): boolean {
+    return this.saving !== null || this.failing
+  }
+
+  /** Whether `json` is what is stored. */
+  stores(json: string): boolean {
+    return this.saved === json
+  }
+
+  /** Answers are too far ahead of storage: the next message waits for the write in flight. */
+  holding(): boolean {
+    return !this.failing && this.unstoredSince !== 0 && Date.now() - this.unstoredSince > CHECKPOINT_LAG_MS
+  }
+
+  /** After an answered change: writes `json` now, or behind the write in flight. */
+  soon(json: string): void {
+    if (this.saving !== null || this.failing) {
+      if (json !== (this.unsaved ?? this.saved)) {
+        this.unsaved = json
+        this.dirty = true
+        if (this.dirtySince === 0) this.dirtySince = Date.now()
+        if (this.unstoredSince === 0) this.unstoredSince = this.dirtySince
+      }
+      return
+    }
+    if (json === this.saved) return
+    this.unsaved = json
+    if (this.unstoredSince === 0) this.unstoredSince = Date.now()
+    this.saving = this.write(json)
+  }
+
+  /** Writes the state now (when changed, passivating or forced) and resolves when the write ended. */
+  async now(json: () => string, sleptAt: number | undefined, force: boolean): Promise<void> {
+    while (this.saving !== null) await this.saving
+    const current = json()
+    if (current === this.saved && sleptAt === undefined && !force) return
+    this.unsaved = current
+    this.saving = this.write(current, sleptAt)
+    await this.saving
+  }
+
+  private async write(json: string, sleptAt?: number): Promise<void> {
+    const cell = this.cell
+    const token = `${cell.host.node.id}.${this.writer}.${++this.writes}`
+    try {
+      this.revision = await cell.host.store.save(cell, json, this.revision, cell.accounting(sleptAt), token)
+      this.saved = json
+      if (this.unsaved === json) this.unsaved = undefined
+      this.uncertain.clear()
+      // what was answered after this write began is still to be stored
+      this.unstoredSince = this.dirty ? this.dirtySince : 0
+      cell.host.stats.checkpoints++
+      if (this.failing) {
+        this.failing = false
+        cell.host.node.log("info", `${cell.type}/${cell.id}: its checkpoint is stored again; serving`)
+      }
+    } catch (e) {
+      const fenced = (e as { _tag?: string })?._tag === "StateFencedError"
+      // a write whose request failed may still land: remember it, to recognise it later
+      if (!fenced) this.uncertain.set(token, json)
+      cell.checkpointFailed(e)
+      if (!fenced) this.storeFailed()
+    } finally {
+      this.saving = null
+    }
+    if (this.dirty && !this.failing && cell.status !== "stopped") {
+      // write what the last successful handler left, not the live state: a handler that crashed
+      // meanwhile may have changed it half-way (the restart has already put `unsaved` back)
+      this.dirty = false
+      this.dirtySince = 0
+      if (this.unsaved !== undefined && this.unsaved !== this.saved) this.saving = this.write(this.unsaved)
+    }
+    cell.resume()
+  }
+
+  /** A write failed (not fenced): answer `unavailable` until one lands; retry in the background. */
+  private storeFailed(): void {
+    if (this.failing || this.cell.status === "stopped") return
+    this.failing = true
+    this.cell.rejectQueued("unavailable", `${this.cell.type}/${this.cell.id} cannot store its state right now; retry`)
+    this.retry(100)
+  }
+
+  private retry(waitMs: number): void {
+    setTimeout(() => void this.recover(waitMs), waitMs).unref?.()
+  }
+
+  /**
+   * Finds out what the store holds now and carries on from there: our own write landed after all
+   * (its token is one we are unsure of), nothing landed (write again), or another activation
+   * wrote (report fencing: the activation stops). Clears `failing` once everything answered is stored.
+   */
+  private async recover(waitMs: number): Promise<void> {
+    const cell = this.cell
+    const again = () => this.retry(Math.min(1_000, waitMs * 2))
+    while (this.saving !== null) await this.saving
+    if (!this.failing || cell.status === "stopped") return
+    let current
+    try {
+      current = await cell.host.store.current(cell)
+    } catch {
+      return again()
+    }
+    if (cell.status === "stopped") return
+    if (this.saving !== null) return again()
+    if (current.revision !== this.revision) {
+      const landed = current.token !== undefined ? this.uncertain.get(current.token) : undefined
+      if (landed === undefined) {
+        cell.checkpointFailed(new StateFencedError(`${cell.tenant}.${cell.type}.${cell.id}`, this.revision))
+        return
+      }
+      this.revision = current.revision
+      this.saved = landed
+      if (this.unsaved === landed) this.unsaved = undefined
+    }
+    const latest = this.unsaved
+    if (latest !== undefined && latest !== this.saved) {
+      this.dirty = false
+      this.dirtySince = 0
+      this.saving = this.write(latest)
+      await this.saving
+      if (this.failing) again()
+      return
+    }
+    this.uncertain.clear()
+    this.unstoredSince = 0
+    this.failing = false
+    cell.host.node.log("info", `${cell.type}/${cell.id}: its checkpoint is stored again; serving`)
+    cell.resume()
+  }
+}
