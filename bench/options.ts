@@ -18,7 +18,8 @@ Runs the benchmark scenarios (all when none is named) against an embedded nats-s
 server given with --nats, and writes JSON lines, a Markdown report and an SVG chart into the
 results folder. Every figure is compared with a raw NATS baseline measured in the same run.
 
-Scenarios: ask, ask-auth, tell, activation, memory, pheromones, tasks, swarm, failover
+Scenarios: ask, ask-auth, tell, activation, memory, pheromones, tasks, swarm, failover,
+  noisy-neighbour, task-failover
 
 Options:
   --quick              run every scenario briefly (a smoke run, well under 2 minutes)
@@ -31,7 +32,8 @@ Options:
   --tasks <N>          tasks per round: tasks (default 4000; quick 400), swarm
                        (default 2000; quick 120)
   --rounds <R>         baseline/ANTS alternation rounds, medians taken (default 5; quick 2)
-  --rate <N>           offered rate per second (tell publishes, swarm tasks, failover asks)
+  --rate <N>           offered rate per second (tell publishes, swarm tasks, failover asks;
+                       noisy-neighbour: the flooding tenant's rate limit)
   --payload <bytes>    message payload size (default 64)
   --concurrency <list> ask concurrency levels, comma-separated (default 1,16,64)
   --out <dir>          results folder (default bench-results/<timestamp>/)

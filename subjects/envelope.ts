@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   "conflict",
   "invalid_request",
   "quota_exceeded",
+  "too_large",
 ] as const
 
 export const ErrorCode = Schema.Literal(...ERROR_CODES)

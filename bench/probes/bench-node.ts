@@ -7,6 +7,7 @@
  * <nodeId>` once serving; SIGTERM drains and exits 0; the scenario may kill -9 it.
  *
  * role `failover`: hosts `bench_where`.
+ * role `tasks`: hosts the example `worker` (capability `example.work`), for task failover.
  * role `swarm`: hosts `bench_forager`; one marketplace with this node's pheromone API (task
  * trails deposited at each capability's location, bidders reading the trail's current
  * strength); for each `zones` entry `{capability, concurrency}` a task broker serving that
@@ -19,6 +20,7 @@
 import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
 import { startNode } from "../../runtime/node/node.ts"
 import { benchForager, benchWhere } from "../agents.ts"
+import { worker } from "../../actors/examples/worker.ts"
 import { importIfPresent, pickFunction } from "../support.ts"
 
 interface Zone {
@@ -29,7 +31,7 @@ interface Zone {
 interface Config {
   url: string
   nodeId: string
-  role: "failover" | "swarm"
+  role: "failover" | "swarm" | "tasks"
   agentIds?: string[]
   zones?: Zone[]
 }
@@ -41,7 +43,11 @@ const quiet = (level: string, message: string) => {
   if (level === "error" && process.env.ANTS_BENCH_VERBOSE) process.stderr.write(`[${config.nodeId}] ${message}\n`)
 }
 
-if (config.role === "failover") {
+if (config.role === "tasks") {
+  const node = await startNode({ agents: [worker], nats: config.url, nodeId: config.nodeId, logger: quiet })
+  process.once("SIGTERM", () => void node.drain().then(() => process.exit(0)))
+  process.stdout.write(`ready ${config.nodeId}\n`)
+} else if (config.role === "failover") {
   const node = await startNode({ agents: [benchWhere], nats: config.url, nodeId: config.nodeId, logger: quiet })
   process.once("SIGTERM", () => void node.drain().then(() => process.exit(0)))
   process.stdout.write(`ready ${config.nodeId}\n`)

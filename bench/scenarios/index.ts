@@ -9,5 +9,7 @@ import { pheromonesScenario } from "./pheromones.ts"
 import { tasksScenario } from "./tasks.ts"
 import { swarmScenario } from "./swarm.ts"
 import { failoverScenario } from "./failover.ts"
+import { noisyNeighbourScenario } from "./noisy-neighbour.ts"
+import { taskFailoverScenario } from "./task-failover.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario]
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, noisyNeighbourScenario, taskFailoverScenario]

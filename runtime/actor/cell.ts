@@ -13,7 +13,7 @@
  * allocated on demand and released), so a node holds 100,000 idle actors comfortably.
  */
 import type { Msg } from "@nats-io/nats-core"
-import { encodeError, encodeOk, type LifecycleState } from "../../subjects/envelope.ts"
+import type { ErrorCode, LifecycleState } from "../../subjects/envelope.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { ActorContext } from "../agent/actor-context.ts"
 import { Mailbox } from "./mailbox.ts"
@@ -25,12 +25,26 @@ import type { CompiledTag } from "../agent/protocol.ts"
 import type { StateStore } from "./state-store.ts"
 import type { TypeStats } from "./type-stats.ts"
 import { DURABLE_HEADER } from "../../subjects/cluster.ts"
+import type { MessageLedger, Ticket } from "../limits/message-ledger.ts"
+import { checkState, type StateLimits } from "../limits/state-check.ts"
+import type { LoopMonitor } from "../cpu/loop-monitor.ts"
+import { HandlerTimeoutError, type WorkerPool } from "../cpu/worker-pool.ts"
 
 /** A decoded message waiting in a mailbox. `msg` is kept for its reply subject. */
 export interface Envelope {
   readonly tag: string
   readonly message: unknown
   readonly msg: Msg | undefined
+  /** Where the node counted the message in (settled once: handled or rejected with a code). */
+  readonly ticket?: Ticket
+  /** Body bytes, counted against the actor's and the node's mailbox bytes while queued. */
+  readonly bytes?: number
+}
+
+/** What ends a handler that raced its deadline (or an operator's reset) and lost. */
+interface Abandon {
+  readonly code: "timeout" | "unavailable"
+  readonly reason: string
 }
 
 export type CellStatus = LifecycleState | "stopped"
@@ -47,11 +61,30 @@ export interface CellHost {
   readonly compiled: ReadonlyMap<string, CompiledTag>
   readonly checkpointPolicy: CheckpointPolicy
   readonly mailboxCapacity: number
+  /** Bytes of message bodies one actor may have queued. */
+  readonly mailboxBytes: number
+  /** What a stored state may be (bytes, depth). */
+  readonly stateLimits: StateLimits
+  /** The worker threads of an offloaded type. */
+  readonly pool: WorkerPool | undefined
   readonly stats: TypeStats
   readonly store: StateStore
-  readonly node: { readonly id: string; log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void }
+  readonly node: {
+    readonly id: string
+    log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void
+    readonly ledger: MessageLedger
+    readonly monitor: LoopMonitor
+    readonly budget: { bytes: number; readonly max: number }
+  }
   transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string): void
-  reply(env: Envelope, body: Uint8Array): void
+  /** How long a handler of `tag` may run. */
+  deadlineOf(tag: string): number
+  /** Answers ok (an ask) and counts the message handled; a reply over max_payload becomes `too_large`. */
+  replyOk(env: Envelope, value: unknown): void
+  /** Answers an error (an ask) and counts the message rejected with `code`. */
+  replyError(env: Envelope, code: ErrorCode, message: string, details?: unknown): void
+  /** Frees a cell whose handler cannot be waited for: restarts it from its last stored state. */
+  restartStuck(cell: ActorCell, reason: string): void
   restore(cell: ActorCell): Promise<void>
   activationFailed(cell: ActorCell, error: unknown): void
   checkpointFailed(cell: ActorCell, error: unknown): void
@@ -77,6 +110,10 @@ export class ActorCell implements ActorAddress {
   /** Set by a checkpoint that says the actor last went to sleep (it passivated, maybe on another node). */
   wokeFromSleep = false
   private mailbox: Mailbox<Envelope> | null = null
+  /** Body bytes queued in the mailbox. */
+  queuedBytes = 0
+  /** Ends the handler in flight now (its deadline passed, or a reset frees the actor). */
+  private abandon: ((why: Abandon) => void) | undefined
   private running = false
   private pausedUntil = 0
   private ctx: ActorContext | null = null
@@ -130,7 +167,10 @@ export class ActorCell implements ActorAddress {
     )
   }
 
-  /** Queues a message; false when the mailbox is full. */
+  /**
+   * Queues a message; false when the mailbox is full (by count, by the actor's bytes, or by the
+   * node's bytes). A message handled at once is never counted against the bytes.
+   */
   enqueue(env: Envelope): boolean {
     if (this.mailbox === null) {
       // nothing queued and nothing running: handle it now, without allocating a mailbox
@@ -145,7 +185,17 @@ export class ActorCell implements ActorAddress {
       }
       this.mailbox = new Mailbox(this.host.mailboxCapacity)
     }
+    const bytes = env.bytes ?? 0
+    if (bytes > 0) {
+      const budget = this.host.node.budget
+      // one message always fits an empty mailbox (it is within the body limit)
+      if (this.mailbox.size > 0 && (this.queuedBytes + bytes > this.host.mailboxBytes || budget.bytes + bytes > budget.max)) return false
+    }
     if (!this.mailbox.push(env)) return false
+    if (bytes > 0) {
+      this.queuedBytes += bytes
+      this.host.node.budget.bytes += bytes
+    }
     if (this.status === "idle") {
       this.host.transition(this, "idle", "active")
       this.status = "active"
@@ -156,17 +206,32 @@ export class ActorCell implements ActorAddress {
 
   /** Refuses everything queued (used when the activation cannot go on). */
   rejectQueued(code: "unavailable" | "overloaded", message: string): number {
-    const items = this.mailbox?.clear() ?? []
-    for (const env of items) this.host.reply(env, encodeError(code, message))
-    this.mailbox = null
+    const items = this.drainMailbox()
+    for (const env of items) this.host.replyError(env, code, message)
     return items.length
   }
 
   /** Removes and returns everything queued (the cluster forwards it to the node holding the actor). */
   takeQueued(): Envelope[] {
+    const items = this.drainMailbox()
+    for (const env of items) this.host.node.ledger.forwarded(env.ticket)
+    return items
+  }
+
+  private drainMailbox(): Envelope[] {
     const items = this.mailbox?.clear() ?? []
     this.mailbox = null
+    this.host.node.budget.bytes -= this.queuedBytes
+    this.queuedBytes = 0
     return items
+  }
+
+  private dequeued(env: Envelope): void {
+    const bytes = env.bytes ?? 0
+    if (bytes > 0) {
+      this.queuedBytes -= bytes
+      this.host.node.budget.bytes -= bytes
+    }
   }
 
   context(): ActorContext {
@@ -223,6 +288,7 @@ export class ActorCell implements ActorAddress {
           if (mb === null || this.status === "stopped" || (this.pausedUntil !== 0 && this.pausedUntil > Date.now()) || this.holding()) break
           env = mb.shift()
           if (env === undefined) break
+          this.dequeued(env)
         }
         const pending = this.handle(env)
         env = undefined
@@ -248,51 +314,130 @@ export class ActorCell implements ActorAddress {
     this.host.cellSettled(this)
   }
 
-  /** Handles one message; returns a promise only when something asynchronous is still going on. */
+  /**
+   * Handles one message; returns a promise only when something asynchronous is still going on.
+   * The handler runs inside the loop monitor's slot (a long synchronous stretch is reported
+   * naming this actor) and against its deadline: an async handler that passes it loses a race
+   * (its caller gets `timeout`, the actor is restarted, the mailbox goes on; JavaScript cannot
+   * stop the abandoned promise, whose late result is ignored); a synchronous one that overran
+   * is treated the same once it returns. Offloaded types run in their worker pool.
+   */
   private handle(env: Envelope): Promise<void> | undefined {
     const host = this.host
     if (env.tag === "_Wake") {
-      host.reply(env, encodeOk({ type: this.type, id: this.id, status: this.status }))
+      host.replyOk(env, { type: this.type, id: this.id, status: this.status })
       return undefined
     }
     if (env.tag === "_Inspect") {
-      host.reply(env, encodeOk({ tenant: this.tenant, type: this.type, id: this.id, status: this.status, node: host.node.id, queued: this.queued, acct: this.accounting() }))
+      host.replyOk(env, { tenant: this.tenant, type: this.type, id: this.id, status: this.status, node: host.node.id, queued: this.queued, acct: this.accounting() })
       return undefined
     }
     if (this.checkpoints.failing) {
-      host.reply(env, encodeError("unavailable", `${this.type}/${this.id} cannot store its state right now (NATS unreachable or without quorum); retry`))
+      host.replyError(env, "unavailable", `${this.type}/${this.id} cannot store its state right now (NATS unreachable or without quorum); retry`)
       return undefined
     }
-    const handler = host.definition.handlers[env.tag] as (m: unknown, ctx: ActorContext) => unknown
+    const deadlineMs = host.deadlineOf(env.tag)
+    const monitor = host.node.monitor
     let result: unknown
+    monitor.enter(this, env.tag)
     try {
-      result = handler(env.message, this.context())
+      if (host.pool !== undefined) {
+        result = host.pool
+          .run({ tag: env.tag, message: env.message, state: this.state, self: { tenant: this.tenant, type: this.type, id: this.id } }, deadlineMs)
+          .then((r) => {
+            if (this.status !== "stopped") this.state = r.state
+            return r.reply
+          })
+      } else {
+        const handler = host.definition.handlers[env.tag] as (m: unknown, ctx: ActorContext) => unknown
+        result = handler(env.message, this.context())
+      }
     } catch (error) {
-      this.failed(env, error)
+      const ms = monitor.exit()
+      if (ms > deadlineMs) this.timedOut(env, deadlineMs, ms)
+      else this.failed(env, error)
+      return undefined
+    }
+    const ms = monitor.exit()
+    if (ms > deadlineMs) {
+      this.timedOut(env, deadlineMs, ms)
       return undefined
     }
     if (result !== null && typeof result === "object" && typeof (result as Promise<unknown>).then === "function") {
-      return (result as Promise<unknown>).then(
-        (value) => this.completed(env, value),
-        (error) => this.failed(env, error),
-      )
+      return this.race(env, result as Promise<unknown>, deadlineMs)
     }
     return this.completed(env, result)
+  }
+
+  /** An async handler against its deadline and against an operator's reset. */
+  private race(env: Envelope, pending: Promise<unknown>, deadlineMs: number): Promise<void> | undefined {
+    let settle!: (v: { ok: true; value: unknown } | { ok: false; error: unknown } | { abandoned: Abandon }) => void
+    const outcome = new Promise<{ ok: true; value: unknown } | { ok: false; error: unknown } | { abandoned: Abandon }>((r) => (settle = r))
+    pending.then(
+      (value) => settle({ ok: true, value }),
+      (error) => settle({ ok: false, error }),
+    )
+    const timer = Number.isFinite(deadlineMs)
+      ? setTimeout(() => settle({ abandoned: { code: "timeout", reason: `did not finish within ${deadlineMs} ms` } }), deadlineMs)
+      : undefined
+    this.abandon = (why) => settle({ abandoned: why })
+    return outcome.then((o) => {
+      clearTimeout(timer)
+      this.abandon = undefined
+      if ("abandoned" in o) return this.abandoned(env, o.abandoned, deadlineMs)
+      if (o.ok) return this.completed(env, o.value)
+      if ((o.error as { _tag?: string })?._tag === "HandlerTimeoutError") return this.timedOut(env, deadlineMs, deadlineMs)
+      return this.failed(env, o.error)
+    })
+  }
+
+  /** Frees the actor from the handler in flight (an operator's reset): its caller gets `code`. */
+  abandonInFlight(code: "timeout" | "unavailable", reason: string): boolean {
+    if (this.abandon === undefined) return false
+    this.abandon({ code, reason })
+    return true
+  }
+
+  private abandoned(env: Envelope, why: Abandon, deadlineMs: number): void {
+    if (why.code === "timeout") return this.timedOut(env, deadlineMs, deadlineMs)
+    this.host.replyError(env, "unavailable", `${this.type}/${this.id}: ${env.tag} was abandoned: ${why.reason}; its change was not kept`)
+    this.host.restartStuck(this, why.reason)
+  }
+
+  private timedOut(env: Envelope, deadlineMs: number, ranMs: number): void {
+    const host = this.host
+    host.stats.timeouts++
+    const message = `${host.definition.type}.${env.tag} did not finish within ${deadlineMs} ms${ranMs > deadlineMs ? ` (it ran ${Math.round(ranMs)} ms)` : ""}; the actor is restarted`
+    host.replyError(env, "timeout", message)
+    host.supervise(this, env.tag, new HandlerTimeoutError(env.tag, deadlineMs))
   }
 
   private completed(env: Envelope, result: unknown): Promise<void> | undefined {
     const host = this.host
     if (this.status === "stopped") {
       // stopped while the handler ran (shutdown timeout passed, fenced): its change is not kept
-      host.reply(env, encodeError("unavailable", `${this.type}/${this.id} was stopped while handling ${env.tag}; its change was not kept`))
+      host.replyError(env, "unavailable", `${this.type}/${this.id} was stopped while handling ${env.tag}; its change was not kept`)
       return undefined
     }
     const encoded = host.compiled.get(env.tag)!.encodeReply(result)
     if (encoded._tag === "Left") {
       host.stats.handlerFailures++
-      host.reply(env, encodeError("handler_failed", `${host.definition.type}.${env.tag} returned a reply that does not fit its schema`, parseIssues(encoded.left)))
+      host.replyError(env, "handler_failed", `${host.definition.type}.${env.tag} returned a reply that does not fit its schema`, parseIssues(encoded.left))
       host.supervise(this, env.tag, new Error("reply does not fit its schema"))
       return undefined
+    }
+    // only a state that can be stored is acknowledged: one that cannot (not JSON, too deep, too
+    // large) fails the message and goes back to the last stored one; the actor keeps working
+    let json: string | undefined
+    if (host.checkpointPolicy !== "never") {
+      const checked = checkState(this.state, host.stateLimits)
+      if (typeof checked !== "string") {
+        host.stats.stateRefusals++
+        this.rollback()
+        host.replyError(env, checked.limit === "bytes" ? "too_large" : "handler_failed", `${host.definition.type}.${env.tag}: the new state cannot be stored (${checked.message}); the actor's state is back to its last stored one`)
+        return undefined
+      }
+      json = checked
     }
     host.stats.handled++
     // durable mail (header Ants-Durable) is acked when the actor answers: its change must be stored first
@@ -300,22 +445,30 @@ export class ActorCell implements ActorAddress {
     if (host.checkpointPolicy === "before-reply" || durable) {
       return this.checkpointNow().then(() => {
         // a fenced checkpoint stops this activation (another one owns the actor now): its answer must not go out
-        if (this.status === "stopped") host.reply(env, encodeError("unavailable", `${this.type}/${this.id} moved to another activation; retry`))
-        else if (!this.checkpoints.stores(serialize(this.state))) host.reply(env, encodeError("unavailable", `${this.type}/${this.id} could not store its state; retry`))
-        else host.reply(env, encodeOk(encoded.right))
+        if (this.status === "stopped") host.replyError(env, "unavailable", `${this.type}/${this.id} moved to another activation; retry`)
+        else if (!this.checkpoints.stores(json ?? serialize(this.state))) {
+          this.rollback()
+          host.replyError(env, "unavailable", `${this.type}/${this.id} could not store its state; its change was not kept; retry`)
+        } else host.replyOk(env, encoded.right)
       })
     }
     // a tell has no one to answer: the reply was checked against its schema, not encoded
-    if (env.msg?.reply) host.reply(env, encodeOk(encoded.right))
-    if (host.checkpointPolicy === "after-change") this.checkpointSoon()
+    host.replyOk(env, encoded.right)
+    if (host.checkpointPolicy === "after-change") this.checkpointSoon(json)
     return undefined
+  }
+
+  /** Puts the state back to the last one stored (or queued for storing behind a write in flight). */
+  private rollback(): void {
+    const last = this.checkpoints.lastAnswered
+    this.state = last !== undefined ? JSON.parse(last) : this.host.definition.initialState({ tenant: this.tenant, id: this.id })
   }
 
   private failed(env: Envelope, error: unknown): void {
     const host = this.host
     host.stats.handlerFailures++
     const message = error instanceof Error ? error.message : String(error)
-    host.reply(env, encodeError("handler_failed", `${host.definition.type}.${env.tag} failed: ${message}`))
+    host.replyError(env, "handler_failed", `${host.definition.type}.${env.tag} failed: ${message}`)
     host.supervise(this, env.tag, error)
   }
 
@@ -389,8 +542,8 @@ export class ActorCell implements ActorAddress {
   }
 
   /** Writes the state if it changed since the last checkpoint, coalescing with a write in flight. */
-  checkpointSoon(): void {
-    this.checkpoints.soon(serialize(this.state))
+  checkpointSoon(serialized?: string): void {
+    this.checkpoints.soon(serialized ?? serialize(this.state))
   }
 
   /**

@@ -12,6 +12,7 @@ import type { ProtocolSpec } from "../agent/protocol.ts"
 import type { HostNode } from "./host-node.ts"
 import type { TenantScope } from "./tenant-scope.ts"
 import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
+import { parseJsonSafe } from "../limits/safe-json.ts"
 
 const decoder = new TextDecoder()
 
@@ -117,7 +118,7 @@ class CellContext implements ActorContext<unknown> {
         let parsed: unknown
         // a refused event is counted and recorded by the node (stats `rejectedEvents`), never just dropped
         try {
-          parsed = msg.data.length === 0 ? {} : JSON.parse(decoder.decode(msg.data))
+          parsed = msg.data.length === 0 ? {} : parseJsonSafe(decoder.decode(msg.data), { maxDepth: node.limits.maxDepth, maxKeys: node.limits.maxKeys })
         } catch (e) {
           refuse(node, msg.subject, "invalid_message", `event is not JSON (${(e as Error).message}); not delivered to ${cell.type}/${cell.id}`)
           return

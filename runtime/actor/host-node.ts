@@ -10,6 +10,8 @@ import type { Stigmergy } from "./artifact-delivery.ts"
 import type { ActivationGuard } from "./activation-guard.ts"
 import type { TypeStats } from "./type-stats.ts"
 import type { TenantScopes } from "./tenant-scope.ts"
+import type { MessageLedger } from "../limits/message-ledger.ts"
+import type { LoopMonitor } from "../cpu/loop-monitor.ts"
 
 export type { TypeStats }
 
@@ -31,5 +33,24 @@ export interface HostNode {
   readonly scopes?: TenantScopes
   /** Counts and records a topic event that could not be delivered (node stats `rejectedEvents`). */
   rejectedEvent?(subject: string, code: "invalid_message" | "invalid_subject" | "overloaded", message: string): void
+  /** Where every message is accounted for (settled by the host's replies). */
+  readonly ledger: MessageLedger
+  /** The loop monitor's slot (cells mark the actor they run). */
+  readonly monitor: LoopMonitor
+  /** Mailbox bytes of the whole node, against its limit. */
+  readonly budget: { bytes: number; readonly max: number }
+  /** The node's limits, resolved. */
+  readonly limits: ResolvedLimits
+}
+
+/** The node's limits with every default filled in (limits/node-limits.ts), plus what the server allows. */
+export interface ResolvedLimits {
+  readonly maxBodyBytes: number
+  readonly maxDepth: number
+  readonly maxKeys: number
+  readonly mailboxBytes: number
+  readonly handlerTimeoutMs: number
+  /** Largest reply body (the server's max_payload). */
+  readonly maxPayload: number
 }
 

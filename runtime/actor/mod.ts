@@ -8,7 +8,7 @@
  * Promises: a message handed to a host reaches its handler once, in arrival order per actor,
  * and is answered exactly once (ok, or an error envelope); a throwing handler never takes the
  * node down; state survives passivation and restarts as the type's checkpoint policy says.
- * May import: subjects/, supervisors/, runtime/agent, runtime/client, runtime/stigmergy.
+ * May import: subjects/, supervisors/, runtime/agent, runtime/client, runtime/stigmergy, runtime/limits, runtime/cpu.
  * Never imports: runtime/cluster, runtime/tasks, runtime/node, runtime/cli.
  */
 export { ActorCell } from "./cell.ts"

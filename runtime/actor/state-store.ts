@@ -22,6 +22,7 @@ import { bucketStream } from "../../subjects/cluster.ts"
 import { stateKey, STATE_BUCKET } from "../../subjects/kv.ts"
 import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
+import { stripPrototypeKeys } from "../limits/safe-json.ts"
 
 export class StateFencedError extends Error {
   readonly _tag = "StateFencedError"
@@ -100,7 +101,9 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
     async load(address) {
       const e = await leaderGet(address)
       if (!e) return undefined
-      return { state: e.parsed.state, revision: e.revision, acct: e.parsed.acct }
+      // a checkpoint written by anything else (an older runtime, an outside client) may carry
+      // prototype keys: the actor never sees them
+      return { state: stripPrototypeKeys(e.parsed.state), revision: e.revision, acct: e.parsed.acct }
     },
     async current(address) {
       const e = await leaderGet(address)

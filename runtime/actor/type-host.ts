@@ -5,11 +5,16 @@
  * effect (replies, lifecycle events, checkpoints, supervision), so the cell stays small.
  */
 import type { Msg } from "@nats-io/nats-core"
-import { encodeError, type LifecycleState } from "../../subjects/envelope.ts"
-import { lifecycleSubject, type ActorAddress } from "../../subjects/grammar.ts"
+import { encodeError, encodeOk, type ErrorCode, type LifecycleState } from "../../subjects/envelope.ts"
+import { lifecycleSubject, supervisorSubject, type ActorAddress } from "../../subjects/grammar.ts"
 import type { ActorContext } from "../agent/actor-context.ts"
 import { ActorCell, type Envelope } from "./cell.ts"
+import { WorkerPool } from "../cpu/worker-pool.ts"
+import type { StateLimits } from "../limits/state-check.ts"
 import { actorKey, parseActorKey } from "./inbound.ts"
+
+/** Bytes a checkpoint adds around the state (`{"v":1,"state":…,"at":…,"node":…,"acct":{…}}`), with room to spare. */
+const CHECKPOINT_OVERHEAD_BYTES = 1024
 import { makeActorContext } from "./context.ts"
 import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
 import type { CompiledTag } from "../agent/protocol.ts"
@@ -41,6 +46,9 @@ export class TypeHost implements CellHost {
     checkpointFailures: 0,
     activeMs: 0,
     sleepingMs: 0,
+    loopBlocks: 0,
+    timeouts: 0,
+    stateRefusals: 0,
   }
   /** Set when the type's supervisor gave up: the type answers `unavailable` with this reason. */
   unavailable: string | undefined
@@ -51,6 +59,14 @@ export class TypeHost implements CellHost {
   /** Cell keys (`actorKey`) of singleton actors run by supervisor workers: never passivated. */
   readonly pinned = new Set<string>()
   private reviveTimer: ReturnType<typeof setTimeout> | undefined
+  /** Bytes of message bodies one actor may have queued. */
+  readonly mailboxBytes: number
+  /** The worker threads of an offloaded type (runtime/cpu/worker-pool.ts). */
+  readonly pool: WorkerPool | undefined
+  /** What a checkpoint can hold (the server's max_payload less the checkpoint's own fields) and how deep. */
+  readonly stateLimits: StateLimits
+  private readonly deadlines: ReadonlyMap<string, number>
+  private readonly defaultDeadline: number
 
   constructor(
     readonly definition: AgentDefinition,
@@ -62,6 +78,18 @@ export class TypeHost implements CellHost {
     this.checkpointPolicy = definition.checkpoint ?? "after-change"
     this.passivateAfterMs = definition.passivateAfterMs ?? passivateAfterMs
     this.poolIds = new Set(warmPoolIds(definition))
+    const limits = node.limits
+    this.mailboxBytes = definition.mailboxBytes ?? limits.mailboxBytes
+    this.stateLimits = { maxBytes: Math.max(1024, limits.maxPayload - CHECKPOINT_OVERHEAD_BYTES), maxDepth: limits.maxDepth }
+    const t = definition.handlerTimeoutMs
+    this.defaultDeadline = (typeof t === "number" ? t : t?.default) ?? limits.handlerTimeoutMs
+    this.deadlines = new Map(typeof t === "object" ? Object.entries(t.tags ?? {}) : [])
+    this.pool = definition.offload ? new WorkerPool(definition.offload, (l, m) => node.log(l, m)) : undefined
+  }
+
+  /** How long a handler of `tag` may run. */
+  deadlineOf(tag: string): number {
+    return this.deadlines.get(tag) ?? this.defaultDeadline
   }
 
   /** Whether an idle actor may passivate now (tiers, warm pool, business hours). */
@@ -284,13 +312,65 @@ export class TypeHost implements CellHost {
     this.publish(lifecycleSubject(a), { from, to, node: this.node.id, at: new Date().toISOString(), ...(reason ? { reason } : {}) })
   }
 
-  reply(env: Envelope, body: Uint8Array): void {
+  /**
+   * Answers `ok` (an ask) and counts the message handled. A reply too large for the server is
+   * answered `too_large` instead of being dropped on the way (the handler's change is kept).
+   */
+  replyOk(env: Envelope, value: unknown): void {
     const msg: Msg | undefined = env.msg
-    if (msg?.reply) msg.respond(body)
+    if (!msg?.reply) {
+      this.node.ledger.handled(env.ticket)
+      return
+    }
+    const body = encodeOk(value)
+    if (body.length > this.node.limits.maxPayload) {
+      this.replyError(env, "too_large", `the reply of ${this.definition.type}.${env.tag} is ${body.length} bytes, over the server's max_payload of ${this.node.limits.maxPayload}; the handler's change is kept`)
+      return
+    }
+    this.node.ledger.handled(env.ticket)
+    this.respond(msg, body)
   }
 
-  replyError(env: Envelope, code: Parameters<typeof encodeError>[0], message: string): void {
-    this.reply(env, encodeError(code, message))
+  /** Answers an error envelope (an ask) and counts the message rejected with `code`. */
+  replyError(env: Envelope, code: ErrorCode, message: string, details?: unknown): void {
+    this.node.ledger.rejected(env.ticket, code)
+    const msg: Msg | undefined = env.msg
+    if (msg?.reply) this.respond(msg, encodeError(code, message, details))
+  }
+
+  private respond(msg: Msg, body: Uint8Array): void {
+    try {
+      msg.respond(body)
+    } catch (e) {
+      // a closed connection during shutdown must not break the cell
+      this.node.log("warn", `could not answer ${msg.subject}: ${(e as Error).message}`)
+    }
+  }
+
+  /** The loop monitor saw a handler of this type hold the event loop: count it and say so as a supervisor event. */
+  blocked(actor: ActorAddress & { readonly tag: string }, blockedMs: number): void {
+    this.stats.loopBlocks++
+    const reason = `${actor.tag} blocked the event loop for ${Math.round(blockedMs)} ms (every actor on node ${this.node.id} waited); consider \`offload\` for CPU-bound handlers`
+    this.node.log("warn", `${this.definition.type}/${actor.id}: ${reason}`)
+    this.publish(supervisorSubject(actor), { directive: "resume", reason, restarts: this.cells.get(actorKey(actor.tenant, actor.id))?.restarts ?? 0, node: this.node.id, at: new Date().toISOString(), supervisor: `${this.definition.type}` })
+  }
+
+  /**
+   * Frees a cell whose handler cannot be waited for (an operator's reset): the handler's caller
+   * is answered, the cell restarts from its last stored state and its mailbox goes on.
+   */
+  restartStuck(cell: ActorCell, reason: string): void {
+    if (cell.status === "stopped") return
+    this.stats.restarts++
+    this.node.log("warn", `${this.definition.type}/${cell.id} restarted: ${reason}`)
+    cell.restart(0)
+  }
+
+  /** An operator reset the type: actors stuck in a handler are freed (restarted). Returns how many. */
+  resetStuck(reason: string): number {
+    let n = 0
+    for (const cell of this.cells.values()) if (cell.abandonInFlight("unavailable", reason)) n++
+    return n
   }
 
   /** A cell's run loop ended (it has just stamped `lastActivity`). */

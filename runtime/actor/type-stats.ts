@@ -10,4 +10,10 @@ export interface TypeStats {
   /** Milliseconds actors of this type spent activated (closed incarnations) and sleeping. */
   activeMs: number
   sleepingMs: number
+  /** Handlers that held the event loop longer than the node's `loopBlockMs`. */
+  loopBlocks: number
+  /** Handlers that passed their deadline (the caller got `timeout`). */
+  timeouts: number
+  /** Messages failed because the state they left could not be stored. */
+  stateRefusals: number
 }

@@ -10,6 +10,7 @@ import type { BackoffInput, TypePolicyInput } from "../../supervisors/spec.ts"
 import type { Artifact } from "../stigmergy/workspace.ts"
 import { capabilityProblem } from "../../subjects/tasks.ts"
 import type { TaskContext } from "./task-options.ts"
+import type { OffloadSpec } from "../cpu/worker-pool.ts"
 import { defineProtocol, ProtocolError, type MessageOf, type Protocol, type ProtocolSpec, type ReplyOf } from "./protocol.ts"
 
 export type Handler<P extends ProtocolSpec, T extends keyof P, S> = (
@@ -101,6 +102,20 @@ export type Capabilities =
 export interface AgentOptions {
   /** Mailbox bound per actor; a full mailbox answers `overloaded`. Default: the node's (1000). */
   readonly mailbox?: number
+  /** Bytes of message bodies queued per actor; beyond it `overloaded`. Default: the node's (16 MiB). */
+  readonly mailboxBytes?: number
+  /**
+   * How long a handler may run before its caller gets `timeout` and the actor is restarted by
+   * its supervisor (its mailbox goes on): one figure for every tag, or a default with figures
+   * per tag. Default: the node's (30 s); give model-calling types minutes.
+   */
+  readonly handlerTimeoutMs?: number | { readonly default?: number; readonly tags?: Readonly<Record<string, number>> }
+  /**
+   * Run this type's handlers on a pool of worker threads (CPU-bound types), named by the module
+   * exporting the definition and its export name (runtime/cpu/worker-pool.ts). Handlers then see
+   * `ctx.self`, `ctx.state` and `ctx.log` only.
+   */
+  readonly offload?: OffloadSpec
   /** Idle time before passivation (sleeping). Default: the node's (`--passivate-after`, 300000 ms). */
   readonly passivateAfterMs?: number
   readonly checkpoint?: CheckpointPolicy

@@ -5,7 +5,8 @@
  *
  * Promises: a definition that `defineAgent` accepts can be hosted by any node; a bad one fails
  * at definition time with `AgentDefinitionError` or `ProtocolError`, naming the field.
- * May import: subjects/, supervisors/ (policy types), runtime/stigmergy (types an actor sees).
+ * May import: subjects/, supervisors/ (policy types), runtime/stigmergy (types an actor sees),
+ * runtime/limits (bounded decoding), runtime/cpu (the offload spec type).
  * Never imports: the engine (runtime/actor), runtime/client, runtime/cluster, runtime/tasks,
  * runtime/node, runtime/cli.
  */

@@ -6,6 +6,7 @@
  */
 import { Either, JSONSchema, Option, ParseResult, Schema, SchemaAST as AST } from "effect"
 import { token } from "../../subjects/grammar.ts"
+import { boundedDecoder, DECODE_LIMIT_DEFAULTS, type BoundedDecoder } from "../limits/bounded-decode.ts"
 
 /** One message of a protocol. `reply` defaults to `Schema.Void` (a tell-only message, replies `null`). */
 export interface MessageSpec<M extends Schema.Schema.Any = Schema.Schema.Any, R extends Schema.Schema.Any = Schema.Schema.Any> {
@@ -46,6 +47,8 @@ const MISS: unique symbol = Symbol("not on the fast path")
 type Fast = (u: unknown) => unknown
 
 const DECODE_MESSAGE = { errors: "all", onExcessProperty: "ignore" } as const
+/** Senders' messages are decoded stopping at the first issue (bounded-decode.ts reports a few more on small bodies). */
+const DECODE_MESSAGE_FIRST = { errors: "first", onExcessProperty: "ignore" } as const
 const CODEC = { errors: "all" } as const
 
 /**
@@ -124,7 +127,10 @@ function withFastPath(schema: Schema.Schema<unknown, unknown, never>, options: A
 /** Precompiled codecs of one tag (built once per type, used on the hot path). */
 export interface CompiledTag {
   readonly tag: string
+  /** Every issue (for small inputs and tests). */
   readonly decodeMessage: Decoder
+  /** What a node uses on what senders send: bounded time and report, whatever the body. */
+  readonly decodeBounded: BoundedDecoder
   readonly encodeMessage: Encoder
   readonly decodeReply: Decoder
   readonly encodeReply: Encoder
@@ -149,9 +155,14 @@ export function defineProtocol<const P extends ProtocolSpec>(spec: P): Protocol<
     if (!m || !Schema.isSchema(m.message)) throw new ProtocolError(`tag "${tag}" needs a message Schema`, [])
     const reply = (m.reply ?? Schema.Void) as Schema.Schema<unknown, unknown, never>
     const message = m.message as Schema.Schema<unknown, unknown, never>
+    const decodeMessage = withFastPath(message, DECODE_MESSAGE, Schema.decodeUnknownEither(message, DECODE_MESSAGE))
     compiled.set(tag, {
       tag,
-      decodeMessage: withFastPath(message, DECODE_MESSAGE, Schema.decodeUnknownEither(message, DECODE_MESSAGE)),
+      decodeMessage,
+      decodeBounded: boundedDecoder(message, DECODE_MESSAGE_FIRST, DECODE_LIMIT_DEFAULTS, {
+        first: withFastPath(message, DECODE_MESSAGE_FIRST, Schema.decodeUnknownEither(message, DECODE_MESSAGE_FIRST)),
+        all: decodeMessage,
+      }),
       encodeMessage: withFastPath(message, CODEC, Schema.encodeUnknownEither(message, CODEC)),
       decodeReply: withFastPath(reply, CODEC, Schema.decodeUnknownEither(reply, CODEC)),
       encodeReply: withFastPath(reply, CODEC, Schema.encodeUnknownEither(reply, CODEC)),

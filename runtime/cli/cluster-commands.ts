@@ -9,6 +9,7 @@ import { listActors, listNodes } from "../cluster/inspect-client.ts"
 import type { Parsed } from "./command-spec.ts"
 import { ACTORS, NODES } from "./commands.ts"
 import { runCommand, type CommandIo } from "./run-command.ts"
+import type { NodeMembersInfo } from "../cluster/inspection.ts"
 
 export interface ClusterCommandIO extends CommandIo {
   readonly nc: NatsConnection
@@ -52,7 +53,7 @@ export async function runNodes(parsed: Parsed<(typeof NODES)["options"]>, io: Cl
     io.out("no runtime node answered (start one with `npx ants node --agents <module>`)")
     return 1
   }
-  const rows = [["NODE", "STATE", "HOST", "PARTS", "ACTIVE", "IDLE", "WARMING", "SLEEPING", "LEASES", "PARTITIONS"]]
+  const rows = [["NODE", "STATE", "HOST", "PARTS", "ACTIVE", "IDLE", "WARMING", "SLEEPING", "LEASES", "MESSAGES", "PARTITIONS"]]
   const served = new Set<number>()
   for (const n of nodes) {
     let active = 0
@@ -66,7 +67,7 @@ export async function runNodes(parsed: Parsed<(typeof NODES)["options"]>, io: Cl
       sleeping += t.sleeping
     }
     for (const p of n.partitions) served.add(p)
-    rows.push([n.node, n.state + (n.frozen ? " (view frozen)" : ""), `${n.host}:${n.pid}`, String(n.partitions.length), String(active), String(idle), String(warming), String(sleeping), String(n.leases), ranges(n.partitions)])
+    rows.push([n.node, n.state + (n.frozen ? " (view frozen)" : ""), `${n.host}:${n.pid}`, String(n.partitions.length), String(active), String(idle), String(warming), String(sleeping), String(n.leases), messagesCell(n.messages), ranges(n.partitions)])
   }
   io.out(table(rows))
   const warnings = new Set(nodes.flatMap((n) => n.guarantees.warnings))
@@ -76,6 +77,13 @@ export async function runNodes(parsed: Parsed<(typeof NODES)["options"]>, io: Cl
   const views = new Set(nodes.map((n) => n.members.join(",")))
   if (views.size > 1) io.out("  note: nodes do not agree on the member set yet (a node is joining, leaving or failing)")
   return 0
+}
+
+/** `received: handled ok, forwarded, rejected, in flight` (the node's accounting identity at a glance). */
+function messagesCell(m: NodeMembersInfo["messages"]): string {
+  if (!m) return "-"
+  const rejected = Object.values(m.rejected).reduce((a, b) => a + b, 0)
+  return `${m.received}: ${m.handled} ok, ${m.forwarded} fwd, ${rejected} rej, ${m.inFlight} in flight`
 }
 
 export async function runActors(parsed: Parsed<(typeof ACTORS)["options"]>, io: ClusterCommandIO): Promise<number> {

@@ -355,7 +355,7 @@ export const AUTH = defineCommand({
 })
 
 /** Mirrors SCENARIOS in bench/scenarios/index.ts (test/cli checks it). */
-export const BENCH_SCENARIO_NAMES = ["ask", "ask-auth", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover"] as const
+export const BENCH_SCENARIO_NAMES = ["ask", "ask-auth", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "noisy-neighbour", "task-failover"] as const
 
 export const BENCH = defineCommand({
   name: "bench",

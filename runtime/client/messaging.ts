@@ -43,15 +43,28 @@ function encodeBody(message: unknown): Uint8Array {
 }
 
 /**
+ * Refuses a body the server would refuse (over its max_payload, read from the connection's
+ * INFO) before sending it: the server answers such a publish by closing the connection, and a
+ * request would only time out.
+ */
+export function checkPayload(nc: NatsConnection, subject: string, body: Uint8Array): void {
+  const max = nc.info?.max_payload
+  if (max !== undefined && max > 0 && body.length > max) {
+    throw new AskError("too_large", `message to ${subject} is ${body.length} bytes, over the server's max_payload of ${max} bytes; nothing was sent`, { bytes: body.length, maxPayload: max })
+  }
+}
+
+/**
  * Sends an ask to a subject and unwraps the envelope. Written with `then` rather than
  * `async`/`await`: each async layer adds a promise and a microtask hop to every ask.
  */
 export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array, timeoutMs: number): Promise<unknown> {
   let request: Promise<Msg>
   try {
+    checkPayload(nc, subject, body)
     request = nc.request(subject, body, { timeout: timeoutMs })
   } catch (e) {
-    return Promise.reject(toAskError(e, subject, timeoutMs))
+    return Promise.reject(isAskError(e) ? e : toAskError(e, subject, timeoutMs))
   }
   return request.then(unwrapReply, (e) => {
     throw toAskError(e, subject, timeoutMs)
@@ -133,6 +146,7 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
           try {
             subject = subjectOf(tag)
             const body = encode(tag, message)
+            checkPayload(nc, subject, body)
             // nc.request is called here rather than through askSubject: nats.js captures two stack
             // traces per request, and every frame on the stack makes them dearer
             try {
@@ -157,7 +171,10 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
           )
         },
         tell(tag, message) {
-          nc.publish(subjectOf(tag), encode(tag, message))
+          const subject = subjectOf(tag)
+          const body = encode(tag, message)
+          checkPayload(nc, subject, body)
+          nc.publish(subject, body)
         },
         tellDurable(tag, message, opts?: DurableTellOptions) {
           return durable({ ...address, tag }, encode(tag, message), opts)
@@ -177,7 +194,9 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
     },
     tell(target: Target, tag: string, message: unknown) {
       const subject = agentSubject({ tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag })
-      nc.publish(subject, encodeBody(message))
+      const body = encodeBody(message)
+      checkPayload(nc, subject, body)
+      nc.publish(subject, body)
     },
     tellDurable(target: Target, tag: string, message: unknown, opts?: DurableTellOptions) {
       return durable({ tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag }, encodeBody(message), opts)

@@ -8,9 +8,9 @@ import type { TypeHost } from "../actor/type-host.ts"
 import type { ActivationGuard } from "../actor/activation-guard.ts"
 import type { MailOptions } from "./durable-mail.ts"
 import { LEASE_DEFAULTS } from "./leases.ts"
-import { MEMBERSHIP_DEFAULTS } from "./membership.ts"
+import { MEMBERSHIP_DEFAULTS, type MemberRecord } from "./membership.ts"
 import type { Guarantees, StoreReplicas } from "./guarantees.ts"
-import type { ActorInfo, NodeMembersInfo } from "./inspection.ts"
+import type { ActorInfo, MessageTotals, NodeMembersInfo } from "./inspection.ts"
 
 export const CLUSTER_DEFAULTS = {
   ...MEMBERSHIP_DEFAULTS,
@@ -44,6 +44,21 @@ export interface ClusterDeps {
   readonly shutdownTimeoutMs: number
   readonly log: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void
   readonly dispatch: (msg: Msg, routed?: Inbound) => void
+  /**
+   * The connection membership heartbeats and pings on: the node's own control connection, so a
+   * flood of messages queued on the main connection cannot delay the heartbeat's answer and
+   * make the node believe it is out of touch. Default: `nc`.
+   */
+  readonly controlNc?: NatsConnection
+  /** The node's message accounting, summed (inspection shows it in `ants nodes`). */
+  readonly messages?: () => MessageTotals
+  /** Ack subjects of the durable tasks this node holds (advertised in its membership entry). */
+  readonly heldTasks?: () => ReadonlyArray<string>
+  /**
+   * A member was taken for dead: `last` is its last entry, `releaser` whether this node is the
+   * one (the first live member by id) that hands its tasks back, so only one node does.
+   */
+  readonly onNodeDead?: (node: string, last: MemberRecord, releaser: boolean) => void
 }
 
 /** What the node exposes about its cluster part (`node.cluster`). */
@@ -62,8 +77,12 @@ export interface ClusterView {
 
 export interface Cluster extends ClusterView {
   readonly guard: ActivationGuard
-  /** Routing hook: true when the message was forwarded to another node (or answered). */
-  forward(msg: Msg, p: Inbound): boolean
+  /**
+   * Routing hook: `false` when this node handles the message, `"forwarded"` when it went to
+   * another node, `{refused}` when this node must refuse it now (out of touch with the swarm):
+   * the caller answers and counts it.
+   */
+  forward(msg: Msg, p: Inbound): false | "forwarded" | { readonly refused: string }
   /** Joins: membership, leases, partition subscriptions ("partitioned" routing), mail, inspection. */
   start(routing: "partitioned" | "direct"): Promise<void>
   /** Graceful leave: hands every partition and actor over. */

@@ -99,7 +99,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   /** When each node was last taken for dead (durable deliveries to its actors then stop waiting). */
   const deaths = new Map<string, number>()
 
-  const membership = new Membership(nc, {
+  const membership = new Membership(deps.controlNc ?? nc, {
     nodeId: me,
     incarnation,
     types: () => [...hosts.keys()],
@@ -112,7 +112,16 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       queueReconcile()
     },
     onSelfExpired: () => recheck("its membership entry had expired"),
-    onDead: (node) => void deaths.set(node, Date.now()),
+    heldTasks: deps.heldTasks,
+    onDead: (node, last) => {
+      deaths.set(node, Date.now())
+      const live = [...membership.members.keys()].filter((n) => n !== node).sort()
+      try {
+        deps.onNodeDead?.(node, last, live[0] === me)
+      } catch (e) {
+        log("warn", `handling the death of node ${node} failed: ${(e as Error).message}`)
+      }
+    },
     onResumed: () => recheck(`it could not heartbeat for more than ${membership.expiryMs} ms`),
   })
   const leases = new Leases(nc, {
@@ -227,16 +236,12 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     }
   }
 
-  const forward = (msg: Msg, p: Inbound): boolean => {
+  const forward = (msg: Msg, p: Inbound): false | "forwarded" | { readonly refused: string } => {
     if (!started) return false
     if (outOfTouch()) {
+      // refused, not dropped: the node answers (or, for a tell, counts and records) it
       refusedOutOfTouch++
-      try {
-        if (msg.reply) msg.respond(encodeError("unavailable", `node ${me} lost touch with the swarm (no heartbeat for ${membership.silentFor()} ms) and is re-checking its actors; retry`))
-      } catch {
-        // closing
-      }
-      return true
+      return { refused: `node ${me} lost touch with the swarm (no heartbeat for ${membership.silentFor()} ms) and is re-checking its actors; retry` }
     }
     const host = hosts.get(p.type)
     if (host !== undefined && host.cells.has(p.key)) return false
@@ -246,7 +251,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     // until the new owner serves the partition, it is still ours
     if (subs.has(part) && !serves(owner, part)) return false
     send(owner, part, p, msg)
-    return true
+    return "forwarded"
   }
 
   const onRouted = (m: Msg) => {
@@ -439,6 +444,8 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
         forwarded,
         handedOver,
         mail: mail ? { delivered: mail.delivered, retried: mail.retried, deadLettered: mail.deadLettered, inflight: mail.inflight } : null,
+        refusedOutOfTouch,
+        messages: deps.messages?.() ?? null,
       }
     },
   })

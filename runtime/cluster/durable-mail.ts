@@ -10,7 +10,7 @@
  * reply; the delivery carries header `Ants-Durable`, so the actor stores its state before it
  * answers (an `after-change` actor checkpoints before the reply for this message). Outcomes:
  * - `ok`: acked (removed from the stream).
- * - `invalid_message`, `unknown_tag`, `invalid_subject`, `forbidden`: retrying cannot help;
+ * - `invalid_message`, `unknown_tag`, `invalid_subject`, `forbidden`, `too_large`: retrying cannot help;
  *   the message goes to the dead-letter stream at once.
  * - anything else (`unavailable`, `timeout`, no node, `overloaded`, `handler_failed`): nak with
  *   a growing delay (250 ms doubling, at most 10 s), redelivered; after `maxDeliveries`
@@ -66,7 +66,7 @@ export const MAIL_DEFAULTS = {
 /** Redelivery after a failed delivery: 250 ms, doubling, at most 10 s. */
 const REDELIVERY_BACKOFF: Backoff = { initialMs: 250, maxMs: 10_000, multiplier: 2, jitter: 0 }
 
-const TERMINAL = new Set(["invalid_message", "unknown_tag", "invalid_subject", "forbidden"])
+const TERMINAL = new Set(["invalid_message", "unknown_tag", "invalid_subject", "forbidden", "too_large"])
 
 export interface MailOptions {
   readonly replicas?: number

@@ -29,7 +29,20 @@ export interface NodeMembersInfo {
   readonly handedOver: number
   /** Durable mail this node delivered, retried (nak), dead-lettered, and is delivering now (unacked). */
   readonly mail: { delivered: number; retried: number; deadLettered: number; inflight: number } | null
+  /** Messages refused while this node was out of touch with the swarm (also in `messages`, code `unavailable`). */
+  readonly refusedOutOfTouch: number
+  /** Every message the node received, all types and tenants: received = handled + forwarded + Σ rejected + inFlight. */
+  readonly messages: MessageTotals | null
   readonly guarantees: Guarantees
+}
+
+/** A node's message accounting, summed over types and tenants (the node's stats have it per type and tenant). */
+export interface MessageTotals {
+  readonly received: number
+  readonly handled: number
+  readonly forwarded: number
+  readonly inFlight: number
+  readonly rejected: Record<string, number>
 }
 
 export interface ActorInfo {

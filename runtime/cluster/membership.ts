@@ -35,38 +35,10 @@ import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
 import { ClockSkew } from "./clock-skew.ts"
 
-export const MEMBERSHIP_DEFAULTS = {
-  heartbeatMs: 300,
-  expiryMs: 1500,
-  /** A member whose heartbeat times differ from the server's store times by more than this is warned about. */
-  skewWarnMs: 1000,
-} as const
+import { MEMBERSHIP_DEFAULTS, type Member, type MemberRecord, type MemberState } from "./member-record.ts"
 
-export type MemberState = "up" | "leaving"
-
-/** The JSON a node keeps under its key in `ants_members`. */
-export interface MemberRecord {
-  readonly v: 1
-  readonly node: string
-  /** Random per process: tells a restarted node with the same id from its previous life. */
-  readonly incarnation: string
-  /** `up` nodes own partitions; `leaving` nodes are handing theirs over (still alive). */
-  readonly state: MemberState
-  /** Agent types the node hosts (ownership of a type's actors is computed among these nodes). */
-  readonly types: ReadonlyArray<string>
-  /** Partitions the node is subscribed to right now (the losing node waits for the gaining one). */
-  readonly serving: ReadonlyArray<number>
-  readonly startedAt: string
-  readonly at: string
-  readonly host: string
-  readonly pid: number
-}
-
-export interface Member {
-  record: MemberRecord
-  /** Local time this node last heard from the member. */
-  lastSeen: number
-}
+export { MEMBERSHIP_DEFAULTS }
+export type { Member, MemberRecord, MemberState } from "./member-record.ts"
 
 export interface MembershipOptions {
   readonly nodeId: string
@@ -83,8 +55,10 @@ export interface MembershipOptions {
   readonly onSelfExpired: () => void
   /** Called when a heartbeat got through after a silence longer than `expiryMs - heartbeatMs`. */
   readonly onResumed: () => void
-  /** Called when a member is taken for dead (not for a graceful leave). */
-  readonly onDead?: (node: string) => void
+  /** Called when a member is taken for dead (not for a graceful leave), with its last entry. */
+  readonly onDead?: (node: string, last: MemberRecord) => void
+  /** The durable tasks this node holds (ack subjects), advertised in its entry. */
+  readonly heldTasks?: () => ReadonlyArray<string>
 }
 
 const encoder = new TextEncoder()
@@ -221,6 +195,7 @@ export class Membership {
   }
 
   private record(): MemberRecord {
+    const held = this.o.heldTasks?.()
     return {
       v: 1,
       node: this.o.nodeId,
@@ -232,6 +207,7 @@ export class Membership {
       at: new Date().toISOString(),
       host: hostname(),
       pid: process.pid,
+      ...(held && held.length > 0 ? { tasks: held.slice(0, 256) } : {}),
     }
   }
 
@@ -379,7 +355,7 @@ export class Membership {
         if (m.lastSeen < asked && (missed || force) && this.canJudge(now)) {
           this.members.delete(node)
           this.o.log("warn", `node ${node} is gone (no responders on its ping subject, last heartbeat ${Date.now() - m.lastSeen} ms ago): taken for dead`)
-          this.o.onDead?.(node)
+          this.o.onDead?.(node, m.record)
           this.o.onChange()
         }
       }
@@ -402,7 +378,7 @@ export class Membership {
       if (now - m.lastSeen > this.expiryMs) {
         this.members.delete(id)
         this.o.log("warn", `node ${id} missed its heartbeats for ${now - m.lastSeen} ms: taken for dead`)
-        this.o.onDead?.(id)
+        this.o.onDead?.(id, m.record)
         changed = true
       }
     }

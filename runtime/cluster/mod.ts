@@ -12,7 +12,7 @@
  */
 export { CLUSTER_DEFAULTS } from "./cluster.ts"
 export type { ClusterOptions, ClusterView } from "./cluster.ts"
-export type { ActorFilter, ActorInfo, NodeMembersInfo } from "./inspection.ts"
+export type { ActorFilter, ActorInfo, MessageTotals, NodeMembersInfo } from "./inspection.ts"
 export { clusterGuarantees, clusterSizeOf, defaultReplicas } from "./guarantees.ts"
 export type { Guarantees, ServerShape, StoreReplicas } from "./guarantees.ts"
 export { LEASE_DEFAULTS, LeaseHeldError, isLeaseHeldError } from "./leases.ts"

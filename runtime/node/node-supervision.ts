@@ -83,6 +83,8 @@ export interface NodeSupervisionOptions {
   readonly log: (level: "info" | "warn" | "error", message: string) => void
   /** A type child was stopped by its supervisor (gave up, or taken down with a sibling). */
   readonly onTypeDown: (type: string, reason: string, shutdownMs: Shutdown) => void
+  /** An operator reset a subtree holding this type: free its actors stuck in a handler. */
+  readonly onTypeReset?: (type: string, reason: string) => void
   /** A type child was restarted by its supervisor (or reset): serve again after `delayMs`. */
   readonly onTypeUp: (type: string, delayMs: number) => void
   /** Restart the live activation of a worker's actor (if any) after `delayMs`. */
@@ -201,6 +203,11 @@ export function createNodeSupervision(o: NodeSupervisionOptions): NodeSupervisio
       }
       tree.reset(path) // throws for an unknown path
       const snapshot = tree.inspect(path)!
+      // the subtree counts as freshly started: actors stuck in a handler are freed too
+      for (const type of typeNames) {
+        const p = pathOf(type)
+        if (p !== undefined && path.every((id, i) => p[i] === id)) o.onTypeReset?.(type, `reset by an operator: ${snapshot.name} counts as freshly started`)
+      }
       for (const type of typeNames) if (tree.typeStatus(type) === "available") o.onTypeUp(type, 0)
       publishEvent(
         { directive: "restart", reason: `reset by an operator: ${snapshot.name} counts as freshly started`, restarts: 0, node: o.nodeId, at: new Date().toISOString(), supervisor: snapshot.name },

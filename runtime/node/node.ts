@@ -26,18 +26,16 @@ import { createEndpoints } from "./endpoints.ts"
 import { createDrain } from "./drain.ts"
 import { createRejections } from "./rejections.ts"
 import { resetSupervision, typeStats } from "./inspection.ts"
-import { encodeError, encodeOk } from "../../subjects/envelope.ts"
+import { encodeOk } from "../../subjects/envelope.ts"
 import {
   AGENT_WILDCARDS,
   AGENT_WILDCARD_QUEUE,
   DEFAULT_TENANT,
-  isMappingProbe,
   nodeSubject,
   nodesBroadcastSubject,
   topicPatternAllTenants,
   agentSubject,
   parseTopicSubject,
-  SubjectError,
 } from "../../subjects/grammar.ts"
 import { createMessaging } from "../client/messaging.ts"
 import { startNatsServer, type NatsServer } from "../server/nats-server.ts"
@@ -48,7 +46,7 @@ import { supervisionResetSubject, supervisionTreeSubject } from "../../subjects/
 import { partitionOf } from "../../subjects/partition-hash.ts"
 import type { Supervisor } from "../actor/supervision.ts"
 import { TypeHost, type HostNode } from "../actor/type-host.ts"
-import { actorKey, parseInboundOnce, type Inbound } from "../actor/inbound.ts"
+import { actorKey } from "../actor/inbound.ts"
 import { createCluster } from "../cluster/cluster.ts"
 import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
 import { runtimeStores } from "../cluster/runtime-stores.ts"
@@ -61,6 +59,10 @@ import { connectNode } from "./connect-node.ts"
 
 export { connectNats, NODE_DEFAULTS, defaultLogger }
 export type { AntsNode, LogLevel, Logger, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
+import { heldAckSubjects, releaseDeliveries } from "../tasks/lane-puller.ts"
+import { parseJsonSafe } from "../limits/safe-json.ts"
+import { createGuards } from "./guards.ts"
+import { createDispatch } from "./dispatch.ts"
 
 const decoder = new TextDecoder()
 
@@ -76,6 +78,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   const { nc, url, target, credentials, embedded, ownConnection } = await connectNode(options, id, log)
 
+  // membership heartbeats on a connection of their own: a flood queued on the main connection
+  // must not delay their answers (the node would take itself for out of touch and refuse work)
+  let controlNc: NatsConnection = nc
+  if (ownConnection) controlNc = await connectNats(url, `ants-${id}-control`).catch(() => nc)
   // replicas: as configured, else as many as the cluster has servers (at most 3), 1 on a single server
   const replicas = options.replicas ?? defaultReplicas({ clustered: Boolean(nc.info?.cluster), clusterSize: clusterSizeOf(nc.info) })
   const store: StateStore = await openStateStore(nc, { nodeId: id, replicas })
@@ -90,6 +96,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       log,
       onTypeDown: (type, reason, shutdownMs) => hosts.get(type)?.giveUp(reason, shutdownMs),
       onTypeUp: (type, delayMs) => hosts.get(type)?.revive(delayMs),
+      onTypeReset: (type, reason) => {
+        const n = hosts.get(type)?.resetStuck(reason) ?? 0
+        if (n > 0) log("warn", `reset freed ${n} actor(s) of ${type} stuck in a handler`)
+      },
       restartActor: (a, delayMs, shutdownMs) => {
         const h = hosts.get(a.type)
         const c = h?.cells.get(actorKey(a.tenant, a.id))
@@ -103,9 +113,11 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     })
   const supervisor: Supervisor = options.supervisor ?? nodeSupervision!
 
-  // --- rejection accounting -------------------------------------------------------------
-  let received = 0
-  const { reject, rejectEvent, snapshot: rejections } = createRejections(nc, id, log)
+  // --- accounting and limits ---------------------------------------------------------------
+  // every message: received = handled + forwarded + rejected (by code) + in flight, per type and tenant
+  const { ledger, limits, jsonLimits, tenantRates, agentRates, monitor, budget } = createGuards(options.limits, nc, hosts, log)
+  monitor.start()
+  const { reject, rejectEvent, snapshot: rejections } = createRejections(nc, id, log, ledger)
 
   const cluster = createCluster(
     {
@@ -122,6 +134,14 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
       log,
       dispatch: (m, r) => dispatch(m, r),
+      controlNc,
+      heldTasks: () => heldAckSubjects(nc),
+      messages: () => ledger.totals(),
+      onNodeDead: (node, last, releaser) => {
+        if (!releaser || !last.tasks?.length) return
+        const n = releaseDeliveries(nc, last.tasks)
+        log("warn", `node ${node} was taken for dead holding ${last.tasks.length} task(s); ${n} handed back for redelivery now`)
+      },
     },
     options.cluster,
   )
@@ -154,6 +174,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     stigmergy: () => stigmergy,
     guard: cluster.guard,
     rejectedEvent: rejectEvent,
+    ledger,
+    monitor,
+    budget,
+    limits,
     settled() {
       if (settleWaiters.length === 0) return
       const w = settleWaiters
@@ -172,65 +196,16 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   // --- the hot path -----------------------------------------------------------------------
   let accepting = true
-  const dispatch = (msg: Msg, routed?: Inbound) => {
-    received++
-    try {
-      const p = routed ?? parseInboundOnce(msg.subject)
-      if (p instanceof SubjectError) {
-        // the runtime's own mapping probes (another node starting) are the one thing not answered
-        if (!msg.reply && isMappingProbe(msg.subject)) return
-        return reject(msg, "invalid_subject", p.message)
-      }
-      // not this node's actor (rebalance, or a queue group split): the owner gets it, once
-      if (cluster.forward(msg, p)) return
-      const host = hosts.get(p.type)
-      if (host === undefined) {
-        return reject(msg, "unknown_type", `no agent type "${p.type}" on this swarm's node ${id} (hosted: ${[...hosts.keys()].join(", ") || "none"})`, undefined, p)
-      }
-      if (host.unavailable !== undefined) return reject(msg, "unavailable", `agent type "${p.type}" is unavailable on node ${id}: ${host.unavailable}`)
-      if (!accepting) return reject(msg, "unavailable", `node ${id} is draining; retry`)
-      const refused = tenancy.admit(p.tenant, !host.cells.has(p.key))
-      if (refused !== undefined) return reject(msg, refused.code, refused.message, undefined, p)
-      let message: unknown
-      if (p.tag.charCodeAt(0) === 95 /* _ */) {
-        if (p.tag !== "_Wake" && p.tag !== "_Inspect") return reject(msg, "unknown_tag", `"${p.tag}" is not a runtime tag (known: _Wake, _Inspect)`, undefined, p)
-        message = undefined
-      } else {
-        const compiled = host.compiled.get(p.tag)
-        if (compiled === undefined) {
-          return reject(msg, "unknown_tag", `agent type "${p.type}" has no tag "${p.tag}" (known: ${[...host.compiled.keys()].join(", ")})`, undefined, p)
-        }
-        const data = msg.data
-        if (data.length > NODE_DEFAULTS.maxBodyBytes) return reject(msg, "invalid_message", `body of ${data.length} bytes exceeds ${NODE_DEFAULTS.maxBodyBytes}`, undefined, p)
-        let json: unknown
-        if (data.length === 0) json = {}
-        else {
-          try {
-            json = JSON.parse(decoder.decode(data))
-          } catch (e) {
-            return reject(msg, "invalid_message", `body is not JSON: ${(e as Error).message}`, undefined, p)
-          }
-        }
-        const r = compiled.decodeMessage(json)
-        if (r._tag === "Left") {
-          return reject(msg, "invalid_message", `message does not fit ${p.type}.${p.tag}`, parseIssues(r.left), p)
-        }
-        message = r.right
-      }
-      const cell = host.cell(p.tenant, p.id, p.key)
-      if (!cell.enqueue({ tag: p.tag, message, msg })) {
-        return reject(msg, "overloaded", `mailbox of ${p.type}/${p.id} is full (${host.mailboxCapacity} messages); retry later`, undefined, p)
-      }
-    } catch (e) {
-      // Never let a message take the node down.
-      log("error", `dispatch of ${msg.subject} failed: ${(e as Error).stack ?? e}`)
-      try {
-        if (msg.reply) msg.respond(encodeError("unavailable", `node ${id} could not dispatch the message: ${(e as Error).message}`))
-      } catch {
-        // ignore
-      }
-    }
-  }
+  const { dispatch, received } = createDispatch({
+    id,
+    hosts,
+    cluster,
+    guards: { ledger, limits, jsonLimits, tenantRates, agentRates, budget },
+    reject,
+    log,
+    accepting: () => accepting,
+    admit: (tenant, activates) => tenancy.admit(tenant, activates),
+  })
 
   // --- routing -----------------------------------------------------------------------------
   const subs: Subscription[] = []
@@ -260,7 +235,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
             try {
               const { tenant, name } = parseTopicSubject(m.subject)
               stage = "body"
-              const event = m.data.length === 0 ? {} : JSON.parse(decoder.decode(m.data))
+              const event = m.data.length === 0 ? {} : parseJsonSafe(decoder.decode(m.data), jsonLimits)
               stage = "target"
               const target = typeof binding.to === "function" ? binding.to(event, name) : binding.to
               nc.publish(agentSubject({ tenant, type: host.definition.type, id: target, tag: binding.tag }), m.data)
@@ -282,10 +257,13 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     url,
     routing,
     partitions: cluster.partitions(),
-    received,
+    received: received(),
     ...rejections(),
     types: typeStats(hosts),
     ...tenancy.stats(),
+    messages: ledger.snapshot(),
+    queuedBytes: { bytes: budget.bytes, max: budget.max },
+    loopBlocks: { count: monitor.blocked, worstMs: Math.round(monitor.worstMs) },
   })
   const endpoints = createEndpoints(nc)
   subs.push(endpoints.serve("stats", nodeSubject(id, "stats"), () => encodeOk(stats())))
@@ -368,7 +346,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
         settleWaiters.push(r)
         setTimeout(r, ms)
       }),
-    leaveSwarm: () => cluster.close(),
+    leaveSwarm: async () => {
+      await cluster.close()
+      if (controlNc !== nc) await controlNc.close().catch(() => undefined)
+    },
     stopEmbedded: async () => await embedded?.stop(),
   })
 

@@ -17,6 +17,8 @@ import type { SupervisionView } from "./node-supervision.ts"
 import type { Credentials } from "../security/connection-options.ts"
 import type { TenantPolicyOptions } from "../security/tenant-policy.ts"
 import type { QuotaKind, Suspension } from "../../subjects/tenancy.ts"
+import type { NodeLimits } from "../limits/node-limits.ts"
+import type { LedgerCounts } from "../limits/message-ledger.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */
@@ -77,6 +79,8 @@ export interface NodeOptions {
   readonly cluster?: ClusterOptions
   /** The node's task engine: worker defaults, scheduler, marketplace timings, or `disabled` (runtime/tasks/node-tasks.ts). */
   readonly tasks?: NodeTaskOptions
+  /** Input, memory, rate and time limits (runtime/limits/node-limits.ts has every default). */
+  readonly limits?: NodeLimits
 }
 
 export interface RejectedRecord {
@@ -84,7 +88,12 @@ export interface RejectedRecord {
   readonly code: ErrorCode
   readonly message: string
   readonly at: string
+  /** Rejections counted without a record of their own (over RECORDS_PER_SECOND) since the last record. */
+  readonly unrecordedBefore?: number
 }
+
+/** Refused tells and events described one by one (log, record, recent list) per second; beyond, only counted. */
+export const RECORDS_PER_SECOND = 100
 
 export interface NodeStats {
   readonly node: string
@@ -106,6 +115,16 @@ export interface NodeStats {
   readonly suspended: Record<string, Suspension>
   /** Refusals by tenant and quota kind. */
   readonly quotaRefusals: Record<string, Partial<Record<QuotaKind, number>>>
+  /**
+   * Every message, per agent type and tenant: `received = handled + forwarded + Σ rejected +
+   * inFlight` at every moment (runtime/limits/message-ledger.ts). Messages whose subject could
+   * not be parsed are under type and tenant `_unparsed`.
+   */
+  readonly messages: Record<string, Record<string, LedgerCounts>>
+  /** Bytes of message bodies queued in mailboxes now, and the node's limit. */
+  readonly queuedBytes: { readonly bytes: number; readonly max: number }
+  /** Times a handler (or anything) held the event loop past `loopBlockMs`, and the longest, in ms. */
+  readonly loopBlocks: { readonly count: number; readonly worstMs: number }
 }
 
 export interface AntsNode {

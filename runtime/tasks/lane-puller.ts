@@ -15,15 +15,63 @@ import { consumerNextSubject, parseAckSubject, type AckInfo } from "../../subjec
 
 export type DeliveryInfo = AckInfo
 
+/**
+ * Deliveries not yet settled, per connection: what a node holds (running, or fetched and
+ * waiting). Its membership entry advertises their ack subjects, so that if it dies a survivor
+ * hands them back at once (`releaseDeliveries`).
+ */
+const held = new WeakMap<NatsConnection, Set<Delivery>>()
+
+/** Ack subjects of the deliveries held on `nc`, oldest first. */
+export function heldAckSubjects(nc: NatsConnection): string[] {
+  const set = held.get(nc)
+  if (set === undefined) return []
+  const out: string[] = []
+  const stale = Date.now() - 3_600_000
+  for (const d of set) {
+    // a delivery dropped without being settled (a bug elsewhere) must not be advertised for ever
+    if (d.at < stale) set.delete(d)
+    else if (d.msg.reply) out.push(d.msg.reply)
+  }
+  return out
+}
+
+/**
+ * Hands deliveries a dead node held back to the server for redelivery now (`-NAK` on their ack
+ * subjects, taken from its last membership entry). Only JetStream ack subjects are used.
+ * A delivery the dead node had settled meanwhile is ignored by the server. Returns how many.
+ */
+export function releaseDeliveries(nc: NatsConnection, ackSubjects: ReadonlyArray<string>): number {
+  let n = 0
+  for (const s of ackSubjects) {
+    if (typeof s !== "string" || parseAckSubject(s) === undefined) continue
+    try {
+      nc.publish(s, "-NAK")
+      n++
+    } catch {
+      // closing
+    }
+  }
+  return n
+}
+
 export class Delivery {
   private done = false
+  readonly at = Date.now()
   constructor(
     private readonly nc: NatsConnection,
     readonly msg: Msg,
     readonly lane: LaneRef,
     readonly info: DeliveryInfo,
     private readonly confirm: (ackSubject: string, timeoutMs: number) => Promise<boolean>,
-  ) {}
+  ) {
+    let set = held.get(nc)
+    if (set === undefined) {
+      set = new Set()
+      held.set(nc, set)
+    }
+    set.add(this)
+  }
   get settled(): boolean {
     return this.done
   }
@@ -48,6 +96,7 @@ export class Delivery {
   private settle(): boolean {
     if (this.done) return false
     this.done = true
+    held.get(this.nc)?.delete(this)
     return true
   }
 }

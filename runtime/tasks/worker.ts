@@ -45,6 +45,7 @@ import {
 import { withBackoff } from "../../supervisors/backoff.ts"
 import { decodeTaskBody } from "./task-codec.ts"
 import { errorMessage } from "./errors.ts"
+import { parseJsonSafe } from "../limits/safe-json.ts"
 import { Delivery, LanePuller } from "./lane-puller.ts"
 import { deliveredTaskId } from "./task-id.ts"
 import { ensureCapabilityLanes, type Lane } from "./lanes.ts"
@@ -299,7 +300,7 @@ class Worker implements AttemptHost {
     let task: Task | Error
     const raw = decoder.decode(d.msg.data)
     try {
-      body = JSON.parse(raw)
+      body = parseJsonSafe(raw) // prototype keys: dead-lettered malformed before a handler sees them
       task = decodeTaskBody(body, { tenant: where.tenant, capability: where.capability, id, now, bodyBytes: d.msg.data.length })
     } catch (e) {
       task = new Error(`task body is not JSON: ${errorMessage(e)}`)

@@ -32,7 +32,7 @@ const FIELDS = [
   "at",
 ] as const
 
-const SCENARIOS = ["ask", "ask-auth", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover"]
+const SCENARIOS = ["ask", "ask-auth", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "noisy-neighbour", "task-failover"]
 
 const out = mkdtempSync(join(tmpdir(), "ants-bench-"))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
@@ -149,6 +149,7 @@ describe("bench", () => {
         }
       }
     },
-    180_000,
+    // ten scenarios, three of them starting node processes (failover, task-failover) or a flooder
+    300_000,
   )
 })

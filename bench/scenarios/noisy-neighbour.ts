@@ -1,0 +1,119 @@
+/**
+ * noisy-neighbour: tenant B asks an active actor (`echo.Say`, closed loop, concurrency 1)
+ * while tenant A floods tells at the same node as fast as an outside client can publish them
+ * (bench/probes/flooder.ts in its own process), against B asking alone, in alternating rounds
+ * of the same run. The figure is B's latency with the flood over B's latency alone (issue
+ * target: p99 <= 1.5x). Also reported: the flood's offered rate and how the node disposed of
+ * it (handled, refused `overloaded` by tenant A's rate limit), from the node's own accounting.
+ * The node runs with its default limits (tenant rate 50,000/s, burst 100,000) unless
+ * `--rate` gives tenant A's rate.
+ */
+import { echo } from "../../actors/examples/index.ts"
+import { createMessaging } from "../../runtime/client/messaging.ts"
+import { startNode } from "../../runtime/node/node.ts"
+import { agentSubject } from "../../subjects/grammar.ts"
+import { spawnTs, waitForLine } from "../children.ts"
+import { alternate, closedLoop, payloadText, type LoopResult } from "../load.ts"
+import { median, percentile } from "../stats.ts"
+import { benchLogger, duration, rawConnection, rounds } from "../support.ts"
+import type { Scenario } from "../types.ts"
+import { FLOOD_CONTROL } from "../probes/flood-control.ts"
+
+const BASELINE = "tenant B's asks to the same node with no flood, same run"
+
+export const noisyNeighbourScenario: Scenario = {
+  name: "noisy-neighbour",
+  summary: "tenant B's ask p50/p99 while tenant A floods tells at full speed, vs B alone",
+  async run(ctx) {
+    const text = payloadText(ctx.options.payload)
+    const node = await startNode({
+      agents: [echo],
+      nats: ctx.natsUrl,
+      nodeId: "bench-noisy",
+      logger: benchLogger(ctx),
+      ...(ctx.options.rate ? { limits: { tenantRates: { noisy: { ratePerSec: ctx.options.rate } } } } : {}),
+    })
+    const callerNc = await rawConnection(ctx.natsUrl, "bench-quiet-caller")
+    const flooder = spawnTs("bench/probes/flooder.ts", [ctx.natsUrl, agentSubject({ tenant: "noisy", type: "echo", id: "flood", tag: "Say" }), String(ctx.options.payload)])
+    try {
+      await waitForLine(flooder, (l) => (l === "ready" ? true : undefined), 60_000)
+      flooder.stdout?.resume()
+      flooder.stderr?.resume()
+      const client = createMessaging(callerNc)
+      const ref = client.ref(echo, "b1", "quiet")
+      const ask = (ms: number) => closedLoop(1, { durationMs: ms }, () => ref.ask("Say", { text }))
+      const control = async (cmd: "start" | "stop") => JSON.parse(new TextDecoder().decode((await callerNc.request(FLOOD_CONTROL, cmd, { timeout: 10_000 })).data)) as { on: boolean; sent: number }
+      ctx.progress(0.02, "warm-up")
+      await ask(300)
+      const R = rounds(ctx)
+      const D = duration(ctx)
+      let sent = 0
+      let floodMs = 0
+      const before = node.stats().messages.echo?.noisy
+      const res = await alternate<LoopResult>(
+        R,
+        () => ask(D),
+        async () => {
+          await control("start")
+          const t0 = performance.now()
+          // let the flood build up before B measures
+          await new Promise((r) => setTimeout(r, 200))
+          const r = await ask(D)
+          sent += (await control("stop")).sent
+          floodMs += performance.now() - t0
+          return r
+        },
+        (r) => ctx.progress((r + 1) / R, `round ${r + 1}/${R}`),
+      )
+      // wait for the node to dispose of what the flood left queued
+      const settleDeadline = Date.now() + (ctx.quick ? 5_000 : 30_000)
+      while (Date.now() < settleDeadline && (node.stats().messages.echo?.noisy?.inFlight ?? 0) > 0) await new Promise((r) => setTimeout(r, 50))
+      const after = node.stats().messages.echo?.noisy
+      const params = { rounds: R, durationMs: D, payload: ctx.options.payload, tenantRate: ctx.options.rate ?? "default" }
+      const errors = res.ants.reduce((s, x) => s + x.errors, 0)
+      // a round in which B got no answer at all has no latency to take
+      const p = (rs: LoopResult[], q: number) => rs.filter((x) => x.latencies.length > 0).map((x) => percentile(x.latencies, q))
+      if (p(res.ants, 0.5).length === 0 || p(res.raw, 0.5).length === 0) {
+        ctx.skip(`tenant B got no answer in a round (${errors} of its asks failed during the flood; ${res.raw.reduce((s, x) => s + x.errors, 0)} alone)`, "B p99 while A floods")
+      } else {
+      ctx.record({
+        metric: "B p50 while A floods",
+        value: median(p(res.ants, 0.5)),
+        baseline: median(p(res.raw, 0.5)),
+        baselineOf: BASELINE,
+        unit: "ms",
+        better: "lower",
+        params,
+        note: errors ? `${errors} of B's asks failed during the flood` : undefined,
+      })
+      ctx.record({
+        metric: "B p99 while A floods",
+        value: median(p(res.ants, 0.99)),
+        baseline: median(p(res.raw, 0.99)),
+        baselineOf: BASELINE,
+        unit: "ms",
+        better: "lower",
+        target: "ratio <= 1.5",
+        headline: true,
+        params,
+      })
+      }
+      ctx.record({ metric: "A offered rate", value: floodMs > 0 ? (sent * 1000) / floodMs : 0, unit: "msg/s", better: "higher", params })
+      const handled = (after?.handled ?? 0) - (before?.handled ?? 0)
+      const refused = (after?.rejected.overloaded ?? 0) - (before?.rejected.overloaded ?? 0)
+      const received = (after?.received ?? 0) - (before?.received ?? 0)
+      ctx.record({
+        metric: "A handled / refused overloaded / received",
+        value: handled,
+        unit: "msgs",
+        better: "higher",
+        params: { ...params, refusedOverloaded: refused, received, sent, rejectedByCode: after?.rejected ?? {} },
+        note: "from the node's own accounting (received = handled + rejected + in flight); tells the server dropped before the node read them are sent - received",
+      })
+    } finally {
+      flooder.kill("SIGKILL")
+      await node.drain()
+      await callerNc.close()
+    }
+  },
+}

@@ -1,0 +1,182 @@
+/**
+ * JSON from senders, parsed with its cost bounded before the work is done and with no way to
+ * reach a prototype.
+ *
+ * `scanJson` walks the text once, without building anything, and measures what would make the
+ * parse (or everything after it: schema decoding, handlers, checkpoints) expensive or
+ * dangerous: nesting depth, the number of object keys, and keys named `__proto__`,
+ * `constructor` or `prototype` (also when spelled with `\u` escapes). `parseJsonSafe` refuses
+ * a text over the limits or with such a key (a `LimitError` naming the limit or the key's
+ * path), then parses it with `JSON.parse`. The scan is linear in the text and allocates nothing
+ * on the common path; a text it passes cannot overflow the stack of any recursive walk bounded
+ * by the depth limit.
+ *
+ * Why refuse rather than drop the keys: a message that silently lost a field is a lost message;
+ * a refusal is an `invalid_message` the sender can see. `JSON.parse` itself never sets a
+ * prototype (it defines `__proto__` as an own property), but handlers that merge objects
+ * naively, and `Schema.Record` decoding, would; so such keys never get past the boundary.
+ * `stripPrototypeKeys` is the lenient variant for data already stored (state written before
+ * this check, KV entries written by other clients): it copies the value without those keys.
+ */
+import { LimitError } from "./limit-error.ts"
+
+/** Keys that name or lead to a prototype in a naive merge. */
+export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"])
+
+export interface JsonLimits {
+  /** Deepest nesting of objects and arrays (the top-level value is depth 1). Default 64. */
+  readonly maxDepth: number
+  /** Object keys in the whole value. Default 100,000. */
+  readonly maxKeys: number
+}
+
+export const JSON_LIMIT_DEFAULTS: JsonLimits = { maxDepth: 64, maxKeys: 100_000 }
+
+export interface JsonScan {
+  readonly depth: number
+  readonly keys: number
+  /** Path of the first prototype key found (object keys and array indexes), or undefined. */
+  readonly prototypeKey: ReadonlyArray<string | number> | undefined
+}
+
+const QUOTE = 34
+const BACKSLASH = 92
+const OPEN_OBJ = 123
+const CLOSE_OBJ = 125
+const OPEN_ARR = 91
+const CLOSE_ARR = 93
+const COLON = 58
+const COMMA = 44
+
+/**
+ * Measures a JSON text without parsing it. It assumes nothing about validity: malformed text is
+ * left for `JSON.parse` to refuse; the scan stops early (returning what it saw) once a limit is
+ * passed, so its own cost is bounded by the limits as much as by the text.
+ */
+export function scanJson(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS, prototypeKeys = true): JsonScan {
+  let depth = 0
+  let maxDepth = 0
+  let keys = 0
+  // per open container: "o" object or "a" array, the current key or index (for the path)
+  const kinds: number[] = []
+  const path: Array<string | number> = []
+  const n = text.length
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c === QUOTE) {
+      // a string: find its end; when it is an object key (followed by ':'), check its name
+      const start = i + 1
+      let escaped = false
+      i++
+      while (i < n) {
+        const d = text.charCodeAt(i)
+        if (d === BACKSLASH) {
+          escaped = true
+          i += 2
+          continue
+        }
+        if (d === QUOTE) break
+        i++
+      }
+      const end = i
+      let j = i + 1
+      while (j < n && text.charCodeAt(j) <= 32) j++
+      if (j < n && text.charCodeAt(j) === COLON && kinds.length > 0 && kinds[kinds.length - 1] === OPEN_OBJ) {
+        keys++
+        if (keys > limits.maxKeys) return { depth: maxDepth, keys, prototypeKey: undefined }
+        const len = end - start
+        // the three names are 9, 11 and 9 characters; escapes can only make the raw text longer
+        if (prototypeKeys && len >= 9 && (escaped || len <= 11)) {
+          const name = escaped ? unescapeKey(text.slice(start, end)) : text.slice(start, end)
+          path[path.length - 1] = name
+          if (PROTOTYPE_KEYS.has(name)) return { depth: maxDepth, keys, prototypeKey: [...path] }
+        } else if (prototypeKeys) {
+          path[path.length - 1] = len <= 64 ? text.slice(start, end) : `${text.slice(start, start + 61)}...`
+        }
+      }
+      continue
+    }
+    if (c === OPEN_OBJ || c === OPEN_ARR) {
+      depth++
+      if (depth > maxDepth) {
+        maxDepth = depth
+        if (depth > limits.maxDepth) return { depth, keys, prototypeKey: undefined }
+      }
+      kinds.push(c)
+      path.push(c === OPEN_ARR ? 0 : "")
+    } else if (c === CLOSE_OBJ || c === CLOSE_ARR) {
+      depth--
+      kinds.pop()
+      path.pop()
+    } else if (c === COMMA && kinds.length > 0 && kinds[kinds.length - 1] === OPEN_ARR) {
+      ;(path[path.length - 1] as number)++
+    }
+  }
+  return { depth: maxDepth, keys, prototypeKey: undefined }
+}
+
+function unescapeKey(raw: string): string {
+  try {
+    return JSON.parse(`"${raw}"`) as string
+  } catch {
+    return raw
+  }
+}
+
+/** The scan's verdict as an error, or undefined when the text is within the limits. */
+export function checkJsonText(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS): LimitError | undefined {
+  const s = scanJson(text, limits)
+  if (s.depth > limits.maxDepth) return new LimitError("depth", `JSON nested deeper than ${limits.maxDepth} levels`, limits.maxDepth)
+  if (s.keys > limits.maxKeys) return new LimitError("keys", `JSON with more than ${limits.maxKeys} object keys`, limits.maxKeys)
+  if (s.prototypeKey !== undefined) {
+    return new LimitError("prototype_key", `key "${s.prototypeKey[s.prototypeKey.length - 1]}" at ${formatPath(s.prototypeKey)} is not accepted (it could reach an object prototype)`, undefined, s.prototypeKey)
+  }
+  return undefined
+}
+
+/** Parses JSON within the limits, refusing prototype keys. Throws `LimitError` or `SyntaxError`. */
+export function parseJsonSafe(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS): unknown {
+  const problem = checkJsonText(text, limits)
+  if (problem !== undefined) throw problem
+  return JSON.parse(text)
+}
+
+/**
+ * A copy of a JSON-like value without prototype keys, at any depth up to `maxDepth` (deeper
+ * values are cut to null rather than recursed into). Values that have none are returned as
+ * they are (no copy), so it is cheap on clean data.
+ */
+export function stripPrototypeKeys<T>(value: T, maxDepth = 256): T {
+  return hasPrototypeKey(value, maxDepth) ? (copyWithout(value, maxDepth) as T) : value
+}
+
+function hasPrototypeKey(v: unknown, depth: number): boolean {
+  if (v === null || typeof v !== "object") return false
+  if (depth <= 0) return true
+  if (Array.isArray(v)) {
+    for (const x of v) if (hasPrototypeKey(x, depth - 1)) return true
+    return false
+  }
+  for (const k of Object.keys(v)) {
+    if (PROTOTYPE_KEYS.has(k)) return true
+    if (hasPrototypeKey((v as Record<string, unknown>)[k], depth - 1)) return true
+  }
+  return false
+}
+
+function copyWithout(v: unknown, depth: number): unknown {
+  if (v === null || typeof v !== "object") return v
+  if (depth <= 0) return null
+  if (Array.isArray(v)) return v.map((x) => copyWithout(x, depth - 1))
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(v)) {
+    if (PROTOTYPE_KEYS.has(k)) continue
+    out[k] = copyWithout((v as Record<string, unknown>)[k], depth - 1)
+  }
+  return out
+}
+
+export function formatPath(path: ReadonlyArray<string | number>): string {
+  if (path.length === 0) return "the top level"
+  return path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("")
+}

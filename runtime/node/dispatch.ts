@@ -1,0 +1,124 @@
+/**
+ * The node's hot path: every message for an actor, from NATS (or forwarded by another node) to
+ * a mailbox, with everything checked before any work is done on it: the subject, the owner
+ * (forwarded once, or refused while the node is out of touch), the type and its availability,
+ * the tenant's and the actor's rates, the body's size, JSON depth, key count and prototype
+ * keys, and the tag's schema (decoding stops early on large bodies). Each message is counted
+ * in the ledger as it arrives and settled exactly once: here when it is refused or forwarded,
+ * by its host when its handler answers. A failure of this code itself is answered
+ * `unavailable`, never a crash.
+ */
+import type { Msg } from "@nats-io/nats-core"
+import { isMappingProbe, SubjectError } from "../../subjects/grammar.ts"
+import type { ErrorCode } from "../../subjects/envelope.ts"
+import { parseInboundOnce, type Inbound } from "../actor/inbound.ts"
+import type { TypeHost } from "../actor/type-host.ts"
+import { isLimitError } from "../limits/limit-error.ts"
+import { UNPARSED, type Ticket } from "../limits/message-ledger.ts"
+import { parseJsonSafe } from "../limits/safe-json.ts"
+import type { NodeGuards } from "./guards.ts"
+import type { Logger } from "./options.ts"
+import type { Rejections } from "./rejections.ts"
+
+const decoder = new TextDecoder()
+
+export interface DispatchDeps {
+  readonly id: string
+  readonly hosts: ReadonlyMap<string, TypeHost>
+  readonly cluster: { forward(msg: Msg, p: Inbound): false | "forwarded" | { readonly refused: string } }
+  readonly guards: Omit<NodeGuards, "monitor">
+  readonly reject: Rejections["reject"]
+  readonly log: Logger
+  /** False once the node drains. */
+  accepting(): boolean
+  /** The tenant's kill switch and quotas (runtime/node/tenancy.ts): a refusal, or undefined to go on. */
+  admit(tenant: string, activates: boolean): { readonly code: ErrorCode; readonly message: string } | undefined
+}
+
+export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?: Inbound) => void; received: () => number } {
+  const { id, hosts, cluster, reject, log } = d
+  const { ledger, limits, jsonLimits, tenantRates, agentRates, budget } = d.guards
+  let received = 0
+  const dispatch = (msg: Msg, routed?: Inbound): void => {
+    received++
+    let ticket: Ticket | undefined
+    try {
+      const p = routed ?? parseInboundOnce(msg.subject)
+      if (p instanceof SubjectError) {
+        // the runtime's own mapping probes (another node starting) are the one thing not answered
+        if (!msg.reply && isMappingProbe(msg.subject)) {
+          received--
+          return
+        }
+        return reject(msg, "invalid_subject", p.message, undefined, undefined, ledger.receive(UNPARSED, UNPARSED))
+      }
+      ticket = ledger.receive(p.type, p.tenant)
+      // not this node's actor (rebalance, or a queue group split): the owner gets it, once
+      const routedAway = cluster.forward(msg, p)
+      if (routedAway !== false) {
+        if (routedAway === "forwarded") return ledger.forwarded(ticket)
+        return reject(msg, "unavailable", routedAway.refused, undefined, p, ticket)
+      }
+      const host = hosts.get(p.type)
+      if (host === undefined) {
+        return reject(msg, "unknown_type", `no agent type "${p.type}" on this swarm's node ${id} (hosted: ${[...hosts.keys()].join(", ") || "none"})`, undefined, p, ticket)
+      }
+      if (host.unavailable !== undefined) return reject(msg, "unavailable", `agent type "${p.type}" is unavailable on node ${id}: ${host.unavailable}`, undefined, p, ticket)
+      if (!d.accepting()) return reject(msg, "unavailable", `node ${id} is draining; retry`, undefined, p, ticket)
+      const refused = d.admit(p.tenant, !host.cells.has(p.key))
+      if (refused !== undefined) return reject(msg, refused.code, refused.message, undefined, p, ticket)
+      // rates before any work: a flooding tenant or actor is refused at the cost of a subject parse
+      const now = Date.now()
+      if (!tenantRates.take(p.tenant, now)) {
+        return reject(msg, "overloaded", `tenant "${p.tenant}" is over its rate of ${tenantRates.limitOf(p.tenant)?.ratePerSec} messages/s on node ${id}; retry later`, undefined, p, ticket)
+      }
+      if (!agentRates.take(`${p.type}\u0000${p.key}`, now)) {
+        return reject(msg, "overloaded", `${p.type}/${p.id} is over its rate of ${agentRates.limitOf("")?.ratePerSec} messages/s on node ${id}; retry later`, undefined, p, ticket)
+      }
+      let message: unknown
+      const data = msg.data
+      if (p.tag.charCodeAt(0) === 95 /* _ */) {
+        if (p.tag !== "_Wake" && p.tag !== "_Inspect") return reject(msg, "unknown_tag", `"${p.tag}" is not a runtime tag (known: _Wake, _Inspect)`, undefined, p, ticket)
+        message = undefined
+      } else {
+        const compiled = host.compiled.get(p.tag)
+        if (compiled === undefined) {
+          return reject(msg, "unknown_tag", `agent type "${p.type}" has no tag "${p.tag}" (known: ${[...host.compiled.keys()].join(", ")})`, undefined, p, ticket)
+        }
+        if (data.length > limits.maxBodyBytes) return reject(msg, "too_large", `body of ${data.length} bytes exceeds ${limits.maxBodyBytes}`, undefined, p, ticket)
+        let json: unknown
+        if (data.length === 0) json = {}
+        else {
+          try {
+            // depth, key count and prototype keys are checked before JSON.parse builds anything
+            json = parseJsonSafe(decoder.decode(data), jsonLimits)
+          } catch (e) {
+            const limit = isLimitError(e) ? e : undefined
+            return reject(msg, "invalid_message", limit ? `body refused: ${limit.message}` : `body is not JSON: ${(e as Error).message}`, limit?.path ? [{ path: limit.path, message: limit.message }] : undefined, p, ticket)
+          }
+        }
+        const r = compiled.decodeBounded(json, data.length)
+        if (r._tag === "Left") {
+          const more = r.left.more === undefined ? "; decoding stopped at the first issue" : r.left.more > 0 ? `; ${r.left.more} more issue(s) not listed` : ""
+          return reject(msg, "invalid_message", `message does not fit ${p.type}.${p.tag}${more}`, r.left.issues, p, ticket)
+        }
+        message = r.right
+      }
+      const cell = host.cell(p.tenant, p.id, p.key)
+      if (!cell.enqueue({ tag: p.tag, message, msg, ticket, bytes: data.length })) {
+        const why = cell.queued >= host.mailboxCapacity ? `${host.mailboxCapacity} messages` : `${cell.queuedBytes} bytes queued, limit ${host.mailboxBytes} per actor and ${budget.max} per node`
+        return reject(msg, "overloaded", `mailbox of ${p.type}/${p.id} is full (${why}); retry later`, undefined, p, ticket)
+      }
+    } catch (e) {
+      // Never let a message take the node down.
+      log("error", `dispatch of ${msg.subject} failed: ${(e as Error).stack ?? e}`)
+      try {
+        reject(msg, "unavailable", `node ${id} could not dispatch the message: ${(e as Error).message}`, undefined, undefined, ticket ?? ledger.receive(UNPARSED, UNPARSED))
+      } catch {
+        // ignore
+      }
+    }
+  }
+
+  return { dispatch, received: () => received }
+}
