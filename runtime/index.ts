@@ -81,3 +81,48 @@ export type {
 } from "./tasks/mod.ts"
 export type { NodeTaskOptions } from "./tasks/mod.ts"
 export type { DeadLetter, DeadLetterReason, Priority, TaskRecord, TaskState } from "../subjects/tasks.ts"
+export { defineConversationalAgent, defineTool, agentTool, handoffTool } from "./agent/mod.ts"
+export type { ConversationalSpec, ConversationState, Thinking } from "./agent/mod.ts"
+export {
+  BudgetExceededError,
+  CircuitBreaker,
+  ContextOverflowError,
+  ModelUnavailableError,
+  ProviderError,
+  Router,
+  ToolCallError,
+  TurnError,
+  anthropicProvider,
+  applyPolicy,
+  createModels,
+  isModelLayerError,
+  kvTurnJournal,
+  memoryTurnJournal,
+  offlineProvider,
+  openModels,
+  openaiProvider,
+  readTurnRecord,
+  replayTurn,
+  resolveModels,
+} from "./models/mod.ts"
+export type {
+  ChatAnswer,
+  ChatMessage,
+  ChatOptions,
+  ConversationPolicy,
+  Divergence,
+  ModelAnswer,
+  ModelClient,
+  Models,
+  ModelsFile,
+  Provider,
+  ReplayReport,
+  StreamDelta,
+  Tool,
+  ToolCall,
+  ToolContext,
+  TurnRecord,
+  TurnResult,
+  TurnSpec,
+} from "./models/mod.ts"
+export type { NodeModelsOptions } from "./node/mod.ts"

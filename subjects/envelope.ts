@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   "conflict",
   "invalid_request",
   "quota_exceeded",
+  "budget_exceeded",
   "too_large",
 ] as const
 

@@ -104,3 +104,20 @@ export {
   routeSubscription,
 } from "./cluster.ts"
 export type { RoutedParts } from "./cluster.ts"
+export {
+  MODEL_COST_BUCKET,
+  MODEL_STATS_BUCKET,
+  TURNS_BUCKET,
+  deploymentToken,
+  modelCostFilter,
+  modelCostKey,
+  modelStatsKey,
+  modelStreamSubject,
+  parseDeploymentToken,
+  parseModelStatsKey,
+  parseTurnMetaKey,
+  turnFilter,
+  turnMetaFilter,
+  turnMetaKey,
+  turnStepKey,
+} from "./models.ts"

@@ -9,7 +9,10 @@ import { pheromonesScenario } from "./pheromones.ts"
 import { tasksScenario } from "./tasks.ts"
 import { swarmScenario } from "./swarm.ts"
 import { failoverScenario } from "./failover.ts"
+import { modelsScenario } from "./models.ts"
+import { llmSwarmScenario } from "./llm-swarm.ts"
+
 import { noisyNeighbourScenario } from "./noisy-neighbour.ts"
 import { taskFailoverScenario } from "./task-failover.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, noisyNeighbourScenario, taskFailoverScenario]
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario]

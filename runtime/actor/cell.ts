@@ -3,7 +3,7 @@
  * message at a time in arrival order. A cell is created on the first message (virtual actors:
  * no spawn call), restores its last checkpoint, checkpoints changed state according to its
  * type's policy, and is dropped from memory when it passivates. A handler that throws never
- * takes the node down: the caller gets `handler_failed` and the supervisor decides.
+ * takes the node down: the caller gets `handler_failed` (a model error, its own code); the supervisor decides.
  *
  * Storage comes before acknowledgement (checkpoints.ts): answers run at most `CHECKPOINT_LAG_MS`
  * ahead of storage under `after-change`, only stored state is answered under `before-reply`, and
@@ -12,17 +12,16 @@
  * Memory: an idle cell is a handful of fields (the mailbox buffer and the context object are
  * allocated on demand and released), so a node holds 100,000 idle actors comfortably.
  */
+import { isModelLayerError, modelErrorCode } from "../models/mod.ts"
 import type { Msg } from "@nats-io/nats-core"
 import type { ErrorCode, LifecycleState } from "../../subjects/envelope.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { ActorContext } from "../agent/actor-context.ts"
 import { Mailbox } from "./mailbox.ts"
-import { parseIssues } from "../agent/protocol.ts"
-import type { Accounting } from "./state-store.ts"
+import { parseIssues, type CompiledTag } from "../agent/protocol.ts"
+import type { Accounting, StateStore } from "./state-store.ts"
 import { Checkpoints } from "./checkpoints.ts"
 import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
-import type { CompiledTag } from "../agent/protocol.ts"
-import type { StateStore } from "./state-store.ts"
 import type { TypeStats } from "./type-stats.ts"
 import { DURABLE_HEADER } from "../../subjects/cluster.ts"
 import type { MessageLedger, Ticket } from "../limits/message-ledger.ts"
@@ -468,7 +467,7 @@ export class ActorCell implements ActorAddress {
     const host = this.host
     host.stats.handlerFailures++
     const message = error instanceof Error ? error.message : String(error)
-    host.replyError(env, "handler_failed", `${host.definition.type}.${env.tag} failed: ${message}`)
+    host.replyError(env, isModelLayerError(error) ? modelErrorCode(error) : "handler_failed", `${host.definition.type}.${env.tag} failed: ${message}`)
     host.supervise(this, env.tag, error)
   }
 

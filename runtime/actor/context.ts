@@ -12,9 +12,12 @@ import type { ProtocolSpec } from "../agent/protocol.ts"
 import type { HostNode } from "./host-node.ts"
 import type { TenantScope } from "./tenant-scope.ts"
 import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
+import type { ModelClient } from "../models/mod.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 
 const decoder = new TextDecoder()
+/** Per activation: the actor's model client (made on first use). */
+const modelClients = new WeakMap<ActorCell, ModelClient>()
 
 class CellContext implements ActorContext<unknown> {
   // True private fields: a handler cannot reach the cell, its host or the node (whose connection
@@ -72,6 +75,26 @@ class CellContext implements ActorContext<unknown> {
     const v = stigmergyViews(this.#cell)
     const c = this.#cell
     return (v.workspace ??= this.scope.stigmergy().workspace(c.tenant, actorName(c), v.signal))
+  }
+
+  get model(): ModelClient {
+    const cell = this.#cell
+    let m = modelClients.get(cell)
+    if (!m) {
+      const node = this.#node
+      const models = node.models
+      if (!models) throw new AskError("unavailable", `node ${node.id} runs without models (started with models: false)`)
+      const tenant = cell.tenant
+      const scope = this.scope
+      m = models.client(
+        { tenant, type: cell.type, id: cell.id },
+        // An agent tool's call is an ask, in the actor's own tenant (through its scope); a turn waits for it as long as a model call.
+        (type: string, id: string, tag: string, message: unknown) => scope.messaging.ask({ agent: type, id, tenant }, tag, message, { timeoutMs: 30_000 }),
+        (subject: string, data: Uint8Array) => node.nc.publish(subject, data),
+      )
+      modelClients.set(cell, m)
+    }
+    return m
   }
 
   get extensions(): Readonly<Record<string, unknown>> {

@@ -10,6 +10,7 @@ import type { Stigmergy } from "./artifact-delivery.ts"
 import type { ActivationGuard } from "./activation-guard.ts"
 import type { TypeStats } from "./type-stats.ts"
 import type { TenantScopes } from "./tenant-scope.ts"
+import type { Models } from "../models/mod.ts"
 import type { MessageLedger } from "../limits/message-ledger.ts"
 import type { LoopMonitor } from "../cpu/loop-monitor.ts"
 
@@ -24,6 +25,8 @@ export interface HostNode {
   readonly supervisor: Supervisor
   /** Pheromones and workspace for actors (started with the node). */
   stigmergy(): Stigmergy
+  /** The node's models (`ctx.model`), absent when the node runs without. */
+  readonly models?: Models
   log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void
   /** Called when a cell finished its queued work (drain waits on this). */
   settled(): void

@@ -6,6 +6,7 @@
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { MessageInput, Protocol, ProtocolSpec, ReplyOf } from "./protocol.ts"
 import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
+import type { ModelClient } from "../models/mod.ts"
 
 export interface DurableTellOptions {
   /** De-duplication id (`Nats-Msg-Id`); a sender that retries must reuse it. Default: a random id. */
@@ -89,7 +90,16 @@ export interface Stigmergic {
   readonly workspace: Workspace
 }
 
-export interface ActorContext<S = unknown> extends Messaging, TopicPublishing, Logging, Stigmergic {
+export interface Thinking {
+  /**
+   * The node's models for this actor: `chat` (one routed model call, with tools, an output
+   * Schema, streaming) and `turn` (a durable turn). Spend is counted against this actor, its
+   * type and its tenant. Throws when the node runs without models (`models: false`).
+   */
+  readonly model: ModelClient
+}
+
+export interface ActorContext<S = unknown> extends Messaging, TopicPublishing, Logging, Stigmergic, Thinking {
   /** `{tenant, type, id}` of this actor. */
   readonly self: ActorAddress
   /** The id of the node hosting this activation. */

@@ -5,8 +5,12 @@
  *
  * Promises: a definition that `defineAgent` accepts can be hosted by any node; a bad one fails
  * at definition time with `AgentDefinitionError` or `ProtocolError`, naming the field.
+ * Conversational agents (`defineConversationalAgent`) and the tools a model may call
+ * (`defineTool`, `agentTool`, `handoffTool`) are part of it: an author declares them here, the
+ * models layer runs them.
  * May import: subjects/, supervisors/ (policy types), runtime/stigmergy (types an actor sees),
- * runtime/limits (bounded decoding), runtime/cpu (the offload spec type).
+ * runtime/models (tools, the model client's types), runtime/limits (bounded decoding), runtime/cpu
+ * (the offload spec type).
  * Never imports: the engine (runtime/actor), runtime/client, runtime/cluster, runtime/tasks,
  * runtime/node, runtime/cli.
  */
@@ -39,8 +43,12 @@ export type {
   Logging,
   Messaging,
   Stigmergic,
+  Thinking,
   Target,
   TopicPublishing,
 } from "./actor-context.ts"
 export { DEFAULT_ACK_WAIT_MS, DEFAULT_BACKOFF, DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS } from "./task-options.ts"
 export type { ServeOptions, TaskContext, TaskHandler, WorkerConfig, WorkerEvent, WorkerHandle, WorkerStats } from "./task-options.ts"
+export { TURN_SPEC_EXTENSION, conversationalProtocol, defineConversationalAgent, modelOf } from "./conversational-agent.ts"
+export type { ConversationState, ConversationalSpec } from "./conversational-agent.ts"
+export { agentTool, defineTool, handoffTool } from "../models/mod.ts"

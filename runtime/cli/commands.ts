@@ -55,6 +55,9 @@ export const NODE = defineCommand({
     "passivate-after": duration("<ms>", "idle time before an on_demand actor is put to sleep, for types that set none", { min: 0 }).defaultIs("300000 (5 min)"),
     mailbox: int("<n>", "bound of each actor's mailbox").defaultIs("1000"),
     replicas: int("<n>", "JetStream replicas of the runtime's buckets and streams").defaultIs("the cluster's server count, at most 3; 1 on a single server"),
+    models: text("<file>", "a models file (providers, models, prices, rules, budgets) for the agents' ctx.model").defaultIs(
+      "OPENAI_* / ANTHROPIC_* environment variables, else the offline provider",
+    ),
     verbose: flag("log info-level events on stderr (warnings and errors always are)"),
     "auth-dir": text("<dir>", "the folder `ants auth init` wrote: each tenant's actors act through that tenant's own connection, so the server enforces its permissions"),
     tenants: list("<t1,t2>", "serve only these tenants; messages to others are answered forbidden").defaultIs("every tenant"),
@@ -73,7 +76,7 @@ export const DEMO = defineCommand({
     min: 0,
     max: 0,
     summary:
-      "Starts a node with the example agents, drives many counter actors with ask, crashes one for supervision, sends a bad body, runs durable tasks (one dead-lettered), lets four foragers share work through pheromones, prints figures read back from the system, and drains. Exit 0 when every figure is as expected.",
+      "Starts a node with the example agents, drives many counter actors with ask, crashes one for supervision, sends a bad body, runs durable tasks (one dead-lettered), lets four foragers share work through pheromones, has the example assistant answer through a model (the offline provider when no key is set), prints figures read back from the system, and drains. Exit 0 when every figure is as expected.",
   },
   options: {
     nats: text("<url>", "use this NATS server instead of an embedded one").defaultIs("an embedded nats-server"),
@@ -93,7 +96,8 @@ export const ASK = defineCommand({
   options: {
     nats: natsClient(),
     ...CREDENTIALS,
-    timeout: duration("<ms>", "how long to wait for the reply").withDefault(5000),
+    timeout: duration("<ms>", "how long to wait for the reply").defaultIs("5000; with --stream 60000"),
+    stream: flag("print a streamed answer as it is written (conversational agents), then the reply envelope; the body must be a JSON object"),
   },
   notes: [SUBJECT_NOTE, "The runtime tag _Inspect (no body) returns one actor's accounting; _Wake activates it."],
   examples: [
@@ -159,13 +163,13 @@ export const ACTORS = defineCommand({
 
 export const COST = defineCommand({
   name: "cost",
-  summary: "per-type activations, active and sleeping time, priced with the sleep/wake cost model",
+  summary: "per-type compute (activations, active and sleeping time, priced) beside model spend (calls, tokens, money)",
   args: {
     args: "",
     min: 0,
     max: 0,
     summary:
-      "Prices each type's active and sleeping agent-hours, summed over the nodes that answer (about $0.21 per active agent-hour, $0.01 per sleeping one), next to what the same hours would cost kept always on. Exit 1 when no node answered.",
+      "Prices each type's active and sleeping agent-hours, summed over the nodes that answer (about $0.21 per active agent-hour, $0.01 per sleeping one), next to what the same hours would cost kept always on, and beside it each type's model calls, tokens and spend (from providers' usage and the models file's prices). Exit 1 when no node answered.",
   },
   options: {
     type: text("<type>", "only this agent type").defaultIs("every type"),
@@ -355,7 +359,7 @@ export const AUTH = defineCommand({
 })
 
 /** Mirrors SCENARIOS in bench/scenarios/index.ts (test/cli checks it). */
-export const BENCH_SCENARIO_NAMES = ["ask", "ask-auth", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "noisy-neighbour", "task-failover"] as const
+export const BENCH_SCENARIO_NAMES = ["ask", "ask-auth", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "models", "llm-swarm", "noisy-neighbour", "task-failover"] as const
 
 export const BENCH = defineCommand({
   name: "bench",
@@ -385,5 +389,30 @@ export const BENCH = defineCommand({
   connects: false,
 })
 
+export const TURN = defineCommand({
+  name: "turn",
+  summary: "list, show or replay the journaled turns of conversational agents",
+  subcommands: {
+    list: { args: "", min: 0, max: 0, summary: "journaled turns of the tenant, oldest first" },
+    show: { args: "<type>/<id>/<turn>", min: 1, max: 1, summary: "one turn: input, model answers, tool results, answer" },
+    replay: {
+      args: "<type>/<id>/<turn>",
+      min: 1,
+      max: 1,
+      summary: "replay the recorded turn against the agent code in --agents (no model is called, no tool runs) and print where its choices diverge; exit 1 when they do",
+    },
+  },
+  options: {
+    type: text("<type>", "only turns of this agent type").onlyFor("list"),
+    id: text("<id>", "only turns of this actor id").onlyFor("list"),
+    agents: text("<module>", "module exporting the agent code to replay the turn against").onlyFor("replay"),
+    tenant: tenant(),
+    nats: natsClient(),
+  },
+  notes: ["A turn is named <type>/<id>/<turn>, as `turn list` prints it, e.g. assistant/a1/t0. Exit 1 when the turn is not found."],
+  examples: ["npx ants turn list", "npx ants turn list --type assistant --json"],
+  connects: true,
+})
+
 /** Every command, in the order `ants --help` lists them. */
-export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, PHEROMONE, TASK, DLQ, TENANT, AUTH, BENCH]
+export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, TENANT, AUTH, BENCH]

@@ -9,6 +9,8 @@
 import { counter, echo, forager, worker, EXAMPLE_WORK_CAPABILITY } from "../../actors/examples/index.ts"
 import type { TaskRecord } from "../../subjects/tasks.ts"
 import { isAskError } from "../client/messaging.ts"
+import { assistant } from "../../actors/examples/assistant.ts"
+import { assistantsStep } from "./demo-assistants.ts"
 import { startNode, type AntsNode } from "../node/node.ts"
 import { createPheromones, createWorkspace, strongestPatterns, type Evaporation } from "../stigmergy/mod.ts"
 import { lifecycleWildcard, supervisorWildcard } from "../../subjects/grammar.ts"
@@ -25,9 +27,9 @@ export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io &
   const say = (s: string) => {
     if (!json) io.out(s)
   }
-  say("starting a runtime node with the example agents (echo, counter, worker, forager)...")
+  say("starting a runtime node with the example agents (echo, counter, worker, forager, assistant)...")
   const node = await startNode({
-    agents: [echo, counter, worker, forager],
+    agents: [echo, counter, worker, forager, assistant],
     nats: values.nats,
     logger: () => {},
     // quick retries so the failing task reaches the dead-letter queue within the demo (defaults: 1 s, 2 s, ...)
@@ -99,6 +101,7 @@ export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io &
       records.find((r) => r.id === key("poison"))?.attempts === 3
 
     const swarm = await swarmStep(node, say)
+    const assistants = await assistantsStep(node, say)
 
     await node.nc.flush()
     const stats = node.stats()
@@ -116,13 +119,14 @@ export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io &
       tasks: Object.fromEntries(records.map((r) => [r.id, { state: r.state, attempts: r.attempts }])),
       tasksCorrect: tasksOk,
       swarm,
+      assistants,
     }
     if (json) io.out(JSON.stringify(summary))
     else {
       say(`\nlifecycle events published: ${lifecycle}; supervisor decisions: ${decisions.length} (${decisions.map((d) => JSON.parse(d).directive).join(", ")})`)
       say(`node stats: ${summary.handled} messages handled, rejected by code ${JSON.stringify(stats.rejected)}`)
     }
-    return wrong === 0 && tasksOk && swarm.correct ? 0 : 1
+    return wrong === 0 && tasksOk && swarm.correct && assistants.correct ? 0 : 1
   } finally {
     subL.unsubscribe()
     subS.unsubscribe()

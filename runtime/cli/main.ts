@@ -10,7 +10,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { CommandSpec, Parsed } from "./command-spec.ts"
-import { ACTORS, ASK, AUTH, BENCH, COMMANDS, COST, DEMO, DLQ, NODE, NODES, PHEROMONE, TASK, TELL, TENANT, WAKE } from "./commands.ts"
+import { ACTORS, ASK, AUTH, BENCH, COMMANDS, COST, DEMO, DLQ, NODE, NODES, PHEROMONE, TASK, TELL, TENANT, TURN, WAKE } from "./commands.ts"
 import type { Io } from "./io.ts"
 import { runCommand } from "./run-command.ts"
 import { isUsageError } from "./usage-error.ts"
@@ -47,6 +47,7 @@ const MODULES: Record<string, () => Promise<Loaded>> = {
   [NODES.name]: async () => ({ run: (await import("./cluster-commands.ts")).runNodes }),
   [ACTORS.name]: async () => ({ run: (await import("./cluster-commands.ts")).runActors }),
   [COST.name]: async () => ({ run: (await import("./cost-command.ts")).runCost }),
+  [TURN.name]: async () => ({ run: (await import("./turn-command.ts")).runTurn }),
   [PHEROMONE.name]: async () => ({ run: (await import("./pheromone-command.ts")).runPheromone }),
   [TASK.name]: async () => ({ run: (await import("./task-command.ts")).runTask }),
   [DLQ.name]: async () => ({ run: (await import("./dlq-command.ts")).runDlq }),

@@ -40,11 +40,12 @@ export function checkMessage(args: ReadonlyArray<string>): { subject: string; bo
 
 export async function runAsk(parsed: Parsed<(typeof ASK)["options"]>, io: MessageIo): Promise<number> {
   const { subject, body } = checkMessage(parsed.args)
-  const timeout = parsed.values.timeout
+  const stream = parsed.values.stream
+  const timeout = parsed.values.timeout ?? (stream ? 60_000 : 5000)
   let env
   try {
-    const r = await io.nc.request(subject, body, { timeout })
-    env = decodeReply(r.data)
+    if (stream) env = await (await import("./ask-stream.ts")).askStreaming(io.nc, subject, body, timeout, io.json, io)
+    else env = decodeReply((await io.nc.request(subject, body, { timeout })).data)
   } catch (e) {
     const noResponders = (e as Error).message?.includes("503") || (e as { isNoResponders?: () => boolean }).isNoResponders?.()
     env = noResponders

@@ -4,43 +4,16 @@
  * ready banner with the guarantees the server gives and a request that works as printed, and
  * drains on SIGINT/SIGTERM.
  */
-import { existsSync } from "node:fs"
-import { resolve } from "node:path"
-import { pathToFileURL } from "node:url"
 import { agentSubject, DEFAULT_TENANT } from "../../subjects/grammar.ts"
-import { isAgentDefinition, type AgentDefinition } from "../agent/define-agent.ts"
+import type { AgentDefinition } from "../agent/define-agent.ts"
 import { startNode, type LogLevel } from "../node/node.ts"
 import type { Parsed } from "./command-spec.ts"
 import type { NODE } from "./commands.ts"
 import { clearEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
 import { exampleMessage } from "./example-message.ts"
-import { CliError } from "./cli-error.ts"
 import { credentialsOf } from "./client-connection.ts"
+import { loadAgents } from "./load-agents.ts"
 import type { Io } from "./io.ts"
-
-/** Loads agent definitions from a module: its default export, an `agents` array, or every exported definition. */
-export async function loadAgents(modulePath: string): Promise<AgentDefinition[]> {
-  const abs = resolve(modulePath)
-  if (!existsSync(abs)) throw new CliError(`agents module ${modulePath} does not exist (resolved to ${abs})`, 2)
-  let mod: Record<string, unknown>
-  try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>
-  } catch (e) {
-    throw new CliError(`cannot load agents module ${modulePath}: ${(e as Error).message}`, 2)
-  }
-  const found = new Map<string, AgentDefinition>()
-  const add = (v: unknown) => {
-    if (isAgentDefinition(v)) found.set(v.type, v)
-    else if (Array.isArray(v)) v.forEach(add)
-  }
-  add(mod.default)
-  add(mod.agents)
-  for (const v of Object.values(mod)) add(v)
-  if (found.size === 0) {
-    throw new CliError(`${modulePath} exports no agent definitions: export values made with defineAgent (or an \`agents\` array)`, 2)
-  }
-  return [...found.values()]
-}
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
@@ -72,6 +45,7 @@ export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io &
     credentials: credentialsOf(values),
     ...(values["auth-dir"] ? { authDir: values["auth-dir"] } : {}),
     ...(values.tenants ? { tenants: values.tenants } : {}),
+    ...(values.models ? { models: { file: values.models } } : {}),
   })
   // the run's credentials go with the URL (0600, in a folder of this user's), for the client commands
   if (node.embedded) writeEmbeddedUrl(node.url, { serverPid: node.embedded.pid, ...node.embedded.credentials })

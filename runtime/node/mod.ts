@@ -10,6 +10,6 @@
  * tasks, limits, cpu), subjects/, supervisors/. Never imports runtime/cli.
  */
 export { NODE_DEFAULTS, defaultLogger, startNode } from "./node.ts"
-export type { AntsNode, LogLevel, Logger, NodeOptions, NodeStats, RejectedRecord } from "./node.ts"
+export type { AntsNode, LogLevel, Logger, NodeModelsOptions, NodeOptions, NodeStats, RejectedRecord } from "./node.ts"
 export { createNodeSupervision } from "./node-supervision.ts"
 export type { NodeSupervision, NodeSupervisionOptions, ResetTarget, SupervisionView } from "./node-supervision.ts"

@@ -19,6 +19,7 @@
  *   child's `shutdownMs`. An exit the tree ignores (the worker is already down) falls back to
  *   the type's own per-instance supervision.
  */
+import { modelDirective } from "../models/mod.ts"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { actorName, supervisorSubject } from "../../subjects/grammar.ts"
 import type { SupervisorEvent } from "../../subjects/envelope.ts"
@@ -97,8 +98,11 @@ export interface NodeSupervisionOptions {
 export function createNodeSupervision(o: NodeSupervisionOptions): NodeSupervision {
   const types: Record<string, TypePolicyInput> = { ...o.overrides?.types }
   for (const def of o.agents) {
-    const policy = def.supervision as TypePolicyInput | undefined
-    if (policy) types[def.type] = { ...policy, ...types[def.type] }
+    const policy = { ...(def.supervision as TypePolicyInput | undefined), ...types[def.type] }
+    // Model errors are handled as the models layer says (resume, or escalate a spent budget)
+    // before the type's own decider sees anything else.
+    const own = policy.decider
+    types[def.type] = { ...policy, decider: (e: unknown) => modelDirective(e) ?? (own ? own(e) : "restart") }
   }
   const typeNames = new Set(o.agents.map((a) => a.type))
   for (const placed of placedTypes(o.overrides?.children)) {

@@ -56,9 +56,10 @@ import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks } from "../tasks/node-tasks.ts"
 import { startTenancy } from "./tenancy.ts"
 import { connectNode } from "./connect-node.ts"
+import { openModels } from "../models/mod.ts"
 
 export { connectNats, NODE_DEFAULTS, defaultLogger }
-export type { AntsNode, LogLevel, Logger, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
+export type { AntsNode, LogLevel, Logger, NodeModelsOptions, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
 import { heldAckSubjects, releaseDeliveries } from "../tasks/lane-puller.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { createGuards } from "./guards.ts"
@@ -163,6 +164,11 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     replicas,
     log,
   })
+  const models = options.models === false ? undefined : await openModels(nc, { ...options.models, nodeId: id, replicas })
+  if (models) {
+    log(models.offline ? "warn" : "info", models.announcement)
+    for (const w of models.config.warnings) log("warn", `models: ${w}`)
+  }
   const hostNode: HostNode = {
     scopes: tenancy.scopes,
     id,
@@ -172,6 +178,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     supervisor,
     log,
     stigmergy: () => stigmergy,
+    models,
     guard: cluster.guard,
     rejectedEvent: rejectEvent,
     ledger,
@@ -334,7 +341,9 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       schedules.stop()
     },
     stopTasks: async (graceMs) => await tasks?.stop({ graceMs }),
+    // the models' watches (shared stats, spend) close with the stigmergy watches, and the tenants' with them
     closeStigmergy: async () => {
+      models?.close()
       await stigmergy.close()
       await tenancy.close()
     },

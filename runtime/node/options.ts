@@ -17,6 +17,10 @@ import type { SupervisionView } from "./node-supervision.ts"
 import type { Credentials } from "../security/connection-options.ts"
 import type { TenantPolicyOptions } from "../security/tenant-policy.ts"
 import type { QuotaKind, Suspension } from "../../subjects/tenancy.ts"
+import type { OpenModelsOptions } from "../models/mod.ts"
+
+/** What a node's models are made of (runtime/models `openModels`, without what the node supplies). */
+export type NodeModelsOptions = Omit<OpenModelsOptions, "nodeId" | "replicas">
 import type { NodeLimits } from "../limits/node-limits.ts"
 import type { LedgerCounts } from "../limits/message-ledger.ts"
 
@@ -79,6 +83,11 @@ export interface NodeOptions {
   readonly cluster?: ClusterOptions
   /** The node's task engine: worker defaults, scheduler, marketplace timings, or `disabled` (runtime/tasks/node-tasks.ts). */
   readonly tasks?: NodeTaskOptions
+  /**
+   * Models for `ctx.model` (runtime/models): a models file (path or content) and the SDK
+   * environment variables; the offline provider when neither names a provider. `false`: none.
+   */
+  readonly models?: NodeModelsOptions | false
   /** Input, memory, rate and time limits (runtime/limits/node-limits.ts has every default). */
   readonly limits?: NodeLimits
 }

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { counter, echo, forager, worker } from "../../actors/examples/index.ts"
+import { assistant, counter, echo, forager, worker } from "../../actors/examples/index.ts"
 import { COMMANDS } from "../../runtime/cli/commands.ts"
 import { helpText, main } from "../../runtime/cli/main.ts"
 import { tryLine } from "../../runtime/cli/node-command.ts"
@@ -108,7 +108,7 @@ const children = new Set<ChildProcess>()
 beforeAll(async () => {
   ;[server, nodeServer] = await Promise.all([natsFixture(), natsFixture()])
   node = await startNode({
-    agents: [echo, counter, worker, forager],
+    agents: [echo, counter, worker, forager, assistant],
     nats: server.url,
     logger: () => {},
     // quick retries, so `{"fail":true}` reaches the dead-letter queue in well under a second

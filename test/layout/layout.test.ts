@@ -24,14 +24,15 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
   cpu: [],
   security: [],
   server: ["security"],
+  models: [],
   stigmergy: ["server"],
-  agent: ["stigmergy", "limits", "cpu"],
+  agent: ["stigmergy", "models", "limits", "cpu"],
   client: ["agent", "security"],
-  actor: ["agent", "client", "stigmergy", "limits", "cpu"],
+  actor: ["agent", "client", "stigmergy", "models", "limits", "cpu"],
   cluster: ["agent", "client", "server", "security"],
   tasks: ["agent", "server", "stigmergy", "limits"],
-  node: ["actor", "agent", "client", "cluster", "security", "server", "stigmergy", "tasks", "limits", "cpu"],
-  cli: ["actor", "agent", "client", "cluster", "node", "security", "server", "stigmergy", "tasks", "actors", "limits", "cpu"],
+  node: ["actor", "agent", "client", "cluster", "security", "server", "stigmergy", "tasks", "models", "limits", "cpu"],
+  cli: ["actor", "agent", "client", "cluster", "node", "security", "server", "stigmergy", "tasks", "models", "actors", "limits", "cpu"],
 }
 
 /**

@@ -1,0 +1,39 @@
+/**
+ * assistant: a conversational agent whose tools are another agent's messages. `Chat {text}`
+ * runs one turn; the model may call `counter_add {id, n}` and `counter_get {id}`, each an ask
+ * to the example `counter` actor named by `id`. Without a model provider the offline provider
+ * answers, and it calls a tool named in the text with the arguments it finds there:
+ *
+ *   ants ask assistant a1 Chat '{"text":"counter_add id=c7 n=5"}'
+ *   → {"ok":true,"value":{"text":"counter_add returned {\"total\":5}","turn":"t0","offline":true}}
+ */
+import { Schema } from "effect"
+import { agentTool, defineConversationalAgent } from "../../runtime/agent/mod.ts"
+import { counter } from "./counter.ts"
+
+export const counterAdd = agentTool({
+  name: "counter_add",
+  description: "Adds n to the counter named id and returns its new total.",
+  parameters: Schema.Struct({
+    id: Schema.String.annotations({ description: "the counter's id" }),
+    n: Schema.Number.annotations({ description: "how much to add (may be negative)" }),
+  }),
+  agent: counter,
+  tag: "Add",
+})
+
+export const counterGet = agentTool({
+  name: "counter_get",
+  description: "Reads the total of the counter named id.",
+  parameters: Schema.Struct({ id: Schema.String.annotations({ description: "the counter's id" }) }),
+  agent: counter,
+  tag: "Get",
+})
+
+export const assistant = defineConversationalAgent({
+  type: "assistant",
+  system: "You are a helpful assistant that keeps counters. Use counter_add to add to a counter and counter_get to read one; answer briefly with the totals.",
+  tools: [counterAdd, counterGet],
+  maxSteps: 6,
+  policy: { kind: "truncate", maxMessages: 40 },
+})

@@ -1,0 +1,114 @@
+/**
+ * `defineConversationalAgent`: an agent type whose `Chat {text}` runs one durable turn — the
+ * usual loop, model → tool calls → model → answer, with a step limit — and keeps the
+ * conversation in its state under a declared length policy.
+ *
+ * Durable across the death of its node: the turn id is the actor's turn counter (`t<n>`), which
+ * advances only with the checkpoint written before the reply (`before-reply`). A turn cut short
+ * is asked again (a caller's retry, or durable mail redelivered) on the actor's new owner with
+ * the same id and text, and the journal hands back every step already done: no completed model
+ * call or tool call is repeated.
+ *
+ * Protocol: `Chat {text, stream?, history?}` → `{text, turn, offline}`; `History {}` →
+ * `{messages, turns}`; `Reset {}` → `{turns}`. `stream` names a stream id: the answer's
+ * deltas are published on ants.<tenant>.stream.<stream> while the turn runs. `history` is
+ * what a handoff passes: the conversation so far, given to the model before this actor's own.
+ *
+ * Model errors are not crashes: a turn no model could answer replies `unavailable` and the
+ * actor keeps its state (supervision resumes it); an exhausted budget replies `budget_exceeded`
+ * and escalates to the type's supervisor.
+ */
+import { Schema } from "effect"
+import type { ActorContext } from "./actor-context.ts"
+import { defineAgent, type AgentDefinition, type AgentOptions } from "./define-agent.ts"
+import { DEFAULT_POLICY, type ChatMessage, type ConversationPolicy, type ModelClient, type RouteOptions, type Tool, type TurnResult } from "../models/mod.ts"
+
+export interface ConversationState {
+  conversation: ChatMessage[]
+  turns: number
+}
+
+export interface ConversationalSpec extends Omit<AgentOptions, "checkpoint"> {
+  readonly type: string
+  /** The system prompt. */
+  readonly system?: string
+  readonly tools?: ReadonlyArray<Tool>
+  /** Model calls per turn, default 8. */
+  readonly maxSteps?: number
+  /** How long the conversation may grow, default: truncate to the newest 40 messages. */
+  readonly policy?: ConversationPolicy
+  /** Routing of this type's model calls: a preferred model, capabilities, a per-call budget. */
+  readonly route?: Pick<RouteOptions, "model" | "capabilities" | "maxCostUsd">
+  readonly maxTokens?: number
+  /**
+   * Called after each completed turn, before the reply: the place to keep the turn as episodic
+   * memory (through the context's memory layer) or to publish it.
+   */
+  readonly onTurn?: (turn: TurnResult, ctx: ActorContext<ConversationState>) => void | Promise<void>
+  readonly extensions?: Readonly<Record<string, unknown>>
+}
+
+const ChatIn = Schema.Struct({
+  text: Schema.String,
+  stream: Schema.optional(Schema.String),
+  history: Schema.optional(Schema.Array(Schema.Unknown)),
+})
+const ChatOut = Schema.Struct({ text: Schema.String, turn: Schema.String, offline: Schema.Boolean })
+
+export const conversationalProtocol = {
+  Chat: { message: ChatIn, reply: ChatOut },
+  History: { message: Schema.Struct({}), reply: Schema.Struct({ messages: Schema.Array(Schema.Unknown), turns: Schema.Number }) },
+  Reset: { message: Schema.Struct({}), reply: Schema.Struct({ turns: Schema.Number }) },
+}
+
+/** The turn spec of a conversational type (what `ants turn replay` replays against). */
+export const TURN_SPEC_EXTENSION = "models.turnSpec"
+
+function isChatMessage(m: unknown): m is ChatMessage {
+  const r = (m as { role?: unknown })?.role
+  return (r === "user" || r === "assistant" || r === "system" || r === "tool") && typeof (m as { content?: unknown }).content === "string"
+}
+
+/** The model client of a handler's context (the node configures it with `models`). */
+export function modelOf(ctx: ActorContext<unknown>): ModelClient {
+  const m = (ctx as unknown as { model?: ModelClient }).model
+  if (!m) throw new Error(`no model client on this node's context (start the node with models)`)
+  return m
+}
+
+export function defineConversationalAgent(spec: ConversationalSpec): AgentDefinition<typeof conversationalProtocol, ConversationState> {
+  const { type, system, tools, maxSteps, policy = DEFAULT_POLICY, route, maxTokens, onTurn, extensions, ...options } = spec
+  const turnSpec = { system, tools, maxSteps, maxTokens }
+  return defineAgent({
+    ...options,
+    type,
+    checkpoint: "before-reply",
+    extensions: { ...extensions, [TURN_SPEC_EXTENSION]: turnSpec },
+    protocol: conversationalProtocol,
+    initialState: (): ConversationState => ({ conversation: [], turns: 0 }),
+    handlers: {
+      Chat: async ({ text, stream, history }, ctx) => {
+        const model = modelOf(ctx)
+        const turn = `t${ctx.state.turns}`
+        const handed = (history ?? []).filter(isChatMessage)
+        const sink = stream ? model.stream(stream) : undefined
+        try {
+          const r = await model.turn(text, { ...turnSpec, turn, route: { ...route, type }, history: [...handed, ...ctx.state.conversation], onDelta: sink?.onDelta })
+          ctx.state.conversation = await model.compact([...ctx.state.conversation, ...r.messages], policy)
+          ctx.state.turns++
+          if (onTurn) await onTurn(r, ctx)
+          sink?.end({ text: r.text })
+          return { text: r.text, turn, offline: r.offline }
+        } catch (e) {
+          sink?.end({ error: (e as Error)?.message ?? String(e) })
+          throw e
+        }
+      },
+      History: (_m, ctx) => ({ messages: ctx.state.conversation, turns: ctx.state.turns }),
+      Reset: (_m, ctx) => {
+        ctx.state.conversation = []
+        return { turns: ctx.state.turns }
+      },
+    },
+  })
+}

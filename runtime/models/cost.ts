@@ -1,0 +1,98 @@
+/**
+ * Model spend: tokens and money per actor, summed per type and per tenant, from the providers'
+ * usage fields and the models file's prices. Budgets (USD per actor, type or tenant) are
+ * checked before every model call: once one is spent, the call fails with `budget_exceeded`
+ * and no provider is asked. Spend lives behind a `CostStore` port: in memory, or in the
+ * `ants_model_cost` KV bucket so that every node sees the same totals.
+ */
+import type { ActorAddress } from "../../subjects/grammar.ts"
+import type { Budgets } from "./config.ts"
+import { BudgetExceededError } from "./errors.ts"
+
+export interface Spend {
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly usd: number
+  readonly calls: number
+}
+
+export const NO_SPEND: Spend = { inputTokens: 0, outputTokens: 0, usd: 0, calls: 0 }
+
+export function addSpend(a: Spend, b: Spend): Spend {
+  return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, usd: a.usd + b.usd, calls: a.calls + b.calls }
+}
+
+export interface CostStore {
+  /** Adds to one actor's spend (atomically where the store is shared). */
+  add(address: ActorAddress, delta: Spend): Promise<void>
+  /** Every actor's spend this store knows (a shared store keeps it current from its watch). */
+  all(): ReadonlyArray<{ readonly address: ActorAddress; readonly spend: Spend }>
+}
+
+export function memoryCostStore(): CostStore {
+  const m = new Map<string, { address: ActorAddress; spend: Spend }>()
+  return {
+    async add(address, delta) {
+      const k = `${address.tenant}\u0000${address.type}\u0000${address.id}`
+      const cur = m.get(k)
+      m.set(k, { address, spend: addSpend(cur?.spend ?? NO_SPEND, delta) })
+    },
+    all: () => [...m.values()],
+  }
+}
+
+export interface SpendReport {
+  readonly total: Spend
+  readonly byTenant: Readonly<Record<string, Spend>>
+  readonly byType: Readonly<Record<string, Spend>>
+  readonly byAgent: ReadonlyArray<{ readonly address: ActorAddress; readonly spend: Spend }>
+}
+
+export class CostLedger {
+  constructor(
+    private readonly budgets: Budgets,
+    readonly store: CostStore = memoryCostStore(),
+  ) {}
+
+  report(tenant?: string): SpendReport {
+    let total = NO_SPEND
+    const byTenant: Record<string, Spend> = {}
+    const byType: Record<string, Spend> = {}
+    const byAgent = this.store.all().filter((e) => tenant === undefined || e.address.tenant === tenant)
+    for (const { address, spend } of byAgent) {
+      total = addSpend(total, spend)
+      byTenant[address.tenant] = addSpend(byTenant[address.tenant] ?? NO_SPEND, spend)
+      const tk = `${address.tenant}/${address.type}`
+      byType[tk] = addSpend(byType[tk] ?? NO_SPEND, spend)
+    }
+    return { total, byTenant, byType, byAgent }
+  }
+
+  /** Throws BudgetExceededError when the actor's, its type's or its tenant's budget is spent. */
+  check(a: ActorAddress): void {
+    const b = this.budgets
+    if (!b.agent && !b.type && !b.tenant) return
+    let agent = 0
+    let type = 0
+    let tenant = 0
+    for (const { address, spend } of this.store.all()) {
+      if (address.tenant !== a.tenant) continue
+      tenant += spend.usd
+      if (address.type !== a.type) continue
+      type += spend.usd
+      if (address.id === a.id) agent += spend.usd
+    }
+    const over = (scope: "agent" | "type" | "tenant", limit: number | undefined, spent: number) => {
+      if (limit !== undefined && spent >= limit) {
+        throw new BudgetExceededError(`model budget of ${scope} ${scope === "agent" ? `${a.type}/${a.id}` : scope === "type" ? a.type : a.tenant} is spent ($${spent.toFixed(6)} of $${limit})`, scope, limit, spent)
+      }
+    }
+    over("agent", b.agent?.[`${a.type}/${a.id}`], agent)
+    over("type", b.type?.[a.type], type)
+    over("tenant", b.tenant?.[a.tenant], tenant)
+  }
+
+  async record(a: ActorAddress, usage: { inputTokens: number; outputTokens: number }, usd: number): Promise<void> {
+    await this.store.add(a, { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, usd, calls: 1 })
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The models layer's ports filled with JetStream KV: the turn journal (`ants_turns`), the
+ * spend of every actor (`ants_model_cost`) and the routers' shared statistics
+ * (`ants_model_stats`). Bucket names and keys come from subjects/models.ts. The caller hands
+ * in the KV handles, so this file opens no connection and knows nothing of the engine.
+ */
+import type { KV, KvEntry } from "@nats-io/kv"
+import {
+  modelCostKey,
+  modelStatsKey,
+  parseModelStatsKey,
+  turnFilter,
+  turnMetaFilter,
+  turnMetaKey,
+  turnStepKey,
+} from "../../subjects/models.ts"
+import type { ActorAddress } from "../../subjects/grammar.ts"
+import { addSpend, NO_SPEND, type CostStore, type Spend } from "./cost.ts"
+import type { TurnJournal, TurnMeta, TurnStep } from "./journal.ts"
+import type { StatsSharing, StatsSnapshot } from "./stats.ts"
+
+const enc = new TextEncoder()
+
+function isWrongRevision(e: unknown): boolean {
+  const msg = String((e as Error)?.message ?? "")
+  return /wrong last sequence|key exists|10071/.test(msg) || (e as { code?: unknown })?.code === 10071
+}
+
+function live(e: KvEntry | null): e is KvEntry {
+  return e !== null && e.operation === "PUT" && e.length > 0
+}
+
+export function kvTurnJournal(kv: KV): TurnJournal {
+  return {
+    async meta(a, turn) {
+      const e = await kv.get(turnMetaKey(a, turn))
+      return live(e) ? e.json<TurnMeta>() : undefined
+    },
+    async steps(a, turn) {
+      const out: TurnStep[] = []
+      for (let seq = 0; ; seq++) {
+        const e = await kv.get(turnStepKey(a, turn, seq))
+        if (!live(e)) return out
+        out.push(e.json<TurnStep>())
+      }
+    },
+    async record(a, turn, step) {
+      const key = turnStepKey(a, turn, step.seq)
+      try {
+        await kv.create(key, enc.encode(JSON.stringify(step)))
+        return step
+      } catch (e) {
+        if (!isWrongRevision(e)) throw e
+        const got = await kv.get(key)
+        if (live(got)) return got.json<TurnStep>()
+        await kv.put(key, enc.encode(JSON.stringify(step)))
+        return step
+      }
+    },
+    async setMeta(meta) {
+      await kv.put(turnMetaKey(meta.address, meta.turn), enc.encode(JSON.stringify(meta)))
+    },
+    async reset(a, turn) {
+      const keys = await kv.keys(turnFilter(a, turn))
+      for await (const k of keys) if (!k.endsWith(".meta")) await kv.purge(k)
+    },
+    async list(tenant, type, id) {
+      const out: TurnMeta[] = []
+      const keys: string[] = []
+      for await (const k of await kv.keys(turnMetaFilter(tenant, type, id))) keys.push(k)
+      for (const k of keys) {
+        const e = await kv.get(k)
+        if (live(e)) out.push(e.json<TurnMeta>())
+      }
+      return out.sort((x, y) => x.startedAt.localeCompare(y.startedAt))
+    },
+  }
+}
+
+/**
+ * Spend in KV, one entry per actor, added to with revision-checked updates (no lost
+ * increment when two nodes add at once); a watch keeps every node's view of all entries
+ * current, so budgets of a type or a tenant hold across nodes. Resolves once the view has caught up.
+ */
+export async function kvCostStore(kv: KV): Promise<CostStore & { stop(): void }> {
+  const view = new Map<string, { address: ActorAddress; spend: Spend }>()
+  const apply = (key: string, spend: Spend | undefined) => {
+    const [tenant, type, id] = key.split(".")
+    if (spend) view.set(key, { address: { tenant, type, id }, spend })
+    else view.delete(key)
+  }
+  const watch = await kv.watch({ key: ">" })
+  let caught: () => void = () => undefined
+  const ready = new Promise<void>((r) => (caught = r))
+  ;(async () => {
+    for await (const e of watch) {
+      apply(e.key, live(e) ? e.json<Spend>() : undefined)
+      if (e.delta === 0) caught()
+    }
+  })().catch(() => undefined)
+  // An empty bucket sends no entry at all: do not wait for one.
+  const status = await kv.status()
+  if (status.values === 0) caught()
+  await ready
+  return {
+    async add(address, delta) {
+      const key = modelCostKey(address)
+      for (let attempt = 0; ; attempt++) {
+        const cur = await kv.get(key)
+        const base = live(cur) ? cur.json<Spend>() : NO_SPEND
+        const next = addSpend(base, delta)
+        try {
+          const revision = (cur as KvEntry | null)?.revision ?? 0
+          if (revision > 0) await kv.update(key, enc.encode(JSON.stringify(next)), revision)
+          else await kv.create(key, enc.encode(JSON.stringify(next)))
+          apply(key, next)
+          return
+        } catch (e) {
+          if (attempt >= 20 || !isWrongRevision(e)) throw e
+        }
+      }
+    },
+    all: () => [...view.values()],
+    stop: () => watch.stop(),
+  }
+}
+
+/** Shares router statistics through KV: each node writes its own entry per deployment and watches the others'. */
+export function kvStatsSharing(kv: KV, nodeId: string): StatsSharing {
+  return {
+    publish(deployment, snapshot) {
+      kv.put(modelStatsKey(deployment, nodeId), enc.encode(JSON.stringify(snapshot))).catch(() => undefined)
+    },
+    subscribe(onRemote) {
+      let stopped = false
+      let stop: (() => void) | undefined
+      kv.watch({ key: ">" })
+        .then(async (w) => {
+          stop = () => w.stop()
+          if (stopped) w.stop()
+          for await (const e of w) {
+            const p = parseModelStatsKey(e.key)
+            if (!p || p.node === nodeId || !live(e)) continue
+            onRemote(p.deployment, p.node, e.json<StatsSnapshot>())
+          }
+        })
+        .catch(() => undefined)
+      return () => {
+        stopped = true
+        stop?.()
+      }
+    },
+  }
+}

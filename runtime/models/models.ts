@@ -1,0 +1,188 @@
+/**
+ * The models layer assembled: router, cost ledger and turn journal, and the per-actor client
+ * the engine hands to handlers as `ctx.model`. Everything an agent does with a model goes
+ * through `ModelClient`: a chat call (messages, tools, an optional output Schema, streaming)
+ * or a whole durable turn. Budgets are checked before each call and spend recorded after it.
+ */
+import type { Schema } from "effect"
+import type { ActorAddress } from "../../subjects/grammar.ts"
+import { modelStreamSubject } from "../../subjects/models.ts"
+import type { Clock } from "./circuit-breaker.ts"
+import { resolveModels, type ModelsConfig, type ResolveOptions } from "./config.ts"
+import { applyPolicy, transcript, type ConversationPolicy } from "./conversation.ts"
+import { CostLedger, type CostStore } from "./cost.ts"
+import { memoryTurnJournal, type TurnJournal, type TurnMeta } from "./journal.ts"
+import { Router, type RouteOptions } from "./router.ts"
+import type { StatsSharing } from "./stats.ts"
+import type { AskAgent, Tool } from "./tools.ts"
+import { hashText, journaledSteps, runTurnLoop, structuredOutput, type TurnResult, type TurnSpec } from "./turn.ts"
+import type { ChatMessage, ModelAnswer, ModelRequest, StreamDelta } from "./types.ts"
+
+export interface ChatOptions<A = unknown> {
+  readonly system?: string
+  /** Tools the model may ask for; `chat` returns the calls, `turn` runs them. */
+  readonly tools?: ReadonlyArray<Tool>
+  /** A Schema the answer must fit: the model is asked for JSON and the answer decoded into `output`. */
+  readonly output?: Schema.Schema<A, any>
+  readonly model?: string
+  readonly capabilities?: ReadonlyArray<string>
+  readonly maxCostUsd?: number
+  readonly maxTokens?: number
+  readonly temperature?: number
+  /** Streams the answer: called for each delta. */
+  readonly onDelta?: (delta: StreamDelta) => void
+}
+
+export interface ChatAnswer<A = unknown> extends ModelAnswer {
+  readonly output?: A
+}
+
+export interface TurnOptions extends TurnSpec {
+  /** The turn's id, unique per actor (a conversational agent uses its turn counter). */
+  readonly turn: string
+  readonly history?: ReadonlyArray<ChatMessage>
+  readonly onDelta?: (delta: StreamDelta) => void
+}
+
+export interface ModelClient {
+  /** One routed model call. */
+  chat<A = unknown>(input: string | ReadonlyArray<ChatMessage>, options?: ChatOptions<A>): Promise<ChatAnswer<A>>
+  /** A whole durable turn: model → tools → model → answer, journaled step by step. */
+  turn(input: string, options: TurnOptions): Promise<TurnResult>
+  /** Applies a conversation policy, summarising through the model when the policy says so. */
+  compact(messages: ReadonlyArray<ChatMessage>, policy: ConversationPolicy): Promise<ChatMessage[]>
+  /**
+   * A sink for a streamed answer: deltas published on ants.<tenant>.stream.<streamId> as
+   * `{"seq","delta"}`, then `{"seq","done":true,"text"}` (or `"error"`) from `end`.
+   */
+  stream(streamId: string): StreamSink
+  /** True when only the offline provider answers. */
+  readonly offline: boolean
+}
+
+export interface StreamSink {
+  readonly onDelta: (delta: StreamDelta) => void
+  end(result: { text: string } | { error: string }): void
+}
+
+/** The port through which stream deltas leave: the engine fills it with a NATS publish. */
+export type PublishPort = (subject: string, data: Uint8Array) => void
+
+export interface ModelsOptions extends ResolveOptions {
+  /** A resolved configuration (else resolved from `file`, `env` and `providers`). */
+  readonly config?: ModelsConfig
+  readonly clock?: Clock
+  readonly sharing?: StatsSharing
+  readonly journal?: TurnJournal
+  readonly costs?: CostStore
+  readonly maxAttempts?: number
+  readonly maxWaitMs?: number
+  readonly cooldownMs?: number
+}
+
+export interface Models {
+  readonly config: ModelsConfig
+  readonly router: Router
+  readonly ledger: CostLedger
+  readonly journal: TurnJournal
+  readonly offline: boolean
+  /** Said once at start-up. */
+  readonly announcement: string
+  /** The client an actor's handlers see as `ctx.model`. */
+  client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort): ModelClient
+  close(): void
+}
+
+const encoder = new TextEncoder()
+
+function historyHash(h: ReadonlyArray<ChatMessage>): string {
+  return hashText(JSON.stringify(h))
+}
+
+export function createModels(options: ModelsOptions = {}): Models {
+  const config = options.config ?? resolveModels(options)
+  const router = new Router({ config, clock: options.clock, sharing: options.sharing, maxAttempts: options.maxAttempts, maxWaitMs: options.maxWaitMs, cooldownMs: options.cooldownMs })
+  const ledger = new CostLedger(config.budgets, options.costs)
+  const journal = options.journal ?? memoryTurnJournal()
+
+  function client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort): ModelClient {
+    const call = async (req: ModelRequest, route: RouteOptions): Promise<ModelAnswer> => {
+      ledger.check(address)
+      const answer = await router.call(req, { ...route, type: address.type })
+      await ledger.record(address, answer.usage, answer.costUsd)
+      return answer
+    }
+    const self: ModelClient = {
+      offline: config.offline,
+      stream(streamId) {
+        const subject = modelStreamSubject(address.tenant, streamId)
+        let seq = 0
+        const send = (o: Record<string, unknown>) => publish?.(subject, encoder.encode(JSON.stringify({ seq: seq++, ...o })))
+        return {
+          onDelta: (delta) => send({ delta }),
+          end: (r) => send("error" in r ? { done: true, error: r.error } : { done: true, text: r.text }),
+        }
+      },
+      async chat<A>(input: string | ReadonlyArray<ChatMessage>, o: ChatOptions<A> = {}) {
+        const messages: ChatMessage[] = typeof input === "string" ? [{ role: "user", content: input }] : [...input]
+        if (o.system) messages.unshift({ role: "system", content: o.system })
+        const structured = o.output ? structuredOutput(o.output) : undefined
+        const req: ModelRequest = {
+          messages,
+          tools: o.tools && o.tools.length > 0 ? o.tools.map((t) => t.spec) : undefined,
+          maxTokens: o.maxTokens,
+          temperature: o.temperature,
+          jsonSchema: structured?.request,
+        }
+        const answer = await call(req, { model: o.model, capabilities: o.capabilities, maxCostUsd: o.maxCostUsd, onDelta: o.onDelta })
+        if (!structured || answer.toolCalls.length > 0) return answer as ChatAnswer<A>
+        return { ...answer, output: structured.decode(answer.content) }
+      },
+      async turn(input, o) {
+        const history = o.history ?? []
+        const fresh: TurnMeta = { turn: o.turn, address, input, history, status: "open", startedAt: new Date().toISOString() }
+        const meta = await journal.meta(address, o.turn)
+        let recorded: Awaited<ReturnType<TurnJournal["steps"]>> = []
+        if (meta && meta.input === input && historyHash(meta.history) === historyHash(history)) {
+          recorded = await journal.steps(address, o.turn)
+        } else {
+          // Same turn id, another question: what was recorded answers something else.
+          if (meta) await journal.reset(address, o.turn)
+          await journal.setMeta(fresh)
+        }
+        const route: RouteOptions = { ...o.route, onDelta: o.onDelta }
+        const steps = journaledSteps({ journal, address, turn: o.turn, recorded, call: (req) => call(req, route) })
+        try {
+          const r = await runTurnLoop({ spec: o, address, turn: o.turn, history, input, steps, askAgent, onDelta: o.onDelta })
+          await journal.setMeta({ ...(meta ?? fresh), status: "done", finishedAt: new Date().toISOString(), answer: r.text, steps: r.modelSteps })
+          return r
+        } catch (e) {
+          // Kept open: a retry of the same turn resumes from what was recorded.
+          await journal.setMeta({ ...(meta ?? fresh), error: (e as Error)?.message ?? String(e) }).catch(() => undefined)
+          throw e
+        }
+      },
+      async compact(messages, policy) {
+        return applyPolicy(messages, policy, async (dropped) => {
+          const a = await call(
+            { messages: [{ role: "system", content: "Summarise this conversation in a few sentences, keeping names, numbers and decisions." }, { role: "user", content: transcript(dropped) }], maxTokens: 300 },
+            {},
+          )
+          return a.content
+        })
+      },
+    }
+    return self
+  }
+
+  return {
+    config,
+    router,
+    ledger,
+    journal,
+    offline: config.offline,
+    announcement: config.announcement,
+    client,
+    close: () => router.close(),
+  }
+}

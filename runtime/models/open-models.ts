@@ -1,0 +1,36 @@
+/**
+ * The models layer of one node, backed by JetStream KV: the turn journal (`ants_turns`), the
+ * spend of every actor (`ants_model_cost`) and the routers' shared statistics
+ * (`ants_model_stats`), opened on the node's connection. The node calls this once at start
+ * and hands each actor `models.client(address, askAgent, publish)` as `ctx.model`.
+ */
+import type { NatsConnection } from "@nats-io/nats-core"
+import { Kvm } from "@nats-io/kv"
+import { MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET } from "../../subjects/models.ts"
+import { kvCostStore, kvStatsSharing, kvTurnJournal } from "./kv-stores.ts"
+import { createModels, type Models, type ModelsOptions } from "./models.ts"
+
+export interface OpenModelsOptions extends Omit<ModelsOptions, "journal" | "costs" | "sharing"> {
+  readonly nodeId: string
+  /** Replicas of the three buckets (the node's own replicas setting). Default 1. */
+  readonly replicas?: number
+  /** How long journaled turns are kept, ms. Default 7 days. */
+  readonly turnsMaxAgeMs?: number
+}
+
+export async function openModels(nc: NatsConnection, options: OpenModelsOptions): Promise<Models> {
+  const kvm = new Kvm(nc)
+  const replicas = options.replicas ?? 1
+  const turns = await kvm.create(TURNS_BUCKET, { history: 1, replicas, ttl: options.turnsMaxAgeMs ?? 7 * 24 * 3_600_000 })
+  const cost = await kvm.create(MODEL_COST_BUCKET, { history: 1, replicas })
+  const stats = await kvm.create(MODEL_STATS_BUCKET, { history: 1, replicas, ttl: 3_600_000 })
+  const costs = await kvCostStore(cost)
+  const models = createModels({ ...options, journal: kvTurnJournal(turns), costs, sharing: kvStatsSharing(stats, options.nodeId) })
+  return {
+    ...models,
+    close() {
+      models.close()
+      costs.stop()
+    },
+  }
+}

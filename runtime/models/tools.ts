@@ -1,0 +1,119 @@
+/**
+ * Tools a model may call, declared with Schema: the JSON Schema the model sees is derived
+ * from the same value that validates the arguments it produces. A tool's handler is a plain
+ * function, another agent (`agentTool`: one tag of an agent's protocol becomes a tool, and an
+ * ask carries the call), or a handoff (`handoffTool`: the conversation goes to another agent,
+ * whose answer ends the turn).
+ *
+ * Arguments that do not fit are never run: the turn hands the model the validation error as
+ * the tool's result, so it can correct itself.
+ */
+import { Either, JSONSchema, ParseResult, Schema } from "effect"
+import type { ActorAddress } from "../../subjects/grammar.ts"
+import { ToolCallError } from "./errors.ts"
+import type { ChatMessage, ToolSpec } from "./types.ts"
+
+/** The port through which a tool asks another agent; the engine fills it with a real ask. */
+export type AskAgent = (type: string, id: string, tag: string, message: unknown) => Promise<unknown>
+
+export interface ToolContext {
+  /** Stable across a resumed turn: a tool with side effects should de-duplicate on it. */
+  readonly idempotencyKey: string
+  /** The actor whose turn calls the tool, when there is one. */
+  readonly caller?: ActorAddress
+  readonly askAgent: AskAgent
+  /** The conversation so far (handoff tools pass it on). */
+  readonly history?: ReadonlyArray<ChatMessage>
+}
+
+export interface Tool {
+  readonly name: string
+  readonly description: string
+  readonly spec: ToolSpec
+  /** Validates arguments: the decoded value, or a ToolCallError. */
+  decode(args: unknown): Either.Either<unknown, ToolCallError>
+  run(args: unknown, ctx: ToolContext): Promise<unknown>
+  /** Set on handoff tools: the answer of the agent it hands to ends the turn. */
+  readonly handoff?: { readonly agent: string; readonly tag: string }
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/
+
+function jsonSchemaOf(schema: Schema.Schema.Any): Record<string, unknown> {
+  const js = { ...(JSONSchema.make(schema as Schema.Schema<unknown, unknown>) as unknown as Record<string, unknown>) }
+  delete js.$schema
+  return js
+}
+
+function make<A, I>(name: string, description: string, parameters: Schema.Schema<A, I>, run: (args: A, ctx: ToolContext) => unknown, handoff?: Tool["handoff"]): Tool {
+  if (!NAME.test(name)) throw new ToolCallError(`tool name "${name}" must be 1-64 letters, digits, '_' or '-' (what model APIs accept)`, name)
+  const decode = Schema.decodeUnknownEither(parameters)
+  return {
+    name,
+    description,
+    spec: { name, description, parameters: jsonSchemaOf(parameters) },
+    decode(args) {
+      const r = decode(args)
+      if (Either.isRight(r)) return Either.right(r.right)
+      const issues = ParseResult.TreeFormatter.formatErrorSync(r.left)
+      return Either.left(new ToolCallError(`arguments of ${name} do not fit its schema: ${issues}`, name, issues))
+    },
+    run: async (args, ctx) => await run(args as A, ctx),
+    handoff,
+  }
+}
+
+/** A tool whose handler is a plain (sync or async) function. */
+export function defineTool<A, I>(spec: {
+  readonly name: string
+  readonly description: string
+  readonly parameters: Schema.Schema<A, I>
+  readonly run: (args: A, ctx: ToolContext) => unknown
+}): Tool {
+  return make(spec.name, spec.description, spec.parameters, spec.run)
+}
+
+/** Something that names an agent type: its definition (`{type}`) or the type name. */
+export type AgentName = string | { readonly type: string }
+
+/**
+ * One tag of another agent as a tool. By default the arguments' `id` names the actor and the
+ * other arguments are the message (`counter_add {id, n}` asks counter `id` with `Add {n}`);
+ * `route` maps them otherwise.
+ */
+export function agentTool<A, I>(spec: {
+  readonly name: string
+  readonly description: string
+  readonly parameters: Schema.Schema<A, I>
+  readonly agent: AgentName
+  readonly tag: string
+  readonly route?: (args: A) => { readonly id: string; readonly message: unknown }
+}): Tool {
+  const type = typeof spec.agent === "string" ? spec.agent : spec.agent.type
+  const route =
+    spec.route ??
+    ((args: A) => {
+      const { id, ...message } = args as { id?: unknown } & Record<string, unknown>
+      if (typeof id !== "string") throw new ToolCallError(`tool ${spec.name} needs a string "id" argument (or a route)`, spec.name)
+      return { id, message }
+    })
+  return make(spec.name, spec.description, spec.parameters, (args, ctx) => {
+    const r = route(args)
+    return ctx.askAgent(type, r.id, spec.tag, r.message)
+  })
+}
+
+export const HandoffArguments = Schema.Struct({
+  id: Schema.String.annotations({ description: "which agent of that type takes the conversation over" }),
+  text: Schema.String.annotations({ description: "what to tell it" }),
+})
+
+/**
+ * Hands the conversation to another agent: the model picks the actor (`id`) and the text; the
+ * agent receives `{text, history}` on `tag` (default `Chat`) and its answer ends the turn.
+ */
+export function handoffTool(spec: { readonly name: string; readonly description: string; readonly agent: AgentName; readonly tag?: string }): Tool {
+  const type = typeof spec.agent === "string" ? spec.agent : spec.agent.type
+  const tag = spec.tag ?? "Chat"
+  return make(spec.name, spec.description, HandoffArguments, (args, ctx) => ctx.askAgent(type, args.id, tag, ctx.history ? { text: args.text, history: ctx.history } : { text: args.text }), { agent: type, tag })
+}

@@ -1,0 +1,252 @@
+/**
+ * Agent turns over a real nats-server: the loop with tools (plain functions, agents through
+ * the ask port, handoffs), the journal in JetStream KV (a resumed turn repeats no completed
+ * model or tool call: the fake server and the tool count), replay against changed code,
+ * budgets shared through KV, conversation policies, stats shared through KV.
+ */
+import { Kvm, type KV } from "@nats-io/kv"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { Schema } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import {
+  Router,
+  applyPolicy,
+  createModels,
+  defineTool,
+  agentTool,
+  handoffTool,
+  kvCostStore,
+  kvStatsSharing,
+  kvTurnJournal,
+  readTurnRecord,
+  replayTurn,
+  resolveModels,
+  type ChatMessage,
+  type ModelsFile,
+  type StreamDelta,
+  type TurnStep,
+} from "../../runtime/models/mod.ts"
+import { MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET } from "../../subjects/models.ts"
+import { startFakeOpenAI } from "../helpers/fake-openai.ts"
+import type { FakeServer } from "../helpers/fake-model-server.ts"
+import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
+
+const me = { tenant: "acme", type: "assistant", id: "a1" }
+
+describe("agent turns", () => {
+  let server: NatsServer
+  let nc: NatsConnection
+  let turns: KV
+  let oai: FakeServer
+  const totals = new Map<string, number>()
+  let toolRuns = 0
+  const counterAdd = defineTool({
+    name: "counter_add",
+    description: "Adds n to counter id and returns its total",
+    parameters: Schema.Struct({ id: Schema.String, n: Schema.Number }),
+    run: ({ id, n }) => {
+      toolRuns++
+      totals.set(id, (totals.get(id) ?? 0) + n)
+      return { total: totals.get(id) }
+    },
+  })
+  const noAsk = async () => {
+    throw new Error("no agents here")
+  }
+
+  beforeAll(async () => {
+    server = await natsFixture()
+    nc = await rawConnect(server.url)
+    const kvm = new Kvm(nc)
+    turns = await kvm.create(TURNS_BUCKET, { history: 1 })
+    oai = await startFakeOpenAI()
+  })
+  afterAll(async () => {
+    await oai.close()
+    await nc?.close()
+    await server?.stop()
+  })
+
+  function oaiFile(extra: Partial<ModelsFile> = {}): ModelsFile {
+    return { providers: { oai: { kind: "openai", baseURL: `${oai.url}/v1` } }, models: [{ name: "gpt-small", provider: "oai", price: { input: 1000, output: 1000 } }], ...extra }
+  }
+
+  it("turn - the offline provider calls a tool named in the text and answers from its result", async () => {
+    const models = createModels({ env: {}, journal: kvTurnJournal(turns) })
+    expect(models.offline).toBe(true)
+    const r = await models.client(me, noAsk).turn("please counter_add id=c1 n=5", { turn: "t-offline", tools: [counterAdd] })
+    expect(r.text).toBe('counter_add returned {"total":5}')
+    expect(r.offline).toBe(true)
+    expect(r.modelSteps).toBe(2)
+    expect(r.messages.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"])
+    const rec = await readTurnRecord(models.journal, me, "t-offline")
+    expect(rec!.meta.status).toBe("done")
+    expect(rec!.steps.map((s) => s.kind)).toEqual(["model", "tool", "model"])
+    const tool = rec!.steps[1] as Extract<TurnStep, { kind: "tool" }>
+    expect(tool.idempotencyKey).toBe("acme/assistant/a1/t-offline/1")
+  })
+
+  it("turn - a journaled turn resumed does not repeat a completed model or tool call", async () => {
+    // First owner: the model asks for the tool, the tool runs, then the model fails (the node "dies").
+    let second = false
+    oai.respond((req) => {
+      const last = req.body.messages.at(-1)
+      if (last.role === "user") return { toolCalls: [{ id: "call_r1", name: "counter_add", arguments: { id: "c2", n: 3 } }] }
+      return second ? { text: "c2 is now 3" } : { status: 500 }
+    })
+    const first = createModels({ file: oaiFile(), env: {}, journal: kvTurnJournal(turns), maxAttempts: 1 })
+    const runs0 = toolRuns
+    const calls0 = oai.count()
+    await expect(first.client(me, noAsk).turn("add 3 to c2", { turn: "t-resume", tools: [counterAdd] })).rejects.toMatchObject({ _tag: "ModelUnavailableError" })
+    expect(oai.count() - calls0).toBe(2)
+    expect(toolRuns - runs0).toBe(1)
+    // The new owner (another Models, same KV journal) resumes the turn.
+    second = true
+    const next = createModels({ file: oaiFile(), env: {}, journal: kvTurnJournal(turns) })
+    const r = await next.client(me, noAsk).turn("add 3 to c2", { turn: "t-resume", tools: [counterAdd] })
+    expect(r.text).toBe("c2 is now 3")
+    expect(r.resumed).toBe(2)
+    expect(oai.count() - calls0).toBe(3) // only the model call that had failed
+    expect(toolRuns - runs0).toBe(1)
+    expect(totals.get("c2")).toBe(3)
+    // A finished turn asked again answers from the journal alone.
+    const again = await next.client(me, noAsk).turn("add 3 to c2", { turn: "t-resume", tools: [counterAdd] })
+    expect(again.text).toBe("c2 is now 3")
+    expect(oai.count() - calls0).toBe(3)
+    // The same turn id with another question starts afresh.
+    oai.respond(() => ({ text: "fresh" }))
+    expect((await next.client(me, noAsk).turn("something else", { turn: "t-resume" })).text).toBe("fresh")
+    expect(oai.count() - calls0).toBe(4)
+  })
+
+  it("turn - arguments that do not fit the tool's schema go back to the model as an error", async () => {
+    oai.respond((req) => {
+      const last = req.body.messages.at(-1)
+      if (last.role === "user") return { toolCalls: [{ id: "call_bad", name: "counter_add", arguments: { id: "c3", n: "five" } }] }
+      return { text: `the tool said: ${last.content}` }
+    })
+    const runs0 = toolRuns
+    const models = createModels({ file: oaiFile(), env: {}, journal: kvTurnJournal(turns) })
+    const r = await models.client(me, noAsk).turn("add five to c3", { turn: "t-badargs", tools: [counterAdd] })
+    expect(toolRuns).toBe(runs0)
+    expect(r.text).toMatch(/do not fit its schema/)
+  })
+
+  it("turn - the step limit ends a turn whose model never stops calling tools", async () => {
+    oai.respond((_req, n) => ({ toolCalls: [{ id: `call_loop_${n}`, name: "counter_add", arguments: { id: "loop", n: 1 } }] }))
+    const models = createModels({ file: oaiFile(), env: {} })
+    await expect(models.client(me, noAsk).turn("loop", { turn: "t-loop", tools: [counterAdd], maxSteps: 3 })).rejects.toMatchObject({ _tag: "TurnError", reason: "step_limit" })
+  })
+
+  it("turn - agent tools ask through the port, and a handoff's answer ends the turn", async () => {
+    const asked: Array<[string, string, string, unknown]> = []
+    const ask = async (type: string, id: string, tag: string, msg: unknown) => {
+      asked.push([type, id, tag, msg])
+      return type === "counter" ? { total: 42 } : { text: `expert ${id} says hi` }
+    }
+    const get = agentTool({ name: "counter_get", description: "reads a counter", parameters: Schema.Struct({ id: Schema.String }), agent: "counter", tag: "Get" })
+    const expert = handoffTool({ name: "ask_expert", description: "hands over to an expert", agent: "expert" })
+    const models = createModels({ env: {} })
+    const r = await models.client(me, ask).turn("counter_get id=c9", { turn: "t-agent", tools: [get, expert] })
+    expect(asked[0]).toEqual(["counter", "c9", "Get", {}])
+    expect(r.text).toBe('counter_get returned {"total":42}')
+    const h = await models.client(me, ask).turn('ask_expert id=e1 text="hello there"', { turn: "t-handoff", tools: [get, expert], history: [{ role: "user", content: "earlier" }] })
+    expect(r.handoff).toBeUndefined()
+    expect(h.handoff).toEqual({ agent: "expert", id: "e1" })
+    expect(h.text).toBe("expert e1 says hi")
+    expect(asked[1][0]).toBe("expert")
+    expect((asked[1][3] as { text: string; history: unknown[] }).text).toBe("hello there")
+    expect((asked[1][3] as { history: unknown[] }).history.length).toBeGreaterThan(1)
+  })
+
+  it("replay - the same code replays without divergence; changed code shows where it diverges", async () => {
+    const models = createModels({ env: {}, journal: kvTurnJournal(turns) })
+    await models.client(me, noAsk).turn("counter_add id=r1 n=2", { turn: "t-replay", tools: [counterAdd], system: "You count." })
+    const runs0 = toolRuns
+    const rec = (await readTurnRecord(models.journal, me, "t-replay"))!
+    const same = await replayTurn(rec, { tools: [counterAdd], system: "You count." })
+    expect(same.divergences).toEqual([])
+    expect(same.replayedAnswer).toBe(rec.meta.answer)
+    expect(toolRuns).toBe(runs0) // replay runs no tool
+    const prompt = await replayTurn(rec, { tools: [counterAdd], system: "You count carefully." })
+    expect(prompt.divergences.map((d) => d.kind)).toEqual(["request", "request"])
+    const noTool = await replayTurn(rec, { system: "You count." })
+    expect(noTool.divergences.map((d) => d.kind)).toContain("tool_missing")
+    const strict = defineTool({ name: "counter_add", description: "Adds n to counter id and returns its total", parameters: Schema.Struct({ id: Schema.String, n: Schema.Number.pipe(Schema.greaterThan(10)) }), run: () => null })
+    const stricter = await replayTurn(rec, { tools: [strict], system: "You count." })
+    expect(stricter.divergences.map((d) => d.kind)).toContain("arguments")
+    const short = await replayTurn(rec, { tools: [counterAdd], system: "You count.", maxSteps: 1 })
+    expect(short.divergences.map((d) => d.kind)).toContain("extra_step")
+  })
+
+  it("budget - an exhausted agent budget stops model use with budget_exceeded, and KV shares spend across nodes", async () => {
+    const kvm = new Kvm(nc)
+    const costKv = await kvm.create(MODEL_COST_BUCKET, { history: 1 })
+    oai.respond(() => ({ text: "paid answer", usage: { input: 100, output: 100 } }))
+    const budgets = { agent: { "assistant/spender": 0.1 }, type: { assistant: 0.3 } }
+    const nodeA = createModels({ file: oaiFile({ budgets }), env: {}, costs: await kvCostStore(costKv) })
+    const nodeB = createModels({ file: oaiFile({ budgets }), env: {}, costs: await kvCostStore(costKv) })
+    const spender = { ...me, id: "spender" }
+    const calls0 = oai.count()
+    const a = await nodeA.client(spender, noAsk).chat("hi")
+    expect(a.costUsd).toBeCloseTo(0.2, 10)
+    await expect(nodeA.client(spender, noAsk).chat("hi")).rejects.toMatchObject({ _tag: "BudgetExceededError", code: "budget_exceeded", scope: "agent" })
+    expect(oai.count() - calls0).toBe(1)
+    // Node B sees A's spend through KV: the type's budget holds across nodes.
+    await waitUntil(() => nodeB.ledger.report("acme").total.usd >= 0.2)
+    await nodeB.client({ ...me, id: "other" }, noAsk).chat("hi")
+    await expect(nodeB.client({ ...me, id: "third" }, noAsk).chat("hi")).rejects.toMatchObject({ scope: "type" })
+    expect(oai.count() - calls0).toBe(2)
+    const report = nodeA.ledger.report("acme")
+    await waitUntil(() => nodeA.ledger.report("acme").total.calls === 2)
+    expect(report.byType["acme/assistant"].inputTokens).toBeGreaterThanOrEqual(100)
+  })
+
+  it("chat - an output Schema asks for JSON and decodes it; streaming delivers deltas", async () => {
+    const models = createModels({ env: {} })
+    const c = models.client(me, noAsk)
+    const a = await c.chat("hello", { output: Schema.Struct({ text: Schema.String }) })
+    expect(a.output).toEqual({ text: "offline model: hello" })
+    oai.respond(() => ({ text: "not json" }))
+    const online = createModels({ file: oaiFile({ models: [{ name: "gpt-small", provider: "oai", capabilities: ["chat", "json"] }] }), env: {} })
+    await expect(online.client(me, noAsk).chat("hello", { output: Schema.Struct({ text: Schema.String }) })).rejects.toMatchObject({ _tag: "TurnError", reason: "invalid_output" })
+    oai.respond(() => ({ text: "streamed words here" }))
+    const deltas: StreamDelta[] = []
+    const s = await online.client(me, noAsk).chat("go", { onDelta: (d) => deltas.push(d) })
+    expect(s.content).toBe("streamed words here")
+    expect(deltas.length).toBe(3)
+  })
+
+  it("conversation - truncation keeps tool results with their calls; summarising folds older messages", async () => {
+    const conv: ChatMessage[] = []
+    for (let i = 0; i < 5; i++) {
+      conv.push({ role: "user", content: `q${i}` })
+      conv.push({ role: "assistant", content: "", toolCalls: [{ id: `c${i}`, name: "t", arguments: {} }] })
+      conv.push({ role: "tool", toolCallId: `c${i}`, name: "t", content: "r" })
+      conv.push({ role: "assistant", content: `a${i}` })
+    }
+    const cut = await applyPolicy(conv, { kind: "truncate", maxMessages: 6 })
+    expect(cut[0]).toEqual({ role: "user", content: "q4" })
+    expect(cut).toHaveLength(4)
+    const models = createModels({ env: {} })
+    const folded = await models.client(me, noAsk).compact(conv, { kind: "summarise", maxMessages: 10, keep: 4 })
+    expect(folded[0].role).toBe("system")
+    expect(folded[0].content).toMatch(/^Summary of the earlier conversation: offline model: user: q0/)
+    expect(folded.slice(1)).toEqual(conv.slice(16))
+  })
+
+  it("stats - two routers share what they learn through the KV bucket", async () => {
+    const statsKv = await new Kvm(nc).create(MODEL_STATS_BUCKET, { history: 1 })
+    const config = resolveModels({ file: oaiFile(), env: {} })
+    const a = new Router({ config, sharing: kvStatsSharing(statsKv, "node-a") })
+    const b = new Router({ config, sharing: kvStatsSharing(statsKv, "node-b") })
+    oai.respond(() => ({ status: 500 }))
+    await expect(a.call({ messages: [{ role: "user", content: "x" }] })).rejects.toMatchObject({ _tag: "ModelUnavailableError" })
+    await waitUntil(() => b.stats("gpt-small")!.remote.get("node-a"))
+    expect(b.stats("gpt-small")!.blended().success).toBeLessThan(1)
+    a.close()
+    b.close()
+    oai.respond(() => ({ text: "hello from fake openai" }))
+  })
+})
