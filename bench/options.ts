@@ -18,7 +18,7 @@ Runs the benchmark scenarios (all when none is named) against an embedded nats-s
 server given with --nats, and writes JSON lines, a Markdown report and an SVG chart into the
 results folder. Every figure is compared with a raw NATS baseline measured in the same run.
 
-Scenarios: ask, tell, activation, memory, pheromones, tasks, swarm, failover, models, llm-swarm,
+Scenarios: ask, ask-auth, tell, activation, memory, pheromones, tasks, swarm, failover, models, llm-swarm,
   noisy-neighbour, task-failover
 
 Options:

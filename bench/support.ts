@@ -7,12 +7,17 @@ import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
+import { connectionOptions } from "../runtime/security/connection-options.ts"
 import { builtPath, REPO_ROOT } from "./children.ts"
 import type { ScenarioContext } from "./types.ts"
 
-/** A plain nats.js connection, as the raw baselines and outside callers use. */
+/**
+ * A plain nats.js connection, as the raw baselines and outside callers use; it authenticates like
+ * every ANTS connection (credentials in the URL, NATS_NKEY and the other `nats` CLI variables),
+ * so `--nats` may name an authenticated server.
+ */
 export async function rawConnection(url: string, name: string): Promise<NatsConnection> {
-  return await connect({ servers: url.split(","), name, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
+  return await connect({ ...connectionOptions(url).options, name, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
 }
 
 /** Node logger for bench runs: warnings and errors only, through the bench's log. */

@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   "not_found",
   "conflict",
   "invalid_request",
+  "quota_exceeded",
   "budget_exceeded",
   "too_large",
 ] as const

@@ -256,6 +256,24 @@ function partitionToken(p: number): string {
 }
 
 // ---------------------------------------------------------------------------------------
+// De-duplication ids
+
+/**
+ * A de-duplication id (`Nats-Msg-Id`) scoped by tenant: `<tenant>.<id>`. JetStream de-duplicates
+ * per stream and the task and mail streams are shared by every tenant, so an unscoped id of one
+ * tenant would make another tenant's message with the same id a duplicate. The runtime scopes
+ * every id it publishes; a plain client sets the header to `<tenant>.<key>` itself.
+ */
+export function tenantMsgId(tenant: string, id: string): string {
+  return `${token("tenant", tenant)}.${id}`
+}
+
+/** The id a tenant chose, from a header that may be scoped (`<tenant>.<id>`) or not. */
+export function unscopedMsgId(tenant: string, msgId: string): string {
+  return msgId.startsWith(`${tenant}.`) ? msgId.slice(tenant.length + 1) : msgId
+}
+
+// ---------------------------------------------------------------------------------------
 // Topics, tasks, audit
 
 /** `ants.<tenant>.topic.<name...>` for publishing (no wildcards). */

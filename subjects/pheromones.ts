@@ -26,7 +26,7 @@
  * NATS permissions isolate tenants at the server too: writes on `$KV.<bucket>.<tenant>.>`,
  * single reads by the subject-addressed direct get `$JS.API.DIRECT.GET.KV_<bucket>.$KV.<bucket>.<tenant>.>`,
  * and watches/detections through consumers created with the filter in the subject,
- * `$JS.API.CONSUMER.CREATE.KV_<bucket>.<name>.$KV.<bucket>.<tenant>.>` (see nats.conf).
+ * `$JS.API.CONSUMER.CREATE.KV_<bucket>.<name>.$KV.<bucket>.<tenant>.>` (see permissions.ts).
  *
  * A PheromoneEntry:
  *   {"type":"danger","strength":0.7,"location":"integrations.stripe","emitter":"default/payer/p1",

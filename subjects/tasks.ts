@@ -18,8 +18,8 @@
  * All of `ants.*.task.>` is captured by the work-queue stream ANTS_TASKS, so a task published by
  * any client with a JetStream publish (or a request, to get the PubAck) is stored once the
  * server acknowledges it. Capability tokens beginning with `_` are reserved for the lane suffixes
- * above. Set the `Nats-Msg-Id` header to an idempotency key (a subject token) to make that key
- * the task id and have resubmissions within the duplicate window stored once.
+ * above. Set the `Nats-Msg-Id` header to `<tenant>.<key>` (grammar.ts: tenantMsgId; the key a
+ * subject token) to make that key the task id and have resubmissions within the duplicate window stored once.
  *
  * A task message body is JSON, the submission below; `capability` may be left out (the subject
  * says it). Task ids, idempotency keys and session ids are subject tokens ([A-Za-z0-9_-]+).
@@ -206,6 +206,11 @@ export function parseTaskSubject(subject: string): ParsedTaskSubject {
     return { tenant, capability: capabilityPath(rest.slice(0, -1).join(".")), lane }
   }
   return { tenant, capability: capabilityPath(rest.join(".")), lane: DEFAULT_PRIORITY }
+}
+
+/** Every task subject of one tenant, `ants.<tenant>.task.>` (its waiting tasks in the stream). */
+export function taskTenantFilter(tenant: string): string {
+  return `${ROOT}.${token("tenant", tenant)}.task.>`
 }
 
 /** `ants._sys.tasks.<tenant>.sched.<capability...>` */

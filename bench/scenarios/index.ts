@@ -1,6 +1,7 @@
 /** The scenario registry, in the order a full run executes them. */
 import type { Scenario } from "../types.ts"
 import { askScenario } from "./ask.ts"
+import { askAuthScenario } from "./ask-auth.ts"
 import { tellScenario } from "./tell.ts"
 import { activationScenario } from "./activation.ts"
 import { memoryScenario } from "./memory.ts"
@@ -11,8 +12,7 @@ import { failoverScenario } from "./failover.ts"
 import { recallScenario } from "./recall.ts"
 import { modelsScenario } from "./models.ts"
 import { llmSwarmScenario } from "./llm-swarm.ts"
-
 import { noisyNeighbourScenario } from "./noisy-neighbour.ts"
 import { taskFailoverScenario } from "./task-failover.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario, recallScenario]
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario, recallScenario]

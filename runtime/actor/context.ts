@@ -10,6 +10,7 @@ import type { ActorCell } from "./cell.ts"
 import { AskError, publishTopic } from "../client/messaging.ts"
 import type { ProtocolSpec } from "../agent/protocol.ts"
 import type { HostNode } from "./host-node.ts"
+import type { TenantScope } from "./tenant-scope.ts"
 import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
 import type { ScopedMemory } from "../memory/mod.ts"
 import type { ModelClient } from "../models/mod.ts"
@@ -20,57 +21,81 @@ const decoder = new TextDecoder()
 const modelClients = new WeakMap<ActorCell, ModelClient>()
 
 class CellContext implements ActorContext<unknown> {
-  constructor(
-    private readonly cell: ActorCell,
-    private readonly hostNode: HostNode,
-  ) {}
+  // True private fields: a handler cannot reach the cell, its host or the node (whose connection
+  // has the runtime's full permissions) through the context object.
+  readonly #cell: ActorCell
+  readonly #node: HostNode
+  #scope: TenantScope | undefined
+
+  constructor(cell: ActorCell, hostNode: HostNode) {
+    this.#cell = cell
+    this.#node = hostNode
+  }
+
+  /**
+   * What this actor acts through: its tenant's connection when the node has an auth folder
+   * (opened before the actor's first handler runs). Deliberately reachable (`ctx.scope`): a
+   * handler that reaches past the API with it can do no more than its tenant's principal may,
+   * and the server refuses the rest. With tenant connections in use it never falls back to the
+   * node's connection: no scope, no messaging.
+   */
+  protected get scope(): TenantScope {
+    if (this.#scope) return this.#scope
+    const node = this.#node
+    const tenant = this.#cell.tenant
+    if (node.scopes === undefined) return (this.#scope = { tenant, nc: node.nc, messaging: node.messaging, stigmergy: () => node.stigmergy() })
+    const s = node.scopes.get(tenant)
+    if (!s) throw new AskError("unavailable", `the connection of tenant "${tenant}" is not open on node ${node.id}`)
+    return (this.#scope = s)
+  }
 
   get self(): ActorAddress {
-    return { tenant: this.cell.tenant, type: this.cell.type, id: this.cell.id }
+    return { tenant: this.#cell.tenant, type: this.#cell.type, id: this.#cell.id }
   }
 
   get node(): string {
-    return this.hostNode.id
+    return this.#node.id
   }
 
   get state(): unknown {
-    return this.cell.state
+    return this.#cell.state
   }
 
   set state(s: unknown) {
-    this.cell.state = s
+    this.#cell.state = s
   }
 
   /** The actor's own view: its `close()` touches only its watches, which stop with the activation. */
   get pheromones(): Pheromones {
-    const v = stigmergyViews(this.cell)
-    const c = this.cell
-    return (v.pheromones ??= this.hostNode.stigmergy().pheromones(c.tenant, actorName(c), v.signal))
+    const v = stigmergyViews(this.#cell)
+    const c = this.#cell
+    return (v.pheromones ??= this.scope.stigmergy().pheromones(c.tenant, actorName(c), v.signal))
   }
 
   get workspace(): Workspace {
-    const v = stigmergyViews(this.cell)
-    const c = this.cell
-    return (v.workspace ??= this.hostNode.stigmergy().workspace(c.tenant, actorName(c), v.signal))
+    const v = stigmergyViews(this.#cell)
+    const c = this.#cell
+    return (v.workspace ??= this.scope.stigmergy().workspace(c.tenant, actorName(c), v.signal))
   }
 
   get memory(): ScopedMemory {
-    return this.hostNode.memory.forActor(this.self)
+    return this.#node.memory.forActor(this.self)
   }
 
   get model(): ModelClient {
-    const cell = this.cell
+    const cell = this.#cell
     let m = modelClients.get(cell)
     if (!m) {
-      const models = this.hostNode.models
-      if (!models) throw new AskError("unavailable", `node ${this.hostNode.id} runs without models (started with models: false)`)
-      const node = this.hostNode
+      const node = this.#node
+      const models = node.models
+      if (!models) throw new AskError("unavailable", `node ${node.id} runs without models (started with models: false)`)
       const tenant = cell.tenant
+      const scope = this.scope
       m = models.client(
         { tenant, type: cell.type, id: cell.id },
-        // An agent tool's call is an ask, in the actor's own tenant; a turn waits for it as long as a model call.
-        (type, id, tag, message) => node.messaging.ask({ agent: type, id, tenant }, tag, message, { timeoutMs: 30_000 }),
-        (subject, data) => node.nc.publish(subject, data),
+        // An agent tool's call is an ask, in the actor's own tenant (through its scope); a turn waits for it as long as a model call.
+        (type: string, id: string, tag: string, message: unknown) => scope.messaging.ask({ agent: type, id, tenant }, tag, message, { timeoutMs: 30_000 }),
+        (subject: string, data: Uint8Array) => node.nc.publish(subject, data),
       )
       modelClients.set(cell, m)
     }
@@ -78,43 +103,44 @@ class CellContext implements ActorContext<unknown> {
   }
 
   get extensions(): Readonly<Record<string, unknown>> {
-    return this.cell.host.definition.extensions
+    return this.#cell.host.definition.extensions
   }
 
   private sameTenant(t: string | undefined): string {
-    const tenant = this.cell.tenant
+    const tenant = this.#cell.tenant
     if (t !== undefined && t !== tenant) {
-      throw new AskError("forbidden", `actor ${this.cell.type}/${this.cell.id} of tenant "${tenant}" may not address tenant "${t}"`)
+      throw new AskError("forbidden", `actor ${this.#cell.type}/${this.#cell.id} of tenant "${tenant}" may not address tenant "${t}"`)
     }
     return tenant
   }
 
   ref<P extends ProtocolSpec>(agent: AgentRef<P>, id: string, t?: string): ActorRef<P> {
-    return this.hostNode.messaging.ref(agent, id, this.sameTenant(t))
+    return this.scope.messaging.ref(agent, id, this.sameTenant(t))
   }
 
   ask(target: Target, tag: string, message: unknown, options?: AskOptions): Promise<unknown> {
-    return this.hostNode.messaging.ask({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
+    return this.scope.messaging.ask({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
   }
 
   tell(target: Target, tag: string, message: unknown): void {
-    this.hostNode.messaging.tell({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message)
+    this.scope.messaging.tell({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message)
   }
 
   tellDurable(target: Target, tag: string, message: unknown, options?: DurableTellOptions): Promise<DurableTellResult> {
-    return this.hostNode.messaging.tellDurable({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
+    return this.scope.messaging.tellDurable({ ...target, tenant: this.sameTenant(target.tenant) }, tag, message, options)
   }
 
   publish(topic: string, data: unknown): void {
-    publishTopic(this.hostNode.nc, this.cell.tenant, topic, data)
+    publishTopic(this.scope.nc, this.#cell.tenant, topic, data)
   }
 
   subscribe(pattern: string, tag: string): void {
-    const cell = this.cell
-    const node = this.hostNode
+    const cell = this.#cell
+    const node = this.#node
+    const nc = this.scope.nc
     const compiled = cell.host.compiled.get(tag)
     if (!compiled) throw new AskError("unknown_tag", `agent "${cell.type}" has no tag "${tag}" to deliver topic events as`)
-    const sub = node.nc.subscribe(topicPattern(cell.tenant, pattern), {
+    const sub = nc.subscribe(topicPattern(cell.tenant, pattern), {
       callback: (_err, msg) => {
         if (cell.status === "stopped") return
         let parsed: unknown
@@ -139,7 +165,7 @@ class CellContext implements ActorContext<unknown> {
   }
 
   log(message: string, fields?: Record<string, unknown>): void {
-    this.hostNode.log("info", `[${this.cell.type}/${this.cell.id}] ${message}`, fields)
+    this.#node.log("info", `[${this.#cell.type}/${this.#cell.id}] ${message}`, fields)
   }
 }
 

@@ -10,6 +10,7 @@ import type { Stigmergy } from "./artifact-delivery.ts"
 import type { ActivationGuard } from "./activation-guard.ts"
 import type { TypeStats } from "./type-stats.ts"
 import type { NodeMemory } from "../memory/mod.ts"
+import type { TenantScopes } from "./tenant-scope.ts"
 import type { Models } from "../models/mod.ts"
 import type { MessageLedger } from "../limits/message-ledger.ts"
 import type { LoopMonitor } from "../cpu/loop-monitor.ts"
@@ -34,6 +35,8 @@ export interface HostNode {
   settled(): void
   /** Single activation across nodes (leases); absent when the node runs without a cluster. */
   readonly guard?: ActivationGuard
+  /** What each tenant's actors act through (their own connection when the node has an auth folder). */
+  readonly scopes?: TenantScopes
   /** Counts and records a topic event that could not be delivered (node stats `rejectedEvents`). */
   rejectedEvent?(subject: string, code: "invalid_message" | "invalid_subject" | "overloaded", message: string): void
   /** Where every message is accounted for (settled by the host's replies). */

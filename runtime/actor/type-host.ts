@@ -120,6 +120,8 @@ export class TypeHost implements CellHost {
 
   /** Loads the last checkpoint (or the initial state) into a warming cell. */
   async restore(cell: ActorCell): Promise<void> {
+    // the tenant's own connection before anything of the actor runs (its handlers act through it)
+    await this.node.scopes?.open(cell.tenant)
     // the lease first: a node that cannot have the actor must not even read its state
     const tookOver = this.node.guard ? await this.node.guard.acquire(cell) : false
     if (this.checkpointPolicy !== "never") {

@@ -76,6 +76,11 @@ export interface ServeOptions {
   readonly idlePollMs?: number
   /** Observes what the worker does (tests, metrics). */
   readonly onEvent?: (e: WorkerEvent) => void
+  /**
+   * Why a tenant's tasks wait now (its suspension), or undefined. A task of such a tenant is
+   * parked in the schedule stream for `PAUSED_TASK_DELAY_MS` instead of running (no attempt counted).
+   */
+  readonly paused?: (tenant: string) => string | undefined
   /** Replicas of the task streams and buckets if this call is the one that creates them. Default 1. */
   readonly replicas?: number
 }
@@ -109,4 +114,8 @@ export interface WorkerConfig {
   readonly idlePollMs: number
   readonly keepAlive: boolean
   readonly onEvent?: (e: WorkerEvent) => void
+  readonly paused?: (tenant: string) => string | undefined
 }
+
+/** How long a task of a paused (suspended) tenant waits in the schedule stream before it is looked at again. */
+export const PAUSED_TASK_DELAY_MS = 30_000

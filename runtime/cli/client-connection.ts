@@ -1,58 +1,56 @@
 /**
- * Where client commands find NATS: `--nats`, then `NATS_URL`, then the embedded server of a node
- * started on this machine with no `--nats` (its URL is left in a file under the temporary folder
- * while it runs), then nats://127.0.0.1:4222. A stale URL file (its node is gone, or its server
- * does not answer) is removed with a note on stderr.
+ * How client commands reach and authenticate to NATS: the `nats` CLI's flags, then the URL's
+ * credentials and the environment (runtime/security/connection-options.ts), and where the URL
+ * comes from (`--nats`, NATS_URL, a local node's embedded server if its file may be trusted,
+ * nats://127.0.0.1:4222).
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import { connect } from "@nats-io/transport-node"
-import { clearEmbeddedUrl, isProcessAlive, readEmbeddedUrl } from "./embedded-url.ts"
+import { connectNats } from "../client/connect-nats.ts"
+import { redactUrl, type Credentials } from "../security/connection-options.ts"
+import { CliError } from "./cli-error.ts"
+import { clearEmbeddedUrl, distrustEmbeddedUrl, isProcessAlive, readEmbeddedUrl } from "./embedded-url.ts"
 import type { Io } from "./io.ts"
 
-/** A failure to do what was asked (not a usage error), with the exit code to end with. */
-export class CliError extends Error {
-  readonly _tag = "CliError"
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message)
-    this.name = "CliError"
-  }
+export { CliError }
+
+/** The credential flags every client command and `ants node` take (declared once in commands.ts). */
+export const CREDENTIAL_FLAGS = ["user", "password", "token", "creds", "nkey", "tls-cert", "tls-key", "tls-ca"] as const
+
+/** The credentials given as flags (undefined ones left out, so the URL and the environment still apply). */
+export function credentialsOf(values: Partial<Record<(typeof CREDENTIAL_FLAGS)[number], string | undefined>>): Credentials {
+  const c: Record<string, string> = {}
+  const keys = { user: "user", password: "password", token: "token", creds: "creds", nkey: "nkey", "tls-cert": "tlsCert", "tls-key": "tlsKey", "tls-ca": "tlsCa" } as const
+  for (const f of CREDENTIAL_FLAGS) if (values[f] !== undefined) c[keys[f]] = values[f]!
+  return c
 }
 
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 /**
- * A client connection like a node's (every listed server, reconnecting), opened here rather
- * than through the node module: a client command then loads only what it uses, not the whole
- * runtime.
+ * Where client commands find NATS. The embedded server's file is used only when it is private
+ * to this user and names a running nats-server (runtime/cli/embedded-url.ts); otherwise it is
+ * skipped with the reason on stderr. Credentials come from the URL and the environment
+ * (runtime/security/connection-options.ts), or from the embedded server's file.
  */
-async function connectNats(servers: string, name: string): Promise<NatsConnection> {
-  return await connect({ servers: servers.split(",").map((s) => s.trim()).filter(Boolean), name, maxReconnectAttempts: -1, reconnectTimeWait: 250 })
-}
-
-/**
- * Where client commands find NATS. The embedded server's file is skipped (with a note on
- * stderr) when the node that wrote it is no longer running: a crash leaves it behind.
- */
-export function resolveNatsUrl(flag: string | undefined, io?: Io): { url: string; source: "flag" | "env" | "embedded" | "default" } {
+export function resolveNatsUrl(flag: string | undefined, io?: Io): { url: string; source: "flag" | "env" | "embedded" | "default"; credentials?: Credentials } {
   if (flag) return { url: flag, source: "flag" }
   if (process.env.NATS_URL) return { url: process.env.NATS_URL, source: "env" }
   const e = readEmbeddedUrl()
   if (e) {
-    if (e.pid === undefined || isProcessAlive(e.pid)) return { url: e.url, source: "embedded" }
-    io?.err(`ants: ignoring ${e.file}: the node (pid ${e.pid}) that started the embedded nats-server at ${e.url} is no longer running; trying ${DEFAULT_NATS_URL}`)
-    clearEmbeddedUrl(e.url)
+    const why = distrustEmbeddedUrl(e)
+    if (why === undefined) return { url: e.url, source: "embedded", credentials: e.user ? { user: e.user, password: e.password ?? "" } : {} }
+    io?.err(`ants: not trusting ${e.file}: ${why}; trying ${DEFAULT_NATS_URL}`)
+    // a file of ours whose server is gone (a crashed node) is removed; anything else is left alone
+    if (e.pid !== undefined && !isProcessAlive(e.pid)) clearEmbeddedUrl(e.url)
   }
   return { url: DEFAULT_NATS_URL, source: "default" }
 }
 
-export async function clientConnection(flag: string | undefined, io: Io): Promise<NatsConnection> {
-  let { url, source } = resolveNatsUrl(flag, io)
+export async function clientConnection(flag: string | undefined, io: Io, given: Credentials = {}): Promise<NatsConnection> {
+  let { url, source, credentials } = resolveNatsUrl(flag, io)
   if (source === "embedded") {
     try {
-      return await connectNats(url, "ants-cli")
+      return await connectNats(url, "ants-cli", credentials)
     } catch (e) {
       io.err(`ants: the embedded nats-server at ${url} (from ${readEmbeddedUrl()?.file ?? "its URL file"}) does not answer (${(e as Error).message}); the file is stale, trying ${DEFAULT_NATS_URL}`)
       clearEmbeddedUrl(url)
@@ -60,10 +58,10 @@ export async function clientConnection(flag: string | undefined, io: Io): Promis
     }
   }
   try {
-    return await connectNats(url, "ants-cli")
+    return await connectNats(url, "ants-cli", given)
   } catch (e) {
     throw new CliError(
-      `cannot connect to NATS at ${url} (${(e as Error).message}). Start a node first (\`npx ants node --agents ./actors/examples/index.ts\`), or pass --nats <url> / set NATS_URL.`,
+      `cannot connect to NATS at ${redactUrl(url)} (${(e as Error).message}). Start a node first (\`npx ants node --agents <module>\`), or pass --nats <url> / set NATS_URL (with credentials: nats://user:password@host, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS or NATS_NKEY).`,
       2,
     )
   }

@@ -45,6 +45,23 @@ function parseScore(raw: string, f: string): number {
   return n
 }
 
+/**
+ * How a command authenticates to NATS: the `nats` CLI's flags, declared once and taken by every
+ * command that connects and by `ants node`. Each falls back to the URL's credentials
+ * (nats://user:password@host) and the `nats` CLI's environment variables
+ * (runtime/security/connection-options.ts resolves them; client-connection.ts uses it).
+ */
+const CREDENTIALS = {
+  nkey: text("<file>", "authenticate with the nkey seed in this file (e.g. auth/operator.nk from `ants auth init`)").defaultIs("$NATS_NKEY"),
+  creds: text("<file>", "authenticate with this .creds file (JWT and seed)").defaultIs("$NATS_CREDS"),
+  user: text("<user>", "user name (with --password)").defaultIs("$NATS_USER, else the URL's user"),
+  password: text("<password>", "password of --user").defaultIs("$NATS_PASSWORD, else the URL's password"),
+  token: text("<token>", "authenticate with this token").defaultIs("$NATS_TOKEN"),
+  "tls-ca": text("<file>", "CA certificate that verifies the server").defaultIs("$NATS_CA"),
+  "tls-cert": text("<file>", "client certificate (with --tls-key)").defaultIs("$NATS_CERT"),
+  "tls-key": text("<file>", "client certificate's private key").defaultIs("$NATS_KEY"),
+}
+
 export const NODE = defineCommand({
   name: "node",
   summary: "run a runtime node hosting agent types",
@@ -69,6 +86,9 @@ export const NODE = defineCommand({
     ),
     verbose: flag("log info-level events on stderr (warnings and errors always are)"),
     ...memoryStore("where the agents' ctx.memory lives"),
+    "auth-dir": text("<dir>", "the folder `ants auth init` wrote: each tenant's actors act through that tenant's own connection, so the server enforces its permissions"),
+    tenants: list("<t1,t2>", "serve only these tenants; messages to others are answered forbidden").defaultIs("every tenant"),
+    ...CREDENTIALS,
   },
   notes: [
     "With --json the node prints one JSON event a line on stdout (ready, stopped) and logs JSON on stderr.",
@@ -105,6 +125,7 @@ export const ASK = defineCommand({
   args: { args: "<subject> ['<json>']", min: 1, max: 2, summary: "Prints the reply envelope, {\"ok\":true,\"value\":...} or {\"ok\":false,\"error\":{\"code\",\"message\"}}, and exits 1 on an error envelope." },
   options: {
     nats: natsClient(),
+    ...CREDENTIALS,
     timeout: duration("<ms>", "how long to wait for the reply").defaultIs("5000; with --stream 60000"),
     stream: flag("print a streamed answer as it is written (conversational agents), then the reply envelope; the body must be a JSON object"),
   },
@@ -121,7 +142,7 @@ export const TELL = defineCommand({
   name: "tell",
   summary: "send a message to an agent without waiting for a reply",
   args: { args: "<subject> ['<json>']", min: 1, max: 2, summary: "Publishes the message and returns once the server has it; nothing says whether an agent handled it (use ask for that)." },
-  options: { nats: natsClient() },
+  options: { nats: natsClient(), ...CREDENTIALS },
   notes: [SUBJECT_NOTE],
   examples: [`npx ants tell ants.default.agent.counter.c1.Add '{"n":2}'`],
   connects: true,
@@ -134,6 +155,7 @@ export const WAKE = defineCommand({
   options: {
     tenant: tenant(),
     nats: natsClient(),
+    ...CREDENTIALS,
     timeout: duration("<ms>", "how long to wait for the node's answer").withDefault(5000),
   },
   examples: ["npx ants wake counter c1", "npx ants wake echo e7 --json"],
@@ -146,6 +168,7 @@ export const NODES = defineCommand({
   args: { args: "", min: 0, max: 0, summary: "Every node answers a broadcast within the timeout; prints state, partitions, actors by state, leases and the guarantees on the server. Exit 1 when no node answered." },
   options: {
     nats: natsClient(),
+    ...CREDENTIALS,
     timeout: duration("<ms>", "how long to gather answers").withDefault(1000),
   },
   examples: ["npx ants nodes", "npx ants nodes --json --timeout 2000"],
@@ -161,6 +184,7 @@ export const ACTORS = defineCommand({
     tenant: text("<tenant>", "only this tenant").defaultIs("every tenant"),
     limit: int("<n>", "at most this many actors from each node").defaultIs("10000"),
     nats: natsClient(),
+    ...CREDENTIALS,
     timeout: duration("<ms>", "how long to gather answers").withDefault(1000),
   },
   examples: ["npx ants actors --type counter", "npx ants actors --type counter --tenant default --limit 100 --json"],
@@ -180,6 +204,7 @@ export const COST = defineCommand({
   options: {
     type: text("<type>", "only this agent type").defaultIs("every type"),
     nats: natsClient(),
+    ...CREDENTIALS,
     timeout: duration("<ms>", "how long to gather the nodes' figures").withDefault(1000),
   },
   examples: ["npx ants cost", "npx ants cost --type counter --json"],
@@ -231,6 +256,7 @@ export const PHEROMONE = defineCommand({
     tenant: tenant(),
     emitter: text("<E>", "who deposits (recorded on the trail)").withDefault("cli"),
     nats: natsClient(),
+    ...CREDENTIALS,
   },
   notes: [
     "With --json every result is one JSON document (watch: one line per event); a refusal prints {\"ok\":false,\"error\":{code,message}} and exits 1, a usage error {\"ok\":false,\"error\":{\"code\":\"usage\",...}} and exits 2.",
@@ -270,6 +296,7 @@ export const TASK = defineCommand({
     deadline: time("<T>", "dead-lettered (deadline_exceeded) if not started by this time").onlyFor("submit"),
     tenant: tenant(),
     nats: natsClient(),
+    ...CREDENTIALS,
   },
   notes: [
     "Times T: ISO-8601 (2026-01-31T09:00:00Z), epoch milliseconds, or relative: +500ms, +30s, +5m, +24h.",
@@ -297,6 +324,7 @@ export const DLQ = defineCommand({
     limit: int("<n>", "at most this many").defaultIs("all").onlyFor("list"),
     tenant: tenant(),
     nats: natsClient(),
+    ...CREDENTIALS,
   },
   notes: [
     `A task lands here when its last attempt fails, when it is rejected, or when its deadline passes. The examples below show the one \`npx ants task submit example.work '{"fail":true}' --key broken-1\` leaves after its 3 attempts. A malformed_payload one cannot be resubmitted: submit a corrected task and purge it.`,
@@ -305,8 +333,63 @@ export const DLQ = defineCommand({
   connects: true,
 })
 
+export const TENANT = defineCommand({
+  name: "tenant",
+  summary: "suspend or resume a tenant (the kill switch), set its quotas, or show them",
+  subcommands: {
+    suspend: {
+      args: "<tenant>",
+      min: 1,
+      max: 1,
+      summary: "within seconds every actor of the tenant on every node is stopped (state checkpointed), its messages are answered forbidden with the reason, its tasks wait; stored, so it survives node restarts",
+    },
+    resume: { args: "<tenant>", min: 1, max: 1, summary: "lift a suspension" },
+    show: { args: "<tenant>", min: 1, max: 1, summary: "whether the tenant is suspended (why, since when, by whom) and its quotas" },
+    quota: { args: "<tenant>", min: 1, max: 1, summary: "set the tenant's quotas (the ones given; the nodes' defaults apply to the others)" },
+  },
+  options: {
+    reason: text("<text>", "why: stored, and given to the tenant's callers (required)").onlyFor("suspend"),
+    "max-actors": int("<n>", "actors of the tenant active at once", { min: 0 }).onlyFor("quota"),
+    "messages-per-second": int("<n>", "messages to the tenant's actors per second").onlyFor("quota"),
+    "kv-bytes": int("<n>", "bytes of actor state the tenant may keep", { min: 0 }).onlyFor("quota"),
+    "task-backlog": int("<n>", "tasks of the tenant waiting at once", { min: 0 }).onlyFor("quota"),
+    nats: natsClient(),
+    ...CREDENTIALS,
+  },
+  notes: ["Run it as the operator principal (e.g. --nkey auth/operator.nk). The record lives in a bucket every node watches."],
+  examples: [
+    `npx ants tenant suspend acme --reason "invoice unpaid"`,
+    "npx ants tenant show acme --json",
+    "npx ants tenant resume acme",
+    "npx ants tenant quota acme --max-actors 1000 --messages-per-second 500",
+  ],
+  connects: true,
+})
+
+export const AUTH = defineCommand({
+  name: "auth",
+  summary: "write the principals (nodes, operator, tenants) and the server configuration that knows them",
+  subcommands: {
+    init: {
+      args: "",
+      min: 0,
+      max: 0,
+      summary:
+        "writes <out>/auth.conf (nkey users and their permissions), <out>/nats.conf (a complete single server), <out>/routes.conf (cluster route credentials) and the seeds node.nk, operator.nk, tenants/<tenant>.nk (0600, in a 0700 folder)",
+    },
+  },
+  options: {
+    tenants: list("<t1,t2>", "the tenants to make principals for").required(),
+    out: text("<dir>", "the folder to write (the shipped nats.conf includes auth/auth.conf: use --out auth next to it)").required(),
+    routes: list("<host:port,...>", "cluster routes to write into routes.conf").defaultIs("none"),
+    force: flag("replace an existing folder's keys (every principal's seed changes)"),
+  },
+  examples: ["npx ants auth init --tenants acme --out ./auth", "npx ants auth init --tenants acme,globex --out auth-cluster --routes ants-a:6222,ants-b:6222,ants-c:6222 --json"],
+  connects: false,
+})
+
 /** Mirrors SCENARIOS in bench/scenarios/index.ts (test/cli checks it). */
-export const BENCH_SCENARIO_NAMES = ["ask", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "models", "llm-swarm", "noisy-neighbour", "task-failover", "recall"] as const
+export const BENCH_SCENARIO_NAMES = ["ask", "ask-auth", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "models", "llm-swarm", "noisy-neighbour", "task-failover", "recall"] as const
 
 export const BENCH = defineCommand({
   name: "bench",
@@ -387,4 +470,4 @@ export const TURN = defineCommand({
 })
 
 /** Every command, in the order `ants --help` lists them. */
-export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, BENCH]
+export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TENANT, AUTH, BENCH]

@@ -1,32 +1,52 @@
 /**
- * While a node runs on its embedded nats-server, its URL (and the node's pid) is kept in a file
- * under the temporary folder so that `ants ask`, `ants tell` and friends on the same machine find
- * it without flags. A node that crashed leaves the file behind: readers check that the pid is
- * still alive (and callers that the URL still answers) before trusting it.
+ * While a node runs on its embedded nats-server, its URL, the credentials made for that run and
+ * the pids of the node and of its server are kept in a file so that `ants ask`, `ants tell` and
+ * friends on the same machine find and authenticate to it without flags.
+ *
+ * The file is `<tmp>/ants-<uid>/embedded.url`, 0600 in a 0700 folder. Before it is trusted,
+ * readers check that the folder and the file belong to the current user and that nobody else
+ * may write them, and that the server pid is a running nats-server (not merely a live process:
+ * pid 1 always is). A file that fails is ignored with the reason (runtime/security/trusted-file.ts),
+ * and one left by a node that crashed is removed.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs"
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
+import { distrustOf, distrustServerPid, privateDir } from "../security/trusted-file.ts"
 
 export interface EmbeddedUrl {
   readonly url: string
-  /** The node process that wrote the file (absent in files written by older versions). */
+  /** The node process that wrote the file. */
   readonly pid: number | undefined
+  /** The embedded nats-server's pid. */
+  readonly serverPid: number | undefined
+  /** The user and password of the run (the embedded server authenticates). */
+  readonly user?: string
+  readonly password?: string
   readonly file: string
 }
 
-export function embeddedUrlFile(): string {
-  return join(tmpdir(), `ants-embedded-${userInfo().uid}.url`)
+export function embeddedUrlDir(): string {
+  return join(tmpdir(), `ants-${userInfo().uid}`)
 }
 
-export function writeEmbeddedUrl(url: string): void {
+export function embeddedUrlFile(): string {
+  return join(embeddedUrlDir(), "embedded.url")
+}
+
+export function writeEmbeddedUrl(url: string, run: { serverPid?: number; user?: string; password?: string } = {}): void {
   try {
-    writeFileSync(embeddedUrlFile(), JSON.stringify({ url, pid: process.pid }) + "\n")
+    const dir = privateDir(embeddedUrlDir())
+    // written aside and renamed, so a reader never sees half a file and the mode is set before the secret is in it
+    const tmp = join(dir, `.embedded.url.${process.pid}`)
+    writeFileSync(tmp, JSON.stringify({ url, pid: process.pid, ...run }) + "\n", { mode: 0o600 })
+    renameSync(tmp, embeddedUrlFile())
   } catch {
-    // best effort: clients can always be given --nats
+    // best effort: clients can always be given --nats and credentials
   }
 }
 
+/** The file's content, or undefined when there is none. Does not check whether to trust it. */
 export function readEmbeddedUrl(): EmbeddedUrl | undefined {
   const file = embeddedUrlFile()
   let text: string
@@ -37,12 +57,22 @@ export function readEmbeddedUrl(): EmbeddedUrl | undefined {
   }
   if (!text) return undefined
   try {
-    const v = JSON.parse(text) as { url?: unknown; pid?: unknown }
-    if (typeof v.url === "string" && v.url) return { url: v.url, pid: typeof v.pid === "number" ? v.pid : undefined, file }
-    return undefined
+    const v = JSON.parse(text) as Record<string, unknown>
+    if (typeof v.url !== "string" || !v.url) return undefined
+    const num = (x: unknown) => (typeof x === "number" ? x : undefined)
+    const str = (x: unknown) => (typeof x === "string" ? x : undefined)
+    return { url: v.url, pid: num(v.pid), serverPid: num(v.serverPid), user: str(v.user), password: str(v.password), file }
   } catch {
-    return { url: text, pid: undefined, file }
+    return undefined
   }
+}
+
+/**
+ * Undefined when the file may be trusted; otherwise why not. Ownership and modes come first (a
+ * planted file is never read further), then the server pid.
+ */
+export function distrustEmbeddedUrl(e: EmbeddedUrl): string | undefined {
+  return distrustOf(embeddedUrlDir(), "folder") ?? distrustOf(e.file) ?? distrustServerPid(e.serverPid)
 }
 
 /** True while a process with this pid exists (EPERM: it exists, under another user). */
@@ -55,7 +85,8 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Removes the file if it still names this URL (another node may have replaced it meanwhile). */
+/** Removes the file if it still names this URL (another node may have replaced it meanwhile) and is ours. */
 export function clearEmbeddedUrl(url: string): void {
-  if (readEmbeddedUrl()?.url === url) rmSync(embeddedUrlFile(), { force: true })
+  const e = readEmbeddedUrl()
+  if (e?.url === url && distrustOf(e.file) === undefined) rmSync(e.file, { force: true })
 }

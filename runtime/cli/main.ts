@@ -10,7 +10,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { CommandSpec, Parsed } from "./command-spec.ts"
-import { ACTORS, ASK, BENCH, COMMANDS, COST, DEMO, DLQ, MEMORY, NODE, NODES, PHEROMONE, TASK, TELL, TURN, WAKE } from "./commands.ts"
+import { ACTORS, ASK, AUTH, BENCH, COMMANDS, COST, DEMO, DLQ, MEMORY, NODE, NODES, PHEROMONE, TASK, TELL, TENANT, TURN, WAKE } from "./commands.ts"
 import type { Io } from "./io.ts"
 import { runCommand } from "./run-command.ts"
 import { isUsageError } from "./usage-error.ts"
@@ -58,6 +58,8 @@ const MODULES: Record<string, () => Promise<Loaded>> = {
     const m = await import("./memory-command.ts")
     return { check: (p) => m.checkMemory(p), run: m.runMemory }
   },
+  [TENANT.name]: async () => ({ run: (await import("./tenant-command.ts")).runTenant }),
+  [AUTH.name]: async () => ({ run: (await import("./auth-command.ts")).runAuth }),
   [BENCH.name]: async () => ({ run: (await import("./bench-command.ts")).runBench }),
 }
 
@@ -91,6 +93,8 @@ export function helpText(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "NATS: --nats <url[,url]>, else NATS_URL, else a local node's embedded server, else nats://127.0.0.1:4222.",
+    "Credentials: --nkey, --creds, --user/--password, --token, --tls-ca/--tls-cert/--tls-key, in the URL",
+    "(nats://user:password@host), or NATS_NKEY, NATS_CREDS, NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_CA, NATS_CERT, NATS_KEY.",
     "Every command that prints data takes --json. Exit codes: 0 ok, 1 failed or refused, 2 usage.",
     "",
     "examples:",
@@ -131,8 +135,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       const mod = await MODULES[spec.name]!()
       mod.check?.(parsed)
       if (!spec.connects) return await mod.run(parsed, { ...io, json } as never, rest)
-      const { clientConnection } = await import("./client-connection.ts")
-      const nc = await clientConnection((parsed.values as { nats?: string }).nats, io)
+      const { clientConnection, credentialsOf } = await import("./client-connection.ts")
+      const values = parsed.values as { nats?: string } & Parameters<typeof credentialsOf>[0]
+      const nc = await clientConnection(values.nats, io, credentialsOf(values))
       try {
         return await mod.run(parsed, { ...io, json, nc }, rest)
       } finally {

@@ -8,7 +8,7 @@ import { decodeReply } from "../../subjects/envelope.ts"
 import { agentSubject, parseAgentSubject, SubjectError } from "../../subjects/grammar.ts"
 import type { Parsed } from "./command-spec.ts"
 import type { ASK, TELL, WAKE } from "./commands.ts"
-import { CliError } from "./client-connection.ts"
+import { CliError } from "./cli-error.ts"
 import type { Io } from "./io.ts"
 import { UsageError } from "./usage-error.ts"
 

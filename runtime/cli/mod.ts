@@ -13,6 +13,7 @@
 export { helpText, main, version } from "./main.ts"
 export { COMMANDS } from "./commands.ts"
 export { isUsageError, UsageError } from "./usage-error.ts"
-export { CliError, resolveNatsUrl } from "./client-connection.ts"
+export { CliError } from "./cli-error.ts"
+export { resolveNatsUrl } from "./client-connection.ts"
 export { loadAgents } from "./load-agents.ts"
 export type { Io } from "./io.ts"

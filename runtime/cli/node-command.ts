@@ -11,6 +11,7 @@ import type { Parsed } from "./command-spec.ts"
 import { checkMemoryStore, type NODE } from "./commands.ts"
 import { clearEmbeddedUrl, writeEmbeddedUrl } from "./embedded-url.ts"
 import { exampleMessage } from "./example-message.ts"
+import { credentialsOf } from "./client-connection.ts"
 import { loadAgents } from "./load-agents.ts"
 import type { Io } from "./io.ts"
 
@@ -47,9 +48,13 @@ export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io &
     replicas: values.replicas,
     logger,
     memory: { postgres: values.postgres, dataDir: values["data-dir"], embeddings: values.embeddings },
+    credentials: credentialsOf(values),
+    ...(values["auth-dir"] ? { authDir: values["auth-dir"] } : {}),
+    ...(values.tenants ? { tenants: values.tenants } : {}),
     ...(values.models ? { models: { file: values.models } } : {}),
   })
-  if (node.embedded) writeEmbeddedUrl(node.url)
+  // the run's credentials go with the URL (0600, in a folder of this user's), for the client commands
+  if (node.embedded) writeEmbeddedUrl(node.url, { serverPid: node.embedded.pid, ...node.embedded.credentials })
   // listening before the banner: whoever reads "ready" may signal at once
   let signals = 0
   const onSignal = (sig: string) => {
@@ -65,7 +70,7 @@ export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io &
   process.on("SIGTERM", () => onSignal("SIGTERM"))
   // which guarantees hold on the server found: always shown, not only with --verbose
   const g = node.cluster.guarantees
-  const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings }
+  const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings, vulnerabilities: g.vulnerabilities }
   const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, ...(node.embedded ? { serverPid: node.embedded.pid } : {}), routing: node.routing, types: agents.map((a) => a.type), guarantees }
   if (json) io.out(JSON.stringify({ event: "ready", ...ready }))
   else {

@@ -1,14 +1,17 @@
 import type { NatsConnection } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
+import { connectionOptions, type Credentials } from "../security/connection-options.ts"
 
 /**
- * Connects to NATS the way the runtime always does (endless reconnect). A link that dies without
- * a word (a network partition: no FIN, no RST) is noticed by unanswered pings: every 2 s, three
- * missed, so a node moves to another server of the cluster within about 8 s.
+ * Connects to NATS the way the runtime always does (endless reconnect), authenticating with the
+ * credentials given, in the URL or in the environment (runtime/security/connection-options.ts).
+ * A link that dies without a word (a network partition: no FIN, no RST) is noticed by unanswered
+ * pings: every 2 s, three missed, so a node moves to another server of the cluster within about 8 s.
  */
-export async function connectNats(servers: string, name: string): Promise<NatsConnection> {
+export async function connectNats(servers: string, name: string, credentials: Credentials = {}, extra: { inboxPrefix?: string } = {}): Promise<NatsConnection> {
   return await connect({
-    servers: servers.split(",").map((s) => s.trim()).filter(Boolean),
+    ...connectionOptions(servers, credentials).options,
+    ...extra,
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

@@ -10,6 +10,9 @@
  * and single activation is best effort while ownership changes (checkpoints are still fenced
  * by revision on each write, with the same caveat). On 2.10 and newer the runtime relies on it.
  *
+ * Published vulnerabilities of the server's version (runtime/security/server-cves.ts) are
+ * warnings too, naming the versions that fix them.
+ *
  * Replication is stated store by store: what is R3 on a cluster survives the loss of one
  * server; what is not is named in a warning.
  */
@@ -17,6 +20,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { jetstreamManager } from "@nats-io/jetstream"
 import { bucketStream } from "../../subjects/cluster.ts"
 import { versionAtLeast } from "../server/server-features.ts"
+import { serverVulnerabilities } from "../security/server-cves.ts"
 
 /** One of the runtime's buckets (KV) or streams and the replicas it has (or is created with). */
 export interface StoreReplicas {
@@ -49,6 +53,8 @@ export interface Guarantees {
   readonly unreplicated: ReadonlyArray<string>
   readonly statements: ReadonlyArray<string>
   readonly warnings: ReadonlyArray<string>
+  /** Published vulnerabilities of the server's version (also among `warnings`), each with its fixing versions. */
+  readonly vulnerabilities: ReadonlyArray<{ readonly id: string; readonly fixedIn: ReadonlyArray<string> }>
 }
 
 /**
@@ -96,7 +102,10 @@ export function clusterGuarantees(s: ServerShape): Guarantees {
     warnings.push(`not replicated on this cluster (lost or unavailable while their server is down): ${unreplicated.join(", ")}`)
   }
   if (!versionAtLeast(s.version, "2.11.0")) statements.push(`no per-message TTL before 2.11: lease and membership expiry use bucket max_age`)
-  return { version: s.version, replicas: s.replicas, casSerialized, survivesServerLoss, replicated, unreplicated, statements, warnings }
+  const vulns = serverVulnerabilities(s.version)
+  for (const v of vulns) warnings.push(v.warning)
+  const vulnerabilities = vulns.map((v) => ({ id: v.id, fixedIn: v.fixedIn }))
+  return { version: s.version, replicas: s.replicas, casSerialized, survivesServerLoss, replicated, unreplicated, statements, warnings, vulnerabilities }
 }
 
 /**

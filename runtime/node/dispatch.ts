@@ -10,6 +10,7 @@
  */
 import type { Msg } from "@nats-io/nats-core"
 import { isMappingProbe, SubjectError } from "../../subjects/grammar.ts"
+import type { ErrorCode } from "../../subjects/envelope.ts"
 import { parseInboundOnce, type Inbound } from "../actor/inbound.ts"
 import type { TypeHost } from "../actor/type-host.ts"
 import { isLimitError } from "../limits/limit-error.ts"
@@ -30,6 +31,8 @@ export interface DispatchDeps {
   readonly log: Logger
   /** False once the node drains. */
   accepting(): boolean
+  /** The tenant's kill switch and quotas (runtime/node/tenancy.ts): a refusal, or undefined to go on. */
+  admit(tenant: string, activates: boolean): { readonly code: ErrorCode; readonly message: string } | undefined
 }
 
 export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?: Inbound) => void; received: () => number } {
@@ -62,6 +65,8 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
       }
       if (host.unavailable !== undefined) return reject(msg, "unavailable", `agent type "${p.type}" is unavailable on node ${id}: ${host.unavailable}`, undefined, p, ticket)
       if (!d.accepting()) return reject(msg, "unavailable", `node ${id} is draining; retry`, undefined, p, ticket)
+      const refused = d.admit(p.tenant, !host.cells.has(p.key))
+      if (refused !== undefined) return reject(msg, refused.code, refused.message, undefined, p, ticket)
       // rates before any work: a flooding tenant or actor is refused at the cost of a subject parse
       const now = Date.now()
       if (!tenantRates.take(p.tenant, now)) {

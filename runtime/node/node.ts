@@ -55,6 +55,8 @@ import { startSchedules } from "../actor/schedules.ts"
 import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks } from "../tasks/node-tasks.ts"
 import { memoryOnDemand } from "../memory/mod.ts"
+import { startTenancy } from "./tenancy.ts"
+import { connectNode } from "./connect-node.ts"
 import { openModels } from "../models/mod.ts"
 
 export { connectNats, NODE_DEFAULTS, defaultLogger }
@@ -76,30 +78,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     if (hosts.has(def.type)) throw new Error(`agent type "${def.type}" is listed twice`)
   }
 
-  let embedded: NatsServer | undefined
-  let nc: NatsConnection
-  let url: string
-  let ownConnection = true
-  if (typeof options.nats === "object") {
-    nc = options.nats
-    ownConnection = false
-    url = nc.getServer()
-  } else {
-    const servers = options.nats || process.env.NATS_URL
-    if (servers) {
-      url = servers
-    } else {
-      embedded = await startNatsServer()
-      url = embedded.url
-      log("info", `started embedded nats-server ${embedded.version} at ${url}`)
-    }
-    try {
-      nc = await connectNats(url, `ants-${id}`)
-    } catch (e) {
-      await embedded?.stop()
-      throw new Error(`cannot connect to NATS at ${url}: ${(e as Error).message}. Is nats-server running there? (start one with \`nats-server -c nats.conf\` or omit --nats to use an embedded one)`, { cause: e })
-    }
-  }
+  const { nc, url, target, credentials, embedded, ownConnection } = await connectNode(options, id, log)
 
   // membership heartbeats on a connection of their own: a flood queued on the main connection
   // must not delay their answers (the node would take itself for out of touch and refuse work)
@@ -172,12 +151,28 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   let settleWaiters: Array<() => void> = []
   const stigmergy = createStigmergy(nc, { replicas })
   const memory = memoryOnDemand(options.memory ?? {})
+  // each tenant's scope (its own connection with an auth folder), standing (suspension, quotas) and kill switch
+  const tenancy = await startTenancy({
+    id,
+    nc,
+    messaging,
+    stigmergy: () => stigmergy,
+    hosts,
+    servers: target,
+    credentials,
+    ...(options.authDir ? { authDir: options.authDir } : {}),
+    ...(options.tenants ? { tenants: options.tenants } : {}),
+    ...(options.quotas ? { quotas: options.quotas } : {}),
+    replicas,
+    log,
+  })
   const models = options.models === false ? undefined : await openModels(nc, { ...options.models, nodeId: id, replicas })
   if (models) {
     log(models.offline ? "warn" : "info", models.announcement)
     for (const w of models.config.warnings) log("warn", `models: ${w}`)
   }
   const hostNode: HostNode = {
+    scopes: tenancy.scopes,
     id,
     nc,
     messaging,
@@ -219,6 +214,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     reject,
     log,
     accepting: () => accepting,
+    admit: (tenant, activates) => tenancy.admit(tenant, activates),
   })
 
   // --- routing -----------------------------------------------------------------------------
@@ -274,6 +270,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     received: received(),
     ...rejections(),
     types: typeStats(hosts),
+    ...tenancy.stats(),
     messages: ledger.snapshot(),
     queuedBytes: { bytes: budget.bytes, max: budget.max },
     loopBlocks: { count: monitor.blocked, worstMs: Math.round(monitor.worstMs) },
@@ -347,8 +344,12 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       schedules.stop()
     },
     stopTasks: async (graceMs) => await tasks?.stop({ graceMs }),
-    // the models' watches (shared stats, spend) close with the stigmergy watches
-    closeStigmergy: () => (models?.close(), stigmergy.close()),
+    // the models' watches (shared stats, spend) close with the stigmergy watches, and the tenants' with them
+    closeStigmergy: async () => {
+      models?.close()
+      await stigmergy.close()
+      await tenancy.close()
+    },
     unsubscribe: () => {
       for (const s of subs) s.unsubscribe()
     },
@@ -384,7 +385,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
 
   await stigmergy.startInterests(options.agents, log)
-  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, options.tasks)
+  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, tenancy.taskOptions(options.tasks))
 
   // a PostgreSQL URL is opened now: a wrong one fails the start, not some actor's first call
   if (options.memory !== false && (options.memory?.postgres || (options.memory?.env ?? process.env).DATABASE_URL)) await memory.open().catch((e: unknown) => drain().then(() => Promise.reject(e)))

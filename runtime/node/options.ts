@@ -15,6 +15,9 @@ import type { NodeTaskOptions } from "../tasks/node-tasks.ts"
 import type { TaskEngine } from "../tasks/engine.ts"
 import type { SupervisionView } from "./node-supervision.ts"
 import type { MemoryOptions, NodeMemory } from "../memory/mod.ts"
+import type { Credentials } from "../security/connection-options.ts"
+import type { TenantPolicyOptions } from "../security/tenant-policy.ts"
+import type { QuotaKind, Suspension } from "../../subjects/tenancy.ts"
 import type { OpenModelsOptions } from "../models/mod.ts"
 
 /** What a node's models are made of (runtime/models `openModels`, without what the node supplies). */
@@ -47,6 +50,21 @@ export interface NodeOptions {
    * embedded `nats-server` child started on a free port with a temporary store.
    */
   readonly nats?: string | NatsConnection
+  /**
+   * How the node authenticates (user/password, token, creds or nkey file, TLS files); credentials
+   * in the `nats` URL and the `nats` CLI's environment variables work too. Ignored with a connection.
+   */
+  readonly credentials?: Credentials
+  /**
+   * Folder written by `ants auth init`: with it, each tenant's actors act through a connection
+   * authenticated as that tenant (tenants/<t>.nk), so the server enforces tenant isolation
+   * inside the node too. Without it (a development server) actors share the node's connection.
+   */
+  readonly authDir?: string
+  /** Tenants this node serves (default: all); actors of others are answered `forbidden`. */
+  readonly tenants?: ReadonlyArray<string>
+  /** Quotas of every tenant (`defaults`) and of named tenants; `ants tenant quota` overrides them at run time. */
+  readonly quotas?: TenantPolicyOptions
   readonly nodeId?: string
   readonly mailbox?: number
   readonly passivateAfterMs?: number
@@ -105,6 +123,14 @@ export interface NodeStats {
   readonly rejectedEvents: number
   readonly recentRejections: ReadonlyArray<RejectedRecord>
   readonly types: Record<string, TypeStats & { active: number; idle: number; warming: number; sleeping: number; unavailable?: string }>
+  /** Actors active on this node, by tenant. */
+  readonly tenants: Record<string, number>
+  /** Tenants whose own connection this node has open (with an auth folder; empty without). */
+  readonly tenantConnections: ReadonlyArray<string>
+  /** Suspended tenants and why (the tenant bucket, as this node last saw it). */
+  readonly suspended: Record<string, Suspension>
+  /** Refusals by tenant and quota kind. */
+  readonly quotaRefusals: Record<string, Partial<Record<QuotaKind, number>>>
   /**
    * Every message, per agent type and tenant: `received = handled + forwarded + Σ rejected +
    * inFlight` at every moment (runtime/limits/message-ledger.ts). Messages whose subject could

@@ -12,6 +12,7 @@ export {
   INSTALL_HINT,
   NatsServerError,
   PROJECT_CLUSTER_DIR,
+  PROJECT_NATS_BASE_CONF,
   PROJECT_NATS_CONF,
   clusterConfigFor,
   findNatsServer,

@@ -15,10 +15,13 @@
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { randomBytes } from "node:crypto"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { renderRoutesConf } from "../security/auth-init.ts"
+import { authorizationBlock, runCredentials } from "../security/run-credentials.ts"
 
 export class NatsServerError extends Error {
   readonly _tag = "NatsServerError"
@@ -28,8 +31,10 @@ export class NatsServerError extends Error {
   }
 }
 
-/** The project's own `nats.conf` (JetStream and the partition mapping of actor subjects). */
+/** The project's shipped `nats.conf`: loopback, JetStream, the partition mapping, and `include auth/auth.conf` (every client authenticates). */
 export const PROJECT_NATS_CONF = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "nats.conf")
+/** The settings every ANTS server shares (JetStream, the partition mapping), without users: the embedded server's and the tests' default. */
+export const PROJECT_NATS_BASE_CONF = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "nats-base.conf")
 
 /** The script that keeps each server from outliving this process. */
 const WATCHDOG = resolve(dirname(fileURLToPath(import.meta.url)), "nats-server-watchdog.mjs")
@@ -78,7 +83,7 @@ export async function freePort(): Promise<number> {
 }
 
 export interface NatsServerOptions {
-  /** Config file to load (`-c`). Defaults to the project's nats.conf; `null` for none. */
+  /** Config file to load (`-c`). Defaults to the project's nats-base.conf (no users); `null` for none. */
   readonly config?: string | null
   /** Client port; 0 (default) picks a random free one. */
   readonly port?: number
@@ -92,8 +97,15 @@ export interface NatsServerOptions {
   readonly args?: ReadonlyArray<string>
   /** How long to wait for the server to accept clients. Default 15 s. */
   readonly startTimeoutMs?: number
+  /** With `authenticate`: these credentials instead of fresh ones (a restart keeps its clients' credentials). */
+  readonly credentials?: { readonly user: string; readonly password: string }
   /** Print the server's log lines to stderr (for debugging). */
   readonly debug?: boolean
+  /**
+   * Require a user and password made for this run (the embedded server's default): the handle's
+   * `credentials` carry them. The generated configuration stays in the server's private temporary folder.
+   */
+  readonly authenticate?: boolean
 }
 
 export interface NatsServer {
@@ -103,6 +115,8 @@ export interface NatsServer {
   readonly storeDir: string
   readonly version: string
   readonly options: NatsServerOptions
+  /** The user and password clients need, when started with `authenticate`. */
+  readonly credentials?: { readonly user: string; readonly password: string }
   /** Graceful stop (SIGTERM, then SIGKILL after 5 s); removes a temporary store. */
   stop(): Promise<void>
   /** kill -9, keeping the store (for restart and failover tests). */
@@ -117,9 +131,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const ownStore = options.storeDir === undefined
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), "ants-nats-"))
   const portsDir = mkdtempSync(join(tmpdir(), "ants-ports-"))
-  const config = options.config === undefined ? PROJECT_NATS_CONF : options.config
+  const config = options.config === undefined ? PROJECT_NATS_BASE_CONF : options.config
   const args: string[] = []
   let clusterConf: string | undefined
+  let credentials: NatsServer["credentials"]
   if (options.cluster) {
     // Cluster blocks go in a small generated config that carries the main one's text, because
     // `--routes` on the command line cannot carry the cluster name on 2.9 (and `include` paths
@@ -133,6 +148,13 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
         `cluster {\n  name: "${options.cluster.name}"\n  listen: "127.0.0.1:${options.cluster.port}"\n  routes: [${routes}]\n}\n`,
     )
     args.push("-c", clusterConf)
+  } else if (options.authenticate) {
+    // the main configuration's text and an authorization block, in the private ports folder
+    credentials = options.credentials ?? runCredentials()
+    const authConf = join(portsDir, "auth.conf")
+    writeFileSync(authConf, `${config ? `${readFileSync(config, "utf8")}\n` : ""}${authorizationBlock(credentials)}`, { mode: 0o600 })
+    args.push("-c", authConf)
+    if (options.serverName) args.push("-n", options.serverName)
   } else if (config) {
     args.push("-c", config)
     if (options.serverName) args.push("-n", options.serverName)
@@ -177,7 +199,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const port = Number(new URL(url).port)
   // The ports file is written before JetStream is fully up; wait for the log line.
   while (Date.now() < deadline && !/Server is ready/.test(log) && exited === undefined) await sleep(10)
-  return makeHandle(child, { url, port, pid, storeDir, version, ownStore, portsDir, options: { ...options, port } })
+  return makeHandle(child, { url, port, pid, storeDir, version, ownStore, portsDir, credentials, options: { ...options, port, ...(credentials ? { credentials } : {}) } })
 }
 
 /**
@@ -187,7 +209,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
  */
 function makeHandle(
   child: ChildProcess,
-  h: { url: string; port: number; pid: number; storeDir: string; version: string; ownStore: boolean; portsDir: string; options: NatsServerOptions },
+  h: { url: string; port: number; pid: number; storeDir: string; version: string; ownStore: boolean; portsDir: string; credentials: NatsServer["credentials"]; options: NatsServerOptions },
 ): NatsServer {
   const exitPromise = new Promise<void>((res) => {
     if (child.exitCode !== null || child.signalCode !== null) res()
@@ -201,6 +223,7 @@ function makeHandle(
     storeDir: h.storeDir,
     version: h.version,
     options: h.options,
+    ...(h.credentials ? { credentials: h.credentials } : {}),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM")
@@ -275,12 +298,21 @@ export const PROJECT_CLUSTER_DIR = resolve(dirname(fileURLToPath(import.meta.url
 const CLUSTER_SERVERS = ["a", "b", "c"] as const
 
 /**
- * The shipped cluster files of one server, copied into `dir` with the route addresses moved to
- * loopback ports: `dir/nats.conf` (the main configuration), `dir/nats-cluster/<x>.conf` and
- * `dir/nats-cluster/cluster.conf`. Only the route addresses change, so what the tests run is
- * what users deploy; a shipped file that no longer has them fails loudly here.
+ * The shipped cluster files of one server, copied into `dir` with the route listen address moved
+ * to a loopback port: `dir/nats.conf` (the main configuration), `dir/nats-base.conf`,
+ * `dir/nats-cluster/<x>.conf`, `dir/nats-cluster/cluster.conf`, and `dir/auth/routes.conf`
+ * generated for loopback routes with `routePassword` (and `dir/auth/auth.conf` copied from
+ * `authConf` when the main configuration includes it). Only addresses change, so what the tests
+ * run is what users deploy; a shipped file that no longer has them fails loudly here.
  */
-export function clusterConfigFor(server: number, routePorts: ReadonlyArray<number>, dir: string, mainConfig: string | null = PROJECT_NATS_CONF): string {
+export function clusterConfigFor(
+  server: number,
+  routePorts: ReadonlyArray<number>,
+  dir: string,
+  mainConfig: string | null = PROJECT_NATS_BASE_CONF,
+  routePassword = randomBytes(18).toString("base64url"),
+  authConf?: string,
+): string {
   const x = CLUSTER_SERVERS[server]
   const own = readFileSync(join(PROJECT_CLUSTER_DIR, `${x}.conf`), "utf8")
   let shared = readFileSync(join(PROJECT_CLUSTER_DIR, "cluster.conf"), "utf8")
@@ -289,12 +321,16 @@ export function clusterConfigFor(server: number, routePorts: ReadonlyArray<numbe
     shared = shared.split(from).join(to)
   }
   swap(`listen: "0.0.0.0:6222"`, `listen: "127.0.0.1:${routePorts[server]}"`)
-  CLUSTER_SERVERS.forEach((name, i) => swap(`nats-route://ants-${name}:6222`, `nats-route://127.0.0.1:${routePorts[i]}`))
+  if (!/^\s*include \.\.\/auth\/routes\.conf$/m.test(shared)) throw new NatsServerError("nats-cluster/cluster.conf must include ../auth/routes.conf (authenticated routes)")
   if (!/^include \.\.\/nats\.conf$/m.test(own) || !/^include cluster\.conf$/m.test(own)) {
     throw new NatsServerError(`nats-cluster/${x}.conf must include ../nats.conf and cluster.conf`)
   }
   mkdirSync(join(dir, "nats-cluster"), { recursive: true })
+  mkdirSync(join(dir, "auth"), { recursive: true, mode: 0o700 })
   writeFileSync(join(dir, "nats.conf"), mainConfig ? readFileSync(mainConfig, "utf8") : "")
+  writeFileSync(join(dir, "nats-base.conf"), readFileSync(PROJECT_NATS_BASE_CONF, "utf8"))
+  writeFileSync(join(dir, "auth", "routes.conf"), renderRoutesConf(routePassword, routePorts.map((p) => `127.0.0.1:${p}`)), { mode: 0o600 })
+  if (authConf) writeFileSync(join(dir, "auth", "auth.conf"), readFileSync(authConf, "utf8"))
   writeFileSync(join(dir, "nats-cluster", "cluster.conf"), shared)
   const file = join(dir, "nats-cluster", `${x}.conf`)
   writeFileSync(file, own)
@@ -306,18 +342,22 @@ export function clusterConfigFor(server: number, routePorts: ReadonlyArray<numbe
  * configuration of nats-cluster/ (see clusterConfigFor); another count gets generated cluster
  * blocks.
  */
-export async function startNatsCluster(n = 3, options: Omit<NatsServerOptions, "cluster" | "serverName"> = {}): Promise<NatsCluster> {
+export async function startNatsCluster(
+  n = 3,
+  options: Omit<NatsServerOptions, "cluster" | "serverName" | "authenticate"> & { readonly authConf?: string } = {},
+): Promise<NatsCluster> {
   const routePorts = await Promise.all(Array.from({ length: n }, () => freePort()))
   const dirs: string[] = []
   let servers: NatsServer[]
   let serverNames: string[]
   if (n === CLUSTER_SERVERS.length) {
-    const main = options.config === undefined ? PROJECT_NATS_CONF : options.config
+    const main = options.config === undefined ? PROJECT_NATS_BASE_CONF : options.config
+    const routePassword = randomBytes(18).toString("base64url")
     servers = await Promise.all(
       routePorts.map((_, i) => {
         const dir = mkdtempSync(join(tmpdir(), "ants-cluster-conf-"))
         dirs.push(dir)
-        return startNatsServer({ ...options, config: clusterConfigFor(i, routePorts, dir, main) })
+        return startNatsServer({ ...options, config: clusterConfigFor(i, routePorts, dir, main, routePassword, options.authConf) })
       }),
     )
     serverNames = CLUSTER_SERVERS.map((x) => `ants-${x}`)

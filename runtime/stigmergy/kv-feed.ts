@@ -8,7 +8,7 @@
  * Permissions. The deliver subject is an inbox under the connection's own `inboxPrefix` (a tenant
  * user may subscribe only to its `_INBOX_<tenant>.>`), and the consumer is created by name, so
  * nats.js sends `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`: the key filter is in the
- * subject, where per-tenant permissions can confine it (nats.conf).
+ * subject, where per-tenant permissions can confine it (subjects/permissions.ts).
  *
  * The consumer is ephemeral (ack none, flow control, idle heartbeats, in memory) and is removed
  * by the server a few seconds after its subscription goes away. Long-lived feeds (watches) pass

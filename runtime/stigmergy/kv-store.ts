@@ -14,7 +14,7 @@
  * Conflicts (a stale revision) surface as `isRevisionConflict(err) === true`.
  *
  * Opening a bucket asks only for its stream info (no `$JS.API.INFO`), and creates it when it is
- * missing; a tenant user confined by nats.conf cannot create streams, so the runtime's nodes
+ * missing; a tenant principal (subjects/permissions.ts) cannot create streams, so the runtime's nodes
  * (which open both buckets at start) must have created them first. The first opener on a
  * connection decides the replica count of a bucket it creates (`replicas`, default 1); an
  * existing bucket keeps its own.

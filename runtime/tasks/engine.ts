@@ -24,6 +24,11 @@ export interface TaskEngineOptions extends TaskStreamOptions, SchedulerOptions {
   readonly statusResponder?: boolean
   /** Defaults for every serveCapability of this engine. */
   readonly workerDefaults?: ServeOptions
+  /**
+   * Asked before each submission: the reason to refuse it (a tenant over its task backlog quota),
+   * or undefined. The refusal is a TaskEngineError with code `quota_exceeded`; nothing is stored.
+   */
+  readonly admit?: (tenant: string) => Promise<string | undefined>
 }
 
 export interface TaskEngine {
@@ -50,7 +55,11 @@ export async function startTaskEngine(nc: NatsConnection, opts: TaskEngineOption
   let stopped = false
   return {
     tenant,
-    submit: (input) => submitTask(nc, input, { tenant, ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }) }),
+    async submit(input) {
+      const refusal = await opts.admit?.(tenant)
+      if (refusal !== undefined) throw new TaskEngineError("quota_exceeded", refusal)
+      return await submitTask(nc, input, { tenant, ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }) })
+    },
     async serveCapability(capability, handler, o) {
       if (stopped) throw new TaskEngineError("unavailable", "the task engine is stopped")
       const w = await serveCapability(nc, capability, handler, { ...opts.workerDefaults, tenant, ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }), ...o })

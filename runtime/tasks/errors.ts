@@ -20,7 +20,7 @@ export class TaskRejected extends Error {
 export class TaskEngineError extends Error {
   readonly _tag = "TaskEngineError"
   constructor(
-    readonly code: "not_found" | "conflict" | "unavailable" | "timeout" | "invalid_request",
+    readonly code: "not_found" | "conflict" | "unavailable" | "timeout" | "invalid_request" | "quota_exceeded",
     message: string,
     options?: { cause?: unknown },
   ) {

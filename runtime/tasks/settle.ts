@@ -12,6 +12,7 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node"
 import { jetstreamManager } from "@nats-io/jetstream"
+import { tenantMsgId } from "../../subjects/grammar.ts"
 import {
   TASKS_DLQ_STREAM,
   TaskHeaders,
@@ -30,7 +31,7 @@ export async function moveTask(nc: NatsConnection, d: Delivery, task: Task, subj
   const h: Record<string, string> = { [TaskHeaders.TaskId]: task.id }
   const rs = d.msg.headers?.get(TaskHeaders.Resubmits)
   if (rs) h[TaskHeaders.Resubmits] = rs
-  await storedPublish(nc, subject, JSON.stringify(encodeTaskBody(task)), { msgId: `${task.id}.mv${d.info.streamSeq}`, headers: h })
+  await storedPublish(nc, subject, JSON.stringify(encodeTaskBody(task)), { msgId: tenantMsgId(task.tenant, `${task.id}.mv${d.info.streamSeq}`), headers: h })
   writeStatusAsync(nc, recordOf(task, state, 0))
   await d.ackAck()
 }
@@ -75,7 +76,7 @@ export async function deadLetterTask(nc: NatsConnection, d: Settleable, task: Ta
     ...(i.raw !== undefined ? { raw: i.raw.slice(0, 64 * 1024) } : {}),
   }
   try {
-    const stored = await storedPublish(nc, taskDeadLetterSubject(task.tenant, task.id), JSON.stringify(dl), { msgId: `dlq.${task.id}.${i.resubmits}.${i.attempts}` })
+    const stored = await storedPublish(nc, taskDeadLetterSubject(task.tenant, task.id), JSON.stringify(dl), { msgId: tenantMsgId(task.tenant, `dlq.${task.id}.${i.resubmits}.${i.attempts}`) })
     const rec = recordOf(task, "dead_lettered", i.attempts, { reason: i.reason, lastError: i.lastError, ...(i.resubmits ? { resubmits: i.resubmits } : {}) })
     const rev = await writeStatus(nc, rec, i.expectedRevision === undefined ? {} : { expectedRevision: i.expectedRevision })
     if (rev === null) {

@@ -23,6 +23,7 @@ import {
   TASKS_SCHEDULE_STREAM,
   TASKS_SCHEDULE_SUBJECTS,
   TASKS_STREAM,
+  taskTenantFilter,
   TASKS_STREAM_SUBJECTS,
 } from "../../subjects/tasks.ts"
 
@@ -98,4 +99,12 @@ async function create(nc: NatsConnection, opts: TaskStreamOptions): Promise<Task
   const status = await kvm.create(TASK_STATUS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage })
   const claims = await kvm.create(TASK_CLAIMS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage })
   return { jsm, status, claims }
+}
+
+/** Tasks of `tenant` waiting in the task stream (every lane and capability), for its backlog quota. */
+export async function taskBacklog(nc: NatsConnection, tenant: string): Promise<number> {
+  const jsm = await jetstreamManager(nc)
+  // subjects_filter narrows the per-subject counts, not state.messages
+  const info = await jsm.streams.info(TASKS_STREAM, { subjects_filter: taskTenantFilter(tenant) })
+  return Object.values(info.state.subjects ?? {}).reduce((n, c) => n + c, 0)
 }

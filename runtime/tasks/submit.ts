@@ -1,6 +1,7 @@
 /**
  * Submitting a task: validate everything first (nothing is stored for a bad submission), then
- * one JetStream publish with `Nats-Msg-Id` = task id (the idempotency key when given), so the
+ * one JetStream publish with `Nats-Msg-Id` = `<tenant>.<task id>` (the idempotency key when
+ * given; scoped by tenant, since the stream is shared and de-duplicates across it), so the
  * task is acknowledged only once stored and a resubmission within the duplicate window is
  * stored once. A task whose `notBefore` is in the future goes to the schedule stream instead.
  * The `pending`/`scheduled` status record is written after the PubAck, create-only and without
@@ -9,7 +10,7 @@
 import type { NatsConnection } from "@nats-io/transport-node"
 import { nuid } from "@nats-io/nats-core"
 import { storedPublish } from "./stored-publish.ts"
-import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
+import { DEFAULT_TENANT, tenantMsgId } from "../../subjects/grammar.ts"
 import { TaskHeaders, taskLaneSubject, taskScheduleSubject, type Priority, type Task } from "../../subjects/tasks.ts"
 import { decodeTaskSubmission, encodeTaskBody } from "./task-codec.ts"
 import { TaskEngineError, errorMessage } from "./errors.ts"
@@ -84,7 +85,7 @@ export async function publishTask(
   let ack
   try {
     ack = await storedPublish(nc, subject, JSON.stringify(encodeTaskBody(task)), {
-      msgId: opts.msgId,
+      msgId: tenantMsgId(task.tenant, opts.msgId),
       headers: h,
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     })

@@ -47,6 +47,7 @@ import { decodeTaskBody } from "./task-codec.ts"
 import { errorMessage } from "./errors.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { Delivery, LanePuller } from "./lane-puller.ts"
+import { deliveredTaskId } from "./task-id.ts"
 import { ensureCapabilityLanes, type Lane } from "./lanes.ts"
 import { SessionGate } from "./session-gate.ts"
 import { moveTask } from "./settle.ts"
@@ -57,6 +58,7 @@ import {
   DEFAULT_BACKOFF,
   DEFAULT_CONCURRENCY,
   DEFAULT_MAX_ATTEMPTS,
+  PAUSED_TASK_DELAY_MS,
   type ServeOptions,
   type TaskContext,
   type TaskHandler,
@@ -100,6 +102,7 @@ export async function serveCapability(nc: NatsConnection, capability: string, ha
     idlePollMs: Math.max(1_000, opts.idlePollMs ?? 10_000),
     keepAlive: opts.keepAlive ?? true,
     onEvent: opts.onEvent,
+    paused: opts.paused,
   })
   w.start()
   return {
@@ -283,15 +286,9 @@ class Worker implements AttemptHost {
       })
   }
 
-  private taskId(d: Delivery): string {
-    const h = d.msg.headers
-    const fromHeader = h?.get(TaskHeaders.TaskId) || h?.get(TaskHeaders.MsgId)
-    return fromHeader && isToken(fromHeader) ? fromHeader : `s${d.info.streamSeq}`
-  }
-
   private async process(d: Delivery): Promise<void> {
     const now = Date.now()
-    const id = this.taskId(d)
+    const id = deliveredTaskId(d)
     const resubmits = Number(d.msg.headers?.get(TaskHeaders.Resubmits) || 0)
     let where
     try {
@@ -312,6 +309,8 @@ class Worker implements AttemptHost {
       return await deadLetter(this, d, this.stubTask(id, d), "malformed_payload", d.info.deliveryCount, task.message, resubmits, raw)
     }
 
+    // A suspended tenant's tasks wait, parked as scheduled (no attempt spent), until it is resumed.
+    if (this.cfg.paused?.(task.tenant) !== undefined) return await this.move(d, { ...task, notBefore: now + PAUSED_TASK_DELAY_MS }, taskScheduleSubject(task.tenant, task.capability), "scheduled")
     // Normalise plain publishes: wrong lane, session or future notBefore.
     const future = task.notBefore !== undefined && task.notBefore > now
     if (future) return await this.move(d, task, taskScheduleSubject(task.tenant, task.capability), "scheduled")

@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { connect as tcpConnect } from "node:net"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort } from "../../runtime/server/nats-server.ts"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { connect } from "@nats-io/transport-node"
+import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { isProcessAlive as alive } from "../../runtime/cli/embedded-url.ts"
 
@@ -19,7 +20,13 @@ const SLOW = new URL("./fixtures/slow-agent.ts", import.meta.url).pathname
  * they neither see nor clobber the file of a node someone else runs on this machine.
  */
 const TMP = mkdtempSync(join(tmpdir(), "ants-cli-test-"))
-const URL_FILE = join(TMP, `ants-embedded-${userInfo().uid}.url`)
+const URL_DIR = join(TMP, `ants-${userInfo().uid}`)
+const URL_FILE = join(URL_DIR, "embedded.url")
+/** Writes the URL file as a node would: 0600 in a 0700 folder. */
+const writeUrlFile = (content: object) => {
+  mkdirSync(URL_DIR, { recursive: true, mode: 0o700 })
+  writeFileSync(URL_FILE, JSON.stringify(content), { mode: 0o600 })
+}
 const isolated = { NATS_URL: "", TMPDIR: TMP }
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -123,7 +130,9 @@ describe("ants CLI", () => {
     // detached: the node leads its own process group, as a shell job in a terminal does
     const { proc, ready } = await startNodeProcess([], isolated, { agents: SLOW, detached: true })
     expect(ready.embedded).toBe(true)
-    const nc = await rawConnect(ready.url)
+    // the embedded server authenticates: the URL file holds the run's credentials
+    const run = JSON.parse(readFileSync(URL_FILE, "utf8")) as { user: string; password: string }
+    const nc = await connect({ servers: ready.url, user: run.user, pass: run.password })
     try {
       const started = nc.subscribe("ants.default.topic.slow.started", { max: 1 })
       await nc.flush()
@@ -170,9 +179,9 @@ describe("ants CLI", () => {
     const dead = spawn(process.execPath, ["-e", ""])
     await exited(dead)
     const port = await freePort()
-    writeFileSync(URL_FILE, JSON.stringify({ url: `nats://127.0.0.1:${port}`, pid: dead.pid }))
+    writeUrlFile({ url: `nats://127.0.0.1:${port}`, pid: dead.pid, serverPid: dead.pid })
     const r = await run(["ask", "ants.default.agent.echo.e.Say", '{"text":"x"}', "--timeout", "500"], isolated)
-    expect(r.stderr).toContain(`the node (pid ${dead.pid}) that started the embedded nats-server at nats://127.0.0.1:${port} is no longer running`)
+    expect(r.stderr).toContain(`not trusting ${URL_FILE}: no process ${dead.pid} is running`)
     expect(r.stderr).toContain("trying nats://127.0.0.1:4222")
     expect(r.stderr).not.toContain(`at nats://127.0.0.1:${port} (`)
     expect(existsSync(URL_FILE)).toBe(false)
@@ -180,7 +189,8 @@ describe("ants CLI", () => {
 
   it("cli - an embedded-URL file whose server refuses connections is dropped with a note", async () => {
     const port = await freePort()
-    writeFileSync(URL_FILE, JSON.stringify({ url: `nats://127.0.0.1:${port}`, pid: process.pid }))
+    // the file is in order and names a live nats-server (this file's), but its URL answers nothing
+    writeUrlFile({ url: `nats://127.0.0.1:${port}`, pid: process.pid, serverPid: server.pid })
     const r = await run(["tell", "ants.default.agent.echo.e.Say", '{"text":"x"}'], isolated)
     expect(r.stderr).toContain(`the embedded nats-server at nats://127.0.0.1:${port}`)
     expect(r.stderr).toContain("does not answer")

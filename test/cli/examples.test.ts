@@ -32,7 +32,7 @@ const isolated = { NATS_URL: "", TMPDIR: TMP }
 
 /** Lines not run, and why. A stale entry (no such line any more) fails the test. */
 const SKIPPED: Record<string, string> = {
-  "npx ants node --nats nats://ants-a:4222,nats://ants-b:4222,nats://ants-c:4222 --agents ./my-agents.ts":
+  "npx ants node --nats nats://ants-a:4222,nats://ants-b:4222,nats://ants-c:4222 --nkey auth/node.nk --auth-dir auth --agents ./my-agents.ts":
     "a deployment recipe for three hosts named ants-a, ants-b and ants-c and the reader's own agent module; test/cluster runs the same nats-cluster/ files on loopback",
   "npx ants demo":
     "the same run as `npx ants demo --actors 10 --messages 5 --json` below (which runs every step) at 50 actors x 40 concurrent asks; on a loaded 2-core machine its node can miss its own heartbeat for 1.5 s, and the demo then reports the asks refused (exit 1), a matter of load this file must not depend on",
@@ -187,11 +187,10 @@ async function runExample(line: string): Promise<void> {
   for (const p of PRECONDITIONS) if (p.when.test(key)) await p.wait(node)
   const command = COMMANDS.find((c) => c.name === argv[0])
   let note: string
-  if (argv[0] === "bench" || argv[0] === "memory") {
-    // the results folder (bench) and the embedded memory database (.ants/memory) go to a
-    // temporary folder instead of the repository
+  if (argv[0] === "bench" || argv[0] === "auth" || argv[0] === "memory") {
+    // the results (bench) or the principals (auth init) or the embedded memory database (.ants/memory) go to a fresh temporary folder instead of the repository
     const cwd = process.cwd()
-    process.chdir(TMP)
+    process.chdir(mkdtempSync(join(TMP, `${argv[0]}-`)))
     try {
       const r = await inProcess(argv)
       expect(r.code, `${line}\n${r.err}`).toBe(0)

@@ -11,8 +11,14 @@ describe("cluster guarantees", () => {
   })
 
   it("guarantees - 2.10 and newer are relied on; a single server is exact", () => {
-    expect(clusterGuarantees({ version: "2.10.0", clustered: true, replicas: 3 })).toMatchObject({ casSerialized: true, warnings: [] })
-    expect(clusterGuarantees({ version: "2.9.10", clustered: false, replicas: 1 })).toMatchObject({ casSerialized: true, survivesServerLoss: false, warnings: [] })
+    // (both versions also carry published vulnerabilities: those warnings are checked below)
+    const notCve = (g: { warnings: ReadonlyArray<string> }) => g.warnings.filter((w) => !w.includes("CVE-"))
+    const g10 = clusterGuarantees({ version: "2.10.0", clustered: true, replicas: 3 })
+    expect(g10.casSerialized).toBe(true)
+    expect(notCve(g10)).toEqual([])
+    const g9 = clusterGuarantees({ version: "2.9.10", clustered: false, replicas: 1 })
+    expect(g9).toMatchObject({ casSerialized: true, survivesServerLoss: false })
+    expect(notCve(g9)).toEqual([])
   })
 
   it("guarantees - R1 on a cluster warns that the runtime's state does not survive a server", () => {
@@ -31,7 +37,7 @@ describe("cluster guarantees", () => {
     expect(g.statements.join("\n")).toMatch(/replicated R3 or more, surviving the loss of one server: ants_state \(KV\)/)
     expect(g.statements.join("\n")).not.toContain("ants_pheromones")
     expect(g.warnings.join("\n")).toContain("not replicated on this cluster (lost or unavailable while their server is down): ants_pheromones (KV) R1")
-    const all3 = clusterGuarantees({ version: "2.10.4", clustered: true, replicas: 3, stores: runtimeStores({ replicas: 3, schedules: true, tasks: undefined, pheromones: 3 }) })
+    const all3 = clusterGuarantees({ version: "2.10.27", clustered: true, replicas: 3, stores: runtimeStores({ replicas: 3, schedules: true, tasks: undefined, pheromones: 3 }) })
     expect(all3).toMatchObject({ survivesServerLoss: true, unreplicated: [], warnings: [] })
   })
 
@@ -43,5 +49,16 @@ describe("cluster guarantees", () => {
     expect(clusterSizeOf({ cluster: "ants" })).toBe(1)
     expect(clusterSizeOf({ connect_urls: ["127.0.0.1:1", "127.0.0.1:2"] })).toBe(1)
     expect(clusterSizeOf(undefined)).toBe(1)
+  })
+
+  it("guarantees - a server with published vulnerabilities is warned about, naming them and the versions that fix them", () => {
+    const g = clusterGuarantees({ version: "2.9.10", clustered: false, replicas: 1 })
+    expect(g.vulnerabilities).toEqual([
+      { id: "CVE-2023-47090", fixedIn: ["2.9.23", "2.10.2"] },
+      { id: "CVE-2025-30215", fixedIn: ["2.10.27", "2.11.1"] },
+    ])
+    expect(g.warnings.join("\n")).toMatch(/CVE-2023-47090.*fixed in 2\.9\.23/)
+    expect(g.warnings.join("\n")).toMatch(/CVE-2025-30215.*fixed in 2\.10\.27 and 2\.11\.1/)
+    expect(clusterGuarantees({ version: "2.11.1", clustered: false, replicas: 1 }).vulnerabilities).toEqual([])
   })
 })

@@ -22,17 +22,18 @@ const MAX_LINES = 420
 const ALLOWED: Record<string, ReadonlyArray<string>> = {
   limits: [],
   cpu: [],
-  server: [],
+  security: [],
+  server: ["security"],
   memory: [],
   models: [],
   stigmergy: ["server"],
   agent: ["stigmergy", "memory", "models", "limits", "cpu"],
-  client: ["agent"],
+  client: ["agent", "security"],
   actor: ["agent", "client", "stigmergy", "memory", "models", "limits", "cpu"],
-  cluster: ["agent", "client", "server"],
+  cluster: ["agent", "client", "server", "security"],
   tasks: ["agent", "server", "stigmergy", "limits"],
-  node: ["actor", "agent", "client", "cluster", "server", "stigmergy", "tasks", "memory", "models", "limits", "cpu"],
-  cli: ["actor", "agent", "client", "cluster", "node", "server", "stigmergy", "tasks", "memory", "models", "actors", "limits", "cpu"],
+  node: ["actor", "agent", "client", "cluster", "security", "server", "stigmergy", "tasks", "memory", "models", "limits", "cpu"],
+  cli: ["actor", "agent", "client", "cluster", "node", "security", "server", "stigmergy", "tasks", "memory", "models", "actors", "limits", "cpu"],
 }
 
 /**

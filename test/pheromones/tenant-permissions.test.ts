@@ -1,5 +1,5 @@
 /**
- * Tenant isolation at the server: nats.conf's commented tenant users, uncommented, let tenant A
+ * Tenant isolation at the server: the shipped nats.conf with principals from `ants auth init` lets tenant A
  * use pheromones and the workspace on its own keys, and the server refuses A's reads and writes
  * of tenant B's keys even when A bypasses the library.
  */
@@ -23,10 +23,11 @@ let globex: NatsConnection
 const STREAM = `KV_${PHEROMONE_BUCKET}`
 
 beforeAll(async () => {
-  server = await natsFixture({ config: confWithTenants() })
-  runtime = await connect({ servers: server.url, user: "runtime", pass: "change-me" })
-  acme = await connect({ servers: server.url, user: "acme", pass: "change-me-too", inboxPrefix: "_INBOX_acme" })
-  globex = await connect({ servers: server.url, user: "globex", pass: "change-me-three", inboxPrefix: "_INBOX_globex" })
+  const auth = confWithTenants()
+  server = await natsFixture({ config: auth.config })
+  runtime = await connect({ servers: server.url, ...auth.as("node") })
+  acme = await connect({ servers: server.url, ...auth.as("acme") })
+  globex = await connect({ servers: server.url, ...auth.as("globex") })
 })
 
 afterAll(async () => {

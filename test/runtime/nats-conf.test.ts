@@ -1,5 +1,5 @@
 /**
- * The commented examples in nats.conf must work: per-tenant users confined to
+ * The shipped nats.conf with generated principals must work: per-tenant users confined to
  * `ants.<tenant>.>` reach their own agents through the partition mapping and nothing else.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -16,10 +16,11 @@ const enc = new TextEncoder()
 const dec = new TextDecoder()
 
 beforeAll(async () => {
-  server = await natsFixture({ config: confWithTenants() })
-  const runtime = await connect({ servers: server.url, user: "runtime", pass: "change-me" })
+  const auth = confWithTenants()
+  server = await natsFixture({ config: auth.config })
+  const runtime = await connect({ servers: server.url, ...auth.as("node") })
   node = await startNode({ agents: [echo], nats: runtime, logger: () => {} })
-  acme = await connect({ servers: server.url, user: "acme", pass: "change-me-too", inboxPrefix: "_INBOX_acme" })
+  acme = await connect({ servers: server.url, ...auth.as("acme") })
 })
 
 afterAll(async () => {
