@@ -12,55 +12,16 @@ import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import { defineCommand, type CommandSpec } from "./command-spec.ts"
 import { custom, duration, flag, int, intList, json, list, oneOf, text, time } from "./option.ts"
 import { UsageError } from "./usage-error.ts"
+import { CREDENTIALS } from "./credentials-spec.ts"
+import { checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, memoryStore } from "./memory-spec.ts"
+
+export { checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES }
 
 const natsClient = () =>
   text("<url[,url]>", "the NATS server (or cluster, comma-separated) to talk to").defaultIs(
     "$NATS_URL, else the embedded server of a node running on this machine, else nats://127.0.0.1:4222",
   )
 const tenant = () => text("<tenant>", "the tenant").withDefault(DEFAULT_TENANT)
-
-/** The named embedders of runtime/memory (open-memory.ts): lexical is offline, openai needs a key. */
-export const EMBEDDING_NAMES = ["lexical", "openai"] as const
-/** Mirrors MEMORY_KINDS in runtime/memory/types.ts (test/cli checks it). */
-export const MEMORY_KIND_NAMES = ["episodic", "semantic", "procedural"] as const
-
-/** Where a memory store is: the options `ants node` and `ants memory` share. */
-const memoryStore = (what: string) => ({
-  postgres: text("<url>", `PostgreSQL (with pgvector) holding ${what}; excludes --data-dir`).defaultIs("$DATABASE_URL, else the embedded database"),
-  "data-dir": text("<dir>", `the embedded database (PGlite) holding ${what}`).defaultIs(".ants/memory under the working directory"),
-  embeddings: oneOf(EMBEDDING_NAMES, "how texts become vectors: lexical (offline, not semantic) or openai (OPENAI_API_KEY, OPENAI_BASE_URL)").defaultIs("$ANTS_EMBEDDINGS, else lexical"),
-})
-
-/** Checks --postgres and --data-dir do not both name a store. */
-export function checkMemoryStore(values: { postgres?: string; "data-dir"?: string }): void {
-  if (values.postgres !== undefined && values["data-dir"] !== undefined) {
-    throw new UsageError("--postgres and --data-dir exclude each other: the data directory is the embedded database's")
-  }
-}
-
-/** A similarity score: a number from -1 to 1. */
-function parseScore(raw: string, f: string): number {
-  const n = Number(raw)
-  if (raw.trim() === "" || !Number.isFinite(n) || n < -1 || n > 1) throw new UsageError(`${f} must be a number from -1 to 1, got "${raw}"`)
-  return n
-}
-
-/**
- * How a command authenticates to NATS: the `nats` CLI's flags, declared once and taken by every
- * command that connects and by `ants node`. Each falls back to the URL's credentials
- * (nats://user:password@host) and the `nats` CLI's environment variables
- * (runtime/security/connection-options.ts resolves them; client-connection.ts uses it).
- */
-const CREDENTIALS = {
-  nkey: text("<file>", "authenticate with the nkey seed in this file (e.g. auth/operator.nk from `ants auth init`)").defaultIs("$NATS_NKEY"),
-  creds: text("<file>", "authenticate with this .creds file (JWT and seed)").defaultIs("$NATS_CREDS"),
-  user: text("<user>", "user name (with --password)").defaultIs("$NATS_USER, else the URL's user"),
-  password: text("<password>", "password of --user").defaultIs("$NATS_PASSWORD, else the URL's password"),
-  token: text("<token>", "authenticate with this token").defaultIs("$NATS_TOKEN"),
-  "tls-ca": text("<file>", "CA certificate that verifies the server").defaultIs("$NATS_CA"),
-  "tls-cert": text("<file>", "client certificate (with --tls-key)").defaultIs("$NATS_CERT"),
-  "tls-key": text("<file>", "client certificate's private key").defaultIs("$NATS_KEY"),
-}
 
 export const NODE = defineCommand({
   name: "node",
@@ -416,31 +377,6 @@ export const BENCH = defineCommand({
   },
   notes: [`Scenarios: ${BENCH_SCENARIO_NAMES.join(", ")}. With --json the figures are printed as JSON lines on stdout.`],
   examples: ["npx ants bench ask --quick", "npx ants bench ask tell --rounds 3 --concurrency 1,16", "npx ants bench --quick --out bench-results/smoke"],
-  connects: false,
-})
-
-export const MEMORY = defineCommand({
-  name: "memory",
-  summary: "search the memory store by meaning, or count what it holds",
-  subcommands: {
-    search: { args: "<query...>", min: 1, max: Number.POSITIVE_INFINITY, summary: "the entries of a tenant closest in meaning to the query, best first (--type and --actor narrow it)" },
-    stats: { args: "", min: 0, max: 0, summary: "entries per tenant and kind, expired ones awaiting the sweep, and the embedder" },
-  },
-  options: {
-    tenant: text("<tenant>", "the tenant").defaultIs(`search: ${DEFAULT_TENANT}; stats: every tenant`),
-    kind: oneOf(MEMORY_KIND_NAMES, "only this kind of memory").defaultIs("every kind").onlyFor("search"),
-    k: int("<n>", "at most this many entries").withDefault(5).onlyFor("search"),
-    type: text("<type>", "only memories of this agent type").defaultIs("the whole tenant").onlyFor("search"),
-    actor: text("<id>", "only memories of this actor (needs --type)").onlyFor("search"),
-    min: custom("<score>", "only entries at least this similar (-1..1)", parseScore).onlyFor("search"),
-    ...memoryStore("the memories"),
-    schema: text("<schema>", "the schema holding the store's tables").defaultIs("ants_memory"),
-  },
-  notes: [
-    "The command opens the store itself, with the embedder a node would use (vectors of another model are not comparable). When a node of this machine serves the --data-dir, it goes through that node.",
-    "Exit 1 when the store refused or failed (with --json: {\"ok\":false,\"error\":{code,message}}).",
-  ],
-  examples: [`npx ants memory search "what does alice drink" --tenant acme --k 3`, "npx ants memory stats --json"],
   connects: false,
 })
 
