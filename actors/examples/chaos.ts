@@ -30,7 +30,7 @@ import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 const Ms = Schema.Number.pipe(Schema.finite(), Schema.between(0, 600_000))
 const Size = Schema.Number.pipe(Schema.int(), Schema.between(0, 64 * 1024 * 1024))
 
-interface ChaosState {
+export interface ChaosState {
   blobs: string[]
   deep: unknown
   merged: Record<string, unknown>

@@ -10,7 +10,7 @@
 import { assistant } from "../../actors/examples/assistant.ts"
 import { counter } from "../../actors/examples/counter.ts"
 import { startNode } from "../../runtime/node/node.ts"
-import { startFakeOpenAI } from "../../test/helpers/fake-openai.ts"
+import { startFakeOpenAI } from "../fakes/fake-openai.ts"
 import { waitFor } from "../load.ts"
 import { benchLogger } from "../support.ts"
 import type { Scenario } from "../types.ts"

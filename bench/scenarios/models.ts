@@ -8,7 +8,7 @@
  */
 import OpenAI from "openai"
 import { createModels } from "../../runtime/models/mod.ts"
-import { startFakeOpenAI } from "../../test/helpers/fake-openai.ts"
+import { startFakeOpenAI } from "../fakes/fake-openai.ts"
 import { alternate, closedLoop, payloadText, type LoopResult } from "../load.ts"
 import { median, percentile } from "../stats.ts"
 import { duration, rounds } from "../support.ts"

@@ -4,7 +4,7 @@
  * (`overloaded_error` on 529), for tests and benches through the real `@anthropic-ai/sdk`:
  * `baseURL: server.url`.
  */
-import { pieces, startFakeModelServer, type FakeReply, type FakeServer, type Responder, type Wire } from "./fake-model-server.ts"
+import { pieces, startFakeModelServer, type FakeReply, type FakeServer, type Responder, type Wire } from "../../bench/fakes/fake-model-server.ts"
 
 function blocks(r: FakeReply, n: number): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = []

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { anthropicProvider, openaiProvider, type Provider, type ProviderError, type StreamDelta } from "../../runtime/models/mod.ts"
 import { startFakeAnthropic } from "../helpers/fake-anthropic.ts"
-import { startFakeOpenAI } from "../helpers/fake-openai.ts"
-import type { FakeServer } from "../helpers/fake-model-server.ts"
+import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
+import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
 
 const tools = [{ name: "counter_add", description: "add", parameters: { type: "object", properties: { id: { type: "string" }, n: { type: "number" } }, required: ["id", "n"] } }]
 

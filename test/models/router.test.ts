@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CircuitBreaker, Router, resolveModels, score, type Clock, type ModelsFile, type StatsSnapshot } from "../../runtime/models/mod.ts"
 import { startFakeAnthropic } from "../helpers/fake-anthropic.ts"
-import { startFakeOpenAI } from "../helpers/fake-openai.ts"
-import type { FakeServer } from "../helpers/fake-model-server.ts"
+import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
+import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
 
 /** A clock tests move by hand; `sleep` advances it at once. */
 function manualClock(start = 1_000_000): Clock & { advance(ms: number): void } {

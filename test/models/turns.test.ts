@@ -27,8 +27,8 @@ import {
   type TurnStep,
 } from "../../runtime/models/mod.ts"
 import { MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET } from "../../subjects/models.ts"
-import { startFakeOpenAI } from "../helpers/fake-openai.ts"
-import type { FakeServer } from "../helpers/fake-model-server.ts"
+import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
+import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
