@@ -149,7 +149,8 @@ describe("bench", () => {
         }
       }
     },
-    // ten scenarios, three of them starting node processes (failover, task-failover) or a flooder
-    300_000,
+    // a dozen scenarios, some starting node processes (failover, task-failover), a flooder, a
+    // PostgreSQL store (recall) or 50 assistants (llm-swarm); on 2 shared cores that is minutes
+    600_000,
   )
 })
