@@ -5,7 +5,7 @@
  * of one role are merged, since the API wants user and assistant to alternate.
  */
 import Anthropic from "@anthropic-ai/sdk"
-import { classifySdkError, malformed, parseArguments, reqOptions } from "./sdk-errors.ts"
+import { classifySdkError, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
 import type { ChatMessage, FinishReason, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
 
 export interface AnthropicProviderOptions {
@@ -79,8 +79,7 @@ function params(model: string, req: ModelRequest): Anthropic.Messages.MessageCre
 }
 
 function usageOf(u: unknown): { inputTokens: number; outputTokens: number } {
-  const x = (u ?? {}) as { input_tokens?: unknown; output_tokens?: unknown }
-  return { inputTokens: Number(x.input_tokens) || 0, outputTokens: Number(x.output_tokens) || 0 }
+  return tokenUsage(u, "input_tokens", "output_tokens")
 }
 
 export function anthropicProvider(options: AnthropicProviderOptions = {}): Provider {

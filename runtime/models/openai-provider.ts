@@ -5,7 +5,7 @@
  * a cooldown and another deployment, not by the SDK sleeping inside a turn.
  */
 import OpenAI from "openai"
-import { classifySdkError, malformed, parseArguments, reqOptions } from "./sdk-errors.ts"
+import { classifySdkError, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
 import type { ChatMessage, FinishReason, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
 
 export interface OpenAIProviderOptions {
@@ -65,8 +65,7 @@ function body(model: string, req: ModelRequest): OpenAI.Chat.ChatCompletionCreat
 }
 
 function usageOf(u: unknown): { inputTokens: number; outputTokens: number } {
-  const x = (u ?? {}) as { prompt_tokens?: unknown; completion_tokens?: unknown }
-  return { inputTokens: Number(x.prompt_tokens) || 0, outputTokens: Number(x.completion_tokens) || 0 }
+  return tokenUsage(u, "prompt_tokens", "completion_tokens")
 }
 
 export function openaiProvider(options: OpenAIProviderOptions = {}): Provider {

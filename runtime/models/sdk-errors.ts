@@ -75,3 +75,9 @@ export function reqOptions(o: { signal?: AbortSignal; timeoutMs?: number }): { s
   if (o.timeoutMs !== undefined) r.timeout = Math.max(1, Math.round(o.timeoutMs))
   return r
 }
+
+/** Token counts from a provider's usage object, read by that provider's field names (0 when absent or not a number). */
+export function tokenUsage(u: unknown, inputKey: string, outputKey: string): { inputTokens: number; outputTokens: number } {
+  const x = (u ?? {}) as Record<string, unknown>
+  return { inputTokens: Number(x[inputKey]) || 0, outputTokens: Number(x[outputKey]) || 0 }
+}
