@@ -87,6 +87,8 @@ export interface Cluster extends ClusterView {
   start(routing: "partitioned" | "direct"): Promise<void>
   /** Graceful leave: hands every partition and actor over. */
   leave(): Promise<void>
+  /** The tasks this node holds changed: its membership entry says so within moments. */
+  heldTasksChanged(): void
   /** Removes the membership entry and stops everything cluster-related. */
   close(): Promise<void>
 }

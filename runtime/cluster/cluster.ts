@@ -1,8 +1,8 @@
 /**
  * A node's part in the swarm: membership, partition ownership, forwarding,
- * single activation, graceful hand-over, durable mail and inspection. node.ts calls in at four
- * points only: `forward` on the hot path, `guard` around activations, `start`, and
- * `leave`/`close` when draining.
+ * single activation, graceful hand-over, durable mail and inspection. node.ts calls in at five
+ * points only: `forward` on the hot path, `guard` around activations, `start`,
+ * `heldTasksChanged` when it takes a task, and `leave`/`close` when draining.
  *
  * Ownership: the owner of an actor is the rendezvous winner for its partition among the `up`
  * members that host its type (rendezvous.ts). A node subscribes to every partition it owns
@@ -49,14 +49,13 @@ import type { ActorCell } from "../actor/cell.ts"
 import type { TypeHost } from "../actor/type-host.ts"
 import type { ActivationGuard } from "../actor/activation-guard.ts"
 import { startMailDelivery, type MailDelivery } from "./durable-mail.ts"
-import { clusterGuarantees, type Guarantees, type StoreReplicas } from "./guarantees.ts"
+import { clusterGuarantees, storeReplicas, type Guarantees, type StoreReplicas } from "./guarantees.ts"
 import { Leases, isLeaseHeldError } from "./leases.ts"
 import { Membership } from "./membership.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
 import { partitionOf } from "../../subjects/partition-hash.ts"
 import { assignPartitions } from "./rendezvous.ts"
 import { CLUSTER_DEFAULTS, type Cluster, type ClusterDeps, type ClusterOptions, type ClusterView } from "./cluster-options.ts"
-import { storeReplicas } from "./guarantees.ts"
 
 export { CLUSTER_DEFAULTS }
 export type { ActorInfo, NodeMembersInfo, Cluster, ClusterDeps, ClusterOptions, ClusterView }
@@ -504,6 +503,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       log("info", `node ${me} joined the swarm: ${membership.members.size} member(s), serving ${subs.size}/${PARTITIONS} partitions`)
     },
 
+    heldTasksChanged: () => membership.refresh(),
     async leave() {
       if (!started || leaving) return
       await mail?.stop()

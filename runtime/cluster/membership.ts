@@ -62,6 +62,8 @@ export interface MembershipOptions {
 }
 
 const encoder = new TextEncoder()
+/** How soon `refresh` writes: long enough to carry a burst of newly held tasks in one entry. */
+const REFRESH_MS = 20
 
 export class Membership {
   readonly members = new Map<string, Member>()
@@ -81,6 +83,7 @@ export class Membership {
   private ownSeenAt = 0
   private stale = true
   private beating: Promise<void> | null = null
+  private refreshing = false
   private timer: ReturnType<typeof setInterval> | undefined
   private sweeper: ReturnType<typeof setInterval> | undefined
   private watchStop: (() => void) | undefined
@@ -173,6 +176,19 @@ export class Membership {
     const me = this.members.get(this.o.nodeId)
     if (me) me.record = this.record()
     await this.heartbeat()
+  }
+
+  /**
+   * What the entry carries changed (the tasks this node holds): writes a heartbeat within
+   * `REFRESH_MS`, coalescing changes that come together, instead of up to a heartbeat later.
+   */
+  refresh(): void {
+    if (this.stopped || this.timer === undefined || this.refreshing) return
+    this.refreshing = true
+    setTimeout(() => {
+      this.refreshing = false
+      void this.heartbeat()
+    }, REFRESH_MS)
   }
 
   /** Graceful leave: removes the entry (others see the delete at once) and stops. */

@@ -61,7 +61,7 @@ import { openModels } from "../models/mod.ts"
 
 export { connectNats, NODE_DEFAULTS, defaultLogger }
 export type { AntsNode, LogLevel, Logger, NodeModelsOptions, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
-import { heldAckSubjects, releaseDeliveries } from "../tasks/lane-puller.ts"
+import { heldAckSubjects, onDeliveryHeld, releaseDeliveries } from "../tasks/lane-puller.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { createGuards } from "./guards.ts"
 import { createDispatch } from "./dispatch.ts"
@@ -222,6 +222,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   const routing = await detectMapping(nc)
   // the cluster subscribes to the partitions this node owns (and follows membership changes)
   await cluster.start(routing)
+  // a task taken now is advertised within moments: a crash before the next heartbeat loses no time on it
+  const stopHeldWatch = onDeliveryHeld(nc, () => cluster.heldTasksChanged())
   if (routing === "direct") {
     log("warn", `the NATS server at ${url} has no ANTS partition mapping (nats.conf); routing all agent subjects to this node directly. Start nats-server with -c nats.conf to run several nodes.`)
   }
@@ -359,6 +361,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
         setTimeout(r, ms)
       }),
     leaveSwarm: async () => {
+      stopHeldWatch()
       await cluster.close()
       if (controlNc !== nc) await controlNc.close().catch(() => undefined)
     },

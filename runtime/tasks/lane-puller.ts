@@ -21,6 +21,20 @@ export type DeliveryInfo = AckInfo
  * hands them back at once (`releaseDeliveries`).
  */
 const held = new WeakMap<NatsConnection, Set<Delivery>>()
+/** Called when a connection takes a new delivery (its membership entry should say so soon). */
+const heldListeners = new WeakMap<NatsConnection, () => void>()
+
+/**
+ * Calls `listener` whenever `nc` takes a new delivery, so the node can advertise it at once
+ * rather than at its next heartbeat (a crash in between would leave the task waiting out its
+ * claim). One listener per connection; returns its removal.
+ */
+export function onDeliveryHeld(nc: NatsConnection, listener: () => void): () => void {
+  heldListeners.set(nc, listener)
+  return () => {
+    if (heldListeners.get(nc) === listener) heldListeners.delete(nc)
+  }
+}
 
 /** Ack subjects of the deliveries held on `nc`, oldest first. */
 export function heldAckSubjects(nc: NatsConnection): string[] {
@@ -71,6 +85,7 @@ export class Delivery {
       held.set(nc, set)
     }
     set.add(this)
+    heldListeners.get(nc)?.()
   }
   get settled(): boolean {
     return this.done

@@ -1,7 +1,8 @@
 /**
  * A node killed with -9 while it runs durable tasks: survivors hand its tasks back for
  * redelivery as soon as membership takes it for dead, not when their 5-minute claims run out;
- * each task is then recorded once.
+ * each task is then recorded once. A dies moments after taking the tasks, often before its next
+ * heartbeat: its entry must say which tasks it holds as soon as it takes them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
