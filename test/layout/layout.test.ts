@@ -22,7 +22,7 @@ const MAX_LINES = 420
 const ALLOWED: Record<string, ReadonlyArray<string>> = {
   limits: [],
   cpu: [],
-  security: [],
+  security: ["limits"],
   server: ["security"],
   memory: [],
   models: [],
