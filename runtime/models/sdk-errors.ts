@@ -2,9 +2,11 @@
  * Turns whatever an SDK throws into a `ProviderError` whose kind tells the router what to do.
  * Both SDKs (openai, @anthropic-ai/sdk) throw `APIError`s carrying `status` and `headers`, and
  * connection errors named `APIConnectionError` / `APIConnectionTimeoutError`; checked by shape
- * and name, not by class, so one function serves both.
+ * and name, not by class, so one function serves both. Also the small readers both providers
+ * share (arguments, usage, finish reasons).
  */
 import { ProviderError, type ProviderErrorKind } from "./errors.ts"
+import type { FinishReason } from "./types.ts"
 
 const CONTEXT = /context[_ ]length|context window|maximum context|prompt is too long|too many tokens|exceeds? the (model'?s )?(maximum )?context/i
 
@@ -80,4 +82,10 @@ export function reqOptions(o: { signal?: AbortSignal; timeoutMs?: number }): { s
 export function tokenUsage(u: unknown, inputKey: string, outputKey: string): { inputTokens: number; outputTokens: number } {
   const x = (u ?? {}) as Record<string, unknown>
   return { inputTokens: Number(x[inputKey]) || 0, outputTokens: Number(x[outputKey]) || 0 }
+}
+
+/** A provider's stop reasons mapped to ANTS's `FinishReason`: a reader that answers "other" for any reason not in `table`. */
+export function finishReasons(table: Readonly<Record<string, FinishReason>>): (reason: unknown) => FinishReason {
+  const known = new Map(Object.entries(table))
+  return (reason) => (typeof reason === "string" ? known.get(reason) : undefined) ?? "other"
 }
