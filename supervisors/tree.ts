@@ -32,6 +32,7 @@
  *
  * `now()` is wall-clock ms (`Date.now`), since events carry it as an ISO time.
  */
+import { TaggedError } from "../subjects/errors.ts"
 import type { SupervisorEvent } from "../subjects/envelope.ts"
 import { decide, initialState, type Decision } from "./decide.ts"
 import { describeError, type ExitReason } from "./exit-reason.ts"
@@ -95,14 +96,12 @@ export interface SupervisionTreeOptions {
 export type TypeStatus = "available" | { readonly unavailable: true; readonly reason: string }
 
 /** The reason a supervisor (or a type) hands its parent when it gives up. */
-export class SupervisorGaveUpError extends Error {
-  readonly _tag = "SupervisorGaveUpError"
+export class SupervisorGaveUpError extends TaggedError("SupervisorGaveUpError") {
   constructor(
     readonly supervisor: string,
     readonly reason: string,
   ) {
     super(`supervisor ${supervisor} gave up: ${reason}`)
-    this.name = "SupervisorGaveUpError"
   }
 }
 

@@ -5,7 +5,7 @@
  * of one role are merged, since the API wants user and assistant to alternate.
  */
 import Anthropic from "@anthropic-ai/sdk"
-import { classifySdkError, finishReasons, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
+import { finishReasons, sdkProvider, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
 import type { ChatMessage, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
 
 export interface AnthropicProviderOptions {
@@ -152,16 +152,5 @@ export function anthropicProvider(options: AnthropicProviderOptions = {}): Provi
     return { content, toolCalls, finishReason: finish(reason), usage: { inputTokens, outputTokens }, model: answered }
   }
 
-  return {
-    name,
-    kind: "anthropic",
-    offline: false,
-    async call(model, req, o = {}) {
-      try {
-        return o.onDelta ? await streamed(model, req, o) : await plain(model, req, o)
-      } catch (e) {
-        throw classifySdkError(name, e)
-      }
-    },
-  }
+  return sdkProvider(name, "anthropic", plain, streamed)
 }

@@ -5,7 +5,7 @@
  * a cooldown and another deployment, not by the SDK sleeping inside a turn.
  */
 import OpenAI from "openai"
-import { classifySdkError, finishReasons, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
+import { finishReasons, sdkProvider, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
 import type { ChatMessage, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
 
 export interface OpenAIProviderOptions {
@@ -125,16 +125,5 @@ export function openaiProvider(options: OpenAIProviderOptions = {}): Provider {
     return { content, toolCalls, finishReason: finish(reason), usage, model: answered }
   }
 
-  return {
-    name,
-    kind: "openai",
-    offline: false,
-    async call(model, req, o = {}) {
-      try {
-        return o.onDelta ? await streamed(model, req, o) : await plain(model, req, o)
-      } catch (e) {
-        throw classifySdkError(name, e)
-      }
-    },
-  }
+  return sdkProvider(name, "openai", plain, streamed)
 }

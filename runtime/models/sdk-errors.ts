@@ -6,7 +6,7 @@
  * share (arguments, usage, finish reasons).
  */
 import { ProviderError, type ProviderErrorKind } from "./errors.ts"
-import type { FinishReason } from "./types.ts"
+import type { FinishReason, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions } from "./types.ts"
 
 const CONTEXT = /context[_ ]length|context window|maximum context|prompt is too long|too many tokens|exceeds? the (model'?s )?(maximum )?context/i
 
@@ -88,4 +88,22 @@ export function tokenUsage(u: unknown, inputKey: string, outputKey: string): { i
 export function finishReasons(table: Readonly<Record<string, FinishReason>>): (reason: unknown) => FinishReason {
   const known = new Map(Object.entries(table))
   return (reason) => (typeof reason === "string" ? known.get(reason) : undefined) ?? "other"
+}
+
+type SdkCall = (model: string, req: ModelRequest, o: ProviderCallOptions) => Promise<ProviderAnswer>
+
+/** A provider over an SDK: a streamed call when the caller wants deltas, else a plain one; whatever the SDK throws is classified. */
+export function sdkProvider(name: string, kind: "openai" | "anthropic", plain: SdkCall, streamed: SdkCall): Provider {
+  return {
+    name,
+    kind,
+    offline: false,
+    async call(model, req, o = {}) {
+      try {
+        return o.onDelta ? await streamed(model, req, o) : await plain(model, req, o)
+      } catch (e) {
+        throw classifySdkError(name, e)
+      }
+    },
+  }
 }
