@@ -44,7 +44,8 @@ import { supervisionResetSubject, supervisionTreeSubject } from "../../subjects/
 import { partitionOf } from "../../subjects/partition-hash.ts"
 import type { Supervisor } from "../actor/supervision.ts"
 import { TypeHost, type HostNode } from "../actor/type-host.ts"
-import { actorKey } from "../actor/inbound.ts"
+import { localActors } from "../actor/local-actors.ts"
+import { actorKey } from "../../subjects/inbound.ts"
 import { createCluster } from "../cluster/cluster.ts"
 import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
 import { runtimeStores } from "../cluster/runtime-stores.ts"
@@ -54,6 +55,7 @@ import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks } from "../tasks/node-tasks.ts"
 import { memoryOnDemand } from "../memory/mod.ts"
 import { startTenancy } from "./tenancy.ts"
+import { openTenantTasks } from "./task-scope.ts"
 import { connectInbound, connectNode } from "./connect-node.ts"
 import { openModels } from "../models/mod.ts"
 
@@ -121,7 +123,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     {
       id,
       nc,
-      hosts,
+      // the cluster's port to the engine; dispatch is bound below, before any message arrives
+      actors: localActors(hosts, (m, r) => dispatch(m, r)),
       replicas,
       stores: runtimeStores({
         replicas,
@@ -131,7 +134,6 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       }),
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
       log,
-      dispatch: (m, r) => dispatch(m, r),
       controlNc,
       ...(lanes ? { subscribePartition: lanes.subscribe } : {}),
       heldTasks: () => heldAckSubjects(nc),
@@ -387,7 +389,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
 
   await stigmergy.startInterests(options.agents, log)
-  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, tenancy.taskOptions(options.tasks))
+  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, tenant: (t) => openTenantTasks(tenancy.scopes, t), log }, tenancy.taskOptions(options.tasks))
 
   // a PostgreSQL URL is opened now: a wrong one fails the start, not some actor's first call
   if (options.memory !== false && (options.memory?.postgres || (options.memory?.env ?? process.env).DATABASE_URL)) await memory.open().catch((e: unknown) => drain().then(() => Promise.reject(e)))
