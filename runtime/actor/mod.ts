@@ -13,7 +13,8 @@
  * Never imports: runtime/cluster, runtime/tasks, runtime/node, runtime/cli.
  */
 export { ActorCell } from "./cell.ts"
-export type { CellHost, CellStatus, Envelope } from "./cell.ts"
+export type { CellHost, CellStatus } from "./cell.ts"
+export type { Envelope } from "./mailbox.ts"
 export { TypeHost } from "./type-host.ts"
 export type { HostNode } from "./host-node.ts"
 export type { TypeStats } from "./type-stats.ts"
