@@ -57,6 +57,7 @@ import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks } from "../tasks/node-tasks.ts"
 import { memoryOnDemand } from "../memory/mod.ts"
 import { startTenancy } from "./tenancy.ts"
+import { openTenantTasks } from "./task-scope.ts"
 import { connectNode } from "./connect-node.ts"
 import { openModels } from "../models/mod.ts"
 
@@ -389,7 +390,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
 
   await stigmergy.startInterests(options.agents, log)
-  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, tenancy.taskOptions(options.tasks))
+  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, tenant: (t) => openTenantTasks(tenancy.scopes, t), log }, tenancy.taskOptions(options.tasks))
 
   // a PostgreSQL URL is opened now: a wrong one fails the start, not some actor's first call
   if (options.memory !== false && (options.memory?.postgres || (options.memory?.env ?? process.env).DATABASE_URL)) await memory.open().catch((e: unknown) => drain().then(() => Promise.reject(e)))
