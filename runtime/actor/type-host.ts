@@ -12,7 +12,7 @@ import { ActorCell } from "./cell.ts"
 import type { Envelope } from "./mailbox.ts"
 import { WorkerPool } from "../cpu/worker-pool.ts"
 import type { StateLimits } from "../limits/state-check.ts"
-import { actorKey, parseActorKey } from "./inbound.ts"
+import { actorKey, parseActorKey } from "../../subjects/inbound.ts"
 
 /** Bytes a checkpoint adds around the state (`{"v":1,"state":…,"at":…,"node":…,"acct":{…}}`), with room to spare. */
 const CHECKPOINT_OVERHEAD_BYTES = 1024

@@ -46,7 +46,8 @@ import { supervisionResetSubject, supervisionTreeSubject } from "../../subjects/
 import { partitionOf } from "../../subjects/partition-hash.ts"
 import type { Supervisor } from "../actor/supervision.ts"
 import { TypeHost, type HostNode } from "../actor/type-host.ts"
-import { actorKey } from "../actor/inbound.ts"
+import { localActors } from "../actor/local-actors.ts"
+import { actorKey } from "../../subjects/inbound.ts"
 import { createCluster } from "../cluster/cluster.ts"
 import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
 import { runtimeStores } from "../cluster/runtime-stores.ts"
@@ -56,6 +57,7 @@ import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks } from "../tasks/node-tasks.ts"
 import { memoryOnDemand } from "../memory/mod.ts"
 import { startTenancy } from "./tenancy.ts"
+import { openTenantTasks } from "./task-scope.ts"
 import { connectNode } from "./connect-node.ts"
 import { openModels } from "../models/mod.ts"
 
@@ -125,7 +127,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     {
       id,
       nc,
-      hosts,
+      // the cluster's port to the engine; dispatch is bound below, before any message arrives
+      actors: localActors(hosts, (m, r) => dispatch(m, r)),
       replicas,
       stores: runtimeStores({
         replicas,
@@ -135,7 +138,6 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       }),
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
       log,
-      dispatch: (m, r) => dispatch(m, r),
       controlNc,
       heldTasks: () => heldAckSubjects(nc),
       messages: () => ledger.totals(),
@@ -388,7 +390,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
 
   await stigmergy.startInterests(options.agents, log)
-  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, tenancy.taskOptions(options.tasks))
+  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, tenant: (t) => openTenantTasks(tenancy.scopes, t), log }, tenancy.taskOptions(options.tasks))
 
   // a PostgreSQL URL is opened now: a wrong one fails the start, not some actor's first call
   if (options.memory !== false && (options.memory?.postgres || (options.memory?.env ?? process.env).DATABASE_URL)) await memory.open().catch((e: unknown) => drain().then(() => Promise.reject(e)))
