@@ -13,9 +13,10 @@ import { defineCommand, type CommandSpec } from "./command-spec.ts"
 import { custom, duration, flag, int, intList, json, list, oneOf, text, time } from "./option.ts"
 import { UsageError } from "./usage-error.ts"
 import { CREDENTIALS } from "./credentials-spec.ts"
+import { CHAOS } from "./chaos-spec.ts"
 import { checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, memoryStore } from "./memory-spec.ts"
 
-export { checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES }
+export { CHAOS, checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES }
 
 const natsClient = () =>
   text("<url[,url]>", "the NATS server (or cluster, comma-separated) to talk to").defaultIs(
@@ -407,4 +408,4 @@ export const TURN = defineCommand({
 })
 
 /** Every command, in the order `ants --help` lists them. */
-export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TENANT, AUTH, BENCH]
+export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TENANT, AUTH, BENCH, CHAOS]
