@@ -58,6 +58,8 @@ export interface TurnCell extends ActorAddress {
   abandon: ((why: Abandon) => void) | undefined
   /** The turn in flight's controller of `ctx.signal`: undefined outside a turn, null until a handler reads it. */
   turnAbort: AbortController | null | undefined
+  /** The message whose handler runs now (the context reads its headers, e.g. the stream it asked for). */
+  current: Envelope | undefined
   context(): ActorContext
   accounting(): Accounting
   checkpointNow(): Promise<void>
@@ -128,6 +130,7 @@ export function handleTurn(cell: TurnCell, env: Envelope): Promise<void> | undef
         })
     } else {
       const handler = host.definition.handlers[env.tag] as (m: unknown, ctx: ActorContext) => unknown
+      cell.current = env
       result = handler(env.message, cell.context())
     }
   } catch (error) {
