@@ -32,6 +32,8 @@ export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io &
     agents: [echo, counter, worker, forager, assistant],
     nats: values.nats,
     logger: () => {},
+    // no memory database created in the working directory by a demo (the assistants would keep their turns)
+    memory: false,
     // quick retries so the failing task reaches the dead-letter queue within the demo (defaults: 1 s, 2 s, ...)
     tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 100, multiplier: 2, maxMs: 1_000 } } },
   })
