@@ -1,6 +1,7 @@
 /**
  * What a TypeHost asks of the cluster around an activation (a narrow role interface, so
- * type-host.ts needs no knowledge of leases or routing).
+ * type-host.ts needs no knowledge of leases or routing). The cluster implements it as its
+ * `LeaseGuard` (runtime/cluster/local-actors.ts), which sees the cell only as an address.
  */
 import type { ActorCell } from "./cell.ts"
 

@@ -11,40 +11,17 @@
  *
  * Memory: an idle cell is a handful of fields (the mailbox buffer and the context object are
  * allocated on demand and released), so a node holds 100,000 idle actors comfortably.
+ * One message's turn in the handler (deadline, reply, state check, answer) is handler-turn.ts.
  */
-import { isModelLayerError, modelErrorCode } from "../models/mod.ts"
-import type { Msg } from "@nats-io/nats-core"
-import type { ErrorCode, LifecycleState } from "../../subjects/envelope.ts"
+import type { LifecycleState } from "../../subjects/envelope.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { ActorContext } from "../agent/actor-context.ts"
-import { Mailbox } from "./mailbox.ts"
-import { parseIssues, type CompiledTag } from "../agent/protocol.ts"
+import { Mailbox, type Envelope } from "./mailbox.ts"
 import type { Accounting, StateStore } from "./state-store.ts"
 import { Checkpoints } from "./checkpoints.ts"
-import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
-import type { TypeStats } from "./type-stats.ts"
-import { DURABLE_HEADER } from "../../subjects/cluster.ts"
-import type { MessageLedger, Ticket } from "../limits/message-ledger.ts"
-import { checkState, type StateLimits } from "../limits/state-check.ts"
+import type { MessageLedger } from "../limits/message-ledger.ts"
 import type { LoopMonitor } from "../cpu/loop-monitor.ts"
-import { HandlerTimeoutError, type WorkerPool } from "../cpu/worker-pool.ts"
-
-/** A decoded message waiting in a mailbox. `msg` is kept for its reply subject. */
-export interface Envelope {
-  readonly tag: string
-  readonly message: unknown
-  readonly msg: Msg | undefined
-  /** Where the node counted the message in (settled once: handled or rejected with a code). */
-  readonly ticket?: Ticket
-  /** Body bytes, counted against the actor's and the node's mailbox bytes while queued. */
-  readonly bytes?: number
-}
-
-/** What ends a handler that raced its deadline (or an operator's reset) and lost. */
-interface Abandon {
-  readonly code: "timeout" | "unavailable"
-  readonly reason: string
-}
+import { handleTurn, serialize, type Abandon, type TurnHost } from "./handler-turn.ts"
 
 export type CellStatus = LifecycleState | "stopped"
 
@@ -55,18 +32,10 @@ export { CHECKPOINT_LAG_MS } from "./checkpoints.ts"
  * every side effect, and the host is the only one that creates cells, so neither file imports
  * the other's class.
  */
-export interface CellHost {
-  readonly definition: AgentDefinition
-  readonly compiled: ReadonlyMap<string, CompiledTag>
-  readonly checkpointPolicy: CheckpointPolicy
+export interface CellHost extends TurnHost {
   readonly mailboxCapacity: number
   /** Bytes of message bodies one actor may have queued. */
   readonly mailboxBytes: number
-  /** What a stored state may be (bytes, depth). */
-  readonly stateLimits: StateLimits
-  /** The worker threads of an offloaded type. */
-  readonly pool: WorkerPool | undefined
-  readonly stats: TypeStats
   readonly store: StateStore
   readonly node: {
     readonly id: string
@@ -76,12 +45,6 @@ export interface CellHost {
     readonly budget: { bytes: number; readonly max: number }
   }
   transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string): void
-  /** How long a handler of `tag` may run. */
-  deadlineOf(tag: string): number
-  /** Answers ok (an ask) and counts the message handled; a reply over max_payload becomes `too_large`. */
-  replyOk(env: Envelope, value: unknown): void
-  /** Answers an error (an ask) and counts the message rejected with `code`. */
-  replyError(env: Envelope, code: ErrorCode, message: string, details?: unknown): void
   /** Frees a cell whose handler cannot be waited for: restarts it from its last stored state. */
   restartStuck(cell: ActorCell, reason: string): void
   restore(cell: ActorCell): Promise<void>
@@ -112,7 +75,7 @@ export class ActorCell implements ActorAddress {
   /** Body bytes queued in the mailbox. */
   queuedBytes = 0
   /** Ends the handler in flight now (its deadline passed, or a reset frees the actor). */
-  private abandon: ((why: Abandon) => void) | undefined
+  abandon: ((why: Abandon) => void) | undefined
   private running = false
   private pausedUntil = 0
   private ctx: ActorContext | null = null
@@ -289,7 +252,7 @@ export class ActorCell implements ActorAddress {
           if (env === undefined) break
           this.dequeued(env)
         }
-        const pending = this.handle(env)
+        const pending = handleTurn(this, env)
         env = undefined
         if (pending !== undefined) {
           pending.then(
@@ -313,83 +276,6 @@ export class ActorCell implements ActorAddress {
     this.host.cellSettled(this)
   }
 
-  /**
-   * Handles one message; returns a promise only when something asynchronous is still going on.
-   * The handler runs inside the loop monitor's slot (a long synchronous stretch is reported
-   * naming this actor) and against its deadline: an async handler that passes it loses a race
-   * (its caller gets `timeout`, the actor is restarted, the mailbox goes on; JavaScript cannot
-   * stop the abandoned promise, whose late result is ignored); a synchronous one that overran
-   * is treated the same once it returns. Offloaded types run in their worker pool.
-   */
-  private handle(env: Envelope): Promise<void> | undefined {
-    const host = this.host
-    if (env.tag === "_Wake") {
-      host.replyOk(env, { type: this.type, id: this.id, status: this.status })
-      return undefined
-    }
-    if (env.tag === "_Inspect") {
-      host.replyOk(env, { tenant: this.tenant, type: this.type, id: this.id, status: this.status, node: host.node.id, queued: this.queued, acct: this.accounting() })
-      return undefined
-    }
-    if (this.checkpoints.failing) {
-      host.replyError(env, "unavailable", `${this.type}/${this.id} cannot store its state right now (NATS unreachable or without quorum); retry`)
-      return undefined
-    }
-    const deadlineMs = host.deadlineOf(env.tag)
-    const monitor = host.node.monitor
-    let result: unknown
-    monitor.enter(this, env.tag)
-    try {
-      if (host.pool !== undefined) {
-        result = host.pool
-          .run({ tag: env.tag, message: env.message, state: this.state, self: { tenant: this.tenant, type: this.type, id: this.id } }, deadlineMs)
-          .then((r) => {
-            if (this.status !== "stopped") this.state = r.state
-            return r.reply
-          })
-      } else {
-        const handler = host.definition.handlers[env.tag] as (m: unknown, ctx: ActorContext) => unknown
-        result = handler(env.message, this.context())
-      }
-    } catch (error) {
-      const ms = monitor.exit()
-      if (ms > deadlineMs) this.timedOut(env, deadlineMs, ms)
-      else this.failed(env, error)
-      return undefined
-    }
-    const ms = monitor.exit()
-    if (ms > deadlineMs) {
-      this.timedOut(env, deadlineMs, ms)
-      return undefined
-    }
-    if (result !== null && typeof result === "object" && typeof (result as Promise<unknown>).then === "function") {
-      return this.race(env, result as Promise<unknown>, deadlineMs)
-    }
-    return this.completed(env, result)
-  }
-
-  /** An async handler against its deadline and against an operator's reset. */
-  private race(env: Envelope, pending: Promise<unknown>, deadlineMs: number): Promise<void> | undefined {
-    let settle!: (v: { ok: true; value: unknown } | { ok: false; error: unknown } | { abandoned: Abandon }) => void
-    const outcome = new Promise<{ ok: true; value: unknown } | { ok: false; error: unknown } | { abandoned: Abandon }>((r) => (settle = r))
-    pending.then(
-      (value) => settle({ ok: true, value }),
-      (error) => settle({ ok: false, error }),
-    )
-    const timer = Number.isFinite(deadlineMs)
-      ? setTimeout(() => settle({ abandoned: { code: "timeout", reason: `did not finish within ${deadlineMs} ms` } }), deadlineMs)
-      : undefined
-    this.abandon = (why) => settle({ abandoned: why })
-    return outcome.then((o) => {
-      clearTimeout(timer)
-      this.abandon = undefined
-      if ("abandoned" in o) return this.abandoned(env, o.abandoned, deadlineMs)
-      if (o.ok) return this.completed(env, o.value)
-      if ((o.error as { _tag?: string })?._tag === "HandlerTimeoutError") return this.timedOut(env, deadlineMs, deadlineMs)
-      return this.failed(env, o.error)
-    })
-  }
-
   /** Frees the actor from the handler in flight (an operator's reset): its caller gets `code`. */
   abandonInFlight(code: "timeout" | "unavailable", reason: string): boolean {
     if (this.abandon === undefined) return false
@@ -397,78 +283,14 @@ export class ActorCell implements ActorAddress {
     return true
   }
 
-  private abandoned(env: Envelope, why: Abandon, deadlineMs: number): void {
-    if (why.code === "timeout") return this.timedOut(env, deadlineMs, deadlineMs)
-    this.host.replyError(env, "unavailable", `${this.type}/${this.id}: ${env.tag} was abandoned: ${why.reason}; its change was not kept`)
-    this.host.restartStuck(this, why.reason)
+  /** The handler failed: the type's supervisor decides. */
+  supervise(tag: string, error: unknown): void {
+    this.host.supervise(this, tag, error)
   }
 
-  private timedOut(env: Envelope, deadlineMs: number, ranMs: number): void {
-    const host = this.host
-    host.stats.timeouts++
-    const message = `${host.definition.type}.${env.tag} did not finish within ${deadlineMs} ms${ranMs > deadlineMs ? ` (it ran ${Math.round(ranMs)} ms)` : ""}; the actor is restarted`
-    host.replyError(env, "timeout", message)
-    host.supervise(this, env.tag, new HandlerTimeoutError(env.tag, deadlineMs))
-  }
-
-  private completed(env: Envelope, result: unknown): Promise<void> | undefined {
-    const host = this.host
-    if (this.status === "stopped") {
-      // stopped while the handler ran (shutdown timeout passed, fenced): its change is not kept
-      host.replyError(env, "unavailable", `${this.type}/${this.id} was stopped while handling ${env.tag}; its change was not kept`)
-      return undefined
-    }
-    const encoded = host.compiled.get(env.tag)!.encodeReply(result)
-    if (encoded._tag === "Left") {
-      host.stats.handlerFailures++
-      host.replyError(env, "handler_failed", `${host.definition.type}.${env.tag} returned a reply that does not fit its schema`, parseIssues(encoded.left))
-      host.supervise(this, env.tag, new Error("reply does not fit its schema"))
-      return undefined
-    }
-    // only a state that can be stored is acknowledged: one that cannot (not JSON, too deep, too
-    // large) fails the message and goes back to the last stored one; the actor keeps working
-    let json: string | undefined
-    if (host.checkpointPolicy !== "never") {
-      const checked = checkState(this.state, host.stateLimits)
-      if (typeof checked !== "string") {
-        host.stats.stateRefusals++
-        this.rollback()
-        host.replyError(env, checked.limit === "bytes" ? "too_large" : "handler_failed", `${host.definition.type}.${env.tag}: the new state cannot be stored (${checked.message}); the actor's state is back to its last stored one`)
-        return undefined
-      }
-      json = checked
-    }
-    host.stats.handled++
-    // durable mail (header Ants-Durable) is acked when the actor answers: its change must be stored first
-    const durable = host.checkpointPolicy === "after-change" || host.checkpointPolicy === "on-passivate" ? env.msg?.headers?.has(DURABLE_HEADER) === true : false
-    if (host.checkpointPolicy === "before-reply" || durable) {
-      return this.checkpointNow().then(() => {
-        // a fenced checkpoint stops this activation (another one owns the actor now): its answer must not go out
-        if (this.status === "stopped") host.replyError(env, "unavailable", `${this.type}/${this.id} moved to another activation; retry`)
-        else if (!this.checkpoints.stores(json ?? serialize(this.state))) {
-          this.rollback()
-          host.replyError(env, "unavailable", `${this.type}/${this.id} could not store its state; its change was not kept; retry`)
-        } else host.replyOk(env, encoded.right)
-      })
-    }
-    // a tell has no one to answer: the reply was checked against its schema, not encoded
-    host.replyOk(env, encoded.right)
-    if (host.checkpointPolicy === "after-change") this.checkpointSoon(json)
-    return undefined
-  }
-
-  /** Puts the state back to the last one stored (or queued for storing behind a write in flight). */
-  private rollback(): void {
-    const last = this.checkpoints.lastAnswered
-    this.state = last !== undefined ? JSON.parse(last) : this.host.definition.initialState({ tenant: this.tenant, id: this.id })
-  }
-
-  private failed(env: Envelope, error: unknown): void {
-    const host = this.host
-    host.stats.handlerFailures++
-    const message = error instanceof Error ? error.message : String(error)
-    host.replyError(env, isModelLayerError(error) ? modelErrorCode(error) : "handler_failed", `${host.definition.type}.${env.tag} failed: ${message}`)
-    host.supervise(this, env.tag, error)
+  /** Frees the cell from a handler that cannot be waited for (see `CellHost.restartStuck`). */
+  restartStuck(reason: string): void {
+    this.host.restartStuck(this, reason)
   }
 
   /**
@@ -585,8 +407,4 @@ export class ActorCell implements ActorAddress {
     this.restarts = acct.restarts
     this.sleepingMs = acct.sleepingMs + (acct.sleptAt !== undefined ? Math.max(0, now - acct.sleptAt) : 0)
   }
-}
-
-export function serialize(state: unknown): string {
-  return state === undefined ? "null" : JSON.stringify(state)
 }

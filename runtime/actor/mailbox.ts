@@ -4,6 +4,20 @@
  * Storage is allocated on first use and released when the mailbox empties, so an idle actor
  * carries no buffer.
  */
+import type { Msg } from "@nats-io/nats-core"
+import type { Ticket } from "../limits/message-ledger.ts"
+
+/** A decoded message waiting in a mailbox. `msg` is kept for its reply subject. */
+export interface Envelope {
+  readonly tag: string
+  readonly message: unknown
+  readonly msg: Msg | undefined
+  /** Where the node counted the message in (settled once: handled or rejected with a code). */
+  readonly ticket?: Ticket
+  /** Body bytes, counted against the actor's and the node's mailbox bytes while queued. */
+  readonly bytes?: number
+}
+
 export class Mailbox<T> {
   private buf: Array<T | undefined> | null = null
   private head = 0

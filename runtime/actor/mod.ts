@@ -1,9 +1,9 @@
 /**
  * Layer `actor`: the actor engine. One activation per actor (a cell with its bounded mailbox),
- * the host that keeps one agent type's cells, inbound subject parsing, the state store
+ * the host that keeps one agent type's cells, one message's turn in its handler, the state store
  * (checkpoints in KV, fenced on take-over), lifecycle policy (tiers, warm pools, business
  * hours), passivation, schedules, the handler context and artifact delivery to declared
- * interests.
+ * interests. `localActors` is the engine's side of the cluster's port (the node wires the two).
  *
  * Promises: a message handed to a host reaches its handler once, in arrival order per actor,
  * and is answered exactly once (ok, or an error envelope); a throwing handler never takes the
@@ -13,13 +13,13 @@
  * Never imports: runtime/cluster, runtime/tasks, runtime/node, runtime/cli.
  */
 export { ActorCell } from "./cell.ts"
-export type { CellHost, CellStatus, Envelope } from "./cell.ts"
+export { localActors } from "./local-actors.ts"
+export type { CellHost, CellStatus } from "./cell.ts"
+export type { Envelope } from "./mailbox.ts"
 export { TypeHost } from "./type-host.ts"
 export type { HostNode } from "./host-node.ts"
 export type { TypeStats } from "./type-stats.ts"
 export type { ActivationGuard } from "./activation-guard.ts"
-export { INBOUND_MEMO_SIZE, actorKey, inboundMemoSize, parseActorKey, parseInboundOnce, toInbound } from "./inbound.ts"
-export type { Inbound } from "./inbound.ts"
 export { Mailbox } from "./mailbox.ts"
 export { makeActorContext } from "./context.ts"
 export { StateFencedError, openStateStore } from "./state-store.ts"

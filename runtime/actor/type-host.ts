@@ -8,10 +8,11 @@ import type { Msg } from "@nats-io/nats-core"
 import { encodeError, encodeOk, type ErrorCode, type LifecycleState } from "../../subjects/envelope.ts"
 import { lifecycleSubject, supervisorSubject, type ActorAddress } from "../../subjects/grammar.ts"
 import type { ActorContext } from "../agent/actor-context.ts"
-import { ActorCell, type Envelope } from "./cell.ts"
+import { ActorCell } from "./cell.ts"
+import type { Envelope } from "./mailbox.ts"
 import { WorkerPool } from "../cpu/worker-pool.ts"
 import type { StateLimits } from "../limits/state-check.ts"
-import { actorKey, parseActorKey } from "./inbound.ts"
+import { actorKey, parseActorKey } from "../../subjects/inbound.ts"
 
 /** Bytes a checkpoint adds around the state (`{"v":1,"state":…,"at":…,"node":…,"acct":{…}}`), with room to spare. */
 const CHECKPOINT_OVERHEAD_BYTES = 1024

@@ -3,14 +3,20 @@
  * example agents, drives many actors at once, crashes one on purpose to show supervision, runs a
  * few durable `example.work` tasks (one failing into the dead-letter queue, one scheduled), lets a
  * few `forager` agents share work through pheromones alone (task trails, a danger trail that
- * expires, success trails reinforced), and prints what happened (counts checked against what was
+ * expires, success trails reinforced), lets assistants call tools through the offline model and a
+ * notebook remember and recall through the embedded memory store, and prints what happened (counts checked against what was
  * sent, figures read back from the system), then drains and exits.
  */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { counter, echo, forager, worker, EXAMPLE_WORK_CAPABILITY } from "../../actors/examples/index.ts"
 import type { TaskRecord } from "../../subjects/tasks.ts"
 import { isAskError } from "../client/messaging.ts"
 import { assistant } from "../../actors/examples/assistant.ts"
 import { assistantsStep } from "./demo-assistants.ts"
+import { memoryStep } from "./demo-memory.ts"
+import { notebook } from "../../actors/examples/notebook.ts"
 import { startNode, type AntsNode } from "../node/node.ts"
 import { createPheromones, createWorkspace, strongestPatterns, type Evaporation } from "../stigmergy/mod.ts"
 import { lifecycleWildcard, supervisorWildcard } from "../../subjects/grammar.ts"
@@ -27,10 +33,13 @@ export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io &
   const say = (s: string) => {
     if (!json) io.out(s)
   }
-  say("starting a runtime node with the example agents (echo, counter, worker, forager, assistant)...")
+  say("starting a runtime node with the example agents (echo, counter, worker, forager, assistant, notebook)...")
+  // the embedded memory store in a folder of this run's own, removed at the end (DATABASE_URL, when set, wins)
+  const memoryDir = mkdtempSync(join(tmpdir(), "ants-demo-memory-"))
   const node = await startNode({
-    agents: [echo, counter, worker, forager, assistant],
+    agents: [echo, counter, worker, forager, assistant, notebook],
     nats: values.nats,
+    memory: { dataDir: memoryDir },
     logger: () => {},
     // no memory database created in the working directory by a demo (the assistants would keep their turns)
     memory: false,
@@ -104,6 +113,7 @@ export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io &
 
     const swarm = await swarmStep(node, say)
     const assistants = await assistantsStep(node, say)
+    const memory = await memoryStep(node, say)
 
     await node.nc.flush()
     const stats = node.stats()
@@ -122,18 +132,20 @@ export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io &
       tasksCorrect: tasksOk,
       swarm,
       assistants,
+      memory,
     }
     if (json) io.out(JSON.stringify(summary))
     else {
       say(`\nlifecycle events published: ${lifecycle}; supervisor decisions: ${decisions.length} (${decisions.map((d) => JSON.parse(d).directive).join(", ")})`)
       say(`node stats: ${summary.handled} messages handled, rejected by code ${JSON.stringify(stats.rejected)}`)
     }
-    return wrong === 0 && tasksOk && swarm.correct && assistants.correct ? 0 : 1
+    return wrong === 0 && tasksOk && swarm.correct && assistants.correct && memory.correct ? 0 : 1
   } finally {
     subL.unsubscribe()
     subS.unsubscribe()
     say("\ndraining the node and stopping the embedded server...")
     await node.drain()
+    rmSync(memoryDir, { recursive: true, force: true })
     say("done.")
   }
 }

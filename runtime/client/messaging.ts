@@ -11,6 +11,7 @@ import { agentSubject, DEFAULT_TENANT, topicSubject, type AgentSubjectParts } fr
 import { decodeReply, type ErrorCode } from "../../subjects/envelope.ts"
 import type { AgentRef, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Messaging, Target } from "../agent/actor-context.ts"
 import { publishDurable } from "./durable-tell.ts"
+import { requestReply } from "./reply-inbox.ts"
 import type { ProtocolSpec } from "../agent/protocol.ts"
 import { parseIssues } from "../agent/protocol.ts"
 
@@ -62,7 +63,7 @@ export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array
   let request: Promise<Msg>
   try {
     checkPayload(nc, subject, body)
-    request = nc.request(subject, body, { timeout: timeoutMs })
+    request = requestReply(nc, subject, body, timeoutMs)
   } catch (e) {
     return Promise.reject(isAskError(e) ? e : toAskError(e, subject, timeoutMs))
   }
@@ -147,10 +148,8 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
             subject = subjectOf(tag)
             const body = encode(tag, message)
             checkPayload(nc, subject, body)
-            // nc.request is called here rather than through askSubject: nats.js captures two stack
-            // traces per request, and every frame on the stack makes them dearer
             try {
-              request = nc.request(subject, body, { timeout: timeoutMs })
+              request = requestReply(nc, subject, body, timeoutMs)
             } catch (e) {
               throw toAskError(e, subject, timeoutMs)
             }

@@ -3,9 +3,8 @@
  * offers (`ClusterView` to operators, `Cluster` to the node that wires it).
  */
 import type { Msg, NatsConnection } from "@nats-io/nats-core"
-import type { Inbound } from "../actor/inbound.ts"
-import type { TypeHost } from "../actor/type-host.ts"
-import type { ActivationGuard } from "../actor/activation-guard.ts"
+import type { Inbound } from "../../subjects/inbound.ts"
+import type { LeaseGuard, LocalActors } from "./local-actors.ts"
 import type { MailOptions } from "./durable-mail.ts"
 import { LEASE_DEFAULTS } from "./leases.ts"
 import { MEMBERSHIP_DEFAULTS, type MemberRecord } from "./membership.ts"
@@ -37,13 +36,13 @@ export interface ClusterOptions {
 export interface ClusterDeps {
   readonly id: string
   readonly nc: NatsConnection
-  readonly hosts: ReadonlyMap<string, TypeHost>
+  /** The actors this node runs: the cluster's only way to the engine (local-actors.ts). */
+  readonly actors: LocalActors
   readonly replicas: number
   /** The node's other buckets and streams (state, schedules, pheromones, tasks...) with the replicas it asks for. */
   readonly stores?: ReadonlyArray<StoreReplicas>
   readonly shutdownTimeoutMs: number
   readonly log: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void
-  readonly dispatch: (msg: Msg, routed?: Inbound) => void
   /**
    * The connection membership heartbeats and pings on: the node's own control connection, so a
    * flood of messages queued on the main connection cannot delay the heartbeat's answer and
@@ -76,7 +75,8 @@ export interface ClusterView {
 }
 
 export interface Cluster extends ClusterView {
-  readonly guard: ActivationGuard
+  /** What the engine calls around each activation (the node hands it to the hosts). */
+  readonly guard: LeaseGuard
   /**
    * Routing hook: `false` when this node handles the message, `"forwarded"` when it went to
    * another node, `{refused}` when this node must refuse it now (out of touch with the swarm):

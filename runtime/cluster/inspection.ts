@@ -4,9 +4,10 @@
  * (ants._sys.nodes.actors, body `{"type"?,"tenant"?,"limit"?}`). Every node answers the
  * broadcast; inspect-client.ts gathers the replies.
  */
-import type { Msg } from "@nats-io/nats-core"
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
+import { NODES_ACTORS_SUBJECT, NODES_MEMBERS_SUBJECT, nodeActorsSubject, nodeMembersSubject } from "../../subjects/cluster.ts"
 import { encodeError, encodeOk } from "../../subjects/envelope.ts"
-import type { TypeHost } from "../actor/type-host.ts"
+import type { LocalActors } from "./local-actors.ts"
 import type { Guarantees } from "./guarantees.ts"
 
 /** A node's membership record as seen by inspection. */
@@ -66,7 +67,7 @@ export type InspectionSnapshot = Omit<NodeMembersInfo, "node" | "incarnation" | 
 export interface InspectionDeps {
   readonly node: string
   readonly incarnation: string
-  readonly hosts: ReadonlyMap<string, TypeHost>
+  readonly actors: Pick<LocalActors, "census" | "list">
   /** Read at each request: decided at start-up, once the runtime's stores exist. */
   readonly guarantees: () => Guarantees
   readonly snapshot: () => InspectionSnapshot
@@ -75,36 +76,19 @@ export interface InspectionDeps {
 const decoder = new TextDecoder()
 
 export function createInspection(d: InspectionDeps) {
-  const info = (): NodeMembersInfo => {
-    const types: NodeMembersInfo["types"] = {}
-    for (const [name, host] of d.hosts) {
-      const c = { active: 0, idle: 0, warming: 0, sleeping: host.sleeping.size }
-      for (const cell of host.cells.values()) {
-        if (cell.status === "active") c.active++
-        else if (cell.status === "idle") c.idle++
-        else if (cell.status === "warming") c.warming++
-      }
-      types[name] = c
-    }
-    return { node: d.node, incarnation: d.incarnation, pid: process.pid, ...d.snapshot(), types, guarantees: d.guarantees() }
-  }
+  const info = (): NodeMembersInfo => ({ node: d.node, incarnation: d.incarnation, pid: process.pid, ...d.snapshot(), types: d.actors.census(), guarantees: d.guarantees() })
 
   const actors = (filter: ActorFilter = {}) => {
     const limit = filter.limit ?? 10_000
     const out: ActorInfo[] = []
     let truncated = false
-    for (const [name, host] of d.hosts) {
-      if (filter.type && filter.type !== name) continue
-      const push = (tenant: string, id: string, state: string) => {
-        if (filter.tenant && filter.tenant !== tenant) return
-        if (out.length >= limit) {
-          truncated = true
-          return
-        }
-        out.push({ tenant, type: name, id, state, node: d.node })
+    for (const a of d.actors.list(filter.type || undefined)) {
+      if (filter.tenant && filter.tenant !== a.tenant) continue
+      if (out.length >= limit) {
+        truncated = true
+        continue
       }
-      for (const cell of host.cells.values()) push(cell.tenant, cell.id, cell.status)
-      for (const { tenant, id } of host.sleepingActors()) push(tenant, id, "sleeping")
+      out.push({ tenant: a.tenant, type: a.type, id: a.id, state: a.state, node: d.node })
     }
     return { actors: out, truncated }
   }
@@ -121,19 +105,27 @@ export function createInspection(d: InspectionDeps) {
     }
   }
 
+  const answerMembers = (_e: unknown, m: Msg) => answer(m, info)
+  const answerActors = (_e: unknown, m: Msg) =>
+    answer(m, () => {
+      let filter: ActorFilter = {}
+      try {
+        if (m.data.length > 0) filter = JSON.parse(decoder.decode(m.data))
+      } catch {
+        filter = {}
+      }
+      return { node: d.node, ...actors(filter) }
+    })
+
   return {
     info,
     actors,
-    answerMembers: (_e: unknown, m: Msg) => answer(m, info),
-    answerActors: (_e: unknown, m: Msg) =>
-      answer(m, () => {
-        let filter: ActorFilter = {}
-        try {
-          if (m.data.length > 0) filter = JSON.parse(decoder.decode(m.data))
-        } catch {
-          filter = {}
-        }
-        return { node: d.node, ...actors(filter) }
-      }),
+    /** Answers the broadcast and this node's own inspection subjects; returns the subscriptions. */
+    listen: (nc: NatsConnection): Subscription[] => [
+      nc.subscribe(NODES_MEMBERS_SUBJECT, { callback: answerMembers }),
+      nc.subscribe(nodeMembersSubject(d.node), { callback: answerMembers }),
+      nc.subscribe(NODES_ACTORS_SUBJECT, { callback: answerActors }),
+      nc.subscribe(nodeActorsSubject(d.node), { callback: answerActors }),
+    ],
   }
 }

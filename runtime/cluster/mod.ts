@@ -12,6 +12,7 @@
  */
 export { CLUSTER_DEFAULTS } from "./cluster.ts"
 export type { ClusterOptions, ClusterView } from "./cluster.ts"
+export type { LeaseGuard, LocalActivation, LocalActorInfo, LocalActors, QueuedMessage, TypeCensus } from "./local-actors.ts"
 export type { ActorFilter, ActorInfo, MessageTotals, NodeMembersInfo } from "./inspection.ts"
 export { clusterGuarantees, clusterSizeOf, defaultReplicas } from "./guarantees.ts"
 export type { Guarantees, ServerShape, StoreReplicas } from "./guarantees.ts"

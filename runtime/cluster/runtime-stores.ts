@@ -1,8 +1,9 @@
 /**
- * The buckets and streams a node creates besides the cluster's own (membership, leases, durable
- * mail), with the replicas it asks for each: what the start-up guarantees (guarantees.ts) list
+ * The buckets and streams a node creates: the cluster's own (membership, leases, durable mail)
+ * and the rest (`runtimeStores`), with the replicas it asks for each: what the start-up guarantees (guarantees.ts) list
  * as replicated or not. The cluster reads each one's real replicas from the server at start.
  */
+import { LEASES_BUCKET, MAIL_DEAD_STREAM, MAIL_STREAM, MEMBERS_BUCKET } from "../../subjects/cluster.ts"
 import { SCHEDULE_BUCKET, STATE_BUCKET } from "../../subjects/kv.ts"
 import { PHEROMONE_BUCKET, WORKSPACE_BUCKET } from "../../subjects/pheromones.ts"
 import { TASK_CLAIMS_BUCKET, TASK_STATUS_BUCKET, TASKS_DLQ_STREAM, TASKS_SCHEDULE_STREAM, TASKS_STREAM } from "../../subjects/tasks.ts"
@@ -19,9 +20,15 @@ export interface RuntimeStoreChoice {
   readonly pheromones: number
 }
 
+const kv = (name: string, replicas: number): StoreReplicas => ({ name, kind: "kv", replicas })
+const stream = (name: string, replicas: number): StoreReplicas => ({ name, kind: "stream", replicas })
+
+/** The cluster's own: membership and leases, and the durable mail streams when this node delivers mail. */
+export function clusterStores(replicas: number, mail: boolean): StoreReplicas[] {
+  return [kv(MEMBERS_BUCKET, replicas), kv(LEASES_BUCKET, replicas), ...(mail ? [stream(MAIL_STREAM, replicas), stream(MAIL_DEAD_STREAM, replicas)] : [])]
+}
+
 export function runtimeStores(c: RuntimeStoreChoice): StoreReplicas[] {
-  const kv = (name: string, replicas: number): StoreReplicas => ({ name, kind: "kv", replicas })
-  const stream = (name: string, replicas: number): StoreReplicas => ({ name, kind: "stream", replicas })
   return [
     kv(STATE_BUCKET, c.replicas),
     ...(c.schedules ? [kv(SCHEDULE_BUCKET, c.replicas)] : []),

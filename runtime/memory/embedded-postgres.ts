@@ -11,7 +11,9 @@
  * exclusively, holding the pid) decides which of two starters becomes the owner; a lock or a
  * server file left by a killed process is recognised by its dead pid and replaced.
  *
- * PGlite runs one statement at a time: its socket server queues the connections' messages and
+ * PGlite runs in a worker thread of the owner (pglite-worker.mjs): opening the files and every
+ * statement are synchronous WebAssembly work, which on the main thread would stall the node's
+ * event loop (and its membership heartbeats) for seconds. PGlite runs one statement at a time: its socket server queues the connections' messages and
  * keeps a transaction's messages together. The memory store sends each call as one
  * simple-query batch (BEGIN ... COMMIT in one message), so connections never interleave inside
  * a call; a pool of 1 per process is enough, since more connections would only wait in that queue.
@@ -19,6 +21,7 @@
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync, writeSync } from "node:fs"
 import { connect } from "node:net"
 import { join } from "node:path"
+import { Worker } from "node:worker_threads"
 import { MemoryError } from "./errors.ts"
 
 export interface EmbeddedPostgres {
@@ -33,6 +36,7 @@ export interface EmbeddedPostgres {
 /** Connections the socket server accepts: every node of the machine sharing the directory, a few each. */
 const MAX_CONNECTIONS = 64
 const START_TIMEOUT_MS = 120_000
+const STOP_TIMEOUT_MS = 10_000
 
 function alive(pid: number): boolean {
   try {
@@ -103,23 +107,24 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   }
 }
 
+/** The embedded database's thread (pglite-worker.mjs): PGlite's work never blocks the event loop. */
+const WORKER_FILE = new URL("./pglite-worker.mjs", import.meta.url)
+
 async function serve(dataDir: string, serverFile: string, lockFile: string): Promise<EmbeddedPostgres> {
-  // loaded on use: the WebAssembly build is large, and a node given a PostgreSQL URL never needs it
-  const [{ PGlite }, { vector }, { PGLiteSocketServer }] = await Promise.all([
-    import("@electric-sql/pglite"),
-    import("@electric-sql/pglite-pgvector"),
-    import("@electric-sql/pglite-socket"),
-  ])
-  let db: InstanceType<typeof PGlite>
-  try {
-    db = await PGlite.create({ dataDir: join(dataDir, "pgdata"), extensions: { vector } })
-  } catch (e) {
-    throw new MemoryError("setup_failed", `cannot open the embedded database in ${dataDir}: ${(e as Error).message}`, { cause: e })
-  }
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS })
-  await server.start()
-  const port = Number(server.getServerConn().split(":").pop())
+  const worker = new Worker(WORKER_FILE, { workerData: { pgdata: join(dataDir, "pgdata"), maxConnections: MAX_CONNECTIONS } })
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once("message", (m: { port?: number; error?: string }) =>
+      m.port !== undefined ? resolve(m.port) : reject(new Error(m.error ?? "the database thread did not start")),
+    )
+    worker.once("error", reject)
+    worker.once("exit", (code) => reject(new Error(`the database thread exited (${code}) before it served`)))
+  }).catch(async (e: Error) => {
+    await worker.terminate().catch(() => undefined)
+    throw new MemoryError("setup_failed", `cannot open the embedded database in ${dataDir}: ${e.message}`, { cause: e })
+  })
   writeFileSync(serverFile, JSON.stringify({ pid: process.pid, port }) + "\n")
+  // serving must not keep the process alive on its own: stop() (or the process's exit) ends it
+  worker.unref()
   let stopped: Promise<void> | undefined
   return {
     url: urlOf(port),
@@ -128,8 +133,14 @@ async function serve(dataDir: string, serverFile: string, lockFile: string): Pro
     stop: () =>
       (stopped ??= (async () => {
         if (readJson(serverFile)?.pid === process.pid) rmSync(serverFile, { force: true })
-        await server.stop().catch(() => undefined)
-        await db.close().catch(() => undefined)
+        const closed = new Promise<void>((r) => {
+          worker.once("message", () => r())
+          worker.once("exit", () => r())
+        })
+        worker.postMessage("stop")
+        // a database that cannot close within the bound is ended with its thread
+        await Promise.race([closed, new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS).unref())])
+        await worker.terminate().catch(() => undefined)
         rmSync(lockFile, { force: true })
       })()),
   }

@@ -11,7 +11,7 @@
 import type { Msg } from "@nats-io/nats-core"
 import { isMappingProbe, SubjectError } from "../../subjects/grammar.ts"
 import type { ErrorCode } from "../../subjects/envelope.ts"
-import { parseInboundOnce, type Inbound } from "../actor/inbound.ts"
+import { parseInboundOnce, type Inbound } from "../../subjects/inbound.ts"
 import type { TypeHost } from "../actor/type-host.ts"
 import { isLimitError } from "../limits/limit-error.ts"
 import { UNPARSED, type Ticket } from "../limits/message-ledger.ts"

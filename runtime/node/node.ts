@@ -46,7 +46,8 @@ import { supervisionResetSubject, supervisionTreeSubject } from "../../subjects/
 import { partitionOf } from "../../subjects/partition-hash.ts"
 import type { Supervisor } from "../actor/supervision.ts"
 import { TypeHost, type HostNode } from "../actor/type-host.ts"
-import { actorKey } from "../actor/inbound.ts"
+import { localActors } from "../actor/local-actors.ts"
+import { actorKey } from "../../subjects/inbound.ts"
 import { createCluster } from "../cluster/cluster.ts"
 import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
 import { runtimeStores } from "../cluster/runtime-stores.ts"
@@ -125,7 +126,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     {
       id,
       nc,
-      hosts,
+      // the cluster's port to the engine; dispatch is bound below, before any message arrives
+      actors: localActors(hosts, (m, r) => dispatch(m, r)),
       replicas,
       stores: runtimeStores({
         replicas,
@@ -135,7 +137,6 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       }),
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
       log,
-      dispatch: (m, r) => dispatch(m, r),
       controlNc,
       heldTasks: () => heldAckSubjects(nc),
       messages: () => ledger.totals(),

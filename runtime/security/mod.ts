@@ -10,7 +10,8 @@
  * folder and the server configuration holds public keys only; a file or process is trusted
  * only when it is ours and what it claims to be; a tenant's standing is read from KV, so it
  * survives restarts.
- * May import: subjects/ (and the NATS client libraries); nothing else in runtime/.
+ * May import: subjects/, limits/ (the token bucket of the message-rate quota) and the NATS client
+ * libraries; nothing else in runtime/.
  * Never imports: any other runtime layer (server, client, cluster, node and cli import it).
  */
 export { AuthInitError, DEFAULT_ROUTES, ROUTE_USER, authInit, renderAuthConf, renderRoutesConf, renderServerConf, tenantSeedFile } from "./auth-init.ts"
@@ -20,7 +21,6 @@ export type { Credentials, ResolvedConnection } from "./connection-options.ts"
 export { SERVER_ADVISORIES, isAffected, serverVulnerabilities } from "./server-cves.ts"
 export type { ServerAdvisory } from "./server-cves.ts"
 export { readTenant, resumeTenant, setTenantQuotas, suspendTenant, tenantsBucket, watchTenants } from "./tenant-control.ts"
-export { TenantMessageRate } from "./tenant-message-rate.ts"
 export { TenantPolicy } from "./tenant-policy.ts"
 export type { TenantPolicyOptions } from "./tenant-policy.ts"
 export { authorizationBlock, runCredentials } from "./run-credentials.ts"

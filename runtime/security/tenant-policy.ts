@@ -10,7 +10,7 @@
  * the tenant's tasks waiting in the stream (checked on submission through the node's task engine).
  */
 import type { QuotaKind, Suspension, TenantQuotas, TenantRecord } from "../../subjects/tenancy.ts"
-import { TenantMessageRate } from "./tenant-message-rate.ts"
+import { TokenBucket } from "../limits/mod.ts"
 
 export interface TenantPolicyOptions {
   /** Quotas of every tenant without its own (default: none). */
@@ -21,7 +21,8 @@ export interface TenantPolicyOptions {
 
 export class TenantPolicy {
   private readonly records = new Map<string, TenantRecord>()
-  private readonly rate = new TenantMessageRate()
+  /** The message-rate quota of each tenant that has one: the runtime's one token bucket (burst: a second's worth). */
+  private readonly rate = new Map<string, TokenBucket>()
   /** Refusals per tenant and quota kind (node stats `quotaRefusals`). */
   readonly refusals: Record<string, Partial<Record<QuotaKind, number>>> = {}
 
@@ -32,7 +33,7 @@ export class TenantPolicy {
     if (record) this.records.set(tenant, record)
     else this.records.delete(tenant)
     this.merged.delete(tenant)
-    this.rate.forget(tenant)
+    this.rate.delete(tenant)
   }
 
   suspended(tenant: string): Suspension | undefined {
@@ -67,7 +68,10 @@ export class TenantPolicy {
   /** Undefined when a message of `tenant` may go on; otherwise the refusal (code `quota_exceeded`). */
   admitMessage(tenant: string, now = Date.now()): string | undefined {
     const rate = this.quotas(tenant).messagesPerSecond
-    if (rate === undefined || this.rate.take(tenant, rate, now)) return undefined
+    if (rate === undefined) return undefined
+    let bucket = this.rate.get(tenant)
+    if (bucket === undefined) this.rate.set(tenant, (bucket = new TokenBucket({ ratePerSec: rate }, now)))
+    if (bucket.take(1, now)) return undefined
     return this.refuse(tenant, "messagesPerSecond", `tenant "${tenant}" is over its quota of ${rate} messages per second on this node; retry later`)
   }
 

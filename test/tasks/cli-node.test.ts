@@ -71,7 +71,7 @@ describe("tasks from the shell", () => {
     expect(code).toBe(0)
   }, 60_000)
 
-  it("ants demo - its --json summary: three tasks completed, the failing one dead-lettered after 3 attempts, each task trail taken by one forager", async () => {
+  it("ants demo - its --json summary: three tasks completed, the failing one dead-lettered after 3 attempts, each task trail taken by one forager, a note recalled from memory", async () => {
     const r = await run(["demo", "--json", "--actors", "5", "--messages", "5"])
     expect(r.code, r.stderr).toBe(0)
     const summary = JSON.parse(r.stdout.trim().split("\n").pop()!)
@@ -88,6 +88,10 @@ describe("tasks from the shell", () => {
     expect(Object.keys(swarm.reinforcements).sort()).toEqual(["billing", "orders", "search"])
     expect(swarm.gini).toBeGreaterThanOrEqual(0)
     expect(swarm.gini).toBeLessThan(1)
+    // step 8: the notebook's notes went into the embedded memory store and the right one came back
+    expect(summary.memory).toMatchObject({ correct: true, recalled: "the invoices queue is drained every night at two" })
+    expect(summary.memory.backend).toMatch(/PGlite|PostgreSQL/)
+    expect(summary.memory.stored).toBeGreaterThanOrEqual(4)
   }, 60_000)
 
   it("ants demo - its stigmergy step prints who took which trail, the danger expiring, the reinforcements and a Gini coefficient", async () => {

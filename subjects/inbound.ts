@@ -1,5 +1,6 @@
 /**
- * Inbound actor subjects, parsed once. An actor gets many messages on the same few subjects,
+ * Inbound actor subjects, parsed once (the node's hot path and the cluster's route subjects
+ * share the memo). An actor gets many messages on the same few subjects,
  * and parsing one (split, four token checks) was one of the largest costs of a tell, so the
  * node remembers the subjects it parsed last, each with the actor's key among its type's cells
  * and its partition (hashing type and id again for every message that arrived unmapped cost
@@ -7,8 +8,8 @@
  * The memo is bounded (cleared when full), so it holds at most `INBOUND_MEMO_SIZE` entries
  * whatever the number of actors; a subject that does not parse is never remembered.
  */
-import { parseInbound, SubjectError, type ParsedInbound } from "../../subjects/grammar.ts"
-import { partitionOf } from "../../subjects/partition-hash.ts"
+import { ROOT, parseInbound, SubjectError, type ParsedInbound } from "./grammar.ts"
+import { partitionOf } from "./partition-hash.ts"
 
 export interface Inbound extends ParsedInbound {
   /** The actor's key in `TypeHost.cells` (see `actorKey`). */
@@ -43,6 +44,15 @@ export function parseInboundOnce(subject: string): Inbound | SubjectError {
   const inbound = toInbound(p)
   memo.set(subject, inbound)
   return inbound
+}
+
+/**
+ * A route subject (`ants._sys.node.<nodeId>.route.<p>.<tenant>.<type>.<id>.<Tag>`, a message
+ * another node forwarded here) parsed as the partition subject it stands for, through the memo.
+ */
+export function parseRoutedOnce(subject: string): Inbound | SubjectError {
+  const t = subject.split(".")
+  return t.length === 10 ? parseInboundOnce(`${ROOT}._part.${t.slice(5).join(".")}`) : new SubjectError(`"${subject}" is not a route subject`, "subject", subject)
 }
 
 /** What the hot path needs of a parsed subject (for messages that did not come through the memo). */

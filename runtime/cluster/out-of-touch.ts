@@ -1,0 +1,42 @@
+/**
+ * Out of touch: silent for `expiryMs - heartbeatMs`, a node refuses messages (`unavailable`)
+ * until a beat lands and its leases are re-checked: others take its actors over `expiryMs`
+ * after they last heard it (leases.ts), never before its last landed beat was sent, so it
+ * stops before they start. A re-check runs when its entry expired, when it could heartbeat
+ * again after a silence, and after its connection to NATS came back.
+ */
+import type { Leases } from "./leases.ts"
+import type { Membership } from "./membership.ts"
+
+export interface OutOfTouchDeps {
+  readonly me: string
+  readonly leases: Pick<Leases, "verifyAll">
+  readonly membership: () => Pick<Membership, "silentFor" | "expiryMs" | "heartbeatMs">
+  /** A leaving node hands its actors over: it is never out of touch. */
+  readonly leaving: () => boolean
+  readonly log: (level: "info" | "warn" | "error", message: string) => void
+}
+
+export function createOutOfTouch(d: OutOfTouchDeps) {
+  let resuming: Promise<void> | null = null
+  /** Re-checks every lease this node holds (stopping the activations taken over meanwhile), once at a time. */
+  const recheck = (why: string) => {
+    if (resuming !== null) return
+    resuming = d.leases
+      .verifyAll()
+      .then((n) => {
+        if (n > 0) d.log("warn", `${n} actor(s) of node ${d.me} were taken over by other nodes because ${why}; their activations here stopped`)
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        resuming = null
+      })
+  }
+  /** Whether the node must refuse messages now. */
+  const outOfTouch = () => {
+    if (d.leaving()) return false
+    const m = d.membership()
+    return resuming !== null || m.silentFor() > m.expiryMs - m.heartbeatMs
+  }
+  return { recheck, outOfTouch }
+}

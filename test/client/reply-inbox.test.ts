@@ -1,0 +1,85 @@
+/**
+ * The asks' request/reply (runtime/client/reply-inbox.ts) against a real authenticated server:
+ * replies come back to the tenant's own inbox prefix, many requests in flight each get their
+ * own reply, and every way a request can fail fails as nats.js's `request` would (no
+ * responders, timeout, a publish the server refuses, a closed connection), mapped by the
+ * messaging client to AskError codes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { connect, type NatsConnection } from "@nats-io/transport-node"
+import { errors } from "@nats-io/nats-core"
+import { requestReply } from "../../runtime/client/reply-inbox.ts"
+import { askSubject } from "../../runtime/client/messaging.ts"
+import { topicSubject } from "../../subjects/grammar.ts"
+import { confWithTenants, type AuthConf } from "../helpers/nats-conf.ts"
+import { natsFixture, type NatsServer } from "../helpers/nats.ts"
+
+let auth: AuthConf
+let server: NatsServer
+let responder: NatsConnection
+let acme: NatsConnection
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+beforeAll(async () => {
+  auth = confWithTenants(["acme", "globex"])
+  server = await natsFixture({ config: auth.config })
+  responder = await connect({ servers: server.url, ...auth.as("node") })
+  responder.subscribe(topicSubject("acme", "echo"), { callback: (_e, m) => void m.respond(enc.encode(`${dec.decode(m.data)}!`)) })
+  await responder.flush()
+  acme = await connect({ servers: server.url, ...auth.as("acme") })
+})
+
+afterAll(async () => {
+  await acme?.close()
+  await responder?.close()
+  await server?.stop()
+})
+
+describe("reply inbox", () => {
+  it("reply inbox - each of many requests in flight gets its own reply, on the tenant's inbox prefix", async () => {
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => requestReply(acme, topicSubject("acme", "echo"), enc.encode(`m${i}`), 5_000)))
+    expect(replies.map((r) => dec.decode(r.data))).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}!`))
+    expect(replies[0].subject.startsWith("_INBOX_acme.")).toBe(true)
+  })
+
+  it("reply inbox - no responders, a timeout and a refused publish fail like nats.js requests, and map to AskError codes", async () => {
+    const none = await requestReply(acme, topicSubject("acme", "nobody"), enc.encode("x"), 5_000).catch((e) => e)
+    expect(none).toBeInstanceOf(errors.RequestError)
+    expect((none as InstanceType<typeof errors.RequestError>).isNoResponders()).toBe(true)
+    await expect(askSubject(acme, topicSubject("acme", "nobody"), enc.encode("x"), 5_000)).rejects.toMatchObject({ code: "unavailable" })
+
+    // a responder that never answers
+    const silent = await connect({ servers: server.url, ...auth.as("node") })
+    try {
+      silent.subscribe(topicSubject("acme", "silent"), { callback: () => undefined })
+      await silent.flush()
+      expect(await requestReply(acme, topicSubject("acme", "silent"), enc.encode("x"), 200).catch((e) => e)).toBeInstanceOf(errors.TimeoutError)
+      await expect(askSubject(acme, topicSubject("acme", "silent"), enc.encode("x"), 200)).rejects.toMatchObject({ code: "timeout" })
+    } finally {
+      await silent.close()
+    }
+
+    // another tenant's subject: the server refuses the publish, the request fails before its timeout
+    const refused = await requestReply(acme, topicSubject("globex", "echo"), enc.encode("x"), 60_000).catch((e) => e)
+    expect(refused).toBeInstanceOf(errors.PermissionViolationError)
+    // the connection's inbox still works afterwards
+    expect(dec.decode((await requestReply(acme, topicSubject("acme", "echo"), enc.encode("again"), 5_000)).data)).toBe("again!")
+  })
+
+  it("reply inbox - requests waiting when the connection closes fail with it, and later ones are refused", async () => {
+    const nc = await connect({ servers: server.url, ...auth.as("acme") })
+    const silent = await connect({ servers: server.url, ...auth.as("node") })
+    try {
+      silent.subscribe(topicSubject("acme", "hold"), { callback: () => undefined })
+      await silent.flush()
+      const waiting = requestReply(nc, topicSubject("acme", "hold"), enc.encode("x"), 60_000).catch((e) => e)
+      await nc.flush()
+      await nc.close()
+      expect(await waiting).toBeInstanceOf(Error)
+      expect(await requestReply(nc, topicSubject("acme", "hold"), enc.encode("x"), 60_000).catch((e) => e)).toBeInstanceOf(errors.ClosedConnectionError)
+    } finally {
+      await silent.close()
+    }
+  })
+})
