@@ -41,12 +41,13 @@ export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io &
     nats: values.nats,
     memory: { dataDir: memoryDir },
     logger: () => {},
-    // no memory database created in the working directory by a demo (the assistants would keep their turns)
-    memory: false,
     // quick retries so the failing task reaches the dead-letter queue within the demo (defaults: 1 s, 2 s, ...)
     tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 100, multiplier: 2, maxMs: 1_000 } } },
   })
   say(`  node ${node.id} on ${node.url}${node.embedded ? ` (embedded nats-server ${node.embedded.version})` : ""}, routing ${node.routing}`)
+  // opened now, in the background, so the assistants (which keep their turns as memory) and the notebook find it ready;
+  // a failure is the memory step's to report
+  node.memory.open().catch(() => undefined)
   const enc = new TextDecoder()
   let lifecycle = 0
   const decisions: string[] = []
