@@ -6,7 +6,8 @@
  * target: p99 <= 1.5x). Also reported: the flood's offered rate and how the node disposed of
  * it (handled, refused `overloaded` by tenant A's rate limit), from the node's own accounting.
  * The node runs with its default limits (tenant rate 50,000/s, burst 100,000) unless
- * `--rate` gives tenant A's rate.
+ * `--rate` gives tenant A's rate. The flood's partition moves to an inbound lane of its own
+ * (runtime/node/inbound-lanes.ts); its moves and lost lane connections are reported too.
  */
 import { echo } from "../../actors/examples/index.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
@@ -65,9 +66,14 @@ export const noisyNeighbourScenario: Scenario = {
         },
         (r) => ctx.progress((r + 1) / R, `round ${r + 1}/${R}`),
       )
-      // wait for the node to dispose of what the flood left queued
+      // wait for the node to dispose of what the flood left queued (in its mailboxes, and on the
+      // server for its connections: a flooded partition's lane is still being read)
       const settleDeadline = Date.now() + (ctx.quick ? 5_000 : 30_000)
-      while (Date.now() < settleDeadline && (node.stats().messages.echo?.noisy?.inFlight ?? 0) > 0) await new Promise((r) => setTimeout(r, 50))
+      const unsettled = () => {
+        const now = node.stats().messages.echo?.noisy
+        return (now?.inFlight ?? 0) > 0 || (now?.received ?? 0) - (before?.received ?? 0) < sent
+      }
+      while (Date.now() < settleDeadline && unsettled()) await new Promise((r) => setTimeout(r, 50))
       const after = node.stats().messages.echo?.noisy
       const params = { rounds: R, durationMs: D, payload: ctx.options.payload, tenantRate: ctx.options.rate ?? "default" }
       const errors = res.ants.reduce((s, x) => s + x.errors, 0)
@@ -102,12 +108,13 @@ export const noisyNeighbourScenario: Scenario = {
       const handled = (after?.handled ?? 0) - (before?.handled ?? 0)
       const refused = (after?.rejected.overloaded ?? 0) - (before?.rejected.overloaded ?? 0)
       const received = (after?.received ?? 0) - (before?.received ?? 0)
+      const lanes = node.stats().lanes
       ctx.record({
         metric: "A handled / refused overloaded / received",
         value: handled,
         unit: "msgs",
         better: "higher",
-        params: { ...params, refusedOverloaded: refused, received, sent, rejectedByCode: after?.rejected ?? {} },
+        params: { ...params, refusedOverloaded: refused, received, sent, rejectedByCode: after?.rejected ?? {}, laneMoves: lanes?.moves ?? 0, laneDisconnects: lanes?.disconnects ?? 0 },
         note: "from the node's own accounting (received = handled + rejected + in flight); tells the server dropped before the node read them are sent - received",
       })
     } finally {

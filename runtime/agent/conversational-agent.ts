@@ -11,8 +11,12 @@
  *
  * Protocol: `Chat {text, stream?, history?}` → `{text, turn, offline}`; `History {}` →
  * `{messages, turns}`; `Reset {}` → `{turns}`. `stream` names a stream id: the answer's
- * deltas are published on ants.<tenant>.stream.<stream> while the turn runs. `history` is
+ * deltas are published on ants.<tenant>.stream.<stream> while the turn runs; without it, the
+ * ask's `Ants-Stream` header (`ants ask --stream`) names the stream. `history` is
  * what a handoff passes: the conversation so far, given to the model before this actor's own.
+ *
+ * A turn waits on models, often several times: `Chat` may run 10 minutes by default (the
+ * node's 30 s handler deadline is for ordinary handlers); `handlerTimeoutMs` overrides it.
  *
  * Model errors are not crashes: a turn no model could answer replies `unavailable` and the
  * actor keeps its state (supervision resumes it); an exhausted budget replies `budget_exceeded`
@@ -38,8 +42,11 @@ export interface ConversationalSpec extends Omit<AgentOptions, "checkpoint"> {
   readonly maxSteps?: number
   /** How long the conversation may grow, default: truncate to the newest 40 messages. */
   readonly policy?: ConversationPolicy
-  /** Routing of this type's model calls: a preferred model, capabilities, a per-call budget. */
-  readonly route?: Pick<RouteOptions, "model" | "capabilities" | "maxCostUsd">
+  /**
+   * Routing of this type's model calls: a preferred model, capabilities, a per-call budget, and
+   * the summarising step for a prompt that fits no model's context (its output is journaled).
+   */
+  readonly route?: Pick<RouteOptions, "model" | "capabilities" | "maxCostUsd" | "summarise">
   readonly maxTokens?: number
   /**
    * Called after each completed turn, before the reply: the place to keep the turn as episodic
@@ -84,12 +91,16 @@ export function modelOf(ctx: ActorContext<unknown>): ModelClient {
   return m
 }
 
+/** How long a `Chat` turn may run unless the spec says otherwise. */
+export const CHAT_TIMEOUT_MS = 10 * 60_000
+
 export function defineConversationalAgent(spec: ConversationalSpec): AgentDefinition<typeof conversationalProtocol, ConversationState> {
-  const { type, system, tools, maxSteps, policy = DEFAULT_POLICY, route, maxTokens, onTurn, memory, extensions, ...options } = spec
+  const { type, system, tools, maxSteps, policy = DEFAULT_POLICY, route, maxTokens, onTurn, memory, extensions, handlerTimeoutMs = { tags: { Chat: CHAT_TIMEOUT_MS } }, ...options } = spec
   const remembering = resolveConversationMemory(memory)
   const turnSpec = { system, tools, maxSteps, maxTokens }
   return defineAgent({
     ...options,
+    handlerTimeoutMs,
     type,
     checkpoint: "before-reply",
     extensions: { ...extensions, [TURN_SPEC_EXTENSION]: turnSpec },
@@ -100,7 +111,8 @@ export function defineConversationalAgent(spec: ConversationalSpec): AgentDefini
         const model = modelOf(ctx)
         const turn = `t${ctx.state.turns}`
         const handed = (history ?? []).filter(isChatMessage)
-        const sink = stream ? model.stream(stream) : undefined
+        const streamId = stream ?? ctx.streamId
+        const sink = streamId ? model.stream(streamId) : undefined
         try {
           const recalled = remembering ? await recallForTurn(ctx.memory, remembering, { id: turn, text, conversation: ctx.state.conversation }, (m, f) => ctx.log(m, f)) : undefined
           const history = [...handed, ...ctx.state.conversation, ...(recalled ? [recalled] : [])]

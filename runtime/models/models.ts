@@ -141,17 +141,18 @@ export function createModels(options: ModelsOptions = {}): Models {
       async turn(input, o) {
         const history = o.history ?? []
         const fresh: TurnMeta = { turn: o.turn, address, input, history, status: "open", startedAt: new Date().toISOString() }
-        const meta = await journal.meta(address, o.turn)
+        // one write for a new turn; a turn that has a header already is a resumption (or another question)
+        const meta = await journal.open(fresh)
         let recorded: Awaited<ReturnType<TurnJournal["steps"]>> = []
         if (meta && meta.input === input && historyHash(meta.history) === historyHash(history)) {
           recorded = await journal.steps(address, o.turn)
-        } else {
+        } else if (meta) {
           // Same turn id, another question: what was recorded answers something else.
-          if (meta) await journal.reset(address, o.turn)
+          await journal.reset(address, o.turn)
           await journal.setMeta(fresh)
         }
         const route: RouteOptions = { ...o.route, onDelta: o.onDelta }
-        const steps = journaledSteps({ journal, address, turn: o.turn, recorded, call: (req) => call(req, route) })
+        const steps = journaledSteps({ journal, address, turn: o.turn, recorded, summarise: route.summarise, call: (req, summarise) => call(req, { ...route, summarise }) })
         try {
           const r = await runTurnLoop({ spec: o, address, turn: o.turn, history, input, steps, askAgent, onDelta: o.onDelta })
           await journal.setMeta({ ...(meta ?? fresh), status: "done", finishedAt: new Date().toISOString(), answer: r.text, steps: r.modelSteps })

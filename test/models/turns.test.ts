@@ -2,7 +2,9 @@
  * Agent turns over a real nats-server: the loop with tools (plain functions, agents through
  * the ask port, handoffs), the journal in JetStream KV (a resumed turn repeats no completed
  * model or tool call: the fake server and the tool count), replay against changed code,
- * budgets shared through KV, conversation policies, stats shared through KV.
+ * budgets shared through KV, conversation policies, stats shared through KV, and the declared
+ * summarising step of a turn, journaled (a resumed turn takes the recorded summary instead of
+ * summarising again).
  */
 import { Kvm, type KV } from "@nats-io/kv"
 import type { NatsConnection } from "@nats-io/nats-core"
@@ -26,13 +28,14 @@ import {
   type StreamDelta,
   type TurnStep,
 } from "../../runtime/models/mod.ts"
-import { MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET } from "../../subjects/models.ts"
+import { MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET, turnSummaryKey } from "../../subjects/models.ts"
 import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
 import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
 const me = { tenant: "acme", type: "assistant", id: "a1" }
+const me2 = { tenant: "acme", type: "assistant", id: "s1" }
 
 describe("agent turns", () => {
   let server: NatsServer
@@ -248,5 +251,58 @@ describe("agent turns", () => {
     a.close()
     b.close()
     oai.respond(() => ({ text: "hello from fake openai" }))
+  })
+
+  // one model with a small context: a long history overflows it
+  const smallFile = (): ModelsFile => ({ providers: { oai: { kind: "openai", baseURL: `${oai.url}/v1` } }, models: [{ name: "small", provider: "oai", contextTokens: 300 }] })
+  const history: ChatMessage[] = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: `message ${i} `.repeat(20) }))
+
+  it("turn summary - a resumed turn takes the recorded summary and does not summarise again", async () => {
+    const models = createModels({ file: smallFile(), env: {}, journal: kvTurnJournal(turns) })
+    let summaries = 0
+    const summarise = async (messages: ReadonlyArray<ChatMessage>): Promise<ChatMessage[]> => {
+      summaries++
+      return [{ role: "system", content: `summary ${summaries} of ${messages.length} messages` }, messages[messages.length - 1]]
+    }
+    const client = models.client(me2, noAsk)
+    // the first try: summarised, then the model fails, the turn is cut short with its journal kept
+    oai.respond(() => ({ status: 500 }))
+    const before = oai.count()
+    await expect(client.turn("and now?", { turn: "t5", history, route: { summarise } })).rejects.toMatchObject({ _tag: "ModelUnavailableError" })
+    expect(summaries).toBe(1)
+    expect(oai.count() - before).toBe(1)
+    const kept = await turns.get(turnSummaryKey(me2, "t5", 0))
+    expect(kept?.json<{ messages: ChatMessage[] }>().messages[0].content).toBe("summary 1 of 13 messages")
+
+    // asked again (a new activation, the same turn id and input): the recorded summary is used
+    oai.respond(() => ({ text: "answered from the summary" }))
+    const models2 = createModels({ file: smallFile(), env: {}, journal: kvTurnJournal(turns) })
+    const r = await models2.client(me2, noAsk).turn("and now?", { turn: "t5", history, route: { summarise } })
+    expect(r.text).toBe("answered from the summary")
+    expect(summaries).toBe(1)
+    expect(r.resumed).toBe(1)
+    const sent = oai.requests.at(-1)!.body.messages as Array<{ content: string }>
+    expect(sent.map((m) => m.content)).toEqual(["summary 1 of 13 messages", "and now?"])
+    const record = await readTurnRecord(models2.journal, me2, "t5")
+    expect(record?.meta.status).toBe("done")
+    expect(record?.steps.map((s) => s.kind)).toEqual(["model"])
+    models.close()
+    models2.close()
+  })
+
+  it("turn summary - the same turn id with another question summarises afresh", async () => {
+    const models = createModels({ file: smallFile(), env: {}, journal: kvTurnJournal(turns) })
+    let summaries = 0
+    const summarise = async (messages: ReadonlyArray<ChatMessage>): Promise<ChatMessage[]> => {
+      summaries++
+      return [messages[messages.length - 1]]
+    }
+    oai.respond(() => ({ text: "fine" }))
+    const client = models.client(me2, noAsk)
+    await client.turn("first question", { turn: "t6", history, route: { summarise } })
+    await client.turn("another question", { turn: "t6", history, route: { summarise } })
+    expect(summaries).toBe(2)
+    expect((oai.requests.at(-1)!.body.messages as Array<{ content: string }>).map((m) => m.content)).toEqual(["another question"])
+    models.close()
   })
 })
