@@ -12,11 +12,16 @@
  *                                                             {"inputTokens","outputTokens","usd","calls"}
  *   ants.<tenant>.stream.<streamId>                           deltas of a streamed answer, JSON lines
  *                                                             {"seq","delta"} then {"seq","done":true,…}
+ *   header Ants-Stream: <streamId>                            on an ask: stream the answer there
+ *                                                             (`ants ask --stream` sets it)
  *
  * Deployment names ("gpt-4.1-mini", "claude-haiku-4.5") may hold characters a key token may
  * not: `deploymentToken` escapes them reversibly (`_` + two hex digits per byte).
  */
 import { ROOT, token, type ActorAddress } from "./grammar.ts"
+
+/** The header of an ask whose answer should be streamed, naming the stream id. */
+export const STREAM_HEADER = "Ants-Stream"
 
 export const TURNS_BUCKET = "ants_turns"
 export const MODEL_STATS_BUCKET = "ants_model_stats"

@@ -79,6 +79,8 @@ export class ActorCell implements ActorAddress {
   private running = false
   private pausedUntil = 0
   private ctx: ActorContext | null = null
+  /** The message whose handler runs now (the context reads its headers). */
+  current: Envelope | undefined
   private ready: Promise<void> | null = null
   subscriptions: Array<{ unsubscribe(): void }> | null = null
 

@@ -15,6 +15,7 @@ import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
 import type { ScopedMemory } from "../memory/mod.ts"
 import type { ModelClient } from "../models/mod.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
+import { STREAM_HEADER } from "../../subjects/models.ts"
 
 const decoder = new TextDecoder()
 /** Per activation: the actor's model client (made on first use). */
@@ -100,6 +101,10 @@ class CellContext implements ActorContext<unknown> {
       modelClients.set(cell, m)
     }
     return m
+  }
+
+  get streamId(): string | undefined {
+    return this.#cell.current?.msg?.headers?.get(STREAM_HEADER) || undefined
   }
 
   get extensions(): Readonly<Record<string, unknown>> {

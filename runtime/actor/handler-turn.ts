@@ -56,6 +56,8 @@ export interface TurnCell extends ActorAddress {
   readonly queued: number
   /** Ends the handler in flight now (set while an async handler runs). */
   abandon: ((why: Abandon) => void) | undefined
+  /** The message whose handler runs now (the context reads its headers, e.g. the stream it asked for). */
+  current: Envelope | undefined
   context(): ActorContext
   accounting(): Accounting
   checkpointNow(): Promise<void>
@@ -106,6 +108,7 @@ export function handleTurn(cell: TurnCell, env: Envelope): Promise<void> | undef
         })
     } else {
       const handler = host.definition.handlers[env.tag] as (m: unknown, ctx: ActorContext) => unknown
+      cell.current = env
       result = handler(env.message, cell.context())
     }
   } catch (error) {

@@ -115,6 +115,11 @@ export interface ActorContext<S = unknown> extends Messaging, TopicPublishing, L
    * this actor and reads within its tenant (runtime/memory). Opened at the node's first call.
    */
   readonly memory: ScopedMemory
+  /**
+   * The stream the message being handled asked for (header `Ants-Stream`, which `ants ask
+   * --stream` sets): a handler that streams publishes there through `ctx.model.stream(id)`.
+   */
+  readonly streamId: string | undefined
   /** Extension slots filled by optional subsystems (pheromones, tasks...). */
   readonly extensions: Readonly<Record<string, unknown>>
 }

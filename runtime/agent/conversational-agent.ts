@@ -11,7 +11,8 @@
  *
  * Protocol: `Chat {text, stream?, history?}` → `{text, turn, offline}`; `History {}` →
  * `{messages, turns}`; `Reset {}` → `{turns}`. `stream` names a stream id: the answer's
- * deltas are published on ants.<tenant>.stream.<stream> while the turn runs. `history` is
+ * deltas are published on ants.<tenant>.stream.<stream> while the turn runs; without it, the
+ * ask's `Ants-Stream` header (`ants ask --stream`) names the stream. `history` is
  * what a handoff passes: the conversation so far, given to the model before this actor's own.
  *
  * A turn waits on models, often several times: `Chat` may run 10 minutes by default (the
@@ -101,7 +102,8 @@ export function defineConversationalAgent(spec: ConversationalSpec): AgentDefini
         const model = modelOf(ctx)
         const turn = `t${ctx.state.turns}`
         const handed = (history ?? []).filter(isChatMessage)
-        const sink = stream ? model.stream(stream) : undefined
+        const streamId = stream ?? ctx.streamId
+        const sink = streamId ? model.stream(streamId) : undefined
         try {
           const r = await model.turn(text, { ...turnSpec, turn, route: { ...route, type }, history: [...handed, ...ctx.state.conversation], onDelta: sink?.onDelta })
           ctx.state.conversation = await model.compact([...ctx.state.conversation, ...r.messages], policy)

@@ -89,13 +89,14 @@ export const ASK = defineCommand({
     nats: natsClient(),
     ...CREDENTIALS,
     timeout: duration("<ms>", "how long to wait for the reply").defaultIs("5000; with --stream 60000"),
-    stream: flag("print a streamed answer as it is written (conversational agents), then the reply envelope; the body must be a JSON object"),
+    stream: flag("print the answer as it is written, then the reply envelope: the ask carries the header Ants-Stream (conversational agents stream their turn there; any handler can, through ctx.streamId)"),
   },
   notes: [SUBJECT_NOTE, "The runtime tag _Inspect (no body) returns one actor's accounting; _Wake activates it."],
   examples: [
     `npx ants ask ants.default.agent.echo.e1.Say '{"text":"hi"}'`,
     `npx ants ask ants.default.agent.counter.c1.Add '{"n":1}' --json`,
     "npx ants ask ants.default.agent.counter.c1._Inspect",
+    `npx ants ask ants.default.agent.assistant.a1.Chat '{"text":"counter_add id=c7 n=5"}' --stream`,
   ],
   connects: true,
 })

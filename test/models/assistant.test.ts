@@ -1,15 +1,20 @@
 /**
  * The example assistant hosted by a real node: through the offline provider a tool call
- * reaches the counter actor; streamed deltas arrive on the stream subject; through the real
+ * reaches the counter actor; streamed deltas arrive on the stream subject, also when only the
+ * ask's Ants-Stream header asks for them (`ants ask --stream`), for the assistant and for a
+ * plain handler that streams its `ctx.model.chat` through `ctx.streamId`; through the real
  * SDKs against fake servers a 429 on one provider completes the turn on the other; a spent
  * budget answers `budget_exceeded` and escalates to the type's supervisor, while a model that
  * cannot answer is `unavailable` and the actor keeps its conversation.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
+import { Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { assistant } from "../../actors/examples/assistant.ts"
 import { counter } from "../../actors/examples/counter.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
+import { defineAgent } from "../../runtime/agent/mod.ts"
+import { askStreaming } from "../../runtime/cli/ask-stream.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import type { ModelsFile } from "../../runtime/models/mod.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
@@ -75,6 +80,41 @@ describe("assistant agent", () => {
     expect(got.filter((g) => g.delta?.type === "text").map((g) => g.delta!.text).join("")).toBe("offline model: hello there friend")
     expect(got.at(-1)).toMatchObject({ done: true, text: "offline model: hello there friend" })
     expect(got.map((g) => g.seq)).toEqual(got.map((_, i) => i))
+  })
+
+  it("assistant - ask --stream: the header alone streams a turn, and any handler can stream through ctx.streamId", async () => {
+    const plain = defineAgent({
+      type: "plain_writer",
+      protocol: { Write: { message: Schema.Struct({ topic: Schema.String }), reply: Schema.Struct({ text: Schema.String }) } },
+      initialState: () => ({}),
+      handlers: {
+        Write: async ({ topic }, ctx) => {
+          const sink = ctx.streamId ? ctx.model.stream(ctx.streamId) : undefined
+          const a = await ctx.model.chat(`write about ${topic}`, { onDelta: sink?.onDelta })
+          sink?.end({ text: a.content })
+          return { text: a.content }
+        },
+      },
+    })
+    const node = await startNode({ agents: [assistant, counter, plain], nats: server.url, nodeId: "n-stream", logger: quiet })
+    nodes.push(node)
+    for (const [type, tag, body, text] of [
+      ["assistant", "Chat", { text: "tell me more" }, "offline model: tell me more"],
+      ["plain_writer", "Write", { topic: "ants" }, "offline model: write about ants"],
+    ] as const) {
+      let written = ""
+      const lines: string[] = []
+      const subject = agentSubject({ tenant: "t3", type, id: "w1", tag })
+      const env = await askStreaming(nc, subject, new TextEncoder().encode(JSON.stringify(body)), 20_000, false, { out: (l) => void lines.push(l), write: (t) => void (written += t) })
+      expect(env).toEqual({ ok: true, value: expect.objectContaining({ text }) })
+      // the deltas, then the newline askStreaming ends a streamed answer with
+      expect(written).toBe(`${text}\n`)
+    }
+    // with --json every stream message is printed as it came, ending with done
+    const lines: string[] = []
+    await askStreaming(nc, agentSubject({ tenant: "t3", type: "plain_writer", id: "w2", tag: "Write" }), new TextEncoder().encode('{"topic":"bees"}'), 20_000, true, { out: (l) => void lines.push(l) })
+    await waitUntil(() => lines.some((l) => JSON.parse(l).done === true))
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ done: true, text: "offline model: write about bees" })
   })
 
   it("assistant - a 429 cools one provider down and the turn completes on the other; a spent budget escalates", async () => {
