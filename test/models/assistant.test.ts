@@ -55,7 +55,7 @@ describe("assistant agent", () => {
 
   it("assistant - through the offline provider, a tool call reaches the counter actor", async () => {
     const logs: string[] = []
-    const node = await startNode({ agents: [assistant, counter], nats: server.url, nodeId: "n-offline", logger: (l, m) => void logs.push(`${l} ${m}`) })
+    const node = await startNode({ agents: [assistant, counter], nats: server.url, nodeId: "n-offline", memory: false, logger: (l, m) => void logs.push(`${l} ${m}`) })
     nodes.push(node)
     expect(logs.some((l) => /^warn models: OFFLINE/.test(l))).toBe(true)
     const r = await ask("t1", "assistant", "a1", "Chat", { text: "please counter_add id=c7 n=5" })
@@ -126,7 +126,7 @@ describe("assistant agent", () => {
       ],
       budgets: { agent: { "assistant/spender": 0.01 } },
     }
-    const node = await startNode({ agents: [assistant, counter], nats: server.url, nodeId: "n-online", models: { file, env: {} }, logger: quiet })
+    const node = await startNode({ agents: [assistant, counter], nats: server.url, nodeId: "n-online", memory: false, models: { file, env: {} }, logger: quiet })
     nodes.push(node)
     oai.respond(() => ({ status: 429, retryAfter: "60" }))
     ant.respond((req) => {
