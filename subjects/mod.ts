@@ -42,7 +42,7 @@ export {
 export type { ActorAddress, AgentSubjectParts, ParsedInbound, TokenKind } from "./grammar.ts"
 export { INBOUND_MEMO_SIZE, actorKey, inboundMemoSize, parseActorKey, parseInboundOnce, parseRoutedOnce, toInbound } from "./inbound.ts"
 export type { Inbound } from "./inbound.ts"
-export { STATE_BUCKET, stateKey } from "./kv.ts"
+export { STATE_BUCKET, stateKey, tenantStateKeys } from "./kv.ts"
 export { bucketStream, consumerNextSubject, kvKeyOffset, kvSubject, parseAckSubject } from "./jetstream.ts"
 export type { AckInfo } from "./jetstream.ts"
 export {

@@ -33,6 +33,8 @@ export interface ChatOptions<A = unknown> {
   readonly temperature?: number
   /** Streams the answer: called for each delta. */
   readonly onDelta?: (delta: StreamDelta) => void
+  /** Aborts the call. Default: the client's (an actor's `ctx.model`: its handler's `ctx.signal`). */
+  readonly signal?: AbortSignal
 }
 
 export interface ChatAnswer<A = unknown> extends ModelAnswer {
@@ -94,8 +96,8 @@ export interface Models {
   readonly offline: boolean
   /** Said once at start-up. */
   readonly announcement: string
-  /** The client an actor's handlers see as `ctx.model`. */
-  client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort): ModelClient
+  /** The client an actor's handlers see as `ctx.model`; `signal` gives the signal its calls honour unless they name one (the handler's). */
+  client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort, signal?: () => AbortSignal | undefined): ModelClient
   close(): void
 }
 
@@ -111,9 +113,10 @@ export function createModels(options: ModelsOptions = {}): Models {
   const ledger = new CostLedger(config.budgets, options.costs, options.budgets, options.nodeId)
   const journal = options.journal ?? memoryTurnJournal()
 
-  function client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort): ModelClient {
+  function client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort, signal?: () => AbortSignal | undefined): ModelClient {
     const call = async (req: ModelRequest, route: RouteOptions): Promise<ModelAnswer> => {
-      const routed = { ...route, type: address.type }
+      const s = route.signal ?? signal?.()
+      const routed = { ...route, type: address.type, ...(s ? { signal: s } : {}) }
       const hold = await ledger.hold(address, () => router.estimateUsd(req, routed))
       let answer: ModelAnswer
       try {
@@ -147,7 +150,7 @@ export function createModels(options: ModelsOptions = {}): Models {
           temperature: o.temperature,
           jsonSchema: structured?.request,
         }
-        const answer = await call(req, { model: o.model, capabilities: o.capabilities, maxCostUsd: o.maxCostUsd, onDelta: o.onDelta })
+        const answer = await call(req, { model: o.model, capabilities: o.capabilities, maxCostUsd: o.maxCostUsd, onDelta: o.onDelta, signal: o.signal })
         if (!structured || answer.toolCalls.length > 0) return answer as ChatAnswer<A>
         return { ...answer, output: structured.decode(answer.content) }
       },
