@@ -48,6 +48,8 @@ export const llmSwarmScenario: Scenario = {
       agents: [assistant, counter],
       nats: ctx.natsUrl,
       nodeId: "bench-llm-swarm",
+      // the turns' own cost is measured here; the assistant's conversation memory has the recall scenario
+      memory: false,
       logger: benchLogger(ctx),
       models: { file: { providers: { fake: { kind: "openai", baseURL } }, models: [{ name: "fake-1s", provider: "fake", price: { input: 0.15, output: 0.6 } }] }, env: {} },
     })

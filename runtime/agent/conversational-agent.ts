@@ -24,6 +24,7 @@
  */
 import { Schema } from "effect"
 import type { ActorContext } from "./actor-context.ts"
+import { recallForTurn, resolveConversationMemory, storeTurn, type ConversationMemoryOptions } from "./conversation-memory.ts"
 import { defineAgent, type AgentDefinition, type AgentOptions } from "./define-agent.ts"
 import { DEFAULT_POLICY, type ChatMessage, type ConversationPolicy, type ModelClient, type RouteOptions, type Tool, type TurnResult } from "../models/mod.ts"
 
@@ -52,6 +53,13 @@ export interface ConversationalSpec extends Omit<AgentOptions, "checkpoint"> {
    * memory (through the context's memory layer) or to publish it.
    */
   readonly onTurn?: (turn: TurnResult, ctx: ActorContext<ConversationState>) => void | Promise<void>
+  /**
+   * Conversation memory (conversation-memory.ts): each completed turn kept as episodic memory
+   * of the actor, and the memories most similar to a new message (3 by default) given to the
+   * model with it. `true` for the defaults, or options; default off. Needs the node's memory
+   * (on unless the node is started with `memory: false`, when it is skipped).
+   */
+  readonly memory?: ConversationMemoryOptions | boolean
   readonly extensions?: Readonly<Record<string, unknown>>
 }
 
@@ -87,7 +95,8 @@ export function modelOf(ctx: ActorContext<unknown>): ModelClient {
 export const CHAT_TIMEOUT_MS = 10 * 60_000
 
 export function defineConversationalAgent(spec: ConversationalSpec): AgentDefinition<typeof conversationalProtocol, ConversationState> {
-  const { type, system, tools, maxSteps, policy = DEFAULT_POLICY, route, maxTokens, onTurn, extensions, handlerTimeoutMs = { tags: { Chat: CHAT_TIMEOUT_MS } }, ...options } = spec
+  const { type, system, tools, maxSteps, policy = DEFAULT_POLICY, route, maxTokens, onTurn, memory, extensions, handlerTimeoutMs = { tags: { Chat: CHAT_TIMEOUT_MS } }, ...options } = spec
+  const remembering = resolveConversationMemory(memory)
   const turnSpec = { system, tools, maxSteps, maxTokens }
   return defineAgent({
     ...options,
@@ -105,9 +114,12 @@ export function defineConversationalAgent(spec: ConversationalSpec): AgentDefini
         const streamId = stream ?? ctx.streamId
         const sink = streamId ? model.stream(streamId) : undefined
         try {
-          const r = await model.turn(text, { ...turnSpec, turn, route: { ...route, type }, history: [...handed, ...ctx.state.conversation], onDelta: sink?.onDelta })
+          const recalled = remembering ? await recallForTurn(ctx.memory, remembering, { id: turn, text, conversation: ctx.state.conversation }, (m, f) => ctx.log(m, f)) : undefined
+          const history = [...handed, ...ctx.state.conversation, ...(recalled ? [recalled] : [])]
+          const r = await model.turn(text, { ...turnSpec, turn, route: { ...route, type }, history, onDelta: sink?.onDelta })
           ctx.state.conversation = await model.compact([...ctx.state.conversation, ...r.messages], policy)
           ctx.state.turns++
+          if (remembering) await storeTurn(ctx.memory, remembering, { id: turn, text, answer: r.text }, (m, f) => ctx.log(m, f))
           if (onTurn) await onTurn(r, ctx)
           sink?.end({ text: r.text })
           return { text: r.text, turn, offline: r.offline }

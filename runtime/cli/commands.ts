@@ -48,6 +48,7 @@ export const NODE = defineCommand({
     ),
     verbose: flag("log info-level events on stderr (warnings and errors always are)"),
     ...memoryStore("where the agents' ctx.memory lives"),
+    "no-memory": flag("no memory on this node: ctx.memory calls answer unavailable, conversational agents keep no turns"),
     "auth-dir": text("<dir>", "the folder `ants auth init` wrote: each tenant's actors act through that tenant's own connection, so the server enforces its permissions"),
     tenants: list("<t1,t2>", "serve only these tenants; messages to others are answered forbidden").defaultIs("every tenant"),
     ...CREDENTIALS,

@@ -114,6 +114,8 @@ beforeAll(async () => {
     agents: [echo, counter, worker, forager, assistant],
     nats: server.url,
     logger: () => {},
+    // the assistant keeps its turns in memory where the node has it: not in the repository's .ants/memory
+    memory: false,
     // quick retries, so `{"fail":true}` reaches the dead-letter queue in well under a second
     tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 50, multiplier: 2, maxMs: 200 } } },
   })

@@ -11,6 +11,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { assistant } from "../../actors/examples/assistant.ts"
+import { Empty } from "../../runtime/agent/define-agent.ts"
 import { counter } from "../../actors/examples/counter.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
 import { defineAgent } from "../../runtime/agent/mod.ts"
@@ -27,6 +28,28 @@ import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
 const quiet = () => undefined
+
+/** How each `caller` model call ended. */
+const callerOutcomes: string[] = []
+
+/** Calls the model without passing any signal: `ctx.model` takes the handler's by itself. */
+const caller = defineAgent({
+  type: "caller",
+  protocol: { Ask: { message: Empty, reply: Empty } },
+  checkpoint: "never",
+  handlerTimeoutMs: 1_000,
+  handlers: {
+    Ask: async (_m, ctx) => {
+      try {
+        await ctx.model.chat("take your time")
+        callerOutcomes.push("answered")
+      } catch (e) {
+        callerOutcomes.push(`failed: ${(e as Error).message}`)
+      }
+      return {}
+    },
+  },
+})
 
 describe("assistant agent", () => {
   let server: NatsServer
@@ -55,7 +78,7 @@ describe("assistant agent", () => {
 
   it("assistant - through the offline provider, a tool call reaches the counter actor", async () => {
     const logs: string[] = []
-    const node = await startNode({ agents: [assistant, counter], nats: server.url, nodeId: "n-offline", logger: (l, m) => void logs.push(`${l} ${m}`) })
+    const node = await startNode({ agents: [assistant, counter], nats: server.url, nodeId: "n-offline", memory: false, logger: (l, m) => void logs.push(`${l} ${m}`) })
     nodes.push(node)
     expect(logs.some((l) => /^warn models: OFFLINE/.test(l))).toBe(true)
     const r = await ask("t1", "assistant", "a1", "Chat", { text: "please counter_add id=c7 n=5" })
@@ -126,7 +149,7 @@ describe("assistant agent", () => {
       ],
       budgets: { agent: { "assistant/spender": 0.01 } },
     }
-    const node = await startNode({ agents: [assistant, counter], nats: server.url, nodeId: "n-online", models: { file, env: {} }, logger: quiet })
+    const node = await startNode({ agents: [assistant, counter], nats: server.url, nodeId: "n-online", memory: false, models: { file, env: {} }, logger: quiet })
     nodes.push(node)
     oai.respond(() => ({ status: 429, retryAfter: "60" }))
     ant.respond((req) => {
@@ -164,5 +187,18 @@ describe("assistant agent", () => {
     expect(await ask("t2", "assistant", "b1", "History", {})).toMatchObject({ ok: true, value: { turns: 1 } })
     oai.respond(() => ({ text: "hello from fake openai" }))
     ant.respond(() => ({ text: "hello from fake anthropic" }))
+  })
+
+  it("assistant - a model call still running at the handler's deadline is aborted with it (ctx.signal)", async () => {
+    const file: ModelsFile = { providers: { oai: { kind: "openai", baseURL: `${oai.url}/v1` } }, models: [{ name: "gpt-slow", provider: "oai" }] }
+    const node = await startNode({ agents: [caller], nats: server.url, nodeId: "n-slow", models: { file, env: {} }, logger: quiet })
+    nodes.push(node)
+    oai.respond(() => ({ text: "late", delayMs: 120_000 }))
+    const r = await ask("t3", "caller", "c1", "Ask", {})
+    expect(r).toMatchObject({ ok: false, error: { code: "timeout" } })
+    // the call of two minutes ended with the handler, not two minutes later
+    await waitUntil(() => callerOutcomes.length > 0, { timeoutMs: 15_000, message: "the model call ended" })
+    expect(callerOutcomes[0]).toMatch(/^failed: .*abort/i)
+    oai.respond(() => ({ text: "hello from fake openai" }))
   })
 })
