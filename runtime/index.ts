@@ -5,7 +5,7 @@
  * The README documents each name exported here (checked by test/layout/readme-api.test.ts).
  */
 export { defineAgent, Empty, isAgentDefinition, AgentDefinitionError } from "./agent/mod.ts"
-export type { AgentDefinition, AgentOptions, AgentSpec, Capabilities, CapabilitySpec, CheckpointPolicy, Handler, Handlers, TaskHandlerFn, Tier, TopicBinding } from "./agent/mod.ts"
+export type { AgentDefinition, AgentOptions, AgentTaskContext, AgentSpec, Capabilities, CapabilitySpec, CheckpointPolicy, Handler, Handlers, TaskHandlerFn, Tier, TopicBinding } from "./agent/mod.ts"
 export { defineProtocol, ProtocolError } from "./agent/mod.ts"
 export type { MessageInput, MessageOf, MessageSpec, Protocol, ProtocolSpec, ReplyOf } from "./agent/mod.ts"
 export type { ActorContext, ActorRef, AskOptions, Messaging, Target } from "./agent/mod.ts"

@@ -14,6 +14,11 @@ export function stateKey(a: ActorAddress): string {
   return `${token("tenant", a.tenant)}.${token("type", a.type)}.${token("id", a.id)}`
 }
 
+/** The keys of every actor state of a tenant (a key filter). */
+export function tenantStateKeys(tenant: string): string {
+  return `${token("tenant", tenant)}.>`
+}
+
 export const SCHEDULE_BUCKET = "ants_schedules"
 
 /** One firing of a schedule; created once across the swarm, so a firing is delivered once. */

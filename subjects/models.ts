@@ -5,21 +5,39 @@
  *
  *   KV ants_turns         <tenant>.<type>.<id>.<turn>.meta    a turn's header {"input","status","steps",…}
  *                         <tenant>.<type>.<id>.<turn>.s<seq>   one recorded step (model answer or tool result)
+ *                         <tenant>.<type>.<id>.<turn>.c<seq>   the summarising step's output before model step seq
  *   KV ants_model_stats   <deployment>.<nodeId>               one node's moving averages for one deployment
  *                                                             {"latencyMs","success","samples","at"}
  *   KV ants_model_cost    <tenant>.<type>.<id>                tokens and money spent by one actor
  *                                                             {"inputTokens","outputTokens","usd","calls"}
+ *   KV ants_model_budget  agent.<tenant>.<type>.<id>           one budgeted scope's counter: spent and held
+ *                         type.<tenant>.<type>                 {"usd","holds":{<call>:{"usd","until"}}}
+ *                         tenant.<tenant>
  *   ants.<tenant>.stream.<streamId>                           deltas of a streamed answer, JSON lines
  *                                                             {"seq","delta"} then {"seq","done":true,…}
+ *   header Ants-Stream: <streamId>                            on an ask: stream the answer there
+ *                                                             (`ants ask --stream` sets it)
  *
  * Deployment names ("gpt-4.1-mini", "claude-haiku-4.5") may hold characters a key token may
  * not: `deploymentToken` escapes them reversibly (`_` + two hex digits per byte).
  */
 import { ROOT, token, type ActorAddress } from "./grammar.ts"
 
+/** The header of an ask whose answer should be streamed, naming the stream id. */
+export const STREAM_HEADER = "Ants-Stream"
+
 export const TURNS_BUCKET = "ants_turns"
 export const MODEL_STATS_BUCKET = "ants_model_stats"
 export const MODEL_COST_BUCKET = "ants_model_cost"
+export const MODEL_BUDGET_BUCKET = "ants_model_budget"
+
+/** Key of the budget counter of one scope of an actor: the actor, its type (in its tenant), its tenant. */
+export function modelBudgetKey(scope: "agent" | "type" | "tenant", a: ActorAddress): string {
+  const tenant = token("tenant", a.tenant)
+  if (scope === "tenant") return `tenant.${tenant}`
+  if (scope === "type") return `type.${tenant}.${token("type", a.type)}`
+  return `agent.${actorPrefix(a)}`
+}
 
 const SAFE = /^[A-Za-z0-9-]$/
 
@@ -59,6 +77,12 @@ export function turnMetaKey(a: ActorAddress, turn: string): string {
 export function turnStepKey(a: ActorAddress, turn: string, seq: number): string {
   if (!Number.isInteger(seq) || seq < 0) throw new Error(`a step number must be a non-negative integer, got ${seq}`)
   return `${actorPrefix(a)}.${token("token", turn)}.s${seq}`
+}
+
+/** Key of the recorded output of the summarising step before model step `seq` of a turn. */
+export function turnSummaryKey(a: ActorAddress, turn: string, seq: number): string {
+  if (!Number.isInteger(seq) || seq < 0) throw new Error(`a step number must be a non-negative integer, got ${seq}`)
+  return `${actorPrefix(a)}.${token("token", turn)}.c${seq}`
 }
 
 /** Filter over every entry (header and steps) of one turn. */

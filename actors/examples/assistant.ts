@@ -6,6 +6,10 @@
  *
  *   ants ask assistant a1 Chat '{"text":"counter_add id=c7 n=5"}'
  *   → {"ok":true,"value":{"text":"counter_add returned {\"total\":5}","turn":"t0","offline":true}}
+ *
+ * It remembers: each turn is kept as episodic memory of the actor, and the three memories most
+ * similar to a new message are given to the model with it (conversation memory, on wherever
+ * the node has memory; runtime/agent/conversation-memory.ts).
  */
 import { Schema } from "effect"
 import { agentTool, defineConversationalAgent } from "../../runtime/agent/mod.ts"
@@ -36,4 +40,5 @@ export const assistant = defineConversationalAgent({
   tools: [counterAdd, counterGet],
   maxSteps: 6,
   policy: { kind: "truncate", maxMessages: 40 },
+  memory: true,
 })

@@ -111,10 +111,24 @@ export interface ActorContext<S = unknown> extends Messaging, TopicPublishing, L
    */
   state: S
   /**
+   * Aborted when the runtime gives up on this handler: its deadline passed, an operator's reset
+   * freed the actor, or the actor stopped or restarted while it ran (`reason` says which). Hand
+   * it to what you await (`fetch(url, { signal: ctx.signal })`, SDK calls, timers) so the work
+   * stops with the handler; `ctx.model` calls honour it without being told. It belongs to this
+   * message's turn: read it before the first `await`. Outside a handler (onActivate,
+   * onPassivate) it is the activation's, aborted when the activation ends.
+   */
+  readonly signal: AbortSignal
+  /**
    * Memory of this actor (episodic, semantic, procedural), searched by meaning: it writes as
    * this actor and reads within its tenant (runtime/memory). Opened at the node's first call.
    */
   readonly memory: ScopedMemory
+  /**
+   * The stream the message being handled asked for (header `Ants-Stream`, which `ants ask
+   * --stream` sets): a handler that streams publishes there through `ctx.model.stream(id)`.
+   */
+  readonly streamId: string | undefined
   /** Extension slots filled by optional subsystems (pheromones, tasks...). */
   readonly extensions: Readonly<Record<string, unknown>>
 }

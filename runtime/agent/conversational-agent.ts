@@ -11,8 +11,12 @@
  *
  * Protocol: `Chat {text, stream?, history?}` → `{text, turn, offline}`; `History {}` →
  * `{messages, turns}`; `Reset {}` → `{turns}`. `stream` names a stream id: the answer's
- * deltas are published on ants.<tenant>.stream.<stream> while the turn runs. `history` is
+ * deltas are published on ants.<tenant>.stream.<stream> while the turn runs; without it, the
+ * ask's `Ants-Stream` header (`ants ask --stream`) names the stream. `history` is
  * what a handoff passes: the conversation so far, given to the model before this actor's own.
+ *
+ * A turn waits on models, often several times: `Chat` may run 10 minutes by default (the
+ * node's 30 s handler deadline is for ordinary handlers); `handlerTimeoutMs` overrides it.
  *
  * Model errors are not crashes: a turn no model could answer replies `unavailable` and the
  * actor keeps its state (supervision resumes it); an exhausted budget replies `budget_exceeded`
@@ -20,6 +24,7 @@
  */
 import { Schema } from "effect"
 import type { ActorContext } from "./actor-context.ts"
+import { recallForTurn, resolveConversationMemory, storeTurn, type ConversationMemoryOptions } from "./conversation-memory.ts"
 import { defineAgent, type AgentDefinition, type AgentOptions } from "./define-agent.ts"
 import { DEFAULT_POLICY, type ChatMessage, type ConversationPolicy, type ModelClient, type RouteOptions, type Tool, type TurnResult } from "../models/mod.ts"
 
@@ -37,14 +42,24 @@ export interface ConversationalSpec extends Omit<AgentOptions, "checkpoint"> {
   readonly maxSteps?: number
   /** How long the conversation may grow, default: truncate to the newest 40 messages. */
   readonly policy?: ConversationPolicy
-  /** Routing of this type's model calls: a preferred model, capabilities, a per-call budget. */
-  readonly route?: Pick<RouteOptions, "model" | "capabilities" | "maxCostUsd">
+  /**
+   * Routing of this type's model calls: a preferred model, capabilities, a per-call budget, and
+   * the summarising step for a prompt that fits no model's context (its output is journaled).
+   */
+  readonly route?: Pick<RouteOptions, "model" | "capabilities" | "maxCostUsd" | "summarise">
   readonly maxTokens?: number
   /**
    * Called after each completed turn, before the reply: the place to keep the turn as episodic
    * memory (through the context's memory layer) or to publish it.
    */
   readonly onTurn?: (turn: TurnResult, ctx: ActorContext<ConversationState>) => void | Promise<void>
+  /**
+   * Conversation memory (conversation-memory.ts): each completed turn kept as episodic memory
+   * of the actor, and the memories most similar to a new message (3 by default) given to the
+   * model with it. `true` for the defaults, or options; default off. Needs the node's memory
+   * (on unless the node is started with `memory: false`, when it is skipped).
+   */
+  readonly memory?: ConversationMemoryOptions | boolean
   readonly extensions?: Readonly<Record<string, unknown>>
 }
 
@@ -76,11 +91,16 @@ export function modelOf(ctx: ActorContext<unknown>): ModelClient {
   return m
 }
 
+/** How long a `Chat` turn may run unless the spec says otherwise. */
+export const CHAT_TIMEOUT_MS = 10 * 60_000
+
 export function defineConversationalAgent(spec: ConversationalSpec): AgentDefinition<typeof conversationalProtocol, ConversationState> {
-  const { type, system, tools, maxSteps, policy = DEFAULT_POLICY, route, maxTokens, onTurn, extensions, ...options } = spec
+  const { type, system, tools, maxSteps, policy = DEFAULT_POLICY, route, maxTokens, onTurn, memory, extensions, handlerTimeoutMs = { tags: { Chat: CHAT_TIMEOUT_MS } }, ...options } = spec
+  const remembering = resolveConversationMemory(memory)
   const turnSpec = { system, tools, maxSteps, maxTokens }
   return defineAgent({
     ...options,
+    handlerTimeoutMs,
     type,
     checkpoint: "before-reply",
     extensions: { ...extensions, [TURN_SPEC_EXTENSION]: turnSpec },
@@ -91,11 +111,15 @@ export function defineConversationalAgent(spec: ConversationalSpec): AgentDefini
         const model = modelOf(ctx)
         const turn = `t${ctx.state.turns}`
         const handed = (history ?? []).filter(isChatMessage)
-        const sink = stream ? model.stream(stream) : undefined
+        const streamId = stream ?? ctx.streamId
+        const sink = streamId ? model.stream(streamId) : undefined
         try {
-          const r = await model.turn(text, { ...turnSpec, turn, route: { ...route, type }, history: [...handed, ...ctx.state.conversation], onDelta: sink?.onDelta })
+          const recalled = remembering ? await recallForTurn(ctx.memory, remembering, { id: turn, text, conversation: ctx.state.conversation }, (m, f) => ctx.log(m, f)) : undefined
+          const history = [...handed, ...ctx.state.conversation, ...(recalled ? [recalled] : [])]
+          const r = await model.turn(text, { ...turnSpec, turn, route: { ...route, type }, history, onDelta: sink?.onDelta })
           ctx.state.conversation = await model.compact([...ctx.state.conversation, ...r.messages], policy)
           ctx.state.turns++
+          if (remembering) await storeTurn(ctx.memory, remembering, { id: turn, text, answer: r.text }, (m, f) => ctx.log(m, f))
           if (onTurn) await onTurn(r, ctx)
           sink?.end({ text: r.text })
           return { text: r.text, turn, offline: r.offline }

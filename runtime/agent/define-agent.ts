@@ -10,7 +10,7 @@ import type { ActorContext } from "./actor-context.ts"
 import type { BackoffInput, TypePolicyInput } from "../../supervisors/spec.ts"
 import type { Artifact } from "../stigmergy/workspace.ts"
 import { capabilityProblem } from "../../subjects/tasks.ts"
-import type { TaskContext } from "./task-options.ts"
+import type { AgentTaskContext } from "./task-options.ts"
 import type { OffloadSpec } from "../cpu/worker-pool.ts"
 import { defineProtocol, ProtocolError, type MessageOf, type Protocol, type ProtocolSpec, type ReplyOf } from "./protocol.ts"
 
@@ -72,7 +72,7 @@ export interface Schedule {
 }
 
 /** Handles one durable task: the payload as submitted; its return value becomes the result. Throw to fail the attempt. */
-export type TaskHandlerFn = (payload: any, ctx: TaskContext) => unknown
+export type TaskHandlerFn = (payload: any, ctx: AgentTaskContext) => unknown
 
 /** A capability the type serves, with the settings of its workers (defaults: runtime/tasks/README.md). */
 export interface CapabilitySpec {

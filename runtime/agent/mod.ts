@@ -48,7 +48,7 @@ export type {
   TopicPublishing,
 } from "./actor-context.ts"
 export { DEFAULT_ACK_WAIT_MS, DEFAULT_BACKOFF, DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS } from "./task-options.ts"
-export type { ServeOptions, TaskContext, TaskHandler, WorkerConfig, WorkerEvent, WorkerHandle, WorkerStats } from "./task-options.ts"
+export type { AgentTaskContext, ServeOptions, TaskContext, TaskHandler, WorkerConfig, WorkerEvent, WorkerHandle, WorkerStats } from "./task-options.ts"
 export { TURN_SPEC_EXTENSION, conversationalProtocol, defineConversationalAgent, modelOf } from "./conversational-agent.ts"
 export type { ConversationState, ConversationalSpec } from "./conversational-agent.ts"
 export { agentTool, defineTool, handoffTool } from "../models/mod.ts"

@@ -3,6 +3,8 @@
  * every default written down, and the handle it returns.
  */
 import type { DeadLetterReason } from "../../subjects/tasks.ts"
+import type { AskOptions, Target } from "./actor-context.ts"
+import type { Pheromones } from "../stigmergy/mod.ts"
 import type { Backoff, BackoffInput } from "../../supervisors/spec.ts"
 
 export const DEFAULT_MAX_ATTEMPTS = 3
@@ -37,6 +39,21 @@ export interface TaskContext {
 }
 
 export type TaskHandler = (payload: any, ctx: TaskContext) => unknown
+
+/**
+ * The context of a task handler declared on an agent type (`capabilities`), run by a runtime
+ * node: the worker's, plus what the handler may do in the task's tenant. All of it goes through
+ * that tenant's connection when the node has an auth folder, so the server holds the handler to
+ * its tenant's permissions; a target naming another tenant is refused with `forbidden` first.
+ */
+export interface AgentTaskContext extends TaskContext {
+  ask(target: Target, tag: string, message: unknown, options?: AskOptions): Promise<unknown>
+  tell(target: Target, tag: string, message: unknown): void
+  /** Publishes JSON to `ants.<tenant>.topic.<name>` (the task's tenant). */
+  publish(topic: string, data: unknown): void
+  /** Pheromones of the task's tenant, signed by the serving agent (`<type>@<node>`). */
+  readonly pheromones: Pheromones
+}
 
 export type WorkerEvent =
   | { readonly type: "started"; readonly id: string; readonly attempt: number }

@@ -1,14 +1,15 @@
 /**
- * `ants ask --stream`: an ask whose answer is streamed. The message gets a `stream` field (a
- * fresh id); agents that stream (conversational agents do) publish the answer's deltas on
- * ants.<tenant>.stream.<id> while they work. The text deltas are printed as they arrive
- * (with --json, every stream message as one JSON line), then the reply envelope.
+ * `ants ask --stream`: an ask whose answer is streamed. The ask carries the header
+ * `Ants-Stream: <a fresh id>` and the message goes as written; an agent that streams
+ * (conversational agents do, and any handler through `ctx.streamId`) publishes the answer's
+ * deltas on ants.<tenant>.stream.<id> while it works. The text deltas are printed as they
+ * arrive (with --json, every stream message as one JSON line), then the reply envelope.
  */
 import { randomUUID } from "node:crypto"
-import type { NatsConnection } from "@nats-io/nats-core"
+import { headers, type NatsConnection } from "@nats-io/nats-core"
 import { decodeReply, type ReplyEnvelope } from "../../subjects/envelope.ts"
 import { parseAgentSubject } from "../../subjects/grammar.ts"
-import { modelStreamSubject } from "../../subjects/models.ts"
+import { modelStreamSubject, STREAM_HEADER } from "../../subjects/models.ts"
 
 export interface StreamIo {
   out(s: string): void
@@ -18,15 +19,6 @@ export interface StreamIo {
 
 export async function askStreaming(nc: NatsConnection, subject: string, body: Uint8Array, timeoutMs: number, json: boolean, io: StreamIo): Promise<ReplyEnvelope> {
   const write = io.write ?? ((s: string) => void process.stdout.write(s))
-  let message: unknown
-  try {
-    message = JSON.parse(new TextDecoder().decode(body) || "{}")
-  } catch {
-    return { ok: false, error: { code: "invalid_message", message: "--stream needs a JSON object message (a stream id is added to it)" } }
-  }
-  if (message === null || typeof message !== "object" || Array.isArray(message)) {
-    return { ok: false, error: { code: "invalid_message", message: "--stream needs a JSON object message (a stream id is added to it)" } }
-  }
   const { tenant } = parseAgentSubject(subject)
   const id = randomUUID().replace(/-/g, "")
   let wrote = false
@@ -42,7 +34,9 @@ export async function askStreaming(nc: NatsConnection, subject: string, body: Ui
   })
   await nc.flush()
   try {
-    const r = await nc.request(subject, JSON.stringify({ ...message, stream: id }), { timeout: timeoutMs })
+    const h = headers()
+    h.set(STREAM_HEADER, id)
+    const r = await nc.request(subject, body, { timeout: timeoutMs, headers: h })
     // the last deltas may still be on their way behind the reply
     await nc.flush()
     if (wrote) write("\n")

@@ -13,9 +13,10 @@ import { defineCommand, type CommandSpec } from "./command-spec.ts"
 import { custom, duration, flag, int, intList, json, list, oneOf, text, time } from "./option.ts"
 import { UsageError } from "./usage-error.ts"
 import { CREDENTIALS } from "./credentials-spec.ts"
+import { CHAOS } from "./chaos-spec.ts"
 import { checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, memoryStore } from "./memory-spec.ts"
 
-export { checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES }
+export { CHAOS, checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES }
 
 const natsClient = () =>
   text("<url[,url]>", "the NATS server (or cluster, comma-separated) to talk to").defaultIs(
@@ -49,6 +50,7 @@ export const NODE = defineCommand({
     ),
     verbose: flag("log info-level events on stderr (warnings and errors always are)"),
     ...memoryStore("where the agents' ctx.memory lives"),
+    "no-memory": flag("no memory on this node: ctx.memory calls answer unavailable, conversational agents keep no turns"),
     "auth-dir": text("<dir>", "the folder `ants auth init` wrote: each tenant's actors act through that tenant's own connection, so the server enforces its permissions"),
     tenants: list("<t1,t2>", "serve only these tenants; messages to others are answered forbidden").defaultIs("every tenant"),
     ...CREDENTIALS,
@@ -85,13 +87,14 @@ export const ASK = defineCommand({
   options: {
     ...client(),
     timeout: duration("<ms>", "how long to wait for the reply").defaultIs("5000; with --stream 60000"),
-    stream: flag("print a streamed answer as it is written (conversational agents), then the reply envelope; the body must be a JSON object"),
+    stream: flag("print the answer as it is written, then the reply envelope: the ask carries the header Ants-Stream (conversational agents stream their turn there; any handler can, through ctx.streamId)"),
   },
   notes: [SUBJECT_NOTE, "The runtime tag _Inspect (no body) returns one actor's accounting; _Wake activates it."],
   examples: [
     `npx ants ask ants.default.agent.echo.e1.Say '{"text":"hi"}'`,
     `npx ants ask ants.default.agent.counter.c1.Add '{"n":1}' --json`,
     "npx ants ask ants.default.agent.counter.c1._Inspect",
+    `npx ants ask ants.default.agent.assistant.a1.Chat '{"text":"counter_add id=c7 n=5"}' --stream`,
   ],
   connects: true,
 })
@@ -385,4 +388,4 @@ export const TURN = defineCommand({
 })
 
 /** Every command, in the order `ants --help` lists them. */
-export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TENANT, AUTH, BENCH]
+export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TENANT, AUTH, BENCH, CHAOS]

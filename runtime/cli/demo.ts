@@ -45,6 +45,9 @@ export async function runDemo(parsed: Parsed<(typeof DEMO)["options"]>, io: Io &
     tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 100, multiplier: 2, maxMs: 1_000 } } },
   })
   say(`  node ${node.id} on ${node.url}${node.embedded ? ` (embedded nats-server ${node.embedded.version})` : ""}, routing ${node.routing}`)
+  // opened now, in the background, so the assistants (which keep their turns as memory) and the notebook find it ready;
+  // a failure is the memory step's to report
+  node.memory.open().catch(() => undefined)
   const enc = new TextDecoder()
   let lifecycle = 0
   const decisions: string[] = []

@@ -21,10 +21,12 @@ export const memoryStore = (what: string) => ({
 })
 
 /** Checks --postgres and --data-dir do not both name a store. */
-export function checkMemoryStore(values: { postgres?: string; "data-dir"?: string }): void {
+export function checkMemoryStore(values: { postgres?: string; "data-dir"?: string; embeddings?: string; "no-memory"?: boolean }): void {
   if (values.postgres !== undefined && values["data-dir"] !== undefined) {
     throw new UsageError("--postgres and --data-dir exclude each other: the data directory is the embedded database's")
   }
+  const given = (["postgres", "data-dir", "embeddings"] as const).filter((k) => values[k] !== undefined)
+  if (values["no-memory"] === true && given.length > 0) throw new UsageError(`--no-memory and --${given[0]} exclude each other: a node without memory has no store`)
 }
 
 /** A similarity score: a number from -1 to 1. */

@@ -47,7 +47,7 @@ export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io &
     mailbox: values.mailbox,
     replicas: values.replicas,
     logger,
-    memory: { postgres: values.postgres, dataDir: values["data-dir"], embeddings: values.embeddings },
+    memory: values["no-memory"] ? false : { postgres: values.postgres, dataDir: values["data-dir"], embeddings: values.embeddings },
     credentials: credentialsOf(values),
     ...(values["auth-dir"] ? { authDir: values["auth-dir"] } : {}),
     ...(values.tenants ? { tenants: values.tenants } : {}),

@@ -33,6 +33,12 @@ export interface ClusterOptions {
 }
 
 
+/** A partition's subscription, wherever it lives (what the cluster releases on hand-over). */
+export interface PartitionSubscription {
+  unsubscribe(): void
+  drain(): Promise<void>
+}
+
 export interface ClusterDeps {
   readonly id: string
   readonly nc: NatsConnection
@@ -49,6 +55,8 @@ export interface ClusterDeps {
    * make the node believe it is out of touch. Default: `nc`.
    */
   readonly controlNc?: NatsConnection
+  /** Subscribes to a partition this node owns (the node's inbound lanes move a flooded one to a connection of its own). Default: on `nc`. */
+  readonly subscribePartition?: (partition: number, dispatch: (msg: Msg) => void) => PartitionSubscription
   /** The node's message accounting, summed (inspection shows it in `ants nodes`). */
   readonly messages?: () => MessageTotals
   /** Ack subjects of the durable tasks this node holds (advertised in its membership entry). */

@@ -44,7 +44,7 @@ import { createOutOfTouch } from "./out-of-touch.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
 import { assignPartitions } from "./rendezvous.ts"
 import { clusterStores } from "./runtime-stores.ts"
-import { CLUSTER_DEFAULTS, type Cluster, type ClusterDeps, type ClusterOptions, type ClusterView } from "./cluster-options.ts"
+import { CLUSTER_DEFAULTS, type Cluster, type ClusterDeps, type ClusterOptions, type ClusterView, type PartitionSubscription } from "./cluster-options.ts"
 
 export { CLUSTER_DEFAULTS }
 export type { ActorInfo, NodeMembersInfo, Cluster, ClusterDeps, ClusterOptions, ClusterView }
@@ -59,7 +59,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   // refined at start, once the stores exist and their real replicas can be read from the server
   let guarantees: Guarantees = clusterGuarantees(shape)
 
-  const subs = new Map<number, Subscription>()
+  const subs = new Map<number, PartitionSubscription>()
   const releasing = new Map<number, number>()
   const handing = new Set<LocalActivation>()
   const owners = new Map<string, Array<string | undefined>>()
@@ -197,7 +197,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     for (const p of want) {
       releasing.delete(p)
       if (!subs.has(p)) {
-        subs.set(p, nc.subscribe(partitionSubscription(p), { queue: partitionQueue(p), callback: (_e, m) => actors.dispatch(m) }))
+        subs.set(p, deps.subscribePartition ? deps.subscribePartition(p, (m) => actors.dispatch(m)) : nc.subscribe(partitionSubscription(p), { queue: partitionQueue(p), callback: (_e, m) => actors.dispatch(m) }))
         gained = true
       }
     }
@@ -281,7 +281,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       })
       if (stopped) handedOver++
     } catch (e) {
-      log("warn", `hand-over of ${a.type}/${a.id} failed: ${(e as Error).message}`)
+      log((e as { _tag?: string })._tag === "CheckpointGaveUpError" ? "error" : "warn", `hand-over of ${a.type}/${a.id} failed: ${(e as Error).message}`)
     } finally {
       handing.delete(a)
     }

@@ -207,8 +207,8 @@ export function createMemoryStore(config: MemoryStoreConfig): MemoryStore {
 
     async recall(owner, query) {
       checkOwner(owner)
-      const q = checkRecall(query)
-      const vector = await embeddings.embed(q.query)
+      const q = checkRecall(query, embeddings.dimensions)
+      const vector = q.embedding ?? (await embeddings.embed(q.query!))
       const v = vectorLit(vector)
       const where = [`model = ${lit(embeddings.model)}`, `(expires_at IS NULL OR expires_at > now())`, ...scopeWhere(owner, q.scope)]
       if (q.kind !== null) where.push(`kind = ${lit(q.kind)}`)

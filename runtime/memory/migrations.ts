@@ -15,6 +15,14 @@ import type pg from "pg"
 import { MemoryError } from "./errors.ts"
 import { ident, lit, TENANT_SETTING } from "./sql.ts"
 
+/**
+ * The HNSW index's build parameters, written down (they are pgvector's defaults): 16 links
+ * per node, 64 candidates while building. On vectors shaped like real embeddings this gives
+ * recall@10 of 0.99 at hnsw.ef_search 100 over 100,000 memories (bench `recall`); the offline
+ * lexical embedder's vectors are harder (about 0.84 there, 0.96 at ef_search 400).
+ */
+export const HNSW_BUILD = { m: 16, efConstruction: 64 } as const
+
 /** Any constant shared by every ANTS memory starter of a database: migrations run one at a time per database. */
 const MIGRATION_LOCK = 0x414e5453
 
@@ -58,7 +66,7 @@ CREATE TABLE ${s}.memories (
   updated_at timestamptz NOT NULL DEFAULT now(),
   expires_at timestamptz
 );
-CREATE INDEX memories_embedding ON ${s}.memories USING hnsw (embedding vector_cosine_ops);
+CREATE INDEX memories_embedding ON ${s}.memories USING hnsw (embedding vector_cosine_ops) WITH (m = ${HNSW_BUILD.m}, ef_construction = ${HNSW_BUILD.efConstruction});
 CREATE INDEX memories_owner ON ${s}.memories (agent_type, actor_id, kind);
 CREATE INDEX memories_expiry ON ${s}.memories (expires_at) WHERE expires_at IS NOT NULL;
 CREATE UNIQUE INDEX memories_procedure ON ${s}.memories (tenant, agent_type, model, content_hash) WHERE kind = 'procedural';

@@ -9,7 +9,6 @@
  * that did not pass through them.
  */
 import pg from "pg"
-import pgvector from "pgvector/pg"
 
 /** The setting the row-level-security policy reads; set per transaction (`set_config(..., true)`). */
 export const TENANT_SETTING = "ants_memory.tenant"
@@ -29,7 +28,18 @@ export function lit(value: string | number | boolean | null | Date): string {
 
 export const jsonLit = (value: unknown): string => (value === null || value === undefined ? "NULL" : `${pg.escapeLiteral(JSON.stringify(value))}::jsonb`)
 
-export const vectorLit = (v: ReadonlyArray<number>): string => `${pg.escapeLiteral(pgvector.toSql([...v]) as string)}::vector`
+/**
+ * pgvector's text form as a literal. Every component is checked to be a finite number, so the
+ * text holds only digits, signs, points, exponents, commas and brackets and needs no escaping
+ * (escaping it character by character cost more than the search it belonged to).
+ */
+export function vectorLit(v: ReadonlyArray<number>): string {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]
+    if (typeof x !== "number" || !Number.isFinite(x)) throw new Error(`vector component ${i} is not a finite number: ${String(x)}`)
+  }
+  return `'${JSON.stringify(Array.isArray(v) ? v : Array.from(v))}'::vector`
+}
 
 export const arrayLit = (values: ReadonlyArray<string>): string => `ARRAY[${values.map((v) => pg.escapeLiteral(v)).join(",")}]::text[]`
 

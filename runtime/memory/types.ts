@@ -44,8 +44,10 @@ export interface RememberInput {
 }
 
 export interface RecallQuery {
-  /** Searched by meaning (cosine similarity of embeddings). */
-  readonly query: string
+  /** Searched by meaning (cosine similarity of embeddings). Optional when `embedding` is given. */
+  readonly query?: string
+  /** A precomputed query vector of the store's dimensions, in the embedder's space; skips the embedder. */
+  readonly embedding?: ReadonlyArray<number>
   readonly kind?: MemoryKind
   /** Default 5; at most 1000. */
   readonly k?: number

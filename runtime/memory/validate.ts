@@ -133,7 +133,9 @@ export function checkRemember(input: RememberInput, dimensions: number, now = Da
 }
 
 export interface CheckedRecall {
-  readonly query: string
+  /** null when only a precomputed vector was given. */
+  readonly query: string | null
+  readonly embedding: ReadonlyArray<number> | null
   readonly kind: MemoryKind | null
   readonly k: number
   readonly scope: MemoryScope
@@ -141,10 +143,12 @@ export interface CheckedRecall {
   readonly minScore: number | null
 }
 
-export function checkRecall(query: RecallQuery | string): CheckedRecall {
+export function checkRecall(query: RecallQuery | string, dimensions: number): CheckedRecall {
   const q: RecallQuery = typeof query === "string" ? { query } : query
-  if (!isPlainObject(q)) throw new MemoryError("invalid_input", "recall takes a query string or {query, kind, k, scope, filter, minScore}")
-  const text = checkText(q.query, "query")
+  if (!isPlainObject(q)) throw new MemoryError("invalid_input", "recall takes a query string or {query, embedding, kind, k, scope, filter, minScore}")
+  const embedding = q.embedding === undefined ? null : checkVector(q.embedding, dimensions, "the query's embedding")
+  // a precomputed vector makes the text optional: it only labels the query then
+  const text = embedding !== null && q.query === undefined ? null : checkText(q.query, "query")
   const kind = q.kind === undefined ? null : checkKind(q.kind)
   const k = q.k ?? DEFAULT_K
   if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > MAX_K) throw new MemoryError("invalid_input", `k must be an integer from 1 to ${MAX_K} (got ${String(k)})`)
@@ -155,5 +159,5 @@ export function checkRecall(query: RecallQuery | string): CheckedRecall {
     if (typeof q.minScore !== "number" || !Number.isFinite(q.minScore) || q.minScore < -1 || q.minScore > 1) throw new MemoryError("invalid_input", `minScore must be a number from -1 to 1 (got ${String(q.minScore)})`)
     minScore = q.minScore
   }
-  return { query: text, kind, k, scope, filter, minScore }
+  return { query: text, embedding, kind, k, scope, filter, minScore }
 }

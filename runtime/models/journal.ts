@@ -6,7 +6,13 @@
  *
  * Keys (bucket `ants_turns`, see subjects/models.ts): a header `<actor>.<turn>.meta` and one
  * entry per step `<actor>.<turn>.s<seq>`. A step is written once, with create-if-absent, so
- * two activations racing on one turn cannot record different answers for the same step.
+ * two activations racing on one turn cannot record different answers for the same step. The
+ * output of a declared summarising step (the prompt of model step `seq` overflowed every
+ * model's context) is recorded the same way under `<actor>.<turn>.c<seq>`, before the model
+ * call that uses it, so a resumed turn does not summarise again.
+ *
+ * A new turn costs one write for its header (`open`: create-if-absent, no read first); only a
+ * turn that already has a header (a resumption) reads it.
  */
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { ChatMessage, ModelAnswer } from "./types.ts"
@@ -48,6 +54,13 @@ export type TurnStep =
       readonly at: string
     }
 
+/** What a summarising step made of model step `seq`'s messages. */
+export interface SummaryStep {
+  readonly seq: number
+  readonly messages: ReadonlyArray<ChatMessage>
+  readonly at: string
+}
+
 export interface TurnRecord {
   readonly meta: TurnMeta
   readonly steps: ReadonlyArray<TurnStep>
@@ -55,11 +68,17 @@ export interface TurnRecord {
 
 export interface TurnJournal {
   meta(a: ActorAddress, turn: string): Promise<TurnMeta | undefined>
+  /** Writes the header of a turn not seen before; when the turn has one already, writes nothing and returns it. */
+  open(meta: TurnMeta): Promise<TurnMeta | undefined>
   /** Recorded steps in order (a gap ends the list: later steps belong to an abandoned path). */
   steps(a: ActorAddress, turn: string): Promise<TurnStep[]>
   /** Records a step; resolves once it is stored. A step already recorded at `seq` is kept and returned. */
   record(a: ActorAddress, turn: string, step: TurnStep): Promise<TurnStep>
   setMeta(meta: TurnMeta): Promise<void>
+  /** The recorded output of the summarising step before model step `seq`, if any. */
+  summary(a: ActorAddress, turn: string, seq: number): Promise<SummaryStep | undefined>
+  /** Records a summarising step's output; one already recorded at `seq` is kept and returned. */
+  recordSummary(a: ActorAddress, turn: string, step: SummaryStep): Promise<SummaryStep>
   /** Drops a turn's steps (its input changed: the recorded answers belong to another question). */
   reset(a: ActorAddress, turn: string): Promise<void>
   /** Turns of a tenant (optionally of a type and actor), headers only. */
@@ -71,6 +90,7 @@ export function memoryTurnJournal(records: ReadonlyArray<TurnRecord> = []): Turn
   const k = (a: ActorAddress, turn: string) => `${a.tenant}/${a.type}/${a.id}/${turn}`
   const metas = new Map<string, TurnMeta>()
   const steps = new Map<string, TurnStep[]>()
+  const summaries = new Map<string, SummaryStep>()
   for (const r of records) {
     metas.set(k(r.meta.address, r.meta.turn), r.meta)
     steps.set(k(r.meta.address, r.meta.turn), [...r.steps])
@@ -78,6 +98,22 @@ export function memoryTurnJournal(records: ReadonlyArray<TurnRecord> = []): Turn
   return {
     async meta(a, turn) {
       return metas.get(k(a, turn))
+    },
+    async open(meta) {
+      const key = k(meta.address, meta.turn)
+      const had = metas.get(key)
+      if (!had) metas.set(key, meta)
+      return had
+    },
+    async summary(a, turn, seq) {
+      return summaries.get(`${k(a, turn)}#${seq}`)
+    },
+    async recordSummary(a, turn, step) {
+      const key = `${k(a, turn)}#${step.seq}`
+      const had = summaries.get(key)
+      if (had) return had
+      summaries.set(key, step)
+      return step
     },
     async steps(a, turn) {
       return [...(steps.get(k(a, turn)) ?? [])]
@@ -94,6 +130,7 @@ export function memoryTurnJournal(records: ReadonlyArray<TurnRecord> = []): Turn
     },
     async reset(a, turn) {
       steps.delete(k(a, turn))
+      for (const key of summaries.keys()) if (key.startsWith(`${k(a, turn)}#`)) summaries.delete(key)
     },
     async list(tenant, type, id) {
       return [...metas.values()].filter((m) => m.address.tenant === tenant && (type === undefined || m.address.type === type) && (id === undefined || m.address.id === id))

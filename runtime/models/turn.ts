@@ -5,6 +5,9 @@
  * owner after its node was killed, or a retry) takes recorded steps from the journal instead
  * of calling the model or the tool again, and continues from the first step not recorded.
  *
+ * When a prompt fits no model's context and the turn declares a summarising step
+ * (`route.summarise`), the step's output is recorded too, before the model call that uses it.
+ *
  * Tool calls carry an idempotency key, `<tenant>/<type>/<id>/<turn>/<seq>`, stable across
  * resumption: a tool that ran but whose result was not yet recorded when the node died runs
  * again with the same key, so a tool with side effects can recognise the repeat.
@@ -83,9 +86,26 @@ export function journaledSteps(deps: {
   readonly address: ActorAddress
   readonly turn: string
   readonly recorded: ReadonlyArray<TurnStep>
-  readonly call: (request: ModelRequest) => Promise<ModelAnswer>
+  /** The declared summarising step, called when a prompt fits no model's context. */
+  readonly summarise?: RouteOptions["summarise"]
+  readonly call: (request: ModelRequest, summarise: RouteOptions["summarise"]) => Promise<ModelAnswer>
 }): TurnSteps {
   const { journal, address, turn, recorded } = deps
+  // The summarising step of model step `seq`: its output is recorded before the model call that
+  // uses it, and a resumed turn takes it from the journal instead of summarising again.
+  const summariseAt = (seq: number): RouteOptions["summarise"] => {
+    const summarise = deps.summarise
+    if (!summarise || !journal) return summarise
+    return async (messages) => {
+      const had = await journal.summary(address, turn, seq)
+      if (had) {
+        resumed++
+        return had.messages
+      }
+      const out = await summarise(messages)
+      return (await journal.recordSummary(address, turn, { seq, messages: out, at: now() })).messages
+    }
+  }
   const now = () => new Date().toISOString()
   let resumed = 0
   return {
@@ -96,7 +116,7 @@ export function journaledSteps(deps: {
         resumed++
         return r.answer
       }
-      const { attempts: _attempts, ...answer } = await deps.call(request)
+      const { attempts: _attempts, ...answer } = await deps.call(request, summariseAt(seq))
       if (!journal) return answer
       const kept = await journal.record(address, turn, { kind: "model", seq, request: digest, answer, at: now() })
       return kept.kind === "model" ? kept.answer : answer

@@ -3,12 +3,20 @@
  * NATS_URL, or an embedded nats-server started for it. Every connection authenticates (the
  * credentials of the options, in the URL or in the environment); the embedded server requires a
  * user and password made for its run. The URL the node reports never carries credentials.
+ *
+ * A node that opened its own connection also opens a control connection (membership
+ * heartbeats: a flood queued on the main connection must not delay their answers, or the node
+ * would take itself for out of touch and refuse work) and, when a partition is flooded,
+ * inbound lanes (inbound-lanes.ts); its own connections' reads are paced (one socket chunk per
+ * event-loop turn, runtime/client/paced-reads.ts), so no connection holds the loop for long.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { connectNats } from "../client/connect-nats.ts"
 import { startNatsServer, type NatsServer } from "../server/nats-server.ts"
 import { redactUrl, type Credentials } from "../security/connection-options.ts"
 import type { Logger, NodeOptions } from "./options.ts"
+import { paceReads } from "../client/paced-reads.ts"
+import { createInboundLanes, type InboundLanes, type LaneOptions } from "./inbound-lanes.ts"
 
 export interface NodeConnection {
   readonly nc: NatsConnection
@@ -44,4 +52,26 @@ export async function connectNode(options: NodeOptions, id: string, log: Logger)
     await embedded?.stop()
     throw new Error(`cannot connect to NATS at ${url}: ${(e as Error).message}. Is nats-server running there? (start one with \`nats-server -c nats.conf\` or omit --nats to use an embedded one)`, { cause: e })
   }
+}
+
+export interface NodeInbound {
+  /** Where membership heartbeats go: a connection of its own, else the main one. */
+  readonly controlNc: NatsConnection
+  /** Undefined with a connection given to the node (no credentials to open more). */
+  readonly lanes: InboundLanes | undefined
+}
+
+export async function connectInbound(c: NodeConnection, id: string, log: Logger, lanes?: LaneOptions): Promise<NodeInbound> {
+  if (!c.ownConnection) return { controlNc: c.nc, lanes: undefined }
+  const paced = (nc: NatsConnection) => {
+    if (!paceReads(nc)) log("warn", `reads of ${nc.info?.client_id ?? "a connection"} cannot be paced with this nats.js (no transport socket found): a flooded connection may hold the event loop for longer`)
+    return nc
+  }
+  paced(c.nc)
+  const controlNc = await connectNats(c.target, `ants-${id}-control`, c.credentials).catch((e: unknown) => {
+    log("warn", `no control connection (${(e as Error).message}): membership heartbeats share the main connection, and a flood on it can make the node take itself for out of touch`)
+    return c.nc
+  })
+  const open = async (name: string) => paced(await connectNats(c.target, `ants-${id}-${name}`, c.credentials))
+  return { controlNc, lanes: createInboundLanes(c.nc, open, log, lanes) }
 }

@@ -18,7 +18,7 @@
  * the connection has been gone for `drainDisconnectedMs`.
  */
 import { randomUUID } from "node:crypto"
-import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
+import type { Subscription } from "@nats-io/nats-core"
 import { connectNats } from "../client/connect-nats.ts"
 import { NODE_DEFAULTS, checkInteger, defaultLogger, type AntsNode, type NodeOptions, type NodeStats } from "./options.ts"
 import { detectMapping } from "./routing.ts"
@@ -38,8 +38,6 @@ import {
   parseTopicSubject,
 } from "../../subjects/grammar.ts"
 import { createMessaging } from "../client/messaging.ts"
-import { startNatsServer, type NatsServer } from "../server/nats-server.ts"
-import { parseIssues } from "../agent/protocol.ts"
 import { openStateStore, type StateStore } from "../actor/state-store.ts"
 import { createNodeSupervision } from "./node-supervision.ts"
 import { supervisionResetSubject, supervisionTreeSubject } from "../../subjects/supervision.ts"
@@ -57,7 +55,8 @@ import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks } from "../tasks/node-tasks.ts"
 import { memoryOnDemand } from "../memory/mod.ts"
 import { startTenancy } from "./tenancy.ts"
-import { connectNode } from "./connect-node.ts"
+import { openTenantTasks } from "./task-scope.ts"
+import { connectInbound, connectNode } from "./connect-node.ts"
 import { openModels } from "../models/mod.ts"
 
 export { connectNats, NODE_DEFAULTS, defaultLogger }
@@ -79,12 +78,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     if (hosts.has(def.type)) throw new Error(`agent type "${def.type}" is listed twice`)
   }
 
-  const { nc, url, target, credentials, embedded, ownConnection } = await connectNode(options, id, log)
-
-  // membership heartbeats on a connection of their own: a flood queued on the main connection
-  // must not delay their answers (the node would take itself for out of touch and refuse work)
-  let controlNc: NatsConnection = nc
-  if (ownConnection) controlNc = await connectNats(url, `ants-${id}-control`).catch(() => nc)
+  const connection = await connectNode(options, id, log)
+  const { nc, url, target, credentials, embedded, ownConnection } = connection
+  // membership heartbeats on a connection of their own, flooded partitions on lanes of their own
+  const { controlNc, lanes } = await connectInbound(connection, id, log, options.lanes)
   // replicas: as configured, else as many as the cluster has servers (at most 3), 1 on a single server
   const replicas = options.replicas ?? defaultReplicas({ clustered: Boolean(nc.info?.cluster), clusterSize: clusterSizeOf(nc.info) })
   const store: StateStore = await openStateStore(nc, { nodeId: id, replicas })
@@ -138,6 +135,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
       log,
       controlNc,
+      ...(lanes ? { subscribePartition: lanes.subscribe } : {}),
       heldTasks: () => heldAckSubjects(nc),
       messages: () => ledger.totals(),
       onNodeDead: (node, last, releaser) => {
@@ -277,6 +275,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     messages: ledger.snapshot(),
     queuedBytes: { bytes: budget.bytes, max: budget.max },
     loopBlocks: { count: monitor.blocked, worstMs: Math.round(monitor.worstMs) },
+    ...(lanes ? { lanes: lanes.stats() } : {}),
   })
   const endpoints = createEndpoints(nc)
   subs.push(endpoints.serve("stats", nodeSubject(id, "stats"), () => encodeOk(stats())))
@@ -364,6 +363,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     leaveSwarm: async () => {
       stopHeldWatch()
       await cluster.close()
+      await lanes?.close()
       if (controlNc !== nc) await controlNc.close().catch(() => undefined)
     },
     closeMemory: () => memory.close(),
@@ -389,7 +389,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
 
   await stigmergy.startInterests(options.agents, log)
-  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, pheromones: (t, e) => stigmergy.pheromones(t, e), log }, tenancy.taskOptions(options.tasks))
+  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, tenant: (t) => openTenantTasks(tenancy.scopes, t), log }, tenancy.taskOptions(options.tasks))
 
   // a PostgreSQL URL is opened now: a wrong one fails the start, not some actor's first call
   if (options.memory !== false && (options.memory?.postgres || (options.memory?.env ?? process.env).DATABASE_URL)) await memory.open().catch((e: unknown) => drain().then(() => Promise.reject(e)))

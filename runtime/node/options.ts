@@ -24,6 +24,7 @@ import type { OpenModelsOptions } from "../models/mod.ts"
 export type NodeModelsOptions = Omit<OpenModelsOptions, "nodeId" | "replicas">
 import type { NodeLimits } from "../limits/node-limits.ts"
 import type { LedgerCounts } from "../limits/message-ledger.ts"
+import type { LaneOptions, LaneStats } from "./inbound-lanes.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */
@@ -97,6 +98,8 @@ export interface NodeOptions {
   readonly models?: NodeModelsOptions | false
   /** Input, memory, rate and time limits (runtime/limits/node-limits.ts has every default). */
   readonly limits?: NodeLimits
+  /** When a flooded partition moves to a connection of its own (runtime/node/inbound-lanes.ts has the defaults). */
+  readonly lanes?: LaneOptions
 }
 
 export interface RejectedRecord {
@@ -141,6 +144,8 @@ export interface NodeStats {
   readonly queuedBytes: { readonly bytes: number; readonly max: number }
   /** Times a handler (or anything) held the event loop past `loopBlockMs`, and the longest, in ms. */
   readonly loopBlocks: { readonly count: number; readonly worstMs: number }
+  /** Partitions moved to a connection of their own because they were flooded (absent with a connection given to the node). */
+  readonly lanes?: LaneStats
 }
 
 export interface AntsNode {

@@ -8,6 +8,9 @@
  * Promises: a suspended tenant's message is answered `forbidden` with the reason; one a pinned
  * node does not serve, `forbidden`; one over a quota, `quota_exceeded`, counted per tenant and
  * kind. Checks that cost more than a map lookup run only when the tenant has such a quota.
+ * `maxActors` and `messagesPerSecond` hold per node (counted here, on the hot path); `kvBytes`
+ * and `taskBacklog` hold swarm-wide (figures the server holds: the tenant's state in
+ * `ants_state`, read in the background by StateBytes; its tasks waiting in the task stream).
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { Messaging } from "../agent/actor-context.ts"
@@ -22,6 +25,7 @@ import { tenantsBucket, watchTenants } from "../security/tenant-control.ts"
 import { agentSubject } from "../../subjects/grammar.ts"
 import type { QuotaKind, Suspension } from "../../subjects/tenancy.ts"
 import { createTenantScopes } from "./tenant-scopes.ts"
+import { StateBytes } from "./tenant-state-bytes.ts"
 
 /** How long a suspended tenant's handler in flight may finish (then its state is checkpointed) before it is stopped. */
 export const SUSPEND_GRACE_MS = 2_000
@@ -78,19 +82,14 @@ export async function startTenancy(o: TenancyOptions): Promise<Tenancy> {
     for (const h of hosts.values()) for (const c of h.cells.values()) out[c.tenant] = (out[c.tenant] ?? 0) + 1
     return out
   }
-  /** The tenant's actors on this node and the bytes of state they hold (checked only when a new one would activate). */
-  const holdingsOf = (tenant: string) => {
+  /** The tenant's actors active on this node (counted only when a new one would activate). */
+  const activeOf = (tenant: string) => {
     let actors = 0
-    let bytes = 0
-    for (const h of hosts.values()) {
-      for (const c of h.cells.values()) {
-        if (c.tenant !== tenant) continue
-        actors++
-        bytes += c.checkpoints.saved?.length ?? 0
-      }
-    }
-    return { actors, bytes }
+    for (const h of hosts.values()) for (const c of h.cells.values()) if (c.tenant === tenant) actors++
+    return actors
   }
+  // the kvBytes quota holds swarm-wide: the tenant's state in ants_state, as the server holds it
+  const stateBytes = new StateBytes(o.nc, log)
 
   // The kill switch: a suspended tenant's actors stop here (state checkpointed), whatever they
   // were doing; what it stopped is woken again on resume, each from its checkpoint.
@@ -147,8 +146,10 @@ export async function startTenancy(o: TenancyOptions): Promise<Tenancy> {
       const overRate = policy.admitMessage(tenant)
       if (overRate !== undefined) return { code: "quota_exceeded", message: overRate }
       if (isNew && policy.limitsActivation(tenant)) {
-        const held = holdingsOf(tenant)
-        const over = policy.admitActor(tenant, held.actors) ?? policy.admitStateBytes(tenant, held.bytes)
+        const q = policy.quotas(tenant)
+        const over =
+          (q.maxActors === undefined ? undefined : policy.admitActor(tenant, activeOf(tenant))) ??
+          (q.kvBytes === undefined ? undefined : policy.admitStateBytes(tenant, stateBytes.of(tenant)))
         if (over !== undefined) return { code: "quota_exceeded", message: over }
       }
       return undefined

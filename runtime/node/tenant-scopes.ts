@@ -20,6 +20,7 @@ import { createStigmergy, type Stigmergy } from "../actor/artifact-delivery.ts"
 import type { TenantScope, TenantScopes } from "../actor/tenant-scope.ts"
 import { tenantInboxPrefix } from "../../subjects/permissions.ts"
 import { tenantSeedFile } from "../security/auth-init.ts"
+import { pheromoneStore, workspaceStore } from "../stigmergy/mod.ts"
 import type { Credentials } from "../security/connection-options.ts"
 
 export type { TenantScope, TenantScopes }
@@ -64,6 +65,11 @@ export function createTenantScopes(o: TenantScopesOptions): TenantScopes {
     } catch (e) {
       throw new TenantScopeError(`node ${o.nodeId} cannot connect as tenant "${tenant}" (${nkey}): ${(e as Error).message}`, { cause: e })
     }
+    // A tenant's principal may not create streams: the node makes sure the pheromone and
+    // workspace buckets exist (opened once per node) before the tenant's connection uses them.
+    await Promise.all([pheromoneStore(o.nc, { replicas: o.replicas }), workspaceStore(o.nc, { replicas: o.replicas })]).catch((e) =>
+      o.log("warn", `node ${o.nodeId}: the pheromone and workspace buckets are not open (${(e as Error).message}); tenant "${tenant}" cannot use them until a node creates them`),
+    )
     if (closed) {
       await nc.close()
       throw new TenantScopeError(`node ${o.nodeId} is closing`)

@@ -103,6 +103,18 @@ export function seedFromFile(file: string): Uint8Array {
   return new TextEncoder().encode(line)
 }
 
+/** A credentials file's bytes, checked for its two parts (a user JWT and an nkey seed) before any connection. */
+export function credsFromFile(file: string): Uint8Array {
+  const data = readFile("credentials file", file)
+  const text = new TextDecoder().decode(data)
+  const jwt = /-{3,}BEGIN NATS USER JWT-{3,}\s*\n\s*[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/.test(text)
+  const seed = /-{3,}BEGIN USER NKEY SEED-{3,}\s*\n\s*SU[A-Z2-7]{50,}/.test(text)
+  if (!jwt || !seed) {
+    throw new SecurityConfigError(`${file} is not a NATS credentials file: it needs a "BEGIN NATS USER JWT" block and a "BEGIN USER NKEY SEED" block (as \`nsc generate creds\` writes)${jwt ? "; the seed is missing" : seed ? "; the JWT is missing" : ""}`)
+  }
+  return data
+}
+
 /**
  * Resolves servers and credentials. `servers`: comma-separated URLs (default NATS_URL, else
  * nats://127.0.0.1:4222).
@@ -136,8 +148,7 @@ export function connectionOptions(servers: string | undefined, given: Credential
   const authenticators: Authenticator[] = []
   const described: string[] = []
   if (creds) {
-    const data = readFile("credentials file", creds)
-    authenticators.push(credsAuthenticator(data))
+    authenticators.push(credsAuthenticator(credsFromFile(creds)))
     described.push(`credentials ${creds}`)
   } else if (nkey) {
     const seed = seedFromFile(nkey)

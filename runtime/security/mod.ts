@@ -16,7 +16,7 @@
  */
 export { AuthInitError, DEFAULT_ROUTES, ROUTE_USER, authInit, renderAuthConf, renderRoutesConf, renderServerConf, tenantSeedFile } from "./auth-init.ts"
 export type { AuthInitOptions, AuthInitResult, Principal } from "./auth-init.ts"
-export { DEFAULT_NATS_URL, SecurityConfigError, connectionOptions, redactUrl, seedFromFile, splitUrlCredentials } from "./connection-options.ts"
+export { DEFAULT_NATS_URL, SecurityConfigError, connectionOptions, credsFromFile, redactUrl, seedFromFile, splitUrlCredentials } from "./connection-options.ts"
 export type { Credentials, ResolvedConnection } from "./connection-options.ts"
 export { SERVER_ADVISORIES, isAffected, serverVulnerabilities } from "./server-cves.ts"
 export type { ServerAdvisory } from "./server-cves.ts"

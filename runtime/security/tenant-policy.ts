@@ -4,10 +4,12 @@
  * it before a message reaches an actor and before an actor is activated; every refusal is
  * counted per tenant and kind, and reported in the node's stats.
  *
- * Quotas hold per node: `maxActors` counts the tenant's actors active on this node, the message
- * rate is this node's share of the tenant's traffic, `kvBytes` the size of the tenant's actor
- * state this node holds in memory (checked when another actor would activate), and `taskBacklog`
- * the tenant's tasks waiting in the stream (checked on submission through the node's task engine).
+ * Where each quota holds (the node hands in the figures): `maxActors` counts the tenant's actors
+ * active on this node and the message rate is this node's share of the tenant's traffic (per
+ * node: both are checked on the hot path, where a swarm-wide count would cost a round trip per
+ * message); `kvBytes` is the size of the tenant's actor state in `ants_state`, every node's
+ * checkpoints (checked when another actor would activate), and `taskBacklog` the tenant's tasks
+ * waiting in the stream (checked on submission through a node's task engine): swarm-wide.
  */
 import type { QuotaKind, Suspension, TenantQuotas, TenantRecord } from "../../subjects/tenancy.ts"
 import { TokenBucket } from "../limits/mod.ts"
@@ -88,11 +90,11 @@ export class TenantPolicy {
     return this.refuse(tenant, "maxActors", `tenant "${tenant}" has ${active} active actors on this node, its quota is ${max}; an actor must passivate or stop first`)
   }
 
-  /** Undefined when another actor may activate while the tenant's actors hold `bytes` of state on this node. */
+  /** Undefined when another actor may activate while the tenant holds `bytes` of actor state (all nodes). */
   admitStateBytes(tenant: string, bytes: number): string | undefined {
     const max = this.quotas(tenant).kvBytes
     if (max === undefined || bytes < max) return undefined
-    return this.refuse(tenant, "kvBytes", `tenant "${tenant}" holds ${bytes} bytes of actor state on this node, its quota is ${max}; no new actor activates until that shrinks`)
+    return this.refuse(tenant, "kvBytes", `tenant "${tenant}" holds ${bytes} bytes of actor state (every node's checkpoints), its quota is ${max}; no new actor activates until that shrinks`)
   }
 
   /** Undefined when a task may join `backlog` waiting ones. */

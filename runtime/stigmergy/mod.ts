@@ -12,6 +12,7 @@ export { createPheromones, DEFAULT_CACHE_SIZE, DEFAULT_EMITTER, MAX_CAS_ATTEMPTS
 export type { DetectQuery, PheromoneDeposit, PheromoneGuarantees, Pheromones, PheromonesOptions, PheromoneWrite, TrailRef, WatchFilter } from "./pheromones.ts"
 export type { Evaporation, PheromoneHandlers, Trail } from "./trail.ts"
 export { DEFAULT_SWEEP_INTERVAL_MS } from "./watcher.ts"
+export { pheromoneStore, workspaceStore } from "./kv-store.ts"
 export type { PheromoneWatch } from "./watcher.ts"
 export { createWorkspace, DEFAULT_LEASE_MS, DEFAULT_RELEASE_DELAY_MS, stopAllWorkspaceWatches, watchStatusAllTenants } from "./workspace.ts"
 export type { AllTenantsWatchOptions, Artifact, CreateArtifact, StatusWatchOptions, TransitionInput, Workspace, WorkspaceOptions, WorkspaceWatch } from "./workspace.ts"

@@ -38,6 +38,9 @@ const SKIPPED: Record<string, string> = {
     "the same run as `npx ants demo --actors 10 --messages 5 --json` below (which runs every step) at 50 actors x 40 concurrent asks; on a loaded 2-core machine its node can miss its own heartbeat for 1.5 s, and the demo then reports the asks refused (exit 1), a matter of load this file must not depend on",
   "npx ants bench ask tell --rounds 3 --concurrency 1,16": "a full measuring run of two scenarios (minutes); `npx ants bench ask --quick` below runs the same path, and the help test checks these options parse",
   "npx ants bench --quick --out bench-results/smoke": "every scenario (about two minutes); test/bench/quick.test.ts runs `ants bench --quick` already",
+  "npx ants chaos isolated-node --quick": "builds network namespaces (root) and runs a minute; test/partition/chaos-command.test.ts runs this line as printed",
+  "npx ants chaos split --runs 5 --json": "five splits on hosts of their own (root, several minutes); test/partition/split.test.ts runs the same scenario (ANTS_PARTITION_RUNS repeats it)",
+  "npx ants chaos --pace long": "every scenario at the long pace (root, about a quarter of an hour); the partition suite runs each scenario",
 }
 
 /** What a line needs to find before it runs: the dead letter the dlq examples show. */
@@ -111,6 +114,8 @@ beforeAll(async () => {
     agents: [echo, counter, worker, forager, assistant],
     nats: server.url,
     logger: () => {},
+    // the assistant keeps its turns in memory where the node has it: not in the repository's .ants/memory
+    memory: false,
     // quick retries, so `{"fail":true}` reaches the dead-letter queue in well under a second
     tasks: { workerDefaults: { maxAttempts: 3, backoff: { initialMs: 50, multiplier: 2, maxMs: 200 } } },
   })

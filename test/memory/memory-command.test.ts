@@ -72,4 +72,11 @@ describe("ants memory", () => {
     const actorAlone = await run(["search", "x", "--actor", "a1", "--data-dir", data.dir])
     expect(JSON.parse(actorAlone.out[0]!).error.message).toMatch(/--actor needs --type/)
   })
+
+  it("ants node - --no-memory and a memory store exclude each other (a usage error before anything starts)", async () => {
+    const out: string[] = []
+    const code = await main(["node", "--agents", "./actors/examples/index.ts", "--no-memory", "--data-dir", data.dir, "--json"], { out: (s) => void out.push(s), err: () => undefined })
+    expect(code).toBe(2)
+    expect(JSON.parse(out[0]!).error.message).toMatch(/--no-memory and --data-dir exclude each other/)
+  })
 })

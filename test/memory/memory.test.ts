@@ -212,6 +212,26 @@ for (const backend of backends) {
       }
     })
 
+    it("memory - recall by a precomputed query vector finds the entry nearest to it; a bad vector is a clear error", async () => {
+      const me = memory.forActor({ tenant: "acme", type: "vectors", id: "v1" })
+      const axis = (i: number, j = i, w = 0) => {
+        const v = new Array(384).fill(0)
+        v[i] = 1
+        v[j] += w
+        return v
+      }
+      await me.rememberMany([
+        { kind: "semantic", text: "along axis 3", embedding: axis(3) },
+        { kind: "semantic", text: "along axis 9", embedding: axis(9) },
+        { kind: "semantic", text: "between 3 and 9, nearer 9", embedding: axis(9, 3, 0.3) },
+      ])
+      const found = await me.recall({ embedding: axis(3, 9, 0.1), k: 2 })
+      expect(found.map((m) => m.text)).toEqual(["along axis 3", "between 3 and 9, nearer 9"])
+      await expect(me.recall({ embedding: [1, 2, 3] })).rejects.toMatchObject({ _tag: "MemoryError", code: "dimension_mismatch" })
+      await expect(me.recall({ embedding: new Array(384).fill(0) })).rejects.toMatchObject({ code: "invalid_input", message: expect.stringMatching(/all zeros/) })
+      await expect(me.recall({} as never)).rejects.toMatchObject({ code: "invalid_input" })
+    })
+
     it("memory - starters racing on one schema apply each migration once", async () => {
       const schema = `race_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
       const stores = await Promise.all([backend.open({ schema }), backend.open({ schema }), backend.open({ schema })])

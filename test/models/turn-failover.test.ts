@@ -33,7 +33,7 @@ describe("turn failover", () => {
 
   function startNodeProcess(id: string): Promise<ChildProcess> {
     return new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, [BIN, "node", "--agents", EXAMPLES, "--nats", server.url, "--node-id", id, "--models", modelsFile], { stdio: ["ignore", "pipe", "pipe"] })
+      const p = spawn(process.execPath, [BIN, "node", "--agents", EXAMPLES, "--nats", server.url, "--node-id", id, "--models", modelsFile, "--no-memory"], { stdio: ["ignore", "pipe", "pipe"] })
       children.set(id, p)
       let out = ""
       p.stdout!.on("data", (b: Buffer) => {

@@ -2,7 +2,9 @@
  * Agent turns over a real nats-server: the loop with tools (plain functions, agents through
  * the ask port, handoffs), the journal in JetStream KV (a resumed turn repeats no completed
  * model or tool call: the fake server and the tool count), replay against changed code,
- * budgets shared through KV, conversation policies, stats shared through KV.
+ * budgets held swarm-wide (counters in KV: racing calls on two nodes cannot overspend), conversation policies, stats shared through KV, and the declared
+ * summarising step of a turn, journaled (a resumed turn takes the recorded summary instead of
+ * summarising again).
  */
 import { Kvm, type KV } from "@nats-io/kv"
 import type { NatsConnection } from "@nats-io/nats-core"
@@ -15,6 +17,7 @@ import {
   defineTool,
   agentTool,
   handoffTool,
+  kvBudgetStore,
   kvCostStore,
   kvStatsSharing,
   kvTurnJournal,
@@ -26,13 +29,14 @@ import {
   type StreamDelta,
   type TurnStep,
 } from "../../runtime/models/mod.ts"
-import { MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET } from "../../subjects/models.ts"
+import { MODEL_BUDGET_BUCKET, MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET, modelBudgetKey, turnSummaryKey } from "../../subjects/models.ts"
 import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
 import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
 const me = { tenant: "acme", type: "assistant", id: "a1" }
+const me2 = { tenant: "acme", type: "assistant", id: "s1" }
 
 describe("agent turns", () => {
   let server: NatsServer
@@ -180,27 +184,65 @@ describe("agent turns", () => {
     expect(short.divergences.map((d) => d.kind)).toContain("extra_step")
   })
 
-  it("budget - an exhausted agent budget stops model use with budget_exceeded, and KV shares spend across nodes", async () => {
+  it("budget - an exhausted agent budget stops model use with budget_exceeded, and budgets hold across nodes", async () => {
     const kvm = new Kvm(nc)
     const costKv = await kvm.create(MODEL_COST_BUCKET, { history: 1 })
+    const budgetKv = await kvm.create(MODEL_BUDGET_BUCKET, { history: 1 })
     oai.respond(() => ({ text: "paid answer", usage: { input: 100, output: 100 } }))
     const budgets = { agent: { "assistant/spender": 0.1 }, type: { assistant: 0.3 } }
-    const nodeA = createModels({ file: oaiFile({ budgets }), env: {}, costs: await kvCostStore(costKv) })
-    const nodeB = createModels({ file: oaiFile({ budgets }), env: {}, costs: await kvCostStore(costKv) })
+    const open = async (nodeId: string) => createModels({ file: oaiFile({ budgets }), env: {}, costs: await kvCostStore(costKv), budgets: kvBudgetStore(budgetKv), nodeId })
+    const nodeA = await open("node-a")
+    const nodeB = await open("node-b")
     const spender = { ...me, id: "spender" }
     const calls0 = oai.count()
     const a = await nodeA.client(spender, noAsk).chat("hi")
     expect(a.costUsd).toBeCloseTo(0.2, 10)
     await expect(nodeA.client(spender, noAsk).chat("hi")).rejects.toMatchObject({ _tag: "BudgetExceededError", code: "budget_exceeded", scope: "agent" })
+    await expect(nodeB.client(spender, noAsk).chat("hi")).rejects.toMatchObject({ scope: "agent" })
     expect(oai.count() - calls0).toBe(1)
-    // Node B sees A's spend through KV: the type's budget holds across nodes.
-    await waitUntil(() => nodeB.ledger.report("acme").total.usd >= 0.2)
+    // The type's counter is one for both nodes: B's call spends what is left, then both refuse.
     await nodeB.client({ ...me, id: "other" }, noAsk).chat("hi")
     await expect(nodeB.client({ ...me, id: "third" }, noAsk).chat("hi")).rejects.toMatchObject({ scope: "type" })
+    await expect(nodeA.client({ ...me, id: "fourth" }, noAsk).chat("hi")).rejects.toMatchObject({ scope: "type" })
     expect(oai.count() - calls0).toBe(2)
-    const report = nodeA.ledger.report("acme")
     await waitUntil(() => nodeA.ledger.report("acme").total.calls === 2)
-    expect(report.byType["acme/assistant"].inputTokens).toBeGreaterThanOrEqual(100)
+    expect(nodeA.ledger.report("acme").byType["acme/assistant"].inputTokens).toBeGreaterThanOrEqual(100)
+  })
+
+  it("budget - calls racing on two nodes cannot overspend a tenant's budget: each holds its estimate first", async () => {
+    const kvm = new Kvm(nc)
+    const costKv = await kvm.create(MODEL_COST_BUCKET, { history: 1 })
+    const budgetKv = await kvm.create(MODEL_BUDGET_BUCKET, { history: 1 })
+    // every answer costs $0.2 (100 + 100 tokens at $1000 per million); the tenant may spend $0.5
+    oai.respond(() => ({ text: "paid answer", usage: { input: 100, output: 100 }, delayMs: 50 }))
+    const budgets = { tenant: { racers: 0.5 } }
+    const open = async (nodeId: string) => createModels({ file: oaiFile({ budgets }), env: {}, costs: await kvCostStore(costKv), budgets: kvBudgetStore(budgetKv), nodeId })
+    const nodes = [await open("node-a"), await open("node-b")]
+    const calls0 = oai.count()
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) => nodes[i % 2].client({ tenant: "racers", type: "assistant", id: `r${i}` }, noAsk).chat("hi")),
+    )
+    const answered = results.filter((r) => r.status === "fulfilled").length
+    const refused = results.filter((r) => r.status === "rejected" && (r.reason as { _tag?: string })._tag === "BudgetExceededError").length
+    expect(answered + refused).toBe(12)
+    // a call starts only while spent + held < $0.5, and each holds at least its $0.2 estimate
+    expect(answered).toBeGreaterThanOrEqual(1)
+    expect(answered).toBeLessThanOrEqual(3)
+    expect(oai.count() - calls0).toBe(answered)
+    // calls one after another until the budget is spent: then it stops both nodes
+    let late = 0
+    for (; late < 5; late++) {
+      const r = await nodes[late % 2].client({ tenant: "racers", type: "assistant", id: `late${late}` }, noAsk).chat("hi").catch((e) => e)
+      if ((r as { _tag?: string })._tag === "BudgetExceededError") break
+    }
+    for (const n of nodes) await expect(n.client({ tenant: "racers", type: "assistant", id: "after" }, noAsk).chat("hi")).rejects.toMatchObject({ _tag: "BudgetExceededError", scope: "tenant" })
+    const spent = (answered + late) * 0.2
+    expect(spent).toBeGreaterThanOrEqual(0.5)
+    expect(spent).toBeLessThan(0.5 + 0.2 + 1e-9)
+    expect(oai.count() - calls0).toBe(answered + late)
+    const counter = (await budgetKv.get(modelBudgetKey("tenant", { tenant: "racers", type: "assistant", id: "x" })))!.json<{ usd: number; holds: object }>()
+    expect(counter.usd).toBeCloseTo(spent, 10)
+    expect(counter.holds).toEqual({})
   })
 
   it("chat - an output Schema asks for JSON and decodes it; streaming delivers deltas", async () => {
@@ -248,5 +290,58 @@ describe("agent turns", () => {
     a.close()
     b.close()
     oai.respond(() => ({ text: "hello from fake openai" }))
+  })
+
+  // one model with a small context: a long history overflows it
+  const smallFile = (): ModelsFile => ({ providers: { oai: { kind: "openai", baseURL: `${oai.url}/v1` } }, models: [{ name: "small", provider: "oai", contextTokens: 300 }] })
+  const history: ChatMessage[] = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: `message ${i} `.repeat(20) }))
+
+  it("turn summary - a resumed turn takes the recorded summary and does not summarise again", async () => {
+    const models = createModels({ file: smallFile(), env: {}, journal: kvTurnJournal(turns) })
+    let summaries = 0
+    const summarise = async (messages: ReadonlyArray<ChatMessage>): Promise<ChatMessage[]> => {
+      summaries++
+      return [{ role: "system", content: `summary ${summaries} of ${messages.length} messages` }, messages[messages.length - 1]]
+    }
+    const client = models.client(me2, noAsk)
+    // the first try: summarised, then the model fails, the turn is cut short with its journal kept
+    oai.respond(() => ({ status: 500 }))
+    const before = oai.count()
+    await expect(client.turn("and now?", { turn: "t5", history, route: { summarise } })).rejects.toMatchObject({ _tag: "ModelUnavailableError" })
+    expect(summaries).toBe(1)
+    expect(oai.count() - before).toBe(1)
+    const kept = await turns.get(turnSummaryKey(me2, "t5", 0))
+    expect(kept?.json<{ messages: ChatMessage[] }>().messages[0].content).toBe("summary 1 of 13 messages")
+
+    // asked again (a new activation, the same turn id and input): the recorded summary is used
+    oai.respond(() => ({ text: "answered from the summary" }))
+    const models2 = createModels({ file: smallFile(), env: {}, journal: kvTurnJournal(turns) })
+    const r = await models2.client(me2, noAsk).turn("and now?", { turn: "t5", history, route: { summarise } })
+    expect(r.text).toBe("answered from the summary")
+    expect(summaries).toBe(1)
+    expect(r.resumed).toBe(1)
+    const sent = oai.requests.at(-1)!.body.messages as Array<{ content: string }>
+    expect(sent.map((m) => m.content)).toEqual(["summary 1 of 13 messages", "and now?"])
+    const record = await readTurnRecord(models2.journal, me2, "t5")
+    expect(record?.meta.status).toBe("done")
+    expect(record?.steps.map((s) => s.kind)).toEqual(["model"])
+    models.close()
+    models2.close()
+  })
+
+  it("turn summary - the same turn id with another question summarises afresh", async () => {
+    const models = createModels({ file: smallFile(), env: {}, journal: kvTurnJournal(turns) })
+    let summaries = 0
+    const summarise = async (messages: ReadonlyArray<ChatMessage>): Promise<ChatMessage[]> => {
+      summaries++
+      return [messages[messages.length - 1]]
+    }
+    oai.respond(() => ({ text: "fine" }))
+    const client = models.client(me2, noAsk)
+    await client.turn("first question", { turn: "t6", history, route: { summarise } })
+    await client.turn("another question", { turn: "t6", history, route: { summarise } })
+    expect(summaries).toBe(2)
+    expect((oai.requests.at(-1)!.body.messages as Array<{ content: string }>).map((m) => m.content)).toEqual(["another question"])
+    models.close()
   })
 })

@@ -1,6 +1,6 @@
 /** The history checker on hand-made histories (no server): each rule finds what it must and nothing else. */
 import { describe, expect, it } from "vitest"
-import { checkActivations, checkCounters, checkHistory, checkTasks, longestGaps, type AddOp, type Op } from "../helpers/history-checker.ts"
+import { checkActivations, checkCounters, checkHistory, checkTasks, longestGaps, type AddOp, type Op } from "../../bench/chaos/history-checker.ts"
 
 let t = 0
 const add = (actor: string, outcome: AddOp["outcome"], o: Partial<AddOp> = {}): AddOp => {

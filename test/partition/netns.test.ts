@@ -1,10 +1,10 @@
 /**
- * The host fixture itself (test/helpers/netns.ts): hosts reach each other over the bridge, a
+ * The host fixture itself (bench/chaos/netns.ts): hosts reach each other over the bridge, a
  * cut stops traffic between two hosts only, isolation stops all of a host's traffic, heal
  * undoes both, loss drops some packets, and nothing is left behind. Needs root and iproute2.
  */
 import { afterEach, describe, expect, it } from "vitest"
-import { namespacesOf, netnsSupport, Testnet } from "../helpers/netns.ts"
+import { namespacesOf, netnsSupport, Testnet } from "../../bench/chaos/netns.ts"
 
 const support = netnsSupport()
 if (!support.ok) console.warn(`partition suite skipped: ${support.reason}`)

@@ -5,10 +5,13 @@
  * own tenant works and globex's state is untouched.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { connect, type NatsConnection } from "@nats-io/transport-node"
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node"
 import { counter } from "../../actors/examples/index.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
+import { getTaskStatus } from "../../runtime/tasks/status.ts"
+import { taskLaneSubject } from "../../subjects/tasks.ts"
 import { agentSubject } from "../../subjects/grammar.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
 import { confWithTenants, type AuthConf } from "../helpers/nats-conf.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 import { prober } from "./fixtures/prober-agent.ts"
@@ -59,6 +62,39 @@ describe("tenant isolation", () => {
     expect(await ask(globex, "globex", "counter", "c1", "Get", {})).toEqual({ ok: true, value: { total: 5 } })
     expect(await ask(acme, "acme", "prober", "p1", "Own", {})).toEqual({ ok: true, value: { total: 0 } })
     expect([...node.stats().tenantConnections].sort()).toEqual(["acme", "globex"])
+  })
+
+  it("tenant isolation - a task handler that reaches past its context for another tenant is refused by the server", async () => {
+    expect(await ask(globex, "globex", "counter", "c1", "Get", {})).toEqual({ ok: true, value: { total: 5 } })
+    const operator = await connect({ servers: server.url, ...auth.as("operator") })
+    try {
+      for (const capability of ["probe.reach", "probe.market"]) {
+        // published by acme's own principal, as a plain client does (the key becomes the task id)
+        const id = `${capability.replace(".", "-")}-${Date.now()}`
+        const h = headers()
+        h.set("Nats-Msg-Id", `acme.${id}`)
+        await acme.request(taskLaneSubject("acme", capability, 5), enc.encode(JSON.stringify({ payload: { victim: "globex" } })), { timeout: 5_000, headers: h })
+        const rec = await waitUntil(async () => {
+          const r = await getTaskStatus(operator, id, { tenant: "acme" })
+          return r?.state === "completed" ? r : undefined
+        }, { timeoutMs: 20_000, message: `${capability} task completed` })
+        const got = Object.fromEntries(((rec.result as { outcomes: Array<{ attempt: string; result: string }> }).outcomes).map((o) => [o.attempt, o.result]))
+        expect(got["ctx.nc"], capability).toBe("undefined")
+        expect(got["ctx.ask (the API)"], capability).toMatch(/^refused: forbidden/)
+        expect(got["scope.messaging.tellDurable"], capability).toMatch(/refused: .*Permissions Violation/i)
+        expect(got["scope.nc.request topic"], capability).toMatch(/refused: .*Permissions Violation/i)
+        expect(got["scope.stigmergy().pheromones deposit"], capability).toMatch(/refused: .*Permissions Violation/i)
+        expect(got["scope.nc.request state forge"], capability).toMatch(/refused: .*Permissions Violation/i)
+        expect(got["scope.nc.request task status forge"], capability).toMatch(/refused: .*Permissions Violation/i)
+        expect(got["scope.messaging.ask (mapped subject)"], capability).toMatch(/^refused: /)
+        // its own tenant works through the same context
+        expect(got["own ctx.ask"], capability).toMatch(/^succeeded: \{"total":\d+\}/)
+        expect(got["own ctx.pheromones deposit"], capability).toMatch(/^succeeded/)
+      }
+    } finally {
+      await operator.close()
+    }
+    expect(await ask(globex, "globex", "counter", "c1", "Get", {})).toEqual({ ok: true, value: { total: 5 } })
   })
 
   it("tenant isolation - a node pinned to tenants answers the other tenants forbidden", async () => {

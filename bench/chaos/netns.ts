@@ -1,9 +1,10 @@
 /**
- * Separate hosts on one machine, for the partition suite: each host is a Linux network namespace
- * with one interface (`eth0`, 10.213.0.<n>/24) whose veth peer sits on a bridge inside a switch
- * namespace of its own. Nothing is added to the namespace the tests run in: the address range
- * exists only inside the namespaces made here, so no traffic can leave them. The test process
- * talks to what runs inside only through the stdio of processes it starts there (`spawn`).
+ * Separate hosts on one machine, for the partition suite and `ants chaos`: each host is a Linux
+ * network namespace with one interface (`eth0`, 10.213.0.<n>/24) whose veth peer sits on a
+ * bridge inside a switch namespace of its own. Nothing is added to the namespace the caller runs
+ * in: the address range exists only inside the namespaces made here, so no traffic can leave
+ * them. The caller talks to what runs inside only through the stdio of processes it starts
+ * there (`spawn`).
  *
  * Faults, each undone by `heal`:
  *   - `isolate(h)`: the switch port of `h` goes down (`ip link set <port> down`): `h` reaches
@@ -53,15 +54,6 @@ function quiet(f: () => unknown): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
 let support: { ok: true } | { ok: false; reason: string } | undefined
 
 /**
@@ -72,7 +64,7 @@ export function netnsSupport(): { ok: true } | { ok: false; reason: string } {
   if (support) return support
   const no = (reason: string) => (support = { ok: false, reason })
   if (process.platform !== "linux") return no(`network namespaces need Linux (this is ${process.platform})`)
-  if (process.getuid?.() !== 0) return no("creating network namespaces needs root (run the suite as root, as CI does)")
+  if (process.getuid?.() !== 0) return no("creating network namespaces needs root (run as root, e.g. with sudo; CI runs the partition suite as root)")
   for (const bin of ["ip", "tc"]) {
     try {
       execFileSync(bin, ["-V"], { stdio: "ignore" })
@@ -137,7 +129,7 @@ export function cleanupStale(): void {
   }
   for (const ns of names) {
     const pid = Number(ns.slice(PREFIX.length).split("-")[0])
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) removeNamespace(ns)
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !existsSync(`/proc/${pid}`)) removeNamespace(ns)
   }
 }
 
@@ -321,10 +313,10 @@ export class Testnet {
    * Starts `command args` inside host `h`, under the watchdog (it dies with this process).
    * stdout is read line by line; stderr is kept (its tail) for failure messages.
    */
-  spawn(h: string, command: string, args: string[], o: { env?: NodeJS.ProcessEnv; echo?: boolean } = {}): Proc {
+  spawn(h: string, command: string, args: string[], o: { env?: NodeJS.ProcessEnv; echo?: boolean; cwd?: string } = {}): Proc {
     const host = this.host(h)
     const plan = { bin: "ip", args: ["netns", "exec", host.ns, command, ...args], parentPid: process.pid, cleanup: [], graceMs: 5_000 }
-    const child = spawn(process.execPath, [WATCHDOG, JSON.stringify(plan)], { stdio: ["pipe", "pipe", "pipe"], env: o.env ?? process.env })
+    const child = spawn(process.execPath, [WATCHDOG, JSON.stringify(plan)], { stdio: ["pipe", "pipe", "pipe"], env: o.env ?? process.env, ...(o.cwd ? { cwd: o.cwd } : {}) })
     const lines: string[] = []
     const waiters: Array<{ match: (l: string) => boolean; resolve: (l: string) => void }> = []
     let err = ""
