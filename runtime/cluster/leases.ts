@@ -31,6 +31,7 @@
  *   anything, so even an activation that has not noticed it lost its lease (its node stalled)
  *   cannot write on top of the state the new owner restored.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv"
@@ -49,14 +50,12 @@ export const LEASE_DEFAULTS = {
 } as const
 
 /** The actor's lease is held by another live node; its messages go there. */
-export class LeaseHeldError extends Error {
-  readonly _tag = "LeaseHeldError"
+export class LeaseHeldError extends TaggedError("LeaseHeldError") {
   constructor(
     readonly key: string,
     readonly holder: string,
   ) {
     super(`actor ${key} is active on node ${holder}`)
-    this.name = "LeaseHeldError"
   }
 }
 
