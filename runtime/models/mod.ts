@@ -37,7 +37,6 @@ export {
   TurnError,
   isModelLayerError,
   modelDirective,
-  modelErrorCode,
 } from "./errors.ts"
 export type { ModelLayerError, ProviderErrorKind } from "./errors.ts"
 export { memoryTurnJournal } from "./journal.ts"

@@ -6,6 +6,7 @@
  * message: the task hot path makes one of these per submission. The inbox is under the
  * connection's inbox prefix, so a tenant's principal can submit its own tasks.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import type { Msg, NatsConnection } from "@nats-io/transport-node"
 import { errors, headers as makeHeaders, type MsgHdrs } from "@nats-io/nats-core"
 import { requestReply } from "../client/reply-inbox.ts"
@@ -19,14 +20,12 @@ export interface StoredAck {
 }
 
 /** What the stream refused; `api_error.err_code` as in nats.js (10071: wrong last sequence). */
-export class StoreError extends Error {
-  readonly _tag = "StoreError"
+export class StoreError extends TaggedError("StoreError") {
   constructor(
     message: string,
     readonly api_error?: { code: number; err_code?: number; description?: string },
   ) {
     super(message)
-    this.name = "StoreError"
   }
 }
 
