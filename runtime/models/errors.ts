@@ -126,7 +126,8 @@ export function modelErrorCode(e: ModelLayerError): ErrorCode {
     case "ModelConfigError":
       return "invalid_request"
     case "TurnError":
-      return "handler_failed"
+      // the journal out of reach (a KV timeout, no quorum) is not the actor's fault: retry, the turn resumes
+      return e.reason === "journal" ? "unavailable" : "handler_failed"
   }
 }
 
