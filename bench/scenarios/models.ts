@@ -14,6 +14,7 @@ import { startFakeOpenAI } from "../fakes/fake-openai.ts"
 import { alternate, closedLoop, payloadText, type LoopResult } from "../load.ts"
 import { median, percentile } from "../stats.ts"
 import { duration, rounds } from "../support.ts"
+import { recordVsRaw } from "../compare.ts"
 import type { Scenario } from "../types.ts"
 
 /** A closed loop with the process's CPU time per completed call. */
@@ -77,10 +78,8 @@ export const modelsScenario: Scenario = {
         const params = { concurrency: c, stream, rounds: R, durationMs: D, payload: ctx.options.payload }
         const errors = res.ants.reduce((s, x) => s + x.errors, 0) + res.raw.reduce((s, x) => s + x.errors, 0)
         const note = errors ? `${errors} calls failed` : undefined
-        ctx.record({
+        recordVsRaw(ctx, res, (x) => x.throughput, {
           metric: `throughput ${tag}`,
-          value: median(res.ants.map((x) => x.throughput)),
-          baseline: median(res.raw.map((x) => x.throughput)),
           baselineOf: BASELINE,
           unit: "calls/s",
           better: "higher",
@@ -89,10 +88,8 @@ export const modelsScenario: Scenario = {
           params,
           note,
         })
-        ctx.record({
+        recordVsRaw(ctx, res, (x) => percentile(x.latencies, 0.5), {
           metric: `p50 ${tag}`,
-          value: median(res.ants.map((x) => percentile(x.latencies, 0.5))),
-          baseline: median(res.raw.map((x) => percentile(x.latencies, 0.5))),
           baselineOf: BASELINE,
           unit: "ms",
           better: "lower",

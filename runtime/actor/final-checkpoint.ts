@@ -5,6 +5,7 @@
  * leaving node from exiting (it used to retry for as long as the hand-over lasted) nor let the
  * activation end as if its state were stored: the error says what was not kept.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import { backoffDelay } from "../../supervisors/backoff.ts"
 import type { Backoff } from "../../supervisors/spec.ts"
 import type { ActorCell } from "./cell.ts"
@@ -16,8 +17,7 @@ export const FINAL_CHECKPOINT = {
   backoff: { initialMs: 100, maxMs: 1_000, multiplier: 2, jitter: 0.2 } satisfies Backoff,
 } as const
 
-export class CheckpointGaveUpError extends Error {
-  readonly _tag = "CheckpointGaveUpError"
+export class CheckpointGaveUpError extends TaggedError("CheckpointGaveUpError") {
   constructor(
     readonly actor: string,
     readonly tries: number,
@@ -30,7 +30,6 @@ export class CheckpointGaveUpError extends Error {
         `the next one restores revision ${revision}, and changes answered but not stored since then are lost`,
       options,
     )
-    this.name = "CheckpointGaveUpError"
   }
 }
 

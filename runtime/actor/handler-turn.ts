@@ -7,10 +7,10 @@
  * never a crash. The cell (cell.ts) runs the turns one at a time; this file only sees what
  * `TurnCell` lists of it.
  */
-import { isModelLayerError, modelErrorCode } from "../models/mod.ts"
 import type { ErrorCode } from "../../subjects/envelope.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { DURABLE_HEADER } from "../../subjects/cluster.ts"
+import { errorCodeOf } from "../../subjects/errors.ts"
 import type { ActorContext } from "../agent/actor-context.ts"
 import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
 import { parseIssues, type CompiledTag } from "../agent/protocol.ts"
@@ -254,6 +254,6 @@ function failed(cell: TurnCell, env: Envelope, error: unknown): void {
   const host = cell.host
   host.stats.handlerFailures++
   const message = error instanceof Error ? error.message : String(error)
-  host.replyError(env, isModelLayerError(error) ? modelErrorCode(error) : "handler_failed", `${host.definition.type}.${env.tag} failed: ${message}`)
+  host.replyError(env, errorCodeOf(error), `${host.definition.type}.${env.tag} failed: ${message}`)
   cell.supervise(env.tag, error)
 }

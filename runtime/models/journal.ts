@@ -15,7 +15,7 @@
  * turn that already has a header (a resumption) reads it.
  */
 import type { ActorAddress } from "../../subjects/grammar.ts"
-import { isModelLayerError, TurnError } from "./errors.ts"
+import { isModelLayerError, TurnJournalError } from "./errors.ts"
 import type { ChatMessage, ModelAnswer } from "./types.ts"
 
 export interface TurnMeta {
@@ -88,7 +88,7 @@ export interface TurnJournal {
 
 /**
  * The journal with its store's failures (a KV timeout under overload, a server without quorum)
- * turned into TurnError `journal`: the caller gets `unavailable` and retries, and the retried
+ * turned into TurnJournalError: the caller gets `unavailable` and retries, and the retried
  * turn resumes from what was recorded; the actor is resumed, not restarted.
  */
 export function guardedJournal(j: TurnJournal): TurnJournal {
@@ -99,7 +99,7 @@ export function guardedJournal(j: TurnJournal): TurnJournal {
         return await f(...a)
       } catch (e) {
         if (isModelLayerError(e)) throw e
-        throw new TurnError(`the turn journal could not ${what}: ${(e as Error)?.message ?? String(e)}; retry (the turn resumes from what was recorded)`, "journal")
+        throw new TurnJournalError(`the turn journal could not ${what}: ${(e as Error)?.message ?? String(e)}; retry (the turn resumes from what was recorded)`, { cause: e })
       }
     }
   return {

@@ -35,9 +35,9 @@ export {
   ProviderError,
   ToolCallError,
   TurnError,
+  TurnJournalError,
   isModelLayerError,
   modelDirective,
-  modelErrorCode,
 } from "./errors.ts"
 export type { ModelLayerError, ProviderErrorKind } from "./errors.ts"
 export { memoryTurnJournal } from "./journal.ts"

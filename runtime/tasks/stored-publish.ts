@@ -5,6 +5,7 @@
  * object, timer and pre-built error per message: the task hot path makes one of these per
  * submission.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node"
 import { createInbox, headers as makeHeaders, type MsgHdrs } from "@nats-io/nats-core"
 
@@ -15,14 +16,12 @@ export interface StoredAck {
 }
 
 /** What the stream refused; `api_error.err_code` as in nats.js (10071: wrong last sequence). */
-export class StoreError extends Error {
-  readonly _tag = "StoreError"
+export class StoreError extends TaggedError("StoreError") {
   constructor(
     message: string,
     readonly api_error?: { code: number; err_code?: number; description?: string },
   ) {
     super(message)
-    this.name = "StoreError"
   }
 }
 

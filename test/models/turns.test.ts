@@ -21,7 +21,6 @@ import {
   kvCostStore,
   memoryTurnJournal,
   modelDirective,
-  modelErrorCode,
   kvStatsSharing,
   kvTurnJournal,
   readTurnRecord,
@@ -36,6 +35,7 @@ import {
 import { MODEL_BUDGET_BUCKET, MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET, modelBudgetKey, turnSummaryKey } from "../../subjects/models.ts"
 import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
 import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
+import { errorCodeOf } from "../../subjects/errors.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
@@ -136,8 +136,8 @@ describe("agent turns", () => {
     const models = createModels({ file: oaiFile(), env: {}, journal: flaky })
     const before = oai.count()
     const failure = await models.client(me, noAsk).turn("hello", { turn: "t-flaky" }).catch((e) => e)
-    expect(failure).toMatchObject({ _tag: "TurnError", reason: "journal" })
-    expect(modelErrorCode(failure)).toBe("unavailable")
+    expect(failure).toMatchObject({ _tag: "TurnJournalError" })
+    expect(errorCodeOf(failure)).toBe("unavailable")
     expect(modelDirective(failure)).toBe("resume")
     down = false
     const r = await models.client(me, noAsk).turn("hello", { turn: "t-flaky" })
