@@ -42,6 +42,7 @@ export const ERROR_CODE_BY_TAG: Readonly<Record<string, ErrorCode>> = {
   ToolCallError: "invalid_request",
   ModelConfigError: "invalid_request",
   TurnError: "handler_failed",
+  TurnJournalError: "unavailable",
 }
 
 /** The envelope code for a handler's error (`ERROR_CODE_BY_TAG`, else `handler_failed`). */

@@ -1,5 +1,5 @@
 /**
- * models: a model call through the ANTS models layer (an actor's `ModelClient`: budget check,
+ * models: a model call through the ANTS models layer (an actor's `ModelClient`: budget hold,
  * router ranking, the provider through the real `openai` SDK, normalisation, cost recording)
  * against the same `openai` SDK called directly, both against one local fake Chat Completions
  * server in this process (test/helpers/fake-openai.ts), which answers at once. Closed loop at

@@ -75,10 +75,17 @@ export class ToolCallError extends TaggedError("ToolCallError") {
 
 /** A turn that could not finish: step limit reached, or a structured answer that does not fit its Schema. */
 export class TurnError extends TaggedError("TurnError") {
-  constructor(message: string, readonly reason: "step_limit" | "invalid_output" | "journal") {
+  constructor(message: string, readonly reason: "step_limit" | "invalid_output") {
     super(message)
   }
 }
+
+/**
+ * The turn journal could not be reached (a KV timeout under overload, a server without
+ * quorum): not the actor's fault; the caller gets `unavailable` and its retry resumes the turn
+ * from what was recorded.
+ */
+export class TurnJournalError extends TaggedError("TurnJournalError") {}
 
 export type ModelLayerError =
   | ProviderError
@@ -88,8 +95,9 @@ export type ModelLayerError =
   | ModelConfigError
   | ToolCallError
   | TurnError
+  | TurnJournalError
 
-const TAGS = new Set(["ProviderError", "ModelUnavailableError", "ContextOverflowError", "BudgetExceededError", "ModelConfigError", "ToolCallError", "TurnError"])
+const TAGS = new Set(["ProviderError", "ModelUnavailableError", "ContextOverflowError", "BudgetExceededError", "ModelConfigError", "ToolCallError", "TurnError", "TurnJournalError"])
 
 export function isModelLayerError(e: unknown): e is ModelLayerError {
   return typeof e === "object" && e !== null && TAGS.has((e as { _tag?: string })._tag ?? "")

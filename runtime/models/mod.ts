@@ -35,6 +35,7 @@ export {
   ProviderError,
   ToolCallError,
   TurnError,
+  TurnJournalError,
   isModelLayerError,
   modelDirective,
 } from "./errors.ts"

@@ -13,7 +13,7 @@ import { resolveModels, type ModelsConfig, type ResolveOptions } from "./config.
 import { applyPolicy, transcript, type ConversationPolicy } from "./conversation.ts"
 import type { BudgetStore } from "./budget.ts"
 import { CostLedger, type CostStore } from "./cost.ts"
-import { memoryTurnJournal, type TurnJournal, type TurnMeta } from "./journal.ts"
+import { guardedJournal, memoryTurnJournal, type TurnJournal, type TurnMeta } from "./journal.ts"
 import { Router, type RouteOptions } from "./router.ts"
 import type { StatsSharing } from "./stats.ts"
 import type { AskAgent, Tool } from "./tools.ts"
@@ -111,7 +111,7 @@ export function createModels(options: ModelsOptions = {}): Models {
   const config = options.config ?? resolveModels(options)
   const router = new Router({ config, clock: options.clock, sharing: options.sharing, maxAttempts: options.maxAttempts, maxWaitMs: options.maxWaitMs, cooldownMs: options.cooldownMs })
   const ledger = new CostLedger(config.budgets, options.costs, options.budgets, options.nodeId)
-  const journal = options.journal ?? memoryTurnJournal()
+  const journal = guardedJournal(options.journal ?? memoryTurnJournal())
 
   function client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort, signal?: () => AbortSignal | undefined): ModelClient {
     const call = async (req: ModelRequest, route: RouteOptions): Promise<ModelAnswer> => {

@@ -19,6 +19,8 @@ import {
   handoffTool,
   kvBudgetStore,
   kvCostStore,
+  memoryTurnJournal,
+  modelDirective,
   kvStatsSharing,
   kvTurnJournal,
   readTurnRecord,
@@ -27,11 +29,13 @@ import {
   type ChatMessage,
   type ModelsFile,
   type StreamDelta,
+  type TurnJournal,
   type TurnStep,
 } from "../../runtime/models/mod.ts"
 import { MODEL_BUDGET_BUCKET, MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET, modelBudgetKey, turnSummaryKey } from "../../subjects/models.ts"
 import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
 import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
+import { errorCodeOf } from "../../subjects/errors.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
@@ -122,6 +126,24 @@ describe("agent turns", () => {
     oai.respond(() => ({ text: "fresh" }))
     expect((await next.client(me, noAsk).turn("something else", { turn: "t-resume" })).text).toBe("fresh")
     expect(oai.count() - calls0).toBe(4)
+  })
+
+  it("turn - a journal out of reach is unavailable (retry), not a crash; the retried turn completes", async () => {
+    const store = memoryTurnJournal()
+    let down = true
+    const flaky: TurnJournal = { ...store, record: async (a, turn, step) => (down ? Promise.reject(new Error("TimeoutError: timeout")) : store.record(a, turn, step)) }
+    oai.respond(() => ({ text: "journaled answer" }))
+    const models = createModels({ file: oaiFile(), env: {}, journal: flaky })
+    const before = oai.count()
+    const failure = await models.client(me, noAsk).turn("hello", { turn: "t-flaky" }).catch((e) => e)
+    expect(failure).toMatchObject({ _tag: "TurnJournalError" })
+    expect(errorCodeOf(failure)).toBe("unavailable")
+    expect(modelDirective(failure)).toBe("resume")
+    down = false
+    const r = await models.client(me, noAsk).turn("hello", { turn: "t-flaky" })
+    expect(r.text).toBe("journaled answer")
+    // the answer could not be recorded the first time, so the model was asked again: twice in all
+    expect(oai.count() - before).toBe(2)
   })
 
   it("turn - arguments that do not fit the tool's schema go back to the model as an error", async () => {
