@@ -1,34 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { NatsConnection } from "@nats-io/nats-core"
+import { describe, expect, it } from "vitest"
 import { partitionOf } from "../../subjects/partition-hash.ts"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
-let server: NatsServer
-let nc: NatsConnection
-
-beforeAll(async () => {
-  server = await natsFixture()
-  nc = await rawConnect(server.url)
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await server?.stop()
-})
+const nats = natsPerFile()
 
 describe("partition hash", () => {
   it("partition hash - matches the server's {{partition(64,2,3)}} mapping for every id", async () => {
     const seen: Array<{ p: number; type: string; id: string }> = []
-    const sub = nc.subscribe("ants._part.>", {
+    const sub = nats.nc.subscribe("ants._part.>", {
       callback: (_e, m) => {
         const t = m.subject.split(".")
         seen.push({ p: Number(t[2]), type: t[4], id: t[5] })
       },
     })
-    await nc.flush()
+    await nats.nc.flush()
     const ids = Array.from({ length: 400 }, (_, i) => (i % 3 === 0 ? `id-${i}` : i % 3 === 1 ? `ÄÖ${i}`.replace(/[^A-Za-z0-9]/g, "x") + i : `a_b-${i * 7919}`))
-    for (const id of ids) nc.publish(`ants.default.agent.${id.length % 2 ? "counter" : "echo"}.${id}.Tag`)
+    for (const id of ids) nats.nc.publish(`ants.default.agent.${id.length % 2 ? "counter" : "echo"}.${id}.Tag`)
     await waitUntil(() => seen.length === ids.length)
     sub.unsubscribe()
     for (const s of seen) expect(partitionOf(s.type, s.id)).toBe(s.p)

@@ -3,6 +3,7 @@
  * the project's nats.conf), or a cluster of three started from the shipped nats-cluster/ files. Fails loudly with an install hint when the
  * binary is missing.
  */
+import { afterAll, beforeAll } from "vitest"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServer, type NatsServerOptions } from "../../runtime/server/nats-server.ts"
 
@@ -21,4 +22,34 @@ export async function natsFixture(options: NatsServerOptions = {}): Promise<Nats
 export async function rawConnect(url: string): Promise<NatsConnection> {
   const servers = url.split(",").map((s) => s.trim()).filter(Boolean)
   return await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
+}
+
+/**
+ * One server and one raw connection for the test file that calls this at its top level:
+ * started in `beforeAll`, closed in `afterAll`. Read `server` and `nc` inside tests (they are
+ * set once `beforeAll` ran).
+ */
+export function natsPerFile(options: NatsServerOptions = {}): { readonly server: NatsServer; readonly nc: NatsConnection } {
+  let server: NatsServer | undefined
+  let nc: NatsConnection | undefined
+  beforeAll(async () => {
+    server = await natsFixture(options)
+    nc = await rawConnect(server.url)
+  })
+  afterAll(async () => {
+    await nc?.close()
+    await server?.stop()
+  })
+  const ready = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`natsPerFile: ${what} is read before beforeAll ran`)
+    return v
+  }
+  return {
+    get server() {
+      return ready(server, "server")
+    },
+    get nc() {
+      return ready(nc, "nc")
+    },
+  }
 }
