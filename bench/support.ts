@@ -53,6 +53,16 @@ export async function importIfPresent<T = Record<string, unknown>>(relPath: stri
   return (await import(pathToFileURL(abs).href)) as T
 }
 
+/**
+ * The function `name` of the runtime module at `relPath`, for a scenario that needs it; when it
+ * is missing the scenario is told to skip, saying what (`what`) is not there.
+ */
+export async function needFunction<F>(ctx: ScenarioContext, relPath: string, name: string, what: string): Promise<F | undefined> {
+  const f = pickFunction<F>(await importIfPresent(relPath), name)
+  if (!f) ctx.skip(`${what} have not landed yet (${relPath} ${name})`)
+  return f
+}
+
 /** The first of `names` that `mod` exports as a function. */
 export function pickFunction<F = (...args: any[]) => any>(mod: Record<string, unknown> | undefined, ...names: string[]): F | undefined {
   if (!mod) return undefined

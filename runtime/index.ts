@@ -126,6 +126,7 @@ export {
   Router,
   ToolCallError,
   TurnError,
+  TurnJournalError,
   anthropicProvider,
   applyPolicy,
   createModels,

@@ -22,6 +22,7 @@
  *
  * Pure code: no sockets, no clocks.
  */
+import { TaggedError } from "./errors.ts"
 
 export const ROOT = "ants"
 export const DEFAULT_TENANT = "default"
@@ -39,8 +40,7 @@ const TAG = /^(?:[A-Z][A-Za-z0-9]*|_[A-Za-z][A-Za-z0-9]*)$/
 export type TokenKind = "tenant" | "type" | "id" | "tag" | "topic" | "capability" | "kind" | "node" | "token"
 
 /** A subject or token that does not follow the grammar. Its code on the wire is `invalid_subject`. */
-export class SubjectError extends Error {
-  readonly _tag = "SubjectError"
+export class SubjectError extends TaggedError("SubjectError") {
   readonly code = "invalid_subject"
   constructor(
     message: string,
@@ -48,7 +48,6 @@ export class SubjectError extends Error {
     readonly value: string,
   ) {
     super(message)
-    this.name = "SubjectError"
   }
 }
 

@@ -10,6 +10,9 @@
  *                                                             {"latencyMs","success","samples","at"}
  *   KV ants_model_cost    <tenant>.<type>.<id>                tokens and money spent by one actor
  *                                                             {"inputTokens","outputTokens","usd","calls"}
+ *   KV ants_model_budget  agent.<tenant>.<type>.<id>           one budgeted scope's counter: spent and held
+ *                         type.<tenant>.<type>                 {"usd","holds":{<call>:{"usd","until"}}}
+ *                         tenant.<tenant>
  *   ants.<tenant>.stream.<streamId>                           deltas of a streamed answer, JSON lines
  *                                                             {"seq","delta"} then {"seq","done":true,…}
  *   header Ants-Stream: <streamId>                            on an ask: stream the answer there
@@ -26,6 +29,15 @@ export const STREAM_HEADER = "Ants-Stream"
 export const TURNS_BUCKET = "ants_turns"
 export const MODEL_STATS_BUCKET = "ants_model_stats"
 export const MODEL_COST_BUCKET = "ants_model_cost"
+export const MODEL_BUDGET_BUCKET = "ants_model_budget"
+
+/** Key of the budget counter of one scope of an actor: the actor, its type (in its tenant), its tenant. */
+export function modelBudgetKey(scope: "agent" | "type" | "tenant", a: ActorAddress): string {
+  const tenant = token("tenant", a.tenant)
+  if (scope === "tenant") return `tenant.${tenant}`
+  if (scope === "type") return `type.${tenant}.${token("type", a.type)}`
+  return `agent.${actorPrefix(a)}`
+}
 
 const SAFE = /^[A-Za-z0-9-]$/
 

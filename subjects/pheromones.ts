@@ -54,6 +54,7 @@
  *
  * Pure code: no sockets. Functions that need the time take `now`.
  */
+import { TaggedError } from "./errors.ts"
 import { Schema } from "effect"
 import { SubjectError, isToken, path, token } from "./grammar.ts"
 import { kvSubject } from "./jetstream.ts"
@@ -211,15 +212,13 @@ export type PheromoneErrorCode =
  * Bad input or a failed precondition in the pheromone or workspace API. Check `_tag` and
  * `code`, not `instanceof`. Nothing was written when one is thrown.
  */
-export class PheromoneError extends Error {
-  readonly _tag = "PheromoneError"
+export class PheromoneError extends TaggedError("PheromoneError") {
   constructor(
     readonly code: PheromoneErrorCode,
     message: string,
     options?: { cause?: unknown; details?: unknown },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
-    this.name = "PheromoneError"
     if (options?.details !== undefined) this.details = options.details
   }
   readonly details?: unknown

@@ -122,6 +122,17 @@ export const TaskBody = Schema.Struct({
 })
 export type TaskBody = typeof TaskBody.Type
 
+/** A task as the status record and a dead letter both describe it (times as ISO strings). */
+const StoredTaskFields = {
+  id: Schema.String,
+  tenant: Schema.String,
+  capability: Schema.String,
+  priority: Schema.Number,
+  sessionId: Schema.optional(Schema.String),
+  deadline: Schema.optional(Schema.String),
+  submittedAt: Schema.optional(Schema.String),
+}
+
 /** A validated, normalised task: what the runtime stores and hands to handlers. */
 export interface Task {
   readonly id: string
@@ -314,17 +325,11 @@ export type DeadLetterReason = typeof DeadLetterReason.Type
  *   dead_lettered  moved to the dead-letter stream with `reason` after `attempts` attempts
  */
 export const TaskRecord = Schema.Struct({
-  id: Schema.String,
-  tenant: Schema.String,
-  capability: Schema.String,
-  priority: Schema.Number,
+  ...StoredTaskFields,
   state: TaskState,
   attempts: Schema.Number,
   updatedAt: Schema.String,
-  submittedAt: Schema.optional(Schema.String),
-  sessionId: Schema.optional(Schema.String),
   notBefore: Schema.optional(Schema.String),
-  deadline: Schema.optional(Schema.String),
   claimedBy: Schema.optional(Schema.String),
   result: Schema.optional(Schema.Unknown),
   resultTruncated: Schema.optional(Schema.Boolean),
@@ -337,14 +342,8 @@ export type TaskRecord = typeof TaskRecord.Type
 
 /** A dead letter: the body of a message in ANTS_TASKS_DLQ (`ants._sys.tasks.<tenant>.dlq.<id>`). */
 export const DeadLetter = Schema.Struct({
-  id: Schema.String,
-  tenant: Schema.String,
-  capability: Schema.String,
-  priority: Schema.Number,
+  ...StoredTaskFields,
   payload: Schema.Unknown,
-  sessionId: Schema.optional(Schema.String),
-  deadline: Schema.optional(Schema.String),
-  submittedAt: Schema.optional(Schema.String),
   attempts: Schema.Number,
   lastError: Schema.String,
   reason: DeadLetterReason,

@@ -55,6 +55,7 @@
  * that names the offending field. Resolved specs are plain data (except the optional
  * `decider` function) and can be logged or sent as JSON.
  */
+import { TaggedError } from "../subjects/errors.ts"
 import type { Directive as WireDirective } from "../subjects/envelope.ts"
 
 /** Restart strategies: a closed set, as in OTP. */
@@ -192,14 +193,12 @@ export interface TypePolicyInput {
 }
 
 /** A specification that cannot be run. `where` is a dotted path to the field, e.g. `children[1].restart`. */
-export class SupervisorSpecError extends Error {
-  readonly _tag = "SupervisorSpecError"
+export class SupervisorSpecError extends TaggedError("SupervisorSpecError") {
   constructor(
     message: string,
     readonly where: string,
   ) {
     super(where ? `${where}: ${message}` : message)
-    this.name = "SupervisorSpecError"
   }
 }
 

@@ -32,6 +32,7 @@
  *
  * `now()` is wall-clock ms (`Date.now`), since events carry it as an ISO time.
  */
+import { TaggedError } from "../subjects/errors.ts"
 import type { SupervisorEvent } from "../subjects/envelope.ts"
 import { decide, initialState, type Decision } from "./decide.ts"
 import { describeError, type ExitReason } from "./exit-reason.ts"
@@ -95,14 +96,12 @@ export interface SupervisionTreeOptions {
 export type TypeStatus = "available" | { readonly unavailable: true; readonly reason: string }
 
 /** The reason a supervisor (or a type) hands its parent when it gives up. */
-export class SupervisorGaveUpError extends Error {
-  readonly _tag = "SupervisorGaveUpError"
+export class SupervisorGaveUpError extends TaggedError("SupervisorGaveUpError") {
   constructor(
     readonly supervisor: string,
     readonly reason: string,
   ) {
     super(`supervisor ${supervisor} gave up: ${reason}`)
-    this.name = "SupervisorGaveUpError"
   }
 }
 
@@ -299,7 +298,7 @@ export class SupervisionTree {
   reset(path: ChildPath = []): void {
     const node = this.lookup(path)
     if (node === undefined) throw new SupervisorSpecError(`no child at path ${JSON.stringify(path)}`, "path")
-    this.refresh(node, 0)
+    this.startFresh(node, 0)
     if (node.parent !== undefined) this.setStatus(node.parent, node.path[node.path.length - 1], "running")
   }
 
@@ -367,22 +366,12 @@ export class SupervisionTree {
 
   /** Restarts `node`'s subtree parent-first, fresh, after `delayMs`. */
   private restart(node: TreeNode, delayMs: number, now: number): void {
-    this.safely("restartChild", () => this.callbacks.restartChild(node.path, delayMs, node.info))
-    node.downReason = undefined
-    node.availableAt = now + delayMs
-    if (node.kind === "type") {
-      node.instances = new Map()
-      node.typeWindow = EMPTY_WINDOW
-      node.gaveUp = false
-    }
-    if (node.kind === "supervisor") {
-      node.state = initialState(node.spec)
-      for (const c of node.spec.children) this.restart(node.children.get(c.id)!, delayMs, now)
-    }
+    this.startFresh(node, now + delayMs, (n) => this.safely("restartChild", () => this.callbacks.restartChild(n.path, delayMs, n.info)))
   }
 
-  /** Resets a subtree to freshly started without calling back. */
-  private refresh(node: TreeNode, availableAt: number): void {
+  /** Resets a subtree to freshly started, parent first, calling `each` (if any) on every node before its reset. */
+  private startFresh(node: TreeNode, availableAt: number, each?: (node: TreeNode) => void): void {
+    each?.(node)
     node.downReason = undefined
     node.availableAt = availableAt
     if (node.kind === "type") {
@@ -392,7 +381,7 @@ export class SupervisionTree {
     }
     if (node.kind === "supervisor") {
       node.state = initialState(node.spec)
-      for (const child of node.children.values()) this.refresh(child, availableAt)
+      for (const c of node.spec.children) this.startFresh(node.children.get(c.id)!, availableAt, each)
     }
   }
 

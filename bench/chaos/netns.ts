@@ -309,6 +309,18 @@ export class Testnet {
     }
   }
 
+  /** Addresses host `h` has established TCP connections to on `port` (`ss`, from iproute2). */
+  peers(h: string, port: number): string[] {
+    const out = execFileSync("ip", ["netns", "exec", this.host(h).ns, "ss", "-Htn", "state", "established", "dst", `:${port}`], { encoding: "utf8" })
+    const ips = new Set<string>()
+    for (const line of out.split("\n")) {
+      const peer = line.trim().split(/\s+/).at(-1)
+      const ip = peer?.slice(0, peer.lastIndexOf(":"))
+      if (ip) ips.add(ip)
+    }
+    return [...ips]
+  }
+
   /**
    * Starts `command args` inside host `h`, under the watchdog (it dies with this process).
    * stdout is read line by line; stderr is kept (its tail) for failure messages.

@@ -26,6 +26,7 @@ import { tenantInboxPrefix } from "../../subjects/permissions.ts"
 import { alternate, closedLoop, payloadText, type LoopResult } from "../load.ts"
 import { median } from "../stats.ts"
 import { benchLogger, duration, encoder, rounds } from "../support.ts"
+import { atEachLevel, failedNote, halfRounds, recordVsRaw } from "../compare.ts"
 import type { Scenario } from "../types.ts"
 
 const TENANT = "bench"
@@ -60,36 +61,26 @@ export const askAuthScenario: Scenario = {
       const refs = Array.from({ length: maxC }, (_, i) => client.ref(echo, `w${i}`))
       const raw = (c: number, ms: number) => closedLoop(c, { durationMs: ms }, () => callerNc.request(rawSubject, body, { timeout: 5000 }))
       const ants = (c: number, ms: number) => closedLoop(c, { durationMs: ms }, (w) => refs[w].ask("Say", { text }))
-      ctx.progress(0.02, "warm-up")
-      await raw(maxC, 300)
-      await ants(maxC, 300)
       const R = rounds(ctx)
       const D = duration(ctx)
-      for (let li = 0; li < levels.length; li++) {
-        const c = levels[li]
-        const res = await alternate<LoopResult>(R, () => raw(c, D), () => ants(c, D), (r) => ctx.progress((li + (r + 1) / R) / levels.length, `concurrency ${c}, round ${r + 1}/${R}`))
-        const errors = res.ants.reduce((s, x) => s + x.errors, 0)
-        ctx.record({
+      await atEachLevel(ctx, { levels, rounds: R, durationMs: D, raw, ants }, (c, res) => {
+        recordVsRaw(ctx, res, (x) => x.throughput, {
           metric: `throughput c=${c} (authenticated, tenant scopes)`,
-          value: median(res.ants.map((x) => x.throughput)),
-          baseline: median(res.raw.map((x) => x.throughput)),
           baselineOf: BASELINE,
           unit: "msg/s",
           better: "higher",
           target: "ratio >= 0.8",
           params: { concurrency: c, rounds: R, durationMs: D, payload: ctx.options.payload },
-          note: errors ? `${errors} ANTS asks failed` : undefined,
+          note: failedNote(res),
         })
-      }
+      })
       const lean = await alternate<LoopResult>(
-        Math.max(1, Math.ceil(R / 2)),
+        halfRounds(R),
         () => closedLoop(maxC, { durationMs: D }, () => requestReply(callerNc, rawSubject, body, 5000)),
         () => ants(maxC, D),
       )
-      ctx.record({
+      recordVsRaw(ctx, lean, (x) => x.throughput, {
         metric: `throughput c=${maxC} vs raw request on the same reply inbox`,
-        value: median(lean.ants.map((x) => x.throughput)),
-        baseline: median(lean.raw.map((x) => x.throughput)),
         baselineOf: BASELINE_LEAN,
         unit: "msg/s",
         better: "higher",

@@ -17,6 +17,7 @@ import { startNode } from "../../runtime/node/node.ts"
 import { alternate, closedLoop, payloadText, type LoopResult } from "../load.ts"
 import { median, percentile } from "../stats.ts"
 import { benchLogger, duration, encoder, rawConnection, rounds } from "../support.ts"
+import { atEachLevel, failedNote, halfRounds, recordVsRaw } from "../compare.ts"
 import type { Scenario } from "../types.ts"
 
 const RAW_SUBJECT = "bench.raw.echo"
@@ -46,28 +47,13 @@ export const askScenario: Scenario = {
       const rawJson = (c: number, ms: number) =>
         closedLoop(c, { durationMs: ms }, async () => (await callerNc.request(RAW_JSON_SUBJECT, JSON.stringify({ text }), { timeout: 5000 })).json())
 
-      // warm-up: JIT, connections, and every actor activated
-      ctx.progress(0.02, "warm-up")
-      await raw(maxC, 300)
-      await ants(maxC, 300)
-
       const R = rounds(ctx)
       const D = duration(ctx)
-      for (let li = 0; li < levels.length; li++) {
-        const c = levels[li]
-        const res = await alternate<LoopResult>(
-          R,
-          () => raw(c, D),
-          () => ants(c, D),
-          (r) => ctx.progress((li + (r + 1) / R) / levels.length, `concurrency ${c}, round ${r + 1}/${R}`),
-        )
+      await atEachLevel(ctx, { levels, rounds: R, durationMs: D, raw, ants }, (c, res) => {
         const params = { concurrency: c, rounds: R, durationMs: D, payload: ctx.options.payload }
-        const errors = res.ants.reduce((s, x) => s + x.errors, 0)
-        const note = errors ? `${errors} ANTS asks failed` : undefined
-        ctx.record({
+        const note = failedNote(res)
+        recordVsRaw(ctx, res, (x) => x.throughput, {
           metric: `throughput c=${c}`,
-          value: median(res.ants.map((x) => x.throughput)),
-          baseline: median(res.raw.map((x) => x.throughput)),
           baselineOf: BASELINE,
           unit: "msg/s",
           better: "higher",
@@ -76,48 +62,27 @@ export const askScenario: Scenario = {
           params,
           note,
         })
-        ctx.record({
-          metric: `p50 c=${c}`,
-          value: median(res.ants.map((x) => percentile(x.latencies, 0.5))),
-          baseline: median(res.raw.map((x) => percentile(x.latencies, 0.5))),
-          baselineOf: BASELINE,
-          unit: "ms",
-          better: "lower",
-          target: "ratio <= 1.25",
-          headline: true,
-          params,
-        })
-        ctx.record({
-          metric: `p99 c=${c}`,
-          value: median(res.ants.map((x) => percentile(x.latencies, 0.99))),
-          baseline: median(res.raw.map((x) => percentile(x.latencies, 0.99))),
-          baselineOf: BASELINE,
-          unit: "ms",
-          better: "lower",
-          params,
-        })
-      }
+        const latency = { baselineOf: BASELINE, unit: "ms", better: "lower", params } as const
+        recordVsRaw(ctx, res, (x) => percentile(x.latencies, 0.5), { ...latency, metric: `p50 c=${c}`, target: "ratio <= 1.25", headline: true })
+        recordVsRaw(ctx, res, (x) => percentile(x.latencies, 0.99), { ...latency, metric: `p99 c=${c}` })
+      })
       const json = await alternate<LoopResult>(
-        Math.max(1, Math.ceil(R / 2)),
+        halfRounds(R),
         () => rawJson(maxC, D),
         () => ants(maxC, D),
       )
       const jsonParams = { concurrency: maxC, rounds: json.ants.length, durationMs: D, payload: ctx.options.payload }
       const jsonNote = "the raw client and responder encode and parse the same JSON messages; the gap is routing, validation and actor dispatch"
-      ctx.record({
+      recordVsRaw(ctx, json, (x) => x.throughput, {
         metric: `throughput c=${maxC} vs raw JSON request/reply`,
-        value: median(json.ants.map((x) => x.throughput)),
-        baseline: median(json.raw.map((x) => x.throughput)),
         baselineOf: BASELINE_JSON,
         unit: "msg/s",
         better: "higher",
         params: jsonParams,
         note: jsonNote,
       })
-      ctx.record({
+      recordVsRaw(ctx, json, (x) => percentile(x.latencies, 0.5), {
         metric: `p50 c=${maxC} vs raw JSON request/reply`,
-        value: median(json.ants.map((x) => percentile(x.latencies, 0.5))),
-        baseline: median(json.raw.map((x) => percentile(x.latencies, 0.5))),
         baselineOf: BASELINE_JSON,
         unit: "ms",
         better: "lower",

@@ -9,7 +9,9 @@
  * back to back (default 3; quick 2), all actors at once. Completed turns per second over that
  * window against the ideal, N turns per model latency (N / 1 s): what the runtime adds to each
  * turn (asks, journal writes, spend, checkpoint, the SDK) is what keeps it under the ideal.
- * Heap per waiting turn: heapUsed while every actor's first measured turn waits on the model,
+ * CPU per completed turn: this process's CPU time over the window (the node, the asking
+ * client and the SDK; nats-server and the fake model run elsewhere), over the turns completed:
+ * times the ideal rate, the cores the runtime needs to reach it. Heap per waiting turn: heapUsed while every actor's first measured turn waits on the model,
  * minus heapUsed with every actor active and idle, over N (forced collections when the
  * process has --expose-gc).
  */
@@ -96,6 +98,7 @@ export const llmSwarmScenario: Scenario = {
       const before = heap()
       const seen0 = requests
       let completed = 0
+      const cpu0 = process.cpuUsage()
       const t0 = performance.now()
       const loops = Array.from({ length: N }, async (_, i) => {
         for (let r = 0; r < rounds; r++) if (await chat(i, `question ${r}`)) completed++
@@ -106,6 +109,7 @@ export const llmSwarmScenario: Scenario = {
       const waitingAtMs = performance.now() - t0
       await Promise.all(loops)
       const elapsedMs = performance.now() - t0
+      const cpu = process.cpuUsage(cpu0)
       const ideal = (N * 1000) / LATENCY_MS
       const gc = typeof (globalThis as { gc?: unknown }).gc === "function"
       const measuredFailed = failed - coldFailed
@@ -122,6 +126,14 @@ export const llmSwarmScenario: Scenario = {
         headline: true,
         params,
         note: measuredFailed ? `${measuredFailed} turns failed (first: ${firstError})` : allWaiting ? undefined : "not every actor's turn reached the model within 60 s",
+      })
+      ctx.record({
+        metric: "CPU per completed turn",
+        value: (cpu.user + cpu.system) / 1000 / Math.max(1, completed),
+        unit: "ms",
+        better: "lower",
+        params,
+        note: `this process (node, asking client, openai SDK; not nats-server, not the fake model): at the ideal rate it needs ${(((cpu.user + cpu.system) / 1000 / Math.max(1, completed)) * ideal / 1000).toFixed(2)} cores`,
       })
       ctx.record({
         metric: "heap per waiting turn",

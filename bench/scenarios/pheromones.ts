@@ -21,7 +21,8 @@ import { PHEROMONE_BUCKET, pheromoneKey } from "../../subjects/pheromones.ts"
 import { bucketStream, kvSubject } from "../../subjects/jetstream.ts"
 import { alternate, closedLoop, type LoopResult } from "../load.ts"
 import { median, percentile, Samples } from "../stats.ts"
-import { duration, encoder, importIfPresent, pickFunction, rawConnection, rounds } from "../support.ts"
+import { duration, encoder, needFunction, rawConnection, rounds } from "../support.ts"
+import { recordVsRaw } from "../compare.ts"
 import type { Scenario, ScenarioContext } from "../types.ts"
 
 const RAW_BUCKET = "bench_raw_kv"
@@ -96,12 +97,8 @@ export const pheromonesScenario: Scenario = {
   name: "pheromones",
   summary: "pheromone deposit, reinforce, detect among 1,000 and 10,000 trails vs raw KV put / the fastest raw read of last values",
   async run(ctx: ScenarioContext) {
-    const mod = await importIfPresent("runtime/stigmergy/pheromones.ts")
-    const createPheromones = pickFunction<CreatePheromones>(mod, "createPheromones")
-    if (!createPheromones) {
-      ctx.skip("pheromones have not landed yet (runtime/stigmergy/pheromones.ts createPheromones)")
-      return
-    }
+    const createPheromones = await needFunction<CreatePheromones>(ctx, "runtime/stigmergy/pheromones.ts", "createPheromones", "pheromones")
+    if (!createPheromones) return
     const nc = await rawConnection(ctx.natsUrl, "bench-pheromones")
     const ph = createPheromones(nc, { tenant: "bench", emitter: "bench" })
     try {
@@ -126,10 +123,8 @@ export const pheromonesScenario: Scenario = {
       await rawPut(200)
       await antsDeposit(200)
       const dep = await alternate<LoopResult>(R, () => rawPut(D), () => antsDeposit(D), (r) => ctx.progress(0.05 + (0.2 * (r + 1)) / R, `deposit round ${r + 1}/${R}`))
-      ctx.record({
+      recordVsRaw(ctx, dep, (x) => x.throughput, {
         metric: "deposit rate",
-        value: median(dep.ants.map((x) => x.throughput)),
-        baseline: median(dep.raw.map((x) => x.throughput)),
         baselineOf: "raw kv.put of the same bytes, same concurrency",
         unit: "ops/s",
         better: "higher",
@@ -156,10 +151,8 @@ export const pheromonesScenario: Scenario = {
       const rein = await alternate<LoopResult>(R, () => rawPutR(D), () => antsReinforce(D), (r) => ctx.progress(0.25 + (0.15 * (r + 1)) / R, `reinforce round ${r + 1}/${R}`))
       const cas = await alternate<LoopResult>(R, () => rawCas(D), () => antsReinforce(D), (r) => ctx.progress(0.4 + (0.1 * (r + 1)) / R, `reinforce vs CAS round ${r + 1}/${R}`))
       const antsErrors = rein.ants.reduce((s, x) => s + x.errors, 0) + cas.ants.reduce((s, x) => s + x.errors, 0)
-      ctx.record({
+      recordVsRaw(ctx, rein, (x) => x.throughput, {
         metric: "reinforce rate",
-        value: median(rein.ants.map((x) => x.throughput)),
-        baseline: median(rein.raw.map((x) => x.throughput)),
         baselineOf: "raw kv.put, same concurrency",
         unit: "ops/s",
         better: "higher",
@@ -169,10 +162,8 @@ export const pheromonesScenario: Scenario = {
         params,
         note: antsErrors ? `${antsErrors} reinforcements failed` : undefined,
       })
-      ctx.record({
+      recordVsRaw(ctx, cas, (x) => x.throughput, {
         metric: "reinforce rate vs raw CAS",
-        value: median(cas.ants.map((x) => x.throughput)),
-        baseline: median(cas.raw.map((x) => x.throughput)),
         baselineOf: "raw kv.get + kv.update with the read revision, same concurrency",
         unit: "ops/s",
         better: "higher",

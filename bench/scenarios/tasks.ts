@@ -12,7 +12,7 @@ import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, t
 import { EXAMPLE_WORK_CAPABILITY, exampleWorkHandler } from "../../actors/examples/worker.ts"
 import { alternate, waitFor } from "../load.ts"
 import { median } from "../stats.ts"
-import { importIfPresent, pickFunction, rawConnection, rounds, tasks } from "../support.ts"
+import { needFunction, rawConnection, rounds, tasks } from "../support.ts"
 import type { Scenario, ScenarioContext } from "../types.ts"
 
 const RAW_STREAM = "BENCH_RAW_TASKS"
@@ -43,12 +43,8 @@ export const tasksScenario: Scenario = {
   name: "tasks",
   summary: "durable task submit-to-completion throughput vs raw JetStream publish + pull + ack",
   async run(ctx: ScenarioContext) {
-    const mod = await importIfPresent("runtime/tasks/mod.ts")
-    const startTaskEngine = pickFunction<StartTaskEngine>(mod, "startTaskEngine")
-    if (!startTaskEngine) {
-      ctx.skip("durable tasks have not landed yet (runtime/tasks/mod.ts startTaskEngine)")
-      return
-    }
+    const startTaskEngine = await needFunction<StartTaskEngine>(ctx, "runtime/tasks/mod.ts", "startTaskEngine", "durable tasks")
+    if (!startTaskEngine) return
     const M = tasks(ctx, 4000, 400)
     const R = rounds(ctx, 3, 2)
     const payload = { ms: 0, pad: "x".repeat(ctx.options.payload) }

@@ -19,6 +19,7 @@ import { benchTally, tally } from "../agents.ts"
 import { alternate, payloadText, sleep } from "../load.ts"
 import { median } from "../stats.ts"
 import { benchLogger, duration, encoder, rawConnection, rounds } from "../support.ts"
+import { halfRounds, recordVsRaw, warmUp } from "../compare.ts"
 import type { Scenario } from "../types.ts"
 
 const RAW_SUBJECT = "bench.raw.tell"
@@ -114,9 +115,7 @@ export const tellScenario: Scenario = {
       // the gap is the caller's and how much the node's
       const untyped = (ms: number) => pump(ms, window, rate, (i) => client.tell({ agent: benchTally.type, id: `t${i % ACTORS}` }, "Count", { text }), () => tally.count, senderNc)
 
-      ctx.progress(0.02, "warm-up")
-      await raw(300)
-      await ants(300)
+      await warmUp(ctx, raw, ants)
       const R = rounds(ctx)
       const D = duration(ctx)
       const res = await alternate<PumpResult>(
@@ -126,10 +125,8 @@ export const tellScenario: Scenario = {
         (r) => ctx.progress((r + 1) / R, `round ${r + 1}/${R}`),
       )
       const params = { rounds: R, durationMs: D, payload: ctx.options.payload, window, actors: ACTORS, rate: rate ?? "max" }
-      ctx.record({
+      recordVsRaw(ctx, res, (x) => x.throughput, {
         metric: "throughput",
-        value: median(res.ants.map((x) => x.throughput)),
-        baseline: median(res.raw.map((x) => x.throughput)),
         baselineOf: BASELINE,
         unit: "msg/s",
         better: "higher",
@@ -138,14 +135,12 @@ export const tellScenario: Scenario = {
         params,
       })
       const plain = await alternate<PumpResult>(
-        Math.max(1, Math.ceil(R / 2)),
+        halfRounds(R),
         () => raw(D),
         () => untyped(D),
       )
-      ctx.record({
+      recordVsRaw(ctx, plain, (x) => x.throughput, {
         metric: "throughput, untyped caller",
-        value: median(plain.ants.map((x) => x.throughput)),
-        baseline: median(plain.raw.map((x) => x.throughput)),
         baselineOf: BASELINE,
         unit: "msg/s",
         better: "higher",
@@ -153,14 +148,12 @@ export const tellScenario: Scenario = {
         note: "messaging.tell by type name: JSON only, no schema encoding at the caller",
       })
       const json = await alternate<PumpResult>(
-        Math.max(1, Math.ceil(R / 2)),
+        halfRounds(R),
         () => rawJson(D),
         () => ants(D),
       )
-      ctx.record({
+      recordVsRaw(ctx, json, (x) => x.throughput, {
         metric: "throughput vs raw JSON pub/sub",
-        value: median(json.ants.map((x) => x.throughput)),
-        baseline: median(json.raw.map((x) => x.throughput)),
         baselineOf: BASELINE_JSON,
         unit: "msg/s",
         better: "higher",

@@ -21,7 +21,7 @@ import type { Accounting, StateStore } from "./state-store.ts"
 import { Checkpoints } from "./checkpoints.ts"
 import type { MessageLedger } from "../limits/message-ledger.ts"
 import type { LoopMonitor } from "../cpu/loop-monitor.ts"
-import { handleTurn, serialize, type Abandon, type TurnHost } from "./handler-turn.ts"
+import { abortTurn, handleTurn, serialize, type Abandon, type TurnHost } from "./handler-turn.ts"
 
 export type CellStatus = LifecycleState | "stopped"
 
@@ -76,6 +76,7 @@ export class ActorCell implements ActorAddress {
   queuedBytes = 0
   /** Ends the handler in flight now (its deadline passed, or a reset frees the actor). */
   abandon: ((why: Abandon) => void) | undefined
+  turnAbort: AbortController | null | undefined = undefined
   private running = false
   private pausedUntil = 0
   private ctx: ActorContext | null = null
@@ -321,9 +322,10 @@ export class ActorCell implements ActorAddress {
     let ready: Promise<void> | undefined = undefined
     ready = this.ready = (async () => {
       await null // `ready` is assigned before the body reads it
-      if (shutdownMs !== 0 && this.running) {
-        await this.settle(shutdownMs)
-        restore()
+      if (this.running) {
+        // a handler still running past its shutdown time is abandoned: its ctx.signal says so
+        if (shutdownMs === 0 || !(await this.settle(shutdownMs))) abortTurn(this, new Error(`${this.type}/${this.id} restarted while its handler ran`))
+        if (shutdownMs !== 0) restore()
       }
       if (backoffMs > 0) await new Promise((r) => setTimeout(r, backoffMs))
       if (host.definition.onActivate && this.ready === ready) await host.definition.onActivate(this.context() as ActorContext<any>)

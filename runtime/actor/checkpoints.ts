@@ -58,6 +58,8 @@ export class Checkpoints {
   private unstoredSince = 0
   /** A write failed for another reason than fencing: the cell answers `unavailable` until one lands. */
   failing = false
+  /** Why the last write failed (for the error that ends a drain's tries). */
+  lastError: unknown = undefined
   /** Writes whose outcome is unknown (their request failed), by token: the JSON each carried. */
   private readonly uncertain = new Map<string, string>()
   private writes = 0
@@ -135,6 +137,7 @@ export class Checkpoints {
       }
     } catch (e) {
       const fenced = (e as { _tag?: string })?._tag === "StateFencedError"
+      this.lastError = e
       // a write whose request failed may still land: remember it, to recognise it later
       if (!fenced) this.uncertain.set(token, json)
       cell.checkpointFailed(e)

@@ -15,6 +15,7 @@ import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
 import type { ScopedMemory } from "../memory/mod.ts"
 import type { ModelClient } from "../models/mod.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
+import { turnSignal } from "./handler-turn.ts"
 import { STREAM_HEADER } from "../../subjects/models.ts"
 
 const decoder = new TextDecoder()
@@ -62,6 +63,11 @@ class CellContext implements ActorContext<unknown> {
     return this.#cell.state
   }
 
+  /** The turn's signal (handler-turn.ts `turnSignal`); outside a turn, the activation's. */
+  get signal(): AbortSignal {
+    return turnSignal(this.#cell) ?? stigmergyViews(this.#cell).signal
+  }
+
   set state(s: unknown) {
     this.#cell.state = s
   }
@@ -97,6 +103,7 @@ class CellContext implements ActorContext<unknown> {
         // An agent tool's call is an ask, in the actor's own tenant (through its scope); a turn waits for it as long as a model call.
         (type: string, id: string, tag: string, message: unknown) => scope.messaging.ask({ agent: type, id, tenant }, tag, message, { timeoutMs: 30_000 }),
         (subject: string, data: Uint8Array) => node.nc.publish(subject, data),
+        () => turnSignal(cell),
       )
       modelClients.set(cell, m)
     }
@@ -179,7 +186,7 @@ function refuse(node: HostNode, subject: string, code: "invalid_message" | "over
   else node.log("warn", `topic event on ${subject}: ${code}: ${message}`)
 }
 
-/** Per activation: the actor's pheromone and workspace views and the signal that ends their watches. */
+/** Per activation: the actor's pheromone and workspace views and the signal that ends their watches (and is `ctx.signal` outside a turn). */
 interface StigmergyViews {
   readonly signal: AbortSignal
   pheromones?: Pheromones

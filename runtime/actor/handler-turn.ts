@@ -7,10 +7,10 @@
  * never a crash. The cell (cell.ts) runs the turns one at a time; this file only sees what
  * `TurnCell` lists of it.
  */
-import { isModelLayerError, modelErrorCode } from "../models/mod.ts"
 import type { ErrorCode } from "../../subjects/envelope.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { DURABLE_HEADER } from "../../subjects/cluster.ts"
+import { errorCodeOf } from "../../subjects/errors.ts"
 import type { ActorContext } from "../agent/actor-context.ts"
 import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
 import { parseIssues, type CompiledTag } from "../agent/protocol.ts"
@@ -56,6 +56,8 @@ export interface TurnCell extends ActorAddress {
   readonly queued: number
   /** Ends the handler in flight now (set while an async handler runs). */
   abandon: ((why: Abandon) => void) | undefined
+  /** The turn in flight's controller of `ctx.signal`: undefined outside a turn, null until a handler reads it. */
+  turnAbort: AbortController | null | undefined
   /** The message whose handler runs now (the context reads its headers, e.g. the stream it asked for). */
   current: Envelope | undefined
   context(): ActorContext
@@ -66,6 +68,25 @@ export interface TurnCell extends ActorAddress {
   supervise(tag: string, error: unknown): void
   /** Frees the cell from a handler that cannot be waited for: restarts it from its last stored state. */
   restartStuck(reason: string): void
+}
+
+/**
+ * `ctx.signal` of the turn in flight: aborted when the runtime gives up on the handler (its
+ * deadline passed, an operator's reset freed the actor, the actor stopped or restarted while it
+ * ran). JavaScript cannot stop a promise; a handler that hands the signal to what it awaits
+ * (`fetch`, a timer, an SDK; `ctx.model` calls take it by themselves) stops instead of running
+ * on unseen. Made only when a handler reads it; undefined outside a turn.
+ */
+export function turnSignal(cell: Pick<TurnCell, "turnAbort">): AbortSignal | undefined {
+  if (cell.turnAbort === undefined) return undefined
+  return (cell.turnAbort ??= new AbortController()).signal
+}
+
+/** Aborts the signal of the turn in flight (if any) with `reason`; it stays aborted for that turn. */
+export function abortTurn(cell: Pick<TurnCell, "turnAbort">, reason: unknown): void {
+  if (cell.turnAbort === undefined) return
+  const c = (cell.turnAbort ??= new AbortController())
+  if (!c.signal.aborted) c.abort(reason)
 }
 
 export function serialize(state: unknown): string {
@@ -97,6 +118,7 @@ export function handleTurn(cell: TurnCell, env: Envelope): Promise<void> | undef
   const deadlineMs = host.deadlineOf(env.tag)
   const monitor = host.node.monitor
   let result: unknown
+  cell.turnAbort = null
   monitor.enter(cell, env.tag)
   try {
     if (host.pool !== undefined) {
@@ -113,17 +135,25 @@ export function handleTurn(cell: TurnCell, env: Envelope): Promise<void> | undef
     }
   } catch (error) {
     const ms = monitor.exit()
+    cell.turnAbort = undefined
     if (ms > deadlineMs) timedOut(cell, env, deadlineMs, ms)
     else failed(cell, env, error)
     return undefined
   }
   const ms = monitor.exit()
+  if (result !== null && typeof result === "object" && typeof (result as Promise<unknown>).then === "function") {
+    if (ms > deadlineMs) {
+      abortTurn(cell, new HandlerTimeoutError(env.tag, deadlineMs))
+      cell.turnAbort = undefined
+      timedOut(cell, env, deadlineMs, ms)
+      return undefined
+    }
+    return race(cell, env, result as Promise<unknown>, deadlineMs)
+  }
+  cell.turnAbort = undefined
   if (ms > deadlineMs) {
     timedOut(cell, env, deadlineMs, ms)
     return undefined
-  }
-  if (result !== null && typeof result === "object" && typeof (result as Promise<unknown>).then === "function") {
-    return race(cell, env, result as Promise<unknown>, deadlineMs)
   }
   return completed(cell, env, result)
 }
@@ -136,13 +166,17 @@ function race(cell: TurnCell, env: Envelope, pending: Promise<unknown>, deadline
     (value) => settle({ ok: true, value }),
     (error) => settle({ ok: false, error }),
   )
-  const timer = Number.isFinite(deadlineMs)
-    ? setTimeout(() => settle({ abandoned: { code: "timeout", reason: `did not finish within ${deadlineMs} ms` } }), deadlineMs)
-    : undefined
-  cell.abandon = (why) => settle({ abandoned: why })
+  // giving up on the handler aborts its signal at once, so what it awaits can stop too
+  const abandon = (why: Abandon) => {
+    abortTurn(cell, why.code === "timeout" ? new HandlerTimeoutError(env.tag, deadlineMs) : new Error(`${env.tag} was abandoned: ${why.reason}`))
+    settle({ abandoned: why })
+  }
+  const timer = Number.isFinite(deadlineMs) ? setTimeout(() => abandon({ code: "timeout", reason: `did not finish within ${deadlineMs} ms` }), deadlineMs) : undefined
+  cell.abandon = abandon
   return outcome.then((o) => {
     clearTimeout(timer)
     cell.abandon = undefined
+    cell.turnAbort = undefined
     if ("abandoned" in o) return abandoned(cell, env, o.abandoned, deadlineMs)
     if (o.ok) return completed(cell, env, o.value)
     if ((o.error as { _tag?: string })?._tag === "HandlerTimeoutError") return timedOut(cell, env, deadlineMs, deadlineMs)
@@ -220,6 +254,6 @@ function failed(cell: TurnCell, env: Envelope, error: unknown): void {
   const host = cell.host
   host.stats.handlerFailures++
   const message = error instanceof Error ? error.message : String(error)
-  host.replyError(env, isModelLayerError(error) ? modelErrorCode(error) : "handler_failed", `${host.definition.type}.${env.tag} failed: ${message}`)
+  host.replyError(env, errorCodeOf(error), `${host.definition.type}.${env.tag} failed: ${message}`)
   cell.supervise(env.tag, error)
 }

@@ -1,7 +1,7 @@
 /**
  * The engine's side of the cluster's port (runtime/cluster/local-actors.ts `LocalActors`): the
  * actors this node runs, seen through their hosts, and the engine's part of a hand-over
- * (finish what is queued, checkpoint, stop). The node passes the result to the cluster; this
+ * (finish what is queued, checkpoint with a few tries, stop). The node passes the result to the cluster; this
  * file does not import the cluster (the compiler checks the fit where the node wires them).
  */
 import type { Msg } from "@nats-io/nats-core"
@@ -9,6 +9,7 @@ import type { Inbound } from "../../subjects/inbound.ts"
 import type { ActorCell } from "./cell.ts"
 import type { Envelope } from "./mailbox.ts"
 import type { TypeHost } from "./type-host.ts"
+import { finalCheckpoint } from "./final-checkpoint.ts"
 
 /** An activation handed out by `localActors` (the cell itself, narrowed). */
 interface Activation {
@@ -48,7 +49,13 @@ export function localActors(hosts: ReadonlyMap<string, TypeHost>, dispatch: (msg
       for (;;) {
         while ((cell.busy || cell.status === "warming") && !stopped() && Date.now() < deadline) await sleep(5)
         if (stopped()) return false
-        if (host.checkpointPolicy !== "never") await cell.checkpointNow(undefined, true) // forced: keeps its cost accounting
+        if (host.checkpointPolicy !== "never") {
+          // forced: keeps its cost accounting; a few tries, then the activation ends without it (said loudly)
+          await finalCheckpoint(cell).catch((e: unknown) => {
+            host.stop(cell, (e as Error).message)
+            throw e
+          })
+        }
         if (stopped()) return false
         if ((cell.busy || cell.status === "warming") && Date.now() < deadline) continue
         break

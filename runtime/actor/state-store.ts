@@ -15,6 +15,7 @@
  * Reads go to the stream's leader (`load`, `current`), not to any replica: a replica that lags
  * (one that was cut off a moment ago) would hand out an older checkpoint.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import { Kvm, type KV } from "@nats-io/kv"
@@ -24,15 +25,13 @@ import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { stripPrototypeKeys } from "../limits/safe-json.ts"
 
-export class StateFencedError extends Error {
-  readonly _tag = "StateFencedError"
+export class StateFencedError extends TaggedError("StateFencedError") {
   constructor(
     readonly key: string,
     readonly expectedRevision: number,
     options?: { cause?: unknown },
   ) {
     super(`checkpoint of ${key} was fenced: another activation wrote after revision ${expectedRevision}`, options)
-    this.name = "StateFencedError"
   }
 }
 

@@ -17,6 +17,7 @@ import { actorKey, parseActorKey } from "../../subjects/inbound.ts"
 /** Bytes a checkpoint adds around the state (`{"v":1,"state":…,"at":…,"node":…,"acct":{…}}`), with room to spare. */
 const CHECKPOINT_OVERHEAD_BYTES = 1024
 import { makeActorContext } from "./context.ts"
+import { abortTurn } from "./handler-turn.ts"
 import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
 import type { CompiledTag } from "../agent/protocol.ts"
 import type { StateStore } from "./state-store.ts"
@@ -180,6 +181,7 @@ export class TypeHost implements CellHost {
     if (cell.status === "stopped") return
     const from = cell.status as LifecycleState
     cell.status = "stopped"
+    abortTurn(cell, new Error(`${this.definition.type}/${cell.id} stopped: ${reason}`))
     this.stats.activeMs += Date.now() - cell.activeSince
     this.cells.delete(cell.key)
     this.unsubscribeCell(cell)

@@ -111,6 +111,15 @@ export interface ActorContext<S = unknown> extends Messaging, TopicPublishing, L
    */
   state: S
   /**
+   * Aborted when the runtime gives up on this handler: its deadline passed, an operator's reset
+   * freed the actor, or the actor stopped or restarted while it ran (`reason` says which). Hand
+   * it to what you await (`fetch(url, { signal: ctx.signal })`, SDK calls, timers) so the work
+   * stops with the handler; `ctx.model` calls honour it without being told. It belongs to this
+   * message's turn: read it before the first `await`. Outside a handler (onActivate,
+   * onPassivate) it is the activation's, aborted when the activation ends.
+   */
+  readonly signal: AbortSignal
+  /**
    * Memory of this actor (episodic, semantic, procedural), searched by meaning: it writes as
    * this actor and reads within its tenant (runtime/memory). Opened at the node's first call.
    */

@@ -3,6 +3,7 @@
  * state, handlers, plus the runtime options of the type (mailbox bound, lifecycle, topics).
  * The returned value is both what a node hosts and what a caller uses for typed asks.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import { Schema } from "effect"
 import { token } from "../../subjects/grammar.ts"
 import type { ActorContext } from "./actor-context.ts"
@@ -174,13 +175,7 @@ export interface AgentDefinition<P extends ProtocolSpec = ProtocolSpec, S = any>
   readonly extensions: Readonly<Record<string, unknown>>
 }
 
-export class AgentDefinitionError extends Error {
-  readonly _tag = "AgentDefinitionError"
-  constructor(message: string) {
-    super(message)
-    this.name = "AgentDefinitionError"
-  }
-}
+export class AgentDefinitionError extends TaggedError("AgentDefinitionError") {}
 
 function isProtocol<P extends ProtocolSpec>(p: P | Protocol<P>): p is Protocol<P> {
   return typeof (p as Protocol<P>).compiled === "object" && (p as Protocol<P>).compiled instanceof Map

@@ -4,6 +4,7 @@
  * replies, validation at every boundary (decode on receipt, encode on reply), and the JSON
  * Schema an LLM is asked to produce for a tool call.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import { Either, JSONSchema, Option, ParseResult, Schema, SchemaAST as AST } from "effect"
 import { token } from "../../subjects/grammar.ts"
 import { boundedDecoder, DECODE_LIMIT_DEFAULTS, type BoundedDecoder } from "../limits/bounded-decode.ts"
@@ -28,14 +29,12 @@ export type ReplyOf<P extends ProtocolSpec, T extends keyof P> = P[T]["reply"] e
   : void
 
 /** A validation failure: the message or reply does not fit its schema. */
-export class ProtocolError extends Error {
-  readonly _tag = "ProtocolError"
+export class ProtocolError extends TaggedError("ProtocolError") {
   constructor(
     message: string,
     readonly issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
   ) {
     super(message)
-    this.name = "ProtocolError"
   }
 }
 

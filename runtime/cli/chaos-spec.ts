@@ -21,7 +21,7 @@ export const CHAOS = defineCommand({
       "Builds separate hosts on this Linux machine (a network namespace each, on a bridge that exists only inside them: root and iproute2 required): three nats-servers (the shipped nats-cluster/ files), two runtime nodes and recording clients. Runs each scenario (all when none is named) and prints, per fault and checkpoint policy, how long clients went unanswered, acknowledged increments lost (goal 0), increments applied twice and double activations (goal 0). Removes every host it built, even when interrupted. Exit 0 when every goal held, 1 when one did not or the hosts could not be built (it says why).",
   },
   options: {
-    pace: oneOf(CHAOS_PACES, "fault lengths: quick (seconds each, a smoke run of about 3 minutes for all), standard (the test suite's: 10-60 s faults), long (longer cuts, both policies everywhere)").withDefault("standard"),
+    pace: oneOf(CHAOS_PACES, "fault lengths: quick (seconds each, a smoke run of about 4 minutes for all), standard (the test suite's: 10-60 s faults), long (longer cuts, both policies everywhere)").withDefault("standard"),
     quick: flag("short for --pace quick"),
     runs: int("<n>", "run each scenario this many times").withDefault(1),
     keep: flag("keep every history and the nodes' logs (a failed run's are always kept) in the temporary folder"),

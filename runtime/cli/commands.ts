@@ -23,17 +23,19 @@ const natsClient = () =>
     "$NATS_URL, else the embedded server of a node running on this machine, else nats://127.0.0.1:4222",
   )
 const tenant = () => text("<tenant>", "the tenant").withDefault(DEFAULT_TENANT)
+/** The options of a command that talks to NATS: the server and the credentials. */
+const client = () => ({ nats: natsClient(), ...CREDENTIALS })
+/** The same, and how long the command waits for answers (`what`), by default `ms`. */
+const clientWaiting = (what: string, ms: number) => ({ ...client(), timeout: duration("<ms>", what).withDefault(ms) })
+/** A command or subcommand without positional arguments. */
+const noArgs = (summary: string) => ({ args: "", min: 0, max: 0, summary })
 
 export const NODE = defineCommand({
   name: "node",
   summary: "run a runtime node hosting agent types",
-  args: {
-    args: "",
-    min: 0,
-    max: 0,
-    summary:
-      "Hosts every agent type the modules export. Without --nats or NATS_URL it starts an embedded nats-server (free port, temporary store) that stops with the node, and other ants commands on this machine find it. SIGINT/SIGTERM drain the node (in-flight messages finish, state is checkpointed) and exit 0; a second signal exits at once with 1.",
-  },
+  args: noArgs(
+    "Hosts every agent type the modules export. Without --nats or NATS_URL it starts an embedded nats-server (free port, temporary store) that stops with the node, and other ants commands on this machine find it. SIGINT/SIGTERM drain the node (in-flight messages finish, state is checkpointed) and exit 0; a second signal exits at once with 1.",
+  ),
   options: {
     agents: text("<module>", "module exporting defineAgent values (TypeScript or JavaScript: its default export, an `agents` array, or named exports), e.g. ./actors/examples/index.ts; repeat for several")
       .repeatable()
@@ -64,13 +66,9 @@ export const NODE = defineCommand({
 export const DEMO = defineCommand({
   name: "demo",
   summary: "start an embedded swarm of example agents, drive it, print what happened",
-  args: {
-    args: "",
-    min: 0,
-    max: 0,
-    summary:
-      "Starts a node with the example agents, drives many counter actors with ask, crashes one for supervision, sends a bad body, runs durable tasks (one dead-lettered), lets four foragers share work through pheromones, has the example assistant answer through a model (the offline provider when no key is set), prints figures read back from the system, and drains. Exit 0 when every figure is as expected.",
-  },
+  args: noArgs(
+    "Starts a node with the example agents, drives many counter actors with ask, crashes one for supervision, sends a bad body, runs durable tasks (one dead-lettered), lets four foragers share work through pheromones, has the example assistant answer through a model (the offline provider when no key is set), prints figures read back from the system, and drains. Exit 0 when every figure is as expected.",
+  ),
   options: {
     nats: text("<url>", "use this NATS server instead of an embedded one").defaultIs("an embedded nats-server"),
     actors: int("<n>", "counter actors driven at once").withDefault(50),
@@ -87,8 +85,7 @@ export const ASK = defineCommand({
   summary: "send a request to an agent and print the reply envelope",
   args: { args: "<subject> ['<json>']", min: 1, max: 2, summary: "Prints the reply envelope, {\"ok\":true,\"value\":...} or {\"ok\":false,\"error\":{\"code\",\"message\"}}, and exits 1 on an error envelope." },
   options: {
-    nats: natsClient(),
-    ...CREDENTIALS,
+    ...client(),
     timeout: duration("<ms>", "how long to wait for the reply").defaultIs("5000; with --stream 60000"),
     stream: flag("print the answer as it is written, then the reply envelope: the ask carries the header Ants-Stream (conversational agents stream their turn there; any handler can, through ctx.streamId)"),
   },
@@ -106,7 +103,7 @@ export const TELL = defineCommand({
   name: "tell",
   summary: "send a message to an agent without waiting for a reply",
   args: { args: "<subject> ['<json>']", min: 1, max: 2, summary: "Publishes the message and returns once the server has it; nothing says whether an agent handled it (use ask for that)." },
-  options: { nats: natsClient(), ...CREDENTIALS },
+  options: client(),
   notes: [SUBJECT_NOTE],
   examples: [`npx ants tell ants.default.agent.counter.c1.Add '{"n":2}'`],
   connects: true,
@@ -118,9 +115,7 @@ export const WAKE = defineCommand({
   args: { args: "<type> <id>", min: 2, max: 2, summary: "Sends the runtime tag _Wake: the node that owns the actor activates it (from its checkpoint, if any) and replies its status." },
   options: {
     tenant: tenant(),
-    nats: natsClient(),
-    ...CREDENTIALS,
-    timeout: duration("<ms>", "how long to wait for the node's answer").withDefault(5000),
+    ...clientWaiting("how long to wait for the node's answer", 5000),
   },
   examples: ["npx ants wake counter c1", "npx ants wake echo e7 --json"],
   connects: true,
@@ -129,12 +124,8 @@ export const WAKE = defineCommand({
 export const NODES = defineCommand({
   name: "nodes",
   summary: "list runtime nodes: members, partitions owned, actors by state",
-  args: { args: "", min: 0, max: 0, summary: "Every node answers a broadcast within the timeout; prints state, partitions, actors by state, leases and the guarantees on the server. Exit 1 when no node answered." },
-  options: {
-    nats: natsClient(),
-    ...CREDENTIALS,
-    timeout: duration("<ms>", "how long to gather answers").withDefault(1000),
-  },
+  args: noArgs("Every node answers a broadcast within the timeout; prints state, partitions, actors by state, leases and the guarantees on the server. Exit 1 when no node answered."),
+  options: clientWaiting("how long to gather answers", 1000),
   examples: ["npx ants nodes", "npx ants nodes --json --timeout 2000"],
   connects: true,
 })
@@ -142,14 +133,12 @@ export const NODES = defineCommand({
 export const ACTORS = defineCommand({
   name: "actors",
   summary: "where each actor of a type lives, and its state",
-  args: { args: "", min: 0, max: 0, summary: "Lists every actor of the type the nodes hold (active, idle, warming or sleeping) and the node it is on. Exit 1 when no node answered." },
+  args: noArgs("Lists every actor of the type the nodes hold (active, idle, warming or sleeping) and the node it is on. Exit 1 when no node answered."),
   options: {
     type: text("<type>", "the agent type").required(),
     tenant: text("<tenant>", "only this tenant").defaultIs("every tenant"),
     limit: int("<n>", "at most this many actors from each node").defaultIs("10000"),
-    nats: natsClient(),
-    ...CREDENTIALS,
-    timeout: duration("<ms>", "how long to gather answers").withDefault(1000),
+    ...clientWaiting("how long to gather answers", 1000),
   },
   examples: ["npx ants actors --type counter", "npx ants actors --type counter --tenant default --limit 100 --json"],
   connects: true,
@@ -158,18 +147,12 @@ export const ACTORS = defineCommand({
 export const COST = defineCommand({
   name: "cost",
   summary: "per-type compute (activations, active and sleeping time, priced) beside model spend (calls, tokens, money)",
-  args: {
-    args: "",
-    min: 0,
-    max: 0,
-    summary:
-      "Prices each type's active and sleeping agent-hours, summed over the nodes that answer (about $0.21 per active agent-hour, $0.01 per sleeping one), next to what the same hours would cost kept always on, and beside it each type's model calls, tokens and spend (from providers' usage and the models file's prices). Exit 1 when no node answered.",
-  },
+  args: noArgs(
+    "Prices each type's active and sleeping agent-hours, summed over the nodes that answer (about $0.21 per active agent-hour, $0.01 per sleeping one), next to what the same hours would cost kept always on, and beside it each type's model calls, tokens and spend (from providers' usage and the models file's prices). Exit 1 when no node answered.",
+  ),
   options: {
     type: text("<type>", "only this agent type").defaultIs("every type"),
-    nats: natsClient(),
-    ...CREDENTIALS,
-    timeout: duration("<ms>", "how long to gather the nodes' figures").withDefault(1000),
+    ...clientWaiting("how long to gather the nodes' figures", 1000),
   },
   examples: ["npx ants cost", "npx ants cost --type counter --json"],
   connects: true,
@@ -198,8 +181,8 @@ export const PHEROMONE = defineCommand({
   subcommands: {
     deposit: { args: "--type <T> --location <L>", min: 0, max: 0, summary: "lay a trail at a location (replacing one with the same id, or reinforcing it with --reinforce)" },
     reinforce: { args: "<key> | --location <L> --id <X>", min: 0, max: 1, summary: "strengthen a live trail (strengths add, capped at 1; the TTL restarts)" },
-    detect: { args: "", min: 0, max: 0, summary: "list the live trails under a location, strongest first" },
-    watch: { args: "", min: 0, max: 0, summary: "print trails as they are deposited, reinforced and evaporate, until Ctrl-C, --count or --timeout" },
+    detect: noArgs("list the live trails under a location, strongest first"),
+    watch: noArgs("print trails as they are deposited, reinforced and evaporate, until Ctrl-C, --count or --timeout"),
     evaporate: { args: "<key> | --location <L> --id <X>", min: 0, max: 1, summary: "remove a trail now" },
   },
   options: {
@@ -219,8 +202,7 @@ export const PHEROMONE = defineCommand({
     timeout: duration("<D>", "stop after this long").onlyFor("watch"),
     tenant: tenant(),
     emitter: text("<E>", "who deposits (recorded on the trail)").withDefault("cli"),
-    nats: natsClient(),
-    ...CREDENTIALS,
+    ...client(),
   },
   notes: [
     "With --json every result is one JSON document (watch: one line per event); a refusal prints {\"ok\":false,\"error\":{code,message}} and exits 1, a usage error {\"ok\":false,\"error\":{\"code\":\"usage\",...}} and exits 2.",
@@ -259,8 +241,7 @@ export const TASK = defineCommand({
     "not-before": time("<T>", "not delivered before this time").onlyFor("submit"),
     deadline: time("<T>", "dead-lettered (deadline_exceeded) if not started by this time").onlyFor("submit"),
     tenant: tenant(),
-    nats: natsClient(),
-    ...CREDENTIALS,
+    ...client(),
   },
   notes: [
     "Times T: ISO-8601 (2026-01-31T09:00:00Z), epoch milliseconds, or relative: +500ms, +30s, +5m, +24h.",
@@ -279,7 +260,7 @@ export const DLQ = defineCommand({
   name: "dlq",
   summary: "list, inspect, resubmit or purge dead-lettered tasks",
   subcommands: {
-    list: { args: "", min: 0, max: 0, summary: "the tenant's dead letters, oldest first" },
+    list: noArgs("the tenant's dead letters, oldest first"),
     show: { args: "<id>", min: 1, max: 1, aliases: ["inspect"], summary: "one dead letter: payload, attempts, last error, reason" },
     resubmit: { args: "<id>", min: 1, max: 1, summary: "submit the task again (fresh attempts, same id) and remove the dead letter" },
     purge: { args: "[<id>]", min: 0, max: 1, summary: "remove one dead letter, or every dead letter of the tenant" },
@@ -287,8 +268,7 @@ export const DLQ = defineCommand({
   options: {
     limit: int("<n>", "at most this many").defaultIs("all").onlyFor("list"),
     tenant: tenant(),
-    nats: natsClient(),
-    ...CREDENTIALS,
+    ...client(),
   },
   notes: [
     `A task lands here when its last attempt fails, when it is rejected, or when its deadline passes. The examples below show the one \`npx ants task submit example.work '{"fail":true}' --key broken-1\` leaves after its 3 attempts. A malformed_payload one cannot be resubmitted: submit a corrected task and purge it.`,
@@ -317,8 +297,7 @@ export const TENANT = defineCommand({
     "messages-per-second": int("<n>", "messages to the tenant's actors per second").onlyFor("quota"),
     "kv-bytes": int("<n>", "bytes of actor state the tenant may keep", { min: 0 }).onlyFor("quota"),
     "task-backlog": int("<n>", "tasks of the tenant waiting at once", { min: 0 }).onlyFor("quota"),
-    nats: natsClient(),
-    ...CREDENTIALS,
+    ...client(),
   },
   notes: ["Run it as the operator principal (e.g. --nkey auth/operator.nk). The record lives in a bucket every node watches."],
   examples: [
@@ -387,7 +366,7 @@ export const TURN = defineCommand({
   name: "turn",
   summary: "list, show or replay the journaled turns of conversational agents",
   subcommands: {
-    list: { args: "", min: 0, max: 0, summary: "journaled turns of the tenant, oldest first" },
+    list: noArgs("journaled turns of the tenant, oldest first"),
     show: { args: "<type>/<id>/<turn>", min: 1, max: 1, summary: "one turn: input, model answers, tool results, answer" },
     replay: {
       args: "<type>/<id>/<turn>",

@@ -10,6 +10,9 @@ import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import type { TaskRecord } from "../../subjects/tasks.ts"
 import { getTaskStatus } from "../tasks/status.ts"
 import { submitTask, type TaskInput } from "../tasks/submit.ts"
+import { taskBacklog } from "../tasks/streams.ts"
+import { readTenant, tenantsBucket } from "../security/tenant-control.ts"
+import { TenantPolicy } from "../security/tenant-policy.ts"
 import type { Parsed } from "./command-spec.ts"
 import { TASK } from "./commands.ts"
 import { runCommand, type CommandIo } from "./run-command.ts"
@@ -28,6 +31,15 @@ function fail(io: TaskCommandIO, json: boolean, code: string, message: string, e
   if (json) io.out(JSON.stringify({ ok: false, error: { code, message } }))
   else (io.err ?? io.out).call(io, `error: ${message}`)
   return exit
+}
+
+/** The tenant's task backlog quota, as set with `ants tenant quota`, applied to a submission from the command line. */
+async function backlogRefusal(nc: NatsConnection, tenant: string): Promise<string | undefined> {
+  const record = await readTenant(await tenantsBucket(nc), tenant)
+  if (record?.quotas?.taskBacklog === undefined) return undefined
+  const policy = new TenantPolicy()
+  policy.update(tenant, record)
+  return policy.admitTask(tenant, await taskBacklog(nc, tenant))
 }
 
 export function formatRecord(r: TaskRecord): string {
@@ -71,6 +83,8 @@ export async function runTask(parsed: Parsed<(typeof TASK)["options"]>, io: Task
         ...(v["not-before"] !== undefined ? { notBefore: v["not-before"] } : {}),
         ...(v.deadline !== undefined ? { deadline: v.deadline } : {}),
       }
+      const refusal = await backlogRefusal(io.nc, tenant)
+      if (refusal !== undefined) return fail(io, json, "quota_exceeded", refusal)
       const r = await submitTask(io.nc, input, { tenant })
       if (json) io.out(JSON.stringify(r))
       else {

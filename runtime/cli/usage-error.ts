@@ -4,12 +4,11 @@
  * and prints the message with a pointer to its `--help`; nothing has been sent anywhere yet when
  * it is thrown from parsing.
  */
-export class UsageError extends Error {
-  readonly _tag = "UsageError"
+import { TaggedError } from "../../subjects/errors.ts"
+export class UsageError extends TaggedError("UsageError") {
   readonly exitCode = 2
   constructor(message: string) {
     super(message)
-    this.name = "UsageError"
   }
 }
 

@@ -4,6 +4,7 @@
  * server's mapping routes them to the owning node, so the caller needs no knowledge of
  * placement. Replies are decoded from the envelope; an error envelope rejects with AskError.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import type { Msg, NatsConnection } from "@nats-io/nats-core"
 import { errors } from "@nats-io/nats-core"
 import { randomUUID } from "node:crypto"
@@ -18,8 +19,7 @@ import { parseIssues } from "../agent/protocol.ts"
 export const DEFAULT_ASK_TIMEOUT_MS = 5_000
 
 /** An ask that did not get an `ok` reply. `code` is one of the envelope's error codes. */
-export class AskError extends Error {
-  readonly _tag = "AskError"
+export class AskError extends TaggedError("AskError") {
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -27,7 +27,6 @@ export class AskError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options)
-    this.name = "AskError"
   }
 }
 

@@ -9,7 +9,9 @@
  * `RequestError("cancelled")` made on every success to reject the already-settled promise).
  * Each captures a stack trace; profiled on the authenticated ask benchmark they were a quarter
  * of the process's CPU, more than the whole actor path of the node. Here an error is built only
- * when a request fails.
+ * when a request fails, and there is no timer per request: one sweep every 100 ms (while
+ * requests wait) fails those past their deadline, so a timeout fires up to 100 ms late.
+ * JetStream publishes that wait for their PubAck (runtime/tasks/stored-publish.ts) use it too.
  *
  * The inbox is under the connection's own inbox prefix, so a tenant's connection (prefix
  * `_INBOX_<tenant>`) receives its replies within its permissions. A request the server refuses
@@ -17,14 +19,17 @@
  * `nc.request`. Other failures are the nats.js error classes too (`TimeoutError`; `RequestError`
  * whose cause is `NoRespondersError`), so callers map them as they map those of `nc.request`.
  */
-import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core"
 import { createInbox, errors } from "@nats-io/nats-core"
+
+/** How often waiting requests are checked against their deadlines. */
+const SWEEP_MS = 100
 
 interface Pending {
   readonly subject: string
   readonly resolve: (m: Msg) => void
   readonly reject: (e: Error) => void
-  readonly timer: ReturnType<typeof setTimeout>
+  readonly until: number
 }
 
 class ReplyInbox {
@@ -33,6 +38,7 @@ class ReplyInbox {
   private readonly sub: Subscription
   private seq = 0
   private dead = false
+  private sweep: ReturnType<typeof setInterval> | undefined
 
   constructor(
     private readonly nc: NatsConnection,
@@ -54,27 +60,42 @@ class ReplyInbox {
       for (const [token, p] of this.pending) {
         if (p.subject !== s.error.subject) continue
         this.pending.delete(token)
-        clearTimeout(p.timer)
         p.reject(s.error)
       }
     }
   }
 
-  request(subject: string, body: Uint8Array, timeoutMs: number): Promise<Msg> {
+  request(subject: string, body: string | Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
     const token = (this.seq++).toString(36)
     return new Promise<Msg>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.pending.delete(token)) reject(new errors.TimeoutError())
-      }, timeoutMs)
-      this.pending.set(token, { subject, resolve, reject, timer })
+      this.pending.set(token, { subject, resolve, reject, until: Date.now() + timeoutMs })
+      this.arm()
       try {
-        this.nc.publish(subject, body, { reply: this.base + token })
+        this.nc.publish(subject, body, headers ? { reply: this.base + token, headers } : { reply: this.base + token })
       } catch (e) {
-        clearTimeout(timer)
         this.pending.delete(token)
         reject(e as Error)
       }
     })
+  }
+
+  private arm(): void {
+    if (this.sweep) return
+    this.sweep = setInterval(() => {
+      const now = Date.now()
+      for (const [token, p] of this.pending) {
+        if (p.until > now) continue
+        this.pending.delete(token)
+        p.reject(new errors.TimeoutError())
+      }
+      if (this.pending.size === 0) this.disarm()
+    }, SWEEP_MS)
+    this.sweep.unref?.()
+  }
+
+  private disarm(): void {
+    if (this.sweep) clearInterval(this.sweep)
+    this.sweep = undefined
   }
 
   private deliver(m: Msg): void {
@@ -82,7 +103,6 @@ class ReplyInbox {
     const p = this.pending.get(token)
     if (p === undefined) return // late: its request timed out
     this.pending.delete(token)
-    clearTimeout(p.timer)
     if (m.data.length === 0 && m.headers?.code === 503) {
       p.reject(new errors.RequestError(`no responders: '${p.subject}'`, { cause: new errors.NoRespondersError(p.subject) }))
     } else p.resolve(m)
@@ -93,10 +113,8 @@ class ReplyInbox {
     this.dead = true
     this.forget()
     this.sub.unsubscribe()
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer)
-      p.reject(e)
-    }
+    this.disarm()
+    for (const p of this.pending.values()) p.reject(e)
     this.pending.clear()
   }
 }
@@ -104,7 +122,7 @@ class ReplyInbox {
 const inboxes = new WeakMap<NatsConnection, ReplyInbox>()
 
 /** Sends `body` to `subject` as a request and resolves with the reply (the connection's reply inbox is made on first use). */
-export function requestReply(nc: NatsConnection, subject: string, body: Uint8Array, timeoutMs: number): Promise<Msg> {
+export function requestReply(nc: NatsConnection, subject: string, body: string | Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
   let inbox = inboxes.get(nc)
   if (inbox === undefined) {
     if (nc.isClosed()) return Promise.reject(new errors.ClosedConnectionError())
@@ -113,5 +131,5 @@ export function requestReply(nc: NatsConnection, subject: string, body: Uint8Arr
     })
     inboxes.set(nc, (inbox = made))
   }
-  return inbox.request(subject, body, timeoutMs)
+  return inbox.request(subject, body, timeoutMs, headers)
 }

@@ -281,7 +281,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       })
       if (stopped) handedOver++
     } catch (e) {
-      log("warn", `hand-over of ${a.type}/${a.id} failed: ${(e as Error).message}`)
+      log((e as { _tag?: string })._tag === "CheckpointGaveUpError" ? "error" : "warn", `hand-over of ${a.type}/${a.id} failed: ${(e as Error).message}`)
     } finally {
       handing.delete(a)
     }

@@ -27,7 +27,7 @@
  * message can be handled and then redelivered if the node died before the ack). No order is
  * promised between durable messages.
  */
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
+import { headers as natsHeaders, nanos, type NatsConnection } from "@nats-io/nats-core"
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from "@nats-io/jetstream"
 import { agentSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
 import {
@@ -46,7 +46,7 @@ import {
 } from "../../subjects/cluster.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { retrying } from "./kv-buckets.ts"
-import { ensureStream } from "../server/streams.ts"
+import { ensureFamilyStream, type StreamFamily } from "../server/streams.ts"
 import { backoffCap, type Backoff } from "../../supervisors/backoff.ts"
 import { publishDurable } from "../client/durable-tell.ts"
 import type { DurableTellResult } from "../agent/actor-context.ts"
@@ -85,8 +85,6 @@ export interface MailOptions {
 
 export type { DurableTellResult }
 
-const nanos = (ms: number) => ms * 1_000_000
-
 /** Waits for `p` at most `ms`; the timer does not outlive the wait (it would keep a stopping process alive). */
 async function within(p: Promise<unknown> | undefined, ms: number): Promise<void> {
   let t: ReturnType<typeof setTimeout> | undefined
@@ -101,25 +99,9 @@ const encoder = new TextEncoder()
 /** Creates the mail streams and the shared consumer when absent (an existing configuration is kept). */
 export async function ensureMailStreams(nc: NatsConnection, o: MailOptions = {}): Promise<JetStreamManager> {
   const jsm = await jetstreamManager(nc)
-  const replicas = o.replicas ?? 1
-  await ensureStream(jsm, {
-    name: MAIL_STREAM,
-    subjects: [...MAIL_STREAM_SUBJECTS],
-    retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-    num_replicas: replicas,
-    max_age: nanos(MAIL_DEFAULTS.maxAgeMs),
-    duplicate_window: nanos(o.duplicateWindowMs ?? MAIL_DEFAULTS.duplicateWindowMs),
-  })
-  await ensureStream(jsm, {
-    name: MAIL_DEAD_STREAM,
-    subjects: [...MAIL_DEAD_STREAM_SUBJECTS],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    num_replicas: replicas,
-    max_age: nanos(MAIL_DEFAULTS.deadMaxAgeMs),
-    duplicate_window: nanos(o.duplicateWindowMs ?? MAIL_DEFAULTS.duplicateWindowMs),
-  })
+  const family: StreamFamily = { storage: StorageType.File, replicas: o.replicas ?? 1, maxAgeMs: MAIL_DEFAULTS.maxAgeMs, duplicateWindowMs: o.duplicateWindowMs ?? MAIL_DEFAULTS.duplicateWindowMs }
+  await ensureFamilyStream(jsm, family, MAIL_STREAM, MAIL_STREAM_SUBJECTS, RetentionPolicy.Workqueue)
+  await ensureFamilyStream(jsm, { ...family, maxAgeMs: MAIL_DEFAULTS.deadMaxAgeMs }, MAIL_DEAD_STREAM, MAIL_DEAD_STREAM_SUBJECTS, RetentionPolicy.Limits)
   try {
     await jsm.consumers.info(MAIL_STREAM, MAIL_CONSUMER)
   } catch {

@@ -31,6 +31,7 @@
  *   anything, so even an activation that has not noticed it lost its lease (its node stalled)
  *   cannot write on top of the state the new owner restored.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv"
@@ -39,19 +40,22 @@ import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { isWrongRevision, openBucket } from "./kv-buckets.ts"
 
+/** Leases read at once when a node re-checks what it holds (verifyAll). */
+const VERIFY_BATCH = 64
+/** How long one read of a lease from the stream's leader may take before it is retried. */
+const VERIFY_READ_TIMEOUT_MS = 1_500
+
 export const LEASE_DEFAULTS = {
   leaseTtlMs: 600_000,
 } as const
 
 /** The actor's lease is held by another live node; its messages go there. */
-export class LeaseHeldError extends Error {
-  readonly _tag = "LeaseHeldError"
+export class LeaseHeldError extends TaggedError("LeaseHeldError") {
   constructor(
     readonly key: string,
     readonly holder: string,
   ) {
     super(`actor ${key} is active on node ${holder}`)
-    this.name = "LeaseHeldError"
   }
 }
 
@@ -107,7 +111,7 @@ export class Leases {
   }
 
   async start(): Promise<void> {
-    this.jsm = await jetstreamManager(this.nc)
+    this.jsm = await jetstreamManager(this.nc, { timeout: VERIFY_READ_TIMEOUT_MS })
     this.kv = await openBucket(this.nc, LEASES_BUCKET, { history: 1, ttl: this.ttlMs, replicas: this.o.replicas ?? 1 }, this.o.log)
     this.timer = setInterval(() => void this.refreshDue(), Math.min(5_000, Math.max(50, Math.floor(this.ttlMs / 6))))
     this.timer.unref()
@@ -216,37 +220,45 @@ export class Leases {
     }
   }
 
-  /** Checks every held lease against the bucket; the activations whose lease changed are told so. */
+  /**
+   * Checks every held lease against the bucket; the activations whose lease changed are told so.
+   * The node refuses messages while this runs, so the leases are read `VERIFY_BATCH` at a time,
+   * each read bounded by `VERIFY_READ_TIMEOUT_MS`: the first requests after a reconnect can go
+   * unanswered while the new server's interest propagates, and a read that fails is retried in
+   * the next round instead of holding every other lease up for the client's default 5 s.
+   */
   async verifyAll(): Promise<number> {
     let lost = 0
     let pending = [...this.held.values()]
+    const drop = (h: Held, reason: string) => {
+      if (this.held.get(h.key) !== h) return
+      this.held.delete(h.key)
+      lost++
+      h.lost(reason)
+    }
     // a lease that cannot be read now is not assumed to be still ours: tried again a few times,
     // then given up (its activation stops) rather than served unchecked
     for (let round = 0; pending.length > 0; round++) {
       const failed: Held[] = []
-      for (const h of pending) {
-        if (this.held.get(h.key) !== h) continue
-        let revision: number
-        try {
-          revision = await this.leaderRevision(h.key)
-        } catch {
-          failed.push(h)
-          continue
-        }
-        if (revision === h.revision || this.held.get(h.key) !== h) continue
-        this.held.delete(h.key)
-        lost++
-        h.lost(`lease of ${h.key} was taken over while this node was out of touch`)
+      for (let i = 0; i < pending.length; i += VERIFY_BATCH) {
+        await Promise.all(
+          pending.slice(i, i + VERIFY_BATCH).map(async (h) => {
+            if (this.held.get(h.key) !== h) return
+            let revision: number
+            try {
+              revision = await this.leaderRevision(h.key)
+            } catch {
+              failed.push(h)
+              return
+            }
+            if (revision !== h.revision) drop(h, `lease of ${h.key} was taken over while this node was out of touch`)
+          }),
+        )
       }
       pending = failed
       if (pending.length === 0) break
       if (round >= 3) {
-        for (const h of pending) {
-          if (this.held.get(h.key) !== h) continue
-          this.held.delete(h.key)
-          lost++
-          h.lost(`lease of ${h.key} could not be verified after this node was out of touch`)
-        }
+        for (const h of pending) drop(h, `lease of ${h.key} could not be verified after this node was out of touch`)
         break
       }
       await new Promise((r) => setTimeout(r, 200 * (round + 1)))

@@ -15,6 +15,7 @@
  * that computes) and replaced; the caller gets `HandlerTimeoutError`. A worker that dies fails
  * its job with `WorkerCrashedError` and is replaced.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import { Worker } from "node:worker_threads"
 import { isAbsolute, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -43,24 +44,16 @@ export interface JobResult {
   readonly state: unknown
 }
 
-export class HandlerTimeoutError extends Error {
-  readonly _tag = "HandlerTimeoutError"
+export class HandlerTimeoutError extends TaggedError("HandlerTimeoutError") {
   constructor(
     readonly tag: string,
     readonly timeoutMs: number,
   ) {
     super(`handler of ${tag} did not finish within ${timeoutMs} ms`)
-    this.name = "HandlerTimeoutError"
   }
 }
 
-export class WorkerCrashedError extends Error {
-  readonly _tag = "WorkerCrashedError"
-  constructor(message: string) {
-    super(message)
-    this.name = "WorkerCrashedError"
-  }
-}
+export class WorkerCrashedError extends TaggedError("WorkerCrashedError") {}
 
 interface Pending {
   readonly job: Job

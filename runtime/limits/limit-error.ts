@@ -4,10 +4,10 @@
  * an envelope code (`invalid_message` for what a sender sent, `too_large` for sizes the server
  * or the store cannot carry).
  */
+import { TaggedError } from "../../subjects/errors.ts"
 export type LimitKind = "bytes" | "depth" | "keys" | "prototype_key" | "not_json" | "rate" | "mailbox_bytes" | "node_bytes"
 
-export class LimitError extends Error {
-  readonly _tag = "LimitError"
+export class LimitError extends TaggedError("LimitError") {
   constructor(
     readonly limit: LimitKind,
     message: string,
@@ -17,7 +17,6 @@ export class LimitError extends Error {
     readonly path?: ReadonlyArray<string | number>,
   ) {
     super(message)
-    this.name = "LimitError"
   }
 }
 

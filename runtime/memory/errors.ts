@@ -3,6 +3,7 @@
  * `instanceof` (an error copied across a process or an isolate loses its prototype). Every
  * check of bad input happens before anything is written, so an error means nothing changed.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 
 export type MemoryErrorCode =
   /** Bad argument: unknown kind, empty text, a non-finite number, a bad filter, k out of range. */
@@ -18,15 +19,13 @@ export type MemoryErrorCode =
   /** The database refused the setup (missing pgvector, a role that cannot be created...). */
   | "setup_failed"
 
-export class MemoryError extends Error {
-  readonly _tag = "MemoryError"
+export class MemoryError extends TaggedError("MemoryError") {
   constructor(
     readonly code: MemoryErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options)
-    this.name = "MemoryError"
   }
 }
 

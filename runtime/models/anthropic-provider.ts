@@ -5,8 +5,8 @@
  * of one role are merged, since the API wants user and assistant to alternate.
  */
 import Anthropic from "@anthropic-ai/sdk"
-import { classifySdkError, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
-import type { ChatMessage, FinishReason, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
+import { finishReasons, sdkProvider, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
+import type { ChatMessage, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
 
 export interface AnthropicProviderOptions {
   readonly name?: string
@@ -51,21 +51,8 @@ function toWire(messages: ReadonlyArray<ChatMessage>, req: ModelRequest): { syst
   return { system: system.length > 0 ? system.join("\n\n") : undefined, messages: out }
 }
 
-function finish(reason: unknown): FinishReason {
-  switch (reason) {
-    case "end_turn":
-    case "stop_sequence":
-      return "stop"
-    case "tool_use":
-      return "tool_calls"
-    case "max_tokens":
-      return "length"
-    case "refusal":
-      return "content_filter"
-    default:
-      return "other"
-  }
-}
+/** The SDK's stop reasons, as ANTS names them (anything else is "other"). */
+const finish = finishReasons({ end_turn: "stop", stop_sequence: "stop", tool_use: "tool_calls", max_tokens: "length", refusal: "content_filter" })
 
 function params(model: string, req: ModelRequest): Anthropic.Messages.MessageCreateParamsNonStreaming {
   const w = toWire(req.messages, req)
@@ -165,16 +152,5 @@ export function anthropicProvider(options: AnthropicProviderOptions = {}): Provi
     return { content, toolCalls, finishReason: finish(reason), usage: { inputTokens, outputTokens }, model: answered }
   }
 
-  return {
-    name,
-    kind: "anthropic",
-    offline: false,
-    async call(model, req, o = {}) {
-      try {
-        return o.onDelta ? await streamed(model, req, o) : await plain(model, req, o)
-      } catch (e) {
-        throw classifySdkError(name, e)
-      }
-    },
-  }
+  return sdkProvider(name, "anthropic", plain, streamed)
 }

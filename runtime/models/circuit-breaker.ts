@@ -10,6 +10,7 @@
  *
  * The clock is injectable, so tests move time instead of sleeping.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 
 export interface Clock {
   now(): number
@@ -34,11 +35,9 @@ export const BREAKER_DEFAULTS = { failureThreshold: 5, resetTimeoutMs: 60_000 } 
 export type CircuitState = "closed" | "open" | "half_open"
 
 /** Thrown by `run` while the circuit is open. */
-export class CircuitOpenError extends Error {
-  readonly _tag = "CircuitOpenError"
+export class CircuitOpenError extends TaggedError("CircuitOpenError") {
   constructor(readonly retryAtMs: number) {
     super(`circuit open until ${new Date(retryAtMs).toISOString()}`)
-    this.name = "CircuitOpenError"
   }
 }
 

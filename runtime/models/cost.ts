@@ -1,13 +1,14 @@
 /**
  * Model spend: tokens and money per actor, summed per type and per tenant, from the providers'
- * usage fields and the models file's prices. Budgets (USD per actor, type or tenant) are
- * checked before every model call: once one is spent, the call fails with `budget_exceeded`
- * and no provider is asked. Spend lives behind a `CostStore` port: in memory, or in the
- * `ants_model_cost` KV bucket so that every node sees the same totals.
+ * usage fields and the models file's prices. Budgets (USD per actor, type or tenant) are held
+ * against before every model call (budget.ts: one counter per budgeted scope, shared by every
+ * node): once one is spent, the call fails with `budget_exceeded` and no provider is asked.
+ * Spend lives behind a `CostStore` port: in memory, or in the `ants_model_cost` KV bucket so
+ * that every node sees the same totals.
  */
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { Budgets } from "./config.ts"
-import { BudgetExceededError } from "./errors.ts"
+import { memoryBudgetStore, reserve, type BudgetStore, type Hold } from "./budget.ts"
 
 export interface Spend {
   readonly inputTokens: number
@@ -52,6 +53,8 @@ export class CostLedger {
   constructor(
     private readonly budgets: Budgets,
     readonly store: CostStore = memoryCostStore(),
+    private readonly budgetStore: BudgetStore = memoryBudgetStore(),
+    private readonly nodeId = "local",
   ) {}
 
   report(tenant?: string): SpendReport {
@@ -68,28 +71,12 @@ export class CostLedger {
     return { total, byTenant, byType, byAgent }
   }
 
-  /** Throws BudgetExceededError when the actor's, its type's or its tenant's budget is spent. */
-  check(a: ActorAddress): void {
-    const b = this.budgets
-    if (!b.agent && !b.type && !b.tenant) return
-    let agent = 0
-    let type = 0
-    let tenant = 0
-    for (const { address, spend } of this.store.all()) {
-      if (address.tenant !== a.tenant) continue
-      tenant += spend.usd
-      if (address.type !== a.type) continue
-      type += spend.usd
-      if (address.id === a.id) agent += spend.usd
-    }
-    const over = (scope: "agent" | "type" | "tenant", limit: number | undefined, spent: number) => {
-      if (limit !== undefined && spent >= limit) {
-        throw new BudgetExceededError(`model budget of ${scope} ${scope === "agent" ? `${a.type}/${a.id}` : scope === "type" ? a.type : a.tenant} is spent ($${spent.toFixed(6)} of $${limit})`, scope, limit, spent)
-      }
-    }
-    over("agent", b.agent?.[`${a.type}/${a.id}`], agent)
-    over("type", b.type?.[a.type], type)
-    over("tenant", b.tenant?.[a.tenant], tenant)
+  /**
+   * Takes a hold of a call's estimated cost on the actor's budgeted scopes (budget.ts), or
+   * throws BudgetExceededError when a budget is spent or held in full by calls in flight.
+   */
+  hold(a: ActorAddress, estimateUsd: () => number): Promise<Hold> {
+    return reserve(this.budgetStore, this.budgets, a, estimateUsd, this.nodeId)
   }
 
   async record(a: ActorAddress, usage: { inputTokens: number; outputTokens: number }, usd: number): Promise<void> {

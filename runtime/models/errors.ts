@@ -13,13 +13,12 @@
  *
  * `budget_exceeded` stops model use; it is not retried anywhere.
  */
-import type { ErrorCode } from "../../subjects/envelope.ts"
+import { TaggedError } from "../../subjects/errors.ts"
 
 export type ProviderErrorKind = "rate_limited" | "overloaded" | "timeout" | "server" | "malformed" | "context" | "refused"
 
 /** One failed call to one deployment. */
-export class ProviderError extends Error {
-  readonly _tag = "ProviderError"
+export class ProviderError extends TaggedError("ProviderError") {
   constructor(
     readonly kind: ProviderErrorKind,
     message: string,
@@ -29,13 +28,11 @@ export class ProviderError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options)
-    this.name = "ProviderError"
   }
 }
 
 /** No deployment could answer: every candidate failed, was cooling down or had its circuit open. */
-export class ModelUnavailableError extends Error {
-  readonly _tag = "ModelUnavailableError"
+export class ModelUnavailableError extends TaggedError("ModelUnavailableError") {
   constructor(
     message: string,
     readonly attempts: ReadonlyArray<{ readonly deployment: string; readonly error: string }>,
@@ -43,22 +40,18 @@ export class ModelUnavailableError extends Error {
     readonly lastKind?: ProviderErrorKind,
   ) {
     super(message)
-    this.name = "ModelUnavailableError"
   }
 }
 
 /** The prompt is larger than every eligible model's context, and no summarising step is declared. */
-export class ContextOverflowError extends Error {
-  readonly _tag = "ContextOverflowError"
+export class ContextOverflowError extends TaggedError("ContextOverflowError") {
   constructor(message: string, readonly estimatedTokens: number) {
     super(message)
-    this.name = "ContextOverflowError"
   }
 }
 
 /** A budget (per request, agent, type or tenant) is spent: model use stops. */
-export class BudgetExceededError extends Error {
-  readonly _tag = "BudgetExceededError"
+export class BudgetExceededError extends TaggedError("BudgetExceededError") {
   readonly code = "budget_exceeded"
   constructor(
     message: string,
@@ -67,36 +60,32 @@ export class BudgetExceededError extends Error {
     readonly spentUsd: number,
   ) {
     super(message)
-    this.name = "BudgetExceededError"
   }
 }
 
 /** A models file or environment that cannot be used. */
-export class ModelConfigError extends Error {
-  readonly _tag = "ModelConfigError"
-  constructor(message: string) {
-    super(message)
-    this.name = "ModelConfigError"
-  }
-}
+export class ModelConfigError extends TaggedError("ModelConfigError") {}
 
 /** A tool call the model made that cannot run: unknown tool, or arguments that do not fit its Schema. */
-export class ToolCallError extends Error {
-  readonly _tag = "ToolCallError"
+export class ToolCallError extends TaggedError("ToolCallError") {
   constructor(message: string, readonly tool: string, readonly issues?: string) {
     super(message)
-    this.name = "ToolCallError"
   }
 }
 
 /** A turn that could not finish: step limit reached, or a structured answer that does not fit its Schema. */
-export class TurnError extends Error {
-  readonly _tag = "TurnError"
-  constructor(message: string, readonly reason: "step_limit" | "invalid_output" | "journal") {
+export class TurnError extends TaggedError("TurnError") {
+  constructor(message: string, readonly reason: "step_limit" | "invalid_output") {
     super(message)
-    this.name = "TurnError"
   }
 }
+
+/**
+ * The turn journal could not be reached (a KV timeout under overload, a server without
+ * quorum): not the actor's fault; the caller gets `unavailable` and its retry resumes the turn
+ * from what was recorded.
+ */
+export class TurnJournalError extends TaggedError("TurnJournalError") {}
 
 export type ModelLayerError =
   | ProviderError
@@ -106,28 +95,12 @@ export type ModelLayerError =
   | ModelConfigError
   | ToolCallError
   | TurnError
+  | TurnJournalError
 
-const TAGS = new Set(["ProviderError", "ModelUnavailableError", "ContextOverflowError", "BudgetExceededError", "ModelConfigError", "ToolCallError", "TurnError"])
+const TAGS = new Set(["ProviderError", "ModelUnavailableError", "ContextOverflowError", "BudgetExceededError", "ModelConfigError", "ToolCallError", "TurnError", "TurnJournalError"])
 
 export function isModelLayerError(e: unknown): e is ModelLayerError {
   return typeof e === "object" && e !== null && TAGS.has((e as { _tag?: string })._tag ?? "")
-}
-
-/** The envelope code a caller sees for a models-layer error. */
-export function modelErrorCode(e: ModelLayerError): ErrorCode {
-  switch (e._tag) {
-    case "BudgetExceededError":
-      return "budget_exceeded"
-    case "ModelUnavailableError":
-    case "ProviderError":
-      return "unavailable"
-    case "ContextOverflowError":
-    case "ToolCallError":
-    case "ModelConfigError":
-      return "invalid_request"
-    case "TurnError":
-      return "handler_failed"
-  }
 }
 
 /**

@@ -15,6 +15,7 @@
  * turn that already has a header (a resumption) reads it.
  */
 import type { ActorAddress } from "../../subjects/grammar.ts"
+import { isModelLayerError, TurnJournalError } from "./errors.ts"
 import type { ChatMessage, ModelAnswer } from "./types.ts"
 
 export interface TurnMeta {
@@ -83,6 +84,35 @@ export interface TurnJournal {
   reset(a: ActorAddress, turn: string): Promise<void>
   /** Turns of a tenant (optionally of a type and actor), headers only. */
   list(tenant: string, type?: string, id?: string): Promise<TurnMeta[]>
+}
+
+/**
+ * The journal with its store's failures (a KV timeout under overload, a server without quorum)
+ * turned into TurnJournalError: the caller gets `unavailable` and retries, and the retried
+ * turn resumes from what was recorded; the actor is resumed, not restarted.
+ */
+export function guardedJournal(j: TurnJournal): TurnJournal {
+  const guard =
+    <A extends unknown[], R>(what: string, f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      try {
+        return await f(...a)
+      } catch (e) {
+        if (isModelLayerError(e)) throw e
+        throw new TurnJournalError(`the turn journal could not ${what}: ${(e as Error)?.message ?? String(e)}; retry (the turn resumes from what was recorded)`, { cause: e })
+      }
+    }
+  return {
+    meta: guard("be read", j.meta.bind(j)),
+    open: guard("record the turn", j.open.bind(j)),
+    steps: guard("be read", j.steps.bind(j)),
+    record: guard("record a step", j.record.bind(j)),
+    setMeta: guard("record the turn", j.setMeta.bind(j)),
+    summary: guard("be read", j.summary.bind(j)),
+    recordSummary: guard("record a summary", j.recordSummary.bind(j)),
+    reset: guard("reset the turn", j.reset.bind(j)),
+    list: guard("be read", j.list.bind(j)),
+  }
 }
 
 /** A journal in memory: for turns that need not survive their process, and for replay from exported records. */

@@ -1,11 +1,12 @@
 /**
  * The models layer's ports filled with JetStream KV: the turn journal (`ants_turns`), the
- * spend of every actor (`ants_model_cost`) and the routers' shared statistics
- * (`ants_model_stats`). Bucket names and keys come from subjects/models.ts. The caller hands
+ * spend of every actor (`ants_model_cost`), the budget counters (`ants_model_budget`) and the
+ * routers' shared statistics (`ants_model_stats`). Bucket names and keys come from subjects/models.ts. The caller hands
  * in the KV handles, so this file opens no connection and knows nothing of the engine.
  */
 import type { KV, KvEntry } from "@nats-io/kv"
 import {
+  modelBudgetKey,
   modelCostKey,
   modelStatsKey,
   parseModelStatsKey,
@@ -16,6 +17,7 @@ import {
   turnSummaryKey,
 } from "../../subjects/models.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
+import { EMPTY_COUNTER, type BudgetCounter, type BudgetScope, type BudgetStore } from "./budget.ts"
 import { addSpend, NO_SPEND, type CostStore, type Spend } from "./cost.ts"
 import type { SummaryStep, TurnJournal, TurnMeta, TurnStep } from "./journal.ts"
 import type { StatsSharing, StatsSnapshot } from "./stats.ts"
@@ -139,6 +141,33 @@ export async function kvCostStore(kv: KV): Promise<CostStore & { stop(): void }>
     },
     all: () => [...view.values()],
     stop: () => watch.stop(),
+  }
+}
+
+/**
+ * Budget counters in KV, changed by compare-and-set: a read from the stream (every node sees
+ * the same counter, never a lagging view) and an update at the revision read, again on a
+ * conflict. A counter not yet written starts from `seed` (the spend already recorded for the
+ * scope, e.g. before budgets were shared this way).
+ */
+export function kvBudgetStore(kv: KV, seed: (scope: BudgetScope, a: ActorAddress) => number = () => 0): BudgetStore {
+  return {
+    async change(scope, a, f) {
+      const key = modelBudgetKey(scope, a)
+      for (let attempt = 0; ; attempt++) {
+        const cur = await kv.get(key)
+        const counter = live(cur) ? cur.json<BudgetCounter>() : { ...EMPTY_COUNTER, usd: seed(scope, a) }
+        const { next, out } = f(counter)
+        try {
+          const data = enc.encode(JSON.stringify(next))
+          if (cur) await kv.update(key, data, cur.revision)
+          else await kv.create(key, data)
+          return out
+        } catch (e) {
+          if (attempt >= 50 || !isWrongRevision(e)) throw e
+        }
+      }
+    },
   }
 }
 

@@ -23,6 +23,8 @@ export { Budgets, Deployment, ModelsFile, OFFLINE_DEPLOYMENT, RoutingRule, resol
 export type { ModelsConfig, ResolveOptions } from "./config.ts"
 export { applyPolicy, DEFAULT_POLICY, transcript } from "./conversation.ts"
 export type { ConversationPolicy } from "./conversation.ts"
+export { HOLD_TTL_MS, memoryBudgetStore } from "./budget.ts"
+export type { BudgetCounter, BudgetScope, BudgetStore, Hold } from "./budget.ts"
 export { addSpend, CostLedger, memoryCostStore, NO_SPEND } from "./cost.ts"
 export type { CostStore, Spend, SpendReport } from "./cost.ts"
 export {
@@ -33,14 +35,14 @@ export {
   ProviderError,
   ToolCallError,
   TurnError,
+  TurnJournalError,
   isModelLayerError,
   modelDirective,
-  modelErrorCode,
 } from "./errors.ts"
 export type { ModelLayerError, ProviderErrorKind } from "./errors.ts"
 export { memoryTurnJournal } from "./journal.ts"
-export type { TurnJournal, TurnMeta, TurnRecord, TurnStep } from "./journal.ts"
-export { kvCostStore, kvStatsSharing, kvTurnJournal } from "./kv-stores.ts"
+export type { SummaryStep, TurnJournal, TurnMeta, TurnRecord, TurnStep } from "./journal.ts"
+export { kvBudgetStore, kvCostStore, kvStatsSharing, kvTurnJournal } from "./kv-stores.ts"
 export { createModels } from "./models.ts"
 export { openModels } from "./open-models.ts"
 export type { OpenModelsOptions } from "./open-models.ts"

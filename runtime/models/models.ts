@@ -2,7 +2,8 @@
  * The models layer assembled: router, cost ledger and turn journal, and the per-actor client
  * the engine hands to handlers as `ctx.model`. Everything an agent does with a model goes
  * through `ModelClient`: a chat call (messages, tools, an optional output Schema, streaming)
- * or a whole durable turn. Budgets are checked before each call and spend recorded after it.
+ * or a whole durable turn. Each call holds its estimated cost against the caller's budgets
+ * before it starts (budget.ts); its real cost is spent and recorded after it.
  */
 import type { Schema } from "effect"
 import type { ActorAddress } from "../../subjects/grammar.ts"
@@ -10,8 +11,9 @@ import { modelStreamSubject } from "../../subjects/models.ts"
 import type { Clock } from "./circuit-breaker.ts"
 import { resolveModels, type ModelsConfig, type ResolveOptions } from "./config.ts"
 import { applyPolicy, transcript, type ConversationPolicy } from "./conversation.ts"
+import type { BudgetStore } from "./budget.ts"
 import { CostLedger, type CostStore } from "./cost.ts"
-import { memoryTurnJournal, type TurnJournal, type TurnMeta } from "./journal.ts"
+import { guardedJournal, memoryTurnJournal, type TurnJournal, type TurnMeta } from "./journal.ts"
 import { Router, type RouteOptions } from "./router.ts"
 import type { StatsSharing } from "./stats.ts"
 import type { AskAgent, Tool } from "./tools.ts"
@@ -31,6 +33,8 @@ export interface ChatOptions<A = unknown> {
   readonly temperature?: number
   /** Streams the answer: called for each delta. */
   readonly onDelta?: (delta: StreamDelta) => void
+  /** Aborts the call. Default: the client's (an actor's `ctx.model`: its handler's `ctx.signal`). */
+  readonly signal?: AbortSignal
 }
 
 export interface ChatAnswer<A = unknown> extends ModelAnswer {
@@ -75,6 +79,10 @@ export interface ModelsOptions extends ResolveOptions {
   readonly sharing?: StatsSharing
   readonly journal?: TurnJournal
   readonly costs?: CostStore
+  /** Where budget counters live (default: in this process). */
+  readonly budgets?: BudgetStore
+  /** Names this node's holds on budgets. */
+  readonly nodeId?: string
   readonly maxAttempts?: number
   readonly maxWaitMs?: number
   readonly cooldownMs?: number
@@ -88,8 +96,8 @@ export interface Models {
   readonly offline: boolean
   /** Said once at start-up. */
   readonly announcement: string
-  /** The client an actor's handlers see as `ctx.model`. */
-  client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort): ModelClient
+  /** The client an actor's handlers see as `ctx.model`; `signal` gives the signal its calls honour unless they name one (the handler's). */
+  client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort, signal?: () => AbortSignal | undefined): ModelClient
   close(): void
 }
 
@@ -102,14 +110,22 @@ function historyHash(h: ReadonlyArray<ChatMessage>): string {
 export function createModels(options: ModelsOptions = {}): Models {
   const config = options.config ?? resolveModels(options)
   const router = new Router({ config, clock: options.clock, sharing: options.sharing, maxAttempts: options.maxAttempts, maxWaitMs: options.maxWaitMs, cooldownMs: options.cooldownMs })
-  const ledger = new CostLedger(config.budgets, options.costs)
-  const journal = options.journal ?? memoryTurnJournal()
+  const ledger = new CostLedger(config.budgets, options.costs, options.budgets, options.nodeId)
+  const journal = guardedJournal(options.journal ?? memoryTurnJournal())
 
-  function client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort): ModelClient {
+  function client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort, signal?: () => AbortSignal | undefined): ModelClient {
     const call = async (req: ModelRequest, route: RouteOptions): Promise<ModelAnswer> => {
-      ledger.check(address)
-      const answer = await router.call(req, { ...route, type: address.type })
-      await ledger.record(address, answer.usage, answer.costUsd)
+      const s = route.signal ?? signal?.()
+      const routed = { ...route, type: address.type, ...(s ? { signal: s } : {}) }
+      const hold = await ledger.hold(address, () => router.estimateUsd(req, routed))
+      let answer: ModelAnswer
+      try {
+        answer = await router.call(req, routed)
+      } catch (e) {
+        await hold.release().catch(() => undefined)
+        throw e
+      }
+      await Promise.all([hold.settle(answer.costUsd), ledger.record(address, answer.usage, answer.costUsd)])
       return answer
     }
     const self: ModelClient = {
@@ -134,7 +150,7 @@ export function createModels(options: ModelsOptions = {}): Models {
           temperature: o.temperature,
           jsonSchema: structured?.request,
         }
-        const answer = await call(req, { model: o.model, capabilities: o.capabilities, maxCostUsd: o.maxCostUsd, onDelta: o.onDelta })
+        const answer = await call(req, { model: o.model, capabilities: o.capabilities, maxCostUsd: o.maxCostUsd, onDelta: o.onDelta, signal: o.signal })
         if (!structured || answer.toolCalls.length > 0) return answer as ChatAnswer<A>
         return { ...answer, output: structured.decode(answer.content) }
       },

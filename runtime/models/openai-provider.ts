@@ -5,8 +5,8 @@
  * a cooldown and another deployment, not by the SDK sleeping inside a turn.
  */
 import OpenAI from "openai"
-import { classifySdkError, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
-import type { ChatMessage, FinishReason, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
+import { finishReasons, sdkProvider, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
+import type { ChatMessage, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
 
 export interface OpenAIProviderOptions {
   readonly name?: string
@@ -34,21 +34,8 @@ function toWire(m: ChatMessage): OpenAI.Chat.ChatCompletionMessageParam {
   }
 }
 
-function finish(reason: unknown): FinishReason {
-  switch (reason) {
-    case "stop":
-      return "stop"
-    case "tool_calls":
-    case "function_call":
-      return "tool_calls"
-    case "length":
-      return "length"
-    case "content_filter":
-      return "content_filter"
-    default:
-      return "other"
-  }
-}
+/** The SDK's finish reasons, as ANTS names them (anything else is "other"). */
+const finish = finishReasons({ stop: "stop", tool_calls: "tool_calls", function_call: "tool_calls", length: "length", content_filter: "content_filter" })
 
 function body(model: string, req: ModelRequest): OpenAI.Chat.ChatCompletionCreateParamsNonStreaming {
   const b: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
@@ -138,16 +125,5 @@ export function openaiProvider(options: OpenAIProviderOptions = {}): Provider {
     return { content, toolCalls, finishReason: finish(reason), usage, model: answered }
   }
 
-  return {
-    name,
-    kind: "openai",
-    offline: false,
-    async call(model, req, o = {}) {
-      try {
-        return o.onDelta ? await streamed(model, req, o) : await plain(model, req, o)
-      } catch (e) {
-        throw classifySdkError(name, e)
-      }
-    },
-  }
+  return sdkProvider(name, "openai", plain, streamed)
 }

@@ -13,6 +13,7 @@
  *
  * A regression test for prompts and tools is then: replay real turns, expect no divergence.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import { Either } from "effect"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { TurnJournal, TurnRecord } from "./journal.ts"
@@ -34,9 +35,8 @@ export interface ReplayReport {
   readonly stepsRecorded: number
 }
 
-class ReplayStop extends Error {
-  readonly _tag = "ReplayStop"
-}
+/** Ends a replay at its first divergence (caught in `replayTurn`). */
+class ReplayStop extends TaggedError("ReplayStop") {}
 
 export async function replayTurn(record: TurnRecord, spec: TurnSpec): Promise<ReplayReport> {
   const divergences: Divergence[] = []
@@ -48,7 +48,7 @@ export async function replayTurn(record: TurnRecord, spec: TurnSpec): Promise<Re
       const r = record.steps[seq]
       if (!r || r.kind !== "model") {
         divergences.push({ seq, kind: "extra_step", detail: r ? `the new code asks the model where the record has a ${r.name} tool result` : "the new code asks the model for an answer the record does not have" })
-        throw new ReplayStop()
+        throw new ReplayStop("the replay diverged from the record")
       }
       used++
       if (r.request.hash !== digest.hash) {
@@ -67,7 +67,7 @@ export async function replayTurn(record: TurnRecord, spec: TurnSpec): Promise<Re
       const r = record.steps[seq]
       if (!r || r.kind !== "tool" || r.callId !== call.id) {
         divergences.push({ seq, kind: "extra_step", detail: `the new code calls ${call.name} where the record has ${r ? r.kind : "nothing"}` })
-        throw new ReplayStop()
+        throw new ReplayStop("the replay diverged from the record")
       }
       used++
       const tool = tools.get(call.name)

@@ -223,6 +223,11 @@ export class Router {
     return { ranked: order }
   }
 
+  /** The estimated cost of a request on the deployment it would go to first (0 when none fits). */
+  estimateUsd(req: ModelRequest, o: RouteOptions = {}): number {
+    return this.rank(req, o).ranked[0]?.estimatedCostUsd ?? 0
+  }
+
   /** Routes one model call: the best deployment, then the fallbacks, until one answers. */
   async call(req: ModelRequest, o: RouteOptions = {}): Promise<ModelAnswer> {
     const maxAttempts = this.options.maxAttempts ?? 6

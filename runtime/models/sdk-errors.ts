@@ -2,9 +2,11 @@
  * Turns whatever an SDK throws into a `ProviderError` whose kind tells the router what to do.
  * Both SDKs (openai, @anthropic-ai/sdk) throw `APIError`s carrying `status` and `headers`, and
  * connection errors named `APIConnectionError` / `APIConnectionTimeoutError`; checked by shape
- * and name, not by class, so one function serves both.
+ * and name, not by class, so one function serves both. Also the small readers both providers
+ * share (arguments, usage, finish reasons).
  */
 import { ProviderError, type ProviderErrorKind } from "./errors.ts"
+import type { FinishReason, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions } from "./types.ts"
 
 const CONTEXT = /context[_ ]length|context window|maximum context|prompt is too long|too many tokens|exceeds? the (model'?s )?(maximum )?context/i
 
@@ -80,4 +82,28 @@ export function reqOptions(o: { signal?: AbortSignal; timeoutMs?: number }): { s
 export function tokenUsage(u: unknown, inputKey: string, outputKey: string): { inputTokens: number; outputTokens: number } {
   const x = (u ?? {}) as Record<string, unknown>
   return { inputTokens: Number(x[inputKey]) || 0, outputTokens: Number(x[outputKey]) || 0 }
+}
+
+/** A provider's stop reasons mapped to ANTS's `FinishReason`: a reader that answers "other" for any reason not in `table`. */
+export function finishReasons(table: Readonly<Record<string, FinishReason>>): (reason: unknown) => FinishReason {
+  const known = new Map(Object.entries(table))
+  return (reason) => (typeof reason === "string" ? known.get(reason) : undefined) ?? "other"
+}
+
+type SdkCall = (model: string, req: ModelRequest, o: ProviderCallOptions) => Promise<ProviderAnswer>
+
+/** A provider over an SDK: a streamed call when the caller wants deltas, else a plain one; whatever the SDK throws is classified. */
+export function sdkProvider(name: string, kind: "openai" | "anthropic", plain: SdkCall, streamed: SdkCall): Provider {
+  return {
+    name,
+    kind,
+    offline: false,
+    async call(model, req, o = {}) {
+      try {
+        return o.onDelta ? await streamed(model, req, o) : await plain(model, req, o)
+      } catch (e) {
+        throw classifySdkError(name, e)
+      }
+    },
+  }
 }

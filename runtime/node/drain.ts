@@ -9,6 +9,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { TypeHost } from "../actor/type-host.ts"
+import { finalCheckpoint } from "../actor/final-checkpoint.ts"
 import type { Logger } from "./options.ts"
 
 export interface DrainSteps {
@@ -98,7 +99,8 @@ export function createDrain(s: DrainSteps): Drain {
         for (const h of hosts.values()) {
           if (h.checkpointPolicy === "never") continue
           // forced: an unchanged state still gets its cost accounting written
-          await Promise.all([...h.cells.values()].map((c) => c.checkpointNow(undefined, true).catch(() => undefined)))
+          // a few tries each, then a clear error (final-checkpoint.ts); the drain goes on
+          await Promise.all([...h.cells.values()].map((c) => finalCheckpoint(c).catch((e: unknown) => log("error", `drain: ${(e as Error).message}`))))
         }
       })
       // after the actors settled: a handler finishing its turn may still be writing memory

@@ -7,8 +7,9 @@
  * it can does that on any machine), every other partition's messages on that connection wait
  * behind the whole backlog: another tenant's ask then takes hundreds of milliseconds however
  * fair the node is once the message is read. So a partition whose arrivals pass `hotRate` a
- * second (measured over 100 ms) is moved to a lane of its own: a separate connection (up to
- * `maxLanes`, then the least busy one is shared) whose reads are paced to one socket chunk per
+ * second (measured over 100 ms) is moved to a lane of its own: a separate connection (an idle
+ * lane first (one is opened with the first partition), else a new one up to `maxLanes`, then the least
+ * busy one is shared; lanes stay open once opened) whose reads are paced to one socket chunk per
  * event-loop turn (runtime/client/paced-reads.ts). The flood's backlog then builds on that
  * connection only, and the node reads it in turn with the main connection, where the other
  * partitions' messages no longer queue behind it. A lane partition that stays under a quarter
@@ -34,7 +35,7 @@ import { partitionQueue, partitionSubscription } from "../../subjects/grammar.ts
 import type { PartitionSubscription } from "../cluster/cluster-options.ts"
 
 export interface LaneOptions {
-  /** Arrivals per second that make a partition hot. Default 10,000. */
+  /** Arrivals per second that make a partition hot. Default 20,000 (one actor at the default agent rate). */
   readonly hotRate?: number
   /** Connections for hot partitions, besides the main one. Default 4; 0 keeps every partition on the main connection. */
   readonly maxLanes?: number
@@ -44,7 +45,7 @@ export interface LaneOptions {
 
 type Logger = (level: "info" | "warn" | "error", message: string) => void
 
-export const LANE_DEFAULTS = { hotRate: 10_000, maxLanes: 4, coolMs: 5_000 } as const
+export const LANE_DEFAULTS = { hotRate: 20_000, maxLanes: 4, coolMs: 5_000 } as const
 
 export interface LaneStats {
   /** Partitions on a lane of their own now. */
@@ -153,6 +154,8 @@ export function createInboundLanes(
   }
 
   const laneFor = (): Lane => {
+    const idle = lanes.find((l) => l.partitions.size === 0)
+    if (idle !== undefined) return idle
     if (lanes.length < maxLanes) return openLane()
     const load = (l: Lane) => [...l.partitions].reduce((s, x) => s + x.rate, 0)
     return lanes.reduce((a, b) => (load(b) < load(a) ? b : a))
@@ -211,6 +214,9 @@ export function createInboundLanes(
 
   return {
     subscribe(p, dispatch) {
+      // one lane ready with the first partition: a flood's first move then costs no connect
+      // (meanwhile the flood keeps piling up on the main connection)
+      if (lanes.length === 0 && maxLanes > 0 && !closed) openLane()
       const slot: Slot = { p, dispatch, sub: undefined as unknown as Subscription, lane: undefined, count: 0, rate: 0, coolSince: 0, moving: false, closed: false, draining: new Set(), held: undefined, gen: 0 }
       slot.sub = subscribeOn(main, slot, false)
       slots.add(slot)

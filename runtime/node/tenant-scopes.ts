@@ -11,6 +11,7 @@
  * tenant uses the node's connection, as before. A node may be pinned to some tenants: it then
  * refuses to open a scope for any other (its actors are answered `forbidden`).
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { Messaging } from "../agent/actor-context.ts"
 import { createMessaging } from "../client/messaging.ts"
@@ -24,13 +25,7 @@ import type { Credentials } from "../security/connection-options.ts"
 
 export type { TenantScope, TenantScopes }
 
-export class TenantScopeError extends Error {
-  readonly _tag = "TenantScopeError"
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = "TenantScopeError"
-  }
-}
+export class TenantScopeError extends TaggedError("TenantScopeError") {}
 
 export interface TenantScopesOptions {
   /** The node's connection and stigmergy (used for every tenant when `authDir` is absent). */

@@ -22,6 +22,7 @@
  *   tenants/<t>.nk      seed of each tenant's principal (clients of that tenant, and nodes serving it)
  *   principals.json     who is who: name, kind, tenant, public key, seed file (no secrets)
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import { randomBytes } from "node:crypto"
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -29,13 +30,7 @@ import { createUser } from "@nats-io/nkeys"
 import { token } from "../../subjects/grammar.ts"
 import { nodePermissions, operatorPermissions, PARTITION_MAPPING, tenantPermissions, type Permissions } from "../../subjects/permissions.ts"
 
-export class AuthInitError extends Error {
-  readonly _tag = "AuthInitError"
-  constructor(message: string) {
-    super(message)
-    this.name = "AuthInitError"
-  }
-}
+export class AuthInitError extends TaggedError("AuthInitError") {}
 
 export interface Principal {
   readonly name: string

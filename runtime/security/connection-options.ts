@@ -20,6 +20,7 @@
  * Precedence: an explicit option, then the URL, then the environment. A `tls://` URL or any TLS
  * file makes the connection require TLS.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import { readFileSync } from "node:fs"
 import {
   credsAuthenticator,
@@ -31,13 +32,7 @@ import {
   type TlsOptions,
 } from "@nats-io/nats-core"
 
-export class SecurityConfigError extends Error {
-  readonly _tag = "SecurityConfigError"
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = "SecurityConfigError"
-  }
-}
+export class SecurityConfigError extends TaggedError("SecurityConfigError") {}
 
 /** Credentials and TLS files, as options or flags (paths are files on this machine). */
 export interface Credentials {

@@ -22,6 +22,7 @@ export {
   startNatsServer,
 } from "./nats-server.ts"
 export type { NatsCluster, NatsServer, NatsServerOptions } from "./nats-server.ts"
-export { ensureStream } from "./streams.ts"
+export { ensureFamilyStream, ensureStream } from "./streams.ts"
+export type { StreamFamily } from "./streams.ts"
 export { parseVersion, serverFeatures, versionAtLeast } from "./server-features.ts"
 export type { PheromoneServerFeatures } from "./server-features.ts"

@@ -13,6 +13,7 @@
  * here. Every live server is also stopped when this process exits, and on SIGINT/SIGTERM/SIGHUP
  * when nothing else handles the signal.
  */
+import { TaggedError } from "../../subjects/errors.ts"
 import { spawn, execFileSync, type ChildProcess } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { randomBytes } from "node:crypto"
@@ -23,13 +24,7 @@ import { fileURLToPath } from "node:url"
 import { renderRoutesConf } from "../security/auth-init.ts"
 import { authorizationBlock, runCredentials } from "../security/run-credentials.ts"
 
-export class NatsServerError extends Error {
-  readonly _tag = "NatsServerError"
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = "NatsServerError"
-  }
-}
+export class NatsServerError extends TaggedError("NatsServerError") {}
 
 /** The project's shipped `nats.conf`: loopback, JetStream, the partition mapping, and `include auth/auth.conf` (every client authenticates). */
 export const PROJECT_NATS_CONF = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "nats.conf")

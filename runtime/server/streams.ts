@@ -4,7 +4,16 @@
  * is kept as it is, never updated: an operator may have tuned it (replicas, limits, age) and a
  * node starting must not undo that. The result says which happened, so callers can tell.
  */
-import type { JetStreamManager, StreamConfig } from "@nats-io/jetstream"
+import { nanos } from "@nats-io/nats-core"
+import type { JetStreamManager, RetentionPolicy, StorageType, StreamConfig } from "@nats-io/jetstream"
+
+/** What the streams of one feature share (durable mail, tasks): storage, replicas, age, duplicate window. */
+export interface StreamFamily {
+  readonly storage: StorageType
+  readonly replicas: number
+  readonly maxAgeMs: number
+  readonly duplicateWindowMs: number
+}
 
 export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<"created" | "kept"> {
   try {
@@ -23,4 +32,25 @@ export async function ensureStream(jsm: JetStreamManager, config: Partial<Stream
     })
     return "kept"
   }
+}
+
+/** `ensureStream` for one stream of a family: its name, subjects and retention, with `extra` settings of its own. */
+export function ensureFamilyStream(
+  jsm: JetStreamManager,
+  family: StreamFamily,
+  name: string,
+  subjects: ReadonlyArray<string>,
+  retention: RetentionPolicy,
+  extra: Partial<StreamConfig> = {},
+): Promise<"created" | "kept"> {
+  return ensureStream(jsm, {
+    name,
+    subjects: [...subjects],
+    retention,
+    storage: family.storage,
+    num_replicas: family.replicas,
+    max_age: nanos(family.maxAgeMs),
+    duplicate_window: nanos(family.duplicateWindowMs),
+    ...extra,
+  })
 }

@@ -6,7 +6,8 @@
  * Promises: a submitted task is handled at least once or dead-lettered with its reason; a task
  * is never lost when a worker dies (its claim lapses and another worker takes it).
  * May import: subjects/, runtime/agent (task handler types), runtime/stigmergy (signals),
- * runtime/server (`ensureStream`), runtime/limits (safe JSON).
+ * runtime/server (`ensureStream`), runtime/limits (safe JSON), runtime/client (the reply inbox
+ * its acknowledged publishes share with asks).
  */
 export { startTaskEngine } from "./engine.ts"
 export type { TaskEngine, TaskEngineOptions } from "./engine.ts"

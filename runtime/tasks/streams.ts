@@ -13,8 +13,7 @@
 import type { NatsConnection } from "@nats-io/transport-node"
 import { jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream"
 import { Kvm, type KV } from "@nats-io/kv"
-import { nanos } from "@nats-io/nats-core"
-import { ensureStream } from "../server/streams.ts"
+import { ensureFamilyStream, type StreamFamily } from "../server/streams.ts"
 import {
   TASK_CLAIMS_BUCKET,
   TASK_STATUS_BUCKET,
@@ -61,40 +60,12 @@ export function ensureTaskStreams(nc: NatsConnection, opts: TaskStreamOptions = 
 
 async function create(nc: NatsConnection, opts: TaskStreamOptions): Promise<TaskStores> {
   const jsm = await jetstreamManager(nc)
-  const ttl = nanos(opts.ttlMs ?? DEFAULT_TASK_TTL_MS)
-  const dup = nanos(opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS)
   const storage = opts.storage === "memory" ? StorageType.Memory : StorageType.File
   const replicas = opts.replicas ?? 1
-  await ensureStream(jsm, {
-    name: TASKS_STREAM,
-    subjects: [...TASKS_STREAM_SUBJECTS],
-    retention: RetentionPolicy.Workqueue,
-    storage,
-    num_replicas: replicas,
-    max_age: ttl,
-    duplicate_window: dup,
-    allow_direct: true,
-  })
-  await ensureStream(jsm, {
-    name: TASKS_SCHEDULE_STREAM,
-    subjects: [...TASKS_SCHEDULE_SUBJECTS],
-    retention: RetentionPolicy.Workqueue,
-    storage,
-    num_replicas: replicas,
-    max_age: ttl,
-    duplicate_window: dup,
-  })
-  await ensureStream(jsm, {
-    name: TASKS_DLQ_STREAM,
-    subjects: [...TASKS_DLQ_SUBJECTS],
-    retention: RetentionPolicy.Limits,
-    storage,
-    num_replicas: replicas,
-    max_age: ttl,
-    duplicate_window: dup,
-    max_msgs_per_subject: 1,
-    allow_direct: true,
-  })
+  const family: StreamFamily = { storage, replicas, maxAgeMs: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, duplicateWindowMs: opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS }
+  await ensureFamilyStream(jsm, family, TASKS_STREAM, TASKS_STREAM_SUBJECTS, RetentionPolicy.Workqueue, { allow_direct: true })
+  await ensureFamilyStream(jsm, family, TASKS_SCHEDULE_STREAM, TASKS_SCHEDULE_SUBJECTS, RetentionPolicy.Workqueue)
+  await ensureFamilyStream(jsm, family, TASKS_DLQ_STREAM, TASKS_DLQ_SUBJECTS, RetentionPolicy.Limits, { max_msgs_per_subject: 1, allow_direct: true })
   const kvm = new Kvm(nc)
   const status = await kvm.create(TASK_STATUS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage })
   const claims = await kvm.create(TASK_CLAIMS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage })

@@ -68,8 +68,22 @@ export function validateTask(input: TaskInput, opts: { tenant?: string; id?: str
 /** Submits a task; resolves once JetStream has stored it. */
 export async function submitTask(nc: NatsConnection, input: TaskInput, opts: SubmitOptions = {}): Promise<SubmitResult> {
   const task = validateTask(input, opts)
-  await ensureTaskStreams(nc, opts.replicas === undefined ? {} : { replicas: opts.replicas })
+  try {
+    await ensureTaskStreams(nc, opts.replicas === undefined ? {} : { replicas: opts.replicas })
+  } catch (e) {
+    // A tenant's principal may not manage streams (the runtime's nodes create them): it submits
+    // all the same, and a missing stream is then reported by the publish itself.
+    if (!permissionRefused(e)) throw e
+  }
   return await publishTask(nc, task, { msgId: task.id, timeoutMs: opts.timeoutMs })
+}
+
+/** Whether the server refused `e`'s operation on permissions (anywhere in its causes). */
+function permissionRefused(e: unknown): boolean {
+  for (let c = e, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+    if (c.name === "PermissionViolationError" || /Permissions Violation/i.test(c.message)) return true
+  }
+  return false
 }
 
 /** Stores an already validated task (submit, scheduler, dead-letter resubmission). */

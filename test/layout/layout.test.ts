@@ -31,7 +31,7 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
   client: ["agent", "security"],
   actor: ["agent", "client", "stigmergy", "memory", "models", "limits", "cpu"],
   cluster: ["agent", "client", "server", "security"],
-  tasks: ["agent", "server", "stigmergy", "limits"],
+  tasks: ["agent", "client", "server", "stigmergy", "limits"],
   node: ["actor", "agent", "client", "cluster", "security", "server", "stigmergy", "tasks", "memory", "models", "limits", "cpu"],
   cli: ["actor", "agent", "client", "cluster", "node", "security", "server", "stigmergy", "tasks", "memory", "models", "actors", "limits", "cpu"],
 }

@@ -11,6 +11,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { assistant } from "../../actors/examples/assistant.ts"
+import { Empty } from "../../runtime/agent/define-agent.ts"
 import { counter } from "../../actors/examples/counter.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
 import { defineAgent } from "../../runtime/agent/mod.ts"
@@ -27,6 +28,28 @@ import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
 const quiet = () => undefined
+
+/** How each `caller` model call ended. */
+const callerOutcomes: string[] = []
+
+/** Calls the model without passing any signal: `ctx.model` takes the handler's by itself. */
+const caller = defineAgent({
+  type: "caller",
+  protocol: { Ask: { message: Empty, reply: Empty } },
+  checkpoint: "never",
+  handlerTimeoutMs: 1_000,
+  handlers: {
+    Ask: async (_m, ctx) => {
+      try {
+        await ctx.model.chat("take your time")
+        callerOutcomes.push("answered")
+      } catch (e) {
+        callerOutcomes.push(`failed: ${(e as Error).message}`)
+      }
+      return {}
+    },
+  },
+})
 
 describe("assistant agent", () => {
   let server: NatsServer
@@ -164,5 +187,18 @@ describe("assistant agent", () => {
     expect(await ask("t2", "assistant", "b1", "History", {})).toMatchObject({ ok: true, value: { turns: 1 } })
     oai.respond(() => ({ text: "hello from fake openai" }))
     ant.respond(() => ({ text: "hello from fake anthropic" }))
+  })
+
+  it("assistant - a model call still running at the handler's deadline is aborted with it (ctx.signal)", async () => {
+    const file: ModelsFile = { providers: { oai: { kind: "openai", baseURL: `${oai.url}/v1` } }, models: [{ name: "gpt-slow", provider: "oai" }] }
+    const node = await startNode({ agents: [caller], nats: server.url, nodeId: "n-slow", models: { file, env: {} }, logger: quiet })
+    nodes.push(node)
+    oai.respond(() => ({ text: "late", delayMs: 120_000 }))
+    const r = await ask("t3", "caller", "c1", "Ask", {})
+    expect(r).toMatchObject({ ok: false, error: { code: "timeout" } })
+    // the call of two minutes ended with the handler, not two minutes later
+    await waitUntil(() => callerOutcomes.length > 0, { timeoutMs: 15_000, message: "the model call ended" })
+    expect(callerOutcomes[0]).toMatch(/^failed: .*abort/i)
+    oai.respond(() => ({ text: "hello from fake openai" }))
   })
 })

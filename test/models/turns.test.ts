@@ -2,7 +2,7 @@
  * Agent turns over a real nats-server: the loop with tools (plain functions, agents through
  * the ask port, handoffs), the journal in JetStream KV (a resumed turn repeats no completed
  * model or tool call: the fake server and the tool count), replay against changed code,
- * budgets shared through KV, conversation policies, stats shared through KV, and the declared
+ * budgets held swarm-wide (counters in KV: racing calls on two nodes cannot overspend), conversation policies, stats shared through KV, and the declared
  * summarising step of a turn, journaled (a resumed turn takes the recorded summary instead of
  * summarising again).
  */
@@ -17,7 +17,10 @@ import {
   defineTool,
   agentTool,
   handoffTool,
+  kvBudgetStore,
   kvCostStore,
+  memoryTurnJournal,
+  modelDirective,
   kvStatsSharing,
   kvTurnJournal,
   readTurnRecord,
@@ -26,11 +29,13 @@ import {
   type ChatMessage,
   type ModelsFile,
   type StreamDelta,
+  type TurnJournal,
   type TurnStep,
 } from "../../runtime/models/mod.ts"
-import { MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET, turnSummaryKey } from "../../subjects/models.ts"
+import { MODEL_BUDGET_BUCKET, MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET, modelBudgetKey, turnSummaryKey } from "../../subjects/models.ts"
 import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
 import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
+import { errorCodeOf } from "../../subjects/errors.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
@@ -123,6 +128,24 @@ describe("agent turns", () => {
     expect(oai.count() - calls0).toBe(4)
   })
 
+  it("turn - a journal out of reach is unavailable (retry), not a crash; the retried turn completes", async () => {
+    const store = memoryTurnJournal()
+    let down = true
+    const flaky: TurnJournal = { ...store, record: async (a, turn, step) => (down ? Promise.reject(new Error("TimeoutError: timeout")) : store.record(a, turn, step)) }
+    oai.respond(() => ({ text: "journaled answer" }))
+    const models = createModels({ file: oaiFile(), env: {}, journal: flaky })
+    const before = oai.count()
+    const failure = await models.client(me, noAsk).turn("hello", { turn: "t-flaky" }).catch((e) => e)
+    expect(failure).toMatchObject({ _tag: "TurnJournalError" })
+    expect(errorCodeOf(failure)).toBe("unavailable")
+    expect(modelDirective(failure)).toBe("resume")
+    down = false
+    const r = await models.client(me, noAsk).turn("hello", { turn: "t-flaky" })
+    expect(r.text).toBe("journaled answer")
+    // the answer could not be recorded the first time, so the model was asked again: twice in all
+    expect(oai.count() - before).toBe(2)
+  })
+
   it("turn - arguments that do not fit the tool's schema go back to the model as an error", async () => {
     oai.respond((req) => {
       const last = req.body.messages.at(-1)
@@ -183,27 +206,65 @@ describe("agent turns", () => {
     expect(short.divergences.map((d) => d.kind)).toContain("extra_step")
   })
 
-  it("budget - an exhausted agent budget stops model use with budget_exceeded, and KV shares spend across nodes", async () => {
+  it("budget - an exhausted agent budget stops model use with budget_exceeded, and budgets hold across nodes", async () => {
     const kvm = new Kvm(nc)
     const costKv = await kvm.create(MODEL_COST_BUCKET, { history: 1 })
+    const budgetKv = await kvm.create(MODEL_BUDGET_BUCKET, { history: 1 })
     oai.respond(() => ({ text: "paid answer", usage: { input: 100, output: 100 } }))
     const budgets = { agent: { "assistant/spender": 0.1 }, type: { assistant: 0.3 } }
-    const nodeA = createModels({ file: oaiFile({ budgets }), env: {}, costs: await kvCostStore(costKv) })
-    const nodeB = createModels({ file: oaiFile({ budgets }), env: {}, costs: await kvCostStore(costKv) })
+    const open = async (nodeId: string) => createModels({ file: oaiFile({ budgets }), env: {}, costs: await kvCostStore(costKv), budgets: kvBudgetStore(budgetKv), nodeId })
+    const nodeA = await open("node-a")
+    const nodeB = await open("node-b")
     const spender = { ...me, id: "spender" }
     const calls0 = oai.count()
     const a = await nodeA.client(spender, noAsk).chat("hi")
     expect(a.costUsd).toBeCloseTo(0.2, 10)
     await expect(nodeA.client(spender, noAsk).chat("hi")).rejects.toMatchObject({ _tag: "BudgetExceededError", code: "budget_exceeded", scope: "agent" })
+    await expect(nodeB.client(spender, noAsk).chat("hi")).rejects.toMatchObject({ scope: "agent" })
     expect(oai.count() - calls0).toBe(1)
-    // Node B sees A's spend through KV: the type's budget holds across nodes.
-    await waitUntil(() => nodeB.ledger.report("acme").total.usd >= 0.2)
+    // The type's counter is one for both nodes: B's call spends what is left, then both refuse.
     await nodeB.client({ ...me, id: "other" }, noAsk).chat("hi")
     await expect(nodeB.client({ ...me, id: "third" }, noAsk).chat("hi")).rejects.toMatchObject({ scope: "type" })
+    await expect(nodeA.client({ ...me, id: "fourth" }, noAsk).chat("hi")).rejects.toMatchObject({ scope: "type" })
     expect(oai.count() - calls0).toBe(2)
-    const report = nodeA.ledger.report("acme")
     await waitUntil(() => nodeA.ledger.report("acme").total.calls === 2)
-    expect(report.byType["acme/assistant"].inputTokens).toBeGreaterThanOrEqual(100)
+    expect(nodeA.ledger.report("acme").byType["acme/assistant"].inputTokens).toBeGreaterThanOrEqual(100)
+  })
+
+  it("budget - calls racing on two nodes cannot overspend a tenant's budget: each holds its estimate first", async () => {
+    const kvm = new Kvm(nc)
+    const costKv = await kvm.create(MODEL_COST_BUCKET, { history: 1 })
+    const budgetKv = await kvm.create(MODEL_BUDGET_BUCKET, { history: 1 })
+    // every answer costs $0.2 (100 + 100 tokens at $1000 per million); the tenant may spend $0.5
+    oai.respond(() => ({ text: "paid answer", usage: { input: 100, output: 100 }, delayMs: 50 }))
+    const budgets = { tenant: { racers: 0.5 } }
+    const open = async (nodeId: string) => createModels({ file: oaiFile({ budgets }), env: {}, costs: await kvCostStore(costKv), budgets: kvBudgetStore(budgetKv), nodeId })
+    const nodes = [await open("node-a"), await open("node-b")]
+    const calls0 = oai.count()
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) => nodes[i % 2].client({ tenant: "racers", type: "assistant", id: `r${i}` }, noAsk).chat("hi")),
+    )
+    const answered = results.filter((r) => r.status === "fulfilled").length
+    const refused = results.filter((r) => r.status === "rejected" && (r.reason as { _tag?: string })._tag === "BudgetExceededError").length
+    expect(answered + refused).toBe(12)
+    // a call starts only while spent + held < $0.5, and each holds at least its $0.2 estimate
+    expect(answered).toBeGreaterThanOrEqual(1)
+    expect(answered).toBeLessThanOrEqual(3)
+    expect(oai.count() - calls0).toBe(answered)
+    // calls one after another until the budget is spent: then it stops both nodes
+    let late = 0
+    for (; late < 5; late++) {
+      const r = await nodes[late % 2].client({ tenant: "racers", type: "assistant", id: `late${late}` }, noAsk).chat("hi").catch((e) => e)
+      if ((r as { _tag?: string })._tag === "BudgetExceededError") break
+    }
+    for (const n of nodes) await expect(n.client({ tenant: "racers", type: "assistant", id: "after" }, noAsk).chat("hi")).rejects.toMatchObject({ _tag: "BudgetExceededError", scope: "tenant" })
+    const spent = (answered + late) * 0.2
+    expect(spent).toBeGreaterThanOrEqual(0.5)
+    expect(spent).toBeLessThan(0.5 + 0.2 + 1e-9)
+    expect(oai.count() - calls0).toBe(answered + late)
+    const counter = (await budgetKv.get(modelBudgetKey("tenant", { tenant: "racers", type: "assistant", id: "x" })))!.json<{ usd: number; holds: object }>()
+    expect(counter.usd).toBeCloseTo(spent, 10)
+    expect(counter.holds).toEqual({})
   })
 
   it("chat - an output Schema asks for JSON and decodes it; streaming delivers deltas", async () => {

@@ -18,13 +18,69 @@ import { STATE_BUCKET, stateKey } from "../../subjects/kv.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
+/** Why each stuck Hang's ctx.signal was aborted. */
+const stuckAborts: string[] = []
+
 /** A handler that never finishes, with a deadline long enough that only a reset can free it. */
 const stuck = defineAgent({
   type: "stuck",
   protocol: { Hang: { message: Empty, reply: Empty }, Get: { message: Empty, reply: Schema.Struct({ ok: Schema.Boolean }) } },
   checkpoint: "never",
   handlerTimeoutMs: 600_000,
-  handlers: { Hang: () => new Promise<{}>(() => {}), Get: () => ({ ok: true }) },
+  handlers: {
+    Hang: (_m, ctx) => {
+      const signal = ctx.signal
+      signal.addEventListener("abort", () => void stuckAborts.push(String(signal.reason)))
+      return new Promise<{}>(() => {})
+    },
+    Get: () => ({ ok: true }),
+  },
+})
+
+/** What became of each `patient` handler: how it ended, and whether its signal was aborted then. */
+const patientRuns: Array<{ id: number; ended?: "stopped" | "finished"; aborted?: boolean; reason?: string }> = []
+
+/** Waits `ms`: `Wait` hands ctx.signal to its timer (and stops with it), `Ignore` does not. */
+const patient = defineAgent({
+  type: "patient",
+  protocol: {
+    Wait: { message: Schema.Struct({ ms: Schema.Number }), reply: Empty },
+    Ignore: { message: Schema.Struct({ ms: Schema.Number }), reply: Empty },
+    Count: { message: Empty, reply: Schema.Struct({ runs: Schema.Number }) },
+  },
+  checkpoint: "never",
+  handlers: {
+    Wait: async ({ ms }, ctx) => {
+      const signal = ctx.signal
+      const run: (typeof patientRuns)[number] = { id: patientRuns.length }
+      patientRuns.push(run)
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, ms)
+          signal.addEventListener("abort", () => {
+            clearTimeout(t)
+            reject(signal.reason)
+          })
+        })
+        run.ended = "finished"
+      } catch (e) {
+        run.ended = "stopped"
+        run.reason = (e as { _tag?: string })._tag ?? String(e)
+        throw e
+      }
+      return {}
+    },
+    Ignore: async ({ ms }, ctx) => {
+      const signal = ctx.signal
+      const run: (typeof patientRuns)[number] = { id: patientRuns.length }
+      patientRuns.push(run)
+      await new Promise((r) => setTimeout(r, ms))
+      run.ended = "finished"
+      run.aborted = signal.aborted
+      return {}
+    },
+    Count: () => ({ runs: patientRuns.length }),
+  },
 })
 
 let server: NatsServer
@@ -50,7 +106,7 @@ async function askError(p: Promise<unknown>): Promise<{ code: string; message: s
 beforeAll(async () => {
   server = await natsFixture()
   node = await startNode({
-    agents: [echo, chaos, chaosCpu, stuck],
+    agents: [echo, chaos, chaosCpu, stuck, patient],
     nats: server.url,
     logger: () => {},
     limits: { handlerTimeoutMs: 1_000, loopBlockMs: 100 },
@@ -150,6 +206,43 @@ describe("bad actors and bad input", () => {
     const err = await hang
     expect(isAskError(err) && ["unavailable", "timeout"].includes(err.code)).toBe(true)
     expect(await ref.ask("Get", {})).toEqual({ ok: true })
+    // the abandoned handler's signal said so
+    expect(stuckAborts).toHaveLength(1)
+    expect(stuckAborts[0]).toMatch(/Hang was abandoned/)
+  })
+
+  it("deadlines - a handler that hands ctx.signal to what it awaits stops at its deadline", async () => {
+    const events: Array<{ directive: string; reason: string }> = []
+    const sub = nc.subscribe(supervisorWildcard("default", "patient"), { callback: (_e, m) => void events.push(JSON.parse(dec.decode(m.data))) })
+    await nc.flush()
+    const ref = node.client.ref(patient, "w1")
+    const first = patientRuns.length
+    const e = await askError(ref.ask("Wait", { ms: 600_000 }, { timeoutMs: 20_000 }))
+    expect(e.code).toBe("timeout")
+    // the wait of ten minutes ended with the deadline, aborted by the runtime
+    await waitUntil(() => patientRuns[first]?.ended !== undefined, { message: "the handler stopped" })
+    expect(patientRuns[first]).toMatchObject({ ended: "stopped", reason: "HandlerTimeoutError" })
+    await waitUntil(() => events.some((ev) => ev.directive === "restart" && /did not finish/.test(ev.reason)))
+    sub.unsubscribe()
+    expect(await ref.ask("Count", {})).toEqual({ runs: first + 1 })
+  })
+
+  it("deadlines - a handler that ignores ctx.signal still times out and gets its actor restarted", async () => {
+    const events: Array<{ directive: string; reason: string }> = []
+    const sub = nc.subscribe(supervisorWildcard("default", "patient"), { callback: (_e, m) => void events.push(JSON.parse(dec.decode(m.data))) })
+    await nc.flush()
+    const ref = node.client.ref(patient, "i1")
+    const first = patientRuns.length
+    const e = await askError(ref.ask("Ignore", { ms: 4_000 }, { timeoutMs: 20_000 }))
+    expect(e.code).toBe("timeout")
+    await waitUntil(() => events.some((ev) => ev.directive === "restart" && /did not finish/.test(ev.reason)))
+    sub.unsubscribe()
+    // restarted and serving while the abandoned handler still runs
+    expect(await ref.ask("Count", {})).toEqual({ runs: first + 1 })
+    expect(patientRuns[first].ended).toBeUndefined()
+    // it ran on unseen, its signal aborted all along
+    await waitUntil(() => patientRuns[first].ended === "finished", { timeoutMs: 10_000, message: "the ignoring handler finished" })
+    expect(patientRuns[first].aborted).toBe(true)
   })
 
   it("cpu - a handler that blocks the event loop is named in a supervisor event and counted", async () => {

@@ -11,6 +11,7 @@ import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { agentSubject } from "../../subjects/grammar.ts"
 import { partitionOf } from "../../subjects/partition-hash.ts"
+import { freePort } from "../../runtime/server/nats-server.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
@@ -48,6 +49,9 @@ beforeAll(async () => {
     logger: () => {},
     lanes: { hotRate: 1_000, coolMs: 1_000 },
     limits: { tenantRate: unlimited, agentRate: unlimited },
+    // these tests are about lanes: a machine so loaded that the loop stalls for a second must not
+    // make the node refuse work as out of touch with the swarm (the accounting test covers that)
+    cluster: { heartbeatMs: 1_000, expiryMs: 10_000 },
   })
   expect(node.routing).toBe("partitioned")
   pub = await rawConnect(server.url)
@@ -115,5 +119,27 @@ describe("inbound lanes", () => {
     // and it still serves
     const r = await node.client.ref(seq, "s1", "lanes").ask("Get", {})
     expect(r.seen).toBe(40_000)
+  })
+})
+
+describe("a node's connections", () => {
+  it("connections - on a server that authenticates, membership heartbeats get a connection of their own, and a lane is ready", async () => {
+    const monitor = await freePort()
+    const auth = await natsFixture({ authenticate: true, args: ["-m", String(monitor)] })
+    const logs: string[] = []
+    const n = await startNode({ agents: [echo], nats: auth.url, credentials: auth.credentials, nodeId: "conns", logger: (_l, m) => void logs.push(m) })
+    try {
+      const names = await waitUntil(async () => {
+        const connz = (await (await fetch(`http://127.0.0.1:${monitor}/connz`)).json()) as { connections: Array<{ name?: string }> }
+        const found = connz.connections.map((c) => c.name ?? "")
+        return found.includes("ants-conns-lane-1") ? found : undefined
+      }, { timeoutMs: 10_000, message: "the node's connections listed" })
+      expect(names).toContain("ants-conns")
+      expect(names).toContain("ants-conns-control")
+      expect(logs.filter((m) => /no control connection|cannot be paced/.test(m))).toEqual([])
+    } finally {
+      await n.drain()
+      await auth.stop()
+    }
   })
 })

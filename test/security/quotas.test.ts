@@ -105,4 +105,12 @@ describe("quotas", () => {
     })
     expect(node.stats().quotaRefusals.default).toEqual({ taskBacklog: 1 })
   })
+
+  it("quotas - ants task submit applies the tenant's task backlog quota set with ants tenant quota", async () => {
+    expect(await cli("tenant", "quota", "hooli", "--task-backlog", "1")).toBe(0)
+    expect(await cli("task", "submit", "nobody.serves", "1", "--tenant", "hooli")).toBe(0)
+    const errs: string[] = []
+    expect(await main(["task", "submit", "nobody.serves", "2", "--tenant", "hooli", "--nats", server.url], { out: () => {}, err: (s: string) => errs.push(s) })).not.toBe(0)
+    expect(errs.join("\n")).toContain('tenant "hooli" has 1 tasks waiting, its quota is 1')
+  })
 })

@@ -5,11 +5,11 @@
  * own tenant works and globex's state is untouched.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node"
+import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { counter } from "../../actors/examples/index.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { getTaskStatus } from "../../runtime/tasks/status.ts"
-import { taskLaneSubject } from "../../subjects/tasks.ts"
+import { submitTask } from "../../runtime/tasks/submit.ts"
 import { agentSubject } from "../../subjects/grammar.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { confWithTenants, type AuthConf } from "../helpers/nats-conf.ts"
@@ -69,11 +69,8 @@ describe("tenant isolation", () => {
     const operator = await connect({ servers: server.url, ...auth.as("operator") })
     try {
       for (const capability of ["probe.reach", "probe.market"]) {
-        // published by acme's own principal, as a plain client does (the key becomes the task id)
-        const id = `${capability.replace(".", "-")}-${Date.now()}`
-        const h = headers()
-        h.set("Nats-Msg-Id", `acme.${id}`)
-        await acme.request(taskLaneSubject("acme", capability, 5), enc.encode(JSON.stringify({ payload: { victim: "globex" } })), { timeout: 5_000, headers: h })
+        // submitted by acme's own principal (it may not manage streams; the node made them)
+        const { id } = await submitTask(acme, { capability, payload: { victim: "globex" } }, { tenant: "acme" })
         const rec = await waitUntil(async () => {
           const r = await getTaskStatus(operator, id, { tenant: "acme" })
           return r?.state === "completed" ? r : undefined

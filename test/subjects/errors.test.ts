@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest"
+import { ERROR_CODE_BY_TAG, TaggedError, errorCodeOf, hasTag, tagOf } from "../../subjects/errors.ts"
+import { BudgetExceededError, ContextOverflowError, ModelConfigError, ModelUnavailableError, ProviderError, ToolCallError, TurnError } from "../../runtime/models/errors.ts"
+import { LimitError } from "../../runtime/limits/limit-error.ts"
+
+describe("errors as tagged data", () => {
+  it("errors - a TaggedError class carries its tag as _tag and name, with the message and cause", () => {
+    class NoSuchThing extends TaggedError("NoSuchThing") {}
+    const cause = new Error("underneath")
+    const e = new NoSuchThing("nothing here", { cause })
+    expect(e._tag).toBe("NoSuchThing")
+    expect(e.name).toBe("NoSuchThing")
+    expect(e.message).toBe("nothing here")
+    expect(e.cause).toBe(cause)
+    expect(e).toBeInstanceOf(Error)
+    expect(tagOf(e)).toBe("NoSuchThing")
+    expect(hasTag(e, "NoSuchThing")).toBe(true)
+    expect(hasTag(e, "Other")).toBe(false)
+    expect(tagOf("a string")).toBeUndefined()
+    expect(tagOf({ _tag: 3 })).toBeUndefined()
+  })
+
+  it("errors - a handler's error gets its envelope code from its tag; anything else is handler_failed", () => {
+    expect(errorCodeOf(new BudgetExceededError("spent", "tenant", 1, 2))).toBe("budget_exceeded")
+    expect(errorCodeOf(new ModelUnavailableError("none", []))).toBe("unavailable")
+    expect(errorCodeOf(new ProviderError("rate_limited", "429"))).toBe("unavailable")
+    expect(errorCodeOf(new ContextOverflowError("too long", 10))).toBe("invalid_request")
+    expect(errorCodeOf(new ToolCallError("bad tool", "t"))).toBe("invalid_request")
+    expect(errorCodeOf(new ModelConfigError("bad file"))).toBe("invalid_request")
+    expect(errorCodeOf(new TurnError("too many steps", "step_limit"))).toBe("handler_failed")
+    // by tag, not by class: an error that lost its prototype (a worker thread, a record in KV) maps the same
+    expect(errorCodeOf({ _tag: "BudgetExceededError", message: "spent" })).toBe("budget_exceeded")
+    expect(errorCodeOf(new LimitError("bytes", "too big"))).toBe("handler_failed")
+    expect(errorCodeOf(new Error("boom"))).toBe("handler_failed")
+    expect(errorCodeOf("thrown string")).toBe("handler_failed")
+    expect(errorCodeOf({ _tag: "toString" })).toBe("handler_failed")
+    expect(Object.keys(ERROR_CODE_BY_TAG).sort()).toEqual(
+      ["BudgetExceededError", "ContextOverflowError", "ModelConfigError", "ModelUnavailableError", "ProviderError", "ToolCallError", "TurnError"].sort(),
+    )
+  })
+})
