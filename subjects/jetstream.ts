@@ -61,3 +61,19 @@ export function parseAckSubject(reply: string | undefined): AckInfo | undefined 
     pending: Number(t[i + 6]),
   }
 }
+
+/** JetStream API error codes ANTS acts on: a write that named a revision (last sequence) the subject no longer has. */
+export const JS_WRONG_LAST_SEQUENCE = [10071, 10164] as const
+
+/**
+ * Whether a JetStream or KV write failed because the revision it named is not the subject's
+ * last any more (update-with-revision, create of a key that exists): someone else wrote first.
+ * By the API error code when the client kept it, else by the server's description.
+ */
+export function isWrongLastSequence(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false
+  const err = e as { code?: unknown; api_error?: { err_code?: unknown }; message?: unknown }
+  const codes: ReadonlyArray<unknown> = JS_WRONG_LAST_SEQUENCE
+  if (codes.includes(err.code) || codes.includes(err.api_error?.err_code)) return true
+  return /wrong last sequence|key exists|10071/i.test(String(err.message ?? ""))
+}

@@ -44,7 +44,7 @@ export { INBOUND_MEMO_SIZE, actorKey, inboundMemoSize, parseActorKey, parseInbou
 export type { Inbound } from "./inbound.ts"
 export { ERROR_CODE_BY_TAG, TaggedError, errorCodeOf, hasTag, tagOf } from "./errors.ts"
 export { STATE_BUCKET, stateKey, tenantStateKeys } from "./kv.ts"
-export { bucketStream, consumerNextSubject, kvKeyOffset, kvSubject, parseAckSubject } from "./jetstream.ts"
+export { JS_WRONG_LAST_SEQUENCE, bucketStream, consumerNextSubject, isWrongLastSequence, kvKeyOffset, kvSubject, parseAckSubject } from "./jetstream.ts"
 export type { AckInfo } from "./jetstream.ts"
 export {
   DIRECTIVES,

@@ -15,6 +15,7 @@
  * Reads go to the stream's leader (`load`, `current`), not to any replica: a replica that lags
  * (one that was cut off a moment ago) would hand out an older checkpoint.
  */
+import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { TaggedError } from "../../subjects/errors.ts"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
@@ -115,7 +116,7 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
       try {
         return revision === 0 ? await kv.create(key, body) : await kv.update(key, body, revision)
       } catch (e) {
-        if (isWrongRevision(e)) throw new StateFencedError(key, revision, { cause: e })
+        if (isWrongLastSequence(e)) throw new StateFencedError(key, revision, { cause: e })
         throw e
       }
     },
@@ -143,7 +144,3 @@ function isNoMessage(e: unknown): boolean {
   return /no message found|10037/.test(msg) || (e as { api_error?: { err_code?: number } })?.api_error?.err_code === 10037
 }
 
-function isWrongRevision(e: unknown): boolean {
-  const msg = String((e as Error)?.message ?? "")
-  return /wrong last sequence|key exists|10071/.test(msg) || (e as { code?: unknown })?.code === 10071
-}

@@ -1,15 +1,11 @@
 /**
  * Opening the cluster's KV buckets while JetStream settles (a stream just created, a leader
- * being elected): retry with backoff within a time limit, and tell a revision conflict apart.
+ * being elected): retry with backoff within a time limit (a revision conflict is told apart by
+ * `isWrongLastSequence` in subjects/jetstream.ts).
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm, type KV } from "@nats-io/kv"
 import { backoffCap, type Backoff } from "../../supervisors/backoff.ts"
-
-export function isWrongRevision(e: unknown): boolean {
-  const msg = String((e as Error)?.message ?? "")
-  return /wrong last sequence|key exists|10071/.test(msg) || (e as { code?: unknown })?.code === 10071 || (e as { api_error?: { err_code?: number } })?.api_error?.err_code === 10071
-}
 
 /** 50 ms, doubling, at most 1 s. */
 const SETTLE_BACKOFF: Backoff = { initialMs: 50, maxMs: 1_000, multiplier: 2, jitter: 0 }

@@ -31,6 +31,7 @@
  *   anything, so even an activation that has not noticed it lost its lease (its node stalled)
  *   cannot write on top of the state the new owner restored.
  */
+import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { TaggedError } from "../../subjects/errors.ts"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
@@ -38,7 +39,7 @@ import type { KV } from "@nats-io/kv"
 import { bucketStream, LEASES_BUCKET, leaseKey } from "../../subjects/cluster.ts"
 import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
-import { isWrongRevision, openBucket } from "./kv-buckets.ts"
+import { openBucket } from "./kv-buckets.ts"
 
 /** Leases read at once when a node re-checks what it holds (verifyAll). */
 const VERIFY_BATCH = 64
@@ -145,7 +146,7 @@ export class Leases {
       try {
         revision = await this.kv.create(key, body)
       } catch (e) {
-        if (!isWrongRevision(e)) throw e
+        if (!isWrongLastSequence(e)) throw e
         const entry = await this.kv.get(key)
         if (entry === null || entry.operation !== "PUT") continue // released meanwhile: create again
         let rec: LeaseRecord | undefined
@@ -170,7 +171,7 @@ export class Leases {
         try {
           revision = await this.kv.update(key, body, entry.revision)
         } catch (e2) {
-          if (isWrongRevision(e2)) continue // someone else was quicker: look again
+          if (isWrongLastSequence(e2)) continue // someone else was quicker: look again
           throw e2
         }
         this.takeovers++
@@ -198,7 +199,7 @@ export class Leases {
           await this.kv.delete(key, { previousSeq: h.revision })
           return
         } catch (e) {
-          if (isWrongRevision(e)) return
+          if (isWrongLastSequence(e)) return
           if (!warned) this.o.log("warn", `could not release the lease of ${key} yet: ${(e as Error).message}; retrying`)
           warned = true
         }
@@ -287,7 +288,7 @@ export class Leases {
         h.revision = await this.kv.update(h.key, body, h.revision)
         h.refreshedAt = Date.now()
       } catch (e) {
-        if (!isWrongRevision(e)) continue
+        if (!isWrongLastSequence(e)) continue
         if (this.held.get(h.key) !== h) continue
         this.held.delete(h.key)
         h.lost(`lease of ${h.key} was taken over by another node`)

@@ -28,8 +28,9 @@
  *   nodes may have taken its actors over, calls `onSelfExpired` (the runtime re-verifies every
  *   lease it holds) and writes a fresh entry.
  */
+import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { hostname } from "node:os"
-import { isWrongRevision, openBucket, retrying } from "./kv-buckets.ts"
+import { openBucket, retrying } from "./kv-buckets.ts"
 import { errors, type NatsConnection, type Subscription } from "@nats-io/nats-core"
 import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
@@ -257,7 +258,7 @@ export class Membership {
         this.revision = await this.kv.update(key, this.encode(), this.revision)
         this.beatOk(sent)
       } catch (e) {
-        if (!isWrongRevision(e)) return // server busy or reconnecting: the next beat retries
+        if (!isWrongLastSequence(e)) return // server busy or reconnecting: the next beat retries
         let entry: KvEntry | null = null
         try {
           entry = await this.kv.get(key)

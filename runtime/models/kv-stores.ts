@@ -4,6 +4,7 @@
  * routers' shared statistics (`ants_model_stats`). Bucket names and keys come from subjects/models.ts. The caller hands
  * in the KV handles, so this file opens no connection and knows nothing of the engine.
  */
+import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import type { KV, KvEntry } from "@nats-io/kv"
 import {
   modelBudgetKey,
@@ -24,10 +25,6 @@ import type { StatsSharing, StatsSnapshot } from "./stats.ts"
 
 const enc = new TextEncoder()
 
-function isWrongRevision(e: unknown): boolean {
-  const msg = String((e as Error)?.message ?? "")
-  return /wrong last sequence|key exists|10071/.test(msg) || (e as { code?: unknown })?.code === 10071
-}
 
 function live(e: KvEntry | null): e is KvEntry {
   return e !== null && e.operation === "PUT" && e.length > 0
@@ -39,7 +36,7 @@ async function createOrKeep<T>(kv: KV, key: string, value: T): Promise<T | undef
     await kv.create(key, enc.encode(JSON.stringify(value)))
     return undefined
   } catch (e) {
-    if (!isWrongRevision(e)) throw e
+    if (!isWrongLastSequence(e)) throw e
     const got = await kv.get(key)
     if (live(got)) return got.json<T>()
     // a purged entry (a reset turn) leaves a delete marker that create does not overwrite
@@ -131,7 +128,7 @@ export async function kvCostStore(kv: KV): Promise<CostStore & { stop(): void }>
           apply(key, next, revision)
           return
         } catch (e) {
-          if (attempt >= 20 || !isWrongRevision(e)) throw e
+          if (attempt >= 20 || !isWrongLastSequence(e)) throw e
           const cur = await kv.get(key)
           known = live(cur) ? { address, spend: cur.json<Spend>(), revision: cur.revision } : undefined
           // a deleted entry is written again from nothing, over its delete marker
@@ -164,7 +161,7 @@ export function kvBudgetStore(kv: KV, seed: (scope: BudgetScope, a: ActorAddress
           else await kv.create(key, data)
           return out
         } catch (e) {
-          if (attempt >= 50 || !isWrongRevision(e)) throw e
+          if (attempt >= 50 || !isWrongLastSequence(e)) throw e
         }
       }
     },

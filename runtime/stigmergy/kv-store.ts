@@ -141,13 +141,6 @@ export function ttlHeader(ttlMs: number): string {
   return `${Math.max(1, Math.ceil(ttlMs / 1000))}s`
 }
 
-export function isRevisionConflict(err: unknown): boolean {
-  if (typeof err !== "object" || err === null) return false
-  const code = (err as { code?: unknown }).code
-  // 10071 wrong last sequence, 10164 wrong last sequence (unknown)
-  if (code === 10071 || code === 10164) return true
-  return /wrong last sequence/i.test(String((err as { message?: unknown }).message))
-}
 
 export interface WriteOptions {
   /** Revision the key must be at; 0 = the key must not exist (or be deleted: pass the marker's revision). */

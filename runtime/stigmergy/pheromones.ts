@@ -21,6 +21,7 @@
  *   - `watch` delivers deposited / reinforced / evaporated events and sweeps expired trails
  *     (see `watcher.ts` for the delay it promises).
  */
+import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { nuid, type NatsConnection } from "@nats-io/nats-core"
 import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import { backoffDelay, type Backoff } from "../../supervisors/backoff.ts"
@@ -42,7 +43,7 @@ import {
 } from "../../subjects/pheromones.ts"
 import { currentStrength, emitterValue, makeEntry, makeReinforcement, pheromoneType, reinforceEntry, strengthValue } from "./pheromone-rules.ts"
 import type { DetectQuery, PheromoneDeposit, PheromoneGuarantees, Pheromones, PheromonesOptions, PheromoneWrite, TrailRef, WatchFilter } from "./pheromones-api.ts"
-import { isRevisionConflict, pheromoneStore, readLatest, readOne, writeMarker, writeValue, type KvStore } from "./kv-store.ts"
+import { pheromoneStore, readLatest, readOne, writeMarker, writeValue, type KvStore } from "./kv-store.ts"
 import { checkReplicasOption, ownedWatches } from "./views.ts"
 import { decodeEntry, toTrail, type PheromoneHandlers, type Trail } from "./trail.ts"
 import { DEFAULT_SWEEP_INTERVAL_MS, startPheromoneWatch, type PheromoneWatch } from "./watcher.ts"
@@ -175,7 +176,7 @@ function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {
         remember(key, { revision, entry: next })
         return toTrail(key, revision, next, now)
       } catch (e) {
-        if (!isRevisionConflict(e)) throw e
+        if (!isWrongLastSequence(e)) throw e
         cache.delete(key)
         known = undefined
         if (attempt >= 2) await sleep(backoffDelay(CAS_BACKOFF, attempt, Math.random()))
@@ -327,7 +328,7 @@ function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {
           report({ op: "evaporate", emitter, key, type: known.entry.type })
           return true
         } catch (e) {
-          if (!isRevisionConflict(e)) throw e
+          if (!isWrongLastSequence(e)) throw e
         }
       }
       throw new PheromoneError("conflict", `trail "${key}" kept changing: could not evaporate it`)

@@ -17,11 +17,12 @@
  * expiry but not announced as deposits. Handlers run one at a time, in order; a handler that
  * throws is reported to `onError` and the watch goes on.
  */
+import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { EVAPORATION_HEADER, TYPE_HEADER, evaporationReason, type PheromoneType } from "../../subjects/pheromones.ts"
 import { expiresAt } from "./pheromone-rules.ts"
 import { kvKeyOffset } from "../../subjects/jetstream.ts"
 import { openKvFeed } from "./kv-feed.ts"
-import { isRevisionConflict, writeMarker, type KvItem, type KvStore } from "./kv-store.ts"
+import { writeMarker, type KvItem, type KvStore } from "./kv-store.ts"
 import { asType, decodeEntry, toTrail, type PheromoneHandlers } from "./trail.ts"
 
 export const DEFAULT_SWEEP_INTERVAL_MS = 500
@@ -139,7 +140,7 @@ export async function startPheromoneWatch(store: KvStore, args: WatchArgs): Prom
         headers: { [TYPE_HEADER]: x.type, [EVAPORATION_HEADER]: "expired" },
       }).catch((e) => {
         // A conflict means someone else swept it or it was reinforced: its message is on its way.
-        if (isRevisionConflict(e)) return
+        if (isWrongLastSequence(e)) return
         if (x.swept === revision) x.swept = undefined // try again next tick
         args.sweeps?.release(key, revision)
         onError(e)

@@ -37,6 +37,7 @@
  * with that claim (over every tenant unless it lists some), so each artifact that needs review
  * is delivered to exactly one instance.
  */
+import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { nuid, type NatsConnection } from "@nats-io/nats-core"
 import { DEFAULT_TENANT, isToken } from "../../subjects/grammar.ts"
 import {
@@ -52,7 +53,7 @@ import {
   type ArtifactStatus,
 } from "../../subjects/pheromones.ts"
 import { dataValue, emitterValue, statusValue } from "./pheromone-rules.ts"
-import { isRevisionConflict, readLatest, readOne, writeMarker, writeValue, workspaceStore, type KvStore } from "./kv-store.ts"
+import { readLatest, readOne, writeMarker, writeValue, workspaceStore, type KvStore } from "./kv-store.ts"
 import { checkReplicasOption, ownedWatches } from "./views.ts"
 import type { Artifact, Claims, StatusWatchOptions, Workspace, WorkspaceOptions, WorkspaceWatch } from "./workspace-api.ts"
 import { decodeArtifact, startStatusWatch } from "./workspace-watch.ts"
@@ -150,7 +151,7 @@ function bind(core: Core, actor: string, signal?: AbortSignal): Workspace {
       try {
         return await write(s, key, next, artifact.revision)
       } catch (e) {
-        if (!isRevisionConflict(e)) throw e
+        if (!isWrongLastSequence(e)) throw e
         if (pinned !== undefined) throw new PheromoneError("conflict", `artifact "${id}" changed after revision ${pinned}`, { cause: e })
       }
     }
@@ -219,7 +220,7 @@ function bind(core: Core, actor: string, signal?: AbortSignal): Workspace {
         try {
           return await write(s, key, entry, revision)
         } catch (e) {
-          if (!isRevisionConflict(e)) throw e
+          if (!isWrongLastSequence(e)) throw e
         }
       }
       throw new PheromoneError("conflict", `artifact "${id}" was created concurrently`)
@@ -275,7 +276,7 @@ function bind(core: Core, actor: string, signal?: AbortSignal): Workspace {
         await writeMarker(s, key, { expectRevision: current.revision })
         return true
       } catch (e) {
-        if (isRevisionConflict(e)) throw new PheromoneError("conflict", `artifact "${id}" changed while being removed`, { cause: e })
+        if (isWrongLastSequence(e)) throw new PheromoneError("conflict", `artifact "${id}" changed while being removed`, { cause: e })
         throw e
       }
     },

@@ -5,6 +5,7 @@
  * the revision the writer last saw (how a late result from a worker whose claim moved on is
  * refused, so a result is recorded once).
  */
+import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import type { NatsConnection } from "@nats-io/transport-node"
 import type { KV } from "@nats-io/kv"
 import { headers } from "@nats-io/nats-core"
@@ -91,10 +92,6 @@ export async function writeStatus(nc: NatsConnection, rec: TaskRecord, opts: { e
   }
 }
 
-export function isWrongLastSequence(e: unknown): boolean {
-  const err = e as { api_error?: { err_code?: number }; code?: number; message?: string }
-  return err?.api_error?.err_code === 10071 || /wrong last sequence/i.test(String(err?.message ?? ""))
-}
 
 export interface StatusEntry {
   readonly record: TaskRecord

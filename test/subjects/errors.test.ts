@@ -1,4 +1,8 @@
-import { describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Kvm } from "@nats-io/kv"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { ERROR_CODE_BY_TAG, TaggedError, errorCodeOf, hasTag, tagOf } from "../../subjects/errors.ts"
 import { BudgetExceededError, ContextOverflowError, ModelConfigError, ModelUnavailableError, ProviderError, ToolCallError, TurnError } from "../../runtime/models/errors.ts"
 import { LimitError } from "../../runtime/limits/limit-error.ts"
@@ -37,5 +41,34 @@ describe("errors as tagged data", () => {
     expect(Object.keys(ERROR_CODE_BY_TAG).sort()).toEqual(
       ["BudgetExceededError", "ContextOverflowError", "ModelConfigError", "ModelUnavailableError", "ProviderError", "ToolCallError", "TurnError"].sort(),
     )
+  })
+})
+
+describe("JetStream write conflicts, against a real server", () => {
+  let server: NatsServer
+  let nc: NatsConnection
+  beforeAll(async () => {
+    server = await natsFixture()
+    nc = await rawConnect(server.url)
+  })
+  afterAll(async () => {
+    await nc?.close()
+    await server?.stop()
+  })
+
+  it("errors - isWrongLastSequence knows a stale update and a create of a key that exists, and nothing else", async () => {
+    const kv = await new Kvm(nc).create("test_conflicts", { history: 1 })
+    const first = await kv.put("k", "1")
+    await kv.put("k", "2")
+    const stale = await kv.update("k", "3", first).then(() => undefined, (e: unknown) => e)
+    expect(stale).toBeDefined()
+    expect(isWrongLastSequence(stale)).toBe(true)
+    const exists = await kv.create("k", "4").then(() => undefined, (e: unknown) => e)
+    expect(exists).toBeDefined()
+    expect(isWrongLastSequence(exists)).toBe(true)
+    const other = await new Kvm(nc).open("no_such_bucket").then(() => undefined, (e: unknown) => e)
+    expect(isWrongLastSequence(other)).toBe(false)
+    expect(isWrongLastSequence(new Error("timeout"))).toBe(false)
+    expect(isWrongLastSequence(undefined)).toBe(false)
   })
 })
