@@ -19,7 +19,7 @@ import { ident, lit, TENANT_SETTING } from "./sql.ts"
  * The HNSW index's build parameters, written down (they are pgvector's defaults): 16 links
  * per node, 64 candidates while building. On vectors shaped like real embeddings this gives
  * recall@10 of 0.99 at hnsw.ef_search 100 over 100,000 memories (bench `recall`); the offline
- * lexical embedder's vectors are harder (about 0.84 there, 0.96 at ef_search 400).
+ * lexical embedder's vectors are harder (about 0.8 there; near 0.95 at ef_search 400).
  */
 export const HNSW_BUILD = { m: 16, efConstruction: 64 } as const
 
