@@ -12,6 +12,7 @@ import { Kvm } from "@nats-io/kv"
 import { agentSubject, DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import { SCHEDULE_BUCKET, scheduleClaimKey } from "../../subjects/kv.ts"
 import type { AgentDefinition, Schedule } from "../agent/define-agent.ts"
+import { retrying } from "../../supervisors/backoff.ts"
 
 const encoder = new TextEncoder()
 
@@ -44,7 +45,8 @@ export async function startSchedules(
 ): Promise<ScheduleRunner> {
   const jobs: Cron[] = []
   const needsKv = defs.some((d) => (d.schedules?.length ?? 0) > 0)
-  const kv = needsKv ? await new Kvm(nc).create(SCHEDULE_BUCKET, { history: 1, ttl: 24 * 3600_000, replicas: options.replicas ?? 1 }) : undefined
+  const config = { history: 1, ttl: 24 * 3600_000, replicas: options.replicas ?? 1 }
+  const kv = needsKv ? await retrying(() => new Kvm(nc).create(SCHEDULE_BUCKET, config), 20_000) : undefined
   for (const def of defs) {
     for (const sch of def.schedules ?? []) {
       const job = new Cron(sch.cron, { ...cronOptions(sch), catch: true }, async (self: Cron) => {

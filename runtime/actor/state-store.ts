@@ -25,6 +25,7 @@ import { stateKey, STATE_BUCKET } from "../../subjects/kv.ts"
 import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { stripPrototypeKeys } from "../limits/safe-json.ts"
+import { retrying } from "../../supervisors/backoff.ts"
 
 export class StateFencedError extends TaggedError("StateFencedError") {
   constructor(
@@ -80,7 +81,8 @@ export interface StateStore {
 const encoder = new TextEncoder()
 
 export async function openStateStore(nc: NatsConnection, options: { nodeId: string; replicas?: number }): Promise<StateStore> {
-  const kv: KV = await new Kvm(nc).create(STATE_BUCKET, { history: 1, replicas: options.replicas ?? 1 })
+  // a cluster that has just formed may not place a replicated bucket yet ("no suitable peers")
+  const kv: KV = await retrying(() => new Kvm(nc).create(STATE_BUCKET, { history: 1, replicas: options.replicas ?? 1 }), 20_000)
   const jsm: JetStreamManager = await jetstreamManager(nc)
   const stream = bucketStream(STATE_BUCKET)
   /** The last entry of a key, read from the stream's leader; undefined when there is none (or it was deleted). */

@@ -45,7 +45,7 @@ import {
   parseMailSubject,
 } from "../../subjects/cluster.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
-import { retrying } from "./kv-buckets.ts"
+import { retrying } from "../../supervisors/backoff.ts"
 import { ensureFamilyStream, type StreamFamily } from "../server/streams.ts"
 import { backoffCap, type Backoff } from "../../supervisors/backoff.ts"
 import { publishDurable } from "../client/durable-tell.ts"

@@ -30,7 +30,8 @@
  */
 import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { hostname } from "node:os"
-import { openBucket, retrying } from "./kv-buckets.ts"
+import { openBucket } from "./kv-buckets.ts"
+import { retrying } from "../../supervisors/backoff.ts"
 import { errors, type NatsConnection, type Subscription } from "@nats-io/nats-core"
 import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"

@@ -49,7 +49,6 @@ import { actorKey } from "../../subjects/inbound.ts"
 import { createCluster } from "../cluster/cluster.ts"
 import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
 import { runtimeStores } from "../cluster/runtime-stores.ts"
-import { retrying } from "../cluster/kv-buckets.ts"
 import { idsToKeepAwake, idsToWakeAtStart } from "../actor/lifecycle-policy.ts"
 import { startSchedules } from "../actor/schedules.ts"
 import { createStigmergy } from "../actor/artifact-delivery.ts"
@@ -85,8 +84,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   const { controlNc, lanes } = await connectInbound(connection, id, log, options.lanes)
   // replicas: as configured, else as many as the cluster has servers (at most 3), 1 on a single server
   const replicas = options.replicas ?? defaultReplicas({ clustered: Boolean(nc.info?.cluster), clusterSize: clusterSizeOf(nc.info) })
-  // a cluster that has just formed may not place a replicated bucket yet ("no suitable peers")
-  const store: StateStore = await retrying(() => openStateStore(nc, { nodeId: id, replicas }), 20_000)
+  const store: StateStore = await openStateStore(nc, { nodeId: id, replicas })
   const messaging = createMessaging(nc)
   const nodeSupervision = options.supervisor
     ? undefined
