@@ -161,3 +161,17 @@ export type {
   TurnSpec,
 } from "./models/mod.ts"
 export type { NodeModelsOptions } from "./node/mod.ts"
+
+// ── sandbox (runtime/sandbox) ──
+
+// ── tools (runtime/tools) ──
+
+// ── governance (runtime/governance) ──
+
+// ── coordination (runtime/coordination) ──
+
+// ── observability (runtime/observability) ──
+
+// ── gateway (runtime/gateway) ──
+
+// ── elastic (runtime/elastic) ──
