@@ -29,7 +29,7 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
   memory: ["observability"],
   models: ["observability"],
   stigmergy: ["server", "observability"],
-  agent: ["stigmergy", "memory", "models", "limits", "cpu", "observability"],
+  agent: ["stigmergy", "memory", "models", "limits", "cpu", "observability", "sandbox"],
   client: ["agent", "security", "observability"],
   tools: ["sandbox", "models", "agent", "client", "security", "server", "limits", "observability"],
   tasks: ["agent", "client", "server", "stigmergy", "limits", "observability"],
