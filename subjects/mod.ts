@@ -124,3 +124,16 @@ export {
   turnMetaKey,
   turnStepKey,
 } from "./models.ts"
+export {
+  COORDINATION_RECEIPTS,
+  CONSENSUS_PREFIX,
+  INCIDENT_PREFIX,
+  RecruitReply,
+  RecruitRequest,
+  SAGA_PREFIX,
+  VoteReply,
+  VoteRequest,
+  consensusArtifactId,
+  incidentArtifactId,
+  sagaArtifactId,
+} from "./coordination.ts"
