@@ -1,5 +1,8 @@
 import { defineConfig } from "vitest/config"
 
+/** Test folders that run code in isolated-vm, which needs `--no-node-snapshot` on Node 20 and later. */
+const ISOLATE_TESTS = ["test/sandbox/**/*.test.ts"]
+
 // Integration tests start their own nats-server processes; two cores are all we have,
 // so files run in forked workers, two at a time, with generous timeouts (never asserted).
 export default defineConfig({
@@ -10,5 +13,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ["default"],
+    projects: [
+      { extends: true, test: { name: "runtime", exclude: ISOLATE_TESTS } },
+      { extends: true, test: { name: "isolates", include: ISOLATE_TESTS, execArgv: ["--no-node-snapshot"] } },
+    ],
   },
 })

@@ -163,6 +163,8 @@ export type {
 export type { NodeModelsOptions } from "./node/mod.ts"
 
 // ── sandbox (runtime/sandbox) ──
+export { SANDBOX_DEFAULTS, SANDBOX_ERROR_CODES, SANDBOX_LEVELS, SANDBOX_LIMIT_CEILINGS, SandboxError, createSandbox, isSandboxError, isSandboxLevel } from "./sandbox/mod.ts"
+export type { LevelSpec, Sandbox, SandboxErrorCode, SandboxGlobal, SandboxLevel, SandboxLimits, SandboxOptions, SandboxRun, SandboxStats } from "./sandbox/mod.ts"
 
 // ── tools (runtime/tools) ──
 
