@@ -137,3 +137,19 @@ export {
   incidentArtifactId,
   sagaArtifactId,
 } from "./coordination.ts"
+export {
+  LOAD_ROOT,
+  POOLS_BUCKET,
+  POOL_ID,
+  RESOURCE_POOLS_BUCKET,
+  capabilityLoadLocation,
+  capabilityOfLoadLocation,
+  isPoolId,
+  parsePoolKey,
+  poolKey,
+  poolMemberId,
+  poolSubject,
+  resourcePoolFilter,
+  resourceSlotKey,
+  typeLoadLocation,
+} from "./elastic.ts"

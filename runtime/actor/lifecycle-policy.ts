@@ -32,11 +32,11 @@ export function nextOpening(w: CronWindow, now: number): number | undefined {
   return compiled(w).open.nextRun(new Date(now))?.getTime()
 }
 
-/** The ids of a type's warm pool. */
+/** The ids of a type's warm pool: its minimum (members above it come and go, runtime/elastic). */
 export function warmPoolIds(def: AgentDefinition<any, any>): string[] {
   const p = def.warmPool
   if (p === undefined) return []
-  const size = typeof p === "number" ? p : p.size
+  const size = typeof p === "number" ? p : (p.min ?? p.size ?? 0)
   const prefix = (typeof p === "object" && p.prefix) || `${def.type}-`
   return Array.from({ length: Math.max(0, Math.floor(size)) }, (_, i) => `${prefix}${i}`)
 }

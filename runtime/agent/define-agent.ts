@@ -100,6 +100,26 @@ export type Capabilities =
   | Readonly<Record<string, TaskHandlerFn | CapabilitySpec>>
   | ReadonlyArray<CapabilitySpec & { readonly capability: string }>
 
+/** A type's pool (runtime/elastic/pool-spec.ts writes the defaults down). */
+export interface WarmPoolSpec {
+  /** Members kept warm at all times (alias: `size`). Default 0 with a `max`, else `size`. */
+  readonly min?: number
+  /** The pool's old fixed size: `min` (and `max` when no `max` is given). */
+  readonly size?: number
+  /** Members at most. Default `min` (a fixed pool). */
+  readonly max?: number
+  /** Member ids are `<prefix><n>`; default `<type>-`. */
+  readonly prefix?: string
+  /** A member above `min` that served nothing this long leaves the pool (default 30 s). */
+  readonly scaleDownAfterMs?: number
+  /** At most one growth on load signals per this long (default 1 s). */
+  readonly cooldownMs?: number
+  /** Load in (0, 1] at which the pool grows (default 0.9, the seed's critical mark). */
+  readonly scaleUpAt?: number
+  /** How long the pool waits for a member's reply before answering `timeout` (default 60 s). */
+  readonly relayTimeoutMs?: number
+}
+
 export interface AgentOptions {
   /** Mailbox bound per actor; a full mailbox answers `overloaded`. Default: the node's (1000). */
   readonly mailbox?: number
@@ -127,10 +147,13 @@ export interface AgentOptions {
   /** Required for tier `business_hours`. */
   readonly businessHours?: CronWindow
   /**
-   * Warm pool: `size` actors (`<prefix>0` … `<prefix>size-1`, prefix defaults to `<type>-`) kept
+   * Warm pool: `min` (or `size`) actors (`<prefix>0` … , prefix defaults to `<type>-`) kept
    * activated from node start and never passivated, so work sent to them skips activation.
+   * With a `max` above it the pool is elastic: work sent to `ants.<tenant>.agent.<type>._pool.<Tag>`
+   * goes to an idle member and the pool grows under load up to `max`, shrinking back after
+   * `scaleDownAfterMs` idle (runtime/elastic/pool-spec.ts has every default).
    */
-  readonly warmPool?: number | { readonly size: number; readonly prefix?: string }
+  readonly warmPool?: number | WarmPoolSpec
   readonly schedules?: ReadonlyArray<Schedule>
   /**
    * How this type's actors are supervised (supervisors/spec.ts `TypePolicyInput`): per-actor

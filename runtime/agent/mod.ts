@@ -18,6 +18,7 @@ export { AgentDefinitionError, Empty, capabilityEntries, defineAgent, isAgentDef
 export type {
   AgentDefinition,
   AgentOptions,
+  WarmPoolSpec,
   AgentSpec,
   Capabilities,
   CapabilitySpec,

@@ -12,6 +12,7 @@ import type { Msg } from "@nats-io/nats-core"
 import { isMappingProbe, SubjectError } from "../../subjects/grammar.ts"
 import type { ErrorCode } from "../../subjects/envelope.ts"
 import { parseInboundOnce, type Inbound } from "../../subjects/inbound.ts"
+import { POOL_ID } from "../../subjects/elastic.ts"
 import type { TypeHost } from "../actor/type-host.ts"
 import { isLimitError } from "../limits/limit-error.ts"
 import { UNPARSED, type Ticket } from "../limits/message-ledger.ts"
@@ -33,6 +34,8 @@ export interface DispatchDeps {
   accepting(): boolean
   /** The tenant's kill switch and quotas (runtime/node/tenancy.ts): a refusal, or undefined to go on. */
   admit(tenant: string, activates: boolean): { readonly code: ErrorCode; readonly message: string } | undefined
+  /** A message to a pool address (id `_pool`): handed to a member by runtime/elastic; a refusal, or undefined when taken. */
+  pool(msg: Msg, p: Inbound): { readonly code: ErrorCode; readonly message: string } | undefined
 }
 
 export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?: Inbound) => void; received: () => number } {
@@ -65,7 +68,7 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
       }
       if (host.unavailable !== undefined) return reject(msg, "unavailable", `agent type "${p.type}" is unavailable on node ${id}: ${host.unavailable}`, undefined, p, ticket)
       if (!d.accepting()) return reject(msg, "unavailable", `node ${id} is draining; retry`, undefined, p, ticket)
-      const refused = d.admit(p.tenant, !host.cells.has(p.key))
+      const refused = d.admit(p.tenant, p.id !== POOL_ID && !host.cells.has(p.key))
       if (refused !== undefined) return reject(msg, refused.code, refused.message, undefined, p, ticket)
       // rates before any work: a flooding tenant or actor is refused at the cost of a subject parse
       const now = Date.now()
@@ -74,6 +77,11 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
       }
       if (!agentRates.take(`${p.type}\u0000${p.key}`, now)) {
         return reject(msg, "overloaded", `${p.type}/${p.id} is over its rate of ${agentRates.limitOf("")?.ratePerSec} messages/s on node ${id}; retry later`, undefined, p, ticket)
+      }
+      // a pool address: a member gets it as it is (and validates it), its reply is relayed
+      if (p.id === POOL_ID) {
+        const refusal = d.pool(msg, p)
+        return refusal ? reject(msg, refusal.code, refusal.message, undefined, p, ticket) : ledger.forwarded(ticket)
       }
       let message: unknown
       const data = msg.data

@@ -65,6 +65,7 @@ import { heldAckSubjects, onDeliveryHeld, releaseDeliveries } from "../tasks/lan
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { createGuards } from "./guards.ts"
 import { createDispatch } from "./dispatch.ts"
+import { startElasticNode, type ElasticNode } from "../elastic/pool-node.ts"
 
 const decoder = new TextDecoder()
 
@@ -205,6 +206,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   // --- the hot path -----------------------------------------------------------------------
   let accepting = true
+  let elastic: ElasticNode | undefined
   const { dispatch, received } = createDispatch({
     id,
     hosts,
@@ -214,6 +216,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     log,
     accepting: () => accepting,
     admit: (tenant, activates) => tenancy.admit(tenant, activates),
+    pool: (m, p) => (elastic ? elastic.route(m, p) : { code: "unavailable", message: `node ${id} runs without pools (elastic: false)` }),
   })
 
   // --- routing -----------------------------------------------------------------------------
@@ -344,6 +347,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       accepting = false
       clearInterval(sweeper)
       schedules.stop()
+      void elastic?.stop()
     },
     stopTasks: async (graceMs) => await tasks?.stop({ graceMs }),
     // the models' watches (shared stats, spend) close with the stigmergy watches, and the tenants' with them
@@ -389,6 +393,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   }
 
   await stigmergy.startInterests(options.agents, log)
+  if (options.elastic !== false) elastic = await startElasticNode({ nodeId: id, nc, replicas, hosts, pheromones: (t) => stigmergy.pheromones(t, `node/${id}`), ownerOf: cluster.ownerOf, partitions: () => (routing === "partitioned" ? cluster.partitions() : undefined), accepting: () => accepting, log }, options.elastic)
   const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, tenant: (t) => openTenantTasks(tenancy.scopes, t), log }, tenancy.taskOptions(options.tasks))
 
   // a PostgreSQL URL is opened now: a wrong one fails the start, not some actor's first call

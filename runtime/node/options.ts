@@ -11,6 +11,7 @@ import type { NatsServer } from "../server/nats-server.ts"
 import type { Supervisor } from "../actor/supervision.ts"
 import type { TypeStats } from "../actor/type-stats.ts"
 import type { ClusterOptions, ClusterView } from "../cluster/cluster.ts"
+import type { ElasticOptions } from "../elastic/pool-node.ts"
 import type { NodeTaskOptions } from "../tasks/node-tasks.ts"
 import type { TaskEngine } from "../tasks/engine.ts"
 import type { SupervisionView } from "./node-supervision.ts"
@@ -100,6 +101,8 @@ export interface NodeOptions {
   readonly limits?: NodeLimits
   /** When a flooded partition moves to a connection of its own (runtime/node/inbound-lanes.ts has the defaults). */
   readonly lanes?: LaneOptions
+  /** Pools per tenant, load pheromones, scaling receipts (runtime/elastic/pool-node.ts); `false`: none of it. */
+  readonly elastic?: ElasticOptions | false
 }
 
 export interface RejectedRecord {

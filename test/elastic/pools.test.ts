@@ -1,0 +1,152 @@
+import { describe, expect, it } from "vitest"
+import { Schema } from "effect"
+import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
+import { startNode, type AntsNode } from "../../runtime/node/node.ts"
+import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
+import { poolSubject, typeLoadLocation } from "../../subjects/elastic.ts"
+import { natsPerFile } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
+
+const ctx = natsPerFile()
+const dec = new TextDecoder()
+const enc = new TextEncoder()
+const quiet = () => {}
+
+/** Work the test holds until it opens the gate: the load is the test's to control. */
+let gate = Promise.resolve()
+let openGate: () => void = () => undefined
+const closeGate = () => {
+  gate = new Promise<void>((r) => (openGate = r))
+}
+
+const pooled = (type: string, warmPool: { min: number; max: number; prefix?: string; scaleDownAfterMs?: number; cooldownMs?: number }) =>
+  defineAgent({
+    type,
+    protocol: {
+      Work: { message: Schema.Struct({ n: Schema.Number }), reply: Schema.Struct({ n: Schema.Number, by: Schema.String }) },
+      Ping: { message: Empty, reply: Schema.String },
+    },
+    warmPool,
+    handlers: {
+      Work: async ({ n }, c) => {
+        await gate
+        return { n, by: c.self.id }
+      },
+      Ping: (_m, c) => c.self.id,
+    },
+  })
+
+async function ask(subject: string, body: unknown = {}): Promise<any> {
+  const r = await ctx.nc.request(subject, enc.encode(JSON.stringify(body)), { timeout: 20_000 })
+  return JSON.parse(dec.decode(r.data))
+}
+
+const inspectPool = async (tenant: string, type: string) => (await ask(poolSubject({ tenant, type, tag: "_Inspect" }))).value
+const awake = (nodes: AntsNode[], type: string, tenant = "default") =>
+  nodes.reduce((s, n) => s + n.cluster.actors({ type, tenant }).actors.filter((a) => a.state === "active" || a.state === "idle").length, 0)
+
+describe("elastic pools", () => {
+  it("pools - a pool grows on demand up to its max, routes to idle members and shrinks back to its min when idle", async () => {
+    const type = "elastic_grow"
+    const receipts: Array<{ tenant: string; kind: string; detail: Record<string, unknown> }> = []
+    const node = await startNode({
+      agents: [pooled(type, { min: 1, max: 3, prefix: "w-", scaleDownAfterMs: 400 })],
+      nats: ctx.server.url,
+      idleAfterMs: 50,
+      logger: quiet,
+      elastic: { tickMs: 50, loadIntervalMs: false, record: async (tenant, kind, detail) => void receipts.push({ tenant, kind, detail }) },
+    })
+    try {
+      await waitUntil(() => awake([node], type) === 1, { message: "the minimum is warm from the start" })
+      closeGate()
+      const replies = Array.from({ length: 5 }, (_, n) => ask(poolSubject({ tenant: "default", type, tag: "Work" }), { n }))
+      // three members (the max), the other two messages wait in members' mailboxes
+      await waitUntil(async () => (await inspectPool("default", type)).size === 3, { message: "the pool grew to its max" })
+      await waitUntil(() => awake([node], type) === 3, { message: "three members awake" })
+      const busy = await inspectPool("default", type)
+      expect(busy.max).toBe(3)
+      expect(busy.members.map((m: { id: string }) => m.id)).toEqual(["w-0", "w-1", "w-2"])
+      expect(busy.idle).toBe(0)
+      openGate()
+      const done = await Promise.all(replies)
+      expect(done.every((r) => r.ok)).toBe(true)
+      expect(done.map((r) => r.value.n).sort()).toEqual([0, 1, 2, 3, 4])
+      expect(new Set(done.map((r) => r.value.by))).toEqual(new Set(["w-0", "w-1", "w-2"]))
+      // idle: back to the minimum, the members let go are passivated
+      await waitUntil(async () => (await inspectPool("default", type)).size === 1, { timeoutMs: 20_000, message: "the pool shrank to its min" })
+      await waitUntil(() => awake([node], type) === 1, { timeoutMs: 20_000, message: "members above the min passivated" })
+      const ups = receipts.filter((r) => r.kind === "pool_scaled_up")
+      const downs = receipts.filter((r) => r.kind === "pool_scaled_down")
+      expect(ups.map((r) => r.detail.to)).toEqual([2, 3])
+      expect(downs.map((r) => r.detail.to)).toEqual([2, 1])
+      for (const u of ups) expect(typeof u.detail.scaleUpMs).toBe("number")
+      // an idle pool serves from its idle member without growing
+      const r = await ask(poolSubject({ tenant: "default", type, tag: "Ping" }))
+      expect(r).toEqual({ ok: true, value: "w-0" })
+      expect((await inspectPool("default", type)).size).toBe(1)
+    } finally {
+      openGate()
+      await node.drain()
+    }
+  })
+
+  it("pools - critical load pheromones grow a pool without messages; the growth is timed; a tenant has its own pool", async () => {
+    const type = "elastic_signal"
+    const node = await startNode({
+      agents: [pooled(type, { min: 0, max: 2, scaleDownAfterMs: 300, cooldownMs: 100 })],
+      nats: ctx.server.url,
+      idleAfterMs: 50,
+      logger: quiet,
+      elastic: { tickMs: 50, loadIntervalMs: false, pools: { acme: { [type]: { min: 2, max: 4 } } } },
+    })
+    const ph = createPheromones(ctx.nc, { tenant: "default", emitter: "test" })
+    try {
+      // tenant acme's pool is configured for it: its minimum of 2 is warm, default's (0) is not
+      await waitUntil(() => awake([node], type, "acme") === 2, { message: "acme's minimum warm" })
+      expect(awake([node], type)).toBe(0)
+      // the test deposits the load a node would: critical at the type's load location
+      await ph.deposit({ type: "load", location: typeLoadLocation(type), id: "some-node", strength: 1, ttlMs: 60_000, decay: "linear" })
+      await waitUntil(async () => (await inspectPool("default", type)).size === 2, { message: "grew on the load signal" })
+      await waitUntil(() => awake([node], type) === 2, { message: "the new members woke" })
+      const grown = await inspectPool("default", type)
+      expect(grown.load).toBeGreaterThanOrEqual(0.9)
+      expect(grown.events.filter((e: { direction: string }) => e.direction === "up").length).toBe(2)
+      await waitUntil(async () => (await inspectPool("default", type)).events.every((e: { scaleUpMs?: number; direction: string }) => e.direction !== "up" || typeof e.scaleUpMs === "number"), {
+        message: "each growth timed to its member's answer",
+      })
+      // the max holds under load
+      await new Promise((r) => setTimeout(r, 300))
+      expect((await inspectPool("default", type)).size).toBe(2)
+      // the load goes: back to 0 members
+      await ph.evaporate({ location: typeLoadLocation(type), id: "some-node" })
+      await waitUntil(async () => (await inspectPool("default", type)).size === 0, { timeoutMs: 20_000, message: "shrank to min 0" })
+      expect((await inspectPool("acme", type)).size).toBe(2)
+    } finally {
+      await ph.close()
+      await node.drain()
+    }
+  })
+
+  it("pools - members are placed across the nodes of a cluster and the pool address works from either", async () => {
+    const type = "elastic_spread"
+    const def = pooled(type, { min: 8, max: 8 })
+    const a = await startNode({ agents: [def], nats: ctx.server.url, logger: quiet, elastic: { tickMs: 50, loadIntervalMs: false } })
+    const b = await startNode({ agents: [def], nats: ctx.server.url, logger: quiet, elastic: { tickMs: 50, loadIntervalMs: false } })
+    try {
+      await waitUntil(() => awake([a], type) > 0 && awake([b], type) > 0 && awake([a, b], type) === 8, { timeoutMs: 30_000, message: "members split between the nodes" })
+      const by = new Set<string>()
+      for (let i = 0; i < 16; i++) {
+        const r = await ask(poolSubject({ tenant: "default", type, tag: "Ping" }))
+        expect(r.ok).toBe(true)
+        by.add(r.value)
+      }
+      // an idle pool spreads work over its idle members in turn
+      expect(by.size).toBe(8)
+      const bad = await ask(poolSubject({ tenant: "default", type: "nopool", tag: "Ping" }))
+      expect(bad.ok).toBe(false)
+    } finally {
+      await b.drain()
+      await a.drain()
+    }
+  })
+})
