@@ -295,7 +295,7 @@ export type TaskState = typeof TaskState.Type
 /** States after which nothing more happens to the task (unless a dead letter is resubmitted). */
 export const TERMINAL_STATES: ReadonlyArray<TaskState> = ["completed", "dead_lettered"]
 
-export const DEAD_LETTER_REASONS = [
+export const DeadLetterReason = Schema.Literal(
   /** Transient failures beyond the attempt limit. */
   "max_attempts",
   /** The body did not decode (schema, capability, size). */
@@ -310,8 +310,8 @@ export const DEAD_LETTER_REASONS = [
   "dependency_down",
   /** The handler refused the task permanently (TaskRejected). */
   "rejected",
-] as const
-export const DeadLetterReason = Schema.Literal(...DEAD_LETTER_REASONS)
+)
+export const DEAD_LETTER_REASONS = DeadLetterReason.literals
 export type DeadLetterReason = typeof DeadLetterReason.Type
 
 /**

@@ -2,12 +2,14 @@
 import { Schema } from "effect"
 import { defineAgent } from "../../runtime/agent/define-agent.ts"
 
+const Text = Schema.Struct({ text: Schema.String })
+
 export const echo = defineAgent({
   type: "echo",
   protocol: {
     Say: {
-      message: Schema.Struct({ text: Schema.String }),
-      reply: Schema.Struct({ text: Schema.String }),
+      message: Text,
+      reply: Text,
       description: "Replies with the same text.",
     },
   },

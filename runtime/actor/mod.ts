@@ -12,22 +12,35 @@
  * runtime/memory, runtime/limits, runtime/cpu.
  * Never imports: runtime/cluster, runtime/tasks, runtime/node, runtime/cli.
  */
-export { ActorCell } from "./cell.ts"
+export { ActorCell, type CellHost, type CellStatus } from "./cell.ts"
 export { localActors } from "./local-actors.ts"
-export type { CellHost, CellStatus } from "./cell.ts"
-export type { Envelope } from "./mailbox.ts"
+export { type Envelope, Mailbox } from "./mailbox.ts"
 export { TypeHost } from "./type-host.ts"
 export type { HostNode } from "./host-node.ts"
 export type { TypeStats } from "./type-stats.ts"
 export type { ActivationGuard } from "./activation-guard.ts"
-export { Mailbox } from "./mailbox.ts"
 export { makeActorContext } from "./context.ts"
-export { StateFencedError, openStateStore } from "./state-store.ts"
+export {
+  StateFencedError,
+  openStateStore,
+  type Accounting,
+  type Checkpoint,
+  type StateStore,
+} from "./state-store.ts"
 export { CheckpointGaveUpError, FINAL_CHECKPOINT, finalCheckpoint } from "./final-checkpoint.ts"
-export type { Accounting, Checkpoint, StateStore } from "./state-store.ts"
-export { idsToKeepAwake, idsToWakeAtStart, insideWindow, mayPassivate, nextOpening, warmPoolIds } from "./lifecycle-policy.ts"
-export { nextFiring, startSchedules } from "./schedules.ts"
-export type { ScheduleRunner } from "./schedules.ts"
+export {
+  idsToKeepAwake,
+  idsToWakeAtStart,
+  insideWindow,
+  mayPassivate,
+  nextOpening,
+  warmPoolIds,
+} from "./lifecycle-policy.ts"
+export { nextFiring, startSchedules, type ScheduleRunner } from "./schedules.ts"
 export type { ActorVerdict, Supervisor } from "./supervision.ts"
-export { ArtifactDelivery, createStigmergy } from "./artifact-delivery.ts"
-export type { Stigmergy, StigmergyOptions } from "./artifact-delivery.ts"
+export {
+  ArtifactDelivery,
+  createStigmergy,
+  type Stigmergy,
+  type StigmergyOptions,
+} from "./artifact-delivery.ts"

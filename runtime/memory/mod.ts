@@ -12,30 +12,86 @@
  * standard library; no other runtime layer. Never imports the actor engine or anything above
  * it: the engine imports this layer and hands each actor its scoped view as `ctx.memory`.
  */
-export { MemoryError, isMemoryError } from "./errors.ts"
-export type { MemoryErrorCode } from "./errors.ts"
-export { MEMORY_KINDS, MEMORY_SCOPES } from "./types.ts"
-export type { ForgetSelector, MemoryItem, MemoryKind, MemoryOwner, MemoryScope, MemoryStats, Metadata, RecallQuery, RecalledItem, RememberInput } from "./types.ts"
+export { MemoryError, isMemoryError, type MemoryErrorCode } from "./errors.ts"
+export {
+  MEMORY_KINDS,
+  MEMORY_SCOPES,
+  type ForgetSelector,
+  type MemoryItem,
+  type MemoryKind,
+  type MemoryOwner,
+  type MemoryScope,
+  type MemoryStats,
+  type Metadata,
+  type RecallQuery,
+  type RecalledItem,
+  type RememberInput,
+} from "./types.ts"
 export { DEFAULT_K, MAX_K, MAX_METADATA_BYTES, MAX_TEXT_BYTES } from "./validate.ts"
-export { createMemoryStore, DEFAULT_EF_SEARCH } from "./memory-store.ts"
-export type { MemoryStore, MemoryStoreConfig } from "./memory-store.ts"
-export { scopeMemory } from "./scoped-memory.ts"
-export type { MemoryCalls, ScopedMemory } from "./scoped-memory.ts"
-export { chooseEmbedder, DEFAULT_DATA_DIR, DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_TENANT_ROLE, displayUrl, openMemory } from "./open-memory.ts"
-export type { Memory, MemoryOptions } from "./open-memory.ts"
-export { memoryOnDemand } from "./memory-on-demand.ts"
-export type { NodeMemory } from "./memory-on-demand.ts"
-export { startEmbeddedPostgres } from "./embedded-postgres.ts"
-export type { EmbeddedPostgres } from "./embedded-postgres.ts"
-export { HNSW_BUILD, LATEST_VERSION, MIGRATIONS, migrate } from "./migrations.ts"
-export type { MigrationTarget } from "./migrations.ts"
+export {
+  createMemoryStore,
+  DEFAULT_EF_SEARCH,
+  type MemoryStore,
+  type MemoryStoreConfig,
+} from "./memory-store.ts"
+export { scopeMemory, type MemoryCalls, type ScopedMemory } from "./scoped-memory.ts"
+export {
+  chooseEmbedder,
+  DEFAULT_DATA_DIR,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_SCHEMA,
+  DEFAULT_SWEEP_INTERVAL_MS,
+  DEFAULT_TENANT_ROLE,
+  displayUrl,
+  openMemory,
+  type Memory,
+  type MemoryOptions,
+} from "./open-memory.ts"
+export { memoryOnDemand, type NodeMemory } from "./memory-on-demand.ts"
+export { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded-postgres.ts"
+export {
+  HNSW_BUILD,
+  LATEST_VERSION,
+  MIGRATIONS,
+  migrate,
+  type MigrationTarget,
+} from "./migrations.ts"
 export { TENANT_SETTING } from "./sql.ts"
 export type { EmbeddingProvider } from "./embedding-provider.ts"
-export { createEmbeddingClient } from "./embedding-client.ts"
-export type { EmbeddingClient, EmbeddingClientOptions, EmbeddingClientStats } from "./embedding-client.ts"
-export { EmbeddingCache, embeddingKey, EMBEDDING_CACHE_MAX_ENTRIES, EMBEDDING_CACHE_TTL_MS } from "./embedding-cache.ts"
-export { lexicalEmbedder, lexicalVector, LEXICAL_DIMENSIONS, LEXICAL_MODEL } from "./lexical-embedder.ts"
-export { openaiEmbedder, DEFAULT_OPENAI_EMBEDDING_MODEL, OPENAI_MAX_BATCH } from "./openai-embedder.ts"
-export type { OpenAIEmbedderOptions } from "./openai-embedder.ts"
-export { bestProcedures, createBandit, DEFAULT_EPSILON, epsilonGreedy, recordProcedure, REWARD } from "./learning.ts"
-export type { ArmStats, Bandit, Choice, Procedure, ProcedureInput } from "./learning.ts"
+export {
+  createEmbeddingClient,
+  type EmbeddingClient,
+  type EmbeddingClientOptions,
+  type EmbeddingClientStats,
+} from "./embedding-client.ts"
+export {
+  EmbeddingCache,
+  embeddingKey,
+  EMBEDDING_CACHE_MAX_ENTRIES,
+  EMBEDDING_CACHE_TTL_MS,
+} from "./embedding-cache.ts"
+export {
+  lexicalEmbedder,
+  lexicalVector,
+  LEXICAL_DIMENSIONS,
+  LEXICAL_MODEL,
+} from "./lexical-embedder.ts"
+export {
+  openaiEmbedder,
+  DEFAULT_OPENAI_EMBEDDING_MODEL,
+  OPENAI_MAX_BATCH,
+  type OpenAIEmbedderOptions,
+} from "./openai-embedder.ts"
+export {
+  bestProcedures,
+  createBandit,
+  DEFAULT_EPSILON,
+  epsilonGreedy,
+  recordProcedure,
+  REWARD,
+  type ArmStats,
+  type Bandit,
+  type Choice,
+  type Procedure,
+  type ProcedureInput,
+} from "./learning.ts"

@@ -8,14 +8,39 @@
  * a bad input is a `PheromoneError` with a code and nothing is written.
  * May import: subjects/, runtime/server (server features).
  */
-export { createPheromones, DEFAULT_CACHE_SIZE, DEFAULT_EMITTER, MAX_CAS_ATTEMPTS, stopAllWatches } from "./pheromones.ts"
-export type { DetectQuery, PheromoneDeposit, PheromoneGuarantees, Pheromones, PheromonesOptions, PheromoneWrite, TrailRef, WatchFilter } from "./pheromones.ts"
+export {
+  createPheromones,
+  DEFAULT_CACHE_SIZE,
+  DEFAULT_EMITTER,
+  MAX_CAS_ATTEMPTS,
+  stopAllWatches,
+  type DetectQuery,
+  type PheromoneDeposit,
+  type PheromoneGuarantees,
+  type Pheromones,
+  type PheromonesOptions,
+  type PheromoneWrite,
+  type TrailRef,
+  type WatchFilter,
+} from "./pheromones.ts"
 export type { Evaporation, PheromoneHandlers, Trail } from "./trail.ts"
-export { DEFAULT_SWEEP_INTERVAL_MS } from "./watcher.ts"
+export { DEFAULT_SWEEP_INTERVAL_MS, type PheromoneWatch } from "./watcher.ts"
 export { pheromoneStore, workspaceStore } from "./kv-store.ts"
-export type { PheromoneWatch } from "./watcher.ts"
-export { createWorkspace, DEFAULT_LEASE_MS, DEFAULT_RELEASE_DELAY_MS, stopAllWorkspaceWatches, watchStatusAllTenants } from "./workspace.ts"
-export type { AllTenantsWatchOptions, Artifact, CreateArtifact, StatusWatchOptions, TransitionInput, Workspace, WorkspaceOptions, WorkspaceWatch } from "./workspace.ts"
+export {
+  createWorkspace,
+  DEFAULT_LEASE_MS,
+  DEFAULT_RELEASE_DELAY_MS,
+  stopAllWorkspaceWatches,
+  watchStatusAllTenants,
+  type AllTenantsWatchOptions,
+  type Artifact,
+  type CreateArtifact,
+  type StatusWatchOptions,
+  type TransitionInput,
+  type Workspace,
+  type WorkspaceOptions,
+  type WorkspaceWatch,
+} from "./workspace.ts"
 export {
   chooseStrongest,
   depositSuccess,
@@ -27,8 +52,16 @@ export {
   requiredCapabilities,
   safeLocations,
   strongestPatterns,
+  type FollowOptions,
+  type SuccessInput,
 } from "./swarm-rules.ts"
-export type { FollowOptions, SuccessInput } from "./swarm-rules.ts"
 export { currentStrength } from "./pheromone-rules.ts"
-export { PheromoneError, isPheromoneError } from "../../subjects/pheromones.ts"
-export type { PheromoneErrorCode, PheromoneType, StrengthLevel, DecayCurve, ArtifactStatus } from "../../subjects/pheromones.ts"
+export {
+  PheromoneError,
+  isPheromoneError,
+  type PheromoneErrorCode,
+  type PheromoneType,
+  type StrengthLevel,
+  type DecayCurve,
+  type ArtifactStatus,
+} from "../../subjects/pheromones.ts"

@@ -23,7 +23,6 @@
  */
 import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { nuid, type NatsConnection } from "@nats-io/nats-core"
-import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import { backoffDelay, type Backoff } from "../../supervisors/backoff.ts"
 import {
   EVAPORATION_HEADER,
@@ -36,7 +35,6 @@ import {
   parsePheromoneKey,
   pheromoneFilter,
   pheromoneKey,
-  tenantValue,
   type PheromoneEntry,
   type PheromoneType,
   type StrengthLevel,
@@ -44,7 +42,7 @@ import {
 import { currentStrength, emitterValue, makeEntry, makeReinforcement, pheromoneType, reinforceEntry, strengthValue } from "./pheromone-rules.ts"
 import type { DetectQuery, PheromoneDeposit, PheromoneGuarantees, Pheromones, PheromonesOptions, PheromoneWrite, TrailRef, WatchFilter } from "./pheromones-api.ts"
 import { pheromoneStore, readLatest, readOne, writeMarker, writeValue, type KvStore } from "./kv-store.ts"
-import { checkReplicasOption, ownedWatches } from "./views.ts"
+import { ownedWatches, stopEvery, viewCore } from "./views.ts"
 import { decodeEntry, toTrail, type PheromoneHandlers, type Trail } from "./trail.ts"
 import { DEFAULT_SWEEP_INTERVAL_MS, startPheromoneWatch, type PheromoneWatch } from "./watcher.ts"
 
@@ -78,16 +76,12 @@ interface Core {
 }
 
 export function createPheromones(nc: NatsConnection, options: PheromonesOptions = {}): Pheromones {
-  checkReplicasOption(options)
   const core: Core = {
-    nc,
-    tenant: tenantValue(options.tenant ?? DEFAULT_TENANT),
-    now: options.now ?? Date.now,
+    ...viewCore(nc, options),
     sweepIntervalMs: options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
     cacheSize: options.cacheSize ?? DEFAULT_CACHE_SIZE,
     cache: new Map(),
     watches: new Set(),
-    replicas: options.replicas,
     onWrite: options.onWrite,
     swept: new Set(),
   }
@@ -102,10 +96,7 @@ const cores = new WeakMap<Pheromones, Core>()
  */
 export async function stopAllWatches(ph: Pheromones): Promise<void> {
   const core = cores.get(ph)
-  if (!core) return
-  const all = [...core.watches]
-  core.watches.clear()
-  await Promise.all(all.map((w) => w.stop().catch(() => undefined)))
+  if (core) await stopEvery(core.watches)
 }
 
 function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {

@@ -3,7 +3,9 @@
  * up front, and owns the watches it opened, so closing one view (or aborting an activation's
  * signal) stops those watches only, never another view's.
  */
-import { PheromoneError } from "../../subjects/pheromones.ts"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
+import { PheromoneError, tenantValue } from "../../subjects/pheromones.ts"
 import { replicasOf, type StoreOptions } from "./kv-store.ts"
 
 /** Refuses a bad `replicas` option when the API is created, not at the first write. */
@@ -16,8 +18,27 @@ export function checkReplicasOption(options: StoreOptions): void {
   }
 }
 
+/**
+ * What the core of every view starts from, its options checked: the connection, the tenant
+ * (default `default`), the clock and the stores' replicas.
+ */
+export function viewCore(
+  nc: NatsConnection,
+  options: StoreOptions & { readonly tenant?: string; readonly now?: () => number },
+): { nc: NatsConnection; tenant: string; now: () => number; replicas: number | undefined } {
+  checkReplicasOption(options)
+  return { nc, tenant: tenantValue(options.tenant ?? DEFAULT_TENANT), now: options.now ?? Date.now, replicas: options.replicas }
+}
+
 interface Stoppable {
   stop(): Promise<void>
+}
+
+/** Stops every watch of the set (all views of one API instance, at drain) and empties it. */
+export async function stopEvery(watches: Set<Stoppable>): Promise<void> {
+  const all = [...watches]
+  watches.clear()
+  await Promise.all(all.map((w) => w.stop().catch(() => undefined)))
 }
 
 /**

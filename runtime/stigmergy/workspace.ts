@@ -39,7 +39,7 @@
  */
 import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { nuid, type NatsConnection } from "@nats-io/nats-core"
-import { DEFAULT_TENANT, isToken } from "../../subjects/grammar.ts"
+import { isToken } from "../../subjects/grammar.ts"
 import {
   MAX_ARTIFACT_BYTES,
   MAX_KEY_TOKEN_LENGTH,
@@ -48,13 +48,12 @@ import {
   artifactIdValue,
   artifactKey,
   boundedKey,
-  tenantValue,
   type ArtifactEntry,
   type ArtifactStatus,
 } from "../../subjects/pheromones.ts"
 import { dataValue, emitterValue, statusValue } from "./pheromone-rules.ts"
 import { readLatest, readOne, writeMarker, writeValue, workspaceStore, type KvStore } from "./kv-store.ts"
-import { checkReplicasOption, ownedWatches } from "./views.ts"
+import { ownedWatches, stopEvery, viewCore } from "./views.ts"
 import type { Artifact, Claims, StatusWatchOptions, Workspace, WorkspaceOptions, WorkspaceWatch } from "./workspace-api.ts"
 import { decodeArtifact, startStatusWatch } from "./workspace-watch.ts"
 
@@ -76,24 +75,14 @@ const claimsOf = new WeakMap<Workspace, Claims>()
 const cores = new WeakMap<Workspace, Core>()
 
 export function createWorkspace(nc: NatsConnection, options: WorkspaceOptions = {}): Workspace {
-  checkReplicasOption(options)
-  const core: Core = {
-    nc,
-    tenant: tenantValue(options.tenant ?? DEFAULT_TENANT),
-    now: options.now ?? Date.now,
-    replicas: options.replicas,
-    watches: new Set(),
-  }
+  const core: Core = { ...viewCore(nc, options), watches: new Set() }
   return bind(core, emitterValue(options.actor ?? "anonymous"), options.signal)
 }
 
 /** Stops every watch of every view of the instance `ws` belongs to (the node does this when it drains). */
 export async function stopAllWorkspaceWatches(ws: Workspace): Promise<void> {
   const core = cores.get(ws)
-  if (!core) return
-  const all = [...core.watches]
-  core.watches.clear()
-  await Promise.all(all.map((w) => w.stop().catch(() => undefined)))
+  if (core) await stopEvery(core.watches)
 }
 
 /** The stored fields of an artifact, without its claim stamp unless `keepClaim`. */

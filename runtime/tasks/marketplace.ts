@@ -47,6 +47,15 @@ import type { TaskContext, TaskHandler } from "./worker.ts"
 /** A deadline this far away or more counts as not urgent (0.1); no deadline is 0.5. */
 export const URGENCY_HORIZON_MS = 3_600_000
 
+/** A market message's body, or undefined when it is not JSON (a stray publish is ignored). */
+function jsonOf<T>(data: Uint8Array): T | undefined {
+  try {
+    return JSON.parse(decoder.decode(data)) as T
+  } catch {
+    return undefined
+  }
+}
+
 export function taskUrgency(deadline: number | undefined, now: number): number {
   if (deadline === undefined) return 0.5
   return clamp(1 - (deadline - now) / URGENCY_HORIZON_MS, 0.1, 1)
@@ -248,12 +257,8 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
       }
       sub = nc.subscribe(reply, {
         callback: (_e, m) => {
-          let r: WinnerReport
-          try {
-            r = JSON.parse(decoder.decode(m.data)) as WinnerReport
-          } catch {
-            return
-          }
+          const r = jsonOf<WinnerReport>(m.data)
+          if (r === undefined) return
           if (winner === undefined && r.type === "claimed") {
             winner = r.agentId
             ctx.assign?.(winner)
@@ -379,13 +384,8 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
       }
       const sub = nc.subscribe(taskMarketWildcard(tenant), {
         callback: (_e, m) => {
-          let call: CallForBids
-          try {
-            call = JSON.parse(decoder.decode(m.data)) as CallForBids
-          } catch {
-            return
-          }
-          void onCall(call).catch(() => undefined)
+          const call = jsonOf<CallForBids>(m.data)
+          if (call !== undefined) void onCall(call).catch(() => undefined)
         },
       })
       const handle: BidderHandle = {

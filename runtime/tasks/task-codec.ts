@@ -132,17 +132,7 @@ export function decodeTaskSubmission(input: unknown, opts: { tenant: string; id:
   const s = r.right
   checkPayloadSize(s.payload)
   token("id", opts.id)
-  return {
-    id: token("id", opts.id),
-    tenant: opts.tenant,
-    capability: s.capability,
-    priority: priorityNumber(s.priority),
-    payload: s.payload ?? null,
-    ...(s.sessionId !== undefined ? { sessionId: s.sessionId } : {}),
-    ...(s.notBefore !== undefined ? { notBefore: toMs(s.notBefore) } : {}),
-    ...(s.deadline !== undefined ? { deadline: toMs(s.deadline) } : {}),
-    submittedAt: new Date(opts.now).toISOString(),
-  }
+  return taskOf(s, { id: token("id", opts.id), tenant: opts.tenant, capability: s.capability, submittedAt: new Date(opts.now).toISOString() })
 }
 
 /**
@@ -170,16 +160,21 @@ export function decodeTaskBody(
   } catch (e) {
     return e as TaskInputError
   }
+  return taskOf(b, { id: where.id, tenant: where.tenant, capability: where.capability, submittedAt: b.submittedAt ?? new Date(where.now).toISOString() })
+}
+
+/** A Task from the fields a submission and a stored body share, decoded, and where it stands. */
+function taskOf(
+  f: { readonly priority?: Parameters<typeof priorityNumber>[0]; readonly payload?: unknown; readonly sessionId?: string; readonly notBefore?: string | number; readonly deadline?: string | number },
+  where: Pick<Task, "id" | "tenant" | "capability" | "submittedAt">,
+): Task {
   return {
-    id: where.id,
-    tenant: where.tenant,
-    capability: where.capability,
-    priority: priorityNumber(b.priority),
-    payload: b.payload ?? null,
-    ...(b.sessionId !== undefined ? { sessionId: b.sessionId } : {}),
-    ...(b.notBefore !== undefined ? { notBefore: toMs(b.notBefore) } : {}),
-    ...(b.deadline !== undefined ? { deadline: toMs(b.deadline) } : {}),
-    submittedAt: b.submittedAt ?? new Date(where.now).toISOString(),
+    ...where,
+    priority: priorityNumber(f.priority),
+    payload: f.payload ?? null,
+    ...(f.sessionId !== undefined ? { sessionId: f.sessionId } : {}),
+    ...(f.notBefore !== undefined ? { notBefore: toMs(f.notBefore) } : {}),
+    ...(f.deadline !== undefined ? { deadline: toMs(f.deadline) } : {}),
   }
 }
 
