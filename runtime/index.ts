@@ -175,5 +175,7 @@ export type { LevelSpec, Sandbox, SandboxErrorCode, SandboxGlobal, SandboxLevel,
 // ── observability (runtime/observability) ──
 
 // ── gateway (runtime/gateway) ──
+export { GATEWAY_DEFAULTS, GatewayConfigError, GatewayError, STATUS_OF_CODE, createGateway, openApiDocument, readTokensFile, typeSchemas } from "./gateway/mod.ts"
+export type { Gateway, GatewayListener, GatewayOptions, GatewayPrincipal, TypeEntry, TypeSchemas } from "./gateway/mod.ts"
 
 // ── elastic (runtime/elastic) ──

@@ -15,6 +15,10 @@ import { UsageError } from "./usage-error.ts"
 import { CREDENTIALS } from "./credentials-spec.ts"
 import { CHAOS } from "./chaos-spec.ts"
 import { checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, memoryStore } from "./memory-spec.ts"
+// ── gateway (runtime/gateway) ──
+import { GATEWAY, SCHEMA } from "./gateway-spec.ts"
+export { GATEWAY, SCHEMA }
+// ── end gateway ──
 
 export { CHAOS, checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES }
 
@@ -387,5 +391,6 @@ export const TURN = defineCommand({
   connects: true,
 })
 
+
 /** Every command, in the order `ants --help` lists them. */
-export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TENANT, AUTH, BENCH, CHAOS]
+export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TENANT, AUTH, BENCH, CHAOS, GATEWAY, SCHEMA]

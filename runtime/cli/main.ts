@@ -10,7 +10,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { CommandSpec, Parsed } from "./command-spec.ts"
-import { ACTORS, ASK, AUTH, BENCH, CHAOS, COMMANDS, COST, DEMO, DLQ, MEMORY, NODE, NODES, PHEROMONE, TASK, TELL, TENANT, TURN, WAKE } from "./commands.ts"
+import { ACTORS, ASK, AUTH, BENCH, CHAOS, COMMANDS, COST, DEMO, DLQ, GATEWAY, MEMORY, NODE, NODES, PHEROMONE, SCHEMA, TASK, TELL, TENANT, TURN, WAKE } from "./commands.ts"
 import type { Io } from "./io.ts"
 import { runCommand } from "./run-command.ts"
 import { isUsageError } from "./usage-error.ts"
@@ -62,6 +62,11 @@ const MODULES: Record<string, () => Promise<Loaded>> = {
   [AUTH.name]: async () => ({ run: (await import("./auth-command.ts")).runAuth }),
   [BENCH.name]: async () => ({ run: (await import("./bench-command.ts")).runBench }),
   [CHAOS.name]: async () => ({ run: (await import("./chaos-command.ts")).runChaosCommand }),
+  [GATEWAY.name]: async () => {
+    const m = await import("./gateway-command.ts")
+    return { check: (p) => m.checkGateway(p), run: m.runGateway }
+  },
+  [SCHEMA.name]: async () => ({ run: (await import("./schema-command.ts")).runSchema }),
 }
 
 const byName = new Map<string, CommandSpec<any>>(COMMANDS.map((c) => [c.name, c]))

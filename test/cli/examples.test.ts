@@ -40,6 +40,8 @@ const SKIPPED: Record<string, string> = {
   "npx ants bench --quick --out bench-results/smoke": "every scenario (about two minutes); test/bench/quick.test.ts runs `ants bench --quick` already",
   "npx ants chaos isolated-node --quick": "builds network namespaces (root) and runs a minute; test/partition/chaos-command.test.ts runs this line as printed",
   "npx ants chaos split --runs 5 --json": "five splits on hosts of their own (root, several minutes); test/partition/split.test.ts runs the same scenario (ANTS_PARTITION_RUNS repeats it)",
+  "npx ants gateway --agents ./actors/examples/index.ts --listen :0":
+    "a server that runs until SIGINT; test/gateway/gateway-cli.test.ts runs this line as printed in its own process, asks through it with the token it prints, and stops it",
   "npx ants chaos --pace long": "every scenario at the long pace (root, about a quarter of an hour); the partition suite runs each scenario",
 }
 

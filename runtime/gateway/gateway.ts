@@ -1,0 +1,120 @@
+/**
+ * `createGateway`: the HTTP gateway in front of a swarm, a client of NATS like any other (it
+ * hosts no actor). It authenticates every request by bearer token (no anonymous access), acts
+ * through the token's principal (a tenant token through that tenant's own NATS connection, so
+ * the server enforces the tenant's permissions), and serves asks, tells, streamed asks, wakes,
+ * tasks, the agent repository, its OpenAPI document, Agent2Agent for conversational types and
+ * the dashboard. Embeddable: `app` is a Hono app (mount it, or call `app.fetch`); `serve`
+ * listens on an address (127.0.0.1 unless told otherwise).
+ */
+import type { AddressInfo } from "node:net"
+import { Hono } from "hono"
+import { serve as serveNode, type ServerType } from "@hono/node-server"
+import type { AgentDefinition } from "../agent/define-agent.ts"
+import type { Credentials } from "../security/connection-options.ts"
+import { agentRoutes } from "./agent-routes.ts"
+import { gatewayConnections, type GatewayConnections } from "./connections.ts"
+import { discoveryRoutes } from "./discovery-routes.ts"
+import { GatewayError } from "./errors.ts"
+import { errorResponse, type GatewayEnv } from "./http.ts"
+import { tokenTable, type GatewayPrincipal, type TokenTable } from "./principals.ts"
+import { taskRoutes } from "./task-routes.ts"
+import { typeRepository, type TypeRepository } from "./type-repository.ts"
+
+export interface GatewayOptions {
+  /** NATS URL(s). Default `NATS_URL`, else nats://127.0.0.1:4222. */
+  readonly nats?: string
+  /** The bearer tokens and the principals they stand for (at least one). */
+  readonly principals: ReadonlyArray<GatewayPrincipal>
+  /** Credentials of principals that give none (a development server without per-tenant principals). */
+  readonly credentials?: Credentials
+  /** The agent types the gateway describes (discovery, OpenAPI, A2A): the definitions the nodes host. */
+  readonly agents?: ReadonlyArray<AgentDefinition<any, any>>
+  /** How long an ask waits for its reply unless `?timeout=` says otherwise. Default 30 000 ms. */
+  readonly askTimeoutMs?: number
+  /** The longest `?timeout=` accepted. Default 600 000 ms (a conversational turn may take minutes). */
+  readonly maxTimeoutMs?: number
+  /** Version shown in the OpenAPI document. */
+  readonly version?: string
+}
+
+export const GATEWAY_DEFAULTS = { askTimeoutMs: 30_000, maxTimeoutMs: 600_000, host: "127.0.0.1", port: 8080 } as const
+
+export interface GatewayListener {
+  /** `http://host:port`, the port the system chose when 0 was asked. */
+  readonly url: string
+  readonly server: ServerType
+  close(): Promise<void>
+}
+
+export interface Gateway {
+  readonly app: Hono<GatewayEnv>
+  readonly tokens: TokenTable
+  readonly types: TypeRepository
+  readonly connections: GatewayConnections
+  /** Listens on `host:port` (default 127.0.0.1:8080; port 0 picks a free one). */
+  serve(listen?: { host?: string; port?: number }): Promise<GatewayListener>
+  /** Stops listening (every listener `serve` opened) and closes the NATS connections. */
+  close(): Promise<void>
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const tokens = tokenTable(options.principals)
+  const types = typeRepository(options.agents ?? [])
+  const connections = gatewayConnections(options.nats, options.credentials)
+  const app = new Hono<GatewayEnv>()
+  const listeners: GatewayListener[] = []
+
+  app.onError((e) => errorResponse(e))
+  app.notFound((c) => errorResponse(new GatewayError("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}; the routes are listed in /v1/openapi.json`)))
+
+  // every API route needs a token; the dashboard's static files hold no data and load without one
+  app.use("/v1/*", async (c, next) => {
+    const caller = tokens.authenticate(c.req.header("authorization"))
+    if (caller === undefined) {
+      const why = c.req.header("authorization") === undefined ? "no Authorization header" : "an unknown token"
+      return errorResponse(new GatewayError("unauthenticated", `${why}: send Authorization: Bearer <token> (a token of the gateway's tokens file)`))
+    }
+    c.set("caller", caller)
+    await next()
+  })
+
+  agentRoutes(app, {
+    connections,
+    askTimeoutMs: options.askTimeoutMs ?? GATEWAY_DEFAULTS.askTimeoutMs,
+    maxTimeoutMs: options.maxTimeoutMs ?? GATEWAY_DEFAULTS.maxTimeoutMs,
+  })
+  taskRoutes(app, connections)
+  discoveryRoutes(app, types, connections, options.version ?? "0.1.0")
+
+  return {
+    app,
+    tokens,
+    types,
+    connections,
+    serve(listen = {}) {
+      const hostname = listen.host ?? GATEWAY_DEFAULTS.host
+      return new Promise((resolve, reject) => {
+        const server = serveNode({ fetch: app.fetch, hostname, port: listen.port ?? GATEWAY_DEFAULTS.port }, (info: AddressInfo) => {
+          const host = info.family === "IPv6" ? `[${info.address}]` : info.address
+          const l: GatewayListener = {
+            url: `http://${host}:${info.port}`,
+            server,
+            close: () =>
+              new Promise<void>((done) => {
+                ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
+                server.close(() => done())
+              }),
+          }
+          listeners.push(l)
+          resolve(l)
+        })
+        server.once("error", reject)
+      })
+    },
+    async close() {
+      await Promise.all(listeners.splice(0).map((l) => l.close()))
+      await connections.close()
+    },
+  }
+}

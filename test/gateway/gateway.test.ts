@@ -1,0 +1,142 @@
+/**
+ * The HTTP gateway against a real nats-server with per-tenant principals and a real node: asks
+ * and tells by type, id and tag, error envelopes under their statuses, no anonymous access,
+ * tenants kept apart (by the gateway and, underneath, by the server), tasks, wakes and the
+ * agent repository.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { topicSubject } from "../../subjects/grammar.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
+import { gatewaySwarm, type GatewaySwarm } from "./fixture.ts"
+
+let s: GatewaySwarm
+beforeAll(async () => {
+  s = await gatewaySwarm()
+}, 60_000)
+afterAll(async () => {
+  await s?.stop()
+})
+
+const json = async (r: Response): Promise<{ status: number; body: any }> => ({ status: r.status, body: await r.json() })
+
+describe("gateway", () => {
+  it("gateway - asks an agent by type, id and tag and answers the reply envelope", async () => {
+    expect(await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/c1/Add", { n: 5 }))).toEqual({ status: 200, body: { ok: true, value: { total: 5 } } })
+    expect(await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/c1/Add", { n: 2 }))).toEqual({ status: 200, body: { ok: true, value: { total: 7 } } })
+    // the operator names the tenant; acme's counter is the one it reads
+    expect(await json(await s.call(s.tokens.operator, "POST", "/v1/agents/counter/c1/Get?tenant=acme"))).toEqual({ status: 200, body: { ok: true, value: { total: 7 } } })
+    expect(await json(await s.call(s.tokens.operator, "POST", "/v1/agents/counter/c1/Get?tenant=globex"))).toEqual({ status: 200, body: { ok: true, value: { total: 0 } } })
+  })
+
+  it("gateway - tells an agent (plain and durable) and the message arrives", async () => {
+    const r = await s.call(s.tokens.acme, "POST", "/v1/agents/counter/t1/Add/tell", { n: 3 })
+    expect(r.status).toBe(202)
+    expect(await r.json()).toEqual({ ok: true, value: null })
+    const d = await s.call(s.tokens.acme, "POST", "/v1/agents/counter/t1/Add/tell?durable=true", { n: 4 }, { "idempotency-key": "k1" })
+    expect(d.status).toBe(202)
+    expect(((await d.json()) as any).value).toMatchObject({ duplicate: false })
+    const again = await s.call(s.tokens.acme, "POST", "/v1/agents/counter/t1/Add/tell?durable=true", { n: 4 }, { "idempotency-key": "k1" })
+    expect(((await again.json()) as any).value).toMatchObject({ duplicate: true })
+    await waitUntil(async () => ((await (await s.call(s.tokens.acme, "POST", "/v1/agents/counter/t1/Get")).json()) as any).value.total === 7, { timeoutMs: 15_000, message: "tells applied" })
+  })
+
+  it("gateway - error envelopes come under their HTTP statuses with the error body", async () => {
+    const bad = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/c1/Add", { n: "five" }))
+    expect(bad.status).toBe(400)
+    expect(bad.body.ok).toBe(false)
+    expect(bad.body.error.code).toBe("invalid_message")
+    expect(bad.body.error.details.length).toBeGreaterThan(0)
+    const notJson = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/c1/Add", "{n:"))
+    expect([notJson.status, notJson.body.error.code]).toEqual([400, "invalid_message"])
+    const tag = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/c1/Nope", {}))
+    expect([tag.status, tag.body.error.code]).toEqual([404, "unknown_tag"])
+    const type = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/no_such_type/x/Go", {}))
+    expect(type.body.ok).toBe(false)
+    expect(["unknown_type", "unavailable"]).toContain(type.body.error.code)
+    expect(type.status).toBe(type.body.error.code === "unknown_type" ? 404 : 503)
+    const failed = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/f1/Fail", { reason: "on purpose" }))
+    expect([failed.status, failed.body.error.code]).toEqual([500, "handler_failed"])
+    const subject = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/bad.id/Add", { n: 1 }))
+    expect([subject.status, subject.body.error.code]).toEqual([400, "invalid_subject"])
+    const timeout = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/c1/Add?timeout=soon", { n: 1 }))
+    expect([timeout.status, timeout.body.error.code]).toEqual([400, "invalid_request"])
+  })
+
+  it("gateway - refuses requests without a known bearer token", async () => {
+    const none = await s.call(undefined, "POST", "/v1/agents/counter/c1/Get")
+    expect(none.status).toBe(401)
+    expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/)
+    expect(((await none.json()) as any).error.code).toBe("unauthenticated")
+    const wrong = await s.call("not-a-token-of-this-gateway-0000", "POST", "/v1/agents/counter/c1/Get")
+    expect(wrong.status).toBe(401)
+    for (const path of ["/v1/types", "/v1/openapi.json", "/v1/tasks/x", "/v1/nodes"]) expect((await s.call(undefined, "GET", path)).status, path).toBe(401)
+  })
+
+  it("gateway - a tenant's token never reaches another tenant; the server refuses its principal too", async () => {
+    await s.call(s.tokens.globex, "POST", "/v1/agents/counter/g1/Add", { n: 9 })
+    const cross = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/g1/Get?tenant=globex"))
+    expect([cross.status, cross.body.error.code]).toEqual([403, "forbidden"])
+    const tell = await s.call(s.tokens.acme, "POST", "/v1/agents/counter/g1/Add/tell?tenant=globex", { n: 1 })
+    expect(tell.status).toBe(403)
+    const ops = await s.call(s.tokens.acme, "GET", "/v1/nodes")
+    expect(ops.status).toBe(403)
+    // the connection acme's token acts through is acme's principal: the server itself refuses globex's subjects
+    const acmeCaller = s.gateway.tokens.callers.find((c) => c.tenant === "acme" && !c.operator)!
+    const nc = await s.gateway.connections.of(acmeCaller)
+    await expect(nc.request(topicSubject("globex", "probe"), "{}", { timeout: 5_000 })).rejects.toThrow(/Permissions Violation/i)
+    expect(((await (await s.call(s.tokens.globex, "POST", "/v1/agents/counter/g1/Get")).json()) as any).value.total).toBe(9)
+  })
+
+  it("gateway - submits a task and reads its status; operators list and resubmit dead letters", async () => {
+    const sub = await json(await s.call(s.tokens.acme, "POST", "/v1/tasks", { capability: "gw.work", payload: { n: 21 } }))
+    expect(sub.status).toBe(202)
+    const id = sub.body.value.id as string
+    const done = await waitUntil(async () => {
+      const r = await json(await s.call(s.tokens.acme, "GET", `/v1/tasks/${id}`))
+      return r.body.value?.state === "completed" ? r.body.value : undefined
+    }, { timeoutMs: 20_000, message: "task completed" })
+    expect(done.result).toEqual({ doubled: 42 })
+    expect((await s.call(s.tokens.globex, "GET", `/v1/tasks/${id}`)).status).toBe(404)
+    const missing = await json(await s.call(s.tokens.acme, "GET", "/v1/tasks/nope"))
+    expect([missing.status, missing.body.error.code]).toEqual([404, "not_found"])
+    const badTask = await json(await s.call(s.tokens.acme, "POST", "/v1/tasks", { payload: 1 }))
+    expect(badTask.status).toBe(400)
+
+    const dead = await json(await s.call(s.tokens.acme, "POST", "/v1/tasks", { capability: "gw.work", payload: { fail: true }, idempotencyKey: "dl-1" }))
+    expect(dead.status).toBe(202)
+    expect((await s.call(s.tokens.acme, "GET", "/v1/dead-letters")).status).toBe(403)
+    const list = await waitUntil(async () => {
+      const r = await json(await s.call(s.tokens.operator, "GET", "/v1/dead-letters?tenant=acme"))
+      return r.body.value.some((d: { id: string }) => d.id === "dl-1") ? r.body.value : undefined
+    }, { timeoutMs: 20_000, message: "dead letter listed" })
+    expect(list.find((d: { id: string }) => d.id === "dl-1").reason).toBe("rejected")
+    const re = await s.call(s.tokens.operator, "POST", "/v1/dead-letters/dl-1/resubmit?tenant=acme")
+    expect(re.status).toBe(202)
+    expect(((await re.json()) as any).value).toMatchObject({ id: "dl-1", tenant: "acme" })
+  })
+
+  it("gateway - wakes an actor by type and id", async () => {
+    const r = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/w1/wake", { reason: "test", keepAliveMinutes: 1 }))
+    expect(r.status).toBe(200)
+    expect(r.body.value).toMatchObject({ type: "counter", id: "w1" })
+    const listed = await json(await s.call(s.tokens.operator, "GET", "/v1/actors?type=counter&tenant=acme"))
+    expect(listed.body.value.actors.map((a: { id: string }) => a.id)).toContain("w1")
+  })
+
+  it("gateway - discovery lists the types with their protocols' JSON Schemas and capabilities", async () => {
+    const r = await json(await s.call(s.tokens.acme, "GET", "/v1/types"))
+    expect(r.status).toBe(200)
+    const byType = Object.fromEntries(r.body.value.types.map((t: { type: string }) => [t.type, t]))
+    expect(Object.keys(byType).sort()).toEqual(["assistant", "counter", "echo", "gw_worker"])
+    expect(byType.counter.tags.Add.message).toMatchObject({ type: "object", required: ["n"], properties: { n: { type: "number" } } })
+    expect(byType.counter.tags.Add.reply).toMatchObject({ properties: { total: { type: "number" } } })
+    expect(byType.counter.tags.Add.description).toBe("Adds n to the total.")
+    expect(byType.gw_worker.capabilities).toEqual(["gw.work"])
+    expect(byType.assistant.conversational).toBe(true)
+    expect(byType.assistant.tools).toEqual(["counter_add", "counter_get"])
+    expect(byType.counter.hosting).toBeUndefined()
+    const ops = await json(await s.call(s.tokens.operator, "GET", "/v1/types/counter"))
+    expect(ops.body.value.hosting.nodes).toEqual([s.node.id])
+    expect((await s.call(s.tokens.acme, "GET", "/v1/types/nope")).status).toBe(404)
+  })
+})
