@@ -173,6 +173,10 @@ export type { LevelSpec, Sandbox, SandboxErrorCode, SandboxGlobal, SandboxLevel,
 // ── coordination (runtime/coordination) ──
 
 // ── observability (runtime/observability) ──
+export { TracingConfigError, countSandboxRun, startTracing } from "./observability/mod.ts"
+export type { SandboxOutcome, Tracing, TracingOptions } from "./observability/mod.ts"
+export { HttpListenerError } from "./node/http-listener.ts"
+export type { HttpHandler, HttpListener, NodeHttpOptions } from "./node/http-listener.ts"
 
 // ── gateway (runtime/gateway) ──
 export { GATEWAY_DEFAULTS, GatewayConfigError, GatewayError, STATUS_OF_CODE, createGateway, openApiDocument, readTokensFile, typeSchemas } from "./gateway/mod.ts"

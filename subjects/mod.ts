@@ -153,3 +153,5 @@ export {
   resourceSlotKey,
   typeLoadLocation,
 } from "./elastic.ts"
+export { TRACEPARENT_HEADER, TRACESTATE_HEADER, formatTraceParent, parseTraceParent } from "./trace-context.ts"
+export type { TraceParent } from "./trace-context.ts"

@@ -21,6 +21,7 @@ import type { Checkpoints } from "./checkpoints.ts"
 import type { Envelope } from "./mailbox.ts"
 import type { Accounting } from "./state-store.ts"
 import type { TypeStats } from "./type-stats.ts"
+import { startTurnSpan, withSpan } from "../observability/tracing.ts"
 
 /** What ends a handler that raced its deadline (or an operator's reset) and lost. */
 export interface Abandon {
@@ -103,6 +104,10 @@ export function serialize(state: unknown): string {
  */
 export function handleTurn(cell: TurnCell, env: Envelope): Promise<void> | undefined {
   const host = cell.host
+  // traced: the turn runs in its span (what the handler sends is its child); the host's answer ends it
+  if (env.trace !== undefined && env.span === undefined && (env.span = startTurnSpan(env.trace, cell, env.tag, host.node.id)) !== undefined) {
+    return withSpan(env.span, () => handleTurn(cell, env))
+  }
   if (env.tag === "_Wake") {
     host.replyOk(env, { type: cell.type, id: cell.id, status: cell.status })
     return undefined

@@ -14,6 +14,7 @@ import type { TenantScopes } from "./tenant-scope.ts"
 import type { Models } from "../models/mod.ts"
 import type { MessageLedger } from "../limits/message-ledger.ts"
 import type { LoopMonitor } from "../cpu/loop-monitor.ts"
+import type { AskLatency } from "../observability/collected-metric.ts"
 
 export type { TypeStats }
 
@@ -47,6 +48,8 @@ export interface HostNode {
   readonly budget: { bytes: number; readonly max: number }
   /** The node's limits, resolved. */
   readonly limits: ResolvedLimits
+  /** Where answered asks' latency is observed (`ants_ask_duration_seconds`); absent: not observed. */
+  readonly askLatency?: AskLatency
 }
 
 /** The node's limits with every default filled in (limits/node-limits.ts), plus what the server allows. */

@@ -5,6 +5,7 @@
  * carries no buffer.
  */
 import type { Msg } from "@nats-io/nats-core"
+import type { Span } from "@opentelemetry/api"
 import type { Ticket } from "../limits/message-ledger.ts"
 
 /** A decoded message waiting in a mailbox. `msg` is kept for its reply subject. */
@@ -16,6 +17,12 @@ export interface Envelope {
   readonly ticket?: Ticket
   /** Body bytes, counted against the actor's and the node's mailbox bytes while queued. */
   readonly bytes?: number
+  /** When the node took the message (`performance.now()`), for the ask latency histogram. */
+  readonly at?: number
+  /** The node's dispatch span (tracing on): the handler's span is its child. */
+  readonly trace?: Span
+  /** The handler's span while its turn runs; ended with the answer. */
+  span?: Span
 }
 
 export class Mailbox<T> {

@@ -13,6 +13,8 @@ import type { Envelope } from "./mailbox.ts"
 import { WorkerPool } from "../cpu/worker-pool.ts"
 import type { StateLimits } from "../limits/state-check.ts"
 import { actorKey, parseActorKey } from "../../subjects/inbound.ts"
+import { askLatencyObserver } from "../observability/collected-metric.ts"
+import { endSpan } from "../observability/tracing.ts"
 
 /** Bytes a checkpoint adds around the state (`{"v":1,"state":…,"at":…,"node":…,"acct":{…}}`), with room to spare. */
 const CHECKPOINT_OVERHEAD_BYTES = 1024
@@ -69,6 +71,7 @@ export class TypeHost implements CellHost {
   readonly stateLimits: StateLimits
   private readonly deadlines: ReadonlyMap<string, number>
   private readonly defaultDeadline: number
+  private readonly observeAsk: ((tag: string, at: number | undefined) => void) | undefined
 
   constructor(
     readonly definition: AgentDefinition,
@@ -87,6 +90,7 @@ export class TypeHost implements CellHost {
     this.defaultDeadline = (typeof t === "number" ? t : t?.default) ?? limits.handlerTimeoutMs
     this.deadlines = new Map(typeof t === "object" ? Object.entries(t.tags ?? {}) : [])
     this.pool = definition.offload ? new WorkerPool(definition.offload, (l, m) => node.log(l, m)) : undefined
+    this.observeAsk = askLatencyObserver(node.askLatency, definition.type)
   }
 
   /** How long a handler of `tag` may run. */
@@ -323,6 +327,7 @@ export class TypeHost implements CellHost {
     const msg: Msg | undefined = env.msg
     if (!msg?.reply) {
       this.node.ledger.handled(env.ticket)
+      endSpan(env.span)
       return
     }
     const body = encodeOk(value)
@@ -332,13 +337,19 @@ export class TypeHost implements CellHost {
     }
     this.node.ledger.handled(env.ticket)
     this.respond(msg, body)
+    this.observeAsk?.(env.tag, env.at)
+    endSpan(env.span)
   }
 
   /** Answers an error envelope (an ask) and counts the message rejected with `code`. */
   replyError(env: Envelope, code: ErrorCode, message: string, details?: unknown): void {
     this.node.ledger.rejected(env.ticket, code)
     const msg: Msg | undefined = env.msg
-    if (msg?.reply) this.respond(msg, encodeError(code, message, details))
+    if (msg?.reply) {
+      this.respond(msg, encodeError(code, message, details))
+      this.observeAsk?.(env.tag, env.at)
+    }
+    endSpan(env.span, message, code)
   }
 
   private respond(msg: Msg, body: Uint8Array): void {

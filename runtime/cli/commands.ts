@@ -57,10 +57,12 @@ export const NODE = defineCommand({
     "no-memory": flag("no memory on this node: ctx.memory calls answer unavailable, conversational agents keep no turns"),
     "auth-dir": text("<dir>", "the folder `ants auth init` wrote: each tenant's actors act through that tenant's own connection, so the server enforces its permissions"),
     tenants: list("<t1,t2>", "serve only these tenants; messages to others are answered forbidden").defaultIs("every tenant"),
+    http: text("<addr>", "serve GET /metrics (Prometheus) and /healthz on host:port, :port or port (127.0.0.1 unless a host is given; another host needs ANTS_HTTP_TOKEN)").defaultIs("no HTTP listener"),
     ...CREDENTIALS,
   },
   notes: [
     "With --json the node prints one JSON event a line on stdout (ready, stopped) and logs JSON on stderr.",
+    "Traces: set OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or http/json, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER) and the node exports OpenTelemetry spans over OTLP/HTTP; without them tracing is off.",
     "Memory opens on first use: the PostgreSQL of --postgres (or DATABASE_URL, checked at start), else the embedded database in --data-dir, which other ants commands and nodes of this machine then reach through this node.",
   ],
   examples: ["npx ants node --agents ./actors/examples/index.ts", "npx ants node --agents ./actors/examples/index.ts --nats nats://127.0.0.1:4222 --node-id n1 --json"],

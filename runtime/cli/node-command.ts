@@ -52,6 +52,7 @@ export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io &
     ...(values["auth-dir"] ? { authDir: values["auth-dir"] } : {}),
     ...(values.tenants ? { tenants: values.tenants } : {}),
     ...(values.models ? { models: { file: values.models } } : {}),
+    ...(values.http ? { http: values.http } : {}),
   })
   // the run's credentials go with the URL (0600, in a folder of this user's), for the client commands
   if (node.embedded) writeEmbeddedUrl(node.url, { serverPid: node.embedded.pid, ...node.embedded.credentials })
@@ -71,11 +72,12 @@ export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io &
   // which guarantees hold on the server found: always shown, not only with --verbose
   const g = node.cluster.guarantees
   const guarantees = { version: g.version, replicas: g.replicas, survivesServerLoss: g.survivesServerLoss, statements: g.statements, warnings: g.warnings, vulnerabilities: g.vulnerabilities }
-  const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, ...(node.embedded ? { serverPid: node.embedded.pid } : {}), routing: node.routing, types: agents.map((a) => a.type), guarantees }
+  const ready = { node: node.id, url: node.url, embedded: node.embedded !== undefined, ...(node.embedded ? { serverPid: node.embedded.pid } : {}), ...(node.http ? { http: node.http.url } : {}), routing: node.routing, types: agents.map((a) => a.type), guarantees }
   if (json) io.out(JSON.stringify({ event: "ready", ...ready }))
   else {
     io.out(`ants node ${node.id} ready on ${node.url}${node.embedded ? " (embedded nats-server; stops with the node)" : ""}`)
     io.out(`  agent types: ${ready.types.join(", ")}`)
+    if (node.http) io.out(`  metrics: ${node.http.url}/metrics  health: ${node.http.url}/healthz`)
     io.out(`  guarantees on nats-server ${g.version} (runtime replicas R${g.replicas}):`)
     for (const st of g.statements) io.out(`    ${st}`)
     for (const w of g.warnings) io.out(`    warning: ${w}`)

@@ -15,6 +15,7 @@ import { publishDurable } from "./durable-tell.ts"
 import { requestReply } from "./reply-inbox.ts"
 import type { ProtocolSpec } from "../agent/protocol.ts"
 import { parseIssues } from "../agent/protocol.ts"
+import { endWith, headersFor, startSendSpan, type SpanTarget } from "../observability/tracing.ts"
 
 export const DEFAULT_ASK_TIMEOUT_MS = 5_000
 
@@ -58,17 +59,32 @@ export function checkPayload(nc: NatsConnection, subject: string, body: Uint8Arr
  * Sends an ask to a subject and unwraps the envelope. Written with `then` rather than
  * `async`/`await`: each async layer adds a promise and a microtask hop to every ask.
  */
-export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array, timeoutMs: number): Promise<unknown> {
+export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array, timeoutMs: number, target?: SpanTarget): Promise<unknown> {
   let request: Promise<Msg>
+  const span = startSendSpan("ask", subject, target, body.length)
   try {
     checkPayload(nc, subject, body)
-    request = requestReply(nc, subject, body, timeoutMs)
+    request = requestReply(nc, subject, body, timeoutMs, headersFor(span))
   } catch (e) {
-    return Promise.reject(isAskError(e) ? e : toAskError(e, subject, timeoutMs))
+    return endWith(span, Promise.reject(isAskError(e) ? e : toAskError(e, subject, timeoutMs)))
   }
-  return request.then(unwrapReply, (e) => {
-    throw toAskError(e, subject, timeoutMs)
-  })
+  return endWith(
+    span,
+    request.then(unwrapReply, (e) => {
+      throw toAskError(e, subject, timeoutMs)
+    }),
+  )
+}
+
+/** Publishes a tell (or event) with the caller's trace context when tracing is on. */
+function sendTraced(nc: NatsConnection, op: "tell" | "publish", subject: string, body: Uint8Array, target?: SpanTarget): void {
+  const span = startSendSpan(op, subject, target, body.length)
+  if (span === undefined) return nc.publish(subject, body)
+  try {
+    nc.publish(subject, body, { headers: headersFor(span) })
+  } finally {
+    span.end()
+  }
 }
 
 /** An ask's reply envelope, unwrapped: its value, or the AskError it carries. */
@@ -143,19 +159,21 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
           const timeoutMs = opts?.timeoutMs ?? defaultTimeout
           let subject: string
           let request: Promise<Msg>
+          let span: ReturnType<typeof startSendSpan>
           try {
             subject = subjectOf(tag)
             const body = encode(tag, message)
             checkPayload(nc, subject, body)
+            span = startSendSpan("ask", subject, { ...address, tag }, body.length)
             try {
-              request = requestReply(nc, subject, body, timeoutMs)
+              request = requestReply(nc, subject, body, timeoutMs, headersFor(span))
             } catch (e) {
               throw toAskError(e, subject, timeoutMs)
             }
           } catch (e) {
-            return Promise.reject(e)
+            return endWith(span, Promise.reject(e))
           }
-          return request.then(
+          return endWith(span, request.then(
             (reply) => {
               const r = agent.protocol.compiled.get(tag)!.decodeReply(unwrapReply(reply))
               if (r._tag === "Left") {
@@ -166,13 +184,13 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
             (e) => {
               throw toAskError(e, subject, timeoutMs)
             },
-          )
+          ))
         },
         tell(tag, message) {
           const subject = subjectOf(tag)
           const body = encode(tag, message)
           checkPayload(nc, subject, body)
-          nc.publish(subject, body)
+          sendTraced(nc, "tell", subject, body, { ...address, tag })
         },
         tellDurable(tag, message, opts?: DurableTellOptions) {
           return durable({ ...address, tag }, encode(tag, message), opts)
@@ -182,19 +200,21 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
     ask(target: Target, tag: string, message: unknown, opts?: AskOptions) {
       let subject: string
       let body: Uint8Array
+      const parts = { tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag }
       try {
-        subject = agentSubject({ tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag })
+        subject = agentSubject(parts)
         body = encodeBody(message)
       } catch (e) {
         return Promise.reject(e)
       }
-      return askSubject(nc, subject, body, opts?.timeoutMs ?? defaultTimeout)
+      return askSubject(nc, subject, body, opts?.timeoutMs ?? defaultTimeout, parts)
     },
     tell(target: Target, tag: string, message: unknown) {
-      const subject = agentSubject({ tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag })
+      const parts = { tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag }
+      const subject = agentSubject(parts)
       const body = encodeBody(message)
       checkPayload(nc, subject, body)
-      nc.publish(subject, body)
+      sendTraced(nc, "tell", subject, body, parts)
     },
     tellDurable(target: Target, tag: string, message: unknown, opts?: DurableTellOptions) {
       return durable({ tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag }, encodeBody(message), opts)
@@ -205,5 +225,5 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
 
 /** Publishes a JSON event to a topic of a tenant. */
 export function publishTopic(nc: NatsConnection, tenant: string, topic: string, data: unknown): void {
-  nc.publish(topicSubject(tenant, topic), encodeBody(data))
+  sendTraced(nc, "publish", topicSubject(tenant, topic), encodeBody(data), { tenant })
 }

@@ -16,6 +16,7 @@ import { CLUSTER_DEFAULTS } from "./cluster-options.ts"
 import type { Leases } from "./leases.ts"
 import type { LocalActors } from "./local-actors.ts"
 import type { Membership } from "./membership.ts"
+import { injectActive } from "../observability/tracing.ts"
 
 /** How long a node relays the reply of an ask it forwarded (handlers may be slow, e.g. LLM calls). */
 const FORWARD_TIMEOUT_MS = 300_000
@@ -59,6 +60,8 @@ export function createForwarding(d: ForwardingDeps) {
     const h = natsHeaders()
     if (msg.headers) for (const [k, vs] of msg.headers) for (const v of vs) h.append(k, v)
     h.set(HOPS_HEADER, String(hops))
+    // the trace goes on from this node's dispatch span (the caller's traceparent is replaced)
+    injectActive(h)
     const subject = routeSubject(owner, part, parts)
     const go = () => {
       try {

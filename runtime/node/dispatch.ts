@@ -9,6 +9,7 @@
  * `unavailable`, never a crash.
  */
 import type { Msg } from "@nats-io/nats-core"
+import type { Span } from "@opentelemetry/api"
 import { isMappingProbe, SubjectError } from "../../subjects/grammar.ts"
 import type { ErrorCode } from "../../subjects/envelope.ts"
 import { parseInboundOnce, type Inbound } from "../../subjects/inbound.ts"
@@ -17,6 +18,7 @@ import type { TypeHost } from "../actor/type-host.ts"
 import { isLimitError } from "../limits/limit-error.ts"
 import { UNPARSED, type Ticket } from "../limits/message-ledger.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
+import { nameDispatch, startDispatchSpan, withSpan } from "../observability/tracing.ts"
 import type { NodeGuards } from "./guards.ts"
 import type { Logger } from "./options.ts"
 import type { Rejections } from "./rejections.ts"
@@ -42,7 +44,17 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
   const { id, hosts, cluster, reject, log } = d
   const { ledger, limits, jsonLimits, tenantRates, agentRates, budget } = d.guards
   let received = 0
+  // with tracing on, each message is taken inside its dispatch span (a forwarding hop carries it on)
   const dispatch = (msg: Msg, routed?: Inbound): void => {
+    const span = startDispatchSpan(msg, id)
+    if (span === undefined) return take(msg, routed, undefined)
+    try {
+      withSpan(span, () => take(msg, routed, span))
+    } finally {
+      span.end()
+    }
+  }
+  const take = (msg: Msg, routed: Inbound | undefined, span: Span | undefined): void => {
     received++
     let ticket: Ticket | undefined
     try {
@@ -56,10 +68,14 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
         return reject(msg, "invalid_subject", p.message, undefined, undefined, ledger.receive(UNPARSED, UNPARSED))
       }
       ticket = ledger.receive(p.type, p.tenant)
+      nameDispatch(span, p)
       // not this node's actor (rebalance, or a queue group split): the owner gets it, once
       const routedAway = cluster.forward(msg, p)
       if (routedAway !== false) {
-        if (routedAway === "forwarded") return ledger.forwarded(ticket)
+        if (routedAway === "forwarded") {
+          span?.setAttribute("ants.forwarded", true)
+          return ledger.forwarded(ticket)
+        }
         return reject(msg, "unavailable", routedAway.refused, undefined, p, ticket)
       }
       const host = hosts.get(p.type)
@@ -113,7 +129,7 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
         message = r.right
       }
       const cell = host.cell(p.tenant, p.id, p.key)
-      if (!cell.enqueue({ tag: p.tag, message, msg, ticket, bytes: data.length })) {
+      if (!cell.enqueue({ tag: p.tag, message, msg, ticket, bytes: data.length, at: performance.now(), trace: span })) {
         const why = cell.queued >= host.mailboxCapacity ? `${host.mailboxCapacity} messages` : `${cell.queuedBytes} bytes queued, limit ${host.mailboxBytes} per actor and ${budget.max} per node`
         return reject(msg, "overloaded", `mailbox of ${p.type}/${p.id} is full (${why}); retry later`, undefined, p, ticket)
       }

@@ -66,6 +66,7 @@ import { parseJsonSafe } from "../limits/safe-json.ts"
 import { createGuards } from "./guards.ts"
 import { createDispatch } from "./dispatch.ts"
 import { startElasticNode, type ElasticNode } from "../elastic/pool-node.ts"
+import { observeNode, startNodeTracing } from "./observe.ts"
 
 const decoder = new TextDecoder()
 
@@ -79,7 +80,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     if (hosts.has(def.type)) throw new Error(`agent type "${def.type}" is listed twice`)
   }
 
-  const connection = await connectNode(options, id, log)
+  const tracing = startNodeTracing(options)
+  const connection = await connectNode(options, id, log).catch((e: unknown) => tracing?.stop().then(() => Promise.reject(e)) ?? Promise.reject(e))
   const { nc, url, target, credentials, embedded, ownConnection } = connection
   // membership heartbeats on a connection of their own, flooded partitions on lanes of their own
   const { controlNc, lanes } = await connectInbound(connection, id, log, options.lanes)
@@ -119,6 +121,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   const { ledger, limits, jsonLimits, tenantRates, agentRates, monitor, budget } = createGuards(options.limits, nc, hosts, log)
   monitor.start()
   const { reject, rejectEvent, snapshot: rejections } = createRejections(nc, id, log, ledger)
+  // Prometheus figures read from the counters above at scrape time; ask latency observed by the hosts
+  const observed = observeNode({ id, nc, hosts, ledger, budget, log, rejectedEvents: () => rejections().rejectedEvents, cluster: () => ({ members: cluster.members().length, partitions: cluster.partitions().length }), tasks: () => tasks !== undefined }, options, tracing)
 
   const cluster = createCluster(
     {
@@ -188,6 +192,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     monitor,
     budget,
     limits,
+    askLatency: observed.metrics.askLatency,
     settled() {
       if (settleWaiters.length === 0) return
       const w = settleWaiters
@@ -252,7 +257,8 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
               const event = m.data.length === 0 ? {} : parseJsonSafe(decoder.decode(m.data), jsonLimits)
               stage = "target"
               const target = typeof binding.to === "function" ? binding.to(event, name) : binding.to
-              nc.publish(agentSubject({ tenant, type: host.definition.type, id: target, tag: binding.tag }), m.data)
+              // the event's headers (its trace context) go with it
+              nc.publish(agentSubject({ tenant, type: host.definition.type, id: target, tag: binding.tag }), m.data, m.headers ? { headers: m.headers } : undefined)
             } catch (e) {
               const err = e as Error & { _tag?: string }
               const why = stage === "body" ? `event is not JSON: ${err.message}` : err.message
@@ -371,26 +377,20 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       if (controlNc !== nc) await controlNc.close().catch(() => undefined)
     },
     closeMemory: () => memory.close(),
-    stopEmbedded: async () => await embedded?.stop(),
+    stopEmbedded: async () => void (await Promise.all([embedded?.stop(), observed.close()])),
   })
 
   // --- time- and start-driven wakes (tiers, warm pools, schedules) ---------------------------
-  const wake = (type: string, actorId: string) => {
+  const wake = (type: string, actorId: string, tenant = DEFAULT_TENANT) => {
     try {
-      nc.publish(agentSubject({ tenant: DEFAULT_TENANT, type, id: actorId, tag: "_Wake" }))
+      nc.publish(agentSubject({ tenant, type, id: actorId, tag: "_Wake" }))
     } catch (e) {
       log("warn", `could not wake ${type}/${actorId}: ${(e as Error).message}`)
     }
   }
   const schedules = await startSchedules(nc, options.agents, { nodeId: id, replicas, log, wake })
   for (const host of hosts.values()) for (const actorId of idsToWakeAtStart(host.definition, Date.now())) wake(host.definition.type, actorId)
-  for (const w of nodeSupervision?.view.workers() ?? []) {
-    try {
-      nc.publish(agentSubject({ tenant: w.actor.tenant, type: w.actor.type, id: w.actor.id, tag: "_Wake" }))
-    } catch (e) {
-      log("warn", `could not wake ${w.actor.type}/${w.actor.id}: ${(e as Error).message}`)
-    }
-  }
+  for (const w of nodeSupervision?.view.workers() ?? []) wake(w.actor.type, w.actor.id, w.actor.tenant)
 
   await stigmergy.startInterests(options.agents, log)
   if (options.elastic !== false) elastic = await startElasticNode({ nodeId: id, nc, replicas, hosts, pheromones: (t) => stigmergy.pheromones(t, `node/${id}`), ownerOf: cluster.ownerOf, partitions: () => (routing === "partitioned" ? cluster.partitions() : undefined), accepting: () => accepting, log }, options.elastic)
@@ -398,6 +398,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   // a PostgreSQL URL is opened now: a wrong one fails the start, not some actor's first call
   if (options.memory !== false && (options.memory?.postgres || (options.memory?.env ?? process.env).DATABASE_URL)) await memory.open().catch((e: unknown) => drain().then(() => Promise.reject(e)))
+  await observed.listen(() => ({ ok: accepting && !nc.isClosed(), node: id, routing, members: cluster.members().length })).catch((e: unknown) => drain().then(() => Promise.reject(e)))
   log("info", `node ${id} up: ${hosts.size} agent type(s) [${[...hosts.keys()].join(", ")}], routing ${routing}, ${url}`)
   return {
     id,
@@ -414,5 +415,6 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     supervision: nodeSupervision?.view,
     tasks: tasks?.engine,
     memory,
+    http: observed.http,
   }
 }

@@ -26,6 +26,8 @@ export type NodeModelsOptions = Omit<OpenModelsOptions, "nodeId" | "replicas">
 import type { NodeLimits } from "../limits/node-limits.ts"
 import type { LedgerCounts } from "../limits/message-ledger.ts"
 import type { LaneOptions, LaneStats } from "./inbound-lanes.ts"
+import type { TracingOptions } from "../observability/tracing-setup.ts"
+import type { HttpListener, NodeHttpOptions } from "./http-listener.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */
@@ -103,6 +105,10 @@ export interface NodeOptions {
   readonly lanes?: LaneOptions
   /** Pools per tenant, load pheromones, scaling receipts (runtime/elastic/pool-node.ts); `false`: none of it. */
   readonly elastic?: ElasticOptions | false
+  /** Trace export: from the `OTEL_*` environment by default (runtime/observability/tracing-setup.ts); `false` leaves it off. */
+  readonly tracing?: TracingOptions | false
+  /** Serve `/metrics` and `/healthz` on this address (`host:port`, `:port` or `port`; 127.0.0.1 by default; runtime/node/http-listener.ts). */
+  readonly http?: NodeHttpOptions | string
 }
 
 export interface RejectedRecord {
@@ -180,6 +186,8 @@ export interface AntsNode {
   readonly tasks: TaskEngine | undefined
   /** The memory behind `ctx.memory` (`current` once opened). */
   readonly memory: NodeMemory
+  /** The HTTP listener (`/metrics`, `/healthz`, mounted routes) when the node was given `http`. */
+  readonly http: HttpListener | undefined
 }
 
 export function defaultLogger(level: LogLevel, message: string, fields?: Record<string, unknown>): void {

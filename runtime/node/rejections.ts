@@ -12,6 +12,7 @@ import { encodeError, type ErrorCode } from "../../subjects/envelope.ts"
 import { agentSubject, nodeSubject, senderSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
 import { RECORDS_PER_SECOND, type Logger, type NodeStats, type RejectedRecord } from "./options.ts"
 import type { MessageLedger, Ticket } from "../limits/message-ledger.ts"
+import { markActiveRefused } from "../observability/tracing.ts"
 
 const encoder = new TextEncoder()
 
@@ -62,6 +63,7 @@ export function createRejections(nc: NatsConnection, nodeId: string, log: Logger
     reject(msg, code, message, details, parsed, ticket) {
       rejected[code] = (rejected[code] ?? 0) + 1
       ledger.rejected(ticket, code)
+      markActiveRefused(code, message)
       if (msg.reply) {
         try {
           msg.respond(encodeError(code, message, details))

@@ -1,0 +1,179 @@
+/**
+ * Switching trace export on from the standard `OTEL_*` environment variables (the
+ * OpenTelemetry SDK configuration spec), for `ants node`, `startNode` and any program that
+ * calls `startTracing()`:
+ *
+ * - on when `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` is set, or
+ *   `OTEL_TRACES_EXPORTER` is `otlp` or `console`; off when `OTEL_SDK_DISABLED=true` or
+ *   `OTEL_TRACES_EXPORTER=none`, or when none of these is set;
+ * - `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`
+ *   (the default, as the spec says) or `http/json`; `grpc` is refused with what to use instead;
+ * - the endpoint: `..._TRACES_ENDPOINT` as given, else `OTEL_EXPORTER_OTLP_ENDPOINT` +
+ *   `/v1/traces`, else `http://localhost:4318/v1/traces`; `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`;
+ * - `OTEL_SERVICE_NAME` (default `ants`), `OTEL_RESOURCE_ATTRIBUTES`;
+ * - `OTEL_TRACES_SAMPLER` (+ `OTEL_TRACES_SAMPLER_ARG`), default `parentbased_always_on`;
+ * - `OTEL_BSP_*` tune the batch span processor (read by the SDK).
+ *
+ * The SDK is process-wide (the OpenTelemetry API has one global provider): the first start
+ * installs it, later starts share it, and it is shut down (spans flushed) when the last one
+ * stops. When the application installed an SDK of its own, that one is used and left alone.
+ */
+import { context, propagation, trace } from "@opentelemetry/api"
+import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import { OTLPTraceExporter as ProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto"
+import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources"
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+  type SpanExporter,
+} from "@opentelemetry/sdk-trace-base"
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
+import { TaggedError } from "../../subjects/errors.ts"
+import { tracingActive } from "./tracing.ts"
+
+type Env = Readonly<Record<string, string | undefined>>
+
+export interface TracingOptions {
+  /** Where the `OTEL_*` variables are read. Default `process.env`. */
+  readonly env?: Env
+  /** Export to this exporter instead of the one the environment names (tests, benchmarks); switches tracing on. */
+  readonly exporter?: SpanExporter
+  /** `service.name` when `OTEL_SERVICE_NAME` is not set. Default `ants`. */
+  readonly serviceName?: string
+  /** `simple` exports each span as it ends (tests); default `batch`. */
+  readonly processor?: "batch" | "simple"
+}
+
+export interface Tracing {
+  /** What spans go to: `otlp http/json <url>`, `otlp http/protobuf <url>`, `console`, `custom exporter`, or `the application's SDK`. */
+  readonly exporting: string
+  /** Exports the spans ended so far. */
+  flush(): Promise<void>
+  /** Stops this user of the SDK; the last one shuts it down (flushing what is left). */
+  stop(): Promise<void>
+}
+
+/** A tracing setting the environment gets wrong (a protocol we do not ship, a bad sampler argument). */
+export class TracingConfigError extends TaggedError("TracingConfigError") {}
+
+const truthy = (v: string | undefined) => v !== undefined && /^(true|1)$/i.test(v.trim())
+
+/** Whether the environment asks for trace export (see the module header). */
+export function tracingRequested(env: Env = process.env): boolean {
+  if (truthy(env.OTEL_SDK_DISABLED)) return false
+  const exporter = env.OTEL_TRACES_EXPORTER?.split(",")[0]?.trim().toLowerCase()
+  if (exporter === "none") return false
+  if (exporter === "otlp" || exporter === "console") return true
+  return Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT)
+}
+
+/** `k1=v1,k2=v2` (values URL-encoded), as OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES are written. */
+export function parseKeyValues(s: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const part of (s ?? "").split(",")) {
+    const i = part.indexOf("=")
+    if (i <= 0) continue
+    out[decodeURIComponent(part.slice(0, i).trim())] = decodeURIComponent(part.slice(i + 1).trim())
+  }
+  return out
+}
+
+/** The OTLP/HTTP traces URL the environment names. */
+export function tracesUrl(env: Env): string {
+  const own = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()
+  if (own) return own
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || "http://localhost:4318"
+  return `${base.replace(/\/+$/, "")}/v1/traces`
+}
+
+function exporterFor(env: Env): { exporter: SpanExporter; exporting: string } {
+  if (env.OTEL_TRACES_EXPORTER?.split(",")[0]?.trim().toLowerCase() === "console") return { exporter: new ConsoleSpanExporter(), exporting: "console" }
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || "http/protobuf").trim()
+  const url = tracesUrl(env)
+  const headers = { ...parseKeyValues(env.OTEL_EXPORTER_OTLP_HEADERS), ...parseKeyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) }
+  if (protocol === "http/json") return { exporter: new JsonExporter({ url, headers }), exporting: `otlp http/json ${url}` }
+  if (protocol === "http/protobuf") return { exporter: new ProtoExporter({ url, headers }), exporting: `otlp http/protobuf ${url}` }
+  throw new TracingConfigError(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported here: use http/protobuf (the default) or http/json, and point OTEL_EXPORTER_OTLP_ENDPOINT at the collector's OTLP/HTTP port (4318)`)
+}
+
+/** The sampler OTEL_TRACES_SAMPLER names (the SDK's names and defaults). */
+export function samplerFor(env: Env): Sampler {
+  const name = (env.OTEL_TRACES_SAMPLER || "parentbased_always_on").trim().toLowerCase()
+  const ratio = () => {
+    const raw = env.OTEL_TRACES_SAMPLER_ARG?.trim()
+    if (!raw) return 1
+    const n = Number(raw)
+    if (!Number.isFinite(n) || n < 0 || n > 1) throw new TracingConfigError(`OTEL_TRACES_SAMPLER_ARG=${raw} is not a ratio between 0 and 1`)
+    return n
+  }
+  switch (name) {
+    case "always_on":
+      return new AlwaysOnSampler()
+    case "always_off":
+      return new AlwaysOffSampler()
+    case "traceidratio":
+      return new TraceIdRatioBasedSampler(ratio())
+    case "parentbased_always_on":
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() })
+    case "parentbased_always_off":
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() })
+    case "parentbased_traceidratio":
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) })
+    default:
+      throw new TracingConfigError(`OTEL_TRACES_SAMPLER=${name} is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio`)
+  }
+}
+
+interface Installed {
+  readonly provider: NodeTracerProvider
+  readonly exporting: string
+  users: number
+}
+let installed: Installed | undefined
+
+/**
+ * Installs the SDK when the environment (or `options.exporter`) asks for it; undefined when
+ * tracing stays off. Throws `TracingConfigError` for a setting it cannot honour.
+ */
+export function startTracing(options: TracingOptions = {}): Tracing | undefined {
+  const env = options.env ?? process.env
+  if (options.exporter === undefined && !tracingRequested(env)) return undefined
+  if (installed !== undefined) return share(installed)
+  // an SDK the application installed itself: its spans already flow, ours join them
+  if (tracingActive()) return { exporting: "the application's SDK", flush: async () => undefined, stop: async () => undefined }
+  const { exporter, exporting } = options.exporter !== undefined ? { exporter: options.exporter, exporting: "custom exporter" } : exporterFor(env)
+  const resource = defaultResource()
+    .merge(resourceFromAttributes(parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES)))
+    .merge(resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME?.trim() || options.serviceName || "ants" }))
+  const processor = options.processor === "simple" ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter)
+  const provider = new NodeTracerProvider({ resource, sampler: samplerFor(env), spanProcessors: [processor] })
+  provider.register()
+  installed = { provider, exporting, users: 0 }
+  return share(installed)
+}
+
+function share(i: Installed): Tracing {
+  i.users++
+  let stopped = false
+  return {
+    exporting: i.exporting,
+    flush: () => i.provider.forceFlush(),
+    async stop() {
+      if (stopped) return
+      stopped = true
+      if (--i.users > 0) return
+      if (installed === i) installed = undefined
+      // back to no-op first, so nothing starts a span on a provider that is shutting down
+      trace.disable()
+      context.disable()
+      propagation.disable()
+      await i.provider.shutdown()
+    },
+  }
+}

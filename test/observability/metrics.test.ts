@@ -1,0 +1,104 @@
+/**
+ * The node's HTTP listener and Prometheus metrics against a real server: `/metrics` parses as
+ * Prometheus text and its counters move with the traffic the test sends; `/healthz` answers;
+ * a token guards `/metrics` and mounted routes; an address beyond loopback needs a token.
+ */
+import { afterEach, describe, expect, it } from "vitest"
+import { counter, echo } from "../../actors/examples/index.ts"
+import { startNode, type AntsNode } from "../../runtime/node/node.ts"
+import { countSandboxRun } from "../../runtime/observability/mod.ts"
+import { natsPerFile } from "../helpers/nats.ts"
+import { parsePrometheusText, sampleValue } from "../helpers/prometheus-text.ts"
+
+const broker = natsPerFile()
+const quiet = () => {}
+const nodes: AntsNode[] = []
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.drain()))
+})
+
+async function node(nodeId: string, http: Parameters<typeof startNode>[0]["http"]): Promise<AntsNode> {
+  const n = await startNode({ agents: [echo, counter], nats: broker.server.url, nodeId, logger: quiet, memory: false, models: false, tracing: false, http })
+  nodes.push(n)
+  return n
+}
+
+async function scrape(n: AntsNode, headers: Record<string, string> = {}) {
+  const r = await fetch(`${n.http!.url}/metrics`, { headers })
+  expect(r.status).toBe(200)
+  expect(r.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/)
+  return parsePrometheusText(await r.text())
+}
+
+describe("metrics", () => {
+  it("metrics - /metrics parses as Prometheus text and its counters move with the traffic sent", async () => {
+    const n = await node("m1", "127.0.0.1:0")
+    expect(n.http?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    const before = await scrape(n)
+    expect(before.types.get("ants_messages_received_total")).toBe("counter")
+    expect(before.types.get("ants_ask_duration_seconds")).toBe("histogram")
+    expect(sampleValue(before.samples, "ants_messages_received_total", { type: "echo" })).toBe(0)
+
+    for (let i = 0; i < 7; i++) expect(await n.client.ask({ agent: "echo", id: `e${i % 3}` }, "Say", { text: "hi" })).toEqual({ text: "hi" })
+    await expect(n.client.ask({ agent: "echo", id: "e0" }, "Nope", {})).rejects.toMatchObject({ code: "unknown_tag" })
+    countSandboxRun("ok")
+
+    const after = await scrape(n)
+    const v = (name: string, labels: Record<string, string> = {}) => sampleValue(after.samples, name, { node: "m1", ...labels })
+    expect(v("ants_messages_received_total", { type: "echo", tenant: "default" })).toBe(8)
+    expect(v("ants_messages_handled_total", { type: "echo" })).toBe(7)
+    expect(v("ants_messages_rejected_total", { type: "echo", reason: "unknown_tag" })).toBe(1)
+    expect(v("ants_ask_duration_seconds_count", { type: "echo", tag: "Say" })).toBe(7)
+    expect(v("ants_ask_duration_seconds_bucket", { type: "echo", tag: "Say", le: "+Inf" })).toBe(7)
+    expect(v("ants_ask_duration_seconds_sum", { type: "echo", tag: "Say" })).toBeGreaterThan(0)
+    expect(v("ants_activations_total", { type: "echo" })).toBe(3)
+    expect(v("ants_actors", { type: "echo", state: "active" }) + v("ants_actors", { type: "echo", state: "idle" })).toBe(3)
+    expect(v("ants_cluster_members")).toBe(1)
+    expect(v("ants_partitions_owned")).toBe(64)
+    expect(v("ants_sandbox_runs_total", { outcome: "ok" })).toBeGreaterThanOrEqual(1)
+    expect(after.samples.some((s) => s.name === "process_cpu_user_seconds_total")).toBe(true)
+    expect(after.types.get("ants_task_queue_depth")).toBe("gauge")
+
+    const health = await fetch(`${n.http!.url}/healthz`)
+    expect(health.status).toBe(200)
+    expect(await health.json()).toMatchObject({ ok: true, node: "m1" })
+    const missing = await fetch(`${n.http!.url}/nothing`)
+    expect(missing.status).toBe(404)
+  })
+
+  it("metrics - two nodes in one process keep registries of their own", async () => {
+    const a = await node("m2a", "127.0.0.1:0")
+    const b = await node("m2b", ":0")
+    await a.client.ask({ agent: "counter", id: "c1" }, "Add", { n: 1 })
+    const [ma, mb] = await Promise.all([scrape(a), scrape(b)])
+    const total = (m: typeof ma) => sampleValue(m.samples, "ants_messages_received_total", { type: "counter" })
+    // the ask reached exactly one of them; each reports only its own
+    expect(total(ma) + total(mb)).toBe(1)
+    expect(ma.samples.every((s) => s.labels.node === "m2a")).toBe(true)
+    expect(mb.samples.every((s) => s.labels.node === "m2b")).toBe(true)
+  })
+
+  it("http listener - a token guards /metrics and mounted routes, not /healthz; a public address needs a token", async () => {
+    const n = await node("m3", { address: "127.0.0.1:0", token: "s3cret" })
+    expect((await fetch(`${n.http!.url}/metrics`)).status).toBe(401)
+    expect((await fetch(`${n.http!.url}/metrics`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401)
+    await scrape(n, { authorization: "Bearer s3cret" })
+    expect((await fetch(`${n.http!.url}/healthz`)).status).toBe(200)
+    n.http!.mount("/extra", (_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" })
+      res.end("mounted")
+    })
+    expect((await fetch(`${n.http!.url}/extra/x`)).status).toBe(401)
+    const mounted = await fetch(`${n.http!.url}/extra/x`, { headers: { authorization: "Bearer s3cret" } })
+    expect(await mounted.text()).toBe("mounted")
+
+    const saved = process.env.ANTS_HTTP_TOKEN
+    delete process.env.ANTS_HTTP_TOKEN
+    try {
+      await expect(startNode({ agents: [echo], nats: broker.server.url, nodeId: "m4", logger: quiet, memory: false, models: false, tracing: false, http: "0.0.0.0:0" })).rejects.toMatchObject({ _tag: "HttpListenerError" })
+      await expect(startNode({ agents: [echo], nats: broker.server.url, nodeId: "m5", logger: quiet, memory: false, models: false, tracing: false, http: "nonsense:port" })).rejects.toThrow(/not an address/)
+    } finally {
+      if (saved !== undefined) process.env.ANTS_HTTP_TOKEN = saved
+    }
+  })
+})

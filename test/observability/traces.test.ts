@@ -1,0 +1,140 @@
+/**
+ * Traces across NATS hops, exported over OTLP/HTTP to a receiver the test starts: one trace
+ * goes from a client's ask through a node that forwards it to the node that owns the actor and
+ * its handler; the protobuf protocol posts protobuf; with no SDK nothing is added to messages.
+ */
+import { afterEach, describe, expect, it } from "vitest"
+import { counter } from "../../actors/examples/index.ts"
+import { createMessaging } from "../../runtime/client/messaging.ts"
+import { startNode, type AntsNode } from "../../runtime/node/node.ts"
+import { startTracing, tracingActive, type Tracing } from "../../runtime/observability/mod.ts"
+import { PARTITIONS, partitionSubject } from "../../subjects/grammar.ts"
+import { partitionOf } from "../../subjects/partition-hash.ts"
+import { TRACEPARENT_HEADER, formatTraceParent, parseTraceParent } from "../../subjects/trace-context.ts"
+import { natsPerFile } from "../helpers/nats.ts"
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../helpers/otlp-receiver.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
+import { where } from "../cluster/fixtures/where-agent.ts"
+
+const broker = natsPerFile()
+const quiet = () => {}
+const cleanups: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+const envFor = (r: OtlpReceiver, protocol: string) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: r.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: "ants-test" })
+
+async function node(nodeId: string, agents: any[], env: Record<string, string>): Promise<AntsNode> {
+  const n = await startNode({ agents, nats: broker.server.url, nodeId, logger: quiet, memory: false, models: false, tracing: { env } })
+  cleanups.push(() => n.drain())
+  return n
+}
+
+describe("traces", () => {
+  it("trace context - traceparent is formatted and parsed as W3C writes it; invalid ones are ignored", () => {
+    const p = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", traceFlags: 1 }
+    expect(formatTraceParent(p)).toBe("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    expect(parseTraceParent(formatTraceParent(p))).toEqual(p)
+    expect(parseTraceParent("00-00000000000000000000000000000000-00f067aa0ba902b7-01")).toBeUndefined()
+    expect(parseTraceParent("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")).toBeUndefined()
+    expect(parseTraceParent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra")).toBeUndefined()
+    expect(parseTraceParent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra")).toEqual(p)
+    expect(parseTraceParent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")).toBeUndefined()
+  })
+
+  it("tracing off - no SDK: no span is made and an ask carries no traceparent header", async () => {
+    expect(tracingActive()).toBe(false)
+    const n = await node("off1", [counter], {})
+    const seen: Array<string | undefined> = []
+    // the server maps the public subject to the actor's partition: listen there, beside the node
+    const subject = partitionSubject(partitionOf("counter", "off"), { tenant: "default", type: "counter", id: "off", tag: "Add" })
+    const sub = broker.nc.subscribe(subject, { callback: (_e, m) => void seen.push(m.headers?.get(TRACEPARENT_HEADER)) })
+    await broker.nc.flush()
+    await n.client.ask({ agent: "counter", id: "off" }, "Add", { n: 1 })
+    await waitUntil(() => seen.length === 1)
+    sub.unsubscribe()
+    expect(seen).toEqual([undefined])
+  })
+
+  it("traces - one trace goes from a client's ask through a forwarding node to the owning node's handler (http/json)", async () => {
+    const receiver = await startOtlpReceiver()
+    cleanups.push(() => receiver.close())
+    const env = envFor(receiver, "http/json")
+    // the client's own process-wide SDK (the nodes share it: one provider per process)
+    const tracing = startTracing({ env }) as Tracing
+    cleanups.push(() => tracing.stop())
+    expect(tracing.exporting).toBe(`otlp http/json ${receiver.url}/v1/traces`)
+    // `where` lives only on ha; hb hosts another type, so an ask for `where` that lands on hb is forwarded to ha
+    const ha = await node("ha", [where], env)
+    const hb = await node("hb", [counter], env)
+    await waitUntil(() => ha.cluster.members().length === 2 && hb.cluster.members().length === 2 && ha.cluster.partitions().length === PARTITIONS && hb.cluster.partitions().length === PARTITIONS, { timeoutMs: 15_000 })
+    await Promise.all([ha.nc.flush(), hb.nc.flush()])
+    const client = createMessaging(broker.nc)
+    const forwardedTrace = async (): Promise<ReceivedSpan[] | undefined> => {
+      await tracing.flush()
+      const spans = receiver.spans()
+      const hop = spans.find((s) => s.name === "ants.dispatch where.Hit" && s.attributes["ants.node.id"] === "hb" && s.attributes["ants.forwarded"] === true)
+      if (hop === undefined) return undefined
+      const trace = spans.filter((s) => s.traceId === hop.traceId)
+      return trace.some((s) => s.name === "ants.handle where.Hit") ? trace : undefined
+    }
+    // each ask lands on either node (one queue group per partition): one of 40 reaches hb all but surely
+    let trace: ReceivedSpan[] | undefined
+    for (let i = 0; i < 40 && trace === undefined; i++) {
+      expect(await client.ask({ agent: "where", id: `w${i}` }, "Hit", {})).toEqual({ node: "ha", count: 1 })
+      if (i % 10 === 9) trace = await forwardedTrace()
+    }
+    trace ??= await waitUntil(forwardedTrace, { timeoutMs: 15_000, message: "a forwarded trace is exported" })
+    const byName = (name: string, nodeId?: string) => trace!.find((s) => s.name === name && (nodeId === undefined || s.attributes["ants.node.id"] === nodeId))
+    const ask = byName("ants.ask where.Hit")!
+    const hop = byName("ants.dispatch where.Hit", "hb")!
+    const owner = byName("ants.dispatch where.Hit", "ha")!
+    const handle = byName("ants.handle where.Hit")!
+    expect([ask, hop, owner, handle].every(Boolean)).toBe(true)
+    // one chain: client ask -> forwarding node's dispatch -> owner's dispatch -> handler
+    expect(ask.parentSpanId).toBeUndefined()
+    expect(hop.parentSpanId).toBe(ask.spanId)
+    expect(owner.parentSpanId).toBe(hop.spanId)
+    expect(handle.parentSpanId).toBe(owner.spanId)
+    expect(ask.kind).toBe(3) // client
+    expect(owner.kind).toBe(2) // server
+    expect(ask.attributes).toMatchObject({ "messaging.system": "nats", "ants.agent.type": "where", "ants.message.tag": "Hit", "ants.tenant": "default" })
+    expect(handle.attributes).toMatchObject({ "ants.agent.type": "where", "ants.node.id": "ha" })
+    expect(ask.service).toBe("ants-test")
+    expect(receiver.posts.every((p) => p.path === "/v1/traces" && p.contentType.startsWith("application/json"))).toBe(true)
+  })
+
+  it("traces - a refused ask's dispatch span carries the error code", async () => {
+    const receiver = await startOtlpReceiver()
+    cleanups.push(() => receiver.close())
+    const env = envFor(receiver, "http/json")
+    const tracing = startTracing({ env }) as Tracing
+    cleanups.push(() => tracing.stop())
+    await node("ra", [counter], env)
+    const client = createMessaging(broker.nc)
+    await expect(client.ask({ agent: "counter", id: "r1" }, "Nope", {})).rejects.toMatchObject({ code: "unknown_tag" })
+    const refused = await waitUntil(async () => {
+      await tracing.flush()
+      return receiver.spans().find((s) => s.name === "ants.dispatch counter.Nope")
+    })
+    expect(refused.attributes["ants.error.code"]).toBe("unknown_tag")
+    expect(refused.status.code).toBe(2) // error
+    const ask = receiver.spans().find((s) => s.spanId === refused.parentSpanId)
+    expect(ask?.attributes["ants.error.code"]).toBe("unknown_tag")
+  })
+
+  it("traces - OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf posts protobuf to the traces endpoint", async () => {
+    const receiver = await startOtlpReceiver()
+    cleanups.push(() => receiver.close())
+    const n = await node("pb", [counter], { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/custom/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" })
+    await n.client.ask({ agent: "counter", id: "p1" }, "Add", { n: 1 })
+    // the node's drain flushes its spans (it is the SDK's last user)
+    await n.drain()
+    await waitUntil(() => receiver.posts.length > 0)
+    expect(receiver.posts[0]!.path).toBe("/custom/traces")
+    expect(receiver.posts[0]!.contentType).toBe("application/x-protobuf")
+    expect(receiver.posts[0]!.body.length).toBeGreaterThan(50)
+    expect(tracingActive()).toBe(false)
+  })
+})
