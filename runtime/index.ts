@@ -183,3 +183,6 @@ export { GATEWAY_DEFAULTS, GatewayConfigError, GatewayError, STATUS_OF_CODE, cre
 export type { Gateway, GatewayListener, GatewayOptions, GatewayPrincipal, TypeEntry, TypeSchemas } from "./gateway/mod.ts"
 
 // ── elastic (runtime/elastic) ──
+// F2: versioned agent types (the engine migrates state on activation)
+export { StateMigrationError, StateVersionError } from "./actor/mod.ts"
+export type { StateMigration, VersionOptions } from "./agent/mod.ts"

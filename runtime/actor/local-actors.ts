@@ -80,9 +80,10 @@ export function localActors(hosts: ReadonlyMap<string, TypeHost>, dispatch: (msg
     },
 
     census() {
-      const types: Record<string, { active: number; idle: number; warming: number; sleeping: number }> = {}
+      const types: Record<string, { active: number; idle: number; warming: number; sleeping: number; version: number }> = {}
       for (const [name, host] of hosts) {
-        const c = { active: 0, idle: 0, warming: 0, sleeping: host.sleeping.size }
+        // the version of the type's code on this node: during a rolling upgrade nodes differ
+        const c = { active: 0, idle: 0, warming: 0, sleeping: host.sleeping.size, version: host.definition.version ?? 1 }
         for (const cell of host.cells.values()) {
           if (cell.status === "active") c.active++
           else if (cell.status === "idle") c.idle++

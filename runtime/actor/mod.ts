@@ -37,6 +37,7 @@ export {
   warmPoolIds,
 } from "./lifecycle-policy.ts"
 export { nextFiring, startSchedules, type ScheduleRunner } from "./schedules.ts"
+export { StateMigrationError, StateVersionError, migrateOnActivation, runMigrations, type Migrated } from "./state-migration.ts"
 export type { ActorVerdict, Supervisor } from "./supervision.ts"
 export {
   ArtifactDelivery,

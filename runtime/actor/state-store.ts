@@ -9,8 +9,9 @@
  * changed anything yet.
  *
  * Value (JSON): `{"v":1,"state":<state>,"at":"<ISO time>","node":"<node id>","w":"<write token>",
- * "acct":{activations,activeMs,sleepingMs,restarts,sleptAt?}}` (acct: per-actor cost accounting;
- * w: names the write, so a writer whose request timed out can tell whether it landed).
+ * "tv":<type version>,"acct":{activations,activeMs,sleepingMs,restarts,sleptAt?}}` (acct: per-actor
+ * cost accounting; w: names the write, so a writer whose request timed out can tell whether it
+ * landed; tv: the version of the agent type whose code wrote the state, absent for 1).
  *
  * Reads go to the stream's leader (`load`, `current`), not to any replica: a replica that lags
  * (one that was cut off a moment ago) would hand out an older checkpoint.
@@ -51,6 +52,8 @@ export interface Checkpoint {
   readonly state: unknown
   readonly revision: number
   readonly acct?: Accounting
+  /** The version of the agent type that wrote the state (1 when the checkpoint names none). */
+  readonly version: number
 }
 
 /** What the leader holds for an actor right now: its revision and the token of the write that made it. */
@@ -70,8 +73,8 @@ export interface StateStore {
   current(address: ActorAddress): Promise<CurrentCheckpoint>
   remove(address: ActorAddress): Promise<void>
   /**
-   * Loads the checkpoint and writes it back at its own revision (or `initial()` as the first
-   * checkpoint), so that an activation still holding the previous revision can no longer write.
+   * Loads the checkpoint and writes it back at its own revision and version (or `initial()` as
+   * the first checkpoint), so that an activation still holding the previous revision can no longer write.
    * Called right after a lease was taken over from a holder that may only be stalled, not dead.
    * A write that lands in between is kept: the checkpoint is read again and fenced (5 tries).
    */
@@ -80,7 +83,12 @@ export interface StateStore {
 
 const encoder = new TextEncoder()
 
-export async function openStateStore(nc: NatsConnection, options: { nodeId: string; replicas?: number }): Promise<StateStore> {
+/**
+ * `versionOf(type)`: the version of the agent type this node runs, recorded in each checkpoint it
+ * writes (default 1 for every type).
+ */
+export async function openStateStore(nc: NatsConnection, options: { nodeId: string; replicas?: number; versionOf?: (type: string) => number }): Promise<StateStore> {
+  const versionOf = options.versionOf ?? (() => 1)
   // a cluster that has just formed may not place a replicated bucket yet ("no suitable peers")
   const kv: KV = await retrying(() => new Kvm(nc).create(STATE_BUCKET, { history: 1, replicas: options.replicas ?? 1 }), 20_000)
   const jsm: JetStreamManager = await jetstreamManager(nc)
@@ -97,7 +105,7 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
     if (m === null || m.data.length === 0) return undefined
     const op = m.header?.get("KV-Operation")
     if (op === "DEL" || op === "PURGE") return undefined
-    return { revision: m.seq, parsed: m.json<{ state: unknown; acct?: Accounting; w?: string }>() }
+    return { revision: m.seq, parsed: m.json<{ state: unknown; acct?: Accounting; w?: string; tv?: number }>() }
   }
   const store: StateStore = {
     async load(address) {
@@ -105,23 +113,14 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
       if (!e) return undefined
       // a checkpoint written by anything else (an older runtime, an outside client) may carry
       // prototype keys: the actor never sees them
-      return { state: stripPrototypeKeys(e.parsed.state), revision: e.revision, acct: e.parsed.acct }
+      const tv = e.parsed.tv
+      return { state: stripPrototypeKeys(e.parsed.state), revision: e.revision, acct: e.parsed.acct, version: Number.isInteger(tv) && tv! >= 1 ? tv! : 1 }
     },
     async current(address) {
       const e = await leaderGet(address)
       return e ? { revision: e.revision, token: e.parsed.w } : { revision: 0, token: undefined }
     },
-    async save(address, serialized, revision, acct, token) {
-      const key = stateKey(address)
-      const tail = (token ? `,"w":${JSON.stringify(token)}` : "") + (acct ? `,"acct":${JSON.stringify(acct)}` : "")
-      const body = encoder.encode(`{"v":1,"state":${serialized},"at":"${new Date().toISOString()}","node":${JSON.stringify(options.nodeId)}${tail}}`)
-      try {
-        return revision === 0 ? await kv.create(key, body) : await kv.update(key, body, revision)
-      } catch (e) {
-        if (isWrongLastSequence(e)) throw new StateFencedError(key, revision, { cause: e })
-        throw e
-      }
-    },
+    save: (address, serialized, revision, acct, token) => write(address, serialized, revision, acct, token, versionOf(address.type)),
     async remove(address) {
       await kv.purge(stateKey(address))
     },
@@ -129,14 +128,27 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
       for (let attempt = 1; ; attempt++) {
         const cp = await store.load(address)
         const state = cp ? cp.state : initial()
+        // written back as the version that wrote it: migrating is the activation's business, not the fencing's
+        const version = cp?.version ?? versionOf(address.type)
         try {
-          const revision = await store.save(address, JSON.stringify(state ?? null), cp?.revision ?? 0, cp?.acct)
-          return { state, revision, acct: cp?.acct }
+          const revision = await write(address, JSON.stringify(state ?? null), cp?.revision ?? 0, cp?.acct, undefined, version)
+          return { state, revision, acct: cp?.acct, version }
         } catch (e) {
           if (attempt >= 5 || (e as { _tag?: string })._tag !== "StateFencedError") throw e
         }
       }
     },
+  }
+  async function write(address: ActorAddress, serialized: string, revision: number, acct: Accounting | undefined, token: string | undefined, version: number): Promise<number> {
+    const key = stateKey(address)
+    const tail = (token ? `,"w":${JSON.stringify(token)}` : "") + (version !== 1 ? `,"tv":${version}` : "") + (acct ? `,"acct":${JSON.stringify(acct)}` : "")
+    const body = encoder.encode(`{"v":1,"state":${serialized},"at":"${new Date().toISOString()}","node":${JSON.stringify(options.nodeId)}${tail}}`)
+    try {
+      return revision === 0 ? await kv.create(key, body) : await kv.update(key, body, revision)
+    } catch (e) {
+      if (isWrongLastSequence(e)) throw new StateFencedError(key, revision, { cause: e })
+      throw e
+    }
   }
   return store
 }

@@ -23,6 +23,7 @@ import { abortTurn } from "./handler-turn.ts"
 import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts"
 import type { CompiledTag } from "../agent/protocol.ts"
 import type { StateStore } from "./state-store.ts"
+import { migrateOnActivation } from "./state-migration.ts"
 import { mayPassivate, warmPoolIds } from "./lifecycle-policy.ts"
 import type { HostNode, TypeStats } from "./host-node.ts"
 import type { CellHost } from "./cell.ts"
@@ -136,8 +137,10 @@ export class TypeHost implements CellHost {
         ? await this.store.takeOver(cell, () => this.definition.initialState({ tenant: cell.tenant, id: cell.id }))
         : await this.store.load(cell)
       if (cp !== undefined) {
-        cell.state = cp.state
-        cell.checkpoints.restored(cp.revision, JSON.stringify(cp.state ?? null))
+        // state written by an older version of the type is migrated (and stored); a newer one is refused
+        const m = await migrateOnActivation(this.definition, this.store, cell, cp, this.node.id)
+        cell.state = m.state
+        cell.checkpoints.restored(m.revision, JSON.stringify(m.state ?? null))
         cell.restoreAccounting(cp.acct, Date.now())
       } else {
         cell.state = this.definition.initialState({ tenant: cell.tenant, id: cell.id })

@@ -12,6 +12,7 @@ import type { Artifact } from "../stigmergy/workspace.ts"
 import { capabilityProblem } from "../../subjects/tasks.ts"
 import type { AgentTaskContext } from "./task-options.ts"
 import type { OffloadSpec } from "../cpu/worker-pool.ts"
+import { versioningProblem, type VersionOptions } from "./versioning.ts"
 import { defineProtocol, ProtocolError, type MessageOf, type Protocol, type ProtocolSpec, type ReplyOf } from "./protocol.ts"
 
 export type Handler<P extends ProtocolSpec, T extends keyof P, S> = (
@@ -120,7 +121,7 @@ export interface WarmPoolSpec {
   readonly relayTimeoutMs?: number
 }
 
-export interface AgentOptions {
+export interface AgentOptions extends VersionOptions {
   /** Mailbox bound per actor; a full mailbox answers `overloaded`. Default: the node's (1000). */
   readonly mailbox?: number
   /** Bytes of message bodies queued per actor; beyond it `overloaded`. Default: the node's (16 MiB). */
@@ -229,6 +230,8 @@ export function defineAgent<const P extends ProtocolSpec, S = undefined>(spec: A
   if (spec.mailbox !== undefined && (!Number.isInteger(spec.mailbox) || spec.mailbox < 1)) {
     throw new AgentDefinitionError(`agent "${spec.type}": mailbox must be a positive integer`)
   }
+  const versioning = versioningProblem(spec)
+  if (versioning !== undefined) throw new AgentDefinitionError(`agent "${spec.type}": ${versioning}`)
   if (spec.tier === "business_hours" && !spec.businessHours) {
     throw new AgentDefinitionError(`agent "${spec.type}": tier business_hours needs businessHours {open, close, timezone}`)
   }

@@ -15,6 +15,8 @@
  * runtime/node, runtime/cli.
  */
 export { AgentDefinitionError, Empty, capabilityEntries, defineAgent, isAgentDefinition } from "./define-agent.ts"
+export { oldestMigratable, typeVersion, versioningProblem } from "./versioning.ts"
+export type { StateMigration, VersionOptions } from "./versioning.ts"
 export type {
   AgentDefinition,
   AgentOptions,

@@ -74,9 +74,31 @@ export async function runNodes(parsed: Parsed<(typeof NODES)["options"]>, io: Cl
   io.out(`\n${nodes.length} node(s), ${served.size}/${PARTITIONS} partitions served, nats-server ${nodes[0].guarantees.version}, runtime replicas R${nodes[0].guarantees.replicas ?? "?"}`)
   for (const s of nodes[0].guarantees.statements) io.out(`  ${s}`)
   for (const w of warnings) io.out(`  warning: ${w}`)
+  for (const line of versionLines(nodes)) io.out(line)
   const views = new Set(nodes.map((n) => n.members.join(",")))
   if (views.size > 1) io.out("  note: nodes do not agree on the member set yet (a node is joining, leaving or failing)")
   return 0
+}
+
+/**
+ * Which version of each type every node serves: `counter: v2 on na; v1 on nb (two versions: a
+ * rolling upgrade is under way)`. One line per type.
+ */
+export function versionLines(nodes: ReadonlyArray<Pick<NodeMembersInfo, "node" | "types">>): string[] {
+  const byType = new Map<string, Map<number, string[]>>()
+  for (const n of nodes) {
+    for (const [type, t] of Object.entries(n.types)) {
+      const versions = byType.get(type) ?? byType.set(type, new Map()).get(type)!
+      const v = t.version ?? 1
+      versions.set(v, [...(versions.get(v) ?? []), n.node])
+    }
+  }
+  const lines: string[] = []
+  for (const [type, versions] of [...byType].sort(([a], [b]) => a.localeCompare(b))) {
+    const parts = [...versions].sort(([a], [b]) => b - a).map(([v, on]) => `v${v} on ${on.join(", ")}`)
+    lines.push(`  ${type}: ${parts.join("; ")}${versions.size > 1 ? ` (${versions.size} versions side by side: a rolling upgrade is under way)` : ""}`)
+  }
+  return lines.length > 0 ? ["versions:", ...lines] : []
 }
 
 /** `received: handled ok, forwarded, rejected, in flight` (the node's accounting identity at a glance). */

@@ -23,7 +23,8 @@ export interface NodeMembersInfo {
   /** Live members in this node's view. */
   readonly members: string[]
   readonly frozen: boolean
-  readonly types: Record<string, { active: number; idle: number; warming: number; sleeping: number }>
+  /** Per hosted type: actors by state, and the version of the type this node runs (1 when the node predates versions). */
+  readonly types: Record<string, { active: number; idle: number; warming: number; sleeping: number; version?: number }>
   readonly leases: number
   readonly takeovers: number
   readonly forwarded: number

@@ -29,6 +29,8 @@ export interface TypeCensus {
   idle: number
   warming: number
   sleeping: number
+  /** The version of the type's code on this node. */
+  version?: number
 }
 
 /** An actor on this node, active or asleep (inspection). */

@@ -87,7 +87,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   const { controlNc, lanes } = await connectInbound(connection, id, log, options.lanes)
   // replicas: as configured, else as many as the cluster has servers (at most 3), 1 on a single server
   const replicas = options.replicas ?? defaultReplicas({ clustered: Boolean(nc.info?.cluster), clusterSize: clusterSizeOf(nc.info) })
-  const store: StateStore = await openStateStore(nc, { nodeId: id, replicas })
+  const store: StateStore = await openStateStore(nc, { nodeId: id, replicas, versionOf: (type) => hosts.get(type)?.definition.version ?? 1 })
   const messaging = createMessaging(nc)
   const nodeSupervision = options.supervisor
     ? undefined

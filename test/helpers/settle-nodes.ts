@@ -1,0 +1,20 @@
+/**
+ * Waits until a set of nodes agree on the member set and split the partitions between them,
+ * each partition served exactly once, and their subscriptions are registered with the server.
+ */
+import type { AntsNode } from "../../runtime/node/node.ts"
+import { PARTITIONS } from "../../subjects/grammar.ts"
+import { waitUntil } from "./wait-until.ts"
+
+export async function settleNodes(nodes: ReadonlyArray<AntsNode>, timeoutMs = 15_000): Promise<void> {
+  const ids = nodes.map((n) => n.id).sort()
+  await waitUntil(
+    () => {
+      if (!nodes.every((n) => n.cluster.members().join() === ids.join())) return false
+      const all = nodes.flatMap((n) => n.cluster.partitions())
+      return all.length === PARTITIONS && new Set(all).size === PARTITIONS
+    },
+    { timeoutMs, message: `nodes ${ids.join(", ")} settle` },
+  )
+  await Promise.all(nodes.map((n) => n.nc.flush()))
+}
