@@ -33,7 +33,7 @@ export class CheckpointGaveUpError extends TaggedError("CheckpointGaveUpError") 
   }
 }
 
-type Finishing = Pick<ActorCell, "type" | "id" | "status" | "state" | "checkpoints" | "checkpointNow">
+type Finishing = Pick<ActorCell, "type" | "id" | "status" | "state" | "checkpoints" | "checkpointNow" | "busy">
 
 /**
  * Stores the cell's state (forced: its cost accounting too), trying up to `tries` times. Resolves
@@ -44,7 +44,9 @@ export async function finalCheckpoint(cell: Finishing, o: { readonly tries: numb
   for (let attempt = 0; ; attempt++) {
     await cell.checkpointNow(undefined, true)
     if (cell.status === "stopped") return
-    if (!cell.checkpoints.failing && cell.checkpoints.stores(serialize(cell.state))) return
+    // a message that ran meanwhile (one still forwarded here while the actor moves) changed the
+    // state after the write: not a failure; the caller waits for it and checkpoints again
+    if (!cell.checkpoints.failing && (cell.checkpoints.stores(serialize(cell.state)) || cell.busy)) return
     if (attempt + 1 >= o.tries) throw new CheckpointGaveUpError(`${cell.type}/${cell.id}`, o.tries, cell.checkpoints.revision, { cause: cell.checkpoints.lastError })
     await new Promise((r) => setTimeout(r, backoffDelay(o.backoff, attempt, Math.random())))
   }

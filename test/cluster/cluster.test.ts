@@ -16,6 +16,7 @@ import { MAIL_CONSUMER, MAIL_DEAD_STREAM, MAIL_STREAM, routeSubject } from "../.
 import { PARTITIONS } from "../../subjects/grammar.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
+import { settleNodes } from "../helpers/settle-nodes.ts"
 import { tally } from "./fixtures/tally-agent.ts"
 import { where } from "./fixtures/where-agent.ts"
 
@@ -40,19 +41,7 @@ const start = async (nodeId: string) => {
 }
 
 /** Every node sees every other node and the partitions are split between them, each exactly once. */
-async function settled(nodes: AntsNode[]): Promise<void> {
-  const ids = nodes.map((n) => n.id).sort()
-  await waitUntil(
-    () => {
-      if (!nodes.every((n) => n.cluster.members().join() === ids.join())) return false
-      const all = nodes.flatMap((n) => n.cluster.partitions())
-      return all.length === PARTITIONS && new Set(all).size === PARTITIONS
-    },
-    { timeoutMs: 10_000, message: `nodes ${ids.join(", ")} settle` },
-  )
-  // the subscriptions are registered with the server once each connection has flushed
-  await Promise.all(nodes.map((n) => n.nc.flush()))
-}
+const settled = (nodes: AntsNode[]) => settleNodes(nodes, 10_000)
 
 beforeAll(async () => {
   server = await natsFixture()
