@@ -15,8 +15,7 @@
  * runtime/node, runtime/cli.
  */
 export { AgentDefinitionError, Empty, capabilityEntries, defineAgent, isAgentDefinition } from "./define-agent.ts"
-export { oldestMigratable, typeVersion, versioningProblem } from "./versioning.ts"
-export type { StateMigration, VersionOptions } from "./versioning.ts"
+export { oldestMigratable, typeVersion, versioningProblem, type StateMigration, type VersionOptions } from "./versioning.ts"
 export type {
   AgentDefinition,
   AgentOptions,
