@@ -26,3 +26,8 @@ export { asIncident, getIncident, resolveIncident, shareFinding } from "./incide
 export type { Finding, Incident, Recruit } from "./incident.ts"
 export { DEFAULT_ACCEPT_TIMEOUT_MS, DEFAULT_K_BY_SEVERITY, DEFAULT_MIN_SEVERITY, kForSeverity, startCollectiveResponse } from "./collective-response.ts"
 export type { CollectiveResponse, CollectiveResponseDeps, CollectiveResponseSpec, SeverityBand } from "./collective-response.ts"
+export { defineSaga, sagaRunner } from "./saga.ts"
+export type { SagaDefinition, SagaDeps, SagaOutcome, SagaRunner, SagaRunnerOptions, SagaStep, SagaStepContext } from "./saga.ts"
+export type { SagaJournal, SagaStatus, StepEntry, StepState } from "./saga-journal.ts"
+export { fanOut, fanOutAsks, fanOutTasks, handOff, refine, refineWithAgents } from "./patterns.ts"
+export type { BranchResult, FanIn, FanOutOptions, HandOffLeg, HandOffStage, Participant, Refined, RefineSpec, Review } from "./patterns.ts"

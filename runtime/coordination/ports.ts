@@ -48,15 +48,18 @@ export function errorText(e: unknown): string {
   return String(e)
 }
 
-export type CoordinationErrorCode = "invalid_input" | "duplicate" | "not_found" | "taken_over" | "busy" | "failed"
+export type CoordinationErrorCode = "invalid_input" | "duplicate" | "not_found" | "taken_over" | "busy" | "stopped" | "failed"
 
 /** Bad input, a round or saga id in use, a journal taken over by another coordinator. */
 export class CoordinationError extends TaggedError("CoordinationError") {
   constructor(
     readonly code: CoordinationErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: unknown },
   ) {
     super(message, options)
+    if (options?.details !== undefined) this.details = options.details
   }
+  /** What was done before the error (a fan-out's results, a hand-off's trail). */
+  readonly details?: unknown
 }

@@ -1,25 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { createPheromones, createWorkspace } from "../../runtime/stigmergy/mod.ts"
 import { getIncident, kForSeverity, startCollectiveResponse, type CollectiveResponse, type Incident } from "../../runtime/coordination/mod.ts"
-import { natsPerFile } from "../helpers/nats.ts"
+import { coordinationNode } from "./fixtures/node.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
-import { agents, defender } from "./fixtures/agents.ts"
+import { defender } from "./fixtures/agents.ts"
 
-const nats = natsPerFile()
-let node: AntsNode
+const fx = coordinationNode()
+const nats = fx.nats
 const recruiters: CollectiveResponse[] = []
 const receipts: Array<{ kind: string; detail: Record<string, unknown> }> = []
 const candidates = ["off-1", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"]
 
 beforeAll(async () => {
-  node = await startNode({ agents, nats: nats.server.url, logger: () => {} })
   // two recruiters watch the same signals (as two nodes would): still one incident per signal
   for (const name of ["recruiter-a", "recruiter-b"]) {
     recruiters.push(
       await startCollectiveResponse(
         {
-          messaging: node.client,
+          messaging: fx.node.client,
           pheromones: createPheromones(nats.nc, { emitter: name }),
           workspace: createWorkspace(nats.nc, { actor: name }),
           record: async (_t, kind, detail) => void receipts.push({ kind, detail }),
@@ -31,7 +29,6 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   for (const r of recruiters) await r.stop()
-  await node?.drain()
 })
 
 const ws = () => createWorkspace(nats.nc, { actor: "test/observer" })

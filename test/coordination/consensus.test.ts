@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { createWorkspace, type Workspace } from "../../runtime/stigmergy/mod.ts"
 import { getConsensusRound, runConsensus, tally, type EscalationRequest, type VoteRecord } from "../../runtime/coordination/mod.ts"
-import { natsPerFile } from "../helpers/nats.ts"
+import { coordinationNode } from "./fixtures/node.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
-import { agents, judge, moderator } from "./fixtures/agents.ts"
+import { judge, moderator } from "./fixtures/agents.ts"
 
-const nats = natsPerFile()
-let node: AntsNode
+const fx = coordinationNode()
+const nats = fx.nats
 let ws: Workspace
 const receipts: Array<{ tenant: string; kind: string; detail: Record<string, unknown> }> = []
 const escalations: EscalationRequest[] = []
@@ -17,13 +16,11 @@ const escalate = async (request: EscalationRequest) => {
   return { approval: `a-${escalations.length}` }
 }
 
-beforeAll(async () => {
-  node = await startNode({ agents, nats: nats.server.url, logger: () => {} })
+beforeAll(() => {
   ws = createWorkspace(nats.nc, { actor: "test/coordinator" })
 })
 afterAll(async () => {
   await ws?.close()
-  await node?.drain()
 })
 
 const ofRound = (round: string) => receipts.filter((r) => r.detail.round === round)
@@ -64,7 +61,7 @@ describe("agreement", () => {
 describe("consensus", () => {
   it("consensus - above the threshold it decides, and every vote and the decision are recorded", async () => {
     const r = await runConsensus(
-      { messaging: node.client, workspace: ws, record, escalate },
+      { messaging: fx.node.client, workspace: ws, record, escalate },
       { round: "r-above", question: "approve the transfer?", options: ["approve", "reject"], context: { amount: 8000 }, voters: { agent: judge, ids: ["strict-1", "strict-2", "strict-3", "lenient-1"] } },
     )
     expect(r.status).toBe("decided")
@@ -84,7 +81,7 @@ describe("consensus", () => {
 
   it("consensus - below the threshold it escalates through the port, with the votes and a summary", async () => {
     const r = await runConsensus(
-      { messaging: node.client, workspace: ws, record, escalate },
+      { messaging: fx.node.client, workspace: ws, record, escalate },
       { round: "r-split", question: "approve the transfer?", options: ["approve", "reject"], context: { amount: 3000 }, voters: { agent: judge, ids: ["strict-1", "strict-2", "lenient-1", "lenient-2"] }, severity: 0.8 },
     )
     expect(r.status).toBe("escalated")
@@ -100,7 +97,7 @@ describe("consensus", () => {
 
   it("consensus - failing and late voters are counted, never fatal; a late vote is recorded afterwards, not counted", async () => {
     const r = await runConsensus(
-      { messaging: node.client, workspace: ws, record },
+      { messaging: fx.node.client, workspace: ws, record },
       { round: "r-late", question: "approve the transfer?", context: { amount: 8000 }, voters: { agent: "judge", ids: ["strict-1", "strict-2", "strict-3", "slow-1", "broken-1"] }, deadlineMs: 800, lateGraceMs: 5000 },
     )
     expect(r.counts).toEqual({ asked: 5, valid: 3, missing: 1, errors: 1, invalid: 0 })
@@ -113,7 +110,7 @@ describe("consensus", () => {
 
   it("consensus - too few votes is no quorum, and escalates", async () => {
     const r = await runConsensus(
-      { messaging: node.client, workspace: ws, escalate },
+      { messaging: fx.node.client, workspace: ws, escalate },
       { round: "r-quorum", question: "approve?", context: { amount: 10 }, voters: { agent: "judge", ids: ["strict-1", "broken-1", "broken-2"] }, deadlineMs: 3000 },
     )
     expect(r).toMatchObject({ status: "escalated", reason: "no_quorum", score: 1 })
@@ -121,20 +118,20 @@ describe("consensus", () => {
   })
 
   it("consensus - an actor runs a round from its handler, its context being the deps", async () => {
-    const reply = await node.client.ref(moderator, "m1").ask("Decide", { round: "r-actor", amount: 500, judges: ["strict-1", "lenient-1", "strict-2"] }, { timeoutMs: 20_000 })
+    const reply = await fx.node.client.ref(moderator, "m1").ask("Decide", { round: "r-actor", amount: 500, judges: ["strict-1", "lenient-1", "strict-2"] }, { timeoutMs: 20_000 })
     expect(reply).toEqual({ status: "decided", answer: "approve", score: 1 })
     const stored = await getConsensusRound(ws, "r-actor")
     expect(stored?.asked).toEqual(["judge/strict-1", "judge/lenient-1", "judge/strict-2"])
   })
 
   it("consensus - ballots put to a capability are answered as durable tasks by its workers", async () => {
-    const r = await runConsensus({ messaging: node.client, workspace: ws, tasks: node.tasks }, { round: "r-cap", question: "approve?", context: { amount: 2000 }, voters: { capability: "review.vote", count: 3 }, deadlineMs: 15_000 })
+    const r = await runConsensus({ messaging: fx.node.client, workspace: ws, tasks: fx.node.tasks }, { round: "r-cap", question: "approve?", context: { amount: 2000 }, voters: { capability: "review.vote", count: 3 }, deadlineMs: 15_000 })
     expect(r).toMatchObject({ status: "decided", answer: "reject" })
     expect(r.counts.valid).toBe(3)
   })
 
   it("consensus - bad input is refused before anything is asked or stored", async () => {
-    const deps = { messaging: node.client, workspace: ws }
+    const deps = { messaging: fx.node.client, workspace: ws }
     await expect(runConsensus(deps, { question: "q", voters: { agent: "judge", ids: ["strict-1"] }, threshold: 2 })).rejects.toMatchObject({ _tag: "CoordinationError", code: "invalid_input" })
     await expect(runConsensus(deps, { question: "", voters: { agent: "judge", ids: ["strict-1"] } })).rejects.toMatchObject({ code: "invalid_input" })
     await expect(runConsensus(deps, { question: "q", voters: [] })).rejects.toMatchObject({ code: "invalid_input" })
