@@ -24,7 +24,7 @@ const ERROR_ENVELOPE: Json = {
 
 const componentName = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_")
 
-/** A schema made ready for `components/schemas`: no `$schema`, its `$defs` moved out under `prefix`. */
+/** A schema made ready for `components/schemas`: no `$schema` or `$id`, its `$defs` moved out under `prefix`. */
 function relocate(schema: Json, prefix: string, components: Json): Json {
   const defs = (schema.$defs ?? {}) as Record<string, Json>
   const rename = (name: string) => componentName(`${prefix}.${name}`)
@@ -33,7 +33,8 @@ function relocate(schema: Json, prefix: string, components: Json): Json {
     if (v === null || typeof v !== "object") return v
     const out: Json = {}
     for (const [k, x] of Object.entries(v as Json)) {
-      if (k === "$schema" || k === "$defs") continue
+      // Effect marks some schemas with an `$id` ("/schemas/unknown"): repeated across a document it would be ambiguous
+      if (k === "$schema" || k === "$defs" || k === "$id") continue
       if (k === "$ref" && typeof x === "string" && x.startsWith("#/$defs/")) out[k] = `#/components/schemas/${rename(x.slice("#/$defs/".length))}`
       else out[k] = rewrite(x)
     }

@@ -5,7 +5,9 @@
  * agent repository.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import Ajv2020 from "ajv/dist/2020.js"
 import { topicSubject } from "../../subjects/grammar.ts"
+import { OPENAPI_31_MINIMAL } from "./openapi-schema.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { gatewaySwarm, type GatewaySwarm } from "./fixture.ts"
 
@@ -138,5 +140,58 @@ describe("gateway", () => {
     const ops = await json(await s.call(s.tokens.operator, "GET", "/v1/types/counter"))
     expect(ops.body.value.hosting.nodes).toEqual([s.node.id])
     expect((await s.call(s.tokens.acme, "GET", "/v1/types/nope")).status).toBe(404)
+  })
+})
+
+describe("gateway stream and OpenAPI", () => {
+  it("gateway - streams a conversational agent's answer over Server-Sent Events, then the reply", async () => {
+    const r = await s.call(s.tokens.acme, "POST", "/v1/agents/assistant/a1/Chat/stream", { text: "counter_add id=s1 n=5" })
+    expect(r.status).toBe(200)
+    expect(r.headers.get("content-type")).toMatch(/^text\/event-stream/)
+    const events = (await r.text())
+      .split("\n\n")
+      .filter((b) => b.trim() !== "")
+      .map((b) => ({ event: /^event: (.*)$/m.exec(b)?.[1], data: JSON.parse(/^data: (.*)$/m.exec(b)![1]!) }))
+    const reply = events.at(-1)!
+    expect(reply.event).toBe("reply")
+    expect(reply.data).toMatchObject({ ok: true, value: { turn: "t0", offline: true } })
+    expect(reply.data.value.text).toContain('{"total":5}')
+    const deltas = events.slice(0, -1)
+    expect(deltas.length).toBeGreaterThan(0)
+    expect(deltas.every((e) => e.event === "delta")).toBe(true)
+    expect(deltas.map((e) => e.data.seq)).toEqual(deltas.map((_, i) => i))
+    expect(deltas.at(-1)!.data).toMatchObject({ done: true, text: reply.data.value.text })
+    // the tool call reached acme's counter
+    expect(((await (await s.call(s.tokens.acme, "POST", "/v1/agents/counter/s1/Get")).json()) as any).value.total).toBe(5)
+  })
+
+  it("gateway - serves an OpenAPI 3.1 document that validates, whose schemas accept what the agents accept and describe what they answer", async () => {
+    const r = await s.call(s.tokens.acme, "GET", "/v1/openapi.json")
+    expect(r.status).toBe(200)
+    const doc = (await r.json()) as any
+    const ajv = new Ajv2020({ strict: false, allErrors: true })
+    const valid = ajv.validate(OPENAPI_31_MINIMAL, doc)
+    expect(ajv.errors ?? [], JSON.stringify(ajv.errors)).toEqual([])
+    expect(valid).toBe(true)
+    // every $ref resolves inside the document
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!)
+    expect(refs.length).toBeGreaterThan(10)
+    for (const name of refs) expect(doc.components.schemas[name], name).toBeDefined()
+    // one operation per type and tag
+    for (const t of ["counter", "echo", "assistant"]) expect(Object.keys(doc.paths).some((p) => p.startsWith(`/v1/agents/${t}/{id}/`)), t).toBe(true)
+    expect(doc.paths["/v1/agents/counter/{id}/Add"].post.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/counter.Add.message" })
+    expect(doc.paths["/v1/agents/assistant/{id}/Chat/stream"]).toBeDefined()
+    // the schemas judge bodies as the agents do, and describe the replies they give
+    const docAjv = new Ajv2020({ strict: false, allErrors: true })
+    docAjv.addSchema(doc, "openapi.json")
+    const message = docAjv.compile({ $ref: "openapi.json#/components/schemas/counter.Add.message" })
+    expect(message({ n: 5 })).toBe(true)
+    expect(message({ n: "five" })).toBe(false)
+    const answer = await s.call(s.tokens.acme, "POST", "/v1/agents/counter/o1/Add", { n: 5 })
+    const okSchema = docAjv.compile({ $ref: "openapi.json#/paths/~1v1~1agents~1counter~1{id}~1Add/post/responses/200/content/application~1json/schema" })
+    const answered = await answer.json()
+    expect(okSchema(answered), JSON.stringify([answered, okSchema.errors])).toBe(true)
+    const refused = await s.call(s.tokens.acme, "POST", "/v1/agents/counter/o1/Add", { n: "five" })
+    expect(docAjv.compile({ $ref: "openapi.json#/components/schemas/ErrorEnvelope" })(await refused.json())).toBe(true)
   })
 })
