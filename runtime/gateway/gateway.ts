@@ -12,6 +12,7 @@ import { Hono } from "hono"
 import { serve as serveNode, type ServerType } from "@hono/node-server"
 import type { AgentDefinition } from "../agent/define-agent.ts"
 import type { Credentials } from "../security/connection-options.ts"
+import { a2aRoutes } from "./a2a.ts"
 import { agentRoutes } from "./agent-routes.ts"
 import { gatewayConnections, type GatewayConnections } from "./connections.ts"
 import { discoveryRoutes } from "./discovery-routes.ts"
@@ -86,6 +87,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   })
   taskRoutes(app, connections)
   discoveryRoutes(app, types, connections, options.version ?? "0.1.0")
+  a2aRoutes(app, types, connections, { version: options.version ?? "0.1.0", timeoutMs: options.maxTimeoutMs ?? GATEWAY_DEFAULTS.maxTimeoutMs })
 
   return {
     app,
