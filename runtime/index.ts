@@ -167,6 +167,8 @@ export { SANDBOX_DEFAULTS, SANDBOX_ERROR_CODES, SANDBOX_LEVELS, SANDBOX_LIMIT_CE
 export type { LevelSpec, Sandbox, SandboxErrorCode, SandboxGlobal, SandboxLevel, SandboxLimits, SandboxOptions, SandboxRun, SandboxStats } from "./sandbox/mod.ts"
 
 // ── tools (runtime/tools) ──
+export { PROMOTION, TOOL_LEVELS, ToolError, createToolRegistry, isToolError, openToolStore, startTools, toolsClient } from "./tools/mod.ts"
+export type { RegisterInput, ToolHead, ToolInfo, ToolLevel, ToolRegistry, ToolRunResult, ToolSandbox, ToolStats, ToolStatus, ToolStore, ToolsClient } from "./tools/mod.ts"
 
 // ── governance (runtime/governance) ──
 

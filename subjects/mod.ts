@@ -155,3 +155,5 @@ export {
 } from "./elastic.ts"
 export { TRACEPARENT_HEADER, TRACESTATE_HEADER, formatTraceParent, parseTraceParent } from "./trace-context.ts"
 export type { TraceParent } from "./trace-context.ts"
+export { TOOLS_BUCKET, TOOLS_QUEUE, TOOLS_WILDCARD, TOOL_NAME, TOOL_OPS, parseToolKey, parseToolsSubject, toolHeadKey, toolHeadsFilter, toolName, toolStatsKey, toolVersionKey, toolsSubject, toolsTenantWildcard } from "./tools.ts"
+export type { ToolOp } from "./tools.ts"

@@ -14,13 +14,14 @@ import { custom, duration, flag, int, intList, json, list, oneOf, text, time } f
 import { UsageError } from "./usage-error.ts"
 import { CREDENTIALS } from "./credentials-spec.ts"
 import { CHAOS } from "./chaos-spec.ts"
+import { TOOL_LEVEL_NAMES, toolCommands } from "./tool-spec.ts"
 import { checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, memoryStore } from "./memory-spec.ts"
 // ── gateway (runtime/gateway) ──
 import { GATEWAY, SCHEMA } from "./gateway-spec.ts"
 export { GATEWAY, SCHEMA }
 // ── end gateway ──
 
-export { CHAOS, checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES }
+export { CHAOS, checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, TOOL_LEVEL_NAMES }
 
 const natsClient = () =>
   text("<url[,url]>", "the NATS server (or cluster, comma-separated) to talk to").defaultIs(
@@ -393,6 +394,8 @@ export const TURN = defineCommand({
   connects: true,
 })
 
+// ── tools (runtime/tools) ──
+export const { TOOL, MCP } = toolCommands({ tenant, clientWaiting, noArgs })
 
 /** Every command, in the order `ants --help` lists them. */
-export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TENANT, AUTH, BENCH, CHAOS, GATEWAY, SCHEMA]
+export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TOOL, MCP, TENANT, AUTH, BENCH, CHAOS, GATEWAY, SCHEMA]

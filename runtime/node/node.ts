@@ -57,7 +57,7 @@ import { memoryOnDemand } from "../memory/mod.ts"
 import { startTenancy } from "./tenancy.ts"
 import { openTenantTasks } from "./task-scope.ts"
 import { connectInbound, connectNode } from "./connect-node.ts"
-import { openModels } from "../models/mod.ts"
+import { openAgentServices } from "./agent-services.ts"
 
 export { connectNats, NODE_DEFAULTS, defaultLogger }
 export type { AntsNode, LogLevel, Logger, NodeModelsOptions, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
@@ -170,7 +170,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     replicas,
     log,
   })
-  const models = options.models === false ? undefined : await openModels(nc, { ...options.models, nodeId: id, replicas })
+  const { models, close: closeAgentServices } = await openAgentServices(nc, options, { id, replicas, log, admit: (t) => tenancy.admit(t, false) })
   if (models) {
     log(models.offline ? "warn" : "info", models.announcement)
     for (const w of models.config.warnings) log("warn", `models: ${w}`)
@@ -356,9 +356,9 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       void elastic?.stop()
     },
     stopTasks: async (graceMs) => await tasks?.stop({ graceMs }),
-    // the models' watches (shared stats, spend) close with the stigmergy watches, and the tenants' with them
+    // the models' and the tool registry's watches close with the stigmergy watches, and the tenants' with them
     closeStigmergy: async () => {
-      models?.close()
+      closeAgentServices()
       await stigmergy.close()
       await tenancy.close()
     },

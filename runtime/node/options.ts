@@ -28,6 +28,7 @@ import type { LedgerCounts } from "../limits/message-ledger.ts"
 import type { LaneOptions, LaneStats } from "./inbound-lanes.ts"
 import type { TracingOptions } from "../observability/tracing-setup.ts"
 import type { HttpListener, NodeHttpOptions } from "./http-listener.ts"
+import type { ToolSandbox } from "../tools/mod.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */
@@ -99,6 +100,8 @@ export interface NodeOptions {
    * environment variables; the offline provider when neither names a provider. `false`: none.
    */
   readonly models?: NodeModelsOptions | false
+  /** The tool registry (runtime/tools): the sandbox its tools run in, or `false` for none on this node. */
+  readonly tools?: { readonly sandbox?: ToolSandbox } | false
   /** Input, memory, rate and time limits (runtime/limits/node-limits.ts has every default). */
   readonly limits?: NodeLimits
   /** When a flooded partition moves to a connection of its own (runtime/node/inbound-lanes.ts has the defaults). */
