@@ -31,3 +31,4 @@ export type { SagaDefinition, SagaDeps, SagaOutcome, SagaRunner, SagaRunnerOptio
 export type { SagaJournal, SagaStatus, StepEntry, StepState } from "./saga-journal.ts"
 export { fanOut, fanOutAsks, fanOutTasks, handOff, refine, refineWithAgents } from "./patterns.ts"
 export type { BranchResult, FanIn, FanOutOptions, HandOffLeg, HandOffStage, Participant, Refined, RefineSpec, Review } from "./patterns.ts"
+export { RecruitReply, RecruitRequest, VoteReply, VoteRequest } from "../../subjects/coordination.ts"
