@@ -25,4 +25,8 @@ export { ELASTIC_DEFAULTS, startElasticNode } from "./pool-node.ts"
 export type { ElasticDeps, ElasticNode, ElasticOptions } from "./pool-node.ts"
 export { LOAD_DEFAULTS, startLoadReporter, typeLoads } from "./load-reporter.ts"
 export type { LoadReporter, LoadReporterOptions, LoadSample } from "./load-reporter.ts"
+export { RESOURCE_POOL_DEFAULTS, ResourcePoolBusyError, openResourcePools } from "./resource-pool.ts"
+export type { AcquireOptions, ResourcePools, ResourcePoolsOptions, ResourceSlot } from "./resource-pool.ts"
+export { resourceLimits } from "./resource-pool-limits.ts"
+export type { ResourceLimits, ResourcePoolDecl } from "./resource-pool-limits.ts"
 // ── wakes, schedules, versions, costs (F2) ──

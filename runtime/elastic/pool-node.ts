@@ -16,6 +16,8 @@ import { openPoolState } from "./pool-state.ts"
 import { createPoolRouter, type ElasticRecord, type PoolStatus } from "./pool-router.ts"
 import { createPoolKeeper } from "./pool-keeper.ts"
 import { startLoadReporter, typeLoads, type LoadReporter } from "./load-reporter.ts"
+import type { ResourcePoolDecl } from "./resource-pool-limits.ts"
+import type { ResourcePools } from "./resource-pool.ts"
 
 export const ELASTIC_DEFAULTS = {
   /** How often routers apply the scaling rules and the keeper checks the members it owns. */
@@ -35,6 +37,10 @@ export interface ElasticOptions {
   readonly tickMs?: number
   /** Receipts of scaling (the audit): called once per growth (after the new member answered) and per shrink. */
   readonly record?: ElasticRecord
+  /** Concurrency limits shared by several types, across nodes (resource-pool-limits.ts). */
+  readonly resourcePools?: ReadonlyArray<ResourcePoolDecl>
+  /** Lease of a held resource slot, refreshed every third of it (default 30 s). */
+  readonly resourceLeaseTtlMs?: number
 }
 
 export interface ElasticDeps {
@@ -47,6 +53,8 @@ export interface ElasticDeps {
   /** Partitions this node serves, or undefined when routing is direct (one node serves all). */
   partitions(): ReadonlyArray<number> | undefined
   accepting(): boolean
+  /** The node's resource pools (closed with the rest). */
+  readonly resources?: ResourcePools
   readonly log: (level: "info" | "warn" | "error", message: string) => void
 }
 
@@ -154,6 +162,7 @@ export async function startElasticNode(d: ElasticDeps, o: ElasticOptions = {}): 
       load?.stop()
       keeper.stop()
       await state.close()
+      await d.resources?.close()
     },
   }
 }
