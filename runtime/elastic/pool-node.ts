@@ -16,7 +16,8 @@ import { openPoolState } from "./pool-state.ts"
 import { createPoolRouter, type ElasticRecord, type PoolStatus } from "./pool-router.ts"
 import { createPoolKeeper } from "./pool-keeper.ts"
 import { startLoadReporter, typeLoads, type LoadReporter } from "./load-reporter.ts"
-import type { ResourcePoolDecl } from "./resource-pool-limits.ts"
+import { resourceLimits, type ResourcePoolDecl } from "./resource-pool-limits.ts"
+import type { AgentDefinition } from "../agent/define-agent.ts"
 import type { ResourcePools } from "./resource-pool.ts"
 
 export const ELASTIC_DEFAULTS = {
@@ -164,5 +165,41 @@ export async function startElasticNode(d: ElasticDeps, o: ElasticOptions = {}): 
       await state.close()
       await d.resources?.close()
     },
+  }
+}
+
+/** What startNode holds from before its hosts exist: the handlers' resource pools, then the rest. */
+export interface PreparedElastic {
+  /** The definition with its resource pools held around its handlers. */
+  wrap<D extends AgentDefinition<any, any>>(def: D): D
+  /** Routes a pool address (refused `unavailable` before start, or with `elastic: false`). */
+  route: ElasticNode["route"]
+  /** Starts pools and load reports once the node's cluster and stigmergy run; stops on its own when the node stops accepting. */
+  start(d: Omit<ElasticDeps, "nc" | "nodeId" | "replicas" | "log" | "resources">): Promise<void>
+  stop(): Promise<void>
+}
+
+export function prepareElasticNode(nc: NatsConnection, base: Pick<ElasticDeps, "nodeId" | "replicas" | "log">, o: ElasticOptions | false | undefined): PreparedElastic {
+  const options = o === false ? undefined : (o ?? {})
+  const resources = resourceLimits(nc, { ...base, leaseTtlMs: options?.resourceLeaseTtlMs }, options?.resourcePools)
+  let node: ElasticNode | undefined
+  let watch: ReturnType<typeof setInterval> | undefined
+  const stop = async () => {
+    if (watch) clearInterval(watch)
+    const n = node
+    node = undefined
+    if (n) await n.stop()
+    else await resources.pools?.close()
+  }
+  return {
+    wrap: (def) => resources.wrap(def),
+    route: (msg, p) => (node ? node.route(msg, p) : { code: "unavailable", message: `node ${base.nodeId} ${options ? "has not started its pools yet; retry" : "runs without pools (elastic: false)"}` }),
+    async start(d) {
+      if (!options) return
+      node = await startElasticNode({ ...d, ...base, nc, resources: resources.pools }, options)
+      watch = setInterval(() => void (!d.accepting() && stop()), 100)
+      watch.unref()
+    },
+    stop,
   }
 }

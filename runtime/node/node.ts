@@ -65,7 +65,7 @@ import { heldAckSubjects, onDeliveryHeld, releaseDeliveries } from "../tasks/lan
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { createGuards } from "./guards.ts"
 import { createDispatch } from "./dispatch.ts"
-import { resourceLimits, startElasticNode, type ElasticNode } from "../elastic/mod.ts"
+import { prepareElasticNode } from "../elastic/mod.ts"
 import { observeNode, startNodeTracing } from "./observe.ts"
 
 const decoder = new TextDecoder()
@@ -203,16 +203,15 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   const mailbox = options.mailbox ?? NODE_DEFAULTS.mailbox
   const passivateAfterMs = options.passivateAfterMs ?? NODE_DEFAULTS.passivateAfterMs
   const idleAfterMs = options.idleAfterMs ?? Math.min(NODE_DEFAULTS.idleAfterMs, passivateAfterMs)
-  const resourced = resourceLimits(nc, { nodeId: id, replicas, log, leaseTtlMs: options.elastic ? options.elastic.resourceLeaseTtlMs : undefined }, options.elastic ? options.elastic.resourcePools : undefined)
+  const elastic = prepareElasticNode(nc, { nodeId: id, replicas, log }, options.elastic)
   for (const def of options.agents) {
-    hosts.set(def.type, new TypeHost(resourced.wrap(def), hostNode, def.mailbox ?? mailbox, passivateAfterMs))
+    hosts.set(def.type, new TypeHost(elastic.wrap(def), hostNode, def.mailbox ?? mailbox, passivateAfterMs))
   }
   // singleton actors run by supervisor workers stay activated
   for (const w of nodeSupervision?.view.workers() ?? []) hosts.get(w.actor.type)?.pinned.add(actorKey(w.actor.tenant, w.actor.id))
 
   // --- the hot path -----------------------------------------------------------------------
   let accepting = true
-  let elastic: ElasticNode | undefined
   const { dispatch, received } = createDispatch({
     id,
     hosts,
@@ -222,7 +221,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     log,
     accepting: () => accepting,
     admit: (tenant, activates) => tenancy.admit(tenant, activates),
-    pool: (m, p) => (elastic ? elastic.route(m, p) : { code: "unavailable", message: `node ${id} runs without pools (elastic: false)` }),
+    pool: (m, p) => elastic.route(m, p),
   })
 
   // --- routing -----------------------------------------------------------------------------
@@ -354,7 +353,6 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       accepting = false
       clearInterval(sweeper)
       schedules.stop()
-      void elastic?.stop()
     },
     stopTasks: async (graceMs) => await tasks?.stop({ graceMs }),
     // the models' and the tool registry's watches close with the stigmergy watches, and the tenants' with them
@@ -394,7 +392,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   for (const w of nodeSupervision?.view.workers() ?? []) wake(w.actor.type, w.actor.id, w.actor.tenant)
 
   await stigmergy.startInterests(options.agents, log)
-  if (options.elastic !== false) elastic = await startElasticNode({ nodeId: id, nc, replicas, hosts, pheromones: (t) => stigmergy.pheromones(t, `node/${id}`), ownerOf: cluster.ownerOf, partitions: () => (routing === "partitioned" ? cluster.partitions() : undefined), accepting: () => accepting, resources: resourced.pools, log }, options.elastic)
+  await elastic.start({ hosts, pheromones: (t) => stigmergy.pheromones(t, `node/${id}`), ownerOf: cluster.ownerOf, partitions: () => (routing === "partitioned" ? cluster.partitions() : undefined), accepting: () => accepting })
   const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, tenant: (t) => openTenantTasks(tenancy.scopes, t), log }, tenancy.taskOptions(options.tasks))
 
   // a PostgreSQL URL is opened now: a wrong one fails the start, not some actor's first call
