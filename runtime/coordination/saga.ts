@@ -45,6 +45,8 @@ export interface SagaStep<I = any, R = any> {
   readonly compensate?: (input: I, result: R, ctx: SagaStepContext) => unknown
   /** Further runs after a failure before the saga compensates (default 0). */
   readonly retries?: number
+  /** A run not done by then fails (its `ctx.signal` is aborted); default: no limit. */
+  readonly timeoutMs?: number
 }
 
 export interface SagaDefinition<I = any> {
@@ -107,6 +109,30 @@ export type SagaDeps = Ports & { readonly workspace: Workspace; readonly now?: (
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Runs `f` with a signal aborted when the run's own signal is, or after `timeoutMs`, which also fails the run. */
+async function withTimeout<T>(timeoutMs: number | undefined, outer: AbortSignal, f: (signal: AbortSignal) => T | Promise<T>): Promise<T> {
+  if (timeoutMs === undefined) return await f(outer)
+  const inner = new AbortController()
+  const onOuter = () => inner.abort(outer.reason)
+  outer.addEventListener("abort", onOuter, { once: true })
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([
+      Promise.resolve().then(() => f(inner.signal)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const e = new Error(`timed out after ${timeoutMs} ms`)
+          inner.abort(e)
+          reject(e)
+        }, timeoutMs)
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+    outer.removeEventListener("abort", onOuter)
+  }
+}
+
 export function sagaRunner(deps: SagaDeps, options: SagaRunnerOptions): SagaRunner {
   const ws = deps.workspace
   const now = deps.now ?? Date.now
@@ -150,7 +176,7 @@ export function sagaRunner(deps: SagaDeps, options: SagaRunnerOptions): SagaRunn
             await receipt(j, step.name, "run")
             const started = j.steps.find((s) => s.name === step.name)!
             try {
-              const result = await step.run(input, ctxOf(j, started, false))
+              const result = await withTimeout(step.timeoutMs, stop.signal, (signal) => step.run(input, { ...ctxOf(j, started, false), signal }))
               await writer.write((j) => replaceStep(j, step.name, (s) => ({ ...s, state: "done", result: result ?? null, endedAt: now() })))
               failure = undefined
               break
@@ -310,7 +336,8 @@ export function sagaRunner(deps: SagaDeps, options: SagaRunnerOptions): SagaRunn
         try {
           out.push(await resume(j.id))
         } catch (e) {
-          if ((e as { code?: string }).code !== "busy") throw e
+          const code = (e as { code?: string }).code
+          if (code !== "busy" && code !== "taken_over") throw e
         }
       }
       return out

@@ -87,6 +87,22 @@ describe("sagas", () => {
     expect(await logOf("l-crash")).toEqual(["reserve", "charge", "undo-charge", "undo-reserve"])
   })
 
+  it("saga - a step past its timeout fails (its signal aborted) and the saga compensates", async () => {
+    let aborted = false
+    const ask = (op: string) => fx.node.client.ask({ agent: "ledger", id: "l-timeout" }, "Do", { op })
+    const slow = defineSaga({
+      name: "slow",
+      steps: [
+        { name: "a", run: () => ask("a"), compensate: () => ask("undo-a") },
+        { name: "b", timeoutMs: 300, run: (_i, ctx) => new Promise((resolve) => ctx.signal.addEventListener("abort", () => resolve((aborted = true)))) },
+      ],
+    })
+    const out = await sagaRunner({ workspace: ws }, { sagas: [slow] }).start(slow, {}, { id: "s-timeout" })
+    expect(out).toMatchObject({ status: "compensated", failedStep: "b", error: "timed out after 300 ms" })
+    expect(aborted).toBe(true)
+    expect(await logOf("l-timeout")).toEqual(["a", "undo-a"])
+  })
+
   it("saga - bad definitions and reused ids are refused", async () => {
     expect(() => defineSaga({ name: "x", steps: [] })).toThrow(/at least one step/)
     expect(() => defineSaga({ name: "x", steps: [{ name: "a", run: () => 1 }, { name: "a", run: () => 2 }] })).toThrow(/twice/)
