@@ -7,14 +7,14 @@ const ISOLATE_TESTS = ["test/sandbox/**/*.test.ts"]
 // so files run in forked workers, two at a time, with generous timeouts (never asserted).
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     pool: "forks",
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ["default"],
+    // each project lists its own files (a project's include would add to an inherited one)
     projects: [
-      { extends: true, test: { name: "runtime", exclude: ISOLATE_TESTS } },
+      { extends: true, test: { name: "runtime", include: ["test/**/*.test.ts"], exclude: ["**/node_modules/**", ...ISOLATE_TESTS] } },
       { extends: true, test: { name: "isolates", include: ISOLATE_TESTS, execArgv: ["--no-node-snapshot"] } },
     ],
   },

@@ -164,7 +164,9 @@ export type { NodeModelsOptions } from "./node/mod.ts"
 
 // ── sandbox (runtime/sandbox) ──
 export { SANDBOX_DEFAULTS, SANDBOX_ERROR_CODES, SANDBOX_LEVELS, SANDBOX_LIMIT_CEILINGS, SandboxError, createSandbox, isSandboxError, isSandboxLevel } from "./sandbox/mod.ts"
-export type { LevelSpec, Sandbox, SandboxErrorCode, SandboxGlobal, SandboxLevel, SandboxLimits, SandboxOptions, SandboxRun, SandboxStats } from "./sandbox/mod.ts"
+export type { LevelSpec, Sandbox, SandboxErrorCode, SandboxGlobal, SandboxLevel, SandboxLimits, SandboxOptions, SandboxRun, SandboxStats, TenantSandbox, TenantSandboxRun } from "./sandbox/mod.ts"
+export { defineSandboxedAgent, sandboxedDecider } from "./agent/mod.ts"
+export type { SandboxedAgentSpec, SandboxedExtension, Sandboxing } from "./agent/mod.ts"
 
 // ── tools (runtime/tools) ──
 export { PROMOTION, TOOL_LEVELS, ToolError, createToolRegistry, isToolError, openToolStore, startTools, toolsClient } from "./tools/mod.ts"

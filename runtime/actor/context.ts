@@ -17,6 +17,7 @@ import type { ModelClient } from "../models/mod.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { turnSignal } from "./handler-turn.ts"
 import { STREAM_HEADER } from "../../subjects/models.ts"
+import { tenantSandbox, type TenantSandbox } from "../sandbox/mod.ts"
 
 const decoder = new TextDecoder()
 /** Per activation: the actor's model client (made on first use). */
@@ -108,6 +109,12 @@ class CellContext implements ActorContext<unknown> {
       modelClients.set(cell, m)
     }
     return m
+  }
+
+  get sandbox(): TenantSandbox {
+    const sandbox = this.#node.sandbox
+    if (!sandbox) throw new AskError("unavailable", `node ${this.#node.id} runs without a sandbox`)
+    return tenantSandbox(sandbox, this.#cell.tenant)
   }
 
   get streamId(): string | undefined {

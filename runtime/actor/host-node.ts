@@ -15,6 +15,7 @@ import type { Models } from "../models/mod.ts"
 import type { MessageLedger } from "../limits/message-ledger.ts"
 import type { LoopMonitor } from "../cpu/loop-monitor.ts"
 import type { AskLatency } from "../observability/collected-metric.ts"
+import type { Sandbox } from "../sandbox/mod.ts"
 
 export type { TypeStats }
 
@@ -31,6 +32,8 @@ export interface HostNode {
   readonly memory: NodeMemory
   /** The node's models (`ctx.model`), absent when the node runs without. */
   readonly models?: Models
+  /** The node's sandbox (`ctx.sandbox`, sandboxed agent types), absent when the node runs without one. */
+  readonly sandbox?: Sandbox
   log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void
   /** Called when a cell finished its queued work (drain waits on this). */
   settled(): void

@@ -8,6 +8,7 @@ import type { MessageInput, Protocol, ProtocolSpec, ReplyOf } from "./protocol.t
 import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
 import type { ScopedMemory } from "../memory/mod.ts"
 import type { ModelClient } from "../models/mod.ts"
+import type { TenantSandbox } from "../sandbox/mod.ts"
 
 export interface DurableTellOptions {
   /** De-duplication id (`Nats-Msg-Id`); a sender that retries must reuse it. Default: a random id. */
@@ -100,7 +101,16 @@ export interface Thinking {
   readonly model: ModelClient
 }
 
-export interface ActorContext<S = unknown> extends Messaging, TopicPublishing, Logging, Stigmergic, Thinking {
+export interface Sandboxing {
+  /**
+   * The node's sandbox for code this actor did not write (runtime/sandbox): runs are made in the
+   * actor's tenant, in isolates no other tenant uses, under the limits of their level. Needs the
+   * optional package isolated-vm (else runs fail with `SandboxError` `unavailable`).
+   */
+  readonly sandbox: TenantSandbox
+}
+
+export interface ActorContext<S = unknown> extends Messaging, TopicPublishing, Logging, Stigmergic, Thinking, Sandboxing {
   /** `{tenant, type, id}` of this actor. */
   readonly self: ActorAddress
   /** The id of the node hosting this activation. */

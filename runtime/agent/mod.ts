@@ -10,7 +10,7 @@
  * models layer runs them.
  * May import: subjects/, supervisors/ (policy types), runtime/stigmergy and runtime/memory (types an actor sees),
  * runtime/models (tools, the model client's types), runtime/limits (bounded decoding), runtime/cpu
- * (the offload spec type).
+ * (the offload spec type), runtime/sandbox (the sandbox an actor sees; sandboxed agent types).
  * Never imports: the engine (runtime/actor), runtime/client, runtime/cluster, runtime/tasks,
  * runtime/node, runtime/cli.
  */
@@ -44,6 +44,7 @@ export type {
   DurableTellResult,
   Logging,
   Messaging,
+  Sandboxing,
   Stigmergic,
   Thinking,
   Target,
@@ -54,3 +55,5 @@ export type { AgentTaskContext, ServeOptions, TaskContext, TaskHandler, WorkerCo
 export { TURN_SPEC_EXTENSION, conversationalProtocol, defineConversationalAgent, modelOf } from "./conversational-agent.ts"
 export type { ConversationState, ConversationalSpec } from "./conversational-agent.ts"
 export { agentTool, defineTool, handoffTool } from "../models/mod.ts"
+export { defineSandboxedAgent, sandboxedDecider } from "./sandboxed-agent.ts"
+export type { SandboxedAgentSpec, SandboxedExtension } from "./sandboxed-agent.ts"

@@ -27,16 +27,7 @@ import { createDrain } from "./drain.ts"
 import { createRejections } from "./rejections.ts"
 import { resetSupervision, typeStats } from "./inspection.ts"
 import { encodeOk } from "../../subjects/envelope.ts"
-import {
-  AGENT_WILDCARDS,
-  AGENT_WILDCARD_QUEUE,
-  DEFAULT_TENANT,
-  nodeSubject,
-  nodesBroadcastSubject,
-  topicPatternAllTenants,
-  agentSubject,
-  parseTopicSubject,
-} from "../../subjects/grammar.ts"
+import { AGENT_WILDCARDS, AGENT_WILDCARD_QUEUE, DEFAULT_TENANT, nodeSubject, nodesBroadcastSubject, topicPatternAllTenants, agentSubject, parseTopicSubject } from "../../subjects/grammar.ts"
 import { createMessaging } from "../client/messaging.ts"
 import { openStateStore, type StateStore } from "../actor/state-store.ts"
 import { createNodeSupervision } from "./node-supervision.ts"
@@ -170,7 +161,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     replicas,
     log,
   })
-  const { models, close: closeAgentServices } = await openAgentServices(nc, options, { id, replicas, log, admit: (t) => tenancy.admit(t, false) })
+  const { models, sandbox, close: closeAgentServices } = await openAgentServices(nc, options, { id, replicas, log, admit: (t) => tenancy.admit(t, false) })
   if (models) {
     log(models.offline ? "warn" : "info", models.announcement)
     for (const w of models.config.warnings) log("warn", `models: ${w}`)
@@ -186,6 +177,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     stigmergy: () => stigmergy,
     memory,
     models,
+    sandbox,
     guard: cluster.guard,
     rejectedEvent: rejectEvent,
     ledger,
@@ -375,7 +367,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       await lanes?.close()
       if (controlNc !== nc) await controlNc.close().catch(() => undefined)
     },
-    closeMemory: () => memory.close(),
+    closeMemory: () => sandbox.close().then(() => memory.close()), // the isolates go with the store: both outlive every handler
     stopEmbedded: async () => void (await Promise.all([embedded?.stop(), observed.close()])),
   })
 

@@ -24,6 +24,7 @@ import type { OpenModelsOptions } from "../models/mod.ts"
 /** What a node's models are made of (runtime/models `openModels`, without what the node supplies). */
 export type NodeModelsOptions = Omit<OpenModelsOptions, "nodeId" | "replicas">
 import type { NodeLimits } from "../limits/node-limits.ts"
+import type { SandboxOptions } from "../sandbox/mod.ts"
 import type { LedgerCounts } from "../limits/message-ledger.ts"
 import type { LaneOptions, LaneStats } from "./inbound-lanes.ts"
 import type { TracingOptions } from "../observability/tracing-setup.ts"
@@ -102,6 +103,11 @@ export interface NodeOptions {
   readonly models?: NodeModelsOptions | false
   /** The tool registry (runtime/tools): the sandbox its tools run in, or `false` for none on this node. */
   readonly tools?: { readonly sandbox?: ToolSandbox } | false
+  /**
+   * The node's sandbox for `ctx.sandbox` and sandboxed agent types (runtime/sandbox): pool sizes
+   * and timings (`SANDBOX_DEFAULTS`); isolated-vm is loaded at the first run. Closed on stop.
+   */
+  readonly sandbox?: SandboxOptions
   /** Input, memory, rate and time limits (runtime/limits/node-limits.ts has every default). */
   readonly limits?: NodeLimits
   /** When a flooded partition moves to a connection of its own (runtime/node/inbound-lanes.ts has the defaults). */

@@ -14,6 +14,7 @@
  * peer isolated-vm.
  */
 export { createSandbox, SANDBOX_DEFAULTS } from "./sandbox.ts"
+export { allowedOrigins } from "./host-fetch.ts"
 export type { Sandbox, SandboxOptions, SandboxRun, SandboxStats } from "./sandbox.ts"
 export { SANDBOX_LEVELS, SANDBOX_LIMIT_CEILINGS, isSandboxLevel, resolveLimits } from "./levels.ts"
 export type { FetchLimits, LevelSpec, SandboxGlobal, SandboxLevel, SandboxLimits } from "./levels.ts"
@@ -21,3 +22,5 @@ export { SANDBOX_ERROR_CODES, SandboxError, isSandboxError } from "./sandbox-err
 export type { SandboxErrorCode } from "./sandbox-error.ts"
 export { INSTALL_HINT, loadIsolatedVm, requirePeer } from "./load-isolated-vm.ts"
 export type { SandboxLog } from "./warm-isolate.ts"
+export { tenantSandbox } from "./tenant-sandbox.ts"
+export type { TenantSandbox, TenantSandboxRun } from "./tenant-sandbox.ts"

@@ -84,7 +84,8 @@ interface Waiter {
   readonly reject: (e: Error) => void
 }
 
-const IDLE_CPU_NS = 50_000_000n
+/** CPU an idle isolate may use after its run has settled before it counts as code left running (an idle isolate computes nothing). */
+const IDLE_CPU_NS = 200_000_000n
 
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const cfg = { ...SANDBOX_DEFAULTS, ...options }
@@ -129,6 +130,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       if (w.busy) {
         const limits = limitsOf.get(w)
         if (limits && cpu - w.cpuMark > BigInt(Math.round(limits.cpuMs * 1e6))) w.dispose("cpu_limit")
+      } else if (!w.settled) {
+        w.cpuMark = cpu
+        w.settled = true
       } else if (cpu - w.cpuMark > IDLE_CPU_NS) {
         log("warn", `sandbox: an idle isolate of tenant ${w.tenant} kept computing after its run ended; disposed`)
         remove(w, "cpu_limit")
@@ -260,6 +264,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       limitsOf.set(isolate, limits)
       isolate.current = run
       isolate.cpuMark = isolate.isolate.cpuTime
+      isolate.settled = true
       startWatchdog()
       wallTimer = setTimeout(() => isolate.dispose("wall_limit"), limits.wallMs)
       if (fresh) await fresh.load(input.source, limits.wallMs)
@@ -284,7 +289,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         w.runs++
         const keep = w.reusable && !closed
         w.current = undefined
-        w.cpuMark = w.isolate.isDisposed ? 0n : w.isolate.cpuTime
+        w.settled = false
         w.busy = false
         if (keep) wake(input.tenant)
         else remove(w, w.breach)

@@ -37,8 +37,10 @@ export class WarmIsolate {
   /** Why the isolate was disposed (a breach), if it was. */
   breach: SandboxErrorCode | undefined
   current: RunScope | undefined
-  /** CPU time (ns) when the current run started, or when the last one ended. */
+  /** CPU time (ns) when the current run started, or (once `settled`) after the last one ended. */
   cpuMark = 0n
+  /** False until the watchdog has marked the CPU time after the last run's tail (its copy-out, its promise jobs). */
+  settled = false
   readonly #runners = new Map<string, Reference<(a: string, e: string, m: number) => Promise<string>>>()
   #bind: Reference<(ns: unknown, entry: string) => unknown> | undefined
   #module: { namespace: Reference<Record<string, unknown>> } | undefined
