@@ -241,6 +241,43 @@ export { GATEWAY_DEFAULTS, GatewayConfigError, GatewayError, STATUS_OF_CODE, cre
 export type { Gateway, GatewayListener, GatewayOptions, GatewayPrincipal, TypeEntry, TypeSchemas } from "./gateway/mod.ts"
 
 // ── elastic (runtime/elastic) ──
+// F1: pools that scale, load pheromones and recruitment, resource pools
+export {
+  ELASTIC_DEFAULTS,
+  LOAD_DEFAULTS,
+  POOL_DEFAULTS,
+  PoolSpecError,
+  RECRUIT_DEFAULTS,
+  RESOURCE_POOL_DEFAULTS,
+  ResourcePoolBusyError,
+  capabilityBacklogs,
+  capabilityLoads,
+  capabilityLoadsFrom,
+  decideRecruitment,
+  openResourcePools,
+  poolSpecOf,
+  startLoadReporter,
+  startRecruiter,
+  typeLoads,
+} from "./elastic/mod.ts"
+export type {
+  AcquireOptions,
+  ElasticOptions,
+  ElasticRecord,
+  LoadReporter,
+  LoadSample,
+  PoolSpec,
+  PoolStatus,
+  Recruit,
+  Recruiter,
+  RecruiterOptions,
+  ResourcePoolDecl,
+  ResourcePools,
+  ResourceSlot,
+  ScaleEvent,
+} from "./elastic/mod.ts"
+export type { WarmPoolSpec } from "./agent/mod.ts"
+export { POOL_ID, poolSubject } from "../subjects/elastic.ts"
 // F2: versioned agent types (the engine migrates state on activation)
 export { StateMigrationError, StateVersionError } from "./actor/mod.ts"
 export type { StateMigration, VersionOptions } from "./agent/mod.ts"

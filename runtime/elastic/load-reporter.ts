@@ -39,7 +39,7 @@ export interface LoadReporterOptions {
   readonly nodeId: string
   /** The tenant's pheromone API (the node's stigmergy). */
   pheromones(tenant: string): Pheromones
-  sample(): ReadonlyArray<LoadSample>
+  sample(): ReadonlyArray<LoadSample> | Promise<ReadonlyArray<LoadSample>>
   readonly intervalMs?: number
   readonly log: (level: "info" | "warn" | "error", message: string) => void
 }
@@ -82,7 +82,7 @@ export function startLoadReporter(o: LoadReporterOptions): LoadReporter {
   let stopped = false
 
   const reportOnce = async () => {
-    const samples = o.sample()
+    const samples = await o.sample()
     last = samples
     const seen = new Set<string>()
     await Promise.all(

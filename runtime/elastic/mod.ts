@@ -29,4 +29,7 @@ export { RESOURCE_POOL_DEFAULTS, ResourcePoolBusyError, openResourcePools } from
 export type { AcquireOptions, ResourcePools, ResourcePoolsOptions, ResourceSlot } from "./resource-pool.ts"
 export { resourceLimits } from "./resource-pool-limits.ts"
 export type { ResourceLimits, ResourcePoolDecl } from "./resource-pool-limits.ts"
+export { capabilityBacklogs, capabilityLoads } from "./load-capabilities.ts"
+export { RECRUIT_DEFAULTS, capabilityLoadsFrom, decideRecruitment, startRecruiter } from "./recruit.ts"
+export type { Recruit, Recruiter, RecruiterOptions, RecruitPolicy } from "./recruit.ts"
 // ── wakes, schedules, versions, costs (F2) ──
