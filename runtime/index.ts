@@ -173,6 +173,8 @@ export { PROMOTION, TOOL_LEVELS, ToolError, createToolRegistry, isToolError, ope
 export type { RegisterInput, ToolHead, ToolInfo, ToolLevel, ToolRegistry, ToolRunResult, ToolSandbox, ToolStats, ToolStatus, ToolStore, ToolsClient } from "./tools/mod.ts"
 
 // ── governance (runtime/governance) ──
+export { createAuditLog, GovernanceError, readAuditStream, startGovernance, verifyAudit, verifyChain } from "./governance/mod.ts"
+export type { AuditLog, Governance, GovernanceOptions, RecordReceipt, VerifyReport } from "./governance/mod.ts"
 
 // ── coordination (runtime/coordination) ──
 export {

@@ -35,6 +35,7 @@ import {
   type Artifact,
   type Pheromones,
   type PheromoneWatch,
+  type PheromoneWrite,
   type StatusWatchOptions,
   type Workspace,
   type WorkspaceWatch,
@@ -70,6 +71,8 @@ export interface StigmergyOptions {
   readonly log?: (level: "info" | "warn" | "error", m: string) => void
   /** First pause before a failed sweeper start is retried (default 1000 ms; doubles up to 30 s). */
   readonly sweeperRetryMs?: number
+  /** Called after every pheromone write of every tenant (the governance layer's audit receipts); keep it cheap. */
+  readonly onPheromoneWrite?: (tenant: string, write: PheromoneWrite) => void
 }
 
 const encoder = new TextEncoder()
@@ -109,7 +112,7 @@ export function createStigmergy(nc: NatsConnection, options: StigmergyOptions = 
   const tenantPheromones = (tenant: string) => {
     let p = pheromoneByTenant.get(tenant)
     if (!p) {
-      pheromoneByTenant.set(tenant, (p = createPheromones(nc, { tenant, replicas, emitter: "ants-node" })))
+      pheromoneByTenant.set(tenant, (p = createPheromones(nc, { tenant, replicas, emitter: "ants-node", ...(options.onPheromoneWrite ? { onWrite: (w: PheromoneWrite) => options.onPheromoneWrite!(tenant, w) } : {}) })))
       sweeping.set(tenant, undefined)
       startSweeper(tenant, p, options.sweeperRetryMs ?? 1000)
     }

@@ -316,6 +316,30 @@ export const TENANT = defineCommand({
   connects: true,
 })
 
+// ── governance (C1): audit, policy, approvals ──
+
+export const AUDIT = defineCommand({
+  name: "audit",
+  summary: "read a tenant's tamper-evident audit receipts, or verify their chain",
+  subcommands: {
+    tail: noArgs("the newest receipts of the tenant: position, kind, node, time and detail"),
+    verify: noArgs(
+      "checks every kept receipt: signed by a published node key, stored at its own position, chained to the one before; names the first forged, removed or reordered position and exits 1 there",
+    ),
+  },
+  options: {
+    tenant: tenant(),
+    last: int("<n>", "how many of the newest receipts", { min: 1 }).withDefault(20).onlyFor("tail"),
+    ...client(),
+  },
+  notes: ["Receipts live in the stream ANTS_AUDIT_<tenant> (delete and purge denied); node public keys in the bucket ants_audit_keys."],
+  examples: ["npx ants audit tail --last 5", "npx ants audit verify", "npx ants audit tail --tenant default --json"],
+  connects: true,
+})
+
+/** The governance commands, listed together (after TENANT) in `ants --help`. */
+export const GOVERNANCE_COMMANDS: ReadonlyArray<CommandSpec<any>> = [AUDIT]
+
 export const AUTH = defineCommand({
   name: "auth",
   summary: "write the principals (nodes, operator, tenants) and the server configuration that knows them",
@@ -398,4 +422,4 @@ export const TURN = defineCommand({
 export const { TOOL, MCP } = toolCommands({ tenant, clientWaiting, noArgs })
 
 /** Every command, in the order `ants --help` lists them. */
-export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TOOL, MCP, TENANT, AUTH, BENCH, CHAOS, GATEWAY, SCHEMA]
+export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TOOL, MCP, TENANT, ...GOVERNANCE_COMMANDS, AUTH, BENCH, CHAOS, GATEWAY, SCHEMA]

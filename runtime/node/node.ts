@@ -49,6 +49,7 @@ import { startTenancy } from "./tenancy.ts"
 import { openTenantTasks } from "./task-scope.ts"
 import { connectInbound, connectNode } from "./connect-node.ts"
 import { openAgentServices } from "./agent-services.ts"
+import { startGovernance } from "../governance/mod.ts"
 
 export { connectNats, NODE_DEFAULTS, defaultLogger }
 export type { AntsNode, LogLevel, Logger, NodeModelsOptions, NodeOptions, NodeStats, RejectedRecord } from "./options.ts"
@@ -144,22 +145,19 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   )
 
   let settleWaiters: Array<() => void> = []
-  const stigmergy = createStigmergy(nc, { replicas })
+  const governance = options.governance === false ? undefined : await startGovernance(nc, { ...options.governance, nodeId: id, replicas, log })
+  const stigmergy = createStigmergy(nc, { replicas, onPheromoneWrite: governance?.onPheromoneWrite })
   const memory = memoryOnDemand(options.memory ?? {})
   // each tenant's scope (its own connection with an auth folder), standing (suspension, quotas) and kill switch
   const tenancy = await startTenancy({
-    id,
-    nc,
-    messaging,
+    ...{ id, nc, messaging, hosts, servers: target, credentials },
     stigmergy: () => stigmergy,
-    hosts,
-    servers: target,
-    credentials,
     ...(options.authDir ? { authDir: options.authDir } : {}),
     ...(options.tenants ? { tenants: options.tenants } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
     replicas,
     log,
+    onPheromoneWrite: governance?.onPheromoneWrite,
   })
   const { models, sandbox, close: closeAgentServices } = await openAgentServices(nc, options, { id, replicas, log, admit: (t) => tenancy.admit(t, false) })
   if (models) {
@@ -352,6 +350,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       closeAgentServices()
       await stigmergy.close()
       await tenancy.close()
+      await governance?.close()
     },
     unsubscribe: () => {
       for (const s of subs) s.unsubscribe()
@@ -407,5 +406,6 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     tasks: tasks?.engine,
     memory,
     http: observed.http,
+    governance,
   }
 }

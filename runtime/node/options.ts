@@ -20,6 +20,7 @@ import type { Credentials } from "../security/connection-options.ts"
 import type { TenantPolicyOptions } from "../security/tenant-policy.ts"
 import type { QuotaKind, Suspension } from "../../subjects/tenancy.ts"
 import type { OpenModelsOptions } from "../models/mod.ts"
+import type { Governance, GovernanceOptions } from "../governance/mod.ts"
 
 /** What a node's models are made of (runtime/models `openModels`, without what the node supplies). */
 export type NodeModelsOptions = Omit<OpenModelsOptions, "nodeId" | "replicas">
@@ -108,6 +109,8 @@ export interface NodeOptions {
    * and timings (`SANDBOX_DEFAULTS`); isolated-vm is loaded at the first run. Closed on stop.
    */
   readonly sandbox?: SandboxOptions
+  /** Governance (runtime/governance): audit key file and retention, lifecycle receipts, policy and approvals. `false`: none. */
+  readonly governance?: Omit<GovernanceOptions, "nodeId" | "replicas" | "log"> | false
   /** Input, memory, rate and time limits (runtime/limits/node-limits.ts has every default). */
   readonly limits?: NodeLimits
   /** When a flooded partition moves to a connection of its own (runtime/node/inbound-lanes.ts has the defaults). */
@@ -197,6 +200,8 @@ export interface AntsNode {
   readonly memory: NodeMemory
   /** The HTTP listener (`/metrics`, `/healthz`, mounted routes) when the node was given `http`. */
   readonly http: HttpListener | undefined
+  /** The audit writer (`record`, the RecordReceipt port) and the node's key; undefined with `governance: false`. */
+  readonly governance: Governance | undefined
 }
 
 export function defaultLogger(level: LogLevel, message: string, fields?: Record<string, unknown>): void {

@@ -14,7 +14,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { Messaging } from "../agent/actor-context.ts"
-import type { Stigmergy } from "../actor/artifact-delivery.ts"
+import type { Stigmergy, StigmergyOptions } from "../actor/artifact-delivery.ts"
 import type { TypeHost } from "../actor/type-host.ts"
 import type { TenantScopes } from "../actor/tenant-scope.ts"
 import type { NodeTaskOptions } from "../tasks/node-tasks.ts"
@@ -44,6 +44,8 @@ export interface TenancyOptions {
   readonly quotas?: TenantPolicyOptions
   readonly replicas: number
   readonly log: (level: "info" | "warn" | "error", message: string) => void
+  /** The audit hook of pheromone writes, for tenants' own stigmergy. */
+  readonly onPheromoneWrite?: StigmergyOptions["onPheromoneWrite"]
 }
 
 export interface Tenancy {
@@ -72,6 +74,7 @@ export async function startTenancy(o: TenancyOptions): Promise<Tenancy> {
     servers: o.servers,
     tls: { tlsCa: o.credentials?.tlsCa, tlsCert: o.credentials?.tlsCert, tlsKey: o.credentials?.tlsKey },
     replicas: o.replicas,
+    onPheromoneWrite: o.onPheromoneWrite,
     nodeId: id,
     log,
   })

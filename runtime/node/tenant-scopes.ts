@@ -16,7 +16,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import type { Messaging } from "../agent/actor-context.ts"
 import { createMessaging } from "../client/messaging.ts"
 import { connectNats } from "../client/connect-nats.ts"
-import { createStigmergy, type Stigmergy } from "../actor/artifact-delivery.ts"
+import { createStigmergy, type Stigmergy, type StigmergyOptions } from "../actor/artifact-delivery.ts"
 import type { TenantScope, TenantScopes } from "../actor/tenant-scope.ts"
 import { tenantInboxPrefix } from "../../subjects/permissions.ts"
 import { tenantSeedFile } from "../security/auth-init.ts"
@@ -40,6 +40,8 @@ export interface TenantScopesOptions {
   readonly servers: string
   readonly tls?: Pick<Credentials, "tlsCa" | "tlsCert" | "tlsKey">
   readonly replicas?: number
+  /** The audit hook of pheromone writes (StigmergyOptions). */
+  readonly onPheromoneWrite?: StigmergyOptions["onPheromoneWrite"]
   readonly nodeId: string
   readonly log: (level: "info" | "warn" | "error", message: string) => void
 }
@@ -81,7 +83,7 @@ export function createTenantScopes(o: TenantScopesOptions): TenantScopes {
       await stigmergy?.close().catch(() => undefined)
       await nc.drain().catch(() => undefined)
     })
-    return { tenant, nc, messaging, stigmergy: () => (stigmergy ??= createStigmergy(nc, { replicas: o.replicas, log: o.log })) }
+    return { tenant, nc, messaging, stigmergy: () => (stigmergy ??= createStigmergy(nc, { replicas: o.replicas, log: o.log, onPheromoneWrite: o.onPheromoneWrite })) }
   }
 
   return {
