@@ -7,7 +7,7 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { hasTag } from "../../subjects/errors.ts"
 import { readAuditStream, verifyAudit, viewReceipts } from "../governance/mod.ts"
 import type { Parsed } from "./command-spec.ts"
-import type { AUDIT } from "./commands.ts"
+import type { AUDIT } from "./governance-spec.ts"
 import type { CommandIo } from "./run-command.ts"
 
 export interface AuditCommandIO extends CommandIo {

@@ -15,13 +15,14 @@ import { UsageError } from "./usage-error.ts"
 import { CREDENTIALS } from "./credentials-spec.ts"
 import { CHAOS } from "./chaos-spec.ts"
 import { TOOL_LEVEL_NAMES, toolCommands } from "./tool-spec.ts"
+import { AUDIT, GOVERNANCE_COMMANDS } from "./governance-spec.ts"
 import { checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, memoryStore } from "./memory-spec.ts"
 // ── gateway (runtime/gateway) ──
 import { GATEWAY, SCHEMA } from "./gateway-spec.ts"
 export { GATEWAY, SCHEMA }
 // ── end gateway ──
 
-export { CHAOS, checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, TOOL_LEVEL_NAMES }
+export { AUDIT, CHAOS, checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, TOOL_LEVEL_NAMES }
 
 const natsClient = () =>
   text("<url[,url]>", "the NATS server (or cluster, comma-separated) to talk to").defaultIs(
@@ -315,30 +316,6 @@ export const TENANT = defineCommand({
   ],
   connects: true,
 })
-
-// ── governance (C1): audit, policy, approvals ──
-
-export const AUDIT = defineCommand({
-  name: "audit",
-  summary: "read a tenant's tamper-evident audit receipts, or verify their chain",
-  subcommands: {
-    tail: noArgs("the newest receipts of the tenant: position, kind, node, time and detail"),
-    verify: noArgs(
-      "checks every kept receipt: signed by a published node key, stored at its own position, chained to the one before; names the first forged, removed or reordered position and exits 1 there",
-    ),
-  },
-  options: {
-    tenant: tenant(),
-    last: int("<n>", "how many of the newest receipts", { min: 1 }).withDefault(20).onlyFor("tail"),
-    ...client(),
-  },
-  notes: ["Receipts live in the stream ANTS_AUDIT_<tenant> (delete and purge denied); node public keys in the bucket ants_audit_keys."],
-  examples: ["npx ants audit tail --last 5", "npx ants audit verify", "npx ants audit tail --tenant default --json"],
-  connects: true,
-})
-
-/** The governance commands, listed together (after TENANT) in `ants --help`. */
-export const GOVERNANCE_COMMANDS: ReadonlyArray<CommandSpec<any>> = [AUDIT]
 
 export const AUTH = defineCommand({
   name: "auth",
