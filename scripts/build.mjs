@@ -26,8 +26,8 @@ const started = new Date()
 
 /** The bin is the only `.mjs` that must not be copied: it lives outside dist/ and runs it. */
 const BIN = join("runtime", "cli", "bin.mjs")
-/** Files the runtime reads next to its modules, copied as they are. */
-const ASSETS = ["nats.conf", "nats-base.conf", "nats-tls.conf", "nats-cluster"]
+/** Files the runtime reads next to its modules, copied as they are (the dashboard's page, styles and scripts among them). */
+const ASSETS = ["nats.conf", "nats-base.conf", "nats-tls.conf", "nats-cluster", join("runtime", "gateway", "dashboard")]
 
 // tsconfig.build.json is JSON with comments: drop whole-line comments before parsing
 const buildConfig = JSON.parse(

@@ -15,6 +15,8 @@ import type { Credentials } from "../security/connection-options.ts"
 import { a2aRoutes } from "./a2a.ts"
 import { agentRoutes } from "./agent-routes.ts"
 import { gatewayConnections, type GatewayConnections } from "./connections.ts"
+import { dashboardData } from "./dashboard-data.ts"
+import { dashboardRoutes } from "./dashboard-routes.ts"
 import { discoveryRoutes } from "./discovery-routes.ts"
 import { GatewayError } from "./errors.ts"
 import { errorResponse, type GatewayEnv } from "./http.ts"
@@ -85,9 +87,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     askTimeoutMs: options.askTimeoutMs ?? GATEWAY_DEFAULTS.askTimeoutMs,
     maxTimeoutMs: options.maxTimeoutMs ?? GATEWAY_DEFAULTS.maxTimeoutMs,
   })
-  taskRoutes(app, connections)
+  const dashboard = dashboardData({ connection: (caller) => connections.of(caller) })
+  taskRoutes(app, connections, (caller, tenant, id) => void dashboard.taskSubmitted(caller, tenant, id).catch(() => undefined))
   discoveryRoutes(app, types, connections, options.version ?? "0.1.0")
   a2aRoutes(app, types, connections, { version: options.version ?? "0.1.0", timeoutMs: options.maxTimeoutMs ?? GATEWAY_DEFAULTS.maxTimeoutMs })
+  dashboardRoutes(app, connections, dashboard)
 
   return {
     app,
@@ -116,6 +120,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     async close() {
       await Promise.all(listeners.splice(0).map((l) => l.close()))
+      await dashboard.close()
       await connections.close()
     },
   }

@@ -17,15 +17,18 @@ import { requestTaskStatus } from "../tasks/status.ts"
 import { submitTask, type TaskInput } from "../tasks/submit.ts"
 import type { GatewayConnections } from "./connections.ts"
 import { GatewayError } from "./errors.ts"
+import type { Caller } from "./principals.ts"
 import { intQuery, jsonBody, okJson, requireOperator, tenantOf, type GatewayEnv } from "./http.ts"
 
-export function taskRoutes(app: Hono<GatewayEnv>, connections: GatewayConnections): void {
+export function taskRoutes(app: Hono<GatewayEnv>, connections: GatewayConnections, onSubmitted: (caller: Caller, tenant: string, id: string) => void): void {
   app.post("/v1/tasks", async (c) => {
     const tenant = tenantOf(c)
     const body = await jsonBody(c)
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw new GatewayError("invalid_request", "a task is a JSON object: {capability, payload?, priority?, ...}")
     const nc = await connections.of(c.get("caller"))
-    return okJson(c, await submitTask(nc, body as TaskInput, { tenant }), 202)
+    const r = await submitTask(nc, body as TaskInput, { tenant })
+    onSubmitted(c.get("caller"), tenant, r.id)
+    return okJson(c, r, 202)
   })
 
   app.get("/v1/tasks/:id", async (c) => {

@@ -13,7 +13,10 @@ import { assistant, counter, echo } from "../../actors/examples/index.ts"
 import { confWithTenants, type AuthConf } from "../helpers/nats-conf.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 
-/** A task type of the tests: `gw.work` `{fail?}` in tenants default and acme; a failing task is dead-lettered at once. */
+/** Keys of `gw.work` tasks that fail while they are in this set (`{failWhile: key}`): a test makes a dead letter, then lets its resubmission pass. */
+export const FAILING = new Set<string>()
+
+/** A task type of the tests: `gw.work` `{fail?, failWhile?, n?}` in tenants default and acme; a failing task is dead-lettered at once. */
 export const gwWorker = defineAgent({
   type: "gw_worker",
   protocol: {},
@@ -23,8 +26,9 @@ export const gwWorker = defineAgent({
       capability: "gw.work",
       tenants: ["default", "acme"],
       maxAttempts: 1,
-      handle: (payload: { fail?: boolean; n?: number }) => {
+      handle: (payload: { fail?: boolean; failWhile?: string; n?: number }) => {
         if (payload?.fail) throw new TaskRejected("asked to fail")
+        if (payload?.failWhile !== undefined && FAILING.has(payload.failWhile)) throw new TaskRejected(`failing while ${payload.failWhile} is set`)
         return { doubled: (payload?.n ?? 0) * 2 }
       },
     },
