@@ -14,5 +14,6 @@ import { modelsScenario } from "./models.ts"
 import { llmSwarmScenario } from "./llm-swarm.ts"
 import { noisyNeighbourScenario } from "./noisy-neighbour.ts"
 import { taskFailoverScenario } from "./task-failover.ts"
+import { toolsScenario } from "./tools.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario, recallScenario]
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario, recallScenario, toolsScenario]
