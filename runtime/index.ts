@@ -178,6 +178,8 @@ export type { AuditLog, Governance, GovernanceOptions, RecordReceipt, VerifyRepo
 
 // ── coordination (runtime/coordination) ──
 export {
+  ConsensusOutcome,
+  ConsensusRun,
   CoordinationError,
   DEFAULT_K_BY_SEVERITY,
   DEFAULT_MIN_CONFIDENCE,
@@ -186,6 +188,7 @@ export {
   RecruitRequest,
   VoteReply,
   VoteRequest,
+  consensusAgent,
   defineSaga,
   fanOut,
   fanOutAsks,

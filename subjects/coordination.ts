@@ -80,3 +80,49 @@ export const RecruitReply = Schema.Struct({
   note: Schema.optional(Schema.String),
 })
 export type RecruitReply = typeof RecruitReply.Type
+
+/** The type name of the consensus coordinator agent (`consensusAgent`): `ants.<tenant>.agent.consensus.<round>.Run`. */
+export const CONSENSUS_AGENT = "consensus"
+
+/** `Run`: the round is the actor's id. Voters are one agent type and its ids. */
+export const ConsensusRun = Schema.Struct({
+  question: Schema.String,
+  voters: Schema.Struct({ agent: Schema.String, ids: Schema.Array(Schema.String) }),
+  options: Schema.optional(Schema.Array(Schema.String)),
+  context: Schema.optional(Schema.Unknown),
+  tag: Schema.optional(Schema.String),
+  deadlineMs: Schema.optional(Schema.Number),
+  lateGraceMs: Schema.optional(Schema.Number),
+  threshold: Schema.optional(Schema.Number),
+  minConfidence: Schema.optional(Schema.Number),
+  quorum: Schema.optional(Schema.Number),
+  severity: Schema.optional(Schema.Number),
+})
+export type ConsensusRun = typeof ConsensusRun.Type
+
+export const VoteEntry = Schema.Struct({
+  voter: Schema.String,
+  outcome: Schema.Literal("vote", "missing", "late", "error", "invalid"),
+  answer: Schema.optional(Schema.Unknown),
+  confidence: Schema.optional(Schema.Number),
+  rationale: Schema.optional(Schema.String),
+  error: Schema.optional(Schema.String),
+  ms: Schema.optional(Schema.Number),
+})
+
+/** What `Run` and `Get` answer: the round as decided (or escalated). */
+export const ConsensusOutcome = Schema.Struct({
+  round: Schema.String,
+  artifact: Schema.String,
+  status: Schema.String,
+  answer: Schema.optional(Schema.Unknown),
+  score: Schema.Number,
+  confidence: Schema.Number,
+  threshold: Schema.Number,
+  reason: Schema.optional(Schema.String),
+  counts: Schema.Struct({ asked: Schema.Number, valid: Schema.Number, missing: Schema.Number, errors: Schema.Number, invalid: Schema.Number }),
+  votes: Schema.Array(VoteEntry),
+  matrixVoters: Schema.Array(Schema.String),
+  matrix: Schema.Array(Schema.Array(Schema.Number)),
+})
+export type ConsensusOutcome = typeof ConsensusOutcome.Type

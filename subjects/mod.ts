@@ -126,7 +126,11 @@ export {
 } from "./models.ts"
 export {
   COORDINATION_RECEIPTS,
+  CONSENSUS_AGENT,
   CONSENSUS_PREFIX,
+  ConsensusOutcome,
+  ConsensusRun,
+  VoteEntry,
   INCIDENT_PREFIX,
   RecruitReply,
   RecruitRequest,

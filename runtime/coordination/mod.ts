@@ -31,4 +31,5 @@ export type { SagaDefinition, SagaDeps, SagaOutcome, SagaRunner, SagaRunnerOptio
 export type { SagaJournal, SagaStatus, StepEntry, StepState } from "./saga-journal.ts"
 export { fanOut, fanOutAsks, fanOutTasks, handOff, refine, refineWithAgents } from "./patterns.ts"
 export type { BranchResult, FanIn, FanOutOptions, HandOffLeg, HandOffStage, Participant, Refined, RefineSpec, Review } from "./patterns.ts"
-export { RecruitReply, RecruitRequest, VoteReply, VoteRequest } from "../../subjects/coordination.ts"
+export { consensusAgent, outcomeOf } from "./consensus-agent.ts"
+export { CONSENSUS_AGENT, ConsensusOutcome, ConsensusRun, RecruitReply, RecruitRequest, VoteReply, VoteRequest } from "../../subjects/coordination.ts"

@@ -3,6 +3,7 @@ import { createWorkspace, type Workspace } from "../../runtime/stigmergy/mod.ts"
 import { getConsensusRound, runConsensus, tally, type EscalationRequest, type VoteRecord } from "../../runtime/coordination/mod.ts"
 import { coordinationNode } from "./fixtures/node.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
+import { agentSubject } from "../../subjects/grammar.ts"
 import { judge, moderator } from "./fixtures/agents.ts"
 
 const fx = coordinationNode()
@@ -128,6 +129,24 @@ describe("consensus", () => {
     const r = await runConsensus({ messaging: fx.node.client, workspace: ws, tasks: fx.node.tasks }, { round: "r-cap", question: "approve?", context: { amount: 2000 }, voters: { capability: "review.vote", count: 3 }, deadlineMs: 15_000 })
     expect(r).toMatchObject({ status: "decided", answer: "reject" })
     expect(r.counts.valid).toBe(3)
+  })
+
+  it("consensus - any NATS client runs a round through the consensus agent, once; Get reads it back", async () => {
+    const enc = new TextEncoder()
+    const request = async (round: string, tag: string, body: unknown) =>
+      JSON.parse(new TextDecoder().decode((await nats.nc.request(agentSubject({ tenant: "default", type: "consensus", id: round, tag }), enc.encode(JSON.stringify(body)), { timeout: 20_000 })).data))
+    const run = { question: "approve the transfer?", options: ["approve", "reject"], context: { amount: 8000 }, voters: { agent: "judge", ids: ["strict-1", "strict-2", "lenient-1"] }, deadlineMs: 5000 }
+    const first = await request("r-wire", "Run", run)
+    expect(first.ok).toBe(true)
+    expect(first.value).toMatchObject({ round: "r-wire", artifact: "consensus.r-wire", status: "decided", answer: "reject", score: 1, counts: { asked: 3, valid: 3 } })
+    expect(first.value.matrix).toEqual([[1, 1, 1], [1, 1, 1], [1, 1, 1]])
+    // a round runs once: asking again (even with other voters) answers the stored outcome
+    const again = await request("r-wire", "Run", { ...run, voters: { agent: "judge", ids: ["lenient-1"] } })
+    expect(again.value).toEqual(first.value)
+    expect((await request("r-wire", "Get", {})).value).toEqual(first.value)
+    expect((await request("r-none", "Get", {})).value).toBeNull()
+    // a bad Run is refused by the protocol's Schema before the actor sees it
+    expect(await request("r-bad", "Run", { question: 42 })).toMatchObject({ ok: false, error: { code: "invalid_message" } })
   })
 
   it("consensus - bad input is refused before anything is asked or stored", async () => {
