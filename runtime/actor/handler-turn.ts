@@ -21,6 +21,8 @@ import type { Checkpoints } from "./checkpoints.ts"
 import type { Envelope } from "./mailbox.ts"
 import type { Accounting } from "./state-store.ts"
 import type { TypeStats } from "./type-stats.ts"
+import type { WakeHints } from "./wake-hints.ts"
+import type { WakeRequest } from "../../subjects/wake.ts"
 import { startTurnSpan, withSpan } from "../observability/tracing.ts"
 
 /** What ends a handler that raced its deadline (or an operator's reset) and lost. */
@@ -39,6 +41,8 @@ export interface TurnHost {
   /** The worker threads of an offloaded type. */
   readonly pool: WorkerPool | undefined
   readonly stats: TypeStats
+  /** What wakes asked of the type's actors (keep-alive, auto-sleep). */
+  readonly hints?: WakeHints
   readonly node: { readonly id: string; readonly monitor: LoopMonitor }
   /** How long a handler of `tag` may run. */
   deadlineOf(tag: string): number
@@ -50,6 +54,7 @@ export interface TurnHost {
 
 /** What a turn needs of its cell. */
 export interface TurnCell extends ActorAddress {
+  readonly key: string
   readonly host: TurnHost
   readonly status: string
   state: unknown
@@ -109,7 +114,9 @@ export function handleTurn(cell: TurnCell, env: Envelope): Promise<void> | undef
     return withSpan(env.span, () => handleTurn(cell, env))
   }
   if (env.tag === "_Wake") {
-    host.replyOk(env, { type: cell.type, id: cell.id, status: cell.status })
+    // a wake's body (checked by dispatch) may keep the actor awake or set its auto-sleep
+    const asked = env.message === undefined ? undefined : host.hints?.note(cell.key, env.message as WakeRequest, Date.now())
+    host.replyOk(env, { type: cell.type, id: cell.id, status: cell.status, ...(asked ? { lifecycle: asked } : {}) })
     return undefined
   }
   if (env.tag === "_Inspect") {

@@ -24,6 +24,7 @@ import type { AgentDefinition, CheckpointPolicy } from "../agent/define-agent.ts
 import type { CompiledTag } from "../agent/protocol.ts"
 import type { StateStore } from "./state-store.ts"
 import { migrateOnActivation } from "./state-migration.ts"
+import { WakeHints } from "./wake-hints.ts"
 import { mayPassivate, warmPoolIds } from "./lifecycle-policy.ts"
 import type { HostNode, TypeStats } from "./host-node.ts"
 import type { CellHost } from "./cell.ts"
@@ -63,6 +64,8 @@ export class TypeHost implements CellHost {
   readonly poolIds: ReadonlySet<string>
   /** Cell keys (`actorKey`) of singleton actors run by supervisor workers: never passivated. */
   readonly pinned = new Set<string>()
+  /** What wakes asked of this type's actors here: keep-alive, a schedule's auto-sleep. */
+  readonly hints = new WakeHints()
   private reviveTimer: ReturnType<typeof setTimeout> | undefined
   /** Bytes of message bodies one actor may have queued. */
   readonly mailboxBytes: number
@@ -99,9 +102,9 @@ export class TypeHost implements CellHost {
     return this.deadlines.get(tag) ?? this.defaultDeadline
   }
 
-  /** Whether an idle actor may passivate now (tiers, warm pool, business hours). */
-  mayPassivate(cell: ActorCell, now: number): boolean {
-    return !this.pinned.has(cell.key) && mayPassivate(this.definition, this.poolIds, cell.id, now)
+  /** Whether an idle actor may passivate at `now` (keep-alive) and `calendar` (tiers, pool, business hours: the node's clock). */
+  mayPassivate(cell: ActorCell, now: number, calendar = now): boolean {
+    return !this.pinned.has(cell.key) && !this.hints.keepsAwake(cell.key, now) && mayPassivate(this.definition, this.poolIds, cell.id, calendar)
   }
 
   get store(): StateStore {
@@ -216,6 +219,7 @@ export class TypeHost implements CellHost {
     this.unsubscribeCell(cell)
     this.node.guard?.release(cell)
     this.sleeping.set(cell.key, Date.now())
+    this.hints.forget(cell.key)
     this.stats.passivations++
     this.stats.activeMs += Date.now() - cell.activeSince
     this.transition(cell, "idle", "sleeping")

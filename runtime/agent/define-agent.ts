@@ -70,6 +70,14 @@ export interface Schedule {
   readonly message?: unknown
   /** Default `default`. */
   readonly tenant?: string
+  /**
+   * Firings that fell while no node ran the type (an outage): `skip` (default) records each one
+   * as skipped (`ants._sys.schedule.<type>.<name>`, and its claim in `ants_schedules`);
+   * `run_once` delivers the message once when a node comes back, for all of them.
+   */
+  readonly missed?: "run_once" | "skip"
+  /** Auto-sleep: the actor goes to sleep this many minutes after a firing woke it (once idle). */
+  readonly sleepAfterMinutes?: number
 }
 
 /** Handles one durable task: the payload as submitted; its return value becomes the result. Throw to fail the attempt. */
@@ -247,6 +255,8 @@ export function defineAgent<const P extends ProtocolSpec, S = undefined>(spec: A
     if (names.has(sch.name)) throw new AgentDefinitionError(`agent "${spec.type}": schedule "${sch.name}" is declared twice`)
     names.add(sch.name)
     if (!protocol.compiled.has(sch.tag)) throw new AgentDefinitionError(`agent "${spec.type}": schedule "${sch.name}" delivers unknown tag "${sch.tag}"`)
+    if (sch.missed !== undefined && sch.missed !== "run_once" && sch.missed !== "skip") throw new AgentDefinitionError(`agent "${spec.type}": schedule "${sch.name}": missed must be "run_once" or "skip"`)
+    if (sch.sleepAfterMinutes !== undefined && !(sch.sleepAfterMinutes >= 0)) throw new AgentDefinitionError(`agent "${spec.type}": schedule "${sch.name}": sleepAfterMinutes must be a number of minutes, at least 0`)
     try {
       token("token", sch.name)
       token("id", sch.id)

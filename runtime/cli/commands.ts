@@ -119,13 +119,26 @@ export const TELL = defineCommand({
 
 export const WAKE = defineCommand({
   name: "wake",
-  summary: "wake (activate) one actor explicitly",
-  args: { args: "<type> <id>", min: 2, max: 2, summary: "Sends the runtime tag _Wake: the node that owns the actor activates it (from its checkpoint, if any) and replies its status." },
+  summary: "wake an actor: one by id, any instance of a type, or a new one",
+  args: {
+    args: "<type> [<id>]",
+    min: 1,
+    max: 2,
+    summary:
+      "With an id, sends the runtime tag _Wake to that actor: the node that owns it activates it (from its checkpoint, if any). Without one, any node hosting the type wakes an instance asleep (or stored), or a new one when there is none (or with --new), and replies its id. --keep-alive keeps it awake at least that many minutes, then the normal lifecycle applies.",
+  },
   options: {
     tenant: tenant(),
+    new: flag("wake a new instance of the type (no id), even when one is asleep"),
+    reason: text("<text>", "why the actor is woken (logged by the node)"),
+    "keep-alive": custom("<minutes>", "keep the actor awake at least this many minutes (fractions allowed, e.g. 0.5)", (raw, f) => {
+      const n = Number(raw)
+      if (raw.trim() === "" || !Number.isFinite(n) || n < 0 || n > 525_600) throw new UsageError(`${f} must be a number of minutes from 0 to 525600, got "${raw}"`)
+      return n
+    }),
     ...clientWaiting("how long to wait for the node's answer", 5000),
   },
-  examples: ["npx ants wake counter c1", "npx ants wake echo e7 --json"],
+  examples: ["npx ants wake counter c1", "npx ants wake counter --reason 'month-end close' --keep-alive 5", "npx ants wake echo --new --json"],
   connects: true,
 })
 

@@ -1,11 +1,12 @@
 /**
  * `ants ask`, `ants tell` and `ants wake` (declared in commands.ts): one message to an agent's
- * subject, as any NATS client would send it. The subject is checked before anything is sent,
+ * subject (or, for a wake by type, to `ants.<tenant>.wake.<type>`), as any NATS client would send it. The subject is checked before anything is sent,
  * so a token the server would drop the whole connection for never leaves the machine.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { agentSubject, parseAgentSubject, SubjectError } from "../../subjects/grammar.ts"
+import { wakeTypeSubject } from "../../subjects/wake.ts"
 import type { Parsed } from "./command-spec.ts"
 import type { ASK, TELL, WAKE } from "./commands.ts"
 import { CliError } from "./cli-error.ts"
@@ -64,23 +65,41 @@ export async function runTell(parsed: Parsed<(typeof TELL)["options"]>, io: Mess
   return 0
 }
 
-/** The `_Wake` subject of the actor named by the arguments; a usage error before connecting. */
-export function wakeSubject(parsed: Parsed<(typeof WAKE)["options"]>): string {
-  const [type, id] = parsed.args as [string, string]
+/**
+ * Where a wake goes and what it carries: the actor's `_Wake` subject (an id), or the type's
+ * wake-by-type subject (no id); a usage error before connecting.
+ */
+export function wakeSubject(parsed: Parsed<(typeof WAKE)["options"]>): { subject: string; body: Uint8Array; byType: boolean } {
+  const [type, id] = parsed.args as [string, string | undefined]
+  const v = parsed.values
+  if (id !== undefined && v.new) throw new UsageError(`--new wakes a new instance and takes no id: \`npx ants wake ${type} --new\`, or \`npx ants wake ${type} ${id}\``)
+  const body = {
+    ...(v.reason !== undefined ? { reason: v.reason } : {}),
+    ...(v["keep-alive"] !== undefined ? { keepAliveMinutes: v["keep-alive"] } : {}),
+    ...(v.new ? { new: true } : {}),
+  }
   try {
-    return agentSubject({ tenant: parsed.values.tenant, type, id, tag: "_Wake" })
+    const subject = id === undefined ? wakeTypeSubject(v.tenant, type) : agentSubject({ tenant: v.tenant, type, id, tag: "_Wake" })
+    return { subject, body: new TextEncoder().encode(JSON.stringify(body)), byType: id === undefined }
   } catch (e) {
     throw new UsageError((e as SubjectError).message)
   }
 }
 
 export async function runWake(parsed: Parsed<(typeof WAKE)["options"]>, io: MessageIo): Promise<number> {
-  const [type, id] = parsed.args as [string, string]
-  const subject = wakeSubject(parsed)
-  const r = await io.nc.request(subject, new Uint8Array(), { timeout: parsed.values.timeout }).catch((e: Error) => {
-    throw new CliError(`no node answered for ${type}/${id}: ${e.message}. Is a node hosting "${type}" running?`, 1)
+  const [type, id] = parsed.args as [string, string | undefined]
+  const { subject, body, byType } = wakeSubject(parsed)
+  const what = id === undefined ? `an instance of ${type}` : `${type}/${id}`
+  const r = await io.nc.request(subject, body, { timeout: parsed.values.timeout }).catch((e: Error) => {
+    throw new CliError(`no node answered for ${what}: ${e.message}. Is a node hosting "${type}" running?`, 1)
   })
   const env = decodeReply(r.data)
-  io.out(io.json ? JSON.stringify(env) : env.ok ? `${type}/${id} is awake (${JSON.stringify(env.value)})` : `could not wake ${type}/${id}: ${env.error.code}: ${env.error.message}`)
+  if (io.json) io.out(JSON.stringify(env))
+  else if (!env.ok) io.out(`could not wake ${what}: ${env.error.code}: ${env.error.message}`)
+  else {
+    const v = env.value as { id?: string; created?: boolean; lifecycle?: string }
+    const name = byType ? `${type}/${v.id}${v.created ? " (new)" : ""}` : `${type}/${id}`
+    io.out(`${name} is awake (${JSON.stringify(env.value)})`)
+  }
   return env.ok ? 0 : 1
 }

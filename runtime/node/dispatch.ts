@@ -14,6 +14,7 @@ import { isMappingProbe, SubjectError } from "../../subjects/grammar.ts"
 import type { ErrorCode } from "../../subjects/envelope.ts"
 import { parseInboundOnce, type Inbound } from "../../subjects/inbound.ts"
 import { POOL_ID } from "../../subjects/elastic.ts"
+import { decodeWakeRequest } from "../../subjects/wake.ts"
 import type { TypeHost } from "../actor/type-host.ts"
 import { isLimitError } from "../limits/limit-error.ts"
 import { UNPARSED, type Ticket } from "../limits/message-ledger.ts"
@@ -44,6 +45,14 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
   const { id, hosts, cluster, reject, log } = d
   const { ledger, limits, jsonLimits, tenantRates, agentRates, budget } = d.guards
   let received = 0
+  const wakeBody = (data: Uint8Array) => {
+    if (data.length > limits.maxBodyBytes) return { problem: `body of ${data.length} bytes exceeds ${limits.maxBodyBytes}` }
+    try {
+      return decodeWakeRequest(parseJsonSafe(decoder.decode(data), jsonLimits))
+    } catch (e) {
+      return { problem: `body is not JSON: ${(e as Error).message}` }
+    }
+  }
   // with tracing on, each message is taken inside its dispatch span (a forwarding hop carries it on)
   const dispatch = (msg: Msg, routed?: Inbound): void => {
     const span = startDispatchSpan(msg, id)
@@ -103,7 +112,10 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
       const data = msg.data
       if (p.tag.charCodeAt(0) === 95 /* _ */) {
         if (p.tag !== "_Wake" && p.tag !== "_Inspect") return reject(msg, "unknown_tag", `"${p.tag}" is not a runtime tag (known: _Wake, _Inspect)`, undefined, p, ticket)
-        message = undefined
+        // a wake may say why and for how long (subjects/wake.ts); a body that does not fit is refused here
+        const wake = p.tag === "_Wake" && data.length > 0 ? wakeBody(data) : undefined
+        if (wake !== undefined && "problem" in wake) return reject(msg, "invalid_message", `_Wake: ${wake.problem}`, undefined, p, ticket)
+        message = wake
       } else {
         const compiled = host.compiled.get(p.tag)
         if (compiled === undefined) {

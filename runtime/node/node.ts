@@ -27,12 +27,11 @@ import { createDrain } from "./drain.ts"
 import { createRejections } from "./rejections.ts"
 import { resetSupervision, typeStats } from "./inspection.ts"
 import { encodeOk } from "../../subjects/envelope.ts"
-import { AGENT_WILDCARDS, AGENT_WILDCARD_QUEUE, DEFAULT_TENANT, nodeSubject, nodesBroadcastSubject, topicPatternAllTenants, agentSubject, parseTopicSubject } from "../../subjects/grammar.ts"
+import { AGENT_WILDCARDS, AGENT_WILDCARD_QUEUE, nodeSubject, nodesBroadcastSubject, topicPatternAllTenants, agentSubject, parseTopicSubject } from "../../subjects/grammar.ts"
 import { createMessaging } from "../client/messaging.ts"
 import { openStateStore, type StateStore } from "../actor/state-store.ts"
 import { createNodeSupervision } from "./node-supervision.ts"
 import { supervisionResetSubject, supervisionTreeSubject } from "../../subjects/supervision.ts"
-import { partitionOf } from "../../subjects/partition-hash.ts"
 import type { Supervisor } from "../actor/supervision.ts"
 import { TypeHost, type HostNode } from "../actor/type-host.ts"
 import { localActors } from "../actor/local-actors.ts"
@@ -40,8 +39,8 @@ import { actorKey } from "../../subjects/inbound.ts"
 import { createCluster } from "../cluster/cluster.ts"
 import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
 import { runtimeStores } from "../cluster/runtime-stores.ts"
-import { idsToKeepAwake, idsToWakeAtStart } from "../actor/lifecycle-policy.ts"
-import { startSchedules } from "../actor/schedules.ts"
+import { startLifecycleLoop } from "./lifecycle-loop.ts"
+import { serveWakesByType } from "../elastic/wake-service.ts"
 import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks } from "../tasks/node-tasks.ts"
 import { memoryOnDemand } from "../memory/mod.ts"
@@ -285,51 +284,6 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     subs.push(endpoints.serve("supervision-reset", supervisionResetSubject(id), (m) => encodeOk(resetSupervision(view, m.data))))
   }
 
-  // --- lifecycle sweeper -------------------------------------------------------------------
-  const tick = Math.max(20, Math.min(1000, Math.floor(Math.min(idleAfterMs, passivateAfterMs) / 2)))
-  // What must stay awake (warm pools, always_on and in-window business_hours instances, workers'
-  // actors) is re-activated here when it is not: after a stop by its supervisor, a type revived
-  // or reset, or when this node gains the actor's partition. At most one attempt a second per actor.
-  const wakeAttempts = new Map<string, number>()
-  const keepAwake = (now: number) => {
-    if (!accepting) return
-    const owned = routing === "partitioned" ? new Set(cluster.partitions()) : undefined
-    const workers = nodeSupervision?.view.workers() ?? []
-    for (const host of hosts.values()) {
-      if (host.unavailable !== undefined) continue
-      const type = host.definition.type
-      const targets: Array<{ tenant: string; id: string }> = idsToKeepAwake(host.definition, now).map((actorId) => ({ tenant: DEFAULT_TENANT, id: actorId }))
-      for (const w of workers) if (w.actor.type === type && nodeSupervision!.workerUp(w.actor)) targets.push(w.actor)
-      for (const t of targets) {
-        const key = actorKey(t.tenant, t.id)
-        if (host.cells.has(key)) continue
-        if (cluster.ownerOf(type, t.id) !== id || (owned !== undefined && !owned.has(partitionOf(type, t.id)))) continue
-        const attempt = `${type}\u0000${key}`
-        const last = wakeAttempts.get(attempt)
-        if (last !== undefined && now - last < 1000) continue
-        wakeAttempts.set(attempt, now)
-        host.cell(t.tenant, t.id)
-      }
-    }
-  }
-  const sweeper = setInterval(() => {
-    const now = Date.now()
-    keepAwake(now)
-    for (const host of hosts.values()) {
-      for (const cell of host.cells.values()) {
-        if (cell.busy) continue
-        if (cell.status === "active" && now - cell.lastActivity >= idleAfterMs) {
-          cell.status = "idle"
-          host.transition(cell, "active", "idle")
-        }
-        if (cell.status === "idle" && now - cell.lastActivity >= host.passivateAfterMs && host.mayPassivate(cell, now)) {
-          void host.passivate(cell).catch((e) => log("warn", `passivation of ${host.definition.type}/${cell.id} failed: ${(e as Error).message}`))
-        }
-      }
-    }
-  }, tick)
-  sweeper.unref()
-
   // --- shutdown ------------------------------------------------------------------------------
   const { drain, closed } = createDrain({
     nc,
@@ -341,8 +295,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     handOver: () => cluster.leave(),
     stopAccepting: () => {
       accepting = false
-      clearInterval(sweeper)
-      schedules.stop()
+      lifecycle.stop()
     },
     stopTasks: async (graceMs) => await tasks?.stop({ graceMs }),
     // the models' and the tool registry's watches close with the stigmergy watches, and the tenants' with them
@@ -370,17 +323,17 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     stopEmbedded: async () => void (await Promise.all([embedded?.stop(), observed.close()])),
   })
 
-  // --- time- and start-driven wakes (tiers, warm pools, schedules) ---------------------------
-  const wake = (type: string, actorId: string, tenant = DEFAULT_TENANT) => {
-    try {
-      nc.publish(agentSubject({ tenant, type, id: actorId, tag: "_Wake" }))
-    } catch (e) {
-      log("warn", `could not wake ${type}/${actorId}: ${(e as Error).message}`)
-    }
-  }
-  const schedules = await startSchedules(nc, options.agents, { nodeId: id, replicas, log, wake })
-  for (const host of hosts.values()) for (const actorId of idsToWakeAtStart(host.definition, Date.now())) wake(host.definition.type, actorId)
-  for (const w of nodeSupervision?.view.workers() ?? []) wake(w.actor.type, w.actor.id, w.actor.tenant)
+  // --- time- and start-driven wakes and sleeps (tiers, warm pools, keep-alives, schedules) ---
+  const lifecycle = await startLifecycleLoop({
+    id, nc, agents: options.agents, hosts, replicas, log, idleAfterMs, passivateAfterMs,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ownerOf: (type, actorId) => cluster.ownerOf(type, actorId),
+    ownedPartitions: () => (routing === "partitioned" ? cluster.partitions() : undefined),
+    workers: () => nodeSupervision?.view.workers() ?? [],
+    workerUp: (a) => nodeSupervision?.workerUp(a),
+    accepting: () => accepting,
+  })
+  subs.push(...serveWakesByType({ nc, hosts, log }))
 
   await stigmergy.startInterests(options.agents, log)
   await elastic.start({ hosts, pheromones: (t) => stigmergy.pheromones(t, `node/${id}`), ownerOf: cluster.ownerOf, partitions: () => (routing === "partitioned" ? cluster.partitions() : undefined), accepting: () => accepting })

@@ -2,6 +2,7 @@
  * What a node is started with and what it offers once started: options and their defaults,
  * the stats it reports, the `AntsNode` handle, and the default logger.
  */
+import type { Clock } from "../actor/schedules.ts"
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { ErrorCode } from "../../subjects/envelope.ts"
 import type { NodeTreeOverrides } from "../../supervisors/mod.ts"
@@ -76,6 +77,12 @@ export interface NodeOptions {
   readonly mailbox?: number
   readonly passivateAfterMs?: number
   readonly idleAfterMs?: number
+  /**
+   * The clock of calendar decisions: business-hours windows, cron firings, missed firings at
+   * start (default the system clock). Tests inject one to move through a day; idle and
+   * passivation times stay on the system clock.
+   */
+  readonly clock?: Clock
   readonly shutdownTimeoutMs?: number
   /** Replaces the node's supervision tree (advanced; it must publish its decisions). */
   readonly supervisor?: Supervisor
