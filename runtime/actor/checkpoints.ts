@@ -19,6 +19,7 @@
  */
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { StateFencedError, type Accounting, type StateStore } from "./state-store.ts"
+import { endSpan, startCheckpointSpan } from "../observability/tracing.ts"
 
 /** Under `after-change`, how far (ms) answers may run ahead of storage. */
 export const CHECKPOINT_LAG_MS = 250
@@ -123,6 +124,8 @@ export class Checkpoints {
   private async write(json: string, sleptAt?: number): Promise<void> {
     const cell = this.cell
     const token = `${cell.host.node.id}.${this.writer}.${++this.writes}`
+    const span = startCheckpointSpan(cell, json.length)
+    let failure: unknown
     try {
       this.revision = await cell.host.store.save(cell, json, this.revision, cell.accounting(sleptAt), token)
       this.saved = json
@@ -136,6 +139,7 @@ export class Checkpoints {
         cell.host.node.log("info", `${cell.type}/${cell.id}: its checkpoint is stored again; serving`)
       }
     } catch (e) {
+      failure = e
       const fenced = (e as { _tag?: string })?._tag === "StateFencedError"
       this.lastError = e
       // a write whose request failed may still land: remember it, to recognise it later
@@ -144,6 +148,7 @@ export class Checkpoints {
       if (!fenced) this.storeFailed()
     } finally {
       this.saving = null
+      endSpan(span, failure)
     }
     if (this.dirty && !this.failing && cell.status !== "stopped") {
       // write what the last successful handler left, not the live state: a handler that crashed

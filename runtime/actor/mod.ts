@@ -9,7 +9,7 @@
  * and is answered exactly once (ok, or an error envelope); a throwing handler never takes the
  * node down; state survives passivation and restarts as the type's checkpoint policy says.
  * May import: subjects/, supervisors/, runtime/agent, runtime/client, runtime/stigmergy,
- * runtime/memory, runtime/limits, runtime/cpu.
+ * runtime/memory, runtime/limits, runtime/cpu, runtime/observability (turn and checkpoint spans).
  * Never imports: runtime/cluster, runtime/tasks, runtime/node, runtime/cli.
  */
 export { ActorCell, type CellHost, type CellStatus } from "./cell.ts"

@@ -11,7 +11,7 @@
  * the offline provider says so (`offline: true`).
  *
  * May import: `subjects/` (keys, subjects, error codes), `effect`, the two SDKs and the KV types
- * of nats.js. Not the actor engine: the engine reaches this layer through `createModels` and
+ * of nats.js, runtime/observability (model and tool spans, usage counters). Not the actor engine: the engine reaches this layer through `createModels` and
  * fills its ports (`AskAgent`, `TurnJournal`, `CostStore`, `StatsSharing`), and hands each
  * actor its `ModelClient` as `ctx.model`.
  */

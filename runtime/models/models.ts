@@ -109,7 +109,7 @@ function historyHash(h: ReadonlyArray<ChatMessage>): string {
 
 export function createModels(options: ModelsOptions = {}): Models {
   const config = options.config ?? resolveModels(options)
-  const router = new Router({ config, clock: options.clock, sharing: options.sharing, maxAttempts: options.maxAttempts, maxWaitMs: options.maxWaitMs, cooldownMs: options.cooldownMs })
+  const router = new Router({ config, clock: options.clock, sharing: options.sharing, maxAttempts: options.maxAttempts, maxWaitMs: options.maxWaitMs, cooldownMs: options.cooldownMs, nodeId: options.nodeId })
   const ledger = new CostLedger(config.budgets, options.costs, options.budgets, options.nodeId)
   const journal = guardedJournal(options.journal ?? memoryTurnJournal())
 

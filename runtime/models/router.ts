@@ -25,6 +25,8 @@ import { estimateTokens } from "./offline-provider.ts"
 import { score, type ScoreParts } from "./score.ts"
 import { DeploymentStats, type StatsSharing } from "./stats.ts"
 import type { ChatMessage, ModelAnswer, ModelRequest, StreamDelta } from "./types.ts"
+import { endModelSpan, startModelSpan } from "../observability/genai-spans.ts"
+import { countModelCall, countModelFailure } from "../observability/usage.ts"
 
 export interface RouterOptions {
   readonly config: ModelsConfig
@@ -36,6 +38,8 @@ export interface RouterOptions {
   readonly maxWaitMs?: number
   /** Cooldown after a 429/529 without Retry-After, default 1000 ms (doubling per repeat). */
   readonly cooldownMs?: number
+  /** The node whose `/metrics` count this router's calls (runtime/observability/usage.ts). */
+  readonly nodeId?: string
 }
 
 export interface RouteOptions {
@@ -292,23 +296,31 @@ export class Router {
       const provider = this.options.config.providers.get(slot.d.provider)!
       const started = this.clock.now()
       slot.stats.inflight++
+      const model = slot.d.model ?? slot.d.name
+      // traced: one span per attempt, a child of the calling handler's turn (GenAI conventions)
+      const span = startModelSpan({ system: provider.kind, provider: provider.name, model, deployment: slot.d.name, maxTokens: request.maxTokens, temperature: request.temperature, streaming: o.onDelta !== undefined })
       try {
-        const answer = await provider.call(slot.d.model ?? slot.d.name, request, { onDelta: o.onDelta, signal: o.signal, timeoutMs: o.timeoutMs ?? slot.d.timeoutMs })
+        const answer = await provider.call(model, request, { onDelta: o.onDelta, signal: o.signal, timeoutMs: o.timeoutMs ?? slot.d.timeoutMs })
         const latencyMs = this.clock.now() - started
         slot.breaker.success()
         slot.cooldowns = 0
         this.learn(slot, true, latencyMs, answer.usage.outputTokens)
+        const cost = costUsd(slot.d, answer.usage.inputTokens, answer.usage.outputTokens)
+        endModelSpan(span, { ...answer, costUsd: cost })
+        countModelCall(this.options.nodeId, provider.name, slot.d.name, answer.usage, cost)
         return {
           ...answer,
           deployment: slot.d.name,
           provider: provider.name,
           offline: provider.offline,
           latencyMs,
-          costUsd: costUsd(slot.d, answer.usage.inputTokens, answer.usage.outputTokens),
+          costUsd: cost,
           attempts,
         }
       } catch (e) {
         const pe: ProviderError = (e as { _tag?: string })._tag === "ProviderError" ? (e as ProviderError) : new ProviderError("server", `${provider.name}: ${(e as Error)?.message ?? String(e)}`, undefined, undefined, { cause: e })
+        endModelSpan(span, undefined, pe)
+        countModelFailure(this.options.nodeId, provider.name, slot.d.name)
         lastKind = pe.kind
         attempts.push({ deployment: slot.d.name, error: `${pe.kind}: ${pe.message}` })
         if (BREAKER_KINDS.has(pe.kind)) slot.breaker.failure()

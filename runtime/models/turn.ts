@@ -23,6 +23,7 @@ import type { TurnJournal, TurnStep } from "./journal.ts"
 import type { RouteOptions } from "./router.ts"
 import type { AskAgent, Tool } from "./tools.ts"
 import type { ChatMessage, ModelAnswer, ModelRequest, StreamDelta, ToolCall, Usage } from "./types.ts"
+import { traceToolCall } from "../observability/genai-spans.ts"
 
 export interface TurnSpec {
   /** The system prompt. */
@@ -185,7 +186,8 @@ export async function runTurnLoop(t: RunTurnInput): Promise<TurnResult> {
       const mySeq = seq++
       const key = `${t.address.tenant}/${t.address.type}/${t.address.id}/${t.turn}/${mySeq}`
       const tool = tools.get(call.name)
-      const out = await t.steps.tool(mySeq, call, key, async () => {
+      // traced: a tool that runs (not one replayed from the journal) is an `execute_tool` span
+      const out = await t.steps.tool(mySeq, call, key, () => traceToolCall(call.name, call.id, async () => {
         if (!tool) {
           t.onToolDecision?.(mySeq, call, "unknown")
           return { ok: false, result: `no tool named "${call.name}"; the tools are: ${[...tools.keys()].join(", ") || "none"}` }
@@ -202,7 +204,7 @@ export async function runTurnLoop(t: RunTurnInput): Promise<TurnResult> {
           const err = e as { code?: string; message?: string }
           return { ok: false, result: `${call.name} failed: ${err.code ? `${err.code}: ` : ""}${err.message ?? String(e)}` }
         }
-      })
+      }))
       added.push({ role: "tool", toolCallId: call.id, name: call.name, content: out.ok ? resultText(out.result) : JSON.stringify({ error: out.result }) })
       if (tool?.handoff && out.ok) {
         const v = out.result as { text?: unknown } | null

@@ -7,7 +7,7 @@
  * Promises: a started node answers every message it accepts (or rejects it with a counted,
  * recorded error); `stop()` drains before it closes.
  * May import: every runtime layer below it (actor, agent, client, cluster, server, stigmergy,
- * tasks, memory, limits, cpu), subjects/, supervisors/. Never imports runtime/cli.
+ * tasks, memory, limits, cpu, observability), subjects/, supervisors/. Never imports runtime/cli.
  */
 export { NODE_DEFAULTS, defaultLogger, startNode } from "./node.ts"
 export type { AntsNode, LogLevel, Logger, NodeModelsOptions, NodeOptions, NodeStats, RejectedRecord } from "./node.ts"

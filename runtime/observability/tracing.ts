@@ -191,3 +191,31 @@ export function startTurnSpan(parent: Span | undefined, actor: { readonly tenant
     trace.setSpan(ROOT_CONTEXT, parent),
   )
 }
+
+/** The active span's context as header entries (a JetStream publish given headers as a record: a task). */
+export function activeTraceRecord(): Record<string, string> | undefined {
+  if (!tracingActive()) return undefined
+  const span = trace.getActiveSpan()
+  if (span === undefined) return undefined
+  const h = traceHeadersOf(span.spanContext())
+  const out: Record<string, string> = {}
+  for (const [k, vs] of h) if (vs[0] !== undefined) out[k] = vs[0]
+  return out
+}
+
+/** One attempt of a task on a worker, a child of the trace its submitter's headers carry. */
+export function startTaskSpan(task: { readonly id: string; readonly tenant: string; readonly capability: string }, attempt: number, h: MsgHdrs | undefined): Span | undefined {
+  return startSpanFromHeaders(`ants.task ${task.capability}`, h, {
+    "messaging.system": "nats",
+    "messaging.operation.type": "process",
+    "ants.tenant": task.tenant,
+    "ants.task.id": task.id,
+    "ants.task.capability": task.capability,
+    "ants.task.attempt": attempt,
+  })
+}
+
+/** A state checkpoint written inside a traced turn (not one written on a timer: see `startInnerSpan`). */
+export function startCheckpointSpan(actor: { readonly tenant: string; readonly type: string; readonly id: string }, bytes: number): Span | undefined {
+  return startInnerSpan(`ants.checkpoint ${actor.type}`, { "ants.tenant": actor.tenant, "ants.agent.type": actor.type, "ants.agent.id": actor.id, "ants.state.bytes": bytes })
+}

@@ -14,6 +14,7 @@ import { deadLetterTask } from "./settle.ts"
 import { boundedResult, readStatus, recordOf, writeStatus } from "./status-store.ts"
 import type { Delivery } from "./lane-puller.ts"
 import type { TaskContext, TaskHandler, WorkerConfig } from "../agent/task-options.ts"
+import { endSpan, startTaskSpan, withSpan } from "../observability/tracing.ts"
 
 /** What an attempt needs from the worker that runs it. */
 export interface AttemptHost {
@@ -126,12 +127,15 @@ export async function runAttempt(w: AttemptHost, d: Delivery, task: Task, resubm
   let ok = false
   let result: unknown
   let error: unknown
+  // traced: the attempt continues the submitter's trace; what the handler sends is its child
+  const span = startTaskSpan(task, attempt, d.msg.headers)
   try {
-    result = await w.handler(task.payload, ctx)
+    result = await withSpan(span, () => w.handler(task.payload, ctx))
     ok = true
   } catch (e) {
     error = e
   } finally {
+    endSpan(span, ok ? undefined : (error ?? "failed"))
     clearInterval(hb)
     if (lazyClaim) clearTimeout(lazyClaim)
     lazyClaim = undefined

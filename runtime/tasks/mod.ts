@@ -7,7 +7,7 @@
  * is never lost when a worker dies (its claim lapses and another worker takes it).
  * May import: subjects/, runtime/agent (task handler types), runtime/stigmergy (signals),
  * runtime/server (`ensureStream`), runtime/limits (safe JSON), runtime/client (the reply inbox
- * its acknowledged publishes share with asks).
+ * its acknowledged publishes share with asks), runtime/observability (submit and attempt spans).
  */
 export { startTaskEngine } from "./engine.ts"
 export type { TaskEngine, TaskEngineOptions } from "./engine.ts"

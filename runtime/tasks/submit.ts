@@ -10,6 +10,7 @@
 import type { NatsConnection } from "@nats-io/transport-node"
 import { nuid } from "@nats-io/nats-core"
 import { storedPublish } from "./stored-publish.ts"
+import { activeTraceRecord, endWith, startSendSpan, withSpan } from "../observability/tracing.ts"
 import { DEFAULT_TENANT, tenantMsgId } from "../../subjects/grammar.ts"
 import { TaskHeaders, taskLaneSubject, taskScheduleSubject, type Priority, type Task } from "../../subjects/tasks.ts"
 import { decodeTaskSubmission, encodeTaskBody } from "./task-codec.ts"
@@ -75,7 +76,9 @@ export async function submitTask(nc: NatsConnection, input: TaskInput, opts: Sub
     // all the same, and a missing stream is then reported by the publish itself.
     if (!permissionRefused(e)) throw e
   }
-  return await publishTask(nc, task, { msgId: task.id, timeoutMs: opts.timeoutMs })
+  // traced: the submission is a span of its own; the task's attempts are its children
+  const span = startSendSpan("submit", task.capability, { tenant: task.tenant })
+  return await endWith(span, withSpan(span, () => publishTask(nc, task, { msgId: task.id, timeoutMs: opts.timeoutMs })))
 }
 
 /** Whether the server refused `e`'s operation on permissions (anywhere in its causes). */
@@ -94,7 +97,8 @@ export async function publishTask(
 ): Promise<SubmitResult> {
   const scheduled = !opts.forceNow && task.notBefore !== undefined && task.notBefore > Date.now()
   const subject = scheduled ? taskScheduleSubject(task.tenant, task.capability) : taskLaneSubject(task.tenant, task.capability, task.priority, task.sessionId)
-  const h: Record<string, string> = { [TaskHeaders.TaskId]: task.id }
+  // the submitter's trace (a handler or a traced client) goes with the task to its attempts
+  const h: Record<string, string> = { [TaskHeaders.TaskId]: task.id, ...activeTraceRecord() }
   if (opts.resubmits) h[TaskHeaders.Resubmits] = String(opts.resubmits)
   let ack
   try {

@@ -4,7 +4,7 @@
  * a token guards `/metrics` and mounted routes; an address beyond loopback needs a token.
  */
 import { afterEach, describe, expect, it } from "vitest"
-import { counter, echo } from "../../actors/examples/index.ts"
+import { assistant, counter, echo } from "../../actors/examples/index.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { countSandboxRun } from "../../runtime/observability/mod.ts"
 import { natsPerFile } from "../helpers/nats.ts"
@@ -64,6 +64,20 @@ describe("metrics", () => {
     expect(await health.json()).toMatchObject({ ok: true, node: "m1" })
     const missing = await fetch(`${n.http!.url}/nothing`)
     expect(missing.status).toBe(404)
+  })
+
+  it("metrics - model calls count their tokens and cost per provider and model", async () => {
+    const n = await startNode({ agents: [assistant, counter], nats: broker.server.url, nodeId: "mm", logger: quiet, memory: false, tracing: false, http: "127.0.0.1:0" })
+    nodes.push(n)
+    await n.client.ask({ agent: "assistant", id: "a1" }, "Chat", { text: "counter_add id=c1 n=2" })
+    const m = await scrape(n)
+    const v = (name: string, labels: Record<string, string> = {}) => sampleValue(m.samples, name, { node: "mm", ...labels })
+    // the offline provider answered twice: the tool call, then the answer with the tool's result
+    expect(v("ants_model_calls_total")).toBe(2)
+    expect(v("ants_model_tokens_total", { direction: "input" })).toBeGreaterThan(0)
+    expect(v("ants_model_tokens_total", { direction: "output" })).toBeGreaterThan(0)
+    expect(m.samples.filter((s) => s.name === "ants_model_calls_total").every((s) => s.labels.provider !== undefined && s.labels.model !== undefined)).toBe(true)
+    expect(m.types.get("ants_model_cost_usd_total")).toBe("counter")
   })
 
   it("metrics - two nodes in one process keep registries of their own", async () => {

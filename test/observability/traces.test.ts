@@ -4,7 +4,7 @@
  * its handler; the protobuf protocol posts protobuf; with no SDK nothing is added to messages.
  */
 import { afterEach, describe, expect, it } from "vitest"
-import { counter } from "../../actors/examples/index.ts"
+import { assistant, counter, EXAMPLE_WORK_CAPABILITY, worker } from "../../actors/examples/index.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { startTracing, tracingActive, type Tracing } from "../../runtime/observability/mod.ts"
@@ -25,8 +25,8 @@ afterEach(async () => {
 
 const envFor = (r: OtlpReceiver, protocol: string) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: r.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: "ants-test" })
 
-async function node(nodeId: string, agents: any[], env: Record<string, string>): Promise<AntsNode> {
-  const n = await startNode({ agents, nats: broker.server.url, nodeId, logger: quiet, memory: false, models: false, tracing: { env } })
+async function node(nodeId: string, agents: any[], env: Record<string, string>, models = false): Promise<AntsNode> {
+  const n = await startNode({ agents, nats: broker.server.url, nodeId, logger: quiet, memory: false, tracing: { env }, ...(models ? {} : { models: false }) })
   cleanups.push(() => n.drain())
   return n
 }
@@ -102,7 +102,49 @@ describe("traces", () => {
     expect(ask.attributes).toMatchObject({ "messaging.system": "nats", "ants.agent.type": "where", "ants.message.tag": "Hit", "ants.tenant": "default" })
     expect(handle.attributes).toMatchObject({ "ants.agent.type": "where", "ants.node.id": "ha" })
     expect(ask.service).toBe("ants-test")
+    // `where` checkpoints before it replies: the write is a child of the handler's span
+    const checkpoint = trace.find((s) => s.name === "ants.checkpoint where")
+    expect(checkpoint?.parentSpanId).toBe(handle.spanId)
     expect(receiver.posts.every((p) => p.path === "/v1/traces" && p.contentType.startsWith("application/json"))).toBe(true)
+  })
+
+  it("traces - a handler's model call, its tool call, the tool's ask and a task's attempt are spans of the caller's trace", async () => {
+    const receiver = await startOtlpReceiver()
+    cleanups.push(() => receiver.close())
+    const env = envFor(receiver, "http/json")
+    const tracing = startTracing({ env }) as Tracing
+    cleanups.push(() => tracing.stop())
+    const n = await node("gm", [assistant, counter, worker], env, true)
+    const client = createMessaging(broker.nc)
+    const r = (await client.ask({ agent: "assistant", id: "a1" }, "Chat", { text: "counter_add id=c7 n=5" })) as { text: string }
+    expect(r.text).toContain("counter_add returned")
+    const submitted = await n.tasks!.submit({ capability: EXAMPLE_WORK_CAPABILITY, payload: { ms: 0 } })
+    const spans = await waitUntil(async () => {
+      await tracing.flush()
+      const all = receiver.spans()
+      return all.some((s) => s.name === `ants.task ${EXAMPLE_WORK_CAPABILITY}`) && all.some((s) => s.name === "ants.handle counter.Add") ? all : undefined
+    })
+    const one = (name: string) => spans.find((s) => s.name === name)!
+    const handle = one("ants.handle assistant.Chat")
+    const model = spans.find((s) => s.name.startsWith("chat ") && s.traceId === handle.traceId)!
+    expect(model.kind).toBe(3) // client
+    expect(model.attributes).toMatchObject({ "gen_ai.operation.name": "chat", "gen_ai.system": "offline" })
+    expect(model.attributes["gen_ai.request.model"]).toBeTypeOf("string")
+    expect(model.attributes["gen_ai.usage.input_tokens"]).toBeGreaterThan(0)
+    expect(model.attributes["gen_ai.usage.output_tokens"]).toBeGreaterThan(0)
+    const tool = one("execute_tool counter_add")
+    expect(tool.attributes).toMatchObject({ "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "counter_add" })
+    expect(tool.traceId).toBe(handle.traceId)
+    // the tool is an ask to the counter actor: the ask is the tool span's child, and the counter's handler is in the same trace
+    const toolAsk = spans.find((s) => s.name === "ants.ask counter.Add" && s.parentSpanId === tool.spanId)
+    expect(toolAsk).toBeDefined()
+    expect(one("ants.handle counter.Add").traceId).toBe(handle.traceId)
+    // a task: the submission and its attempt in one trace
+    const submit = one(`ants.submit ${EXAMPLE_WORK_CAPABILITY}`)
+    const attempt = one(`ants.task ${EXAMPLE_WORK_CAPABILITY}`)
+    expect(attempt.traceId).toBe(submit.traceId)
+    expect(attempt.parentSpanId).toBe(submit.spanId)
+    expect(attempt.attributes).toMatchObject({ "ants.task.id": submitted.id, "ants.task.attempt": 1 })
   })
 
   it("traces - a refused ask's dispatch span carries the error code", async () => {
