@@ -15,5 +15,6 @@ import { llmSwarmScenario } from "./llm-swarm.ts"
 import { noisyNeighbourScenario } from "./noisy-neighbour.ts"
 import { taskFailoverScenario } from "./task-failover.ts"
 import { toolsScenario } from "./tools.ts"
+import { tracingScenario } from "./tracing.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario, recallScenario, toolsScenario]
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario, tracingScenario, recallScenario, toolsScenario]

@@ -12,7 +12,9 @@
  *   `/v1/traces`, else `http://localhost:4318/v1/traces`; `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`;
  * - `OTEL_SERVICE_NAME` (default `ants`), `OTEL_RESOURCE_ATTRIBUTES`;
  * - `OTEL_TRACES_SAMPLER` (+ `OTEL_TRACES_SAMPLER_ARG`), default `parentbased_always_on`;
- * - `OTEL_BSP_*` tune the batch span processor (read by the SDK).
+ * - `OTEL_BSP_MAX_QUEUE_SIZE`, `..._MAX_EXPORT_BATCH_SIZE`, `..._SCHEDULE_DELAY`,
+ *   `..._EXPORT_TIMEOUT` tune the batch span processor (the SDK's defaults otherwise: 2048
+ *   spans queued, batches of 512, every 5 s; a full queue drops spans, it never blocks).
  *
  * The SDK is process-wide (the OpenTelemetry API has one global provider): the first start
  * installs it, later starts share it, and it is shut down (spans flushed) when the last one
@@ -30,6 +32,7 @@ import {
   ParentBasedSampler,
   SimpleSpanProcessor,
   TraceIdRatioBasedSampler,
+  type BufferConfig,
   type Sampler,
   type SpanExporter,
 } from "@opentelemetry/sdk-trace-base"
@@ -130,6 +133,29 @@ export function samplerFor(env: Env): Sampler {
   }
 }
 
+/** The batch span processor's settings from `OTEL_BSP_*` (read from `env`, so a node's `tracing.env` sets them too). */
+export function batchConfig(env: Env): BufferConfig {
+  const n = (name: string) => {
+    const raw = env[name]?.trim()
+    if (!raw) return undefined
+    const v = Number(raw)
+    if (!Number.isInteger(v) || v <= 0) throw new TracingConfigError(`${name}=${raw} is not a positive integer`)
+    return v
+  }
+  const c: { -readonly [K in keyof BufferConfig]: BufferConfig[K] } = {}
+  const entries: Array<[keyof BufferConfig, string]> = [
+    ["maxQueueSize", "OTEL_BSP_MAX_QUEUE_SIZE"],
+    ["maxExportBatchSize", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"],
+    ["scheduledDelayMillis", "OTEL_BSP_SCHEDULE_DELAY"],
+    ["exportTimeoutMillis", "OTEL_BSP_EXPORT_TIMEOUT"],
+  ]
+  for (const [key, name] of entries) {
+    const v = n(name)
+    if (v !== undefined) c[key] = v
+  }
+  return c
+}
+
 interface Installed {
   readonly provider: NodeTracerProvider
   readonly exporting: string
@@ -151,7 +177,7 @@ export function startTracing(options: TracingOptions = {}): Tracing | undefined 
   const resource = defaultResource()
     .merge(resourceFromAttributes(parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES)))
     .merge(resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME?.trim() || options.serviceName || "ants" }))
-  const processor = options.processor === "simple" ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter)
+  const processor = options.processor === "simple" ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter, batchConfig(env))
   const provider = new NodeTracerProvider({ resource, sampler: samplerFor(env), spanProcessors: [processor] })
   provider.register()
   installed = { provider, exporting, users: 0 }

@@ -1,0 +1,100 @@
+/**
+ * tracing: what OpenTelemetry tracing costs an ask. The same node and the same typed asks to
+ * active `echo` actors, closed loop at each concurrency, in alternating rounds with tracing off
+ * (no SDK installed: the baseline) and on (the SDK installed for the round, every ask sampled:
+ * the caller's `ants.ask` span, the node's `ants.dispatch` span and the handler's `ants.handle`
+ * span, with `traceparent` on every message, exported by the batch span processor over OTLP
+ * http/protobuf to a receiver in this process that reads and discards the bodies, as a local
+ * collector would). The processor's queue is raised so no span is dropped at this rate; the
+ * note says how many spans reached the exporter per ask.
+ */
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto"
+import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base"
+import { echo } from "../../actors/examples/index.ts"
+import { createMessaging } from "../../runtime/client/messaging.ts"
+import { startNode } from "../../runtime/node/node.ts"
+import { startTracing } from "../../runtime/observability/mod.ts"
+import { closedLoop, payloadText, type LoopResult } from "../load.ts"
+import { percentile } from "../stats.ts"
+import { benchLogger, duration, rawConnection, rounds } from "../support.ts"
+import { atEachLevel, failedNote, recordVsRaw } from "../compare.ts"
+import type { Scenario } from "../types.ts"
+
+const BASELINE = "the same asks to the same node with tracing off (no OpenTelemetry SDK installed), alternating rounds"
+
+/** An OTLP/HTTP receiver that reads and drops what it is sent (the collector's side of the wire). */
+async function startSink(): Promise<{ url: string; bytes: () => number; close: () => Promise<void> }> {
+  let bytes = 0
+  const server = createServer((req, res) => {
+    req.on("data", (c: Buffer) => (bytes += c.length))
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/x-protobuf" })
+      res.end()
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
+    bytes: () => bytes,
+    close: () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())),
+  }
+}
+
+/** Counts the spans that reach the exporter (those the processor did not drop). */
+function counting(inner: SpanExporter, count: (n: number) => void): SpanExporter {
+  return {
+    export: (spans: ReadableSpan[], done) => {
+      count(spans.length)
+      inner.export(spans, done)
+    },
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  }
+}
+
+export const tracingScenario: Scenario = {
+  name: "tracing",
+  summary: "ask throughput and p50 with tracing on (every ask traced, OTLP http/protobuf to a local receiver) vs off, same node",
+  async run(ctx) {
+    const text = payloadText(ctx.options.payload)
+    const sink = await startSink()
+    const callerNc = await rawConnection(ctx.natsUrl, "bench-caller")
+    const node = await startNode({ agents: [echo], nats: ctx.natsUrl, nodeId: "bench-tracing", logger: benchLogger(ctx), tracing: false, memory: false, models: false })
+    let spans = 0
+    let tracedAsks = 0
+    try {
+      const client = createMessaging(callerNc)
+      const levels = ctx.options.concurrency
+      const refs = Array.from({ length: Math.max(...levels) }, (_, i) => client.ref(echo, `t${i}`))
+      const loop = (c: number, ms: number) => closedLoop(c, { durationMs: ms }, (w) => refs[w]!.ask("Say", { text }))
+      const off = (c: number, ms: number) => loop(c, ms)
+      const on = async (c: number, ms: number): Promise<LoopResult> => {
+        const exporter = counting(new OTLPTraceExporter({ url: sink.url }), (n) => (spans += n))
+        const tracing = startTracing({ exporter, env: { OTEL_BSP_MAX_QUEUE_SIZE: "262144", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "2048", OTEL_BSP_SCHEDULE_DELAY: "200" } })!
+        try {
+          const r = await loop(c, ms)
+          tracedAsks += r.ops
+          return r
+        } finally {
+          // flushed outside the measured window
+          await tracing.stop()
+        }
+      }
+      const R = rounds(ctx)
+      const D = duration(ctx)
+      await atEachLevel(ctx, { levels, rounds: R, durationMs: D, raw: off, ants: on }, (c, res) => {
+        const params = { concurrency: c, rounds: R, durationMs: D, payload: ctx.options.payload, sampler: "parentbased_always_on", exporter: "otlp http/protobuf" }
+        const exported = tracedAsks > 0 ? `${(spans / tracedAsks).toFixed(2)} spans exported per traced ask so far (3 expected), ${Math.round(sink.bytes() / 1024)} KiB received` : undefined
+        const note = [failedNote(res), exported].filter(Boolean).join("; ") || undefined
+        recordVsRaw(ctx, res, (x) => x.throughput, { metric: `throughput c=${c}`, baselineOf: BASELINE, unit: "msg/s", better: "higher", target: "ratio >= 0.9", headline: true, params, note })
+        recordVsRaw(ctx, res, (x) => percentile(x.latencies, 0.5), { metric: `p50 c=${c}`, baselineOf: BASELINE, unit: "ms", better: "lower", params })
+      })
+    } finally {
+      await node.drain()
+      await callerNc.close()
+      await sink.close()
+    }
+  },
+}
