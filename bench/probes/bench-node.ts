@@ -16,12 +16,17 @@
  * its handler completed or failed, its busy time and the epoch ms of its first start and last
  * completion, the bidder's own counters apart, and per broker the settled tasks (recorded
  * completed or dead-lettered by the queue) with the epoch ms of the last settlement.
+ * `specialise` (agent id -> zone) makes each agent bid on its own zone only; `recruit`
+ * ({capacity: zone -> its specialists swarm-wide}) reports each zone's load every 250 ms and
+ * recruits idle agents into critical zones (runtime/elastic), the report then carries the
+ * recruiter's counters.
  */
 import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
 import { startNode } from "../../runtime/node/node.ts"
 import { benchForager, benchWhere } from "../agents.ts"
 import { worker } from "../../actors/examples/worker.ts"
 import { importIfPresent, pickFunction } from "../support.ts"
+import { capabilityBacklogs, capabilityLoads, startLoadReporter, startRecruiter, type Recruit } from "../../runtime/elastic/mod.ts"
 
 interface Zone {
   capability: string
@@ -34,6 +39,10 @@ interface Config {
   role: "failover" | "swarm" | "tasks"
   agentIds?: string[]
   zones?: Zone[]
+  /** Specialised swarm: each agent bids on its own zone only (agent id -> zone capability). */
+  specialise?: Record<string, string>
+  /** Recruitment on: zone loads (waiting tasks over the zone's specialists swarm-wide) recruit idle agents into critical zones. */
+  recruit?: { capacity: Record<string, number> }
 }
 
 export const SWARM_REPORT_SUBJECT = "bench.swarm.report"
@@ -63,6 +72,7 @@ if (config.role === "tasks") {
   const zones = config.zones ?? []
   const capabilities = zones.map((z) => z.capability)
   interface AgentStats {
+    running: number
     completed: number
     failed: number
     busyMs: number
@@ -71,17 +81,37 @@ if (config.role === "tasks") {
   }
   const stats = new Map<string, AgentStats>()
   const bidders: Array<{ agentId: string; stats(): Record<string, number> }> = []
+  const recruits: Recruit[] = []
+  const extraBrokers = new Map<string, { stop(o?: { graceMs?: number }): Promise<void> }>()
   for (const agentId of config.agentIds ?? []) {
-    const s: AgentStats = { completed: 0, failed: 0, busyMs: 0, firstStartAt: null, lastDoneAt: null }
+    const s: AgentStats = { running: 0, completed: 0, failed: 0, busyMs: 0, firstStartAt: null, lastDoneAt: null }
     stats.set(agentId, s)
     const ref = node.client.ref(benchForager, agentId)
+    // what it bids on: every zone, or its own (a specialised swarm) plus the zones it is recruited into
+    const bidsOn = config.specialise?.[agentId] ? [config.specialise[agentId]] : [...capabilities]
+    recruits.push({
+      id: agentId,
+      canDo: capabilities,
+      isIdle: () => s.running === 0,
+      // a recruit bids on the zone and brings a broker slot of its own for it
+      join: (cap) => {
+        bidsOn.push(cap)
+        void serveCapability(node.nc, cap, market.handler(), { concurrency: 1, onEvent }).then((b: { stop(o?: { graceMs?: number }): Promise<void> }) => extraBrokers.set(`${agentId}\u0000${cap}`, b))
+      },
+      leave: (cap) => {
+        bidsOn.splice(bidsOn.indexOf(cap), 1)
+        void extraBrokers.get(`${agentId}\u0000${cap}`)?.stop({ graceMs: 5_000 })
+        extraBrokers.delete(`${agentId}\u0000${cap}`)
+      },
+    })
     bidders.push(
       await market.bid({
         agentId,
-        capabilities,
+        capabilities: bidsOn,
         handle: async (payload: { ms?: number }) => {
           const t = performance.now()
           s.firstStartAt ??= Date.now()
+          s.running++
           try {
             const r = await ref.ask("Work", { ms: payload?.ms ?? 0 }, { timeoutMs: 30_000 })
             s.completed++
@@ -91,6 +121,7 @@ if (config.role === "tasks") {
             s.failed++
             throw e
           } finally {
+            s.running--
             s.busyMs += performance.now() - t
           }
         },
@@ -109,16 +140,23 @@ if (config.role === "tasks") {
   for (const z of zones) {
     if (z.concurrency > 0) brokers.push(await serveCapability(node.nc, z.capability, market.handler(), { concurrency: z.concurrency, onEvent }))
   }
+  const capacity = config.recruit?.capacity
+  const reporter = capacity
+    ? startLoadReporter({ nodeId: config.nodeId, pheromones: () => ph, intervalMs: 250, log: quiet, sample: async () => capabilityLoads("default", await capabilityBacklogs(node.nc, "default"), (c) => capacity[c] ?? 1) })
+    : undefined
+  const recruiter = capacity ? startRecruiter({ pheromones: ph, recruits, intervalMs: 250, log: quiet }) : undefined
   node.nc.subscribe(SWARM_REPORT_SUBJECT, {
     callback: (_e, m) => {
       const agents = bidders.map((b) => ({ id: b.agentId, ...stats.get(b.agentId)!, bidder: b.stats() }))
-      m.respond(new TextEncoder().encode(JSON.stringify({ node: config.nodeId, agents, settled })))
+      m.respond(new TextEncoder().encode(JSON.stringify({ node: config.nodeId, agents, settled, recruiter: recruiter?.stats() ?? null })))
     },
   })
   await node.nc.flush()
   process.once("SIGTERM", () => {
     void (async () => {
-      await Promise.all(brokers.map((b) => b.stop({ graceMs: 1000 }).catch(() => undefined)))
+      recruiter?.stop()
+      reporter?.stop()
+      await Promise.all([...brokers, ...extraBrokers.values()].map((b) => b.stop({ graceMs: 1000 }).catch(() => undefined)))
       await market.stop().catch(() => undefined)
       await ph.close().catch(() => undefined)
       await node.drain()

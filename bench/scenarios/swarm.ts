@@ -18,6 +18,15 @@
  * agent's first start and last completion, epoch ms, one machine's clock), not to the poll that
  * noticed it. With --rate, tasks are submitted at that rate instead of as one backlog. No raw-
  * NATS baseline: there is no raw equivalent of a swarm.
+ *
+ * Then recruitment, twice with fresh node processes: the agents are specialised (agent i bids
+ * on zone i mod Z only, each node's brokers run as many auctions per zone as it has the zone's
+ * specialists) and 70% of the T tasks are in zone 0. Recruitment off: the other zones' agents
+ * run dry and idle while zone 0 queues. Recruitment on: every node reports each zone's load
+ * every 250 ms (tasks waiting over the zone's specialists swarm-wide, `load` pheromones at
+ * `elastic.capability.<zone>`) and an idle agent joins a zone at load ≥ 0.9 (bidding on it, with
+ * a broker slot of its own), leaving it below 0.5 (runtime/elastic/recruit.ts). Reported for
+ * each: throughput, Gini of work per agent and mean idle time, with the number of recruitments.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { createInbox } from "@nats-io/nats-core"
@@ -49,6 +58,8 @@ interface NodeReport {
   agents: AgentReport[]
   /** Settled by this node's brokers: recorded completed or dead-lettered by the queue. */
   settled: { completed: number; deadLettered: number; failedAttempts: number; lastSettledAt: number | null }
+  /** Recruitment counters when it is on (checks, recruited, released). */
+  recruiter?: { checks: number; recruited: number; released: number } | null
 }
 
 async function collectReports(nc: NatsConnection, expected: number, waitMs = 1000): Promise<NodeReport[]> {
@@ -79,9 +90,135 @@ export function zonePlan(agentsPerNode: ReadonlyArray<number>, zones: number): A
   )
 }
 
+/** One foraging run: node processes started, T tasks submitted, the nodes' reports collected, processes stopped. */
+interface Phase {
+  /** Each agent bids on its own zone only (agent i: zone i mod Z). */
+  readonly specialise: boolean
+  /** Recruitment by zone load (only with `specialise`). */
+  readonly recruit: boolean
+  /** 70% of the tasks in zone 0, the rest spread over the others (else evenly in turn). */
+  readonly skewed: boolean
+  readonly label: string
+}
+
+interface PhaseResult {
+  readonly reports: NodeReport[]
+  readonly completed: number
+  readonly deadLettered: number
+  readonly failedAttempts: number
+  readonly windowMs: number
+  readonly lastDone: number
+  readonly lastSettled: number
+  readonly work: number[]
+  readonly idle: number[]
+}
+
+function zoneOf(i: number, Z: number, skewed: boolean): number {
+  if (!skewed || Z < 2) return i % Z
+  const d = i % 10
+  return d < 7 ? 0 : 1 + ((d - 7) % (Z - 1))
+}
+
+async function forage(ctx: ScenarioContext, nc: NatsConnection, engine: { submit(t: unknown): Promise<unknown> }, K: number, N: number, T: number, Z: number, phase: Phase, progress: [number, number]): Promise<PhaseResult> {
+  const agentIds = Array.from({ length: N }, (_, i) => `ant${i}`)
+  const perNode = Array.from({ length: K }, (_, k) => agentIds.filter((_, i) => i % K === k))
+  const zoneCap = (z: number) => `bench.forage.z${z}`
+  const specialise = phase.specialise ? Object.fromEntries(agentIds.map((id, i) => [id, zoneCap(i % Z)])) : undefined
+  // as many auctions at once as there are agents able to bid: a call for bids that finds no idle agent waits for the no-bid timeout
+  const plan = specialise
+    ? perNode.map((ids) => Array.from({ length: Z }, (_, z) => ({ capability: zoneCap(z), concurrency: ids.filter((id) => specialise[id] === zoneCap(z)).length })))
+    : zonePlan(
+        perNode.map((a) => a.length),
+        Z,
+      )
+  const capacity = Object.fromEntries(Array.from({ length: Z }, (_, z) => [zoneCap(z), agentIds.filter((id) => !specialise || specialise[id] === zoneCap(z)).length]))
+  const [p0, p1] = progress
+  let procs: NodeProc[] = []
+  try {
+    ctx.progress(p0, `${phase.label}: starting ${K} node processes`)
+    procs = await startNodeProcs(
+      Array.from({ length: K }, (_, k) => ({
+        url: ctx.natsUrl,
+        nodeId: `bench-swarm-${k}`,
+        role: "swarm",
+        agentIds: perNode[k],
+        zones: plan[k],
+        ...(specialise ? { specialise } : {}),
+        ...(phase.recruit ? { recruit: { capacity } } : {}),
+      })),
+    )
+    // let membership settle so partitions have one owner each
+    await sleep(1500)
+    ctx.progress(p0 + 0.1 * (p1 - p0), `${phase.label}: foraging ${T} tasks with ${N} agents on ${K} nodes in ${Z} locations`)
+    const rate = ctx.options.rate
+    const t0 = performance.now()
+    const t0Epoch = Date.now()
+    let submitted = 0
+    const submitter = (async () => {
+      let next = 0
+      await Promise.all(
+        Array.from({ length: rate ? 1 : 32 }, async () => {
+          while (next < T) {
+            const i = next++
+            if (rate) {
+              const ahead = t0 + (i * 1000) / rate - performance.now()
+              if (ahead > 1) await sleep(ahead)
+            }
+            const priority = PRIORITIES[Math.floor(i / Z) % PRIORITIES.length]
+            await engine.submit({ capability: zoneCap(zoneOf(i, Z, phase.skewed)), priority, payload: { ms: TASK_MS } })
+            submitted++
+          }
+        }),
+      )
+    })()
+    const deadline = Date.now() + (ctx.quick ? 60_000 : 300_000)
+    let reports: NodeReport[] = []
+    const settledOf = (rs: NodeReport[]) => rs.reduce((s, r) => s + r.settled.completed + r.settled.deadLettered, 0)
+    let settled = 0
+    while (Date.now() < deadline) {
+      await sleep(250)
+      reports = await collectReports(nc, K, 500)
+      settled = settledOf(reports)
+      ctx.progress(p0 + (p1 - p0) * (0.1 + (0.9 * Math.min(settled, T)) / T), `${phase.label}: ${settled}/${T} tasks settled (${submitted} submitted)`)
+      if (settled >= T) break
+    }
+    await submitter
+    // the figures need every node's report: ask again until all K answered
+    for (let i = 0; i < 10 && reports.length < K; i++) reports = await collectReports(nc, K, 1000)
+    if (reports.length < K) ctx.log(`${phase.label}: only ${reports.length} of ${K} nodes reported; their agents count as idle`)
+    const agents = reports.flatMap((r) => r.agents)
+    const lastDone = Math.max(t0Epoch + 1, ...agents.map((a) => a.lastDoneAt ?? 0))
+    const windowMs = lastDone - t0Epoch
+    const idleAgents = agents.filter((a) => a.completed === 0)
+    if (idleAgents.length) ctx.log(`${phase.label}: agents without work: ${idleAgents.map((a) => JSON.stringify(a)).join(" ")}`)
+    return {
+      reports,
+      completed: reports.reduce((s, r) => s + r.settled.completed, 0),
+      deadLettered: reports.reduce((s, r) => s + r.settled.deadLettered, 0),
+      failedAttempts: reports.reduce((s, r) => s + r.settled.failedAttempts, 0),
+      windowMs,
+      lastDone,
+      lastSettled: Math.max(0, ...reports.map((r) => r.settled.lastSettledAt ?? 0)),
+      work: agentIds.map((id) => agents.find((a) => a.id === id)?.completed ?? 0),
+      idle: agentIds.map((id) => Math.max(0, 1 - (agents.find((a) => a.id === id)?.busyMs ?? 0) / windowMs)),
+    }
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()))
+  }
+}
+
+function problemsOf(r: PhaseResult, T: number): string | undefined {
+  const problems = [
+    r.completed < T ? `only ${r.completed} of ${T} tasks completed before the deadline` : "",
+    r.deadLettered ? `${r.deadLettered} dead-lettered` : "",
+    r.failedAttempts ? `${r.failedAttempts} attempt${r.failedAttempts === 1 ? "" : "s"} failed (retried by the queue)` : "",
+  ].filter(Boolean)
+  return problems.length ? problems.join("; ") : undefined
+}
+
 export const swarmScenario: Scenario = {
   name: "swarm",
-  summary: "N agents over K node processes foraging tasks by pheromone-guided bids: throughput, Gini of work, idle time",
+  summary: "N agents over K node processes foraging tasks by pheromone-guided bids: throughput, Gini of work, idle time; then specialised agents under skewed work, recruitment off and on",
   async run(ctx: ScenarioContext) {
     const tasks = await importIfPresent("runtime/tasks/mod.ts")
     const pheromones = await importIfPresent("runtime/stigmergy/pheromones.ts")
@@ -94,70 +231,10 @@ export const swarmScenario: Scenario = {
     const N = ctx.options.agents ?? (ctx.quick ? 8 : 24)
     const T = taskCount(ctx, 2000, 120)
     const Z = Math.min(4, N)
-    const agentIds = Array.from({ length: N }, (_, i) => `ant${i}`)
-    const perNode = Array.from({ length: K }, (_, k) => agentIds.filter((_, i) => i % K === k))
-    // as many auctions at once as there are agents: a call for bids that finds no idle agent waits for the no-bid timeout
-    const plan = zonePlan(
-      perNode.map((a) => a.length),
-      Z,
-    )
     const nc = await rawConnection(ctx.natsUrl, "bench-swarm-driver")
-    let procs: NodeProc[] = []
-    const engine = await startTaskEngine(nc)
+    const engine = (await startTaskEngine(nc)) as { submit(t: unknown): Promise<unknown>; stop(): Promise<void> }
     try {
-      ctx.progress(0.02, `starting ${K} node processes`)
-      procs = await startNodeProcs(
-        Array.from({ length: K }, (_, k) => ({ url: ctx.natsUrl, nodeId: `bench-swarm-${k}`, role: "swarm", agentIds: perNode[k], zones: plan[k] })),
-      )
-      // let membership settle so partitions have one owner each
-      await sleep(1500)
-      ctx.progress(0.2, `foraging ${T} tasks with ${N} agents on ${K} nodes in ${Z} locations`)
-      const rate = ctx.options.rate
-      const t0 = performance.now()
-      const t0Epoch = Date.now()
-      let submitted = 0
-      const submitter = (async () => {
-        let next = 0
-        await Promise.all(
-          Array.from({ length: rate ? 1 : 32 }, async () => {
-            while (next < T) {
-              const i = next++
-              if (rate) {
-                const ahead = t0 + (i * 1000) / rate - performance.now()
-                if (ahead > 1) await sleep(ahead)
-              }
-              const zone = i % Z
-              const priority = PRIORITIES[Math.floor(i / Z) % PRIORITIES.length]
-              await engine.submit({ capability: `bench.forage.z${zone}`, priority, payload: { ms: TASK_MS } })
-              submitted++
-            }
-          }),
-        )
-      })()
-      const deadline = Date.now() + (ctx.quick ? 60_000 : 300_000)
-      let reports: NodeReport[] = []
-      const settledOf = (rs: NodeReport[]) => rs.reduce((s, r) => s + r.settled.completed + r.settled.deadLettered, 0)
-      let settled = 0
-      while (Date.now() < deadline) {
-        await sleep(250)
-        reports = await collectReports(nc, K, 500)
-        settled = settledOf(reports)
-        ctx.progress(0.2 + (0.8 * Math.min(settled, T)) / T, `${settled}/${T} tasks settled (${submitted} submitted)`)
-        if (settled >= T) break
-      }
-      await submitter
-      // the figures need every node's report: ask again until all K answered
-      for (let i = 0; i < 10 && reports.length < K; i++) reports = await collectReports(nc, K, 1000)
-      if (reports.length < K) ctx.log(`only ${reports.length} of ${K} nodes reported; their agents count as idle`)
-      const agents = reports.flatMap((r) => r.agents)
-      const completed = reports.reduce((s, r) => s + r.settled.completed, 0)
-      const deadLettered = reports.reduce((s, r) => s + r.settled.deadLettered, 0)
-      const failedAttempts = reports.reduce((s, r) => s + r.settled.failedAttempts, 0)
-      const lastDone = Math.max(t0Epoch + 1, ...agents.map((a) => a.lastDoneAt ?? 0))
-      const lastSettled = Math.max(0, ...reports.map((r) => r.settled.lastSettledAt ?? 0))
-      const windowMs = lastDone - t0Epoch
-      const work = agentIds.map((id) => agents.find((a) => a.id === id)?.completed ?? 0)
-      const idle = agentIds.map((id) => Math.max(0, 1 - (agents.find((a) => a.id === id)?.busyMs ?? 0) / windowMs))
+      const base = await forage(ctx, nc, engine, K, N, T, Z, { specialise: false, recruit: false, skewed: false, label: "generalists" }, [0.02, 0.5])
       const params = {
         agents: N,
         nodes: K,
@@ -165,35 +242,41 @@ export const swarmScenario: Scenario = {
         locations: Z,
         priorities: PRIORITIES.join("/"),
         taskMs: TASK_MS,
-        rate: rate ?? "backlog",
+        rate: ctx.options.rate ?? "backlog",
         idealThroughput: (N * 1000) / TASK_MS,
-        windowMs: Math.round(windowMs),
-        settleLagMs: lastSettled ? lastSettled - lastDone : null,
+        windowMs: Math.round(base.windowMs),
+        settleLagMs: base.lastSettled ? base.lastSettled - base.lastDone : null,
       }
-      const problems = [
-        completed < T ? `only ${completed} of ${T} tasks completed before the deadline` : "",
-        deadLettered ? `${deadLettered} dead-lettered` : "",
-        failedAttempts ? `${failedAttempts} attempt${failedAttempts === 1 ? "" : "s"} failed (retried by the queue)` : "",
-      ].filter(Boolean)
-      const note = problems.length ? problems.join("; ") : undefined
-      ctx.record({ metric: "throughput", value: (completed * 1000) / windowMs, unit: "tasks/s", better: "higher", headline: true, params, note })
-      const sorted = [...work].sort((a, b) => a - b)
-      const idleAgents = agents.filter((a) => a.completed === 0)
-      if (idleAgents.length) ctx.log(`agents without work: ${idleAgents.map((a) => JSON.stringify(a)).join(" ")}`)
+      const note = problemsOf(base, T)
+      ctx.record({ metric: "throughput", value: (base.completed * 1000) / base.windowMs, unit: "tasks/s", better: "higher", headline: true, params, note })
+      const sorted = [...base.work].sort((a, b) => a - b)
       ctx.record({
         metric: "Gini of work per agent",
-        value: gini(work),
+        value: gini(base.work),
         unit: "",
         better: "lower",
         target: "value < 0.2",
         headline: true,
-        params: { ...params, min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1], agentsWithoutWork: work.filter((w) => w === 0).length, reports: reports.length },
+        params: { ...params, min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1], agentsWithoutWork: base.work.filter((w) => w === 0).length, reports: base.reports.length },
         note: "issue target < 0.2 (seed < 0.3)",
       })
-      ctx.record({ metric: "agent idle time", value: mean(idle) * 100, unit: "%", better: "lower", target: "value < 20", targetFrom: "seed", headline: true, params })
+      ctx.record({ metric: "agent idle time", value: mean(base.idle) * 100, unit: "%", better: "lower", target: "value < 20", targetFrom: "seed", headline: true, params })
+
+      // Specialised agents (each bids on its own zone), 70% of the work in zone 0: without
+      // recruitment the other zones' agents idle while zone 0's queue; with it, nodes report each
+      // zone's load (waiting tasks over its specialists) and idle agents join a critical zone.
+      for (const recruit of [false, true]) {
+        const label = `specialised, skewed, recruitment ${recruit ? "on" : "off"}`
+        const r = await forage(ctx, nc, engine, K, N, T, Z, { specialise: true, recruit, skewed: true, label }, recruit ? [0.75, 1] : [0.5, 0.75])
+        const recruited = r.reports.reduce((s, x) => s + (x.recruiter?.recruited ?? 0), 0)
+        const p = { ...params, windowMs: Math.round(r.windowMs), skew: "70% zone 0", recruitment: recruit ? "on" : "off", recruited }
+        const n = problemsOf(r, T)
+        ctx.record({ metric: `throughput (${label})`, value: (r.completed * 1000) / r.windowMs, unit: "tasks/s", better: "higher", params: p, note: n })
+        ctx.record({ metric: `Gini of work per agent (${label})`, value: gini(r.work), unit: "", better: "lower", params: { ...p, agentsWithoutWork: r.work.filter((w) => w === 0).length }, note: n })
+        ctx.record({ metric: `agent idle time (${label})`, value: mean(r.idle) * 100, unit: "%", better: "lower", params: p, note: n })
+      }
     } finally {
-      await Promise.all(procs.map((p) => p.stop()))
-      await (engine as { stop(): Promise<void> }).stop().catch(() => undefined)
+      await engine.stop().catch(() => undefined)
       await nc.close()
     }
   },
