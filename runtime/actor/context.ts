@@ -14,6 +14,7 @@ import type { TenantScope } from "./tenant-scope.ts"
 import type { Pheromones, Workspace } from "../stigmergy/mod.ts"
 import type { ScopedMemory } from "../memory/mod.ts"
 import type { ModelClient } from "../models/mod.ts"
+import { toolsClient } from "../tools/client.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { turnSignal } from "./handler-turn.ts"
 import { STREAM_HEADER } from "../../subjects/models.ts"
@@ -102,7 +103,10 @@ class CellContext implements ActorContext<unknown> {
       m = models.client(
         { tenant, type: cell.type, id: cell.id },
         // An agent tool's call is an ask, in the actor's own tenant (through its scope); a turn waits for it as long as a model call.
-        (type: string, id: string, tag: string, message: unknown) => scope.messaging.ask({ agent: type, id, tenant }, tag, message, { timeoutMs: 30_000 }),
+        // A registry tool's call is a run in the same tenant's registry, over the same scope (runtime/tools).
+        Object.assign((type: string, id: string, tag: string, message: unknown) => scope.messaging.ask({ agent: type, id, tenant }, tag, message, { timeoutMs: 30_000 }), {
+          runTool: (name: string, args: unknown) => toolsClient(scope.nc, tenant).run(name, args).then((r) => r.value),
+        }),
         (subject: string, data: Uint8Array) => node.nc.publish(subject, data),
         () => turnSignal(cell),
       )

@@ -13,8 +13,14 @@ import type { ActorAddress } from "../../subjects/grammar.ts"
 import { ToolCallError } from "./errors.ts"
 import type { ChatMessage, ToolSpec } from "./types.ts"
 
-/** The port through which a tool asks another agent; the engine fills it with a real ask. */
-export type AskAgent = (type: string, id: string, tag: string, message: unknown) => Promise<unknown>
+/** Runs a tool of the caller's tenant's registry by name and resolves with its result (runtime/tools). */
+export type RunTool = (name: string, args: unknown) => Promise<unknown>
+
+/**
+ * The port through which a tool asks another agent; the engine fills it with a real ask, and
+ * with `runTool` where the node serves a tool registry (the caller's tenant's, through its scope).
+ */
+export type AskAgent = ((type: string, id: string, tag: string, message: unknown) => Promise<unknown>) & { readonly runTool?: RunTool }
 
 export interface ToolContext {
   /** Stable across a resumed turn: a tool with side effects should de-duplicate on it. */
