@@ -55,6 +55,7 @@ export function toolCommands<W extends Record<string, Opt<any, any>>>({ tenant, 
     ],
     examples: [
       `npx ants tool register add --source '${ADD_SOURCE}' --schema '${ADD_SCHEMA}' --description "Adds two numbers"`,
+      `npx ants tool run add '{"a":2,"b":3}'`,
       "npx ants tool list",
       "npx ants tool show add --json",
     ],

@@ -16,7 +16,9 @@
  * DEFAULT_TOOLS_TIMEOUT_MS, PROMOTION, STATS_WINDOW, withOutcome, statusOf, toJsonSchema,
  * schemaIssues, ToolSchema, TOOL_LEVELS, ToolLevel, ToolStatus, ToolHead, ToolVersion,
  * ToolStats, ToolInfo, ToolRunResult, JsonSchema, antsMcpServer, serveMcpStdio, serveMcpHttp,
- * McpServeOptions, McpHttpOptions, McpHttpServer.
+ * McpServeOptions, McpHttpOptions, McpHttpServer, jsonTool, toolNameOf, mcpTools, McpServerConfig,
+ * McpToolset, McpToolsOptions, registryTool, registryTools, loadOpenApi, openApiOperations,
+ * openApiTools, registerOpenApi, OpenApiCredentials, OpenApiOptions.
  */
 export { ToolError, isToolError } from "./errors.ts"
 export { MAX_TOOL_SOURCE_BYTES, createToolRegistry } from "./registry.ts"

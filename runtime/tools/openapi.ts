@@ -80,21 +80,22 @@ function moduleOf(call: { method: string; base: string; path: string; params: Ar
 export default async function (args, context) {
   const env = (context && context.env) || globalThis.env || {};
   let path = CALL.path;
-  const query = new URLSearchParams();
+  const query = [];
+  const q = (k, v) => query.push(encodeURIComponent(k) + "=" + encodeURIComponent(v));
   const headers = { accept: "application/json" };
   for (const p of CALL.params) {
     const v = args[p.name];
     if (v === undefined) continue;
     if (p.in === "path") path = path.split("{" + p.name + "}").join(encodeURIComponent(String(v)));
-    else if (p.in === "query") query.append(p.name, typeof v === "object" ? JSON.stringify(v) : String(v));
+    else if (p.in === "query") q(p.name, typeof v === "object" ? JSON.stringify(v) : String(v));
     else if (p.in === "header") headers[p.name] = String(v);
   }
   if (env.ANTS_BEARER) headers.authorization = "Bearer " + env.ANTS_BEARER;
   if (env.ANTS_API_KEY_NAME && env.ANTS_API_KEY_IN === "header") headers[env.ANTS_API_KEY_NAME] = env.ANTS_API_KEY;
-  if (env.ANTS_API_KEY_NAME && env.ANTS_API_KEY_IN === "query") query.append(env.ANTS_API_KEY_NAME, env.ANTS_API_KEY);
+  if (env.ANTS_API_KEY_NAME && env.ANTS_API_KEY_IN === "query") q(env.ANTS_API_KEY_NAME, env.ANTS_API_KEY);
   const init = { method: CALL.method.toUpperCase(), headers };
   if (CALL.hasBody && args.body !== undefined) { headers["content-type"] = "application/json"; init.body = JSON.stringify(args.body); }
-  const qs = query.toString();
+  const qs = query.join("&");
   const r = await fetch(CALL.base + path + (qs ? "?" + qs : ""), init);
   const text = typeof r.text === "function" ? await r.text() : String(r.body ?? "");
   let body = text;
@@ -121,7 +122,7 @@ export function openApiOperations(doc: Doc, options: OpenApiOptions = {}): Regis
     for (const method of METHODS) {
       const op = resolve(doc, item[method]) as Operation | undefined
       if (!op) continue
-      const generated = toolNameOf(`${method}_${path.replace(/[{}]/g, "")}`.replace(/_+/g, "_").replace(/_$/, ""))
+      const generated = toolNameOf(`${method}_${path.replace(/[{}]/g, "")}`).replace(/_+/g, "_").replace(/_$/, "")
       const name = toolNameOf([options.prefix, op.operationId ?? generated].filter(Boolean).join("_"))
       if (options.include && !options.include.includes(op.operationId ?? generated) && !options.include.includes(name)) continue
       const params = (resolve(doc, [...shared, ...(op.parameters ?? [])]) as Param[]).filter((p) => p.in !== "cookie")

@@ -82,15 +82,19 @@ function checkRegistration(input: RegisterInput): void {
   for (const [k, v] of Object.entries(input.env ?? {})) if (typeof v !== "string") throw new ToolError("invalid_message", `env.${k} must be a string`)
 }
 
-/** The envelope code of a sandbox failure: its limits are `timeout`/`too_large`, anything else the tool's own failure. */
+/** The envelope code of a sandbox failure, by its `SandboxError` code: limits, the allow-list, or the tool's own failure. */
+const SANDBOX_CODES: Readonly<Record<string, ErrorCode>> = {
+  cpu_limit: "timeout",
+  wall_limit: "timeout",
+  memory_limit: "too_large",
+  result_too_large: "too_large",
+  fetch_denied: "forbidden",
+  unavailable: "unavailable",
+}
+
 function sandboxCode(e: unknown): ErrorCode {
   const code = (e as { code?: unknown })?.code
-  if (typeof code === "string") {
-    if (/time|cpu|wall/i.test(code)) return "timeout"
-    if (/memory|size|large/i.test(code)) return "too_large"
-    if (/fetch|forbidden|denied/i.test(code)) return "forbidden"
-  }
-  return "handler_failed"
+  return (typeof code === "string" && Object.hasOwn(SANDBOX_CODES, code) ? SANDBOX_CODES[code] : undefined) ?? "handler_failed"
 }
 
 /**
@@ -166,6 +170,8 @@ export function createToolRegistry(options: { readonly store: ToolStore; readonl
         failure = isToolError(e) ? e : new ToolError(sandboxCode(e), `${name} failed: ${message}`, { sandbox: (e as { code?: unknown })?.code ?? tagOf(e) })
       }
       const durationMs = performance.now() - started
+      // a sandbox that is full or missing says nothing about the tool: not counted
+      if (failure?.code === "unavailable") throw failure
       await store.recordOutcome(tenant, name, version.version, failure === undefined, durationMs)
       if (failure) throw failure
       return { value, version: version.version, durationMs, ...(head.deprecated ? { deprecated: { replacement: head.deprecated.replacement } } : {}) }
