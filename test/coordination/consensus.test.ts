@@ -4,6 +4,7 @@ import { getConsensusRound, runConsensus, tally, type EscalationRequest, type Vo
 import { coordinationNode } from "./fixtures/node.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { agentSubject } from "../../subjects/grammar.ts"
+import { readAuditStream, verifyAudit, viewReceipts } from "../../runtime/governance/mod.ts"
 import { judge, moderator } from "./fixtures/agents.ts"
 
 const fx = coordinationNode()
@@ -78,6 +79,19 @@ describe("consensus", () => {
     expect(stored?.status).toBe("decided")
     expect((stored?.votes as VoteRecord[]).every((v) => v.outcome === "vote" && v.rationale)).toBe(true)
     expect(stored?.matrix).toEqual(r.matrix)
+  })
+
+  it("consensus - with the node's audit as the record port, the votes and the decision are receipts of the tenant's verified chain", async () => {
+    const r = await runConsensus(
+      { messaging: fx.node.client, workspace: createWorkspace(nats.nc, { tenant: "audited", actor: "test/coordinator" }), record: fx.node.governance!.record },
+      { round: "r-audit", question: "approve the transfer?", context: { amount: 8000 }, voters: { agent: judge, ids: ["strict-1", "strict-2", "lenient-1"], tenant: "audited" } },
+    )
+    expect(r).toMatchObject({ status: "decided", recordFailures: 0 })
+    const receipts = viewReceipts((await readAuditStream(nats.nc, "audited")).messages).flatMap((v) => ("kind" in v ? [v] : []))
+    const ofRound = receipts.filter((v) => (v.detail as { round?: string }).round === "r-audit")
+    expect(ofRound.filter((v) => v.kind === "consensus_vote").map((v) => (v.detail as { voter: string }).voter).sort()).toEqual(["judge/lenient-1", "judge/strict-1", "judge/strict-2"])
+    expect(ofRound.filter((v) => v.kind === "consensus_decision").map((v) => (v.detail as { status: string; answer: string }).answer)).toEqual(["reject"])
+    expect((await verifyAudit(nats.nc, "audited")).ok).toBe(true)
   })
 
   it("consensus - below the threshold it escalates through the port, with the votes and a summary", async () => {
