@@ -16,5 +16,6 @@ import { noisyNeighbourScenario } from "./noisy-neighbour.ts"
 import { taskFailoverScenario } from "./task-failover.ts"
 import { toolsScenario } from "./tools.ts"
 import { tracingScenario } from "./tracing.ts"
+import { gatewayScenario } from "./gateway.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario, tracingScenario, recallScenario, toolsScenario]
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario, tracingScenario, recallScenario, toolsScenario, gatewayScenario]
