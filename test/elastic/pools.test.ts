@@ -3,7 +3,8 @@ import { Schema } from "effect"
 import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
-import { poolSubject, typeLoadLocation } from "../../subjects/elastic.ts"
+import { POOL_ID, poolSubject, typeLoadLocation } from "../../subjects/elastic.ts"
+import { startTaskEngine } from "../../runtime/tasks/engine.ts"
 import { natsPerFile } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
@@ -123,6 +124,34 @@ describe("elastic pools", () => {
       expect((await inspectPool("acme", type)).size).toBe(2)
     } finally {
       await ph.close()
+      await node.drain()
+    }
+  })
+
+  it("pools - a durable task's handler hands its work to an idle member of the type's pool", async () => {
+    const type = "elastic_tasked"
+    const byMember: string[] = []
+    const def = defineAgent({
+      type,
+      protocol: { Work: { message: Schema.Struct({ n: Schema.Number }), reply: Schema.Struct({ n: Schema.Number, by: Schema.String }) } },
+      warmPool: { min: 1, max: 2 },
+      capabilities: {
+        "elastic.work": async (payload: { n: number }, c) => {
+          const r = (await c.ask({ agent: type, id: POOL_ID }, "Work", payload)) as { by: string }
+          byMember.push(r.by)
+          return r
+        },
+      },
+      handlers: { Work: ({ n }, c) => ({ n, by: c.self.id }) },
+    })
+    const node = await startNode({ agents: [def], nats: ctx.server.url, logger: quiet, elastic: { tickMs: 50, loadIntervalMs: false } })
+    const engine = await startTaskEngine(ctx.nc)
+    try {
+      for (let n = 0; n < 4; n++) await engine.submit({ capability: "elastic.work", payload: { n } })
+      await waitUntil(() => byMember.length === 4, { timeoutMs: 30_000, message: "every task done by a pool member" })
+      expect(byMember.every((id) => id === `${type}-0` || id === `${type}-1`)).toBe(true)
+    } finally {
+      await engine.stop()
       await node.drain()
     }
   })
