@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config"
 
-/** Test folders that run code in isolated-vm, which needs `--no-node-snapshot` on Node 20 and later. */
+/** Test folders that run code in isolated-vm (the sandbox, registry tools), which needs `--no-node-snapshot` on Node 20 and later. */
 const ISOLATE_TESTS = ["test/sandbox/**/*.test.ts", "test/tools/**/*.test.ts"]
 
 // Integration tests start their own nats-server processes; two cores are all we have,

@@ -267,6 +267,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       isolate.settled = true
       startWatchdog()
       wallTimer = setTimeout(() => isolate.dispose("wall_limit"), limits.wallMs)
+      if (closed) throw new SandboxError("unavailable", "the sandbox is closed")
       if (fresh) await fresh.load(input.source, limits.wallMs)
       const out = await isolate.call(entry, argsJson, JSON.stringify(env), limits)
       if (fetchScope.denied) throw fetchScope.denied
@@ -291,6 +292,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         w.current = undefined
         w.settled = false
         w.busy = false
+        if (w.breach) log("warn", `sandbox: a run of tenant ${input.tenant} hit its ${w.breach.replace("_", " ")}; its isolate was disposed`)
         if (keep) wake(input.tenant)
         else remove(w, w.breach)
       } else wake(input.tenant)
