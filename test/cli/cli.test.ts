@@ -10,8 +10,8 @@ import { connect } from "@nats-io/transport-node"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { isProcessAlive as alive } from "../../runtime/cli/embedded-url.ts"
+import { BIN, runCli } from "../helpers/cli.ts"
 
-const BIN = new URL("../../runtime/cli/bin.mjs", import.meta.url).pathname
 const EXAMPLES = new URL("../../actors/examples/index.ts", import.meta.url).pathname
 const SLOW = new URL("./fixtures/slow-agent.ts", import.meta.url).pathname
 
@@ -29,16 +29,7 @@ const writeUrlFile = (content: object) => {
 }
 const isolated = { NATS_URL: "", TMPDIR: TMP }
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } })
-    let stdout = ""
-    let stderr = ""
-    p.stdout.on("data", (d) => (stdout += d))
-    p.stderr.on("data", (d) => (stderr += d))
-    p.on("exit", (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { ...process.env, ...env })
 
 /** Starts `ants node --json` and resolves with its ready event. */
 function startNodeProcess(

@@ -23,9 +23,9 @@ import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { shellWords } from "./shell-words.ts"
+import { BIN, runCli } from "../helpers/cli.ts"
 
 const ROOT = new URL("../../", import.meta.url).pathname
-const BIN = join(ROOT, "runtime/cli/bin.mjs")
 /** Embedded servers leave their URL file in TMPDIR: this file's own, apart from anyone else's. */
 const TMP = mkdtempSync(join(tmpdir(), "ants-cli-examples-"))
 const isolated = { NATS_URL: "", TMPDIR: TMP }
@@ -91,16 +91,7 @@ async function inProcess(argv: string[]): Promise<{ code: number; out: string; e
   return { code, out: out.join("\n"), err: err.join("\n") }
 }
 
-function spawnCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } })
-    let stdout = ""
-    let stderr = ""
-    p.stdout.on("data", (d) => (stdout += d))
-    p.stderr.on("data", (d) => (stderr += d))
-    p.on("exit", (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const spawnCli = (args: string[], env: Record<string, string>) => runCli(args, { ...process.env, ...env }, ROOT)
 
 let server: NatsServer
 /** A second server for `ants node` examples given --nats, so they do not take partitions from the test's node. */

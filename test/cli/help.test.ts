@@ -5,7 +5,6 @@
  * expected. Nothing here needs NATS: the point is that none of it connects (the one spawned
  * help is given a NATS URL where nothing listens).
  */
-import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { BENCH_USAGE, parseBenchArgs } from "../../bench/options.ts"
@@ -33,8 +32,8 @@ import { NODE_DEFAULTS } from "../../runtime/node/node.ts"
 import { MEMORY_KINDS } from "../../runtime/memory/types.ts"
 import { DECAY_CURVES, PHEROMONE_TYPES, STRENGTH_LEVELS } from "../../subjects/pheromones.ts"
 import { PRIORITIES } from "../../subjects/tasks.ts"
+import { runCli } from "../helpers/cli.ts"
 
-const BIN = new URL("../../runtime/cli/bin.mjs", import.meta.url).pathname
 const PKG = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -44,16 +43,7 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
   return { code, out: out.join("\n"), err: err.join("\n") }
 }
 
-function spawnCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } })
-    let stdout = ""
-    let stderr = ""
-    p.stdout.on("data", (d) => (stdout += d))
-    p.stderr.on("data", (d) => (stderr += d))
-    p.on("exit", (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const spawnCli = (args: string[], env: Record<string, string> = {}) => runCli(args, { ...process.env, ...env })
 
 const options = (c: CommandSpec): Array<[string, AnyOpt]> => Object.entries(c.options)
 

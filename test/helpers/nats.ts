@@ -27,29 +27,34 @@ export async function rawConnect(url: string): Promise<NatsConnection> {
 /**
  * One server and one raw connection for the test file that calls this at its top level:
  * started in `beforeAll`, closed in `afterAll`. Read `server` and `nc` inside tests (they are
- * set once `beforeAll` ran).
+ * set once `beforeAll` ran), or pass `ready` to have them handed over, e.g. to a file's own
+ * `let server` and `let nc`: `natsPerFile({}, (s, c) => ([server, nc] = [s, c]))`.
  */
-export function natsPerFile(options: NatsServerOptions = {}): { readonly server: NatsServer; readonly nc: NatsConnection } {
+export function natsPerFile(
+  options: NatsServerOptions = {},
+  ready?: (server: NatsServer, nc: NatsConnection) => void,
+): { readonly server: NatsServer; readonly nc: NatsConnection } {
   let server: NatsServer | undefined
   let nc: NatsConnection | undefined
   beforeAll(async () => {
     server = await natsFixture(options)
     nc = await rawConnect(server.url)
+    ready?.(server, nc)
   })
   afterAll(async () => {
     await nc?.close()
     await server?.stop()
   })
-  const ready = <T>(v: T | undefined, what: string): T => {
+  const set = <T>(v: T | undefined, what: string): T => {
     if (v === undefined) throw new Error(`natsPerFile: ${what} is read before beforeAll ran`)
     return v
   }
   return {
     get server() {
-      return ready(server, "server")
+      return set(server, "server")
     },
     get nc() {
-      return ready(nc, "nc")
+      return set(nc, "nc")
     },
   }
 }

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile, natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
 import type { Evaporation, Trail } from "../../runtime/stigmergy/trail.ts"
@@ -12,15 +12,7 @@ import { serverFeatures } from "../../runtime/server/server-features.ts"
 let srv: NatsServer
 let nc: NatsConnection
 
-beforeAll(async () => {
-  srv = await natsFixture()
-  nc = await rawConnect(srv.url)
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await srv?.stop()
-})
+natsPerFile({}, (s, c) => ([srv, nc] = [s, c]))
 
 /** How many consumers of the pheromone stream read exactly this key filter. */
 async function consumersOn(filter: string): Promise<number> {

@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
 
 let srv: NatsServer
 let nc: NatsConnection
 
-beforeAll(async () => {
-  srv = await natsFixture()
-  nc = await rawConnect(srv.url)
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await srv?.stop()
-})
+natsPerFile({}, (s, c) => ([srv, nc] = [s, c]))
 
 describe("pheromone watch resilience", () => {
   it("pheromone watch - keeps delivering after the server restarts", async () => {

@@ -4,7 +4,7 @@
  * It needs nats-server 2.11 or newer: point NATS_SERVER_BIN at one to run it. On an older
  * server (this machine has 2.9.10) it skips and says why.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
 import { findNatsServer, natsServerVersion } from "../../runtime/server/nats-server.ts"
@@ -12,7 +12,7 @@ import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
 import { versionAtLeast } from "../../runtime/server/server-features.ts"
 import type { Evaporation } from "../../runtime/stigmergy/trail.ts"
 import { PHEROMONE_BUCKET } from "../../subjects/pheromones.ts"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile, natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
 const bin = findNatsServer()
@@ -29,15 +29,7 @@ let srv: NatsServer
 let nc: NatsConnection
 
 describe.skipIf(!newer)("pheromones on nats-server 2.11+", () => {
-  beforeAll(async () => {
-    srv = await natsFixture()
-    nc = await rawConnect(srv.url)
-  })
-
-  afterAll(async () => {
-    await nc?.close()
-    await srv?.stop()
-  })
+  natsPerFile({}, (s, c) => ([srv, nc] = [s, c]))
 
   it("server ttl - the server expires a trail at its TTL and a non-sweeping watcher hears expired", async () => {
     const ph = createPheromones(nc, { tenant: "ttl" })

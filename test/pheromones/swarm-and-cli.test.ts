@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
 import { depositSuccess, findOverloaded, followStrongest, safeLocations, strongestPatterns } from "../../runtime/stigmergy/swarm-rules.ts"
@@ -9,15 +9,7 @@ import { pheromoneCommand } from "../../runtime/cli/pheromone-command.ts"
 let srv: NatsServer
 let nc: NatsConnection
 
-beforeAll(async () => {
-  srv = await natsFixture()
-  nc = await rawConnect(srv.url)
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await srv?.stop()
-})
+natsPerFile({}, (s, c) => ([srv, nc] = [s, c]))
 
 let n = 0
 const tenantFor = (label: string) => `${label.replace(/[^A-Za-z0-9]+/g, "-").slice(0, 24)}-${++n}`

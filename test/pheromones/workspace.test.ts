@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { jetstreamManager } from "@nats-io/jetstream"
 import { createWorkspace, type Artifact } from "../../runtime/stigmergy/workspace.ts"
@@ -9,15 +9,7 @@ import { WORKSPACE_BUCKET } from "../../subjects/pheromones.ts"
 let srv: NatsServer
 let nc: NatsConnection
 
-beforeAll(async () => {
-  srv = await natsFixture()
-  nc = await rawConnect(srv.url)
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await srv?.stop()
-})
+natsPerFile({}, (s, c) => ([srv, nc] = [s, c]))
 
 /** How many consumers of the workspace stream read exactly this key filter. */
 async function consumersOn(filter: string): Promise<number> {

@@ -4,28 +4,20 @@
  * backoff, with a clear error saying what was not kept, and the node stops instead of retrying
  * for as long as the hand-over lasts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Kvm } from "@nats-io/kv"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { counter } from "../../actors/examples/index.ts"
 import { FINAL_CHECKPOINT } from "../../runtime/actor/final-checkpoint.ts"
 import { startNode } from "../../runtime/node/node.ts"
 import { STATE_BUCKET } from "../../subjects/kv.ts"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
 let server: NatsServer
 let nc: NatsConnection
 
-beforeAll(async () => {
-  server = await natsFixture()
-  nc = await rawConnect(server.url)
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await server?.stop()
-})
+natsPerFile({}, (s, c) => ([server, nc] = [s, c]))
 
 describe("final checkpoint", () => {
   it("drain - a checkpoint that cannot be stored gives up after a bounded number of tries with a clear error, and the node stops", async () => {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Schema } from "effect"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
@@ -9,7 +9,7 @@ import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { idsToKeepAwake, insideWindow, warmPoolIds } from "../../runtime/actor/lifecycle-policy.ts"
 import { nextFiring } from "../../runtime/actor/schedules.ts"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
 let server: NatsServer
@@ -24,15 +24,7 @@ function watchLifecycle(tenant: string, type: string, id: string) {
   return { events, stop: () => sub.unsubscribe() }
 }
 
-beforeAll(async () => {
-  server = await natsFixture()
-  nc = await rawConnect(server.url)
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await server?.stop()
-})
+natsPerFile({}, (s, c) => ([server, nc] = [s, c]))
 
 describe("lifecycle", () => {
   it("lifecycle - an idle actor passivates with its state and wakes on the next message", async () => {

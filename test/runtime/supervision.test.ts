@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Schema } from "effect"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { counter } from "../../actors/examples/index.ts"
@@ -6,7 +6,7 @@ import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { isAskError } from "../../runtime/client/messaging.ts"
 import { Kvm } from "@nats-io/kv"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
 let server: NatsServer
@@ -19,15 +19,7 @@ function watch(subject: string) {
   return { events, stop: () => sub.unsubscribe() }
 }
 
-beforeAll(async () => {
-  server = await natsFixture()
-  nc = await rawConnect(server.url)
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await server?.stop()
-})
+natsPerFile({}, (s, c) => ([server, nc] = [s, c]))
 
 describe("supervision in the runtime", () => {
   it("supervision - a crash restarts the actor from its last checkpoint and the decision is published", async () => {

@@ -10,8 +10,8 @@ import { createInterface } from "node:readline"
 import { connectClient } from "../../runtime/client/connect-client.ts"
 import { confWithTenants, type AuthConf } from "../helpers/nats-conf.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
+import { BIN, runCli } from "../helpers/cli.ts"
 
-const BIN = new URL("../../runtime/cli/bin.mjs", import.meta.url).pathname
 const EXAMPLES = new URL("../../actors/examples/index.ts", import.meta.url).pathname
 let auth: AuthConf
 let server: NatsServer
@@ -19,16 +19,7 @@ let node: ChildProcess
 let ready: any
 const clean = { ...process.env, NATS_URL: "", NATS_NKEY: "", NATS_USER: "", NATS_PASSWORD: "", NATS_TOKEN: "", NATS_CREDS: "" }
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...clean, ...env } })
-    let stdout = ""
-    let stderr = ""
-    p.stdout.on("data", (d) => (stdout += d))
-    p.stderr.on("data", (d) => (stderr += d))
-    p.on("exit", (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { ...clean, ...env })
 
 beforeAll(async () => {
   auth = confWithTenants(["acme", "globex"])

@@ -7,8 +7,8 @@ import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
+import { BIN, runCli } from "../helpers/cli.ts"
 
-const BIN = new URL("../../runtime/cli/bin.mjs", import.meta.url).pathname
 const EXAMPLES = new URL("../../actors/examples/index.ts", import.meta.url).pathname
 // embedded servers leave their URL file in TMPDIR: keep this file's apart from anyone else's
 const TMP = mkdtempSync(join(tmpdir(), "ants-task-cli-"))
@@ -17,16 +17,7 @@ const isolated = { NATS_URL: "", TMPDIR: TMP }
 let server: NatsServer
 let nodeProc: ChildProcess | undefined
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...isolated } })
-    let stdout = ""
-    let stderr = ""
-    p.stdout.on("data", (d) => (stdout += d))
-    p.stderr.on("data", (d) => (stderr += d))
-    p.on("exit", (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const run = (args: string[]) => runCli(args, { ...process.env, ...isolated })
 
 beforeAll(async () => {
   server = await natsFixture()
