@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from "node:fs"
 import type { NatsConnection } from "@nats-io/nats-core"
-import { isToolError, toolsClient, type JsonSchema, type ToolInfo } from "../tools/mod.ts"
+import { isToolError, registerOpenApi, toolsClient, type JsonSchema, type OpenApiCredentials, type ToolInfo } from "../tools/mod.ts"
 import type { Parsed } from "./command-spec.ts"
 import type { TOOL } from "./commands.ts"
 import type { Io } from "./io.ts"
@@ -50,7 +50,23 @@ export function checkTool(parsed: ToolParsed): void {
     if (v["result-schema"] !== undefined) schemaArg(v["result-schema"], "--result-schema")
   }
   if (parsed.subcommand === "run") argsOf(parsed.args[1])
+  if (parsed.subcommand === "import") credentialsOf(v)
   if (parsed.subcommand === "deprecate" && v.replacement === undefined) throw new UsageError("tool deprecate needs --replacement <name>: the tool to use instead")
+}
+
+/** An imported API's credentials, from the environment variables the options name. */
+function credentialsOf(v: ToolParsed["values"]): OpenApiCredentials | undefined {
+  const read = (name: string, flag: string) => {
+    const value = process.env[name]
+    if (!value) throw new UsageError(`${flag} ${name}: the environment variable ${name} is not set`)
+    return value
+  }
+  if ((v["api-key-header"] !== undefined || v["api-key-query"] !== undefined) !== (v["api-key-env"] !== undefined)) throw new UsageError("--api-key-env goes with one of --api-key-header <name> or --api-key-query <name>")
+  if (v["api-key-header"] !== undefined && v["api-key-query"] !== undefined) throw new UsageError("an API key goes in a header or in the query, not both")
+  const bearer = v["bearer-env"] === undefined ? undefined : read(v["bearer-env"], "--bearer-env")
+  const key = v["api-key-env"] === undefined ? undefined : read(v["api-key-env"], "--api-key-env")
+  const apiKey = key === undefined ? undefined : v["api-key-header"] !== undefined ? { in: "header" as const, name: v["api-key-header"], value: key } : { in: "query" as const, name: v["api-key-query"]!, value: key }
+  return bearer || apiKey ? { ...(bearer ? { bearer } : {}), ...(apiKey ? { apiKey } : {}) } : undefined
 }
 
 const pct = (r: number) => `${(r * 100).toFixed(0)}%`
@@ -100,6 +116,12 @@ export async function runTool(parsed: ToolParsed, io: Io & { readonly json: bool
         const r = await client.run(name, argsOf(parsed.args[1]), { timeoutMs: v.timeout })
         if (r.deprecated) io.err(`ants tool: ${name} is deprecated; use ${r.deprecated.replacement}`)
         print(r, () => [JSON.stringify(r.value)])
+        return 0
+      }
+      case "import": {
+        const credentials = credentialsOf(v)
+        const { heads } = await registerOpenApi(client, name, { ...(v.prefix ? { prefix: v.prefix } : {}), ...(v["base-url"] ? { baseUrl: v["base-url"] } : {}), ...(credentials ? { credentials } : {}) })
+        print({ tools: heads }, () => [`registered ${heads.length} tool(s) from ${name} in tenant ${v.tenant}:`, ...heads.map((h) => `  ${h.name.padEnd(24)} v${h.version}  ${h.description}`)])
         return 0
       }
       case "deprecate": {

@@ -13,6 +13,7 @@ import { openToolStore, toolsClient, PROMOTION, TOOL_LEVELS, type ToolStore } fr
 import { TOOL_LEVEL_NAMES } from "../../runtime/cli/commands.ts"
 import { confWithTenants, type AuthConf } from "../helpers/nats-conf.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
 
 const ADD = { name: "add", source: "export default async ({ a, b }) => ({ sum: a + b })", schema: { type: "object", properties: { a: { type: "number" }, b: { type: "number" } }, required: ["a", "b"] }, description: "Adds two numbers" }
 
@@ -47,6 +48,23 @@ describe("tool registry", () => {
     const store = await openToolStore(nc)
     expect((await store.version("versions", "add", 1))?.description).toBe("Adds two numbers")
     store.close()
+  })
+
+  it("tool registry - a node's watch of the bucket hears each registration and deprecation", async () => {
+    const store = await openToolStore(nc)
+    const heard: string[] = []
+    const stop = await store.onChange((tenant, name) => heard.push(`${tenant}/${name}`))
+    try {
+      const tools = toolsClient(nc, "watched")
+      await tools.register(ADD)
+      await tools.register({ ...ADD, name: "sum" })
+      await tools.deprecate("add", "sum")
+      await waitUntil(() => heard.length >= 3, { timeoutMs: 10_000, message: "three head changes" })
+      expect(heard).toEqual(["watched/add", "watched/sum", "watched/add"])
+    } finally {
+      stop()
+      store.close()
+    }
   })
 
   it("tool registry - an Effect Schema is stored as its JSON Schema", async () => {

@@ -6,11 +6,15 @@
  * document of a local HTTP server becoming tools that call it with the configured credentials,
  * and a call to another origin refused.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, type IncomingHttpHeaders } from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { defineConversationalAgent } from "../../runtime/agent/mod.ts"
+import { main } from "../../runtime/cli/main.ts"
 import type { ModelsFile } from "../../runtime/models/mod.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { openApiOperations, registerOpenApi, registryTool, toolsClient } from "../../runtime/tools/mod.ts"
@@ -163,6 +167,26 @@ describe("openapi tools", () => {
     await expect(client.run("post_pets", {})).rejects.toMatchObject({ code: "invalid_message" })
     await expect(client.run("broken", {})).rejects.toMatchObject({ code: "handler_failed", message: expect.stringMatching(/answered 500/) })
   }, 60_000)
+
+  it("openapi - `ants tool import` registers a document's operations with a credential read from the environment", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ants-openapi-"))
+    const file = join(dir, "pets.json")
+    writeFileSync(file, JSON.stringify(doc()))
+    const io = { out: [] as string[], err: [] as string[] }
+    const run = (argv: string[]) => main([...argv, "--nats", server.url], { out: (s) => void io.out.push(s), err: (s) => void io.err.push(s) })
+    try {
+      expect(await run(["tool", "import", file, "--tenant", "cli-pets", "--bearer-env", "ANTS_TEST_PETS_TOKEN"])).toBe(2)
+      expect(io.err.join("\n")).toMatch(/ANTS_TEST_PETS_TOKEN is not set/)
+      process.env.ANTS_TEST_PETS_TOKEN = "s3cret"
+      expect(await run(["tool", "import", file, "--tenant", "cli-pets", "--bearer-env", "ANTS_TEST_PETS_TOKEN", "--prefix", "pets"])).toBe(0)
+      expect(io.out.join("\n")).toMatch(/registered 3 tool\(s\)/)
+      expect(await run(["tool", "run", "pets_getPet", '{"petId":"p9"}', "--tenant", "cli-pets", "--json"])).toBe(0)
+      expect(JSON.parse(io.out.at(-1)!)).toMatchObject({ ok: true, value: { value: { status: 200, body: { id: "p9" } } } })
+    } finally {
+      delete process.env.ANTS_TEST_PETS_TOKEN
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 
   it("openapi - fetch from a tool limited to the document's server is refused for another origin", async () => {
     const client = toolsClient(nc, "petstore")
