@@ -9,7 +9,10 @@
  *                                              header as its id)
  *   POST /v1/agents/{type}/{id}/{tag}/stream   ask with the answer streamed as Server-Sent Events:
  *                                              `delta` events as the agent writes, then `reply`
- *   POST /v1/agents/{type}/{id}/wake           activate the actor (`{reason?, keepAliveMinutes?}`)
+ *   POST /v1/agents/{type}/{id}/wake           activate the actor (`{reason?, keepAliveMinutes?, sleepAfterMinutes?}`)
+ *   POST /v1/types/{type}/wake                 wake by type (`{reason?, keepAliveMinutes?, new?}`): a node
+ *                                              hosting the type wakes an instance asleep or stored, else a
+ *                                              new one, and answers `{type, id, created, status}`
  *
  * `?tenant=` (operators), `?timeout=<ms>` (default the gateway's `askTimeoutMs`). The reply of
  * an ask is passed through as bytes: the gateway decodes only error envelopes.
@@ -21,6 +24,7 @@ import { streamSSE } from "hono/streaming"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { agentSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
 import { modelStreamSubject, STREAM_HEADER } from "../../subjects/models.ts"
+import { wakeTypeSubject } from "../../subjects/wake.ts"
 import { AskError, checkPayload } from "../client/messaging.ts"
 import { publishDurable } from "../client/durable-tell.ts"
 import { requestReply } from "../client/reply-inbox.ts"
@@ -83,6 +87,13 @@ export function agentRoutes(app: Hono<GatewayEnv>, o: AgentRouteOptions): void {
     const body = await jsonBody(c)
     const nc = await o.connections.of(c.get("caller"))
     return replyResponse((await ask(nc, t.subject, Buffer.from(JSON.stringify(body)), timeoutOf(c))).data)
+  })
+
+  app.post("/v1/types/:type/wake", async (c) => {
+    const subject = wakeTypeSubject(tenantOf(c), c.req.param("type"))
+    const body = await jsonBody(c)
+    const nc = await o.connections.of(c.get("caller"))
+    return replyResponse((await ask(nc, subject, Buffer.from(JSON.stringify(body)), timeoutOf(c))).data)
   })
 
   app.post("/v1/agents/:type/:id/:tag", async (c) => {

@@ -143,8 +143,17 @@ export function openApiDocument(repo: TypeRepository, info: { title?: string; ve
       operationId: "wake",
       summary: "activate an actor (from its checkpoint, if any)",
       parameters: [{ name: "type", in: "path", required: true, schema: { type: "string" } }, idParam, tenantParam],
-      requestBody: { required: false, content: { "application/json": { schema: { type: "object", properties: { reason: { type: "string" }, keepAliveMinutes: { type: "number", minimum: 0 } } } } } },
+      requestBody: { required: false, content: { "application/json": { schema: { type: "object", properties: { reason: { type: "string" }, keepAliveMinutes: { type: "number", minimum: 0 }, sleepAfterMinutes: { type: "number", minimum: 0 } } } } } },
       responses: { "200": { description: "the actor's status" }, ...errorResponses },
+    },
+  }
+  paths["/v1/types/{type}/wake"] = {
+    post: {
+      operationId: "wakeType",
+      summary: "wake an instance of the type: one asleep or stored, else a new one",
+      parameters: [{ name: "type", in: "path", required: true, schema: { type: "string" } }, tenantParam, timeoutParam],
+      requestBody: { required: false, content: { "application/json": { schema: { type: "object", properties: { reason: { type: "string" }, keepAliveMinutes: { type: "number", minimum: 0 }, new: { type: "boolean" } } } } } },
+      responses: { "200": { description: "{type, id, created, status}" }, ...errorResponses },
     },
   }
   paths["/v1/types"] = {

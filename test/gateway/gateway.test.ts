@@ -123,6 +123,19 @@ describe("gateway", () => {
     expect(r.body.value).toMatchObject({ type: "counter", id: "w1" })
     const listed = await json(await s.call(s.tokens.operator, "GET", "/v1/actors?type=counter&tenant=acme"))
     expect(listed.body.value.actors.map((a: { id: string }) => a.id)).toContain("w1")
+    const bad = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/w1/wake", { keepAliveMinutes: -1 }))
+    expect([bad.status, bad.body.error.code]).toEqual([400, "invalid_message"])
+  })
+
+  it("gateway - wakes by type: a new instance, with the reason and keep-alive", async () => {
+    const r = await json(await s.call(s.tokens.acme, "POST", "/v1/types/counter/wake", { reason: "gateway test", keepAliveMinutes: 1, new: true }))
+    expect(r.status).toBe(200)
+    expect(r.body.value).toMatchObject({ type: "counter", created: true })
+    expect(r.body.value.id).toMatch(/^counter-/)
+    const listed = await json(await s.call(s.tokens.operator, "GET", "/v1/actors?type=counter&tenant=acme"))
+    expect(listed.body.value.actors.map((a: { id: string }) => a.id)).toContain(r.body.value.id)
+    const cross = await s.call(s.tokens.acme, "POST", "/v1/types/counter/wake?tenant=globex", {})
+    expect(cross.status).toBe(403)
   })
 
   it("gateway - discovery lists the types with their protocols' JSON Schemas and capabilities", async () => {
