@@ -43,7 +43,8 @@ const counter = defineSandboxedAgent({
   },
   source: COUNTER_SOURCE,
   // long enough that the other actors' answers come back while Spin still computes
-  limits: { cpuMs: 2_000 },
+  // and a wall limit far above it, so a loaded machine's slow CPU still ends in cpu_limit
+  limits: { cpuMs: 1_000, wallMs: 60_000 },
 })
 
 const trusted = defineAgent({
@@ -75,22 +76,22 @@ async function askError(p: Promise<unknown>): Promise<{ code?: string; message?:
   }
 }
 
-describe("sandboxed agents", () => {
+describe("sandboxed agents", { timeout: 180_000 }, () => {
   it("sandboxed agent - handlers run in the sandbox and keep the actor's state", async () => {
     const a = node.client.ref(counter, "a")
-    expect(await a.ask("Add", { n: 2 }, { timeoutMs: 30_000 })).toEqual({ total: 2 })
-    expect(await a.ask("Add", { n: 3 }, { timeoutMs: 30_000 })).toEqual({ total: 5 })
-    expect(await a.ask("Get", {}, { timeoutMs: 30_000 })).toEqual({ total: 5 })
+    expect(await a.ask("Add", { n: 2 }, { timeoutMs: 90_000 })).toEqual({ total: 2 })
+    expect(await a.ask("Add", { n: 3 }, { timeoutMs: 90_000 })).toEqual({ total: 5 })
+    expect(await a.ask("Get", {}, { timeoutMs: 90_000 })).toEqual({ total: 5 })
   })
 
   it("sandboxed agent - a CPU loop is stopped at its limit while other actors answer, and the actor goes on", async () => {
     const a = node.client.ref(counter, "a")
     let spun = false
-    const spinning = askError(a.ask("Spin", {}, { timeoutMs: 30_000 })).finally(() => (spun = true))
+    const spinning = askError(a.ask("Spin", {}, { timeoutMs: 90_000 })).finally(() => (spun = true))
     // while it spins: a trusted actor and another sandboxed actor of the node answer
     const [echoed, other] = await Promise.all([
-      node.client.ref(trusted, "e").ask("Say", { text: "still here" }, { timeoutMs: 30_000 }),
-      node.client.ref(counter, "b").ask("Add", { n: 7 }, { timeoutMs: 30_000 }),
+      node.client.ref(trusted, "e").ask("Say", { text: "still here" }, { timeoutMs: 90_000 }),
+      node.client.ref(counter, "b").ask("Add", { n: 7 }, { timeoutMs: 90_000 }),
     ])
     expect(echoed).toEqual({ text: "still here" })
     expect(other).toEqual({ total: 7 })
@@ -99,18 +100,18 @@ describe("sandboxed agents", () => {
     expect(e.code).toBe("handler_failed")
     expect(e.message).toMatch(/sandbox cpu_limit/)
     // the actor resumed with its state as it was
-    expect(await a.ask("Get", {}, { timeoutMs: 30_000 })).toEqual({ total: 5 })
-    expect(await a.ask("Add", { n: 1 }, { timeoutMs: 30_000 })).toEqual({ total: 6 })
+    expect(await a.ask("Get", {}, { timeoutMs: 90_000 })).toEqual({ total: 5 })
+    expect(await a.ask("Add", { n: 1 }, { timeoutMs: 90_000 })).toEqual({ total: 6 })
   })
 
   it("sandboxed agent - a handler returning the wrong shape fails its message with a clear error", async () => {
-    const e = await askError(node.client.ref(counter, "w").ask("Wrong", {}, { timeoutMs: 30_000 }))
+    const e = await askError(node.client.ref(counter, "w").ask("Wrong", {}, { timeoutMs: 90_000 }))
     expect(e.code).toBe("handler_failed")
     expect(e.message).toMatch(/returns \{ reply, state\? \}/)
   })
 
   it("sandboxed agent - tenants never share an isolate: one tenant's globals are invisible to another's", async () => {
-    const ask = (tenant: string, value: string | null) => node.client.ask({ agent: "sandboxed-counter", id: "s", tenant }, "Stash", { value }, { timeoutMs: 30_000 })
+    const ask = (tenant: string, value: string | null) => node.client.ask({ agent: "sandboxed-counter", id: "s", tenant }, "Stash", { value }, { timeoutMs: 90_000 })
     expect(await ask("tenant-one", "secret-of-one")).toEqual({ seen: "secret-of-one", tenant: "tenant-one" })
     expect(await ask("tenant-two", null)).toEqual({ seen: null, tenant: "tenant-two" })
     expect(await ask("tenant-one", null)).toEqual({ seen: "secret-of-one", tenant: "tenant-one" })
