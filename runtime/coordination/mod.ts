@@ -33,3 +33,4 @@ export { fanOut, fanOutAsks, fanOutTasks, handOff, refine, refineWithAgents } fr
 export type { BranchResult, FanIn, FanOutOptions, HandOffLeg, HandOffStage, Participant, Refined, RefineSpec, Review } from "./patterns.ts"
 export { consensusAgent, outcomeOf } from "./consensus-agent.ts"
 export { CONSENSUS_AGENT, ConsensusOutcome, ConsensusRun, RecruitReply, RecruitRequest, VoteReply, VoteRequest } from "../../subjects/coordination.ts"
+export { RecruiterStatus, defineRecruiter } from "./recruiter-agent.ts"

@@ -3,7 +3,7 @@ import { createPheromones, createWorkspace } from "../../runtime/stigmergy/mod.t
 import { getIncident, kForSeverity, startCollectiveResponse, type CollectiveResponse, type Incident } from "../../runtime/coordination/mod.ts"
 import { coordinationNode } from "./fixtures/node.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
-import { defender } from "./fixtures/agents.ts"
+import { defender, recruiter } from "./fixtures/agents.ts"
 
 const fx = coordinationNode()
 const nats = fx.nats
@@ -79,6 +79,14 @@ describe("collective response", () => {
     expect(receipts.filter((r) => r.kind === "response_recruit" && r.detail.incident === c.incident)).toHaveLength(5)
     expect(await getIncident(ws(), `integrations.mail.${quiet.id}`)).toBeUndefined()
     console.log(`[collective response] detection -> all recruited working: high k=3 ${h.recruitMs} ms, critical k=5 ${c.recruitMs} ms; deposit -> working: ${(h as { signalMs?: number }).signalMs} ms, ${(c as { signalMs?: number }).signalMs} ms`)
+  })
+
+  it("collective response - the always-on recruiter type hosted by the node forms incidents through its own context", async () => {
+    const t = await createPheromones(nats.nc, { emitter: "door-sensor" }).deposit({ type: "danger", location: "alarms.door", strength: "critical" })
+    const i = await formedIncident("alarms.door", t.id, 5)
+    expect((await createWorkspace(nats.nc).get(i.incident))?.createdBy).toBe("default/recruiter/main")
+    const status = await fx.node.client.ref(recruiter, "main").ask("Status", {})
+    expect(status.incidents).toContainEqual(expect.objectContaining({ incident: i.incident, k: 5, recruited: 5 }))
   })
 
   it("collective response - a reinforcement that raises the severity recruits the difference", async () => {
