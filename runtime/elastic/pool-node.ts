@@ -36,7 +36,7 @@ export interface ElasticOptions {
   /** How often the node deposits its load pheromones (default 1000 ms; `false`: never). */
   readonly loadIntervalMs?: number | false
   readonly tickMs?: number
-  /** Receipts of scaling (the audit): called once per growth (after the new member answered) and per shrink. */
+  /** Receipts of scaling: called once per growth (after the new member answered) and per shrink. Default: the node's audit. */
   readonly record?: ElasticRecord
   /** Concurrency limits shared by several types, across nodes (resource-pool-limits.ts). */
   readonly resourcePools?: ReadonlyArray<ResourcePoolDecl>
@@ -56,6 +56,8 @@ export interface ElasticDeps {
   accepting(): boolean
   /** The node's resource pools (closed with the rest). */
   readonly resources?: ResourcePools
+  /** The node's audit (its record port): where scaling receipts go unless `ElasticOptions.record` says otherwise. */
+  readonly record?: ElasticRecord
   readonly log: (level: "info" | "warn" | "error", message: string) => void
 }
 
@@ -107,7 +109,7 @@ export async function startElasticNode(d: ElasticDeps, o: ElasticOptions = {}): 
     }
   }
 
-  const router = createPoolRouter({ nodeId: d.nodeId, nc: d.nc, state, specOf, signalLoad: (t, type) => signals.get(poolKey(t, type)) ?? 0, record: o.record, log: d.log })
+  const router = createPoolRouter({ nodeId: d.nodeId, nc: d.nc, state, specOf, signalLoad: (t, type) => signals.get(poolKey(t, type)) ?? 0, record: o.record ?? d.record, log: d.log })
   state.onChange((r) => router.adopt(r))
   const keeper = createPoolKeeper({ hosts: d.hosts, state, specOf, owns, log: d.log })
   const routes = (_tenant: string, type: string) => owns(type, POOL_ID)

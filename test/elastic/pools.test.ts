@@ -5,6 +5,10 @@ import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
 import { POOL_ID, poolSubject, typeLoadLocation } from "../../subjects/elastic.ts"
 import { startTaskEngine } from "../../runtime/tasks/engine.ts"
+import { readAuditStream, verifyAudit, viewReceipts } from "../../runtime/governance/mod.ts"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { natsPerFile } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
@@ -153,6 +157,31 @@ describe("elastic pools", () => {
     } finally {
       await engine.stop()
       await node.drain()
+    }
+  })
+
+  it("pools - without a record port, scaling steps are receipts of the tenant's audit chain", async () => {
+    const type = "elastic_audited"
+    const keys = mkdtempSync(join(tmpdir(), "ants-elastic-audit-"))
+    const node = await startNode({
+      agents: [pooled(type, { min: 0, max: 1, scaleDownAfterMs: 200 })],
+      nats: ctx.server.url,
+      idleAfterMs: 50,
+      logger: quiet,
+      governance: { keyFile: join(keys, "node-key.pem"), lifecycle: false },
+      elastic: { tickMs: 50, loadIntervalMs: false },
+    })
+    try {
+      expect((await ask(poolSubject({ tenant: "default", type, tag: "Ping" }))).value).toBe(`${type}-0`)
+      const kinds = async () =>
+        viewReceipts((await readAuditStream(ctx.nc, "default")).messages)
+          .flatMap((v) => ("kind" in v && (v.detail as { type?: string }).type === type ? [v.kind] : []))
+      await waitUntil(async () => (await kinds()).includes("pool_scaled_down"), { timeoutMs: 20_000, message: "growth and shrink recorded" })
+      expect(await kinds()).toEqual(["pool_scaled_up", "pool_scaled_down"])
+      expect((await verifyAudit(ctx.nc, "default")).ok).toBe(true)
+    } finally {
+      await node.drain()
+      rmSync(keys, { recursive: true, force: true })
     }
   })
 
