@@ -175,8 +175,8 @@ export { antsMcpServer, jsonTool, loadOpenApi, mcpTools, openApiOperations, open
 export type { McpHttpOptions, McpHttpServer, McpServeOptions, McpServerConfig, McpToolset, McpToolsOptions, OpenApiCredentials, OpenApiOptions } from "./tools/mod.ts"
 
 // ── governance (runtime/governance) ──
-export { createAuditLog, GovernanceError, readAuditStream, startGovernance, verifyAudit, verifyChain } from "./governance/mod.ts"
-export type { AuditLog, Governance, GovernanceOptions, RecordReceipt, VerifyReport } from "./governance/mod.ts"
+export { approvalTriggers, createApprovals, createAuditLog, createToolGate, evaluatePolicy, GovernanceError, readAuditStream, startGovernance, verifyAudit, verifyChain } from "./governance/mod.ts"
+export type { ApprovalRecord, Approvals, AuditLog, Governance, GovernanceOptions, PolicyRule, RecordReceipt, VerifyReport } from "./governance/mod.ts"
 
 // ── coordination (runtime/coordination) ──
 export {

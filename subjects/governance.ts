@@ -70,6 +70,11 @@ export function approvalKey(tenant: string, id: string): string {
   return `${token("tenant", tenant)}.${token("id", id)}`
 }
 
+/** Every approval request of a tenant. */
+export function approvalsFilter(tenant: string): string {
+  return `${token("tenant", tenant)}.>`
+}
+
 /** Key of a tenant's policy. */
 export function policyKey(tenant: string): string {
   return token("tenant", tenant)

@@ -161,5 +161,5 @@ export { TRACEPARENT_HEADER, TRACESTATE_HEADER, formatTraceParent, parseTracePar
 export type { TraceParent } from "./trace-context.ts"
 export { TOOLS_BUCKET, TOOLS_QUEUE, TOOLS_WILDCARD, TOOL_NAME, TOOL_OPS, parseToolKey, parseToolsSubject, toolHeadKey, toolHeadsFilter, toolName, toolStatsKey, toolVersionKey, toolsSubject, toolsTenantWildcard } from "./tools.ts"
 export type { ToolOp } from "./tools.ts"
-export { APPROVALS_BUCKET, APPROVALS_REQUESTS_WILDCARD, APPROVAL_OPS, AUDIT_KEYS_BUCKET, POLICY_BUCKET, approvalDecidedSubject, approvalKey, approvalsSubject, auditKeyKey, auditStreamName, auditStreamSubjects, parseApprovalsSubject, parseAuditStreamName, parseLifecycleSubject, policyKey } from "./governance.ts"
+export { APPROVALS_BUCKET, APPROVALS_REQUESTS_WILDCARD, APPROVAL_OPS, AUDIT_KEYS_BUCKET, POLICY_BUCKET, approvalDecidedSubject, approvalKey, approvalsFilter, approvalsSubject, auditKeyKey, auditStreamName, auditStreamSubjects, parseApprovalsSubject, parseAuditStreamName, parseLifecycleSubject, policyKey } from "./governance.ts"
 export type { ApprovalOp } from "./governance.ts"

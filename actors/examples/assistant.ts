@@ -34,10 +34,29 @@ export const counterGet = agentTool({
   tag: "Get",
 })
 
+/**
+ * A high-impact tool: moves `amount` to the account `to` (a counter of that id). Its impact
+ * holds every call for a human's approval unless the tenant's policy says otherwise
+ * (`ants approvals list`, `ants approvals approve <id>`); a call nobody approves in time is not
+ * run (the safe default).
+ */
+export const transfer = agentTool({
+  name: "transfer",
+  description: "Transfers amount to the account named to. High-impact: a human approves it first; if rejected or not approved in time, it is not run.",
+  parameters: Schema.Struct({
+    to: Schema.String.annotations({ description: "the receiving account" }),
+    amount: Schema.Number.pipe(Schema.positive()).annotations({ description: "how much to transfer" }),
+  }),
+  agent: counter,
+  tag: "Add",
+  route: ({ to, amount }) => ({ id: to, message: { n: amount } }),
+  impact: "high",
+})
+
 export const assistant = defineConversationalAgent({
   type: "assistant",
-  system: "You are a helpful assistant that keeps counters. Use counter_add to add to a counter and counter_get to read one; answer briefly with the totals.",
-  tools: [counterAdd, counterGet],
+  system: "You are a helpful assistant that keeps counters. Use counter_add to add to a counter and counter_get to read one; transfer moves money and needs a human's approval. Answer briefly with the totals.",
+  tools: [counterAdd, counterGet, transfer],
   maxSteps: 6,
   policy: { kind: "truncate", maxMessages: 40 },
   memory: true,

@@ -15,14 +15,14 @@ import { UsageError } from "./usage-error.ts"
 import { CREDENTIALS } from "./credentials-spec.ts"
 import { CHAOS } from "./chaos-spec.ts"
 import { TOOL_LEVEL_NAMES, toolCommands } from "./tool-spec.ts"
-import { AUDIT, GOVERNANCE_COMMANDS } from "./governance-spec.ts"
+import { APPROVALS, AUDIT, GOVERNANCE_COMMANDS, POLICY } from "./governance-spec.ts"
 import { checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, memoryStore } from "./memory-spec.ts"
 // ── gateway (runtime/gateway) ──
 import { GATEWAY, SCHEMA } from "./gateway-spec.ts"
 export { GATEWAY, SCHEMA }
 // ── end gateway ──
 
-export { AUDIT, CHAOS, checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, TOOL_LEVEL_NAMES }
+export { APPROVALS, AUDIT, CHAOS, POLICY, checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, TOOL_LEVEL_NAMES }
 
 const natsClient = () =>
   text("<url[,url]>", "the NATS server (or cluster, comma-separated) to talk to").defaultIs(

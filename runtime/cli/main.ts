@@ -10,7 +10,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { CommandSpec, Parsed } from "./command-spec.ts"
-import { ACTORS, ASK, AUDIT, AUTH, BENCH, CHAOS, COMMANDS, COST, DEMO, DLQ, GATEWAY, MCP, MEMORY, NODE, NODES, PHEROMONE, SCHEMA, TASK, TELL, TENANT, TOOL, TURN, WAKE } from "./commands.ts"
+import { ACTORS, APPROVALS, ASK, AUDIT, AUTH, BENCH, CHAOS, COMMANDS, COST, DEMO, DLQ, GATEWAY, MCP, MEMORY, NODE, NODES, PHEROMONE, POLICY, SCHEMA, TASK, TELL, TENANT, TOOL, TURN, WAKE } from "./commands.ts"
 import type { Io } from "./io.ts"
 import { runCommand } from "./run-command.ts"
 import { isUsageError } from "./usage-error.ts"
@@ -65,6 +65,8 @@ const MODULES: Record<string, () => Promise<Loaded>> = {
   [MCP.name]: async () => ({ run: (await import("./mcp-command.ts")).runMcp }),
   [TENANT.name]: async () => ({ run: (await import("./tenant-command.ts")).runTenant }),
   [AUDIT.name]: async () => ({ run: (await import("./audit-command.ts")).runAudit }),
+  [POLICY.name]: async () => ({ run: (await import("./policy-command.ts")).runPolicy }),
+  [APPROVALS.name]: async () => ({ run: (await import("./approvals-command.ts")).runApprovals }),
   [AUTH.name]: async () => ({ run: (await import("./auth-command.ts")).runAuth }),
   [BENCH.name]: async () => ({ run: (await import("./bench-command.ts")).runBench }),
   [CHAOS.name]: async () => ({ run: (await import("./chaos-command.ts")).runChaosCommand }),

@@ -5,9 +5,13 @@
  * Other layers record through `record` (the `RecordReceipt` port) and queue through `note`.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core"
-import { Kvm } from "@nats-io/kv"
+import { Kvm, type KV } from "@nats-io/kv"
 import { lifecycleWildcard } from "../../subjects/grammar.ts"
-import { AUDIT_KEYS_BUCKET, parseLifecycleSubject } from "../../subjects/governance.ts"
+import { APPROVALS_BUCKET, AUDIT_KEYS_BUCKET, POLICY_BUCKET, parseLifecycleSubject } from "../../subjects/governance.ts"
+import type { ToolGate } from "../models/mod.ts"
+import { createApprovals, type Approvals } from "./approvals.ts"
+import { serveApprovals } from "./approvals-service.ts"
+import { createToolGate } from "./tool-gate.ts"
 import type { PheromoneWrite } from "../stigmergy/mod.ts"
 import { createAuditLog, type AuditLog, type AuditRetention, type AuditStats, type RecordReceipt } from "./audit-log.ts"
 import { loadNodeKey, publishKey, type NodeKey } from "./receipts.ts"
@@ -20,6 +24,8 @@ export interface GovernanceOptions {
   readonly audit?: AuditRetention & { readonly maxQueued?: number }
   /** Record lifecycle transitions (default true). */
   readonly lifecycle?: boolean
+  /** Serve the approval queue's subjects and sweep its deadlines (default true). */
+  readonly approvals?: boolean
   readonly replicas?: number
   readonly log?: (level: "info" | "warn" | "error", message: string) => void
 }
@@ -28,6 +34,11 @@ export interface Governance {
   readonly key: NodeKey
   readonly audit: AuditLog
   readonly record: RecordReceipt
+  /** The models' ToolGate: the tenant's policy, then approvals, before every tool call of a turn. */
+  readonly gate: ToolGate
+  readonly approvals: Approvals
+  /** The policy bucket (ants_policy). */
+  readonly policies: KV
   /** The stigmergy write hook: one receipt per deposit, reinforcement and evaporation (queued). */
   onPheromoneWrite(tenant: string, write: PheromoneWrite): void
   stats(): AuditStats
@@ -49,6 +60,10 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
   const keys = await new Kvm(nc).create(AUDIT_KEYS_BUCKET, { history: 1, replicas: o.replicas ?? 1 })
   await publishKey(keys, key)
   const audit = createAuditLog(nc, o.nodeId, { key, replicas: o.replicas, log, ...o.audit })
+  const kvm = new Kvm(nc)
+  const [policies, approvalsKv] = await Promise.all([kvm.create(POLICY_BUCKET, { history: 5, replicas: o.replicas ?? 1 }), kvm.create(APPROVALS_BUCKET, { history: 5, replicas: o.replicas ?? 1 })])
+  const approvals = createApprovals(approvalsKv)
+  const served = o.approvals === false ? undefined : serveApprovals(nc, approvals, { note: audit.note, log })
   const subs: Subscription[] = []
   if (o.lifecycle !== false) {
     subs.push(
@@ -73,10 +88,14 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
     key,
     audit,
     record: audit.record,
+    gate: createToolGate({ policies, approvals, note: audit.note }),
+    approvals,
+    policies,
     onPheromoneWrite: (tenant, write) => audit.note(tenant, "pheromone", pheromoneReceipt(write)),
     stats: () => audit.stats(),
     async close() {
       for (const s of subs) s.unsubscribe()
+      served?.stop()
       await audit.close()
     },
   }

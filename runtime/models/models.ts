@@ -16,7 +16,7 @@ import { CostLedger, type CostStore } from "./cost.ts"
 import { guardedJournal, memoryTurnJournal, type TurnJournal, type TurnMeta } from "./journal.ts"
 import { Router, type RouteOptions } from "./router.ts"
 import type { StatsSharing } from "./stats.ts"
-import type { AskAgent, Tool } from "./tools.ts"
+import type { AskAgent, Tool, ToolGate } from "./tools.ts"
 import { hashText, journaledSteps, runTurnLoop, structuredOutput, type TurnResult, type TurnSpec } from "./turn.ts"
 import type { ChatMessage, ModelAnswer, ModelRequest, StreamDelta } from "./types.ts"
 
@@ -86,6 +86,8 @@ export interface ModelsOptions extends ResolveOptions {
   readonly maxAttempts?: number
   readonly maxWaitMs?: number
   readonly cooldownMs?: number
+  /** Consulted before every tool call of a turn (the node fills it with governance's policy and approvals). */
+  readonly gate?: ToolGate
 }
 
 export interface Models {
@@ -170,7 +172,7 @@ export function createModels(options: ModelsOptions = {}): Models {
         const route: RouteOptions = { ...o.route, onDelta: o.onDelta }
         const steps = journaledSteps({ journal, address, turn: o.turn, recorded, summarise: route.summarise, call: (req, summarise) => call(req, { ...route, summarise }) })
         try {
-          const r = await runTurnLoop({ spec: o, address, turn: o.turn, history, input, steps, askAgent, onDelta: o.onDelta })
+          const r = await runTurnLoop({ spec: o, address, turn: o.turn, history, input, steps, askAgent, onDelta: o.onDelta, gate: options.gate })
           await journal.setMeta({ ...(meta ?? fresh), status: "done", finishedAt: new Date().toISOString(), answer: r.text, steps: r.modelSteps })
           return r
         } catch (e) {

@@ -41,7 +41,35 @@ export interface Tool {
   run(args: unknown, ctx: ToolContext): Promise<unknown>
   /** Set on handoff tools: the answer of the agent it hands to ends the turn. */
   readonly handoff?: { readonly agent: string; readonly tag: string }
+  /** What running it can do: `high` (moves money, deletes, sends) is held for approval unless policy allows it. Default `low`. */
+  readonly impact?: ToolImpact
 }
+
+export type ToolImpact = "low" | "high"
+
+/** A tool call about to run, as the gate sees it (arguments already valid). */
+export interface ToolGateCall {
+  readonly caller: ActorAddress
+  readonly turn: string
+  readonly seq: number
+  readonly tool: string
+  readonly impact: ToolImpact
+  readonly arguments: unknown
+  /** Stable across a resumed turn: a gate keys its approval request on it. */
+  readonly idempotencyKey: string
+  /** The conversation so far (what an approver is shown, summarised). */
+  readonly history: ReadonlyArray<ChatMessage>
+}
+
+/** Run it (with amended arguments, when a human changed them), or hand the model `result` instead. */
+export type ToolGateVerdict = { readonly run: true; readonly arguments?: unknown } | { readonly run: false; readonly result: string }
+
+/**
+ * The port consulted before every tool call of a turn (policy, approvals); the node fills it.
+ * Its verdict is journaled as the tool's step, so a resumed turn asks it again only for a call
+ * whose verdict was not recorded (the gate then finds its pending request by the idempotency key).
+ */
+export type ToolGate = (call: ToolGateCall) => Promise<ToolGateVerdict>
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -51,7 +79,7 @@ function jsonSchemaOf(schema: Schema.Schema.Any): Record<string, unknown> {
   return js
 }
 
-function make<A, I>(name: string, description: string, parameters: Schema.Schema<A, I>, run: (args: A, ctx: ToolContext) => unknown, handoff?: Tool["handoff"]): Tool {
+function make<A, I>(name: string, description: string, parameters: Schema.Schema<A, I>, run: (args: A, ctx: ToolContext) => unknown, handoff?: Tool["handoff"], impact?: ToolImpact): Tool {
   if (!NAME.test(name)) throw new ToolCallError(`tool name "${name}" must be 1-64 letters, digits, '_' or '-' (what model APIs accept)`, name)
   const decode = Schema.decodeUnknownEither(parameters)
   return {
@@ -66,6 +94,7 @@ function make<A, I>(name: string, description: string, parameters: Schema.Schema
     },
     run: async (args, ctx) => await run(args as A, ctx),
     handoff,
+    ...(impact ? { impact } : {}),
   }
 }
 
@@ -75,8 +104,9 @@ export function defineTool<A, I>(spec: {
   readonly description: string
   readonly parameters: Schema.Schema<A, I>
   readonly run: (args: A, ctx: ToolContext) => unknown
+  readonly impact?: ToolImpact
 }): Tool {
-  return make(spec.name, spec.description, spec.parameters, spec.run)
+  return make(spec.name, spec.description, spec.parameters, spec.run, undefined, spec.impact)
 }
 
 /** Something that names an agent type: its definition (`{type}`) or the type name. */
@@ -94,6 +124,7 @@ export function agentTool<A, I>(spec: {
   readonly agent: AgentName
   readonly tag: string
   readonly route?: (args: A) => { readonly id: string; readonly message: unknown }
+  readonly impact?: ToolImpact
 }): Tool {
   const type = typeof spec.agent === "string" ? spec.agent : spec.agent.type
   const route =
@@ -106,7 +137,7 @@ export function agentTool<A, I>(spec: {
   return make(spec.name, spec.description, spec.parameters, (args, ctx) => {
     const r = route(args)
     return ctx.askAgent(type, r.id, spec.tag, r.message)
-  })
+  }, undefined, spec.impact)
 }
 
 export const HandoffArguments = Schema.Struct({

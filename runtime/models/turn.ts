@@ -21,7 +21,7 @@ import type { ActorAddress } from "../../subjects/grammar.ts"
 import { TurnError } from "./errors.ts"
 import type { TurnJournal, TurnStep } from "./journal.ts"
 import type { RouteOptions } from "./router.ts"
-import type { AskAgent, Tool } from "./tools.ts"
+import type { AskAgent, Tool, ToolGate } from "./tools.ts"
 import type { ChatMessage, ModelAnswer, ModelRequest, StreamDelta, ToolCall, Usage } from "./types.ts"
 import { traceToolCall } from "../observability/genai-spans.ts"
 
@@ -145,6 +145,8 @@ export interface RunTurnInput {
   readonly steps: TurnSteps
   readonly askAgent: AskAgent
   readonly onDelta?: (delta: StreamDelta) => void
+  /** Consulted before each tool call runs (policy, approvals); its refusal is the tool's result. */
+  readonly gate?: ToolGate
   /** Observes each tool decision (replay uses it to compare). */
   readonly onToolDecision?: (seq: number, call: ToolCall, decision: "run" | "unknown" | "invalid", detail?: string) => void
 }
@@ -192,11 +194,15 @@ export async function runTurnLoop(t: RunTurnInput): Promise<TurnResult> {
           t.onToolDecision?.(mySeq, call, "unknown")
           return { ok: false, result: `no tool named "${call.name}"; the tools are: ${[...tools.keys()].join(", ") || "none"}` }
         }
-        const args = tool.decode(call.arguments)
+        let args = tool.decode(call.arguments)
         if (Either.isLeft(args)) {
           t.onToolDecision?.(mySeq, call, "invalid", args.left.message)
           return { ok: false, result: args.left.message }
         }
+        const verdict = await t.gate?.({ caller: t.address, turn: t.turn, seq: mySeq, tool: call.name, impact: tool.impact ?? "low", arguments: args.right, idempotencyKey: key, history: messages() })
+        if (verdict && !verdict.run) return { ok: false, result: verdict.result }
+        if (verdict?.arguments !== undefined) args = tool.decode(verdict.arguments)
+        if (Either.isLeft(args)) return { ok: false, result: `the approver's arguments do not fit: ${args.left.message}` }
         t.onToolDecision?.(mySeq, call, "run")
         try {
           return { ok: true, result: (await tool.run(args.right, { idempotencyKey: key, caller: t.address, askAgent: t.askAgent, history: messages() })) ?? null }

@@ -8,7 +8,7 @@
  * in it then; the node closes it once its actors have settled.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import { openModels, type Models } from "../models/mod.ts"
+import { openModels, type Models, type ToolGate } from "../models/mod.ts"
 import { startTools, type NodeTools } from "../tools/mod.ts"
 import { createSandbox, type Sandbox } from "../sandbox/mod.ts"
 import type { NodeOptions } from "./options.ts"
@@ -23,11 +23,11 @@ export interface AgentServices {
 export async function openAgentServices(
   nc: NatsConnection,
   options: Pick<NodeOptions, "models" | "tools" | "tenants" | "sandbox">,
-  o: { readonly id: string; readonly replicas: number; readonly log: (level: "info" | "warn" | "error", message: string) => void; readonly admit: NonNullable<Parameters<typeof startTools>[1]["admit"]> },
+  o: { readonly id: string; readonly replicas: number; readonly log: (level: "info" | "warn" | "error", message: string) => void; readonly admit: NonNullable<Parameters<typeof startTools>[1]["admit"]>; readonly gate?: ToolGate },
 ): Promise<AgentServices> {
   const sandbox = createSandbox({ log: (level, message) => o.log(level === "debug" ? "info" : level, message), ...options.sandbox })
   const [models, tools] = await Promise.all([
-    options.models === false ? undefined : openModels(nc, { ...options.models, nodeId: o.id, replicas: o.replicas }),
+    options.models === false ? undefined : openModels(nc, { ...options.models, nodeId: o.id, replicas: o.replicas, ...(o.gate ? { gate: o.gate } : {}) }),
     options.tools === false ? undefined : startTools(nc, { sandbox: options.tools?.sandbox ?? sandbox, replicas: o.replicas, log: o.log, tenants: options.tenants, admit: o.admit }),
   ])
   return {

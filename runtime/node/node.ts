@@ -158,7 +158,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     log,
     onPheromoneWrite: governance?.onPheromoneWrite,
   })
-  const { models, sandbox, close: closeAgentServices } = await openAgentServices(nc, options, { id, replicas, log, admit: (t) => tenancy.admit(t, false) })
+  const { models, sandbox, close: closeAgentServices } = await openAgentServices(nc, options, { id, replicas, log, admit: (t) => tenancy.admit(t, false), gate: governance?.gate })
   if (models) {
     log(models.offline ? "warn" : "info", models.announcement)
     for (const w of models.config.warnings) log("warn", `models: ${w}`)

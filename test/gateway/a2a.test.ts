@@ -44,7 +44,7 @@ describe("gateway a2a", () => {
     const card = await client.getAgentCard()
     expect(card.name).toBe("assistant")
     expect(card.supportedInterfaces[0]).toMatchObject({ url: `${s.listener.url}/v1/a2a/assistant`, protocolBinding: "JSONRPC" })
-    expect(card.skills.map((k) => k.name)).toEqual(["counter_add", "counter_get"])
+    expect(card.skills.map((k) => k.name)).toEqual(["counter_add", "counter_get", "transfer"])
 
     const first = await client.sendMessage({ tenant: "", message: userMessage("conv-1", "counter_add id=x1 n=4"), configuration: undefined, metadata: undefined } as never)
     const answer = first as { role: Role; contextId: string; parts: Array<{ content?: { $case: string; value: string } }> }

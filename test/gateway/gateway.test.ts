@@ -148,7 +148,7 @@ describe("gateway", () => {
     expect(byType.counter.tags.Add.description).toBe("Adds n to the total.")
     expect(byType.gw_worker.capabilities).toEqual(["gw.work"])
     expect(byType.assistant.conversational).toBe(true)
-    expect(byType.assistant.tools).toEqual(["counter_add", "counter_get"])
+    expect(byType.assistant.tools).toEqual(["counter_add", "counter_get", "transfer"])
     expect(byType.counter.hosting).toBeUndefined()
     const ops = await json(await s.call(s.tokens.operator, "GET", "/v1/types/counter"))
     expect(ops.body.value.hosting.nodes).toEqual([s.node.id])

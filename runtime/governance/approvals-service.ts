@@ -1,0 +1,103 @@
+/**
+ * The approval queue over NATS, served by every node in one queue group (one node answers each
+ * request): `ants._sys.approvals.<tenant>.list|show|decide|delegate` (subjects/governance.ts
+ * has the shapes). A decision is recorded in the tenant's audit by the node that took it and
+ * announced on `ants._sys.approvals.<tenant>.decided.<id>`; the turn waiting on it learns of it
+ * through the request's KV entry, on whichever node it runs. Every node also sweeps the queue
+ * (every 5 s by default) and applies the safe default to requests past their deadline whose
+ * requester is not there to do it (its node died).
+ */
+import type { NatsConnection, Subscription } from "@nats-io/nats-core"
+import { encodeError, encodeOk } from "../../subjects/envelope.ts"
+import { approvalDecidedSubject, APPROVALS_REQUESTS_WILDCARD, parseApprovalsSubject } from "../../subjects/governance.ts"
+import type { Approvals, ApprovalRecord } from "./approvals.ts"
+import { GovernanceError } from "./errors.ts"
+
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
+export interface ApprovalsServiceOptions {
+  readonly note: (tenant: string, kind: string, detail: unknown) => void
+  readonly sweepEveryMs?: number
+  readonly log?: (level: "info" | "warn" | "error", message: string) => void
+  /** Offered each human decision (the memory layer's feedback), when memory is on. */
+  readonly onDecision?: (r: ApprovalRecord) => void
+}
+
+const CODES = { invalid: "invalid_message", not_found: "not_found", conflict: "conflict", unavailable: "unavailable" } as const
+
+function field(body: Record<string, unknown>, name: string): string {
+  const v = body[name]
+  if (typeof v !== "string" || v === "") throw new GovernanceError("invalid", `the request needs a string "${name}"`)
+  return v
+}
+
+export function serveApprovals(nc: NatsConnection, approvals: Approvals, o: ApprovalsServiceOptions): { stop(): void } {
+  const log = o.log ?? (() => {})
+  const announce = (r: ApprovalRecord) => {
+    nc.publish(approvalDecidedSubject(r.tenant, r.id), encoder.encode(JSON.stringify(r)))
+    o.onDecision?.(r)
+  }
+  const sub: Subscription = nc.subscribe(APPROVALS_REQUESTS_WILDCARD, {
+    queue: "ants-approvals",
+    callback: (_e, m) => {
+      void (async () => {
+        try {
+          const target = parseApprovalsSubject(m.subject)
+          if (!target) throw new GovernanceError("invalid", `not an approvals subject: ${m.subject}`)
+          const { tenant, op } = target
+          let body: Record<string, unknown> = {}
+          if (m.data.length > 0) {
+            try {
+              body = JSON.parse(decoder.decode(m.data)) ?? {}
+            } catch {
+              throw new GovernanceError("invalid", "the request body is not JSON")
+            }
+          }
+          if (op === "list") return m.respond(encodeOk(await approvals.list(tenant)))
+          const id = field(body, "id")
+          if (op === "show") {
+            const r = await approvals.get(tenant, id)
+            if (!r) throw new GovernanceError("not_found", `no approval request "${id}" in tenant "${tenant}"`)
+            return m.respond(encodeOk(r))
+          }
+          const by = field(body, "by")
+          if (op === "delegate") {
+            const r = await approvals.delegate(tenant, id, field(body, "to"), by)
+            o.note(tenant, "approval", { id, event: "delegated", to: r.delegatedTo, by })
+            return m.respond(encodeOk(r))
+          }
+          const decision = body.decision
+          if (decision !== "approve" && decision !== "reject") throw new GovernanceError("invalid", `"decision" must be "approve" or "reject"`)
+          const r = await approvals.decide(tenant, id, { decision, by, reason: typeof body.reason === "string" ? body.reason : undefined, override: body.override === true, arguments: body.arguments })
+          o.note(tenant, "approval", { id, event: r.overridden?.length ? "overridden" : "decided", status: r.status, by, reason: r.reason, tool: r.action.name, requester: r.requester })
+          announce(r)
+          m.respond(encodeOk(r))
+        } catch (e) {
+          const err = e as GovernanceError
+          const code = err?._tag === "GovernanceError" ? CODES[err.code] : "unavailable"
+          if (code === "unavailable") log("warn", `approvals: ${m.subject}: ${err?.message ?? e}`)
+          m.respond(encodeError(code, err?.message ?? String(e)))
+        }
+      })()
+    },
+  })
+  const sweeper = setInterval(() => {
+    void approvals.sweep().then(
+      (done) => {
+        for (const r of done) {
+          o.note(r.tenant, "approval", { id: r.id, event: "timed_out", applied: r.status, tool: r.action.name, requester: r.requester })
+          announce(r)
+        }
+      },
+      (e: unknown) => log("warn", `approvals: the deadline sweep failed: ${(e as Error)?.message ?? e}`),
+    )
+  }, o.sweepEveryMs ?? 5_000)
+  sweeper.unref?.()
+  return {
+    stop() {
+      clearInterval(sweeper)
+      sub.unsubscribe()
+    },
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The models layer's `ToolGate`, filled with the tenant's policy and the approval queue: before
+ * a tool call of a turn runs, the policy decides (allow, deny, approve, notify); `approve` files
+ * a request keyed by the call's idempotency key and waits for its decision. Every decision is
+ * recorded in the audit (`policy`, `approval`).
+ *
+ * A turn resumed after its node died asks the gate again for a call whose verdict was not yet
+ * journaled: the request filed before is found under the same key, and its decision (made in
+ * the meantime, on any node) is used; the call still runs at most once, after an approval.
+ */
+import { createHash } from "node:crypto"
+import type { KV } from "@nats-io/kv"
+import type { ChatMessage, ToolGate, ToolGateCall } from "../models/mod.ts"
+import type { RecordReceipt } from "./audit-log.ts"
+import type { Approvals, ApprovalRecord } from "./approvals.ts"
+import { evaluatePolicy, readPolicy } from "./policy.ts"
+
+/** The request id of a tool call: stable across resumption (16 hex digits of its key's sha256). */
+export function approvalIdOf(idempotencyKey: string): string {
+  return createHash("sha256").update(idempotencyKey).digest("hex").slice(0, 16)
+}
+
+/** The last messages of a conversation in a few lines, for the approver. */
+export function summariseContext(history: ReadonlyArray<ChatMessage>, max = 6): string {
+  return history
+    .filter((m) => m.role !== "system")
+    .slice(-max)
+    .map((m) => `${m.role}${m.role === "tool" && "name" in m ? ` (${(m as { name?: string }).name})` : ""}: ${m.content.replace(/\s+/g, " ").slice(0, 300)}`)
+    .join("\n")
+}
+
+export interface ToolGateDeps {
+  readonly policies: KV
+  readonly approvals: Approvals
+  /** Queues a receipt (kind, detail) in the tenant's audit. */
+  readonly note: (tenant: string, kind: string, detail: unknown) => void
+  readonly record?: RecordReceipt
+}
+
+function refusal(r: ApprovalRecord): string {
+  const who = r.timedOut ? `nobody decided by ${r.deadline}, so the safe default (reject) applied` : `${r.decidedBy ?? "an approver"} rejected it${r.reason ? `: ${r.reason}` : ""}`
+  return `${r.action.name} was not run: approval request ${r.id} — ${who}. Do not retry it; tell the user.`
+}
+
+export function createToolGate(d: ToolGateDeps): ToolGate {
+  return async (call: ToolGateCall) => {
+    const tenant = call.caller.tenant
+    const actor = `${call.caller.type}/${call.caller.id}`
+    let decision
+    try {
+      decision = evaluatePolicy((await readPolicy(d.policies, tenant)).rules, { action: "tool", agentType: call.caller.type, tool: call.tool, impact: call.impact })
+    } catch (e) {
+      // no policy could be read: a high-impact call does not run; a low-impact one does (the default)
+      if (call.impact === "high") return { run: false, result: `${call.tool} was not run: the tenant's policy could not be read (${(e as Error).message})` }
+      return { run: true }
+    }
+    d.note(tenant, "policy", { actor, turn: call.turn, tool: call.tool, impact: call.impact, effect: decision.effect, rule: decision.rule, reason: decision.reason })
+    if (decision.effect === "allow") return { run: true }
+    if (decision.effect === "deny") return { run: false, result: `${call.tool} was not run: the tenant's policy denies it (${decision.reason})` }
+    const id = approvalIdOf(call.idempotencyKey)
+    const base = {
+      id,
+      tenant,
+      requester: actor,
+      action: { kind: "tool", name: call.tool, arguments: call.arguments, impact: call.impact },
+      why: [decision.reason, ...(call.impact === "high" ? ["the action is high-impact"] : [])],
+      context: summariseContext(call.history),
+      severity: decision.severity,
+      safeDefault: decision.safeDefault,
+      timeoutMs: decision.timeoutMs,
+    }
+    if (decision.effect === "notify") {
+      const { created } = await d.approvals.request({ ...base, mode: "human_on_the_loop", status: "approved", decidedBy: "policy (human on the loop)", decidedAt: new Date().toISOString() })
+      if (created) d.note(tenant, "approval", { id, event: "ran_for_review", actor, tool: call.tool })
+      return { run: true }
+    }
+    const { record, created } = await d.approvals.request({ ...base, mode: "human_approval" })
+    if (created) d.note(tenant, "approval", { id, event: "requested", actor, tool: call.tool, severity: record.severity, deadline: record.deadline, why: record.why })
+    const final = record.status === "pending" ? await d.approvals.wait(tenant, id) : record
+    if (final.timedOut) d.note(tenant, "approval", { id, event: "timed_out", applied: final.status, actor, tool: call.tool })
+    if (final.status !== "approved") return { run: false, result: refusal(final) }
+    return final.amended !== undefined ? { run: true, arguments: final.amended } : { run: true }
+  }
+}
