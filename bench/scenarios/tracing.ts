@@ -6,7 +6,9 @@
  * span, with `traceparent` on every message, exported by the batch span processor over OTLP
  * http/protobuf to a receiver in this process that reads and discards the bodies, as a local
  * collector would). The processor's queue is raised so no span is dropped at this rate; the
- * note says how many spans reached the exporter per ask.
+ * note says how many spans reached the exporter per ask. A second figure at the highest
+ * concurrency samples one trace in ten (`parentbased_traceidratio` 0.1, a production setting):
+ * every message still carries `traceparent`, nine in ten unsampled.
  */
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -16,10 +18,10 @@ import { echo } from "../../actors/examples/index.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
 import { startNode } from "../../runtime/node/node.ts"
 import { startTracing } from "../../runtime/observability/mod.ts"
-import { closedLoop, payloadText, type LoopResult } from "../load.ts"
+import { alternate, closedLoop, payloadText, type LoopResult } from "../load.ts"
 import { percentile } from "../stats.ts"
 import { benchLogger, duration, rawConnection, rounds } from "../support.ts"
-import { atEachLevel, failedNote, recordVsRaw } from "../compare.ts"
+import { atEachLevel, failedNote, halfRounds, recordVsRaw } from "../compare.ts"
 import type { Scenario } from "../types.ts"
 
 const BASELINE = "the same asks to the same node with tracing off (no OpenTelemetry SDK installed), alternating rounds"
@@ -56,7 +58,7 @@ function counting(inner: SpanExporter, count: (n: number) => void): SpanExporter
 
 export const tracingScenario: Scenario = {
   name: "tracing",
-  summary: "ask throughput and p50 with tracing on (every ask traced, OTLP http/protobuf to a local receiver) vs off, same node",
+  summary: "ask throughput and p50 with tracing on (every ask traced, OTLP http/protobuf to a local receiver; and 10% sampled) vs off, same node",
   async run(ctx) {
     const text = payloadText(ctx.options.payload)
     const sink = await startSink()
@@ -70,12 +72,12 @@ export const tracingScenario: Scenario = {
       const refs = Array.from({ length: Math.max(...levels) }, (_, i) => client.ref(echo, `t${i}`))
       const loop = (c: number, ms: number) => closedLoop(c, { durationMs: ms }, (w) => refs[w]!.ask("Say", { text }))
       const off = (c: number, ms: number) => loop(c, ms)
-      const on = async (c: number, ms: number): Promise<LoopResult> => {
+      const on = async (c: number, ms: number, sampler?: Record<string, string>): Promise<LoopResult> => {
         const exporter = counting(new OTLPTraceExporter({ url: sink.url }), (n) => (spans += n))
-        const tracing = startTracing({ exporter, env: { OTEL_BSP_MAX_QUEUE_SIZE: "262144", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "2048", OTEL_BSP_SCHEDULE_DELAY: "200" } })!
+        const tracing = startTracing({ exporter, env: { OTEL_BSP_MAX_QUEUE_SIZE: "262144", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "2048", OTEL_BSP_SCHEDULE_DELAY: "200", ...sampler } })!
         try {
           const r = await loop(c, ms)
-          tracedAsks += r.ops
+          if (sampler === undefined) tracedAsks += r.ops
           return r
         } finally {
           // flushed outside the measured window
@@ -91,6 +93,12 @@ export const tracingScenario: Scenario = {
         recordVsRaw(ctx, res, (x) => x.throughput, { metric: `throughput c=${c}`, baselineOf: BASELINE, unit: "msg/s", better: "higher", target: "ratio >= 0.9", headline: true, params, note })
         recordVsRaw(ctx, res, (x) => percentile(x.latencies, 0.5), { metric: `p50 c=${c}`, baselineOf: BASELINE, unit: "ms", better: "lower", params })
       })
+      // a production setting: one trace in ten sampled (the others still carry traceparent, unsampled)
+      const maxC = Math.max(...levels)
+      const ratio = { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" }
+      const sampled = await alternate<LoopResult>(halfRounds(R), () => off(maxC, D), () => on(maxC, D, ratio))
+      const params = { concurrency: maxC, rounds: sampled.ants.length, durationMs: D, payload: ctx.options.payload, sampler: "parentbased_traceidratio 0.1", exporter: "otlp http/protobuf" }
+      recordVsRaw(ctx, sampled, (x) => x.throughput, { metric: `throughput c=${maxC}, 10% sampled`, baselineOf: BASELINE, unit: "msg/s", better: "higher", target: "ratio >= 0.9", params, note: failedNote(sampled) })
     } finally {
       await node.drain()
       await callerNc.close()

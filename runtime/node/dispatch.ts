@@ -19,7 +19,7 @@ import type { TypeHost } from "../actor/type-host.ts"
 import { isLimitError } from "../limits/limit-error.ts"
 import { UNPARSED, type Ticket } from "../limits/message-ledger.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
-import { nameDispatch, startDispatchSpan, withSpan } from "../observability/tracing.ts"
+import { nameDispatch, startDispatchSpan, withSyncSpan } from "../observability/tracing.ts"
 import type { NodeGuards } from "./guards.ts"
 import type { Logger } from "./options.ts"
 import type { Rejections } from "./rejections.ts"
@@ -58,7 +58,7 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
     const span = startDispatchSpan(msg, id)
     if (span === undefined) return take(msg, routed, undefined)
     try {
-      withSpan(span, () => take(msg, routed, span))
+      withSyncSpan(span, () => take(msg, routed, span))
     } finally {
       span.end()
     }

@@ -12,10 +12,10 @@
  * message beyond a latency bucket bump and, with tracing on, the spans.
  * May import: limits, subjects/, and the OpenTelemetry and prom-client packages.
  */
-export { TRACER_NAME, endSpan, endWith, headersFor, injectActive, markActiveRefused, nameDispatch, startChildSpan, startDispatchSpan, startInnerSpan, startSendSpan, startSpanFromHeaders, startTurnSpan, tracingActive, withSpan } from "./tracing.ts"
+export { TRACER_NAME, activeTraceRecord, endSpan, endWith, headersFor, injectActive, markActiveRefused, nameDispatch, startCheckpointSpan, startChildSpan, startDispatchSpan, startInnerSpan, startSendSpan, startSpanFromHeaders, startTaskSpan, startTurnSpan, tracingActive, withSpan, withSyncSpan } from "./tracing.ts"
 export type { SpanTarget } from "./tracing.ts"
 export { contextFromHeaders, traceHeadersOf, writeTraceContext } from "./trace-headers.ts"
-export { TracingConfigError, parseKeyValues, samplerFor, startTracing, tracesUrl, tracingRequested } from "./tracing-setup.ts"
+export { TracingConfigError, batchConfig, parseKeyValues, samplerFor, startTracing, tracesUrl, tracingRequested } from "./tracing-setup.ts"
 export type { Tracing, TracingOptions } from "./tracing-setup.ts"
 export { ASK_LATENCY_BUCKETS, AskLatency, LatencySeries, askLatencyObserver, registerCollected } from "./collected-metric.ts"
 export type { Labels, MetricSpec, Sample } from "./collected-metric.ts"
@@ -23,3 +23,5 @@ export { createNodeMetrics } from "./node-metrics.ts"
 export type { NodeMetricSources, NodeMetrics, TypeFigures } from "./node-metrics.ts"
 export { countModelCall, countModelFailure, countSandboxRun, modelUsageOf, sandboxRunsByOutcome } from "./usage.ts"
 export type { ModelUsageRow, SandboxOutcome } from "./usage.ts"
+export { endModelSpan, startModelSpan, traceToolCall } from "./genai-spans.ts"
+export type { ModelCallEnd, ModelCallStart } from "./genai-spans.ts"

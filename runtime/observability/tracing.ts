@@ -80,12 +80,36 @@ export function headersFor(span: Span | undefined, base?: MsgHdrs): MsgHdrs | un
 }
 
 /**
- * Writes the active span's context into `h` (a message passed on by code running in a traced
+ * The span of the synchronous stretch running now (a node's dispatch of one message): read by
+ * `injectActive` and `markActiveRefused` before the context manager. Dispatch is synchronous
+ * from the message's arrival to its mailbox, so a slot set around it is enough, and it saves
+ * entering the async context (AsyncLocalStorage) once per message.
+ */
+let syncSpan: Span | undefined
+
+/** Runs the synchronous `fn` with `span` as the sync slot's span (see `syncSpan`). */
+export function withSyncSpan<T>(span: Span, fn: () => T): T {
+  const outer = syncSpan
+  syncSpan = span
+  try {
+    return fn()
+  } finally {
+    syncSpan = outer
+  }
+}
+
+/** The sync slot's span, else the context's active span. */
+function currentSpan(): Span | undefined {
+  return syncSpan ?? trace.getActiveSpan()
+}
+
+/**
+ * Writes the current span's context into `h` (a message passed on by code running in a traced
  * context: a forwarding hop, a topic event turned into a tell). Returns whether it did.
  */
 export function injectActive(h: MsgHdrs): boolean {
   if (!tracingActive()) return false
-  const span = trace.getActiveSpan()
+  const span = currentSpan()
   if (span === undefined) return false
   writeTraceContext(h, span.spanContext())
   return true
@@ -173,7 +197,7 @@ export function startSpanFromHeaders(name: string, h: MsgHdrs | undefined, attri
 /** Marks the active span (a dispatch span) as a refusal with the envelope code it was answered with. */
 export function markActiveRefused(code: string, message: string): void {
   if (!tracingActive()) return
-  const span = trace.getActiveSpan()
+  const span = currentSpan()
   if (span === undefined) return
   span.setAttribute("ants.error.code", code)
   span.setStatus({ code: SpanStatusCode.ERROR, message })
