@@ -18,7 +18,8 @@ export const PRELUDE = String.raw`
 const ErrorC = Error, StringC = String;
 const unwrap = (s) => { if (s[0] === "1") return s.slice(1); throw new ErrorC(s.slice(1)) };
 const fetchRef = $0, sleepRef = $1, hostLog = $2, hostRandom = $3;
-const viaHost = { arguments: { copy: true }, result: { promise: true, copy: true } };
+// options with no prototype: a polluted Object.prototype cannot add transfer options to them
+const viaHost = { __proto__: null, arguments: { __proto__: null, copy: true }, result: { __proto__: null, promise: true, copy: true } };
 const hostFetch = async (u, i) => unwrap(await fetchRef.apply(undefined, [StringC(u), StringC(i)], viaHost));
 const hostSleep = async (ms) => unwrap(await sleepRef.apply(undefined, [ms], viaHost));
 const spec = JSON.parse($4);

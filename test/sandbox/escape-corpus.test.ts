@@ -112,6 +112,12 @@ const cases: ReadonlyArray<Case> = [
   },
   { name: "re-entrant host calls: a flood of fetches is capped", fetchAllow: ["allowed"], source: `export default async () => Promise.all(Array.from({ length: 200 }, () => fetch(__ALLOWED__ + "/ok")))`, code: "thrown" },
   { name: "re-entrant host calls: a URL whose toString loops is stopped inside the isolate", fetchAllow: ["allowed"], limits: loop, source: `export default async () => fetch({ toString() { for (;;) {} } })`, code: "cpu_limit" },
+  {
+    name: "a polluted Object.prototype changes nothing of the host calls",
+    fetchAllow: ["allowed"],
+    source: `export default async () => { Object.prototype.reference = true; Object.prototype.externalCopy = true; Object.prototype.timeout = 1; const r = await fetch(__ALLOWED__ + "/ok"); return r.status }`,
+    value: 200,
+  },
   { name: "env is read-only", env: { K: "v" }, source: `export default async () => { try { env.K = "changed" } catch {} ; try { globalThis.env = {} } catch {} ; return env.K }`, value: "v" },
 ]
 
