@@ -171,7 +171,7 @@ export type { SandboxedAgentSpec, SandboxedExtension, Sandboxing } from "./agent
 // ── tools (runtime/tools) ──
 export { PROMOTION, TOOL_LEVELS, ToolError, createToolRegistry, isToolError, openToolStore, startTools, toolsClient } from "./tools/mod.ts"
 export type { RegisterInput, ToolHead, ToolInfo, ToolLevel, ToolRegistry, ToolRunResult, ToolSandbox, ToolStats, ToolStatus, ToolStore, ToolsClient } from "./tools/mod.ts"
-export { antsMcpServer, jsonTool, loadOpenApi, mcpTools, openApiOperations, openApiTools, registerOpenApi, registryTool, registryTools, serveMcpHttp, serveMcpStdio, toolNameOf } from "./tools/mod.ts"
+export { antsMcpServer, jsonTool, loadOpenApi, mcpTools, openApiOperations, openApiTools, registerMcpServer, registerOpenApi, registryTool, registryTools, serveMcpHttp, serveMcpStdio, toolNameOf } from "./tools/mod.ts"
 export type { McpHttpOptions, McpHttpServer, McpServeOptions, McpServerConfig, McpToolset, McpToolsOptions, OpenApiCredentials, OpenApiOptions } from "./tools/mod.ts"
 
 // ── governance (runtime/governance) ──

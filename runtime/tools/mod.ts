@@ -18,7 +18,7 @@
  * ToolStats, ToolInfo, ToolRunResult, JsonSchema, antsMcpServer, serveMcpStdio, serveMcpHttp,
  * McpServeOptions, McpHttpOptions, McpHttpServer, jsonTool, toolNameOf, mcpTools, McpServerConfig,
  * McpToolset, McpToolsOptions, registryTool, registryTools, loadOpenApi, openApiOperations,
- * openApiTools, registerOpenApi, OpenApiCredentials, OpenApiOptions.
+ * openApiTools, registerOpenApi, OpenApiCredentials, OpenApiOptions, registerMcpServer.
  */
 export { ToolError, isToolError } from "./errors.ts"
 export { MAX_TOOL_SOURCE_BYTES, createToolRegistry } from "./registry.ts"
@@ -44,3 +44,4 @@ export type { McpServerConfig, McpToolset, McpToolsOptions } from "./mcp-client.
 export { registryTool, registryTools } from "./registry-tool.ts"
 export { loadOpenApi, openApiOperations, openApiTools, registerOpenApi } from "./openapi.ts"
 export type { OpenApiCredentials, OpenApiOptions } from "./openapi.ts"
+export { registerMcpServer } from "./mcp-registry.ts"

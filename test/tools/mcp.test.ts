@@ -22,7 +22,7 @@ import { defineConversationalAgent } from "../../runtime/agent/mod.ts"
 import { main } from "../../runtime/cli/main.ts"
 import type { ModelsFile } from "../../runtime/models/mod.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
-import { mcpTools, serveMcpHttp, toolsClient, type McpHttpServer, type McpToolset } from "../../runtime/tools/mod.ts"
+import { mcpTools, registerMcpServer, serveMcpHttp, toolsClient, type McpHttpServer, type McpToolset } from "../../runtime/tools/mod.ts"
 import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
 import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
@@ -130,6 +130,7 @@ describe("mcp servers as agent tools", () => {
     oai = await startFakeOpenAI()
     // an MCP server over Streamable HTTP, as a service would run one
     const srv = createServer(async (req, res) => {
+      if (req.headers.authorization !== "Bearer stock-token") return void res.writeHead(401).end()
       const mcp = new McpServer({ name: "stock", version: "1.0.0" })
       mcp.registerTool("stock_level", { description: "Units in stock of a product", inputSchema: { sku: z.string() } }, async ({ sku }) => ({
         content: [{ type: "text", text: String(sku.length * 10) }],
@@ -143,7 +144,7 @@ describe("mcp servers as agent tools", () => {
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()))
     http = { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/mcp`, close: () => new Promise((r) => srv.close(() => r())) }
     stdioTools = await mcpTools({ command: process.execPath, args: [join(ROOT, "test/tools/fixtures/weather-mcp.mjs")], cwd: ROOT })
-    httpTools = await mcpTools({ url: http.url }, { prefix: "shop" })
+    httpTools = await mcpTools({ url: http.url, headers: { authorization: "Bearer stock-token" } }, { prefix: "shop" })
     const shopper = defineConversationalAgent({ type: "shopper", system: "Answer with tools.", tools: [...stdioTools.tools, ...httpTools.tools], maxSteps: 4 })
     const file: ModelsFile = { providers: { oai: { kind: "openai", baseURL: `${oai.url}/v1` } }, models: [{ name: "gpt-test", provider: "oai", capabilities: ["chat", "tools"] }] }
     agentNode = await startNode({ agents: [shopper], nats: server.url, nodeId: "n-mcp", logger: () => {}, memory: false, models: { file, env: {} } })
@@ -181,6 +182,19 @@ describe("mcp servers as agent tools", () => {
     } finally {
       await client.close()
     }
+  }, 60_000)
+
+  it("mcp tools - an HTTP MCP server registered for a tenant becomes registry tools that speak MCP from the sandbox", async () => {
+    const client = toolsClient(nc, "mcp-tenant")
+    const heads = await registerMcpServer(client, { url: http.url, headers: { authorization: "Bearer stock-token" } }, { prefix: "shop" })
+    expect(heads.map((h) => [h.name, h.level])).toEqual([["shop_stock_level", "restricted"]])
+    expect((await client.get("shop_stock_level")).schema).toMatchObject({ properties: { sku: { type: "string" } }, required: ["sku"] })
+    expect((await client.run("shop_stock_level", { sku: "boots" })).value).toEqual({ sku: "boots", units: 50 })
+    await expect(client.run("shop_stock_level", { sku: 5 })).rejects.toMatchObject({ code: "invalid_message" })
+    expect((await client.get("shop_stock_level")).stats.runs).toBe(1)
+    // the header is the module's environment, not an argument: without it the server refuses the registration
+    expect(JSON.stringify((await client.get("shop_stock_level")).schema)).not.toContain("stock-token")
+    await expect(registerMcpServer(client, { url: http.url }, { prefix: "nokey" })).rejects.toMatchObject({ _tag: "ToolError", code: "unavailable" })
   }, 60_000)
 
   it("mcp tools - an error result is the tool's error, and arguments that do not fit are refused before the call", async () => {
