@@ -27,6 +27,8 @@ import type { Caller } from "./principals.ts"
 export const SEED_COST_MODEL = { activePerHour: 0.21, sleepingPerHour: 0.01 } as const
 
 const RECENT = 50
+/** Tenants (per principal) whose supervisor events are kept; the one unused longest is dropped past this. */
+const MAX_FEEDS = 256
 const decoder = new TextDecoder()
 
 export interface DashboardSources {
@@ -46,7 +48,16 @@ export function dashboardData(sources: DashboardSources) {
   const feedOf = async (caller: Caller, tenant: string): Promise<TenantFeed> => {
     const key = `${caller.connectionKey}\u0000${tenant}`
     let f = feeds.get(key)
-    if (f === undefined) {
+    if (f !== undefined) {
+      // most recently used last: the first entry is the one to drop
+      feeds.delete(key)
+      feeds.set(key, f)
+    } else {
+      if (feeds.size >= MAX_FEEDS) {
+        const [oldest, o] = feeds.entries().next().value!
+        o.sub?.unsubscribe()
+        feeds.delete(oldest)
+      }
       f = { feed: { supervisor: [], tasks: [] }, sub: undefined }
       feeds.set(key, f)
       const entry = f

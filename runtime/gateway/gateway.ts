@@ -9,6 +9,7 @@
  */
 import type { AddressInfo } from "node:net"
 import { Hono } from "hono"
+import { bodyLimit } from "hono/body-limit"
 import { serve as serveNode, type ServerType } from "@hono/node-server"
 import type { AgentDefinition } from "../agent/define-agent.ts"
 import type { Credentials } from "../security/connection-options.ts"
@@ -37,11 +38,13 @@ export interface GatewayOptions {
   readonly askTimeoutMs?: number
   /** The longest `?timeout=` accepted. Default 600 000 ms (a conversational turn may take minutes). */
   readonly maxTimeoutMs?: number
+  /** The largest request body accepted (bytes); larger ones are refused `too_large` before they are read whole. Default 8 MiB. */
+  readonly maxBodyBytes?: number
   /** Version shown in the OpenAPI document. */
   readonly version?: string
 }
 
-export const GATEWAY_DEFAULTS = { askTimeoutMs: 30_000, maxTimeoutMs: 600_000, host: "127.0.0.1", port: 8080 } as const
+export const GATEWAY_DEFAULTS = { askTimeoutMs: 30_000, maxTimeoutMs: 600_000, maxBodyBytes: 8 * 1024 * 1024, host: "127.0.0.1", port: 8080 } as const
 
 export interface GatewayListener {
   /** `http://host:port`, the port the system chose when 0 was asked. */
@@ -81,6 +84,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     c.set("caller", caller)
     await next()
   })
+  const maxBodyBytes = options.maxBodyBytes ?? GATEWAY_DEFAULTS.maxBodyBytes
+  app.use(
+    "/v1/*",
+    bodyLimit({ maxSize: maxBodyBytes, onError: () => errorResponse(new GatewayError("too_large", `the request body is over the gateway's limit of ${maxBodyBytes} bytes; nothing was sent`)) }),
+  )
 
   agentRoutes(app, {
     connections,

@@ -62,6 +62,12 @@ describe("gateway", () => {
     expect([subject.status, subject.body.error.code]).toEqual([400, "invalid_subject"])
     const timeout = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/counter/c1/Add?timeout=soon", { n: 1 }))
     expect([timeout.status, timeout.body.error.code]).toEqual([400, "invalid_request"])
+    // over the server's max_payload: refused before anything is sent; over the gateway's limit: before it is read whole
+    const big = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/echo/e1/Say", { text: "x".repeat(2 * 1024 * 1024) }))
+    expect([big.status, big.body.error.code]).toEqual([413, "too_large"])
+    const huge = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/echo/e1/Say", { text: "x".repeat(9 * 1024 * 1024) }))
+    expect([huge.status, huge.body.error.code]).toEqual([413, "too_large"])
+    expect(huge.body.error.message).toContain("gateway's limit")
   })
 
   it("gateway - refuses requests without a known bearer token", async () => {
