@@ -64,8 +64,7 @@ export class TypeHost implements CellHost {
   readonly poolIds: ReadonlySet<string>
   /** Cell keys (`actorKey`) of singleton actors run by supervisor workers: never passivated. */
   readonly pinned = new Set<string>()
-  /** What wakes asked of this type's actors here: keep-alive, a schedule's auto-sleep. */
-  readonly hints = new WakeHints()
+  readonly hints = new WakeHints() // what wakes asked of this type's actors here (keep-alive, auto-sleep)
   private reviveTimer: ReturnType<typeof setTimeout> | undefined
   /** Bytes of message bodies one actor may have queued. */
   readonly mailboxBytes: number
@@ -324,6 +323,7 @@ export class TypeHost implements CellHost {
   transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string): void {
     if (from === "stopped") return
     this.publish(lifecycleSubject(a), { from, to, node: this.node.id, at: new Date().toISOString(), ...(reason ? { reason } : {}) })
+    this.node.transitioned?.({ tenant: a.tenant, type: a.type, id: a.id }, from, to, reason)
   }
 
   /**

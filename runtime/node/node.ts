@@ -41,6 +41,7 @@ import { clusterSizeOf, defaultReplicas } from "../cluster/guarantees.ts"
 import { runtimeStores } from "../cluster/runtime-stores.ts"
 import { startLifecycleLoop } from "./lifecycle-loop.ts"
 import { serveWakesByType } from "../elastic/wake-service.ts"
+import { startCostMeter } from "../elastic/cost-meter.ts"
 import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks } from "../tasks/node-tasks.ts"
 import { memoryOnDemand } from "../memory/mod.ts"
@@ -163,7 +164,10 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     log(models.offline ? "warn" : "info", models.announcement)
     for (const w of models.config.warnings) log("warn", `models: ${w}`)
   }
+  // lasting lifecycle costs per tenant and type, metered from the transitions (runtime/elastic/cost-meter.ts)
+  const costs = await startCostMeter(nc, { nodeId: id, replicas, log, stillAsleep: (a) => hosts.get(a.type)?.sleeping.has(actorKey(a.tenant, a.id)) === true })
   const hostNode: HostNode = {
+    transitioned: costs.transitioned,
     scopes: tenancy.scopes,
     id,
     nc,
@@ -302,6 +306,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     closeStigmergy: async () => {
       closeAgentServices()
       await stigmergy.close()
+      await costs.stop()
       await tenancy.close()
       await governance?.close()
     },
