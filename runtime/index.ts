@@ -287,6 +287,11 @@ export type {
 } from "./elastic/mod.ts"
 export type { WarmPoolSpec } from "./agent/mod.ts"
 export { POOL_ID, poolSubject } from "../subjects/elastic.ts"
-// F2: versioned agent types (the engine migrates state on activation)
+// F2: versioned agent types (the engine migrates state on activation), wakes, schedules' clock, lasting costs
 export { StateMigrationError, StateVersionError } from "./actor/mod.ts"
+export type { Clock } from "./actor/mod.ts"
 export type { StateMigration, VersionOptions } from "./agent/mod.ts"
+export { flushLifecycleCosts, readLifecycleCosts } from "./elastic/mod.ts"
+export type { LifecycleCost, LifecycleCostReport } from "./elastic/mod.ts"
+export { wakeTypeSubject } from "../subjects/wake.ts"
+export type { MissedFiringPolicy, WakeRequest, WakeTypeReply, WakeTypeRequest } from "../subjects/wake.ts"

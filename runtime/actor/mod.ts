@@ -36,7 +36,8 @@ export {
   nextOpening,
   warmPoolIds,
 } from "./lifecycle-policy.ts"
-export { nextFiring, startSchedules, type ScheduleRunner } from "./schedules.ts"
+export { WakeHints } from "./wake-hints.ts"
+export { MAX_MISSED, firingsBetween, nextFiring, startSchedules, systemClock, type Clock, type FiringOutcome, type ScheduleRunner } from "./schedules.ts"
 export { StateMigrationError, StateVersionError, migrateOnActivation, runMigrations, type Migrated } from "./state-migration.ts"
 export type { ActorVerdict, Supervisor } from "./supervision.ts"
 export {

@@ -10,7 +10,9 @@
  * pool goes to an idle member when there is one and its reply (or a clear error) reaches the
  * caller; every scaling step is logged and handed to the `record` port (receipts); a resource
  * pool never has more than `limit` slots held at once on a server that serializes KV
- * compare-and-set, and a slot held by a node that died is freed by its lease's expiry.
+ * compare-and-set, and a slot held by a node that died is freed by its lease's expiry. A wake by
+ * type wakes one instance (asleep, stored, or new) and answers its id; lifecycle costs are stored
+ * per tenant, type and node, so totals survive restarts and nodes adding at once lose nothing.
  * May import: actor, agent, client, cluster, server, security, stigmergy, tasks, models, limits.
  */
 // ── pools, recruitment, resource pools (F1) ──
@@ -33,3 +35,5 @@ export { capabilityBacklogs, capabilityLoads } from "./load-capabilities.ts"
 export { RECRUIT_DEFAULTS, capabilityLoadsFrom, decideRecruitment, startRecruiter } from "./recruit.ts"
 export type { Recruit, Recruiter, RecruiterOptions, RecruitPolicy } from "./recruit.ts"
 // ── wakes, schedules, versions, costs (F2) ──
+export { serveWakesByType, type WakeableType, type WakeServiceDeps } from "./wake-service.ts"
+export { COST_FLUSH, addLifecycleCost, flushLifecycleCosts, readLifecycleCosts, startCostMeter, type CostMeter, type LifecycleCost, type LifecycleCostReport } from "./cost-meter.ts"
