@@ -42,10 +42,15 @@ export async function runAudit(parsed: Parsed<(typeof AUDIT)["options"]>, io: Au
     else io.out(`audit of tenant "${tenant}" is BROKEN at position ${report.firstBad!.position}: ${report.firstBad!.problem}: ${report.firstBad!.reason} (${report.checked} receipt(s) before it hold)`)
     return report.ok ? 0 : 1
   } catch (e) {
-    if (!hasTag(e, "GovernanceError")) throw e
-    const err = e as Error & { code: string }
-    if (io.json) io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }))
-    else (io.err ?? io.out).call(io, `error: ${err.message}`)
-    return 1
+    return governanceFailure(e, io)
   }
+}
+
+/** A GovernanceError as the command's failure (exit 1, `{"ok":false,"error"}` with --json); anything else is thrown on. */
+export function governanceFailure(e: unknown, io: CommandIo): number {
+  if (!hasTag(e, "GovernanceError")) throw e
+  const err = e as Error & { code: string }
+  if (io.json) io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }))
+  else (io.err ?? io.out).call(io, `error: ${err.message}`)
+  return 1
 }

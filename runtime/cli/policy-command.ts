@@ -4,11 +4,11 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
-import { hasTag } from "../../subjects/errors.ts"
 import { POLICY_BUCKET } from "../../subjects/governance.ts"
 import { readPolicy, writePolicy, type PolicyRule } from "../governance/mod.ts"
 import type { Parsed } from "./command-spec.ts"
 import type { POLICY } from "./governance-spec.ts"
+import { governanceFailure } from "./audit-command.ts"
 import type { CommandIo } from "./run-command.ts"
 import { UsageError } from "./usage-error.ts"
 
@@ -34,10 +34,6 @@ export async function runPolicy(parsed: Parsed<(typeof POLICY)["options"]>, io: 
     else io.out([`policy of tenant "${tenant}"${p.at ? ` (set ${p.at} by ${p.by})` : ""}:`, ...p.rules.map(ruleLine), "    default: high-impact tools need approval (5 min, then reject); everything else runs"].join("\n"))
     return 0
   } catch (e) {
-    if (!hasTag(e, "GovernanceError")) throw e
-    const err = e as Error & { code: string }
-    if (io.json) io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }))
-    else (io.err ?? io.out).call(io, `error: ${err.message}`)
-    return 1
+    return governanceFailure(e, io)
   }
 }
