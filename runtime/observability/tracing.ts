@@ -228,7 +228,15 @@ export function activeTraceRecord(): Record<string, string> | undefined {
 }
 
 /** One attempt of a task on a worker, a child of the trace its submitter's headers carry. */
-export function startTaskSpan(task: { readonly id: string; readonly tenant: string; readonly capability: string }, attempt: number, h: MsgHdrs | undefined): Span | undefined {
+export function startTaskSpan(task: { readonly id: string; readonly tenant: string; readonly capability: string }, attempt: number, headers: () => MsgHdrs | undefined): Span | undefined {
+  // the headers are read only with tracing on: reading them parses them
+  if (!tracingActive()) return undefined
+  let h: MsgHdrs | undefined
+  try {
+    h = headers()
+  } catch {
+    // headers that do not parse start a new trace: a span never changes what a task does
+  }
   return startSpanFromHeaders(`ants.task ${task.capability}`, h, {
     "messaging.system": "nats",
     "messaging.operation.type": "process",

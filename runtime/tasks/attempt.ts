@@ -128,7 +128,7 @@ export async function runAttempt(w: AttemptHost, d: Delivery, task: Task, resubm
   let result: unknown
   let error: unknown
   // traced: the attempt continues the submitter's trace; what the handler sends is its child
-  const span = startTaskSpan(task, attempt, d.msg.headers)
+  const span = startTaskSpan(task, attempt, () => d.msg?.headers)
   try {
     result = await withSpan(span, () => w.handler(task.payload, ctx))
     ok = true
