@@ -194,6 +194,7 @@ export {
   consensusAgent,
   defineRecruiter,
   defineSaga,
+  escalateToApprovals,
   fanOut,
   fanOutAsks,
   fanOutTasks,
@@ -212,6 +213,7 @@ export {
 } from "./coordination/mod.ts"
 export type {
   Agreement,
+  ApprovalQueue,
   BranchResult,
   CollectiveResponse,
   CollectiveResponseSpec,

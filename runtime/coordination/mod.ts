@@ -34,3 +34,5 @@ export type { BranchResult, FanIn, FanOutOptions, HandOffLeg, HandOffStage, Part
 export { consensusAgent, outcomeOf } from "./consensus-agent.ts"
 export { CONSENSUS_AGENT, ConsensusOutcome, ConsensusRun, RecruitReply, RecruitRequest, VoteReply, VoteRequest } from "../../subjects/coordination.ts"
 export { RecruiterStatus, defineRecruiter } from "./recruiter-agent.ts"
+export { approvalSeverity, escalateToApprovals } from "./escalation.ts"
+export type { ApprovalEscalationOptions, ApprovalQueue, ApprovalSeverity } from "./escalation.ts"

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createWorkspace, type Workspace } from "../../runtime/stigmergy/mod.ts"
-import { getConsensusRound, runConsensus, tally, type EscalationRequest, type VoteRecord } from "../../runtime/coordination/mod.ts"
+import { escalateToApprovals, getConsensusRound, runConsensus, tally, type EscalationRequest, type VoteRecord } from "../../runtime/coordination/mod.ts"
 import { coordinationNode } from "./fixtures/node.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { agentSubject } from "../../subjects/grammar.ts"
@@ -108,6 +108,22 @@ describe("consensus", () => {
     expect(r.escalation).toEqual({ approval: `a-${escalations.indexOf(esc) + 1}` })
     expect((await getConsensusRound(ws, "r-split"))?.status).toBe("escalated")
     expect(ofRound("r-split").filter((x) => x.kind === "consensus_vote")).toHaveLength(4)
+  })
+
+  it("consensus - escalated to the node's approval queue: one pending request, ordered by severity, that a human decides", async () => {
+    const approvals = fx.node.governance!.approvals
+    const escalateHuman = escalateToApprovals(approvals, { timeoutMs: 60_000 })
+    const r = await runConsensus(
+      { messaging: fx.node.client, workspace: ws, escalate: escalateHuman },
+      { round: "r-human", question: "approve the transfer?", options: ["approve", "reject"], context: { amount: 3000 }, voters: { agent: judge, ids: ["strict-1", "lenient-1"] }, severity: 0.8 },
+    )
+    expect(r).toMatchObject({ status: "escalated", reason: "below_threshold", escalation: { approval: "coordination-consensus-r-human", created: true } })
+    const filed = await approvals.get("default", "coordination-consensus-r-human")
+    expect(filed).toMatchObject({ status: "pending", severity: "high", safeDefault: "reject", mode: "human_approval", requester: "coordination", action: { kind: "consensus", name: "approve the transfer?" } })
+    expect(filed!.why).toContain("consensus is below its threshold")
+    expect(filed!.context).toContain("score 0.50")
+    const decided = await approvals.decide("default", "coordination-consensus-r-human", { decision: "approve", by: "alice" })
+    expect(decided.status).toBe("approved")
   })
 
   it("consensus - failing and late voters are counted, never fatal; a late vote is recorded afterwards, not counted", async () => {
