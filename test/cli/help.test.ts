@@ -236,7 +236,7 @@ describe("ants usage errors", () => {
     }
     // an option of another sub-command, a missing argument, a value left out
     expect((await cli(["pheromone", "evaporate", "--count", "3"])).err).toContain("--count is for pheromone watch, not evaporate")
-    expect((await cli(["wake", "counter"])).err).toContain("wake needs <type> <id>")
+    expect((await cli(["wake"])).err).toContain("wake needs <type> [<id>]")
     expect((await cli(["ask", "ants.default.agent.echo.e1.Say", "--timeout"])).err).toContain("--timeout needs a value: <ms>")
     expect((await cli(["help", "frobnicate"])).code).toBe(2)
     expect(PHEROMONE.subcommands).toBeDefined()
