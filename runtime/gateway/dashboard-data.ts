@@ -5,10 +5,10 @@
  *               events (the gateway listens on ants._sys.supervisor.<tenant>.> once a dashboard
  *               asks), the tasks submitted through this gateway and their status
  *   operators   also the nodes (partitions, actors by state), the tenant's actors by type and
- *               state, its dead letters, and costs: the current hourly rate at the seed's cost
+ *               state, its approval requests, its dead letters, and costs: the current hourly rate at the seed's cost
  *               model and the model spend recorded in `ants_model_cost`
  *
- * A tenant's principal may not read node inspection, dead letters or the cost bucket (the server
+ * A tenant's principal may not read node inspection, approvals, dead letters or the cost bucket (the server
  * refuses them), so a tenant token's snapshot has those panels as `null`.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core"
@@ -22,6 +22,8 @@ import { createPheromones } from "../stigmergy/pheromones.ts"
 import { deadLetters } from "../tasks/dead-letters.ts"
 import { requestTaskStatus } from "../tasks/status.ts"
 import type { Caller } from "./principals.ts"
+import { askApprovals } from "./approval-routes.ts"
+import { decodeReply } from "../../subjects/envelope.ts"
 
 /** The seed design's cost model: dollars per hour of an active and of a sleeping agent. */
 export const SEED_COST_MODEL = { activePerHour: 0.21, sleepingPerHour: 0.01 } as const
@@ -102,7 +104,7 @@ export function dashboardData(sources: DashboardSources) {
         pheromones: "error" in trails ? trails : trails.map((t) => ({ key: t.key, type: t.type, location: t.location, id: t.id, strength: t.strength, current: t.current, emitter: t.emitter, ageMs: t.ageMs, ttlMs: t.ttlMs })),
         tasks: tasks.filter((t) => t !== null),
         supervisor: feed.supervisor,
-        ...(ops ?? { nodes: null, actors: null, deadLetters: null, costs: null }),
+        ...(ops ?? { nodes: null, actors: null, approvals: null, deadLetters: null, costs: null }),
       }
     },
     async close() {
@@ -113,13 +115,20 @@ export function dashboardData(sources: DashboardSources) {
 }
 
 async function operatorPanels(nc: NatsConnection, tenant: string) {
-  const [nodes, actors, dead, spend] = await Promise.all([
+  const [nodes, actors, dead, spend, approvals] = await Promise.all([
     listNodes(nc),
     listActors(nc, { tenant, limit: 2_000 }),
     deadLetters(nc, { tenant })
       .list({ limit: 100 })
       .catch(() => []),
     modelSpend(nc, tenant),
+    askApprovals(nc, tenant, "list", {}).then(
+      (data) => {
+        const env = decodeReply(data)
+        return env.ok ? (env.value as unknown[]) : { error: env.error.message }
+      },
+      (e: Error) => ({ error: e.message }),
+    ),
   ])
   type Census = { type: string; active: number; idle: number; warming: number; sleeping: number }
   const byType = new Map<string, Census>()
@@ -132,6 +141,7 @@ async function operatorPanels(nc: NatsConnection, tenant: string) {
   return {
     nodes: nodes.map((n) => ({ node: n.node, state: n.state, host: n.host, partitions: n.partitions, frozen: n.frozen, types: n.types, messages: n.messages })),
     actors: { types, list: actors.actors.slice(0, 200).map((a) => ({ type: a.type, id: a.id, state: a.state, node: a.node })), truncated: actors.truncated },
+    approvals,
     deadLetters: dead.map((d) => ({ id: d.id, capability: d.capability, reason: d.reason, attempts: d.attempts, lastError: d.lastError, deadLetteredAt: d.deadLetteredAt })),
     costs: {
       model: SEED_COST_MODEL,

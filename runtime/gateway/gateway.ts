@@ -14,6 +14,7 @@ import { serve as serveNode, type ServerType } from "@hono/node-server"
 import type { AgentDefinition } from "../agent/define-agent.ts"
 import type { Credentials } from "../security/connection-options.ts"
 import { a2aRoutes } from "./a2a.ts"
+import { approvalRoutes } from "./approval-routes.ts"
 import { agentRoutes } from "./agent-routes.ts"
 import { gatewayConnections, type GatewayConnections } from "./connections.ts"
 import { dashboardData } from "./dashboard-data.ts"
@@ -99,6 +100,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   taskRoutes(app, connections, (caller, tenant, id) => void dashboard.taskSubmitted(caller, tenant, id).catch(() => undefined))
   discoveryRoutes(app, types, connections, options.version ?? "0.1.0")
   a2aRoutes(app, types, connections, { version: options.version ?? "0.1.0", timeoutMs: options.maxTimeoutMs ?? GATEWAY_DEFAULTS.maxTimeoutMs })
+  approvalRoutes(app, connections)
   dashboardRoutes(app, connections, dashboard)
 
   return {

@@ -41,12 +41,12 @@ async function signedIn(token: string, tenant?: string): Promise<{ page: Page; e
   await page.goto(`${s.listener.url}/dashboard`, { waitUntil: "load" })
   await page.type("#token", token)
   await page.click("#sign-in-form button[type=submit]")
-  await page.waitForFunction(() => (globalThis as any).document.body.dataset.loaded !== undefined, { timeout: 30_000 })
+  await page.waitForFunction(() => (globalThis as any).document.body.dataset.loaded !== undefined, { timeout: 60_000 })
   if (tenant !== undefined) {
     await page.$eval("#tenant", (e) => ((e as any).value = ""))
     await page.type("#tenant", tenant)
     await page.click("#tenant-form button[type=submit]")
-    await page.waitForFunction((t) => (globalThis as any).document.querySelector("#who")?.textContent?.endsWith(`tenant ${t}`), { timeout: 30_000 }, tenant)
+    await page.waitForFunction((t) => (globalThis as any).document.querySelector("#who")?.textContent?.endsWith(`tenant ${t}`), { timeout: 60_000 }, tenant)
   }
   return { page, errors }
 }
@@ -54,7 +54,7 @@ async function signedIn(token: string, tenant?: string): Promise<{ page: Page; e
 const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? "")
 
 describe.skipIf(!haveChromium)("gateway dashboard", () => {
-  it("dashboard - shows the actors, pheromones, dead letters and supervisor events the test caused, and a resubmission made in the page takes effect", async () => {
+  it("dashboard - shows the actors, pheromones, dead letters and supervisor events the test caused; a resubmission and an approval made in the page take effect", async () => {
     const { page, errors } = await signedIn(s.tokens.operator, "acme")
     expect(await page.$eval("#live", (e) => e.textContent)).toBe("live")
 
@@ -68,11 +68,11 @@ describe.skipIf(!haveChromium)("gateway dashboard", () => {
     expect((await s.call(s.tokens.operator, "POST", "/v1/tasks?tenant=acme", { capability: "gw.work", payload: { failWhile: "dash-dl", n: 2 }, idempotencyKey: "dash-dl" })).status).toBe(202)
 
     // the page shows them (live events refresh it; the 5 s redraw is the fallback)
-    await page.waitForSelector(`[data-node="${s.node.id}"]`, { timeout: 30_000 })
-    await page.waitForSelector('[data-actor="counter/dash-1"]', { timeout: 30_000 })
-    await page.waitForSelector(`[data-pheromone="${trail.key}"]`, { timeout: 30_000 })
-    await page.waitForSelector('[data-dead-letter="dash-dl"]', { timeout: 30_000 })
-    await page.waitForSelector('[data-supervisor$=".counter.dash-2"]', { timeout: 30_000 })
+    await page.waitForSelector(`[data-node="${s.node.id}"]`, { timeout: 60_000 })
+    await page.waitForSelector('[data-actor="counter/dash-1"]', { timeout: 60_000 })
+    await page.waitForSelector(`[data-pheromone="${trail.key}"]`, { timeout: 60_000 })
+    await page.waitForSelector('[data-dead-letter="dash-dl"]', { timeout: 60_000 })
+    await page.waitForSelector('[data-supervisor$=".counter.dash-2"]', { timeout: 60_000 })
     expect(await text(page, '[data-actor="counter/dash-1"]')).toMatch(/counter\/dash-1\s*(active|idle)/)
     expect(await text(page, `[data-trail="${trail.key}"]`)).toContain("integrations.crm")
     expect(await text(page, '[data-dead-letter="dash-dl"]')).toContain("failing while dash-dl is set")
@@ -83,12 +83,31 @@ describe.skipIf(!haveChromium)("gateway dashboard", () => {
     // resubmitted from the page, the task runs again and now completes
     FAILING.delete("dash-dl")
     await page.click('[data-resubmit="dash-dl"]')
-    await waitUntil(async () => ((await (await s.call(s.tokens.acme, "GET", "/v1/tasks/dash-dl")).json()) as any).value?.state === "completed", { timeoutMs: 30_000, message: "the resubmitted task completed" })
-    await page.waitForSelector('[data-dead-letter="dash-dl"]', { hidden: true, timeout: 30_000 })
-    await page.waitForSelector('[data-task="dash-dl"][data-state="completed"]', { timeout: 30_000 })
+    await waitUntil(async () => ((await (await s.call(s.tokens.acme, "GET", "/v1/tasks/dash-dl")).json()) as any).value?.state === "completed", { timeoutMs: 60_000, message: "the resubmitted task completed" })
+    await page.waitForSelector('[data-dead-letter="dash-dl"]', { hidden: true, timeout: 60_000 })
+    await page.waitForSelector('[data-task="dash-dl"][data-state="completed"]', { timeout: 60_000 })
+    // an approval request of acme, approved in the page: the queue records the operator's decision
+    const filed = await s.node.governance!.approvals.request({
+      id: "dash-approval",
+      tenant: "acme",
+      requester: "assistant/a9",
+      action: { kind: "tool", name: "transfer", arguments: { amount: 500 }, impact: "high" },
+      why: ["the action is high-impact"],
+      context: "the dashboard test asks",
+      severity: "high",
+      mode: "human_approval",
+      safeDefault: "reject",
+      timeoutMs: 600_000,
+    })
+    expect(filed.record.status).toBe("pending")
+    await page.waitForSelector('[data-approval="dash-approval"][data-status="pending"]', { timeout: 60_000 })
+    await page.click('[data-approve="dash-approval"]')
+    await page.waitForSelector('[data-approval="dash-approval"][data-status="approved"]', { timeout: 60_000 })
+    const decided = await s.node.governance!.approvals.get("acme", "dash-approval")
+    expect(decided).toMatchObject({ status: "approved", decidedBy: "ops" })
     expect(errors).toEqual([])
     await page.browserContext().close()
-  }, 180_000)
+  }, 300_000)
 
   it("dashboard - a tenant's token sees its own tenant only, without the operator's panels", async () => {
     const { page, errors } = await signedIn(s.tokens.globex)
@@ -96,6 +115,8 @@ describe.skipIf(!haveChromium)("gateway dashboard", () => {
     expect(await page.$eval("#tenant-form", (e) => (e as any).hidden)).toBe(true)
     expect(await text(page, "#nodes-panel .body")).toContain("needs an operator token")
     expect(await text(page, "#tasks-panel .body")).toContain("needs an operator token")
+    expect(await text(page, "#approvals-panel .body")).toContain("needs an operator token")
+    expect((await s.call(s.tokens.globex, "GET", "/v1/approvals")).status).toBe(403)
     expect(await page.$('[data-actor="counter/dash-1"]')).toBeNull()
     expect(await page.$("[data-pheromone]")).toBeNull()
     expect(errors).toEqual([])
@@ -106,7 +127,7 @@ describe.skipIf(!haveChromium)("gateway dashboard", () => {
     await bad.goto(`${s.listener.url}/dashboard`)
     await bad.type("#token", "not-a-token-of-this-gateway-1234")
     await bad.click("#sign-in-form button[type=submit]")
-    await bad.waitForFunction(() => ((globalThis as any).document.querySelector("#sign-in-error")?.textContent ?? "") !== "", { timeout: 30_000 })
+    await bad.waitForFunction(() => ((globalThis as any).document.querySelector("#sign-in-error")?.textContent ?? "") !== "", { timeout: 60_000 })
     expect(await text(bad, "#sign-in-error")).toContain("does not know this token")
     await context.close()
   }, 120_000)

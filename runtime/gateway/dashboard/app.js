@@ -1,7 +1,7 @@
 // The dashboard's shell: signing in with a bearer token (kept in sessionStorage, this tab only),
 // reading snapshots of one tenant from the gateway, and staying live on its event stream
 // (fetch-streamed Server-Sent Events, since EventSource cannot send an Authorization header).
-import { actorsPanel, costsPanel, nodesPanel, pheromonesPanel, supervisorPanel, tasksPanel } from "./panels.js"
+import { actorsPanel, approvalsPanel, costsPanel, nodesPanel, pheromonesPanel, supervisorPanel, tasksPanel } from "./panels.js"
 
 const $ = (id) => document.getElementById(id)
 const state = { token: sessionStorage.getItem("antsToken"), tenant: sessionStorage.getItem("antsTenant") ?? "", live: undefined, timer: undefined, pending: undefined }
@@ -27,6 +27,7 @@ async function refresh() {
     nodesPanel(s)
     actorsPanel(s)
     pheromonesPanel(s)
+    approvalsPanel(s, decide)
     tasksPanel(s, resubmit)
     costsPanel(s)
     supervisorPanel(s)
@@ -47,6 +48,17 @@ async function resubmit(id, button) {
   try {
     await api("POST", `/v1/dead-letters/${encodeURIComponent(id)}/resubmit`)
     button.textContent = "resubmitted"
+  } catch (e) {
+    button.disabled = false
+    $("error").textContent = e.message
+  }
+  soon()
+}
+
+async function decide(id, decision, button) {
+  button.disabled = true
+  try {
+    await api("POST", `/v1/approvals/${encodeURIComponent(id)}/${decision}`)
   } catch (e) {
     button.disabled = false
     $("error").textContent = e.message

@@ -140,3 +140,32 @@ export function supervisorPanel(s) {
     ),
   )
 }
+
+export function approvalsPanel(s, decide) {
+  if (s.approvals === null) return fill("approvals-panel", OPERATOR_ONLY("The approval queue"))
+  if (!Array.isArray(s.approvals)) return fill("approvals-panel", el("p", { class: "error" }, `approvals: ${s.approvals.error}`))
+  if (s.approvals.length === 0) return fill("approvals-panel", el("p", { class: "muted" }, `No approval request in tenant ${s.tenant}.`))
+  fill(
+    "approvals-panel",
+    table(
+      ["request", "severity", "requester", "action", "why", "deadline", "status", ""],
+      s.approvals.map((a) =>
+        row(
+          [
+            a.id,
+            a.severity,
+            a.requester,
+            `${a.action.kind} ${a.action.name}`,
+            a.why.join("; "),
+            a.status === "pending" ? `${a.deadline} (then ${a.safeDefault})` : "",
+            a.status === "pending" ? "pending" : `${a.status} by ${a.decidedBy ?? "?"}${a.timedOut ? " (deadline)" : ""}`,
+            a.status === "pending"
+              ? el("span", {}, el("button", { type: "button", "data-approve": a.id, onclick: (e) => decide(a.id, "approve", e.target) }, "approve"), " ", el("button", { type: "button", "data-reject": a.id, onclick: (e) => decide(a.id, "reject", e.target) }, "reject"))
+              : "",
+          ],
+          { "data-approval": a.id, "data-status": a.status },
+        ),
+      ),
+    ),
+  )
+}
