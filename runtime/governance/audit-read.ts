@@ -30,7 +30,10 @@ export async function readAuditStream(nc: NatsConnection, tenant: string, o: { l
       for await (const m of batch) {
         got++
         messages.push({ seq: m.seq, subject: m.subject, data: m.data })
-        if (m.seq >= lastSeq || m.info.pending === 0) done = true
+        if (m.seq >= lastSeq || m.info.pending === 0) {
+          done = true
+          break // the batch would otherwise wait out its expiry for messages that will not come
+        }
       }
       if (got === 0) break
     }
