@@ -19,6 +19,7 @@ import type { TypeHost } from "../actor/type-host.ts"
 import { isLimitError } from "../limits/limit-error.ts"
 import { UNPARSED, type Ticket } from "../limits/message-ledger.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
+import { ATTR } from "../observability/attributes.ts"
 import { nameDispatch, startDispatchSpan, withSyncSpan } from "../observability/tracing.ts"
 import type { NodeGuards } from "./guards.ts"
 import type { Logger } from "./options.ts"
@@ -82,7 +83,7 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
       const routedAway = cluster.forward(msg, p)
       if (routedAway !== false) {
         if (routedAway === "forwarded") {
-          span?.setAttribute("ants.forwarded", true)
+          span?.setAttribute(ATTR.forwarded, true)
           return ledger.forwarded(ticket)
         }
         return reject(msg, "unavailable", routedAway.refused, undefined, p, ticket)

@@ -6,6 +6,7 @@
  * constants move between releases of the semantic-conventions package.
  */
 import { SpanKind, SpanStatusCode, type Span } from "@opentelemetry/api"
+import { ATTR } from "./attributes.ts"
 import { startChildSpan, tracingActive, withSpan } from "./tracing.ts"
 
 /** What a model call is about to do (one attempt on one deployment). */
@@ -36,9 +37,9 @@ export function startModelSpan(c: ModelCallStart): Span | undefined {
     "gen_ai.operation.name": "chat",
     "gen_ai.system": c.system,
     "gen_ai.request.model": c.model,
-    "ants.model.provider": c.provider,
-    "ants.model.deployment": c.deployment,
-    "ants.model.streaming": c.streaming,
+    [ATTR.modelProvider]: c.provider,
+    [ATTR.modelDeployment]: c.deployment,
+    [ATTR.modelStreaming]: c.streaming,
   }
   if (c.maxTokens !== undefined) attributes["gen_ai.request.max_tokens"] = c.maxTokens
   if (c.temperature !== undefined) attributes["gen_ai.request.temperature"] = c.temperature
@@ -53,7 +54,7 @@ export function endModelSpan(span: Span | undefined, answer: ModelCallEnd | unde
     span.setAttribute("gen_ai.response.finish_reasons", [answer.finishReason])
     span.setAttribute("gen_ai.usage.input_tokens", answer.usage.inputTokens)
     span.setAttribute("gen_ai.usage.output_tokens", answer.usage.outputTokens)
-    if (answer.costUsd !== undefined) span.setAttribute("ants.model.cost_usd", answer.costUsd)
+    if (answer.costUsd !== undefined) span.setAttribute(ATTR.modelCostUsd, answer.costUsd)
   } else {
     const kind = (error as { kind?: unknown })?.kind
     span.setAttribute("error.type", typeof kind === "string" ? kind : ((error as { _tag?: string })?._tag ?? "error"))

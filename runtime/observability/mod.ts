@@ -12,6 +12,7 @@
  * message beyond a latency bucket bump and, with tracing on, the spans.
  * May import: limits, subjects/, and the OpenTelemetry and prom-client packages.
  */
+export { ATTR, spanName } from "./attributes.ts"
 export { TRACER_NAME, activeTraceRecord, endSpan, endWith, headersFor, injectActive, markActiveRefused, nameDispatch, startCheckpointSpan, startChildSpan, startDispatchSpan, startInnerSpan, startSendSpan, startSpanFromHeaders, startTaskSpan, startTurnSpan, tracingActive, withSpan, withSyncSpan } from "./tracing.ts"
 export type { SpanTarget } from "./tracing.ts"
 export { contextFromHeaders, traceHeadersOf, writeTraceContext } from "./trace-headers.ts"

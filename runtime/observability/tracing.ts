@@ -13,6 +13,7 @@
  */
 import { context, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api"
 import type { Msg, MsgHdrs } from "@nats-io/nats-core"
+import { ATTR, spanName } from "./attributes.ts"
 import { contextFromHeaders, traceHeadersOf, writeTraceContext } from "./trace-headers.ts"
 
 export const TRACER_NAME = "ants"
@@ -50,15 +51,15 @@ function messagingAttributes(subject: string, operation: string, t: SpanTarget |
   const a: Attributes = { "messaging.system": "nats", "messaging.destination.name": subject, "messaging.operation.name": operation }
   if (bytes !== undefined) a["messaging.message.body.size"] = bytes
   if (t !== undefined) {
-    if (t.tenant !== undefined) a["ants.tenant"] = t.tenant
-    if (t.type !== undefined) a["ants.agent.type"] = t.type
-    if (t.id !== undefined) a["ants.agent.id"] = t.id
-    if (t.tag !== undefined) a["ants.message.tag"] = t.tag
+    if (t.tenant !== undefined) a[ATTR.tenant] = t.tenant
+    if (t.type !== undefined) a[ATTR.agentType] = t.type
+    if (t.id !== undefined) a[ATTR.agentId] = t.id
+    if (t.tag !== undefined) a[ATTR.messageTag] = t.tag
   }
   return a
 }
 
-const nameOf = (op: string, subject: string, t: SpanTarget | undefined) => (t?.type !== undefined && t.tag !== undefined ? `ants.${op} ${t.type}.${t.tag}` : `ants.${op} ${subject}`)
+const nameOf = (op: string, subject: string, t: SpanTarget | undefined) => (t?.type !== undefined && t.tag !== undefined ? spanName(op, `${t.type}.${t.tag}`) : spanName(op, subject))
 
 /**
  * A caller's span for an outgoing message (an ask, a tell, a topic event, a task), a child of
@@ -119,7 +120,7 @@ export function injectActive(h: MsgHdrs): boolean {
 export function endSpan(span: Span | undefined, error?: unknown, code?: string): void {
   if (span === undefined) return
   if (error !== undefined || code !== undefined) {
-    if (code !== undefined) span.setAttribute("ants.error.code", code)
+    if (code !== undefined) span.setAttribute(ATTR.errorCode, code)
     const message = error instanceof Error ? error.message : typeof error === "string" ? error : code
     span.setStatus({ code: SpanStatusCode.ERROR, ...(message ? { message } : {}) })
     if (error instanceof Error) span.recordException(error)
@@ -151,18 +152,18 @@ export function startDispatchSpan(msg: Msg, nodeId: string): Span | undefined {
   const parent = contextFromHeaders(msg.headers)
   const attributes = messagingAttributes(msg.subject, "dispatch", undefined, msg.data.length)
   attributes["messaging.operation.type"] = "process"
-  attributes["ants.node.id"] = nodeId
-  return tracer().startSpan(`ants.dispatch ${msg.subject}`, { kind: msg.reply ? SpanKind.SERVER : SpanKind.CONSUMER, attributes }, parent)
+  attributes[ATTR.nodeId] = nodeId
+  return tracer().startSpan(spanName("dispatch", msg.subject), { kind: msg.reply ? SpanKind.SERVER : SpanKind.CONSUMER, attributes }, parent)
 }
 
 /** Names the dispatch span after the message's type and tag once the subject is parsed. */
 export function nameDispatch(span: Span | undefined, t: SpanTarget): void {
   if (span === undefined) return
-  span.updateName(`ants.dispatch ${t.type}.${t.tag}`)
-  if (t.tenant !== undefined) span.setAttribute("ants.tenant", t.tenant)
-  if (t.type !== undefined) span.setAttribute("ants.agent.type", t.type)
-  if (t.id !== undefined) span.setAttribute("ants.agent.id", t.id)
-  if (t.tag !== undefined) span.setAttribute("ants.message.tag", t.tag)
+  span.updateName(spanName("dispatch", `${t.type}.${t.tag}`))
+  if (t.tenant !== undefined) span.setAttribute(ATTR.tenant, t.tenant)
+  if (t.type !== undefined) span.setAttribute(ATTR.agentType, t.type)
+  if (t.id !== undefined) span.setAttribute(ATTR.agentId, t.id)
+  if (t.tag !== undefined) span.setAttribute(ATTR.messageTag, t.tag)
 }
 
 /** Runs `fn` with `span` as the active span (what it sends becomes the span's children); plain call without a span. */
@@ -199,7 +200,7 @@ export function markActiveRefused(code: string, message: string): void {
   if (!tracingActive()) return
   const span = currentSpan()
   if (span === undefined) return
-  span.setAttribute("ants.error.code", code)
+  span.setAttribute(ATTR.errorCode, code)
   span.setStatus({ code: SpanStatusCode.ERROR, message })
 }
 
@@ -210,8 +211,8 @@ export function markActiveRefused(code: string, message: string): void {
 export function startTurnSpan(parent: Span | undefined, actor: { readonly tenant: string; readonly type: string; readonly id: string }, tag: string, nodeId: string): Span | undefined {
   if (parent === undefined || !tracingActive()) return undefined
   return tracer().startSpan(
-    `ants.handle ${actor.type}.${tag}`,
-    { kind: SpanKind.INTERNAL, attributes: { "ants.tenant": actor.tenant, "ants.agent.type": actor.type, "ants.agent.id": actor.id, "ants.message.tag": tag, "ants.node.id": nodeId } },
+    spanName("handle", `${actor.type}.${tag}`),
+    { kind: SpanKind.INTERNAL, attributes: { [ATTR.tenant]: actor.tenant, [ATTR.agentType]: actor.type, [ATTR.agentId]: actor.id, [ATTR.messageTag]: tag, [ATTR.nodeId]: nodeId } },
     trace.setSpan(ROOT_CONTEXT, parent),
   )
 }
@@ -237,17 +238,17 @@ export function startTaskSpan(task: { readonly id: string; readonly tenant: stri
   } catch {
     // headers that do not parse start a new trace: a span never changes what a task does
   }
-  return startSpanFromHeaders(`ants.task ${task.capability}`, h, {
+  return startSpanFromHeaders(spanName("task", task.capability), h, {
     "messaging.system": "nats",
     "messaging.operation.type": "process",
-    "ants.tenant": task.tenant,
-    "ants.task.id": task.id,
-    "ants.task.capability": task.capability,
-    "ants.task.attempt": attempt,
+    [ATTR.tenant]: task.tenant,
+    [ATTR.taskId]: task.id,
+    [ATTR.taskCapability]: task.capability,
+    [ATTR.taskAttempt]: attempt,
   })
 }
 
 /** A state checkpoint written inside a traced turn (not one written on a timer: see `startInnerSpan`). */
 export function startCheckpointSpan(actor: { readonly tenant: string; readonly type: string; readonly id: string }, bytes: number): Span | undefined {
-  return startInnerSpan(`ants.checkpoint ${actor.type}`, { "ants.tenant": actor.tenant, "ants.agent.type": actor.type, "ants.agent.id": actor.id, "ants.state.bytes": bytes })
+  return startInnerSpan(spanName("checkpoint", actor.type), { [ATTR.tenant]: actor.tenant, [ATTR.agentType]: actor.type, [ATTR.agentId]: actor.id, [ATTR.stateBytes]: bytes })
 }
