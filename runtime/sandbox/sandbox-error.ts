@@ -41,3 +41,6 @@ export class SandboxError extends TaggedError("SandboxError") {
 export function isSandboxError(e: unknown): e is SandboxError {
   return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "SandboxError"
 }
+
+/** How the sandbox reports what it did (a breach, a discarded isolate) to the node's log. */
+export type SandboxLog = (level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void

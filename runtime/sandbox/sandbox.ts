@@ -18,11 +18,10 @@
 import { createHash } from "node:crypto"
 import { JSON_LIMIT_DEFAULTS, parseJsonSafe } from "../limits/safe-json.ts"
 import { isLimitError } from "../limits/limit-error.ts"
-import { loadIsolatedVm } from "./load-isolated-vm.ts"
 import { isSandboxLevel, resolveLimits, SANDBOX_LEVELS, type SandboxLevel, type SandboxLimits } from "./levels.ts"
 import { allowedOrigins, type FetchScope } from "./host-fetch.ts"
-import { isSandboxError, SandboxError, type SandboxErrorCode } from "./sandbox-error.ts"
-import { breachText, WarmIsolate, type RunScope, type SandboxLog } from "./warm-isolate.ts"
+import { isSandboxError, SandboxError, type SandboxErrorCode, type SandboxLog } from "./sandbox-error.ts"
+import { breachText, loadIsolatedVm, WarmIsolate, type RunScope } from "./warm-isolate.ts"
 
 export interface SandboxRun {
   readonly tenant: string

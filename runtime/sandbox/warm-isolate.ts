@@ -7,11 +7,19 @@
  */
 import { randomBytes } from "node:crypto"
 import type { Isolate, Context, Reference } from "isolated-vm"
-import type { IsolatedVm } from "./load-isolated-vm.ts"
+import { requirePeer } from "./load-isolated-vm.ts"
 import { PRELUDE } from "./prelude.ts"
 import type { LevelSpec, SandboxLimits } from "./levels.ts"
 import { hostFetch, type FetchScope } from "./host-fetch.ts"
-import { SandboxError, type SandboxErrorCode } from "./sandbox-error.ts"
+import { SandboxError, type SandboxErrorCode, type SandboxLog } from "./sandbox-error.ts"
+
+type IsolatedVm = typeof import("isolated-vm")
+let loaded: IsolatedVm | undefined
+
+/** isolated-vm, or a SandboxError `unavailable` saying how to install it. */
+export function loadIsolatedVm(): IsolatedVm {
+  return (loaded ??= requirePeer<IsolatedVm>("isolated-vm"))
+}
 
 /** The run in progress on an isolate, as its host callbacks see it. */
 export interface RunScope {
@@ -20,8 +28,6 @@ export interface RunScope {
   /** Host calls (fetch, timers) not settled yet: an isolate with some at the end of its run is not reused. */
   pending: number
 }
-
-export type SandboxLog = (level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void
 
 const SENTINEL = "\u0000"
 
