@@ -4,7 +4,7 @@
  * load up to a maximum and shrink when idle; load pheromones deposited from real load on an
  * interval and the recruitment of idle capable agents where load is critical (the seed's fourth
  * swarm rule); resource pools (concurrency limits shared by several agent types, across nodes,
- * with slots leased in KV). Wakes, schedules, versions and lasting costs live here too (F2).
+ * with slots leased in KV). Wakes, schedules, versions and lasting costs live here too.
  *
  * Promises: a pool never has fewer than `min` nor more than `max` members; a message sent to a
  * pool goes to an idle member when there is one and its reply (or a clear error) reaches the
@@ -15,7 +15,7 @@
  * per tenant, type and node, so totals survive restarts and nodes adding at once lose nothing.
  * May import: actor, agent, client, cluster, server, security, stigmergy, tasks, models, limits.
  */
-// ── pools, recruitment, resource pools (F1) ──
+// ── pools, recruitment, resource pools ──
 export { POOL_DEFAULTS, PoolSpecError, poolSpecOf } from "./pool-spec.ts"
 export type { PoolSpec, PoolSpecInput } from "./pool-spec.ts"
 export { openPoolState } from "./pool-state.ts"
@@ -34,6 +34,6 @@ export type { ResourceLimits, ResourcePoolDecl } from "./resource-pool-limits.ts
 export { capabilityBacklogs, capabilityLoads } from "./load-capabilities.ts"
 export { RECRUIT_DEFAULTS, capabilityLoadsFrom, decideRecruitment, startRecruiter } from "./recruit.ts"
 export type { Recruit, Recruiter, RecruiterOptions, RecruitPolicy } from "./recruit.ts"
-// ── wakes, schedules, versions, costs (F2) ──
+// ── wakes, schedules, versions, costs ──
 export { serveWakesByType, type WakeableType, type WakeServiceDeps } from "./wake-service.ts"
 export { COST_FLUSH, addLifecycleCost, flushLifecycleCosts, readLifecycleCosts, startCostMeter, type CostMeter, type LifecycleCost, type LifecycleCostReport } from "./cost-meter.ts"
