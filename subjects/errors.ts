@@ -18,6 +18,23 @@ export function TaggedError<const Tag extends string>(tag: Tag) {
   }
 }
 
+/**
+ * The base of an error that answers with an envelope code and its details (an ask's error
+ * reply, a refused endpoint request, a tool's failure): `class AskError extends CodedError("AskError") {}`.
+ */
+export function CodedError<const Tag extends string>(tag: Tag) {
+  return class extends TaggedError(tag) {
+    constructor(
+      readonly code: ErrorCode,
+      message: string,
+      readonly details?: unknown,
+      options?: { cause?: unknown },
+    ) {
+      super(message, options)
+    }
+  }
+}
+
 /** The tag of an error, if it has one (any object with a string `_tag`). */
 export function tagOf(e: unknown): string | undefined {
   const tag = typeof e === "object" && e !== null ? (e as { _tag?: unknown })._tag : undefined

@@ -42,7 +42,7 @@ export {
 export type { ActorAddress, AgentSubjectParts, ParsedInbound, TokenKind } from "./grammar.ts"
 export { INBOUND_MEMO_SIZE, actorKey, inboundMemoSize, parseActorKey, parseInboundOnce, parseRoutedOnce, toInbound } from "./inbound.ts"
 export type { Inbound } from "./inbound.ts"
-export { ERROR_CODE_BY_TAG, TaggedError, errorCodeOf, hasTag, tagOf } from "./errors.ts"
+export { CodedError, ERROR_CODE_BY_TAG, TaggedError, errorCodeOf, hasTag, tagOf } from "./errors.ts"
 export { STATE_BUCKET, stateKey, tenantStateKeys } from "./kv.ts"
 export { JS_WRONG_LAST_SEQUENCE, bucketStream, consumerNextSubject, isWrongLastSequence, kvKeyOffset, kvSubject, parseAckSubject } from "./jetstream.ts"
 export type { AckInfo } from "./jetstream.ts"

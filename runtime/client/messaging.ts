@@ -4,12 +4,12 @@
  * server's mapping routes them to the owning node, so the caller needs no knowledge of
  * placement. Replies are decoded from the envelope; an error envelope rejects with AskError.
  */
-import { TaggedError } from "../../subjects/errors.ts"
+import { CodedError, hasTag } from "../../subjects/errors.ts"
 import type { Msg, NatsConnection } from "@nats-io/nats-core"
 import { errors } from "@nats-io/nats-core"
 import { randomUUID } from "node:crypto"
 import { agentSubject, DEFAULT_TENANT, topicSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
-import { decodeReply, type ErrorCode } from "../../subjects/envelope.ts"
+import { decodeReply } from "../../subjects/envelope.ts"
 import type { AgentRef, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Messaging, Target } from "../agent/actor-context.ts"
 import { publishDurable } from "./durable-tell.ts"
 import { requestReply } from "./reply-inbox.ts"
@@ -20,19 +20,10 @@ import { endWith, headersFor, startSendSpan, type SpanTarget } from "../observab
 export const DEFAULT_ASK_TIMEOUT_MS = 5_000
 
 /** An ask that did not get an `ok` reply. `code` is one of the envelope's error codes. */
-export class AskError extends TaggedError("AskError") {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-  }
-}
+export class AskError extends CodedError("AskError") {}
 
 export function isAskError(e: unknown): e is AskError {
-  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "AskError"
+  return hasTag(e, "AskError")
 }
 
 /**

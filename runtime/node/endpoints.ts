@@ -5,20 +5,12 @@
  * `handler_failed`), so a caller always gets an answer and the node never sees the exception.
  * Each endpoint counts its requests and errors.
  */
-import { TaggedError } from "../../subjects/errors.ts"
+import { CodedError } from "../../subjects/errors.ts"
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
-import { encodeError, type ErrorCode } from "../../subjects/envelope.ts"
+import { encodeError } from "../../subjects/envelope.ts"
 
 /** A refusal with a wire error code (bad request body and the like). */
-export class EndpointError extends TaggedError("EndpointError") {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message)
-  }
-}
+export class EndpointError extends CodedError("EndpointError") {}
 
 export interface EndpointCounters {
   requests: number

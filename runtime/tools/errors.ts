@@ -4,20 +4,10 @@
  * details a caller needs (schema issues, the sandbox's own code). Check it by `_tag`
  * (`isToolError`): one decoded from a reply has no prototype.
  */
-import { TaggedError } from "../../subjects/errors.ts"
-import type { ErrorCode } from "../../subjects/envelope.ts"
+import { CodedError, hasTag } from "../../subjects/errors.ts"
 
-export class ToolError extends TaggedError("ToolError") {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-  }
-}
+export class ToolError extends CodedError("ToolError") {}
 
 export function isToolError(e: unknown): e is ToolError {
-  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "ToolError"
+  return hasTag(e, "ToolError")
 }
