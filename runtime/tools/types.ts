@@ -3,9 +3,11 @@
  * subjects return them. Plain JSON: any NATS client reads them.
  */
 
+import type { SandboxLevel, SandboxRun } from "../sandbox/mod.ts"
+
 /** Sandbox levels (runtime/sandbox): restricted (JSON and an allow-listed fetch, 30 s), moderate, permissive. */
-export const TOOL_LEVELS = ["restricted", "moderate", "permissive"] as const
-export type ToolLevel = (typeof TOOL_LEVELS)[number]
+export const TOOL_LEVELS = ["restricted", "moderate", "permissive"] as const satisfies ReadonlyArray<SandboxLevel>
+export type ToolLevel = SandboxLevel
 
 /** testing until promoted by its record; active; deprecated (still runs, names its replacement). */
 export type ToolStatus = "testing" | "active" | "deprecated"
@@ -13,31 +15,22 @@ export type ToolStatus = "testing" | "active" | "deprecated"
 /** A JSON Schema object. */
 export type JsonSchema = Record<string, unknown>
 
-/** Version n of a tool: what runs. Written once. */
-export interface ToolVersion {
+/**
+ * Version n of a tool: what runs, as the sandbox runs it (its module `source`; for OpenAPI
+ * tools, `fetchAllow` is the document's servers and `env` the credentials). Written once.
+ */
+export interface ToolVersion extends Pick<SandboxRun, "source" | "fetchAllow" | "env"> {
   readonly name: string
   readonly version: number
-  readonly source: string
   readonly description: string
   readonly level: ToolLevel
   readonly schema: JsonSchema
   readonly resultSchema?: JsonSchema
-  /** Origins `fetch` may reach from the sandbox (OpenAPI tools: the document's servers). */
-  readonly fetchAllow?: ReadonlyArray<string>
-  /** Values the module reads as its environment (OpenAPI tools: the credentials). */
-  readonly env?: Readonly<Record<string, string>>
   readonly registeredAt: string
 }
 
-/** A tool's current record: which version runs, and its deprecation. */
-export interface ToolHead {
-  readonly name: string
-  readonly version: number
-  readonly description: string
-  readonly level: ToolLevel
-  readonly schema: JsonSchema
-  readonly resultSchema?: JsonSchema
-  readonly registeredAt: string
+/** A tool's current record: which version runs (its fields but the code), and its deprecation. */
+export interface ToolHead extends Omit<ToolVersion, "source" | "fetchAllow" | "env"> {
   readonly deprecated?: { readonly replacement: string; readonly at: string; readonly reason?: string }
 }
 
