@@ -9,7 +9,8 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { openModels, type Models, type ToolGate } from "../models/mod.ts"
-import { startTools, type NodeTools } from "../tools/mod.ts"
+// the registry alone: the layer's mod.ts also carries MCP, whose SDK a node loads only when MCP is used
+import { startTools, type NodeTools } from "../tools/start-tools.ts"
 import { createSandbox, type Sandbox } from "../sandbox/mod.ts"
 import type { NodeOptions } from "./options.ts"
 

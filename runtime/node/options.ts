@@ -31,7 +31,7 @@ import type { LedgerCounts } from "../limits/message-ledger.ts"
 import type { LaneOptions, LaneStats } from "./inbound-lanes.ts"
 import type { TracingOptions } from "../observability/tracing-setup.ts"
 import type { HttpListener, NodeHttpOptions } from "./http-listener.ts"
-import type { ToolSandbox } from "../tools/mod.ts"
+import type { ToolSandbox } from "../tools/registry.ts"
 
 export const NODE_DEFAULTS = {
   /** Mailbox bound per actor. */
