@@ -6,8 +6,6 @@
  * models (calls, tokens and money, from the `ants_model_cost` bucket).
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import { decodeReply } from "../../subjects/envelope.ts"
-import { nodesBroadcastSubject } from "../../subjects/grammar.ts"
 import type { NodeStats } from "../node/node.ts"
 import { Kvm } from "@nats-io/kv"
 import { MODEL_COST_BUCKET } from "../../subjects/models.ts"
@@ -30,17 +28,6 @@ export interface TypeCost {
   /** The same agent-hours, all active (no sleep/wake). */
   readonly alwaysOnCost: number
   readonly savedPercent: number
-}
-
-/** Gathers every node's stats (each node answers the broadcast) within `timeoutMs`. */
-export async function gatherStats(nc: NatsConnection, timeoutMs = 1000): Promise<NodeStats[]> {
-  const out: NodeStats[] = []
-  const replies = await nc.requestMany(nodesBroadcastSubject("stats"), new Uint8Array(), { maxWait: timeoutMs })
-  for await (const m of replies) {
-    const env = decodeReply(m.data)
-    if (env.ok) out.push(env.value as NodeStats)
-  }
-  return out
 }
 
 /** Sums per type over nodes and prices it. */
