@@ -15,7 +15,7 @@ import { publishDurable } from "./durable-tell.ts"
 import { requestReply } from "./reply-inbox.ts"
 import type { ProtocolSpec } from "../agent/protocol.ts"
 import { parseIssues } from "../agent/protocol.ts"
-import { endWith, headersFor, startSendSpan, type SpanTarget } from "../observability/tracing.ts"
+import { endWith, headersFor, startSendSpan, tracingActive, type SpanTarget } from "../observability/tracing.ts"
 
 export const DEFAULT_ASK_TIMEOUT_MS = 5_000
 
@@ -67,9 +67,14 @@ export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array
   )
 }
 
-/** Publishes a tell (or event) with the caller's trace context when tracing is on. */
-function sendTraced(nc: NatsConnection, op: "tell" | "publish", subject: string, body: Uint8Array, target?: SpanTarget): void {
-  const span = startSendSpan(op, subject, target, body.length)
+/**
+ * Publishes a tell (or event) with the caller's trace context when tracing is on. The target is
+ * its address and tag apart, put together only for a span (nothing is built per message when
+ * tracing is off).
+ */
+function sendTraced(nc: NatsConnection, op: "tell" | "publish", subject: string, body: Uint8Array, address?: Omit<SpanTarget, "tag">, tag?: string): void {
+  if (!tracingActive()) return nc.publish(subject, body)
+  const span = startSendSpan(op, subject, address === undefined ? undefined : { ...address, tag }, body.length)
   if (span === undefined) return nc.publish(subject, body)
   try {
     nc.publish(subject, body, { headers: headersFor(span) })
@@ -155,7 +160,7 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
             subject = subjectOf(tag)
             const body = encode(tag, message)
             checkPayload(nc, subject, body)
-            span = startSendSpan("ask", subject, { ...address, tag }, body.length)
+            span = tracingActive() ? startSendSpan("ask", subject, { ...address, tag }, body.length) : undefined
             try {
               request = requestReply(nc, subject, body, timeoutMs, headersFor(span))
             } catch (e) {
@@ -181,7 +186,7 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
           const subject = subjectOf(tag)
           const body = encode(tag, message)
           checkPayload(nc, subject, body)
-          sendTraced(nc, "tell", subject, body, { ...address, tag })
+          sendTraced(nc, "tell", subject, body, address, tag)
         },
         tellDurable(tag, message, opts?: DurableTellOptions) {
           return durable({ ...address, tag }, encode(tag, message), opts)
@@ -205,7 +210,7 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
       const subject = agentSubject(parts)
       const body = encodeBody(message)
       checkPayload(nc, subject, body)
-      sendTraced(nc, "tell", subject, body, parts)
+      sendTraced(nc, "tell", subject, body, parts, tag)
     },
     tellDurable(target: Target, tag: string, message: unknown, opts?: DurableTellOptions) {
       return durable({ tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag }, encodeBody(message), opts)
