@@ -60,6 +60,8 @@ export const ERROR_CODE_BY_TAG: Readonly<Record<string, ErrorCode>> = {
   ModelConfigError: "invalid_request",
   TurnError: "handler_failed",
   TurnJournalError: "unavailable",
+  ModelDeniedError: "forbidden",
+  TurnHeldError: "unavailable",
 }
 
 /** The envelope code for a handler's error (`ERROR_CODE_BY_TAG`, else `handler_failed`). */

@@ -18,6 +18,14 @@
  * A turn waits on models, often several times: `Chat` may run 10 minutes by default (the
  * node's 30 s handler deadline is for ordinary handlers); `handlerTimeoutMs` overrides it.
  *
+ * A turn whose tool call waits on a human (an approval request) does not keep the actor: the
+ * turn ends, `Chat` replies at once with `held` (the request's id) and the actor answers other
+ * messages, or sleeps. The turn is kept in the state (`held`); once the request is decided (by
+ * a human or its deadline, on any node, after any crash) the approval queue sends
+ * `ResumeTurn {turn}`, and the turn goes on from its journal: the decided call runs (or is
+ * refused) once, and the answer joins the conversation, is streamed to the original `stream`
+ * if there was one, and is kept in the approval request as `resumed.reply`.
+ *
  * Model errors are not crashes: a turn no model could answer replies `unavailable` and the
  * actor keeps its state (supervision resumes it); an exhausted budget replies `budget_exceeded`
  * and escalates to the type's supervisor.
@@ -26,11 +34,22 @@ import { Schema } from "effect"
 import type { ActorContext } from "./actor-context.ts"
 import { recallForTurn, resolveConversationMemory, storeTurn, type ConversationMemoryOptions } from "./conversation-memory.ts"
 import { defineAgent, type AgentDefinition, type AgentOptions } from "./define-agent.ts"
-import { DEFAULT_POLICY, type ChatMessage, type ConversationPolicy, type ModelClient, type RouteOptions, type Tool, type TurnResult } from "../models/mod.ts"
+import { hasTag } from "../../subjects/errors.ts"
+import { DEFAULT_POLICY, type ChatMessage, type TurnHeldError, type ConversationPolicy, type ModelClient, type RouteOptions, type Tool, type TurnResult } from "../models/mod.ts"
 
 export interface ConversationState {
   conversation: ChatMessage[]
   turns: number
+  /** Turns that ended waiting on a human's decision, by turn id: taken up by `ResumeTurn`. */
+  held?: Record<string, HeldTurn>
+}
+
+/** A turn held for approval: what it needs to start again with the same input and history. */
+export interface HeldTurn {
+  readonly text: string
+  readonly history: ReadonlyArray<ChatMessage>
+  readonly approval: string
+  readonly stream?: string
 }
 
 export interface ConversationalSpec extends Omit<AgentOptions, "checkpoint"> {
@@ -68,12 +87,20 @@ const ChatIn = Schema.Struct({
   stream: Schema.optional(Schema.String),
   history: Schema.optional(Schema.Array(Schema.Unknown)),
 })
-const ChatOut = Schema.Struct({ text: Schema.String, turn: Schema.String, offline: Schema.Boolean })
+const ChatOut = Schema.Struct({
+  text: Schema.String,
+  turn: Schema.String,
+  offline: Schema.Boolean,
+  /** Set when the turn waits on a human: the approval request's id; the answer comes with `ResumeTurn` after the decision. */
+  held: Schema.optional(Schema.String),
+})
 
 export const conversationalProtocol = {
   Chat: { message: ChatIn, reply: ChatOut },
   History: { message: Schema.Struct({}), reply: Schema.Struct({ messages: Schema.Array(Schema.Unknown), turns: Schema.Number }) },
   Reset: { message: Schema.Struct({}), reply: Schema.Struct({ turns: Schema.Number }) },
+  /** Sent by the approval queue once a held turn's request is decided: the turn goes on from its journal. */
+  ResumeTurn: { message: Schema.Struct({ turn: Schema.String }), reply: Schema.Struct({ text: Schema.String, turn: Schema.String, offline: Schema.Boolean, held: Schema.optional(Schema.String), resumed: Schema.Boolean }) },
 }
 
 /** The turn spec of a conversational type (what `ants turn replay` replays against). */
@@ -95,9 +122,17 @@ export function modelOf(ctx: ActorContext<unknown>): ModelClient {
 export const CHAT_TIMEOUT_MS = 10 * 60_000
 
 export function defineConversationalAgent(spec: ConversationalSpec): AgentDefinition<typeof conversationalProtocol, ConversationState> {
-  const { type, system, tools, maxSteps, policy = DEFAULT_POLICY, route, maxTokens, onTurn, memory, extensions, handlerTimeoutMs = { tags: { Chat: CHAT_TIMEOUT_MS } }, ...options } = spec
+  const { type, system, tools, maxSteps, policy = DEFAULT_POLICY, route, maxTokens, onTurn, memory, extensions, handlerTimeoutMs = { tags: { Chat: CHAT_TIMEOUT_MS, ResumeTurn: CHAT_TIMEOUT_MS } }, ...options } = spec
   const remembering = resolveConversationMemory(memory)
   const turnSpec = { system, tools, maxSteps, maxTokens }
+  // Ends a turn: its messages join the conversation (a resumed one's after the turns taken meanwhile).
+  const finish = async (ctx: ActorContext<ConversationState>, turn: string, text: string, r: TurnResult, sink: ReturnType<ModelClient["stream"]> | undefined) => {
+    const model = modelOf(ctx)
+    ctx.state.conversation = await model.compact([...ctx.state.conversation, ...r.messages], policy)
+    if (remembering) await storeTurn(ctx.memory, remembering, { id: turn, text, answer: r.text }, (m, f) => ctx.log(m, f))
+    if (onTurn) await onTurn(r, ctx)
+    sink?.end({ text: r.text })
+  }
   return defineAgent({
     ...options,
     handlerTimeoutMs,
@@ -113,17 +148,45 @@ export function defineConversationalAgent(spec: ConversationalSpec): AgentDefini
         const handed = (history ?? []).filter(isChatMessage)
         const streamId = stream ?? ctx.streamId
         const sink = streamId ? model.stream(streamId) : undefined
+        let before: ChatMessage[] = []
         try {
           const recalled = remembering ? await recallForTurn(ctx.memory, remembering, { id: turn, text, conversation: ctx.state.conversation }, (m, f) => ctx.log(m, f)) : undefined
-          const history = [...handed, ...ctx.state.conversation, ...(recalled ? [recalled] : [])]
-          const r = await model.turn(text, { ...turnSpec, turn, route: { ...route, type }, history, onDelta: sink?.onDelta })
-          ctx.state.conversation = await model.compact([...ctx.state.conversation, ...r.messages], policy)
+          before = [...handed, ...ctx.state.conversation, ...(recalled ? [recalled] : [])]
+          const r = await model.turn(text, { ...turnSpec, turn, route: { ...route, type }, history: before, onDelta: sink?.onDelta, resume: { tag: "ResumeTurn", message: { turn } } })
           ctx.state.turns++
-          if (remembering) await storeTurn(ctx.memory, remembering, { id: turn, text, answer: r.text }, (m, f) => ctx.log(m, f))
-          if (onTurn) await onTurn(r, ctx)
-          sink?.end({ text: r.text })
+          await finish(ctx, turn, text, r, sink)
           return { text: r.text, turn, offline: r.offline }
         } catch (e) {
+          if (hasTag(e, "TurnHeldError")) {
+            // the turn waits on a human: the actor is free meanwhile; the decision sends ResumeTurn
+            const held = e as TurnHeldError
+            ctx.state.held = { ...ctx.state.held, [turn]: { text, history: before, approval: held.approval, ...(streamId ? { stream: streamId } : {}) } }
+            ctx.state.turns++
+            return { text: held.message, turn, offline: false, held: held.approval }
+          }
+          sink?.end({ error: (e as Error)?.message ?? String(e) })
+          throw e
+        }
+      },
+      ResumeTurn: async ({ turn }, ctx) => {
+        const h = ctx.state.held?.[turn]
+        // taken up already (a resume sent twice): nothing runs again
+        if (!h) return { text: "", turn, offline: false, resumed: false }
+        const model = modelOf(ctx)
+        const sink = h.stream ? model.stream(h.stream) : undefined
+        try {
+          const r = await model.turn(h.text, { ...turnSpec, turn, route: { ...route, type }, history: h.history, onDelta: sink?.onDelta, resume: { tag: "ResumeTurn", message: { turn } } })
+          const { [turn]: _done, ...rest } = ctx.state.held ?? {}
+          ctx.state.held = rest
+          await finish(ctx, turn, h.text, r, sink)
+          return { text: r.text, turn, offline: r.offline, resumed: true }
+        } catch (e) {
+          if (hasTag(e, "TurnHeldError")) {
+            // another call of the same turn waits on a human now
+            const held = e as TurnHeldError
+            ctx.state.held = { ...ctx.state.held, [turn]: { ...h, approval: held.approval } }
+            return { text: held.message, turn, offline: false, held: held.approval, resumed: true }
+          }
           sink?.end({ error: (e as Error)?.message ?? String(e) })
           throw e
         }

@@ -6,6 +6,12 @@
  * through the request's KV entry, on whichever node it runs. Every node also sweeps the queue
  * (every 5 s by default) and applies the safe default to requests past their deadline whose
  * requester is not there to do it (its node died).
+ *
+ * A held turn (its request carries `resume`) is taken up by telling its actor `resume.tag`
+ * once the decision is made (by a human or the deadline); the actor's reply, the turn's
+ * answer, is kept in the request as `resumed`. A resume lost with its node is sent again by
+ * the sweep once the decision is a minute old; the actor takes a held turn up once, so a
+ * resume sent twice runs nothing twice.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core"
 import { encodeError, encodeOk } from "../../subjects/envelope.ts"
@@ -20,8 +26,12 @@ export interface ApprovalsServiceOptions {
   readonly note: (tenant: string, kind: string, detail: unknown) => void
   readonly sweepEveryMs?: number
   readonly log?: (level: "info" | "warn" | "error", message: string) => void
-  /** Offered each human decision (the memory layer's feedback), when memory is on. */
+  /** Offered each decision (the memory layer's feedback), when memory is on. */
   readonly onDecision?: (r: ApprovalRecord) => void
+  /** Tells a held turn's actor to take it up (its `resume`); resolves with the actor's reply. */
+  readonly resumeTurn?: (r: ApprovalRecord) => Promise<unknown>
+  /** How old a decision is before the sweep sends a held turn's resume again (default 60 s). */
+  readonly resumeGraceMs?: number
 }
 
 const CODES = { invalid: "invalid_message", not_found: "not_found", conflict: "conflict", unavailable: "unavailable" } as const
@@ -34,9 +44,32 @@ function field(body: Record<string, unknown>, name: string): string {
 
 export function serveApprovals(nc: NatsConnection, approvals: Approvals, o: ApprovalsServiceOptions): { stop(): void } {
   const log = o.log ?? (() => {})
+  const resuming = new Set<string>()
+  const resume = (r: ApprovalRecord) => {
+    const key = `${r.tenant}.${r.id}`
+    if (!r.resume || !o.resumeTurn || resuming.has(key)) return
+    resuming.add(key)
+    void o
+      .resumeTurn(r)
+      .then(
+        (reply) => approvals.markResumed(r.tenant, r.id, { reply }),
+        (e: unknown) => {
+          const error = (e as Error)?.message ?? String(e)
+          log("warn", `approvals: held turn of ${r.requester} (request ${r.id}) not taken up: ${error}`)
+          // an actor that answered with an error took the turn up (and failed); one that did not answer is tried again by the sweep
+          return (e as { code?: string })?.code === "timeout" || (e as { code?: string })?.code === "unavailable" ? undefined : approvals.markResumed(r.tenant, r.id, { error })
+        },
+      )
+      .then((done) => {
+        if (done) o.note(r.tenant, "approval", { id: r.id, event: "resumed", requester: r.requester, ...(done.resumed?.error ? { error: done.resumed.error } : {}) })
+      })
+      .catch((e: unknown) => log("warn", `approvals: request ${r.id}: ${(e as Error)?.message ?? e}`))
+      .finally(() => resuming.delete(key))
+  }
   const announce = (r: ApprovalRecord) => {
     nc.publish(approvalDecidedSubject(r.tenant, r.id), encoder.encode(JSON.stringify(r)))
     o.onDecision?.(r)
+    resume(r)
   }
   const sub: Subscription = nc.subscribe(APPROVALS_REQUESTS_WILDCARD, {
     queue: "ants-approvals",
@@ -92,6 +125,12 @@ export function serveApprovals(nc: NatsConnection, approvals: Approvals, o: Appr
       },
       (e: unknown) => log("warn", `approvals: the deadline sweep failed: ${(e as Error)?.message ?? e}`),
     )
+    if (o.resumeTurn) {
+      void approvals.unresumed(o.resumeGraceMs ?? 60_000).then(
+        (lost) => lost.forEach(resume),
+        (e: unknown) => log("warn", `approvals: the resume sweep failed: ${(e as Error)?.message ?? e}`),
+      )
+    }
   }, o.sweepEveryMs ?? 5_000)
   sweeper.unref?.()
   return {

@@ -41,6 +41,13 @@ export interface ApprovalRecord {
   readonly delegatedTo?: string
   /** Earlier decisions a human overrode. */
   readonly overridden?: ReadonlyArray<{ readonly status: ApprovalStatus; readonly by?: string; readonly at?: string }>
+  /**
+   * Set when the requesting turn ended instead of waiting (a held turn): the decision tells the
+   * actor `<type>/<id>` (the requester) `tag` with `message`, and it takes the turn up again.
+   */
+  readonly resume?: { readonly tag: string; readonly message: unknown }
+  /** The held turn taken up after the decision: when, and its answer (or why it failed). */
+  readonly resumed?: { readonly at: string; readonly reply?: unknown; readonly error?: string }
 }
 
 export type NewApproval = Omit<ApprovalRecord, "status" | "createdAt" | "deadline"> & { readonly timeoutMs: number; readonly status?: ApprovalStatus }
@@ -79,6 +86,10 @@ export interface Approvals {
   wait(tenant: string, id: string, signal?: AbortSignal): Promise<ApprovalRecord>
   /** Every tenant's pending requests past their deadline, decided by their safe default. */
   sweep(now?: number): Promise<ApprovalRecord[]>
+  /** Decided requests whose held turn has not been taken up, decided at least `graceMs` ago (its resume was lost). */
+  unresumed(graceMs: number, now?: number): Promise<ApprovalRecord[]>
+  /** Records that the held turn was taken up (its reply, or why it failed). */
+  markResumed(tenant: string, id: string, outcome: { reply?: unknown; error?: string }): Promise<ApprovalRecord>
 }
 
 const MAX_CAS = 20
@@ -189,6 +200,17 @@ export function createApprovals(kv: KV): Approvals {
       }
       return decided
     },
+    async unresumed(graceMs, now = Date.now()) {
+      const out: ApprovalRecord[] = []
+      for await (const k of await kv.keys()) {
+        const e = await kv.get(k)
+        if (!e || e.operation !== "PUT") continue
+        const r = e.json<ApprovalRecord>()
+        if (r.resume && !r.resumed && r.status !== "pending" && Date.parse(r.decidedAt ?? r.deadline) + graceMs <= now) out.push(r)
+      }
+      return out
+    },
+    markResumed: (tenant, id, outcome) => change(tenant, id, (r) => ({ ...r, resumed: { at: new Date().toISOString(), ...outcome } })),
   }
   return self
 }

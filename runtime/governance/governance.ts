@@ -8,10 +8,11 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core"
 import { Kvm, type KV } from "@nats-io/kv"
 import { lifecycleWildcard } from "../../subjects/grammar.ts"
 import { APPROVALS_BUCKET, AUDIT_KEYS_BUCKET, POLICY_BUCKET, parseLifecycleSubject } from "../../subjects/governance.ts"
-import type { ToolGate } from "../models/mod.ts"
-import { createApprovals, type Approvals } from "./approvals.ts"
+import type { ModelGate, ToolGate } from "../models/mod.ts"
+import { createMessaging } from "../client/messaging.ts"
+import { createApprovals, type Approvals, type ApprovalRecord } from "./approvals.ts"
 import { serveApprovals } from "./approvals-service.ts"
-import { createToolGate } from "./tool-gate.ts"
+import { createModelGate, createToolGate } from "./tool-gate.ts"
 import type { PheromoneWrite } from "../stigmergy/mod.ts"
 import { createAuditLog, type AuditLog, type AuditRetention, type AuditStats, type RecordReceipt } from "./audit-log.ts"
 import { loadNodeKey, publishKey, type NodeKey } from "./receipts.ts"
@@ -28,6 +29,32 @@ export interface GovernanceOptions {
   readonly approvals?: boolean
   readonly replicas?: number
   readonly log?: (level: "info" | "warn" | "error", message: string) => void
+  /** Where a decision is offered as feedback to the requesting agent's memory (the node fills it when memory is on). */
+  readonly feedback?: FeedbackPort
+  /** How long a held turn's actor has to take it up and answer (default 10 minutes, a conversational turn's limit). */
+  readonly resumeTimeoutMs?: number
+}
+
+/** An entry for an agent's memory: the memory layer's `remember` as governance needs it. */
+export type FeedbackPort = (
+  owner: { readonly tenant: string; readonly type: string; readonly id: string },
+  entry: { readonly kind: "episodic"; readonly text: string; readonly data: Record<string, unknown>; readonly metadata: Record<string, string>; readonly outcome: number },
+) => Promise<unknown>
+
+/**
+ * A decision as feedback for the requesting agent's memory: an episodic entry saying what it
+ * asked, who decided what and why, with outcome +1 (approved) or -1 (rejected: a human, or the
+ * deadline, had to step in), so the agent can recall it before asking again.
+ */
+export function approvalFeedback(r: ApprovalRecord): Parameters<FeedbackPort>[1] {
+  const who = r.timedOut ? `nobody decided by the deadline, so the safe default (${r.safeDefault}) applied` : `${r.decidedBy ?? "a human"} ${r.status} it${r.reason ? `: ${r.reason}` : ""}`
+  return {
+    kind: "episodic",
+    text: `Approval ${r.id}: my ${r.action.kind} ${r.action.name} ${JSON.stringify(r.action.arguments ?? {})} was ${r.status}; ${who}.`,
+    data: { approval: r.id, action: r.action, status: r.status, decidedBy: r.decidedBy ?? null, reason: r.reason ?? null, timedOut: r.timedOut === true, why: r.why },
+    metadata: { source: "approval", approval: r.id, status: r.status },
+    outcome: r.status === "approved" ? 1 : -1,
+  }
 }
 
 export interface Governance {
@@ -36,6 +63,8 @@ export interface Governance {
   readonly record: RecordReceipt
   /** The models' ToolGate: the tenant's policy, then approvals, before every tool call of a turn. */
   readonly gate: ToolGate
+  /** The models' ModelGate: the tenant's model and spending rules, before every model call. */
+  readonly modelGate: ModelGate
   readonly approvals: Approvals
   /** The policy bucket (ants_policy). */
   readonly policies: KV
@@ -63,7 +92,28 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
   const kvm = new Kvm(nc)
   const [policies, approvalsKv] = await Promise.all([kvm.create(POLICY_BUCKET, { history: 5, replicas: o.replicas ?? 1 }), kvm.create(APPROVALS_BUCKET, { history: 5, replicas: o.replicas ?? 1 })])
   const approvals = createApprovals(approvalsKv)
-  const served = o.approvals === false ? undefined : serveApprovals(nc, approvals, { note: audit.note, log })
+  const messaging = createMessaging(nc)
+  const requesterOf = (r: ApprovalRecord) => {
+    const slash = r.requester.indexOf("/")
+    return slash > 0 ? { tenant: r.tenant, type: r.requester.slice(0, slash), id: r.requester.slice(slash + 1) } : undefined
+  }
+  const served =
+    o.approvals === false
+      ? undefined
+      : serveApprovals(nc, approvals, {
+          note: audit.note,
+          log,
+          onDecision: (r) => {
+            const owner = requesterOf(r)
+            if (!o.feedback || !owner) return
+            o.feedback(owner, approvalFeedback(r)).catch((e: unknown) => log("warn", `governance: the decision on ${r.id} was not offered to ${r.requester}'s memory: ${(e as Error)?.message ?? e}`))
+          },
+          resumeTurn: async (r) => {
+            const owner = requesterOf(r)
+            if (!owner || !r.resume) return undefined
+            return await messaging.ask({ agent: owner.type, id: owner.id, tenant: owner.tenant }, r.resume.tag, r.resume.message, { timeoutMs: o.resumeTimeoutMs ?? 10 * 60_000 })
+          },
+        })
   const subs: Subscription[] = []
   if (o.lifecycle !== false) {
     subs.push(
@@ -89,6 +139,7 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
     audit,
     record: audit.record,
     gate: createToolGate({ policies, approvals, note: audit.note }),
+    modelGate: createModelGate({ policies, note: audit.note }),
     approvals,
     policies,
     onPheromoneWrite: (tenant, write) => audit.note(tenant, "pheromone", pheromoneReceipt(write)),

@@ -1,7 +1,8 @@
 /**
  * Policy before action: a tenant's declarative rules, evaluated before an action runs. A rule
  * matches actions by kind (`tool`, `model`, `spend`), tool name (exact, or a prefix ending in
- * `*`), impact, agent type, model and amount; the first rule that matches decides, with one of
+ * `*`), impact, agent type, model (deployment) and provider, and amount (`minUsd`: a model
+ * call's estimated cost on that deployment); the first rule that matches decides, with one of
  * four effects, which are the seed's delegation modes:
  *
  *   allow    full automation: the action runs
@@ -10,6 +11,11 @@
  *            arguments: human in the loop), or its deadline, which applies the safe default
  *   notify   human on the loop: the action runs at once, and a decided request is filed for
  *            review (a human may override it afterwards)
+ *
+ * A model call is checked before it is made, on each deployment the router could send it to:
+ * the deployments a `model` or `spend` rule denies are not used, and when that is all of them
+ * the call is refused. Model calls do not wait for a human: for them `approve` refuses like
+ * `deny` (the agent is told a human must allow it), and `notify` lets the call go on, recorded.
  *
  * When no rule matches: a high-impact tool needs approval, anything else is allowed. So a model
  * can never run a high-impact tool past its tenant's policy: only a rule someone wrote lets it.
@@ -33,7 +39,10 @@ export const PolicyRule = Schema.Struct({
   tool: Schema.optional(Schema.String),
   impact: Schema.optional(Schema.Literal("low", "high")),
   agentType: Schema.optional(Schema.String),
+  /** For `model` and `spend`: the deployment (exact, or a prefix ending in `*`). */
   model: Schema.optional(Schema.String),
+  /** For `model` and `spend`: the deployment's provider (exact, or a prefix ending in `*`). */
+  provider: Schema.optional(Schema.String),
   /** Matches spending of at least this many US dollars. */
   minUsd: Schema.optional(Schema.Number),
   /** For `approve`: the request's severity (default high for a high-impact tool, else normal). */
@@ -59,6 +68,7 @@ export interface PolicyAction {
   readonly tool?: string
   readonly impact?: "low" | "high"
   readonly model?: string
+  readonly provider?: string
   readonly usd?: number
 }
 
@@ -89,7 +99,7 @@ function nameMatches(pattern: string | undefined, name: string | undefined): boo
 
 function matches(rule: PolicyRule, a: PolicyAction): boolean {
   if ((rule.action ?? "tool") !== a.action) return false
-  if (!nameMatches(rule.tool, a.tool) || !nameMatches(rule.agentType, a.agentType) || !nameMatches(rule.model, a.model)) return false
+  if (!nameMatches(rule.tool, a.tool) || !nameMatches(rule.agentType, a.agentType) || !nameMatches(rule.model, a.model) || !nameMatches(rule.provider, a.provider)) return false
   if (rule.impact !== undefined && rule.impact !== (a.impact ?? "low")) return false
   if (rule.minUsd !== undefined && (a.usd ?? 0) < rule.minUsd) return false
   return true

@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto"
 import type { KV } from "@nats-io/kv"
-import type { ChatMessage, ToolGate, ToolGateCall } from "../models/mod.ts"
+import { ModelDeniedError, type ChatMessage, type ModelGate, type ToolGate, type ToolGateCall } from "../models/mod.ts"
 import type { RecordReceipt } from "./audit-log.ts"
 import type { Approvals, ApprovalRecord } from "./approvals.ts"
 import { evaluatePolicy, readPolicy } from "./policy.ts"
@@ -74,11 +74,49 @@ export function createToolGate(d: ToolGateDeps): ToolGate {
       if (created) d.note(tenant, "approval", { id, event: "ran_for_review", actor, tool: call.tool })
       return { run: true }
     }
-    const { record, created } = await d.approvals.request({ ...base, mode: "human_approval" })
-    if (created) d.note(tenant, "approval", { id, event: "requested", actor, tool: call.tool, severity: record.severity, deadline: record.deadline, why: record.why })
+    const { record, created } = await d.approvals.request({ ...base, mode: "human_approval", ...(call.resume ? { resume: call.resume } : {}) })
+    if (created) d.note(tenant, "approval", { id, event: "requested", actor, tool: call.tool, severity: record.severity, deadline: record.deadline, why: record.why, ...(call.resume ? { held: call.turn } : {}) })
+    // a turn that may end meanwhile does: its actor is told to take it up again once decided
+    if (record.status === "pending" && call.resume) {
+      return { run: false, held: id, result: `${call.tool} waits for a human's decision (approval request ${id}, deadline ${record.deadline}); the turn goes on once it is decided` }
+    }
     const final = record.status === "pending" ? await d.approvals.wait(tenant, id) : record
     if (final.timedOut) d.note(tenant, "approval", { id, event: "timed_out", applied: final.status, actor, tool: call.tool })
     if (final.status !== "approved") return { run: false, result: refusal(final) }
     return final.amended !== undefined ? { run: true, arguments: final.amended } : { run: true }
+  }
+}
+
+/**
+ * The models' ModelGate: before a model call, the tenant's `model` and `spend` rules are
+ * evaluated on each deployment the router could use (its name, provider and the call's
+ * estimated cost there); a deployment a rule denies (or holds for approval, which a model call
+ * does not wait for) is not used. Each refusal and each `notify` is recorded in the audit.
+ */
+export function createModelGate(d: Pick<ToolGateDeps, "policies" | "note">): ModelGate {
+  return async (call) => {
+    const tenant = call.caller.tenant
+    let rules
+    try {
+      rules = (await readPolicy(d.policies, tenant)).rules
+    } catch (e) {
+      throw new ModelDeniedError(`the tenant's policy could not be read (${(e as Error).message})`)
+    }
+    if (!rules.some((r) => r.action === "model" || r.action === "spend")) return { deny: [] }
+    const deny: string[] = []
+    const reasons: string[] = []
+    for (const c of call.candidates) {
+      for (const action of ["model", "spend"] as const) {
+        const decision = evaluatePolicy(rules, { action, agentType: call.caller.type, model: c.deployment, provider: c.provider, usd: c.estimatedUsd })
+        if (decision.rule === "default") continue
+        if (decision.effect === "allow") continue
+        d.note(tenant, "policy", { actor: `${call.caller.type}/${call.caller.id}`, action, model: c.deployment, provider: c.provider, estimatedUsd: c.estimatedUsd, effect: decision.effect, rule: decision.rule, reason: decision.reason })
+        if (decision.effect === "notify") continue
+        deny.push(c.deployment)
+        reasons.push(`${c.deployment}: ${decision.effect === "approve" ? "needs a human's approval, which a model call does not wait for" : decision.reason}`)
+        break
+      }
+    }
+    return { deny, reason: reasons.join("; ") }
   }
 }

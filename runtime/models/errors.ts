@@ -87,6 +87,28 @@ export class TurnError extends TaggedError("TurnError") {
  */
 export class TurnJournalError extends TaggedError("TurnJournalError") {}
 
+/**
+ * A turn that ended because one of its tool calls waits for a human (an approval request): the
+ * call is not journaled, so the same turn started again after the decision (its owner told so
+ * by the approval's `resume`) replays what was done and asks the gate again, which then has
+ * the decision. Not a failure: the actor is free meanwhile, and may passivate.
+ */
+export class TurnHeldError extends TaggedError("TurnHeldError") {
+  constructor(
+    message: string,
+    readonly turn: string,
+    /** The approval request the turn waits on. */
+    readonly approval: string,
+  ) {
+    super(message)
+  }
+}
+
+/** A model call the tenant's policy refused before it was made (model use or spending). */
+export class ModelDeniedError extends TaggedError("ModelDeniedError") {
+  readonly code = "forbidden"
+}
+
 export type ModelLayerError =
   | ProviderError
   | ModelUnavailableError
@@ -96,8 +118,10 @@ export type ModelLayerError =
   | ToolCallError
   | TurnError
   | TurnJournalError
+  | TurnHeldError
+  | ModelDeniedError
 
-const TAGS = new Set(["ProviderError", "ModelUnavailableError", "ContextOverflowError", "BudgetExceededError", "ModelConfigError", "ToolCallError", "TurnError", "TurnJournalError"])
+const TAGS = new Set(["ProviderError", "ModelUnavailableError", "ContextOverflowError", "BudgetExceededError", "ModelConfigError", "ToolCallError", "TurnError", "TurnJournalError", "TurnHeldError", "ModelDeniedError"])
 
 export function isModelLayerError(e: unknown): e is ModelLayerError {
   return typeof e === "object" && e !== null && TAGS.has((e as { _tag?: string })._tag ?? "")
@@ -111,5 +135,5 @@ export function isModelLayerError(e: unknown): e is ModelLayerError {
  */
 export function modelDirective(e: unknown): "resume" | "escalate" | undefined {
   if (!isModelLayerError(e)) return undefined
-  return e._tag === "BudgetExceededError" ? "escalate" : "resume"
+  return e._tag === "BudgetExceededError" || e._tag === "ModelDeniedError" ? "escalate" : "resume"
 }

@@ -31,10 +31,12 @@ export {
   BudgetExceededError,
   ContextOverflowError,
   ModelConfigError,
+  ModelDeniedError,
   ModelUnavailableError,
   ProviderError,
   ToolCallError,
   TurnError,
+  TurnHeldError,
   TurnJournalError,
   isModelLayerError,
   modelDirective,
@@ -60,7 +62,7 @@ export { classifySdkError, retryAfterMs } from "./sdk-errors.ts"
 export { DeploymentStats } from "./stats.ts"
 export type { StatsSharing, StatsSnapshot } from "./stats.ts"
 export { agentTool, defineTool, handoffTool, HandoffArguments } from "./tools.ts"
-export type { AgentName, AskAgent, RunTool, Tool, ToolContext, ToolGate, ToolGateCall, ToolGateVerdict, ToolImpact } from "./tools.ts"
+export type { AgentName, AskAgent, ModelGate, ModelGateCall, RunTool, Tool, ToolContext, ToolGate, ToolGateCall, ToolGateVerdict, ToolImpact, TurnResume } from "./tools.ts"
 export { digestRequest, hashText, journaledSteps, runTurnLoop, structuredOutput } from "./turn.ts"
 export type { TurnResult, TurnSpec, TurnSteps } from "./turn.ts"
 export type { ChatMessage, FinishReason, ModelAnswer, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, StreamDelta, ToolCall, ToolSpec, Usage } from "./types.ts"

@@ -16,7 +16,8 @@ import { CostLedger, type CostStore } from "./cost.ts"
 import { guardedJournal, memoryTurnJournal, type TurnJournal, type TurnMeta } from "./journal.ts"
 import { Router, type RouteOptions } from "./router.ts"
 import type { StatsSharing } from "./stats.ts"
-import type { AskAgent, Tool, ToolGate } from "./tools.ts"
+import { ModelDeniedError } from "./errors.ts"
+import type { AskAgent, ModelGate, Tool, ToolGate, TurnResume } from "./tools.ts"
 import { hashText, journaledSteps, runTurnLoop, structuredOutput, type TurnResult, type TurnSpec } from "./turn.ts"
 import type { ChatMessage, ModelAnswer, ModelRequest, StreamDelta } from "./types.ts"
 
@@ -46,6 +47,13 @@ export interface TurnOptions extends TurnSpec {
   readonly turn: string
   readonly history?: ReadonlyArray<ChatMessage>
   readonly onDelta?: (delta: StreamDelta) => void
+  /**
+   * Lets the turn end while a human decides one of its tool calls: it rejects with
+   * `TurnHeldError` (the approval's id) instead of waiting, and the decision tells this actor
+   * `tag` with `message`; the same turn started again (same id, input and history) resumes.
+   * Without it, the turn waits for the decision inside the call.
+   */
+  readonly resume?: TurnResume
 }
 
 export interface ModelClient {
@@ -88,6 +96,8 @@ export interface ModelsOptions extends ResolveOptions {
   readonly cooldownMs?: number
   /** Consulted before every tool call of a turn (the node fills it with governance's policy and approvals). */
   readonly gate?: ToolGate
+  /** Consulted before every model call (policy over model use and spending): names the deployments it refuses. */
+  readonly modelGate?: ModelGate
 }
 
 export interface Models {
@@ -118,7 +128,16 @@ export function createModels(options: ModelsOptions = {}): Models {
   function client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort, signal?: () => AbortSignal | undefined): ModelClient {
     const call = async (req: ModelRequest, route: RouteOptions): Promise<ModelAnswer> => {
       const s = route.signal ?? signal?.()
-      const routed = { ...route, type: address.type, ...(s ? { signal: s } : {}) }
+      let routed: RouteOptions = { ...route, type: address.type, ...(s ? { signal: s } : {}) }
+      if (options.modelGate) {
+        // before the call: policy sees every deployment the router could use, and may refuse some
+        const candidates = router.rank(req, routed).ranked.map((r) => ({ deployment: r.deployment, provider: router.deployment(r.deployment)?.provider ?? "", estimatedUsd: r.estimatedCostUsd }))
+        const { deny, reason } = await options.modelGate({ caller: address, model: route.model, candidates })
+        if (deny.length > 0 && candidates.length > 0 && candidates.every((c) => deny.includes(c.deployment))) {
+          throw new ModelDeniedError(`the tenant's policy refuses this model call: ${reason ?? "every eligible model is denied"}`)
+        }
+        if (deny.length > 0) routed = { ...routed, deny: [...(routed.deny ?? []), ...deny] }
+      }
       const hold = await ledger.hold(address, () => router.estimateUsd(req, routed))
       let answer: ModelAnswer
       try {
@@ -172,7 +191,7 @@ export function createModels(options: ModelsOptions = {}): Models {
         const route: RouteOptions = { ...o.route, onDelta: o.onDelta }
         const steps = journaledSteps({ journal, address, turn: o.turn, recorded, summarise: route.summarise, call: (req, summarise) => call(req, { ...route, summarise }) })
         try {
-          const r = await runTurnLoop({ spec: o, address, turn: o.turn, history, input, steps, askAgent, onDelta: o.onDelta, gate: options.gate })
+          const r = await runTurnLoop({ spec: o, address, turn: o.turn, history, input, steps, askAgent, onDelta: o.onDelta, gate: options.gate, ...(o.resume ? { resume: o.resume } : {}) })
           await journal.setMeta({ ...(meta ?? fresh), status: "done", finishedAt: new Date().toISOString(), answer: r.text, steps: r.modelSteps })
           return r
         } catch (e) {

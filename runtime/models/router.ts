@@ -49,6 +49,8 @@ export interface RouteOptions {
   readonly capabilities?: ReadonlyArray<string>
   /** Ask for this deployment first; the fallback chain still applies. */
   readonly model?: string
+  /** Deployments this call may not use (the tenant's policy refused them). */
+  readonly deny?: ReadonlyArray<string>
   /** Cost budget of this one call, USD. */
   readonly maxCostUsd?: number
   readonly onDelta?: (delta: StreamDelta) => void
@@ -177,6 +179,7 @@ export class Router {
       if (!wanted.every((c) => s.d.capabilities.includes(c))) continue
       if (rule?.only && !rule.only.includes(s.d.name)) continue
       if (rule?.exclude && rule.exclude.includes(s.d.name)) continue
+      if (o.deny && o.deny.includes(s.d.name)) continue
       capable++
       if (s.d.contextTokens < minContext) continue
       fitting++

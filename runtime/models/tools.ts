@@ -59,10 +59,40 @@ export interface ToolGateCall {
   readonly idempotencyKey: string
   /** The conversation so far (what an approver is shown, summarised). */
   readonly history: ReadonlyArray<ChatMessage>
+  /** Set when the turn may end while a human decides: how its actor is told to resume it. */
+  readonly resume?: TurnResume
 }
 
-/** Run it (with amended arguments, when a human changed them), or hand the model `result` instead. */
-export type ToolGateVerdict = { readonly run: true; readonly arguments?: unknown } | { readonly run: false; readonly result: string }
+/**
+ * How a held turn's actor is told to take it up again once the decision is made: `tag` with
+ * `message`, sent to the actor that ran the turn (a conversational agent's `ResumeTurn {turn}`).
+ */
+export interface TurnResume {
+  readonly tag: string
+  readonly message: unknown
+}
+
+/**
+ * Run it (with amended arguments, when a human changed them), or hand the model `result`
+ * instead; `held` (only when the call carried `resume`): a human has not decided yet, so the
+ * turn ends now, nothing journaled for this call, and is resumed after the decision.
+ */
+export type ToolGateVerdict = { readonly run: true; readonly arguments?: unknown } | { readonly run: false; readonly result: string; readonly held?: string }
+
+/** A model call about to be made, as policy sees it: each deployment the router could use, with its estimated cost. */
+export interface ModelGateCall {
+  readonly caller: ActorAddress
+  /** The model the call names (a turn's `route.model`, a chat's `model`), else undefined: the router picks. */
+  readonly model?: string
+  readonly candidates: ReadonlyArray<{ readonly deployment: string; readonly provider: string; readonly estimatedUsd: number }>
+}
+
+/**
+ * The port consulted before every model call (policy over model use and spending); the node
+ * fills it. It names the deployments the call may not use; when that is all of them, the call
+ * is refused (`ModelDeniedError`) before any provider is asked.
+ */
+export type ModelGate = (call: ModelGateCall) => Promise<{ readonly deny: ReadonlyArray<string>; readonly reason?: string }>
 
 /**
  * The port consulted before every tool call of a turn (policy, approvals); the node fills it.

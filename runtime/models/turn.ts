@@ -18,10 +18,10 @@
  */
 import { Either, JSONSchema, Schema } from "effect"
 import type { ActorAddress } from "../../subjects/grammar.ts"
-import { TurnError } from "./errors.ts"
+import { TurnError, TurnHeldError } from "./errors.ts"
 import type { TurnJournal, TurnStep } from "./journal.ts"
 import type { RouteOptions } from "./router.ts"
-import type { AskAgent, Tool, ToolGate } from "./tools.ts"
+import type { AskAgent, Tool, ToolGate, TurnResume } from "./tools.ts"
 import type { ChatMessage, ModelAnswer, ModelRequest, StreamDelta, ToolCall, Usage } from "./types.ts"
 import { traceToolCall } from "../observability/genai-spans.ts"
 
@@ -147,8 +147,31 @@ export interface RunTurnInput {
   readonly onDelta?: (delta: StreamDelta) => void
   /** Consulted before each tool call runs (policy, approvals); its refusal is the tool's result. */
   readonly gate?: ToolGate
+  /** Lets the gate end the turn while a human decides (TurnHeldError), telling it how the actor resumes it. */
+  readonly resume?: TurnResume
   /** Observes each tool decision (replay uses it to compare). */
   readonly onToolDecision?: (seq: number, call: ToolCall, decision: "run" | "unknown" | "invalid", detail?: string) => void
+}
+
+/**
+ * The askAgent a tool's code gets: its `runTool` (a registry tool of the tenant) passes the same
+ * gate for any registry tool other than the one the model called (which the gate has already
+ * seen), so a tool's code cannot run a registry tool past its tenant's policy either.
+ */
+function gatedRunTool(t: RunTurnInput, called: string, key: string, messages: () => ChatMessage[]): AskAgent {
+  const run = t.askAgent.runTool
+  const gate = t.gate
+  if (!run || !gate) return t.askAgent
+  let n = 0
+  const runTool = async (name: string, args: unknown) => {
+    if (name !== called) {
+      const verdict = await gate({ caller: t.address, turn: t.turn, seq: -1, tool: name, impact: "low", arguments: args, idempotencyKey: `${key}/${name}/${n++}`, history: messages() })
+      if (!verdict.run) throw new Error(verdict.result)
+      if (verdict.arguments !== undefined) args = verdict.arguments
+    }
+    return run(name, args)
+  }
+  return Object.assign((type: string, id: string, tag: string, message: unknown) => t.askAgent(type, id, tag, message), { runTool })
 }
 
 /** Runs the loop over a `TurnSteps`; the journal bookkeeping (header, reset) is the caller's. */
@@ -199,13 +222,15 @@ export async function runTurnLoop(t: RunTurnInput): Promise<TurnResult> {
           t.onToolDecision?.(mySeq, call, "invalid", args.left.message)
           return { ok: false, result: args.left.message }
         }
-        const verdict = await t.gate?.({ caller: t.address, turn: t.turn, seq: mySeq, tool: call.name, impact: tool.impact ?? "low", arguments: args.right, idempotencyKey: key, history: messages() })
+        const verdict = await t.gate?.({ caller: t.address, turn: t.turn, seq: mySeq, tool: call.name, impact: tool.impact ?? "low", arguments: args.right, idempotencyKey: key, history: messages(), ...(t.resume ? { resume: t.resume } : {}) })
+        // held: thrown, so nothing is journaled for this call and the resumed turn asks the gate again
+        if (verdict && !verdict.run && verdict.held !== undefined) throw new TurnHeldError(verdict.result, t.turn, verdict.held)
         if (verdict && !verdict.run) return { ok: false, result: verdict.result }
         if (verdict?.arguments !== undefined) args = tool.decode(verdict.arguments)
         if (Either.isLeft(args)) return { ok: false, result: `the approver's arguments do not fit: ${args.left.message}` }
         t.onToolDecision?.(mySeq, call, "run")
         try {
-          return { ok: true, result: (await tool.run(args.right, { idempotencyKey: key, caller: t.address, askAgent: t.askAgent, history: messages() })) ?? null }
+          return { ok: true, result: (await tool.run(args.right, { idempotencyKey: key, caller: t.address, askAgent: gatedRunTool(t, call.name, key, messages), history: messages() })) ?? null }
         } catch (e) {
           const err = e as { code?: string; message?: string }
           return { ok: false, result: `${call.name} failed: ${err.code ? `${err.code}: ` : ""}${err.message ?? String(e)}` }

@@ -43,7 +43,7 @@ import { startLifecycleLoop } from "./lifecycle-loop.ts"
 import { serveWakesByType, startCostMeter } from "../elastic/mod.ts"
 import { createStigmergy } from "../actor/artifact-delivery.ts"
 import { startNodeTasks } from "../tasks/node-tasks.ts"
-import { memoryOnDemand } from "../memory/mod.ts"
+import { memoryOnDemand, type RememberInput } from "../memory/mod.ts"
 import { startTenancy } from "./tenancy.ts"
 import { openTenantTasks } from "./task-scope.ts"
 import { connectInbound, connectNode } from "./connect-node.ts"
@@ -144,9 +144,11 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   )
 
   let settleWaiters: Array<() => void> = []
-  const governance = options.governance === false ? undefined : await startGovernance(nc, { ...options.governance, nodeId: id, replicas, log })
-  const stigmergy = createStigmergy(nc, { replicas, onPheromoneWrite: governance?.onPheromoneWrite })
   const memory = memoryOnDemand(options.memory ?? {})
+  // a decision on an approval is offered to the requesting agent's memory as feedback (when memory is on)
+  const feedback = options.memory === false ? undefined : (owner: { tenant: string; type: string; id: string }, entry: RememberInput) => memory.forActor(owner).remember(entry)
+  const governance = options.governance === false ? undefined : await startGovernance(nc, { ...options.governance, nodeId: id, replicas, log, ...(feedback ? { feedback } : {}) })
+  const stigmergy = createStigmergy(nc, { replicas, onPheromoneWrite: governance?.onPheromoneWrite })
   // each tenant's scope (its own connection with an auth folder), standing (suspension, quotas) and kill switch
   const tenancy = await startTenancy({
     ...{ id, nc, messaging, hosts, servers: target, credentials },
@@ -158,7 +160,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     log,
     onPheromoneWrite: governance?.onPheromoneWrite,
   })
-  const { models, sandbox, close: closeAgentServices } = await openAgentServices(nc, options, { id, replicas, log, admit: (t) => tenancy.admit(t, false), gate: governance?.gate })
+  const { models, sandbox, close: closeAgentServices } = await openAgentServices(nc, options, { id, replicas, log, admit: (t) => tenancy.admit(t, false), gate: governance?.gate, modelGate: governance?.modelGate })
   if (models) {
     log(models.offline ? "warn" : "info", models.announcement)
     for (const w of models.config.warnings) log("warn", `models: ${w}`)

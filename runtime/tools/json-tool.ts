@@ -5,7 +5,7 @@
  * and never run.
  */
 import { Either } from "effect"
-import { ToolCallError, type Tool, type ToolContext } from "../models/mod.ts"
+import { ToolCallError, type Tool, type ToolContext, type ToolImpact } from "../models/mod.ts"
 import { formatIssues, schemaIssues } from "./schema.ts"
 import type { JsonSchema } from "./types.ts"
 
@@ -17,7 +17,7 @@ export function toolNameOf(raw: string): string {
   return n.length > 0 ? n : "tool"
 }
 
-export function jsonTool(spec: { readonly name: string; readonly description: string; readonly schema: JsonSchema; readonly run: (args: unknown, ctx: ToolContext) => Promise<unknown> }): Tool {
+export function jsonTool(spec: { readonly name: string; readonly description: string; readonly schema: JsonSchema; readonly run: (args: unknown, ctx: ToolContext) => Promise<unknown>; readonly impact?: ToolImpact }): Tool {
   if (!NAME.test(spec.name)) throw new ToolCallError(`tool name "${spec.name}" must be 1-64 letters, digits, '_' or '-' (what model APIs accept)`, spec.name)
   const parameters = { type: "object", ...spec.schema }
   delete (parameters as { $schema?: unknown }).$schema
@@ -32,5 +32,6 @@ export function jsonTool(spec: { readonly name: string; readonly description: st
       return Either.left(new ToolCallError(`arguments of ${spec.name} do not fit its schema: ${text}`, spec.name, text))
     },
     run: (args, ctx) => spec.run(args, ctx),
+    ...(spec.impact ? { impact: spec.impact } : {}),
   }
 }

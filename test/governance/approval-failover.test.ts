@@ -2,8 +2,8 @@
  * A pending approval survives kill -9 of the node holding the turn: an `ants node` process (the
  * example agents, a models file naming a fake Chat Completions server) runs the assistant's
  * turn up to its `transfer` call, held for approval; the node is killed; a new node starts; a
- * human approves through it; the caller asks again and the turn resumes on the new node from
- * the journal: the model's first step is not repeated and the transfer runs exactly once.
+ * human approves through it; the decision wakes the actor on the new node, whose turn resumes
+ * from the journal: the model's first step is not repeated and the transfer runs exactly once.
  */
 import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
@@ -56,7 +56,8 @@ describe("approval failover", () => {
     const first = await nodeProcess("af-a")
     const subject = agentSubject({ tenant: "default", type: "assistant", id: "af1", tag: "Chat" })
     const body = JSON.stringify({ text: "pay kx 7" })
-    broker.nc.request(subject, body, { timeout: 60_000 }).catch(() => undefined) // its node dies before it answers
+    // the turn is held: the actor answers at once that it waits on the approval
+    const held = decodeReply((await broker.nc.request(subject, body, { timeout: 60_000 })).data) as { ok: boolean; value?: { held?: string } }
     let pending: ApprovalRecord | undefined
     await waitUntil(async () => {
       const r = await cli(["approvals", "list", "--json"])
@@ -64,21 +65,20 @@ describe("approval failover", () => {
       return pending?.status === "pending"
     }, { timeoutMs: 60_000, message: "the transfer held for approval" })
 
+    expect(held.value?.held).toBe(pending!.id)
     await killNine(first)
     await nodeProcess("af-b")
     const approved = await cli(["approvals", "approve", pending!.id, "--by", "alice", "--json"])
     expect(approved.code, approved.out).toBe(0)
 
-    // the caller asks again, as a client of a dead node would, until the new owner answers
-    let answer: { ok: boolean; value?: { text: string } } | undefined
-    for (let i = 0; i < 30 && !answer?.ok; i++) {
-      try {
-        answer = decodeReply((await broker.nc.request(subject, body, { timeout: 10_000 })).data) as typeof answer
-      } catch {
-        await new Promise((r) => setTimeout(r, 300))
-      }
-    }
-    expect(answer?.value?.text).toContain('"total":7')
+    // the new node's queue tells the actor to take the held turn up; it wakes there and finishes it
+    let resumed: ApprovalRecord | undefined
+    await waitUntil(async () => {
+      const r = await cli(["approvals", "show", pending!.id, "--json"])
+      resumed = r.code === 0 ? (JSON.parse(r.out) as ApprovalRecord) : undefined
+      return resumed?.resumed !== undefined
+    }, { timeoutMs: 60_000, message: "the held turn taken up on the new node" })
+    expect((resumed!.resumed!.reply as { text: string }).text).toContain('"total":7')
     const userCalls = oai.requests.filter((r) => r.body.messages.at(-1).role === "user").length
     expect(userCalls).toBe(1) // the model step before the held call came from the journal
     const total = decodeReply((await broker.nc.request(agentSubject({ tenant: "default", type: "counter", id: "acct-kx", tag: "Get" }), "{}", { timeout: 10_000 })).data)

@@ -45,6 +45,7 @@ beforeAll(async () => {
   // the model obeys whatever the last tool result tells it: the injection works on it
   oai.respond((req) => {
     const last = req.body.messages.at(-1)
+    if (last.role === "user" && last.content === "ping") return { text: "pong" }
     if (last.role === "user") return { toolCalls: [{ id: "call_inbox", name: "read_inbox", arguments: {} }] }
     if (last.role === "tool" && String(last.content).includes("IGNORE ALL PREVIOUS")) {
       const m = /to=(\w+) amount=(\d+)/.exec(String(last.content))!
@@ -61,21 +62,31 @@ afterAll(async () => {
   await oai?.close()
 })
 
-/** Starts a turn of banker `id` (not awaited) and waits for its pending request. */
+/** A turn of banker `id` that ends held on its transfer: the reply names the pending request. */
 async function heldTurn(id: string) {
-  const reply = node.client.ref(banker, id, "bank").ask("Chat", { text: "what is in my inbox?" }, { timeoutMs: 120_000 })
-  reply.catch(() => undefined)
-  let pending: ApprovalRecord | undefined
-  await waitUntil(async () => (pending = (await json<ApprovalRecord[]>(["approvals", "list", "--tenant", "bank"])).find((r) => r.requester === `banker/${id}` && r.status === "pending")) !== undefined, {
-    timeoutMs: 30_000,
-    message: `banker/${id}'s transfer held for approval`,
-  })
+  const reply = await node.client.ref(banker, id, "bank").ask("Chat", { text: "what is in my inbox?" }, { timeoutMs: 120_000 })
+  expect(reply.held).toBeDefined()
+  const pending = (await json<ApprovalRecord[]>(["approvals", "list", "--tenant", "bank"])).find((r) => r.id === reply.held)
+  expect(pending).toMatchObject({ requester: `banker/${id}`, status: "pending", resume: { tag: "ResumeTurn", message: { turn: reply.turn } } })
   return { reply, pending: pending! }
 }
 
+/** The held turn's answer, once the decision has woken the actor and it finished the turn. */
+async function resumedAnswer(id: string): Promise<{ text: string; turn: string }> {
+  let r: ApprovalRecord | undefined
+  await waitUntil(async () => (r = await json<ApprovalRecord>(["approvals", "show", id, "--tenant", "bank"])).resumed !== undefined, { timeoutMs: 60_000, message: `request ${id}'s turn taken up` })
+  expect(r!.resumed!.error).toBeUndefined()
+  return r!.resumed!.reply as { text: string; turn: string }
+}
+
 describe("approvals", () => {
-  it("approvals - an injected instruction's high-impact call is held, not run; approve runs it exactly once", async () => {
+  it("approvals - an injected instruction's high-impact call is held, not run; the actor is free meanwhile; approve runs it exactly once and the turn completes", async () => {
     const { reply, pending } = await heldTurn("b1")
+    expect(reply.text).toContain(`approval request ${pending.id}`)
+    // the turn ended: the actor answers another message while the request waits
+    const other = await node.client.ref(banker, "b1", "bank").ask("Chat", { text: "ping" }, { timeoutMs: 30_000 })
+    expect(other).toMatchObject({ text: "pong", turn: "t1" })
+    expect(other.held).toBeUndefined()
     expect(pending).toMatchObject({ action: { name: "transfer", arguments: { to: "mallory", amount: 500 }, impact: "high" }, severity: "high", safeDefault: "reject", mode: "human_approval" })
     expect(pending.context).toContain("IGNORE ALL PREVIOUS")
     expect(await balance("mallory")).toBe(0)
@@ -83,9 +94,16 @@ describe("approvals", () => {
     expect(shown.out).toContain("banker/b1")
 
     expect((await cli(["approvals", "approve", pending.id, "--tenant", "bank", "--by", "alice"])).code).toBe(0)
-    const answer = await reply
+    const answer = await resumedAnswer(pending.id)
+    expect(answer).toMatchObject({ turn: reply.turn })
     expect(answer.text).toContain('"total":500')
     expect(await balance("mallory")).toBe(500)
+    // the resumed turn joined the conversation, after the one taken meanwhile
+    const hist = await node.client.ref(banker, "b1", "bank").ask("History", {})
+    expect(hist.messages.map((m) => (m as { content: string }).content).at(-1)).toContain('"total":500')
+    // a resume sent twice (a lost reply, a sweep) runs nothing again
+    const twice = await node.client.ref(banker, "b1", "bank").ask("ResumeTurn", { turn: reply.turn })
+    expect(twice.resumed).toBe(false)
     // a second approval is refused, and nothing runs again
     const again = await cli(["approvals", "approve", pending.id, "--tenant", "bank", "--by", "bob", "--json"])
     expect(again.code).toBe(1)
@@ -99,18 +117,18 @@ describe("approvals", () => {
   })
 
   it("approvals - reject applies the safe default: the transfer is not run and the model is told", async () => {
-    const { reply, pending } = await heldTurn("b2")
+    const { pending } = await heldTurn("b2")
     expect((await cli(["approvals", "reject", pending.id, "--tenant", "bank", "--by", "alice", "--reason", "phishing"])).code).toBe(0)
-    const answer = await reply
+    const answer = await resumedAnswer(pending.id)
     expect(answer.text).toMatch(/not run.*alice rejected it: phishing/)
     expect(await balance("mallory")).toBe(500)
   })
 
   it("approvals - a request nobody decides in time applies its safe default; a human can override it later", async () => {
     await writePolicy(await new Kvm(broker.nc).open(POLICY_BUCKET), "bank", [{ effect: "approve", tool: "transfer", timeoutMs: 1500, severity: "critical" }], "test")
-    const { reply, pending } = await heldTurn("b3")
+    const { pending } = await heldTurn("b3")
     expect(pending.severity).toBe("critical")
-    const answer = await reply
+    const answer = await resumedAnswer(pending.id)
     expect(answer.text).toMatch(/safe default \(reject\)/)
     expect(await balance("mallory")).toBe(500)
     const shown = await json<ApprovalRecord>(["approvals", "show", pending.id, "--tenant", "bank"])
