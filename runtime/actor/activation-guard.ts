@@ -13,8 +13,9 @@ export interface ActivationGuard {
    */
   acquire(cell: ActorCell): Promise<boolean>
   /**
-   * Called when an activation failed. Returns true when the failure means "active elsewhere"
-   * and the guard has taken the queued messages (forwarded to the holder); false otherwise.
+   * Called when an activation failed. Returns true when the failure means "served elsewhere"
+   * (active on another node, or state newer than this node's code that a live node runs) and the
+   * guard has taken the queued messages (forwarded there) and the lease; false otherwise.
    */
   refused(cell: ActorCell, error: unknown): boolean
   /** Called when an activation ends (passivated, stopped, handed over, failed). */

@@ -30,6 +30,11 @@ export function localActors(hosts: ReadonlyMap<string, TypeHost>, dispatch: (msg
 
   return {
     types: (): Iterable<string> => hosts.keys(),
+    versions(): Record<string, number> {
+      const out: Record<string, number> = {}
+      for (const [name, host] of hosts) out[name] = host.definition.version ?? 1
+      return out
+    },
     has: (type: string, key: string): boolean => hosts.get(type)?.cells.has(key) === true,
     *activations(): Generator<ActorCell> {
       for (const host of hosts.values()) yield* host.cells.values()

@@ -6,9 +6,12 @@
  *   result is checked against `stateSchema` when the type declares one, and the migrated state
  *   is written back (fenced by the revision just read) before the first message runs, so the
  *   store never holds a state older than the code that last activated it;
- * - newer: the activation is refused with `StateVersionError` (answered `unavailable`): a node
- *   never runs old code on state a newer version wrote, and never downgrades it silently. The
- *   stored state is left untouched.
+ * - newer: when the type declares `downgrades` down to its version (a rollback), they run in
+ *   order, are checked and written back like migrations; otherwise the activation is refused
+ *   with `StateVersionError`: a node never runs old code on state a newer version wrote, and
+ *   never downgrades it silently. The stored state is left untouched. The cluster forwards the
+ *   refused actor's messages to a live node running the newer version (cluster.ts); with none,
+ *   the caller gets `unavailable` (retry once the upgrade or rollback has finished).
  * A migration that throws, a missing step or a Schema failure refuses the activation with
  * `StateMigrationError` and leaves the stored state as it was.
  */
@@ -16,7 +19,7 @@ import { Either, ParseResult, Schema } from "effect"
 import { TaggedError } from "../../subjects/errors.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { AgentDefinition } from "../agent/define-agent.ts"
-import { typeVersion } from "../agent/versioning.ts"
+import { newestReadable, typeVersion } from "../agent/versioning.ts"
 import type { Checkpoint, StateStore } from "./state-store.ts"
 
 /** State written by a newer version of the type than the one this node runs. */
@@ -29,7 +32,7 @@ export class StateVersionError extends TaggedError("StateVersionError") {
   ) {
     super(
       `${actor}'s state was written by version ${stateVersion} of its type; node ${node} runs version ${nodeVersion} and does not run older code on newer state. ` +
-        `Finish the upgrade (run version ${stateVersion} or later here), or roll back by releasing version ${stateVersion + 1} with a migration from ${stateVersion}`,
+        `Finish the upgrade (run version ${stateVersion} or later here), or roll back by releasing version ${stateVersion + 1} with a migration from ${stateVersion}, or version ${nodeVersion} with downgrades from ${stateVersion}`,
     )
   }
 }
@@ -48,16 +51,18 @@ export interface Migrated {
 /** Runs the steps from `from` to the definition's version (pure but for the steps themselves); throws StateMigrationError. */
 export async function runMigrations(def: AgentDefinition, actor: string, from: number, state: unknown): Promise<unknown> {
   const to = typeVersion(def)
+  const down = from > to
   let s = state
-  for (let k = from; k < to; k++) {
-    const step = def.migrations?.[k]
+  for (let k = from; k !== to; k += down ? -1 : 1) {
+    const step = down ? def.downgrades?.[k] : def.migrations?.[k]
+    const next = down ? k - 1 : k + 1
     if (step === undefined) {
-      throw new StateMigrationError(`${actor}: state of version ${from} cannot reach version ${to}: type "${def.type}" declares no migration from version ${k} (migrations[${k}])`)
+      throw new StateMigrationError(`${actor}: state of version ${from} cannot reach version ${to}: type "${def.type}" declares no ${down ? "downgrade" : "migration"} from version ${k} (${down ? "downgrades" : "migrations"}[${k}])`)
     }
     try {
       s = await step(structuredClone(s))
     } catch (e) {
-      throw new StateMigrationError(`${actor}: migration of type "${def.type}" from version ${k} to ${k + 1} threw: ${(e as Error)?.message ?? String(e)}`, { cause: e })
+      throw new StateMigrationError(`${actor}: ${down ? "downgrade" : "migration"} of type "${def.type}" from version ${k} to ${next} threw: ${(e as Error)?.message ?? String(e)}`, { cause: e })
     }
   }
   if (def.stateSchema !== undefined) {
@@ -77,7 +82,7 @@ export async function migrateOnActivation(def: AgentDefinition, store: StateStor
   const version = typeVersion(def)
   const actor = `${address.type}/${address.id}${address.tenant === "default" ? "" : ` (tenant ${address.tenant})`}`
   if (cp.version === version) return { state: cp.state, revision: cp.revision, from: version }
-  if (cp.version > version) throw new StateVersionError(actor, cp.version, version, nodeId)
+  if (cp.version > newestReadable(def)) throw new StateVersionError(actor, cp.version, version, nodeId)
   const state = await runMigrations(def, actor, cp.version, cp.state)
   // stored at once, fenced by the revision read: an older node can no longer mistake it for its own
   const revision = await store.save(address, JSON.stringify(state ?? null), cp.revision, cp.acct)

@@ -6,6 +6,11 @@
  * the state a migration produced. The engine migrates on activation (runtime/actor/
  * state-migration.ts); this file holds the declaration and its checks, made once, when the type
  * is defined.
+ *
+ * Rolling back: either release the old behaviour as a newer version with a migration back (the
+ * usual upgrade path), or redeploy the older version with `downgrades`: `downgrades[k]` turns
+ * state of version `k` into state of version `k - 1`, so the older code reads what the newer
+ * one wrote (stored back at the older version). Without them an older node refuses newer state.
  */
 import { Schema } from "effect"
 
@@ -20,6 +25,12 @@ export interface VersionOptions {
    * at version 3. State stored by version j activates here after `migrations[j]` … `migrations[version-1]`.
    */
   readonly migrations?: Readonly<Record<number, StateMigration>>
+  /**
+   * Down-migrations by the newer version they start from: `{ 2: (s) => v1 }` for a type at
+   * version 1 rolled back from version 2. State stored by version j > version activates here
+   * after `downgrades[j]` … `downgrades[version+1]` (a rolling rollback fails no ask).
+   */
+  readonly downgrades?: Readonly<Record<number, StateMigration>>
   /** The Schema of the current state; checked after a migration (a failure refuses the activation). */
   readonly stateSchema?: Schema.Schema<any, any, never>
 }
@@ -47,6 +58,16 @@ export function versioningProblem(spec: VersionOptions): string | undefined {
   for (let k = oldest; k < version && steps.length > 0; k++) {
     if (spec.migrations![k] === undefined) return `migrations[${k}] is missing: state of version ${oldest} cannot reach version ${version} (declare ${k} → ${k + 1})`
   }
+  const downs = Object.keys(spec.downgrades ?? {})
+  for (const k of downs) {
+    const from = Number(k)
+    if (!Number.isInteger(from) || from <= version) return `downgrades[${k}]: a downgrade starts from a newer version than ${version} (version is ${version})`
+    if (typeof spec.downgrades![from] !== "function") return `downgrades[${k}] must be a function (state) => state of version ${from - 1}`
+  }
+  const newest = Math.max(...downs.map(Number))
+  for (let k = newest; k > version && downs.length > 0; k--) {
+    if (spec.downgrades![k] === undefined) return `downgrades[${k}] is missing: state of version ${newest} cannot come down to version ${version} (declare ${k} → ${k - 1})`
+  }
   if (spec.stateSchema !== undefined && !Schema.isSchema(spec.stateSchema)) return "stateSchema must be an effect Schema"
   return undefined
 }
@@ -56,5 +77,12 @@ export function oldestMigratable(def: Pick<VersionOptions, "version" | "migratio
   const version = typeVersion(def)
   let k = version
   while (k > 1 && def.migrations?.[k - 1] !== undefined) k--
+  return k
+}
+
+/** The newest version whose state this definition can activate (its own version when it declares no downgrade). */
+export function newestReadable(def: Pick<VersionOptions, "version" | "downgrades">): number {
+  let k = typeVersion(def)
+  while (def.downgrades?.[k + 1] !== undefined) k++
   return k
 }

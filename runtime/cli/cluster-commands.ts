@@ -81,8 +81,9 @@ export async function runNodes(parsed: Parsed<(typeof NODES)["options"]>, io: Cl
 }
 
 /**
- * Which version of each type every node serves: `counter: v2 on na; v1 on nb (two versions: a
- * rolling upgrade is under way)`. One line per type.
+ * Which version of each type every node runs: `counter: v2 on na; v1 on nb (2 versions side by
+ * side: a rolling upgrade is under way; v2 serves every counter)`. One line per type. Only the
+ * nodes running the highest version own the type's actors (membership.ts, candidates).
  */
 export function versionLines(nodes: ReadonlyArray<Pick<NodeMembersInfo, "node" | "types">>): string[] {
   const byType = new Map<string, Map<number, string[]>>()
@@ -96,7 +97,8 @@ export function versionLines(nodes: ReadonlyArray<Pick<NodeMembersInfo, "node" |
   const lines: string[] = []
   for (const [type, versions] of [...byType].sort(([a], [b]) => a.localeCompare(b))) {
     const parts = [...versions].sort(([a], [b]) => b - a).map(([v, on]) => `v${v} on ${on.join(", ")}`)
-    lines.push(`  ${type}: ${parts.join("; ")}${versions.size > 1 ? ` (${versions.size} versions side by side: a rolling upgrade is under way)` : ""}`)
+    const top = Math.max(...versions.keys())
+    lines.push(`  ${type}: ${parts.join("; ")}${versions.size > 1 ? ` (${versions.size} versions side by side: a rolling upgrade is under way; v${top} serves every ${type})` : ""}`)
   }
   return lines.length > 0 ? ["versions:", ...lines] : []
 }

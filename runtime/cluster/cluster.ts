@@ -42,7 +42,7 @@ import type { LeaseGuard, LocalActivation } from "./local-actors.ts"
 import { Membership } from "./membership.ts"
 import { createOutOfTouch } from "./out-of-touch.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
-import { assignPartitions } from "./rendezvous.ts"
+import { assignPartitions, ownerOf } from "./rendezvous.ts"
 import { clusterStores } from "./runtime-stores.ts"
 import { CLUSTER_DEFAULTS, type Cluster, type ClusterDeps, type ClusterOptions, type ClusterView, type PartitionSubscription } from "./cluster-options.ts"
 
@@ -81,6 +81,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     nodeId: me,
     incarnation,
     types: () => [...actors.types()],
+    versions: () => actors.versions(),
     replicas: deps.replicas,
     heartbeatMs: options.heartbeatMs,
     expiryMs: options.expiryMs,
@@ -153,6 +154,13 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   }
 
   // --- the activation guard ----------------------------------------------------------------
+  /** For a StateVersionError: the live node (rendezvous winner among them) that runs the state's version or later. */
+  const newerHolder = (type: string, part: number, error: unknown): string | undefined => {
+    const e = error as { _tag?: string; stateVersion?: unknown }
+    if (e?._tag !== "StateVersionError" || typeof e.stateVersion !== "number") return undefined
+    return ownerOf(part, membership.runningAtLeast(type, e.stateVersion).filter((n) => n !== me))
+  }
+
   const guard: LeaseGuard = {
     async acquire(a) {
       const tookOver = await leases.acquire(a, (reason) => {
@@ -164,10 +172,19 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       return tookOver
     },
     refused(a, error) {
-      if (!isLeaseHeldError(error)) return false
       const part = partitionOf(a.type, a.id)
+      let to: string
+      if (isLeaseHeldError(error)) to = error.holder
+      else {
+        // state a newer version wrote (a rolling upgrade under way): the node that runs it serves the actor
+        const newer = newerHolder(a.type, part, error)
+        if (newer === undefined) return false
+        leases.release(a)
+        log("info", `${a.type}/${a.id}: its state is version ${(error as { stateVersion: number }).stateVersion}, newer than the code here; its messages go to node ${newer}`)
+        to = newer
+      }
       for (const env of actors.takeQueued(a)) {
-        if (env.msg) send(error.holder, part, { tenant: a.tenant, type: a.type, id: a.id, tag: env.tag }, env.msg)
+        if (env.msg) send(to, part, { tenant: a.tenant, type: a.type, id: a.id, tag: env.tag }, env.msg)
       }
       return true
     },

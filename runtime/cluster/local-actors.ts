@@ -41,6 +41,8 @@ export interface LocalActorInfo extends ActorAddress {
 export interface LocalActors {
   /** The agent types this node hosts. */
   types(): Iterable<string>
+  /** The version of each hosted type's code (advertised in the membership entry). */
+  versions(): Record<string, number>
   /** Whether the actor has an activation here now (hot path). */
   has(type: string, key: string): boolean
   /** Every activation here now. */
@@ -76,7 +78,11 @@ export interface LocalActors {
 export interface LeaseGuard {
   /** Takes the lease (or throws `LeaseHeldError`); true when taken over from another holder. */
   acquire(a: LocalActivation): Promise<boolean>
-  /** The activation failed: true when it failed because another node holds it (its queue was forwarded there). */
+  /**
+   * The activation failed: true when it failed because another node holds it, or because its
+   * state is newer than this node's code and a live node runs that version (its queue was
+   * forwarded there, the lease given back).
+   */
   refused(a: LocalActivation, error: unknown): boolean
   release(a: ActorAddress): void
 }

@@ -37,9 +37,9 @@ import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
 import { ClockSkew } from "./clock-skew.ts"
 
-import { MEMBERSHIP_DEFAULTS, type Member, type MemberRecord, type MemberState } from "./member-record.ts"
+import { MEMBERSHIP_DEFAULTS, versionOf, type Member, type MemberRecord, type MemberState } from "./member-record.ts"
 
-export { MEMBERSHIP_DEFAULTS }
+export { MEMBERSHIP_DEFAULTS, versionOf }
 export type { Member, MemberRecord, MemberState } from "./member-record.ts"
 
 export interface MembershipOptions {
@@ -47,6 +47,8 @@ export interface MembershipOptions {
   readonly incarnation: string
   /** Agent types this node hosts (read when the entry is written). */
   readonly types: () => ReadonlyArray<string>
+  /** The version of each hosted type's code, when above 1 (read when the entry is written). */
+  readonly versions?: () => Readonly<Record<string, number>>
   readonly replicas?: number
   readonly heartbeatMs?: number
   readonly expiryMs?: number
@@ -64,6 +66,12 @@ export interface MembershipOptions {
 }
 
 const encoder = new TextEncoder()
+
+/** The entry's `versions`: only types above version 1, and nothing when there are none (entries stay as they were). */
+function versionsEntry(all: Readonly<Record<string, number>> | undefined): { versions?: Record<string, number> } {
+  const above = Object.entries(all ?? {}).filter(([, v]) => v > 1)
+  return above.length > 0 ? { versions: Object.fromEntries(above) } : {}
+}
 /** How soon `refresh` writes: long enough to carry a burst of newly held tasks in one entry. */
 const REFRESH_MS = 20
 
@@ -158,10 +166,31 @@ export class Membership {
     return this.members.has(node)
   }
 
-  /** Members that own partitions for `type`: up (not leaving) and hosting the type. */
+  /**
+   * Members that own partitions for `type`: up (not leaving), hosting the type, and running its
+   * highest version among them. While a rolling upgrade has two versions side by side, the
+   * newer serves every actor of the type and older nodes hand theirs over (so no actor is
+   * migrated and then met again by older code); a rollback is a newer version (versioning.ts).
+   */
   candidates(type: string): string[] {
+    let out: string[] = []
+    let top = 0
+    for (const [id, m] of this.members) {
+      if (m.record.state !== "up" || !m.record.types.includes(type)) continue
+      const v = versionOf(m.record, type)
+      if (v > top) {
+        top = v
+        out = []
+      }
+      if (v === top) out.push(id)
+    }
+    return out
+  }
+
+  /** Up members hosting `type` at `version` or later (where state that version wrote can run); a leaving one takes nothing new. */
+  runningAtLeast(type: string, version: number): string[] {
     const out: string[] = []
-    for (const [id, m] of this.members) if (m.record.state === "up" && m.record.types.includes(type)) out.push(id)
+    for (const [id, m] of this.members) if (m.record.state === "up" && m.record.types.includes(type) && versionOf(m.record, type) >= version) out.push(id)
     return out
   }
 
@@ -220,6 +249,7 @@ export class Membership {
       incarnation: this.o.incarnation,
       state: this.state,
       types: this.o.types(),
+      ...versionsEntry(this.o.versions?.()),
       serving: this.serving,
       startedAt: this.startedAt,
       at: new Date().toISOString(),
@@ -337,7 +367,8 @@ export class Membership {
       prev.record.state !== record.state ||
       prev.record.incarnation !== record.incarnation ||
       prev.record.serving.join(",") !== record.serving.join(",") ||
-      prev.record.types.join(",") !== record.types.join(",")
+      prev.record.types.join(",") !== record.types.join(",") ||
+      JSON.stringify(prev.record.versions ?? {}) !== JSON.stringify(record.versions ?? {})
     ) {
       if (!prev && e.key !== this.o.nodeId) this.o.log("info", `node ${e.key} joined`)
       this.o.onChange()

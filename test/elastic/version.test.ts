@@ -1,14 +1,16 @@
 /**
  * Versioned agent types against a real nats-server: state written by an older version is
  * migrated on activation (and stored at once), checked by the type's stateSchema; a node never
- * runs older code on newer state (it refuses, and the state stays as it was); a rollback is a
- * newer version with a migration back; a rolling upgrade of two nodes under a stream of asks
- * fails none and leaves every actor on the new version.
+ * runs older code on newer state (it refuses, and the state stays as it was) unless it declares
+ * downgrades; a rollback is a newer version with a migration back, or the older version with
+ * downgrades; a rolling upgrade and a rolling rollback of two nodes under a stream of asks fail
+ * none, the newer version serves every actor while both run, and every actor ends on the
+ * version rolled to.
  */
 import { afterEach, describe, expect, it } from "vitest"
 import { Kvm } from "@nats-io/kv"
 import { AgentDefinitionError, defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
-import { oldestMigratable } from "../../runtime/agent/versioning.ts"
+import { newestReadable, oldestMigratable, typeVersion } from "../../runtime/agent/versioning.ts"
 import { listNodes } from "../../runtime/cluster/inspect-client.ts"
 import { versionLines } from "../../runtime/cli/cluster-commands.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
@@ -17,7 +19,7 @@ import { STATE_BUCKET, stateKey } from "../../subjects/kv.ts"
 import { natsPerFile } from "../helpers/nats.ts"
 import { settleNodes } from "../helpers/settle-nodes.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
-import { ledgerV1, ledgerV2, ledgerV3, ledgerV4Rollback } from "./fixtures/versioned-agent.ts"
+import { ledgerV1, ledgerV1RolledBack, ledgerV2, ledgerV3, ledgerV4Rollback } from "./fixtures/versioned-agent.ts"
 
 const nats = natsPerFile()
 const enc = new TextEncoder()
@@ -31,8 +33,8 @@ async function start(nodeId: string, agents: AgentDefinition<any, any>[]): Promi
   return n
 }
 
-async function ask(subject: string): Promise<any> {
-  const r = await nats.nc.request(subject, enc.encode("{}"), { timeout: 10_000 })
+async function ask(subject: string, timeout = 10_000): Promise<any> {
+  const r = await nats.nc.request(subject, enc.encode("{}"), { timeout })
   return JSON.parse(dec.decode(r.data))
 }
 
@@ -126,60 +128,117 @@ describe("versioned agent types", () => {
     await b.drain()
   })
 
-  it("rolling upgrade - two nodes restarted one by one with version 2 under a stream of asks: no ask fails, every actor ends migrated", async () => {
-    let a = await start("ru-a", [ledgerV1])
-    let b = await start("ru-b", [ledgerV1])
-    await settleNodes([a, b])
-    const ids = Array.from({ length: 10 }, (_, i) => `r${i}`)
-    const seen = new Map<string, Array<{ node: string; version: number; hits: number }>>(ids.map((id) => [id, []]))
-    const failures: string[] = []
-    let stop = false
-    const worker = async (id: string) => {
-      while (!stop) {
-        try {
-          const r = await ask(`ants.default.agent.ledger.${id}.Hit`)
-          if (!r.ok) failures.push(`${id}: ${r.error.code} ${r.error.message}`)
-          else seen.get(id)!.push(r.value)
-        } catch (e) {
-          failures.push(`${id}: ${(e as Error).message}`)
-        }
-      }
-    }
-    const running = ids.map(worker)
-    const more = async (n: number) => {
-      const base = new Map(ids.map((id) => [id, seen.get(id)!.length]))
-      await waitUntil(() => ids.every((id) => seen.get(id)!.length >= base.get(id)! + n), { timeoutMs: 30_000, message: `${n} more hits each` })
-    }
-    let sideBySide: string[] = []
-    try {
-      await more(3)
-      // node a first: drained (its actors hand over to b), restarted with version 2
-      await a.drain()
-      a = await start("ru-a", [ledgerV2])
-      await settleNodes([a, b])
-      await more(3)
-      sideBySide = versionLines(await listNodes(nats.nc, { timeoutMs: 1000 }))
-      // then node b
-      await b.drain()
-      b = await start("ru-b", [ledgerV2])
-      await settleNodes([a, b])
-      await more(3)
-    } finally {
-      stop = true
-      await Promise.all(running)
-    }
-    expect(failures).toEqual([])
-    expect(sideBySide.join("\n")).toMatch(/ledger: v2 on ru-a; v1 on ru-b \(2 versions side by side/)
-    for (const id of ids) {
-      const s = seen.get(id)!
-      // no hit lost or counted twice across the versions: 1, 2, 3, ...
-      expect(s.map((x) => x.hits)).toEqual(s.map((_, i) => i + 1))
-      // once served by version 2, never again by version 1
+  it("rolling upgrade - two nodes restarted one by one with version 2 under a stream of asks: no ask fails, version 2 serves every actor once it runs, every actor ends migrated", async () => {
+    const seen = await rolling("ru", ledgerV1, ledgerV2, {
+      sideBySide: /ledger: v2 on ru-a; v1 on ru-b \(2 versions side by side: a rolling upgrade is under way; v2 serves every ledger\)/,
+    })
+    for (const [id, s] of seen) {
+      // once served by version 2, never again by version 1; and while both ran, only version 2 served
       const firstV2 = s.findIndex((x) => x.version === 2)
       expect(firstV2).toBeGreaterThan(0)
       expect(s.slice(firstV2).every((x) => x.version === 2)).toBe(true)
+      expect(s.filter((x) => x.phase === "side by side").every((x) => x.version === 2 && x.node === "ru-a")).toBe(true)
       expect(await stored(id)).toMatchObject({ tv: 2, state: { hits: s.length } })
     }
-    expect(versionLines(await listNodes(nats.nc, { timeoutMs: 1000 })).join("\n")).toMatch(/ledger: v2 on ru-a, ru-b$/m)
+  })
+
+  it("rolling rollback - two nodes on version 2 restarted one by one with version 1 and its downgrade from 2: no ask fails, every actor ends stored at version 1", async () => {
+    const seen = await rolling("rr", ledgerV2, ledgerV1RolledBack, {
+      // the older version serves nothing while the newer one runs; then it reads version 2 state brought down
+      sideBySide: /ledger: v2 on rr-b; v1 on rr-a \(2 versions side by side: a rolling upgrade is under way; v2 serves every ledger\)/,
+    })
+    for (const [id, s] of seen) {
+      expect(s.filter((x) => x.phase === "side by side").every((x) => x.version === 2 && x.node === "rr-b")).toBe(true)
+      const firstV1 = s.findIndex((x) => x.version === 1)
+      expect(firstV1).toBeGreaterThan(0)
+      expect(s.slice(firstV1).every((x) => x.version === 1)).toBe(true)
+      const after = await stored(id)
+      expect(after.tv).toBeUndefined()
+      expect(after.state).toEqual({ count: s.length })
+    }
+  })
+
+  it("defineAgent - downgrades start from newer versions and have no hole", () => {
+    const base = { type: "t", protocol: { Get: { message: Empty } }, handlers: { Get: () => undefined } }
+    expect(() => defineAgent({ ...base, version: 2, downgrades: { 2: (s: unknown) => s } })).toThrow(/downgrade starts from a newer version than 2/)
+    expect(() => defineAgent({ ...base, downgrades: { 3: (s: unknown) => s } })).toThrow(/downgrades\[2\] is missing/)
+    expect(newestReadable(defineAgent({ ...base, downgrades: { 2: (s: unknown) => s, 3: (s: unknown) => s } }))).toBe(3)
+    expect(newestReadable(defineAgent(base))).toBe(1)
   })
 })
+
+type Served = { node: string; version: number; hits: number; phase: string }
+
+/**
+ * Nodes `<p>-a` and `<p>-b` run `from`; each is drained and restarted with `to` in turn while ten
+ * actors are asked without pause. Every step waits for events (nodes settled, three more answers
+ * per actor), never for time. Returns every answer per actor, with the phase it came in.
+ */
+async function rolling(p: string, from: AgentDefinition<any, any>, to: AgentDefinition<any, any>, expected: { sideBySide: RegExp }): Promise<Map<string, Served[]>> {
+  let a = await start(`${p}-a`, [from])
+  let b = await start(`${p}-b`, [from])
+  await settleNodes([a, b])
+  const ids = Array.from({ length: 10 }, (_, i) => `${p}${i}`)
+  const seen = new Map<string, Served[]>(ids.map((id) => [id, []]))
+  const failures: string[] = []
+  let phase = "before"
+  let stop = false
+  const worker = async (id: string) => {
+    while (!stop) {
+      const asked = phase
+      try {
+        const r = await ask(`ants.default.agent.ledger.${id}.Hit`, 60_000)
+        if (!r.ok) failures.push(`${id}: ${r.error.code} ${r.error.message}`)
+        // an answer counts for a phase only when asked and answered within it
+        else seen.get(id)!.push({ ...r.value, phase: asked === phase ? asked : "between" })
+      } catch (e) {
+        failures.push(`${id}: ${(e as Error).message}`)
+      }
+    }
+  }
+  const running = ids.map(worker)
+  const more = async (n: number) => {
+    const base = new Map(ids.map((id) => [id, seen.get(id)!.length]))
+    await waitUntil(() => failures.length > 0 || ids.every((id) => seen.get(id)!.length >= base.get(id)! + n), { timeoutMs: 60_000, message: `${n} more hits each` })
+  }
+  const versionsSay = async (re: RegExp) => {
+    let last = ""
+    await waitUntil(async () => re.test((last = versionLines(await listNodes(nats.nc, { timeoutMs: 2000 })).join("\n"))), { timeoutMs: 30_000, message: `ants nodes says ${re} (last: ${last})` })
+  }
+  try {
+    await more(3)
+    // node a first: drained (its actors hand over to b), restarted with the other version
+    phase = "draining a"
+    await a.drain()
+    a = await start(`${p}-a`, [to])
+    await settleNodes([a, b])
+    await versionsSay(expected.sideBySide)
+    // the node on the older version has handed every actor it ran over (or took none)
+    const older = typeVersion(to) > typeVersion(from) ? b : a
+    await waitUntil(() => {
+      const t = older.cluster.info().types.ledger
+      return t !== undefined && t.active + t.idle + t.warming === 0
+    }, { timeoutMs: 30_000, message: `${older.id}, on the older version, runs no ledger` })
+    phase = "side by side"
+    await more(3)
+    // then node b
+    phase = "draining b"
+    await b.drain()
+    b = await start(`${p}-b`, [to])
+    await settleNodes([a, b])
+    phase = "after"
+    await more(3)
+  } finally {
+    stop = true
+    await Promise.all(running)
+  }
+  expect(failures).toEqual([])
+  for (const id of ids) {
+    const s = seen.get(id)!
+    // no hit lost or counted twice across the versions: 1, 2, 3, ...
+    expect(s.map((x) => x.hits)).toEqual(s.map((_, i) => i + 1))
+  }
+  const v = typeVersion(to)
+  await versionsSay(new RegExp(`ledger: v${v} on ${p}-a, ${p}-b$`, "m"))
+  return seen
+}
