@@ -25,7 +25,8 @@ export interface MemberRecord {
   /**
    * The version of each hosted type's code, when above 1 (absent: 1). Ownership of a type's
    * actors goes to the nodes running its highest version only (Membership.candidates), so during
-   * a rolling upgrade an actor, once on the new version, is never handed back to older code.
+   * a rolling upgrade an actor, once on the new version, is never handed back to older code
+   * (type-versions.ts).
    */
   readonly versions?: Readonly<Record<string, number>>
   /** Partitions the node is subscribed to right now (the losing node waits for the gaining one). */
@@ -36,11 +37,6 @@ export interface MemberRecord {
   readonly pid: number
   /** Ack subjects of the tasks the node holds (at most 256): a survivor hands them back when it dies. */
   readonly tasks?: ReadonlyArray<string>
-}
-
-/** The version of `type` a member runs (1 when its entry names none). */
-export function versionOf(record: Pick<MemberRecord, "versions">, type: string): number {
-  return record.versions?.[type] ?? 1
 }
 
 export interface Member {

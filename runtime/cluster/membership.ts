@@ -37,9 +37,10 @@ import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
 import { ClockSkew } from "./clock-skew.ts"
 
-import { MEMBERSHIP_DEFAULTS, versionOf, type Member, type MemberRecord, type MemberState } from "./member-record.ts"
+import { MEMBERSHIP_DEFAULTS, type Member, type MemberRecord, type MemberState } from "./member-record.ts"
+import { ownersAmong, runningAtLeast, versionsEntry } from "./type-versions.ts"
 
-export { MEMBERSHIP_DEFAULTS, versionOf }
+export { MEMBERSHIP_DEFAULTS }
 export type { Member, MemberRecord, MemberState } from "./member-record.ts"
 
 export interface MembershipOptions {
@@ -66,12 +67,6 @@ export interface MembershipOptions {
 }
 
 const encoder = new TextEncoder()
-
-/** The entry's `versions`: only types above version 1, and nothing when there are none (entries stay as they were). */
-function versionsEntry(all: Readonly<Record<string, number>> | undefined): { versions?: Record<string, number> } {
-  const above = Object.entries(all ?? {}).filter(([, v]) => v > 1)
-  return above.length > 0 ? { versions: Object.fromEntries(above) } : {}
-}
 /** How soon `refresh` writes: long enough to carry a burst of newly held tasks in one entry. */
 const REFRESH_MS = 20
 
@@ -166,33 +161,13 @@ export class Membership {
     return this.members.has(node)
   }
 
-  /**
-   * Members that own partitions for `type`: up (not leaving), hosting the type, and running its
-   * highest version among them. While a rolling upgrade has two versions side by side, the
-   * newer serves every actor of the type and older nodes hand theirs over (so no actor is
-   * migrated and then met again by older code); a rollback is a newer version (versioning.ts).
-   */
+  /** Members that own partitions for `type`: up, hosting it, on its highest version (type-versions.ts). */
   candidates(type: string): string[] {
-    let out: string[] = []
-    let top = 0
-    for (const [id, m] of this.members) {
-      if (m.record.state !== "up" || !m.record.types.includes(type)) continue
-      const v = versionOf(m.record, type)
-      if (v > top) {
-        top = v
-        out = []
-      }
-      if (v === top) out.push(id)
-    }
-    return out
+    return ownersAmong(this.members, type)
   }
 
-  /** Up members hosting `type` at `version` or later (where state that version wrote can run); a leaving one takes nothing new. */
-  runningAtLeast(type: string, version: number): string[] {
-    const out: string[] = []
-    for (const [id, m] of this.members) if (m.record.state === "up" && m.record.types.includes(type) && versionOf(m.record, type) >= version) out.push(id)
-    return out
-  }
+  /** Up members hosting `type` at `version` or later (type-versions.ts). */
+  runningAtLeast = (type: string, version: number): string[] => runningAtLeast(this.members, type, version)
 
   /** Whether this node's view is frozen (its own heartbeats are not coming back). */
   get frozen(): boolean {

@@ -1,0 +1,43 @@
+/**
+ * Versions of agent types across the swarm. Each node advertises the version of every type it
+ * hosts (above 1) in its membership entry; ownership of a type's actors goes to the up nodes
+ * running its highest version only. While a rolling upgrade has two versions side by side the
+ * newer serves every actor of the type and older nodes hand theirs over, so an actor migrated
+ * by new code is never met by older code again; a rollback is either a newer version or the
+ * older one declaring downgrades (runtime/agent/versioning.ts).
+ */
+import type { Member, MemberRecord } from "./member-record.ts"
+
+/** The version of `type` a member runs (1 when its entry names none). */
+export function versionOf(record: Pick<MemberRecord, "versions">, type: string): number {
+  return record.versions?.[type] ?? 1
+}
+
+/** The entry's `versions`: only types above version 1, and nothing when there are none (entries stay as they were). */
+export function versionsEntry(all: Readonly<Record<string, number>> | undefined): { versions?: Record<string, number> } {
+  const above = Object.entries(all ?? {}).filter(([, v]) => v > 1)
+  return above.length > 0 ? { versions: Object.fromEntries(above) } : {}
+}
+
+/** Members that own partitions for `type`: up (not leaving), hosting the type, and running its highest version among them. */
+export function ownersAmong(members: ReadonlyMap<string, Member>, type: string): string[] {
+  let out: string[] = []
+  let top = 0
+  for (const [id, m] of members) {
+    if (m.record.state !== "up" || !m.record.types.includes(type)) continue
+    const v = versionOf(m.record, type)
+    if (v > top) {
+      top = v
+      out = []
+    }
+    if (v === top) out.push(id)
+  }
+  return out
+}
+
+/** Up members hosting `type` at `version` or later (where state that version wrote can run); a leaving one takes nothing new. */
+export function runningAtLeast(members: ReadonlyMap<string, Member>, type: string, version: number): string[] {
+  const out: string[] = []
+  for (const [id, m] of members) if (m.record.state === "up" && m.record.types.includes(type) && versionOf(m.record, type) >= version) out.push(id)
+  return out
+}
