@@ -19,7 +19,6 @@ export interface TraceParent {
   readonly traceFlags: number
 }
 
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/
 const ZERO_TRACE = "00000000000000000000000000000000"
 const ZERO_SPAN = "0000000000000000"
 
@@ -34,10 +33,24 @@ export function formatTraceParent(p: TraceParent): string {
  */
 export function parseTraceParent(value: string | undefined): TraceParent | undefined {
   if (value === undefined || value.length < 55) return undefined
-  const m = TRACEPARENT.exec(value.trim())
-  if (m === null) return undefined
-  const [, version, traceId, spanId, flags, rest] = m
-  if (version === "ff" || (version === "00" && rest !== undefined)) return undefined
+  // checked by character rather than by a regular expression: every traced message is read here
+  const v = value.length > 55 && (value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32) ? value.trim() : value
+  if (v.length < 55 || v.charCodeAt(2) !== DASH || v.charCodeAt(35) !== DASH || v.charCodeAt(52) !== DASH || !lowerHex(v, 0, 2) || !lowerHex(v, 3, 35) || !lowerHex(v, 36, 52) || !lowerHex(v, 53, 55)) return undefined
+  const version = v.slice(0, 2)
+  // version 00 is exactly 55 characters; a later version may add fields after a dash
+  if (version === "ff" || (version === "00" ? v.length !== 55 : v.length > 55 && v.charCodeAt(55) !== DASH)) return undefined
+  const traceId = v.slice(3, 35)
+  const spanId = v.slice(36, 52)
   if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined
-  return { traceId: traceId!, spanId: spanId!, traceFlags: parseInt(flags!, 16) }
+  return { traceId, spanId, traceFlags: parseInt(v.slice(53, 55), 16) }
+}
+
+const DASH = 45
+/** Whether `s[from, to)` is lowercase hex digits. */
+function lowerHex(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false
+  }
+  return true
 }

@@ -20,7 +20,7 @@ import { isLimitError } from "../limits/limit-error.ts"
 import { UNPARSED, type Ticket } from "../limits/message-ledger.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { ATTR } from "../observability/attributes.ts"
-import { nameDispatch, startDispatchSpan, withSyncSpan } from "../observability/tracing.ts"
+import { enterSyncSpan, leaveSyncSpan, nameDispatch, startDispatchSpan } from "../observability/tracing.ts"
 import type { NodeGuards } from "./guards.ts"
 import type { Logger } from "./options.ts"
 import type { Rejections } from "./rejections.ts"
@@ -58,9 +58,11 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
   const dispatch = (msg: Msg, routed?: Inbound): void => {
     const span = startDispatchSpan(msg, id)
     if (span === undefined) return take(msg, routed, undefined)
+    const outer = enterSyncSpan(span)
     try {
-      withSyncSpan(span, () => take(msg, routed, span))
+      take(msg, routed, span)
     } finally {
+      leaveSyncSpan(outer)
       span.end()
     }
   }

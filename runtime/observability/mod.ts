@@ -13,9 +13,9 @@
  * May import: limits, subjects/, and the OpenTelemetry and prom-client packages.
  */
 export { ATTR, spanName } from "./attributes.ts"
-export { TRACER_NAME, activeTraceRecord, endSpan, endWith, headersFor, injectActive, markActiveRefused, nameDispatch, startCheckpointSpan, startChildSpan, startDispatchSpan, startInnerSpan, startSendSpan, startSpanFromHeaders, startTaskSpan, startTurnSpan, tracingActive, withSpan, withSyncSpan } from "./tracing.ts"
+export { TRACER_NAME, activeTraceRecord, endSpan, endWith, enterSyncSpan, headersFor, injectActive, leaveSyncSpan, markActiveRefused, nameDispatch, setParentDecides, startCheckpointSpan, startChildSpan, startDispatchSpan, startInnerSpan, startSendSpan, startSpanFromHeaders, startTaskSpan, startTurnSpan, tracingActive, withSpan, withSyncSpan } from "./tracing.ts"
 export type { SpanTarget } from "./tracing.ts"
-export { contextFromHeaders, traceHeadersOf, writeTraceContext } from "./trace-headers.ts"
+export { contextFromHeaders, spanContextFromHeaders, traceHeadersOf, writeTraceContext } from "./trace-headers.ts"
 export { TracingConfigError, batchConfig, parseKeyValues, samplerFor, startTracing, tracesUrl, tracingRequested } from "./tracing-setup.ts"
 export type { Tracing, TracingOptions } from "./tracing-setup.ts"
 export { ASK_LATENCY_BUCKETS, AskLatency, LatencySeries, askLatencyObserver, registerCollected } from "./collected-metric.ts"

@@ -20,15 +20,24 @@ export function writeTraceContext(h: MsgHdrs, sc: SpanContext): MsgHdrs {
 
 /** New headers carrying `sc`. */
 export function traceHeadersOf(sc: SpanContext): MsgHdrs {
-  return writeTraceContext(natsHeaders(), sc)
+  // new headers: nothing to replace (what writeTraceContext checks first)
+  const h = natsHeaders()
+  h.set(TRACEPARENT_HEADER, formatTraceParent(sc))
+  const state = sc.traceState?.serialize()
+  if (state) h.set(TRACESTATE_HEADER, state)
+  return h
+}
+
+/** The remote parent a message's headers name; undefined when they name none (or not validly). */
+export function spanContextFromHeaders(h: MsgHdrs): SpanContext | undefined {
+  const p = parseTraceParent(h.get(TRACEPARENT_HEADER) || undefined)
+  if (p === undefined) return undefined
+  const state = h.get(TRACESTATE_HEADER)
+  return { traceId: p.traceId, spanId: p.spanId, traceFlags: p.traceFlags & 1, isRemote: true, ...(state ? { traceState: createTraceState(state) } : {}) }
 }
 
 /** The remote parent a message's headers name, as a context to start a span in; the root context when none. */
 export function contextFromHeaders(h: MsgHdrs | undefined): Context {
-  if (h === undefined) return ROOT_CONTEXT
-  const p = parseTraceParent(h.get(TRACEPARENT_HEADER) || undefined)
-  if (p === undefined) return ROOT_CONTEXT
-  const state = h.get(TRACESTATE_HEADER)
-  const sc: SpanContext = { traceId: p.traceId, spanId: p.spanId, traceFlags: p.traceFlags & 1, isRemote: true, ...(state ? { traceState: createTraceState(state) } : {}) }
-  return trace.setSpanContext(ROOT_CONTEXT, sc)
+  const sc = h === undefined ? undefined : spanContextFromHeaders(h)
+  return sc === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, sc)
 }

@@ -38,7 +38,7 @@ import {
 } from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { TaggedError } from "../../subjects/errors.ts"
-import { tracingActive } from "./tracing.ts"
+import { setParentDecides, tracingActive } from "./tracing.ts"
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -178,8 +178,11 @@ export function startTracing(options: TracingOptions = {}): Tracing | undefined 
     .merge(resourceFromAttributes(parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES)))
     .merge(resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME?.trim() || options.serviceName || "ants" }))
   const processor = options.processor === "simple" ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter, batchConfig(env))
-  const provider = new NodeTracerProvider({ resource, sampler: samplerFor(env), spanProcessors: [processor] })
+  const sampler = samplerFor(env)
+  const provider = new NodeTracerProvider({ resource, sampler, spanProcessors: [processor] })
   provider.register()
+  // the parent-based samplers (with their default delegates) never sample the child of an unsampled parent
+  setParentDecides(sampler instanceof ParentBasedSampler)
   installed = { provider, exporting, users: 0 }
   return share(installed)
 }
@@ -196,6 +199,7 @@ function share(i: Installed): Tracing {
       if (--i.users > 0) return
       if (installed === i) installed = undefined
       // back to no-op first, so nothing starts a span on a provider that is shutting down
+      setParentDecides(false)
       trace.disable()
       context.disable()
       propagation.disable()

@@ -10,11 +10,18 @@
  * (the node taking a message: server for an ask, consumer for a tell), `ants.handle
  * <type>.<Tag>` (the handler's turn), `ants.checkpoint <type>`, `ants.task <capability>`
  * (one attempt), `chat <model>` (a model call, GenAI conventions) and `execute_tool <name>`.
+ *
+ * What a traced message costs is kept to what the SDK itself must do. Attributes are built only
+ * for a span that records (samplers here are given none: the SDK's samplers read only the
+ * parent and the trace id). Under a sampler that follows its parent (every `parentbased_*`
+ * one, the default), a message whose `traceparent` says "not sampled" gets no span at all: the
+ * parent's context, wrapped, stands in for the dispatch, handler and send spans, and is what
+ * goes on in headers, so the trace id still travels and nothing is made, sampled or exported.
  */
-import { context, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api"
+import { context, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanContext, type Tracer } from "@opentelemetry/api"
 import type { Msg, MsgHdrs } from "@nats-io/nats-core"
 import { ATTR, spanName } from "./attributes.ts"
-import { contextFromHeaders, traceHeadersOf, writeTraceContext } from "./trace-headers.ts"
+import { contextFromHeaders, spanContextFromHeaders, traceHeadersOf, writeTraceContext } from "./trace-headers.ts"
 
 export const TRACER_NAME = "ants"
 
@@ -39,6 +46,28 @@ function tracer(): Tracer {
   return cached
 }
 
+/**
+ * Whether the installed sampler follows the parent's decision (set by `startTracing` for its
+ * own `parentbased_*` samplers; false for an SDK the application installed, whose sampler we
+ * do not know, and for samplers that decide on their own).
+ */
+let parentDecides = false
+
+/** Declares whether the sampler installed now follows the parent's decision (see `unsampledStandIn`). */
+export function setParentDecides(v: boolean): void {
+  parentDecides = v
+}
+
+/**
+ * The span that stands in for a child of `parent` when the parent was not sampled and the
+ * sampler follows it: the child would be a non-recording span anyway, so the parent's context,
+ * wrapped, takes its place (no sampler call, no new id, nothing to end). Undefined otherwise.
+ */
+function unsampledStandIn(parent: SpanContext | undefined): Span | undefined {
+  if (!parentDecides || parent === undefined || (parent.traceFlags & 1) === 1) return undefined
+  return trace.wrapSpanContext(parent)
+}
+
 /** The address parts a span names (what the caller knows of its target). */
 export interface SpanTarget {
   readonly tenant?: string
@@ -47,8 +76,9 @@ export interface SpanTarget {
   readonly tag?: string
 }
 
-function messagingAttributes(subject: string, operation: string, t: SpanTarget | undefined, bytes: number | undefined): Attributes {
-  const a: Attributes = { "messaging.system": "nats", "messaging.destination.name": subject, "messaging.operation.name": operation }
+/** A span's messaging and address attributes (only the address when `subject` is undefined). */
+function messagingAttributes(subject: string | undefined, operation: string | undefined, t: SpanTarget | undefined, bytes: number | undefined): Attributes {
+  const a: Attributes = subject === undefined ? {} : { "messaging.system": "nats", "messaging.destination.name": subject, "messaging.operation.name": operation }
   if (bytes !== undefined) a["messaging.message.body.size"] = bytes
   if (t !== undefined) {
     if (t.tenant !== undefined) a[ATTR.tenant] = t.tenant
@@ -68,10 +98,15 @@ const nameOf = (op: string, subject: string, t: SpanTarget | undefined) => (t?.t
  */
 export function startSendSpan(op: "ask" | "tell" | "publish" | "submit", subject: string, target?: SpanTarget, bytes?: number): Span | undefined {
   if (!tracingActive()) return undefined
-  const kind = op === "ask" ? SpanKind.CLIENT : SpanKind.PRODUCER
-  const attributes = messagingAttributes(subject, op, target, bytes)
-  attributes["messaging.operation.type"] = "send"
-  return tracer().startSpan(nameOf(op, subject, target), { kind, attributes })
+  const standIn = parentDecides ? unsampledStandIn(trace.getActiveSpan()?.spanContext()) : undefined
+  if (standIn !== undefined) return standIn
+  const span = tracer().startSpan(nameOf(op, subject, target), { kind: op === "ask" ? SpanKind.CLIENT : SpanKind.PRODUCER })
+  if (span.isRecording()) {
+    const attributes = messagingAttributes(subject, op, target, bytes)
+    attributes["messaging.operation.type"] = "send"
+    span.setAttributes(attributes)
+  }
+  return span
 }
 
 /** Headers carrying `span`'s context (added to `base` when given); undefined without a span. */
@@ -88,14 +123,28 @@ export function headersFor(span: Span | undefined, base?: MsgHdrs): MsgHdrs | un
  */
 let syncSpan: Span | undefined
 
-/** Runs the synchronous `fn` with `span` as the sync slot's span (see `syncSpan`). */
-export function withSyncSpan<T>(span: Span, fn: () => T): T {
+/**
+ * Makes `span` the sync slot's span (see `syncSpan`) and returns the one it replaces, which the
+ * caller hands back to `leaveSyncSpan` in a `finally` (two calls instead of a closure per message).
+ */
+export function enterSyncSpan(span: Span): Span | undefined {
   const outer = syncSpan
   syncSpan = span
+  return outer
+}
+
+/** Restores the sync slot `enterSyncSpan` replaced. */
+export function leaveSyncSpan(outer: Span | undefined): void {
+  syncSpan = outer
+}
+
+/** Runs the synchronous `fn` with `span` as the sync slot's span (see `syncSpan`). */
+export function withSyncSpan<T>(span: Span, fn: () => T): T {
+  const outer = enterSyncSpan(span)
   try {
     return fn()
   } finally {
-    syncSpan = outer
+    leaveSyncSpan(outer)
   }
 }
 
@@ -128,9 +177,10 @@ export function endSpan(span: Span | undefined, error?: unknown, code?: string):
   span.end()
 }
 
-/** Ends `span` when `p` settles (an error when it rejects); returns `p` itself when there is no span. */
+/** Ends `span` when `p` settles (an error when it rejects); returns `p` itself when there is no span or it records nothing. */
 export function endWith<T>(span: Span | undefined, p: Promise<T>): Promise<T> {
-  if (span === undefined) return p
+  // a non-recording span's end does nothing: no promise is chained for it
+  if (span === undefined || !span.isRecording()) return p
   return p.then(
     (v) => {
       endSpan(span)
@@ -149,21 +199,25 @@ export function endWith<T>(span: Span | undefined, p: Promise<T>): Promise<T> {
  */
 export function startDispatchSpan(msg: Msg, nodeId: string): Span | undefined {
   if (!tracingActive()) return undefined
-  const parent = contextFromHeaders(msg.headers)
-  const attributes = messagingAttributes(msg.subject, "dispatch", undefined, msg.data.length)
-  attributes["messaging.operation.type"] = "process"
-  attributes[ATTR.nodeId] = nodeId
-  return tracer().startSpan(spanName("dispatch", msg.subject), { kind: msg.reply ? SpanKind.SERVER : SpanKind.CONSUMER, attributes }, parent)
+  const remote = msg.headers === undefined ? undefined : spanContextFromHeaders(msg.headers)
+  const standIn = parentDecides ? unsampledStandIn(remote) : undefined
+  if (standIn !== undefined) return standIn
+  const parent = remote === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, remote)
+  const span = tracer().startSpan(spanName("dispatch", msg.subject), { kind: msg.reply ? SpanKind.SERVER : SpanKind.CONSUMER }, parent)
+  if (span.isRecording()) {
+    const attributes = messagingAttributes(msg.subject, "dispatch", undefined, msg.data.length)
+    attributes["messaging.operation.type"] = "process"
+    attributes[ATTR.nodeId] = nodeId
+    span.setAttributes(attributes)
+  }
+  return span
 }
 
 /** Names the dispatch span after the message's type and tag once the subject is parsed. */
 export function nameDispatch(span: Span | undefined, t: SpanTarget): void {
-  if (span === undefined) return
+  if (span === undefined || !span.isRecording()) return
   span.updateName(spanName("dispatch", `${t.type}.${t.tag}`))
-  if (t.tenant !== undefined) span.setAttribute(ATTR.tenant, t.tenant)
-  if (t.type !== undefined) span.setAttribute(ATTR.agentType, t.type)
-  if (t.id !== undefined) span.setAttribute(ATTR.agentId, t.id)
-  if (t.tag !== undefined) span.setAttribute(ATTR.messageTag, t.tag)
+  span.setAttributes(messagingAttributes(undefined, undefined, t, undefined))
 }
 
 /** Runs `fn` with `span` as the active span (what it sends becomes the span's children); plain call without a span. */
@@ -199,7 +253,7 @@ export function startSpanFromHeaders(name: string, h: MsgHdrs | undefined, attri
 export function markActiveRefused(code: string, message: string): void {
   if (!tracingActive()) return
   const span = currentSpan()
-  if (span === undefined) return
+  if (span === undefined || !span.isRecording()) return
   span.setAttribute(ATTR.errorCode, code)
   span.setStatus({ code: SpanStatusCode.ERROR, message })
 }
@@ -210,11 +264,11 @@ export function markActiveRefused(code: string, message: string): void {
  */
 export function startTurnSpan(parent: Span | undefined, actor: { readonly tenant: string; readonly type: string; readonly id: string }, tag: string, nodeId: string): Span | undefined {
   if (parent === undefined || !tracingActive()) return undefined
-  return tracer().startSpan(
-    spanName("handle", `${actor.type}.${tag}`),
-    { kind: SpanKind.INTERNAL, attributes: { [ATTR.tenant]: actor.tenant, [ATTR.agentType]: actor.type, [ATTR.agentId]: actor.id, [ATTR.messageTag]: tag, [ATTR.nodeId]: nodeId } },
-    trace.setSpan(ROOT_CONTEXT, parent),
-  )
+  // a stand-in for an unsampled parent stands in for the turn too
+  if (parentDecides && !parent.isRecording() && (parent.spanContext().traceFlags & 1) === 0) return parent
+  const span = tracer().startSpan(spanName("handle", `${actor.type}.${tag}`), { kind: SpanKind.INTERNAL }, trace.setSpan(ROOT_CONTEXT, parent))
+  if (span.isRecording()) span.setAttributes({ [ATTR.tenant]: actor.tenant, [ATTR.agentType]: actor.type, [ATTR.agentId]: actor.id, [ATTR.messageTag]: tag, [ATTR.nodeId]: nodeId })
+  return span
 }
 
 /** The active span's context as header entries (a JetStream publish given headers as a record: a task). */

@@ -1,14 +1,18 @@
 /**
  * Traces across NATS hops, exported over OTLP/HTTP to a receiver the test starts: one trace
  * goes from a client's ask through a node that forwards it to the node that owns the actor and
- * its handler; the protobuf protocol posts protobuf; with no SDK nothing is added to messages.
+ * its handler; the protobuf protocol posts protobuf; with no SDK nothing is added to messages;
+ * an unsampled trace makes no span and still travels.
  */
 import { afterEach, describe, expect, it } from "vitest"
+import { headers as natsHeaders } from "@nats-io/nats-core"
+import { Schema } from "effect"
+import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { assistant, counter, EXAMPLE_WORK_CAPABILITY, worker } from "../../actors/examples/index.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { startTracing, tracingActive, type Tracing } from "../../runtime/observability/mod.ts"
-import { PARTITIONS, partitionSubject } from "../../subjects/grammar.ts"
+import { PARTITIONS, agentSubject, partitionSubject } from "../../subjects/grammar.ts"
 import { partitionOf } from "../../subjects/partition-hash.ts"
 import { TRACEPARENT_HEADER, formatTraceParent, parseTraceParent } from "../../subjects/trace-context.ts"
 import { natsPerFile } from "../helpers/nats.ts"
@@ -21,6 +25,14 @@ const quiet = () => {}
 const cleanups: Array<() => Promise<unknown>> = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+// `relay`: its handler asks a counter, so what a traced turn sends can be seen on the wire
+const relay = defineAgent({
+  type: "relay",
+  protocol: { Pass: { message: Empty, reply: Schema.Struct({ total: Schema.Number }) } },
+  initialState: () => ({}),
+  handlers: { Pass: async (_m, ctx) => (await ctx.ask({ agent: "counter", id: "relayed" }, "Add", { n: 1 })) as { total: number } },
 })
 
 const envFor = (r: OtlpReceiver, protocol: string) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: r.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: "ants-test" })
@@ -164,6 +176,37 @@ describe("traces", () => {
     expect(refused.status.code).toBe(2) // error
     const ask = receiver.spans().find((s) => s.spanId === refused.parentSpanId)
     expect(ask?.attributes["ants.error.code"]).toBe("unknown_tag")
+  })
+
+  it("traces - under a parent-based sampler an unsampled traceparent makes no span, and what the handler sends carries the same trace, unsampled", async () => {
+    const receiver = await startOtlpReceiver()
+    cleanups.push(() => receiver.close())
+    const env = { ...envFor(receiver, "http/json"), OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "1" }
+    const tracing = startTracing({ env }) as Tracing
+    cleanups.push(() => tracing.stop())
+    await node("us", [relay, counter], env)
+    const seen: Array<string | undefined> = []
+    const subject = partitionSubject(partitionOf("counter", "relayed"), { tenant: "default", type: "counter", id: "relayed", tag: "Add" })
+    const sub = broker.nc.subscribe(subject, { callback: (_e, m) => void seen.push(m.headers?.get(TRACEPARENT_HEADER)) })
+    cleanups.push(async () => sub.unsubscribe())
+    await broker.nc.flush()
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736"
+    const h = natsHeaders()
+    h.set(TRACEPARENT_HEADER, `00-${traceId}-00f067aa0ba902b7-00`)
+    const r = await broker.nc.request(agentSubject({ tenant: "default", type: "relay", id: "r1", tag: "Pass" }), new TextEncoder().encode("{}"), { timeout: 10_000, headers: h })
+    expect(r.json()).toMatchObject({ ok: true, value: { total: 1 } })
+    await waitUntil(() => seen.length === 1)
+    // the counter's ask went on in the same trace, not sampled (a root ratio of 1 would have sampled a new trace)
+    expect(parseTraceParent(seen[0])).toMatchObject({ traceId, traceFlags: 0 })
+    // a sampled ask afterwards is exported; nothing of the unsampled one ever is
+    const client = createMessaging(broker.nc)
+    expect(await client.ask({ agent: "relay", id: "r1" }, "Pass", {})).toEqual({ total: 2 })
+    await waitUntil(async () => {
+      await tracing.flush()
+      return receiver.spans().some((s) => s.name === "ants.handle counter.Add")
+    })
+    expect(receiver.spans().filter((s) => s.traceId === traceId)).toEqual([])
+    expect(new Set(receiver.spans().map((s) => s.traceId)).size).toBe(1)
   })
 
   it("traces - OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf posts protobuf to the traces endpoint", async () => {
