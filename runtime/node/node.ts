@@ -58,6 +58,7 @@ import { createGuards } from "./guards.ts"
 import { createDispatch } from "./dispatch.ts"
 import { prepareElasticNode } from "../elastic/mod.ts"
 import { observeNode, startNodeTracing } from "./observe.ts"
+import type { PheromoneWrite } from "../stigmergy/pheromones-api.ts"
 
 const decoder = new TextDecoder()
 
@@ -148,7 +149,12 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   // a decision on an approval is offered to the requesting agent's memory as feedback (when memory is on)
   const feedback = options.memory === false ? undefined : (owner: { tenant: string; type: string; id: string }, entry: RememberInput) => memory.forActor(owner).remember(entry)
   const governance = options.governance === false ? undefined : await startGovernance(nc, { ...options.governance, nodeId: id, replicas, log, ...(feedback ? { feedback } : {}) })
-  const stigmergy = createStigmergy(nc, { replicas, onPheromoneWrite: governance?.onPheromoneWrite })
+  // every pheromone write is counted for /metrics, and receipted when governance audits
+  const onPheromoneWrite = (tenant: string, w: PheromoneWrite): void => {
+    observed.pheromoneWritten(tenant, w)
+    governance?.onPheromoneWrite(tenant, w)
+  }
+  const stigmergy = createStigmergy(nc, { replicas, onPheromoneWrite })
   // each tenant's scope (its own connection with an auth folder), standing (suspension, quotas) and kill switch
   const tenancy = await startTenancy({
     ...{ id, nc, messaging, hosts, servers: target, credentials },
@@ -158,7 +164,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     ...(options.quotas ? { quotas: options.quotas } : {}),
     replicas,
     log,
-    onPheromoneWrite: governance?.onPheromoneWrite,
+    onPheromoneWrite,
   })
   const { models, sandbox, close: closeAgentServices } = await openAgentServices(nc, options, { id, replicas, log, admit: (t) => tenancy.admit(t, false), gate: governance?.gate, modelGate: governance?.modelGate })
   if (models) {

@@ -9,6 +9,8 @@ import { jetstreamManager } from "@nats-io/jetstream"
 import { TASKS_DLQ_STREAM, TASKS_STREAM, parseTaskSubject } from "../../subjects/tasks.ts"
 import { createNodeMetrics, type NodeMetrics, type NodeMetricSources } from "../observability/node-metrics.ts"
 import { startTracing, type Tracing } from "../observability/tracing-setup.ts"
+import { PheromoneWriteCounts } from "../observability/pheromone-writes.ts"
+import type { PheromoneWrite } from "../stigmergy/pheromones-api.ts"
 import type { MessageLedger } from "../limits/message-ledger.ts"
 import type { TypeHost } from "../actor/type-host.ts"
 import { typeStats } from "./inspection.ts"
@@ -21,6 +23,8 @@ export interface NodeObservability {
   readonly metrics: NodeMetrics
   /** Where spans go, when tracing is on. */
   readonly tracing: Tracing | undefined
+  /** Counts a pheromone write of `tenant` (the stigmergy layer's write hook). */
+  pheromoneWritten(tenant: string, write: PheromoneWrite): void
   /** The listener, once `listen` ran with an `http` option. */
   http: HttpListener | undefined
   /** Starts the HTTP listener (when the node was given `http`). */
@@ -65,6 +69,7 @@ async function taskFigures(nc: NatsConnection): Promise<{ queued: Record<string,
 }
 
 export function observeNode(node: ObservedNode, options: NodeObservabilityOptions, tracing: Tracing | undefined): NodeObservability {
+  const pheromoneWrites = new PheromoneWriteCounts()
   const sources: NodeMetricSources = {
     nodeId: node.id,
     messages: () => node.ledger.snapshot(),
@@ -82,12 +87,14 @@ export function observeNode(node: ObservedNode, options: NodeObservabilityOption
     queuedBytes: () => node.budget,
     cluster: node.cluster,
     tasks: () => (node.tasks() ? taskFigures(node.nc) : Promise.resolve({ queued: {}, deadLetters: {} })),
+    pheromoneWrites: () => pheromoneWrites.samples(),
   }
   const metrics = createNodeMetrics(sources)
   const http = typeof options.http === "string" ? { address: options.http } : options.http
   const o: NodeObservability = {
     metrics,
     tracing,
+    pheromoneWritten: (tenant, w) => pheromoneWrites.note(tenant, w.op === "evaporate" ? w.type : w.trail.type, w.op),
     http: undefined,
     async listen(health) {
       if (http === undefined) return

@@ -42,8 +42,8 @@ export interface NodeMetricSources {
   cluster(): { readonly members: number; readonly partitions: number }
   /** Durable tasks: queued per tenant and dead letters per tenant (read from JetStream; absent without tasks). */
   tasks?(): Promise<{ readonly queued: Record<string, number>; readonly deadLetters: Record<string, number> }>
-  /** Live pheromones by type (absent when the node does not count them). */
-  pheromones?(): Promise<Record<string, number>>
+  /** Pheromone writes this node made, by tenant, pheromone type and operation (absent when it counts none). */
+  pheromoneWrites?(): Iterable<Sample>
 }
 
 export interface NodeMetrics {
@@ -111,9 +111,8 @@ export function createNodeMetrics(src: NodeMetricSources, options: { readonly pr
     gauge("ants_task_queue_depth", "Durable tasks waiting in the task stream, by tenant.", async () => Object.entries((await read()).queued).map(([tenant, value]) => ({ labels: { tenant }, value })))
     gauge("ants_task_dead_letters", "Tasks in the dead-letter stream, by tenant.", async () => Object.entries((await read()).deadLetters).map(([tenant, value]) => ({ labels: { tenant }, value })))
   }
-  if (src.pheromones) {
-    const pheromones = src.pheromones
-    gauge("ants_pheromones", "Live pheromone trails by pheromone type.", async () => Object.entries(await pheromones()).map(([type, value]) => ({ labels: { pheromone_type: type }, value })))
+  if (src.pheromoneWrites) {
+    counter("ants_pheromone_writes_total", "Pheromone writes this node made, by tenant, pheromone type and operation (deposit, reinforce, evaporate).", src.pheromoneWrites)
   }
 
   counter("ants_model_calls_total", "Model calls answered, by provider and model.", () => modelUsageOf(src.nodeId).map((r) => ({ labels: { provider: r.provider, model: r.model }, value: r.calls })))

@@ -4,11 +4,24 @@
  * a token guards `/metrics` and mounted routes; an address beyond loopback needs a token.
  */
 import { afterEach, describe, expect, it } from "vitest"
+import { Schema } from "effect"
+import { defineAgent } from "../../runtime/agent/define-agent.ts"
 import { assistant, counter, echo } from "../../actors/examples/index.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { countSandboxRun } from "../../runtime/observability/mod.ts"
 import { natsPerFile } from "../helpers/nats.ts"
 import { parsePrometheusText, sampleValue } from "../helpers/prometheus-text.ts"
+
+// `marker`: deposits (or reinforces) a pheromone of the type it is told, at one location
+const Done = Schema.Struct({ strength: Schema.Number })
+const marker = defineAgent({
+  type: "marker",
+  protocol: { Mark: { message: Schema.Struct({ type: Schema.String, id: Schema.String }), reply: Done } },
+  initialState: () => ({}),
+  handlers: {
+    Mark: async (m, ctx) => ({ strength: (await ctx.pheromones.deposit({ type: m.type, location: "metrics.here", id: m.id, strength: 0.4, onExisting: "reinforce" })).strength }),
+  },
+})
 
 const broker = natsPerFile()
 const quiet = () => {}
@@ -78,6 +91,22 @@ describe("metrics", () => {
     expect(v("ants_model_tokens_total", { direction: "output" })).toBeGreaterThan(0)
     expect(m.samples.filter((s) => s.name === "ants_model_calls_total").every((s) => s.labels.provider !== undefined && s.labels.model !== undefined)).toBe(true)
     expect(m.types.get("ants_model_cost_usd_total")).toBe("counter")
+  })
+
+  it("metrics - pheromone writes are counted by tenant, pheromone type and operation as actors deposit and reinforce", async () => {
+    const n = await startNode({ agents: [marker], nats: broker.server.url, nodeId: "mp", logger: quiet, memory: false, models: false, tracing: false, http: "127.0.0.1:0" })
+    nodes.push(n)
+    const before = await scrape(n)
+    expect(before.types.get("ants_pheromone_writes_total")).toBe("counter")
+    expect(before.samples.filter((s) => s.name === "ants_pheromone_writes_total")).toEqual([])
+    await n.client.ask({ agent: "marker", id: "m1" }, "Mark", { type: "danger", id: "d1" })
+    await n.client.ask({ agent: "marker", id: "m1" }, "Mark", { type: "danger", id: "d1" })
+    await n.client.ask({ agent: "marker", id: "m1" }, "Mark", { type: "success", id: "s1" })
+    const after = await scrape(n)
+    const v = (labels: Record<string, string>) => sampleValue(after.samples, "ants_pheromone_writes_total", { node: "mp", tenant: "default", ...labels })
+    expect(v({ pheromone_type: "danger", op: "deposit" })).toBe(1)
+    expect(v({ pheromone_type: "danger", op: "reinforce" })).toBe(1)
+    expect(v({ pheromone_type: "success", op: "deposit" })).toBe(1)
   })
 
   it("metrics - two nodes in one process keep registries of their own", async () => {
