@@ -7,7 +7,7 @@
  * A node that opened its own connection also opens a control connection (membership
  * heartbeats: a flood queued on the main connection must not delay their answers, or the node
  * would take itself for out of touch and refuse work) and, when a partition is flooded,
- * inbound lanes (inbound-lanes.ts); its own connections' reads are paced (one socket chunk per
+ * inbound lanes (inbound-lanes.ts); its own connections' reads are paced (at most one 8 KiB slice per
  * event-loop turn, runtime/client/paced-reads.ts), so no connection holds the loop for long.
  */
 import type { NatsConnection } from "@nats-io/nats-core"

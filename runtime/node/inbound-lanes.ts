@@ -9,7 +9,7 @@
  * fair the node is once the message is read. So a partition whose arrivals pass `hotRate` a
  * second (measured over 100 ms) is moved to a lane of its own: a separate connection (an idle
  * lane first (one is opened with the first partition), else a new one up to `maxLanes`, then the least
- * busy one is shared; lanes stay open once opened) whose reads are paced to one socket chunk per
+ * busy one is shared; lanes stay open once opened) whose reads are paced to one 8 KiB slice per
  * event-loop turn (runtime/client/paced-reads.ts). The flood's backlog then builds on that
  * connection only, and the node reads it in turn with the main connection, where the other
  * partitions' messages no longer queue behind it. A lane partition that stays under a quarter
