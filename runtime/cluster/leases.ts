@@ -25,7 +25,12 @@
  *   A refresh that finds the lease changed means the actor was taken over: the activation stops
  *   without writing state.
  * - Re-checks after a silence read the lease from the stream's leader, never from a replica that
- *   may lag (a server that was cut off a moment ago).
+ *   may lag (a server that was cut off a moment ago). A lease that cannot be read stops its
+ *   activation and is released at the revision held (a taken-over one stays the taker's).
+ * - A node never leaves a lease naming itself for an actor it does not run: the owner would be
+ *   refused and forward here, and this node forward back, until max_age. So the stops above
+ *   release, and a lease write whose outcome is unknown (timed out) is looked up once the store
+ *   answers and deleted when it landed.
  * - Checkpoints stay fenced by the state's own revision (state-store.ts), and a node that took a
  *   lease over rewrites the checkpoint at once (StateStore.takeOver) before the actor handles
  *   anything, so even an activation that has not noticed it lost its lease (its node stalled)
@@ -93,6 +98,15 @@ export interface LeaseOptions {
 
 const encoder = new TextEncoder()
 
+/** The lease record a stored message carries (undefined: not one). */
+function recordOf(m: { json<T>(): T }): LeaseRecord | undefined {
+  try {
+    return m.json<LeaseRecord>()
+  } catch {
+    return undefined
+  }
+}
+
 export class Leases {
   private kv!: KV
   private jsm!: JetStreamManager
@@ -146,15 +160,10 @@ export class Leases {
       try {
         revision = await this.kv.create(key, body)
       } catch (e) {
-        if (!isWrongLastSequence(e)) throw e
+        if (!isWrongLastSequence(e)) throw this.uncertain(key, e)
         const entry = await this.kv.get(key)
         if (entry === null || entry.operation !== "PUT") continue // released meanwhile: create again
-        let rec: LeaseRecord | undefined
-        try {
-          rec = entry.json<LeaseRecord>()
-        } catch {
-          rec = undefined
-        }
+        const rec = recordOf(entry)
         if (rec && rec.node !== this.o.nodeId && this.o.isLive(rec.node)) {
           this.refusals++
           throw new LeaseHeldError(key, rec.node)
@@ -172,7 +181,7 @@ export class Leases {
           revision = await this.kv.update(key, body, entry.revision)
         } catch (e2) {
           if (isWrongLastSequence(e2)) continue // someone else was quicker: look again
-          throw e2
+          throw this.uncertain(key, e2)
         }
         this.takeovers++
         tookOver = true
@@ -184,12 +193,48 @@ export class Leases {
     throw new Error(`could not take the lease of ${key}: it kept changing`)
   }
 
+  /**
+   * A write of the lease failed without an answer (a timeout, a server that went away): it may
+   * still land, naming this node for an actor whose activation now fails here. Left so, it is
+   * the orphan `verifyAll` avoids (the owner refused and sent here, sent back from here). Until
+   * the store answers, the key counts as releasing (an acquire here waits for it); a lease it
+   * then shows naming this node, and not held, is deleted at its revision. Returns `e`.
+   */
+  private uncertain(key: string, e: unknown): unknown {
+    if (this.releasing.has(key)) return e
+    const p = (async () => {
+      for (let wait = 100; !this.stopped; wait = Math.min(2_000, wait * 2)) {
+        await new Promise((r) => setTimeout(r, wait))
+        if (this.held.has(key)) return
+        try {
+          const now = await this.leaderEntry(key)
+          if (now.record?.node === this.o.nodeId) await this.kv.delete(key, { previousSeq: now.revision })
+          return
+        } catch (e2) {
+          if (isWrongLastSequence(e2)) return
+        }
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.releasing.get(key) === p) this.releasing.delete(key)
+      })
+    this.releasing.set(key, p)
+    return e
+  }
+
   /** Gives the lease of `a` back (if held). Never removes another node's lease. */
   release(a: ActorAddress): void {
     const key = leaseKey(a)
     const h = this.held.get(key)
     if (!h) return
     this.held.delete(key)
+    this.deleteHeld(h)
+  }
+
+  /** Deletes the lease as `h` holds it (its revision), retrying; never another node's. */
+  private deleteHeld(h: Held): void {
+    const key = h.key
     // a release that does not land would leave the actor pinned to a node that no longer hosts
     // it (its messages forwarded back and forth until the lease expires): retry until it lands or
     // someone else has written the lease
@@ -231,11 +276,16 @@ export class Leases {
   async verifyAll(): Promise<number> {
     let lost = 0
     let pending = [...this.held.values()]
-    const drop = (h: Held, reason: string) => {
+    const drop = (h: Held, reason: string, release: boolean) => {
       if (this.held.get(h.key) !== h) return
       this.held.delete(h.key)
       lost++
       h.lost(reason)
+      // a lease that could not be read may still name this node: left in place, it names a live
+      // node that no longer runs the actor, so the actor's owner is refused and forwards here,
+      // this node forwards back to the owner, until the lease's max_age (10 min). Deleted at the
+      // revision held, it frees the actor; a lease another node took over meanwhile is kept
+      if (release) this.deleteHeld(h)
     }
     // a lease that cannot be read now is not assumed to be still ours: tried again a few times,
     // then given up (its activation stops) rather than served unchecked
@@ -252,14 +302,14 @@ export class Leases {
               failed.push(h)
               return
             }
-            if (revision !== h.revision) drop(h, `lease of ${h.key} was taken over while this node was out of touch`)
+            if (revision !== h.revision) drop(h, `lease of ${h.key} was taken over while this node was out of touch`, false)
           }),
         )
       }
       pending = failed
       if (pending.length === 0) break
       if (round >= 3) {
-        for (const h of pending) drop(h, `lease of ${h.key} could not be verified after this node was out of touch`)
+        for (const h of pending) drop(h, `lease of ${h.key} could not be verified after this node was out of touch`, true)
         break
       }
       await new Promise((r) => setTimeout(r, 200 * (round + 1)))
@@ -269,12 +319,17 @@ export class Leases {
 
   /** The lease's revision as the stream's leader has it (0: none). */
   private async leaderRevision(key: string): Promise<number> {
+    return (await this.leaderEntry(key)).revision
+  }
+
+  /** The lease as the stream's leader has it: its revision (0: none) and record. */
+  private async leaderEntry(key: string): Promise<{ revision: number; record?: LeaseRecord }> {
     try {
       const m = await this.jsm.streams.getMessage(bucketStream(LEASES_BUCKET), { last_by_subj: kvSubject(LEASES_BUCKET, key) })
       const op = m?.header?.get("KV-Operation")
-      return m === null || op === "DEL" || op === "PURGE" ? 0 : m.seq
+      return m === null || op === "DEL" || op === "PURGE" ? { revision: 0 } : { revision: m.seq, record: recordOf(m) }
     } catch (e) {
-      if (/no message found|10037/.test(String((e as Error)?.message))) return 0
+      if (/no message found|10037/.test(String((e as Error)?.message))) return { revision: 0 }
       throw e
     }
   }

@@ -1,0 +1,105 @@
+/**
+ * The lease re-check after a silence (Leases.verifyAll) when the leases cannot be read: the
+ * server is gone while the node checks. Its own server (killed and restarted), so the other
+ * cluster files keep theirs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { Leases, isLeaseHeldError } from "../../runtime/cluster/leases.ts"
+import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+
+let server: NatsServer
+let nc: NatsConnection
+
+beforeAll(async () => {
+  server = await natsFixture()
+  nc = await rawConnect(server.url)
+})
+
+afterAll(async () => {
+  await nc?.close()
+  await server?.stop()
+})
+
+/** The outcome of `f` once the restarted server's JetStream answers it (a refusal is an answer). */
+async function untilStored<T>(f: () => Promise<T>, timeoutMs = 20_000): Promise<T | unknown> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await f()
+    } catch (e) {
+      if (isLeaseHeldError(e) || Date.now() > deadline) return e
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+describe("lease re-check", () => {
+  it("leases - a lease that cannot be verified stops its activation and is released once the store is back, so the actor's owner can take it (no lease left naming a live node that runs nothing)", async () => {
+    const log = () => {}
+    // both nodes live throughout: a lease naming either one is respected by the other
+    const isLive = () => true
+    const la = new Leases(nc, { nodeId: "ua", incarnation: "1", isLive, log })
+    const lb = new Leases(nc, { nodeId: "ub", incarnation: "1", isLive, log })
+    await la.start()
+    await lb.start()
+    const actor = { tenant: "default", type: "where", id: "unverified" }
+    try {
+      const lost: string[] = []
+      await la.acquire(actor, (r) => lost.push(r))
+      const refused = await lb.acquire(actor, () => {}).catch((e) => e)
+      expect(isLeaseHeldError(refused) && refused.holder).toBe("ua")
+
+      // the store is unreachable while la re-checks: every read fails, the activation is stopped
+      await server.kill()
+      expect(await la.verifyAll()).toBe(1)
+      expect(lost).toEqual([`lease of default.where.unverified could not be verified after this node was out of touch`])
+      expect(la.held.size).toBe(0)
+
+      // back: la's release lands, and the other node gets the actor instead of being sent to la
+      server = await server.restart()
+      await la.settled(20_000)
+      const taken = await untilStored(() => lb.acquire(actor, () => {}))
+      expect(isLeaseHeldError(taken) ? `refused: held by ${taken.holder}` : "taken").toBe("taken")
+      expect(lb.held.size).toBe(1)
+      lb.release(actor)
+      await lb.settled()
+    } finally {
+      la.stop()
+      lb.stop()
+    }
+  }, 60_000)
+
+  it("leases - a lease write that timed out but landed later is deleted once the store answers, so it never names a node that does not run the actor", async () => {
+    const log = () => {}
+    const isLive = () => true
+    const la = new Leases(nc, { nodeId: "ta", incarnation: "1", isLive, log })
+    const lb = new Leases(nc, { nodeId: "tb", incarnation: "1", isLive, log })
+    await la.start()
+    await lb.start()
+    const actor = { tenant: "default", type: "where", id: "uncertain" }
+    try {
+      // the server stalls with la's create on the wire: la's request times out, the write lands on resume
+      process.kill(server.pid, "SIGSTOP")
+      let failed: unknown
+      try {
+        await la.acquire(actor, () => {})
+      } catch (e) {
+        failed = e
+      } finally {
+        process.kill(server.pid, "SIGCONT")
+      }
+      expect(failed).toBeDefined()
+      expect(isLeaseHeldError(failed)).toBe(false)
+      expect(la.held.size).toBe(0)
+      await la.settled(20_000)
+      const taken = await untilStored(() => lb.acquire(actor, () => {}))
+      expect(isLeaseHeldError(taken) ? `refused: held by ${taken.holder}` : "taken").toBe("taken")
+      lb.release(actor)
+      await lb.settled()
+    } finally {
+      la.stop()
+      lb.stop()
+    }
+  }, 60_000)
+})
