@@ -34,17 +34,33 @@ async function untilStored<T>(f: () => Promise<T>, timeoutMs = 20_000): Promise<
   }
 }
 
+type Actor = { readonly tenant: string; readonly type: string; readonly id: string }
+
+/** Two nodes' leases (`<prefix>a`, `<prefix>b`), both live throughout (a lease naming either one is respected by the other). */
+async function withTwoNodes(prefix: string, id: string, f: (la: Leases, lb: Leases, actor: Actor) => Promise<void>): Promise<void> {
+  const make = (n: string) => new Leases(nc, { nodeId: `${prefix}${n}`, incarnation: "1", isLive: () => true, log: () => {} })
+  const [la, lb] = [make("a"), make("b")]
+  await Promise.all([la.start(), lb.start()])
+  try {
+    await f(la, lb, { tenant: "default", type: "where", id })
+  } finally {
+    la.stop()
+    lb.stop()
+  }
+}
+
+/** `lb` takes the actor (not refused as held by a node that does not run it), and gives it back. */
+async function takenBy(lb: Leases, actor: Actor): Promise<void> {
+  const taken = await untilStored(() => lb.acquire(actor, () => {}))
+  expect(isLeaseHeldError(taken) ? `refused: held by ${taken.holder}` : "taken").toBe("taken")
+  expect(lb.held.size).toBe(1)
+  lb.release(actor)
+  await lb.settled()
+}
+
 describe("lease re-check", () => {
   it("leases - a lease that cannot be verified stops its activation and is released once the store is back, so the actor's owner can take it (no lease left naming a live node that runs nothing)", async () => {
-    const log = () => {}
-    // both nodes live throughout: a lease naming either one is respected by the other
-    const isLive = () => true
-    const la = new Leases(nc, { nodeId: "ua", incarnation: "1", isLive, log })
-    const lb = new Leases(nc, { nodeId: "ub", incarnation: "1", isLive, log })
-    await la.start()
-    await lb.start()
-    const actor = { tenant: "default", type: "where", id: "unverified" }
-    try {
+    await withTwoNodes("u", "unverified", async (la, lb, actor) => {
       const lost: string[] = []
       await la.acquire(actor, (r) => lost.push(r))
       const refused = await lb.acquire(actor, () => {}).catch((e) => e)
@@ -59,26 +75,12 @@ describe("lease re-check", () => {
       // back: la's release lands, and the other node gets the actor instead of being sent to la
       server = await server.restart()
       await la.settled(20_000)
-      const taken = await untilStored(() => lb.acquire(actor, () => {}))
-      expect(isLeaseHeldError(taken) ? `refused: held by ${taken.holder}` : "taken").toBe("taken")
-      expect(lb.held.size).toBe(1)
-      lb.release(actor)
-      await lb.settled()
-    } finally {
-      la.stop()
-      lb.stop()
-    }
+      await takenBy(lb, actor)
+    })
   }, 60_000)
 
   it("leases - a lease write that timed out but landed later is deleted once the store answers, so it never names a node that does not run the actor", async () => {
-    const log = () => {}
-    const isLive = () => true
-    const la = new Leases(nc, { nodeId: "ta", incarnation: "1", isLive, log })
-    const lb = new Leases(nc, { nodeId: "tb", incarnation: "1", isLive, log })
-    await la.start()
-    await lb.start()
-    const actor = { tenant: "default", type: "where", id: "uncertain" }
-    try {
+    await withTwoNodes("t", "uncertain", async (la, lb, actor) => {
       // the server stalls with la's create on the wire: la's request times out, the write lands on resume
       process.kill(server.pid, "SIGSTOP")
       let failed: unknown
@@ -93,13 +95,7 @@ describe("lease re-check", () => {
       expect(isLeaseHeldError(failed)).toBe(false)
       expect(la.held.size).toBe(0)
       await la.settled(20_000)
-      const taken = await untilStored(() => lb.acquire(actor, () => {}))
-      expect(isLeaseHeldError(taken) ? `refused: held by ${taken.holder}` : "taken").toBe("taken")
-      lb.release(actor)
-      await lb.settled()
-    } finally {
-      la.stop()
-      lb.stop()
-    }
+      await takenBy(lb, actor)
+    })
   }, 60_000)
 })
