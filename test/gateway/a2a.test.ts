@@ -2,10 +2,10 @@
  * Agent2Agent through the gateway: the official A2A client (`@a2a-js/sdk`) reads a
  * conversational type's agent card and talks to it over JSON-RPC, with the gateway's bearer
  * token; the conversation is an actor of the type (offline model provider), so a second message
- * in the same context continues it.
+ * in the same context continues it; a streamed message is a task whose reply arrives in chunks.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Role } from "@a2a-js/sdk"
+import { Role, TaskState } from "@a2a-js/sdk"
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from "@a2a-js/sdk/client"
 import { gatewaySwarm, type GatewaySwarm } from "./fixture.ts"
 
@@ -57,6 +57,52 @@ describe("gateway a2a", () => {
     expect(history.turns).toBe(2)
     // the tool call reached acme's counter, not another tenant's
     expect(((await (await s.call(s.tokens.acme, "POST", "/v1/agents/counter/x1/Get")).json()) as any).value.total).toBe(4)
+  })
+
+  it("gateway a2a - a streamed message is a task: working, the model's reply in appended chunks, then completed with the whole answer", async () => {
+    const client = await factory(s.tokens.acme).createFromUrl(`${s.listener.url}/v1/a2a/assistant/`)
+    expect((await client.getAgentCard()).capabilities?.streaming).toBe(true)
+    const events: Array<{ $case: string; value: any }> = []
+    for await (const e of client.sendMessageStream({ tenant: "", message: userMessage("conv-s", "counter_add id=x2 n=3"), configuration: undefined, metadata: undefined } as never)) events.push(e.payload as never)
+    const kinds = events.map((e) => e.$case)
+    expect(kinds[0]).toBe("task")
+    expect(events[0]!.value.status.state).toBe(TaskState.TASK_STATE_WORKING)
+    expect(kinds.at(-1)).toBe("statusUpdate")
+    const done = events.at(-1)!.value
+    expect(done.status.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    const answer = done.status.message.parts.map((p: any) => p.content.value).join("")
+    expect(answer).toContain('{"total":3}')
+    // the chunks, appended in order, are the model's text as it wrote it: the last turn's text ends the answer
+    const chunks = events.filter((e) => e.$case === "artifactUpdate").map((e) => e.value)
+    expect(chunks.length).toBeGreaterThan(0)
+    expect(chunks.every((c) => c.taskId === events[0]!.value.id && c.artifact.artifactId === "reply")).toBe(true)
+    expect(chunks.map((c) => c.append)).toEqual(chunks.map((_, i) => i > 0))
+    const streamed = chunks.map((c) => c.artifact.parts.map((p: any) => p.content.value).join("")).join("")
+    expect(streamed.length).toBeGreaterThan(0)
+    expect(answer.endsWith(streamed) || streamed.endsWith(answer) || streamed.includes(answer)).toBe(true)
+    // the turn reached acme's counter through the same actor a later message continues
+    expect(((await (await s.call(s.tokens.acme, "POST", "/v1/agents/counter/x2/Get")).json()) as any).value.total).toBe(3)
+  })
+
+  it("gateway a2a - a streamed turn that cannot be asked closes its task failed, with the envelope's code; a context that names no actor fails it too", async () => {
+    const client = await factory(s.tokens.acme).createFromUrl(`${s.listener.url}/v1/a2a/assistant/`)
+    const stream = async (contextId: string, text: string) => {
+      const events: Array<{ $case: string; value: any }> = []
+      for await (const e of client.sendMessageStream({ tenant: "", message: userMessage(contextId, text), configuration: undefined, metadata: undefined } as never)) events.push(e.payload as never)
+      return events
+    }
+    const textOf = (status: any) => status.message.parts.map((p: any) => p.content.value).join("")
+    // over the server's max_payload (1 MiB): refused before it is sent
+    const big = await stream("conv-big", "x".repeat(1_100_000))
+    expect(big[0]!.$case).toBe("task")
+    const failed = big.at(-1)!.value
+    expect(failed.status.state).toBe(TaskState.TASK_STATE_FAILED)
+    expect(failed.metadata).toEqual({ code: "too_large" })
+    expect(textOf(failed.status)).toMatch(/^too_large: .*max_payload/)
+    expect(big.some((e) => e.$case === "artifactUpdate")).toBe(false)
+    const bad = await stream("bad.context", "hi")
+    expect(bad.at(-1)!.value.status.state).toBe(TaskState.TASK_STATE_FAILED)
+    expect(textOf(bad.at(-1)!.value.status)).toContain('contextId "bad.context" cannot name an actor')
   })
 
   it("gateway a2a - the card and the endpoint need a token, and only conversational types speak A2A", async () => {
