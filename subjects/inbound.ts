@@ -14,6 +14,8 @@ import { partitionOf } from "./partition-hash.ts"
 export interface Inbound extends ParsedInbound {
   /** The actor's key in `TypeHost.cells` (see `actorKey`). */
   readonly key: string
+  /** The actor's key across types (`<type>\u0000<tenant>\u0000<id>`: its rate bucket), made once per subject rather than per message. */
+  readonly typeKey: string
   /** The actor's partition: the subject's when it arrived mapped, else computed as the server would. */
   readonly part: number
 }
@@ -64,6 +66,7 @@ export function toInbound(p: ParsedInbound): Inbound {
     id: p.id,
     tag: p.tag,
     key: actorKey(p.tenant, p.id),
+    typeKey: `${p.type}\u0000${actorKey(p.tenant, p.id)}`,
     part: p.partition >= 0 ? p.partition : partitionOf(p.type, p.id),
   }
 }

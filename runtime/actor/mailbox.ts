@@ -17,7 +17,7 @@ export interface Envelope {
   readonly ticket?: Ticket
   /** Body bytes, counted against the actor's and the node's mailbox bytes while queued. */
   readonly bytes?: number
-  /** When the node took the message (`performance.now()`), for the ask latency histogram. */
+  /** When the node took an ask (`performance.now()`), for the ask latency histogram; undefined for a tell. */
   readonly at?: number
   /** The node's dispatch span (tracing on): the handler's span is its child. */
   readonly trace?: Span

@@ -69,7 +69,8 @@ export function boundedDecoder(
   let all = precompiled?.all
   return (u, bodyBytes) => {
     const r = first(u)
-    if (r._tag === "Right") return Either.right(r.right)
+    // the common case hands on the decoder's own result (no second Either per message)
+    if (r._tag === "Right") return r
     if (bodyBytes <= limits.allIssuesUpToBytes) {
       all ??= Schema.decodeUnknownEither(schema, { ...options, errors: "all" })
       const again = all(u)

@@ -8,7 +8,8 @@
  * `constructor` or `prototype` (also when spelled with `\u` escapes). `parseJsonSafe` refuses
  * a text over the limits or with such a key (a `LimitError` naming the limit or the key's
  * path), then parses it with `JSON.parse`. The scan is linear in the text and allocates nothing
- * on the common path; a text it passes cannot overflow the stack of any recursive walk bounded
+ * on the common path (no path is kept and key names are compared in place until a refusal needs
+ * the path); a text it passes cannot overflow the stack of any recursive walk bounded
  * by the depth limit.
  *
  * Why refuse rather than drop the keys: a message that silently lost a field is a lost message;
@@ -48,12 +49,107 @@ const CLOSE_ARR = 93
 const COLON = 58
 const COMMA = 44
 
+/** Container kinds of the open containers, shared by every scan (scans are synchronous); grown when deeper limits need it. */
+let kinds = new Uint8Array(128)
+/** What the last `measure` saw: its deepest nesting and its key count. Read right after the call. */
+let seenDepth = 0
+let seenKeys = 0
+
+/**
+ * The scan of the hot path: depth, keys and whether a prototype key is there (true), with
+ * nothing allocated (no path kept, key names compared in place). Every message body goes through
+ * it; only a refusal pays for `scanWithPath`, which finds the path to report.
+ */
+function measure(text: string, maxDepthLimit: number, maxKeysLimit: number, prototypeKeys: boolean): boolean {
+  let depth = 0
+  let maxDepth = 0
+  let keys = 0
+  // open containers (never below 0, like popping an empty stack), apart from `depth`, which
+  // malformed text can take below 0; JSON.parse refuses such text afterwards
+  let top = 0
+  const n = text.length
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c === QUOTE) {
+      const start = i + 1
+      let escaped = false
+      i++
+      while (i < n) {
+        const d = text.charCodeAt(i)
+        if (d === BACKSLASH) {
+          escaped = true
+          i += 2
+          continue
+        }
+        if (d === QUOTE) break
+        i++
+      }
+      const end = i
+      let j = i + 1
+      while (j < n && text.charCodeAt(j) <= 32) j++
+      if (j < n && text.charCodeAt(j) === COLON && top > 0 && kinds[top - 1] === OPEN_OBJ) {
+        keys++
+        if (keys > maxKeysLimit) {
+          seenDepth = maxDepth
+          seenKeys = keys
+          return false
+        }
+        if (prototypeKeys && isPrototypeKey(text, start, end, escaped)) {
+          seenDepth = maxDepth
+          seenKeys = keys
+          return true
+        }
+      }
+      continue
+    }
+    if (c === OPEN_OBJ || c === OPEN_ARR) {
+      depth++
+      if (depth > maxDepth) {
+        maxDepth = depth
+        if (depth > maxDepthLimit) {
+          seenDepth = depth
+          seenKeys = keys
+          return false
+        }
+      }
+      if (top === kinds.length) {
+        const grown = new Uint8Array(kinds.length * 2)
+        grown.set(kinds)
+        kinds = grown
+      }
+      kinds[top++] = c
+    } else if (c === CLOSE_OBJ || c === CLOSE_ARR) {
+      depth--
+      if (top > 0) top--
+    }
+  }
+  seenDepth = maxDepth
+  seenKeys = keys
+  return false
+}
+
+/** Whether the key between `start` and `end` (its raw text) names a prototype. */
+function isPrototypeKey(text: string, start: number, end: number, escaped: boolean): boolean {
+  const len = end - start
+  // the three names are 9, 11 and 9 characters; escapes can only make the raw text longer
+  if (len < 9) return false
+  if (escaped) return PROTOTYPE_KEYS.has(unescapeKey(text.slice(start, end)))
+  if (len === 9) return text.startsWith("__proto__", start) || text.startsWith("prototype", start)
+  return len === 11 && text.startsWith("constructor", start)
+}
+
 /**
  * Measures a JSON text without parsing it. It assumes nothing about validity: malformed text is
  * left for `JSON.parse` to refuse; the scan stops early (returning what it saw) once a limit is
  * passed, so its own cost is bounded by the limits as much as by the text.
  */
 export function scanJson(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS, prototypeKeys = true): JsonScan {
+  if (measure(text, limits.maxDepth, limits.maxKeys, prototypeKeys)) return scanWithPath(text, limits)
+  return { depth: seenDepth, keys: seenKeys, prototypeKey: undefined }
+}
+
+/** The scan that also keeps the path of every open container, for the report of a prototype key. */
+function scanWithPath(text: string, limits: JsonLimits): JsonScan {
   let depth = 0
   let maxDepth = 0
   let keys = 0
@@ -85,14 +181,9 @@ export function scanJson(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS,
         keys++
         if (keys > limits.maxKeys) return { depth: maxDepth, keys, prototypeKey: undefined }
         const len = end - start
-        // the three names are 9, 11 and 9 characters; escapes can only make the raw text longer
-        if (prototypeKeys && len >= 9 && (escaped || len <= 11)) {
-          const name = escaped ? unescapeKey(text.slice(start, end)) : text.slice(start, end)
-          path[path.length - 1] = name
-          if (PROTOTYPE_KEYS.has(name)) return { depth: maxDepth, keys, prototypeKey: [...path] }
-        } else if (prototypeKeys) {
-          path[path.length - 1] = len <= 64 ? text.slice(start, end) : `${text.slice(start, start + 61)}...`
-        }
+        const name = escaped ? unescapeKey(text.slice(start, end)) : len <= 64 ? text.slice(start, end) : `${text.slice(start, start + 61)}...`
+        path[path.length - 1] = name
+        if (PROTOTYPE_KEYS.has(name)) return { depth: maxDepth, keys, prototypeKey: [...path] }
       }
       continue
     }
@@ -123,8 +214,30 @@ function unescapeKey(raw: string): string {
   }
 }
 
+/**
+ * Whether a text is within the limits without scanning it, for the small bodies most messages
+ * are: valid JSON nested deeper than `maxDepth` needs `2 * (maxDepth + 1)` characters of
+ * brackets and each key at least three (`"":`), so a shorter text can only pass them or be
+ * malformed (which `JSON.parse` refuses); and a key can only name a prototype when one of the three names, or an escape, appears in the
+ * raw text at all. The native substring searches cost a fraction of the scan's loop.
+ */
+function clearlyWithin(text: string, limits: JsonLimits): boolean {
+  const n = text.length
+  return (
+    n < 2 * (limits.maxDepth + 1) &&
+    n < 3 * (limits.maxKeys + 1) &&
+    !text.includes("\\") &&
+    !text.includes("__proto__") &&
+    !text.includes("prototype") &&
+    !text.includes("constructor")
+  )
+}
+
 /** The scan's verdict as an error, or undefined when the text is within the limits. */
 export function checkJsonText(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS): LimitError | undefined {
+  // the common cases, a small clean text or any text within every limit, allocate nothing
+  if (clearlyWithin(text, limits)) return undefined
+  if (!measure(text, limits.maxDepth, limits.maxKeys, true) && seenDepth <= limits.maxDepth && seenKeys <= limits.maxKeys) return undefined
   const s = scanJson(text, limits)
   if (s.depth > limits.maxDepth) return new LimitError("depth", `JSON nested deeper than ${limits.maxDepth} levels`, limits.maxDepth)
   if (s.keys > limits.maxKeys) return new LimitError("keys", `JSON with more than ${limits.maxKeys} object keys`, limits.maxKeys)

@@ -103,7 +103,7 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
       if (!tenantRates.take(p.tenant, now)) {
         return reject(msg, "overloaded", `tenant "${p.tenant}" is over its rate of ${tenantRates.limitOf(p.tenant)?.ratePerSec} messages/s on node ${id}; retry later`, undefined, p, ticket)
       }
-      if (!agentRates.take(`${p.type}\u0000${p.key}`, now)) {
+      if (!agentRates.take(p.typeKey, now)) {
         return reject(msg, "overloaded", `${p.type}/${p.id} is over its rate of ${agentRates.limitOf("")?.ratePerSec} messages/s on node ${id}; retry later`, undefined, p, ticket)
       }
       // a pool address: a member gets it as it is (and validates it), its reply is relayed
@@ -144,7 +144,7 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
         message = r.right
       }
       const cell = host.cell(p.tenant, p.id, p.key)
-      if (!cell.enqueue({ tag: p.tag, message, msg, ticket, bytes: data.length, at: performance.now(), trace: span })) {
+      if (!cell.enqueue({ tag: p.tag, message, msg, ticket, bytes: data.length, at: msg.reply ? performance.now() : undefined, trace: span })) {
         const why = cell.queued >= host.mailboxCapacity ? `${host.mailboxCapacity} messages` : `${cell.queuedBytes} bytes queued, limit ${host.mailboxBytes} per actor and ${budget.max} per node`
         return reject(msg, "overloaded", `mailbox of ${p.type}/${p.id} is full (${why}); retry later`, undefined, p, ticket)
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import { Schema } from "effect"
-import { checkJsonText, parseJsonSafe, scanJson, stripPrototypeKeys } from "../../runtime/limits/safe-json.ts"
+import { checkJsonText, parseJsonSafe, PROTOTYPE_KEYS, scanJson, stripPrototypeKeys } from "../../runtime/limits/safe-json.ts"
 import { boundedDecoder } from "../../runtime/limits/bounded-decode.ts"
 
 const deep = (n: number) => "[".repeat(n) + "]".repeat(n)
@@ -45,6 +45,22 @@ describe("safe JSON", () => {
         const s = scanJson(text)
         if (s.prototypeKey === undefined) expect(parseJsonSafe(text)).toEqual(JSON.parse(text))
         else expect(() => parseJsonSafe(text)).toThrow(/not accepted/)
+      }),
+    )
+  })
+
+  it("safe json - a prototype key anywhere is found, and only then (property)", () => {
+    const key = fc.oneof(fc.constantFrom("__proto__", "constructor", "prototype", "proto", "constructors", "text"), fc.string({ maxLength: 12 }))
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: "small" }, fc.jsonValue({ maxDepth: 1 }), fc.array(tie("v"), { maxLength: 4 }), fc.dictionary(key, tie("v"), { maxKeys: 4 })),
+    })).v
+    const hasKey = (v: unknown): boolean =>
+      v !== null && typeof v === "object" && (Array.isArray(v) ? v.some(hasKey) : Object.keys(v).some((k) => PROTOTYPE_KEYS.has(k) || hasKey((v as Record<string, unknown>)[k])))
+    fc.assert(
+      fc.property(value, (v) => {
+        const text = JSON.stringify(v)
+        const parsed = JSON.parse(text)
+        expect(checkJsonText(text)?.limit).toBe(hasKey(parsed) ? "prototype_key" : undefined)
       }),
     )
   })
