@@ -108,7 +108,7 @@ describe("inbound", () => {
     const first = parseInboundOnce(subject)
     const again = parseInboundOnce(subject)
     expect(again).toBe(first)
-    expect(first).toEqual({ ...(parseInbound(subject) as object), key: "acme\u0000r-1", part: 7 })
+    expect(first).toEqual({ ...(parseInbound(subject) as object), key: "acme\u0000r-1", typeKey: "recorder\u0000acme\u0000r-1", part: 7 })
     // an unmapped subject (a server without the mapping) gets the partition the server would compute
     expect(parseInboundOnce("ants.acme.agent.recorder.r-1.Quick")).toMatchObject({ partition: -1, part: partitionOf("recorder", "r-1") })
     expect(parseInboundOnce("ants.default.agent.recorder.r 1.Quick")).toBeInstanceOf(SubjectError)
