@@ -69,8 +69,9 @@ export function boundedDecoder(
   let all = precompiled?.all
   return (u, bodyBytes) => {
     const r = first(u)
-    // the common case hands on the decoder's own result (no second Either per message)
-    if (r._tag === "Right") return r
+    // the common case hands on the decoder's own result (no second Either per message): a Right
+    // carries no error, so its error type is free
+    if (r._tag === "Right") return r as Either.Either<unknown, never>
     if (bodyBytes <= limits.allIssuesUpToBytes) {
       all ??= Schema.decodeUnknownEither(schema, { ...options, errors: "all" })
       const again = all(u)
