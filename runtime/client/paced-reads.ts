@@ -40,9 +40,37 @@ function socketOf(nc: NatsConnection): PausableSocket | undefined {
   return s && typeof s.on === "function" && typeof s.off === "function" && typeof s.listeners === "function" && typeof s.pause === "function" && typeof s.resume === "function" ? (s as PausableSocket) : undefined
 }
 
+interface Pacer {
+  holds: number
+  /** Hands over what a hold kept back (the socket resumes once it is used up). */
+  wake(): void
+}
+
+const pacers = new WeakMap<NatsConnection, Pacer>()
+
+/**
+ * Stops handing `nc`'s reads to nats.js until the returned function is called (holds nest):
+ * what the server sends it meanwhile waits on the server, behind this connection only. For a
+ * connection whose messages would only be held anyway (runtime/node/inbound-lanes.ts: a lane
+ * while the partition's old subscription drains), so the loop spends its turns on the backlog
+ * that must go first. A no-op on a connection `paceReads` did not pace.
+ */
+export function holdReads(nc: NatsConnection): () => void {
+  const pacer = pacers.get(nc)
+  if (pacer === undefined) return () => undefined
+  pacer.holds++
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    if (--pacer.holds === 0) pacer.wake()
+  }
+}
+
 /** Paces `nc`'s reads (and its reconnections') to `sliceBytes` per turn; false when its socket cannot be reached. */
 export function paceReads(nc: NatsConnection, sliceBytes = SLICE_BYTES): boolean {
   const slice = Math.max(1, Math.floor(sliceBytes))
+  const pacer: Pacer = { holds: 0, wake: () => undefined }
   let attached: PausableSocket | undefined
   const attach = (): boolean => {
     const socket = socketOf(nc)
@@ -64,6 +92,8 @@ export function paceReads(nc: NatsConnection, sliceBytes = SLICE_BYTES): boolean
         chunk = undefined
         return
       }
+      // held: the socket stays paused, the chunk waits; the release schedules the next turn
+      if (pacer.holds > 0) return
       if (chunk === undefined) {
         socket.resume()
         return
@@ -90,6 +120,9 @@ export function paceReads(nc: NatsConnection, sliceBytes = SLICE_BYTES): boolean
         joined.set(data, rest.length)
         chunk = joined
         offset = 0
+      } else if (pacer.holds > 0) {
+        chunk = data
+        offset = 0
       } else if (data.length <= slice) {
         deliver.call(socket, data)
       } else {
@@ -101,9 +134,11 @@ export function paceReads(nc: NatsConnection, sliceBytes = SLICE_BYTES): boolean
     }
     socket.off("data", deliver)
     socket.on("data", ours)
+    pacer.wake = schedule
     return true
   }
   if (!attach()) return false
+  pacers.set(nc, pacer)
   void (async () => {
     for await (const s of nc.status()) if (s.type === "reconnect") attach()
   })().catch(() => undefined)

@@ -19,7 +19,10 @@
  * one subscriber), then drains the old subscription, so nothing is lost. What arrives on the
  * new connection meanwhile is held and dispatched after the old one's backlog (released in
  * slices of SLICE per event-loop turn; past HOLD_MAX held messages the rest go straight
- * through), so the old connection's backlog is not overtaken. Order is not kept for the
+ * through), so the old connection's backlog is not overtaken. Meanwhile the lane is
+ * not read at all (for at most HOLD_LANE_MS; other hot partitions sharing it wait too): its
+ * messages would only be held, and the loop's turns go to the old backlog, behind which the
+ * main connection's other partitions wait. Order is not kept for the
  * messages that arrive while both subscriptions exist (about one round trip to the server):
  * the server gives each to one member of the queue group at random, as it does while two
  * nodes briefly share a partition during a hand-over.
@@ -33,6 +36,7 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
 import { partitionQueue, partitionSubscription } from "../../subjects/grammar.ts"
 import type { PartitionSubscription } from "../cluster/cluster-options.ts"
+import { holdReads } from "../client/paced-reads.ts"
 
 export interface LaneOptions {
   /** Arrivals per second that make a partition hot. Default 20,000 (one actor at the default agent rate). */
@@ -88,6 +92,8 @@ interface Slot {
 
 const WINDOW_MS = 100
 export const HOLD_MAX = 20_000
+/** How long a lane is left unread while a moved partition's old subscription drains (the server keeps up to its max_pending for it). */
+const HOLD_LANE_MS = 1_000
 const SLICE = 500
 
 export function createInboundLanes(
@@ -177,7 +183,17 @@ export function createInboundLanes(
       slot.coolSince = 0
       moves++
       log(to === "hot" ? "warn" : "info", to === "hot" ? `partition ${slot.p} receives over ${hotRate} messages/s: moved to inbound ${lane!.name} (its backlog no longer delays other partitions)` : `partition ${slot.p} is quiet again: back on the main connection`)
-      await drainOld(slot, old)
+      // the lane's messages would only be held while the old backlog drains: the lane is not
+      // read meanwhile (for at most HOLD_LANE_MS), so the loop's turns go to that backlog, where
+      // other partitions' messages wait behind the flood's first burst
+      const release = lane ? holdReads(nc) : undefined
+      const timer = release ? setTimeout(release, HOLD_LANE_MS) : undefined
+      try {
+        await drainOld(slot, old)
+      } finally {
+        clearTimeout(timer)
+        release?.()
+      }
     } catch (e) {
       log("warn", `moving partition ${slot.p} to ${to === "hot" ? "a lane" : "the main connection"} failed: ${(e as Error).message}`)
       release(slot)

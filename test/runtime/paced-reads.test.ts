@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
-import { paceReads, SLICE_BYTES } from "../../runtime/client/paced-reads.ts"
+import { holdReads, paceReads, SLICE_BYTES } from "../../runtime/client/paced-reads.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
@@ -87,5 +87,31 @@ describe("paced reads", () => {
     await waitUntil(() => seen.length === sizes.length, { timeoutMs: 30_000 })
     expect(bad).toBe(0)
     expect(seen.map((s) => s.i)).toEqual(sizes.map((_, i) => i))
+  })
+
+  it("paced reads - a held connection hands nothing over until released, then everything in order", async () => {
+    const subject = "paced.held"
+    const seen: number[] = []
+    reader.subscribe(subject, { callback: (_e, m) => void seen.push(Number(dec.decode(m.data))) })
+    await reader.flush()
+    const probe = await rawConnect(server.url)
+    try {
+      let probed = false
+      probe.subscribe("paced.probe", { callback: () => void (probed = true) })
+      await probe.flush()
+      const release = holdReads(reader)
+      for (let i = 0; i < 2_000; i++) pub.publish(subject, enc.encode(String(i)))
+      // the server has taken the messages (and queued them for the reader) when the probe,
+      // published after them, comes back; then the reader's socket gets a hundred turns
+      pub.publish("paced.probe", enc.encode("after"))
+      await waitUntil(() => probed)
+      for (let t = 0; t < 100; t++) await new Promise((r) => setImmediate(r))
+      expect(seen.length).toBe(0)
+      release()
+      await waitUntil(() => seen.length === 2_000)
+      expect(seen).toEqual(Array.from({ length: 2_000 }, (_, i) => i))
+    } finally {
+      await probe.close()
+    }
   })
 })
