@@ -128,7 +128,7 @@ export function createModels(options: ModelsOptions = {}): Models {
   function client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort, signal?: () => AbortSignal | undefined): ModelClient {
     const call = async (req: ModelRequest, route: RouteOptions): Promise<ModelAnswer> => {
       const s = route.signal ?? signal?.()
-      let routed: RouteOptions = { ...route, type: address.type, ...(s ? { signal: s } : {}) }
+      let routed: RouteOptions = s ? { ...route, type: address.type, signal: s } : { ...route, type: address.type }
       if (options.modelGate) {
         // before the call: policy sees every deployment the router could use, and may refuse some
         const candidates = router.rank(req, routed).ranked.map((r) => ({ deployment: r.deployment, provider: router.deployment(r.deployment)?.provider ?? "", estimatedUsd: r.estimatedCostUsd }))

@@ -309,10 +309,13 @@ export class Router {
         slot.cooldowns = 0
         this.learn(slot, true, latencyMs, answer.usage.outputTokens)
         const cost = costUsd(slot.d, answer.usage.inputTokens, answer.usage.outputTokens)
-        endModelSpan(span, { ...answer, costUsd: cost })
-        countModelCall(this.options.nodeId, provider.name, slot.d.name, answer.usage, cost)
-        return {
-          ...answer,
+        const out: ModelAnswer = {
+          // field by field, not spread: one object shape on the hot path of every call
+          content: answer.content,
+          toolCalls: answer.toolCalls,
+          finishReason: answer.finishReason,
+          usage: answer.usage,
+          model: answer.model,
           deployment: slot.d.name,
           provider: provider.name,
           offline: provider.offline,
@@ -320,6 +323,9 @@ export class Router {
           costUsd: cost,
           attempts,
         }
+        if (span !== undefined) endModelSpan(span, out)
+        countModelCall(this.options.nodeId, provider.name, slot.d.name, answer.usage, cost)
+        return out
       } catch (e) {
         const pe: ProviderError = (e as { _tag?: string })._tag === "ProviderError" ? (e as ProviderError) : new ProviderError("server", `${provider.name}: ${(e as Error)?.message ?? String(e)}`, undefined, undefined, { cause: e })
         endModelSpan(span, undefined, pe)

@@ -4,7 +4,7 @@
  * per-request budgets, malformed answers, learning, and the offline provider.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { CircuitBreaker, Router, resolveModels, score, type Clock, type ModelsFile, type StatsSnapshot } from "../../runtime/models/mod.ts"
+import { CircuitBreaker, DeploymentStats, Router, resolveModels, score, type Clock, type ModelsFile, type StatsSnapshot } from "../../runtime/models/mod.ts"
 import { startFakeAnthropic } from "../helpers/fake-anthropic.ts"
 import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
 import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
@@ -192,6 +192,20 @@ describe("router", () => {
     expect(st.blended().latencyMs!).toBeLessThan(st.latencyMs)
     published = []
     oai.respond(() => ({ text: "hello from fake openai" }))
+  })
+
+  it("stats - calls in the last minute: counted per second, older ones dropped, at any rate", () => {
+    const st = new DeploymentStats()
+    const t0 = 5_000_000
+    // 100,000 calls over 50 s (2,000 a second): recording stays cheap and every one counts
+    for (let i = 0; i < 100_000; i++) st.record(true, 10, 5, t0 + Math.floor(i / 2))
+    expect(st.perMinute(t0 + 50_000)).toBe(100_000)
+    // at 80 s the minute is seconds 21..80: the calls of seconds 0..20 (42,000) have left it
+    expect(st.perMinute(t0 + 80_000)).toBe(58_000)
+    st.record(true, 10, 5, t0 + 80_000)
+    expect(st.perMinute(t0 + 80_000)).toBe(58_001)
+    // a minute after the last call, none is left
+    expect(st.perMinute(t0 + 141_000)).toBe(0)
   })
 
   it("circuit breaker - the defaults are open after 5 failures and half-open after 60 s", async () => {
