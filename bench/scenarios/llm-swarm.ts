@@ -58,6 +58,8 @@ export const llmSwarmScenario: Scenario = {
     let failed = 0
     let retried = 0
     let firstError: string | undefined
+    // why turns were refused `unavailable`, by message (digits blanked), for the figures' notes
+    const refusals = new Map<string, number>()
     // A turn refused with `unavailable` (the node is re-checking its actors after a stall) is
     // asked again, as its error says, after a pause: the journal resumes it. Retries are counted.
     const chat = async (i: number, text: string): Promise<boolean> => {
@@ -69,6 +71,8 @@ export const llmSwarmScenario: Scenario = {
           const e = err as { code?: string; message?: string }
           if (e.code === "unavailable" && attempt < 5) {
             retried++
+            const why = String(e.message ?? "").replace(/\d+/g, "N").slice(0, 160)
+            refusals.set(why, (refusals.get(why) ?? 0) + 1)
             await new Promise((ok) => setTimeout(ok, 250 * 2 ** attempt))
             continue
           }
@@ -78,6 +82,8 @@ export const llmSwarmScenario: Scenario = {
         }
       }
     }
+    const why = () =>
+      [...refusals].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([m, n]) => `${n}x "${m}"`).join("; ")
     try {
       // cold start: every actor activates and takes a first turn, the model answering at once
       ctx.progress(0.05, `${N} actors: first turns`)
@@ -125,7 +131,10 @@ export const llmSwarmScenario: Scenario = {
         target: "ratio >= 0.9",
         headline: true,
         params,
-        note: measuredFailed ? `${measuredFailed} turns failed (first: ${firstError})` : allWaiting ? undefined : "not every actor's turn reached the model within 60 s",
+        note: [
+          measuredFailed ? `${measuredFailed} turns failed (first: ${firstError})` : allWaiting ? undefined : "not every actor's turn reached the model within 60 s",
+          refusals.size ? `refused unavailable: ${why()}` : undefined,
+        ].filter(Boolean).join("; ") || undefined,
       })
       ctx.record({
         metric: "CPU per completed turn",
