@@ -5,6 +5,7 @@
  * of one role are merged, since the API wants user and assistant to alternate.
  */
 import Anthropic from "@anthropic-ai/sdk"
+import { httpFetch } from "./http-fetch.ts"
 import { finishReasons, sdkProvider, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
 import type { ChatMessage, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
 
@@ -14,6 +15,8 @@ export interface AnthropicProviderOptions {
   readonly baseURL?: string
   /** Default per-call timeout, ms (default 60 000). */
   readonly timeoutMs?: number
+  /** The fetch the SDK uses (default: httpFetch, node:http with keep-alive; see http-fetch.ts). */
+  readonly fetch?: typeof fetch
 }
 
 type Block = Anthropic.Messages.ContentBlockParam
@@ -71,7 +74,7 @@ function usageOf(u: unknown): { inputTokens: number; outputTokens: number } {
 
 export function anthropicProvider(options: AnthropicProviderOptions = {}): Provider {
   const name = options.name ?? "anthropic"
-  const client = new Anthropic({ apiKey: options.apiKey ?? "none", baseURL: options.baseURL ?? null, maxRetries: 0, timeout: options.timeoutMs ?? 60_000 })
+  const client = new Anthropic({ apiKey: options.apiKey ?? "none", baseURL: options.baseURL ?? null, maxRetries: 0, timeout: options.timeoutMs ?? 60_000, fetch: options.fetch ?? httpFetch })
 
   async function plain(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
     const res = (await client.messages.create(params(model, req), reqOptions(o))) as unknown

@@ -5,6 +5,7 @@
  * a cooldown and another deployment, not by the SDK sleeping inside a turn.
  */
 import OpenAI from "openai"
+import { httpFetch } from "./http-fetch.ts"
 import { finishReasons, sdkProvider, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
 import type { ChatMessage, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
 
@@ -14,6 +15,8 @@ export interface OpenAIProviderOptions {
   readonly baseURL?: string
   /** Default per-call timeout, ms (default 60 000). */
   readonly timeoutMs?: number
+  /** The fetch the SDK uses (default: httpFetch, node:http with keep-alive; see http-fetch.ts). */
+  readonly fetch?: typeof fetch
 }
 
 function toWire(m: ChatMessage): OpenAI.Chat.ChatCompletionMessageParam {
@@ -63,6 +66,7 @@ export function openaiProvider(options: OpenAIProviderOptions = {}): Provider {
     baseURL: options.baseURL ?? null,
     maxRetries: 0,
     timeout: options.timeoutMs ?? 60_000,
+    fetch: options.fetch ?? httpFetch,
   })
 
   async function plain(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {

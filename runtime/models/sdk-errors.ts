@@ -42,7 +42,9 @@ export function classifySdkError(provider: string, e: unknown): ProviderError {
   if (typeof e === "object" && e !== null && (e as { _tag?: string })._tag === "ProviderError") return e as ProviderError
   const err = e as { name?: string; status?: unknown; headers?: unknown; message?: string; error?: unknown }
   const message = String(err?.message ?? e)
-  const name = String(err?.name ?? "")
+  // The SDKs' error classes do not all set `name` (openai 6: an APIConnectionError is named
+  // "Error"): the class's own name says what it is.
+  const name = String(err?.name && err.name !== "Error" ? err.name : ((e as object)?.constructor?.name ?? ""))
   if (typeof err?.status === "number") {
     const status = err.status
     const detail = JSON.stringify(err.error ?? "").slice(0, 300)
