@@ -263,6 +263,11 @@ export function taskStatusKey(tenant: string, id: string): string {
   return `${token("tenant", tenant)}.${token("id", id)}`
 }
 
+/** Every status key of a tenant (a KV key filter). */
+export function tenantTaskStatusKeys(tenant: string): string {
+  return `${token("tenant", tenant)}.>`
+}
+
 /**
  * KV key of a marketplace claim, one per attempt of one generation of the task:
  * `<tenant>.<id>.<resubmits>.<attempt>`. The resubmit count is part of the key because a dead

@@ -3,13 +3,17 @@
  *
  *   everyone    the tenant's pheromones (a prefix read of its own keys), its recent supervisor
  *               events (the gateway listens on ants._sys.supervisor.<tenant>.> once a dashboard
- *               asks), the tasks submitted through this gateway and their status
+ *               asks)
  *   operators   also the nodes (partitions, actors by state), the tenant's actors by type and
- *               state, its approval requests, its dead letters, and costs: the current hourly rate at the seed's cost
- *               model and the model spend recorded in `ants_model_cost`
+ *               state, its tasks (the newest status records of all its tasks, whoever submitted
+ *               them: runtime/tasks/recent-tasks.ts), its approval requests, its dead letters,
+ *               and costs: the current hourly rate at the seed's cost model and the model spend
+ *               recorded in `ants_model_cost`
  *
- * A tenant's principal may not read node inspection, approvals, dead letters or the cost bucket (the server
- * refuses them), so a tenant token's snapshot has those panels as `null`.
+ * A tenant's principal may not read node inspection, approvals, dead letters, the task status
+ * bucket or the cost bucket (the server refuses them), so a tenant token's snapshot has those
+ * panels as `null`, and its tasks are those it submitted through this gateway (their status
+ * asked one by one over the status subject, which a tenant may ask).
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
@@ -20,6 +24,7 @@ import { addSpend, kvCostStore, NO_SPEND } from "../models/mod.ts"
 import type { Spend } from "../models/cost.ts"
 import { createPheromones } from "../stigmergy/pheromones.ts"
 import { deadLetters } from "../tasks/dead-letters.ts"
+import { recentTasks } from "../tasks/recent-tasks.ts"
 import { requestTaskStatus } from "../tasks/status.ts"
 import type { Caller } from "./principals.ts"
 import { askApprovals } from "./approval-routes.ts"
@@ -92,9 +97,9 @@ export function dashboardData(sources: DashboardSources) {
       const feed = await feedOf(caller, tenant)
       const settle = async <T>(p: Promise<T>): Promise<T | { error: string }> => p.catch((e: Error) => ({ error: e.message }))
       const pheromones = createPheromones(nc, { tenant })
-      const [trails, tasks, ops] = await Promise.all([
+      const [trails, submitted, ops] = await Promise.all([
         settle(pheromones.detect({}).finally(() => pheromones.close())),
-        Promise.all(feed.tasks.map((id) => requestTaskStatus(nc, id, { tenant, timeoutMs: 2_000 }).catch(() => null))),
+        caller.operator ? Promise.resolve([]) : Promise.all(feed.tasks.map((id) => requestTaskStatus(nc, id, { tenant, timeoutMs: 2_000 }).catch(() => null))),
         caller.operator ? operatorPanels(nc, tenant) : Promise.resolve(null),
       ])
       return {
@@ -102,9 +107,8 @@ export function dashboardData(sources: DashboardSources) {
         caller: { name: caller.name, operator: caller.operator, tenant: caller.tenant },
         tenant,
         pheromones: "error" in trails ? trails : trails.map((t) => ({ key: t.key, type: t.type, location: t.location, id: t.id, strength: t.strength, current: t.current, emitter: t.emitter, ageMs: t.ageMs, ttlMs: t.ttlMs })),
-        tasks: tasks.filter((t) => t !== null),
         supervisor: feed.supervisor,
-        ...(ops ?? { nodes: null, actors: null, approvals: null, deadLetters: null, costs: null }),
+        ...(ops ?? { tasks: { scope: "gateway", list: submitted.filter((t) => t !== null), total: null, truncated: false }, nodes: null, actors: null, approvals: null, deadLetters: null, costs: null }),
       }
     },
     async close() {
@@ -115,9 +119,13 @@ export function dashboardData(sources: DashboardSources) {
 }
 
 async function operatorPanels(nc: NatsConnection, tenant: string) {
-  const [nodes, actors, dead, spend, approvals] = await Promise.all([
+  const [nodes, actors, tasks, dead, spend, approvals] = await Promise.all([
     listNodes(nc),
     listActors(nc, { tenant, limit: 2_000 }),
+    recentTasks(nc, { tenant, limit: RECENT }).then(
+      (r) => ({ scope: "tenant" as const, list: r.tasks, total: r.total, truncated: r.truncated }),
+      (e: Error) => ({ scope: "tenant" as const, list: [], total: null, truncated: false, error: e.message }),
+    ),
     deadLetters(nc, { tenant })
       .list({ limit: 100 })
       .catch(() => []),
@@ -141,6 +149,7 @@ async function operatorPanels(nc: NatsConnection, tenant: string) {
   return {
     nodes: nodes.map((n) => ({ node: n.node, state: n.state, host: n.host, partitions: n.partitions, frozen: n.frozen, types: n.types, messages: n.messages })),
     actors: { types, list: actors.actors.slice(0, 200).map((a) => ({ type: a.type, id: a.id, state: a.state, node: a.node })), truncated: actors.truncated },
+    tasks,
     approvals,
     deadLetters: dead.map((d) => ({ id: d.id, capability: d.capability, reason: d.reason, attempts: d.attempts, lastError: d.lastError, deadLetteredAt: d.deadLetteredAt })),
     costs: {

@@ -25,6 +25,7 @@ export type { ServeOptions, TaskContext, TaskHandler, WorkerEvent, WorkerHandle,
 export { startScheduler } from "./scheduler.ts"
 export type { SchedulerHandle, SchedulerOptions } from "./scheduler.ts"
 export { getTaskStatus, requestTaskStatus, startStatusResponder } from "./status.ts"
+export { recentTasks, type RecentTasks } from "./recent-tasks.ts"
 export type { StatusResponder } from "./status.ts"
 export { deadLetters } from "./dead-letters.ts"
 export type { DeadLetters } from "./dead-letters.ts"

@@ -2,15 +2,16 @@
  * The dashboard in a real headless Chromium (Debian's `/usr/bin/chromium`, driven by
  * puppeteer-core; no browser is downloaded): the page signs in with a token, loads with no
  * console error, shows what the test put into the swarm (an actor it activated, a pheromone it
- * deposited, a dead letter it caused, a supervisor decision it provoked), stays live, and a
- * dead letter resubmitted from the page runs again. A tenant's token sees its own tenant and
- * no operator panel.
+ * deposited, tasks submitted straight to NATS rather than through the gateway, a dead letter it
+ * caused, a supervisor decision it provoked), stays live, and a dead letter resubmitted from the
+ * page runs again. A tenant's token sees its own tenant and no operator panel.
  */
 import { existsSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import puppeteer, { type Browser, type Page } from "puppeteer-core"
 import { connect } from "@nats-io/transport-node"
 import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
+import { submitTask } from "../../runtime/tasks/submit.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { FAILING, gatewaySwarm, type GatewaySwarm } from "./fixture.ts"
 
@@ -62,16 +63,21 @@ describe.skipIf(!haveChromium)("gateway dashboard", () => {
     expect((await s.call(s.tokens.acme, "POST", "/v1/agents/counter/dash-1/Add", { n: 3 })).status).toBe(200)
     const acme = await connect({ servers: s.server.url, ...s.auth.as("acme") })
     const trail = await createPheromones(acme, { tenant: "acme", emitter: "dashboard-test" }).deposit({ type: "danger", location: "integrations.crm", strength: 0.9, ttlMs: 600_000 })
-    await acme.close()
     expect((await s.call(s.tokens.acme, "POST", "/v1/agents/counter/dash-2/Fail", { reason: "for the dashboard" })).status).toBe(500)
+    // the tasks go straight to NATS as acme, not through the gateway: the page reads them from the tenant's task records
     FAILING.add("dash-dl")
-    expect((await s.call(s.tokens.operator, "POST", "/v1/tasks?tenant=acme", { capability: "gw.work", payload: { failWhile: "dash-dl", n: 2 }, idempotencyKey: "dash-dl" })).status).toBe(202)
+    await submitTask(acme, { capability: "gw.work", payload: { failWhile: "dash-dl", n: 2 }, idempotencyKey: "dash-dl" }, { tenant: "acme" })
+    await submitTask(acme, { capability: "gw.work", payload: { n: 1 }, idempotencyKey: "dash-direct" }, { tenant: "acme" })
+    await acme.close()
 
     // the page shows them (live events refresh it; the 5 s redraw is the fallback)
     await page.waitForSelector(`[data-node="${s.node.id}"]`, { timeout: 60_000 })
     await page.waitForSelector('[data-actor="counter/dash-1"]', { timeout: 60_000 })
     await page.waitForSelector(`[data-pheromone="${trail.key}"]`, { timeout: 60_000 })
     await page.waitForSelector('[data-dead-letter="dash-dl"]', { timeout: 60_000 })
+    await page.waitForSelector('[data-task="dash-direct"][data-state="completed"]', { timeout: 60_000 })
+    await page.waitForSelector('[data-task="dash-dl"][data-state="dead_lettered"]', { timeout: 60_000 })
+    expect(await page.$eval("[data-tasks-scope]", (e) => (e as any).dataset.tasksScope)).toBe("tenant")
     await page.waitForSelector('[data-supervisor$=".counter.dash-2"]', { timeout: 60_000 })
     expect(await text(page, '[data-actor="counter/dash-1"]')).toMatch(/counter\/dash-1\s*(active|idle)/)
     expect(await text(page, `[data-trail="${trail.key}"]`)).toContain("integrations.crm")
@@ -115,6 +121,8 @@ describe.skipIf(!haveChromium)("gateway dashboard", () => {
     expect(await page.$eval("#tenant-form", (e) => (e as any).hidden)).toBe(true)
     expect(await text(page, "#nodes-panel .body")).toContain("needs an operator token")
     expect(await text(page, "#tasks-panel .body")).toContain("needs an operator token")
+    expect(await page.$eval("[data-tasks-scope]", (e) => (e as any).dataset.tasksScope)).toBe("gateway")
+    expect(await page.$('[data-task="dash-direct"]')).toBeNull()
     expect(await text(page, "#approvals-panel .body")).toContain("needs an operator token")
     expect((await s.call(s.tokens.globex, "GET", "/v1/approvals")).status).toBe(403)
     expect(await page.$('[data-actor="counter/dash-1"]')).toBeNull()

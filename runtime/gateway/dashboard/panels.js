@@ -95,7 +95,11 @@ function legend() {
 }
 
 export function tasksPanel(s, resubmit) {
-  const tasks = s.tasks.length === 0 ? el("p", { class: "muted" }, "No task submitted through this gateway yet.") : table(["task", "capability", "state", "attempts", "updated"], s.tasks.map((t) => row([t.id, t.capability, t.state, t.attempts, t.updatedAt ? ago(t.updatedAt) : ""], { "data-task": t.id, "data-state": t.state }, [3])), [3])
+  // operators see the tenant's tasks (its newest status records); a tenant's token, those it submitted through this gateway
+  const t = s.tasks
+  const none = t.error ? `Tasks could not be read: ${t.error}` : t.scope === "tenant" ? "No task in this tenant." : "No task submitted through this gateway yet (the tenant's other tasks need an operator token)."
+  const tasks = t.list.length === 0 ? el("p", { class: "muted" }, none) : table(["task", "capability", "state", "attempts", "updated"], t.list.map((x) => row([x.id, x.capability, x.state, x.attempts, x.updatedAt ? ago(x.updatedAt) : ""], { "data-task": x.id, "data-state": x.state }, [3])), [3])
+  const heading = t.scope === "tenant" ? `recent tasks (${t.list.length} newest of ${t.total ?? "?"}${t.truncated ? ", of those read" : ""})` : "tasks submitted through this gateway"
   let dead
   if (s.deadLetters === null) dead = OPERATOR_ONLY("The dead-letter queue")
   else if (s.deadLetters.length === 0) dead = el("p", { class: "muted" }, "No dead letter.")
@@ -111,7 +115,7 @@ export function tasksPanel(s, resubmit) {
       ),
       [3],
     )
-  fill("tasks-panel", el("h3", {}, "recent tasks"), tasks, el("h3", {}, "dead letters"), dead)
+  fill("tasks-panel", el("h3", { "data-tasks-scope": t.scope }, heading), tasks, el("h3", {}, "dead letters"), dead)
 }
 
 export function costsPanel(s) {
