@@ -25,7 +25,7 @@ export function createOutOfTouch(d: OutOfTouchDeps) {
     resuming = d.leases
       .verifyAll()
       .then((n) => {
-        if (n > 0) d.log("warn", `${n} actor(s) of node ${d.me} were taken over by other nodes because ${why}; their activations here stopped`)
+        if (n > 0) d.log("warn", `${n} actor(s) of node ${d.me} were taken over by other nodes, or their leases could not be read, after ${why}; their activations here stopped`)
       })
       .catch(() => undefined)
       .finally(() => {
