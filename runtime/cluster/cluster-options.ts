@@ -90,7 +90,7 @@ export interface Cluster extends ClusterView {
    * another node, `{refused}` when this node must refuse it now (out of touch with the swarm):
    * the caller answers and counts it.
    */
-  forward(msg: Msg, p: Inbound): false | "forwarded" | { readonly refused: string }
+  forward(msg: Msg, p: Inbound, now?: number): false | "forwarded" | { readonly refused: string }
   /** Joins: membership, leases, partition subscriptions ("partitioned" routing), mail, inspection. */
   start(routing: "partitioned" | "direct"): Promise<void>
   /** Graceful leave: hands every partition and actor over. */

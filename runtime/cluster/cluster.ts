@@ -136,9 +136,9 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   // --- forwarding --------------------------------------------------------------------------
   const { send, onRouted, forwarded, relaying } = createForwarding({ nc, actors, leases, membership, log })
 
-  const forward = (msg: Msg, p: Inbound): false | "forwarded" | { readonly refused: string } => {
+  const forward = (msg: Msg, p: Inbound, now?: number): false | "forwarded" | { readonly refused: string } => {
     if (!started) return false
-    if (outOfTouch()) {
+    if (outOfTouch(now)) {
       // refused, not dropped: the node answers (or, for a tell, counts and records) it
       refusedOutOfTouch++
       return { refused: `node ${me} lost touch with the swarm (no heartbeat for ${membership.silentFor()} ms) and is re-checking its actors; retry` }

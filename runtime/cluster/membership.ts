@@ -243,8 +243,8 @@ export class Membership {
    * node for dead and its actors over: the runtime then refuses messages until it has re-checked
    * its leases.
    */
-  silentFor(): number {
-    return Date.now() - this.lastBeatOk
+  silentFor(now = Date.now()): number {
+    return now - this.lastBeatOk
   }
 
   private beatOk(sent: number): void {

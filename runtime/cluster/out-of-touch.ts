@@ -32,11 +32,11 @@ export function createOutOfTouch(d: OutOfTouchDeps) {
         resuming = null
       })
   }
-  /** Whether the node must refuse messages now. */
-  const outOfTouch = () => {
+  /** Whether the node must refuse messages now (`now`: the caller's clock reading, when it has one). */
+  const outOfTouch = (now?: number) => {
     if (d.leaving()) return false
     const m = d.membership()
-    return resuming !== null || m.silentFor() > m.expiryMs - m.heartbeatMs
+    return resuming !== null || m.silentFor(now) > m.expiryMs - m.heartbeatMs
   }
   return { recheck, outOfTouch }
 }

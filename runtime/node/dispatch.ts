@@ -30,14 +30,14 @@ const decoder = new TextDecoder()
 export interface DispatchDeps {
   readonly id: string
   readonly hosts: ReadonlyMap<string, TypeHost>
-  readonly cluster: { forward(msg: Msg, p: Inbound): false | "forwarded" | { readonly refused: string } }
+  readonly cluster: { forward(msg: Msg, p: Inbound, now: number): false | "forwarded" | { readonly refused: string } }
   readonly guards: Omit<NodeGuards, "monitor">
   readonly reject: Rejections["reject"]
   readonly log: Logger
   /** False once the node drains. */
   accepting(): boolean
   /** The tenant's kill switch and quotas (runtime/node/tenancy.ts): a refusal, or undefined to go on. */
-  admit(tenant: string, activates: boolean): { readonly code: ErrorCode; readonly message: string } | undefined
+  admit(tenant: string, activates: boolean, now: number): { readonly code: ErrorCode; readonly message: string } | undefined
   /** A message to a pool address (id `_pool`): handed to a member by runtime/elastic; a refusal, or undefined when taken. */
   pool(msg: Msg, p: Inbound): { readonly code: ErrorCode; readonly message: string } | undefined
 }
@@ -81,8 +81,10 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
       }
       ticket = ledger.receive(p.type, p.tenant)
       nameDispatch(span, p)
+      // one clock reading for every check below (a reading costs as much as a map lookup)
+      const now = Date.now()
       // not this node's actor (rebalance, or a queue group split): the owner gets it, once
-      const routedAway = cluster.forward(msg, p)
+      const routedAway = cluster.forward(msg, p, now)
       if (routedAway !== false) {
         if (routedAway === "forwarded") {
           span?.setAttribute(ATTR.forwarded, true)
@@ -96,10 +98,9 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
       }
       if (host.unavailable !== undefined) return reject(msg, "unavailable", `agent type "${p.type}" is unavailable on node ${id}: ${host.unavailable}`, undefined, p, ticket)
       if (!d.accepting()) return reject(msg, "unavailable", `node ${id} is draining; retry`, undefined, p, ticket)
-      const refused = d.admit(p.tenant, p.id !== POOL_ID && !host.cells.has(p.key))
+      const refused = d.admit(p.tenant, p.id !== POOL_ID && !host.cells.has(p.key), now)
       if (refused !== undefined) return reject(msg, refused.code, refused.message, undefined, p, ticket)
       // rates before any work: a flooding tenant or actor is refused at the cost of a subject parse
-      const now = Date.now()
       if (!tenantRates.take(p.tenant, now)) {
         return reject(msg, "overloaded", `tenant "${p.tenant}" is over its rate of ${tenantRates.limitOf(p.tenant)?.ratePerSec} messages/s on node ${id}; retry later`, undefined, p, ticket)
       }

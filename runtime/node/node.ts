@@ -220,7 +220,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     reject,
     log,
     accepting: () => accepting,
-    admit: (tenant, activates) => tenancy.admit(tenant, activates),
+    admit: (tenant, activates, now) => tenancy.admit(tenant, activates, now),
     pool: (m, p) => elastic.route(m, p),
   })
 

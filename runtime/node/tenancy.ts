@@ -51,7 +51,7 @@ export interface TenancyOptions {
 export interface Tenancy {
   readonly scopes: TenantScopes
   /** Undefined when a message to `tenant`'s actor (`isNew`: one not active here) may go on; else the refusal. */
-  admit(tenant: string, isNew: boolean): { readonly code: "forbidden" | "quota_exceeded"; readonly message: string } | undefined
+  admit(tenant: string, isNew: boolean, now?: number): { readonly code: "forbidden" | "quota_exceeded"; readonly message: string } | undefined
   /** The task engine options with the tenant hooks (suspended tenants' tasks wait, backlog quota). */
   taskOptions(given: NodeTaskOptions | undefined): NodeTaskOptions
   stats(): {
@@ -141,12 +141,12 @@ export async function startTenancy(o: TenancyOptions): Promise<Tenancy> {
 
   return {
     scopes,
-    admit(tenant, isNew) {
+    admit(tenant, isNew, now) {
       const suspension = policy.suspended(tenant)
       if (suspension !== undefined) return { code: "forbidden", message: `tenant "${tenant}" is suspended: ${suspension.reason}` }
       const notServed = scopes.refusal(tenant)
       if (notServed !== undefined) return { code: "forbidden", message: notServed }
-      const overRate = policy.admitMessage(tenant)
+      const overRate = policy.admitMessage(tenant, now)
       if (overRate !== undefined) return { code: "quota_exceeded", message: overRate }
       if (isNew && policy.limitsActivation(tenant)) {
         const q = policy.quotas(tenant)

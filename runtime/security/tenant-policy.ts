@@ -68,9 +68,10 @@ export class TenantPolicy {
   }
 
   /** Undefined when a message of `tenant` may go on; otherwise the refusal (code `quota_exceeded`). */
-  admitMessage(tenant: string, now = Date.now()): string | undefined {
+  admitMessage(tenant: string, at?: number): string | undefined {
     const rate = this.quotas(tenant).messagesPerSecond
     if (rate === undefined) return undefined
+    const now = at ?? Date.now()
     let bucket = this.rate.get(tenant)
     if (bucket === undefined) this.rate.set(tenant, (bucket = new TokenBucket({ ratePerSec: rate }, now)))
     if (bucket.take(1, now)) return undefined
