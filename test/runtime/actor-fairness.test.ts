@@ -1,0 +1,78 @@
+/**
+ * Fair across actors (runtime/actor/cell.ts): an actor working through a long mailbox of async
+ * handlers gives the event loop back every TURNS_PER_YIELD turns, so sockets, timers and other
+ * actors are served while it catches up; its own messages keep their order.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { Schema } from "effect"
+import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
+import { TURNS_PER_YIELD } from "../../runtime/actor/cell.ts"
+import { startNode, type AntsNode } from "../../runtime/node/node.ts"
+import { agentSubject } from "../../subjects/grammar.ts"
+import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
+
+let open: () => void = () => undefined
+const gateOpen = new Promise<void>((r) => (open = r))
+const steps: number[] = []
+
+/** `Wait` holds the actor until the test opens the gate; `Step` (async, resolving at once) records its number. */
+const gate = defineAgent({
+  type: "gate",
+  protocol: {
+    Wait: { message: Empty, reply: Empty },
+    Step: { message: Schema.Struct({ n: Schema.Number }), reply: Empty },
+  },
+  checkpoint: "never",
+  handlers: {
+    Wait: async () => {
+      await gateOpen
+      return {}
+    },
+    Step: async ({ n }) => {
+      steps.push(n)
+      return {}
+    },
+  },
+})
+
+const unlimited = { ratePerSec: Number.POSITIVE_INFINITY }
+const enc = new TextEncoder()
+let server: NatsServer
+let nc: NatsConnection
+let node: AntsNode
+
+beforeAll(async () => {
+  server = await natsFixture()
+  nc = await rawConnect(server.url)
+  node = await startNode({ agents: [gate], nats: server.url, logger: () => {}, limits: { tenantRate: unlimited, agentRate: unlimited } })
+})
+
+afterAll(async () => {
+  open()
+  await node?.drain()
+  await nc?.close()
+  await server?.stop()
+})
+
+describe("actor fairness", () => {
+  it("actor fairness - a long mailbox of async turns gives the event loop back between slices, in order", async () => {
+    const n = 600
+    const at = (tag: string) => agentSubject({ tenant: "t", type: "gate", id: "busy", tag })
+    nc.publish(at("Wait"), enc.encode("{}"))
+    for (let i = 0; i < n; i++) nc.publish(at("Step"), enc.encode(JSON.stringify({ n: i })))
+    await nc.flush()
+    // everything is queued behind Wait before the gate opens
+    await waitUntil(() => node.stats().messages.gate?.t?.received === n + 1)
+    expect(steps.length).toBe(0)
+    let seenAtNextTurn = -1
+    open()
+    // queued now, so it runs before anything the actor defers: what the actor did in one go
+    setImmediate(() => (seenAtNextTurn = steps.length))
+    await waitUntil(() => steps.length === n)
+    expect(seenAtNextTurn).toBeGreaterThan(0)
+    expect(seenAtNextTurn).toBeLessThanOrEqual(TURNS_PER_YIELD)
+    expect(steps).toEqual(Array.from({ length: n }, (_, i) => i))
+  })
+})
