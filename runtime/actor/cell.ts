@@ -22,32 +22,9 @@ import { Checkpoints } from "./checkpoints.ts"
 import type { MessageLedger } from "../limits/message-ledger.ts"
 import type { LoopMonitor } from "../cpu/loop-monitor.ts"
 import { abortTurn, handleTurn, serialize, type Abandon, type TurnHost } from "./handler-turn.ts"
+import { spendTurn, turnsSpent } from "./turn-budget.ts"
 
 export type CellStatus = LifecycleState | "stopped"
-
-/**
- * Mailbox turns run since the event loop last reached its check phase, node-wide. A mailbox's
- * turns chain through microtasks (an async handler's promise resolving goes on with the next
- * message), which never give the loop back: one actor with a thousand messages queued would run
- * them all before any socket is read again, and every other actor and tenant would wait. Past
- * TURNS_PER_YIELD turns, a cell goes on from its mailbox in a later macrotask (setImmediate), so
- * other connections, timers and actors get the loop in between; the cell stays running (its
- * order is kept). A message handed over at once (nothing queued) is counted but never deferred.
- */
-export const TURNS_PER_YIELD = 64
-let turnsThisTurn = 0
-let resetQueued = false
-const resetTurns = () => {
-  turnsThisTurn = 0
-  resetQueued = false
-}
-function spendTurn(): void {
-  turnsThisTurn++
-  if (!resetQueued) {
-    resetQueued = true
-    setImmediate(resetTurns)
-  }
-}
 
 export { CHECKPOINT_LAG_MS } from "./checkpoints.ts"
 
@@ -275,11 +252,8 @@ export class ActorCell implements ActorAddress {
         if (env === undefined) {
           const mb = this.mailbox
           if (mb === null || this.status === "stopped" || (this.pausedUntil !== 0 && this.pausedUntil > Date.now()) || this.holding()) break
-          if (mb.size > 0 && turnsThisTurn >= TURNS_PER_YIELD) {
-            // this loop turn has run its share of handlers: the rest of the mailbox goes on later
-            setImmediate(() => this.run())
-            return
-          }
+          // this loop turn has run its share of handlers: the rest of the mailbox goes on later
+          if (mb.size > 0 && turnsSpent()) return void setImmediate(() => this.run())
           env = mb.shift()
           if (env === undefined) break
           this.dequeued(env)

@@ -1,5 +1,5 @@
 /**
- * Fair across actors (runtime/actor/cell.ts): an actor working through a long mailbox of async
+ * Fair across actors (runtime/actor/turn-budget.ts): an actor working through a long mailbox of async
  * handlers gives the event loop back every TURNS_PER_YIELD turns, so sockets, timers and other
  * actors are served while it catches up; its own messages keep their order.
  */
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Schema } from "effect"
 import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
-import { TURNS_PER_YIELD } from "../../runtime/actor/cell.ts"
+import { TURNS_PER_YIELD } from "../../runtime/actor/turn-budget.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { agentSubject } from "../../subjects/grammar.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
