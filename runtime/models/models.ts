@@ -11,7 +11,7 @@ import { modelStreamSubject } from "../../subjects/models.ts"
 import type { Clock } from "./circuit-breaker.ts"
 import { resolveModels, type ModelsConfig, type ResolveOptions } from "./config.ts"
 import { applyPolicy, transcript, type ConversationPolicy } from "./conversation.ts"
-import type { BudgetStore } from "./budget.ts"
+import { limitsOf, type BudgetStore } from "./budget.ts"
 import { CostLedger, type CostStore } from "./cost.ts"
 import { guardedJournal, memoryTurnJournal, type TurnJournal, type TurnMeta } from "./journal.ts"
 import { Router, type RouteOptions } from "./router.ts"
@@ -126,6 +126,7 @@ export function createModels(options: ModelsOptions = {}): Models {
   const journal = guardedJournal(options.journal ?? memoryTurnJournal())
 
   function client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort, signal?: () => AbortSignal | undefined): ModelClient {
+    const budgeted = limitsOf(config.budgets, address).length > 0
     const call = async (req: ModelRequest, route: RouteOptions): Promise<ModelAnswer> => {
       const s = route.signal ?? signal?.()
       let routed: RouteOptions = s ? { ...route, type: address.type, signal: s } : { ...route, type: address.type }
@@ -138,15 +139,17 @@ export function createModels(options: ModelsOptions = {}): Models {
         }
         if (deny.length > 0) routed = { ...routed, deny: [...(routed.deny ?? []), ...deny] }
       }
-      const hold = await ledger.hold(address, () => router.estimateUsd(req, routed))
+      // an actor no budget limits takes no hold (no estimate, no counter, no wait)
+      const hold = budgeted ? await ledger.hold(address, () => router.estimateUsd(req, routed)) : undefined
       let answer: ModelAnswer
       try {
         answer = await router.call(req, routed)
       } catch (e) {
-        await hold.release().catch(() => undefined)
+        await hold?.release().catch(() => undefined)
         throw e
       }
-      await Promise.all([hold.settle(answer.costUsd), ledger.record(address, answer.usage, answer.costUsd)])
+      if (hold) await Promise.all([hold.settle(answer.costUsd), ledger.record(address, answer.usage, answer.costUsd)])
+      else await ledger.record(address, answer.usage, answer.costUsd)
       return answer
     }
     const self: ModelClient = {
