@@ -65,6 +65,27 @@ export function approvalDecidedSubject(tenant: string, id: string): string {
   return `${ROOT}._sys.approvals.${token("tenant", tenant)}.decided.${token("id", id)}`
 }
 
+/**
+ * `ants._sys.notice.<tenant>.<kind>`: a change made outside a node (a tenant suspended, a
+ * policy set from the CLI) announced for the audit: one node (queue group) records it as a
+ * signed receipt of that kind in the tenant's chain. Not captured by the audit stream itself,
+ * which holds only receipts a node signed.
+ */
+export function auditNoticeSubject(tenant: string, kind: string): string {
+  return `${ROOT}._sys.notice.${token("tenant", tenant)}.${token("kind", kind)}`
+}
+
+export const AUDIT_NOTICE_WILDCARD = `${ROOT}._sys.notice.*.*`
+
+/** The tenant and kind of a notice subject, or undefined. */
+export function parseAuditNoticeSubject(subject: string): { tenant: string; kind: string } | undefined {
+  const p = subject.split(".")
+  if (p.length !== 5 || p[0] !== ROOT || p[1] !== "_sys" || p[2] !== "notice") return undefined
+  return { tenant: p[3]!, kind: p[4]! }
+}
+
+export const POLICY_AUDIT_KIND = "policy_change"
+
 /** Key of one approval request. */
 export function approvalKey(tenant: string, id: string): string {
   return `${token("tenant", tenant)}.${token("id", id)}`

@@ -12,11 +12,12 @@
  *    "quotas":{"maxActors":100,"messagesPerSecond":500,"kvBytes":10485760,"taskBacklog":1000},
  *    "updatedAt":"2026-12-03T14:00:00Z"}
  * A suspended tenant's actors are stopped (state checkpointed) on every node, its messages are
- * answered `forbidden` with the reason, its tasks wait. Each change is also published as a
- * receipt on ants.<tenant>.audit.tenancy.
+ * answered `forbidden` with the reason, its tasks wait. Each change is also announced on
+ * ants._sys.notice.<tenant>.tenancy, which a node records as a signed receipt in the tenant's audit.
  */
 import { Either, Schema } from "effect"
-import { auditSubject, token } from "./grammar.ts"
+import { token } from "./grammar.ts"
+import { auditNoticeSubject } from "./governance.ts"
 
 export const TENANTS_BUCKET = "ants_tenants"
 export const TENANTS_HISTORY = 64
@@ -26,8 +27,9 @@ export function tenantKey(tenant: string): string {
   return token("tenant", tenant)
 }
 
-export function tenancyAuditSubject(tenant: string): string {
-  return auditSubject(tenant, TENANCY_AUDIT_KIND)
+/** Where a tenancy change is announced for the audit (recorded signed by a node; see auditNoticeSubject). */
+export function tenancyNoticeSubject(tenant: string): string {
+  return auditNoticeSubject(tenant, TENANCY_AUDIT_KIND)
 }
 
 const Count = Schema.Int.pipe(Schema.greaterThanOrEqualTo(0))

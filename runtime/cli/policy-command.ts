@@ -4,7 +4,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
-import { POLICY_BUCKET } from "../../subjects/governance.ts"
+import { auditNoticeSubject, POLICY_AUDIT_KIND, POLICY_BUCKET } from "../../subjects/governance.ts"
 import { readPolicy, writePolicy, type PolicyRule } from "../governance/mod.ts"
 import type { Parsed } from "./command-spec.ts"
 import type { POLICY } from "./governance-spec.ts"
@@ -25,7 +25,11 @@ export async function runPolicy(parsed: Parsed<(typeof POLICY)["options"]>, io: 
   try {
     if (subcommand === "set") {
       if (v.rules === undefined) throw new UsageError("policy set needs --rules '<JSON array>' ([] for the defaults only)")
+      const before = await readPolicy(kv, tenant).catch(() => undefined)
       const p = await writePolicy(kv, tenant, v.rules, v.by ?? process.env.USER ?? "cli")
+      // announced for the audit: a node records it as a signed receipt (kind policy_change)
+      io.nc.publish(auditNoticeSubject(tenant, POLICY_AUDIT_KIND), JSON.stringify({ tenant, by: p.by, at: p.at, rules: p.rules, before: before?.rules ?? null }))
+      await io.nc.flush()
       io.out(io.json ? JSON.stringify({ tenant, ...p }) : `policy of tenant "${tenant}" set: ${p.rules.length} rule(s)`)
       return 0
     }

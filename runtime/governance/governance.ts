@@ -1,13 +1,14 @@
 /**
  * A node's governance, assembled: its audit key (published), the audit writer, and what it
- * records on its own: pheromone writes (the stigmergy write hook), and lifecycle transitions
- * (every node listens in one queue group, so each transition is recorded once by some node).
+ * records on its own: pheromone writes (the stigmergy write hook), lifecycle transitions and
+ * notices of changes made outside a node (tenancy, policy set from the CLI; every node listens
+ * in one queue group, so each is recorded once by some node, signed with its key).
  * Other layers record through `record` (the `RecordReceipt` port) and queue through `note`.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core"
 import { Kvm, type KV } from "@nats-io/kv"
 import { lifecycleWildcard } from "../../subjects/grammar.ts"
-import { APPROVALS_BUCKET, AUDIT_KEYS_BUCKET, POLICY_BUCKET, parseLifecycleSubject } from "../../subjects/governance.ts"
+import { APPROVALS_BUCKET, AUDIT_KEYS_BUCKET, AUDIT_NOTICE_WILDCARD, POLICY_BUCKET, parseAuditNoticeSubject, parseLifecycleSubject } from "../../subjects/governance.ts"
 import type { ModelGate, ToolGate } from "../models/mod.ts"
 import { createMessaging } from "../client/messaging.ts"
 import { createApprovals, type Approvals, type ApprovalRecord } from "./approvals.ts"
@@ -133,6 +134,23 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
       }),
     )
   }
+  // changes made outside a node (tenancy, a policy set from the CLI): one node records each, signed
+  subs.push(
+    nc.subscribe(AUDIT_NOTICE_WILDCARD, {
+      queue: "ants-audit-notices",
+      callback: (_e, m) => {
+        const a = parseAuditNoticeSubject(m.subject)
+        if (!a) return
+        let detail: unknown
+        try {
+          detail = JSON.parse(decoder.decode(m.data))
+        } catch {
+          detail = { raw: decoder.decode(m.data).slice(0, 500) }
+        }
+        audit.note(a.tenant, a.kind, detail)
+      },
+    }),
+  )
   log("info", `governance: audit key ${key.keyId} published; receipts chained per tenant in ANTS_AUDIT_<tenant>`)
   return {
     key,

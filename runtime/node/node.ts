@@ -349,7 +349,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   await stigmergy.startInterests(options.agents, log)
   await elastic.start({ hosts, pheromones: (t) => stigmergy.pheromones(t, `node/${id}`), ownerOf: cluster.ownerOf, partitions: () => (routing === "partitioned" ? cluster.partitions() : undefined), accepting: () => accepting, record: governance?.record })
-  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, tenant: (t) => openTenantTasks(tenancy.scopes, t), log }, tenancy.taskOptions(options.tasks))
+  const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, tenant: (t) => openTenantTasks(tenancy.scopes, t), log, ...(governance ? { note: governance.audit.note } : {}) }, tenancy.taskOptions(options.tasks))
 
   // a PostgreSQL URL is opened now: a wrong one fails the start, not some actor's first call
   if (options.memory !== false && (options.memory?.postgres || (options.memory?.env ?? process.env).DATABASE_URL)) await memory.open().catch((e: unknown) => drain().then(() => Promise.reject(e)))

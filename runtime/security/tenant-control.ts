@@ -11,7 +11,7 @@ import {
   TENANTS_BUCKET,
   TENANTS_HISTORY,
   decodeTenantRecord,
-  tenancyAuditSubject,
+  tenancyNoticeSubject,
   tenantKey,
   type TenantQuotas,
   type TenantRecord,
@@ -65,9 +65,9 @@ async function change(
       throw err
     }
     try {
-      nc.publish(tenancyAuditSubject(tenant), encoder.encode(JSON.stringify({ action, tenant, by, at, record: next })))
+      nc.publish(tenancyNoticeSubject(tenant), encoder.encode(JSON.stringify({ action, tenant, by, at, record: next })))
     } catch {
-      // the bucket's history is the record; the receipt is a courtesy to listeners
+      // the bucket's history is the record; the notice becomes a signed audit receipt where a node hears it
     }
     return next
   }

@@ -37,6 +37,7 @@ import { createInbox } from "@nats-io/nats-core"
 import { DEFAULT_TENANT, token } from "../../subjects/grammar.ts"
 import { taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
 import type { Pheromones } from "../stigmergy/mod.ts"
+import { assignmentReceipt, type AssignmentReceipt, type BidReason } from "./assignment-receipt.ts"
 import { NoBidderError, errorMessage } from "./errors.ts"
 import { ensureTaskStreams } from "./streams.ts"
 import type { TaskContext, TaskHandler } from "./worker.ts"
@@ -160,8 +161,7 @@ interface CallForBids {
 }
 
 type WinnerReport =
-  | { readonly type: "claimed"; readonly agentId: string }
-  | { readonly type: "working"; readonly agentId: string }
+  | { readonly type: "claimed" | "working"; readonly agentId: string; readonly bid?: BidReason }
   | { readonly type: "result"; readonly agentId: string; readonly ok: true; readonly value: unknown }
   | { readonly type: "result"; readonly agentId: string; readonly ok: false; readonly error: string }
 
@@ -183,6 +183,8 @@ export interface MarketplaceOptions {
   readonly noBidTimeoutMs?: number
   /** An attempt fails when the winner is silent this long (it reports every third of it). Default 10 s. */
   readonly winnerSilenceMs?: number
+  /** Told each assignment (who won which attempt, and why): a node's audit records it. */
+  readonly onAssign?: (tenant: string, receipt: AssignmentReceipt) => void
 }
 
 export interface BidderSpec {
@@ -262,6 +264,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
           if (winner === undefined && r.type === "claimed") {
             winner = r.agentId
             ctx.assign?.(winner)
+            opts.onAssign?.(tenant, assignmentReceipt(ctx, winner, r.bid))
           }
           if (r.agentId !== winner) return
           if (r.type === "result") {
@@ -335,7 +338,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
           const trail = await ph.get({ location: call.capability, id: call.id }).catch(() => undefined)
           if (trail && trail.type === "task") strength = trail.current
         }
-        const score = bidScore({ capabilityMatch: match, load: load(), successRate: successRate(call.capability), strength })
+        const parts = { capabilityMatch: match, load: load(), successRate: successRate(call.capability), strength }, score = bidScore(parts)
         counts.bids++
         await new Promise((r) => setTimeout(r, Math.round(bidWindowMs * (1 - score))))
         if (load() >= 1) return
@@ -347,7 +350,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         }
         counts.won++
         running++
-        report(call.reply, { type: "claimed", agentId: spec.agentId })
+        report(call.reply, { type: "claimed", agentId: spec.agentId, bid: { score, ...parts } })
         const hb = setInterval(() => report(call.reply, { type: "working", agentId: spec.agentId }), Math.max(100, Math.floor(winnerSilenceMs / 3)))
         const rec = record.get(call.capability) ?? { ok: 0, n: 0 }
         record.set(call.capability, rec)

@@ -43,6 +43,7 @@ export {
   taskUrgency,
 } from "./marketplace.ts"
 export type { BidderHandle, BidderSpec, Marketplace, MarketplaceOptions, MarketTaskContext, OfferResult, TaskSignals } from "./marketplace.ts"
+export type { AssignmentReceipt, BidReason } from "./assignment-receipt.ts"
 export { NoBidderError, TaskEngineError, TaskRejected } from "./errors.ts"
 export { startNodeTasks } from "./node-tasks.ts"
 export type { NodeTaskOptions, NodeTasks, NodeTasksContext } from "./node-tasks.ts"

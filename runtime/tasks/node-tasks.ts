@@ -54,6 +54,8 @@ export interface NodeTasksContext {
   /** Opens the tenant's scope for its task handlers; rejects when this node does not serve the tenant. */
   readonly tenant: (tenant: string) => Promise<TenantTasks>
   readonly log: (level: "info" | "warn" | "error", message: string) => void
+  /** Where a marketplace assignment's receipt goes (the node's audit: kind `assignment`). */
+  readonly note?: (tenant: string, kind: string, detail: unknown) => void
 }
 
 /** Runs `handle` with the tenant's context; the context's watches stop when the handler returns. */
@@ -95,7 +97,8 @@ export async function startNodeTasks(
   const market = (tenant: string, scope: TenantTasks) => {
     let m = markets.get(tenant)
     if (!m) {
-      m = createMarketplace(nc, { ...options.marketplace, tenant, pheromones: scope.pheromones(`${ctx.nodeId}/tasks`) })
+      const note = ctx.note
+      m = createMarketplace(nc, { ...options.marketplace, tenant, pheromones: scope.pheromones(`${ctx.nodeId}/tasks`), ...(note ? { onAssign: (t, r) => note(t, "assignment", r) } : {}) })
       markets.set(tenant, m)
     }
     return m

@@ -16,6 +16,7 @@ import { defineAgent } from "../../runtime/agent/mod.ts"
 import { main } from "../../runtime/cli/main.ts"
 import { auditHead, readAuditStream, readKeys, receiptHash, startGovernance, verifyChain, viewReceipts, type Governance } from "../../runtime/governance/mod.ts"
 import { startNode } from "../../runtime/node/node.ts"
+import { submitTask } from "../../runtime/tasks/submit.ts"
 import { auditSubject } from "../../subjects/grammar.ts"
 import { AUDIT_KEYS_BUCKET, auditStreamName, auditStreamSubjects } from "../../subjects/governance.ts"
 import { natsPerFile, rawConnect } from "../helpers/nats.ts"
@@ -93,6 +94,37 @@ describe("audit", () => {
       }, { timeoutMs: 20_000, message: "the deposit and the activation recorded in globex's audit" })
       expect((await cli(["audit", "verify", "--tenant", "globex"])).code).toBe(0)
       await nc.close()
+    } finally {
+      await node.drain()
+    }
+  })
+
+  it("audit - a marketplace assignment (who won, and why), a policy set from the CLI and a tenancy change are signed receipts of the tenant's chain", async () => {
+    const worker = defineAgent({
+      type: "auditor",
+      protocol: {},
+      handlers: {},
+      capabilities: { "books.check": { marketplace: true, tenants: ["initech"], handle: async () => ({ checked: true }) } },
+    })
+    const node = await startNode({ agents: [worker], nats: broker.server.url, memory: false, models: false, governance: { keyFile: join(dir, "node.pem") }, tasks: { marketplace: { bidWindowMs: 20 } } })
+    try {
+      const { id } = await submitTask(broker.nc, { capability: "books.check", payload: {} }, { tenant: "initech" })
+      expect((await cli(["policy", "set", "--tenant", "initech", "--by", "ops", "--rules", '[{"effect":"deny","tool":"wire"}]'])).code).toBe(0)
+      expect((await cli(["tenant", "suspend", "initech", "--reason", "invoice unpaid"])).code).toBe(0)
+      expect((await cli(["tenant", "resume", "initech"])).code).toBe(0)
+      let receipts: ReturnType<typeof viewReceipts> = []
+      const of = (kind: string) => receipts.filter((r) => "kind" in r && r.kind === kind).map((r) => ("detail" in r ? (r.detail as Record<string, unknown>) : {}))
+      await waitUntil(async () => {
+        receipts = viewReceipts((await readAuditStream(broker.nc, "initech").catch(() => ({ messages: [] }))).messages)
+        return of("assignment").length > 0 && of("policy_change").length > 0 && of("tenancy").length >= 2
+      }, { timeoutMs: 30_000, message: "the assignment, the policy change and the tenancy changes recorded in initech's audit" })
+      expect(of("assignment")[0]).toMatchObject({ task: id, capability: "books.check", attempt: 1, agent: `auditor@${node.id}`, why: { capabilityMatch: 1 } })
+      expect((of("assignment")[0]!.why as { score: number }).score).toBeGreaterThan(0)
+      expect(of("policy_change")[0]).toMatchObject({ tenant: "initech", by: "ops", rules: [{ effect: "deny", tool: "wire" }], before: [] })
+      expect(of("tenancy").map((d) => d.action)).toEqual(["suspend", "resume"])
+      // every one of them signed by the node: the chain verifies (an unsigned notice would be called forged)
+      const verified = await cli(["audit", "verify", "--tenant", "initech", "--json"])
+      expect(verified.code, verified.out).toBe(0)
     } finally {
       await node.drain()
     }
