@@ -75,6 +75,18 @@ export function createGateway(options: GatewayOptions): Gateway {
   app.onError((e) => errorResponse(e))
   app.notFound((c) => errorResponse(new GatewayError("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}; the routes are listed in /v1/openapi.json`)))
 
+  const maxBodyBytes = options.maxBodyBytes ?? GATEWAY_DEFAULTS.maxBodyBytes
+  const tooLarge = () => errorResponse(new GatewayError("too_large", `the request body is over the gateway's limit of ${maxBodyBytes} bytes; nothing was sent`))
+  // a body without a declared length (chunked) is counted as it is read; refused part way, the
+  // rest of it is still on the connection, which is closed rather than reused
+  const streamedLimit = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      const r = tooLarge()
+      r.headers.set("connection", "close")
+      return r
+    },
+  })
   // every API route needs a token; the dashboard's static files hold no data and load without one
   app.use("/v1/*", async (c, next) => {
     const caller = tokens.authenticate(c.req.header("authorization"))
@@ -83,13 +95,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       return errorResponse(new GatewayError("unauthenticated", `${why}: send Authorization: Bearer <token> (a token of the gateway's tokens file)`))
     }
     c.set("caller", caller)
-    await next()
+    // A declared length is checked from the header alone. Hono's bodyLimit looks at the
+    // request's `body` first, which makes @hono/node-server build a whole web Request and
+    // ReadableStream for every request instead of reading the body straight from Node's.
+    if (c.req.header("transfer-encoding") === undefined) {
+      const length = c.req.header("content-length")
+      if (length !== undefined && Number(length) > maxBodyBytes) return tooLarge()
+      // no length and no chunking: HTTP/1.1 says there is no body
+      return next()
+    }
+    return streamedLimit(c, next)
   })
-  const maxBodyBytes = options.maxBodyBytes ?? GATEWAY_DEFAULTS.maxBodyBytes
-  app.use(
-    "/v1/*",
-    bodyLimit({ maxSize: maxBodyBytes, onError: () => errorResponse(new GatewayError("too_large", `the request body is over the gateway's limit of ${maxBodyBytes} bytes; nothing was sent`)) }),
-  )
 
   agentRoutes(app, {
     connections,

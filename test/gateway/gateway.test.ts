@@ -68,6 +68,25 @@ describe("gateway", () => {
     const huge = await json(await s.call(s.tokens.acme, "POST", "/v1/agents/echo/e1/Say", { text: "x".repeat(9 * 1024 * 1024) }))
     expect([huge.status, huge.body.error.code]).toEqual([413, "too_large"])
     expect(huge.body.error.message).toContain("gateway's limit")
+    // the same body sent chunked (no length declared) is counted as it is read, and refused the same way
+    const chunk = new TextEncoder().encode("x".repeat(1024 * 1024))
+    let sent = 0
+    const streamed = await fetch(`${s.listener.url}/v1/agents/echo/e1/Say`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.tokens.acme}`, "content-type": "application/json" },
+      body: new ReadableStream({ pull: (ctl) => (sent++ < 9 ? ctl.enqueue(chunk) : ctl.close()) }),
+      duplex: "half",
+    } as RequestInit)
+    expect(streamed.status).toBe(413)
+    expect(((await streamed.json()) as any).error.code).toBe("too_large")
+    // and a small chunked body goes through
+    const small = await fetch(`${s.listener.url}/v1/agents/echo/e1/Say`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.tokens.acme}`, "content-type": "application/json" },
+      body: new ReadableStream({ start: (ctl) => (ctl.enqueue(new TextEncoder().encode('{"text":"chunked"}')), ctl.close()) }),
+      duplex: "half",
+    } as RequestInit)
+    expect(((await small.json()) as any).value).toEqual({ text: "chunked" })
   })
 
   it("gateway - refuses requests without a known bearer token", async () => {
