@@ -8,7 +8,10 @@
  * collector would). The processor's queue is raised so no span is dropped at this rate; the
  * note says how many spans reached the exporter per ask. A second figure at the highest
  * concurrency samples one trace in ten (`parentbased_traceidratio` 0.1, a production setting):
- * every message still carries `traceparent`, nine in ten unsampled.
+ * every message still carries `traceparent`, nine in ten unsampled. Beside throughput, each
+ * round's CPU per ask (`process.cpuUsage` of this process, where caller, node and exporter all
+ * run, over the round and, traced, the flush after it) is recorded: on a shared machine it moves
+ * far less with other load than throughput does, and it is what tracing adds.
  */
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -23,6 +26,18 @@ import { percentile } from "../stats.ts"
 import { benchLogger, duration, rawConnection, rounds } from "../support.ts"
 import { atEachLevel, failedNote, halfRounds, recordVsRaw } from "../compare.ts"
 import type { Scenario } from "../types.ts"
+
+/** A round's result with the CPU this process spent per operation over it. */
+type Measured = LoopResult & { readonly cpuUsPerOp: number }
+
+async function measured(run: () => Promise<LoopResult>, after?: () => Promise<unknown>): Promise<Measured> {
+  const c0 = process.cpuUsage()
+  const r = await run()
+  await after?.()
+  const c = process.cpuUsage(c0)
+  return { ...r, cpuUsPerOp: (c.user + c.system) / Math.max(1, r.ops) }
+}
+const cpuOf = (x: LoopResult) => (x as Measured).cpuUsPerOp
 
 const BASELINE = "the same asks to the same node with tracing off (no OpenTelemetry SDK installed), alternating rounds"
 
@@ -71,17 +86,18 @@ export const tracingScenario: Scenario = {
       const levels = ctx.options.concurrency
       const refs = Array.from({ length: Math.max(...levels) }, (_, i) => client.ref(echo, `t${i}`))
       const loop = (c: number, ms: number) => closedLoop(c, { durationMs: ms }, (w) => refs[w]!.ask("Say", { text }))
-      const off = (c: number, ms: number) => loop(c, ms)
+      const off = (c: number, ms: number) => measured(() => loop(c, ms))
       const on = async (c: number, ms: number, sampler?: Record<string, string>): Promise<LoopResult> => {
         const exporter = counting(new OTLPTraceExporter({ url: sink.url }), (n) => (spans += n))
         const tracing = startTracing({ exporter, env: { OTEL_BSP_MAX_QUEUE_SIZE: "262144", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "2048", OTEL_BSP_SCHEDULE_DELAY: "200", ...sampler } })!
+        let stopped = false
         try {
-          const r = await loop(c, ms)
+          // flushed outside the measured window (for throughput), inside the CPU figure
+          const r = await measured(() => loop(c, ms), () => ((stopped = true), tracing.stop()))
           if (sampler === undefined) tracedAsks += r.ops
           return r
         } finally {
-          // flushed outside the measured window
-          await tracing.stop()
+          if (!stopped) await tracing.stop()
         }
       }
       const R = rounds(ctx)
@@ -92,6 +108,7 @@ export const tracingScenario: Scenario = {
         const note = [failedNote(res), exported].filter(Boolean).join("; ") || undefined
         recordVsRaw(ctx, res, (x) => x.throughput, { metric: `throughput c=${c}`, baselineOf: BASELINE, unit: "msg/s", better: "higher", target: "ratio >= 0.9", headline: true, params, note })
         recordVsRaw(ctx, res, (x) => percentile(x.latencies, 0.5), { metric: `p50 c=${c}`, baselineOf: BASELINE, unit: "ms", better: "lower", params })
+        recordVsRaw(ctx, res, cpuOf, { metric: `cpu per ask c=${c}`, baselineOf: BASELINE, unit: "µs", better: "lower", params })
       })
       // a production setting: one trace in ten sampled (the others still carry traceparent, unsampled)
       const maxC = Math.max(...levels)
@@ -99,6 +116,7 @@ export const tracingScenario: Scenario = {
       const sampled = await alternate<LoopResult>(halfRounds(R), () => off(maxC, D), () => on(maxC, D, ratio))
       const params = { concurrency: maxC, rounds: sampled.ants.length, durationMs: D, payload: ctx.options.payload, sampler: "parentbased_traceidratio 0.1", exporter: "otlp http/protobuf" }
       recordVsRaw(ctx, sampled, (x) => x.throughput, { metric: `throughput c=${maxC}, 10% sampled`, baselineOf: BASELINE, unit: "msg/s", better: "higher", target: "ratio >= 0.9", params, note: failedNote(sampled) })
+      recordVsRaw(ctx, sampled, cpuOf, { metric: `cpu per ask c=${maxC}, 10% sampled`, baselineOf: BASELINE, unit: "µs", better: "lower", params })
     } finally {
       await node.drain()
       await callerNc.close()
