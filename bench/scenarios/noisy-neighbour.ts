@@ -63,6 +63,16 @@ export const noisyNeighbourScenario: Scenario = {
       let sent = 0
       let floodMs = 0
       const before = node.stats().messages.echo?.noisy
+      // what the flood left queued (in the node, and on the server for its lane) is disposed of
+      // before anything else is measured: else B's next round alone would run under its tail
+      const unsettled = () => {
+        const now = node.stats().messages.echo?.noisy
+        return (now?.inFlight ?? 0) > 0 || (now?.received ?? 0) - (before?.received ?? 0) < sent
+      }
+      const settle = async (ms: number) => {
+        const deadline = Date.now() + ms
+        while (Date.now() < deadline && unsettled()) await new Promise((r) => setTimeout(r, 20))
+      }
       const res = await alternate<LoopResult>(
         R,
         async () => {
@@ -79,18 +89,14 @@ export const noisyNeighbourScenario: Scenario = {
           rawFlood.push(await rawAsk(Math.floor(D / 2)))
           sent += (await control("stop")).sent
           floodMs += performance.now() - t0
+          await settle(ctx.quick ? 5_000 : 15_000)
           return r
         },
         (r) => ctx.progress((r + 1) / R, `round ${r + 1}/${R}`),
       )
       // wait for the node to dispose of what the flood left queued (in its mailboxes, and on the
       // server for its connections: a flooded partition's lane is still being read)
-      const settleDeadline = Date.now() + (ctx.quick ? 5_000 : 30_000)
-      const unsettled = () => {
-        const now = node.stats().messages.echo?.noisy
-        return (now?.inFlight ?? 0) > 0 || (now?.received ?? 0) - (before?.received ?? 0) < sent
-      }
-      while (Date.now() < settleDeadline && unsettled()) await new Promise((r) => setTimeout(r, 50))
+      await settle(ctx.quick ? 5_000 : 30_000)
       const after = node.stats().messages.echo?.noisy
       const params = { rounds: R, durationMs: D, payload: ctx.options.payload, tenantRate: ctx.options.rate ?? "default" }
       const errors = res.ants.reduce((s, x) => s + x.errors, 0)
