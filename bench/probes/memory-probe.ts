@@ -12,17 +12,16 @@ import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
 import { startNode } from "../../runtime/node/node.ts"
 import { connect } from "@nats-io/transport-node"
+import { askEach } from "../ask-each.ts"
 
 const [url, nArg] = process.argv.slice(2)
 const N = Number(nArg)
-const counts = { touched: 0 }
 const touch = {
   Touch: { message: Empty, reply: Empty, description: "Activates the actor." },
 } as const
 const handlers = {
   Touch: (_m: unknown, ctx: { state: { n: number } }) => {
     ctx.state.n++
-    counts.touched++
     return {}
   },
 }
@@ -61,22 +60,19 @@ async function settledHeap(maxMs = 30_000): Promise<number> {
   }
 }
 
-/** Tells `Touch` to N actors with at most `window` not yet handled. */
-async function touchAll(send: (i: number) => void, target: number, label: string, from: number, to: number) {
-  const start = counts.touched
-  const window = 4000
-  let sent = 0
-  let lastReport = 0
-  while (sent < target) {
-    while (sent < target && sent - (counts.touched - start) < window) send(sent++)
-    await new Promise<void>((r) => setTimeout(r, 1))
-    if (Date.now() - lastReport > 500) {
-      lastReport = Date.now()
-      say(`progress ${(from + ((to - from) * (counts.touched - start)) / target).toFixed(3)} ${label}`)
-    }
-  }
-  const deadline = Date.now() + 120_000
-  while (counts.touched - start < target && Date.now() < deadline) await sleep(5)
+/**
+ * Asks `Touch` of N actors (256 in flight; a refusal is asked again, bench/ask-each.ts), with a
+ * progress line every half second; bounded: what did not answer in 5 minutes is reported.
+ */
+async function touchAll(ask: (i: number) => Promise<unknown>, target: number, label: string, from: number, to: number): Promise<number> {
+  say(`progress ${from.toFixed(3)} ${label}`)
+  const r = await askEach(target, ask, {
+    concurrency: 256,
+    deadlineMs: 300_000,
+    progress: (n) => say(`progress ${(from + ((to - from) * n) / target).toFixed(3)} ${label}: ${n}/${target} answered`),
+  })
+  if (r.missing > 0) say(`note ${label}: ${r.missing} of ${target} actors did not answer within 5 minutes (last error: ${r.lastError})`)
+  return r.answered
 }
 
 const node = await startNode({ agents: [keeper, dozer], nats: url, nodeId: "bench-memory", idleAfterMs: 100, logger: () => {} })
@@ -85,24 +81,30 @@ const client = createMessaging(nc)
 const t0 = Date.now()
 
 // warm-up: code paths compiled, KV bucket open, before the first heap reading
-for (let i = 0; i < 200; i++) client.tell({ agent: "bench_keeper", id: `warm${i}` }, "Touch", {})
-while (counts.touched < 200) await sleep(5)
+await touchAll((i) => client.ask({ agent: "bench_keeper", id: `warm${i}` }, "Touch", {}, { timeoutMs: 20_000 }), 200, "warming up", 0, 0)
 
 const h0 = await settledHeap()
-await touchAll((i) => client.tell({ agent: "bench_keeper", id: `k${i}` }, "Touch", {}), N, `activating ${N} actors`, 0, 0.45)
+await touchAll((i) => client.ask({ agent: "bench_keeper", id: `k${i}` }, "Touch", {}, { timeoutMs: 20_000 }), N, `activating ${N} actors`, 0, 0.45)
 say(`progress 0.45 waiting for the heap to settle`)
 const h1 = await settledHeap()
 const activeMs = Date.now() - t0
 
-await touchAll((i) => client.tell({ agent: "bench_dozer", id: `d${i}` }, "Touch", {}), N, `activating ${N} actors to passivate`, 0.45, 0.7)
-const deadline = Date.now() + 300_000
+const dozers = await touchAll((i) => client.ask({ agent: "bench_dozer", id: `d${i}` }, "Touch", {}, { timeoutMs: 20_000 }), N, `activating ${N} actors to passivate`, 0.45, 0.7)
+// bounded: until every activated dozer sleeps, or 60 s pass without one more going to sleep
+let last = -1
+let lastChange = Date.now()
 let lastReport = 0
 for (;;) {
   const s = node.stats().types.bench_dozer
-  if (s.sleeping >= N || Date.now() > deadline) break
+  if (s.sleeping >= dozers) break
+  if (s.sleeping !== last) [last, lastChange] = [s.sleeping, Date.now()]
+  if (Date.now() - lastChange > 60_000) {
+    say(`note passivation stalled: ${dozers - s.sleeping} of ${dozers} idle actors still awake after 60 s without progress (active ${s.active}, idle ${s.idle}, warming ${s.warming}, checkpoint failures ${s.checkpointFailures})`)
+    break
+  }
   if (Date.now() - lastReport > 500) {
     lastReport = Date.now()
-    say(`progress ${(0.7 + (0.3 * s.sleeping) / N).toFixed(3)} passivating: ${s.sleeping}/${N} sleeping`)
+    say(`progress ${(0.7 + (0.28 * s.sleeping) / N).toFixed(3)} passivating: ${s.sleeping}/${dozers} sleeping`)
   }
   await sleep(100)
 }

@@ -34,6 +34,7 @@ export const memoryScenario: Scenario = {
           ctx.progress(Number(f), label.join(" "))
           return undefined
         }
+        if (line.startsWith("note ")) ctx.log(line.slice(5))
         if (line.startsWith("result ")) return JSON.parse(line.slice(7)) as ProbeResult
         return undefined
       },

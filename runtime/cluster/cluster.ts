@@ -37,7 +37,7 @@ import { partitionOf } from "../../subjects/partition-hash.ts"
 import { startMailDelivery, type MailDelivery } from "./durable-mail.ts"
 import { createForwarding } from "./forwarding.ts"
 import { clusterGuarantees, storeReplicas, type Guarantees } from "./guarantees.ts"
-import { Leases, isLeaseHeldError } from "./leases.ts"
+import { Leases, isLeaseHeldError, type LostLease } from "./leases.ts"
 import type { LeaseGuard, LocalActivation } from "./local-actors.ts"
 import { Membership } from "./membership.ts"
 import { createOutOfTouch } from "./out-of-touch.ts"
@@ -90,7 +90,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       owners.clear()
       queueReconcile()
     },
-    onSelfExpired: () => recheck("its membership entry had expired"),
+    onSelfExpired: (since) => recheck("its membership entry had expired", since),
     heldTasks: deps.heldTasks,
     onDead: (node, last) => {
       deaths.set(node, Date.now())
@@ -101,7 +101,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
         log("warn", `handling the death of node ${node} failed: ${(e as Error).message}`)
       }
     },
-    onResumed: () => recheck(`it could not heartbeat for more than ${membership.expiryMs} ms`),
+    onResumed: (since) => recheck(`it could not heartbeat for more than ${membership.expiryMs} ms`, since),
   })
   const leases = new Leases(nc, {
     nodeId: me,
@@ -161,12 +161,14 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     return ownerOf(part, membership.runningAtLeast(type, e.stateVersion).filter((n) => n !== me))
   }
 
+  // one function for every lease (a closure per lease would be part of each idle actor's heap)
+  const lostLease = (reason: string, a: Parameters<LeaseGuard["acquire"]>[0]) => {
+    log("warn", `${a.type}/${a.id}: ${reason}; stopping this activation`)
+    actors.stop(a, reason)
+  }
   const guard: LeaseGuard = {
     async acquire(a) {
-      const tookOver = await leases.acquire(a, (reason) => {
-        log("warn", `${a.type}/${a.id}: ${reason}; stopping this activation`)
-        actors.stop(a, reason)
-      })
+      const tookOver = await leases.acquire(a, lostLease as LostLease)
       // stopped while we were asking (the type gave up, the node is leaving): give it back
       if (a.status === "stopped") leases.release(a)
       return tookOver

@@ -43,6 +43,7 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv"
 import { bucketStream, LEASES_BUCKET, leaseKey } from "../../subjects/cluster.ts"
 import { kvSubject } from "../../subjects/jetstream.ts"
+import { leasesChangedSince, leaseRecordOf, StreamMarks, type LeaseRecord } from "./lease-stream-recheck.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { openBucket } from "./kv-buckets.ts"
 
@@ -50,6 +51,8 @@ import { openBucket } from "./kv-buckets.ts"
 const VERIFY_BATCH = 64
 /** How long one read of a lease from the stream's leader may take before it is retried. */
 const VERIFY_READ_TIMEOUT_MS = 1_500
+/** Leases refreshed at once (each an update of its own). */
+const REFRESH_BATCH = 64
 
 export const LEASE_DEFAULTS = {
   leaseTtlMs: 600_000,
@@ -69,19 +72,27 @@ export function isLeaseHeldError(e: unknown): e is LeaseHeldError {
   return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "LeaseHeldError"
 }
 
-interface LeaseRecord {
-  readonly node: string
-  readonly incarnation: string
-  readonly at: string
+/**
+ * A lease this node holds. Kept small (a node holds one per active actor): the key is computed
+ * from the actor when it is needed (refreshes, re-checks), and `lost` is usually one function
+ * shared by every lease, told which actor lost its lease.
+ */
+class Held {
+  constructor(
+    readonly actor: ActorAddress,
+    public revision: number,
+    public refreshedAt: number,
+    /** Called when the lease turns out to be lost (the activation must stop without writing). */
+    readonly lost: LostLease,
+  ) {}
+
+  get key(): string {
+    return leaseKey(this.actor)
+  }
 }
 
-interface Held {
-  readonly key: string
-  revision: number
-  refreshedAt: number
-  /** Called when the lease turns out to be lost (the activation must stop without writing). */
-  readonly lost: (reason: string) => void
-}
+/** Told that the activation of `actor` lost its lease (it must stop without writing). */
+export type LostLease = (reason: string, actor: ActorAddress) => void
 
 export interface LeaseOptions {
   readonly nodeId: string
@@ -98,15 +109,6 @@ export interface LeaseOptions {
 
 const encoder = new TextEncoder()
 
-/** The lease record a stored message carries (undefined: not one). */
-function recordOf(m: { json<T>(): T }): LeaseRecord | undefined {
-  try {
-    return m.json<LeaseRecord>()
-  } catch {
-    return undefined
-  }
-}
-
 export class Leases {
   private kv!: KV
   private jsm!: JetStreamManager
@@ -117,6 +119,8 @@ export class Leases {
   private timer: ReturnType<typeof setInterval> | undefined
   takeovers = 0
   refusals = 0
+  /** Where this node's own writes landed in the lease stream, and when (lease-stream-recheck.ts). */
+  private readonly marks = new StreamMarks()
 
   constructor(
     private readonly nc: NatsConnection,
@@ -149,7 +153,7 @@ export class Leases {
    * Resolves true when the lease was taken over from another holder (not a live member now),
    * false when it was free.
    */
-  async acquire(a: ActorAddress, lost: Held["lost"]): Promise<boolean> {
+  async acquire(a: ActorAddress, lost: LostLease): Promise<boolean> {
     const key = leaseKey(a)
     const pending = this.releasing.get(key)
     if (pending) await pending
@@ -163,7 +167,7 @@ export class Leases {
         if (!isWrongLastSequence(e)) throw this.uncertain(key, e)
         const entry = await this.kv.get(key)
         if (entry === null || entry.operation !== "PUT") continue // released meanwhile: create again
-        const rec = recordOf(entry)
+        const rec = leaseRecordOf(entry)
         if (rec && rec.node !== this.o.nodeId && this.o.isLive(rec.node)) {
           this.refusals++
           throw new LeaseHeldError(key, rec.node)
@@ -187,7 +191,8 @@ export class Leases {
         tookOver = true
         this.o.log("info", `took over the lease of ${key} from ${rec?.node ?? "an unreadable holder"} (not a live member)`)
       }
-      this.held.set(key, { key, revision, refreshedAt: Date.now(), lost })
+      this.held.set(key, new Held(a, revision, Date.now(), lost))
+      this.marks.saw(revision)
       return tookOver
     }
     throw new Error(`could not take the lease of ${key}: it kept changing`)
@@ -268,19 +273,59 @@ export class Leases {
 
   /**
    * Checks every held lease against the bucket; the activations whose lease changed are told so.
-   * The node refuses messages while this runs, so the leases are read `VERIFY_BATCH` at a time,
-   * each read bounded by `VERIFY_READ_TIMEOUT_MS`: the first requests after a reconnect can go
+   * The node refuses messages while this runs, so it must be quick with 100,000 leases held.
+   *
+   * `since`: when the silence began (the send time of the last heartbeat that landed). Another
+   * node takes a lease over only after it stopped hearing this one, so every takeover since is a
+   * write to the lease stream after the last sequence this node saw its own writes land at
+   * before `since`: reading the stream from there (an ordered consumer: a pass over what was
+   * written during the silence, not a request per lease) finds them all. A lease that expired
+   * from the bucket and was created by another node is such a write too. Without `since`, the
+   * whole stream is read. When the stream cannot be read, each lease is read from the stream's
+   * leader instead (`verifyEach`).
+   */
+  async verifyAll(since?: number): Promise<number> {
+    if (this.held.size === 0) return 0
+    try {
+      return await this.verifyFromStream(this.marks.before(since))
+    } catch (e) {
+      this.o.log("warn", `could not read the lease stream to re-check ${this.held.size} lease(s) (${(e as Error).message}); reading each lease`)
+      return await this.verifyEach()
+    }
+  }
+
+  private async verifyFromStream(after: number): Promise<number> {
+    const changed = await leasesChangedSince(this.nc, this.jsm, after, (key, seq, rec) => {
+      const h = this.held.get(key)
+      // written after our own write, and not by us (a refresh of ours landed before its revision was noted)
+      if (h === undefined || seq <= h.revision || (rec?.node === this.o.nodeId && rec.incarnation === this.o.incarnation)) return undefined
+      return h
+    })
+    let lost = 0
+    for (const h of changed) {
+      const key = h.key
+      if (this.held.get(key) !== h) continue
+      this.held.delete(key)
+      lost++
+      h.lost(`lease of ${key} was taken over while this node was out of touch`, h.actor)
+    }
+    return lost
+  }
+
+  /**
+   * `verifyAll` one lease at a time: each read from the stream's leader, `VERIFY_BATCH` at a
+   * time, each bounded by `VERIFY_READ_TIMEOUT_MS`: the first requests after a reconnect can go
    * unanswered while the new server's interest propagates, and a read that fails is retried in
    * the next round instead of holding every other lease up for the client's default 5 s.
    */
-  async verifyAll(): Promise<number> {
+  private async verifyEach(): Promise<number> {
     let lost = 0
     let pending = [...this.held.values()]
     const drop = (h: Held, reason: string, release: boolean) => {
       if (this.held.get(h.key) !== h) return
       this.held.delete(h.key)
       lost++
-      h.lost(reason)
+      h.lost(reason, h.actor)
       // a lease that could not be read may still name this node: left in place, it names a live
       // node that no longer runs the actor, so the actor's owner is refused and forwards here,
       // this node forwards back to the owner, until the lease's max_age (10 min). Deleted at the
@@ -327,27 +372,47 @@ export class Leases {
     try {
       const m = await this.jsm.streams.getMessage(bucketStream(LEASES_BUCKET), { last_by_subj: kvSubject(LEASES_BUCKET, key) })
       const op = m?.header?.get("KV-Operation")
-      return m === null || op === "DEL" || op === "PURGE" ? { revision: 0 } : { revision: m.seq, record: recordOf(m) }
+      return m === null || op === "DEL" || op === "PURGE" ? { revision: 0 } : { revision: m.seq, record: leaseRecordOf(m) }
     } catch (e) {
       if (/no message found|10037/.test(String((e as Error)?.message))) return { revision: 0 }
       throw e
     }
   }
 
+  private refreshing = false
+
+  /**
+   * Refreshes every lease older than a third of its TTL, `REFRESH_BATCH` at a time (one run at a
+   * time): a node holding 100,000 long-lived activations refreshes each within the TTL instead
+   * of losing the ones a fixed number per tick never reached.
+   */
   private async refreshDue(): Promise<void> {
-    const now = Date.now()
-    const due = [...this.held.values()].filter((h) => now - h.refreshedAt > this.ttlMs / 3).slice(0, 500)
-    const body = encoder.encode(JSON.stringify({ node: this.o.nodeId, incarnation: this.o.incarnation, at: new Date().toISOString() } satisfies LeaseRecord))
-    for (const h of due) {
-      try {
-        h.revision = await this.kv.update(h.key, body, h.revision)
-        h.refreshedAt = Date.now()
-      } catch (e) {
-        if (!isWrongLastSequence(e)) continue
-        if (this.held.get(h.key) !== h) continue
-        this.held.delete(h.key)
-        h.lost(`lease of ${h.key} was taken over by another node`)
+    if (this.refreshing) return
+    this.refreshing = true
+    try {
+      const now = Date.now()
+      const due = [...this.held.values()].filter((h) => now - h.refreshedAt > this.ttlMs / 3)
+      const body = encoder.encode(JSON.stringify({ node: this.o.nodeId, incarnation: this.o.incarnation, at: new Date().toISOString() } satisfies LeaseRecord))
+      for (let i = 0; i < due.length && !this.stopped; i += REFRESH_BATCH) {
+        await Promise.all(due.slice(i, i + REFRESH_BATCH).map((h) => this.refresh(h, body)))
       }
+    } finally {
+      this.refreshing = false
+    }
+  }
+
+  private async refresh(h: Held, body: Uint8Array): Promise<void> {
+    const key = h.key
+    if (this.held.get(key) !== h) return
+    try {
+      h.revision = await this.kv.update(key, body, h.revision)
+      h.refreshedAt = Date.now()
+      this.marks.saw(h.revision)
+    } catch (e) {
+      if (!isWrongLastSequence(e)) return
+      if (this.held.get(key) !== h) return
+      this.held.delete(key)
+      h.lost(`lease of ${key} was taken over by another node`, h.actor)
     }
   }
 }

@@ -56,10 +56,10 @@ export interface MembershipOptions {
   readonly log: (level: "info" | "warn" | "error", message: string) => void
   /** Called when the live member set (or a member's state/serving) changed. */
   readonly onChange: () => void
-  /** Called when this node finds that its own entry had expired (it was taken for dead). */
-  readonly onSelfExpired: () => void
-  /** Called when a heartbeat got through after a silence longer than `expiryMs - heartbeatMs`. */
-  readonly onResumed: () => void
+  /** Called when this node finds that its own entry had expired (it was taken for dead); `since`: send time of its last beat that landed. */
+  readonly onSelfExpired: (since: number) => void
+  /** Called when a heartbeat got through after a silence longer than `expiryMs - heartbeatMs`, which began at `since` (the last beat before it). */
+  readonly onResumed: (since: number) => void
   /** Called when a member is taken for dead (not for a graceful leave), with its last entry. */
   readonly onDead?: (node: string, last: MemberRecord) => void
   /** The durable tasks this node holds (ack subjects), advertised in its entry. */
@@ -249,9 +249,10 @@ export class Membership {
 
   private beatOk(sent: number): void {
     // silent long enough to have stopped serving (cluster.ts: out of touch): re-check before serving again
-    const wasSilent = sent - this.lastBeatOk > this.expiryMs - this.heartbeatMs
-    this.lastBeatOk = Math.max(this.lastBeatOk, sent)
-    if (wasSilent && !this.stopped) this.o.onResumed()
+    const before = this.lastBeatOk
+    const wasSilent = sent - before > this.expiryMs - this.heartbeatMs
+    this.lastBeatOk = Math.max(before, sent)
+    if (wasSilent && !this.stopped) this.o.onResumed(before)
   }
 
   private heartbeat(): Promise<void> {
@@ -280,7 +281,7 @@ export class Membership {
         }
         if (this.stopped) return
         this.o.log("warn", `membership entry of ${this.o.nodeId} had expired (this node stalled for more than ${this.expiryMs} ms); verifying leases and re-joining`)
-        this.o.onSelfExpired()
+        this.o.onSelfExpired(this.lastBeatOk)
         try {
           const again = Date.now()
           this.revision = await this.kv.put(key, this.encode())

@@ -1,0 +1,54 @@
+/**
+ * The re-check of a node's leases after a silence reads what the lease stream took since the
+ * silence began, not each lease: with many leases held, one read per lease kept the node
+ * refusing every message for minutes (test/runtime/passivation-scale.test.ts).
+ */
+import { describe, expect, it } from "vitest"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { Leases } from "../../runtime/cluster/leases.ts"
+import { natsPerFile } from "../helpers/nats.ts"
+
+let nc: NatsConnection
+natsPerFile({}, (_s, c) => (nc = c))
+
+const HELD = 2_000
+
+describe("lease re-check from the stream", () => {
+  it("leases - a re-check after a silence finds the lease taken over among 2,000 held without reading each lease", async () => {
+    const live = new Set(["ra", "rb"])
+    const lostOnA: string[] = []
+    const ra = new Leases(nc, { nodeId: "ra", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
+    const rb = new Leases(nc, { nodeId: "rb", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
+    await ra.start()
+    await rb.start()
+    try {
+      const actor = (i: number) => ({ tenant: "default", type: "recheck", id: `a${i}` })
+      for (let i = 0; i < HELD; i += 200) {
+        await Promise.all(Array.from({ length: 200 }, (_, k) => ra.acquire(actor(i + k), (_r, a) => lostOnA.push(a.id))))
+      }
+      // nothing written since the silence began: nothing lost
+      await new Promise((r) => setTimeout(r, 250))
+      const silence = Date.now()
+      expect(await ra.verifyAll(silence)).toBe(0)
+      // ra falls silent; rb takes one of its actors over
+      live.delete("ra")
+      await rb.acquire(actor(1234), () => {})
+      expect(rb.takeovers).toBe(1)
+      // count the per-lease reads (direct gets of the lease stream) the re-check makes
+      let gets = 0
+      const sub = nc.subscribe("$JS.API.STREAM.MSG.GET.>", { callback: () => void gets++ })
+      await nc.flush()
+      expect(await ra.verifyAll(silence)).toBe(1)
+      await nc.flush()
+      sub.unsubscribe()
+      expect(lostOnA).toEqual(["a1234"])
+      expect(ra.held.size).toBe(HELD - 1)
+      expect(gets, "per-lease reads made by the re-check").toBe(0)
+      // without a start, the whole stream is read: the same answer
+      expect(await ra.verifyAll()).toBe(0)
+    } finally {
+      ra.stop()
+      rb.stop()
+    }
+  }, 120_000)
+})
