@@ -14,6 +14,7 @@ import { createMessaging } from "../client/messaging.ts"
 import { createApprovals, type Approvals, type ApprovalRecord } from "./approvals.ts"
 import { serveApprovals } from "./approvals-service.ts"
 import { createModelGate, createToolGate } from "./tool-gate.ts"
+import { watchPolicies } from "./policy-view.ts"
 import type { PheromoneWrite } from "../stigmergy/mod.ts"
 import { createAuditLog, type AuditLog, type AuditRetention, type AuditStats, type RecordReceipt } from "./audit-log.ts"
 import { loadNodeKey, publishKey, type NodeKey } from "./receipts.ts"
@@ -93,6 +94,7 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
   const kvm = new Kvm(nc)
   const [policies, approvalsKv] = await Promise.all([kvm.create(POLICY_BUCKET, { history: 5, replicas: o.replicas ?? 1 }), kvm.create(APPROVALS_BUCKET, { history: 5, replicas: o.replicas ?? 1 })])
   const approvals = createApprovals(approvalsKv)
+  const policyView = await watchPolicies(policies)
   const messaging = createMessaging(nc)
   const requesterOf = (r: ApprovalRecord) => {
     const slash = r.requester.indexOf("/")
@@ -157,7 +159,7 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
     audit,
     record: audit.record,
     gate: createToolGate({ policies, approvals, note: audit.note }),
-    modelGate: createModelGate({ policies, note: audit.note }),
+    modelGate: createModelGate({ policies, note: audit.note, view: policyView }),
     approvals,
     policies,
     onPheromoneWrite: (tenant, write) => audit.note(tenant, "pheromone", pheromoneReceipt(write)),
@@ -165,6 +167,7 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
     async close() {
       for (const s of subs) s.unsubscribe()
       served?.stop()
+      policyView.stop()
       await audit.close()
     },
   }

@@ -30,6 +30,8 @@ export type { ApprovalRecord, ApprovalStatus, Approvals, NewApproval } from "./a
 export { serveApprovals } from "./approvals-service.ts"
 export type { ApprovalsServiceOptions } from "./approvals-service.ts"
 export { APPROVAL_TIMEOUT_MS, evaluatePolicy, parseRules, PolicyRule, readPolicy, SEVERITY_RANK, Severity, TenantPolicy, writePolicy } from "./policy.ts"
+export { watchPolicies } from "./policy-view.ts"
+export type { PolicyView } from "./policy-view.ts"
 export type { PolicyAction, PolicyDecision, PolicyEffect } from "./policy.ts"
 export { approvalIdOf, createModelGate, createToolGate, summariseContext } from "./tool-gate.ts"
 export type { ToolGateDeps } from "./tool-gate.ts"

@@ -22,7 +22,7 @@
  *
  * Rules live in the KV bucket `ants_policy` under the tenant, as `{"rules":[...],"at","by"}`.
  */
-import type { KV } from "@nats-io/kv"
+import type { KV, KvEntry } from "@nats-io/kv"
 import { Either, ParseResult, Schema } from "effect"
 import { policyKey } from "../../subjects/governance.ts"
 import { GovernanceError } from "./errors.ts"
@@ -127,7 +127,11 @@ export function evaluatePolicy(rules: ReadonlyArray<PolicyRule>, a: PolicyAction
 
 /** A tenant's rules from the policy bucket (none: the defaults). */
 export async function readPolicy(kv: KV, tenant: string): Promise<TenantPolicy> {
-  const e = await kv.get(policyKey(tenant))
+  return policyOfEntry(await kv.get(policyKey(tenant)), tenant)
+}
+
+/** The policy a bucket entry holds (none, or deleted: the defaults); a stored policy that does not parse throws. */
+export function policyOfEntry(e: KvEntry | null, tenant: string): TenantPolicy {
   if (!e || e.operation !== "PUT") return { rules: [] }
   try {
     return { ...e.json<TenantPolicy>(), rules: parseRules(e.json<TenantPolicy>().rules) }

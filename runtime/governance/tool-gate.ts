@@ -14,6 +14,7 @@ import { ModelDeniedError, type ChatMessage, type ModelGate, type ToolGate, type
 import type { RecordReceipt } from "./audit-log.ts"
 import type { Approvals, ApprovalRecord } from "./approvals.ts"
 import { evaluatePolicy, readPolicy } from "./policy.ts"
+import type { PolicyView } from "./policy-view.ts"
 
 /** The request id of a tool call: stable across resumption (16 hex digits of its key's sha256). */
 export function approvalIdOf(idempotencyKey: string): string {
@@ -93,12 +94,13 @@ export function createToolGate(d: ToolGateDeps): ToolGate {
  * estimated cost there); a deployment a rule denies (or holds for approval, which a model call
  * does not wait for) is not used. Each refusal and each `notify` is recorded in the audit.
  */
-export function createModelGate(d: Pick<ToolGateDeps, "policies" | "note">): ModelGate {
+export function createModelGate(d: Pick<ToolGateDeps, "policies" | "note"> & { readonly view?: PolicyView }): ModelGate {
   return async (call) => {
     const tenant = call.caller.tenant
     let rules
     try {
-      rules = (await readPolicy(d.policies, tenant)).rules
+      // the node's watched view when it has one: no KV read per model call
+      rules = (d.view ? await d.view.policy(tenant) : await readPolicy(d.policies, tenant)).rules
     } catch (e) {
       throw new ModelDeniedError(`the tenant's policy could not be read (${(e as Error).message})`)
     }

@@ -11,12 +11,13 @@ import { Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
 import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
-import { createApprovals, createModelGate, createToolGate, writePolicy } from "../../runtime/governance/mod.ts"
+import { createApprovals, createModelGate, createToolGate, watchPolicies, writePolicy } from "../../runtime/governance/mod.ts"
 import { createModels, defineTool, type AskAgent, type ModelsFile } from "../../runtime/models/mod.ts"
 import { registryTool } from "../../runtime/tools/mod.ts"
 import { APPROVALS_BUCKET, POLICY_BUCKET } from "../../subjects/governance.ts"
 import { errorCodeOf } from "../../subjects/errors.ts"
 import { natsPerFile } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
 
 const broker = natsPerFile()
 const me = { tenant: "shop", type: "clerk", id: "c1" }
@@ -71,6 +72,33 @@ describe("policy over model use, spending and every tool path", () => {
     await setRules([{ effect: "deny", action: "model", agentType: "researcher" }])
     expect((await client.chat("hello", { model: "large" })).content).toBe("ok")
     expect(modelsUsed(before).at(-1)).toBe("large")
+  })
+
+  it("policy view - the node's gate reads a watched view of the policies: it follows each write, and a stored policy that does not parse refuses calls", async () => {
+    oai.respond(() => ({ text: "ok" }))
+    const view = await watchPolicies(policies)
+    try {
+      const models = createModels({ file: file(), env: {}, modelGate: createModelGate({ policies, note, view }) })
+      const client = models.client(me, async () => null)
+      await setRules([{ id: "v1", effect: "deny", action: "model", model: "large" }])
+      await waitUntil(async () => (await view.policy(me.tenant)).rules[0]?.id === "v1", { timeoutMs: 5000 })
+      const before = oai.count()
+      expect((await client.chat("hello", { model: "large" })).content).toBe("ok")
+      expect(modelsUsed(before)).toEqual(["small"])
+      await setRules([{ id: "v2", effect: "deny", action: "model", model: "small" }])
+      await waitUntil(async () => (await view.policy(me.tenant)).rules[0]?.id === "v2", { timeoutMs: 5000 })
+      await client.chat("hello", { model: "small" })
+      expect(modelsUsed(before).at(-1)).toBe("large")
+      await policies.put(me.tenant, JSON.stringify({ rules: [{ effect: "maybe" }] }))
+      await waitUntil(async () => (await view.policy(me.tenant).then(() => false, () => true)), { timeoutMs: 5000 })
+      const refused = await client.chat("hello").catch((e) => e)
+      expect(refused).toMatchObject({ _tag: "ModelDeniedError" })
+      expect(refused.message).toContain("not valid")
+      expect(oai.count()).toBe(before + 2)
+    } finally {
+      view.stop()
+      await setRules([])
+    }
   })
 
   it("spend policy - a deployment whose estimated cost for the call passes minUsd is not used; approve refuses too (a model call does not wait)", async () => {
