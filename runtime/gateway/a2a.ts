@@ -105,11 +105,12 @@ async function askChat(nc: NatsConnection, subject: string, text: string, timeou
   return reply.value as ChatAnswer
 }
 
+const turnStatus = (state: TaskState, message?: Message) => ({ state, message, timestamp: new Date().toISOString() })
+
 /** A streamed turn: the task opens working, the deltas are chunks of the `reply` artifact, the task closes with the answer. */
 async function streamTurn(ctx: RequestContext, bus: ExecutionEventBus, nc: NatsConnection, tenant: string, subject: string, text: string, timeoutMs: number): Promise<void> {
   const { taskId, contextId } = ctx
-  const status = (state: TaskState, message?: Message) => ({ state, message, timestamp: new Date().toISOString() })
-  bus.publish(AgentEvent.task({ id: taskId, contextId, status: status(TaskState.TASK_STATE_WORKING), artifacts: [], history: [ctx.userMessage], metadata: undefined }))
+  bus.publish(AgentEvent.task({ id: taskId, contextId, status: turnStatus(TaskState.TASK_STATE_WORKING), artifacts: [], history: [ctx.userMessage], metadata: undefined }))
   const streamId = randomUUID().replace(/-/g, "")
   let chunks = 0
   const deltas = nc.subscribe(modelStreamSubject(tenant, streamId), {
@@ -140,13 +141,25 @@ async function streamTurn(ctx: RequestContext, bus: ExecutionEventBus, nc: NatsC
     // the last deltas travel just behind the reply
     await nc.flush()
     deltas.unsubscribe()
-    bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: status(TaskState.TASK_STATE_COMPLETED, agentMessage(contextId, taskId, answer.text, { turn: answer.turn, offline: answer.offline })), metadata: { chunks } }))
+    bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: turnStatus(TaskState.TASK_STATE_COMPLETED, agentMessage(contextId, taskId, answer.text, { turn: answer.turn, offline: answer.offline })), metadata: { chunks } }))
   } catch (e) {
     deltas.unsubscribe()
-    const code = (e as { code?: string }).code
-    const message = `${code ? `${code}: ` : ""}${(e as Error)?.message ?? String(e)}`
-    bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: status(TaskState.TASK_STATE_FAILED, agentMessage(contextId, taskId, message)), metadata: code ? { code } : undefined }))
+    bus.publish(failedStatus(taskId, contextId, e))
   }
+  bus.finished()
+}
+
+/** The status that closes a streamed turn's task failed: the error's envelope code and message. */
+function failedStatus(taskId: string, contextId: string, e: unknown) {
+  const code = (e as { code?: string }).code
+  const message = `${code ? `${code}: ` : ""}${(e as Error)?.message ?? String(e)}`
+  return AgentEvent.statusUpdate({ taskId, contextId, status: turnStatus(TaskState.TASK_STATE_FAILED, agentMessage(contextId, taskId, message)), metadata: code ? { code } : undefined })
+}
+
+/** A streamed turn that fails before it is asked: its task opens and closes failed. */
+function failTurn(ctx: RequestContext, bus: ExecutionEventBus, e: unknown): void {
+  bus.publish(AgentEvent.task({ id: ctx.taskId, contextId: ctx.contextId, status: turnStatus(TaskState.TASK_STATE_WORKING), artifacts: [], history: [ctx.userMessage], metadata: undefined }))
+  bus.publish(failedStatus(ctx.taskId, ctx.contextId, e))
   bus.finished()
 }
 
@@ -155,7 +168,12 @@ function executor(type: string, connections: GatewayConnections, timeoutMs: numb
     async execute(ctx, bus) {
       const user = ctx.context.user as GatewayUser
       const id = ctx.contextId
-      if (!isToken(id)) throw new GatewayError("invalid_request", `contextId "${id}" cannot name an actor: use letters, digits, _ and - (at most 128)`)
+      if (!isToken(id)) {
+        const bad = new GatewayError("invalid_request", `contextId "${id}" cannot name an actor: use letters, digits, _ and - (at most 128)`)
+        // streamed, the caller's mistake closes its task failed (thrown, the SDK would log it as the agent's failure)
+        if (user.streaming) return failTurn(ctx, bus, bad)
+        throw bad
+      }
       const text = textOf(ctx.userMessage)
       const nc = await connections.of(user.caller)
       const subject = agentSubject({ tenant: user.tenant, type, id, tag: "Chat" })

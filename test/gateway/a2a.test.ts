@@ -102,7 +102,8 @@ describe("gateway a2a", () => {
     expect(big.some((e) => e.$case === "artifactUpdate")).toBe(false)
     const bad = await stream("bad.context", "hi")
     expect(bad.at(-1)!.value.status.state).toBe(TaskState.TASK_STATE_FAILED)
-    expect(textOf(bad.at(-1)!.value.status)).toContain('contextId "bad.context" cannot name an actor')
+    expect(textOf(bad.at(-1)!.value.status)).toMatch(/^invalid_request: contextId "bad.context" cannot name an actor/)
+    expect(bad.at(-1)!.value.metadata).toEqual({ code: "invalid_request" })
   })
 
   it("gateway a2a - the card and the endpoint need a token, and only conversational types speak A2A", async () => {
