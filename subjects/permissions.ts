@@ -12,10 +12,17 @@
  *                          API calls that name them (direct get by subject, consumers whose key
  *                          filter is in the create subject, stream info, consumer delete, flow
  *                          control)
- *                subscribe ants.<t>.> , its lifecycle and supervisor events, and its own reply
- *                          inboxes _INBOX_<t>.> (tenant clients connect with that inbox prefix)
+ *                          governance, read-only: its approval queue (list, show), its audit
+ *                          stream (an ordered read: stream info, consumer create, next, delete)
+ *                          and the published audit keys (to verify it)
+ *                subscribe ants.<t>.> , its lifecycle and supervisor events, the decisions on its
+ *                          approval requests, and its own reply inboxes _INBOX_<t>.> (tenant
+ *                          clients connect with that inbox prefix)
  *                Never: another tenant's subjects, keys or streams, actor state (ants_state),
- *                dead letters, node control (ants._sys.node.>), `>`.
+ *                dead letters, node control (ants._sys.node.>), `>`; nor deciding or
+ *                delegating an approval, reading or setting a policy, or announcing an audit
+ *                notice: those are an operator's (a tenant's agents act through its principal, so an agent
+ *                could otherwise approve its own action or relax its own policy).
  *   node         what a runtime node needs: the whole ants.> space, the runtime's KV and
  *                JetStream API ($KV.>, $JS.>), its own inboxes, and answers to any request it
  *                receives (allow_responses), including tenants' _INBOX_<t> replies. Not $SYS.>
@@ -25,6 +32,7 @@
  *                without answering other principals' requests.
  */
 import { PARTITIONS, ROOT, token } from "./grammar.ts"
+import { AUDIT_KEYS_BUCKET, approvalsSubject, auditStreamName } from "./governance.ts"
 import { PHEROMONE_BUCKET, WORKSPACE_BUCKET } from "./pheromones.ts"
 
 /** A nats-server permissions block. */
@@ -53,6 +61,22 @@ export function tenantPermissions(tenant: string): Permissions {
     `$JS.API.CONSUMER.DELETE.KV_${b}.*`,
     `$JS.FC.KV_${b}.>`,
   ])
+  const audit = auditStreamName(t)
+  const governance = [
+    approvalsSubject(t, "list"),
+    approvalsSubject(t, "show"),
+    `$JS.API.STREAM.INFO.${audit}`,
+    `$JS.API.CONSUMER.CREATE.${audit}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${audit}.*`,
+    `$JS.API.CONSUMER.DELETE.${audit}.*`,
+    `$JS.API.STREAM.INFO.KV_${AUDIT_KEYS_BUCKET}`,
+    `$JS.API.DIRECT.GET.KV_${AUDIT_KEYS_BUCKET}.>`,
+    `$JS.API.STREAM.MSG.GET.KV_${AUDIT_KEYS_BUCKET}`,
+    `$JS.API.CONSUMER.CREATE.KV_${AUDIT_KEYS_BUCKET}.>`,
+    `$JS.API.CONSUMER.INFO.KV_${AUDIT_KEYS_BUCKET}.*`,
+    `$JS.API.CONSUMER.DELETE.KV_${AUDIT_KEYS_BUCKET}.*`,
+    `$JS.FC.KV_${AUDIT_KEYS_BUCKET}.>`,
+  ]
   return {
     publish: {
       allow: [
@@ -61,11 +85,12 @@ export function tenantPermissions(tenant: string): Permissions {
         `${ROOT}._sys.tasks.${t}.status.*`,
         `${ROOT}._sys.tasks.${t}.sched.>`,
         ...kv,
+        ...governance,
       ],
       deny: [`${ROOT}.${t}.audit.>`],
     },
     subscribe: {
-      allow: [`${ROOT}.${t}.>`, `${ROOT}._sys.lifecycle.${t}.>`, `${ROOT}._sys.supervisor.${t}.>`, `${tenantInboxPrefix(t)}.>`],
+      allow: [`${ROOT}.${t}.>`, `${ROOT}._sys.lifecycle.${t}.>`, `${ROOT}._sys.supervisor.${t}.>`, `${ROOT}._sys.approvals.${t}.decided.*`, `${tenantInboxPrefix(t)}.>`],
     },
   }
 }

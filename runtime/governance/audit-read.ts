@@ -13,8 +13,11 @@ import { verifyChain, type StoredMessage, type VerifyReport } from "./audit-veri
 /** What is stored in a tenant's stream, from sequence `from` on (default: the first kept). */
 export async function readAuditStream(nc: NatsConnection, tenant: string, o: { last?: number } = {}): Promise<{ messages: StoredMessage[]; firstSeq: number; lastSeq: number }> {
   const name = auditStreamName(tenant)
-  const jsm = await jetstreamManager(nc)
+  // no account-info call first: a tenant principal may read its own audit stream, not the account
+  const jsm = await jetstreamManager(nc, { checkAPI: false })
   const info = await jsm.streams.info(name).catch((e: unknown) => {
+    // a principal of another tenant is refused by the server: say so, not "no stream"
+    if (/permissions violation/i.test(String((e as Error)?.message))) throw new GovernanceError("unavailable", `this connection may not read tenant "${tenant}"'s audit (the server refused: ${(e as Error).message})`, { cause: e })
     throw new GovernanceError("not_found", `tenant "${tenant}" has no audit stream (${name}) yet: nothing was recorded for it, or no node with governance has run`, { cause: e })
   })
   const { first_seq: firstSeq, last_seq: lastSeq, messages: count } = info.state
