@@ -94,7 +94,8 @@ const WINDOW_MS = 100
 export const HOLD_MAX = 20_000
 /** How long a lane is left unread while a moved partition's old subscription drains (the server keeps up to its max_pending for it). */
 const HOLD_LANE_MS = 1_000
-const SLICE = 500
+/** Held messages dispatched per event-loop turn: about what one 8 KiB read slice carries. */
+const SLICE = 64
 
 export function createInboundLanes(
   main: NatsConnection,

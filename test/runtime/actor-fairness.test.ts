@@ -4,13 +4,12 @@
  * actors are served while it catches up; its own messages keep their order.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { NatsConnection } from "@nats-io/nats-core"
 import { Schema } from "effect"
 import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { TURNS_PER_YIELD } from "../../runtime/actor/turn-budget.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { agentSubject } from "../../subjects/grammar.ts"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
 let open: () => void = () => undefined
@@ -39,26 +38,22 @@ const gate = defineAgent({
 
 const unlimited = { ratePerSec: Number.POSITIVE_INFINITY }
 const enc = new TextEncoder()
-let server: NatsServer
-let nc: NatsConnection
+const nats = natsPerFile()
 let node: AntsNode
 
 beforeAll(async () => {
-  server = await natsFixture()
-  nc = await rawConnect(server.url)
-  node = await startNode({ agents: [gate], nats: server.url, logger: () => {}, limits: { tenantRate: unlimited, agentRate: unlimited } })
+  node = await startNode({ agents: [gate], nats: nats.server.url, logger: () => {}, limits: { tenantRate: unlimited, agentRate: unlimited } })
 })
 
 afterAll(async () => {
   open()
   await node?.drain()
-  await nc?.close()
-  await server?.stop()
 })
 
 describe("actor fairness", () => {
   it("actor fairness - a long mailbox of async turns gives the event loop back between slices, in order", async () => {
     const n = 600
+    const nc = nats.nc
     const at = (tag: string) => agentSubject({ tenant: "t", type: "gate", id: "busy", tag })
     nc.publish(at("Wait"), enc.encode("{}"))
     for (let i = 0; i < n; i++) nc.publish(at("Step"), enc.encode(JSON.stringify({ n: i })))

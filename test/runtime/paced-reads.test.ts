@@ -6,26 +6,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { holdReads, paceReads, SLICE_BYTES } from "../../runtime/client/paced-reads.ts"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile, rawConnect } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
-let server: NatsServer
-let pub: NatsConnection
+const nats = natsPerFile()
 let reader: NatsConnection
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
 beforeAll(async () => {
-  server = await natsFixture()
-  pub = await rawConnect(server.url)
-  reader = await rawConnect(server.url)
+  reader = await rawConnect(nats.server.url)
   expect(paceReads(reader)).toBe(true)
 })
 
 afterAll(async () => {
   await reader?.close()
-  await pub?.close()
-  await server?.stop()
 })
 
 /** Counts event-loop turns (one check phase each) until stopped. */
@@ -58,8 +53,8 @@ describe("paced reads", () => {
       },
     })
     await reader.flush()
-    for (let i = 0; i < n; i++) pub.publish(subject, body)
-    await pub.flush()
+    for (let i = 0; i < n; i++) nats.nc.publish(subject, body)
+    await nats.nc.flush()
     await waitUntil(() => got === n, { timeoutMs: 30_000 })
     clock.stop()
     const most = Math.max(...perTurn.values())
@@ -82,8 +77,8 @@ describe("paced reads", () => {
       },
     })
     await reader.flush()
-    sizes.forEach((size, i) => pub.publish(subject, enc.encode(JSON.stringify({ i, pad: "p".repeat(size) }))))
-    await pub.flush()
+    sizes.forEach((size, i) => nats.nc.publish(subject, enc.encode(JSON.stringify({ i, pad: "p".repeat(size) }))))
+    await nats.nc.flush()
     await waitUntil(() => seen.length === sizes.length, { timeoutMs: 30_000 })
     expect(bad).toBe(0)
     expect(seen.map((s) => s.i)).toEqual(sizes.map((_, i) => i))
@@ -94,16 +89,16 @@ describe("paced reads", () => {
     const seen: number[] = []
     reader.subscribe(subject, { callback: (_e, m) => void seen.push(Number(dec.decode(m.data))) })
     await reader.flush()
-    const probe = await rawConnect(server.url)
+    const probe = await rawConnect(nats.server.url)
     try {
       let probed = false
       probe.subscribe("paced.probe", { callback: () => void (probed = true) })
       await probe.flush()
       const release = holdReads(reader)
-      for (let i = 0; i < 2_000; i++) pub.publish(subject, enc.encode(String(i)))
+      for (let i = 0; i < 2_000; i++) nats.nc.publish(subject, enc.encode(String(i)))
       // the server has taken the messages (and queued them for the reader) when the probe,
       // published after them, comes back; then the reader's socket gets a hundred turns
-      pub.publish("paced.probe", enc.encode("after"))
+      nats.nc.publish("paced.probe", enc.encode("after"))
       await waitUntil(() => probed)
       for (let t = 0; t < 100; t++) await new Promise((r) => setImmediate(r))
       expect(seen.length).toBe(0)
