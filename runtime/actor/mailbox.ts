@@ -13,6 +13,11 @@ export interface Envelope {
   readonly tag: string
   readonly message: unknown
   readonly msg: Msg | undefined
+  /**
+   * `msg.reply` as the node read it once ("" for a tell): nats.js decodes an empty reply subject
+   * again on every read, so a tell's answer path asks this instead.
+   */
+  readonly reply?: string
   /** Where the node counted the message in (settled once: handled or rejected with a code). */
   readonly ticket?: Ticket
   /** Body bytes, counted against the actor's and the node's mailbox bytes while queued. */

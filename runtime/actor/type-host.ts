@@ -332,7 +332,7 @@ export class TypeHost implements CellHost {
    */
   replyOk(env: Envelope, value: unknown): void {
     const msg: Msg | undefined = env.msg
-    if (!msg?.reply) {
+    if (msg === undefined || !(env.reply ?? msg.reply)) {
       this.node.ledger.handled(env.ticket)
       endSpan(env.span)
       return
@@ -352,7 +352,7 @@ export class TypeHost implements CellHost {
   replyError(env: Envelope, code: ErrorCode, message: string, details?: unknown): void {
     this.node.ledger.rejected(env.ticket, code)
     const msg: Msg | undefined = env.msg
-    if (msg?.reply) {
+    if (msg !== undefined && (env.reply ?? msg.reply)) {
       this.respond(msg, encodeError(code, message, details))
       this.observeAsk?.(env.tag, env.at)
     }

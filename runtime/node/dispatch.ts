@@ -145,7 +145,8 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
         message = r.right
       }
       const cell = host.cell(p.tenant, p.id, p.key)
-      if (!cell.enqueue({ tag: p.tag, message, msg, ticket, bytes: data.length, at: msg.reply ? performance.now() : undefined, trace: span })) {
+      const reply = msg.reply
+      if (!cell.enqueue({ tag: p.tag, message, msg, reply, ticket, bytes: data.length, at: reply ? performance.now() : undefined, trace: span })) {
         const why = cell.queued >= host.mailboxCapacity ? `${host.mailboxCapacity} messages` : `${cell.queuedBytes} bytes queued, limit ${host.mailboxBytes} per actor and ${budget.max} per node`
         return reject(msg, "overloaded", `mailbox of ${p.type}/${p.id} is full (${why}); retry later`, undefined, p, ticket)
       }
