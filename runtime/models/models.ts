@@ -127,7 +127,13 @@ export function createModels(options: ModelsOptions = {}): Models {
 
   function client(address: ActorAddress, askAgent: AskAgent, publish?: PublishPort, signal?: () => AbortSignal | undefined): ModelClient {
     const budgeted = limitsOf(config.budgets, address).length > 0
-    const call = async (req: ModelRequest, route: RouteOptions): Promise<ModelAnswer> => {
+    /**
+     * One routed call, its spend recorded. With `spending` (a turn's calls), the spend of an actor
+     * no budget limits is written while the turn goes on (its answer is journaled meanwhile, one
+     * round trip to the store less per model call) and handed to `spending`, which the turn
+     * waits for before it ends.
+     */
+    const call = async (req: ModelRequest, route: RouteOptions, spending?: (write: Promise<void>) => void): Promise<ModelAnswer> => {
       const s = route.signal ?? signal?.()
       let routed: RouteOptions = s ? { ...route, type: address.type, signal: s } : { ...route, type: address.type }
       if (options.modelGate) {
@@ -149,6 +155,7 @@ export function createModels(options: ModelsOptions = {}): Models {
         throw e
       }
       if (hold) await Promise.all([hold.settle(answer.costUsd), ledger.record(address, answer.usage, answer.costUsd)])
+      else if (spending) spending(ledger.record(address, answer.usage, answer.costUsd))
       else await ledger.record(address, answer.usage, answer.costUsd)
       return answer
     }
@@ -192,12 +199,18 @@ export function createModels(options: ModelsOptions = {}): Models {
           await journal.setMeta(fresh)
         }
         const route: RouteOptions = { ...o.route, onDelta: o.onDelta }
-        const steps = journaledSteps({ journal, address, turn: o.turn, recorded, summarise: route.summarise, call: (req, summarise) => call(req, { ...route, summarise }) })
+        // spend writes in flight, each with its failure caught at once (none may go unhandled)
+        const spent: Array<Promise<unknown>> = []
+        let spendFailure: unknown
+        const spending = (w: Promise<void>) => void spent.push(w.catch((e: unknown) => (spendFailure ??= e)))
+        const steps = journaledSteps({ journal, address, turn: o.turn, recorded, summarise: route.summarise, call: (req, summarise) => call(req, { ...route, summarise }, spending) })
         try {
           const r = await runTurnLoop({ spec: o, address, turn: o.turn, history, input, steps, askAgent, onDelta: o.onDelta, gate: options.gate, ...(o.resume ? { resume: o.resume } : {}) })
-          await journal.setMeta({ ...(meta ?? fresh), status: "done", finishedAt: new Date().toISOString(), answer: r.text, steps: r.modelSteps })
+          await Promise.all([journal.setMeta({ ...(meta ?? fresh), status: "done", finishedAt: new Date().toISOString(), answer: r.text, steps: r.modelSteps }), ...spent])
+          if (spendFailure !== undefined) throw spendFailure
           return r
         } catch (e) {
+          await Promise.all(spent)
           // Kept open: a retry of the same turn resumes from what was recorded.
           await journal.setMeta({ ...(meta ?? fresh), error: (e as Error)?.message ?? String(e) }).catch(() => undefined)
           throw e

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { counter } from "../../actors/examples/index.ts"
+import { assistant } from "../../actors/examples/assistant.ts"
+import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { costByType, costCommand } from "../../runtime/cli/cost-command.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
@@ -30,6 +32,35 @@ describe("ants cost", () => {
     expect(c.activations).toBe(5)
     expect(c.sleepingHours).toBeGreaterThan(0)
     expect(c.cost).toBeLessThan(c.alwaysOnCost)
+  })
+
+  it("cost - a type's model spend (calls, tokens, dollars from the models file's prices) is shown beside its compute", async () => {
+    const fake = await startFakeOpenAI(() => ({ text: "fine", usage: { input: 1000, output: 200 } }))
+    const n = await startNode({
+      agents: [assistant, counter],
+      nats: server.url,
+      nodeId: "n-models",
+      memory: false,
+      logger: () => {},
+      models: { file: { providers: { fake: { kind: "openai", baseURL: `${fake.url}/v1` } }, models: [{ name: "m", provider: "fake", price: { input: 2, output: 10 } }] }, env: {} },
+    })
+    try {
+      for (const id of ["a1", "a2"]) await n.client.ref(assistant, id).ask("Chat", { text: "hello" })
+      const lines: string[] = []
+      expect(await costCommand([], { nc: n.nc, json: true, out: (s) => lines.push(s) })).toBe(0)
+      const report = JSON.parse(lines[0])
+      // 2 calls x (1000 in at $2/M + 200 out at $10/M) = $0.008
+      expect(report.models.assistant).toMatchObject({ calls: 2, inputTokens: 2000, outputTokens: 400 })
+      expect(report.models.assistant.usd).toBeCloseTo(0.008, 9)
+      expect(report.types.find((t: { type: string }) => t.type === "assistant")).toMatchObject({ activations: 2 })
+      const table: string[] = []
+      expect(await costCommand([], { nc: n.nc, json: false, out: (s) => table.push(s) })).toBe(0)
+      const row = table.join("\n").split("\n").find((l) => l.startsWith("assistant"))!
+      expect(row).toMatch(/\b2\s+2000\/400\s+0\.008000\s*$/)
+    } finally {
+      await n.drain()
+      await fake.close()
+    }
   })
 
   it("cost - the seed's example: 500 agents used 2 h a day save 87%", () => {
