@@ -45,7 +45,7 @@ export interface CellHost extends TurnHost {
     readonly monitor: LoopMonitor
     readonly budget: { bytes: number; readonly max: number }
   }
-  transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string): void
+  transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string, sleptHere?: boolean): void
   /** Frees a cell whose handler cannot be waited for: restarts it from its last stored state. */
   restartStuck(cell: ActorCell, reason: string): void
   restore(cell: ActorCell): Promise<void>
@@ -111,7 +111,7 @@ export class ActorCell implements ActorAddress {
    * checkpoint carries `acct.sleptAt`) is reported `sleeping>warming`, not `cold>warming`.
    */
   activate(from: "cold" | "sleeping"): void {
-    if (from === "sleeping") this.host.transition(this, from, "warming")
+    if (from === "sleeping") this.host.transition(this, from, "warming", undefined, true)
     this.status = "warming"
     const announce = () => {
       if (from === "cold") this.host.transition(this, this.wokeFromSleep ? "sleeping" : "cold", "warming")

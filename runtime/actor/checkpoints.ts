@@ -40,6 +40,10 @@ export interface CheckpointOwner extends ActorAddress {
   resume(): void
 }
 
+/** Names this process among the earlier runs of a node with the same id (write tokens). */
+const PROCESS_TAG = Math.random().toString(36).slice(2, 10)
+let writers = 0
+
 export class Checkpoints {
   /** KV revision of the last checkpoint (0: none). */
   revision = 0
@@ -61,10 +65,11 @@ export class Checkpoints {
   failing = false
   /** Why the last write failed (for the error that ends a drain's tries). */
   lastError: unknown = undefined
-  /** Writes whose outcome is unknown (their request failed), by token: the JSON each carried. */
-  private readonly uncertain = new Map<string, string>()
+  /** Writes whose outcome is unknown (their request failed), by token: the JSON each carried (null: none, the usual case). */
+  private uncertain: Map<string, string> | null = null
   private writes = 0
-  private readonly writer = Math.random().toString(36).slice(2, 10)
+  /** Names this activation's writes among every activation of the process (a number: no string per cell). */
+  private readonly writer = ++writers
 
   constructor(private readonly cell: CheckpointOwner) {}
 
@@ -123,14 +128,14 @@ export class Checkpoints {
 
   private async write(json: string, sleptAt?: number): Promise<void> {
     const cell = this.cell
-    const token = `${cell.host.node.id}.${this.writer}.${++this.writes}`
+    const token = `${cell.host.node.id}.${PROCESS_TAG}-${this.writer}.${++this.writes}`
     const span = startCheckpointSpan(cell, json.length)
     let failure: unknown
     try {
       this.revision = await cell.host.store.save(cell, json, this.revision, cell.accounting(sleptAt), token)
       this.saved = json
       if (this.unsaved === json) this.unsaved = undefined
-      this.uncertain.clear()
+      this.uncertain = null
       // what was answered after this write began is still to be stored
       this.unstoredSince = this.dirty ? this.dirtySince : 0
       cell.host.stats.checkpoints++
@@ -143,7 +148,7 @@ export class Checkpoints {
       const fenced = (e as { _tag?: string })?._tag === "StateFencedError"
       this.lastError = e
       // a write whose request failed may still land: remember it, to recognise it later
-      if (!fenced) this.uncertain.set(token, json)
+      if (!fenced) (this.uncertain ??= new Map()).set(token, json)
       cell.checkpointFailed(e)
       if (!fenced) this.storeFailed()
     } finally {
@@ -191,7 +196,7 @@ export class Checkpoints {
     if (cell.status === "stopped") return
     if (this.saving !== null) return again()
     if (current.revision !== this.revision) {
-      const landed = current.token !== undefined ? this.uncertain.get(current.token) : undefined
+      const landed = current.token !== undefined ? this.uncertain?.get(current.token) : undefined
       if (landed === undefined) {
         cell.checkpointFailed(new StateFencedError(`${cell.tenant}.${cell.type}.${cell.id}`, this.revision))
         return
@@ -209,7 +214,7 @@ export class Checkpoints {
       if (this.failing) again()
       return
     }
-    this.uncertain.clear()
+    this.uncertain = null
     this.unstoredSince = 0
     this.failing = false
     cell.host.node.log("info", `${cell.type}/${cell.id}: its checkpoint is stored again; serving`)

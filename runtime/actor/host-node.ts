@@ -52,7 +52,7 @@ export interface HostNode {
   /** The node's limits, resolved. */
   readonly limits: ResolvedLimits
   /** Told of every lifecycle transition, after it is published (lasting cost accounting, runtime/elastic/cost-meter.ts). */
-  transitioned?(a: { readonly tenant: string; readonly type: string; readonly id: string }, from: string, to: string, reason?: string): void
+  transitioned?(a: { readonly tenant: string; readonly type: string; readonly id: string }, from: string, to: string, reason?: string, sleptHere?: boolean): void
   /** Where answered asks' latency is observed (`ants_ask_duration_seconds`); absent: not observed. */
   readonly askLatency?: AskLatency
 }

@@ -25,6 +25,7 @@ import type { CompiledTag } from "../agent/protocol.ts"
 import type { StateStore } from "./state-store.ts"
 import { migrateOnActivation } from "./state-migration.ts"
 import { WakeHints } from "./wake-hints.ts"
+import { SleepingActors } from "./sleeping-actors.ts"
 import { mayPassivate, warmPoolIds } from "./lifecycle-policy.ts"
 import type { HostNode, TypeStats } from "./host-node.ts"
 import type { CellHost } from "./cell.ts"
@@ -36,11 +37,11 @@ export type { HostNode, TypeStats }
 export class TypeHost implements CellHost {
   readonly cells = new Map<string, ActorCell>()
   /**
-   * Actors of this type that passivated on this node, with the time they went to sleep. An
-   * entry goes when the actor wakes here, or when its partition moves to another node
-   * (`forgetSleeping`), so it holds only this node's sleeping actors.
+   * Actors of this type that passivated on this node. An entry goes when the actor wakes here, or
+   * when its partition moves to another node (`forgetSleeping`), so it holds only this node's
+   * sleeping actors.
    */
-  readonly sleeping = new Map<string, number>()
+  readonly sleeping: SleepingActors
   readonly compiled: ReadonlyMap<string, CompiledTag>
   readonly stats: TypeStats = {
     activations: 0,
@@ -83,6 +84,7 @@ export class TypeHost implements CellHost {
     passivateAfterMs: number,
   ) {
     this.compiled = definition.protocol.compiled
+    this.sleeping = new SleepingActors(this.stats)
     this.checkpointPolicy = definition.checkpoint ?? "after-change"
     this.passivateAfterMs = definition.passivateAfterMs ?? passivateAfterMs
     this.poolIds = new Set(warmPoolIds(definition))
@@ -117,12 +119,8 @@ export class TypeHost implements CellHost {
       cell = new ActorCell(this, tenant, id, key)
       this.cells.set(key, cell)
       this.stats.activations++
-      const sleptAt = this.sleeping.get(key)
-      if (sleptAt !== undefined) {
-        this.sleeping.delete(key)
-        this.stats.sleepingMs += Date.now() - sleptAt
-      }
-      cell.activate(sleptAt !== undefined ? "sleeping" : "cold")
+      const slept = this.sleeping.delete(key)
+      cell.activate(slept ? "sleeping" : "cold")
     }
     return cell
   }
@@ -217,7 +215,7 @@ export class TypeHost implements CellHost {
     this.cells.delete(cell.key)
     this.unsubscribeCell(cell)
     this.node.guard?.release(cell)
-    this.sleeping.set(cell.key, Date.now())
+    this.sleeping.add(cell.key)
     this.hints.forget(cell.key)
     this.stats.passivations++
     this.stats.activeMs += Date.now() - cell.activeSince
@@ -226,7 +224,7 @@ export class TypeHost implements CellHost {
 
   /** The tenant and id of every actor of this type asleep here. */
   *sleepingActors(): Generator<{ readonly tenant: string; readonly id: string }> {
-    for (const key of this.sleeping.keys()) yield parseActorKey(key)
+    for (const key of this.sleeping) yield parseActorKey(key)
   }
 
   /**
@@ -236,12 +234,13 @@ export class TypeHost implements CellHost {
    * actor's own accounting from its checkpoint when it wakes it. Returns how many were dropped.
    */
   forgetSleeping(keep: (id: string) => boolean): number {
-    const now = Date.now()
     let dropped = 0
-    for (const [key, sleptAt] of this.sleeping) {
-      if (keep(parseActorKey(key).id)) continue
+    for (const key of this.sleeping) {
+      const a = parseActorKey(key)
+      if (keep(a.id)) continue
       this.sleeping.delete(key)
-      this.stats.sleepingMs += now - sleptAt
+      // not published (the actor did not change), but its sleep is no longer booked here
+      this.node.transitioned?.({ tenant: a.tenant, type: this.definition.type, id: a.id }, "sleeping", "cold", "moved", true)
       dropped++
     }
     return dropped
@@ -320,10 +319,11 @@ export class TypeHost implements CellHost {
     cell.restart(delayMs, shutdownMs)
   }
 
-  transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string): void {
+  /** Publishes a transition. `sleptHere`: a wake of an actor that passivated on this node. */
+  transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string, sleptHere?: boolean): void {
     if (from === "stopped") return
     this.publish(lifecycleSubject(a), { from, to, node: this.node.id, at: new Date().toISOString(), ...(reason ? { reason } : {}) })
-    this.node.transitioned?.({ tenant: a.tenant, type: a.type, id: a.id }, from, to, reason)
+    this.node.transitioned?.(a, from, to, reason, sleptHere)
   }
 
   /**

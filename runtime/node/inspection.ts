@@ -21,14 +21,14 @@ export function typeStats(hosts: ReadonlyMap<string, TypeHost>): NodeStats["type
     let warming = 0
     // cost accounting up to now: closed incarnations plus the running ones
     let activeMs = host.stats.activeMs
-    let sleepingMs = host.stats.sleepingMs
+    host.sleeping.book(now)
+    const sleepingMs = host.stats.sleepingMs
     for (const c of host.cells.values()) {
       if (c.status === "idle") idle++
       else if (c.status === "warming") warming++
       else if (c.status === "active") active++
       activeMs += now - c.activeSince
     }
-    for (const sleptAt of host.sleeping.values()) sleepingMs += now - sleptAt
     types[name] = {
       ...host.stats,
       activeMs,

@@ -172,7 +172,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     for (const w of models.config.warnings) log("warn", `models: ${w}`)
   }
   // lasting lifecycle costs per tenant and type, metered from the transitions (runtime/elastic/cost-meter.ts)
-  const costs = await startCostMeter(nc, { nodeId: id, replicas, log, stillAsleep: (a) => hosts.get(a.type)?.sleeping.has(actorKey(a.tenant, a.id)) === true })
+  const costs = await startCostMeter(nc, { nodeId: id, replicas, log })
   const hostNode: HostNode = {
     transitioned: costs.transitioned,
     scopes: tenancy.scopes,

@@ -1,0 +1,42 @@
+/**
+ * The actors of one type that passivated on this node: their cell keys and nothing else, since a
+ * node holds a million of them. Their sleeping time is booked for all of them at once (the count
+ * times the time since the last booking) into the type's `sleepingMs`, not kept per actor.
+ */
+export class SleepingActors {
+  private readonly keys = new Set<string>()
+  /** Until when the sleep of the actors held is booked. */
+  private bookedAt = Date.now()
+
+  constructor(private readonly stats: { sleepingMs: number }) {}
+
+  get size(): number {
+    return this.keys.size
+  }
+
+  has(key: string): boolean {
+    return this.keys.has(key)
+  }
+
+  [Symbol.iterator](): IterableIterator<string> {
+    return this.keys.values()
+  }
+
+  /** Books the sleep of every actor held up to `now` (before one is added or removed). */
+  book(now = Date.now()): void {
+    this.stats.sleepingMs += this.keys.size * Math.max(0, now - this.bookedAt)
+    this.bookedAt = now
+  }
+
+  add(key: string): void {
+    this.book()
+    this.keys.add(key)
+  }
+
+  /** Removes `key` (it wakes here, or its partition moved); false when it was not asleep here. */
+  delete(key: string): boolean {
+    if (!this.keys.has(key)) return false
+    this.book()
+    return this.keys.delete(key)
+  }
+}
