@@ -10,12 +10,16 @@
  *                                           wakes a sleeping instance (or a stored one), or a new
  *                                           one when there is none or `new` is true; the reply's
  *                                           value is `{"type","id","created","status"}`
+ *   ants._sys.schedules.list                every node answers (a broadcast, gathered) with the
+ *                                           schedules of the types it hosts: `{"node","schedules":[ScheduleInfo]}`
+ *                                           (`ants schedules`)
  *   ants._sys.schedule.<type>.<name>        what became of a firing that fell while no node ran
  *                                           the type: `{"type","name","fireAt","outcome","node","at"}`,
  *                                           outcome `caught_up` (policy run_once) or `skipped`
  *
  * KV `ants_schedule_marks` (history 1, no expiry), key `<type>.<name>`: the time (epoch ms) of
- * the last firing handled, so a node that starts after an outage knows which firings it missed.
+ * the last firing handled, so a node that starts after an outage knows which firings it missed
+ * (`<ms> start` when the schedule first started and has handled none since).
  * Firing claims stay in `ants_schedules` (`scheduleClaimKey`), their value saying what was done.
  */
 import { ROOT, SubjectError, token } from "./grammar.ts"
@@ -86,6 +90,29 @@ export function parseWakeTypeSubject(subject: string): { tenant: string; type: s
 /** `ants._sys.schedule.<type>.<name>` */
 export function scheduleEventSubject(type: string, name: string): string {
   return `${ROOT}._sys.schedule.${token("type", type)}.${token("token", name)}`
+}
+
+/** The broadcast every node answers with its schedules (`ants schedules`). */
+export const SCHEDULES_LIST_SUBJECT = `${ROOT}._sys.schedules.list`
+
+/** One schedule as a node reports it (`ants schedules`). */
+export interface ScheduleInfo {
+  readonly type: string
+  readonly name: string
+  readonly cron: string
+  /** Its time zone (UTC when it declares none). */
+  readonly timezone: string
+  readonly tenant: string
+  readonly id: string
+  readonly tag: string
+  /** The policy for firings that fell while no node ran the type. */
+  readonly missed: MissedFiringPolicy
+  /** Auto-sleep after a firing woke the actor, in minutes; absent when none. */
+  readonly sleepAfterMinutes?: number
+  /** The next firing after the node's clock (ISO); absent when the expression never fires again. */
+  readonly next?: string
+  /** The last firing handled anywhere in the swarm (from `ants_schedule_marks`), and what became of it. */
+  readonly last?: { readonly fireAt: string; readonly outcome?: string; readonly node?: string }
 }
 
 /** Every schedule event. */

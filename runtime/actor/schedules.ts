@@ -20,12 +20,15 @@ import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm, type KV } from "@nats-io/kv"
 import { agentSubject, DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import { SCHEDULE_BUCKET, scheduleClaimKey } from "../../subjects/kv.ts"
-import { SCHEDULE_MARKS_BUCKET, scheduleEventSubject, scheduleMarkKey } from "../../subjects/wake.ts"
+import { SCHEDULE_MARKS_BUCKET, scheduleEventSubject, scheduleMarkKey, type ScheduleInfo } from "../../subjects/wake.ts"
 import type { AgentDefinition, Schedule } from "../agent/define-agent.ts"
 import { retrying } from "../../supervisors/backoff.ts"
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
+
+/** A mark written by a schedule's first start (`<ms> start`): where missed firings begin, not a firing handled. */
+const START_MARK = " start"
 
 /** Missed firings looked at per schedule when a node starts. */
 export const MAX_MISSED = 1000
@@ -40,6 +43,8 @@ export const systemClock: Clock = { now: () => Date.now() }
 export interface ScheduleRunner {
   /** Fires what fell due up to `now` (the node's lifecycle tick calls it). */
   tick(now: number): Promise<void>
+  /** This node's schedules as `ants schedules` shows them: next firing on the node's clock, policy, auto-sleep, last firing. */
+  list(): Promise<ScheduleInfo[]>
   stop(): void
 }
 
@@ -84,7 +89,7 @@ export async function startSchedules(
 ): Promise<ScheduleRunner> {
   const clock = options.clock ?? systemClock
   const entries = defs.flatMap((def) => (def.schedules ?? []).map((sch) => ({ type: def.type, sch })))
-  if (entries.length === 0) return { tick: async () => undefined, stop: () => undefined }
+  if (entries.length === 0) return { tick: async () => undefined, list: async () => [], stop: () => undefined }
   const replicas = options.replicas ?? 1
   const claims: KV = await retrying(() => new Kvm(nc).create(SCHEDULE_BUCKET, { history: 1, ttl: 24 * 3600_000, replicas }), 20_000)
   const marks: KV = await retrying(() => new Kvm(nc).create(SCHEDULE_MARKS_BUCKET, { history: 1, replicas }), 20_000)
@@ -119,11 +124,11 @@ export async function startSchedules(
   const catchUp = async (type: string, sch: Schedule, now: number) => {
     const e = await marks.get(scheduleMarkKey(type, sch.name))
     if (!e || e.value.length === 0) {
-      // first start ever: nothing before now was this schedule's to fire
-      await marks.create(scheduleMarkKey(type, sch.name), encoder.encode(String(now))).catch(() => undefined)
+      // first start ever: nothing before now was this schedule's to fire (marked as a start, not a firing)
+      await marks.create(scheduleMarkKey(type, sch.name), encoder.encode(`${now}${START_MARK}`)).catch(() => undefined)
       return
     }
-    const missed = firingsBetween(sch, Number(decoder.decode(e.value)), now, MAX_MISSED)
+    const missed = firingsBetween(sch, parseInt(decoder.decode(e.value), 10), now, MAX_MISSED)
     if (missed.length === 0) return
     const policy = sch.missed ?? "skip"
     const last = missed[missed.length - 1]!
@@ -167,7 +172,45 @@ export async function startSchedules(
       }
     }
   }
+  /** The last firing handled (the mark, when it is a firing of the cron and not a first start's), with its claim's outcome. */
+  const lastFiring = async (type: string, sch: Schedule): Promise<ScheduleInfo["last"]> => {
+    const m = await marks.get(scheduleMarkKey(type, sch.name)).catch(() => null)
+    const text = m ? decoder.decode(m.value) : ""
+    const at = parseInt(text, 10)
+    if (!Number.isFinite(at) || text.endsWith(START_MARK) || firingsBetween(sch, at - 1, at, 1)[0] !== at) return undefined
+    const c = await claims.get(scheduleClaimKey(type, sch.name, at)).catch(() => null)
+    let claimed: { outcome?: string; node?: string } = {}
+    try {
+      if (c && c.value.length > 0) claimed = JSON.parse(decoder.decode(c.value))
+    } catch {
+      // not ours to read: the firing time alone
+    }
+    return { fireAt: new Date(at).toISOString(), ...(claimed.outcome ? { outcome: claimed.outcome } : {}), ...(claimed.node ? { node: claimed.node } : {}) }
+  }
+
   return {
+    async list() {
+      const now = clock.now()
+      return await Promise.all(
+        entries.map(async ({ type, sch }) => {
+          const next = nextFiring(sch, now)
+          const last = await lastFiring(type, sch)
+          return {
+            type,
+            name: sch.name,
+            cron: sch.cron,
+            timezone: sch.timezone ?? "UTC",
+            tenant: sch.tenant ?? DEFAULT_TENANT,
+            id: sch.id,
+            tag: sch.tag,
+            missed: sch.missed ?? "skip",
+            ...(sch.sleepAfterMinutes !== undefined ? { sleepAfterMinutes: sch.sleepAfterMinutes } : {}),
+            ...(next !== undefined ? { next: new Date(next).toISOString() } : {}),
+            ...(last ? { last } : {}),
+          }
+        }),
+      )
+    },
     async tick(now) {
       // one pass at a time: a slow KV write never runs two passes over the same firings
       if (stopped || running) return

@@ -12,25 +12,21 @@ import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import { defineCommand, type CommandSpec } from "./command-spec.ts"
 import { custom, duration, flag, int, intList, json, list, oneOf, text, time } from "./option.ts"
 import { UsageError } from "./usage-error.ts"
-import { CREDENTIALS } from "./credentials-spec.ts"
+import { clientOptions, CREDENTIALS, natsClient } from "./credentials-spec.ts"
 import { CHAOS } from "./chaos-spec.ts"
 import { TOOL_LEVEL_NAMES, toolCommands } from "./tool-spec.ts"
 import { APPROVALS, AUDIT, GOVERNANCE_COMMANDS, POLICY } from "./governance-spec.ts"
 import { checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, memoryStore } from "./memory-spec.ts"
+import { SCHEDULES } from "./schedule-spec.ts"
 // ── gateway (runtime/gateway) ──
 import { GATEWAY, SCHEMA } from "./gateway-spec.ts"
 export { GATEWAY, SCHEMA }
 // ── end gateway ──
 
-export { APPROVALS, AUDIT, CHAOS, POLICY, checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, TOOL_LEVEL_NAMES }
+export { APPROVALS, AUDIT, CHAOS, POLICY, SCHEDULES, checkMemoryStore, EMBEDDING_NAMES, MEMORY, MEMORY_KIND_NAMES, TOOL_LEVEL_NAMES }
 
-const natsClient = () =>
-  text("<url[,url]>", "the NATS server (or cluster, comma-separated) to talk to").defaultIs(
-    "$NATS_URL, else the embedded server of a node running on this machine, else nats://127.0.0.1:4222",
-  )
 const tenant = () => text("<tenant>", "the tenant").withDefault(DEFAULT_TENANT)
-/** The options of a command that talks to NATS: the server and the credentials. */
-const client = () => ({ nats: natsClient(), ...CREDENTIALS })
+const client = clientOptions
 /** The same, and how long the command waits for answers (`what`), by default `ms`. */
 const clientWaiting = (what: string, ms: number) => ({ ...client(), timeout: duration("<ms>", what).withDefault(ms) })
 /** A command or subcommand without positional arguments. */
@@ -413,4 +409,4 @@ export const TURN = defineCommand({
 export const { TOOL, MCP } = toolCommands({ tenant, clientWaiting, noArgs })
 
 /** Every command, in the order `ants --help` lists them. */
-export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TOOL, MCP, TENANT, ...GOVERNANCE_COMMANDS, AUTH, BENCH, CHAOS, GATEWAY, SCHEMA]
+export const COMMANDS: ReadonlyArray<CommandSpec<any>> = [NODE, DEMO, ASK, TELL, WAKE, SCHEDULES, NODES, ACTORS, COST, TURN, PHEROMONE, TASK, DLQ, MEMORY, TOOL, MCP, TENANT, ...GOVERNANCE_COMMANDS, AUTH, BENCH, CHAOS, GATEWAY, SCHEMA]

@@ -16,3 +16,12 @@ export const CREDENTIALS = {
   "tls-cert": text("<file>", "client certificate (with --tls-key)").defaultIs("$NATS_CERT"),
   "tls-key": text("<file>", "client certificate's private key").defaultIs("$NATS_KEY"),
 }
+
+/** The NATS server (or cluster) a command talks to. */
+export const natsClient = () =>
+  text("<url[,url]>", "the NATS server (or cluster, comma-separated) to talk to").defaultIs(
+    "$NATS_URL, else the embedded server of a node running on this machine, else nats://127.0.0.1:4222",
+  )
+
+/** The options of a command that talks to NATS: the server and the credentials. */
+export const clientOptions = () => ({ nats: natsClient(), ...CREDENTIALS })

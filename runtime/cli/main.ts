@@ -10,7 +10,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { CommandSpec, Parsed } from "./command-spec.ts"
-import { ACTORS, APPROVALS, ASK, AUDIT, AUTH, BENCH, CHAOS, COMMANDS, COST, DEMO, DLQ, GATEWAY, MCP, MEMORY, NODE, NODES, PHEROMONE, POLICY, SCHEMA, TASK, TELL, TENANT, TOOL, TURN, WAKE } from "./commands.ts"
+import { ACTORS, APPROVALS, ASK, AUDIT, AUTH, BENCH, CHAOS, COMMANDS, COST, DEMO, DLQ, GATEWAY, MCP, MEMORY, NODE, NODES, PHEROMONE, POLICY, SCHEDULES, SCHEMA, TASK, TELL, TENANT, TOOL, TURN, WAKE } from "./commands.ts"
 import type { Io } from "./io.ts"
 import { runCommand } from "./run-command.ts"
 import { isUsageError } from "./usage-error.ts"
@@ -47,6 +47,7 @@ const MODULES: Record<string, () => Promise<Loaded>> = {
     const m = await import("./message-commands.ts")
     return { check: (p) => void m.wakeSubject(p), run: m.runWake }
   },
+  [SCHEDULES.name]: async () => ({ run: (await import("./schedules-command.ts")).runSchedules }),
   [NODES.name]: async () => ({ run: (await import("./cluster-commands.ts")).runNodes }),
   [ACTORS.name]: async () => ({ run: (await import("./cluster-commands.ts")).runActors }),
   [COST.name]: async () => ({ run: (await import("./cost-command.ts")).runCost }),

@@ -15,6 +15,8 @@
 import type { NatsConnection } from "@nats-io/nats-core"
 import { agentSubject, DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import { partitionOf } from "../../subjects/partition-hash.ts"
+import { encodeError, encodeOk } from "../../subjects/envelope.ts"
+import { SCHEDULES_LIST_SUBJECT } from "../../subjects/wake.ts"
 import { actorKey } from "../../subjects/inbound.ts"
 import type { AgentDefinition } from "../agent/define-agent.ts"
 import { idsToKeepAwake, idsToWakeAtStart } from "../actor/lifecycle-policy.ts"
@@ -92,6 +94,14 @@ export async function startLifecycleLoop(d: LifecycleLoopDeps): Promise<{ stop()
     }
   }
   const schedules = await startSchedules(nc, d.agents, { nodeId: id, replicas: d.replicas, log, clock })
+  // every node answers `ants schedules` (one with none says so: an empty list)
+  const listing = nc.subscribe(SCHEDULES_LIST_SUBJECT, {
+    callback: (_e, m) =>
+      void schedules.list().then(
+        (list) => m.respond(encodeOk({ node: id, schedules: list })),
+        (e: unknown) => m.respond(encodeError("unavailable", `node ${id} could not read its schedules: ${(e as Error).message}`)),
+      ).catch(() => undefined),
+  })
   const tick = Math.max(20, Math.min(1000, Math.floor(Math.min(d.idleAfterMs, d.passivateAfterMs) / 2)))
   const sweeper = setInterval(() => {
     const real = Date.now()
@@ -108,6 +118,7 @@ export async function startLifecycleLoop(d: LifecycleLoopDeps): Promise<{ stop()
   return {
     stop() {
       clearInterval(sweeper)
+      listing.unsubscribe()
       schedules.stop()
     },
   }

@@ -116,6 +116,15 @@ describe("ants --help", () => {
     expect((await cli(["help", "dlq"])).out).toBe(dlq)
   })
 
+  it("cli help - ants --help lists schedules; schedules --help shows --type, --json and what each line says", async () => {
+    expect((await cli(["--help"])).out).toMatch(/^ {2}schedules\s+every schedule the nodes run: next firing, missed-firing policy, auto-sleep, last run$/m)
+    const h = (await cli(["schedules", "--help"])).out
+    expect(h).toMatch(/--type <type>\s+only this agent type/)
+    expect(h).toContain("--json")
+    expect(h).toMatch(/the policy\s+for firings missed while no node ran the type/)
+    expect(h).toContain("npx ants schedules --type counter --json")
+  })
+
   it("cli help - bench --help lists every option bench/options.ts parses, with its defaults, and every scenario", async () => {
     const help = (await cli(["bench", "--help"])).out
     const benchFlags = new Set([...BENCH_USAGE.matchAll(/--([a-z-]+)/g)].map((m) => m[1]!))

@@ -3,7 +3,8 @@
  * firings missed while no node ran follow the schedule's policy (run_once: one delivery on
  * recovery, the others recorded as caught up; skip: nothing delivered, each recorded as
  * skipped), a schedule's auto-sleep puts the actor to sleep long before its passivation time,
- * and a business-hours window opening wakes the type's instances and closing lets them sleep.
+ * a business-hours window opening wakes the type's instances and closing lets them sleep, and
+ * `ants schedules` lists each schedule with its next firing, policy, auto-sleep and last run.
  */
 import { afterEach, describe, expect, it } from "vitest"
 import { Kvm } from "@nats-io/kv"
@@ -15,6 +16,14 @@ import { natsPerFile } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { watchLifecycleOf } from "../helpers/lifecycle-events.ts"
 import { napper } from "./fixtures/napper-agent.ts"
+import { schedulesCommand } from "../../runtime/cli/schedules-command.ts"
+
+/** `ants schedules` run as the shell runs it, against the test's server. */
+async function schedulesCli(...argv: string[]): Promise<{ code: number; out: string }> {
+  const out: string[] = []
+  const code = await schedulesCommand(argv, { nc: nats.nc, json: false, out: (l) => void out.push(l), err: (l) => void out.push(l) })
+  return { code, out: out.join("\n") }
+}
 
 const nats = natsPerFile()
 const enc = new TextEncoder()
@@ -151,5 +160,39 @@ describe("schedules", () => {
     clock.set("2026-12-08T09:00:01Z")
     await waitUntil(() => log.states("desk").filter((s) => s === "warming").length === 2, { timeoutMs: 20_000, message: "the next opening wakes desk again" })
     log.stop()
+  })
+
+  it("ants schedules - lists every schedule with its next firing on the node's clock, missed-firing policy, auto-sleep and last run (never, delivered, skipped)", async () => {
+    const clock = testClock("2026-12-07T08:00:00Z") // a Monday
+    const declared = {
+      schedules: [
+        { name: "listed", cron: "0 9 * * *", id: "l1", tag: "Tick", missed: "run_once" as const, sleepAfterMinutes: 30 },
+        { name: "listedweekly", cron: "0 9 * * 1", timezone: "Europe/Paris", id: "l2", tag: "Tick", tenant: "acme" },
+      ],
+    }
+    let node = await start(declared, clock)
+    const before = JSON.parse((await schedulesCli("--type", "napper", "--json")).out)
+    expect(before.nodes).toBe(1)
+    expect(before.schedules).toEqual([
+      { type: "napper", name: "listed", cron: "0 9 * * *", timezone: "UTC", tenant: "default", id: "l1", tag: "Tick", missed: "run_once", sleepAfterMinutes: 30, next: "2026-12-07T09:00:00.000Z", nodes: [node.id] },
+      // 09:00 in Paris is 08:00 UTC: the next Monday's, this one's has passed
+      { type: "napper", name: "listedweekly", cron: "0 9 * * 1", timezone: "Europe/Paris", tenant: "acme", id: "l2", tag: "Tick", missed: "skip", next: "2026-12-14T08:00:00.000Z", nodes: [node.id] },
+    ])
+    clock.set("2026-12-07T09:00:00.500Z")
+    await waitUntil(async () => (await get("l1")).ticks === 1, { timeoutMs: 20_000, message: "the 09:00 firing is delivered" })
+    await waitUntil(async () => JSON.parse((await schedulesCli("--json")).out).schedules.find((x: { name: string }) => x.name === "listed")?.last !== undefined, { timeoutMs: 20_000, message: "the firing is listed as the last run" })
+    const after = JSON.parse((await schedulesCli("--json")).out).schedules.find((x: { name: string }) => x.name === "listed")
+    expect(after).toMatchObject({ next: "2026-12-08T09:00:00.000Z", last: { fireAt: "2026-12-07T09:00:00.000Z", outcome: "delivered", node: node.id } })
+    // an outage over the next Monday: the weekly firing is skipped, and listed so
+    await node.drain()
+    clock.set("2026-12-15T12:00:00Z")
+    node = await start(declared, clock)
+    await waitUntil(async () => JSON.parse((await schedulesCli("--json")).out).schedules.find((x: { name: string }) => x.name === "listedweekly")?.last?.outcome === "skipped", { timeoutMs: 20_000, message: "the skipped weekly firing is listed" })
+    const text = await schedulesCli("--type", "napper")
+    expect(text.code).toBe(0)
+    expect(text.out).toMatch(/^TYPE\s+NAME\s+CRON\s+ACTOR\s+NEXT\s+MISSED\s+AUTO-SLEEP\s+LAST RUN\s+NODES$/m)
+    expect(text.out).toMatch(/napper\s+listed\s+0 9 \* \* \* \(UTC\)\s+l1 Tick\s+2026-12-16T09:00:00.000Z\s+run_once\s+30 min\s+2026-12-15T09:00:00.000Z caught_up/)
+    expect(text.out).toMatch(/napper\s+listedweekly\s+0 9 \* \* 1 \(Europe\/Paris\)\s+acme\/l2 Tick\s+2026-12-21T08:00:00.000Z\s+skip\s+-\s+2026-12-14T08:00:00.000Z skipped on /)
+    expect((await schedulesCli("--type", "nosuch")).out).toBe("no schedules of type nosuch on the 1 node(s) answering")
   })
 })
