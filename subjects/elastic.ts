@@ -7,6 +7,12 @@
  *                                            the same partition mapping as any actor) hands it
  *                                            to an idle member and relays the reply.
  *                                            `_Inspect` there answers the pool's state.
+ *   ants.<tenant>.pool.<type>.<Tag>          the same, spread: every node hosting the type takes
+ *                                            these in one queue group (`ants-pool-<type>`), so
+ *                                            no single node routes the pool and none is its
+ *                                            single point of failure; the taker hands it to an
+ *                                            idle member wherever it lives. `_Inspect` answers
+ *                                            the taker's view.
  *
  * KV `ants_pools`, key `<tenant>.<type>`: the pool's current size (JSON, see PoolRecord in
  * runtime/elastic/pool-state.ts). KV `ants_resource_pools`, key `<tenant>.<pool>.<slot>`: one
@@ -14,7 +20,10 @@
  * `elastic.load.<type>` (agent types) or `elastic.capability.<capability...>` (task
  * capabilities), one trail per reporting node (id = the node id).
  */
-import { agentSubject, token } from "./grammar.ts"
+import { agentSubject, ROOT, SubjectError, token } from "./grammar.ts"
+
+/** Header of a pool message one router handed to another (the node whose members may be idle): that router does not hand it on again. */
+export const POOL_HOP_HEADER = "Ants-Pool-Hop"
 
 /** The id that addresses a type's pool instead of one actor. Ids beginning with `_` are never actors. */
 export const POOL_ID = "_pool"
@@ -25,6 +34,30 @@ export const LOAD_ROOT = "elastic"
 
 export function poolSubject(parts: { tenant: string; type: string; tag: string }): string {
   return agentSubject({ tenant: parts.tenant, type: parts.type, id: POOL_ID, tag: parts.tag })
+}
+
+/** The spread pool address: `ants.<tenant>.pool.<type>.<Tag>` (any node hosting the type routes it). */
+export function poolSpreadSubject(parts: { tenant: string; type: string; tag: string }): string {
+  return `${ROOT}.${token("tenant", parts.tenant)}.pool.${token("type", parts.type)}.${token("tag", parts.tag)}`
+}
+
+/** What every node hosting `type` subscribes to (in queue group `poolSpreadQueue(type)`): its spread pool address in every tenant. */
+export function poolSpreadPatternAllTenants(type: string): string {
+  return `${ROOT}.*.pool.${token("type", type)}.*`
+}
+
+export function poolSpreadQueue(type: string): string {
+  return `ants-pool-${token("type", type)}`
+}
+
+export function parsePoolSpreadSubject(subject: string): { tenant: string; type: string; tag: string } | SubjectError {
+  const t = subject.split(".")
+  if (t.length !== 5 || t[0] !== ROOT || t[2] !== "pool") return new SubjectError(`not a pool subject: ${subject} (ants.<tenant>.pool.<type>.<Tag>)`, "subject", subject)
+  try {
+    return { tenant: token("tenant", t[1]!), type: token("type", t[3]!), tag: token("tag", t[4]!) }
+  } catch (e) {
+    return e instanceof SubjectError ? e : new SubjectError(String(e), "subject", subject)
+  }
 }
 
 export function isPoolId(id: string): boolean {

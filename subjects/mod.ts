@@ -144,14 +144,19 @@ export {
 export {
   LOAD_ROOT,
   POOLS_BUCKET,
+  POOL_HOP_HEADER,
   POOL_ID,
   RESOURCE_POOLS_BUCKET,
   capabilityLoadLocation,
   capabilityOfLoadLocation,
   isPoolId,
   parsePoolKey,
+  parsePoolSpreadSubject,
   poolKey,
   poolMemberId,
+  poolSpreadPatternAllTenants,
+  poolSpreadQueue,
+  poolSpreadSubject,
   poolSubject,
   resourcePoolFilter,
   resourceSlotKey,
@@ -163,6 +168,6 @@ export { TOOLS_BUCKET, TOOLS_QUEUE, TOOLS_WILDCARD, TOOL_NAME, TOOL_OPS, parseTo
 export type { ToolOp } from "./tools.ts"
 export { APPROVALS_BUCKET, APPROVALS_REQUESTS_WILDCARD, APPROVAL_OPS, AUDIT_KEYS_BUCKET, POLICY_BUCKET, approvalDecidedSubject, approvalKey, approvalsFilter, approvalsSubject, auditKeyKey, auditStreamName, auditStreamSubjects, parseApprovalsSubject, parseAuditStreamName, parseLifecycleSubject, policyKey } from "./governance.ts"
 export type { ApprovalOp } from "./governance.ts"
-export { SCHEDULE_EVENTS, SCHEDULE_MARKS_BUCKET, decodeWakeRequest, parseWakeTypeSubject, scheduleEventSubject, scheduleMarkKey, typeStateKeys, wakeTypePatternAllTenants, wakeTypeSubject } from "./wake.ts"
-export type { MissedFiringPolicy, WakeRequest, WakeTypeReply, WakeTypeRequest } from "./wake.ts"
+export { SCHEDULE_EVENTS, SCHEDULE_MARKS_BUCKET, SCHEDULES_LIST_SUBJECT, decodeWakeRequest, parseWakeTypeSubject, scheduleEventSubject, scheduleMarkKey, typeStateKeys, wakeTypePatternAllTenants, wakeTypeSubject } from "./wake.ts"
+export type { MissedFiringPolicy, ScheduleInfo, WakeRequest, WakeTypeReply, WakeTypeRequest } from "./wake.ts"
 export { LIFECYCLE_COST_BUCKET, lifecycleCostKey, parseLifecycleCostKey } from "./lifecycle-cost.ts"

@@ -31,6 +31,7 @@
 import { randomUUID } from "node:crypto"
 import type { Msg, Subscription } from "@nats-io/nats-core"
 import { routeSubscription } from "../../subjects/cluster.ts"
+import { POOL_ID } from "../../subjects/elastic.ts"
 import { PARTITIONS, partitionQueue, partitionSubscription, type AgentSubjectParts } from "../../subjects/grammar.ts"
 import { actorKey, type Inbound } from "../../subjects/inbound.ts"
 import { partitionOf } from "../../subjects/partition-hash.ts"
@@ -144,6 +145,8 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       return { refused: `node ${me} lost touch with the swarm (no heartbeat for ${membership.silentFor()} ms) and is re-checking its actors; retry` }
     }
     if (actors.has(p.type, p.key)) return false
+    // a pool address is routed by whichever node serving the type has it (no owner: pool-router.ts)
+    if (p.id === POOL_ID && membership.candidates(p.type).includes(me)) return false
     const part = p.part
     const owner = ownerFor(p.type, part)
     if (owner === undefined || owner === me) return false
@@ -175,9 +178,8 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     },
     refused(a, error) {
       const part = partitionOf(a.type, a.id)
-      let to: string
-      if (isLeaseHeldError(error)) to = error.holder
-      else {
+      let to = isLeaseHeldError(error) ? error.holder : ""
+      if (!to) {
         // state a newer version wrote (a rolling upgrade under way): the node that runs it serves the actor
         const newer = newerHolder(a.type, part, error)
         if (newer === undefined) return false

@@ -6,9 +6,11 @@
  */
 import type { Msg, NatsConnection } from "@nats-io/nats-core"
 import type { ErrorCode } from "../../subjects/envelope.ts"
-import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
+import { DEFAULT_TENANT, SubjectError } from "../../subjects/grammar.ts"
 import { partitionOf } from "../../subjects/partition-hash.ts"
-import { POOL_ID, poolKey, typeLoadLocation } from "../../subjects/elastic.ts"
+import { parsePoolSpreadSubject, POOL_ID, poolKey, poolSpreadPatternAllTenants, poolSpreadQueue, typeLoadLocation } from "../../subjects/elastic.ts"
+import { encodeError } from "../../subjects/envelope.ts"
+import { actorKey, toInbound, type Inbound } from "../../subjects/inbound.ts"
 import type { TypeHost } from "../actor/type-host.ts"
 import type { Pheromones } from "../stigmergy/pheromones.ts"
 import { poolSpecOf, type PoolSpec, type PoolSpecInput } from "./pool-spec.ts"
@@ -59,6 +61,8 @@ export interface ElasticDeps {
   /** The node's audit (its record port): where scaling receipts go unless `ElasticOptions.record` says otherwise. */
   readonly record?: ElasticRecord
   readonly log: (level: "info" | "warn" | "error", message: string) => void
+  /** The node's dispatch path (checks, quotas, then the pool router) for a message taken on the spread pool address. */
+  dispatch(msg: Msg, routed: Inbound): void
 }
 
 export interface ElasticNode {
@@ -109,7 +113,11 @@ export async function startElasticNode(d: ElasticDeps, o: ElasticOptions = {}): 
     }
   }
 
-  const router = createPoolRouter({ nodeId: d.nodeId, nc: d.nc, state, specOf, signalLoad: (t, type) => signals.get(poolKey(t, type)) ?? 0, record: o.record ?? d.record, log: d.log })
+  const busyHere = (tenant: string, type: string, id: string) => {
+    const cell = d.hosts.get(type)?.cells.get(actorKey(tenant, id))
+    return cell !== undefined && (cell.busy || cell.queued > 0)
+  }
+  const router = createPoolRouter({ nodeId: d.nodeId, nc: d.nc, state, specOf, busyHere, ownerOf: d.ownerOf, signalLoad: (t, type) => signals.get(poolKey(t, type)) ?? 0, record: o.record ?? d.record, log: d.log })
   state.onChange((r) => router.adopt(r))
   const keeper = createPoolKeeper({ hosts: d.hosts, state, specOf, owns, log: d.log })
   const routes = (_tenant: string, type: string) => owns(type, POOL_ID)
@@ -131,6 +139,21 @@ export async function startElasticNode(d: ElasticDeps, o: ElasticOptions = {}): 
     o.loadIntervalMs === false
       ? undefined
       : startLoadReporter({ nodeId: d.nodeId, pheromones: d.pheromones, sample: () => typeLoads(d.hosts), intervalMs: o.loadIntervalMs, log: d.log })
+
+  // the spread pool address: one queue group of every node hosting the type, each message taken through the node's dispatch path
+  const spread = [...d.hosts.keys()].map((type) =>
+    d.nc.subscribe(poolSpreadPatternAllTenants(type), {
+      queue: poolSpreadQueue(type),
+      callback: (_e, m) => {
+        const p = parsePoolSpreadSubject(m.subject)
+        if (p instanceof SubjectError) {
+          if (m.reply) m.respond(encodeError("invalid_subject", p.message))
+          return
+        }
+        d.dispatch(m, toInbound({ ...p, id: POOL_ID, partition: -1 }))
+      },
+    }),
+  )
 
   let ensuring = false
   const timer = setInterval(() => {
@@ -162,6 +185,7 @@ export async function startElasticNode(d: ElasticDeps, o: ElasticOptions = {}): 
     load,
     async stop() {
       clearInterval(timer)
+      for (const sub of spread) sub.unsubscribe()
       load?.stop()
       keeper.stop()
       await state.close()

@@ -1,11 +1,15 @@
 /**
- * The router of a type's pool in a tenant: it receives what is sent to
- * `ants.<tenant>.agent.<type>._pool.<Tag>` (on the node that owns the id `_pool`, by the same
- * partition placement as any actor), hands each message to an idle member and relays the
- * member's reply to the caller. Members are `<prefix>0 … <prefix>size-1`, each placed on the
- * node that owns its id, so a pool spreads over the cluster as its actors do.
+ * The router of a type's pool in a tenant, on every node hosting the type: it receives what is
+ * sent to `ants.<tenant>.agent.<type>._pool.<Tag>` (on the node whose partition subscription
+ * takes it) and to the spread address `ants.<tenant>.pool.<type>.<Tag>` (one queue group of
+ * every node hosting the type), hands each message to an idle member and relays the member's
+ * reply to the caller. Members are `<prefix>0 … <prefix>size-1`, each placed on the node that
+ * owns its id, so a pool spreads over the cluster as its actors do. Routing has no single node:
+ * each router counts what it relayed to each member, and sees the members that live on its own
+ * node busy with other routers' work (`busyHere`); the pool's size is shared in KV.
  *
- * Scaling rules (the pool's size lives in KV `ants_pools`, pool-state.ts):
+ * Scaling rules (the pool's size lives in KV `ants_pools`, pool-state.ts); growth on demand by
+ * any router, the rest by the node that owns the id `_pool` only:
  * - on demand: a message that finds no idle member (every member has a message in flight from
  *   this router) grows the pool by one when it is below `max`, and goes to the new member;
  * - on signals: every tick the router reads the type's load (its members busy / size, and the
@@ -14,13 +18,15 @@
  * - idle: the top member above `min` that served nothing for `scaleDownAfterMs` leaves the
  *   pool (its node lets it passivate), one member per tick.
  * Each growth is timed from the decision to the new member's first answer (`scaleUpMs`), and
- * each change is a receipt (`record`). A router that loses the `_pool` partition forgets its
- * in-flight counts; the new owner starts from the size in KV.
+ * each change is a receipt (`record`). A node that takes `_pool` over applies the rules from the
+ * size in KV and its own counts.
  */
-import type { Msg, NatsConnection } from "@nats-io/nats-core"
+import { headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/nats-core"
+import { routeSubject } from "../../subjects/cluster.ts"
+import { partitionOf } from "../../subjects/partition-hash.ts"
 import { encodeError, encodeOk, type ErrorCode } from "../../subjects/envelope.ts"
 import { agentSubject } from "../../subjects/grammar.ts"
-import { poolKey, poolMemberId } from "../../subjects/elastic.ts"
+import { POOL_HOP_HEADER, POOL_ID, poolKey, poolMemberId } from "../../subjects/elastic.ts"
 import type { PoolSpec } from "./pool-spec.ts"
 import type { PoolRecord, PoolState } from "./pool-state.ts"
 
@@ -45,6 +51,8 @@ interface Live {
   readonly inflight: number[]
   readonly lastBusy: number[]
   rr: number
+  /** Messages this router handed to another node's router. */
+  handedOn: number
   lastGrowAt: number
   served: number
   /** Growths waiting for the new member's first answer, by member index. */
@@ -64,6 +72,8 @@ export interface PoolStatus {
   readonly members: ReadonlyArray<{ id: string; inflight: number }>
   readonly idle: number
   readonly served: number
+  /** Messages this router handed to another node's router (its members there looked idle). */
+  readonly handedOn: number
   readonly load: number
   readonly events: ReadonlyArray<ScaleEvent>
 }
@@ -73,6 +83,10 @@ export interface PoolRouterDeps {
   readonly nc: NatsConnection
   readonly state: PoolState
   specOf(tenant: string, type: string): PoolSpec | undefined
+  /** Whether a member lives on this node and is busy or has mail queued (work other routers gave it). */
+  busyHere?(tenant: string, type: string, id: string): boolean
+  /** The node that owns a member (undefined when none is known). */
+  ownerOf?(type: string, id: string): string | undefined
   /** The strongest live load of the type in the tenant, from the nodes' load pheromones (0..1). */
   signalLoad(tenant: string, type: string): number
   readonly record?: ElasticRecord
@@ -89,7 +103,7 @@ export function createPoolRouter(d: PoolRouterDeps) {
     let l = live.get(key)
     if (!l) {
       const rec = d.state.get(tenant, type)
-      l = { tenant, type, spec, size: 0, inflight: [], lastBusy: [], rr: 0, lastGrowAt: 0, served: 0, pendingUp: new Map(), events: [], writing: Promise.resolve() }
+      l = { tenant, type, spec, size: 0, inflight: [], lastBusy: [], rr: 0, handedOn: 0, lastGrowAt: 0, served: 0, pendingUp: new Map(), events: [], writing: Promise.resolve() }
       live.set(key, l)
       adopt(l, rec)
     }
@@ -160,18 +174,48 @@ export function createPoolRouter(d: PoolRouterDeps) {
     receipt(l, "pool_scaled_up", e)
   }
 
+  /** A member's work as this router knows it: what it relayed there, and 1 more when the member is here and busy (another router's work). */
+  const work = (l: Live, i: number) => l.inflight[i]! + (d.busyHere?.(l.tenant, l.type, member(l, i)) ? 1 : 0)
+
   const pick = (l: Live): number => {
     let best = -1
+    let bestWork = Infinity
     for (let k = 0; k < l.size; k++) {
       const i = (l.rr + k) % l.size
-      if (best < 0 || l.inflight[i] < l.inflight[best]) best = i
-      if (l.inflight[best] === 0) break
+      const w = work(l, i)
+      if (w < bestWork) {
+        best = i
+        bestWork = w
+      }
+      if (bestWork === 0) break
     }
     l.rr = l.size > 0 ? (l.rr + 1) % l.size : 0
-    if ((best < 0 || l.inflight[best] > 0) && l.size < l.spec.max) {
+    if ((best < 0 || bestWork > 0) && l.size < l.spec.max) {
       return grow(l, best < 0 ? "first message, pool empty" : `no idle member of ${l.size}`, Date.now())
     }
     return best
+  }
+
+  /** An idle member living on this node (no work here, none relayed by this router), in turn; -1 when none. */
+  const pickHere = (l: Live): number => {
+    for (let k = 0; k < l.size; k++) {
+      const i = (l.rr + k) % l.size
+      if (d.ownerOf?.(l.type, member(l, i)) === d.nodeId && work(l, i) === 0) {
+        l.rr = (i + 1) % l.size
+        return i
+      }
+    }
+    return -1
+  }
+
+  /** Hands the message to the router on `node` (once: it does not hand it on again); that router answers the caller. */
+  const handOn = (l: Live, node: string, msg: Msg, tag: string): void => {
+    const h = natsHeaders()
+    if (msg.headers) for (const [k, vs] of msg.headers) for (const v of vs) h.append(k, v)
+    h.set(POOL_HOP_HEADER, "1")
+    const parts = { tenant: l.tenant, type: l.type, id: POOL_ID, tag }
+    d.nc.publish(routeSubject(node, partitionOf(l.type, POOL_ID), parts), msg.data, { headers: h, ...(msg.reply ? { reply: msg.reply } : {}) })
+    l.handedOn++
   }
 
   const relay = (l: Live, i: number, msg: Msg, tag: string) => {
@@ -214,6 +258,7 @@ export function createPoolRouter(d: PoolRouterDeps) {
     members: Array.from({ length: l.size }, (_, i) => ({ id: member(l, i), inflight: l.inflight[i] ?? 0 })),
     idle: Array.from({ length: l.size }, (_, i) => l.inflight[i] ?? 0).filter((n) => n === 0).length,
     served: l.served,
+    handedOn: l.handedOn,
     load: Math.max(localLoad(l), d.signalLoad(l.tenant, l.type)),
     events: [...l.events],
   })
@@ -230,19 +275,23 @@ export function createPoolRouter(d: PoolRouterDeps) {
         if (msg.reply) msg.respond(encodeOk(status(l)))
         return undefined
       }
-      const i = pick(l)
+      // handed on by another router: an idle member here (known exactly), else the estimate
+      const handed = msg.headers?.get(POOL_HOP_HEADER) === "1"
+      const here = handed ? pickHere(l) : -1
+      const i = here >= 0 ? here : pick(l)
       if (i < 0) return { code: "overloaded", message: `pool ${p.tenant}/${p.type} has no member (max ${spec.max})` }
-      relay(l, i, msg, p.tag)
+      // a member that looks idle on another node: that node's router picks among its members, whose work it knows exactly
+      const owner = d.ownerOf?.(l.type, member(l, i))
+      if (!handed && owner !== undefined && owner !== d.nodeId && l.inflight[i] === 0 && !l.pendingUp.has(i)) handOn(l, owner, msg, p.tag)
+      else relay(l, i, msg, p.tag)
       return undefined
     },
 
     /** One step of the scaling rules for every pool this node routes. */
     tick(now: number, routes: (tenant: string, type: string) => boolean): void {
       for (const rec of d.state.pools.values()) {
-        if (!routes(rec.tenant, rec.type)) {
-          live.delete(poolKey(rec.tenant, rec.type))
-          continue
-        }
+        // every node routes what it takes; the scaling rules run on the node owning `_pool` only
+        if (!routes(rec.tenant, rec.type)) continue
         const spec = d.specOf(rec.tenant, rec.type)
         if (!spec) continue
         const l = liveOf(rec.tenant, rec.type, spec)
@@ -256,7 +305,7 @@ export function createPoolRouter(d: PoolRouterDeps) {
           continue
         }
         const top = l.size - 1
-        if (l.size > spec.min && load < spec.scaleUpAt && l.inflight[top] === 0 && !l.pendingUp.has(top) && now - l.lastBusy[top] >= spec.scaleDownAfterMs) {
+        if (l.size > spec.min && load < spec.scaleUpAt && work(l, top) === 0 && !l.pendingUp.has(top) && now - l.lastBusy[top] >= spec.scaleDownAfterMs) {
           const e: ScaleEvent = { at: now, direction: "down", from: l.size, to: top, reason: `${member(l, top)} idle for ${now - l.lastBusy[top]} ms` }
           l.size = top
           noteEvent(l, e)

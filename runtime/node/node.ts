@@ -348,7 +348,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   subs.push(...serveWakesByType({ nc, hosts, log }))
 
   await stigmergy.startInterests(options.agents, log)
-  await elastic.start({ hosts, pheromones: (t) => stigmergy.pheromones(t, `node/${id}`), ownerOf: cluster.ownerOf, partitions: () => (routing === "partitioned" ? cluster.partitions() : undefined), accepting: () => accepting, record: governance?.record })
+  await elastic.start({ hosts, dispatch: (m, r) => dispatch(m, r), pheromones: (t) => stigmergy.pheromones(t, `node/${id}`), ownerOf: cluster.ownerOf, partitions: () => (routing === "partitioned" ? cluster.partitions() : undefined), accepting: () => accepting, record: governance?.record })
   const tasks = await startNodeTasks(nc, options.agents, { nodeId: id, replicas, tenant: (t) => openTenantTasks(tenancy.scopes, t), log, ...(governance ? { note: governance.audit.note } : {}) }, tenancy.taskOptions(options.tasks))
 
   // a PostgreSQL URL is opened now: a wrong one fails the start, not some actor's first call

@@ -3,7 +3,7 @@ import { Schema } from "effect"
 import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
-import { POOL_ID, poolSubject, typeLoadLocation } from "../../subjects/elastic.ts"
+import { POOL_ID, poolSpreadSubject, poolSubject, typeLoadLocation } from "../../subjects/elastic.ts"
 import { startTaskEngine } from "../../runtime/tasks/engine.ts"
 import { readAuditStream, verifyAudit, viewReceipts } from "../../runtime/governance/mod.ts"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -204,6 +204,53 @@ describe("elastic pools", () => {
       expect(bad.ok).toBe(false)
     } finally {
       await b.drain()
+      await a.drain()
+    }
+  })
+
+  it("pools - the spread address is routed by every node hosting the type, each to members idle across both nodes, and by the other alone when one leaves", async () => {
+    const type = "elastic_routed"
+    const def = pooled(type, { min: 8, max: 8 })
+    const opts = { agents: [def], nats: ctx.server.url, logger: quiet, elastic: { tickMs: 50, loadIntervalMs: false as const } }
+    // fixed node ids: the members' placement (rendezvous) is the same every run, some on each node
+    const a = await startNode({ ...opts, nodeId: "route-a" })
+    let b: AntsNode | undefined = await startNode({ ...opts, nodeId: "route-b" })
+    try {
+      await waitUntil(() => awake([a], type) > 0 && awake([b!], type) > 0 && awake([a, b!], type) === 8, { timeoutMs: 30_000, message: "members split between the nodes" })
+      const spread = (tag: string) => poolSpreadSubject({ tenant: "default", type, tag })
+      for (let i = 0; i < 40; i++) expect((await ask(spread("Ping"))).ok).toBe(true)
+      // both nodes routed: the queue group shares the address, no node stands between caller and pool
+      const routers = new Map<string, { served: number; router: string }>()
+      await waitUntil(async () => {
+        const st = (await ask(spread("_Inspect"))).value
+        routers.set(st.router, st)
+        return routers.size === 2
+      }, { timeoutMs: 20_000, message: "both routers answer _Inspect" })
+      expect([...routers.values()].every((r) => r.served > 0)).toBe(true)
+      expect([...routers.values()].reduce((n, r) => n + r.served, 0)).toBeGreaterThanOrEqual(40)
+
+      // eight held asks, each sent once the one before reached its member: two routers, and every ask finds an idle member
+      closeGate()
+      const inFlight = () => [a, b!].reduce((n, node) => n + (node.stats().messages[type]?.default?.inFlight ?? 0), 0)
+      const held: Array<Promise<any>> = []
+      for (let k = 1; k <= 8; k++) {
+        held.push(ask(spread("Work"), { n: k }))
+        await waitUntil(() => inFlight() >= k, { timeoutMs: 20_000, message: `ask ${k} reaches a member` })
+      }
+      openGate()
+      const done = await Promise.all(held)
+      expect(done.every((r) => r.ok)).toBe(true)
+      expect(new Set(done.map((r) => r.value.by)).size).toBe(8)
+
+      // one node leaves: the other routes the address alone, to the members it now runs
+      await b.drain()
+      b = undefined
+      for (let i = 0; i < 10; i++) expect((await ask(spread("Ping"))).ok).toBe(true)
+      // a type no node hosts has no one to take its spread address
+      await expect(ask(poolSpreadSubject({ tenant: "default", type: "nopool", tag: "Ping" }))).rejects.toThrow(/no responders/i)
+    } finally {
+      openGate()
+      await b?.drain()
       await a.drain()
     }
   })
