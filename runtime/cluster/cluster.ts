@@ -43,7 +43,8 @@ import type { LeaseGuard, LocalActivation } from "./local-actors.ts"
 import { Membership } from "./membership.ts"
 import { createOutOfTouch } from "./out-of-touch.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
-import { assignPartitions, ownerOf } from "./rendezvous.ts"
+import { assignPartitions } from "./rendezvous.ts"
+import { newerHolder } from "./type-versions.ts"
 import { clusterStores } from "./runtime-stores.ts"
 import { CLUSTER_DEFAULTS, type Cluster, type ClusterDeps, type ClusterOptions, type ClusterView, type PartitionSubscription } from "./cluster-options.ts"
 
@@ -157,12 +158,6 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   }
 
   // --- the activation guard ----------------------------------------------------------------
-  /** For a StateVersionError: the live node (rendezvous winner among them) that runs the state's version or later. */
-  const newerHolder = (type: string, part: number, error: unknown): string | undefined => {
-    const e = error as { _tag?: string; stateVersion?: unknown }
-    if (e?._tag !== "StateVersionError" || typeof e.stateVersion !== "number") return undefined
-    return ownerOf(part, membership.runningAtLeast(type, e.stateVersion).filter((n) => n !== me))
-  }
 
   // one function for every lease (a closure per lease would be part of each idle actor's heap)
   const lostLease = (reason: string, a: Parameters<LeaseGuard["acquire"]>[0]) => {
@@ -181,7 +176,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       let to = isLeaseHeldError(error) ? error.holder : ""
       if (!to) {
         // state a newer version wrote (a rolling upgrade under way): the node that runs it serves the actor
-        const newer = newerHolder(a.type, part, error)
+        const newer = newerHolder(membership.members, me, a.type, part, error)
         if (newer === undefined) return false
         leases.release(a)
         log("info", `${a.type}/${a.id}: its state is version ${(error as { stateVersion: number }).stateVersion}, newer than the code here; its messages go to node ${newer}`)

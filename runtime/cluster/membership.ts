@@ -38,7 +38,7 @@ import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/clust
 import { ClockSkew } from "./clock-skew.ts"
 
 import { MEMBERSHIP_DEFAULTS, type Member, type MemberRecord, type MemberState } from "./member-record.ts"
-import { ownersAmong, runningAtLeast, versionsEntry } from "./type-versions.ts"
+import { ownersAmong, versionsEntry } from "./type-versions.ts"
 
 export { MEMBERSHIP_DEFAULTS }
 export type { Member, MemberRecord, MemberState } from "./member-record.ts"
@@ -165,9 +165,6 @@ export class Membership {
   candidates(type: string): string[] {
     return ownersAmong(this.members, type)
   }
-
-  /** Up members hosting `type` at `version` or later (type-versions.ts). */
-  runningAtLeast = (type: string, version: number): string[] => runningAtLeast(this.members, type, version)
 
   /** Whether this node's view is frozen (its own heartbeats are not coming back). */
   get frozen(): boolean {

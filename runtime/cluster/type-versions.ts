@@ -7,6 +7,7 @@
  * older one declaring downgrades (runtime/agent/versioning.ts).
  */
 import type { Member, MemberRecord } from "./member-record.ts"
+import { ownerOf } from "./rendezvous.ts"
 
 /** The version of `type` a member runs (1 when its entry names none). */
 export function versionOf(record: Pick<MemberRecord, "versions">, type: string): number {
@@ -40,4 +41,11 @@ export function runningAtLeast(members: ReadonlyMap<string, Member>, type: strin
   const out: string[] = []
   for (const [id, m] of members) if (m.record.state === "up" && m.record.types.includes(type) && versionOf(m.record, type) >= version) out.push(id)
   return out
+}
+
+/** For a StateVersionError: the up node other than `me` (rendezvous winner among them) that runs the state's version or later. */
+export function newerHolder(members: ReadonlyMap<string, Member>, me: string, type: string, part: number, error: unknown): string | undefined {
+  const e = error as { _tag?: string; stateVersion?: unknown }
+  if (e?._tag !== "StateVersionError" || typeof e.stateVersion !== "number") return undefined
+  return ownerOf(part, runningAtLeast(members, type, e.stateVersion).filter((n) => n !== me))
 }
