@@ -121,11 +121,13 @@ export {
   BudgetExceededError,
   CircuitBreaker,
   ContextOverflowError,
+  ModelDeniedError,
   ModelUnavailableError,
   ProviderError,
   Router,
   ToolCallError,
   TurnError,
+  TurnHeldError,
   TurnJournalError,
   anthropicProvider,
   applyPolicy,
@@ -175,7 +177,7 @@ export { antsMcpServer, jsonTool, loadOpenApi, mcpTools, openApiOperations, open
 export type { McpHttpOptions, McpHttpServer, McpServeOptions, McpServerConfig, McpToolset, McpToolsOptions, OpenApiCredentials, OpenApiOptions } from "./tools/mod.ts"
 
 // ── governance (runtime/governance) ──
-export { approvalTriggers, createApprovals, createAuditLog, createToolGate, evaluatePolicy, GovernanceError, readAuditStream, startGovernance, verifyAudit, verifyChain } from "./governance/mod.ts"
+export { approvalFeedback, approvalTriggers, createApprovals, createAuditLog, createModelGate, createToolGate, evaluatePolicy, GovernanceError, readAuditStream, startGovernance, verifyAudit, verifyChain } from "./governance/mod.ts"
 export type { ApprovalRecord, Approvals, AuditLog, Governance, GovernanceOptions, PolicyRule, RecordReceipt, VerifyReport } from "./governance/mod.ts"
 
 // ── coordination (runtime/coordination) ──
