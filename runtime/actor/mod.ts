@@ -37,7 +37,7 @@ export {
   warmPoolIds,
 } from "./lifecycle-policy.ts"
 export { WakeHints } from "./wake-hints.ts"
-export { TURNS_PER_YIELD } from "./turn-budget.ts"
+export { TURN_BUDGET_MS } from "./turn-budget.ts"
 export { MAX_MISSED, firingsBetween, nextFiring, startSchedules, systemClock, type Clock, type FiringOutcome, type ScheduleRunner } from "./schedules.ts"
 export { StateMigrationError, StateVersionError, migrateOnActivation, runMigrations, type Migrated } from "./state-migration.ts"
 export type { ActorVerdict, Supervisor } from "./supervision.ts"

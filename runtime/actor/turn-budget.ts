@@ -1,29 +1,37 @@
 /**
- * Mailbox turns run since the event loop last reached its check phase, node-wide. A mailbox's
- * turns chain through microtasks (an async handler's promise resolving goes on with the next
+ * How long mailboxes may run handlers in one event-loop turn, node-wide. A mailbox's turns
+ * chain through microtasks (an async handler's promise resolving goes on with the next
  * message), which never give the loop back: one actor with a thousand messages queued would run
  * them all before any socket is read again, and every other actor and tenant would wait. Past
- * TURNS_PER_YIELD turns, a cell goes on from its mailbox in a later macrotask (setImmediate), so
- * other connections, timers and actors get the loop in between; the cell stays running (its
- * order is kept). A message handed over at once (nothing queued) is counted but never deferred.
+ * TURN_BUDGET_MS of handler turns since the loop's last check phase, a cell goes on from its
+ * mailbox in a later macrotask (setImmediate), so other connections, timers and actors get the
+ * loop in between; the cell stays running (its order is kept). A message handed over at once
+ * (nothing queued) is counted but never deferred. The budget is time, not a count, so a backlog
+ * of cheap turns drains faster than one read slice (about 60 messages) refills it; the clock is
+ * read once every CLOCK_EVERY turns.
  */
-export const TURNS_PER_YIELD = 64
+export const TURN_BUDGET_MS = 1
+const CLOCK_EVERY = 16
 
-let turnsThisTurn = 0
+let turns = 0
+let since = 0
 let resetQueued = false
-const resetTurns = () => {
-  turnsThisTurn = 0
+const reset = () => {
+  turns = 0
   resetQueued = false
 }
+
+/** Counts a handler turn against this loop turn's budget. */
 export function spendTurn(): void {
-  turnsThisTurn++
   if (!resetQueued) {
     resetQueued = true
-    setImmediate(resetTurns)
+    since = performance.now()
+    setImmediate(reset)
   }
+  turns++
 }
 
-/** Whether this loop turn has run its share of mailbox turns (the cell defers the rest). */
+/** Whether this loop turn has spent its budget on mailboxes (the cell defers the rest). */
 export function turnsSpent(): boolean {
-  return turnsThisTurn >= TURNS_PER_YIELD
+  return turns % CLOCK_EVERY === 0 && turns > 0 && performance.now() - since >= TURN_BUDGET_MS
 }
