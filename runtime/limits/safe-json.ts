@@ -51,111 +51,23 @@ const COMMA = 44
 
 /** Container kinds of the open containers, shared by every scan (scans are synchronous); grown when deeper limits need it. */
 let kinds = new Uint8Array(128)
-/** What the last `measure` saw: its deepest nesting and its key count. Read right after the call. */
+/** What the last `walk` saw: its deepest nesting and its key count. Read right after the call. */
 let seenDepth = 0
 let seenKeys = 0
 
 /**
- * The scan of the hot path: depth, keys and whether a prototype key is there (true), with
- * nothing allocated (no path kept, key names compared in place). Every message body goes through
- * it; only a refusal pays for `scanWithPath`, which finds the path to report.
+ * The scan: depth, keys and whether a prototype key is there (true). Without `path` (every
+ * message body) it allocates nothing: key names are compared in place. With `path` (a refusal
+ * to report) it also keeps the key or index of every open container there, so that on true
+ * `path` is the prototype key's path.
  */
-function measure(text: string, maxDepthLimit: number, maxKeysLimit: number, prototypeKeys: boolean): boolean {
+function walk(text: string, maxDepthLimit: number, maxKeysLimit: number, prototypeKeys: boolean, path?: Array<string | number>): boolean {
   let depth = 0
   let maxDepth = 0
   let keys = 0
   // open containers (never below 0, like popping an empty stack), apart from `depth`, which
   // malformed text can take below 0; JSON.parse refuses such text afterwards
   let top = 0
-  const n = text.length
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i)
-    if (c === QUOTE) {
-      const start = i + 1
-      let escaped = false
-      i++
-      while (i < n) {
-        const d = text.charCodeAt(i)
-        if (d === BACKSLASH) {
-          escaped = true
-          i += 2
-          continue
-        }
-        if (d === QUOTE) break
-        i++
-      }
-      const end = i
-      let j = i + 1
-      while (j < n && text.charCodeAt(j) <= 32) j++
-      if (j < n && text.charCodeAt(j) === COLON && top > 0 && kinds[top - 1] === OPEN_OBJ) {
-        keys++
-        if (keys > maxKeysLimit) {
-          seenDepth = maxDepth
-          seenKeys = keys
-          return false
-        }
-        if (prototypeKeys && isPrototypeKey(text, start, end, escaped)) {
-          seenDepth = maxDepth
-          seenKeys = keys
-          return true
-        }
-      }
-      continue
-    }
-    if (c === OPEN_OBJ || c === OPEN_ARR) {
-      depth++
-      if (depth > maxDepth) {
-        maxDepth = depth
-        if (depth > maxDepthLimit) {
-          seenDepth = depth
-          seenKeys = keys
-          return false
-        }
-      }
-      if (top === kinds.length) {
-        const grown = new Uint8Array(kinds.length * 2)
-        grown.set(kinds)
-        kinds = grown
-      }
-      kinds[top++] = c
-    } else if (c === CLOSE_OBJ || c === CLOSE_ARR) {
-      depth--
-      if (top > 0) top--
-    }
-  }
-  seenDepth = maxDepth
-  seenKeys = keys
-  return false
-}
-
-/** Whether the key between `start` and `end` (its raw text) names a prototype. */
-function isPrototypeKey(text: string, start: number, end: number, escaped: boolean): boolean {
-  const len = end - start
-  // the three names are 9, 11 and 9 characters; escapes can only make the raw text longer
-  if (len < 9) return false
-  if (escaped) return PROTOTYPE_KEYS.has(unescapeKey(text.slice(start, end)))
-  if (len === 9) return text.startsWith("__proto__", start) || text.startsWith("prototype", start)
-  return len === 11 && text.startsWith("constructor", start)
-}
-
-/**
- * Measures a JSON text without parsing it. It assumes nothing about validity: malformed text is
- * left for `JSON.parse` to refuse; the scan stops early (returning what it saw) once a limit is
- * passed, so its own cost is bounded by the limits as much as by the text.
- */
-export function scanJson(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS, prototypeKeys = true): JsonScan {
-  if (measure(text, limits.maxDepth, limits.maxKeys, prototypeKeys)) return scanWithPath(text, limits)
-  return { depth: seenDepth, keys: seenKeys, prototypeKey: undefined }
-}
-
-/** The scan that also keeps the path of every open container, for the report of a prototype key. */
-function scanWithPath(text: string, limits: JsonLimits): JsonScan {
-  let depth = 0
-  let maxDepth = 0
-  let keys = 0
-  // per open container: "o" object or "a" array, the current key or index (for the path)
-  const kinds: number[] = []
-  const path: Array<string | number> = []
   const n = text.length
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i)
@@ -177,13 +89,15 @@ function scanWithPath(text: string, limits: JsonLimits): JsonScan {
       const end = i
       let j = i + 1
       while (j < n && text.charCodeAt(j) <= 32) j++
-      if (j < n && text.charCodeAt(j) === COLON && kinds.length > 0 && kinds[kinds.length - 1] === OPEN_OBJ) {
+      if (j < n && text.charCodeAt(j) === COLON && top > 0 && kinds[top - 1] === OPEN_OBJ) {
         keys++
-        if (keys > limits.maxKeys) return { depth: maxDepth, keys, prototypeKey: undefined }
-        const len = end - start
-        const name = escaped ? unescapeKey(text.slice(start, end)) : len <= 64 ? text.slice(start, end) : `${text.slice(start, start + 61)}...`
-        path[path.length - 1] = name
-        if (PROTOTYPE_KEYS.has(name)) return { depth: maxDepth, keys, prototypeKey: [...path] }
+        if (keys > maxKeysLimit) break
+        if (path !== undefined) path[path.length - 1] = keyName(text, start, end, escaped)
+        if (prototypeKeys && isPrototypeKey(text, start, end, escaped)) {
+          seenDepth = maxDepth
+          seenKeys = keys
+          return true
+        }
       }
       continue
     }
@@ -191,19 +105,55 @@ function scanWithPath(text: string, limits: JsonLimits): JsonScan {
       depth++
       if (depth > maxDepth) {
         maxDepth = depth
-        if (depth > limits.maxDepth) return { depth, keys, prototypeKey: undefined }
+        if (depth > maxDepthLimit) break
       }
-      kinds.push(c)
-      path.push(c === OPEN_ARR ? 0 : "")
+      if (top === kinds.length) {
+        const grown = new Uint8Array(kinds.length * 2)
+        grown.set(kinds)
+        kinds = grown
+      }
+      kinds[top++] = c
+      path?.push(c === OPEN_ARR ? 0 : "")
     } else if (c === CLOSE_OBJ || c === CLOSE_ARR) {
       depth--
-      kinds.pop()
-      path.pop()
-    } else if (c === COMMA && kinds.length > 0 && kinds[kinds.length - 1] === OPEN_ARR) {
+      if (top > 0) top--
+      path?.pop()
+    } else if (path !== undefined && c === COMMA && top > 0 && kinds[top - 1] === OPEN_ARR) {
       ;(path[path.length - 1] as number)++
     }
   }
-  return { depth: maxDepth, keys, prototypeKey: undefined }
+  seenDepth = maxDepth
+  seenKeys = keys
+  return false
+}
+
+/** Whether the key between `start` and `end` (its raw text) names a prototype. */
+function isPrototypeKey(text: string, start: number, end: number, escaped: boolean): boolean {
+  const len = end - start
+  // the three names are 9, 11 and 9 characters; escapes can only make the raw text longer
+  if (len < 9) return false
+  if (escaped) return PROTOTYPE_KEYS.has(unescapeKey(text.slice(start, end)))
+  if (len === 9) return text.startsWith("__proto__", start) || text.startsWith("prototype", start)
+  return len === 11 && text.startsWith("constructor", start)
+}
+
+/** A key's name for a path (long ones cut). */
+function keyName(text: string, start: number, end: number, escaped: boolean): string {
+  if (escaped) return unescapeKey(text.slice(start, end))
+  return end - start <= 64 ? text.slice(start, end) : `${text.slice(start, start + 61)}...`
+}
+
+/**
+ * Measures a JSON text without parsing it. It assumes nothing about validity: malformed text is
+ * left for `JSON.parse` to refuse; the scan stops early (returning what it saw) once a limit is
+ * passed, so its own cost is bounded by the limits as much as by the text.
+ */
+export function scanJson(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS, prototypeKeys = true): JsonScan {
+  if (!walk(text, limits.maxDepth, limits.maxKeys, prototypeKeys)) return { depth: seenDepth, keys: seenKeys, prototypeKey: undefined }
+  // found: walk again keeping the path, to say where
+  const path: Array<string | number> = []
+  walk(text, limits.maxDepth, limits.maxKeys, true, path)
+  return { depth: seenDepth, keys: seenKeys, prototypeKey: path }
 }
 
 function unescapeKey(raw: string): string {
@@ -237,7 +187,7 @@ function clearlyWithin(text: string, limits: JsonLimits): boolean {
 export function checkJsonText(text: string, limits: JsonLimits = JSON_LIMIT_DEFAULTS): LimitError | undefined {
   // the common cases, a small clean text or any text within every limit, allocate nothing
   if (clearlyWithin(text, limits)) return undefined
-  if (!measure(text, limits.maxDepth, limits.maxKeys, true) && seenDepth <= limits.maxDepth && seenKeys <= limits.maxKeys) return undefined
+  if (!walk(text, limits.maxDepth, limits.maxKeys, true) && seenDepth <= limits.maxDepth && seenKeys <= limits.maxKeys) return undefined
   const s = scanJson(text, limits)
   if (s.depth > limits.maxDepth) return new LimitError("depth", `JSON nested deeper than ${limits.maxDepth} levels`, limits.maxDepth)
   if (s.keys > limits.maxKeys) return new LimitError("keys", `JSON with more than ${limits.maxKeys} object keys`, limits.maxKeys)
