@@ -2,7 +2,7 @@
  * Policy before action: a tenant's declarative rules, evaluated before an action runs. A rule
  * matches actions by kind (`tool`, `model`, `spend`), tool name (exact, or a prefix ending in
  * `*`), impact, agent type, model (deployment) and provider, and amount (`minUsd`: a model
- * call's estimated cost on that deployment); the first rule that matches decides, with one of
+ * call's estimated cost on that deployment, or with `per: "turn"` the turn's spend with it); the first rule that matches decides, with one of
  * four effects, which are the seed's delegation modes:
  *
  *   allow    full automation: the action runs
@@ -45,6 +45,8 @@ export const PolicyRule = Schema.Struct({
   provider: Schema.optional(Schema.String),
   /** Matches spending of at least this many US dollars. */
   minUsd: Schema.optional(Schema.Number),
+  /** For `spend`: what `minUsd` is compared with, one call's estimated cost (`request`, the default) or the turn's spend with it (`turn`). */
+  per: Schema.optional(Schema.Literal("request", "turn")),
   /** For `approve`: the request's severity (default high for a high-impact tool, else normal). */
   severity: Schema.optional(Severity),
   /** For `approve`: how long a human has (default 5 minutes). */
@@ -70,6 +72,8 @@ export interface PolicyAction {
   readonly model?: string
   readonly provider?: string
   readonly usd?: number
+  /** Within a turn: the turn's spend so far with this call's estimate. */
+  readonly turnUsd?: number
 }
 
 export interface PolicyDecision {
@@ -101,7 +105,7 @@ function matches(rule: PolicyRule, a: PolicyAction): boolean {
   if ((rule.action ?? "tool") !== a.action) return false
   if (!nameMatches(rule.tool, a.tool) || !nameMatches(rule.agentType, a.agentType) || !nameMatches(rule.model, a.model) || !nameMatches(rule.provider, a.provider)) return false
   if (rule.impact !== undefined && rule.impact !== (a.impact ?? "low")) return false
-  if (rule.minUsd !== undefined && (a.usd ?? 0) < rule.minUsd) return false
+  if (rule.minUsd !== undefined && ((rule.per === "turn" ? (a.turnUsd ?? a.usd) : a.usd) ?? 0) < rule.minUsd) return false
   return true
 }
 

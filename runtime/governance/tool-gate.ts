@@ -109,10 +109,11 @@ export function createModelGate(d: Pick<ToolGateDeps, "policies" | "note"> & { r
     const reasons: string[] = []
     for (const c of call.candidates) {
       for (const action of ["model", "spend"] as const) {
-        const decision = evaluatePolicy(rules, { action, agentType: call.caller.type, model: c.deployment, provider: c.provider, usd: c.estimatedUsd })
+        const turnUsd = call.turnSpentUsd !== undefined ? call.turnSpentUsd + c.estimatedUsd : undefined
+        const decision = evaluatePolicy(rules, { action, agentType: call.caller.type, model: c.deployment, provider: c.provider, usd: c.estimatedUsd, ...(turnUsd !== undefined ? { turnUsd } : {}) })
         if (decision.rule === "default") continue
         if (decision.effect === "allow") continue
-        d.note(tenant, "policy", { actor: `${call.caller.type}/${call.caller.id}`, action, model: c.deployment, provider: c.provider, estimatedUsd: c.estimatedUsd, effect: decision.effect, rule: decision.rule, reason: decision.reason })
+        d.note(tenant, "policy", { actor: `${call.caller.type}/${call.caller.id}`, action, model: c.deployment, provider: c.provider, estimatedUsd: c.estimatedUsd, ...(turnUsd !== undefined ? { turnUsd } : {}), effect: decision.effect, rule: decision.rule, reason: decision.reason })
         if (decision.effect === "notify") continue
         deny.push(c.deployment)
         reasons.push(`${c.deployment}: ${decision.effect === "approve" ? "needs a human's approval, which a model call does not wait for" : decision.reason}`)

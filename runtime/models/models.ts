@@ -133,13 +133,13 @@ export function createModels(options: ModelsOptions = {}): Models {
      * round trip to the store less per model call) and handed to `spending`, which the turn
      * waits for before it ends.
      */
-    const call = async (req: ModelRequest, route: RouteOptions, spending?: (write: Promise<void>) => void): Promise<ModelAnswer> => {
+    const call = async (req: ModelRequest, route: RouteOptions, spending?: (write: Promise<void>) => void, turnSpentUsd?: number): Promise<ModelAnswer> => {
       const s = route.signal ?? signal?.()
       let routed: RouteOptions = s ? { ...route, type: address.type, signal: s } : { ...route, type: address.type }
       if (options.modelGate) {
         // before the call: policy sees every deployment the router could use, and may refuse some
         const candidates = router.rank(req, routed).ranked.map((r) => ({ deployment: r.deployment, provider: router.deployment(r.deployment)?.provider ?? "", estimatedUsd: r.estimatedCostUsd }))
-        const { deny, reason } = await options.modelGate({ caller: address, model: route.model, candidates })
+        const { deny, reason } = await options.modelGate({ caller: address, model: route.model, candidates, ...(turnSpentUsd !== undefined ? { turnSpentUsd } : {}) })
         if (deny.length > 0 && candidates.length > 0 && candidates.every((c) => deny.includes(c.deployment))) {
           throw new ModelDeniedError(`the tenant's policy refuses this model call: ${reason ?? "every eligible model is denied"}`)
         }
@@ -203,7 +203,20 @@ export function createModels(options: ModelsOptions = {}): Models {
         const spent: Array<Promise<unknown>> = []
         let spendFailure: unknown
         const spending = (w: Promise<void>) => void spent.push(w.catch((e: unknown) => (spendFailure ??= e)))
-        const steps = journaledSteps({ journal, address, turn: o.turn, recorded, summarise: route.summarise, call: (req, summarise) => call(req, { ...route, summarise }, spending) })
+        // what the turn's model calls have cost so far (recorded ones too): policy may limit a turn's spend
+        let turnSpentUsd = recorded.reduce((n, st) => n + (st.kind === "model" ? st.answer.costUsd : 0), 0)
+        const steps = journaledSteps({
+          journal,
+          address,
+          turn: o.turn,
+          recorded,
+          summarise: route.summarise,
+          call: async (req, summarise) => {
+            const answer = await call(req, { ...route, summarise }, spending, turnSpentUsd)
+            turnSpentUsd += answer.costUsd
+            return answer
+          },
+        })
         try {
           const r = await runTurnLoop({ spec: o, address, turn: o.turn, history, input, steps, askAgent, onDelta: o.onDelta, gate: options.gate, ...(o.resume ? { resume: o.resume } : {}) })
           await Promise.all([journal.setMeta({ ...(meta ?? fresh), status: "done", finishedAt: new Date().toISOString(), answer: r.text, steps: r.modelSteps }), ...spent])

@@ -85,6 +85,8 @@ export interface ModelGateCall {
   /** The model the call names (a turn's `route.model`, a chat's `model`), else undefined: the router picks. */
   readonly model?: string
   readonly candidates: ReadonlyArray<{ readonly deployment: string; readonly provider: string; readonly estimatedUsd: number }>
+  /** Within a turn: what its model calls have cost so far, before this one. */
+  readonly turnSpentUsd?: number
 }
 
 /**

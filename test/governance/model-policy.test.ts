@@ -116,6 +116,24 @@ describe("policy over model use, spending and every tool path", () => {
     expect(oai.count()).toBe(before + 1)
   })
 
+  it("spend policy - per turn: a turn's next model call is refused once its spend with the call's estimate reaches minUsd; a single call that cheap passes", async () => {
+    const tool = defineTool({ name: "noop", description: "does nothing", parameters: Schema.Struct({}), run: () => "ok" })
+    // the first answer costs $0.10 on small (1M input tokens at $0.10 per million)
+    oai.respond((req) => (req.body.messages.at(-1).role === "user" ? { toolCalls: [{ id: "n1", name: "noop", arguments: {} }], usage: { input: 1_000_000, output: 0 } } : { text: "done" }))
+    await setRules([{ effect: "deny", action: "spend", per: "turn", minUsd: 0.05, reason: "a turn may spend 5 cents" }])
+    const models = createModels({ file: { ...file(), models: [file().models[0]!] }, env: {}, modelGate: createModelGate({ policies, note }) })
+    const client = models.client(me, async () => null)
+    const before = oai.count()
+    const refused = await client.turn("go", { turn: "t-spend", tools: [tool] }).catch((e) => e)
+    expect(refused).toMatchObject({ _tag: "ModelDeniedError" })
+    expect(refused.message).toContain("a turn may spend 5 cents")
+    expect(oai.count()).toBe(before + 1)
+    expect(notes.some((n) => n.kind === "policy" && n.detail.action === "spend" && (n.detail.turnUsd as number) >= 0.1)).toBe(true)
+    // the same rule leaves a single cheap call alone (no turn: its own estimate only)
+    oai.respond(() => ({ text: "ok" }))
+    expect((await client.chat("hello")).content).toBe("ok")
+  })
+
   it("tool policy - a registry tool run from another tool's code passes the gate under its own name; a high-impact registry tool is held", async () => {
     await setRules([{ effect: "deny", tool: "wire", reason: "no wires" }, { effect: "approve", impact: "high", timeoutMs: 300 }])
     const ran: string[] = []
