@@ -78,14 +78,14 @@ export const tasksScenario: Scenario = {
         const start = rawDone
         const t0 = performance.now()
         await submitAll(n, () => js.publish(RAW_SUBJECT, body))
-        await waitFor(() => rawDone - start >= n, 120_000, 1)
+        if (!(await waitFor(() => rawDone - start >= n, 120_000, 1))) ctx.log(`raw JetStream: ${rawDone - start} of ${n} tasks done after 120 s; measured as they are`)
         return ((rawDone - start) * 1000) / (performance.now() - t0)
       }
       const ants = async (n: number) => {
         const start = worker.stats().completed
         const t0 = performance.now()
         await submitAll(n, () => engine.submit({ capability: EXAMPLE_WORK_CAPABILITY, payload }))
-        await waitFor(() => worker.stats().completed - start >= n, 120_000, 1)
+        if (!(await waitFor(() => worker.stats().completed - start >= n, 120_000, 1))) ctx.log(`ANTS tasks: ${worker.stats().completed - start} of ${n} completed after 120 s; measured as they are`)
         return ((worker.stats().completed - start) * 1000) / (performance.now() - t0)
       }
       ctx.progress(0.05, "warm-up")
