@@ -18,6 +18,12 @@ function line(r: ApprovalRecord): string {
   return `${r.id}  ${r.severity.padEnd(8)}  ${r.requester}  ${r.action.name} ${JSON.stringify(r.action.arguments ?? {})}  ${state}`
 }
 
+/** The held turn's answer, as its actor replied (a conversational agent's `{text}`). */
+function resumedText(reply: unknown): string {
+  const text = (reply as { text?: unknown } | null)?.text
+  return (typeof text === "string" ? text : JSON.stringify(reply ?? null)).replace(/\s+/g, " ").slice(0, 300)
+}
+
 function detail(r: ApprovalRecord): string {
   return [
     `approval request ${r.id} (tenant ${r.tenant}, ${r.mode})`,
@@ -29,6 +35,7 @@ function detail(r: ApprovalRecord): string {
     `  status     ${r.status}${r.decidedBy ? ` by ${r.decidedBy} at ${r.decidedAt}` : ""}${r.reason ? ` (${r.reason})` : ""}`,
     ...(r.delegatedTo ? [`  delegated  to ${r.delegatedTo}`] : []),
     ...(r.amended !== undefined ? [`  amended    ${JSON.stringify(r.amended)}`] : []),
+    ...(r.resume ? [`  turn       ${r.resumed ? `taken up ${r.resumed.at}: ${r.resumed.error ? `failed: ${r.resumed.error}` : resumedText(r.resumed.reply)}` : r.status === "pending" ? "held until decided" : "waiting to be taken up"}`] : []),
     `  context:`,
     ...r.context.split("\n").map((l) => `    ${l}`),
   ].join("\n")

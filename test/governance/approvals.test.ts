@@ -92,12 +92,14 @@ describe("approvals", () => {
     expect(await balance("mallory")).toBe(0)
     const shown = await cli(["approvals", "show", pending.id, "--tenant", "bank"])
     expect(shown.out).toContain("banker/b1")
+    expect(shown.out).toContain("held until decided")
 
     expect((await cli(["approvals", "approve", pending.id, "--tenant", "bank", "--by", "alice"])).code).toBe(0)
     const answer = await resumedAnswer(pending.id)
     expect(answer).toMatchObject({ turn: reply.turn })
     expect(answer.text).toContain('"total":500')
     expect(await balance("mallory")).toBe(500)
+    expect((await cli(["approvals", "show", pending.id, "--tenant", "bank"])).out).toMatch(/turn +taken up .*: transfer said: .*"total":500/)
     // the resumed turn joined the conversation, after the one taken meanwhile
     const hist = await node.client.ref(banker, "b1", "bank").ask("History", {})
     expect(hist.messages.map((m) => (m as { content: string }).content).at(-1)).toContain('"total":500')
