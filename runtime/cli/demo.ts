@@ -168,7 +168,7 @@ const TASKS: ReadonlyArray<{ location: string; capability: string; strength: num
 ]
 /** Where the failing dependency is, and how long its danger trail lives. */
 const DANGER_AT = "billing.refunds"
-const DANGER_TTL_MS = 1_000
+const DANGER_TTL_MS = 2_000
 /** Task trails fade linearly over this TTL, so the decay is visible within the demo. */
 const TASK_TTL_MS = 10_000
 
@@ -217,8 +217,11 @@ async function swarmStep(node: AntsNode, say: (s: string) => void): Promise<Swar
   const t0 = performance.now()
   const watch = await ph.watch({ evaporated: (e) => void heard.push(e) }, { location: area })
   try {
+    // when each task trail began, to tell when a forager read it (its deposit time plus the age it read)
+    const depositedAt = new Map<string, number>()
     for (const t of TASKS) {
-      await ph.deposit({ type: "task", location: `${area}.${t.location}`, id: "work", strength: t.strength, ttlMs: TASK_TTL_MS, data: { capability: t.capability } })
+      const trail = await ph.deposit({ type: "task", location: `${area}.${t.location}`, id: "work", strength: t.strength, ttlMs: TASK_TTL_MS, data: { capability: t.capability } })
+      depositedAt.set(t.location, trail.depositedAt)
     }
     const danger = await ph.deposit({ type: "danger", location: `${area}.${DANGER_AT}`, id: "provider", strength: "high", ttlMs: DANGER_TTL_MS, data: { status: 429 } })
     const seen = await ph.detect({ location: area, types: ["task"] })
@@ -227,6 +230,10 @@ async function swarmStep(node: AntsNode, say: (s: string) => void): Promise<Swar
     for (const f of FORAGERS) say(`  ${f.id} can do ${f.capabilities.join(" + ")}`)
 
     const taken: Record<string, string[]> = Object.fromEntries(FORAGERS.map((f) => [f.id, []]))
+    // a take of the danger location counts against the swarm only if it was read while the danger lived
+    // (on a slow machine round 1 may outlast the danger's TTL, and a take after it is the rule followed)
+    const dangerEnds = danger.depositedAt + danger.ttlMs
+    let takenUnderDanger = false
     let lostRaces = 0
     const forageAll = async () => {
       const lines: string[] = []
@@ -240,8 +247,9 @@ async function swarmStep(node: AntsNode, say: (s: string) => void): Promise<Swar
               if (r.lostRaces) lines.push(`  ${f.id} lost ${r.lostRaces} race(s) and found nothing else it may do`)
               break
             }
-            taken[f.id]!.push(rel(r.took.location))
             const t = r.took
+            taken[f.id]!.push(rel(t.location))
+            if (rel(t.location) === DANGER_AT && (depositedAt.get(DANGER_AT) ?? 0) + t.ageMs < dangerEnds) takenUnderDanger = true
             lines.push(`  ${f.id} took ${rel(t.location)} (deposited ${t.deposited.toFixed(2)}, read ${t.read.toFixed(3)} at age ${(t.ageMs / 1000).toFixed(2)} s)${r.lostRaces ? `, after losing ${r.lostRaces} race(s)` : ""}`)
           }
         }),
@@ -251,7 +259,7 @@ async function swarmStep(node: AntsNode, say: (s: string) => void): Promise<Swar
     say("  round 1: every forager forages until it finds nothing it may do")
     await forageAll()
     const blocked = await ph.detect({ location: `${area}.${DANGER_AT}`, types: ["task", "danger"] })
-    const dangerAvoided = !Object.values(taken).some((ls) => ls.includes(DANGER_AT))
+    const dangerAvoided = !takenUnderDanger
     say(`  left at ${DANGER_AT}: ${blocked.map((t) => `${t.type} ${t.current.toFixed(2)}`).join(", ") || "nothing"}; taken while the danger lived: ${dangerAvoided ? "no" : "YES"}`)
 
     const expired = await until(() => heard.some((e) => e.type === "danger"), DANGER_TTL_MS + 5_000)

@@ -93,7 +93,7 @@ describe("tasks from the shell", () => {
     expect(r.code, r.stderr).toBe(0)
     const step = r.stdout.slice(r.stdout.indexOf("\n6. stigmergy"))
     expect(step).toMatch(/task trails \(linear over 10 s\): orders\.eu 0\.\d\d needs orders/)
-    expect(step).toMatch(/danger trail at billing\.refunds: 0\.70, TTL 1000 ms/)
+    expect(step).toMatch(/danger trail at billing\.refunds: 0\.70, TTL 2000 ms/)
     expect(step.match(/^ {2}f\d took [a-z.]+ \(deposited 0\.\d\d, read 0\.\d{3} at age \d+\.\d\d s\)/gm)).toHaveLength(6)
     expect(step).toMatch(/left at billing\.refunds: task 0\.\d\d, danger 0\.\d\d; taken while the danger lived: no/)
     expect(step).toMatch(/watcher: the danger trail at billing\.refunds expired/)
