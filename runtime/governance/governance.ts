@@ -78,6 +78,16 @@ export interface Governance {
 
 const decoder = new TextDecoder()
 
+/** A receipt's detail from a published body: its JSON, or the start of its text when it is not JSON. */
+function detailOf(data: Uint8Array): unknown {
+  const text = decoder.decode(data)
+  try {
+    return JSON.parse(text)
+  } catch {
+    return { raw: text.slice(0, 500) }
+  }
+}
+
 /** The receipt detail of a pheromone write. */
 export function pheromoneReceipt(write: PheromoneWrite): Record<string, unknown> {
   if (write.op === "evaporate") return { op: write.op, emitter: write.emitter, key: write.key, type: write.type }
@@ -125,13 +135,7 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
         callback: (_e, m) => {
           const a = parseLifecycleSubject(m.subject)
           if (!a) return
-          let event: unknown
-          try {
-            event = JSON.parse(decoder.decode(m.data))
-          } catch {
-            event = { raw: decoder.decode(m.data).slice(0, 500) }
-          }
-          audit.note(a.tenant, "lifecycle", { actor: `${a.type}/${a.id}`, ...(event as object) })
+          audit.note(a.tenant, "lifecycle", { actor: `${a.type}/${a.id}`, ...(detailOf(m.data) as object) })
         },
       }),
     )
@@ -143,13 +147,7 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
       callback: (_e, m) => {
         const a = parseAuditNoticeSubject(m.subject)
         if (!a) return
-        let detail: unknown
-        try {
-          detail = JSON.parse(decoder.decode(m.data))
-        } catch {
-          detail = { raw: decoder.decode(m.data).slice(0, 500) }
-        }
-        audit.note(a.tenant, a.kind, detail)
+        audit.note(a.tenant, a.kind, detailOf(m.data))
       },
     }),
   )
