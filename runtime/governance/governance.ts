@@ -156,7 +156,7 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
     key,
     audit,
     record: audit.record,
-    gate: createToolGate({ policies, approvals, note: audit.note }),
+    gate: createToolGate({ policies, approvals, note: audit.note, view: policyView }),
     modelGate: createModelGate({ policies, note: audit.note, view: policyView }),
     approvals,
     policies,

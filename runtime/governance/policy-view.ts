@@ -1,6 +1,6 @@
 /**
  * The tenants' policies as this node sees them: one watch of the policy bucket keeps every
- * tenant's policy in memory, so the check before each model call reads no KV entry. (A read
+ * tenant's policy in memory, so the check before each model or tool call reads no KV entry. (A read
  * per call was a request to the server per model call: at a thousand calls a second under
  * load some timed out, and each such call was refused.) A change (`ants policy set`) is seen
  * once the watch delivers it, milliseconds after it is stored. A stored policy that does not

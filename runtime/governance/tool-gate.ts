@@ -32,10 +32,17 @@ export function summariseContext(history: ReadonlyArray<ChatMessage>, max = 6): 
 
 export interface ToolGateDeps {
   readonly policies: KV
+  /** The node's watched view of the policies (policy-view.ts): no KV read per call when given. */
+  readonly view?: PolicyView
   readonly approvals: Approvals
   /** Queues a receipt (kind, detail) in the tenant's audit. */
   readonly note: (tenant: string, kind: string, detail: unknown) => void
   readonly record?: RecordReceipt
+}
+
+/** The tenant's rules: from the node's watched view when there is one, else read from the bucket. */
+async function rulesOf(d: Pick<ToolGateDeps, "policies" | "view">, tenant: string) {
+  return (d.view ? await d.view.policy(tenant) : await readPolicy(d.policies, tenant)).rules
 }
 
 function refusal(r: ApprovalRecord): string {
@@ -49,7 +56,7 @@ export function createToolGate(d: ToolGateDeps): ToolGate {
     const actor = `${call.caller.type}/${call.caller.id}`
     let decision
     try {
-      decision = evaluatePolicy((await readPolicy(d.policies, tenant)).rules, { action: "tool", agentType: call.caller.type, tool: call.tool, impact: call.impact })
+      decision = evaluatePolicy(await rulesOf(d, tenant), { action: "tool", agentType: call.caller.type, tool: call.tool, impact: call.impact })
     } catch (e) {
       // no policy could be read: a high-impact call does not run; a low-impact one does (the default)
       if (call.impact === "high") return { run: false, result: `${call.tool} was not run: the tenant's policy could not be read (${(e as Error).message})` }
@@ -94,13 +101,12 @@ export function createToolGate(d: ToolGateDeps): ToolGate {
  * estimated cost there); a deployment a rule denies (or holds for approval, which a model call
  * does not wait for) is not used. Each refusal and each `notify` is recorded in the audit.
  */
-export function createModelGate(d: Pick<ToolGateDeps, "policies" | "note"> & { readonly view?: PolicyView }): ModelGate {
+export function createModelGate(d: Pick<ToolGateDeps, "policies" | "view" | "note">): ModelGate {
   return async (call) => {
     const tenant = call.caller.tenant
     let rules
     try {
-      // the node's watched view when it has one: no KV read per model call
-      rules = (d.view ? await d.view.policy(tenant) : await readPolicy(d.policies, tenant)).rules
+      rules = await rulesOf(d, tenant)
     } catch (e) {
       throw new ModelDeniedError(`the tenant's policy could not be read (${(e as Error).message})`)
     }

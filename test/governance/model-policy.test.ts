@@ -101,6 +101,25 @@ describe("policy over model use, spending and every tool path", () => {
     }
   })
 
+  it("policy view - the tool gate decides from the node's watched view when it has one (its own bucket is not read per call)", async () => {
+    const view = await watchPolicies(policies)
+    // the gate's bucket holds no rules: only the view knows the deny
+    const empty = await new Kvm(broker.nc).create("test_policy_empty", { history: 1 })
+    try {
+      await setRules([{ id: "g1", effect: "deny", tool: "wipe", reason: "no wiping" }])
+      await waitUntil(async () => (await view.policy(me.tenant)).rules[0]?.id === "g1", { timeoutMs: 5000 })
+      const call = { caller: me, turn: "t-view", seq: 0, tool: "wipe", impact: "low" as const, arguments: {}, idempotencyKey: "t-view/0", history: [] }
+      const viewed = await createToolGate({ policies: empty, approvals: createApprovals(approvalsKv), note, view })(call)
+      expect(viewed).toMatchObject({ run: false })
+      expect((viewed as { result?: string }).result).toContain("no wiping")
+      // without the view the same gate reads its bucket, where the defaults let a low-impact call run
+      expect(await createToolGate({ policies: empty, approvals: createApprovals(approvalsKv), note })(call)).toEqual({ run: true })
+    } finally {
+      view.stop()
+      await setRules([])
+    }
+  })
+
   it("spend policy - a deployment whose estimated cost for the call passes minUsd is not used; approve refuses too (a model call does not wait)", async () => {
     oai.respond(() => ({ text: "ok" }))
     const models = createModels({ file: file(), env: {}, modelGate: createModelGate({ policies, note }) })
