@@ -10,7 +10,7 @@
  * up to `refreshMs` (plus a checkpoint's delay) behind the writes.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { readLastPerSubject } from "../server/last-per-subject.ts"
 import { bucketStream, kvSubject } from "../../subjects/jetstream.ts"
 import { STATE_BUCKET, tenantStateKeys } from "../../subjects/kv.ts"
 
@@ -18,31 +18,10 @@ import { STATE_BUCKET, tenantStateKeys } from "../../subjects/kv.ts"
 export const STATE_BYTES_REFRESH_MS = 2_000
 
 export async function tenantStateBytes(nc: NatsConnection, tenant: string): Promise<number> {
-  const stream = bucketStream(STATE_BUCKET)
-  const filter = kvSubject(STATE_BUCKET, tenantStateKeys(tenant))
-  const jsm = await jetstreamManager(nc)
-  const info = await jsm.streams.info(stream, { subjects_filter: filter })
-  const keys = Object.keys(info.state.subjects ?? {}).length
-  if (keys === 0) return 0
-  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject, headers_only: true })
   let bytes = 0
-  let seen = 0
-  try {
-    while (seen < keys) {
-      const batch = await consumer.fetch({ max_messages: Math.min(keys - seen, 10_000), expires: 5_000 })
-      let got = 0
-      for await (const m of batch) {
-        got++
-        seen++
-        const op = m.headers?.get("KV-Operation")
-        if (op !== "DEL" && op !== "PURGE") bytes += Number(m.headers?.get("Nats-Msg-Size") || 0)
-        if (m.info.pending === 0) seen = keys
-      }
-      if (got === 0) break
-    }
-  } finally {
-    await consumer.delete().catch(() => undefined)
-  }
+  await readLastPerSubject(nc, bucketStream(STATE_BUCKET), kvSubject(STATE_BUCKET, tenantStateKeys(tenant)), { batch: 10_000, headersOnly: true }, (m) => {
+    bytes += Number(m.headers?.get("Nats-Msg-Size") || 0)
+  })
   return bytes
 }
 
