@@ -44,7 +44,20 @@ describe("recruitment", () => {
       done[who]++
       return who
     }
-    const specialist = await market.bid({ agentId: "specialist", capabilities: ["rx.hot"], handle: work("specialist") })
+    // the specialist holds its first task until the helper has finished one: the backlog cannot
+    // drain before recruitment, however slow the machine (without a recruit, "every task done" fails)
+    let heldFirst = false
+    const specialist = await market.bid({
+      agentId: "specialist",
+      capabilities: ["rx.hot"],
+      handle: async () => {
+        if (!heldFirst) {
+          heldFirst = true
+          await waitUntil(() => done.helper > 0, { timeoutMs: 55_000, intervalMs: 50, message: "the recruited helper finishes a task" })
+        }
+        return work("specialist")()
+      },
+    })
     const helper = await market.bid({
       agentId: "helper",
       capabilities: helperCaps,
