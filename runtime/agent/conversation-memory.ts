@@ -78,7 +78,7 @@ export async function recallForTurn(
   turn: { readonly id: string; readonly text: string; readonly conversation: ReadonlyArray<ChatMessage> },
   log: Log,
 ): Promise<ChatMessage | undefined> {
-  if (o.recall === 0) return undefined
+  if (o.recall === 0 || memory.disabled) return undefined
   let found: Awaited<ReturnType<ScopedMemory["recall"]>>
   try {
     // a few more than needed: some may be turns still in the conversation
@@ -100,7 +100,7 @@ export async function recallForTurn(
 
 /** Keeps a completed turn as an episodic memory (replacing one an earlier attempt of the same turn stored). */
 export async function storeTurn(memory: ScopedMemory, o: ResolvedConversationMemory, turn: { readonly id: string; readonly text: string; readonly answer: string }, log: Log): Promise<void> {
-  if (!o.store) return
+  if (!o.store || memory.disabled) return
   const metadata = { source: CONVERSATION_SOURCE, turn: turn.id }
   try {
     await memory.forget({ kind: "episodic", filter: metadata })

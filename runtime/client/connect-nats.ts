@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/nats-core"
-import { connect } from "@nats-io/transport-node"
+import { connectTuned } from "./nats-tuning.ts"
 import { connectionOptions, type Credentials } from "../security/connection-options.ts"
 
 /**
@@ -10,9 +10,10 @@ import { connectionOptions, type Credentials } from "../security/connection-opti
  * No async traces: nats.js would otherwise build an Error (a stack capture) for every request and
  * every timer it arms, which at thousands of KV operations a second was a fifth of a busy node's
  * CPU; a request's error still says what failed, only without the caller's stack.
+ * Socket writes are coalesced per event-loop turn, and an answered request builds no error (nats-tuning.ts).
  */
 export async function connectNats(servers: string, name: string, credentials: Credentials = {}, extra: { inboxPrefix?: string } = {}): Promise<NatsConnection> {
-  return await connect({
+  return await connectTuned({
     ...connectionOptions(servers, credentials).options,
     ...extra,
     name,

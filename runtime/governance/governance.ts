@@ -1,8 +1,9 @@
 /**
  * A node's governance, assembled: its audit key (published), the audit writer, and what it
- * records on its own: pheromone writes (the stigmergy write hook), lifecycle transitions and
- * notices of changes made outside a node (tenancy, policy set from the CLI; every node listens
- * in one queue group, so each is recorded once by some node, signed with its key).
+ * records on its own: pheromone writes (the stigmergy write hook), lifecycle transitions (all
+ * but an active actor's flips to idle and back) and notices of changes made outside a node
+ * (tenancy, policy set from the CLI; every node listens in one queue group, so each is recorded
+ * once by some node, signed with its key).
  * Other layers record through `record` (the `RecordReceipt` port) and queue through `note`.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core"
@@ -78,6 +79,16 @@ export interface Governance {
 
 const decoder = new TextDecoder()
 
+/**
+ * An active actor's mailbox emptying and filling again (`active`<->`idle`) is no receipt: it is
+ * scheduling, not a change of who holds the actor or its state, and at one flip per message of
+ * an actor that waits between messages it would outnumber everything else in the chain (and
+ * cost a signature each). The lifecycle subject and the metrics still carry every flip.
+ */
+function isIdleFlip(d: { from?: unknown; to?: unknown }): boolean {
+  return (d.from === "idle" && d.to === "active") || (d.from === "active" && d.to === "idle")
+}
+
 /** A receipt's detail from a published body: its JSON, or the start of its text when it is not JSON. */
 function detailOf(data: Uint8Array): unknown {
   const text = decoder.decode(data)
@@ -135,7 +146,9 @@ export async function startGovernance(nc: NatsConnection, o: GovernanceOptions):
         callback: (_e, m) => {
           const a = parseLifecycleSubject(m.subject)
           if (!a) return
-          audit.note(a.tenant, "lifecycle", { actor: `${a.type}/${a.id}`, ...(detailOf(m.data) as object) })
+          const d = detailOf(m.data) as { from?: unknown; to?: unknown }
+          if (isIdleFlip(d)) return
+          audit.note(a.tenant, "lifecycle", { actor: `${a.type}/${a.id}`, ...(d as object) })
         },
       }),
     )

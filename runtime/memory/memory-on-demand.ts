@@ -45,7 +45,7 @@ export function memoryOnDemand(options: MemoryOptions | false, open: (o: MemoryO
     get current() {
       return current
     },
-    forActor: (owner) => scopeMemory(calls, owner),
+    forActor: (owner) => scopeMemory(calls, owner, options === false),
     close: async () => {
       closed = true
       const m = await opening?.catch(() => undefined)

@@ -7,6 +7,8 @@ import type { ForgetSelector, MemoryItem, MemoryOwner, RecallQuery, RecalledItem
 
 export interface ScopedMemory {
   readonly owner: MemoryOwner
+  /** True on a node started with `memory: false`: every call rejects `unavailable`, so callers that may go without memory skip it. */
+  readonly disabled?: boolean
   remember(input: RememberInput): Promise<MemoryItem>
   rememberMany(inputs: ReadonlyArray<RememberInput>): Promise<MemoryItem[]>
   /** By meaning; a string is `{query}` (this actor's own entries, 5 at most). */
@@ -20,10 +22,11 @@ export interface ScopedMemory {
 /** The calls a scoped view needs from a store (the store itself, or one opened on demand). */
 export type MemoryCalls = Pick<MemoryStore, "remember" | "rememberMany" | "recall" | "forget" | "recordOutcome">
 
-export function scopeMemory(store: MemoryCalls, owner: MemoryOwner): ScopedMemory {
+export function scopeMemory(store: MemoryCalls, owner: MemoryOwner, disabled = false): ScopedMemory {
   const o: MemoryOwner = { tenant: owner.tenant, type: owner.type, id: owner.id }
   return {
     owner: o,
+    ...(disabled ? { disabled } : {}),
     remember: (input) => store.remember(o, input),
     rememberMany: (inputs) => store.rememberMany(o, inputs),
     recall: (query) => store.recall(o, query),
