@@ -14,6 +14,13 @@
  * default 8 KiB), not a chunk, and the flood's backlog stays in the kernel and on the server,
  * behind this connection only. A chunk that fits one slice is handed over at once, as before.
  *
+ * A connection whose reads wait (a chunk still being sliced, or held) does not read the server's
+ * PINGs either, and a server drops a client that leaves `ping_max` PINGs unanswered (ANTS's
+ * servers ping every 2 s, twice): on a loaded machine a paced backlog of a few MiB takes longer
+ * than that to hand over, and the drop would lose every message queued for the connection. So
+ * while reads wait, the connection sends a PING of its own every KEEPALIVE_MS: a client the
+ * server hears from is not pinged (the server delays its PINGs after client activity).
+ *
  * nats.js has no option for this; the socket is reached through its transport
  * (`protocol.transport.socket`, @nats-io/transport-node 3.x), whose one `data` listener is
  * wrapped, and the pacing is attached again after each reconnect (a new socket). Where that
@@ -23,6 +30,9 @@ import type { NatsConnection } from "@nats-io/nats-core"
 
 /** Bytes handed to nats.js per event-loop turn: about 60 messages of 64-byte bodies. */
 export const SLICE_BYTES = 8 * 1024
+
+/** How often a connection whose reads wait tells the server it is alive (under ANTS's 2 s ping interval). */
+export const KEEPALIVE_MS = 1_000
 
 type DataListener = (chunk: Uint8Array) => unknown
 
@@ -72,6 +82,8 @@ export function paceReads(nc: NatsConnection, sliceBytes = SLICE_BYTES): boolean
   const slice = Math.max(1, Math.floor(sliceBytes))
   const pacer: Pacer = { holds: 0, wake: () => undefined }
   let attached: PausableSocket | undefined
+  /** True while reads wait on this side: a chunk still being sliced, or a hold. */
+  let waiting = (): boolean => false
   const attach = (): boolean => {
     const socket = socketOf(nc)
     if (socket === undefined) return false
@@ -135,10 +147,17 @@ export function paceReads(nc: NatsConnection, sliceBytes = SLICE_BYTES): boolean
     socket.off("data", deliver)
     socket.on("data", ours)
     pacer.wake = schedule
+    waiting = () => !socket.destroyed && (chunk !== undefined || pacer.holds > 0)
     return true
   }
   if (!attach()) return false
   pacers.set(nc, pacer)
+  const keepalive = setInterval(() => {
+    // the PONG is read behind the backlog, in order; the flush's promise settles then
+    if (waiting() && !nc.isClosed()) nc.flush().catch(() => undefined)
+  }, KEEPALIVE_MS)
+  keepalive.unref()
+  void nc.closed().finally(() => clearInterval(keepalive))
   void (async () => {
     for await (const s of nc.status()) if (s.type === "reconnect") attach()
   })().catch(() => undefined)

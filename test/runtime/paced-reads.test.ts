@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
-import { holdReads, paceReads, SLICE_BYTES } from "../../runtime/client/paced-reads.ts"
+import { holdReads, paceReads, KEEPALIVE_MS, SLICE_BYTES } from "../../runtime/client/paced-reads.ts"
 import { natsPerFile, rawConnect } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 
@@ -109,4 +109,27 @@ describe("paced reads", () => {
       await probe.close()
     }
   })
+
+  it("paced reads - a connection held longer than the server's ping window stays connected (it pings the server itself) and loses nothing", async () => {
+    // the shipped server settings ping every 2 s and drop a client that leaves 2 unanswered:
+    // without its own PINGs a connection that reads nothing for about 6 s is dropped as stale
+    const subject = "paced.keepalive"
+    const seen: number[] = []
+    const statuses: string[] = []
+    void (async () => {
+      for await (const st of reader.status()) statuses.push(st.type)
+    })()
+    reader.subscribe(subject, { callback: (_e, m) => void seen.push(Number(dec.decode(m.data))) })
+    await reader.flush()
+    const release = holdReads(reader)
+    for (let i = 0; i < 2_000; i++) nats.nc.publish(subject, enc.encode(String(i)))
+    await nats.nc.flush()
+    // the hold outlasts the server's ping window twice over, measured in keepalive ticks
+    await new Promise((r) => setTimeout(r, 9 * KEEPALIVE_MS))
+    expect(seen.length).toBe(0)
+    release()
+    await waitUntil(() => seen.length === 2_000, { timeoutMs: 30_000, message: "every held message handed over" })
+    expect(seen).toEqual(Array.from({ length: 2_000 }, (_, i) => i))
+    expect(statuses.filter((t) => t === "disconnect" || t === "staleConnection")).toEqual([])
+  }, 40_000)
 })
