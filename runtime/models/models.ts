@@ -135,7 +135,8 @@ export function createModels(options: ModelsOptions = {}): Models {
      */
     const call = async (req: ModelRequest, route: RouteOptions, spending?: (write: Promise<void>) => void, turnSpentUsd?: number): Promise<ModelAnswer> => {
       const s = route.signal ?? signal?.()
-      let routed: RouteOptions = s ? { ...route, type: address.type, signal: s } : { ...route, type: address.type }
+      // the route as given when it names this actor's type and signal already (chat's does): no copy per call
+      let routed: RouteOptions = route.type === address.type && route.signal === s ? route : s ? { ...route, type: address.type, signal: s } : { ...route, type: address.type }
       if (options.modelGate) {
         // before the call: policy sees every deployment the router could use, and may refuse some
         const candidates = router.rank(req, routed).ranked.map((r) => ({ deployment: r.deployment, provider: router.deployment(r.deployment)?.provider ?? "", estimatedUsd: r.estimatedCostUsd }))
@@ -181,7 +182,7 @@ export function createModels(options: ModelsOptions = {}): Models {
           temperature: o.temperature,
           jsonSchema: structured?.request,
         }
-        const answer = await call(req, { model: o.model, capabilities: o.capabilities, maxCostUsd: o.maxCostUsd, onDelta: o.onDelta, signal: o.signal })
+        const answer = await call(req, { type: address.type, model: o.model, capabilities: o.capabilities, maxCostUsd: o.maxCostUsd, onDelta: o.onDelta, signal: o.signal ?? signal?.() })
         if (!structured || answer.toolCalls.length > 0) return answer as ChatAnswer<A>
         return { ...answer, output: structured.decode(answer.content) }
       },

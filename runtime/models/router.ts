@@ -26,7 +26,7 @@ import { score, type ScoreParts } from "./score.ts"
 import { DeploymentStats, type StatsSharing } from "./stats.ts"
 import type { ChatMessage, ModelAnswer, ModelRequest, StreamDelta } from "./types.ts"
 import { endModelSpan, startModelSpan } from "../observability/genai-spans.ts"
-import { countModelCall, countModelFailure } from "../observability/usage.ts"
+import { countModelCallOn, modelUsageRow, type ModelUsageRow } from "../observability/usage.ts"
 
 export interface RouterOptions {
   readonly config: ModelsConfig
@@ -95,7 +95,12 @@ interface Slot {
   cooldownUntil: number
   cooldowns: number
   publishedAt: number
+  /** This deployment's row of the node's model usage counters (found on the first call). */
+  usage?: ModelUsageRow
 }
+
+/** The attempts of a call answered at its first try: none failed. */
+const NO_ATTEMPTS: ReadonlyArray<{ deployment: string; error: string }> = Object.freeze([])
 
 const BREAKER_KINDS: ReadonlySet<ProviderErrorKind> = new Set(["rate_limited", "overloaded", "server", "timeout", "malformed"])
 
@@ -104,6 +109,7 @@ export class Router {
   private readonly list: Slot[] = []
   private readonly clock: Clock
   private readonly stopSharing: (() => void) | undefined
+  private readonly wantedByShape = new Map<string, ReadonlyArray<string>>()
 
   constructor(private readonly options: RouterOptions) {
     this.clock = options.clock ?? systemClock
@@ -145,12 +151,21 @@ export class Router {
     this.stopSharing?.()
   }
 
-  private wanted(req: ModelRequest, o: RouteOptions): string[] {
+  /** The capabilities a request wants (kept per type and request shape when the call names none: read-only). */
+  private wanted(req: ModelRequest, o: RouteOptions): ReadonlyArray<string> {
+    const tools = req.tools !== undefined && req.tools.length > 0
+    const json = req.jsonSchema !== undefined
+    const plain = o.capabilities === undefined || o.capabilities.length === 0
+    const key = plain ? `${o.type ?? ""}\u0000${tools ? 1 : 0}${json ? 1 : 0}` : undefined
+    const had = key !== undefined ? this.wantedByShape.get(key) : undefined
+    if (had !== undefined) return had
     const rule = o.type ? this.options.config.rules[o.type] : undefined
     const w = new Set<string>(["chat", ...(o.capabilities ?? []), ...(rule?.capabilities ?? [])])
-    if (req.tools && req.tools.length > 0) w.add("tools")
-    if (req.jsonSchema) w.add("json")
-    return [...w]
+    if (tools) w.add("tools")
+    if (json) w.add("json")
+    const out = [...w]
+    if (key !== undefined && this.wantedByShape.size < 1024) this.wantedByShape.set(key, out)
+    return out
   }
 
   private load(s: Slot, now: number): number {
@@ -239,15 +254,16 @@ export class Router {
   async call(req: ModelRequest, o: RouteOptions = {}): Promise<ModelAnswer> {
     const maxAttempts = this.options.maxAttempts ?? 6
     const deadline = this.clock.now() + (o.maxWaitMs ?? this.options.maxWaitMs ?? 30_000)
-    const attempts: Array<{ deployment: string; error: string }> = []
-    const tried = new Set<string>()
+    // made on the first failure: a call answered at its first attempt allocates none of them
+    let attempts: Array<{ deployment: string; error: string }> | undefined
+    let tried: Set<string> | undefined
     /** Tried deployments that failed for load (429/529): worth waiting for. */
-    const cooling = new Set<string>()
+    let cooling: Set<string> | undefined
     let request = req
     let minContext = estimateRequestTokens(request)
     let summarised = false
     let lastKind: ProviderErrorKind | undefined
-    while (attempts.length < maxAttempts) {
+    while ((attempts?.length ?? 0) < maxAttempts) {
       const { ranked, none } = this.rank(request, o, minContext)
       if (none === "context") {
         if (o.summarise && !summarised) {
@@ -263,39 +279,42 @@ export class Router {
         throw new BudgetExceededError(`no eligible model can answer this request within its budget of $${limit}`, "request", limit, 0)
       }
       if (none === "capability") {
-        throw new ModelUnavailableError(`no configured model has the capabilities ${this.wanted(request, o).join(", ")}${o.type ? ` allowed for type "${o.type}"` : ""}`, attempts, lastKind)
+        throw new ModelUnavailableError(`no configured model has the capabilities ${this.wanted(request, o).join(", ")}${o.type ? ` allowed for type "${o.type}"` : ""}`, attempts ?? [], lastKind)
       }
       const now = this.clock.now()
-      const ready = ranked.filter((r) => {
+      let slot: Slot | undefined
+      for (const r of ranked) {
         const s = this.slots.get(r.deployment)!
-        return !tried.has(r.deployment) && s.cooldownUntil <= now && s.breaker.canPass()
-      })
-      if (ready.length === 0) {
+        if (!tried?.has(r.deployment) && s.cooldownUntil <= now && s.breaker.canPass()) {
+          slot = s
+          break
+        }
+      }
+      if (slot === undefined) {
         // Every eligible deployment failed this call or is resting: wait for the first to rest out.
         let wake = Infinity
         for (const r of ranked) {
           const s = this.slots.get(r.deployment)!
           // A deployment that failed this call for another reason than load is not waited for.
-          if (tried.has(r.deployment) && !cooling.has(r.deployment)) continue
+          if (tried?.has(r.deployment) && !cooling?.has(r.deployment)) continue
           const at = Math.max(s.cooldownUntil, s.breaker.state === "open" ? s.breaker.retryAt : 0)
           wake = Math.min(wake, at)
         }
         if (wake === Infinity || wake > deadline) {
           const why = wake === Infinity ? "every eligible model failed" : `every eligible model is resting until ${new Date(wake).toISOString()}, past this call's wait`
-          throw new ModelUnavailableError(`${why} (${attempts.map((a) => `${a.deployment}: ${a.error}`).join("; ") || "no attempt"})`, attempts, lastKind)
+          throw new ModelUnavailableError(`${why} (${attempts?.map((a) => `${a.deployment}: ${a.error}`).join("; ") || "no attempt"})`, attempts ?? [], lastKind)
         }
         await this.clock.sleep(wake - now)
-        for (const name of cooling) {
+        for (const name of cooling ?? []) {
           if (this.slots.get(name)!.cooldownUntil <= this.clock.now()) {
-            tried.delete(name)
-            cooling.delete(name)
+            tried?.delete(name)
+            cooling?.delete(name)
           }
         }
         continue
       }
-      const slot = this.slots.get(ready[0].deployment)!
       if (!slot.breaker.acquire()) continue
-      tried.add(slot.d.name)
+      ;(tried ??= new Set()).add(slot.d.name)
       const provider = this.options.config.providers.get(slot.d.provider)!
       const started = this.clock.now()
       slot.stats.inflight++
@@ -321,17 +340,17 @@ export class Router {
           offline: provider.offline,
           latencyMs,
           costUsd: cost,
-          attempts,
+          attempts: attempts ?? NO_ATTEMPTS,
         }
         if (span !== undefined) endModelSpan(span, out)
-        countModelCall(this.options.nodeId, provider.name, slot.d.name, answer.usage, cost)
+        countModelCallOn(slot.usage ??= modelUsageRow(this.options.nodeId, provider.name, slot.d.name), answer.usage, cost)
         return out
       } catch (e) {
         const pe: ProviderError = (e as { _tag?: string })._tag === "ProviderError" ? (e as ProviderError) : new ProviderError("server", `${provider.name}: ${(e as Error)?.message ?? String(e)}`, undefined, undefined, { cause: e })
         endModelSpan(span, undefined, pe)
-        countModelFailure(this.options.nodeId, provider.name, slot.d.name)
+        ;(slot.usage ??= modelUsageRow(this.options.nodeId, provider.name, slot.d.name)).failures++
         lastKind = pe.kind
-        attempts.push({ deployment: slot.d.name, error: `${pe.kind}: ${pe.message}` })
+        ;(attempts ??= []).push({ deployment: slot.d.name, error: `${pe.kind}: ${pe.message}` })
         if (BREAKER_KINDS.has(pe.kind)) slot.breaker.failure()
         else slot.breaker.success()
         this.learn(slot, !BREAKER_KINDS.has(pe.kind), this.clock.now() - started, undefined)
@@ -339,7 +358,7 @@ export class Router {
           const base = this.options.cooldownMs ?? 1000
           const wait = pe.retryAfterMs ?? Math.min(60_000, base * 2 ** slot.cooldowns)
           slot.cooldowns++
-          cooling.add(slot.d.name)
+          ;(cooling ??= new Set()).add(slot.d.name)
           slot.cooldownUntil = Math.max(slot.cooldownUntil, this.clock.now() + wait)
         } else if (pe.kind === "context") {
           minContext = Math.max(minContext, slot.d.contextTokens + 1)
@@ -349,7 +368,7 @@ export class Router {
         slot.stats.inflight--
       }
     }
-    throw new ModelUnavailableError(`no model answered in ${maxAttempts} attempts (${attempts.map((a) => `${a.deployment}: ${a.error}`).join("; ")})`, attempts, lastKind)
+    throw new ModelUnavailableError(`no model answered in ${maxAttempts} attempts (${(attempts ?? []).map((a) => `${a.deployment}: ${a.error}`).join("; ")})`, attempts ?? [], lastKind)
   }
 
   private learn(slot: Slot, ok: boolean, latencyMs: number, outputTokens: number | undefined): void {

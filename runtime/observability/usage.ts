@@ -19,16 +19,22 @@ export interface ModelUsageRow {
 
 const modelRows = new Map<string, ModelUsageRow>()
 
-function rowOf(nodeId: string, provider: string, model: string): ModelUsageRow {
+/** The counters of one node, provider and model (a caller may keep it and bump it with countModelCall). */
+export function modelUsageRow(nodeId: string | undefined, provider: string, model: string): ModelUsageRow {
+  nodeId ??= ""
   const key = `${nodeId}\u0000${provider}\u0000${model}`
   let r = modelRows.get(key)
   if (r === undefined) modelRows.set(key, (r = { nodeId, provider, model, calls: 0, failures: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 }))
   return r
 }
 
-/** A model call that answered (router.ts calls it once per answered call). */
+/** A model call that answered (router.ts counts each answered call on its deployment's row). */
 export function countModelCall(nodeId: string | undefined, provider: string, model: string, usage: { readonly inputTokens: number; readonly outputTokens: number }, costUsd: number): void {
-  const r = rowOf(nodeId ?? "", provider, model)
+  countModelCallOn(modelUsageRow(nodeId, provider, model), usage, costUsd)
+}
+
+/** `countModelCall` on a row kept by the caller (no key built per call). */
+export function countModelCallOn(r: ModelUsageRow, usage: { readonly inputTokens: number; readonly outputTokens: number }, costUsd: number): void {
   r.calls++
   r.inputTokens += usage.inputTokens
   r.outputTokens += usage.outputTokens
@@ -37,7 +43,7 @@ export function countModelCall(nodeId: string | undefined, provider: string, mod
 
 /** A model call attempt that failed (one per failed attempt). */
 export function countModelFailure(nodeId: string | undefined, provider: string, model: string): void {
-  rowOf(nodeId ?? "", provider, model).failures++
+  modelUsageRow(nodeId, provider, model).failures++
 }
 
 /** The model usage counted for a node. */
