@@ -25,6 +25,7 @@ import { Empty, headers as natsHeaders, type NatsConnection } from "@nats-io/nat
 import { PHEROMONE_MAX_AGE_MS, PHEROMONE_BUCKET, WORKSPACE_BUCKET, WORKSPACE_HISTORY } from "../../subjects/pheromones.ts"
 import { bucketStream, kvSubject } from "../../subjects/jetstream.ts"
 import { openKvFeed, type KvItem } from "./kv-feed.ts"
+import { storedPublish } from "../client/stored-publish.ts"
 
 export type { KvItem }
 import { serverFeatures, type PheromoneServerFeatures } from "../server/server-features.ts"
@@ -43,6 +44,8 @@ export interface KvStore {
 
 
 const KV_OPERATION = "KV-Operation"
+/** Per-message TTL of a write (nats-server 2.11+). */
+const TTL_HEADER = "Nats-TTL"
 
 const pheromoneStores = new WeakMap<NatsConnection, Promise<KvStore>>()
 const workspaceStores = new WeakMap<NatsConnection, Promise<KvStore>>()
@@ -149,12 +152,18 @@ export interface WriteOptions {
   readonly ttlMs?: number
 }
 
+/** How long a write waits for the stream's acknowledgement (nats.js's JetStream default). */
+const WRITE_TIMEOUT_MS = 5_000
+
+/**
+ * A put, published on the connection's reply inbox (client/stored-publish.ts) rather than
+ * through `js.publish`, whose request object builds two stack-capturing errors per write: they
+ * were 40% of the CPU of a deposit loop (profile of 2026-12-04, bench/README.md).
+ */
 export async function writeValue(store: KvStore, key: string, value: string | Uint8Array, opts: WriteOptions = {}): Promise<number> {
-  const o: Partial<JetStreamPublishOptions> = {}
-  if (opts.expectRevision !== undefined) o.expect = { lastSubjectSequence: opts.expectRevision }
-  if (store.serverTtl && opts.ttlMs !== undefined) o.ttl = ttlHeader(opts.ttlMs)
-  const pa = await store.js.publish(kvSubject(store.bucket, key), value, o)
-  return pa.seq
+  const ttl = store.serverTtl && opts.ttlMs !== undefined ? { [TTL_HEADER]: ttlHeader(opts.ttlMs) } : undefined
+  const ack = await storedPublish(store.nc, kvSubject(store.bucket, key), value, { expectedLastSubjectSequence: opts.expectRevision, headers: ttl, timeoutMs: WRITE_TIMEOUT_MS })
+  return ack.seq
 }
 
 export async function writeMarker(

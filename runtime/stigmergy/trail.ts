@@ -47,10 +47,23 @@ export function decodeEntry(value: Uint8Array): PheromoneEntry | undefined {
   }
 }
 
+/**
+ * Built field by field, not by spreading the entry: a spread copied every property through the
+ * slow path (8% of a deposit loop's CPU, 2026-12-04) and carried along any extra field an
+ * outside writer stored.
+ */
 export function toTrail(key: string, revision: number, entry: PheromoneEntry, now: number): Trail {
   const first = key.indexOf(".")
   return {
-    ...entry,
+    type: entry.type,
+    strength: entry.strength,
+    location: entry.location,
+    emitter: entry.emitter,
+    depositedAt: entry.depositedAt,
+    ttlMs: entry.ttlMs,
+    decay: entry.decay,
+    reinforcements: entry.reinforcements,
+    data: entry.data,
     key,
     tenant: key.slice(0, first),
     id: key.slice(key.lastIndexOf(".") + 1),

@@ -3,8 +3,9 @@
  * (runtime/client/reply-inbox.ts, shared with asks). Same protocol as `js.publish` (a publish
  * with a reply subject; the stream answers `{stream, seq, duplicate}` or `{error}`; 503 when no
  * stream captures the subject), but without a request object, timer and pre-built error per
- * message: the task hot path makes one of these per submission. The inbox is under the
- * connection's inbox prefix, so a tenant's principal can submit its own tasks.
+ * message: the task hot path makes one of these per submission, a pheromone deposit one per
+ * write, an activation one per lease it takes. The inbox is under the connection's inbox
+ * prefix, so a tenant's principal can submit its own tasks and write its own pheromones.
  */
 import { TaggedError } from "../../subjects/errors.ts"
 import type { Msg, NatsConnection } from "@nats-io/transport-node"
