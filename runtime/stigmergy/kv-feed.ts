@@ -194,11 +194,20 @@ export function inboxPrefixOf(nc: NatsConnection): string | undefined {
   return (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix || undefined
 }
 
+/** The `header` of a message without headers (a plain put: most of what detection reads). */
+const noHeader = (): undefined => undefined
+
+/**
+ * A message without headers shares one `header` function and is a put; only a message with
+ * headers gets a reader of its own (detection reads thousands of items at a time).
+ */
 function toItem(m: Msg, prefixLength: number, seq: number): KvItem {
+  const key = m.subject.substring(prefixLength)
   const h = m.headers
+  if (h === undefined) return { key, revision: seq, operation: "PUT", value: m.data, header: noHeader }
   const header = (name: string) => {
-    const v = h?.get(name)
+    const v = h.get(name)
     return v === undefined || v === "" ? undefined : v
   }
-  return { key: m.subject.substring(prefixLength), revision: seq, operation: kvOperationOf(header), value: m.data, header }
+  return { key, revision: seq, operation: kvOperationOf(header), value: m.data, header }
 }
