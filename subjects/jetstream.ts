@@ -6,6 +6,8 @@
  *   KV_<bucket>                                   the stream behind a KV bucket
  *   $KV.<bucket>.<key>                            a KV write (put or delete marker) of one key
  *   $JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer> a pull request for the next messages
+ *   $JS.API.STREAM.MSG.GET.<stream>               a read of one stored message, answered by
+ *                                                 the stream's leader
  *   $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>
  *                                                 a delivery's reply (v1; v2 adds domain and
  *                                                 account hash after ACK: 11 tokens or more)
@@ -31,6 +33,11 @@ export function kvKeyOffset(bucket: string): number {
 /** The subject a pull request for `consumer` of `stream` is published on. */
 export function consumerNextSubject(stream: string, consumer: string): string {
   return `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`
+}
+
+/** The subject a read of one stored message of `stream` (by sequence or last by subject) is sent to. */
+export function streamMsgGetSubject(stream: string): string {
+  return `$JS.API.STREAM.MSG.GET.${stream}`
 }
 
 /** What a delivery's ack reply subject says about it. */

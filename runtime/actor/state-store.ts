@@ -19,7 +19,6 @@
 import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { TaggedError } from "../../subjects/errors.ts"
 import type { NatsConnection } from "@nats-io/nats-core"
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import { Kvm, type KV } from "@nats-io/kv"
 import { bucketStream } from "../../subjects/cluster.ts"
 import { stateKey, STATE_BUCKET } from "../../subjects/kv.ts"
@@ -27,6 +26,7 @@ import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { stripPrototypeKeys } from "../limits/safe-json.ts"
 import { retrying } from "../../supervisors/backoff.ts"
+import { headerValue, lastStoredMessage } from "../client/stored-get.ts"
 
 export class StateFencedError extends TaggedError("StateFencedError") {
   constructor(
@@ -82,6 +82,7 @@ export interface StateStore {
 }
 
 const encoder = new TextEncoder()
+const decoder = new TextDecoder()
 
 /**
  * `versionOf(type)`: the version of the agent type this node runs, recorded in each checkpoint it
@@ -91,21 +92,16 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
   const versionOf = options.versionOf ?? (() => 1)
   // a cluster that has just formed may not place a replicated bucket yet ("no suitable peers")
   const kv: KV = await retrying(() => new Kvm(nc).create(STATE_BUCKET, { history: 1, replicas: options.replicas ?? 1 }), 20_000)
-  const jsm: JetStreamManager = await jetstreamManager(nc)
   const stream = bucketStream(STATE_BUCKET)
   /** The last entry of a key, read from the stream's leader; undefined when there is none (or it was deleted). */
+  // read over the connection's reply inbox (client/stored-get.ts): a nats.js request built
+  // stack-capturing errors on every activation's read
   const leaderGet = async (address: ActorAddress) => {
-    let m
-    try {
-      m = await jsm.streams.getMessage(stream, { last_by_subj: kvSubject(STATE_BUCKET, stateKey(address)) })
-    } catch (e) {
-      if (isNoMessage(e)) return undefined
-      throw e
-    }
-    if (m === null || m.data.length === 0) return undefined
-    const op = m.header?.get("KV-Operation")
+    const m = await lastStoredMessage(nc, stream, kvSubject(STATE_BUCKET, stateKey(address)))
+    if (m === undefined || m.data.length === 0) return undefined
+    const op = headerValue(m.headers, "KV-Operation")
     if (op === "DEL" || op === "PURGE") return undefined
-    return { revision: m.seq, parsed: m.json<{ state: unknown; acct?: Accounting; w?: string; tv?: number }>() }
+    return { revision: m.seq, parsed: JSON.parse(decoder.decode(m.data)) as { state: unknown; acct?: Accounting; w?: string; tv?: number } }
   }
   const store: StateStore = {
     async load(address) {
@@ -151,10 +147,5 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
     }
   }
   return store
-}
-
-function isNoMessage(e: unknown): boolean {
-  const msg = String((e as Error)?.message ?? "")
-  return /no message found|10037/.test(msg) || (e as { api_error?: { err_code?: number } })?.api_error?.err_code === 10037
 }
 

@@ -18,11 +18,8 @@
  *   partition, and it stops serving on its own once it has not been able to heartbeat for
  *   `expiryMs - heartbeatMs` (cluster.ts: out of touch). So the two never serve at once.
  * - The holder releases the lease when the actor passivates, stops, is handed over in a
- *   rebalance, or the node drains, by removing the stream message at the revision it holds (not
- *   a KV delete marker): the key is then empty, so the next activation's create lands in one
- *   round trip (after a marker it took three: the create refused, a read, an update). A release
- *   never removes someone else's lease: a lease written since is another message, and the
- *   removal of ours finds nothing.
+ *   rebalance, or the node drains: the message at its revision is removed (lease-writes.ts), so
+ *   the next create is one round trip; a lease written since is another message and stays.
  * - The bucket's max_age (`leaseTtlMs`, default 10 min) only collects leases a crashed node left
  *   behind; a holder refreshes the leases of its long-lived activations every `leaseTtlMs / 3`.
  *   A refresh that finds the lease changed means the actor was taken over: the activation stops
@@ -49,6 +46,7 @@ import { kvSubject } from "../../subjects/jetstream.ts"
 import { leasesChangedSince, leaseRecordOf, StreamMarks, type LeaseRecord } from "./lease-stream-recheck.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { openBucket } from "./kv-buckets.ts"
+import { createLease, removeLeaseMessage } from "./lease-writes.ts"
 
 /** Leases read at once when a node re-checks what it holds (verifyAll). */
 const VERIFY_BATCH = 64
@@ -111,18 +109,6 @@ export interface LeaseOptions {
 }
 
 const encoder = new TextEncoder()
-const LEASE_STREAM = bucketStream(LEASES_BUCKET)
-
-/**
- * The server's answers to removing a message that is not there: 10057 "no message found" (the
- * sequence was removed), 10043 "sequence not found" (it was replaced: a later write of the key).
- */
-const NO_SUCH_MESSAGE: ReadonlyArray<unknown> = [10057, 10043]
-function isNoSuchMessage(e: unknown): boolean {
-  const err = e as { code?: unknown; api_error?: { err_code?: unknown }; message?: unknown } | null
-  if (NO_SUCH_MESSAGE.includes(err?.code) || NO_SUCH_MESSAGE.includes(err?.api_error?.err_code)) return true
-  return /no message found|sequence \d+ not found/.test(String(err?.message ?? ""))
-}
 
 export class Leases {
   private kv!: KV
@@ -177,7 +163,7 @@ export class Leases {
       let revision: number
       let tookOver = false
       try {
-        revision = await this.kv.create(key, body)
+        revision = await createLease(this.nc, this.kv, key, body)
       } catch (e) {
         if (!isWrongLastSequence(e)) throw this.uncertain(key, e)
         const entry = await this.kv.get(key)
@@ -228,7 +214,7 @@ export class Leases {
         if (this.held.has(key)) return
         try {
           const now = await this.leaderEntry(key)
-          if (now.record?.node === this.o.nodeId) await this.removeAt(now.revision)
+          if (now.record?.node === this.o.nodeId) await removeLeaseMessage(this.jsm, now.revision)
           return
         } catch {
           // the store did not answer: look again
@@ -261,7 +247,7 @@ export class Leases {
     const p = (async () => {
       for (let wait = 100, warned = false; !this.stopped; wait = Math.min(2_000, wait * 2)) {
         try {
-          await this.removeAt(h.revision)
+          await removeLeaseMessage(this.jsm, h.revision)
           return
         } catch (e) {
           if (!warned) this.o.log("warn", `could not release the lease of ${key} yet: ${(e as Error).message}; retrying`)
@@ -273,19 +259,6 @@ export class Leases {
       if (this.releasing.get(key) === p) this.releasing.delete(key)
     })
     this.releasing.set(key, p)
-  }
-
-  /**
-   * Removes the lease message stored at `revision`, which is this node's lease as long as nobody
-   * wrote the key since (history 1: a later write replaced that message, and then there is
-   * nothing at `revision` to remove). Resolves either way; throws only when the store did not answer.
-   */
-  private async removeAt(revision: number): Promise<void> {
-    try {
-      await this.jsm.streams.deleteMessage(LEASE_STREAM, revision, false)
-    } catch (e) {
-      if (!isNoSuchMessage(e)) throw e
-    }
   }
 
   /** Resolves when every release in flight is done, or `timeoutMs` passed (releases keep retrying until stop). */

@@ -50,6 +50,13 @@ describe("lease release", () => {
       const after = await kv.get(leaseKey(other))
       expect(after?.revision).toBe(taken?.revision)
       expect(after?.json<{ node: string }>().node).toBe("lb")
+
+      // a delete marker (how an older runtime released) is a free lease too
+      const marked = { tenant: "default", type: "release", id: "r3" }
+      await kv.put(leaseKey(marked), JSON.stringify({ node: "gone", incarnation: "0", at: new Date().toISOString() }))
+      await kv.delete(leaseKey(marked))
+      expect(await lb.acquire(marked, () => {})).toBe(false)
+      expect((await kv.get(leaseKey(marked)))?.json<{ node: string }>().node).toBe("lb")
     } finally {
       la.stop()
       lb.stop()
