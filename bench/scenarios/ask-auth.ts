@@ -5,7 +5,7 @@
  * the same authentication and the same principals (responder: the node principal, caller: the
  * tenant principal). It starts its own server, since it needs that configuration.
  *
- * ANTS asks do not go through `nc.request` (runtime/client/reply-inbox.ts: nats.js builds up to
+ * ANTS asks do not go through `nc.request` (runtime/server/reply-inbox.ts: nats.js builds up to
  * three stack-capturing Error objects per request, which cost more than the node's actor path).
  * So that the figure does not hide what the actor path itself costs, a reference figure at the
  * highest concurrency compares ANTS with a raw request over that same reply inbox.
@@ -16,7 +16,7 @@ import { join } from "node:path"
 import { connect } from "@nats-io/transport-node"
 import { echo } from "../../actors/examples/index.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
-import { requestReply } from "../../runtime/client/reply-inbox.ts"
+import { requestReply } from "../../runtime/server/reply-inbox.ts"
 import { startNode } from "../../runtime/node/node.ts"
 import { PROJECT_NATS_BASE_CONF, PROJECT_NATS_CONF, startNatsServer } from "../../runtime/server/nats-server.ts"
 import { authInit, tenantSeedFile } from "../../runtime/security/auth-init.ts"

@@ -12,7 +12,7 @@ import { agentSubject, DEFAULT_TENANT, topicSubject, type AgentSubjectParts } fr
 import { decodeReply } from "../../subjects/envelope.ts"
 import type { AgentRef, ActorRef, AskOptions, DurableTellOptions, DurableTellResult, Messaging, Target } from "../agent/actor-context.ts"
 import { publishDurable } from "./durable-tell.ts"
-import { requestReply } from "./reply-inbox.ts"
+import { requestReply } from "../server/reply-inbox.ts"
 import type { ProtocolSpec } from "../agent/protocol.ts"
 import { parseIssues } from "../agent/protocol.ts"
 import { endWith, headersFor, startSendSpan, tracingActive, type SpanTarget } from "../observability/tracing.ts"

@@ -1,13 +1,13 @@
 /**
  * The last message stored under a subject, read from the stream's leader
  * (`$JS.API.STREAM.MSG.GET`, as nats.js's `jsm.streams.getMessage`), over the connection's reply
- * inbox (client/reply-inbox.ts) rather than a nats.js request, which builds stack-capturing
+ * inbox (server/reply-inbox.ts) rather than a nats.js request, which builds stack-capturing
  * errors on every call. An activation makes one of these per actor it wakes (its checkpoint).
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { streamMsgGetSubject } from "../../subjects/jetstream.ts"
-import { requestReply } from "./reply-inbox.ts"
-import { StoreError } from "./stored-publish.ts"
+import { requestReply } from "../server/reply-inbox.ts"
+import { StoreError } from "../server/stored-publish.ts"
 
 export interface StoredMessage {
   readonly seq: number

@@ -3,7 +3,7 @@
  * what a lease promises):
  *
  *   - `createLease`: a create-if-absent published on the connection's reply inbox
- *     (client/stored-publish.ts): nats.js's `kv.create` went through a request that built
+ *     (server/stored-publish.ts): nats.js's `kv.create` went through a request that built
  *     stack-capturing errors on every call. A key left with a delete marker (a release by an
  *     older runtime) is free: taken at the marker's revision. A live lease fails the create with
  *     the server's wrong-last-sequence error, for the caller to look at the holder.
@@ -18,7 +18,7 @@ import type { JetStreamManager } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv"
 import { bucketStream, LEASES_BUCKET } from "../../subjects/cluster.ts"
 import { isWrongLastSequence, kvSubject } from "../../subjects/jetstream.ts"
-import { storedPublish } from "../client/stored-publish.ts"
+import { storedPublish } from "../server/stored-publish.ts"
 
 /** How long a lease write waits for the stream's acknowledgement (nats.js's JetStream default). */
 const WRITE_TIMEOUT_MS = 5_000

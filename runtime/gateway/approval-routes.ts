@@ -8,7 +8,7 @@
 import type { Hono } from "hono"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { approvalsSubject, type ApprovalOp } from "../../subjects/governance.ts"
-import { requestReply } from "../client/reply-inbox.ts"
+import { requestReply } from "../server/reply-inbox.ts"
 import { replyResponse, requestFailure } from "./agent-routes.ts"
 import type { GatewayConnections } from "./connections.ts"
 import { jsonBody, requireOperator, tenantOf, type GatewayEnv } from "./http.ts"

@@ -25,7 +25,7 @@ import { Empty, headers as natsHeaders, type NatsConnection } from "@nats-io/nat
 import { PHEROMONE_MAX_AGE_MS, PHEROMONE_BUCKET, WORKSPACE_BUCKET, WORKSPACE_HISTORY } from "../../subjects/pheromones.ts"
 import { bucketStream, kvSubject } from "../../subjects/jetstream.ts"
 import { openKvFeed, type KvItem } from "./kv-feed.ts"
-import { storedPublish } from "../client/stored-publish.ts"
+import { storedPublish } from "../server/stored-publish.ts"
 
 export type { KvItem }
 import { serverFeatures, type PheromoneServerFeatures } from "../server/server-features.ts"
@@ -156,7 +156,7 @@ export interface WriteOptions {
 const WRITE_TIMEOUT_MS = 5_000
 
 /**
- * A put, published on the connection's reply inbox (client/stored-publish.ts) rather than
+ * A put, published on the connection's reply inbox (server/stored-publish.ts) rather than
  * through `js.publish`, whose request object builds two stack-capturing errors per write: they
  * were 40% of the CPU of a deposit loop (profile of 2026-12-04, bench/README.md).
  */

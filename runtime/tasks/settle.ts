@@ -25,7 +25,7 @@ import { encodeTaskBody } from "./task-codec.ts"
 import { TaskEngineError, errorMessage } from "./errors.ts"
 import type { Delivery } from "./lane-puller.ts"
 import { recordOf, writeStatus, writeStatusAsync } from "./status-store.ts"
-import { storedPublish } from "../client/stored-publish.ts"
+import { storedPublish } from "../server/stored-publish.ts"
 
 export async function moveTask(nc: NatsConnection, d: Delivery, task: Task, subject: string, state: "pending" | "scheduled"): Promise<void> {
   const h: Record<string, string> = { [TaskHeaders.TaskId]: task.id }

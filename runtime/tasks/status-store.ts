@@ -9,7 +9,7 @@ import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import type { NatsConnection } from "@nats-io/transport-node"
 import type { KV } from "@nats-io/kv"
 import { headers } from "@nats-io/nats-core"
-import { storedPublish } from "../client/stored-publish.ts"
+import { storedPublish } from "../server/stored-publish.ts"
 import { kvSubject } from "../../subjects/jetstream.ts"
 import {
   MAX_TASK_RESULT_BYTES,

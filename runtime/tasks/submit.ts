@@ -9,7 +9,7 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node"
 import { nuid } from "@nats-io/nats-core"
-import { storedPublish } from "../client/stored-publish.ts"
+import { storedPublish } from "../server/stored-publish.ts"
 import { activeTraceRecord, endWith, startSendSpan, withSpan } from "../observability/tracing.ts"
 import { DEFAULT_TENANT, tenantMsgId } from "../../subjects/grammar.ts"
 import { TaskHeaders, taskLaneSubject, taskScheduleSubject, type Priority, type Task } from "../../subjects/tasks.ts"

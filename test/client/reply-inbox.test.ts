@@ -1,5 +1,5 @@
 /**
- * The asks' request/reply (runtime/client/reply-inbox.ts) against a real authenticated server:
+ * The asks' request/reply (runtime/server/reply-inbox.ts) against a real authenticated server:
  * replies come back to the tenant's own inbox prefix, many requests in flight each get their
  * own reply, and every way a request can fail fails as nats.js's `request` would (no
  * responders, timeout, a publish the server refuses, a closed connection), mapped by the
@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { errors } from "@nats-io/nats-core"
-import { requestReply } from "../../runtime/client/reply-inbox.ts"
+import { requestReply } from "../../runtime/server/reply-inbox.ts"
 import { askSubject } from "../../runtime/client/messaging.ts"
 import { topicSubject } from "../../subjects/grammar.ts"
 import { confWithTenants, type AuthConf } from "../helpers/nats-conf.ts"

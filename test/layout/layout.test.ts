@@ -30,7 +30,7 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
   models: ["observability"],
   stigmergy: ["server", "observability"],
   agent: ["stigmergy", "memory", "models", "limits", "cpu", "observability", "sandbox"],
-  client: ["agent", "security", "observability"],
+  client: ["agent", "security", "server", "observability"],
   tools: ["sandbox", "models", "agent", "client", "security", "server", "limits", "observability"],
   tasks: ["agent", "client", "server", "stigmergy", "limits", "observability"],
   governance: ["agent", "client", "server", "security", "stigmergy", "tasks", "models", "tools", "limits", "observability"],

@@ -1,6 +1,6 @@
 /**
  * JetStream publishes that wait for the PubAck on the connection's reply inbox
- * (runtime/client/reply-inbox.ts, shared with asks). Same protocol as `js.publish` (a publish
+ * (runtime/server/reply-inbox.ts, shared with asks). Same protocol as `js.publish` (a publish
  * with a reply subject; the stream answers `{stream, seq, duplicate}` or `{error}`; 503 when no
  * stream captures the subject), but without a request object, timer and pre-built error per
  * message: the task hot path makes one of these per submission, a pheromone deposit one per
@@ -10,7 +10,7 @@
 import { TaggedError } from "../../subjects/errors.ts"
 import type { Msg, NatsConnection } from "@nats-io/transport-node"
 import { errors, headers as makeHeaders, type MsgHdrs } from "@nats-io/nats-core"
-import { requestReply } from "../client/reply-inbox.ts"
+import { requestReply } from "./reply-inbox.ts"
 
 const decoder = new TextDecoder()
 

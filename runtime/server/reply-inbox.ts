@@ -11,7 +11,7 @@
  * of the process's CPU, more than the whole actor path of the node. Here an error is built only
  * when a request fails, and there is no timer per request: one sweep every 100 ms (while
  * requests wait) fails those past their deadline, so a timeout fires up to 100 ms late.
- * JetStream publishes that wait for their PubAck (runtime/client/stored-publish.ts) use it too.
+ * JetStream publishes that wait for their PubAck (runtime/server/stored-publish.ts) use it too.
  *
  * The inbox is under the connection's own inbox prefix, so a tenant's connection (prefix
  * `_INBOX_<tenant>`) receives its replies within its permissions. A request the server refuses
