@@ -3,10 +3,12 @@
  * server is gone while the node checks. Its own server (killed and restarted), so the other
  * cluster files keep theirs.
  */
+import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Leases, isLeaseHeldError } from "../../runtime/cluster/leases.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
 
 let server: NatsServer
 let nc: NatsConnection
@@ -31,6 +33,15 @@ async function untilStored<T>(f: () => Promise<T>, timeoutMs = 20_000): Promise<
       if (isLeaseHeldError(e) || Date.now() > deadline) return e
     }
     await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+/** The state letter of a process (`R`, `S`, `T` for stopped...), from /proc. */
+function processState(pid: number): string | undefined {
+  try {
+    return /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1]
+  } catch {
+    return undefined
   }
 }
 
@@ -84,14 +95,18 @@ describe("lease re-check", () => {
       // the server stalls with la's create on the wire: la's request times out, the write lands on resume
       process.kill(server.pid, "SIGSTOP")
       let failed: unknown
+      let took = ""
       try {
+        // stopped for certain before the write goes out (state T in /proc)
+        await waitUntil(() => processState(server.pid) === "T", { timeoutMs: 10_000, message: "the server stopped" })
         await la.acquire(actor, () => {})
+        took = `the create was answered while server ${server.pid} was in state ${processState(server.pid)}; the connection is on port ${nc.info?.port} (the server's: ${server.port})`
       } catch (e) {
         failed = e
       } finally {
         process.kill(server.pid, "SIGCONT")
       }
-      expect(failed).toBeDefined()
+      expect(failed, took).toBeDefined()
       expect(isLeaseHeldError(failed)).toBe(false)
       expect(la.held.size).toBe(0)
       await la.settled(20_000)

@@ -47,7 +47,7 @@ beforeAll(async () => {
     agents: [seq, chaos, echo],
     nats: server.url,
     logger: () => {},
-    lanes: { hotRate: 1_000, coolMs: 1_000 },
+    lanes: { hotRate: 1_000, coolMs: 3_000 },
     limits: { tenantRate: unlimited, agentRate: unlimited },
     // these tests are about lanes: a machine so loaded that the loop stalls for a second must not
     // make the node refuse work as out of touch with the swarm (the accounting test covers that)
