@@ -13,6 +13,7 @@
  * allocated on demand and released), so a node holds 100,000 idle actors comfortably.
  * One message's turn in the handler (deadline, reply, state check, answer) is handler-turn.ts.
  */
+import type { Span } from "@opentelemetry/api"
 import type { LifecycleState } from "../../subjects/envelope.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { ActorContext } from "../agent/actor-context.ts"
@@ -371,8 +372,8 @@ export class ActorCell implements ActorAddress {
   }
 
   /** Writes the state if it changed since the last checkpoint, coalescing with a write in flight. */
-  checkpointSoon(serialized?: string): void {
-    this.checkpoints.soon(serialized ?? serialize(this.state))
+  checkpointSoon(serialized?: string, span?: Span): void {
+    this.checkpoints.soon(serialized ?? serialize(this.state), span)
   }
 
   /**
@@ -380,8 +381,8 @@ export class ActorCell implements ActorAddress {
    * activation ends elsewhere: hand-over, drain, stop, so its cost accounting is kept) and
    * resolves when stored (or the write failed).
    */
-  async checkpointNow(sleptAt?: number, force = false): Promise<void> {
-    await this.checkpoints.now(() => serialize(this.state), sleptAt, force)
+  async checkpointNow(sleptAt?: number, force = false, span?: Span): Promise<void> {
+    await this.checkpoints.now(() => serialize(this.state), sleptAt, force, span)
   }
 
   /** A checkpoint write failed: the host logs it and stops this activation when fenced. */

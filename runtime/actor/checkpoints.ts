@@ -17,6 +17,7 @@
  * `CHECKPOINT_LAG_MS` before storage stopped (after-change), and nothing answered under
  * `before-reply` (the cell answers only once `stores(state)` holds).
  */
+import type { Span } from "@opentelemetry/api"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { StateFencedError, type Accounting, type StateStore } from "./state-store.ts"
 import { endSpan, startCheckpointSpan } from "../observability/tracing.ts"
@@ -100,7 +101,7 @@ export class Checkpoints {
   }
 
   /** After an answered change: writes `json` now, or behind the write in flight. */
-  soon(json: string): void {
+  soon(json: string, span?: Span): void {
     if (this.saving !== null || this.failing) {
       if (json !== (this.unsaved ?? this.saved)) {
         this.unsaved = json
@@ -113,23 +114,24 @@ export class Checkpoints {
     if (json === this.saved) return
     this.unsaved = json
     if (this.unstoredSince === 0) this.unstoredSince = Date.now()
-    this.saving = this.write(json)
+    this.saving = this.write(json, undefined, span)
   }
 
   /** Writes the state now (when changed, passivating or forced) and resolves when the write ended. */
-  async now(json: () => string, sleptAt: number | undefined, force: boolean): Promise<void> {
+  async now(json: () => string, sleptAt: number | undefined, force: boolean, span?: Span): Promise<void> {
     while (this.saving !== null) await this.saving
     const current = json()
     if (current === this.saved && sleptAt === undefined && !force) return
     this.unsaved = current
-    this.saving = this.write(current, sleptAt)
+    this.saving = this.write(current, sleptAt, span)
     await this.saving
   }
 
-  private async write(json: string, sleptAt?: number): Promise<void> {
+  /** `turn`: the span of the turn the write is for (its span's parent); none for a write on a timer. */
+  private async write(json: string, sleptAt?: number, turn?: Span): Promise<void> {
     const cell = this.cell
     const token = `${cell.host.node.id}.${PROCESS_TAG}-${this.writer}.${++this.writes}`
-    const span = startCheckpointSpan(cell, json.length)
+    const span = startCheckpointSpan(cell, json.length, turn)
     let failure: unknown
     try {
       this.revision = await cell.host.store.save(cell, json, this.revision, cell.accounting(sleptAt), token)

@@ -7,6 +7,7 @@
  * never a crash. The cell (cell.ts) runs the turns one at a time; this file only sees what
  * `TurnCell` lists of it.
  */
+import type { Span } from "@opentelemetry/api"
 import type { ErrorCode } from "../../subjects/envelope.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { DURABLE_HEADER } from "../../subjects/cluster.ts"
@@ -23,7 +24,10 @@ import type { Accounting } from "./state-store.ts"
 import type { TypeStats } from "./type-stats.ts"
 import type { WakeHints } from "./wake-hints.ts"
 import type { WakeRequest } from "../../subjects/wake.ts"
-import { startTurnSpan, withSpan } from "../observability/tracing.ts"
+import { startTurnSpan, withTurnSpan } from "../observability/tracing.ts"
+
+/** Stands for the handler of an offloaded type when its turn is traced: it goes on asynchronously. */
+const AsyncTurn = async () => undefined
 
 /** What ends a handler that raced its deadline (or an operator's reset) and lost. */
 export interface Abandon {
@@ -68,8 +72,9 @@ export interface TurnCell extends ActorAddress {
   current: Envelope | undefined
   context(): ActorContext
   accounting(): Accounting
-  checkpointNow(): Promise<void>
-  checkpointSoon(serialized?: string): void
+  /** Writes the state now; `span`: the turn's, the parent of the checkpoint's span. */
+  checkpointNow(sleptAt?: number, force?: boolean, span?: Span): Promise<void>
+  checkpointSoon(serialized?: string, span?: Span): void
   /** The handler failed: the type's supervisor decides. */
   supervise(tag: string, error: unknown): void
   /** Frees the cell from a handler that cannot be waited for: restarts it from its last stored state. */
@@ -111,7 +116,8 @@ export function handleTurn(cell: TurnCell, env: Envelope): Promise<void> | undef
   const host = cell.host
   // traced: the turn runs in its span (what the handler sends is its child); the host's answer ends it
   if (env.trace !== undefined && env.span === undefined && (env.span = startTurnSpan(env.trace, cell, env.tag, host.node.id)) !== undefined) {
-    return withSpan(env.span, () => handleTurn(cell, env))
+    // an offloaded turn goes on in a promise, as an async handler does (see withTurnSpan)
+    return withTurnSpan(env.span, host.pool !== undefined ? AsyncTurn : host.definition.handlers[env.tag], () => handleTurn(cell, env))
   }
   if (env.tag === "_Wake") {
     // a wake's body (checked by dispatch) may keep the actor awake or set its auto-sleep
@@ -241,7 +247,7 @@ function completed(cell: TurnCell, env: Envelope, result: unknown): Promise<void
   // durable mail (header Ants-Durable) is acked when the actor answers: its change must be stored first
   const durable = host.checkpointPolicy === "after-change" || host.checkpointPolicy === "on-passivate" ? env.msg?.headers?.has(DURABLE_HEADER) === true : false
   if (host.checkpointPolicy === "before-reply" || durable) {
-    return cell.checkpointNow().then(() => {
+    return cell.checkpointNow(undefined, false, env.span).then(() => {
       // a fenced checkpoint stops this activation (another one owns the actor now): its answer must not go out
       if (cell.status === "stopped") host.replyError(env, "unavailable", `${cell.type}/${cell.id} moved to another activation; retry`)
       else if (!cell.checkpoints.stores(json ?? serialize(cell.state))) {
@@ -252,7 +258,7 @@ function completed(cell: TurnCell, env: Envelope, result: unknown): Promise<void
   }
   // a tell has no one to answer: the reply was checked against its schema, not encoded
   host.replyOk(env, encoded.right)
-  if (host.checkpointPolicy === "after-change") cell.checkpointSoon(json)
+  if (host.checkpointPolicy === "after-change") cell.checkpointSoon(json, env.span)
   return undefined
 }
 

@@ -15,7 +15,8 @@ import { publishDurable } from "./durable-tell.ts"
 import { requestReply } from "../server/reply-inbox.ts"
 import type { ProtocolSpec } from "../agent/protocol.ts"
 import { parseIssues } from "../agent/protocol.ts"
-import { endWith, headersFor, startSendSpan, tracingActive, type SpanTarget } from "../observability/tracing.ts"
+import type { Span } from "@opentelemetry/api"
+import { endSpan, headersFor, startSendSpan, tracingActive, type SpanTarget } from "../observability/tracing.ts"
 
 export const DEFAULT_ASK_TIMEOUT_MS = 5_000
 
@@ -57,14 +58,38 @@ export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array
     checkPayload(nc, subject, body)
     request = requestReply(nc, subject, body, timeoutMs, headersFor(span))
   } catch (e) {
-    return endWith(span, Promise.reject(isAskError(e) ? e : toAskError(e, subject, timeoutMs)))
+    const error = isAskError(e) ? e : toAskError(e, subject, timeoutMs)
+    endSpan(span, error, error.code)
+    return Promise.reject(error)
   }
-  return endWith(
-    span,
-    request.then(unwrapReply, (e) => {
+  if (span === undefined) {
+    return request.then(unwrapReply, (e) => {
       throw toAskError(e, subject, timeoutMs)
-    }),
+    })
+  }
+  return request.then(
+    (reply) => endAsk(span, undefined, unwrapReply, reply),
+    (e) => endAsk(span, toAskError(e, subject, timeoutMs)),
   )
+}
+
+/**
+ * Ends an ask's span in the callback that settles the ask (a promise chained for it would add a
+ * microtask hop to every traced ask, and asks that settle at different depths miss the batched
+ * write of the connection's next flush): the value `read(reply)` gives, or `error` thrown.
+ */
+function endAsk<T>(span: Span | undefined, error: AskError | undefined, read?: (reply: Msg) => T, reply?: Msg): T {
+  if (error === undefined) {
+    try {
+      const v = read!(reply!)
+      endSpan(span)
+      return v
+    } catch (e) {
+      error = e as AskError
+    }
+  }
+  endSpan(span, error, error?.code)
+  throw error
 }
 
 /**
@@ -167,20 +192,25 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
               throw toAskError(e, subject, timeoutMs)
             }
           } catch (e) {
-            return endWith(span, Promise.reject(e))
+            endSpan(span, e, (e as { code?: string })?.code)
+            return Promise.reject(e)
           }
-          return endWith(span, request.then(
-            (reply) => {
-              const r = agent.protocol.compiled.get(tag)!.decodeReply(unwrapReply(reply))
-              if (r._tag === "Left") {
-                throw new AskError("invalid_message", `reply from ${agent.type}.${tag} does not fit its schema`, parseIssues(r.left))
-              }
-              return r.right as never
-            },
-            (e) => {
+          const read = (reply: Msg) => {
+            const r = agent.protocol.compiled.get(tag)!.decodeReply(unwrapReply(reply))
+            if (r._tag === "Left") {
+              throw new AskError("invalid_message", `reply from ${agent.type}.${tag} does not fit its schema`, parseIssues(r.left))
+            }
+            return r.right as never
+          }
+          if (span === undefined) {
+            return request.then(read, (e) => {
               throw toAskError(e, subject, timeoutMs)
-            },
-          ))
+            })
+          }
+          return request.then(
+            (reply) => endAsk(span, undefined, read, reply),
+            (e) => endAsk(span, toAskError(e, subject, timeoutMs)),
+          )
         },
         tell(tag, message) {
           const subject = subjectOf(tag)

@@ -20,7 +20,7 @@
  * installs it, later starts share it, and it is shut down (spans flushed) when the last one
  * stops. When the application installed an SDK of its own, that one is used and left alone.
  */
-import { context, propagation, trace } from "@opentelemetry/api"
+import { context, propagation, trace, type ContextManager } from "@opentelemetry/api"
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { OTLPTraceExporter as ProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto"
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources"
@@ -38,6 +38,7 @@ import {
 } from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { TaggedError } from "../../subjects/errors.ts"
+import { ExportContextManager } from "./export-context.ts"
 import { setParentDecides, tracingActive } from "./tracing.ts"
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -181,10 +182,25 @@ export function startTracing(options: TracingOptions = {}): Tracing | undefined 
   const sampler = samplerFor(env)
   const provider = new NodeTracerProvider({ resource, sampler, spanProcessors: [processor] })
   provider.register()
+  wrapContextManager()
   // the parent-based samplers (with their default delegates) never sample the child of an unsampled parent
   setParentDecides(sampler instanceof ParentBasedSampler)
   installed = { provider, exporting, users: 0 }
   return share(installed)
+}
+
+/**
+ * Puts `ExportContextManager` around the context manager `register()` installed (the SDK's
+ * AsyncLocalStorage one, reached through the API's `_getContextManager`; left as it is where
+ * that is not there).
+ */
+function wrapContextManager(): void {
+  const get = (context as unknown as { _getContextManager?: () => ContextManager })._getContextManager
+  const inner = typeof get === "function" ? get.call(context) : undefined
+  if (inner === undefined || inner instanceof ExportContextManager) return
+  // the API registers a global once: off (nothing was entered yet), then on again inside the wrapper
+  context.disable()
+  context.setGlobalContextManager(new ExportContextManager(inner.enable()))
 }
 
 function share(i: Installed): Tracing {

@@ -10,7 +10,7 @@
 import type { NatsConnection } from "@nats-io/transport-node"
 import { nuid } from "@nats-io/nats-core"
 import { storedPublish } from "../server/stored-publish.ts"
-import { activeTraceRecord, endWith, startSendSpan, withSpan } from "../observability/tracing.ts"
+import { activeTraceRecord, endWith, startSendSpan, traceParentNow, withSpan } from "../observability/tracing.ts"
 import { DEFAULT_TENANT, tenantMsgId } from "../../subjects/grammar.ts"
 import { TaskHeaders, taskLaneSubject, taskScheduleSubject, type Priority, type Task } from "../../subjects/tasks.ts"
 import { decodeTaskSubmission, encodeTaskBody } from "./task-codec.ts"
@@ -69,6 +69,8 @@ export function validateTask(input: TaskInput, opts: { tenant?: string; id?: str
 /** Submits a task; resolves once JetStream has stored it. */
 export async function submitTask(nc: NatsConnection, input: TaskInput, opts: SubmitOptions = {}): Promise<SubmitResult> {
   const task = validateTask(input, opts)
+  // the submitter's span, taken before the first await (a plain handler's is gone after it)
+  const parent = traceParentNow()
   try {
     await ensureTaskStreams(nc, opts.replicas === undefined ? {} : { replicas: opts.replicas })
   } catch (e) {
@@ -77,7 +79,7 @@ export async function submitTask(nc: NatsConnection, input: TaskInput, opts: Sub
     if (!permissionRefused(e)) throw e
   }
   // traced: the submission is a span of its own; the task's attempts are its children
-  const span = startSendSpan("submit", task.capability, { tenant: task.tenant })
+  const span = startSendSpan("submit", task.capability, { tenant: task.tenant }, undefined, parent)
   return await endWith(span, withSpan(span, () => publishTask(nc, task, { msgId: task.id, timeoutMs: opts.timeoutMs })))
 }
 
