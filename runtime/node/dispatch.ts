@@ -20,7 +20,7 @@ import { isLimitError } from "../limits/limit-error.ts"
 import { UNPARSED, type Ticket } from "../limits/message-ledger.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { ATTR } from "../observability/attributes.ts"
-import { enterSyncSpan, leaveSyncSpan, nameDispatch, startDispatchSpan } from "../observability/tracing.ts"
+import { enterSyncSpan, leaveSyncSpan, startDispatchSpan, tracingActive } from "../observability/tracing.ts"
 import type { NodeGuards } from "./guards.ts"
 import type { Logger } from "./options.ts"
 import type { Rejections } from "./rejections.ts"
@@ -56,17 +56,20 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
   }
   // with tracing on, each message is taken inside its dispatch span (a forwarding hop carries it on)
   const dispatch = (msg: Msg, routed?: Inbound): void => {
-    const span = startDispatchSpan(msg, id)
-    if (span === undefined) return take(msg, routed, undefined)
+    if (!tracingActive()) return take(msg, routed, undefined)
+    // the subject first (memoised), so the span starts with its final name and attributes
+    const parsed = routed ?? parseInboundOnce(msg.subject)
+    const span = startDispatchSpan(msg, id, parsed instanceof SubjectError ? undefined : parsed)
+    if (span === undefined) return take(msg, parsed, undefined)
     const outer = enterSyncSpan(span)
     try {
-      take(msg, routed, span)
+      take(msg, parsed, span)
     } finally {
       leaveSyncSpan(outer)
       span.end()
     }
   }
-  const take = (msg: Msg, routed: Inbound | undefined, span: Span | undefined): void => {
+  const take = (msg: Msg, routed: Inbound | SubjectError | undefined, span: Span | undefined): void => {
     received++
     let ticket: Ticket | undefined
     try {
@@ -80,7 +83,6 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
         return reject(msg, "invalid_subject", p.message, undefined, undefined, ledger.receive(UNPARSED, UNPARSED))
       }
       ticket = ledger.receive(p.type, p.tenant)
-      nameDispatch(span, p)
       // one clock reading for every check below (a reading costs as much as a map lookup)
       const now = Date.now()
       // not this node's actor (rebalance, or a queue group split): the owner gets it, once

@@ -213,29 +213,23 @@ export function endWith<T>(span: Span | undefined, p: Promise<T>): Promise<T> {
 
 /**
  * The node's span for a message it took from NATS (child of the `traceparent` the message
- * carries, else a new trace); undefined when tracing is off.
+ * carries, else a new trace), named after the message's type and tag when its subject parsed
+ * (`target`), else after the subject; undefined when tracing is off.
  */
-export function startDispatchSpan(msg: Msg, nodeId: string): Span | undefined {
+export function startDispatchSpan(msg: Msg, nodeId: string, target?: SpanTarget): Span | undefined {
   if (!tracingActive()) return undefined
   const remote = msg.headers === undefined ? undefined : spanContextFromHeaders(msg.headers)
   const standIn = parentDecides ? unsampledStandIn(remote) : undefined
   if (standIn !== undefined) return standIn
   const parent = remote === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, remote)
-  const span = tracer().startSpan(spanName("dispatch", msg.subject), { kind: msg.reply ? SpanKind.SERVER : SpanKind.CONSUMER }, parent)
+  const span = tracer().startSpan(nameOf("dispatch", msg.subject, target), { kind: msg.reply ? SpanKind.SERVER : SpanKind.CONSUMER }, parent)
   if (span.isRecording()) {
-    const attributes = messagingAttributes(msg.subject, "dispatch", undefined, msg.data.length)
+    const attributes = messagingAttributes(msg.subject, "dispatch", target, msg.data.length)
     attributes["messaging.operation.type"] = "process"
     attributes[ATTR.nodeId] = nodeId
     span.setAttributes(attributes)
   }
   return span
-}
-
-/** Names the dispatch span after the message's type and tag once the subject is parsed. */
-export function nameDispatch(span: Span | undefined, t: SpanTarget): void {
-  if (span === undefined || !span.isRecording()) return
-  span.updateName(spanName("dispatch", `${t.type}.${t.tag}`))
-  span.setAttributes(messagingAttributes(undefined, undefined, t, undefined))
 }
 
 /** Runs `fn` with `span` as the active span (what it sends becomes the span's children); plain call without a span. */

@@ -35,6 +35,23 @@ const relay = defineAgent({
   handlers: { Pass: async (_m, ctx) => (await ctx.ask({ agent: "counter", id: "relayed" }, "Add", { n: 1 })) as { total: number } },
 })
 
+// `fanout`: a plain handler that tells, and an async one that asks after an await
+const fanout = defineAgent({
+  type: "fanout",
+  protocol: { Plain: { message: Empty, reply: Empty }, Later: { message: Empty, reply: Schema.Struct({ total: Schema.Number }) } },
+  initialState: () => ({}),
+  handlers: {
+    Plain: (_m, ctx) => {
+      ctx.tell({ agent: "counter", id: "plain" }, "Add", { n: 1 })
+      return {}
+    },
+    Later: async (_m, ctx) => {
+      await null
+      return (await ctx.ask({ agent: "counter", id: "later" }, "Add", { n: 1 })) as { total: number }
+    },
+  },
+})
+
 const envFor = (r: OtlpReceiver, protocol: string) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: r.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: "ants-test" })
 
 async function node(nodeId: string, agents: any[], env: Record<string, string>, models = false): Promise<AntsNode> {
@@ -207,6 +224,26 @@ describe("traces", () => {
     })
     expect(receiver.spans().filter((s) => s.traceId === traceId)).toEqual([])
     expect(new Set(receiver.spans().map((s) => s.traceId)).size).toBe(1)
+  })
+
+  it("traces - what a plain handler sends and what an async handler sends after an await are children of their turn's span", async () => {
+    const receiver = await startOtlpReceiver()
+    cleanups.push(() => receiver.close())
+    const env = envFor(receiver, "http/json")
+    const tracing = startTracing({ env }) as Tracing
+    cleanups.push(() => tracing.stop())
+    await node("fo", [fanout, counter], env)
+    const client = createMessaging(broker.nc)
+    expect(await client.ask({ agent: "fanout", id: "f1" }, "Plain", {})).toEqual({})
+    expect(await client.ask({ agent: "fanout", id: "f1" }, "Later", {})).toEqual({ total: 1 })
+    const spans = await waitUntil(async () => {
+      await tracing.flush()
+      const all = receiver.spans()
+      return all.some((s) => s.name === "ants.tell counter.Add") && all.some((s) => s.name === "ants.ask counter.Add") ? all : undefined
+    })
+    const one = (name: string) => spans.find((s) => s.name === name)!
+    expect(one("ants.tell counter.Add").parentSpanId).toBe(one("ants.handle fanout.Plain").spanId)
+    expect(one("ants.ask counter.Add").parentSpanId).toBe(one("ants.handle fanout.Later").spanId)
   })
 
   it("traces - OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf posts protobuf to the traces endpoint", async () => {
