@@ -80,11 +80,17 @@ export interface Approvals {
   /** A human's decision; a decided request changes only with `override`. */
   decide(tenant: string, id: string, d: { decision: "approve" | "reject"; by: string; reason?: string; override?: boolean; arguments?: unknown }): Promise<ApprovalRecord>
   delegate(tenant: string, id: string, to: string, by: string): Promise<ApprovalRecord>
-  /** Applies the safe default to a pending request past its deadline; returns it as it now is. */
-  expire(tenant: string, id: string, now?: number): Promise<ApprovalRecord | undefined>
-  /** Resolves when the request is decided (by anyone, on any node), or applies its deadline. */
-  wait(tenant: string, id: string, signal?: AbortSignal): Promise<ApprovalRecord>
-  /** Every tenant's pending requests past their deadline, decided by their safe default. */
+  /**
+   * Applies the safe default to a pending request past its deadline; returns it as it now is,
+   * and whether this call applied the default (false when it was decided or expired before).
+   */
+  expire(tenant: string, id: string, now?: number): Promise<{ record: ApprovalRecord; applied: boolean } | undefined>
+  /**
+   * Resolves when the request is decided (by anyone, on any node), or applies its deadline;
+   * `applied` says whether this wait applied the safe default itself (so that one receipt notes it).
+   */
+  wait(tenant: string, id: string, signal?: AbortSignal): Promise<{ record: ApprovalRecord; applied: boolean }>
+  /** Every tenant's pending requests past their deadline that this sweep decided by their safe default. */
   sweep(now?: number): Promise<ApprovalRecord[]>
   /** Decided requests whose held turn has not been taken up, decided at least `graceMs` ago (its resume was lost). */
   unresumed(graceMs: number, now?: number): Promise<ApprovalRecord[]>
@@ -153,24 +159,31 @@ export function createApprovals(kv: KV): Approvals {
         if (r.status !== "pending") throw new GovernanceError("conflict", `approval request "${id}" was already ${r.status}; only a pending request can be delegated`)
         return { ...r, delegatedTo: to, reason: `delegated by ${by}` }
       }),
-    expire: async (tenant, id, now = Date.now()) =>
-      await change(tenant, id, (r) =>
-        r.status === "pending" && Date.parse(r.deadline) <= now
-          ? { ...r, status: r.safeDefault === "approve" ? "approved" : "rejected", decidedBy: "deadline", decidedAt: new Date(now).toISOString(), timedOut: true, reason: `no decision by ${r.deadline}: the safe default (${r.safeDefault}) applies` }
-          : undefined,
-      ).catch((e: unknown) => {
+    async expire(tenant, id, now = Date.now()) {
+      // whether the write that `change` made (its last call of f returned a record) was ours
+      let applied = false
+      const record = await change(tenant, id, (r) => {
+        const next: ApprovalRecord | undefined =
+          r.status === "pending" && Date.parse(r.deadline) <= now
+            ? { ...r, status: r.safeDefault === "approve" ? "approved" : "rejected", decidedBy: "deadline", decidedAt: new Date(now).toISOString(), timedOut: true, reason: `no decision by ${r.deadline}: the safe default (${r.safeDefault}) applies` }
+            : undefined
+        applied = next !== undefined
+        return next
+      }).catch((e: unknown) => {
         if ((e as GovernanceError).code === "not_found") return undefined
         throw e
-      }),
+      })
+      return record && { record, applied }
+    },
     async wait(tenant, id, signal) {
       for (;;) {
         const r = await self.get(tenant, id)
         if (!r) throw new GovernanceError("not_found", `approval request "${id}" of tenant "${tenant}" is gone`)
-        if (r.status !== "pending") return r
+        if (r.status !== "pending") return { record: r, applied: false }
         const left = Date.parse(r.deadline) - Date.now()
         if (left <= 0) {
           const e = await self.expire(tenant, id)
-          if (e && e.status !== "pending") return e
+          if (e && e.record.status !== "pending") return e
           continue
         }
         if (signal?.aborted) throw signal.reason ?? new Error("aborted")
@@ -196,7 +209,7 @@ export function createApprovals(kv: KV): Approvals {
         const r = e.json<ApprovalRecord>()
         if (r.status !== "pending" || Date.parse(r.deadline) > now) continue
         const x = await self.expire(r.tenant, r.id, now).catch(() => undefined)
-        if (x?.timedOut && x.decidedAt === new Date(now).toISOString()) decided.push(x)
+        if (x?.applied) decided.push(x.record)
       }
       return decided
     },

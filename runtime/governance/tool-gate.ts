@@ -88,8 +88,9 @@ export function createToolGate(d: ToolGateDeps): ToolGate {
     if (record.status === "pending" && call.resume) {
       return { run: false, held: id, result: `${call.tool} waits for a human's decision (approval request ${id}, deadline ${record.deadline}); the turn goes on once it is decided` }
     }
-    const final = record.status === "pending" ? await d.approvals.wait(tenant, id) : record
-    if (final.timedOut) d.note(tenant, "approval", { id, event: "timed_out", applied: final.status, actor, tool: call.tool })
+    // the deadline's receipt is written by whoever applied it (this wait, or the node's sweep), once
+    const { record: final, applied } = record.status === "pending" ? await d.approvals.wait(tenant, id) : { record, applied: false }
+    if (applied) d.note(tenant, "approval", { id, event: "timed_out", applied: final.status, actor, tool: call.tool })
     if (final.status !== "approved") return { run: false, result: refusal(final) }
     return final.amended !== undefined ? { run: true, arguments: final.amended } : { run: true }
   }

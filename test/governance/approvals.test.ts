@@ -138,6 +138,17 @@ describe("approvals", () => {
     expect((await cli(["approvals", "approve", pending.id, "--tenant", "bank"])).code).toBe(1)
     const over = await json<ApprovalRecord>(["approvals", "approve", pending.id, "--tenant", "bank", "--by", "carol", "--override"])
     expect(over).toMatchObject({ status: "approved", decidedBy: "carol", overridden: [{ status: "rejected", by: "deadline" }] })
+    // the deadline is noted once, by whoever applied it (the sweep here), not again by the resumed
+    // turn that read the expired request; the override's receipt is written after both
+    const events = async () =>
+      viewReceipts((await readAuditStream(broker.nc, "bank")).messages)
+        .filter((r) => "kind" in r && r.kind === "approval" && (r.detail as { id?: string }).id === pending.id)
+        .map((r) => (r as { detail: { event: string } }).detail.event)
+    const seen = await waitUntil(async () => {
+      const e = await events()
+      return e.includes("overridden") ? e : undefined
+    }, { timeoutMs: 20_000, message: "the override recorded in the audit" })
+    expect(seen.filter((e) => e === "timed_out")).toEqual(["timed_out"])
   })
 
   it("policy - deny never runs it and files nothing; allow runs it without asking", async () => {
