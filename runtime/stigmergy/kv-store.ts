@@ -198,12 +198,26 @@ export async function readOne(store: KvStore, key: string): Promise<KvItem | und
  * read by one push feed. Resolves once the feed reports nothing pending.
  */
 export async function readLatest(store: KvStore, filter: string): Promise<KvItem[]> {
-  const out: KvItem[] = []
+  return await readLatestAs(store, filter, (item) => item)
+}
+
+/**
+ * `readLatest` with each item turned into what the caller keeps (undefined: dropped) as it
+ * arrives: the decoding overlaps the wait for the rest of the stream instead of following it.
+ */
+export async function readLatestAs<T>(store: KvStore, filter: string, map: (item: KvItem) => T | undefined): Promise<T[]> {
+  const out: T[] = []
   let done!: () => void
+  let failed: unknown
   const finished = new Promise<void>((r) => (done = r))
   const feed = await openKvFeed(store.nc, store, filter, {
     onItem: (item, pending) => {
-      out.push(item)
+      try {
+        const v = map(item)
+        if (v !== undefined) out.push(v)
+      } catch (e) {
+        failed ??= e
+      }
       if (pending === 0) done()
     },
     // A heartbeat means the server has sent all it had: never wait forever on a lost message.
@@ -211,5 +225,6 @@ export async function readLatest(store: KvStore, filter: string): Promise<KvItem
   })
   if (feed.initial > 0) await finished
   feed.stop()
+  if (failed !== undefined) throw failed
   return out
 }

@@ -41,7 +41,7 @@ import {
 } from "../../subjects/pheromones.ts"
 import { currentStrength, emitterValue, makeEntry, makeReinforcement, pheromoneType, reinforceEntry, strengthValue } from "./pheromone-rules.ts"
 import type { DetectQuery, PheromoneDeposit, PheromoneGuarantees, Pheromones, PheromonesOptions, PheromoneWrite, TrailRef, WatchFilter } from "./pheromones-api.ts"
-import { pheromoneStore, readLatest, readOne, writeMarker, writeValue, type KvStore } from "./kv-store.ts"
+import { pheromoneStore, readLatestAs, readOne, writeMarker, writeValue, type KvStore } from "./kv-store.ts"
 import { ownedWatches, stopEvery, viewCore } from "./views.ts"
 import { decodeEntry, toTrail, type PheromoneHandlers, type Trail } from "./trail.ts"
 import { DEFAULT_SWEEP_INTERVAL_MS, startPheromoneWatch, type PheromoneWatch } from "./watcher.ts"
@@ -254,17 +254,15 @@ function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
         throw new PheromoneError("invalid_request", `limit must be a positive integer, got ${JSON.stringify(limit)}`)
       }
-      const items = await readLatest(await store(), pheromoneFilter(tenant, location, query.exact === true))
+      // each trail decoded as it arrives, at the time the read began
       const now = core.now()
-      const out: Trail[] = []
-      for (const item of items) {
-        if (item.operation !== "PUT") continue
+      const out = await readLatestAs(await store(), pheromoneFilter(tenant, location, query.exact === true), (item) => {
+        if (item.operation !== "PUT") return undefined
         const entry = decodeEntry(item.value)
-        if (!entry || (types && !types.has(entry.type))) continue
+        if (!entry || (types && !types.has(entry.type))) return undefined
         const current = currentStrength(entry, now)
-        if (current <= 0 || current < min) continue
-        out.push(toTrail(item.key, item.revision, entry, now))
-      }
+        return current <= 0 || current < min ? undefined : toTrail(item.key, item.revision, entry, now)
+      })
       out.sort((a, b) => b.current - a.current || b.depositedAt - a.depositedAt)
       const result = limit !== undefined && out.length > limit ? out.slice(0, limit) : out
       // Detection usually precedes reinforcing one of the strongest: remember those revisions.
