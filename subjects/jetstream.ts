@@ -8,6 +8,8 @@
  *   $JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer> a pull request for the next messages
  *   $JS.API.STREAM.MSG.GET.<stream>               a read of one stored message, answered by
  *                                                 the stream's leader
+ *   $JS.API.DIRECT.GET.<stream>.<subject>         the last message of a subject, answered by
+ *                                                 any server holding the stream (allow_direct)
  *   $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>
  *                                                 a delivery's reply (v1; v2 adds domain and
  *                                                 account hash after ACK: 11 tokens or more)
@@ -38,6 +40,11 @@ export function consumerNextSubject(stream: string, consumer: string): string {
 /** The subject a read of one stored message of `stream` (by sequence or last by subject) is sent to. */
 export function streamMsgGetSubject(stream: string): string {
   return `$JS.API.STREAM.MSG.GET.${stream}`
+}
+
+/** The subject of a direct read of the last message of `subject` in `stream` (empty request body). */
+export function directGetLastSubject(stream: string, subject: string): string {
+  return `$JS.API.DIRECT.GET.${stream}.${subject}`
 }
 
 /** What a delivery's ack reply subject says about it. */

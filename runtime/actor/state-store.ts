@@ -26,7 +26,7 @@ import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { stripPrototypeKeys } from "../limits/safe-json.ts"
 import { retrying } from "../../supervisors/backoff.ts"
-import { headerValue, lastStoredMessage } from "../client/stored-get.ts"
+import { lastStoredMessage } from "../client/stored-get.ts"
 
 export class StateFencedError extends TaggedError("StateFencedError") {
   constructor(
@@ -93,13 +93,18 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
   // a cluster that has just formed may not place a replicated bucket yet ("no suitable peers")
   const kv: KV = await retrying(() => new Kvm(nc).create(STATE_BUCKET, { history: 1, replicas: options.replicas ?? 1 }), 20_000)
   const stream = bucketStream(STATE_BUCKET)
-  /** The last entry of a key, read from the stream's leader; undefined when there is none (or it was deleted). */
-  // read over the connection's reply inbox (client/stored-get.ts): a nats.js request built
-  // stack-capturing errors on every activation's read
+  // With one replica, that server is the leader: its direct read (no JetStream API queue) is the
+  // leader's answer. A replicated bucket is read through the leader's API (a replica may lag).
+  const config = (await kv.status()).streamInfo.config
+  const direct = config.num_replicas === 1 && config.allow_direct === true
+  /**
+   * The last entry of a key, from the stream's leader; undefined when there is none (or it was
+   * deleted). Read over the connection's reply inbox (client/stored-get.ts).
+   */
   const leaderGet = async (address: ActorAddress) => {
-    const m = await lastStoredMessage(nc, stream, kvSubject(STATE_BUCKET, stateKey(address)))
+    const m = await lastStoredMessage(nc, stream, kvSubject(STATE_BUCKET, stateKey(address)), { direct })
     if (m === undefined || m.data.length === 0) return undefined
-    const op = headerValue(m.headers, "KV-Operation")
+    const op = m.header("KV-Operation")
     if (op === "DEL" || op === "PURGE") return undefined
     return { revision: m.seq, parsed: JSON.parse(decoder.decode(m.data)) as { state: unknown; acct?: Accounting; w?: string; tv?: number } }
   }
