@@ -11,13 +11,15 @@
  * with an `AbortError` (the SDKs' timeouts and our handlers' signals both abort); a refused
  * connection rejects with a `TypeError` (the SDKs call it a connection error). A JSON answer
  * is read whole before the `Response` is made (the SDK would read it whole at once anyway,
- * and the timeout then covers the body too); an event stream is handed on as a stream.
+ * and the timeout then covers the body too), and read from those bytes without a web stream
+ * (buffered-response.ts); an event stream is handed on as a stream.
  * Bodies other than text or bytes (the SDKs send JSON text for chat) go to the built-in fetch.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
 import { Readable } from "node:stream"
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib"
+import { bufferedResponse } from "./buffered-response.ts"
 
 // No cap on sockets, busy or free: Node's default keeps at most 256 free ones, so when a thousand answers land
 // together the rest are closed and the next thousand calls open new connections.
@@ -124,7 +126,7 @@ export const httpFetch: typeof fetch = (input, init = {}) => {
         done()
         if (settled) return
         settled = true
-        resolve(new Response(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), meta))
+        resolve(bufferedResponse(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), meta))
       })
     })
     req.once("error", fail)
