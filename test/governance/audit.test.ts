@@ -1,7 +1,7 @@
 /**
  * The tamper-evident audit against a real nats-server: two writers (two nodes' keys) append to
  * one tenant's stream at once and the chain holds; a node records its actors' pheromone writes
- * and lifecycle transitions; `ants audit verify` names the first forged, removed and reordered
+ * and lifecycle transitions (not the flips to idle and back); `ants audit verify` names the first forged, removed and reordered
  * position.
  */
 import { generateKeyPairSync, sign } from "node:crypto"
@@ -93,6 +93,32 @@ describe("audit", () => {
         return kinds.some((k) => k.startsWith("pheromone:") && k.includes(key)) && kinds.some((k) => k.startsWith("lifecycle:") && k.includes("dropper/d1"))
       }, { timeoutMs: 20_000, message: "the deposit and the activation recorded in globex's audit" })
       expect((await cli(["audit", "verify", "--tenant", "globex"])).code).toBe(0)
+      await nc.close()
+    } finally {
+      await node.drain()
+    }
+  })
+
+  it("audit - an actor's flip to idle is no receipt; its passivation after it is one", async () => {
+    const napper = defineAgent({
+      type: "napper",
+      protocol: { Ping: { message: Schema.Struct({}), reply: Schema.Struct({ ok: Schema.Boolean }) } },
+      initialState: () => ({}),
+      passivateAfterMs: 200,
+      handlers: { Ping: () => ({ ok: true }) },
+    })
+    const node = await startNode({ agents: [napper], nats: broker.server.url, memory: false, models: false, governance: { keyFile: join(dir, "node.pem") } })
+    try {
+      const nc = await rawConnect(broker.server.url)
+      await node.client.ref(napper, "n1", "umbrella").ask("Ping", {})
+      // lifecycle messages of one actor reach the audit in order: active>idle always comes before idle>sleeping
+      let flips: Array<{ from?: string; to?: string }> = []
+      await waitUntil(async () => {
+        const all = viewReceipts((await readAuditStream(nc, "umbrella").catch(() => ({ messages: [] }))).messages)
+        flips = all.flatMap((r) => ("kind" in r && r.kind === "lifecycle" ? [r.detail as { from?: string; to?: string }] : []))
+        return flips.some((d) => d.to === "sleeping")
+      }, { timeoutMs: 20_000, message: "the passivation recorded in umbrella's audit" })
+      expect(flips.map((d) => `${d.from}>${d.to}`)).toEqual(["cold>warming", "warming>active", "idle>sleeping"])
       await nc.close()
     } finally {
       await node.drain()
