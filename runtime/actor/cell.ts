@@ -22,11 +22,11 @@ import type { Accounting, StateStore } from "./state-store.ts"
 import { Checkpoints } from "./checkpoints.ts"
 import type { MessageLedger } from "../limits/message-ledger.ts"
 import type { LoopMonitor } from "../cpu/loop-monitor.ts"
+import { CellClock } from "./cell-clock.ts"
 import { abortTurn, handleTurn, serialize, type Abandon, type TurnHost } from "./handler-turn.ts"
 import { spendTurn, turnsSpent } from "./turn-budget.ts"
 
 export type CellStatus = LifecycleState | "stopped"
-
 export { CHECKPOINT_LAG_MS } from "./checkpoints.ts"
 
 /**
@@ -58,14 +58,11 @@ export interface CellHost extends TurnHost {
   stop(cell: ActorCell, reason: string): void
 }
 
-export class ActorCell implements ActorAddress {
+export class ActorCell extends CellClock implements ActorAddress {
   status: CellStatus = "cold"
   state: unknown = undefined
   /** Its checkpoints: what is stored, what is answered but not stored yet, the write in flight. */
   readonly checkpoints: Checkpoints = new Checkpoints(this)
-  lastActivity = Date.now()
-  /** Activation time of this incarnation, for cost accounting. */
-  activeSince = Date.now()
   restarts = 0
   /** Accounting carried over from earlier incarnations (restored from the checkpoint). */
   activations = 1
@@ -92,7 +89,9 @@ export class ActorCell implements ActorAddress {
     readonly tenant: string,
     readonly id: string,
     readonly key: string,
-  ) {}
+  ) {
+    super()
+  }
 
   get type(): string {
     return this.host.definition.type
@@ -278,6 +277,9 @@ export class ActorCell implements ActorAddress {
       this.host.node.log("error", `${this.type}/${this.id}: ${(e as Error)?.stack ?? e}`)
     }
     this.running = false
+    // an idle actor keeps no message (its NATS message's buffers view a whole socket read) and no context
+    this.current = undefined
+    this.ctx = null
     this.lastActivity = Date.now()
     if (this.mailbox !== null && this.mailbox.size === 0) this.mailbox = null
     else if (this.status !== "stopped") this.kick()

@@ -43,7 +43,8 @@ export interface CheckpointOwner extends ActorAddress {
 
 /** Names this process among the earlier runs of a node with the same id (write tokens). */
 const PROCESS_TAG = Math.random().toString(36).slice(2, 10)
-let writers = 0
+/** Names each write among every write of the process (one counter for all cells: no field per cell). */
+let writesOfProcess = 0
 
 export class Checkpoints {
   /** KV revision of the last checkpoint (0: none). */
@@ -68,9 +69,6 @@ export class Checkpoints {
   lastError: unknown = undefined
   /** Writes whose outcome is unknown (their request failed), by token: the JSON each carried (null: none, the usual case). */
   private uncertain: Map<string, string> | null = null
-  private writes = 0
-  /** Names this activation's writes among every activation of the process (a number: no string per cell). */
-  private readonly writer = ++writers
 
   constructor(private readonly cell: CheckpointOwner) {}
 
@@ -130,7 +128,7 @@ export class Checkpoints {
   /** `turn`: the span of the turn the write is for (its span's parent); none for a write on a timer. */
   private async write(json: string, sleptAt?: number, turn?: Span): Promise<void> {
     const cell = this.cell
-    const token = `${cell.host.node.id}.${PROCESS_TAG}-${this.writer}.${++this.writes}`
+    const token = `${cell.host.node.id}.${PROCESS_TAG}-${++writesOfProcess}`
     const span = startCheckpointSpan(cell, json.length, turn)
     let failure: unknown
     try {

@@ -15,7 +15,6 @@ import type { StateLimits } from "../limits/state-check.ts"
 import { actorKey, parseActorKey } from "../../subjects/inbound.ts"
 import { askLatencyObserver } from "../observability/collected-metric.ts"
 import { endSpan } from "../observability/tracing.ts"
-
 /** Bytes a checkpoint adds around the state (`{"v":1,"state":…,"at":…,"node":…,"acct":{…}}`), with room to spare. */
 const CHECKPOINT_OVERHEAD_BYTES = 1024
 import { makeActorContext } from "./context.ts"
@@ -26,6 +25,7 @@ import type { StateStore } from "./state-store.ts"
 import { migrateOnActivation } from "./state-migration.ts"
 import { WakeHints } from "./wake-hints.ts"
 import { SleepingActors } from "./sleeping-actors.ts"
+import { flatString, sharedName } from "../limits/compact-fields.ts"
 import { mayPassivate, warmPoolIds } from "./lifecycle-policy.ts"
 import type { HostNode, TypeStats } from "./host-node.ts"
 import type { CellHost } from "./cell.ts"
@@ -116,8 +116,8 @@ export class TypeHost implements CellHost {
   cell(tenant: string, id: string, key: string = actorKey(tenant, id)): ActorCell {
     let cell = this.cells.get(key)
     if (cell === undefined) {
-      cell = new ActorCell(this, tenant, id, key)
-      this.cells.set(key, cell)
+      // kept while the actor is active or asleep here: flat strings (limits/compact-fields.ts)
+      this.cells.set((key = flatString(key)), (cell = new ActorCell(this, sharedName(tenant), flatString(id), key)))
       this.stats.activations++
       const slept = this.sleeping.delete(key)
       cell.activate(slept ? "sleeping" : "cold")

@@ -47,6 +47,7 @@ import { leasesChangedSince, leaseRecordOf, StreamMarks, type LeaseRecord } from
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { openBucket } from "./kv-buckets.ts"
 import { createLease, removeLeaseMessage } from "./lease-writes.ts"
+import { CLOCK_BASE, flatString, sinceClockBase } from "../limits/compact-fields.ts"
 
 /** Leases read at once when a node re-checks what it holds (verifyAll). */
 const VERIFY_BATCH = 64
@@ -82,7 +83,8 @@ class Held {
   constructor(
     readonly actor: ActorAddress,
     public revision: number,
-    public refreshedAt: number,
+    /** Milliseconds since CLOCK_BASE (a small integer in the object, not a boxed epoch time). */
+    public refreshedMs: number,
     /** Called when the lease turns out to be lost (the activation must stop without writing). */
     readonly lost: LostLease,
   ) {}
@@ -192,7 +194,7 @@ export class Leases {
         tookOver = true
         this.o.log("info", `took over the lease of ${key} from ${rec?.node ?? "an unreadable holder"} (not a live member)`)
       }
-      this.held.set(key, new Held(a, revision, Date.now(), lost))
+      this.held.set(flatString(key), new Held(a, revision, sinceClockBase(Date.now()), lost)) // kept while held: small
       this.marks.saw(revision)
       return tookOver
     }
@@ -391,7 +393,7 @@ export class Leases {
     this.refreshing = true
     try {
       const now = Date.now()
-      const due = [...this.held.values()].filter((h) => now - h.refreshedAt > this.ttlMs / 3)
+      const due = [...this.held.values()].filter((h) => now - CLOCK_BASE - h.refreshedMs > this.ttlMs / 3)
       const body = encoder.encode(JSON.stringify({ node: this.o.nodeId, incarnation: this.o.incarnation, at: new Date().toISOString() } satisfies LeaseRecord))
       for (let i = 0; i < due.length && !this.stopped; i += REFRESH_BATCH) {
         await Promise.all(due.slice(i, i + REFRESH_BATCH).map((h) => this.refresh(h, body)))
@@ -406,7 +408,7 @@ export class Leases {
     if (this.held.get(key) !== h) return
     try {
       h.revision = await this.kv.update(key, body, h.revision)
-      h.refreshedAt = Date.now()
+      h.refreshedMs = sinceClockBase(Date.now())
       this.marks.saw(h.revision)
     } catch (e) {
       if (!isWrongLastSequence(e)) return

@@ -8,7 +8,7 @@
  * one owner among the live members that host its type; a durable tell is delivered until an
  * actor answers ok or it is dead-lettered.
  * May import: subjects/, runtime/agent (types), runtime/client, runtime/server, runtime/observability
- * (a forwarded message carries the forwarding node's span). It sees the
+ * (a forwarded message carries the forwarding node's span), runtime/limits (compact lease records). It sees the
  * engine only through the narrow port the node gives it (`LocalActors`), never cells or hosts.
  */
 export { CLUSTER_DEFAULTS } from "./cluster.ts"

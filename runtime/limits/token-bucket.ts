@@ -90,7 +90,9 @@ export class RateLimiter {
     if (b === undefined) {
       const limit = this.limitOf(key)
       if (limit === undefined || limit.ratePerSec === Number.POSITIVE_INFINITY) return true
-      if (this.buckets.size >= 10_000 && now - this.sweptAt > 1_000) this.sweep(now)
+      // a node's per-actor buckets: swept once a second past a thousand, so an activation burst
+      // of a hundred thousand actors leaves buckets only for the ones asked in the last burst/rate seconds
+      if (this.buckets.size >= 1_024 && now - this.sweptAt > 1_000) this.sweep(now)
       b = new TokenBucket(limit, now)
       this.buckets.set(key, b)
     }

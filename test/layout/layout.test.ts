@@ -36,7 +36,7 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
   governance: ["agent", "client", "server", "security", "stigmergy", "tasks", "models", "tools", "limits", "observability"],
   coordination: ["agent", "client", "server", "stigmergy", "tasks", "models", "governance", "limits", "observability"],
   actor: ["agent", "client", "stigmergy", "memory", "models", "limits", "cpu", "observability", "sandbox", "tools", "governance"],
-  cluster: ["agent", "client", "server", "security", "observability"],
+  cluster: ["agent", "client", "server", "security", "observability", "limits"],
   elastic: ["actor", "agent", "client", "cluster", "server", "security", "stigmergy", "tasks", "models", "limits", "observability"],
   gateway: ["agent", "client", "security", "server", "tasks", "models", "stigmergy", "cluster", "governance", "tools", "observability", "limits"],
   node: ["actor", "agent", "client", "cluster", "security", "server", "stigmergy", "tasks", "memory", "models", "limits", "cpu", "observability", "sandbox", "tools", "governance", "coordination", "elastic", "gateway"],
