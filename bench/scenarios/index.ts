@@ -5,6 +5,7 @@ import { askAuthScenario } from "./ask-auth.ts"
 import { tellScenario } from "./tell.ts"
 import { activationScenario } from "./activation.ts"
 import { memoryScenario } from "./memory.ts"
+import { scaleScenario } from "./scale.ts"
 import { pheromonesScenario } from "./pheromones.ts"
 import { tasksScenario } from "./tasks.ts"
 import { swarmScenario } from "./swarm.ts"
@@ -18,4 +19,4 @@ import { toolsScenario } from "./tools.ts"
 import { tracingScenario } from "./tracing.ts"
 import { gatewayScenario } from "./gateway.ts"
 
-export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario, tracingScenario, recallScenario, toolsScenario, gatewayScenario]
+export const SCENARIOS: ReadonlyArray<Scenario> = [askScenario, askAuthScenario, tellScenario, activationScenario, memoryScenario, scaleScenario, pheromonesScenario, tasksScenario, swarmScenario, failoverScenario, modelsScenario, llmSwarmScenario, noisyNeighbourScenario, taskFailoverScenario, tracingScenario, recallScenario, toolsScenario, gatewayScenario]

@@ -32,7 +32,7 @@ const FIELDS = [
   "at",
 ] as const
 
-const SCENARIOS = ["ask", "ask-auth", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "models", "llm-swarm", "noisy-neighbour", "task-failover", "tracing", "tools"]
+const SCENARIOS = ["ask", "ask-auth", "tell", "activation", "memory", "scale", "pheromones", "tasks", "swarm", "failover", "models", "llm-swarm", "noisy-neighbour", "task-failover", "tracing", "tools"]
 
 const out = mkdtempSync(join(tmpdir(), "ants-bench-"))
 afterAll(() => rmSync(out, { recursive: true, force: true }))

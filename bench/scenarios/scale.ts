@@ -1,0 +1,85 @@
+/**
+ * scale: one node with 100,000 active actors and 1,000,000 sleeping ones (quick: 2,000 and
+ * 20,000; --agents sets the active count, the sleeping count is ten times it). Measured in a
+ * child process (bench/probes/scale-probe.ts) started with --expose-gc and a 4 GiB old space,
+ * holding one runtime node and nothing else:
+ *   - heap per idle active actor (forced collections before and after activating them);
+ *   - heap per actor that passivated on the node (a sample of 20,000; quick 1,000: a full cycle
+ *     is three KV writes and a read, about 200 a second here, so a million would take an hour);
+ *   - heap for the million asleep in KV: written as the checkpoints a passivating node writes, so
+ *     the node has never seen them, which is what it holds for any sleeping actor whose
+ *     partition it serves (its state is in KV, nothing on the node);
+ *   - the first ask to a random sleeping actor with the node loaded, against the first ask to
+ *     an actor whose state is in KV on the same node before it was loaded (cold activation);
+ *   - the node's ask rate (16 callers, 64 active actors) loaded against unloaded.
+ * The baselines are the same node's own figures before it was loaded, in the same run.
+ */
+import { spawnTs, waitForLine } from "../children.ts"
+import type { Scenario } from "../types.ts"
+
+interface Latency {
+  p50: number
+  p99: number
+  failed: number
+}
+interface ProbeResult {
+  gc: boolean
+  active: number
+  activated: number
+  activeBytes: number
+  passivated: number
+  sleepingBytes: number
+  seeded: number
+  seedMs: number
+  seededBytes: number
+  unloadedRate: number
+  loadedRate: number
+  cold: Latency
+  wake: Latency
+  wakeHere: Latency
+  nodeActive: number
+  nodeSleeping: number
+  totalMs: number
+}
+
+/** The probe's old space: a million sleeping actors' KV writes and 100,000 cells need more than the default. */
+export const SCALE_PROBE_HEAP_MB = 4096
+
+export const scaleScenario: Scenario = {
+  name: "scale",
+  summary: "one node with 100,000 active and 1,000,000 sleeping actors: heap per actor, waking a random sleeper vs a cold activation, ask rate loaded vs unloaded",
+  async run(ctx) {
+    const active = ctx.options.agents ?? (ctx.quick ? 2_000 : 100_000)
+    const sleeping = active * 10
+    const passivate = ctx.quick ? 1_000 : 20_000
+    const samples = ctx.quick ? 100 : 300
+    const windowMs = ctx.options.durationMs ?? (ctx.quick ? 500 : 2_000)
+    const child = spawnTs("bench/probes/scale-probe.ts", [ctx.natsUrl, String(active), String(sleeping), String(passivate), String(samples), String(windowMs)], ["--expose-gc", "--no-flush-bytecode", `--max-old-space-size=${SCALE_PROBE_HEAP_MB}`])
+    const r = await waitForLine<ProbeResult>(
+      child,
+      (line) => {
+        if (line.startsWith("progress ")) {
+          const [, f, ...label] = line.split(" ")
+          ctx.progress(Number(f), label.join(" "))
+          return undefined
+        }
+        if (line.startsWith("note ")) ctx.log(line.slice(5))
+        if (line.startsWith("result ")) return JSON.parse(line.slice(7)) as ProbeResult
+        return undefined
+      },
+      // the full run: 100,000 activations at a few hundred a second, 20,000 passivations, a million KV writes
+      1_500_000,
+    )
+    const note = r.gc ? undefined : "no --expose-gc in the probe: heap figures include uncollected garbage"
+    const params = { active, sleeping, passivated: r.passivated, activated: r.activated, samples, windowMs, seedMs: r.seedMs, totalMs: r.totalMs }
+    ctx.record({ metric: "heap per idle active actor", value: r.activeBytes, unit: "bytes", better: "lower", target: "value <= 512", headline: true, params, note })
+    ctx.record({ metric: "heap per sleeping actor (passivated here)", value: r.sleepingBytes, unit: "bytes", better: "lower", target: "value <= 64", headline: true, params, note })
+    ctx.record({ metric: "heap per sleeping actor (asleep in KV)", value: r.seededBytes, unit: "bytes", better: "lower", target: "value <= 64", params, note })
+    const coldOf = "the first ask to an actor whose state is in KV, same node before it was loaded"
+    ctx.record({ metric: "wake a random sleeper p50", value: r.wake.p50, unit: "ms", baseline: r.cold.p50, baselineOf: coldOf, better: "lower", target: "ratio <= 1.3", headline: true, params: { ...params, failed: r.wake.failed } })
+    ctx.record({ metric: "wake a random sleeper p99", value: r.wake.p99, unit: "ms", baseline: r.cold.p99, baselineOf: coldOf, better: "lower", params })
+    ctx.record({ metric: "wake one passivated here p50", value: r.wakeHere.p50, unit: "ms", baseline: r.cold.p50, baselineOf: coldOf, better: "lower", params: { ...params, failed: r.wakeHere.failed } })
+    ctx.record({ metric: "ask rate loaded", value: r.loadedRate, unit: "ops/s", baseline: r.unloadedRate, baselineOf: "the same node's ask rate before it was loaded", better: "higher", target: "ratio >= 0.8", headline: true, params })
+    if (r.activated < active || r.passivated < passivate) ctx.log(`only ${r.activated} of ${active} activated and ${r.passivated} of ${passivate} passivated when measured`)
+  },
+}
