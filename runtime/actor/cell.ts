@@ -277,9 +277,8 @@ export class ActorCell extends CellClock implements ActorAddress {
       this.host.node.log("error", `${this.type}/${this.id}: ${(e as Error)?.stack ?? e}`)
     }
     this.running = false
-    // an idle actor keeps no message (its NATS message's buffers view a whole socket read) and no context
-    this.current = undefined
-    this.ctx = null
+    this.current = undefined // an idle actor keeps no message (its buffers view a whole socket read)
+    this.ctx = null // nor a context (made again by the next message)
     this.lastActivity = Date.now()
     if (this.mailbox !== null && this.mailbox.size === 0) this.mailbox = null
     else if (this.status !== "stopped") this.kick()
