@@ -57,22 +57,33 @@ export interface AckInfo {
   readonly pending: number
 }
 
-/** Reads a delivery's `$JS.ACK.…` reply subject (v1 or v2 form); undefined for anything else. */
+/** Where the dots of an ack subject are (at most 12 are looked at), reused between calls. */
+const dots = new Int32Array(13)
+
+/**
+ * Reads a delivery's `$JS.ACK.…` reply subject (v1 or v2 form); undefined for anything else.
+ * One pass over the dots, no split: detection reads thousands of deliveries at a time and the
+ * split's nine strings were 6% of its CPU.
+ */
 export function parseAckSubject(reply: string | undefined): AckInfo | undefined {
-  if (!reply) return undefined
-  const t = reply.split(".")
-  if (t[0] !== "$JS" || t[1] !== "ACK") return undefined
+  if (!reply || !reply.startsWith("$JS.ACK.")) return undefined
+  let n = 0
+  for (let at = reply.indexOf("."); at !== -1 && n < dots.length; at = reply.indexOf(".", at + 1)) dots[n++] = at
+  // tokens = dots + 1 (when fewer than 13 dots were seen)
+  const tokens = n < dots.length ? n + 1 : Infinity
   let i: number
-  if (t.length === 9) i = 2
-  else if (t.length >= 11) i = 4
+  if (tokens === 9) i = 2
+  else if (tokens >= 11) i = 4
   else return undefined
+  // token k spans (dots[k-1], dots[k]); the last token ends at the subject's end
+  const tok = (k: number) => reply.slice(dots[k - 1]! + 1, k < n ? dots[k]! : reply.length)
   return {
-    stream: t[i]!,
-    consumer: t[i + 1]!,
-    deliveryCount: Number(t[i + 2]),
-    streamSeq: Number(t[i + 3]),
-    consumerSeq: Number(t[i + 4]),
-    pending: Number(t[i + 6]),
+    stream: tok(i),
+    consumer: tok(i + 1),
+    deliveryCount: Number(tok(i + 2)),
+    streamSeq: Number(tok(i + 3)),
+    consumerSeq: Number(tok(i + 4)),
+    pending: Number(tok(i + 6)),
   }
 }
 

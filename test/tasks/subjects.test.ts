@@ -119,5 +119,8 @@ describe("marketplace rules", () => {
     expect(parseAckSubject("$JS.ACK.S.C.3.10.7.1795326281137478933.2")).toEqual({ stream: "S", consumer: "C", deliveryCount: 3, streamSeq: 10, consumerSeq: 7, pending: 2 })
     expect(parseAckSubject("$JS.ACK.dom.hash.S.C.1.5.5.179.0.rand")?.streamSeq).toBe(5)
     expect(parseAckSubject("_INBOX.x")).toBeUndefined()
+    expect(parseAckSubject("$JS.ACK.dom.hash.S.C.2.6.4.179.9.rand")).toEqual({ stream: "S", consumer: "C", deliveryCount: 2, streamSeq: 6, consumerSeq: 4, pending: 9 })
+    expect(parseAckSubject("$JS.ACK.S.C.3.10.7.179.2.x"), "ten tokens is neither form").toBeUndefined()
+    expect(parseAckSubject("$JS.ACK.S.C.3.10.7"), "too short").toBeUndefined()
   })
 })
