@@ -24,7 +24,7 @@ import type { Accounting } from "./state-store.ts"
 import type { TypeStats } from "./type-stats.ts"
 import type { WakeHints } from "./wake-hints.ts"
 import type { WakeRequest } from "../../subjects/wake.ts"
-import { startTurnSpan, withTurnSpan } from "../observability/tracing.ts"
+import { inSyncSpan, outsideSyncSpan, startTurnSpan, withTurnSpan } from "../observability/tracing.ts"
 
 /** Stands for the handler of an offloaded type when its turn is traced: it goes on asynchronously. */
 const AsyncTurn = async () => undefined
@@ -117,8 +117,16 @@ export function handleTurn(cell: TurnCell, env: Envelope): Promise<void> | undef
   // traced: the turn runs in its span (what the handler sends is its child); the host's answer ends it
   if (env.trace !== undefined && env.span === undefined && (env.span = startTurnSpan(env.trace, cell, env.tag, host.node.id)) !== undefined) {
     // an offloaded turn goes on in a promise, as an async handler does (see withTurnSpan)
-    return withTurnSpan(env.span, host.pool !== undefined ? AsyncTurn : host.definition.handlers[env.tag], () => handleTurn(cell, env))
+    return withTurnSpan(env.span, host.pool !== undefined ? AsyncTurn : host.definition.handlers[env.tag], () => runTurn(cell, env))
   }
+  // an untraced turn run inside another message's dispatch (tracing on) does not take its span
+  if (env.trace === undefined && inSyncSpan()) return outsideSyncSpan(() => runTurn(cell, env))
+  return runTurn(cell, env)
+}
+
+/** `handleTurn` once the turn's span (if any) is set up. */
+function runTurn(cell: TurnCell, env: Envelope): Promise<void> | undefined {
+  const host = cell.host
   if (env.tag === "_Wake") {
     // a wake's body (checked by dispatch) may keep the actor awake or set its auto-sleep
     const asked = env.message === undefined ? undefined : host.hints?.note(cell.key, env.message as WakeRequest, Date.now())

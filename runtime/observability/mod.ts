@@ -13,7 +13,7 @@
  * May import: limits, subjects/, and the OpenTelemetry and prom-client packages.
  */
 export { ATTR, spanName } from "./attributes.ts"
-export { TRACER_NAME, activeTraceRecord, endSpan, endWith, enterSyncSpan, headersFor, injectActive, leaveSyncSpan, markActiveRefused, setParentDecides, startCheckpointSpan, startChildSpan, startDispatchSpan, startInnerSpan, startSendSpan, startSpanFromHeaders, startTaskSpan, startTurnSpan, traceParentNow, tracingActive, withSpan, withSyncSpan, withTurnSpan } from "./tracing.ts"
+export { TRACER_NAME, activeTraceRecord, endSpan, endWith, enterSyncSpan, headersFor, inSyncSpan, injectActive, leaveSyncSpan, markActiveRefused, outsideSyncSpan, setParentDecides, startCheckpointSpan, startChildSpan, startDispatchSpan, startInnerSpan, startSendSpan, startSpanFromHeaders, startTaskSpan, startTurnSpan, traceParentNow, tracingActive, withSpan, withSyncSpan, withTurnSpan } from "./tracing.ts"
 export type { SpanTarget } from "./tracing.ts"
 export { contextFromHeaders, spanContextFromHeaders, traceHeadersOf, writeTraceContext } from "./trace-headers.ts"
 export { TracingConfigError, batchConfig, parseKeyValues, samplerFor, startTracing, tracesUrl, tracingRequested } from "./tracing-setup.ts"

@@ -141,6 +141,26 @@ export function leaveSyncSpan(outer: Span | undefined): void {
   syncSpan = outer
 }
 
+/** Whether a sync slot is set now (never with tracing off). */
+export function inSyncSpan(): boolean {
+  return syncSpan !== undefined
+}
+
+/**
+ * Runs `fn` with the sync slot empty: a turn of an untraced message run inside another
+ * message's dispatch (a mailbox drained there) must not take that dispatch's span for its parent.
+ */
+export function outsideSyncSpan<T>(fn: () => T): T {
+  if (syncSpan === undefined) return fn()
+  const outer = syncSpan
+  syncSpan = undefined
+  try {
+    return fn()
+  } finally {
+    syncSpan = outer
+  }
+}
+
 /** Runs the synchronous `fn` with `span` as the sync slot's span (see `syncSpan`). */
 export function withSyncSpan<T>(span: Span, fn: () => T): T {
   const outer = enterSyncSpan(span)
