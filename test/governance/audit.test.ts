@@ -1,8 +1,8 @@
 /**
  * The tamper-evident audit against a real nats-server: two writers (two nodes' keys) append to
  * one tenant's stream at once and the chain holds; a node records its actors' pheromone writes
- * and lifecycle transitions (not the flips to idle and back); `ants audit verify` names the first forged, removed and reordered
- * position.
+ * and lifecycle transitions (not the flips to idle and back); `ants audit verify` names the
+ * first forged, removed and reordered position.
  */
 import { generateKeyPairSync, sign } from "node:crypto"
 import { mkdtempSync } from "node:fs"
