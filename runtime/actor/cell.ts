@@ -279,7 +279,7 @@ export class ActorCell extends CellClock implements ActorAddress {
     this.running = false
     this.current = undefined // an idle actor keeps no message (its buffers view a whole socket read)
     this.ctx = null // nor a context (made again by the next message)
-    this.lastActivity = Date.now()
+    this.ranSinceSweep()
     if (this.mailbox !== null && this.mailbox.size === 0) this.mailbox = null
     else if (this.status !== "stopped") this.kick()
     this.host.cellSettled(this)

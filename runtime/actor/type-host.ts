@@ -394,7 +394,7 @@ export class TypeHost implements CellHost {
     return n
   }
 
-  /** A cell's run loop ended (it has just stamped `lastActivity`). */
+  /** A cell's run loop ended (it has just marked its activity for the sweep). */
   cellSettled(_cell: ActorCell): void {
     this.node.settled()
   }

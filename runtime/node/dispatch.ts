@@ -19,6 +19,7 @@ import type { TypeHost } from "../actor/type-host.ts"
 import { isLimitError } from "../limits/limit-error.ts"
 import { UNPARSED, type Ticket } from "../limits/message-ledger.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
+import { replyOf } from "../client/msg-reply.ts"
 import { ATTR } from "../observability/attributes.ts"
 import { enterSyncSpan, leaveSyncSpan, startDispatchSpan, tracingActive } from "../observability/tracing.ts"
 import type { NodeGuards } from "./guards.ts"
@@ -147,7 +148,7 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
         message = r.right
       }
       const cell = host.cell(p.tenant, p.id, p.key)
-      const reply = msg.reply
+      const reply = replyOf(msg)
       if (!cell.enqueue({ tag: p.tag, message, msg, reply, ticket, bytes: data.length, at: reply ? performance.now() : undefined, trace: span })) {
         const why = cell.queued >= host.mailboxCapacity ? `${host.mailboxCapacity} messages` : `${cell.queuedBytes} bytes queued, limit ${host.mailboxBytes} per actor and ${budget.max} per node`
         return reject(msg, "overloaded", `mailbox of ${p.type}/${p.id} is full (${why}); retry later`, undefined, p, ticket)

@@ -73,6 +73,8 @@ export async function startLifecycleLoop(d: LifecycleLoopDeps): Promise<{ stop()
     for (const host of hosts.values()) {
       for (const cell of host.cells.values()) {
         if (cell.busy) continue
+        // a run of its mailbox ended since the last sweep: it was at work until about now
+        cell.stampActivity(real)
         if (cell.status === "active" && real - cell.lastActivity >= d.idleAfterMs) {
           cell.status = "idle"
           host.transition(cell, "active", "idle")
