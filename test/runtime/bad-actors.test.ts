@@ -110,6 +110,9 @@ beforeAll(async () => {
     nats: server.url,
     logger: () => {},
     limits: { handlerTimeoutMs: 1_000, loopBlockMs: 100 },
+    // these tests are about bad input: a loaded runner that stalls the loop past a heartbeat must
+    // not make the node refuse the next test's messages as out of touch (test/cluster covers that)
+    cluster: { heartbeatMs: 1_000, expiryMs: 10_000 },
   })
   nc = await rawConnect(server.url)
 })
