@@ -38,8 +38,10 @@ export function parsePrometheusText(text: string): { samples: PromSample[]; type
     if (line.startsWith("#")) continue
     const m = SAMPLE.exec(line)
     if (m === null) throw new Error(`not a Prometheus sample line: ${line}`)
-    const value = m[3] === "+Inf" ? Infinity : m[3] === "-Inf" ? -Infinity : m[3] === "NaN" ? NaN : Number(m[3])
-    if (Number.isNaN(value) && m[3] !== "NaN") throw new Error(`bad value in: ${line}`)
+    // Prometheus reads values with Go's ParseFloat: NaN and Inf in any case (prom-client writes "Nan")
+    const v = m[3]!.toLowerCase()
+    const value = v === "+inf" || v === "inf" ? Infinity : v === "-inf" ? -Infinity : v === "nan" ? NaN : Number(m[3])
+    if (Number.isNaN(value) && v !== "nan") throw new Error(`bad value in: ${line}`)
     const name = m[1]!
     const family = name.replace(/_(bucket|sum|count)$/, "")
     if (!types.has(name) && !types.has(family)) throw new Error(`sample before its TYPE line: ${line}`)
