@@ -211,6 +211,8 @@ async function settled(): Promise<void> {
   await Promise.all(ran.values())
 }
 
+// the README's lines take about 100 s on a quiet 2-core runner (a node start, a demo, dozens of
+// commands): the limit leaves room for a loaded one
 describe("cli examples", () => {
   it("cli examples - every `npx ants` line of the README runs as printed against a node with the example agents", async () => {
     const lines = readmeExamples()
@@ -220,7 +222,7 @@ describe("cli examples", () => {
     // the commands the README's examples cover
     const covered = new Set(lines.map((l) => argvOf(l)[0]))
     for (const c of ["node", "ask", "tell", "wake", "nodes", "actors", "cost", "pheromone", "task", "dlq", "--help"]) expect(covered, c).toContain(c)
-  }, 120_000)
+  }, 300_000)
 
   it("cli examples - every example printed by `ants --help` and each command's --help runs as printed against a node with the example agents", async () => {
     const all = helpExamples()
@@ -230,7 +232,7 @@ describe("cli examples", () => {
     for (const l of all) expect(ran.has(l) || l in SKIPPED, l).toBe(true)
     const used = new Set([...readmeExamples(), ...all].map(normalized))
     for (const s of Object.keys(SKIPPED)) expect(used, `stale skip: ${s}`).toContain(s)
-  }, 120_000)
+  }, 300_000)
 
   it("cli - the ready banner suggests, for each example type, a request its protocol accepts", async () => {
     const lines = [echo, counter, worker, forager].map((d) => tryLine(d))
