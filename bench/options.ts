@@ -18,13 +18,14 @@ Runs the benchmark scenarios (all when none is named) against an embedded nats-s
 server given with --nats, and writes JSON lines, a Markdown report and an SVG chart into the
 results folder. Every figure is compared with a raw NATS baseline measured in the same run.
 
-Scenarios: ask, ask-auth, tell, activation, memory, pheromones, tasks, swarm, failover, models, llm-swarm,
-  noisy-neighbour, task-failover
+Scenarios: ask, ask-auth, tell, activation, memory, scale, pheromones, tasks, swarm, failover, models,
+  llm-swarm, noisy-neighbour, task-failover
 
 Options:
   --quick              run every scenario briefly (a smoke run, well under 2 minutes)
   --nats <url>         use this NATS server instead of an embedded nats-server -js
   --agents <N>         actors/agents per scenario (memory: actors, default 100000;
+                       scale: active actors, default 100000, ten times as many asleep;
                        activation: actors per round; swarm: agents; failover: actors)
   --nodes <K>          node processes for swarm and failover (default 3; quick 2)
   --duration <ms>      measuring window of one round of ask, tell, pheromone deposit

@@ -13,6 +13,7 @@ import { createMessaging } from "../../runtime/client/messaging.ts"
 import { startNode } from "../../runtime/node/node.ts"
 import { connect } from "@nats-io/transport-node"
 import { askEach } from "../ask-each.ts"
+import { canCollect, settledHeap } from "./heap.ts"
 
 const [url, nArg] = process.argv.slice(2)
 const N = Number(nArg)
@@ -30,35 +31,9 @@ const keeper = defineAgent({ type: "bench_keeper", protocol: touch, initialState
 // Passivates 300 ms after its message, checkpointing its state to KV.
 const dozer = defineAgent({ type: "bench_dozer", protocol: { Touch: { message: Schema.Struct({}), reply: Empty } }, initialState: () => ({ n: 0 }), checkpoint: "on-passivate", passivateAfterMs: 300, handlers })
 
-const gc = (globalThis as { gc?: () => void }).gc
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-async function heap(): Promise<number> {
-  if (gc) {
-    for (let i = 0; i < 4; i++) {
-      gc()
-      await sleep(20)
-    }
-  } else {
-    await sleep(200)
-  }
-  return process.memoryUsage().heapUsed
-}
 const say = (s: string) => process.stdout.write(s + "\n")
 
-/**
- * The heap once work still in flight (checkpoint writes, lease releases, lifecycle events) has
- * finished: readings 500 ms apart until two agree within 0.5% (at most `maxMs`).
- */
-async function settledHeap(maxMs = 30_000): Promise<number> {
-  const deadline = Date.now() + maxMs
-  let prev = await heap()
-  for (;;) {
-    await sleep(500)
-    const h = await heap()
-    if (Math.abs(h - prev) <= prev * 0.005 || Date.now() > deadline) return h
-    prev = h
-  }
-}
 
 /**
  * Asks `Touch` of N actors (256 in flight; a refusal is asked again, bench/ask-each.ts), with a
@@ -114,7 +89,7 @@ const st = node.stats().types
 say(
   `result ${JSON.stringify({
     actors: N,
-    gc: gc !== undefined,
+    gc: canCollect,
     activeBytes: (h1 - h0) / N,
     // the dozers' heap on top of the keepers' (still active)
     sleepingBytes: (h2 - h1) / N,

@@ -1,9 +1,9 @@
 /**
- * Child process of the scale scenario (run with `node --expose-gc --max-old-space-size=4096
+ * Child process of the scale scenario (run with `node --expose-gc --no-flush-bytecode --max-old-space-size=4096
  * --import tsx`): one runtime node holding many active and many sleeping actors, and what that
  * costs it.
  *
- *   node --expose-gc --max-old-space-size=4096 --import tsx bench/probes/scale-probe.ts \
+ *   node --expose-gc --no-flush-bytecode --max-old-space-size=4096 --import tsx bench/probes/scale-probe.ts \
  *     <nats-url> <active> <sleeping> <passivated> <samples> <windowMs>
  *
  * In order:
@@ -30,6 +30,7 @@ import { askEach } from "../ask-each.ts"
 import { closedLoop } from "../load.ts"
 import { median, percentile, Samples } from "../stats.ts"
 import { rawConnection } from "../support.ts"
+import { canCollect, settledHeap } from "./heap.ts"
 
 const [url, aArg, sArg, pArg, mArg, wArg] = process.argv.slice(2)
 const ACTIVE = Number(aArg)
@@ -54,30 +55,10 @@ const dozer = defineAgent({ type: "scale_dozer", passivateAfterMs: 300, ...commo
 /** Asleep in KV before the node ever saw it; stays active once woken. */
 const sleeper = defineAgent({ type: "scale_sleeper", passivateAfterMs: 3_600_000, ...common })
 
-const gc = (globalThis as { gc?: () => void }).gc
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const say = (s: string) => process.stdout.write(s + "\n")
 const progress = (f: number, label: string) => say(`progress ${f.toFixed(3)} ${label}`)
 
-async function heap(): Promise<number> {
-  for (let i = 0; i < 4; i++) {
-    gc?.()
-    await sleep(20)
-  }
-  return process.memoryUsage().heapUsed
-}
-
-/** The heap once work in flight has finished: readings 500 ms apart until two agree within 0.5% (at most 30 s). */
-async function settledHeap(): Promise<number> {
-  const deadline = Date.now() + 30_000
-  let prev = await heap()
-  for (;;) {
-    await sleep(500)
-    const h = await heap()
-    if (Math.abs(h - prev) <= prev * 0.005 || Date.now() > deadline) return h
-    prev = h
-  }
-}
 
 // the node's warnings and errors as notes (the first 20): a loaded node says here why it refused
 let logged = 0
@@ -251,7 +232,7 @@ const wakeHere = await firstAsks("scale_dozer", randomPicks(Math.min(SAMPLES, pa
 const st = node.stats().types
 say(
   `result ${JSON.stringify({
-    gc: gc !== undefined,
+    gc: canCollect,
     active: ACTIVE,
     activated,
     activeBytes: (h1 - h0) / ACTIVE,

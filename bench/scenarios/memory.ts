@@ -6,7 +6,8 @@
  * actors that then sit idle, and again after N more actors were activated and passivated.
  * No raw-NATS baseline exists for this one; the target (<= 1 KiB per idle actor) is absolute.
  */
-import { spawnTs, waitForLine } from "../children.ts"
+import { spawnTs } from "../children.ts"
+import { probeResult } from "../probe-output.ts"
 import type { Scenario } from "../types.ts"
 
 interface ProbeResult {
@@ -26,20 +27,7 @@ export const memoryScenario: Scenario = {
   async run(ctx) {
     const N = ctx.options.agents ?? (ctx.quick ? 5_000 : 100_000)
     const child = spawnTs("bench/probes/memory-probe.ts", [ctx.natsUrl, String(N)], ["--expose-gc"])
-    const result = await waitForLine<ProbeResult>(
-      child,
-      (line) => {
-        if (line.startsWith("progress ")) {
-          const [, f, ...label] = line.split(" ")
-          ctx.progress(Number(f), label.join(" "))
-          return undefined
-        }
-        if (line.startsWith("note ")) ctx.log(line.slice(5))
-        if (line.startsWith("result ")) return JSON.parse(line.slice(7)) as ProbeResult
-        return undefined
-      },
-      600_000,
-    )
+    const result = await probeResult<ProbeResult>(ctx, child, 600_000)
     const note = result.gc ? undefined : "no --expose-gc in the probe: figures include uncollected garbage"
     const params = { actors: N, active: result.active, sleeping: result.sleeping, activateMs: result.activeMs }
     ctx.record({ metric: "heap per idle active actor", value: result.activeBytes, unit: "bytes", better: "lower", target: "value <= 1024", headline: true, params, note })

@@ -1,10 +1,10 @@
 /**
- * scale: one node with 100,000 active actors and 1,000,000 sleeping ones (quick: 2,000 and
- * 20,000; --agents sets the active count, the sleeping count is ten times it). Measured in a
+ * scale: one node with 100,000 active actors and 1,000,000 sleeping ones (quick: 1,000 and
+ * 10,000; --agents sets the active count, the sleeping count is ten times it). Measured in a
  * child process (bench/probes/scale-probe.ts) started with --expose-gc and a 4 GiB old space,
  * holding one runtime node and nothing else:
  *   - heap per idle active actor (forced collections before and after activating them);
- *   - heap per actor that passivated on the node (a sample of 20,000; quick 1,000: a full cycle
+ *   - heap per actor that passivated on the node (a sample of 20,000; quick 500: a full cycle
  *     is three KV writes and a read, about 200 a second here, so a million would take an hour);
  *   - heap for the million asleep in KV: written as the checkpoints a passivating node writes, so
  *     the node has never seen them, which is what it holds for any sleeping actor whose
@@ -15,7 +15,8 @@
  *     answers again after the bulk write (how long that took is `recoverMs`).
  * The baselines are the same node's own figures before it was loaded, in the same run.
  */
-import { spawnTs, waitForLine } from "../children.ts"
+import { spawnTs } from "../children.ts"
+import { probeResult } from "../probe-output.ts"
 import type { FigureInput, Scenario } from "../types.ts"
 
 interface Latency {
@@ -51,27 +52,14 @@ export const scaleScenario: Scenario = {
   name: "scale",
   summary: "one node with 100,000 active and 1,000,000 sleeping actors: heap per actor, waking a random sleeper vs a cold activation, ask rate loaded vs unloaded",
   async run(ctx) {
-    const active = ctx.options.agents ?? (ctx.quick ? 2_000 : 100_000)
+    const active = ctx.options.agents ?? (ctx.quick ? 1_000 : 100_000)
     const sleeping = active * 10
-    const passivate = ctx.quick ? 1_000 : 20_000
-    const samples = ctx.quick ? 100 : 300
-    const windowMs = ctx.options.durationMs ?? (ctx.quick ? 500 : 2_000)
+    const passivate = ctx.quick ? 500 : 20_000
+    const samples = ctx.quick ? 60 : 300
+    const windowMs = ctx.options.durationMs ?? (ctx.quick ? 300 : 2_000)
     const child = spawnTs("bench/probes/scale-probe.ts", [ctx.natsUrl, String(active), String(sleeping), String(passivate), String(samples), String(windowMs)], ["--expose-gc", "--no-flush-bytecode", `--max-old-space-size=${SCALE_PROBE_HEAP_MB}`])
-    const r = await waitForLine<ProbeResult>(
-      child,
-      (line) => {
-        if (line.startsWith("progress ")) {
-          const [, f, ...label] = line.split(" ")
-          ctx.progress(Number(f), label.join(" "))
-          return undefined
-        }
-        if (line.startsWith("note ")) ctx.log(line.slice(5))
-        if (line.startsWith("result ")) return JSON.parse(line.slice(7)) as ProbeResult
-        return undefined
-      },
-      // the full run: 100,000 activations at a few hundred a second, 20,000 passivations, a million KV writes
-      1_500_000,
-    )
+    // the full run: 100,000 activations at a few hundred a second, 20,000 passivations, a million KV writes
+    const r = await probeResult<ProbeResult>(ctx, child, 1_500_000)
     const note = r.gc ? undefined : "no --expose-gc in the probe: heap figures include uncollected garbage"
     const params = { active, sleeping, passivated: r.passivated, activated: r.activated, samples, windowMs, seedMs: r.seedMs, recoverMs: r.recoverMs, totalMs: r.totalMs }
     ctx.record({ metric: "heap per idle active actor", value: r.activeBytes, unit: "bytes", better: "lower", target: "value <= 512", headline: true, params, note })

@@ -350,7 +350,7 @@ export const AUTH = defineCommand({
 })
 
 /** Mirrors SCENARIOS in bench/scenarios/index.ts (test/cli checks it). */
-export const BENCH_SCENARIO_NAMES = ["ask", "ask-auth", "tell", "activation", "memory", "pheromones", "tasks", "swarm", "failover", "models", "llm-swarm", "noisy-neighbour", "task-failover", "tracing", "recall", "tools", "gateway"] as const
+export const BENCH_SCENARIO_NAMES = ["ask", "ask-auth", "tell", "activation", "memory", "scale", "pheromones", "tasks", "swarm", "failover", "models", "llm-swarm", "noisy-neighbour", "task-failover", "tracing", "recall", "tools", "gateway"] as const
 
 export const BENCH = defineCommand({
   name: "bench",

@@ -1,0 +1,38 @@
+/**
+ * Heap readings for the probes that measure bytes per actor (memory, scale): `heapUsed` after
+ * forced collections (the probe runs with --expose-gc; without it, after a pause, garbage
+ * included), and a reading taken once work in flight has settled.
+ */
+const gc = (globalThis as { gc?: () => void }).gc
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Whether collections can be forced (the probe was started with --expose-gc). */
+export const canCollect = gc !== undefined
+
+/** `heapUsed` after four forced collections. */
+export async function heap(): Promise<number> {
+  if (gc) {
+    for (let i = 0; i < 4; i++) {
+      gc()
+      await sleep(20)
+    }
+  } else {
+    await sleep(200)
+  }
+  return process.memoryUsage().heapUsed
+}
+
+/**
+ * The heap once work still in flight (checkpoint writes, lease releases, lifecycle events) has
+ * finished: readings 500 ms apart until two agree within 0.5% (at most `maxMs`).
+ */
+export async function settledHeap(maxMs = 30_000): Promise<number> {
+  const deadline = Date.now() + maxMs
+  let prev = await heap()
+  for (;;) {
+    await sleep(500)
+    const h = await heap()
+    if (Math.abs(h - prev) <= prev * 0.005 || Date.now() > deadline) return h
+    prev = h
+  }
+}
