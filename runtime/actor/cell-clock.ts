@@ -3,11 +3,11 @@
  * milliseconds since `CLOCK_BASE` so that they stay small integers inside the cell instead of
  * boxed numbers (32 B per active actor; runtime/limits/compact-fields.ts).
  *
- * The end of a run of the mailbox is marked, not timed: a clock reading (about 150 ns in a loop
- * on the shared VM under load) per run is paid by every tell on the node. The lifecycle sweep (runtime/node/lifecycle-loop.ts)
- * stamps its own reading on its first pass after the mark, so an actor goes idle and
- * passivates at most one sweep later than its last turn, never earlier; until then
- * `lastActivity` reads the clock (the actor was at work just now).
+ * The end of a run of the mailbox is marked, not timed: a clock reading (about 150 ns in a
+ * loop on the shared VM under load) per run is paid by every tell on the node. The lifecycle
+ * sweep (runtime/node/lifecycle-loop.ts) stamps its own reading on its first pass after the
+ * mark, so an actor goes idle and passivates at most one sweep later than its last turn, never
+ * earlier; until then `lastActivity` reads the clock (the actor was at work just now).
  */
 import { CLOCK_BASE, sinceClockBase } from "../limits/compact-fields.ts"
 
