@@ -62,34 +62,39 @@ export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array
     endSpan(span, error, error.code)
     return Promise.reject(error)
   }
+  return settleAsk(request, span, unwrapReply, subject, timeoutMs)
+}
+
+/**
+ * An ask's outcome: `read(reply)`, or the failure as an AskError. A traced ask's span ends in
+ * the callback that settles it (a promise chained for it would add a microtask hop to every
+ * traced ask, and asks that settle at different depths miss the batched write of the
+ * connection's next flush).
+ */
+function settleAsk<T>(request: Promise<Msg>, span: Span | undefined, read: (reply: Msg) => T, subject: string, timeoutMs: number): Promise<T> {
   if (span === undefined) {
-    return request.then(unwrapReply, (e) => {
+    return request.then(read, (e) => {
       throw toAskError(e, subject, timeoutMs)
     })
   }
   return request.then(
-    (reply) => endAsk(span, undefined, unwrapReply, reply),
-    (e) => endAsk(span, toAskError(e, subject, timeoutMs)),
-  )
-}
-
-/**
- * Ends an ask's span in the callback that settles the ask (a promise chained for it would add a
- * microtask hop to every traced ask, and asks that settle at different depths miss the batched
- * write of the connection's next flush): the value `read(reply)` gives, or `error` thrown.
- */
-function endAsk<T>(span: Span | undefined, error: AskError | undefined, read?: (reply: Msg) => T, reply?: Msg): T {
-  if (error === undefined) {
-    try {
-      const v = read!(reply!)
+    (reply) => {
+      let v: T
+      try {
+        v = read(reply)
+      } catch (e) {
+        endSpan(span, e, (e as AskError)?.code)
+        throw e
+      }
       endSpan(span)
       return v
-    } catch (e) {
-      error = e as AskError
-    }
-  }
-  endSpan(span, error, error?.code)
-  throw error
+    },
+    (e) => {
+      const error = toAskError(e, subject, timeoutMs)
+      endSpan(span, error, error.code)
+      throw error
+    },
+  )
 }
 
 /**
@@ -202,15 +207,7 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
             }
             return r.right as never
           }
-          if (span === undefined) {
-            return request.then(read, (e) => {
-              throw toAskError(e, subject, timeoutMs)
-            })
-          }
-          return request.then(
-            (reply) => endAsk(span, undefined, read, reply),
-            (e) => endAsk(span, toAskError(e, subject, timeoutMs)),
-          )
+          return settleAsk(request, span, read, subject, timeoutMs)
         },
         tell(tag, message) {
           const subject = subjectOf(tag)
