@@ -13,7 +13,7 @@
 import type { Msg, NatsConnection } from "@nats-io/nats-core"
 import { directGetLastSubject, streamMsgGetSubject } from "../../subjects/jetstream.ts"
 import { requestReply } from "../server/reply-inbox.ts"
-import { StoreError } from "../server/stored-publish.ts"
+import { KV_TIMEOUT_MS, StoreError } from "../server/stored-publish.ts"
 
 export interface StoredMessage {
   readonly seq: number
@@ -40,7 +40,7 @@ async function ask(nc: NatsConnection, subject: string, body: string, what: stri
 
 /** The last message of `subject` in `stream`; undefined when there is none. Throws StoreError otherwise. */
 export async function lastStoredMessage(nc: NatsConnection, stream: string, subject: string, o: { direct?: boolean; timeoutMs?: number } = {}): Promise<StoredMessage | undefined> {
-  const timeoutMs = o.timeoutMs ?? 5_000
+  const timeoutMs = o.timeoutMs ?? KV_TIMEOUT_MS
   if (o.direct) {
     const m = await ask(nc, directGetLastSubject(stream, subject), "", subject, timeoutMs)
     const h = m.headers

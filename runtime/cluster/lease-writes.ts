@@ -18,16 +18,14 @@ import type { JetStreamManager } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv"
 import { bucketStream, LEASES_BUCKET } from "../../subjects/cluster.ts"
 import { isWrongLastSequence, kvSubject } from "../../subjects/jetstream.ts"
-import { storedPublish } from "../server/stored-publish.ts"
+import { KV_TIMEOUT_MS, storedPublish } from "../server/stored-publish.ts"
 
-/** How long a lease write waits for the stream's acknowledgement (nats.js's JetStream default). */
-const WRITE_TIMEOUT_MS = 5_000
 const LEASE_STREAM = bucketStream(LEASES_BUCKET)
 
 /** Creates the lease `key` (must be empty or a delete marker); resolves with its revision. */
 export async function createLease(nc: NatsConnection, kv: KV, key: string, body: Uint8Array): Promise<number> {
   try {
-    return (await storedPublish(nc, kvSubject(LEASES_BUCKET, key), body, { expectedLastSubjectSequence: 0, timeoutMs: WRITE_TIMEOUT_MS })).seq
+    return (await storedPublish(nc, kvSubject(LEASES_BUCKET, key), body, { expectedLastSubjectSequence: 0, timeoutMs: KV_TIMEOUT_MS })).seq
   } catch (e) {
     if (!isWrongLastSequence(e)) throw e
     const entry = await kv.get(key)

@@ -30,6 +30,9 @@ export class StoreError extends TaggedError("StoreError") {
   }
 }
 
+/** How long a KV write or read of the runtime's hot paths waits for the store (nats.js's JetStream default). */
+export const KV_TIMEOUT_MS = 5_000
+
 export interface StoreOptions {
   readonly msgId?: string
   /** Only store if the subject's last sequence is this (0: no message on the subject yet). */

@@ -25,7 +25,7 @@ import { Empty, headers as natsHeaders, type NatsConnection } from "@nats-io/nat
 import { PHEROMONE_MAX_AGE_MS, PHEROMONE_BUCKET, WORKSPACE_BUCKET, WORKSPACE_HISTORY } from "../../subjects/pheromones.ts"
 import { bucketStream, kvSubject } from "../../subjects/jetstream.ts"
 import { openKvFeed, type KvItem } from "./kv-feed.ts"
-import { storedPublish } from "../server/stored-publish.ts"
+import { KV_TIMEOUT_MS, storedPublish } from "../server/stored-publish.ts"
 
 export type { KvItem }
 import { serverFeatures, type PheromoneServerFeatures } from "../server/server-features.ts"
@@ -152,9 +152,6 @@ export interface WriteOptions {
   readonly ttlMs?: number
 }
 
-/** How long a write waits for the stream's acknowledgement (nats.js's JetStream default). */
-const WRITE_TIMEOUT_MS = 5_000
-
 /**
  * A put, published on the connection's reply inbox (server/stored-publish.ts) rather than
  * through `js.publish`, whose request object builds two stack-capturing errors per write: they
@@ -162,7 +159,7 @@ const WRITE_TIMEOUT_MS = 5_000
  */
 export async function writeValue(store: KvStore, key: string, value: string | Uint8Array, opts: WriteOptions = {}): Promise<number> {
   const ttl = store.serverTtl && opts.ttlMs !== undefined ? { [TTL_HEADER]: ttlHeader(opts.ttlMs) } : undefined
-  const ack = await storedPublish(store.nc, kvSubject(store.bucket, key), value, { expectedLastSubjectSequence: opts.expectRevision, headers: ttl, timeoutMs: WRITE_TIMEOUT_MS })
+  const ack = await storedPublish(store.nc, kvSubject(store.bucket, key), value, { expectedLastSubjectSequence: opts.expectRevision, headers: ttl, timeoutMs: KV_TIMEOUT_MS })
   return ack.seq
 }
 
