@@ -11,6 +11,7 @@ import { deadLetters, type DeadLetters } from "./dead-letters.ts"
 import { TaskEngineError } from "./errors.ts"
 import { startScheduler, type SchedulerHandle, type SchedulerOptions } from "./scheduler.ts"
 import { getTaskStatus, startStatusResponder, type StatusResponder } from "./status.ts"
+import { readStatus } from "./status-store.ts"
 import { ensureTaskStreams, type TaskStreamOptions } from "./streams.ts"
 import { submitTask, type SubmitResult, type TaskInput } from "./submit.ts"
 import { serveCapability, type ServeOptions, type TaskHandler, type WorkerHandle } from "./worker.ts"
@@ -77,10 +78,15 @@ export async function startTaskEngine(nc: NatsConnection, opts: TaskEngineOption
     async waitForStatus(id, o = {}) {
       const states = o.states ?? TERMINAL_STATES
       const deadline = Date.now() + (o.timeoutMs ?? 30_000)
+      // Only `pending` needs the search of the task stream that a task without a record costs.
+      const read = states.includes("pending")
+        ? () => getTaskStatus(nc, id, { tenant })
+        : async () => (await readStatus((await ensureTaskStreams(nc)).status, tenant, token("id", id)))?.record ?? null
       for (;;) {
-        const r = await getTaskStatus(nc, id, { tenant })
+        let r = await read()
         if (r && states.includes(r.state)) return r
         if (Date.now() > deadline) {
+          r ??= await getTaskStatus(nc, id, { tenant })
           throw new TaskEngineError("timeout", `task ${id} is ${r ? r.state : "unknown"}, not ${states.join("/")}, after ${o.timeoutMs ?? 30_000} ms`)
         }
         await new Promise((res) => setTimeout(res, 50))

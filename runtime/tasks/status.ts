@@ -1,5 +1,7 @@
 /**
- * Task status: `getTaskStatus` reads the KV record; `startStatusResponder` answers
+ * Task status: `getTaskStatus` reads the KV record, or for a task without one whether it still
+ * waits in the task stream (status-lookup.ts: a just-submitted task is `pending` without a
+ * record); `startStatusResponder` answers
  * ants._sys.tasks.<tenant>.status.<id> requests (queue group `ants-task-status`, so any number
  * of engines answer once) with the reply envelope `{"ok":true,"value":<TaskRecord>}` or
  * `{"ok":false,"error":{"code":"not_found",...}}`; `requestTaskStatus` asks that subject.
@@ -16,15 +18,14 @@ import {
   type TaskRecord,
 } from "../../subjects/tasks.ts"
 import { TaskEngineError, errorMessage } from "./errors.ts"
-import { readStatus } from "./status-store.ts"
+import { lookUpTaskStatus } from "./status-lookup.ts"
 import { ensureTaskStreams } from "./streams.ts"
 
 /** The task's status record, or null when no task with this id is known. */
 export async function getTaskStatus(nc: NatsConnection, id: string, opts: { tenant?: string } = {}): Promise<TaskRecord | null> {
   const tenant = token("tenant", opts.tenant ?? DEFAULT_TENANT)
-  const { status } = await ensureTaskStreams(nc)
-  const e = await readStatus(status, tenant, token("id", id))
-  return e?.record ?? null
+  const { jsm, status } = await ensureTaskStreams(nc)
+  return await lookUpTaskStatus(jsm, status, tenant, token("id", id))
 }
 
 export interface StatusResponder {
@@ -32,7 +33,7 @@ export interface StatusResponder {
 }
 
 export async function startStatusResponder(nc: NatsConnection): Promise<StatusResponder> {
-  const { status } = await ensureTaskStreams(nc)
+  const { jsm, status } = await ensureTaskStreams(nc)
   const sub: Subscription = nc.subscribe(TASK_STATUS_WILDCARD, {
     queue: TASK_STATUS_QUEUE,
     callback: (_e, m) => {
@@ -44,11 +45,11 @@ export async function startStatusResponder(nc: NatsConnection): Promise<StatusRe
         m.respond(encodeError("invalid_subject", errorMessage(e)))
         return
       }
-      readStatus(status, where.tenant, where.id).then(
-        (e) =>
+      lookUpTaskStatus(jsm, status, where.tenant, where.id).then(
+        (r) =>
           m.respond(
-            e
-              ? encodeOk(e.record)
+            r
+              ? encodeOk(r)
               : encodeError("not_found", `no task "${where.id}" in tenant "${where.tenant}" (unknown id, or its record expired)`),
           ),
         (err) => m.respond(encodeError("unavailable", `status store unavailable: ${errorMessage(err)}`)),

@@ -4,8 +4,10 @@
  * given; scoped by tenant, since the stream is shared and de-duplicates across it), so the
  * task is acknowledged only once stored and a resubmission within the duplicate window is
  * stored once. A task whose `notBefore` is in the future goes to the schedule stream instead.
- * The `pending`/`scheduled` status record is written after the PubAck, create-only and without
- * a round trip, so it never overwrites a state a fast worker already wrote.
+ * A task for now gets no status record here: until its worker writes one, a status lookup finds
+ * it waiting in the task stream and says `pending` (status-lookup.ts), which saves a stored
+ * write per task. A scheduled task's `scheduled` record is written after the PubAck,
+ * create-only and without a round trip, so it never overwrites a state written since.
  */
 import type { NatsConnection } from "@nats-io/transport-node"
 import { nuid } from "@nats-io/nats-core"
@@ -95,6 +97,7 @@ function permissionRefused(e: unknown): boolean {
 export async function publishTask(
   nc: NatsConnection,
   task: Task,
+  /** statusWrite: how the `scheduled` record of a scheduled task is written (default create-only); a task for now gets none. */
   opts: { msgId: string; timeoutMs?: number; resubmits?: number; statusWrite?: "create" | "put" | "none"; forceNow?: boolean },
 ): Promise<SubmitResult> {
   const scheduled = !opts.forceNow && task.notBefore !== undefined && task.notBefore > Date.now()
@@ -114,7 +117,7 @@ export async function publishTask(
   }
   const state = scheduled ? "scheduled" : "pending"
   const mode = opts.statusWrite ?? "create"
-  if (!ack.duplicate && mode !== "none") {
+  if (scheduled && !ack.duplicate && mode !== "none") {
     writeStatusAsync(nc, recordOf(task, state, 0, opts.resubmits ? { resubmits: opts.resubmits } : {}), { createOnly: mode === "create" })
   }
   return { id: task.id, tenant: task.tenant, state, duplicate: ack.duplicate, stream: ack.stream, seq: ack.seq, subject }

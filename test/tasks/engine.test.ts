@@ -330,6 +330,40 @@ describe("task status", () => {
   })
 })
 
+describe("task status without a record", () => {
+  it("task status - a submitted task not yet taken has no record and reads pending from the task stream, then its worker's outcome", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const before = await engine.submit({ capability: cap, payload: { n: 0 } }) // another waiting task ahead of it
+    const r = await engine.submit({ capability: cap, payload: { n: 1 }, priority: "high", deadline: Date.now() + 600_000 })
+    const kv = await new Kvm(nc).open(TASK_STATUS_BUCKET)
+    expect(await kv.get(taskStatusKey("default", r.id))).toBeNull() // no stored write for the status at submit
+    const rec = await engine.getStatus(r.id)
+    expect(rec).toMatchObject({ id: r.id, tenant: "default", capability: cap, priority: 7, state: "pending", attempts: 0 })
+    expect(rec?.deadline).toBeDefined()
+    expect(rec?.submittedAt).toBeDefined()
+    const client = await rawConnect(server.url)
+    expect(await requestTaskStatus(client, r.id)).toMatchObject({ id: r.id, state: "pending", capability: cap })
+    expect(await requestTaskStatus(client, before.id)).toMatchObject({ id: before.id, state: "pending", priority: 5 })
+    expect(await requestTaskStatus(client, "never-submitted")).toBeNull()
+    // a plain publish without Nats-Msg-Id: its id is s<seq>, and it waits as pending too
+    const plain = await jetstream(client).publish(taskLaneSubject("default", cap, 5), JSON.stringify({ payload: { n: 2 } }))
+    expect(await requestTaskStatus(client, `s${plain.seq}`)).toMatchObject({ state: "pending", capability: cap })
+    await client.close()
+    const w = await engine.serveCapability(cap, async (p) => p)
+    expect(await engine.waitForStatus(r.id, { timeoutMs: 10_000 })).toMatchObject({ state: "completed", result: { n: 1 } })
+    expect(await engine.waitForStatus(`s${plain.seq}`, { timeoutMs: 10_000 })).toMatchObject({ state: "completed", result: { n: 2 } })
+    expect(await engine.waitForStatus(before.id, { timeoutMs: 10_000 })).toMatchObject({ state: "completed" })
+    await w.stop()
+  })
+
+  it("task status - waitForStatus on pending answers a task still waiting without a record", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const r = await engine.submit({ capability: cap, payload: {} })
+    expect(await engine.waitForStatus(r.id, { states: ["pending"], timeoutMs: 5_000 })).toMatchObject({ id: r.id, state: "pending" })
+    await expect(engine.waitForStatus(r.id, { timeoutMs: 300 })).rejects.toThrow(/is pending, not/)
+  })
+})
+
 describe("dead letters", () => {
   it("dead letters - list, show, resubmit (completes the second time) and purge", async ({ task }) => {
     const cap = capabilityFor(task.name)
