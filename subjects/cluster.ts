@@ -52,6 +52,14 @@ export function leaseKey(a: ActorAddress): string {
   return `${token("tenant", a.tenant)}.${token("type", a.type)}.${token("id", a.id)}`
 }
 
+/** The tenant, type and id a `leaseKey` names (undefined: not a lease key). */
+export function parseLeaseKey(key: string): ActorAddress | undefined {
+  const a = key.indexOf(".")
+  const b = a < 0 ? -1 : key.indexOf(".", a + 1)
+  if (b < 0 || key.indexOf(".", b + 1) >= 0) return undefined
+  return { tenant: key.slice(0, a), type: key.slice(a + 1, b), id: key.slice(b + 1) }
+}
+
 // ---------------------------------------------------------------------------------------
 // Forwarding between nodes
 

@@ -71,8 +71,7 @@ export class ActorCell extends CellClock implements ActorAddress {
   /** Set by a checkpoint that says the actor last went to sleep (it passivated, maybe on another node). */
   wokeFromSleep = false
   private mailbox: Mailbox<Envelope> | null = null
-  /** Body bytes queued in the mailbox. */
-  queuedBytes = 0
+  queuedBytes = 0 // body bytes queued in the mailbox
   /** Ends the handler in flight now (its deadline passed, or a reset frees the actor). */
   abandon: ((why: Abandon) => void) | undefined
   turnAbort: AbortController | null | undefined = undefined
@@ -83,6 +82,10 @@ export class ActorCell extends CellClock implements ActorAddress {
   current: Envelope | undefined
   private ready: Promise<void> | null = null
   subscriptions: Array<{ unsubscribe(): void }> | null = null
+  /** The lease the cluster holds for this activation, kept here: no record of its own (runtime/cluster/held-leases.ts). */
+  leaseRevision = 0
+  leaseRefreshedMs = 0
+  leaseLost: ((reason: string, actor: ActorAddress) => void) | undefined = undefined
 
   constructor(
     readonly host: CellHost,
@@ -213,17 +216,12 @@ export class ActorCell extends CellClock implements ActorAddress {
       this.status !== "warming" &&
       this.status !== "stopped" &&
       (this.pausedUntil === 0 || this.pausedUntil <= Date.now()) &&
-      !this.holding()
+      !this.checkpoints.holding()
     )
   }
 
-  /** Answers are too far ahead of storage: the next message waits for the write in flight. */
-  private holding(): boolean {
-    return this.checkpoints.holding()
-  }
-
   private kick(): void {
-    if (this.running || this.ready !== null || this.status === "warming" || this.status === "stopped" || this.holding()) return
+    if (this.running || this.ready !== null || this.status === "warming" || this.status === "stopped" || this.checkpoints.holding()) return
     if (this.mailbox === null || this.mailbox.size === 0) return
     const wait = this.pausedUntil - Date.now()
     if (wait > 0) {
@@ -251,7 +249,7 @@ export class ActorCell extends CellClock implements ActorAddress {
       for (;;) {
         if (env === undefined) {
           const mb = this.mailbox
-          if (mb === null || this.status === "stopped" || (this.pausedUntil !== 0 && this.pausedUntil > Date.now()) || this.holding()) break
+          if (mb === null || this.status === "stopped" || (this.pausedUntil !== 0 && this.pausedUntil > Date.now()) || this.checkpoints.holding()) break
           // this loop turn has run its share of handlers: the rest of the mailbox goes on later
           if (mb.size > 0 && turnsSpent()) return void setImmediate(() => this.run())
           env = mb.shift()

@@ -47,7 +47,10 @@ import { leasesChangedSince, leaseRecordOf, StreamMarks, type LeaseRecord } from
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { openBucket } from "./kv-buckets.ts"
 import { createLease, removeLeaseMessage } from "./lease-writes.ts"
-import { CLOCK_BASE, flatString, sinceClockBase } from "../limits/compact-fields.ts"
+import { CLOCK_BASE, sinceClockBase } from "../limits/compact-fields.ts"
+import { HeldLeases, type LeaseHolder, type LostLease } from "./held-leases.ts"
+
+export type { LeaseHolder, LostLease } from "./held-leases.ts"
 
 /** Leases read at once when a node re-checks what it holds (verifyAll). */
 const VERIFY_BATCH = 64
@@ -74,29 +77,6 @@ export function isLeaseHeldError(e: unknown): e is LeaseHeldError {
   return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "LeaseHeldError"
 }
 
-/**
- * A lease this node holds. Kept small (a node holds one per active actor): the key is computed
- * from the actor when it is needed (refreshes, re-checks), and `lost` is usually one function
- * shared by every lease, told which actor lost its lease.
- */
-class Held {
-  constructor(
-    readonly actor: ActorAddress,
-    public revision: number,
-    /** Milliseconds since CLOCK_BASE (a small integer in the object, not a boxed epoch time). */
-    public refreshedMs: number,
-    /** Called when the lease turns out to be lost (the activation must stop without writing). */
-    readonly lost: LostLease,
-  ) {}
-
-  get key(): string {
-    return leaseKey(this.actor)
-  }
-}
-
-/** Told that the activation of `actor` lost its lease (it must stop without writing). */
-export type LostLease = (reason: string, actor: ActorAddress) => void
-
 export interface LeaseOptions {
   readonly nodeId: string
   readonly incarnation: string
@@ -115,8 +95,8 @@ const encoder = new TextEncoder()
 export class Leases {
   private kv!: KV
   private jsm!: JetStreamManager
-  /** Leases this node holds, by lease key. */
-  readonly held = new Map<string, Held>()
+  /** Leases this node holds, kept on their holders (held-leases.ts). */
+  readonly held = new HeldLeases()
   private readonly releasing = new Map<string, Promise<void>>()
   readonly ttlMs: number
   private timer: ReturnType<typeof setInterval> | undefined
@@ -156,7 +136,7 @@ export class Leases {
    * Resolves true when the lease was taken over from another holder (not a live member now),
    * false when it was free.
    */
-  async acquire(a: ActorAddress, lost: LostLease): Promise<boolean> {
+  async acquire(a: LeaseHolder, lost: LostLease): Promise<boolean> {
     const key = leaseKey(a)
     const pending = this.releasing.get(key)
     if (pending) await pending
@@ -194,7 +174,7 @@ export class Leases {
         tookOver = true
         this.o.log("info", `took over the lease of ${key} from ${rec?.node ?? "an unreadable holder"} (not a live member)`)
       }
-      this.held.set(flatString(key), new Held(a, revision, sinceClockBase(Date.now()), lost)) // kept while held: small
+      this.held.add(a, revision, lost) // kept on the holder: no record, no key string (held-leases.ts)
       this.marks.saw(revision)
       return tookOver
     }
@@ -213,7 +193,7 @@ export class Leases {
     const p = (async () => {
       for (let wait = 100; !this.stopped; wait = Math.min(2_000, wait * 2)) {
         await new Promise((r) => setTimeout(r, wait))
-        if (this.held.has(key)) return
+        if (this.held.byLeaseKey(key) !== undefined) return
         try {
           const now = await this.leaderEntry(key)
           if (now.record?.node === this.o.nodeId) await removeLeaseMessage(this.jsm, now.revision)
@@ -232,24 +212,21 @@ export class Leases {
   }
 
   /** Gives the lease of `a` back (if held). Never removes another node's lease. */
-  release(a: ActorAddress): void {
-    const key = leaseKey(a)
-    const h = this.held.get(key)
-    if (!h) return
-    this.held.delete(key)
-    this.deleteHeld(h)
+  release(a: LeaseHolder): void {
+    if (!this.held.delete(a)) return
+    this.deleteHeld(a, a.leaseRevision ?? 0)
   }
 
-  /** Deletes the lease as `h` holds it (its revision), retrying; never another node's. */
-  private deleteHeld(h: Held): void {
-    const key = h.key
+  /** Deletes the lease of `h` at the revision it held, retrying; never another node's. */
+  private deleteHeld(h: LeaseHolder, revision: number): void {
+    const key = leaseKey(h)
     // a release that does not land would leave the actor pinned to a node that no longer hosts
     // it (its messages forwarded back and forth until the lease expires): retry until it lands or
     // someone else has written the lease
     const p = (async () => {
       for (let wait = 100, warned = false; !this.stopped; wait = Math.min(2_000, wait * 2)) {
         try {
-          await removeLeaseMessage(this.jsm, h.revision)
+          await removeLeaseMessage(this.jsm, revision)
           return
         } catch (e) {
           if (!warned) this.o.log("warn", `could not release the lease of ${key} yet: ${(e as Error).message}; retrying`)
@@ -298,18 +275,16 @@ export class Leases {
 
   private async verifyFromStream(after: number): Promise<number> {
     const changed = await leasesChangedSince(this.nc, this.jsm, after, (key, seq, rec) => {
-      const h = this.held.get(key)
+      const h = this.held.byLeaseKey(key)
       // written after our own write, and not by us (a refresh of ours landed before its revision was noted)
-      if (h === undefined || seq <= h.revision || (rec?.node === this.o.nodeId && rec.incarnation === this.o.incarnation)) return undefined
+      if (h === undefined || seq <= (h.leaseRevision ?? 0) || (rec?.node === this.o.nodeId && rec.incarnation === this.o.incarnation)) return undefined
       return h
     })
     let lost = 0
     for (const h of changed) {
-      const key = h.key
-      if (this.held.get(key) !== h) continue
-      this.held.delete(key)
+      if (!this.held.delete(h)) continue
       lost++
-      h.lost(`lease of ${key} was taken over while this node was out of touch`, h.actor)
+      this.lose(h, `lease of ${leaseKey(h)} was taken over while this node was out of touch`)
     }
     return lost
   }
@@ -323,40 +298,40 @@ export class Leases {
   private async verifyEach(): Promise<number> {
     let lost = 0
     let pending = [...this.held.values()]
-    const drop = (h: Held, reason: string, release: boolean) => {
-      if (this.held.get(h.key) !== h) return
-      this.held.delete(h.key)
+    const drop = (h: LeaseHolder, revision: number, reason: string, release: boolean) => {
+      if (!this.held.delete(h)) return
       lost++
-      h.lost(reason, h.actor)
+      this.lose(h, reason)
       // a lease that could not be read may still name this node: left in place, it names a live
       // node that no longer runs the actor, so the actor's owner is refused and forwards here,
       // this node forwards back to the owner, until the lease's max_age (10 min). Deleted at the
       // revision held, it frees the actor; a lease another node took over meanwhile is kept
-      if (release) this.deleteHeld(h)
+      if (release) this.deleteHeld(h, revision)
     }
     // a lease that cannot be read now is not assumed to be still ours: tried again a few times,
     // then given up (its activation stops) rather than served unchecked
     for (let round = 0; pending.length > 0; round++) {
-      const failed: Held[] = []
+      const failed: LeaseHolder[] = []
       for (let i = 0; i < pending.length; i += VERIFY_BATCH) {
         await Promise.all(
           pending.slice(i, i + VERIFY_BATCH).map(async (h) => {
-            if (this.held.get(h.key) !== h) return
+            if (!this.held.holds(h)) return
+            const held = h.leaseRevision ?? 0
             let revision: number
             try {
-              revision = await this.leaderRevision(h.key)
+              revision = await this.leaderRevision(leaseKey(h))
             } catch {
               failed.push(h)
               return
             }
-            if (revision !== h.revision) drop(h, `lease of ${h.key} was taken over while this node was out of touch`, false)
+            if (revision !== held) drop(h, held, `lease of ${leaseKey(h)} was taken over while this node was out of touch`, false)
           }),
         )
       }
       pending = failed
       if (pending.length === 0) break
       if (round >= 3) {
-        for (const h of pending) drop(h, `lease of ${h.key} could not be verified after this node was out of touch`, true)
+        for (const h of pending) drop(h, h.leaseRevision ?? 0, `lease of ${leaseKey(h)} could not be verified after this node was out of touch`, true)
         break
       }
       await new Promise((r) => setTimeout(r, 200 * (round + 1)))
@@ -393,7 +368,7 @@ export class Leases {
     this.refreshing = true
     try {
       const now = Date.now()
-      const due = [...this.held.values()].filter((h) => now - CLOCK_BASE - h.refreshedMs > this.ttlMs / 3)
+      const due = [...this.held.values()].filter((h) => now - CLOCK_BASE - (h.leaseRefreshedMs ?? 0) > this.ttlMs / 3)
       const body = encoder.encode(JSON.stringify({ node: this.o.nodeId, incarnation: this.o.incarnation, at: new Date().toISOString() } satisfies LeaseRecord))
       for (let i = 0; i < due.length && !this.stopped; i += REFRESH_BATCH) {
         await Promise.all(due.slice(i, i + REFRESH_BATCH).map((h) => this.refresh(h, body)))
@@ -403,18 +378,26 @@ export class Leases {
     }
   }
 
-  private async refresh(h: Held, body: Uint8Array): Promise<void> {
-    const key = h.key
-    if (this.held.get(key) !== h) return
+  private async refresh(h: LeaseHolder, body: Uint8Array): Promise<void> {
+    if (!this.held.holds(h)) return
+    const key = leaseKey(h)
     try {
-      h.revision = await this.kv.update(key, body, h.revision)
-      h.refreshedMs = sinceClockBase(Date.now())
-      this.marks.saw(h.revision)
+      const revision = await this.kv.update(key, body, h.leaseRevision ?? 0)
+      // released meanwhile (its release removes the message at the revision it read then): the
+      // refreshed lease is this node's still and must go too
+      if (!this.held.holds(h)) return void this.deleteHeld(h, revision)
+      h.leaseRevision = revision
+      h.leaseRefreshedMs = sinceClockBase(Date.now())
+      this.marks.saw(revision)
     } catch (e) {
       if (!isWrongLastSequence(e)) return
-      if (this.held.get(key) !== h) return
-      this.held.delete(key)
-      h.lost(`lease of ${key} was taken over by another node`, h.actor)
+      if (!this.held.delete(h)) return
+      this.lose(h, `lease of ${key} was taken over by another node`)
     }
+  }
+
+  /** Tells the holder its lease is lost (it was taken off the held leases already). */
+  private lose(h: LeaseHolder, reason: string): void {
+    h.leaseLost?.(reason, h)
   }
 }

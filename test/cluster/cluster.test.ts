@@ -117,13 +117,15 @@ describe("cluster (one process)", () => {
     await la.start()
     await lb.start()
     const actor = { tenant: "default", type: "where", id: "leased" }
+    // each node's activation is an object of its own (a lease is kept on its holder)
+    const onB = { ...actor }
     let lostOnA = ""
     await la.acquire(actor, (r) => (lostOnA = r))
-    const refused = await lb.acquire(actor, () => {}).catch((e) => e)
+    const refused = await lb.acquire(onB, () => {}).catch((e) => e)
     expect(isLeaseHeldError(refused) && refused.holder).toBe("la")
     // la dies (no longer a member): lb takes the lease over, fenced by revision
     live.delete("la")
-    await lb.acquire(actor, () => {})
+    await lb.acquire(onB, () => {})
     expect(lb.takeovers).toBe(1)
     // la finds out when it checks, and its release does not remove lb's lease
     expect(await la.verifyAll()).toBe(1)
@@ -133,7 +135,7 @@ describe("cluster (one process)", () => {
     live.add("la")
     const again = await la.acquire(actor, () => {}).catch((e) => e)
     expect(isLeaseHeldError(again) && again.holder).toBe("lb")
-    lb.release(actor)
+    lb.release(onB)
     await lb.settled()
     await la.acquire(actor, () => {})
     la.release(actor)

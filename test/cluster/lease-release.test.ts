@@ -32,7 +32,7 @@ describe("lease release", () => {
       const seen: string[] = []
       const subs = [nc.subscribe(`$KV.${LEASES_BUCKET}.>`, { callback: (_e, m) => void seen.push(m.subject) }), nc.subscribe(`$JS.API.DIRECT.GET.KV_${LEASES_BUCKET}.>`, { callback: (_e, m) => void seen.push(m.subject) })]
       await nc.flush()
-      expect(await lb.acquire(actor, () => {})).toBe(false)
+      expect(await lb.acquire({ ...actor }, () => {})).toBe(false)
       await nc.flush()
       for (const s of subs) s.unsubscribe()
       expect(seen).toEqual([`$KV.${LEASES_BUCKET}.${leaseKey(actor)}`])
@@ -42,7 +42,7 @@ describe("lease release", () => {
       const other = { tenant: "default", type: "release", id: "r2" }
       await la.acquire(other, () => {})
       live.delete("la")
-      expect(await lb.acquire(other, () => {})).toBe(true)
+      expect(await lb.acquire({ ...other }, () => {})).toBe(true)
       const taken = await kv.get(leaseKey(other))
       la.release(other)
       await la.settled()

@@ -1,0 +1,79 @@
+/**
+ * The leases a node holds, kept on their holders: a holder (the actor's cell) carries the
+ * revision it holds, when it was last refreshed and whom to tell when it is lost, and this table
+ * finds holders by type and by the actor's own key (`actorKey`, the string its type's cells
+ * are kept by). So a held lease costs the node a map entry, with no record and no second key
+ * string per lease (104 B of heap per active actor before: a 56 B record and the 48 B lease key).
+ *
+ * A holder is one object for its whole activation: a lease is held by that object, so a late
+ * release or loss of an ended activation never touches the lease its successor took.
+ */
+import type { ActorAddress } from "../../subjects/grammar.ts"
+import { actorKey } from "../../subjects/inbound.ts"
+import { parseLeaseKey } from "../../subjects/cluster.ts"
+import { sinceClockBase } from "../limits/compact-fields.ts"
+
+/** Told that the activation of `actor` lost its lease (it must stop without writing). */
+export type LostLease = (reason: string, actor: ActorAddress) => void
+
+/** An activation as a lease holder: the lease fields are written by the node's leases only. */
+export interface LeaseHolder extends ActorAddress {
+  /** The actor's key among its type's actors (`actorKey`); computed when absent. */
+  readonly key?: string
+  /** Revision of the lease held. */
+  leaseRevision?: number
+  /** When it was taken or last refreshed: ms since CLOCK_BASE (a small integer in the object). */
+  leaseRefreshedMs?: number
+  /** Called when the lease turns out to be lost (usually one function for every lease of a node). */
+  leaseLost?: LostLease
+}
+
+const keyOf = (a: LeaseHolder): string => a.key ?? actorKey(a.tenant, a.id)
+
+export class HeldLeases {
+  private readonly byType = new Map<string, Map<string, LeaseHolder>>()
+  private count = 0
+
+  /** How many leases are held. */
+  get size(): number {
+    return this.count
+  }
+
+  /** Whether `a` (this very holder) holds its lease. */
+  holds(a: LeaseHolder): boolean {
+    return this.byType.get(a.type)?.get(keyOf(a)) === a
+  }
+
+  /** The holder of the lease `key` (`leaseKey`), if one is held. */
+  byLeaseKey(key: string): LeaseHolder | undefined {
+    const a = parseLeaseKey(key)
+    return a === undefined ? undefined : this.byType.get(a.type)?.get(actorKey(a.tenant, a.id))
+  }
+
+  /** `a` holds its lease at `revision` (taken now). */
+  add(a: LeaseHolder, revision: number, lost: LostLease): void {
+    let m = this.byType.get(a.type)
+    if (m === undefined) this.byType.set(a.type, (m = new Map()))
+    const k = keyOf(a)
+    if (!m.has(k)) this.count++
+    m.set(k, a)
+    a.leaseRevision = revision
+    a.leaseRefreshedMs = sinceClockBase(Date.now())
+    a.leaseLost = lost
+  }
+
+  /** Stops holding `a`'s lease; false when `a` did not hold it (its revision stays on it for a release). */
+  delete(a: LeaseHolder): boolean {
+    const m = this.byType.get(a.type)
+    const k = keyOf(a)
+    if (m === undefined || m.get(k) !== a) return false
+    m.delete(k)
+    this.count--
+    if (m.size === 0) this.byType.delete(a.type)
+    return true
+  }
+
+  *values(): Generator<LeaseHolder> {
+    for (const m of this.byType.values()) yield* m.values()
+  }
+}
