@@ -72,7 +72,8 @@ export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array
  * connection's next flush).
  */
 function settleAsk<T>(request: Promise<Msg>, span: Span | undefined, read: (reply: Msg) => T, subject: string, timeoutMs: number): Promise<T> {
-  if (span === undefined) {
+  // an unsampled span records nothing and its end does nothing
+  if (span === undefined || !span.isRecording()) {
     return request.then(read, (e) => {
       throw toAskError(e, subject, timeoutMs)
     })

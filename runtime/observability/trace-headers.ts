@@ -6,8 +6,9 @@
  * does not depend on whether the application registered a propagator.
  */
 import { createTraceState, ROOT_CONTEXT, trace, type Context, type SpanContext } from "@opentelemetry/api"
-import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core"
+import type { MsgHdrs } from "@nats-io/nats-core"
 import { TRACEPARENT_HEADER, TRACESTATE_HEADER, formatTraceParent, parseTraceParent } from "../../subjects/trace-context.ts"
+import { TraceHeaders } from "./unsampled.ts"
 
 /** Writes `sc` into `h` (replacing a traceparent already there, as a forwarding hop does). */
 export function writeTraceContext(h: MsgHdrs, sc: SpanContext): MsgHdrs {
@@ -18,14 +19,9 @@ export function writeTraceContext(h: MsgHdrs, sc: SpanContext): MsgHdrs {
   return h
 }
 
-/** New headers carrying `sc`. */
+/** New headers carrying `sc` (encoded to bytes at once; nats.js headers only when read or changed). */
 export function traceHeadersOf(sc: SpanContext): MsgHdrs {
-  // new headers: nothing to replace (what writeTraceContext checks first)
-  const h = natsHeaders()
-  h.set(TRACEPARENT_HEADER, formatTraceParent(sc))
-  const state = sc.traceState?.serialize()
-  if (state) h.set(TRACESTATE_HEADER, state)
-  return h
+  return TraceHeaders.of(sc)
 }
 
 /** The remote parent a message's headers name; undefined when they name none (or not validly). */

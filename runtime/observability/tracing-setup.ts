@@ -39,7 +39,8 @@ import {
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { TaggedError } from "../../subjects/errors.ts"
 import { ExportContextManager } from "./export-context.ts"
-import { setParentDecides, tracingActive } from "./tracing.ts"
+import { setParentDecides, setRootDecision, tracingActive } from "./tracing.ts"
+import { PresetIdGenerator, ratioBound } from "./unsampled.ts"
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -108,6 +109,15 @@ function exporterFor(env: Env): { exporter: SpanExporter; exporting: string } {
 
 /** The sampler OTEL_TRACES_SAMPLER names (the SDK's names and defaults). */
 export function samplerFor(env: Env): Sampler {
+  return samplerAndRoot(env).sampler
+}
+
+/**
+ * The sampler OTEL_TRACES_SAMPLER names, and the TraceIdRatioBased bound it decides a root
+ * with (`ratioBound`; 0 for always-off), undefined for the always-on ones, whose roots all go
+ * to the SDK.
+ */
+function samplerAndRoot(env: Env): { sampler: Sampler; rootBound: number | undefined } {
   const name = (env.OTEL_TRACES_SAMPLER || "parentbased_always_on").trim().toLowerCase()
   const ratio = () => {
     const raw = env.OTEL_TRACES_SAMPLER_ARG?.trim()
@@ -118,17 +128,21 @@ export function samplerFor(env: Env): Sampler {
   }
   switch (name) {
     case "always_on":
-      return new AlwaysOnSampler()
+      return { sampler: new AlwaysOnSampler(), rootBound: undefined }
     case "always_off":
-      return new AlwaysOffSampler()
-    case "traceidratio":
-      return new TraceIdRatioBasedSampler(ratio())
+      return { sampler: new AlwaysOffSampler(), rootBound: 0 }
+    case "traceidratio": {
+      const r = ratio()
+      return { sampler: new TraceIdRatioBasedSampler(r), rootBound: ratioBound(r) }
+    }
     case "parentbased_always_on":
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() })
+      return { sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }), rootBound: undefined }
     case "parentbased_always_off":
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() })
-    case "parentbased_traceidratio":
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) })
+      return { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }), rootBound: 0 }
+    case "parentbased_traceidratio": {
+      const r = ratio()
+      return { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(r) }), rootBound: ratioBound(r) }
+    }
     default:
       throw new TracingConfigError(`OTEL_TRACES_SAMPLER=${name} is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio`)
   }
@@ -179,12 +193,15 @@ export function startTracing(options: TracingOptions = {}): Tracing | undefined 
     .merge(resourceFromAttributes(parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES)))
     .merge(resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME?.trim() || options.serviceName || "ants" }))
   const processor = options.processor === "simple" ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter, batchConfig(env))
-  const sampler = samplerFor(env)
-  const provider = new NodeTracerProvider({ resource, sampler, spanProcessors: [processor] })
+  const { sampler, rootBound } = samplerAndRoot(env)
+  const idGenerator = new PresetIdGenerator()
+  const provider = new NodeTracerProvider({ resource, sampler, idGenerator, spanProcessors: [processor] })
   provider.register()
   wrapContextManager()
   // the parent-based samplers (with their default delegates) never sample the child of an unsampled parent
   setParentDecides(sampler instanceof ParentBasedSampler)
+  // and these decide a root on its trace id alone: an unsampled root is decided without the SDK
+  setRootDecision(rootBound === undefined ? undefined : { bound: rootBound, ids: idGenerator })
   installed = { provider, exporting, users: 0 }
   return share(installed)
 }
@@ -216,6 +233,7 @@ function share(i: Installed): Tracing {
       if (installed === i) installed = undefined
       // back to no-op first, so nothing starts a span on a provider that is shutting down
       setParentDecides(false)
+      setRootDecision(undefined)
       trace.disable()
       context.disable()
       propagation.disable()

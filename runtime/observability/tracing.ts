@@ -17,11 +17,17 @@
  * one, the default), a message whose `traceparent` says "not sampled" gets no span at all: the
  * parent's context, wrapped, stands in for the dispatch, handler and send spans, and is what
  * goes on in headers, so the trace id still travels and nothing is made, sampled or exported.
+ * With `startTracing`'s own samplers the unsampled path does not reach the SDK at all
+ * (unsampled.ts): a root is decided as the SDK's ratio sampler would decide it, and an
+ * unsampled one is two ids and a `traceparent` with flags 00; the node reads that flag from the
+ * raw header bytes before anything parses the headers. An application's SDK (a sampler we do
+ * not know) is asked for every span, as before.
  */
 import { context, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanContext, type Tracer } from "@opentelemetry/api"
 import type { Msg, MsgHdrs } from "@nats-io/nats-core"
 import { ATTR, spanName } from "./attributes.ts"
 import { contextFromHeaders, spanContextFromHeaders, traceHeadersOf, writeTraceContext } from "./trace-headers.ts"
+import { drawRoot, rawTraceParent, TraceHeaders, UnsampledSpan, type PresetIdGenerator } from "./unsampled.ts"
 
 export const TRACER_NAME = "ants"
 
@@ -59,13 +65,28 @@ export function setParentDecides(v: boolean): void {
 }
 
 /**
+ * How the installed sampler decides a root, when that is known (`startTracing`'s own samplers
+ * other than always-on): the TraceIdRatioBased bound (0 for always-off), with the id generator
+ * the provider was given, which takes a sampled root's preset trace id. Undefined: every root
+ * goes through the SDK (an application's SDK, whose sampler we do not know, or always-on).
+ */
+let rootDecision: { readonly bound: number; readonly ids: PresetIdGenerator } | undefined
+
+/** Declares how the installed sampler decides a root (see `rootDecision`); undefined to ask the SDK. */
+export function setRootDecision(d: { readonly bound: number; readonly ids: PresetIdGenerator } | undefined): void {
+  rootDecision = d
+}
+
+/**
  * The span that stands in for a child of `parent` when the parent was not sampled and the
  * sampler follows it: the child would be a non-recording span anyway, so the parent's context,
  * wrapped, takes its place (no sampler call, no new id, nothing to end). Undefined otherwise.
  */
-function unsampledStandIn(parent: SpanContext | undefined): Span | undefined {
-  if (!parentDecides || parent === undefined || (parent.traceFlags & 1) === 1) return undefined
-  return trace.wrapSpanContext(parent)
+function unsampledStandIn(parent: Span | undefined): Span | undefined {
+  if (!parentDecides || parent === undefined) return undefined
+  if (parent instanceof UnsampledSpan) return parent
+  const sc = parent.spanContext()
+  return (sc.traceFlags & 1) === 1 ? undefined : trace.wrapSpanContext(sc)
 }
 
 /** The address parts a span names (what the caller knows of its target). */
@@ -98,9 +119,17 @@ const nameOf = (op: string, subject: string, t: SpanTarget | undefined) => (t?.t
  */
 export function startSendSpan(op: "ask" | "tell" | "publish" | "submit", subject: string, target?: SpanTarget, bytes?: number, parent: Span | undefined = currentSpan()): Span | undefined {
   if (!tracingActive()) return undefined
-  const standIn = parentDecides ? unsampledStandIn(parent?.spanContext()) : undefined
-  if (standIn !== undefined) return standIn
-  const span = tracer().startSpan(nameOf(op, subject, target), { kind: op === "ask" ? SpanKind.CLIENT : SpanKind.PRODUCER }, parentContext(parent))
+  let span: Span
+  if (parent === undefined && rootDecision !== undefined) {
+    // a root whose sampler is known: decided here, and an unsampled one never reaches the SDK
+    const root = drawRoot(rootDecision.bound)
+    if (!root.sampled) return UnsampledSpan.root(root.traceId, root.spanId)
+    span = rootDecision.ids.preset(root.traceId, () => tracer().startSpan(nameOf(op, subject, target), { kind: op === "ask" ? SpanKind.CLIENT : SpanKind.PRODUCER }))
+  } else {
+    const standIn = parentDecides ? unsampledStandIn(parent) : undefined
+    if (standIn !== undefined) return standIn
+    span = tracer().startSpan(nameOf(op, subject, target), { kind: op === "ask" ? SpanKind.CLIENT : SpanKind.PRODUCER }, parentContext(parent))
+  }
   if (span.isRecording()) {
     const attributes = messagingAttributes(subject, op, target, bytes)
     attributes["messaging.operation.type"] = "send"
@@ -112,7 +141,8 @@ export function startSendSpan(op: "ask" | "tell" | "publish" | "submit", subject
 /** Headers carrying `span`'s context (added to `base` when given); undefined without a span. */
 export function headersFor(span: Span | undefined, base?: MsgHdrs): MsgHdrs | undefined {
   if (span === undefined) return base
-  return base === undefined ? traceHeadersOf(span.spanContext()) : writeTraceContext(base, span.spanContext())
+  if (base === undefined) return span instanceof UnsampledSpan ? new TraceHeaders(span.traceParent()) : traceHeadersOf(span.spanContext())
+  return writeTraceContext(base, span.spanContext())
 }
 
 /**
@@ -238,9 +268,13 @@ export function endWith<T>(span: Span | undefined, p: Promise<T>): Promise<T> {
  */
 export function startDispatchSpan(msg: Msg, nodeId: string, target?: SpanTarget): Span | undefined {
   if (!tracingActive()) return undefined
+  if (parentDecides) {
+    // the runtime's own header, read raw: an unsampled parent costs no header parse and no SDK call
+    const raw = rawTraceParent(msg)
+    if (raw !== undefined && !raw.sampled) return UnsampledSpan.remote(raw.bytes)
+  }
   const remote = msg.headers === undefined ? undefined : spanContextFromHeaders(msg.headers)
-  const standIn = parentDecides ? unsampledStandIn(remote) : undefined
-  if (standIn !== undefined) return standIn
+  if (parentDecides && remote !== undefined && (remote.traceFlags & 1) === 0) return trace.wrapSpanContext(remote)
   const parent = remote === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, remote)
   const span = tracer().startSpan(nameOf("dispatch", msg.subject, target), { kind: msg.reply ? SpanKind.SERVER : SpanKind.CONSUMER }, parent)
   if (span.isRecording()) {
@@ -318,7 +352,7 @@ export function markActiveRefused(code: string, message: string): void {
 export function startTurnSpan(parent: Span | undefined, actor: { readonly tenant: string; readonly type: string; readonly id: string }, tag: string, nodeId: string): Span | undefined {
   if (parent === undefined || !tracingActive()) return undefined
   // a stand-in for an unsampled parent stands in for the turn too
-  if (parentDecides && !parent.isRecording() && (parent.spanContext().traceFlags & 1) === 0) return parent
+  if (parent instanceof UnsampledSpan || (parentDecides && !parent.isRecording() && (parent.spanContext().traceFlags & 1) === 0)) return parent
   const span = tracer().startSpan(spanName("handle", `${actor.type}.${tag}`), { kind: SpanKind.INTERNAL }, trace.setSpan(ROOT_CONTEXT, parent))
   if (span.isRecording()) span.setAttributes({ [ATTR.tenant]: actor.tenant, [ATTR.agentType]: actor.type, [ATTR.agentId]: actor.id, [ATTR.messageTag]: tag, [ATTR.nodeId]: nodeId })
   return span
@@ -361,7 +395,7 @@ export function startTaskSpan(task: { readonly id: string; readonly tenant: stri
  * parent (a write made on a timer, a passivation) or when the parent is an unsampled stand-in.
  */
 export function startCheckpointSpan(actor: { readonly tenant: string; readonly type: string; readonly id: string }, bytes: number, parent: Span | undefined): Span | undefined {
-  if (parent === undefined || !tracingActive() || (parentDecides && (parent.spanContext().traceFlags & 1) === 0)) return undefined
+  if (parent === undefined || parent instanceof UnsampledSpan || !tracingActive() || (parentDecides && (parent.spanContext().traceFlags & 1) === 0)) return undefined
   const span = tracer().startSpan(spanName("checkpoint", actor.type), { kind: SpanKind.INTERNAL }, trace.setSpan(ROOT_CONTEXT, parent))
   if (span.isRecording()) span.setAttributes({ [ATTR.tenant]: actor.tenant, [ATTR.agentType]: actor.type, [ATTR.agentId]: actor.id, [ATTR.stateBytes]: bytes })
   return span
