@@ -12,7 +12,12 @@
  * call that uses it, so a resumed turn does not summarise again.
  *
  * A new turn costs one write for its header (`open`: create-if-absent, no read first); only a
- * turn that already has a header (a resumption) reads it.
+ * turn that already has a header (a resumption) reads it. A turn that ends on a model answer
+ * (no tool call asked) writes no header again: its last step says it is done, and `meta`,
+ * `list` and `readTurnRecord` give that turn's header as `settledMeta` makes it (status
+ * `done`, the answer, when it finished, the model steps). Only a turn that ends otherwise (a
+ * handoff) or fails writes its header a second time. Records written before this (with a
+ * header rewritten `done` at the end of every turn) read the same.
  */
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { isModelLayerError, TurnJournalError } from "./errors.ts"
@@ -87,6 +92,21 @@ export interface TurnJournal {
 }
 
 /**
+ * A turn's header as its steps settle it: a header still `open` whose last step is a model
+ * answer asking for no tool is a finished turn (the loop ends there), so it is given as `done`
+ * with that answer, the step's time as `finishedAt` and the count of model steps, which the
+ * header would have had if it had been written again at the end of the turn.
+ */
+export function settledMeta(meta: TurnMeta, steps: ReadonlyArray<TurnStep>): TurnMeta {
+  if (meta.status !== "open") return meta
+  const last = steps[steps.length - 1]
+  if (last === undefined || last.kind !== "model" || last.answer.toolCalls.length > 0) return meta
+  let models = 0
+  for (const s of steps) if (s.kind === "model") models++
+  return { ...meta, status: "done", finishedAt: last.at, answer: last.answer.content, steps: models }
+}
+
+/**
  * The journal with its store's failures (a KV timeout under overload, a server without quorum)
  * turned into TurnJournalError: the caller gets `unavailable` and retries, and the retried
  * turn resumes from what was recorded; the actor is resumed, not restarted.
@@ -127,7 +147,8 @@ export function memoryTurnJournal(records: ReadonlyArray<TurnRecord> = []): Turn
   }
   return {
     async meta(a, turn) {
-      return metas.get(k(a, turn))
+      const m = metas.get(k(a, turn))
+      return m && settledMeta(m, steps.get(k(a, turn)) ?? [])
     },
     async open(meta) {
       const key = k(meta.address, meta.turn)
@@ -163,7 +184,9 @@ export function memoryTurnJournal(records: ReadonlyArray<TurnRecord> = []): Turn
       for (const key of summaries.keys()) if (key.startsWith(`${k(a, turn)}#`)) summaries.delete(key)
     },
     async list(tenant, type, id) {
-      return [...metas.values()].filter((m) => m.address.tenant === tenant && (type === undefined || m.address.type === type) && (id === undefined || m.address.id === id))
+      return [...metas.values()]
+        .filter((m) => m.address.tenant === tenant && (type === undefined || m.address.type === type) && (id === undefined || m.address.id === id))
+        .map((m) => settledMeta(m, steps.get(k(m.address, m.turn)) ?? []))
     },
   }
 }

@@ -20,7 +20,7 @@ import {
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { EMPTY_COUNTER, type BudgetCounter, type BudgetScope, type BudgetStore } from "./budget.ts"
 import { addSpend, NO_SPEND, type CostStore, type Spend } from "./cost.ts"
-import type { SummaryStep, TurnJournal, TurnMeta, TurnStep } from "./journal.ts"
+import { settledMeta, type SummaryStep, type TurnJournal, type TurnMeta, type TurnStep } from "./journal.ts"
 import type { StatsSharing, StatsSnapshot } from "./stats.ts"
 
 const enc = new TextEncoder()
@@ -46,19 +46,22 @@ async function createOrKeep<T>(kv: KV, key: string, value: T): Promise<T | undef
 }
 
 export function kvTurnJournal(kv: KV): TurnJournal {
+  const steps = async (a: ActorAddress, turn: string): Promise<TurnStep[]> => {
+    const out: TurnStep[] = []
+    for (let seq = 0; ; seq++) {
+      const e = await kv.get(turnStepKey(a, turn, seq))
+      if (!live(e)) return out
+      out.push(e.json<TurnStep>())
+    }
+  }
+  // a header left `open` may belong to a turn its last step finished (journal.ts: settledMeta)
+  const settled = async (m: TurnMeta): Promise<TurnMeta> => (m.status === "open" ? settledMeta(m, await steps(m.address, m.turn)) : m)
   return {
     async meta(a, turn) {
       const e = await kv.get(turnMetaKey(a, turn))
-      return live(e) ? e.json<TurnMeta>() : undefined
+      return live(e) ? settled(e.json<TurnMeta>()) : undefined
     },
-    async steps(a, turn) {
-      const out: TurnStep[] = []
-      for (let seq = 0; ; seq++) {
-        const e = await kv.get(turnStepKey(a, turn, seq))
-        if (!live(e)) return out
-        out.push(e.json<TurnStep>())
-      }
-    },
+    steps,
     open: (meta) => createOrKeep(kv, turnMetaKey(meta.address, meta.turn), meta),
     record: async (a, turn, step) => (await createOrKeep(kv, turnStepKey(a, turn, step.seq), step)) ?? step,
     async summary(a, turn, seq) {
@@ -79,7 +82,7 @@ export function kvTurnJournal(kv: KV): TurnJournal {
       for await (const k of await kv.keys(turnMetaFilter(tenant, type, id))) keys.push(k)
       for (const k of keys) {
         const e = await kv.get(k)
-        if (live(e)) out.push(e.json<TurnMeta>())
+        if (live(e)) out.push(await settled(e.json<TurnMeta>()))
       }
       return out.sort((x, y) => x.startedAt.localeCompare(y.startedAt))
     },

@@ -42,7 +42,7 @@ export {
   modelDirective,
 } from "./errors.ts"
 export type { ModelLayerError, ProviderErrorKind } from "./errors.ts"
-export { memoryTurnJournal } from "./journal.ts"
+export { memoryTurnJournal, settledMeta } from "./journal.ts"
 export type { SummaryStep, TurnJournal, TurnMeta, TurnRecord, TurnStep } from "./journal.ts"
 export { kvBudgetStore, kvCostStore, kvStatsSharing, kvTurnJournal } from "./kv-stores.ts"
 export { createModels } from "./models.ts"

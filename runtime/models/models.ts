@@ -220,7 +220,11 @@ export function createModels(options: ModelsOptions = {}): Models {
         })
         try {
           const r = await runTurnLoop({ spec: o, address, turn: o.turn, history, input, steps, askAgent, onDelta: o.onDelta, gate: options.gate, ...(o.resume ? { resume: o.resume } : {}) })
-          await Promise.all([journal.setMeta({ ...(meta ?? fresh), status: "done", finishedAt: new Date().toISOString(), answer: r.text, steps: r.modelSteps }), ...spent])
+          // A turn that ended on a model answer is done by its last step (journal.ts: settledMeta):
+          // no second write of its header (and of the history in it). A handoff ends on a tool
+          // step, which does not say so: its header is written done.
+          const done = r.handoff !== undefined ? journal.setMeta({ ...(meta ?? fresh), status: "done", finishedAt: new Date().toISOString(), answer: r.text, steps: r.modelSteps }) : undefined
+          await Promise.all(done ? [done, ...spent] : spent)
           if (spendFailure !== undefined) throw spendFailure
           return r
         } catch (e) {

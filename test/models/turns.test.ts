@@ -32,7 +32,7 @@ import {
   type TurnJournal,
   type TurnStep,
 } from "../../runtime/models/mod.ts"
-import { MODEL_BUDGET_BUCKET, MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET, modelBudgetKey, turnSummaryKey } from "../../subjects/models.ts"
+import { MODEL_BUDGET_BUCKET, MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET, modelBudgetKey, turnMetaKey, turnSummaryKey } from "../../subjects/models.ts"
 import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
 import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
 import { errorCodeOf } from "../../subjects/errors.ts"
@@ -93,6 +93,36 @@ describe("agent turns", () => {
     expect(rec!.steps.map((s) => s.kind)).toEqual(["model", "tool", "model"])
     const tool = rec!.steps[1] as Extract<TurnStep, { kind: "tool" }>
     expect(tool.idempotencyKey).toBe("acme/assistant/a1/t-offline/1")
+  })
+
+  it("journal - a turn that ends on a model answer writes its header once; its last step says it is done", async () => {
+    const models = createModels({ env: {}, journal: kvTurnJournal(turns) })
+    const r = await models.client(me, noAsk).turn("please counter_add id=c9 n=2", { turn: "t-once", tools: [counterAdd], history: [{ role: "user", content: "earlier" }] })
+    const header = await turns.get(turnMetaKey(me, "t-once"))
+    // the header as opened (revision of its one write), still "open" in the store
+    expect(header!.json<{ status: string }>().status).toBe("open")
+    const history = await turns.history({ key: turnMetaKey(me, "t-once") })
+    let writes = 0
+    for await (const _e of history) writes++
+    expect(writes).toBe(1)
+    const rec = await readTurnRecord(models.journal, me, "t-once")
+    expect(rec!.meta).toMatchObject({ status: "done", answer: r.text, steps: 2, finishedAt: rec!.steps[2].at })
+    const listed = (await models.journal.list("acme", "assistant", "a1")).find((m) => m.turn === "t-once")
+    expect(listed).toMatchObject({ status: "done", answer: r.text, steps: 2 })
+  })
+
+  it("journal - a record written before the done header was dropped (its header rewritten done) reads as it did", async () => {
+    const j = kvTurnJournal(turns)
+    const meta = { turn: "t-old", address: me, input: "hi", history: [], status: "open" as const, startedAt: "2026-12-01T00:00:00.000Z" }
+    await j.open(meta)
+    const answer = { content: "hello", toolCalls: [], finishReason: "stop" as const, usage: { inputTokens: 1, outputTokens: 1 }, model: "m", deployment: "m", provider: "p", offline: false, latencyMs: 1, costUsd: 0 }
+    await j.record(me, "t-old", { kind: "model", seq: 0, request: { hash: "x", tools: [], messages: 1 }, answer, at: "2026-12-01T00:00:01.000Z" })
+    await j.setMeta({ ...meta, status: "done", finishedAt: "2026-12-01T00:00:02.000Z", answer: "hello", steps: 1 })
+    expect(await j.meta(me, "t-old")).toMatchObject({ status: "done", finishedAt: "2026-12-01T00:00:02.000Z", answer: "hello", steps: 1 })
+    // a turn whose last step asks for a tool is still open
+    await j.open({ ...meta, turn: "t-mid" })
+    await j.record(me, "t-mid", { kind: "model", seq: 0, request: { hash: "x", tools: ["counter_add"], messages: 1 }, answer: { ...answer, toolCalls: [{ id: "c", name: "counter_add", arguments: {} }] }, at: "2026-12-01T00:00:01.000Z" })
+    expect((await j.meta(me, "t-mid"))!.status).toBe("open")
   })
 
   it("turn - a journaled turn resumed does not repeat a completed model or tool call", async () => {
