@@ -347,15 +347,16 @@ export function markActiveRefused(code: string, message: string): void {
 
 /**
  * The span of a handler's turn, a child of the node's dispatch span `parent`; undefined when
- * there is no parent or tracing went off meanwhile.
+ * there is no parent or tracing went off meanwhile. It repeats none of its parent's attributes
+ * (tenant, type, id, tag, node): five attributes fewer to set, keep and serialize per traced
+ * message. `actor` and `nodeId` stay in the signature for its name and for callers.
  */
 export function startTurnSpan(parent: Span | undefined, actor: { readonly tenant: string; readonly type: string; readonly id: string }, tag: string, nodeId: string): Span | undefined {
   if (parent === undefined || !tracingActive()) return undefined
   // a stand-in for an unsampled parent stands in for the turn too
   if (parent instanceof UnsampledSpan || (parentDecides && !parent.isRecording() && (parent.spanContext().traceFlags & 1) === 0)) return parent
-  const span = tracer().startSpan(spanName("handle", `${actor.type}.${tag}`), { kind: SpanKind.INTERNAL }, trace.setSpan(ROOT_CONTEXT, parent))
-  if (span.isRecording()) span.setAttributes({ [ATTR.tenant]: actor.tenant, [ATTR.agentType]: actor.type, [ATTR.agentId]: actor.id, [ATTR.messageTag]: tag, [ATTR.nodeId]: nodeId })
-  return span
+  // no attributes: its parent, the node's dispatch of the same message, carries the address and the node
+  return tracer().startSpan(spanName("handle", `${actor.type}.${tag}`), { kind: SpanKind.INTERNAL }, trace.setSpan(ROOT_CONTEXT, parent))
 }
 
 /** The active span's context as header entries (a JetStream publish given headers as a record: a task). */

@@ -129,7 +129,9 @@ describe("traces", () => {
     expect(ask.kind).toBe(3) // client
     expect(owner.kind).toBe(2) // server
     expect(ask.attributes).toMatchObject({ "messaging.system": "nats", "ants.agent.type": "where", "ants.message.tag": "Hit", "ants.tenant": "default" })
-    expect(handle.attributes).toMatchObject({ "ants.agent.type": "where", "ants.node.id": "ha" })
+    // the handler's span repeats none of its dispatch parent's address attributes
+    expect(owner.attributes).toMatchObject({ "ants.agent.type": "where", "ants.agent.id": expect.any(String), "ants.message.tag": "Hit", "ants.tenant": "default", "ants.node.id": "ha" })
+    expect(Object.keys(handle.attributes).filter((k) => k.startsWith("ants."))).toEqual([])
     expect(ask.service).toBe("ants-test")
     // `where` checkpoints before it replies: the write is a child of the handler's span
     const checkpoint = trace.find((s) => s.name === "ants.checkpoint where")
