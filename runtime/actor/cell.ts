@@ -71,7 +71,6 @@ export class ActorCell extends CellClock implements ActorAddress {
   /** Set by a checkpoint that says the actor last went to sleep (it passivated, maybe on another node). */
   wokeFromSleep = false
   private mailbox: Mailbox<Envelope> | null = null
-  queuedBytes = 0 // body bytes queued in the mailbox
   /** Ends the handler in flight now (its deadline passed, or a reset frees the actor). */
   abandon: ((why: Abandon) => void) | undefined
   turnAbort: AbortController | null | undefined = undefined
@@ -85,7 +84,6 @@ export class ActorCell extends CellClock implements ActorAddress {
   /** The lease the cluster holds for this activation, kept here: no record of its own (runtime/cluster/held-leases.ts). */
   leaseRevision = 0
   leaseRefreshedMs = 0
-  leaseLost: ((reason: string, actor: ActorAddress) => void) | undefined = undefined
 
   constructor(
     readonly host: CellHost,
@@ -102,6 +100,11 @@ export class ActorCell extends CellClock implements ActorAddress {
 
   get queued(): number {
     return this.mailbox?.size ?? 0
+  }
+
+  /** Body bytes queued in the mailbox. */
+  get queuedBytes(): number {
+    return this.mailbox?.bytes ?? 0
   }
 
   get busy(): boolean {
@@ -158,11 +161,11 @@ export class ActorCell extends CellClock implements ActorAddress {
     if (bytes > 0) {
       const budget = this.host.node.budget
       // one message always fits an empty mailbox (it is within the body limit)
-      if (this.mailbox.size > 0 && (this.queuedBytes + bytes > this.host.mailboxBytes || budget.bytes + bytes > budget.max)) return false
+      if (this.mailbox.size > 0 && (this.mailbox.bytes + bytes > this.host.mailboxBytes || budget.bytes + bytes > budget.max)) return false
     }
     if (!this.mailbox.push(env)) return false
     if (bytes > 0) {
-      this.queuedBytes += bytes
+      this.mailbox.bytes += bytes
       this.host.node.budget.bytes += bytes
     }
     if (this.status === "idle") {
@@ -188,17 +191,16 @@ export class ActorCell extends CellClock implements ActorAddress {
   }
 
   private drainMailbox(): Envelope[] {
-    const items = this.mailbox?.clear() ?? []
+    const mb = this.mailbox
     this.mailbox = null
-    this.host.node.budget.bytes -= this.queuedBytes
-    this.queuedBytes = 0
-    return items
+    this.host.node.budget.bytes -= mb?.bytes ?? 0
+    return mb?.clear() ?? []
   }
 
-  private dequeued(env: Envelope): void {
+  private dequeued(mb: Mailbox<Envelope>, env: Envelope): void {
     const bytes = env.bytes ?? 0
     if (bytes > 0) {
-      this.queuedBytes -= bytes
+      mb.bytes -= bytes
       this.host.node.budget.bytes -= bytes
     }
   }
@@ -254,7 +256,7 @@ export class ActorCell extends CellClock implements ActorAddress {
           if (mb.size > 0 && turnsSpent()) return void setImmediate(() => this.run())
           env = mb.shift()
           if (env === undefined) break
-          this.dequeued(env)
+          this.dequeued(mb, env)
         }
         spendTurn()
         const pending = handleTurn(this, env)

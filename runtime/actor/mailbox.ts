@@ -34,6 +34,8 @@ export class Mailbox<T> {
   private buf: Array<T | undefined> | null = null
   private head = 0
   private count = 0
+  /** Body bytes queued (kept by the owner: here, so an actor with nothing queued keeps no field for it). */
+  bytes = 0
 
   constructor(readonly capacity: number) {}
 

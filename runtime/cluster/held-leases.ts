@@ -24,8 +24,6 @@ export interface LeaseHolder extends ActorAddress {
   leaseRevision?: number
   /** When it was taken or last refreshed: ms since CLOCK_BASE (a small integer in the object). */
   leaseRefreshedMs?: number
-  /** Called when the lease turns out to be lost (usually one function for every lease of a node). */
-  leaseLost?: LostLease
 }
 
 const keyOf = (a: LeaseHolder): string => a.key ?? actorKey(a.tenant, a.id)
@@ -33,6 +31,10 @@ const keyOf = (a: LeaseHolder): string => a.key ?? actorKey(a.tenant, a.id)
 export class HeldLeases {
   private readonly byType = new Map<string, Map<string, LeaseHolder>>()
   private count = 0
+  /** Whom to tell when a lease is lost: one function for every lease (a node's), kept once. */
+  private lostAll: LostLease | undefined = undefined
+  /** The holders told by another function than `lostAll` (callers that pass one each: tests). */
+  private readonly lostOne = new WeakMap<LeaseHolder, LostLease>()
 
   /** How many leases are held. */
   get size(): number {
@@ -59,7 +61,14 @@ export class HeldLeases {
     m.set(k, a)
     a.leaseRevision = revision
     a.leaseRefreshedMs = sinceClockBase(Date.now())
-    a.leaseLost = lost
+    this.lostAll ??= lost
+    if (lost !== this.lostAll) this.lostOne.set(a, lost)
+    else this.lostOne.delete(a)
+  }
+
+  /** Whom to tell when `a`'s lease is lost. */
+  lostOf(a: LeaseHolder): LostLease | undefined {
+    return this.lostOne.get(a) ?? this.lostAll
   }
 
   /** Stops holding `a`'s lease; false when `a` did not hold it (its revision stays on it for a release). */

@@ -398,6 +398,6 @@ export class Leases {
 
   /** Tells the holder its lease is lost (it was taken off the held leases already). */
   private lose(h: LeaseHolder, reason: string): void {
-    h.leaseLost?.(reason, h)
+    this.held.lostOf(h)?.(reason, h)
   }
 }

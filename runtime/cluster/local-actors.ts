@@ -18,7 +18,6 @@ export interface LocalActivation extends ActorAddress {
   /** The lease this node holds for it, written by the cluster only (held-leases.ts `LeaseHolder`). */
   leaseRevision?: number
   leaseRefreshedMs?: number
-  leaseLost?: (reason: string, actor: ActorAddress) => void
 }
 
 /** A message taken out of a mailbox to be forwarded: its tag and the NATS message (for its data and reply subject). */
