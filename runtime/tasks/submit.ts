@@ -103,7 +103,11 @@ export async function publishTask(
   const scheduled = !opts.forceNow && task.notBefore !== undefined && task.notBefore > Date.now()
   const subject = scheduled ? taskScheduleSubject(task.tenant, task.capability) : taskLaneSubject(task.tenant, task.capability, task.priority, task.sessionId)
   // the submitter's trace (a handler or a traced client) goes with the task to its attempts
-  const h: Record<string, string> = { [TaskHeaders.TaskId]: task.id, ...activeTraceRecord() }
+  // The task id goes in a header of its own unless the Nats-Msg-Id already says it
+  // (`<tenant>.<id>`, read back by task-id.ts); the schedule reads only the header.
+  const h: Record<string, string> = scheduled || opts.msgId !== task.id ? { [TaskHeaders.TaskId]: task.id } : {}
+  const trace = activeTraceRecord()
+  if (trace) Object.assign(h, trace)
   if (opts.resubmits) h[TaskHeaders.Resubmits] = String(opts.resubmits)
   let ack
   try {
