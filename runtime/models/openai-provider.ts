@@ -7,7 +7,7 @@
 import OpenAI from "openai"
 import { httpFetch } from "./http-fetch.ts"
 import { finishReasons, sdkProvider, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
-import type { ChatMessage, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
+import type { ChatMessage, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall, ToolSpec } from "./types.ts"
 
 export interface OpenAIProviderOptions {
   readonly name?: string
@@ -40,6 +40,14 @@ function toWire(m: ChatMessage): OpenAI.Chat.ChatCompletionMessageParam {
 /** The SDK's finish reasons, as ANTS names them (anything else is "other"). */
 const finish = finishReasons({ stop: "stop", tool_calls: "tool_calls", function_call: "tool_calls", length: "length", content_filter: "content_filter" })
 
+/** The wire form of a tool list, made once per list (a turn hands the same list at every step). */
+const wireTools = new WeakMap<ReadonlyArray<ToolSpec>, OpenAI.Chat.ChatCompletionTool[]>()
+function toolsOf(tools: ReadonlyArray<ToolSpec>): OpenAI.Chat.ChatCompletionTool[] {
+  let w = wireTools.get(tools)
+  if (w === undefined) wireTools.set(tools, (w = tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.parameters as Record<string, unknown> } }))))
+  return w
+}
+
 function body(model: string, req: ModelRequest): OpenAI.Chat.ChatCompletionCreateParamsNonStreaming {
   const b: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
     model,
@@ -48,7 +56,7 @@ function body(model: string, req: ModelRequest): OpenAI.Chat.ChatCompletionCreat
   }
   if (req.temperature !== undefined) b.temperature = req.temperature
   if (req.tools && req.tools.length > 0) {
-    b.tools = req.tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.parameters as Record<string, unknown> } }))
+    b.tools = toolsOf(req.tools)
   }
   if (req.jsonSchema) b.response_format = { type: "json_schema", json_schema: { name: req.jsonSchema.name, schema: req.jsonSchema.schema as Record<string, unknown> } }
   return b

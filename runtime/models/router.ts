@@ -102,6 +102,12 @@ interface Slot {
 /** The attempts of a call answered at its first try: none failed. */
 const NO_ATTEMPTS: ReadonlyArray<{ deployment: string; error: string }> = Object.freeze([])
 
+/** Whether `have` holds every one of `want` (a loop: this runs per deployment on every call). */
+function hasAll(have: ReadonlyArray<string>, want: ReadonlyArray<string>): boolean {
+  for (let i = 0; i < want.length; i++) if (!have.includes(want[i])) return false
+  return true
+}
+
 const BREAKER_KINDS: ReadonlySet<ProviderErrorKind> = new Set(["rate_limited", "overloaded", "server", "timeout", "malformed"])
 
 export class Router {
@@ -109,7 +115,7 @@ export class Router {
   private readonly list: Slot[] = []
   private readonly clock: Clock
   private readonly stopSharing: (() => void) | undefined
-  private readonly wantedByShape = new Map<string, ReadonlyArray<string>>()
+  private readonly wantedByType = new Map<string, Array<ReadonlyArray<string> | undefined>>()
 
   constructor(private readonly options: RouterOptions) {
     this.clock = options.clock ?? systemClock
@@ -151,25 +157,37 @@ export class Router {
     this.stopSharing?.()
   }
 
-  /** The capabilities a request wants (kept per type and request shape when the call names none: read-only). */
+  /**
+   * The capabilities a request wants. When the call names none, kept per type and request shape
+   * (tools, json: four shapes in a small array per type, no key built per call; read-only).
+   */
   private wanted(req: ModelRequest, o: RouteOptions): ReadonlyArray<string> {
     const tools = req.tools !== undefined && req.tools.length > 0
     const json = req.jsonSchema !== undefined
     const plain = o.capabilities === undefined || o.capabilities.length === 0
-    const key = plain ? `${o.type ?? ""}\u0000${tools ? 1 : 0}${json ? 1 : 0}` : undefined
-    const had = key !== undefined ? this.wantedByShape.get(key) : undefined
-    if (had !== undefined) return had
+    const shape = (tools ? 1 : 0) + (json ? 2 : 0)
+    let kept: Array<ReadonlyArray<string> | undefined> | undefined
+    if (plain) {
+      const type = o.type ?? ""
+      kept = this.wantedByType.get(type)
+      const had = kept?.[shape]
+      if (had !== undefined) return had
+      if (kept === undefined && this.wantedByType.size < 1024) this.wantedByType.set(type, (kept = [undefined, undefined, undefined, undefined]))
+    }
     const rule = o.type ? this.options.config.rules[o.type] : undefined
     const w = new Set<string>(["chat", ...(o.capabilities ?? []), ...(rule?.capabilities ?? [])])
     if (tools) w.add("tools")
     if (json) w.add("json")
     const out = [...w]
-    if (key !== undefined && this.wantedByShape.size < 1024) this.wantedByShape.set(key, out)
+    if (kept !== undefined) kept[shape] = out
     return out
   }
 
-  private load(s: Slot, now: number): number {
+  /** The clock is read only for a deployment with rate limits. */
+  private load(s: Slot): number {
     const rl = s.d.rateLimit
+    if (!rl) return 0
+    const now = this.clock.now()
     const conc = rl?.maxConcurrent ? s.stats.inflight / rl.maxConcurrent : 0
     const rpm = rl?.rpm ? s.stats.perMinute(now) / rl.rpm : 0
     return Math.max(conc, rpm)
@@ -183,7 +201,6 @@ export class Router {
     const config = this.options.config
     const rule = o.type ? config.rules[o.type] : undefined
     const wanted = this.wanted(req, o)
-    const now = this.clock.now()
     const budget = o.maxCostUsd ?? rule?.maxCostPerRequestUsd ?? config.budgets.request
     const maxOut = req.maxTokens ?? 1024
     // One pass over the deployments (this runs on every model call: no intermediate maps).
@@ -191,7 +208,7 @@ export class Router {
     let capable = 0
     let fitting = 0
     for (const s of this.list) {
-      if (!wanted.every((c) => s.d.capabilities.includes(c))) continue
+      if (!hasAll(s.d.capabilities, wanted)) continue
       if (rule?.only && !rule.only.includes(s.d.name)) continue
       if (rule?.exclude && rule.exclude.includes(s.d.name)) continue
       if (o.deny && o.deny.includes(s.d.name)) continue
@@ -224,7 +241,7 @@ export class Router {
         latencyMs: c.b.latencyMs,
         fastestLatencyMs: fastest,
         success: c.b.success,
-        load: this.load(c.s, now),
+        load: this.load(c.s),
       }),
     }))
     if (scored.length > 1) scored.sort((a, b) => b.score.total - a.score.total || (a.deployment < b.deployment ? -1 : 1))
@@ -253,7 +270,10 @@ export class Router {
   /** Routes one model call: the best deployment, then the fallbacks, until one answers. */
   async call(req: ModelRequest, o: RouteOptions = {}): Promise<ModelAnswer> {
     const maxAttempts = this.options.maxAttempts ?? 6
-    const deadline = this.clock.now() + (o.maxWaitMs ?? this.options.maxWaitMs ?? 30_000)
+    // one clock reading serves the first attempt's choice and start (the call's wait is counted from it)
+    const begun = this.clock.now()
+    const deadline = begun + (o.maxWaitMs ?? this.options.maxWaitMs ?? 30_000)
+    let first = true
     // made on the first failure: a call answered at its first attempt allocates none of them
     let attempts: Array<{ deployment: string; error: string }> | undefined
     let tried: Set<string> | undefined
@@ -264,6 +284,8 @@ export class Router {
     let summarised = false
     let lastKind: ProviderErrorKind | undefined
     while ((attempts?.length ?? 0) < maxAttempts) {
+      const now = first ? begun : this.clock.now()
+      first = false
       const { ranked, none } = this.rank(request, o, minContext)
       if (none === "context") {
         if (o.summarise && !summarised) {
@@ -281,7 +303,6 @@ export class Router {
       if (none === "capability") {
         throw new ModelUnavailableError(`no configured model has the capabilities ${this.wanted(request, o).join(", ")}${o.type ? ` allowed for type "${o.type}"` : ""}`, attempts ?? [], lastKind)
       }
-      const now = this.clock.now()
       let slot: Slot | undefined
       for (const r of ranked) {
         const s = this.slots.get(r.deployment)!
@@ -314,19 +335,19 @@ export class Router {
         continue
       }
       if (!slot.breaker.acquire()) continue
-      ;(tried ??= new Set()).add(slot.d.name)
       const provider = this.options.config.providers.get(slot.d.provider)!
-      const started = this.clock.now()
+      const started = now
       slot.stats.inflight++
       const model = slot.d.model ?? slot.d.name
       // traced: one span per attempt, a child of the calling handler's turn (GenAI conventions)
       const span = startModelSpan({ system: provider.kind, provider: provider.name, model, deployment: slot.d.name, maxTokens: request.maxTokens, temperature: request.temperature, streaming: o.onDelta !== undefined })
       try {
         const answer = await provider.call(model, request, { onDelta: o.onDelta, signal: o.signal, timeoutMs: o.timeoutMs ?? slot.d.timeoutMs })
-        const latencyMs = this.clock.now() - started
+        const ended = this.clock.now()
+        const latencyMs = ended - started
         slot.breaker.success()
         slot.cooldowns = 0
-        this.learn(slot, true, latencyMs, answer.usage.outputTokens)
+        this.learn(slot, true, latencyMs, answer.usage.outputTokens, ended)
         const cost = costUsd(slot.d, answer.usage.inputTokens, answer.usage.outputTokens)
         const out: ModelAnswer = {
           // field by field, not spread: one object shape on the hot path of every call
@@ -350,10 +371,13 @@ export class Router {
         endModelSpan(span, undefined, pe)
         ;(slot.usage ??= modelUsageRow(this.options.nodeId, provider.name, slot.d.name)).failures++
         lastKind = pe.kind
+        // the next attempt skips it (only a failed attempt is followed by another)
+        ;(tried ??= new Set()).add(slot.d.name)
         ;(attempts ??= []).push({ deployment: slot.d.name, error: `${pe.kind}: ${pe.message}` })
         if (BREAKER_KINDS.has(pe.kind)) slot.breaker.failure()
         else slot.breaker.success()
-        this.learn(slot, !BREAKER_KINDS.has(pe.kind), this.clock.now() - started, undefined)
+        const ended = this.clock.now()
+        this.learn(slot, !BREAKER_KINDS.has(pe.kind), ended - started, undefined, ended)
         if (pe.kind === "rate_limited" || pe.kind === "overloaded") {
           const base = this.options.cooldownMs ?? 1000
           const wait = pe.retryAfterMs ?? Math.min(60_000, base * 2 ** slot.cooldowns)
@@ -371,8 +395,7 @@ export class Router {
     throw new ModelUnavailableError(`no model answered in ${maxAttempts} attempts (${(attempts ?? []).map((a) => `${a.deployment}: ${a.error}`).join("; ")})`, attempts ?? [], lastKind)
   }
 
-  private learn(slot: Slot, ok: boolean, latencyMs: number, outputTokens: number | undefined): void {
-    const now = this.clock.now()
+  private learn(slot: Slot, ok: boolean, latencyMs: number, outputTokens: number | undefined, now: number): void {
     slot.stats.record(ok, latencyMs, outputTokens, now)
     const sharing = this.options.sharing
     if (sharing && now - slot.publishedAt >= 1000) {

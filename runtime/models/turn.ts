@@ -22,7 +22,7 @@ import { TurnError, TurnHeldError } from "./errors.ts"
 import type { TurnJournal, TurnStep } from "./journal.ts"
 import type { RouteOptions } from "./router.ts"
 import type { AskAgent, Tool, ToolGate, TurnResume } from "./tools.ts"
-import type { ChatMessage, ModelAnswer, ModelRequest, StreamDelta, ToolCall, Usage } from "./types.ts"
+import type { ChatMessage, ModelAnswer, ModelRequest, StreamDelta, ToolCall, ToolSpec, Usage } from "./types.ts"
 import { traceToolCall } from "../observability/genai-spans.ts"
 
 export interface TurnSpec {
@@ -73,8 +73,28 @@ export function hashText(s: string): string {
   return h1.toString(16).padStart(8, "0") + h2.toString(16).padStart(8, "0")
 }
 
+const NO_TOOLS: ReadonlyArray<ToolSpec> = Object.freeze([])
+/** The JSON text and names of a tool list, per list (a turn's list is the same array at every step and turn of its type). */
+const toolDigests = new WeakMap<ReadonlyArray<ToolSpec>, { readonly json: string; readonly names: ReadonlyArray<string> }>()
+
+/**
+ * The digest of a request: the hash of `JSON.stringify([messages, tools, jsonSchema])`, the text
+ * every record holds (replay compares it); the tools' part serialised once per tool list.
+ */
 export function digestRequest(req: ModelRequest): ModelStepDigest {
-  return { hash: hashText(JSON.stringify([req.messages, req.tools ?? [], req.jsonSchema ?? null])), tools: (req.tools ?? []).map((t) => t.name), messages: req.messages.length }
+  const tools = req.tools ?? NO_TOOLS
+  let t = toolDigests.get(tools)
+  if (t === undefined) toolDigests.set(tools, (t = { json: JSON.stringify(tools), names: tools.map((x) => x.name) }))
+  return { hash: hashText(`[${JSON.stringify(req.messages)},${t.json},${JSON.stringify(req.jsonSchema ?? null)}]`), tools: t.names, messages: req.messages.length }
+}
+
+/** The specs of a tool list, made once per list: the router's token estimate and the digest key their caches on it. */
+const specLists = new WeakMap<ReadonlyArray<Tool>, ReadonlyArray<ToolSpec>>()
+function specsOf(tools: ReadonlyArray<Tool> | undefined): ReadonlyArray<ToolSpec> {
+  if (tools === undefined || tools.length === 0) return NO_TOOLS
+  let s = specLists.get(tools)
+  if (s === undefined) specLists.set(tools, (s = tools.map((x) => x.spec)))
+  return s
 }
 
 function resultText(v: unknown): string {
@@ -178,7 +198,7 @@ function gatedRunTool(t: RunTurnInput, called: string, key: string, messages: ()
 export async function runTurnLoop(t: RunTurnInput): Promise<TurnResult> {
   const maxSteps = t.spec.maxSteps ?? 8
   const tools = new Map((t.spec.tools ?? []).map((x) => [x.name, x]))
-  const specs = (t.spec.tools ?? []).map((x) => x.spec)
+  const specs = specsOf(t.spec.tools)
   const base: ChatMessage[] = t.spec.system ? [{ role: "system", content: t.spec.system }] : []
   const added: ChatMessage[] = [{ role: "user", content: t.input }]
   const messages = () => [...base, ...t.history, ...added]
