@@ -11,9 +11,13 @@
  *      current load, its success rate on the capability, pheromone strength — the `task` trail's
  *      current, evaporated strength as detected when the bidder has a pheromone API, else the
  *      strength announced) and waits `bidWindowMs × (1 − score)`: the best bidder acts first.
+ *      The bidders of one marketplace (one node's agents) hear a call once and read its trail
+ *      once between them.
  *   3. It claims with a KV create-if-absent on `ants_task_claims` key
  *      `<tenant>.<id>.<resubmits>.<attempt>`: exactly one agent wins each attempt of each
- *      generation (a resubmitted dead letter starts a new one); the others drop out. The broker
+ *      generation (a resubmitted dead letter starts a new one); the others drop out. Of one
+ *      marketplace's bidders only the first whose wait runs out claims; the others drop out
+ *      when it has won or found the task taken (and try in turn if its claim got no answer). The broker
  *      tells its worker who won (`ctx.assign`), so the task's status shows the agent as claimant.
  *   4. The winner runs the task, reporting liveness to the broker, and replies the result. The
  *      broker records it like any handler result: success deposits `success` at the location,
@@ -35,7 +39,9 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node"
 import { createInbox } from "@nats-io/nats-core"
 import { DEFAULT_TENANT, token } from "../../subjects/grammar.ts"
-import { taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
+import { TASK_CLAIMS_BUCKET, taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
+import { isWrongLastSequence } from "../../subjects/jetstream.ts"
+import { KV_TIMEOUT_MS, storedPublish } from "../server/stored-publish.ts"
 import type { Pheromones } from "../stigmergy/mod.ts"
 import { assignmentReceipt, type AssignmentReceipt, type BidReason } from "./assignment-receipt.ts"
 import { NoBidderError, errorMessage } from "./errors.ts"
@@ -127,14 +133,19 @@ export function pheromoneSignals(ph: Pheromones): TaskSignals {
         data: { taskId: t.taskId, priority: t.priority, attempt: t.attempt },
       })
     },
+    // the two writes are to different keys: sent together, one round trip of the broker's slot
     async completed(t) {
-      await ph.evaporate({ location: t.capability, id: t.taskId }).catch(() => false)
-      await ph.deposit({ type: "success", location: t.capability, data: { taskId: t.taskId, agentId: t.agentId } })
+      await Promise.all([
+        ph.evaporate({ location: t.capability, id: t.taskId }).catch(() => false),
+        ph.deposit({ type: "success", location: t.capability, data: { taskId: t.taskId, agentId: t.agentId } }),
+      ])
     },
     async failed(t) {
-      // the last attempt: nothing will be offered again, so the task trail goes now
-      if (t.final) await ph.evaporate({ location: t.capability, id: t.taskId }).catch(() => false)
-      await ph.deposit({ type: "danger", location: t.capability, strength: "low", data: { taskId: t.taskId, agentId: t.agentId, error: t.error.slice(0, 500) } })
+      await Promise.all([
+        // the last attempt: nothing will be offered again, so the task trail goes now
+        t.final ? ph.evaporate({ location: t.capability, id: t.taskId }).catch(() => false) : undefined,
+        ph.deposit({ type: "danger", location: t.capability, strength: "low", data: { taskId: t.taskId, agentId: t.agentId, error: t.error.slice(0, 500) } }),
+      ])
     },
   }
 }
@@ -164,6 +175,31 @@ type WinnerReport =
   | { readonly type: "claimed" | "working"; readonly agentId: string; readonly bid?: BidReason }
   | { readonly type: "result"; readonly agentId: string; readonly ok: true; readonly value: unknown }
   | { readonly type: "result"; readonly agentId: string; readonly ok: false; readonly error: string }
+
+/** A call as the bidders of one marketplace see it: the trail read and the claim are shared. */
+interface HeardCall {
+  readonly call: CallForBids
+  strength(): Promise<number>
+  /** The claim made by one of this marketplace's bidders, while it is in flight and after. */
+  claim: Promise<ClaimOutcome> | undefined
+}
+
+/** `taken`: another bidder holds the claim; `failed`: no answer from the store (nothing known). */
+type ClaimOutcome = "won" | "taken" | "failed"
+
+/**
+ * Claims a call: a create-if-absent of the claim key, one stored write (nats.js's `kv.create`
+ * reads the key after a refusal, to tell a deleted key from a live one: claim keys are never
+ * deleted, only aged out whole, so a refusal means another bidder holds it).
+ */
+async function claimCall(nc: NatsConnection, key: string, agentId: string): Promise<ClaimOutcome> {
+  try {
+    await storedPublish(nc, `$KV.${TASK_CLAIMS_BUCKET}.${key}`, agentId, { expectedLastSubjectSequence: 0, timeoutMs: KV_TIMEOUT_MS })
+    return "won"
+  } catch (e) {
+    return isWrongLastSequence(e) ? "taken" : "failed"
+  }
+}
 
 // ---------------------------------------------------------------------------------------
 // Marketplace
@@ -245,6 +281,40 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
   const winnerSilenceMs = opts.winnerSilenceMs ?? 10_000
   const bidders = new Set<BidderHandle>()
 
+  // The marketplace's bidders share one subscription to the calls, one read of a call's task
+  // trail and one claim: with one subscription each, every call came over the wire once per
+  // bidder, every idle bidder read the trail itself and every one whose wait ran out tried the
+  // claim (24 agents on 3 nodes: about 4 trail reads, 10 claim writes and 9 claim reads a task).
+  const listeners = new Set<(heard: HeardCall) => void>()
+  let calls: Subscription | undefined
+  const trailStrength = (call: CallForBids): Promise<number> =>
+    ph
+      ? ph.get({ location: call.capability, id: call.id }).then(
+          (trail) => (trail && trail.type === "task" ? trail.current : call.strength),
+          () => call.strength,
+        )
+      : Promise.resolve(call.strength)
+  const listen = (l: (heard: HeardCall) => void): (() => void) => {
+    listeners.add(l)
+    calls ??= nc.subscribe(taskMarketWildcard(tenant), {
+      callback: (_e, m) => {
+        const call = jsonOf<CallForBids>(m.data)
+        if (call === undefined) return
+        // the trail is read when the first idle, matching bidder asks for it
+        let read: Promise<number> | undefined
+        const heard: HeardCall = { call, strength: () => (read ??= trailStrength(call)), claim: undefined }
+        for (const f of listeners) f(heard)
+      },
+    })
+    return () => {
+      listeners.delete(l)
+      if (listeners.size === 0) {
+        calls?.unsubscribe()
+        calls = undefined
+      }
+    }
+  }
+
   const offer: Marketplace["offer"] = async (ctx, payload) => {
     const strength = taskPheromoneStrength({ priority: ctx.priority, attempt: ctx.attempt, deadline: ctx.deadline, now: Date.now() })
     await signals.announce({ capability: ctx.capability, taskId: ctx.id, strength, priority: ctx.priority, attempt: ctx.attempt }).catch(() => undefined)
@@ -313,7 +383,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
     handler: () => async (payload, ctx) => (await offer(ctx, payload)).value,
     offer,
     async bid(spec) {
-      const { claims } = await ensureTaskStreams(nc)
+      await ensureTaskStreams(nc) // the claims bucket
       if (typeof spec.agentId !== "string" || spec.agentId.length === 0) throw new TypeError("a bidder needs a non-empty agentId")
       const maxConcurrent = Math.max(1, spec.maxConcurrent ?? 1)
       let running = 0
@@ -328,23 +398,33 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
           return r ? (r.ok + 1) / (r.n + 2) : 0.5
         })
       const report = (to: string, r: WinnerReport) => nc.publish(to, encoder.encode(JSON.stringify(r)))
-      const onCall = async (call: CallForBids) => {
+      const onCall = async (heard: HeardCall) => {
+        const call = heard.call
         const match = Math.max(0, ...spec.capabilities.map((p) => capabilityMatch(p, call.capability)))
         if (match === 0) return
         if (load() >= 1) return // not idle: no bid
         // Follow the trail: what the task pheromone is worth now, not when it was announced.
-        let strength = call.strength
-        if (ph) {
-          const trail = await ph.get({ location: call.capability, id: call.id }).catch(() => undefined)
-          if (trail && trail.type === "task") strength = trail.current
-        }
+        const strength = await heard.strength()
         const parts = { capabilityMatch: match, load: load(), successRate: successRate(call.capability), strength }, score = bidScore(parts)
         counts.bids++
         await new Promise((r) => setTimeout(r, Math.round(bidWindowMs * (1 - score))))
         if (load() >= 1) return
-        try {
-          await claims.create(taskClaimKey(tenant, call.id, call.attempt, call.resubmits ?? 0), spec.agentId)
-        } catch {
+        // The bidder of this marketplace whose wait ran out first claims the call: then it won
+        // or the task is taken. Only a claim that got no answer from the store is tried again.
+        let other: Promise<ClaimOutcome> | undefined
+        while ((other = heard.claim) !== undefined) {
+          if ((await other) !== "failed") {
+            counts.lost++
+            return
+          }
+          if (heard.claim === other) heard.claim = undefined
+        }
+        if (load() >= 1) return
+        const mine = claimCall(nc, taskClaimKey(tenant, call.id, call.attempt, call.resubmits ?? 0), spec.agentId)
+        heard.claim = mine
+        const outcome = await mine
+        if (outcome === "failed" && heard.claim === mine) heard.claim = undefined
+        if (outcome !== "won") {
           counts.lost++
           return
         }
@@ -385,17 +465,12 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
           if (running === 0) for (const w of idleWaiters.splice(0)) w()
         }
       }
-      const sub = nc.subscribe(taskMarketWildcard(tenant), {
-        callback: (_e, m) => {
-          const call = jsonOf<CallForBids>(m.data)
-          if (call !== undefined) void onCall(call).catch(() => undefined)
-        },
-      })
+      const unlisten = listen((heard) => void onCall(heard).catch(() => undefined))
       const handle: BidderHandle = {
         agentId: spec.agentId,
         stats: () => ({ ...counts }),
         async stop(o) {
-          sub.unsubscribe()
+          unlisten()
           bidders.delete(handle)
           const graceMs = o?.graceMs ?? 10_000
           if (running > 0) {

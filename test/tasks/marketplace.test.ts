@@ -64,6 +64,48 @@ describe("marketplace", () => {
     await ph.close()
   })
 
+  it("marketplace - the bidders of one marketplace share one subscription, one trail read and one claim per call", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const ph = createPheromones(nc, { tenant: "default", emitter: "broker" })
+    const c = await rawConnect(server.url)
+    const agents = createMarketplace(c, { pheromones: createPheromones(c, { tenant: "default", emitter: "agents" }), bidWindowMs: 30 })
+    // what the agents' connection sends: claim writes and trail reads, counted by a spy
+    const spy = await rawConnect(server.url)
+    const seen = { claims: 0, trailReads: 0 }
+    spy.subscribe(`$KV.${TASK_CLAIMS_BUCKET}.>`, { callback: () => void seen.claims++ })
+    spy.subscribe("$JS.API.DIRECT.GET.KV_ants_pheromones.>", { callback: (_e, m) => void (m.subject.includes(cap) && seen.trailReads++) })
+    await spy.flush()
+    const runs = new Map<string, string[]>()
+    const bidders: BidderHandle[] = []
+    for (let i = 0; i < 6; i++) {
+      // six agents equally able: their waits run out together, so each call had six claim attempts
+      bidders.push(
+        await agents.bid({
+          agentId: `same-${i}`,
+          capabilities: [cap],
+          handle: async (_p, ctx) => void runs.set(ctx.id, [...(runs.get(ctx.id) ?? []), ctx.agentId]),
+        }),
+      )
+    }
+    const broker = await engine.serveCapability(cap, createMarketplace(nc, { signals: pheromoneSignals(ph) }).handler(), { concurrency: 1 })
+    const ids: string[] = []
+    for (let i = 0; i < 8; i++) {
+      const r = await engine.submit({ capability: cap, payload: { i } })
+      ids.push(r.id)
+      expect(await engine.waitForStatus(r.id, { timeoutMs: 10_000 })).toMatchObject({ state: "completed", attempts: 1 })
+    }
+    await spy.flush()
+    for (const id of ids) expect(runs.get(id)?.length).toBe(1)
+    expect(seen.claims).toBe(ids.length)
+    // one read by the agents' marketplace, one by the broker evaporating the trail after the task
+    expect(seen.trailReads).toBe(ids.length * 2)
+    expect(bidders.map((b) => b.stats().won).reduce((a, b) => a + b, 0)).toBe(ids.length)
+    expect(bidders.map((b) => b.stats().lost).reduce((a, b) => a + b, 0)).toBe(ids.length * 5)
+    await broker.stop()
+    await agents.stop()
+    await Promise.all([c.close(), spy.close(), ph.close()])
+  })
+
   it("marketplace - an idle agent with the exact capability outbids a loaded one matching by pattern", async ({ task }) => {
     const cap = capabilityFor(task.name)
     const market = createMarketplace(nc, { bidWindowMs: 400 })
