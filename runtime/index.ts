@@ -47,6 +47,7 @@ export {
   NoBidderError,
   TaskEngineError,
   TaskRejected,
+  bidDelayMs,
   bidScore,
   createMarketplace,
   deadLetters,

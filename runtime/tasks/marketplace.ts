@@ -10,7 +10,9 @@
  *   2. Every idle agent whose capabilities match scores itself (`bidScore`: capability match,
  *      current load, its success rate on the capability, pheromone strength — the `task` trail's
  *      current, evaporated strength as detected when the bidder has a pheromone API, else the
- *      strength announced) and waits `bidWindowMs × (1 − score)`: the best bidder acts first.
+ *      strength announced) and waits `bidWindowMs × (1 − score / best)`, `best` being the
+ *      score of a perfect bidder on the same call (`bidDelayMs`): the best bidder acts first,
+ *      a perfect one at once.
  *      The bidders of one marketplace (one node's agents) hear a call once and read its trail
  *      once between them.
  *   3. It claims with a KV create-if-absent on `ants_task_claims` key
@@ -46,109 +48,12 @@ import type { Pheromones } from "../stigmergy/mod.ts"
 import { assignmentReceipt, type AssignmentReceipt, type BidReason } from "./assignment-receipt.ts"
 import { NoBidderError, errorMessage } from "./errors.ts"
 import { ensureTaskStreams } from "./streams.ts"
+import { bidDelayMs, bidScore, capabilityMatch, taskPheromoneStrength } from "./bid-rules.ts"
+import { noSignals, pheromoneSignals, type TaskSignals } from "./task-signals.ts"
 import type { TaskContext, TaskHandler } from "./worker.ts"
 
-// ---------------------------------------------------------------------------------------
-// Pure rules
-
-/** A deadline this far away or more counts as not urgent (0.1); no deadline is 0.5. */
-export const URGENCY_HORIZON_MS = 3_600_000
-
-/** A market message's body, or undefined when it is not JSON (a stray publish is ignored). */
-function jsonOf<T>(data: Uint8Array): T | undefined {
-  try {
-    return JSON.parse(decoder.decode(data)) as T
-  } catch {
-    return undefined
-  }
-}
-
-export function taskUrgency(deadline: number | undefined, now: number): number {
-  if (deadline === undefined) return 0.5
-  return clamp(1 - (deadline - now) / URGENCY_HORIZON_MS, 0.1, 1)
-}
-
-/** The seed's formula: priority/10 × urgency × 1/attempts, within [0.01, 1]. */
-export function taskPheromoneStrength(t: { priority: number; attempt: number; deadline?: number; now: number }): number {
-  return clamp((t.priority / 10) * taskUrgency(t.deadline, t.now) * (1 / Math.max(1, t.attempt)), 0.01, 1)
-}
-
-export const BID_WEIGHTS = { capability: 0.35, idle: 0.25, success: 0.25, strength: 0.15 } as const
-
-/** A bid in [0, 1]: capability match (1 exact, 0.7 by pattern), 1 − load, success rate, pheromone strength. */
-export function bidScore(b: { capabilityMatch: number; load: number; successRate: number; strength: number }): number {
-  return clamp(
-    BID_WEIGHTS.capability * clamp(b.capabilityMatch, 0, 1) +
-      BID_WEIGHTS.idle * (1 - clamp(b.load, 0, 1)) +
-      BID_WEIGHTS.success * clamp(b.successRate, 0, 1) +
-      BID_WEIGHTS.strength * clamp(b.strength, 0, 1),
-    0,
-    1,
-  )
-}
-
-/** How well `pattern` (tokens, `*` one token, trailing `>` the rest) covers `capability`: 1, 0.7 or 0. */
-export function capabilityMatch(pattern: string, capability: string): number {
-  if (pattern === capability) return 1
-  const p = pattern.split(".")
-  const c = capability.split(".")
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === ">" && i === p.length - 1) return c.length > i ? 0.7 : 0
-    if (i >= c.length) return 0
-    if (p[i] !== "*" && p[i] !== c[i]) return 0
-  }
-  return p.length === c.length ? 0.7 : 0
-}
-
-function clamp(x: number, lo: number, hi: number): number {
-  return Number.isFinite(x) ? Math.min(hi, Math.max(lo, x)) : lo
-}
-
-// ---------------------------------------------------------------------------------------
-// The pheromone part, behind a small interface
-
-export interface TaskSignals {
-  /** A task is up for bids at its capability's location. */
-  announce(t: { capability: string; taskId: string; strength: number; priority: number; attempt: number }): Promise<void>
-  completed(t: { capability: string; taskId: string; agentId: string }): Promise<void>
-  /** `final`: the last attempt failed (the task is dead-lettered next). */
-  failed(t: { capability: string; taskId: string; agentId: string; error: string; final?: boolean }): Promise<void>
-}
-
-export const noSignals: TaskSignals = {
-  announce: async () => undefined,
-  completed: async () => undefined,
-  failed: async () => undefined,
-}
-
-/** Signals as pheromones (runtime/stigmergy): `task` on announce, `success`/`danger` on the outcome. */
-export function pheromoneSignals(ph: Pheromones): TaskSignals {
-  return {
-    async announce(t) {
-      await ph.deposit({
-        type: "task",
-        location: t.capability,
-        id: t.taskId,
-        strength: t.strength,
-        data: { taskId: t.taskId, priority: t.priority, attempt: t.attempt },
-      })
-    },
-    // the two writes are to different keys: sent together, one round trip of the broker's slot
-    async completed(t) {
-      await Promise.all([
-        ph.evaporate({ location: t.capability, id: t.taskId }).catch(() => false),
-        ph.deposit({ type: "success", location: t.capability, data: { taskId: t.taskId, agentId: t.agentId } }),
-      ])
-    },
-    async failed(t) {
-      await Promise.all([
-        // the last attempt: nothing will be offered again, so the task trail goes now
-        t.final ? ph.evaporate({ location: t.capability, id: t.taskId }).catch(() => false) : undefined,
-        ph.deposit({ type: "danger", location: t.capability, strength: "low", data: { taskId: t.taskId, agentId: t.agentId, error: t.error.slice(0, 500) } }),
-      ])
-    },
-  }
-}
+export { BID_WEIGHTS, URGENCY_HORIZON_MS, bidDelayMs, bidScore, capabilityMatch, taskPheromoneStrength, taskUrgency } from "./bid-rules.ts"
+export { noSignals, pheromoneSignals, type TaskSignals } from "./task-signals.ts"
 
 // ---------------------------------------------------------------------------------------
 // Wire messages (core NATS, JSON)
@@ -213,7 +118,7 @@ export interface MarketplaceOptions {
   readonly pheromones?: Pheromones
   /** Pheromone side. Default `pheromoneSignals(pheromones)` when `pheromones` is given, else `noSignals`. */
   readonly signals?: TaskSignals
-  /** The longest a bidder waits (a perfect bid waits 0). Default 100 ms. */
+  /** The longest a bidder waits (a perfect bid waits 0: `bidDelayMs`). Default 100 ms. */
   readonly bidWindowMs?: number
   /** An attempt fails when nobody claimed within this. Default 2000 ms. */
   readonly noBidTimeoutMs?: number
@@ -271,6 +176,15 @@ export interface Marketplace {
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
+
+/** A market message's body, or undefined when it is not JSON (a stray publish is ignored). */
+function jsonOf<T>(data: Uint8Array): T | undefined {
+  try {
+    return JSON.parse(decoder.decode(data)) as T
+  } catch {
+    return undefined
+  }
+}
 
 export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions = {}): Marketplace {
   const tenant = token("tenant", opts.tenant ?? DEFAULT_TENANT)
@@ -405,9 +319,10 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         if (load() >= 1) return // not idle: no bid
         // Follow the trail: what the task pheromone is worth now, not when it was announced.
         const strength = await heard.strength()
-        const parts = { capabilityMatch: match, load: load(), successRate: successRate(call.capability), strength }, score = bidScore(parts)
+        const parts = { capabilityMatch: match, load: load(), successRate: successRate(call.capability), strength },
+          score = bidScore(parts)
         counts.bids++
-        await new Promise((r) => setTimeout(r, Math.round(bidWindowMs * (1 - score))))
+        await new Promise((r) => setTimeout(r, bidDelayMs(parts, bidWindowMs)))
         if (load() >= 1) return
         // The bidder of this marketplace whose wait ran out first claims the call: then it won
         // or the task is taken. Only a claim that got no answer from the store is tried again.

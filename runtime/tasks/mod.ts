@@ -34,6 +34,7 @@ export type { TaskStores, TaskStreamOptions } from "./streams.ts"
 export {
   BID_WEIGHTS,
   URGENCY_HORIZON_MS,
+  bidDelayMs,
   bidScore,
   capabilityMatch,
   createMarketplace,

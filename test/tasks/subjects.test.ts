@@ -14,7 +14,7 @@ import {
   taskStatusSubject,
 } from "../../subjects/tasks.ts"
 import { decodeTaskBody, decodeTaskSubmission, encodeTaskBody } from "../../runtime/tasks/task-codec.ts"
-import { bidScore, capabilityMatch, taskPheromoneStrength, taskUrgency } from "../../runtime/tasks/marketplace.ts"
+import { bidDelayMs, bidScore, capabilityMatch, taskPheromoneStrength, taskUrgency } from "../../runtime/tasks/marketplace.ts"
 import { parseAckSubject } from "../../subjects/jetstream.ts"
 
 const where = { tenant: "acme", id: "t1", now: Date.parse("2026-01-01T00:00:00Z") }
@@ -108,6 +108,17 @@ describe("marketplace rules", () => {
     expect(bidScore(base)).toBeGreaterThan(bidScore({ ...base, load: 0.5 }))
     expect(bidScore(base)).toBeGreaterThan(bidScore({ ...base, capabilityMatch: 0.7 }))
     expect(bidScore({ ...base, successRate: 0.9 })).toBeGreaterThan(bidScore(base))
+    // the wait keeps the bidders' order; a perfect bidder claims at once, whatever the trail
+    const perfect = { capabilityMatch: 1, load: 0, successRate: 1, strength: 0.05 }
+    expect(bidDelayMs(perfect, 100)).toBe(0)
+    expect(bidDelayMs({ ...perfect, strength: 0.9 }, 100)).toBe(0)
+    const waits = [base, { ...base, load: 0.5 }, { ...base, capabilityMatch: 0.7, load: 0.5 }].map((p) => bidDelayMs(p, 100))
+    expect(waits[0]).toBeGreaterThan(0)
+    expect(waits[1]).toBeGreaterThan(waits[0])
+    expect(waits[2]).toBeGreaterThan(waits[1])
+    expect(waits[2]).toBeLessThanOrEqual(100)
+    // between two calls, a weaker trail makes an imperfect bidder wait longer
+    expect(bidDelayMs({ ...base, strength: 0.1 }, 100)).toBeGreaterThan(bidDelayMs({ ...base, strength: 0.9 }, 100))
     expect(capabilityMatch("a.b", "a.b")).toBe(1)
     expect(capabilityMatch("a.*", "a.b")).toBe(0.7)
     expect(capabilityMatch("a.>", "a.b.c")).toBe(0.7)
