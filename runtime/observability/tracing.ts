@@ -27,7 +27,7 @@ import { context, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, t
 import type { Msg, MsgHdrs } from "@nats-io/nats-core"
 import { ATTR, spanName } from "./attributes.ts"
 import { contextFromHeaders, spanContextFromHeaders, traceHeadersOf, writeTraceContext } from "./trace-headers.ts"
-import { drawRoot, rawTraceParent, TraceHeaders, UnsampledSpan, type PresetIdGenerator } from "./unsampled.ts"
+import { drawRoot, rawTraceParent, remoteContextOf, TraceHeaders, UnsampledSpan, type PresetIdGenerator } from "./unsampled.ts"
 
 export const TRACER_NAME = "ants"
 
@@ -268,12 +268,11 @@ export function endWith<T>(span: Span | undefined, p: Promise<T>): Promise<T> {
  */
 export function startDispatchSpan(msg: Msg, nodeId: string, target?: SpanTarget): Span | undefined {
   if (!tracingActive()) return undefined
-  if (parentDecides) {
-    // the runtime's own header, read raw: an unsampled parent costs no header parse and no SDK call
-    const raw = rawTraceParent(msg)
-    if (raw !== undefined && !raw.sampled) return UnsampledSpan.remote(raw.bytes)
-  }
-  const remote = msg.headers === undefined ? undefined : spanContextFromHeaders(msg.headers)
+  // the runtime's own header, read raw (the same answer as the parsed headers, without parsing
+  // them): an unsampled parent under a parent-based sampler costs no SDK call at all
+  const raw = rawTraceParent(msg)
+  if (parentDecides && raw !== undefined && !raw.sampled) return UnsampledSpan.remote(raw.bytes)
+  const remote = raw !== undefined ? remoteContextOf(raw.bytes, raw.sampled) : msg.headers === undefined ? undefined : spanContextFromHeaders(msg.headers)
   if (parentDecides && remote !== undefined && (remote.traceFlags & 1) === 0) return trace.wrapSpanContext(remote)
   const parent = remote === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, remote)
   const span = tracer().startSpan(nameOf("dispatch", msg.subject, target), { kind: msg.reply ? SpanKind.SERVER : SpanKind.CONSUMER }, parent)

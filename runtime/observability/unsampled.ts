@@ -143,6 +143,11 @@ export function rawTraceParent(msg: Msg): { readonly bytes: Uint8Array; readonly
 
 const DASH = 45
 
+/** The remote parent `rawTraceParent`'s bytes name (as `spanContextFromHeaders` reads it; the layout has no tracestate). */
+export function remoteContextOf(bytes: Uint8Array, sampled: boolean): SpanContext {
+  return { traceId: latin1(bytes, 3, 35), spanId: latin1(bytes, 36, 52), traceFlags: sampled ? 1 : 0, isRemote: true }
+}
+
 /**
  * A span of an unsampled trace: records nothing, and its context (trace id, the parent's span
  * id, flags 00) is built only when asked for. `remote`: it stands for a parent read from a

@@ -13,8 +13,8 @@ import { Schema } from "effect"
 import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
-import { startTracing, type Tracing } from "../../runtime/observability/mod.ts"
-import { drawRoot, ratioBound, rawTraceParent, TraceHeaders } from "../../runtime/observability/unsampled.ts"
+import { spanContextFromHeaders, startTracing, type Tracing } from "../../runtime/observability/mod.ts"
+import { drawRoot, ratioBound, rawTraceParent, remoteContextOf, TraceHeaders } from "../../runtime/observability/unsampled.ts"
 import { agentSubject, partitionSubject } from "../../subjects/grammar.ts"
 import { partitionOf } from "../../subjects/partition-hash.ts"
 import { TRACEPARENT_HEADER, TRACESTATE_HEADER, parseTraceParent } from "../../subjects/trace-context.ts"
@@ -93,7 +93,12 @@ describe("unsampled", () => {
     const one = rawTraceParent(msgWith(encodeNats([[TRACEPARENT_HEADER, tp]])))
     expect(one?.sampled).toBe(false)
     expect(Buffer.from(one!.bytes).toString("latin1")).toBe(tp)
-    expect(rawTraceParent(msgWith(encodeNats([[TRACEPARENT_HEADER, tp.replace(/00$/, "01")]])))?.sampled).toBe(true)
+    const sampledMsg = msgWith(encodeNats([[TRACEPARENT_HEADER, tp.replace(/00$/, "01")]]))
+    const sampled = rawTraceParent(sampledMsg)
+    expect(sampled?.sampled).toBe(true)
+    // the parent read raw is the one the parsed headers name
+    expect(remoteContextOf(sampled!.bytes, true)).toEqual(spanContextFromHeaders(sampledMsg.headers!))
+    expect(remoteContextOf(one!.bytes, false)).toEqual(spanContextFromHeaders(msgWith(encodeNats([[TRACEPARENT_HEADER, tp]])).headers!))
     expect(rawTraceParent(msgWith(encodeNats([[TRACEPARENT_HEADER, tp.replace(/00$/, "03")]])))?.sampled).toBe(true)
     expect(rawTraceParent(msgWith(encodeNats([[TRACEPARENT_HEADER, tp.replace(/00$/, "02")]])))?.sampled).toBe(false)
     // invalid as parseTraceParent says: not read raw (the parsed path ignores them and starts a new trace)
