@@ -151,8 +151,23 @@ export interface Task {
 // ---------------------------------------------------------------------------------------
 // Subjects
 
+// A process serves and submits a handful of capabilities, each checked on every submission and
+// delivery (split into tokens, each token checked): the good ones are remembered, up to a bound.
+const goodCapabilities = new Set<string>()
+const GOOD_CAPABILITIES_MAX = 1024
+
 /** Returns why a capability is not acceptable, or undefined. Tokens beginning with `_` are reserved. */
 export function capabilityProblem(capability: string): string | undefined {
+  if (goodCapabilities.has(capability)) return undefined
+  const problem = checkCapability(capability)
+  if (problem === undefined) {
+    if (goodCapabilities.size >= GOOD_CAPABILITIES_MAX) goodCapabilities.clear()
+    goodCapabilities.add(capability)
+  }
+  return problem
+}
+
+function checkCapability(capability: string): string | undefined {
   try {
     const parts = path("capability", capability)
     const bad = parts.find((p) => p.startsWith("_"))
