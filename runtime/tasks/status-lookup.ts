@@ -11,7 +11,8 @@
  * from it. Not found: the record is read once more, because a worker stores a task's outcome
  * before acking it off the stream, so a task that left the stream during the search has its
  * record by then. The cost is one read per task the tenant has waiting, paid only by a lookup
- * that finds no record.
+ * that finds no record, and bounded: at most `WAITING_SCAN_MAX` waiting tasks are read, so a
+ * task further back in a long queue reads as unknown until a worker starts it.
  */
 import type { NatsConnection } from "@nats-io/transport-node"
 import type { KV } from "@nats-io/kv"
@@ -22,19 +23,26 @@ import { readStatus, recordOf, type StatusEntry } from "./status-store.ts"
 import { storedTaskId } from "./task-id.ts"
 import { decodeTaskBody } from "./task-codec.ts"
 
+/**
+ * How many of a tenant's waiting tasks a lookup reads at most (one direct get each, about a
+ * second's work at the most): an id not found among them is answered as unknown, so a status
+ * request cannot make the server read a backlog of millions.
+ */
+export const WAITING_SCAN_MAX = 10_000
+
 /** The task's record, else a `pending` one when it waits in the task stream, else null. */
-export async function lookUpTaskStatus(jsm: JetStreamManager, kv: KV, tenant: string, id: string): Promise<TaskRecord | null> {
+export async function lookUpTaskStatus(jsm: JetStreamManager, kv: KV, tenant: string, id: string, scanMax = WAITING_SCAN_MAX): Promise<TaskRecord | null> {
   const e: StatusEntry | null = await readStatus(kv, tenant, id)
   if (e) return e.record
-  const waiting = await findWaitingTask(jsm, tenant, id)
+  const waiting = await findWaitingTask(jsm, tenant, id, scanMax)
   if (waiting) return waiting
   return (await readStatus(kv, tenant, id))?.record ?? null
 }
 
-/** A `pending` record for task `id` of `tenant` if it is waiting in the task stream. */
-export async function findWaitingTask(jsm: JetStreamManager, tenant: string, id: string): Promise<TaskRecord | null> {
+/** A `pending` record for task `id` of `tenant` if it is among the tenant's `scanMax` oldest waiting tasks. */
+export async function findWaitingTask(jsm: JetStreamManager, tenant: string, id: string, scanMax = WAITING_SCAN_MAX): Promise<TaskRecord | null> {
   let found: TaskRecord | null = null
-  await readWaitingTasks(jsm, tenant, Infinity, (m, mid) => {
+  await readWaitingTasks(jsm, tenant, scanMax, (m, mid) => {
     if (mid !== id) return true
     found = pendingRecord(m, tenant, id)
     return false

@@ -18,7 +18,7 @@ import {
   type TaskRecord,
 } from "../../subjects/tasks.ts"
 import { TaskEngineError, errorMessage } from "./errors.ts"
-import { lookUpTaskStatus } from "./status-lookup.ts"
+import { WAITING_SCAN_MAX, lookUpTaskStatus } from "./status-lookup.ts"
 import { ensureTaskStreams } from "./streams.ts"
 
 /** The task's status record, or null when no task with this id is known. */
@@ -50,7 +50,10 @@ export async function startStatusResponder(nc: NatsConnection): Promise<StatusRe
           m.respond(
             r
               ? encodeOk(r)
-              : encodeError("not_found", `no task "${where.id}" in tenant "${where.tenant}" (unknown id, or its record expired)`),
+              : encodeError(
+                  "not_found",
+                  `no task "${where.id}" in tenant "${where.tenant}" (unknown id, its record expired, or it waits behind ${WAITING_SCAN_MAX.toLocaleString("en-US")} or more of the tenant's tasks and has no record until a worker starts it)`,
+                ),
           ),
         (err) => m.respond(encodeError("unavailable", `status store unavailable: ${errorMessage(err)}`)),
       )

@@ -9,6 +9,7 @@ import { TASK_STATUS_BUCKET, taskLaneSubject, taskStatusKey, taskStatusSubject, 
 import { startTaskEngine, type TaskEngine } from "../../runtime/tasks/engine.ts"
 import { deadLetters } from "../../runtime/tasks/dead-letters.ts"
 import { requestTaskStatus } from "../../runtime/tasks/status.ts"
+import { WAITING_SCAN_MAX, lookUpTaskStatus } from "../../runtime/tasks/status-lookup.ts"
 import { TaskRejected } from "../../runtime/tasks/errors.ts"
 import type { WorkerEvent } from "../../runtime/tasks/worker.ts"
 import { exampleWork } from "../../actors/examples/worker.ts"
@@ -354,6 +355,24 @@ describe("task status without a record", () => {
     expect(await engine.waitForStatus(`s${plain.seq}`, { timeoutMs: 10_000 })).toMatchObject({ state: "completed", result: { n: 2 } })
     expect(await engine.waitForStatus(before.id, { timeoutMs: 10_000 })).toMatchObject({ state: "completed" })
     await w.stop()
+  })
+
+  it("task status - a lookup reads a bounded number of waiting tasks: one further back reads unknown until a worker starts it", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const tenant = "scanbound"
+    const js = jetstream(nc)
+    const ids: string[] = []
+    for (let i = 0; i < 6; i++) ids.push(`s${(await js.publish(taskLaneSubject(tenant, cap, 5), JSON.stringify({ payload: { i } }))).seq}`)
+    const jsm = await jetstreamManager(nc)
+    const kv = await new Kvm(nc).open(TASK_STATUS_BUCKET)
+    expect(await lookUpTaskStatus(jsm, kv, tenant, ids[3], 4)).toMatchObject({ id: ids[3], tenant, state: "pending" })
+    expect(await lookUpTaskStatus(jsm, kv, tenant, ids[5], 4)).toBeNull()
+    expect(await lookUpTaskStatus(jsm, kv, tenant, ids[5])).toMatchObject({ id: ids[5], state: "pending" })
+    expect(WAITING_SCAN_MAX).toBe(10_000)
+    // the status subject's not_found says why a waiting task may read as unknown
+    const missing = decodeReply((await nc.request(taskStatusSubject(tenant, "never-submitted"), "")).data)
+    expect(!missing.ok && missing.error.message).toMatch(/waits behind 10,000 or more/)
+    await jsm.streams.purge("ANTS_TASKS", { filter: `ants.${tenant}.task.>` })
   })
 
   it("task status - waitForStatus on pending answers a task still waiting without a record", async ({ task }) => {
