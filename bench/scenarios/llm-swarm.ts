@@ -9,6 +9,9 @@
  * back to back (default 3; quick 2), all actors at once. Completed turns per second over that
  * window against the ideal, N turns per model latency (N / 1 s): what the runtime adds to each
  * turn (asks, journal writes, spend, checkpoint, the SDK) is what keeps it under the ideal.
+ * The same rate between the moment every actor has finished its first turn and the moment the
+ * first finishes its last ("every actor chatting"): the sustained rate, without the start's
+ * burst of N asks at once and the last round's tail.
  * CPU per completed turn: this process's CPU time over the window (the node, the asking
  * client and the SDK; nats-server and the fake model run elsewhere), over the turns completed:
  * times the ideal rate, the cores the runtime needs to reach it. Heap per waiting turn, in a
@@ -118,8 +121,18 @@ export const llmSwarmScenario: Scenario = {
       let completed = 0
       const cpu0 = process.cpuUsage()
       const t0 = performance.now()
+      // when each turn ended, and when each actor ended its first and its last turn
+      const ends: number[] = []
+      let allLooping = 0
+      let firstFinished = Infinity
       const loops = Array.from({ length: N }, async (_, i) => {
-        for (let r = 0; r < rounds; r++) if (await chat(i, `question ${r}`)) completed++
+        for (let r = 0; r < rounds; r++) {
+          if (await chat(i, `question ${r}`)) completed++
+          const now = performance.now()
+          ends.push(now)
+          if (r === 0) allLooping = Math.max(allLooping, now)
+        }
+        firstFinished = Math.min(firstFinished, performance.now())
       })
       // every actor's first measured turn is waiting on the model when the server holds N requests
       const reached = await waitFor(() => requests - seen0 >= N, 60_000, 5)
@@ -147,6 +160,27 @@ export const llmSwarmScenario: Scenario = {
           refusals.size ? `refused unavailable: ${why()}` : undefined,
         ].filter(Boolean).join("; ") || undefined,
       })
+      // The window above starts with N turns asked at once and ends with the last one's tail.
+      // Between the moment every actor has finished its first turn and the moment the first
+      // actor finishes its last, every actor is chatting back to back: the rate there is the
+      // runtime's sustained one, without the start's burst and the end's tail.
+      const steadyMs = firstFinished - allLooping
+      const steadyTurns = ends.filter((t) => t > allLooping && t <= firstFinished).length
+      const steadyMetric = "completed turns per second, every actor chatting"
+      if (steadyMs <= 0) {
+        ctx.skip(`no moment when every actor was between its first and its last turn (--rounds ${rounds}: use 3 or more)`, steadyMetric)
+      } else {
+        ctx.record({
+          metric: steadyMetric,
+          value: (steadyTurns * 1000) / steadyMs,
+          baseline: ideal,
+          baselineOf: `the ideal: ${N} turns per model latency (${LATENCY_MS} ms)`,
+          unit: "turns/s",
+          better: "higher",
+          params: { ...params, windowMs: Math.round(steadyMs), turnsInWindow: steadyTurns },
+          note: "from when every actor had finished its first turn to when the first actor finished its last",
+        })
+      }
       ctx.record({
         metric: "CPU per completed turn",
         value: (cpu.user + cpu.system) / 1000 / Math.max(1, completed),
