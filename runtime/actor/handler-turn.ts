@@ -25,6 +25,7 @@ import type { TypeStats } from "./type-stats.ts"
 import type { WakeHints } from "./wake-hints.ts"
 import type { WakeRequest } from "../../subjects/wake.ts"
 import { inSyncSpan, outsideSyncSpan, startTurnSpan, withTurnSpan } from "../observability/tracing.ts"
+import { rawTraceParent } from "../observability/unsampled.ts"
 
 /** Stands for the handler of an offloaded type when its turn is traced: it goes on asynchronously. */
 const AsyncTurn = async () => undefined
@@ -253,7 +254,8 @@ function completed(cell: TurnCell, env: Envelope, result: unknown): Promise<void
   }
   host.stats.handled++
   // durable mail (header Ants-Durable) is acked when the actor answers: its change must be stored first
-  const durable = host.checkpointPolicy === "after-change" || host.checkpointPolicy === "on-passivate" ? env.msg?.headers?.has(DURABLE_HEADER) === true : false
+  // a header block that is the runtime's lone traceparent (read raw) holds no durable header: not parsed for it
+  const durable = (host.checkpointPolicy === "after-change" || host.checkpointPolicy === "on-passivate") && env.msg !== undefined && rawTraceParent(env.msg) === undefined ? env.msg.headers?.has(DURABLE_HEADER) === true : false
   if (host.checkpointPolicy === "before-reply" || durable) {
     return cell.checkpointNow(undefined, false, env.span).then(() => {
       // a fenced checkpoint stops this activation (another one owns the actor now): its answer must not go out
