@@ -42,7 +42,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node"
 import { createInbox } from "@nats-io/nats-core"
 import { DEFAULT_TENANT, token } from "../../subjects/grammar.ts"
 import { TASK_CLAIMS_BUCKET, taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
-import { isWrongLastSequence } from "../../subjects/jetstream.ts"
+import { isWrongLastSequence, kvSubject } from "../../subjects/jetstream.ts"
 import { KV_TIMEOUT_MS, storedPublish } from "../server/stored-publish.ts"
 import type { Pheromones } from "../stigmergy/mod.ts"
 import { assignmentReceipt, type AssignmentReceipt, type BidReason } from "./assignment-receipt.ts"
@@ -99,7 +99,7 @@ type ClaimOutcome = "won" | "taken" | "failed"
  */
 async function claimCall(nc: NatsConnection, key: string, agentId: string): Promise<ClaimOutcome> {
   try {
-    await storedPublish(nc, `$KV.${TASK_CLAIMS_BUCKET}.${key}`, agentId, { expectedLastSubjectSequence: 0, timeoutMs: KV_TIMEOUT_MS })
+    await storedPublish(nc, kvSubject(TASK_CLAIMS_BUCKET, key), agentId, { expectedLastSubjectSequence: 0, timeoutMs: KV_TIMEOUT_MS })
     return "won"
   } catch (e) {
     return isWrongLastSequence(e) ? "taken" : "failed"
