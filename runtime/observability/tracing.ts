@@ -119,16 +119,17 @@ const nameOf = (op: string, subject: string, t: SpanTarget | undefined) => (t?.t
  */
 export function startSendSpan(op: "ask" | "tell" | "publish" | "submit", subject: string, target?: SpanTarget, bytes?: number, parent: Span | undefined = currentSpan()): Span | undefined {
   if (!tracingActive()) return undefined
+  const start = () => tracer().startSpan(nameOf(op, subject, target), { kind: op === "ask" ? SpanKind.CLIENT : SpanKind.PRODUCER }, parentContext(parent))
   let span: Span
   if (parent === undefined && rootDecision !== undefined) {
     // a root whose sampler is known: decided here, and an unsampled one never reaches the SDK
     const root = drawRoot(rootDecision.bound)
     if (!root.sampled) return UnsampledSpan.root(root.traceId, root.spanId)
-    span = rootDecision.ids.preset(root.traceId, () => tracer().startSpan(nameOf(op, subject, target), { kind: op === "ask" ? SpanKind.CLIENT : SpanKind.PRODUCER }))
+    span = rootDecision.ids.preset(root.traceId, start)
   } else {
     const standIn = parentDecides ? unsampledStandIn(parent) : undefined
     if (standIn !== undefined) return standIn
-    span = tracer().startSpan(nameOf(op, subject, target), { kind: op === "ask" ? SpanKind.CLIENT : SpanKind.PRODUCER }, parentContext(parent))
+    span = start()
   }
   if (span.isRecording()) {
     const attributes = messagingAttributes(subject, op, target, bytes)
