@@ -20,11 +20,12 @@
  */
 import { randomUUID } from "node:crypto"
 import type { NatsConnection } from "@nats-io/nats-core"
-import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type PubAck } from "@nats-io/jetstream"
+import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream"
 import { nanos } from "@nats-io/nats-core"
 import { auditSubject, isToken } from "../../subjects/grammar.ts"
 import { auditStreamName, auditStreamSubjects } from "../../subjects/governance.ts"
 import { ensureStream } from "../server/mod.ts"
+import { KV_TIMEOUT_MS, storedPublish } from "../server/stored-publish.ts"
 import { GovernanceError } from "./errors.ts"
 import { receiptHash, sealReceipt, type NodeKey, type ReceiptBody } from "./receipts.ts"
 
@@ -90,6 +91,9 @@ interface Chain {
   running?: Promise<void>
 }
 
+/** Stored only if the stream's last sequence is this one: the chain's head the receipt names. */
+const EXPECTED_LAST_SEQUENCE = "Nats-Expected-Last-Sequence"
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** The stream of a tenant's receipts, created if absent (delete and purge denied). */
@@ -120,7 +124,6 @@ export async function auditHead(jsm: JetStreamManager, tenant: string): Promise<
 }
 
 export function createAuditLog(nc: NatsConnection, node: string, options: AuditLogOptions): AuditLog {
-  const js: JetStreamClient = jetstream(nc)
   let jsmP: Promise<JetStreamManager> | undefined
   const jsm = () => (jsmP ??= jetstreamManager(nc))
   const log = options.log ?? (() => {})
@@ -158,7 +161,10 @@ export function createAuditLog(nc: NatsConnection, node: string, options: AuditL
         const expected = seq
         seq += 1
         hash = receiptHash(bytes)
-        return { bytes, ack: js.publish(auditSubject(c.tenant, p.kind), bytes, { msgID: p.id, expect: { lastSequence: expected } }) }
+        // over the connection's reply inbox (server/stored-publish.ts): no request object, timer
+        // and stack-capturing errors per receipt, which cost more than the signature
+        const ack = storedPublish(nc, auditSubject(c.tenant, p.kind), bytes, { msgId: p.id, headers: { [EXPECTED_LAST_SEQUENCE]: String(expected) }, timeoutMs: KV_TIMEOUT_MS })
+        return { hash, ack }
       })
       const results = await Promise.allSettled(sent.map((s) => s.ack))
       let failed = false
@@ -167,9 +173,9 @@ export function createAuditLog(nc: NatsConnection, node: string, options: AuditL
       results.forEach((r, i) => {
         const p = batch[i]!
         if (r.status === "fulfilled") {
-          const ack = r.value as PubAck
+          const ack = r.value
           if (!ack.duplicate) appended++
-          if (!failed) last = { seq: ack.seq, hash: receiptHash(sent[i]!.bytes) }
+          if (!failed) last = { seq: ack.seq, hash: sent[i]!.hash }
           p.done?.resolve()
         } else {
           failed = true
