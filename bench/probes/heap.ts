@@ -1,7 +1,10 @@
 /**
- * Heap readings for the probes that measure bytes per actor (memory, scale): `heapUsed` after
- * forced collections (the probe runs with --expose-gc; without it, after a pause, garbage
- * included), and a reading taken once work in flight has settled.
+ * Heap readings for the probes that measure bytes per actor (memory, scale): `heapUsed` plus
+ * `arrayBuffers` (process.memoryUsage()) after forced collections (the probe runs with
+ * --expose-gc; without it, after a pause, garbage included), and a reading taken once work in
+ * flight has settled. `arrayBuffers` counts because a structure may keep its bytes in typed
+ * arrays, whose backing stores V8 keeps outside the heap (`heapUsed` would not see them); it
+ * also counts the process's socket and parser buffers, so a reading moves with them.
  */
 const gc = (globalThis as { gc?: () => void }).gc
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
@@ -9,7 +12,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Whether collections can be forced (the probe was started with --expose-gc). */
 export const canCollect = gc !== undefined
 
-/** `heapUsed` after four forced collections. */
+/** `heapUsed + arrayBuffers` after four forced collections. */
 export async function heap(): Promise<number> {
   if (gc) {
     for (let i = 0; i < 4; i++) {
@@ -19,7 +22,8 @@ export async function heap(): Promise<number> {
   } else {
     await sleep(200)
   }
-  return process.memoryUsage().heapUsed
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
 }
 
 /**
