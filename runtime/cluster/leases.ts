@@ -46,7 +46,7 @@ import { kvSubject } from "../../subjects/jetstream.ts"
 import { leasesChangedSince, leaseRecordOf, StreamMarks, type LeaseRecord } from "./lease-stream-recheck.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { openBucket } from "./kv-buckets.ts"
-import { createLease, removeLeaseMessage } from "./lease-writes.ts"
+import { createLease, markLeaseReleased, removeLeaseMessage } from "./lease-writes.ts"
 import { CLOCK_BASE, sinceClockBase } from "../limits/compact-fields.ts"
 import { HeldLeases, type LeaseHolder, type LostLease } from "./held-leases.ts"
 
@@ -98,6 +98,8 @@ export class Leases {
   /** Leases this node holds, kept on their holders (held-leases.ts). */
   readonly held = new HeldLeases()
   private readonly releasing = new Map<string, Promise<void>>()
+  /** Holders whose lease was taken over from another node: released with a marker (lease-writes.ts). */
+  private readonly takenOver = new WeakSet<LeaseHolder>()
   readonly ttlMs: number
   private timer: ReturnType<typeof setInterval> | undefined
   takeovers = 0
@@ -175,6 +177,7 @@ export class Leases {
         this.o.log("info", `took over the lease of ${key} from ${rec?.node ?? "an unreadable holder"} (not a live member)`)
       }
       this.held.add(a, revision, lost) // kept on the holder: no record, no key string (held-leases.ts)
+      if (tookOver) this.takenOver.add(a)
       this.marks.saw(revision)
       return tookOver
     }
@@ -226,7 +229,8 @@ export class Leases {
     const p = (async () => {
       for (let wait = 100, warned = false; !this.stopped; wait = Math.min(2_000, wait * 2)) {
         try {
-          await removeLeaseMessage(this.jsm, revision)
+          if (this.takenOver.has(h)) await markLeaseReleased(this.kv, key, revision)
+          else await removeLeaseMessage(this.jsm, revision)
           return
         } catch (e) {
           if (!warned) this.o.log("warn", `could not release the lease of ${key} yet: ${(e as Error).message}; retrying`)

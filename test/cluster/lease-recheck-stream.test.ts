@@ -1,7 +1,8 @@
 /**
  * The re-check of a node's leases after a silence reads what the lease stream took since the
  * silence began, not each lease: with many leases held, one read per lease kept the node
- * refusing every message for minutes (test/runtime/passivation-scale.test.ts).
+ * refusing every message for minutes (test/runtime/passivation-scale.test.ts). A takeover
+ * released again before the re-check must still be found.
  */
 import { describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
@@ -51,4 +52,40 @@ describe("lease re-check from the stream", () => {
       rb.stop()
     }
   }, 120_000)
+
+  it("leases - a lease taken over and released again before the silent holder re-checks is still found lost (the release leaves a marker, not a removed message)", async () => {
+    const live = new Set(["sa", "sb"])
+    const lostOnA: string[] = []
+    const sa = new Leases(nc, { nodeId: "sa", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
+    const sb = new Leases(nc, { nodeId: "sb", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
+    await sa.start()
+    await sb.start()
+    try {
+      const actor = { tenant: "default", type: "recheck", id: "handed-back" }
+      await sa.acquire(actor, (_r, a) => lostOnA.push(a.id))
+      await new Promise((r) => setTimeout(r, 250))
+      const silence = Date.now()
+      // sa falls silent; sb takes its actor over, serves it, and hands it back (a rebalance when
+      // sa rejoins) before sa has re-checked its leases
+      live.delete("sa")
+      const onB = { ...actor } // sb's own activation
+      expect(await sb.acquire(onB, () => {})).toBe(true)
+      sb.release(onB)
+      await sb.settled()
+      expect(sb.held.size).toBe(0)
+      // sa's re-check must see that its lease was written by another node since the silence began
+      expect(await sa.verifyAll(silence)).toBe(1)
+      expect(lostOnA).toEqual(["handed-back"])
+      expect(sa.held.size).toBe(0)
+      // and the actor is free for whoever activates it next (taken at the marker's revision)
+      live.add("sa")
+      const again = { ...actor }
+      expect(await sa.acquire(again, () => {})).toBe(false)
+      sa.release(again)
+      await sa.settled()
+    } finally {
+      sa.stop()
+      sb.stop()
+    }
+  }, 60_000)
 })
