@@ -20,4 +20,13 @@ export interface ActivationGuard {
   refused(cell: ActorCell, error: unknown): boolean
   /** Called when an activation ends (passivated, stopped, handed over, failed). */
   release(cell: ActorCell): void
+  /**
+   * Why this node must not serve now, or undefined. A message is admitted while the node is in
+   * touch with the swarm, but it may wait in a mailbox (behind a handler, a checkpoint the store
+   * has not answered), or its handler may still run, past the moment the node lost touch, when
+   * another node may already have taken the actor over. Asked when a turn starts (the message
+   * is refused) and when it ends (its answer waits for its change to be stored: a write fenced
+   * by the new holder stops the activation instead).
+   */
+  outOfTouch(): string | undefined
 }

@@ -48,7 +48,12 @@ export interface TurnHost {
   readonly stats: TypeStats
   /** What wakes asked of the type's actors (keep-alive, auto-sleep). */
   readonly hints?: WakeHints
-  readonly node: { readonly id: string; readonly monitor: LoopMonitor }
+  readonly node: {
+    readonly id: string
+    readonly monitor: LoopMonitor
+    /** The cluster's guard (activation-guard.ts `ActivationGuard`), absent without a cluster. */
+    readonly guard?: { outOfTouch(): string | undefined }
+  }
   /** How long a handler of `tag` may run. */
   deadlineOf(tag: string): number
   /** Answers ok (an ask) and counts the message handled; a reply over max_payload becomes `too_large`. */
@@ -136,6 +141,13 @@ function runTurn(cell: TurnCell, env: Envelope): Promise<void> | undefined {
   }
   if (env.tag === "_Inspect") {
     host.replyOk(env, { tenant: cell.tenant, type: cell.type, id: cell.id, status: cell.status, node: host.node.id, queued: cell.queued, acct: cell.accounting() })
+    return undefined
+  }
+  // admitted while the node was in touch, a message may have waited (queued behind a handler or
+  // a checkpoint) past the moment it lost touch, when its actor may have moved: refused as now
+  const away = host.node.guard?.outOfTouch()
+  if (away !== undefined) {
+    host.replyError(env, "unavailable", away)
     return undefined
   }
   if (cell.checkpoints.failing) {
@@ -256,7 +268,10 @@ function completed(cell: TurnCell, env: Envelope, result: unknown): Promise<void
   // durable mail (header Ants-Durable) is acked when the actor answers: its change must be stored first
   // a header block that is the runtime's lone traceparent (read raw) holds no durable header: not parsed for it
   const durable = (host.checkpointPolicy === "after-change" || host.checkpointPolicy === "on-passivate") && env.msg !== undefined && rawTraceParent(env.msg) === undefined ? env.msg.headers?.has(DURABLE_HEADER) === true : false
-  if (host.checkpointPolicy === "before-reply" || durable) {
+  // a turn that ends while the node is out of touch (its actor may have moved meanwhile) answers
+  // only once its change is stored: the new holder fenced the state, so a stale one stops instead
+  const unsure = host.checkpointPolicy !== "never" && host.checkpointPolicy !== "before-reply" && !durable && host.node.guard?.outOfTouch() !== undefined
+  if (host.checkpointPolicy === "before-reply" || durable || unsure) {
     return cell.checkpointNow(undefined, false, env.span).then(() => {
       // a fenced checkpoint stops this activation (another one owns the actor now): its answer must not go out
       if (cell.status === "stopped") host.replyError(env, "unavailable", `${cell.type}/${cell.id} moved to another activation; retry`)

@@ -135,6 +135,8 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     return want
   }
 
+  const outOfTouchRefusal = () => `node ${me} lost touch with the swarm (no heartbeat for ${membership.silentFor()} ms) and is re-checking its actors; retry`
+
   // --- forwarding --------------------------------------------------------------------------
   const { send, onRouted, forwarded, relaying } = createForwarding({ nc, actors, leases, membership, log })
 
@@ -143,7 +145,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     if (outOfTouch(now)) {
       // refused, not dropped: the node answers (or, for a tell, counts and records) it
       refusedOutOfTouch++
-      return { refused: `node ${me} lost touch with the swarm (no heartbeat for ${membership.silentFor()} ms) and is re-checking its actors; retry` }
+      return { refused: outOfTouchRefusal() }
     }
     if (actors.has(p.type, p.key)) return false
     // a pool address is routed by whichever node serving the type has it (no owner: pool-router.ts)
@@ -190,6 +192,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     release(a) {
       leases.release(a)
     },
+    outOfTouch: () => (started && outOfTouch() ? outOfTouchRefusal() : undefined),
   }
 
   // --- rebalancing ---------------------------------------------------------------------------

@@ -88,4 +88,9 @@ export interface LeaseGuard {
    */
   refused(a: LocalActivation, error: unknown): boolean
   release(a: ActorAddress): void
+  /**
+   * Why this node must not serve now (it lost touch with the swarm and its actors may have
+   * moved), or undefined: asked when a turn starts (its message was admitted earlier) and ends.
+   */
+  outOfTouch(): string | undefined
 }

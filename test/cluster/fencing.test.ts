@@ -2,7 +2,8 @@
  * Fencing across processes: one nats-server, two runtime node processes. A node that is only
  * stalled (SIGSTOP), not dead, loses its actors to the other node; when it wakes up in the
  * middle of an `after-change` handler, the checkpoint that handler writes must not land on top
- * of the state the new owner restored (the new owner fenced it out when it took the lease over).
+ * of the state the new owner restored (the new owner fenced it out when it took the lease over),
+ * and the messages queued behind that handler must be refused, not served by the stale activation.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
@@ -104,6 +105,64 @@ describe("fencing (2 node processes, 1 nats-server)", () => {
       if (errors.length) console.log(JSON.stringify({ note: "Gets answered with an error while the resumed node rejoined", errors: errors.slice(0, 3) }))
     } finally {
       lifecycle.unsubscribe()
+      startedSub.unsubscribe()
+    }
+  }, 90_000)
+
+  it("fencing - when a stalled node wakes, the handler it was stalled in and the messages queued behind it get unavailable, not answers from the stale activation", async () => {
+    // two nodes of its own (the first test's leave)
+    await Promise.all([procs.stop("fa", "SIGTERM"), procs.stop("fb", "SIGTERM")])
+    await Promise.all([procs.start("fc"), procs.start("fd")])
+    await settledNodes(nc, ["fc", "fd"])
+    const id = "t2"
+    const subject = (tag: string) => `ants.default.agent.tally.${id}.${tag}`
+    const first = await ask(subject("Add"), { n: 1 })
+    expect(first.ok).toBe(true)
+    const victim: string = first.value.node
+    const kv = await new Kvm(nc).open(STATE_BUCKET)
+    await waitUntil(async () => (await storedTotal(kv, id)) === 1, { message: "the first change is checkpointed" })
+
+    let started = false
+    const startedSub = nc.subscribe(`ants.default.topic.tally.started.${id}`, { callback: () => void (started = true) })
+    await nc.flush()
+    try {
+      // a slow Add, and three Adds queued behind it on the victim (admitted while it was in touch)
+      const slow = ask(subject("Add"), { n: 100, delayMs: 1_500 }, 30_000).catch((e) => ({ ok: false, error: { code: "no answer", message: String(e) } }))
+      await waitUntil(() => started, { message: "the slow Add started on the victim" })
+      const queued = [1, 2, 3].map((i) => ask(subject("Add"), { n: 1_000 * i }, 30_000).catch((e) => ({ ok: false, error: { code: "no answer", message: String(e) } })))
+      await nc.flush()
+      // the victim reads them while its handler waits (a wait, not an assertion: the handler waits 1.5 s)
+      await new Promise((r) => setTimeout(r, 300))
+      const p = procs.children.get(victim)!
+      p.kill("SIGSTOP")
+      // the other node takes the actor over (the victim's membership entry expires) and restores total 1
+      const taken = await waitUntil(
+        async () => {
+          const r = await ask(subject("Get"), {}, 500).catch(() => undefined)
+          return r?.ok && r.value.node !== victim ? r.value : undefined
+        },
+        { timeoutMs: 20_000, intervalMs: 50, message: "the other node answers for the actor" },
+      )
+      expect(taken.total).toBe(1)
+      // the victim wakes: its slow handler ends, and what was queued behind it must not run there
+      p.kill("SIGCONT")
+      const answers = await Promise.all([slow, ...queued])
+      // the slow one too: it ended out of touch, so it answered only once its change was stored,
+      // and the new owner had fenced the state
+      for (const a of answers) {
+        expect(a.ok).toBe(false)
+        expect(a.error.code).toBe("unavailable")
+      }
+      // none of them changed the actor: the new owner's next change makes 2
+      const after = await waitUntil(
+        async () => {
+          const r = await ask(subject("Add"), { n: 1 }, 2_000).catch(() => undefined)
+          return r?.ok ? r.value : undefined
+        },
+        { timeoutMs: 20_000, message: "the actor answers after the victim resumed" },
+      )
+      expect(after.total).toBe(2)
+    } finally {
       startedSub.unsubscribe()
     }
   }, 90_000)
