@@ -10,8 +10,9 @@
  * lost is not stored twice when retried.
  *
  * The hot path does not wait: `note()` queues a receipt and returns; each tenant's queue is
- * flushed in batches, every receipt of a batch published back to back (pipelined, one round
- * trip per batch, not per receipt). `record()` is the same, resolving once stored. A queue past
+ * flushed in batches (a noted receipt waits up to `noteDelayMs` for others), every receipt of a
+ * batch published back to back (pipelined, one round trip per batch, not per receipt).
+ * `record()` is the same but flushes at once, resolving once stored. A queue past
  * `maxQueued` drops new receipts, counts them and says so in the log: a node never stalls on
  * its audit.
  *
@@ -44,6 +45,13 @@ export const AUDIT_DEFAULTS = {
   maxBatch: 256,
   maxQueued: 100_000,
   maxAttempts: 50,
+  /**
+   * How long a noted receipt waits for others before its chain is flushed (a recorded one, or
+   * one noted while a flush runs, goes at once). A noted receipt is the hot path's (an actor's
+   * activation notes two): signed and published at once, it ran between that activation's reply
+   * and the caller reading it, and between the caller's next ask and its dispatch.
+   */
+  noteDelayMs: 5,
 } as const
 
 export interface AuditLogOptions extends AuditRetention {
@@ -89,6 +97,8 @@ interface Chain {
   head?: { seq: number; hash: string }
   stream?: Promise<void>
   running?: Promise<void>
+  /** The timer of a flush that waits for more noted receipts (`noteDelayMs`). */
+  later?: ReturnType<typeof setTimeout>
 }
 
 /** Stored only if the stream's last sequence is this one: the chain's head the receipt names. */
@@ -208,6 +218,10 @@ export function createAuditLog(nc: NatsConnection, node: string, options: AuditL
   }
 
   function start(c: Chain): Promise<void> {
+    if (c.later !== undefined) {
+      clearTimeout(c.later)
+      c.later = undefined
+    }
     c.running ??= flushChain(c).finally(() => {
       c.running = undefined
       if (c.queue.length > 0 && !closed) void start(c)
@@ -230,13 +244,15 @@ export function createAuditLog(nc: NatsConnection, node: string, options: AuditL
       return
     }
     c.queue.push({ id: randomUUID(), kind, detail, at: new Date().toISOString(), attempts: 0, done })
-    void start(c)
+    if (done !== undefined || c.running !== undefined) void start(c)
+    else c.later ??= setTimeout(() => void start(c), AUDIT_DEFAULTS.noteDelayMs)
   }
 
   return {
     record: (tenant, kind, detail) => new Promise<void>((resolve, reject) => enqueue(tenant, kind, detail, { resolve, reject })),
     note: (tenant, kind, detail) => enqueue(tenant, kind, detail),
     async flush() {
+      for (const c of chains.values()) if (c.later !== undefined) void start(c)
       for (;;) {
         const running = [...chains.values()].map((c) => c.running).filter((r): r is Promise<void> => r !== undefined)
         if (running.length === 0) return
