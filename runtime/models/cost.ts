@@ -30,13 +30,17 @@ export interface CostStore {
   all(): ReadonlyArray<{ readonly address: ActorAddress; readonly spend: Spend }>
 }
 
+/** What the in-memory store's writes answer: done at once (one settled promise, none made per call). */
+const DONE: Promise<void> = Promise.resolve()
+
 export function memoryCostStore(): CostStore {
   const m = new Map<string, { address: ActorAddress; spend: Spend }>()
   return {
-    async add(address, delta) {
+    add(address, delta) {
       const k = `${address.tenant}\u0000${address.type}\u0000${address.id}`
       const cur = m.get(k)
       m.set(k, { address, spend: addSpend(cur?.spend ?? NO_SPEND, delta) })
+      return DONE
     },
     all: () => [...m.values()],
   }
@@ -79,7 +83,8 @@ export class CostLedger {
     return reserve(this.budgetStore, this.budgets, a, estimateUsd, this.nodeId)
   }
 
-  async record(a: ActorAddress, usage: { inputTokens: number; outputTokens: number }, usd: number): Promise<void> {
-    await this.store.add(a, { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, usd, calls: 1 })
+  /** The store's own promise (no async layer of its own: this runs after every model call). */
+  record(a: ActorAddress, usage: { inputTokens: number; outputTokens: number }, usd: number): Promise<void> {
+    return this.store.add(a, { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, usd, calls: 1 })
   }
 }

@@ -171,20 +171,25 @@ export function createModels(options: ModelsOptions = {}): Models {
           end: (r) => send("error" in r ? { done: true, error: r.error } : { done: true, text: r.text }),
         }
       },
-      async chat<A>(input: string | ReadonlyArray<ChatMessage>, o: ChatOptions<A> = {}) {
-        const messages: ChatMessage[] = typeof input === "string" ? [{ role: "user", content: input }] : [...input]
-        if (o.system) messages.unshift({ role: "system", content: o.system })
-        const structured = o.output ? structuredOutput(o.output) : undefined
-        const req: ModelRequest = {
-          messages,
-          tools: o.tools && o.tools.length > 0 ? o.tools.map((t) => t.spec) : undefined,
-          maxTokens: o.maxTokens,
-          temperature: o.temperature,
-          jsonSchema: structured?.request,
+      chat<A>(input: string | ReadonlyArray<ChatMessage>, o: ChatOptions<A> = {}): Promise<ChatAnswer<A>> {
+        try {
+          const messages: ChatMessage[] = typeof input === "string" ? [{ role: "user", content: input }] : [...input]
+          if (o.system) messages.unshift({ role: "system", content: o.system })
+          const structured = o.output ? structuredOutput(o.output) : undefined
+          const req: ModelRequest = {
+            messages,
+            tools: o.tools && o.tools.length > 0 ? o.tools.map((t) => t.spec) : undefined,
+            maxTokens: o.maxTokens,
+            temperature: o.temperature,
+            jsonSchema: structured?.request,
+          }
+          const answer = call(req, { type: address.type, model: o.model, capabilities: o.capabilities, maxCostUsd: o.maxCostUsd, onDelta: o.onDelta, signal: o.signal ?? signal?.() })
+          // a plain call hands on the routed call's own promise (no async layer of its own per call)
+          if (!structured) return answer as Promise<ChatAnswer<A>>
+          return answer.then((a) => (a.toolCalls.length > 0 ? (a as ChatAnswer<A>) : { ...a, output: structured.decode(a.content) }))
+        } catch (e) {
+          return Promise.reject(e)
         }
-        const answer = await call(req, { type: address.type, model: o.model, capabilities: o.capabilities, maxCostUsd: o.maxCostUsd, onDelta: o.onDelta, signal: o.signal ?? signal?.() })
-        if (!structured || answer.toolCalls.length > 0) return answer as ChatAnswer<A>
-        return { ...answer, output: structured.decode(answer.content) }
       },
       async turn(input, o) {
         const history = o.history ?? []

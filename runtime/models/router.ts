@@ -88,6 +88,13 @@ export function costUsd(d: Deployment, inputTokens: number, outputTokens: number
   return (inputTokens * d.price.input + outputTokens * d.price.output) / 1_000_000
 }
 
+/** A deployment eligible for a request, with its estimated cost and what is known of it. */
+interface Candidate {
+  readonly s: Slot
+  readonly est: number
+  readonly b: ReturnType<DeploymentStats["blended"]>
+}
+
 interface Slot {
   readonly d: Deployment
   readonly stats: DeploymentStats
@@ -198,13 +205,20 @@ export class Router {
    * are none: `capability`, `context` or `budget`.
    */
   rank(req: ModelRequest, o: RouteOptions = {}, minContext = estimateRequestTokens(req)): { ranked: Ranked[]; none?: "capability" | "context" | "budget" } {
+    const e = this.eligible(req, o, minContext)
+    if (e.none !== undefined) return { ranked: [], none: e.none }
+    return { ranked: this.ordered(e.cands, e.wanted, o) }
+  }
+
+  /** The deployments a request may go to (capabilities, rules, denials, context, budget), unordered, or why none may. */
+  private eligible(req: ModelRequest, o: RouteOptions, minContext: number): { cands: Candidate[]; wanted: ReadonlyArray<string>; none?: "capability" | "context" | "budget" } {
     const config = this.options.config
     const rule = o.type ? config.rules[o.type] : undefined
     const wanted = this.wanted(req, o)
     const budget = o.maxCostUsd ?? rule?.maxCostPerRequestUsd ?? config.budgets.request
     const maxOut = req.maxTokens ?? 1024
     // One pass over the deployments (this runs on every model call: no intermediate maps).
-    const cands: Array<{ s: Slot; est: number; b: ReturnType<DeploymentStats["blended"]> }> = []
+    const cands: Candidate[] = []
     let capable = 0
     let fitting = 0
     for (const s of this.list) {
@@ -220,9 +234,16 @@ export class Router {
       if (budget !== undefined && est > budget) continue
       cands.push({ s, est, b })
     }
-    if (capable === 0) return { ranked: [], none: "capability" }
-    if (fitting === 0) return { ranked: [], none: "context" }
-    if (cands.length === 0) return { ranked: [], none: "budget" }
+    if (capable === 0) return { cands, wanted, none: "capability" }
+    if (fitting === 0) return { cands, wanted, none: "context" }
+    if (cands.length === 0) return { cands, wanted, none: "budget" }
+    return { cands, wanted }
+  }
+
+  /** Eligible deployments scored and put in order: pinned model, preferred, best score, fallback chain, the rest. */
+  private ordered(cands: ReadonlyArray<Candidate>, wanted: ReadonlyArray<string>, o: RouteOptions): Ranked[] {
+    const config = this.options.config
+    const rule = o.type ? config.rules[o.type] : undefined
     let cheapest = Infinity
     let fastest: number | undefined
     for (const c of cands) {
@@ -246,7 +267,7 @@ export class Router {
     }))
     if (scored.length > 1) scored.sort((a, b) => b.score.total - a.score.total || (a.deployment < b.deployment ? -1 : 1))
     const chain = rule?.fallback ?? config.fallback
-    if (scored.length === 1 || (!o.model && !rule?.prefer && chain.length === 0)) return { ranked: scored }
+    if (scored.length === 1 || (!o.model && !rule?.prefer && chain.length === 0)) return scored
     const byName = (name: string) => scored.find((r) => r.deployment === name)
     const order: Ranked[] = []
     const add = (r: Ranked | undefined) => {
@@ -259,7 +280,7 @@ export class Router {
     add(scored[0])
     for (const name of chain) add(byName(name))
     for (const r of scored) add(r)
-    return { ranked: order }
+    return order
   }
 
   /** The estimated cost of a request on the deployment it would go to first (0 when none fits). */
@@ -286,7 +307,7 @@ export class Router {
     while ((attempts?.length ?? 0) < maxAttempts) {
       const now = first ? begun : this.clock.now()
       first = false
-      const { ranked, none } = this.rank(request, o, minContext)
+      const { cands, wanted, none } = this.eligible(request, o, minContext)
       if (none === "context") {
         if (o.summarise && !summarised) {
           summarised = true
@@ -303,10 +324,11 @@ export class Router {
       if (none === "capability") {
         throw new ModelUnavailableError(`no configured model has the capabilities ${this.wanted(request, o).join(", ")}${o.type ? ` allowed for type "${o.type}"` : ""}`, attempts ?? [], lastKind)
       }
+      // one eligible deployment is its own order: no scores to compute
+      const ranked: ReadonlyArray<Slot> = cands.length === 1 ? [cands[0].s] : this.ordered(cands, wanted, o).map((r) => this.slots.get(r.deployment)!)
       let slot: Slot | undefined
-      for (const r of ranked) {
-        const s = this.slots.get(r.deployment)!
-        if (!tried?.has(r.deployment) && s.cooldownUntil <= now && s.breaker.canPass()) {
+      for (const s of ranked) {
+        if (!tried?.has(s.d.name) && s.cooldownUntil <= now && s.breaker.canPass()) {
           slot = s
           break
         }
@@ -314,10 +336,9 @@ export class Router {
       if (slot === undefined) {
         // Every eligible deployment failed this call or is resting: wait for the first to rest out.
         let wake = Infinity
-        for (const r of ranked) {
-          const s = this.slots.get(r.deployment)!
+        for (const s of ranked) {
           // A deployment that failed this call for another reason than load is not waited for.
-          if (tried?.has(r.deployment) && !cooling?.has(r.deployment)) continue
+          if (tried?.has(s.d.name) && !cooling?.has(s.d.name)) continue
           const at = Math.max(s.cooldownUntil, s.breaker.state === "open" ? s.breaker.retryAt : 0)
           wake = Math.min(wake, at)
         }

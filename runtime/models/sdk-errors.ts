@@ -96,16 +96,16 @@ type SdkCall = (model: string, req: ModelRequest, o: ProviderCallOptions) => Pro
 
 /** A provider over an SDK: a streamed call when the caller wants deltas, else a plain one; whatever the SDK throws is classified. */
 export function sdkProvider(name: string, kind: "openai" | "anthropic", plain: SdkCall, streamed: SdkCall): Provider {
+  const classify = (e: unknown): never => {
+    throw classifySdkError(name, e)
+  }
   return {
     name,
     kind,
     offline: false,
-    async call(model, req, o = {}) {
-      try {
-        return o.onDelta ? await streamed(model, req, o) : await plain(model, req, o)
-      } catch (e) {
-        throw classifySdkError(name, e)
-      }
+    // the SDK call's own promise with a rejection handler: no async layer (and its hops) of its own per call
+    call(model, req, o = {}) {
+      return (o.onDelta ? streamed : plain)(model, req, o).catch(classify)
     },
   }
 }
