@@ -110,7 +110,10 @@ export async function kvCostStore(kv: KV): Promise<CostStore & { stop(): void }>
   const ready = new Promise<void>((r) => (caught = r))
   ;(async () => {
     for await (const e of watch) {
-      apply(e.key, live(e) ? e.json<Spend>() : undefined, e.revision)
+      // this node's own additions come back through the watch with the revision it applied
+      // at once: one a turn, not parsed again
+      const cur = view.get(e.key)
+      if (cur === undefined || cur.revision < e.revision) apply(e.key, live(e) ? e.json<Spend>() : undefined, e.revision)
       if (e.delta === 0) caught()
     }
   })().catch(() => undefined)
