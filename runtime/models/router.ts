@@ -89,11 +89,7 @@ export function costUsd(d: Deployment, inputTokens: number, outputTokens: number
 }
 
 /** A deployment eligible for a request, with its estimated cost and what is known of it. */
-interface Candidate {
-  readonly s: Slot
-  readonly est: number
-  readonly b: ReturnType<DeploymentStats["blended"]>
-}
+type Candidate = { readonly s: Slot; readonly est: number; readonly b: ReturnType<DeploymentStats["blended"]> }
 
 interface Slot {
   readonly d: Deployment
@@ -200,10 +196,7 @@ export class Router {
     return Math.max(conc, rpm)
   }
 
-  /**
-   * The eligible deployments for a request, best first (fallback chain applied), or why there
-   * are none: `capability`, `context` or `budget`.
-   */
+  /** The eligible deployments for a request, best first (fallback chain applied), or why there are none. */
   rank(req: ModelRequest, o: RouteOptions = {}, minContext = estimateRequestTokens(req)): { ranked: Ranked[]; none?: "capability" | "context" | "budget" } {
     const e = this.eligible(req, o, minContext)
     if (e.none !== undefined) return { ranked: [], none: e.none }
@@ -234,10 +227,7 @@ export class Router {
       if (budget !== undefined && est > budget) continue
       cands.push({ s, est, b })
     }
-    if (capable === 0) return { cands, wanted, none: "capability" }
-    if (fitting === 0) return { cands, wanted, none: "context" }
-    if (cands.length === 0) return { cands, wanted, none: "budget" }
-    return { cands, wanted }
+    return { cands, wanted, none: capable === 0 ? "capability" : fitting === 0 ? "context" : cands.length === 0 ? "budget" : undefined }
   }
 
   /** Eligible deployments scored and put in order: pinned model, preferred, best score, fallback chain, the rest. */
