@@ -26,7 +26,7 @@ import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { stripPrototypeKeys } from "../limits/safe-json.ts"
 import { retrying } from "../../supervisors/backoff.ts"
-import { lastStoredMessage } from "../client/stored-get.ts"
+import { KV_TIMEOUT_MS, lastStoredMessage, storedPublish } from "../client/stored-get.ts"
 
 export class StateFencedError extends TaggedError("StateFencedError") {
   constructor(
@@ -144,11 +144,30 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
     const key = stateKey(address)
     const tail = (token ? `,"w":${JSON.stringify(token)}` : "") + (version !== 1 ? `,"tv":${version}` : "") + (acct ? `,"acct":${JSON.stringify(acct)}` : "")
     const body = encoder.encode(`{"v":1,"state":${serialized},"at":"${new Date().toISOString()}","node":${JSON.stringify(options.nodeId)}${tail}}`)
+    const subject = kvSubject(STATE_BUCKET, key)
+    // over the connection's reply inbox (server/stored-publish.ts), fenced by the subject's last
+    // sequence as kv.create and kv.update are, without their request object and stack-capturing
+    // errors per write
+    const put = (expected: number) => storedPublish(nc, subject, body, { expectedLastSubjectSequence: expected, timeoutMs: KV_TIMEOUT_MS }).then((a) => a.seq)
     try {
-      return revision === 0 ? await kv.create(key, body) : await kv.update(key, body, revision)
+      return await put(revision)
     } catch (e) {
-      if (isWrongLastSequence(e)) throw new StateFencedError(key, revision, { cause: e })
-      throw e
+      if (!isWrongLastSequence(e)) throw e
+      if (revision === 0) {
+        // a first write finds a key removed (a purge or delete marker) free, at the marker's
+        // revision, as kv.create does; a checkpoint there fences it
+        const m = await lastStoredMessage(nc, stream, subject, { direct })
+        const op = m?.header("KV-Operation")
+        if (m !== undefined && (op === "DEL" || op === "PURGE")) {
+          try {
+            return await put(m.seq)
+          } catch (e2) {
+            if (isWrongLastSequence(e2)) throw new StateFencedError(key, revision, { cause: e2 })
+            throw e2
+          }
+        }
+      }
+      throw new StateFencedError(key, revision, { cause: e })
     }
   }
   return store
