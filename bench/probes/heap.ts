@@ -23,8 +23,13 @@ export async function heap(): Promise<number> {
     await sleep(200)
   }
   const m = process.memoryUsage()
+  lastReading.heapUsed = m.heapUsed
+  lastReading.arrayBuffers = m.arrayBuffers
   return m.heapUsed + m.arrayBuffers
 }
+
+/** The two parts of the last reading. */
+export const lastReading = { heapUsed: 0, arrayBuffers: 0 }
 
 /**
  * The heap once work still in flight (checkpoint writes, lease releases, lifecycle events) has

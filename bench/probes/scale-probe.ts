@@ -30,7 +30,7 @@ import { askEach } from "../ask-each.ts"
 import { closedLoop } from "../load.ts"
 import { median, percentile, Samples } from "../stats.ts"
 import { rawConnection } from "../support.ts"
-import { canCollect, settledHeap } from "./heap.ts"
+import { canCollect, lastReading, settledHeap } from "./heap.ts"
 
 const [url, aArg, sArg, pArg, mArg, wArg] = process.argv.slice(2)
 const ACTIVE = Number(aArg)
@@ -178,9 +178,11 @@ const unloadedRate = await askRate("unloaded", 0.02)
 const cold = await firstAsks("scale_sleeper", Array.from({ length: SAMPLES }, (_, i) => `cold${i}`), "cold activations (state in KV), unloaded", 0.03, 0.05)
 
 const h0 = await settledHeap()
+const h0Parts = { ...lastReading }
 const activated = await touchAll("scale_keeper", "k", ACTIVE, `activating ${ACTIVE} actors`, 0.05, 0.4)
 progress(0.4, "waiting for the heap to settle")
 const h1 = await settledHeap()
+const h1Parts = { ...lastReading }
 
 const dozers = await touchAll("scale_dozer", "d", PASSIVATED, `activating ${PASSIVATED} actors to passivate here`, 0.4, 0.55)
 // bounded: until every activated dozer sleeps, or 60 s pass without one more going to sleep
@@ -204,11 +206,13 @@ for (;;) {
 }
 progress(0.65, "waiting for the heap to settle")
 const h2 = await settledHeap()
+const h2Parts = { ...lastReading }
 const passivated = node.stats().types.scale_dozer!.sleeping - warmAsleep
 
 const seedMs = await seedSleeping("scale_sleeper", "s", SLEEPING, `writing ${SLEEPING} sleeping actors into KV`, 0.65, 0.85)
 progress(0.85, "waiting for the heap to settle")
 const h3 = await settledHeap()
+const h3Parts = { ...lastReading }
 
 /**
  * Until an active actor answers again (bounded: 180 s): a node starved by the bulk write above
@@ -250,6 +254,7 @@ say(
     seededBytes: (h3 - h2) / Math.max(1, SLEEPING),
     recoverMs,
     heap: { before: h0, active: h1, passivated: h2, seeded: h3 },
+    heapParts: { before: h0Parts, active: h1Parts, passivated: h2Parts, seeded: h3Parts },
     unloadedRate,
     loadedRate,
     cold,

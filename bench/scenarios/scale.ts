@@ -43,6 +43,9 @@ interface ProbeResult {
   nodeActive: number
   nodeSleeping: number
   totalMs: number
+  /** The readings (heapUsed + arrayBuffers) and their two parts, before, with the active actors, after passivating, after seeding. */
+  heap: Record<string, number>
+  heapParts: Record<string, { heapUsed: number; arrayBuffers: number }>
 }
 
 /** The probe's old space: a million sleeping actors' KV writes and 100,000 cells need more than the default. */
@@ -63,7 +66,7 @@ export const scaleScenario: Scenario = {
     const note = r.gc ? undefined : "no --expose-gc in the probe: heap figures include uncollected garbage"
     const params = { active, sleeping, passivated: r.passivated, activated: r.activated, samples, windowMs, seedMs: r.seedMs, recoverMs: r.recoverMs, totalMs: r.totalMs }
     ctx.record({ metric: "heap per idle active actor", value: r.activeBytes, unit: "bytes", better: "lower", target: "value <= 512", headline: true, params, note })
-    ctx.record({ metric: "heap per sleeping actor (passivated here)", value: r.sleepingBytes, unit: "bytes", better: "lower", target: "value <= 64", headline: true, params, note })
+    ctx.record({ metric: "heap per sleeping actor (passivated here)", value: r.sleepingBytes, unit: "bytes", better: "lower", target: "value <= 64", headline: true, params: { ...params, heap: r.heap, heapParts: r.heapParts }, note })
     ctx.record({ metric: "heap per sleeping actor (asleep in KV)", value: r.seededBytes, unit: "bytes", better: "lower", target: "value <= 64", params, note })
     const coldOf = "the first ask to an actor whose state is in KV, same node before it was loaded"
     // a figure whose every first ask failed is skipped with the reason, not recorded as a number
