@@ -2,13 +2,17 @@
  * A set of strings kept as bytes, for the million keys a node holds for its sleeping actors: a
  * V8 `Set` of strings costs a string object per key (32 B for `default NUL d12345`) plus the
  * entry and the table's slack (about 60 B in all, more after a burst since it does not shrink
- * until a quarter full); here a key costs its characters, one header byte and its slots
- * (about 15 + 1 + 8 B at 14 characters).
+ * until a quarter full); here a key costs the characters of its id, two bytes of header and its
+ * slots (about 6 + 2 + 8 B for that key).
  *
+ * - A key's prefix up to its first NUL (the tenant of an actor key) is kept once, in a table of
+ *   prefixes; an entry names it by its index (0: no prefix, for keys without NUL, and for every
+ *   key once the table holds `MAX_PREFIXES`, so a key is always split the same way).
  * - The arena (`Uint8Array`) holds the entries one after the other, in insertion order: a
- *   LEB128 header `length << 2 | wide << 1 | dead`, then the characters: one byte each when
- *   every UTF-16 code unit of the key is below 256 (actor keys are ASCII), else two bytes each
- *   (little-endian code units, so any string, lone surrogates included, comes back as it was).
+ *   LEB128 header `length << 2 | wide << 1 | dead` (the length of the rest after the prefix),
+ *   the prefix's index (LEB128), then the rest's characters: one byte each when every UTF-16
+ *   code unit is below 256 (actor ids are ASCII), else two bytes each (little-endian code
+ *   units, so any string, lone surrogates included, comes back as it was).
  * - The slot table (`Int32Array`, a power of two, linear probing) holds `offset + 1` of the
  *   entry's header, 0 for an empty slot and -1 for a tombstone. It is rebuilt (tombstones
  *   dropped) when live entries and tombstones pass 3/4 of it, doubled when live entries alone
@@ -31,6 +35,8 @@ function hashString(s: string): number {
 }
 
 const MIN_SLOTS = 16
+/** Distinct prefixes remembered (tenants); keys of further ones are kept whole. */
+const MAX_PREFIXES = 65_536
 const MIN_ARENA = 256
 const FROM_CHARS = 4096
 
@@ -45,6 +51,12 @@ export class KeyArenaSet implements Iterable<string> {
   private live = 0
   /** Iterations in progress: compaction moves entries, so it waits for them. */
   private iterating = 0
+  /** The prefixes (up to and including the first NUL) of the keys, by index; 0 is none. */
+  private prefixes: string[] = [""]
+  private prefixIndex = new Map<string, number>([["", 0]])
+  /** Set by `split`: the key's prefix index (-1: a prefix not in the table) and where the rest starts. */
+  private keyPrefix = 0
+  private keyRest = 0
 
   get size(): number {
     return this.live
@@ -56,10 +68,11 @@ export class KeyArenaSet implements Iterable<string> {
   }
 
   has(key: string): boolean {
-    return this.slots[this.find(key, hashString(key))]! > 0
+    return this.split(key, false) && this.slots[this.find(key, hashString(key))]! > 0
   }
 
   add(key: string): this {
+    this.split(key, true)
     const h = hashString(key)
     let at = this.find(key, h)
     if (this.slots[at]! > 0) return this
@@ -74,6 +87,7 @@ export class KeyArenaSet implements Iterable<string> {
   }
 
   delete(key: string): boolean {
+    if (!this.split(key, false)) return false
     const at = this.find(key, hashString(key))
     const slot = this.slots[at]!
     if (slot <= 0) return false
@@ -102,6 +116,39 @@ export class KeyArenaSet implements Iterable<string> {
     this.slots = new Int32Array(MIN_SLOTS)
     this.tombstones = 0
     this.live = 0
+    if (this.iterating === 0) {
+      this.prefixes = [""]
+      this.prefixIndex = new Map([["", 0]])
+    }
+  }
+
+  /**
+   * Sets `keyPrefix` and `keyRest` for `key`; a prefix not in the table is added when `adding`
+   * (and there is room). False when the key cannot be held (its prefix is not in the table).
+   */
+  private split(key: string, adding: boolean): boolean {
+    const cut = key.indexOf("\u0000")
+    if (cut < 0) {
+      this.keyPrefix = 0
+      this.keyRest = 0
+      return true
+    }
+    const prefix = key.slice(0, cut + 1)
+    let p = this.prefixIndex.get(prefix)
+    if (p === undefined) {
+      if (this.prefixes.length >= MAX_PREFIXES) p = 0
+      else if (adding) {
+        p = this.prefixes.length
+        this.prefixes.push(prefix)
+        this.prefixIndex.set(prefix, p)
+      } else {
+        this.keyPrefix = -1
+        return false
+      }
+    }
+    this.keyPrefix = p
+    this.keyRest = p === 0 ? 0 : cut + 1
+    return true
   }
 
   *[Symbol.iterator](): Generator<string, void, undefined> {
@@ -154,9 +201,20 @@ export class KeyArenaSet implements Iterable<string> {
       if (byte < 0x80) break
       shift += 7
     }
+    let p = 0
+    shift = 0
+    for (;;) {
+      const byte = b[o++]!
+      p += (byte & 0x7f) * 2 ** shift
+      if (byte < 0x80) break
+      shift += 7
+    }
+    this.headerPrefix = p
     this.headerEnd = o
     return v
   }
+  /** Set by `header`: the entry's prefix index and where its characters start. */
+  private headerPrefix = 0
   private headerEnd = 0
 
   private entryEnd(offset: number): number {
@@ -164,16 +222,18 @@ export class KeyArenaSet implements Iterable<string> {
     return this.headerEnd + Math.floor(h / 4) * ((h & 2) === 0 ? 1 : 2)
   }
 
+  /** Whether the entry at `offset` is `key` (split: `keyPrefix`, `keyRest`). */
   private equals(offset: number, key: string): boolean {
     const h = this.header(offset)
     const length = Math.floor(h / 4)
-    if (length !== key.length) return false
+    const from = this.keyRest
+    if (this.headerPrefix !== this.keyPrefix || length !== key.length - from) return false
     const b = this.bytes
     let o = this.headerEnd
     if ((h & 2) === 0) {
-      for (let i = 0; i < length; i++) if (b[o + i] !== key.charCodeAt(i)) return false
+      for (let i = 0; i < length; i++) if (b[o + i] !== key.charCodeAt(from + i)) return false
     } else {
-      for (let i = 0; i < length; i++, o += 2) if ((b[o]! | (b[o + 1]! << 8)) !== key.charCodeAt(i)) return false
+      for (let i = 0; i < length; i++, o += 2) if ((b[o]! | (b[o + 1]! << 8)) !== key.charCodeAt(from + i)) return false
     }
     return true
   }
@@ -183,32 +243,37 @@ export class KeyArenaSet implements Iterable<string> {
     const length = Math.floor(h / 4)
     const start = this.headerEnd
     const b = this.bytes
+    const prefix = this.prefixes[this.headerPrefix]!
     if ((h & 2) === 0) {
-      if (length <= FROM_CHARS) return String.fromCharCode.apply(null, b.subarray(start, start + length) as unknown as number[])
-      let s = ""
+      if (length <= FROM_CHARS) return prefix + String.fromCharCode.apply(null, b.subarray(start, start + length) as unknown as number[])
+      let s = prefix
       for (let i = 0; i < length; i += FROM_CHARS) s += String.fromCharCode.apply(null, b.subarray(start + i, start + Math.min(length, i + FROM_CHARS)) as unknown as number[])
       return s
     }
     const units = new Uint16Array(length)
     for (let i = 0, o = start; i < length; i++, o += 2) units[i] = b[o]! | (b[o + 1]! << 8)
-    let s = ""
+    let s = prefix
     for (let i = 0; i < length; i += FROM_CHARS) s += String.fromCharCode.apply(null, units.subarray(i, Math.min(length, i + FROM_CHARS)) as unknown as number[])
     return s
   }
 
-  /** Writes `key` at the end of the arena (growing or compacting it first); returns its offset. */
+  /** Writes `key` (split: `keyPrefix`, `keyRest`) at the end of the arena (growing or compacting it first); returns its offset. */
   private append(key: string): number {
+    const from = this.keyRest
+    const length = key.length - from
+    let prefix = this.keyPrefix
     let wide = 0
-    for (let i = 0; i < key.length; i++) {
+    for (let i = from; i < key.length; i++) {
       if (key.charCodeAt(i) > 0xff) {
         wide = 2
         break
       }
     }
-    let header = key.length * 4 + wide
-    let headerBytes = 1
+    let header = length * 4 + wide
+    let headerBytes = 2
     for (let v = header; v >= 0x80; v = Math.floor(v / 128)) headerBytes++
-    const need = headerBytes + key.length * (wide === 0 ? 1 : 2)
+    for (let v = prefix; v >= 0x80; v = Math.floor(v / 128)) headerBytes++
+    const need = headerBytes + length * (wide === 0 ? 1 : 2)
     if (this.used + need > this.bytes.length) {
       if (this.iterating === 0 && this.dead * 2 >= this.used) this.compact(this.used - this.dead + need)
       if (this.used + need > this.bytes.length) this.resize(this.used + need)
@@ -221,9 +286,14 @@ export class KeyArenaSet implements Iterable<string> {
       header = Math.floor(header / 128)
     }
     b[o++] = header
-    if (wide === 0) for (let i = 0; i < key.length; i++) b[o++] = key.charCodeAt(i)
+    while (prefix >= 0x80) {
+      b[o++] = (prefix % 128) | 0x80
+      prefix = Math.floor(prefix / 128)
+    }
+    b[o++] = prefix
+    if (wide === 0) for (let i = from; i < key.length; i++) b[o++] = key.charCodeAt(i)
     else
-      for (let i = 0; i < key.length; i++) {
+      for (let i = from; i < key.length; i++) {
         const c = key.charCodeAt(i)
         b[o++] = c & 0xff
         b[o++] = c >>> 8
@@ -281,7 +351,9 @@ export class KeyArenaSet implements Iterable<string> {
     const hd = this.header(offset)
     const length = Math.floor(hd / 4)
     const b = this.bytes
+    const prefix = this.prefixes[this.headerPrefix]!
     let h = 0x811c9dc5
+    for (let i = 0; i < prefix.length; i++) h = Math.imul(h ^ prefix.charCodeAt(i), 0x01000193)
     let o = this.headerEnd
     if ((hd & 2) === 0) for (let i = 0; i < length; i++) h = Math.imul(h ^ b[o + i]!, 0x01000193)
     else for (let i = 0; i < length; i++, o += 2) h = Math.imul(h ^ (b[o]! | (b[o + 1]! << 8)), 0x01000193)

@@ -2,7 +2,7 @@ import { KeyArenaSet } from "./key-arena-set.ts"
 
 /**
  * The actors of one type that passivated on this node: their cell keys and nothing else, since a
- * node holds a million of them, kept as bytes (runtime/actor/key-arena-set.ts: about 24 B a
+ * node holds a million of them, kept as bytes (runtime/actor/key-arena-set.ts: 15 to 20 B a
  * key, where a `Set` of strings took about 60 B and kept its peak capacity). Their sleeping time
  * is booked for all of them at once (the count times the time since the last booking) into the
  * type's `sleepingMs`, not kept per actor.

@@ -23,7 +23,12 @@ function rng(seed: number): () => number {
 
 function expectSame(set: KeyArenaSet, oracle: Set<string>): void {
   expect(set.size).toBe(oracle.size)
-  expect([...set]).toEqual([...oracle])
+  const got = [...set]
+  const want = [...oracle]
+  expect(got.length).toBe(want.length)
+  // the first difference, not a deep diff of 100,000 strings
+  const at = got.findIndex((k, i) => k !== want[i])
+  expect(at < 0 ? undefined : { at, got: got[at], want: want[at] }).toBeUndefined()
 }
 
 describe("KeyArenaSet", () => {
@@ -107,12 +112,38 @@ describe("KeyArenaSet", () => {
     expect([...s]).toEqual(keys.filter((_, i) => i % 2 === 1))
   })
 
+  it("key arena set - keeps the prefix before the first NUL once, and keys whole past 65,536 prefixes", () => {
+    const s = new KeyArenaSet()
+    const oracle = new Set<string>()
+    const keys = ["t\u0000", "t\u0000\u0000", "\u0000", "\u0000a", "t\u0000a\u0000b", "ta", "t", "\u00e9\u0000\u20ac", "\u20ac\u0000\u00e9"]
+    for (let i = 0; i < 70_000; i++) keys.push(actorKey(`tenant-${i}`, "x"), actorKey(`tenant-${i % 1_000}`, `id${i}`))
+    for (const k of keys) {
+      s.add(k)
+      oracle.add(k)
+    }
+    expectSame(s, oracle)
+    expect(keys.filter((k) => !s.has(k))).toEqual([])
+    // a prefix never seen, one seen only past the table's end, one seen with another id
+    expect(s.has(actorKey("tenant-x", "x"))).toBe(false)
+    expect(s.has(actorKey("tenant-69999", "y"))).toBe(false)
+    expect(s.has(actorKey("tenant-5", "y"))).toBe(false)
+    expect(s.has("t\u0000b")).toBe(false)
+    for (let i = 0; i < keys.length; i += 2) {
+      expect(s.delete(keys[i]!)).toBe(true)
+      oracle.delete(keys[i]!)
+    }
+    expectSame(s, oracle)
+    expect(keys.filter((k) => s.has(k) !== oracle.has(k))).toEqual([])
+  })
+
   it("key arena set - agrees with a Set over 100,000 random adds, deletes and lookups", () => {
     const random = rng(18)
     const s = new KeyArenaSet()
     const oracle = new Set<string>()
     // a pool small enough that keys come back often (tombstones reused), with a wide key now and then
-    const pool = Array.from({ length: 3_000 }, (_, i) => (i % 97 === 0 ? `w\u0416${i}` : actorKey("default", `a${i.toString(36)}`)))
+    const pool = Array.from({ length: 3_000 }, (_, i) =>
+      i % 97 === 0 ? `w\u0416${i}` : i % 89 === 0 ? `plain-${i}` : i % 83 === 0 ? `t\u0416\u0000x${i}\u0000y` : actorKey(`tenant${i % 5}`, `a${i.toString(36)}`),
+    )
     for (let op = 0; op < 100_000; op++) {
       // phases: growing, shrinking, mixed, so the table grows, shrinks and compacts
       const phase = Math.floor(op / 10_000) % 3
@@ -139,8 +170,8 @@ describe("KeyArenaSet", () => {
     const keys = Array.from({ length: 100_000 }, (_, i) => actorKey("default", `d${i}`))
     for (const k of keys) s.add(k)
     const full = s.byteLength
-    // about 15 B of characters and header, and 4 B a slot at 3/8 to 3/4 full
-    expect(full / keys.length).toBeLessThan(40)
+    // about 8 B of id and header (the tenant kept once), and 4 B a slot at 3/8 to 3/4 full
+    expect(full / keys.length).toBeLessThan(30)
     for (const k of keys.slice(100)) s.delete(k)
     expect(s.byteLength).toBeLessThan(full / 50)
     expect([...s]).toEqual(keys.slice(0, 100))
