@@ -29,6 +29,39 @@ async function storedTotal(kv: KV, id: string): Promise<number | undefined> {
   return e && e.operation === "PUT" ? e.json<{ state: { total: number } }>().state.total : undefined
 }
 
+const subjectOf = (id: string) => (tag: string) => `ants.default.agent.tally.${id}.${tag}`
+
+/** Adds 1 to tally `id` and waits until it is stored; the node that answered (the victim to stall). */
+async function firstAdd(id: string): Promise<{ victim: string; kv: KV }> {
+  const first = await ask(subjectOf(id)("Add"), { n: 1 })
+  expect(first.ok).toBe(true)
+  const kv = await new Kvm(nc).open(STATE_BUCKET)
+  await waitUntil(async () => (await storedTotal(kv, id)) === 1, { message: "the first change is checkpointed" })
+  return { victim: first.value.node, kv }
+}
+
+/** What another node than `victim` answers for tally `id` once it has taken it over. */
+function takenOver(id: string, victim: string): Promise<{ node: string; total: number }> {
+  return waitUntil(
+    async () => {
+      const r = await ask(subjectOf(id)("Get"), {}, 500).catch(() => undefined)
+      return r?.ok && r.value.node !== victim ? r.value : undefined
+    },
+    { timeoutMs: 20_000, intervalMs: 50, message: "the other node answers for the actor" },
+  )
+}
+
+/** The first Add of `n` to tally `id` that is answered ok (the swarm may still be moving it). */
+function addAnswered(id: string, n: number): Promise<{ node: string; total: number }> {
+  return waitUntil(
+    async () => {
+      const r = await ask(subjectOf(id)("Add"), { n }, 2_000).catch(() => undefined)
+      return r?.ok ? r.value : undefined
+    },
+    { timeoutMs: 20_000, message: "the actor answers after the victim resumed" },
+  )
+}
+
 beforeAll(async () => {
   server = await natsFixture()
   nc = await rawConnect(server.url)
@@ -46,12 +79,8 @@ describe("fencing (2 node processes, 1 nats-server)", () => {
     await Promise.all([procs.start("fa"), procs.start("fb")])
     await settledNodes(nc, ["fa", "fb"])
     const id = "t1"
-    const subject = (tag: string) => `ants.default.agent.tally.${id}.${tag}`
-    const first = await ask(subject("Add"), { n: 1 })
-    expect(first.ok).toBe(true)
-    const victim: string = first.value.node
-    const kv = await new Kvm(nc).open(STATE_BUCKET)
-    await waitUntil(async () => (await storedTotal(kv, id)) === 1, { message: "the first change is checkpointed" })
+    const subject = subjectOf(id)
+    const { victim, kv } = await firstAdd(id)
 
     const events: Array<{ from: string; to: string; node: string }> = []
     const lifecycle = nc.subscribe(`ants._sys.lifecycle.default.tally.${id}`, { callback: (_e, m) => void events.push(JSON.parse(dec.decode(m.data))) })
@@ -65,13 +94,7 @@ describe("fencing (2 node processes, 1 nats-server)", () => {
       const p = procs.children.get(victim)!
       p.kill("SIGSTOP")
       // the other node takes the actor over (the victim's membership entry expires) and restores total 1
-      const taken = await waitUntil(
-        async () => {
-          const r = await ask(subject("Get"), {}, 500).catch(() => undefined)
-          return r?.ok && r.value.node !== victim ? r.value : undefined
-        },
-        { timeoutMs: 20_000, intervalMs: 50, message: "the other node answers for the actor" },
-      )
+      const taken = await takenOver(id, victim)
       expect(taken.total).toBe(1)
       const seenBeforeResume = events.length
       p.kill("SIGCONT")
@@ -79,13 +102,7 @@ describe("fencing (2 node processes, 1 nats-server)", () => {
       await waitUntil(() => events.slice(seenBeforeResume).some((e) => e.node === victim && e.to === "cold"), { timeoutMs: 20_000, message: "the stale activation stops" })
       await slow
       // the legitimate owner's next change is the one that counts
-      const after = await waitUntil(
-        async () => {
-          const r = await ask(subject("Add"), { n: 1 }, 2_000).catch(() => undefined)
-          return r?.ok ? r.value : undefined
-        },
-        { timeoutMs: 20_000, message: "the actor answers after the victim resumed" },
-      )
+      const after = await addAnswered(id, 1)
       expect(after.total).toBe(2)
       await waitUntil(async () => (await storedTotal(kv, id)) === 2, { timeoutMs: 5_000, message: "the new owner's change is stored, the stale one is not" })
       // the resumed node rejoins and partitions may move back to it: a Get that meets the move is
@@ -115,12 +132,8 @@ describe("fencing (2 node processes, 1 nats-server)", () => {
     await Promise.all([procs.start("fc"), procs.start("fd")])
     await settledNodes(nc, ["fc", "fd"])
     const id = "t2"
-    const subject = (tag: string) => `ants.default.agent.tally.${id}.${tag}`
-    const first = await ask(subject("Add"), { n: 1 })
-    expect(first.ok).toBe(true)
-    const victim: string = first.value.node
-    const kv = await new Kvm(nc).open(STATE_BUCKET)
-    await waitUntil(async () => (await storedTotal(kv, id)) === 1, { message: "the first change is checkpointed" })
+    const subject = subjectOf(id)
+    const { victim } = await firstAdd(id)
 
     let started = false
     const startedSub = nc.subscribe(`ants.default.topic.tally.started.${id}`, { callback: () => void (started = true) })
@@ -136,13 +149,7 @@ describe("fencing (2 node processes, 1 nats-server)", () => {
       const p = procs.children.get(victim)!
       p.kill("SIGSTOP")
       // the other node takes the actor over (the victim's membership entry expires) and restores total 1
-      const taken = await waitUntil(
-        async () => {
-          const r = await ask(subject("Get"), {}, 500).catch(() => undefined)
-          return r?.ok && r.value.node !== victim ? r.value : undefined
-        },
-        { timeoutMs: 20_000, intervalMs: 50, message: "the other node answers for the actor" },
-      )
+      const taken = await takenOver(id, victim)
       expect(taken.total).toBe(1)
       // the victim wakes: its slow handler ends, and what was queued behind it must not run there
       p.kill("SIGCONT")
@@ -154,13 +161,7 @@ describe("fencing (2 node processes, 1 nats-server)", () => {
         expect(a.error.code).toBe("unavailable")
       }
       // none of them changed the actor: the new owner's next change makes 2
-      const after = await waitUntil(
-        async () => {
-          const r = await ask(subject("Add"), { n: 1 }, 2_000).catch(() => undefined)
-          return r?.ok ? r.value : undefined
-        },
-        { timeoutMs: 20_000, message: "the actor answers after the victim resumed" },
-      )
+      const after = await addAnswered(id, 1)
       expect(after.total).toBe(2)
     } finally {
       startedSub.unsubscribe()
