@@ -6,8 +6,8 @@
  *     (server/stored-publish.ts): nats.js's `kv.create` went through a request that built
  *     stack-capturing errors on every call. A key left with a delete marker (the release of a
  *     lease that was taken over, below, or by an older runtime) is free: taken at the marker's
- *     revision. A live lease fails the create with
- *     the server's wrong-last-sequence error, for the caller to look at the holder.
+ *     revision. A live lease fails the create with the server's wrong-last-sequence error, for
+ *     the caller to look at the holder.
  *   - `removeLeaseMessage`: a release removes the stream message at the revision held instead of
  *     writing a delete marker, so the key is empty and the next create is one round trip (after a
  *     marker `kv.create` took three: the create refused, a read, an update). It never removes
