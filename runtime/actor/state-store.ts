@@ -26,7 +26,7 @@ import { kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { stripPrototypeKeys } from "../limits/safe-json.ts"
 import { retrying } from "../../supervisors/backoff.ts"
-import { KV_TIMEOUT_MS, lastStoredMessage, storedPublish } from "../client/stored-get.ts"
+import { KV_TIMEOUT_MS, lastStoredMessage, storedCreate, storedPublish } from "../client/stored-get.ts"
 
 export class StateFencedError extends TaggedError("StateFencedError") {
   constructor(
@@ -147,28 +147,20 @@ export async function openStateStore(nc: NatsConnection, options: { nodeId: stri
     const subject = kvSubject(STATE_BUCKET, key)
     // over the connection's reply inbox (server/stored-publish.ts), fenced by the subject's last
     // sequence as kv.create and kv.update are, without their request object and stack-capturing
-    // errors per write
-    const put = (expected: number) => storedPublish(nc, subject, body, { expectedLastSubjectSequence: expected, timeoutMs: KV_TIMEOUT_MS }).then((a) => a.seq)
+    // errors per write; a first write finds a removed key (a purge or delete marker) free
     try {
-      return await put(revision)
+      if (revision === 0) return await storedCreate(nc, subject, body, () => markerSeq(subject))
+      return (await storedPublish(nc, subject, body, { expectedLastSubjectSequence: revision, timeoutMs: KV_TIMEOUT_MS })).seq
     } catch (e) {
-      if (!isWrongLastSequence(e)) throw e
-      if (revision === 0) {
-        // a first write finds a key removed (a purge or delete marker) free, at the marker's
-        // revision, as kv.create does; a checkpoint there fences it
-        const m = await lastStoredMessage(nc, stream, subject, { direct })
-        const op = m?.header("KV-Operation")
-        if (m !== undefined && (op === "DEL" || op === "PURGE")) {
-          try {
-            return await put(m.seq)
-          } catch (e2) {
-            if (isWrongLastSequence(e2)) throw new StateFencedError(key, revision, { cause: e2 })
-            throw e2
-          }
-        }
-      }
-      throw new StateFencedError(key, revision, { cause: e })
+      if (isWrongLastSequence(e)) throw new StateFencedError(key, revision, { cause: e })
+      throw e
     }
+  }
+  /** The sequence of the delete or purge marker `subject` ends with, if it does. */
+  async function markerSeq(subject: string): Promise<number | undefined> {
+    const m = await lastStoredMessage(nc, stream, subject, { direct })
+    const op = m?.header("KV-Operation")
+    return m !== undefined && (op === "DEL" || op === "PURGE") ? m.seq : undefined
   }
   return store
 }

@@ -16,7 +16,7 @@ import { requestReply } from "../server/reply-inbox.ts"
 import { KV_TIMEOUT_MS, StoreError } from "../server/stored-publish.ts"
 
 /** The write beside the read, for layers that reach the store through this one (the actor's checkpoints). */
-export { KV_TIMEOUT_MS, storedPublish } from "../server/stored-publish.ts"
+export { KV_TIMEOUT_MS, storedCreate, storedPublish } from "../server/stored-publish.ts"
 
 export interface StoredMessage {
   readonly seq: number

@@ -24,20 +24,16 @@ import type { JetStreamManager } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv"
 import { bucketStream, LEASES_BUCKET } from "../../subjects/cluster.ts"
 import { isWrongLastSequence, kvSubject } from "../../subjects/jetstream.ts"
-import { KV_TIMEOUT_MS, storedPublish } from "../server/stored-publish.ts"
+import { storedCreate } from "../server/stored-publish.ts"
 
 const LEASE_STREAM = bucketStream(LEASES_BUCKET)
 
 /** Creates the lease `key` (must be empty or a delete marker); resolves with its revision. */
-export async function createLease(nc: NatsConnection, kv: KV, key: string, body: Uint8Array): Promise<number> {
-  try {
-    return (await storedPublish(nc, kvSubject(LEASES_BUCKET, key), body, { expectedLastSubjectSequence: 0, timeoutMs: KV_TIMEOUT_MS })).seq
-  } catch (e) {
-    if (!isWrongLastSequence(e)) throw e
+export function createLease(nc: NatsConnection, kv: KV, key: string, body: Uint8Array): Promise<number> {
+  return storedCreate(nc, kvSubject(LEASES_BUCKET, key), body, async () => {
     const entry = await kv.get(key)
-    if (entry === null || entry.operation === "PUT") throw e
-    return await kv.update(key, body, entry.revision)
-  }
+    return entry === null || entry.operation === "PUT" ? undefined : entry.revision
+  })
 }
 
 /**

@@ -11,6 +11,7 @@ import { TaggedError } from "../../subjects/errors.ts"
 import type { Msg, NatsConnection } from "@nats-io/transport-node"
 import { errors, headers as makeHeaders, type MsgHdrs } from "@nats-io/nats-core"
 import { requestReply } from "./reply-inbox.ts"
+import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 
 const decoder = new TextDecoder()
 
@@ -37,6 +38,8 @@ export interface StoreOptions {
   readonly msgId?: string
   /** Only store if the subject's last sequence is this (0: no message on the subject yet). */
   readonly expectedLastSubjectSequence?: number
+  /** Only store if the stream's last sequence is this (a hash chain's head). */
+  readonly expectedLastSequence?: number
   readonly headers?: Record<string, string>
   readonly timeoutMs?: number
 }
@@ -44,15 +47,34 @@ export interface StoreOptions {
 /** Publishes to a stream and resolves with its acknowledgement. */
 export function storedPublish(nc: NatsConnection, subject: string, data: string | Uint8Array, o: StoreOptions = {}): Promise<StoredAck> {
   let h: MsgHdrs | undefined
-  if (o.msgId !== undefined || o.expectedLastSubjectSequence !== undefined || o.headers) {
+  if (o.msgId !== undefined || o.expectedLastSubjectSequence !== undefined || o.expectedLastSequence !== undefined || o.headers) {
     h = makeHeaders()
     if (o.msgId !== undefined) h.set("Nats-Msg-Id", o.msgId)
     if (o.expectedLastSubjectSequence !== undefined) h.set("Nats-Expected-Last-Subject-Sequence", String(o.expectedLastSubjectSequence))
+    if (o.expectedLastSequence !== undefined) h.set("Nats-Expected-Last-Sequence", String(o.expectedLastSequence))
     if (o.headers) for (const [k, v] of Object.entries(o.headers)) h.set(k, v)
   }
   return requestReply(nc, subject, data, o.timeoutMs ?? 10_000, h).then(ackOf, (e) => {
     throw storeErrorOf(e)
   })
+}
+
+/**
+ * Creates a KV key (its `subject`) if absent: stored only when the subject has no message yet.
+ * A key whose last message is a delete or purge marker is free too, as with nats.js's
+ * `kv.create`: `marker()` reads that marker's sequence (undefined when the key holds a value) and
+ * the create is made again at it. Rejects with the stream's wrong-last-sequence error when the
+ * key is taken. Resolves with the new revision.
+ */
+export async function storedCreate(nc: NatsConnection, subject: string, data: Uint8Array, marker: () => Promise<number | undefined>): Promise<number> {
+  try {
+    return (await storedPublish(nc, subject, data, { expectedLastSubjectSequence: 0, timeoutMs: KV_TIMEOUT_MS })).seq
+  } catch (e) {
+    if (!isWrongLastSequence(e)) throw e
+    const at = await marker()
+    if (at === undefined) throw e
+    return (await storedPublish(nc, subject, data, { expectedLastSubjectSequence: at, timeoutMs: KV_TIMEOUT_MS })).seq
+  }
 }
 
 function ackOf(m: Msg): StoredAck {
