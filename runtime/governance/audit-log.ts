@@ -101,9 +101,6 @@ interface Chain {
   later?: ReturnType<typeof setTimeout>
 }
 
-/** Stored only if the stream's last sequence is this one: the chain's head the receipt names. */
-const EXPECTED_LAST_SEQUENCE = "Nats-Expected-Last-Sequence"
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** The stream of a tenant's receipts, created if absent (delete and purge denied). */
@@ -173,7 +170,7 @@ export function createAuditLog(nc: NatsConnection, node: string, options: AuditL
         hash = receiptHash(bytes)
         // over the connection's reply inbox (server/stored-publish.ts): no request object, timer
         // and stack-capturing errors per receipt, which cost more than the signature
-        const ack = storedPublish(nc, auditSubject(c.tenant, p.kind), bytes, { msgId: p.id, headers: { [EXPECTED_LAST_SEQUENCE]: String(expected) }, timeoutMs: KV_TIMEOUT_MS })
+        const ack = storedPublish(nc, auditSubject(c.tenant, p.kind), bytes, { msgId: p.id, expectedLastSequence: expected, timeoutMs: KV_TIMEOUT_MS })
         return { hash, ack }
       })
       const results = await Promise.allSettled(sent.map((s) => s.ack))
