@@ -16,8 +16,12 @@ afterEach(async () => {
 })
 
 /** A TCP connect from `from` to the echo server on b: "ok" or "no" (within 700 ms). */
-async function reaches(n: Testnet, from: string): Promise<boolean> {
-  const script = `const s=require("net").connect(7000,"${n.host("b").ip}");s.on("connect",()=>{console.log("ok");process.exit(0)});s.on("error",()=>{});setTimeout(()=>{console.log("no");process.exit(0)},700)`
+/**
+ * Whether host `from` connects to b's port 7000 within `waitMs`. A check that expects a link to
+ * work waits longer: just after a heal, the first SYN may be lost and is sent again after 1 s.
+ */
+async function reaches(n: Testnet, from: string, waitMs = 700): Promise<boolean> {
+  const script = `const s=require("net").connect(7000,"${n.host("b").ip}");s.on("connect",()=>{console.log("ok");process.exit(0)});s.on("error",()=>{});setTimeout(()=>{console.log("no");process.exit(0)},${waitMs})`
   const p = n.spawn(from, process.execPath, ["-e", script])
   return (await p.line((l) => l === "ok" || l === "no")) === "ok"
 }
@@ -28,17 +32,17 @@ describe.skipIf(!support.ok)("netns fixture", () => {
     for (const h of ["a", "b", "c"]) net.addHost(h)
     const server = `require("net").createServer((s)=>s.pipe(s)).listen(7000,"${net.host("b").ip}",()=>console.log("up"))`
     await net.spawn("b", process.execPath, ["-e", server]).line((l) => l === "up")
-    expect(await reaches(net, "a")).toBe(true)
+    expect(await reaches(net, "a", 3_000)).toBe(true)
     net.cut("a", "b")
     expect(await reaches(net, "a")).toBe(false)
-    expect(await reaches(net, "c")).toBe(true)
+    expect(await reaches(net, "c", 3_000)).toBe(true)
     net.heal()
-    expect(await reaches(net, "a")).toBe(true)
+    expect(await reaches(net, "a", 3_000)).toBe(true)
     net.isolate("c")
     expect(await reaches(net, "c")).toBe(false)
-    expect(await reaches(net, "a")).toBe(true)
+    expect(await reaches(net, "a", 3_000)).toBe(true)
     net.heal("c")
-    expect(await reaches(net, "c")).toBe(true)
+    expect(await reaches(net, "c", 3_000)).toBe(true)
     const prefix = net.prefix
     expect(namespacesOf(prefix).length).toBe(4)
     await net.stop()
