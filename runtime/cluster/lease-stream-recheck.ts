@@ -67,7 +67,8 @@ export class StreamMarks {
 
 /**
  * What `changed(key, seq, record)` returns for the stream's messages after `after` (a record is
- * undefined for a delete), read with an ordered consumer until nothing is pending. Throws when
+ * undefined for a delete), read with an ordered consumer up to the stream's last message when the
+ * read began (or until nothing is pending). Throws when
  * the stream cannot be read (the caller then reads each lease).
  */
 export async function leasesChangedSince<T>(nc: NatsConnection, jsm: JetStreamManager, after: number, changed: (key: string, seq: number, record: LeaseRecord | undefined) => T | undefined): Promise<T[]> {
@@ -86,7 +87,9 @@ export async function leasesChangedSince<T>(nc: NatsConnection, jsm: JetStreamMa
         const op = m.headers?.get("KV-Operation")
         const c = changed(m.subject.slice(KEY_OFFSET), m.seq, op === "DEL" || op === "PURGE" ? undefined : leaseRecordOf(m))
         if (c !== undefined) out.push(c)
-        if (m.info.pending === 0) {
+        // what was there when the read began is enough: a stream written on without a pause
+        // would otherwise keep the read going
+        if (m.info.pending === 0 || m.seq >= info.state.last_seq) {
           done = true
           break // the batch would otherwise wait out its expiry for messages that will not come
         }

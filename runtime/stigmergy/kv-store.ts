@@ -192,7 +192,8 @@ export async function readOne(store: KvStore, key: string): Promise<KvItem | und
 
 /**
  * The last message of every key matching `filter` (including delete markers: callers skip them),
- * read by one push feed. Resolves once the feed reports nothing pending.
+ * read by one push feed. Resolves once the feed has delivered as many keys as the server counted
+ * for the filter when the consumer was made (the snapshot), or sends an idle heartbeat.
  */
 export async function readLatest(store: KvStore, filter: string): Promise<KvItem[]> {
   return await readLatestAs(store, filter, (item) => item)
@@ -201,27 +202,70 @@ export async function readLatest(store: KvStore, filter: string): Promise<KvItem
 /**
  * `readLatest` with each item turned into what the caller keeps (undefined: dropped) as it
  * arrives: the decoding overlaps the wait for the rest of the stream instead of following it.
+ *
+ * Counting keys matters: nats-server 2.9's last-per-subject consumer can report one message
+ * pending after every delivery once a key was written while the consumer was made, and its idle
+ * heartbeat never comes while keys under the filter are written more often than every few seconds
+ * (a load trail renewed each second), so waiting for "nothing pending" alone could wait for ever.
+ * The same server can deliver a message twice at the start of a read, and then count it as
+ * pending no more: a key is read once, at its newest revision seen, and "nothing pending" before
+ * every key of the snapshot came only waits `SNAPSHOT_GRACE_MS` for the rest (a key whose
+ * message the server dropped meanwhile, by the bucket's max age, never comes).
  */
 export async function readLatestAs<T>(store: KvStore, filter: string, map: (item: KvItem) => T | undefined): Promise<T[]> {
-  const out: T[] = []
-  let done!: () => void
+  const out: Array<T | typeof GONE> = []
+  /** Per key read: its revision and where its value is in `out` (-1: the map dropped it). */
+  const keys = new Map<string, { revision: number; at: number }>()
   let failed: unknown
+  let replaced = false
+  /** The snapshot's size in keys, once the consumer's creation answered (messages can come before that). */
+  let snapshot = Infinity
+  let complete = false
+  let grace: ReturnType<typeof setTimeout> | undefined
+  let done!: () => void
   const finished = new Promise<void>((r) => (done = r))
+  const finish = () => {
+    complete = true
+    clearTimeout(grace)
+    done()
+  }
   const feed = await openKvFeed(store.nc, store, filter, {
     onItem: (item, pending) => {
-      try {
-        const v = map(item)
-        if (v !== undefined) out.push(v)
-      } catch (e) {
-        failed ??= e
+      // later messages (newer than the snapshot) are not read
+      if (complete) return
+      const prior = keys.get(item.key)
+      if (prior === undefined || item.revision > prior.revision) {
+        let v: T | undefined
+        try {
+          v = map(item)
+        } catch (e) {
+          failed ??= e
+        }
+        if (prior === undefined) keys.set(item.key, { revision: item.revision, at: v === undefined ? -1 : out.push(v) - 1 })
+        else {
+          // a newer revision of a key already read: it takes the older one's place
+          replaced = true
+          if (prior.at >= 0) out[prior.at] = v === undefined ? GONE : v
+          else if (v !== undefined) prior.at = out.push(v) - 1
+          prior.revision = item.revision
+        }
       }
-      if (pending === 0) done()
+      if (keys.size >= snapshot) finish()
+      else if (pending === 0) grace ??= setTimeout(finish, SNAPSHOT_GRACE_MS)
     },
     // A heartbeat means the server has sent all it had: never wait forever on a lost message.
-    onIdle: () => done(),
+    onIdle: finish,
   })
-  if (feed.initial > 0) await finished
+  snapshot = feed.initial
+  if (keys.size >= snapshot) finish()
+  else await finished
   feed.stop()
   if (failed !== undefined) throw failed
-  return out
+  return replaced ? (out.filter((v) => v !== GONE) as T[]) : (out as T[])
 }
+
+/** How long a read waits for the rest of its snapshot once the server says nothing is pending. */
+export const SNAPSHOT_GRACE_MS = 1_000
+
+/** A value of `readLatestAs` whose key's newer revision the map dropped. */
+const GONE: unique symbol = Symbol("gone")

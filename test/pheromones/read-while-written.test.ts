@@ -1,0 +1,51 @@
+import { afterAll, describe, expect, it } from "vitest"
+import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
+import { natsPerFile } from "../helpers/nats.ts"
+
+const ctx = natsPerFile()
+
+/** Settles with "stuck" when the read has not answered after `ms` (far beyond any healthy read). */
+const orStuck = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<"stuck">((r) => setTimeout(() => r("stuck"), ms).unref())])
+
+describe("reads while the trails are written", () => {
+  const ph = () => createPheromones(ctx.nc, { emitter: "reader-test" })
+  const opened: Array<{ close(): Promise<void> }> = []
+  afterAll(async () => {
+    for (const p of opened) await p.close()
+  })
+
+  // nats-server 2.9's last-per-subject consumer can report one message pending after every
+  // delivery once the key was written while the consumer was made; the idle heartbeat never
+  // comes while the key is written every few milliseconds. A read that waited for "nothing
+  // pending" then never answered (a recruiter's detect of a load trail renewed every 100 ms
+  // hung for the whole of a test). The same server can deliver a message twice at the start of
+  // a read, and a read that counted messages then missed a key. Every read must answer, with
+  // each key once.
+  it("detect - answers every time, with one trail per key, while a trail under its location is renewed continuously", async () => {
+    const writer = ph()
+    const reader = ph()
+    opened.push(writer, reader)
+    let writing = true
+    let renewals = 0
+    const renew = (async () => {
+      while (writing) {
+        await writer.deposit({ type: "load", location: "elastic.capability.rx.hot", id: "node-a", strength: 1, ttlMs: 60_000, decay: "linear" })
+        renewals++
+        await new Promise((r) => setTimeout(r, 2))
+      }
+    })()
+    try {
+      await writer.deposit({ type: "load", location: "elastic.capability.rx.cold", id: "node-a", strength: 0.5, ttlMs: 60_000 })
+      for (let i = 0; i < 300; i++) {
+        const got = await orStuck(reader.detect({ types: ["load"], location: "elastic.capability" }), 15_000)
+        if (got === "stuck") throw new Error(`detect ${i + 1} did not answer while the trail was renewed (${renewals} renewals so far)`)
+        expect(got.map((t) => t.location).sort()).toEqual(["elastic.capability.rx.cold", "elastic.capability.rx.hot"])
+      }
+      expect(renewals).toBeGreaterThan(0)
+    } finally {
+      writing = false
+      await renew
+    }
+  }, 120_000)
+})
