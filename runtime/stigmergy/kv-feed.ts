@@ -101,6 +101,10 @@ export async function openKvFeed(nc: NatsConnection, store: FeedStore, filter: s
       return
     }
     lastDseq = meta.consumerSeq
+    // A last-per-subject start can deliver a message twice: nats-server 2.9 takes the stream's
+    // last sequence before the subjects' last messages, and resumes after the first, so a write
+    // in between comes again (watches count the first deliveries as what already existed)
+    if (meta.streamSeq <= lastSeq) return
     lastSeq = meta.streamSeq
     try {
       opts.onItem(toItem(msg, prefixLength, meta.streamSeq), meta.pending)
