@@ -103,30 +103,16 @@ export async function startPheromoneWatch(store: KvStore, args: WatchArgs): Prom
     deliver(() => handlers.evaporated!(event))
   }
 
-  // The first `initial` messages are the trails that already existed; everything after is news.
-  let seen = 0
-  let initial = Number.POSITIVE_INFINITY
-  const early: KvItem[] = []
+  // A message at or below the stream's last sequence when the watch began is a trail that already
+  // existed; everything after is news. (Counting the first deliveries instead is fooled when a
+  // key is written while the consumer is made: nats-server 2.9 may then skip its older message
+  // or deliver the newer one twice.)
+  const before = (await store.jsm.streams.info(store.stream)).state.last_seq
   const feed = await openKvFeed(store.nc, store, args.filter, {
-    onItem: (item) => {
-      // Messages can arrive before the consumer's creation reply tells how many are old.
-      if (initial === Number.POSITIVE_INFINITY) {
-        early.push(item)
-        return
-      }
-      onItem(item, ++seen > initial)
-    },
+    onItem: (item) => onItem(item, item.revision > before),
     onError,
     resume: true,
   })
-  initial = feed.initial
-  for (const item of early.splice(0)) {
-    try {
-      onItem(item, ++seen > initial)
-    } catch (e) {
-      onError(e)
-    }
-  }
 
   const sweepOnce = () => {
     const t = now()

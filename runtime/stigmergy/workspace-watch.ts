@@ -144,19 +144,13 @@ export async function startStatusWatch(args: StatusWatchArgs): Promise<Workspace
     }
   }
 
-  let count = 0
-  let initial = Number.POSITIVE_INFINITY
-  const early: KvItem[] = []
+  // At or below the stream's last sequence when the watch began: an artifact that already existed.
+  const before = (await args.store.jsm.streams.info(args.store.stream)).state.last_seq
   const feed = await openKvFeed(args.nc, args.store, args.filter, {
-    onItem: (item) => {
-      if (initial === Number.POSITIVE_INFINITY) early.push(item)
-      else onItem(item, ++count > initial)
-    },
+    onItem: (item) => onItem(item, item.revision > before),
     onError,
     resume: true,
   })
-  initial = feed.initial
-  for (const item of early.splice(0)) onItem(item, ++count > initial)
   const timer = claim !== undefined ? setInterval(reapOnce, reapIntervalMs) : undefined
   timer?.unref?.()
 
