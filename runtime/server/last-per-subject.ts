@@ -26,12 +26,16 @@ export async function readLastPerSubject(nc: NatsConnection, stream: string, fil
   const want = Math.min(total, o.max ?? total)
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject, ...(o.headersOnly ? { headers_only: true } : {}) })
   let seen = 0
+  /** A message is read once: nats-server 2.9 can deliver one twice when a subject is written as the consumer is made. */
+  let lastSeq = 0
   try {
     while (seen < want) {
       const batch = await consumer.fetch({ max_messages: Math.min(want - seen, o.batch), expires: 5_000 })
       let got = 0
       for await (const m of batch) {
         got++
+        if (m.seq <= lastSeq) continue
+        lastSeq = m.seq
         seen++
         const op = m.headers?.get(KV_OPERATION_HEADER)
         if (op !== "DEL" && op !== "PURGE") each(m)
