@@ -68,8 +68,8 @@ export class StreamMarks {
 /**
  * What `changed(key, seq, record)` returns for the stream's messages after `after` (a record is
  * undefined for a delete), read with an ordered consumer up to the stream's last message when the
- * read began (or until nothing is pending). Throws when
- * the stream cannot be read (the caller then reads each lease).
+ * read began (or until nothing is pending). Throws when the stream cannot be read (the caller
+ * then reads each lease).
  */
 export async function leasesChangedSince<T>(nc: NatsConnection, jsm: JetStreamManager, after: number, changed: (key: string, seq: number, record: LeaseRecord | undefined) => T | undefined): Promise<T[]> {
   const stream = bucketStream(LEASES_BUCKET)

@@ -101,9 +101,9 @@ export async function openKvFeed(nc: NatsConnection, store: FeedStore, filter: s
       return
     }
     lastDseq = meta.consumerSeq
-    // A last-per-subject start can deliver a message twice: nats-server 2.9 takes the stream's
-    // last sequence before the subjects' last messages, and resumes after the first, so a write
-    // in between comes again (watches count the first deliveries as what already existed)
+    // A last-per-subject start can deliver a message twice: nats-server 2.9 notes the stream's
+    // last sequence, then reads each subject's last message, and once it has sent those goes on
+    // after the sequence it noted, so a write that landed in between comes twice
     if (meta.streamSeq <= lastSeq) return
     lastSeq = meta.streamSeq
     try {

@@ -193,7 +193,8 @@ export async function readOne(store: KvStore, key: string): Promise<KvItem | und
 /**
  * The last message of every key matching `filter` (including delete markers: callers skip them),
  * read by one push feed. Resolves once the feed has delivered as many keys as the server counted
- * for the filter when the consumer was made (the snapshot), or sends an idle heartbeat.
+ * for the filter when the consumer was made (the snapshot), or sends an idle heartbeat, or at most
+ * `SNAPSHOT_GRACE_MS` after it said nothing is pending.
  */
 export async function readLatest(store: KvStore, filter: string): Promise<KvItem[]> {
   return await readLatestAs(store, filter, (item) => item)
