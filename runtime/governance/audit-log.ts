@@ -162,15 +162,24 @@ export function createAuditLog(nc: NatsConnection, node: string, options: AuditL
       const batch = c.queue.slice(0, AUDIT_DEFAULTS.maxBatch)
       batches++
       let { seq, hash } = c.head
-      const sent = batch.map((p) => {
+      const sent = batch.map((p, i) => {
         const body: ReceiptBody = { v: 1, n: seq + 1, tenant: c.tenant, kind: p.kind, at: p.at, node, key: options.key.keyId, prev: hash, detail: p.detail }
         const bytes = sealReceipt(body, options.key)
         const expected = seq
         seq += 1
         hash = receiptHash(bytes)
-        // over the connection's reply inbox (server/stored-publish.ts): no request object, timer
-        // and stack-capturing errors per receipt, which cost more than the signature
-        const ack = storedPublish(nc, auditSubject(c.tenant, p.kind), bytes, { msgId: p.id, expectedLastSequence: expected, timeoutMs: KV_TIMEOUT_MS })
+        // The batch goes out pipelined. A receipt after the first expects its predecessor to be
+        // the stream's last message, not only the sequence: when another node's receipt took the
+        // predecessor's place (which was then refused), the sequence alone would match and this
+        // one would be stored linked to a receipt that is not in the chain.
+        // Over the connection's reply inbox (server/stored-publish.ts): no request object, timer
+        // and stack-capturing errors per receipt, which cost more than the signature.
+        const ack = storedPublish(nc, auditSubject(c.tenant, p.kind), bytes, {
+          msgId: p.id,
+          expectedLastSequence: expected,
+          ...(i > 0 ? { expectedLastMsgId: batch[i - 1]!.id } : {}),
+          timeoutMs: KV_TIMEOUT_MS,
+        })
         return { hash, ack }
       })
       const results = await Promise.allSettled(sent.map((s) => s.ack))
@@ -182,7 +191,9 @@ export function createAuditLog(nc: NatsConnection, node: string, options: AuditL
         if (r.status === "fulfilled") {
           const ack = r.value
           if (!ack.duplicate) appended++
-          if (!failed) last = { seq: ack.seq, hash: sent[i]!.hash }
+          // a duplicate (stored by an earlier try whose answer was lost) was sealed then, with
+          // another position: the head is what the stream says, read again below
+          if (!failed) last = ack.duplicate ? undefined : { seq: ack.seq, hash: sent[i]!.hash }
           p.done?.resolve()
         } else {
           failed = true

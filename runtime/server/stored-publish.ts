@@ -40,6 +40,8 @@ export interface StoreOptions {
   readonly expectedLastSubjectSequence?: number
   /** Only store if the stream's last sequence is this (a hash chain's head). */
   readonly expectedLastSequence?: number
+  /** Only store if the stream's last message has this message id (a chain's link to the message before). */
+  readonly expectedLastMsgId?: string
   readonly headers?: Record<string, string>
   readonly timeoutMs?: number
 }
@@ -47,11 +49,12 @@ export interface StoreOptions {
 /** Publishes to a stream and resolves with its acknowledgement. */
 export function storedPublish(nc: NatsConnection, subject: string, data: string | Uint8Array, o: StoreOptions = {}): Promise<StoredAck> {
   let h: MsgHdrs | undefined
-  if (o.msgId !== undefined || o.expectedLastSubjectSequence !== undefined || o.expectedLastSequence !== undefined || o.headers) {
+  if (o.msgId !== undefined || o.expectedLastSubjectSequence !== undefined || o.expectedLastSequence !== undefined || o.expectedLastMsgId !== undefined || o.headers) {
     h = makeHeaders()
     if (o.msgId !== undefined) h.set("Nats-Msg-Id", o.msgId)
     if (o.expectedLastSubjectSequence !== undefined) h.set("Nats-Expected-Last-Subject-Sequence", String(o.expectedLastSubjectSequence))
     if (o.expectedLastSequence !== undefined) h.set("Nats-Expected-Last-Sequence", String(o.expectedLastSequence))
+    if (o.expectedLastMsgId !== undefined) h.set("Nats-Expected-Last-Msg-Id", o.expectedLastMsgId)
     if (o.headers) for (const [k, v] of Object.entries(o.headers)) h.set(k, v)
   }
   return requestReply(nc, subject, data, o.timeoutMs ?? 10_000, h).then(ackOf, (e) => {

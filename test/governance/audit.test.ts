@@ -71,6 +71,25 @@ describe("audit", () => {
     expect(JSON.parse(tail.out).map((r: { seq: number }) => r.seq)).toEqual([398, 399, 400])
   })
 
+  // A batch goes out pipelined, each receipt expecting the stream's last sequence to be the one
+  // before it. When another writer's receipt took the first one's place, the first was refused,
+  // yet the second found the sequence it expected and was stored, linked to a receipt that never
+  // was: a chain broken for good. Each receipt after the first of a batch now also expects the
+  // stream's last message to be its predecessor (by message id).
+  it("audit - four nodes noting receipts in bursts at once keep one chain that verifies", async () => {
+    const writers = [await gov("node-w1"), await gov("node-w2"), await gov("node-w3"), await gov("node-w4")]
+    const perWriter = 250
+    for (let burst = 0; burst < 10; burst++) {
+      for (const [w, g] of writers.entries()) for (let i = 0; i < perWriter / 10; i++) g.audit.note("hooli", "pheromone", { w, burst, i })
+      await new Promise((r) => setTimeout(r, 3))
+    }
+    for (const g of writers) await g.audit.flush()
+    const { messages } = await readAuditStream(broker.nc, "hooli")
+    expect(messages.length).toBe(writers.length * perWriter)
+    const keys = await readKeys(await new Kvm(broker.nc).open(AUDIT_KEYS_BUCKET))
+    expect(verifyChain(messages, keys)).toEqual({ ok: true, checked: messages.length, startsAt: 1, lastSeq: messages.length })
+  })
+
   it("audit - a bad kind is refused and nothing is written", async () => {
     const g = await gov("node-c")
     await expect(g.record("acme", "no.dots", {})).rejects.toMatchObject({ _tag: "GovernanceError", code: "invalid" })
