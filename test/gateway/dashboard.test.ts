@@ -32,6 +32,16 @@ afterAll(async () => {
 })
 
 /** A page signed in with `token`, recording every console error and page error. */
+/**
+ * Clicks a button of a live panel. The panels are redrawn as events arrive, so the element
+ * puppeteer found can be replaced before its click lands ("Node is detached from document"):
+ * the button is found and clicked in one step inside the page instead.
+ */
+async function clickLive(page: Page, selector: string): Promise<void> {
+  await page.waitForSelector(selector, { timeout: 60_000 })
+  await page.$eval(selector, (e) => (e as any).click())
+}
+
 async function signedIn(token: string, tenant?: string): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.createBrowserContext()
   const page = await context.newPage()
@@ -88,7 +98,7 @@ describe.skipIf(!haveChromium)("gateway dashboard", () => {
 
     // resubmitted from the page, the task runs again and now completes
     FAILING.delete("dash-dl")
-    await page.click('[data-resubmit="dash-dl"]')
+    await clickLive(page, '[data-resubmit="dash-dl"]')
     await waitUntil(async () => ((await (await s.call(s.tokens.acme, "GET", "/v1/tasks/dash-dl")).json()) as any).value?.state === "completed", { timeoutMs: 60_000, message: "the resubmitted task completed" })
     await page.waitForSelector('[data-dead-letter="dash-dl"]', { hidden: true, timeout: 60_000 })
     await page.waitForSelector('[data-task="dash-dl"][data-state="completed"]', { timeout: 60_000 })
@@ -107,7 +117,7 @@ describe.skipIf(!haveChromium)("gateway dashboard", () => {
     })
     expect(filed.record.status).toBe("pending")
     await page.waitForSelector('[data-approval="dash-approval"][data-status="pending"]', { timeout: 60_000 })
-    await page.click('[data-approve="dash-approval"]')
+    await clickLive(page, '[data-approve="dash-approval"]')
     await page.waitForSelector('[data-approval="dash-approval"][data-status="approved"]', { timeout: 60_000 })
     const decided = await s.node.governance!.approvals.get("acme", "dash-approval")
     expect(decided).toMatchObject({ status: "approved", decidedBy: "ops" })
