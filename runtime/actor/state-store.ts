@@ -16,13 +16,12 @@
  * Reads go to the stream's leader (`load`, `current`), not to any replica: a replica that lags
  * (one that was cut off a moment ago) would hand out an older checkpoint.
  */
-import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { TaggedError } from "../../subjects/errors.ts"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm, type KV } from "@nats-io/kv"
 import { bucketStream } from "../../subjects/cluster.ts"
 import { stateKey, STATE_BUCKET } from "../../subjects/kv.ts"
-import { kvSubject } from "../../subjects/jetstream.ts"
+import { isWrongLastSequence, kvSubject } from "../../subjects/jetstream.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { stripPrototypeKeys } from "../limits/safe-json.ts"
 import { retrying } from "../../supervisors/backoff.ts"

@@ -177,7 +177,7 @@ export function createAuditLog(nc: NatsConnection, node: string, options: AuditL
         const ack = storedPublish(nc, auditSubject(c.tenant, p.kind), bytes, {
           msgId: p.id,
           expectedLastSequence: expected,
-          ...(i > 0 ? { expectedLastMsgId: batch[i - 1]!.id } : {}),
+          expectedLastMsgId: i > 0 ? batch[i - 1]!.id : undefined,
           timeoutMs: KV_TIMEOUT_MS,
         })
         return { hash, ack }
