@@ -19,6 +19,11 @@
  *   ants._sys.node.<nodeId>.members|actors         the same, one node
  *   ants._sys.node.<nodeId>.ping                   liveness probe: answered with {"node","incarnation"};
  *                                                  "no responders" means the node is gone
+ *   $SYS.REQ.ACCOUNT.PING.CONNZ                    nats-server's account-scoped connection listing
+ *                                                  (body {"cid"}): every server answers with its own
+ *                                                  connections; a node taken for dead is gone for
+ *                                                  sure when its servers no longer list its
+ *                                                  connections (runtime/cluster/gone-check.ts)
  */
 export { bucketStream } from "./jetstream.ts"
 import { ROOT, nodeSubject, nodesBroadcastSubject, token, type AgentSubjectParts, type ActorAddress } from "./grammar.ts"
@@ -120,6 +125,9 @@ export const NODES_ACTORS_SUBJECT = nodesBroadcastSubject("actors")
 export function nodeMembersSubject(nodeId: string): string {
   return nodeSubject(nodeId, "members")
 }
+
+/** nats-server's connection listing for the requester's account, answered by every server. */
+export const ACCOUNT_CONNZ_SUBJECT = "$SYS.REQ.ACCOUNT.PING.CONNZ"
 
 export function nodePingSubject(nodeId: string): string {
   return nodeSubject(nodeId, "ping")

@@ -25,8 +25,10 @@
  *                could otherwise approve its own action or relax its own policy).
  *   node         what a runtime node needs: the whole ants.> space, the runtime's KV and
  *                JetStream API ($KV.>, $JS.>), its own inboxes, and answers to any request it
- *                receives (allow_responses), including tenants' _INBOX_<t> replies. Not $SYS.>
- *                nor subjects of other applications sharing the server.
+ *                receives (allow_responses), including tenants' _INBOX_<t> replies, and the
+ *                server's connection listing of its own account ($SYS.REQ.ACCOUNT.PING.CONNZ: is
+ *                a silent member's connection gone?). No other $SYS subject, nor subjects of
+ *                other applications sharing the server.
  *   operator     what the `ants` command line needs: the same spaces as a node (it inspects
  *                nodes, resets supervisors, manages dead letters and pheromones of any tenant),
  *                without answering other principals' requests.
@@ -34,6 +36,7 @@
 import { PARTITIONS, ROOT, token } from "./grammar.ts"
 import { AUDIT_KEYS_BUCKET, approvalsSubject, auditStreamName } from "./governance.ts"
 import { PHEROMONE_BUCKET, WORKSPACE_BUCKET } from "./pheromones.ts"
+import { ACCOUNT_CONNZ_SUBJECT } from "./cluster.ts"
 
 /** A nats-server permissions block. */
 export interface Permissions {
@@ -99,7 +102,7 @@ export function tenantPermissions(tenant: string): Permissions {
 const RUNTIME_SPACE: ReadonlyArray<string> = [`${ROOT}.>`, "$KV.>", "$JS.>", "_INBOX.>"]
 
 export function nodePermissions(): Permissions {
-  return { publish: { allow: RUNTIME_SPACE }, subscribe: { allow: [`${ROOT}.>`, "_INBOX.>"] }, allowResponses: true }
+  return { publish: { allow: [...RUNTIME_SPACE, ACCOUNT_CONNZ_SUBJECT] }, subscribe: { allow: [`${ROOT}.>`, "_INBOX.>"] }, allowResponses: true }
 }
 
 export function operatorPermissions(): Permissions {

@@ -41,7 +41,7 @@ import { clusterGuarantees, storeReplicas, type Guarantees } from "./guarantees.
 import { Leases, isLeaseHeldError, type LostLease } from "./leases.ts"
 import type { LeaseGuard, LocalActivation } from "./local-actors.ts"
 import { Membership } from "./membership.ts"
-import { createOutOfTouch } from "./out-of-touch.ts"
+import { createOutOfTouch, recheckOnReconnect } from "./out-of-touch.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
 import { assignPartitions } from "./rendezvous.ts"
 import { newerHolder } from "./type-versions.ts"
@@ -93,7 +93,9 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       queueReconcile()
     },
     onSelfExpired: (since) => recheck("its membership entry had expired", since),
+    onDowned: (by) => void leases.dropAll(`node ${by} took node ${me} for dead (its connections were gone)`),
     heldTasks: deps.heldTasks,
+    connections: () => [nc, deps.controlNc ?? nc, ...(deps.lanes?.connections() ?? [])],
     onDead: (node, last) => {
       deaths.set(node, Date.now())
       const live = [...membership.members.keys()].filter((n) => n !== node).sort()
@@ -111,6 +113,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     replicas: deps.replicas,
     leaseTtlMs: options.leaseTtlMs,
     isLive: (n) => membership.isLive(n), heardAgo: (n) => membership.heardAgo(n), takeoverAfterMs: membership.expiryMs,
+    graceWait: (n, ms) => membership.heard.wait(n, ms),
     log: (l, m) => log(l, m),
   })
 
@@ -361,14 +364,9 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       await nc.flush()
       await membership.start()
       started = true
-      // a node that lost its connection may have been taken for dead meanwhile: re-check its leases
-      void (async () => {
-        for await (const st of nc.status()) {
-          if (closed) break
-          if (st.type !== "reconnect") continue
-          recheck("its connection to NATS was lost for a while")
-        }
-      })().catch(() => undefined)
+      // a node that lost a connection may have been taken for dead meanwhile: a beat, then its leases
+      recheckOnReconnect([nc, deps.controlNc ?? nc], recheck, () => closed)
+      deps.lanes?.onReconnect(() => recheck("a connection of its inbound lanes was lost for a while", undefined, true))
       await reconcile()
       if (options.mail !== false) {
         mail = await startMailDelivery(nc, { ...(options.mail ?? {}), replicas: deps.replicas, watchOwner: watchOwner, log: (l, m) => log(l, m) })

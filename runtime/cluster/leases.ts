@@ -87,6 +87,8 @@ export interface LeaseOptions {
   readonly heardAgo?: (node: string) => number | undefined
   /** A lease of a node heard from less than this long ago is not taken over yet (default 0). */
   readonly takeoverAfterMs?: number
+  /** Waits out a holder's grace: resolves after `ms`, or at once when the holder is gone for sure (gone-check.ts). */
+  readonly graceWait?: (node: string, ms: number) => Promise<void>
   readonly log: (level: "info" | "warn" | "error", message: string) => void
 }
 
@@ -161,7 +163,7 @@ export class Leases {
         const grace = this.o.takeoverAfterMs ?? 0
         if (ago !== undefined && ago < grace) {
           // taken for dead, but it may still be serving behind a partition until its silence stops it
-          await new Promise((r) => setTimeout(r, grace - ago))
+          await (this.o.graceWait?.(rec!.node, grace - ago) ?? new Promise((r) => setTimeout(r, grace - ago)))
           attempt--
           continue
         }
@@ -398,6 +400,16 @@ export class Leases {
       if (!this.held.delete(h)) return
       this.lose(h, `lease of ${key} was taken over by another node`)
     }
+  }
+
+  /** This node was taken for dead (another node removed its entry): any of its leases may be taken over now, so every activation stops and its lease is released at the revision held (one taken over stays the taker's). */
+  dropAll(reason: string): number {
+    const all = [...this.held.values()]
+    for (const h of all) {
+      this.release(h)
+      this.lose(h, reason)
+    }
+    return all.length
   }
 
   /** Tells the holder its lease is lost (it was taken off the held leases already). */

@@ -16,6 +16,9 @@
  *   connection is gone (a killed process's socket closes), so a crashed node is usually taken
  *   for dead within about `1.5 × heartbeatMs`, long before `expiryMs`. A node that joins probes
  *   every member it finds, so entries left by a node that just died do not delay it.
+ * - A node taken for dead whose servers confirm that its connections are gone (gone-check.ts)
+ *   has its entry removed with a marker naming the prober, fenced by the entry's revision:
+ *   every member then takes it for dead at once and its leases are taken over with no grace.
  * - "No responders" removes a member only when it also missed a heartbeat, or when the caller
  *   already saw "no responders" from it (a forwarded ask: `force`), and never while this node's
  *   own view is frozen, its connection is down, or within `expiryMs` after it reconnected: a
@@ -29,16 +32,17 @@
  *   lease it holds) and writes a fresh entry.
  */
 import { isWrongLastSequence } from "../../subjects/jetstream.ts"
-import { hostname } from "node:os"
 import { openBucket } from "./kv-buckets.ts"
 import { retrying } from "../../supervisors/backoff.ts"
 import { errors, type NatsConnection, type Subscription } from "@nats-io/nats-core"
 import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
 import { ClockSkew } from "./clock-skew.ts"
-
-import { MEMBERSHIP_DEFAULTS, type Member, type MemberRecord, type MemberState } from "./member-record.ts"
-import { ownersAmong, versionsEntry } from "./type-versions.ts"
+import { HeardFrom } from "./heard-from.ts"
+import { confirmGone, connRefs, downedBy } from "./gone-check.ts"
+import { answerPings, ConnectionState } from "./liveness.ts"
+import { MEMBERSHIP_DEFAULTS, memberRecord, type Member, type MemberRecord, type MemberState } from "./member-record.ts"
+import { ownersAmong } from "./type-versions.ts"
 
 export { MEMBERSHIP_DEFAULTS }
 export type { Member, MemberRecord, MemberState } from "./member-record.ts"
@@ -64,6 +68,10 @@ export interface MembershipOptions {
   readonly onDead?: (node: string, last: MemberRecord) => void
   /** The durable tasks this node holds (ack subjects), advertised in its entry. */
   readonly heldTasks?: () => ReadonlyArray<string>
+  /** Every connection of this node (advertised in its entry; default: the membership's own). */
+  readonly connections?: () => Iterable<NatsConnection>
+  /** Called when this node finds that another node removed its entry, taking it for dead (gone-check.ts): its actors may be taken over any moment. */
+  readonly onDowned?: (by: string) => void
 }
 
 const encoder = new TextEncoder()
@@ -72,8 +80,8 @@ const REFRESH_MS = 20
 
 export class Membership {
   readonly members = new Map<string, Member>()
-  /** When each node was last heard from, kept past its death (a minute) for the lease grace (leases.ts). */
-  private readonly heard = new Map<string, number>()
+  /** When each node was last heard from, kept past its death for the lease grace (heard-from.ts). */
+  readonly heard = new HeardFrom()
   private readonly skew: ClockSkew
   readonly heartbeatMs: number
   readonly expiryMs: number
@@ -95,8 +103,7 @@ export class Membership {
   private stopped = false
   private pingSub: Subscription | undefined
   private readonly probing = new Map<string, number>()
-  private disconnected = false
-  private reconnectedAt = 0
+  private conn!: ConnectionState
   private initialized!: Promise<void>
   private markInitialized!: () => void
 
@@ -114,25 +121,8 @@ export class Membership {
   /** Opens the bucket, writes this node's entry and returns once the current members are known. */
   async start(): Promise<void> {
     this.kv = await openBucket(this.nc, MEMBERS_BUCKET, { history: 1, ttl: this.expiryMs, replicas: this.o.replicas ?? 1 }, this.o.log)
-    this.pingSub = this.nc.subscribe(nodePingSubject(this.o.nodeId), {
-      callback: (_e, m) => {
-        try {
-          m.respond(encoder.encode(JSON.stringify({ node: this.o.nodeId, incarnation: this.o.incarnation })))
-        } catch {
-          // closing
-        }
-      },
-    })
-    void (async () => {
-      for await (const st of this.nc.status()) {
-        if (this.stopped) break
-        if (st.type === "disconnect" || st.type === "reconnecting") this.disconnected = true
-        else if (st.type === "reconnect") {
-          this.disconnected = false
-          this.reconnectedAt = Date.now()
-        }
-      }
-    })().catch(() => undefined)
+    this.pingSub = answerPings(this.nc, this.o.nodeId, this.o.incarnation)
+    this.conn = new ConnectionState(this.nc, () => this.stopped)
     this.initialized = new Promise((r) => (this.markInitialized = r))
     // a replicated bucket that was just created may not take writes for a moment
     this.revision = await retrying(() => this.kv.put(memberKey(this.o.nodeId), this.encode()), 20_000)
@@ -152,8 +142,7 @@ export class Membership {
 
   /** Milliseconds since `node` was last heard from; undefined when it left gracefully or was never heard. */
   heardAgo(node: string): number | undefined {
-    const t = this.heard.get(node)
-    return t === undefined ? undefined : Date.now() - t
+    return this.heard.ago(node)
   }
 
   /** Whether `node` is a live member (up or leaving) in this node's view. */
@@ -194,6 +183,13 @@ export class Membership {
     }, REFRESH_MS)
   }
 
+  /** Writes a heartbeat now; true when it landed (or this node re-joined after it was taken for dead). */
+  async beatNow(): Promise<boolean> {
+    const before = this.lastBeatOk
+    await this.heartbeat()
+    return this.lastBeatOk !== before
+  }
+
   /** Graceful leave: removes the entry (others see the delete at once) and stops. */
   async leave(): Promise<void> {
     this.stop()
@@ -214,21 +210,9 @@ export class Membership {
   }
 
   private record(): MemberRecord {
-    const held = this.o.heldTasks?.()
-    return {
-      v: 1,
-      node: this.o.nodeId,
-      incarnation: this.o.incarnation,
-      state: this.state,
-      types: this.o.types(),
-      ...versionsEntry(this.o.versions?.()),
-      serving: this.serving,
-      startedAt: this.startedAt,
-      at: new Date().toISOString(),
-      host: hostname(),
-      pid: process.pid,
-      ...(held && held.length > 0 ? { tasks: held.slice(0, 256) } : {}),
-    }
+    const o = this.o
+    const conns = connRefs(o.connections?.() ?? [this.nc])
+    return memberRecord({ node: o.nodeId, incarnation: o.incarnation, state: this.state, types: o.types(), versions: o.versions?.(), serving: this.serving, startedAt: this.startedAt, tasks: o.heldTasks?.(), conns })
   }
 
   private encode(): Uint8Array {
@@ -277,8 +261,12 @@ export class Membership {
           return
         }
         if (this.stopped) return
-        this.o.log("warn", `membership entry of ${this.o.nodeId} had expired (this node stalled for more than ${this.expiryMs} ms); verifying leases and re-joining`)
-        this.o.onSelfExpired(this.lastBeatOk)
+        const by = entry?.operation === "DEL" ? downedBy(entry.value) : undefined
+        this.o.log("warn", by !== undefined
+          ? `node ${by} took node ${this.o.nodeId} for dead (its servers no longer listed its connections); stopping its activations and re-joining`
+          : `membership entry of ${this.o.nodeId} had expired (this node stalled for more than ${this.expiryMs} ms); verifying leases and re-joining`)
+        if (by !== undefined && this.o.onDowned) this.o.onDowned(by)
+        else this.o.onSelfExpired(this.lastBeatOk)
         try {
           const again = Date.now()
           this.revision = await this.kv.put(key, this.encode())
@@ -310,11 +298,13 @@ export class Membership {
     const now = Date.now()
     if (e.operation !== "PUT") {
       if (e.key === this.o.nodeId) return
-      this.heard.delete(e.key)
-      if (this.members.delete(e.key)) {
-        this.o.log("info", `node ${e.key} left`)
-        this.o.onChange()
-      }
+      this.heard.forget(e.key)
+      const m = this.members.get(e.key)
+      if (m === undefined || !this.members.delete(e.key)) return
+      const by = downedBy(e.value)
+      this.o.log(by === undefined ? "info" : "warn", by === undefined ? `node ${e.key} left` : `node ${e.key} is gone: node ${by} found its connections closed; taken for dead`)
+      if (by !== undefined) this.o.onDead?.(e.key, m.record)
+      this.o.onChange()
       return
     }
     const record = safeJson(e)
@@ -333,7 +323,7 @@ export class Membership {
     const prev = this.members.get(e.key)
     // an entry from before we watched counts from when it was written (it may be a dead node's last beat)
     const lastSeen = prev || e.isUpdate ? now : Math.max(now - this.expiryMs, Math.min(now, e.created.getTime()))
-    this.members.set(e.key, { record, lastSeen })
+    this.members.set(e.key, { record, revision: e.revision, lastSeen })
     this.heard.set(e.key, lastSeen)
     if (
       !prev ||
@@ -353,7 +343,7 @@ export class Membership {
    * up and did not just move to another server (interest still propagating over the routes).
    */
   private canJudge(now: number): boolean {
-    return !this.stale && !this.disconnected && !this.nc.isClosed() && now - this.reconnectedAt > this.expiryMs
+    return !this.stale && !this.conn.disconnected && !this.nc.isClosed() && now - this.conn.reconnectedAt > this.expiryMs
   }
 
   /**
@@ -379,6 +369,12 @@ export class Membership {
           this.o.log("warn", `node ${node} is gone (no responders on its ping subject, last heartbeat ${Date.now() - m.lastSeen} ms ago): taken for dead`)
           this.o.onDead?.(node, m.record)
           this.o.onChange()
+          // gone for sure (its servers no longer list its connections): no grace for its leases
+          void confirmGone(this.nc, node, m, this.o.nodeId).then((sure) => {
+            if (!sure) return
+            this.heard.forget(node)
+            this.o.log("info", `node ${node} is gone for sure (its servers no longer list its connections): its actors are taken over at once`)
+          })
         }
       }
     }
@@ -386,7 +382,7 @@ export class Membership {
 
   private sweep(): void {
     const now = Date.now()
-    for (const [id, t] of this.heard) if (now - t > 60_000 && !this.members.has(id)) this.heard.delete(id)
+    this.heard.sweep(now, (id) => this.members.has(id))
     for (const [id, m] of this.members) {
       if (id !== this.o.nodeId && now - m.lastSeen > 1.5 * this.heartbeatMs) void this.probe(id)
     }

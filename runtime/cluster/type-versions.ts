@@ -14,12 +14,6 @@ export function versionOf(record: Pick<MemberRecord, "versions">, type: string):
   return record.versions?.[type] ?? 1
 }
 
-/** The entry's `versions`: only types above version 1, and nothing when there are none (entries stay as they were). */
-export function versionsEntry(all: Readonly<Record<string, number>> | undefined): { versions?: Record<string, number> } {
-  const above = Object.entries(all ?? {}).filter(([, v]) => v > 1)
-  return above.length > 0 ? { versions: Object.fromEntries(above) } : {}
-}
-
 /** Members that own partitions for `type`: up (not leaving), hosting the type, and running its highest version among them. */
 export function ownersAmong(members: ReadonlyMap<string, Member>, type: string): string[] {
   let out: string[] = []

@@ -64,6 +64,10 @@ export interface LaneStats {
 export interface InboundLanes {
   subscribe(partition: number, dispatch: (m: Msg) => void): PartitionSubscription
   stats(): LaneStats
+  /** The lanes' connections that are open (advertised in the node's member entry). */
+  connections(): NatsConnection[]
+  /** Calls `listener` whenever a lane's connection comes back after it was lost. */
+  onReconnect(listener: () => void): void
   close(): Promise<void>
 }
 
@@ -71,6 +75,8 @@ interface Lane {
   readonly name: string
   readonly nc: Promise<NatsConnection>
   readonly partitions: Set<Slot>
+  /** The connection once open. */
+  open?: NatsConnection
 }
 
 interface Slot {
@@ -111,6 +117,7 @@ export function createInboundLanes(
   const lanes: Lane[] = []
   let moves = 0
   let disconnects = 0
+  const reconnected: Array<() => void> = []
   let closed = false
   let windowStart = Date.now()
 
@@ -151,7 +158,9 @@ export function createInboundLanes(
     }
     lanes.push(lane)
     void lane.nc.then(async (nc) => {
+      lane.open = nc
       for await (const s of nc.status()) {
+        if (s.type === "reconnect") for (const l of reconnected) l()
         if (s.type !== "disconnect") continue
         disconnects++
         log("warn", `inbound ${name} (partitions ${[...lane.partitions].map((x) => x.p).join(", ")}) lost its connection; a server drops one it cannot send to fast enough (slow consumer), and the messages it had queued for it are lost; reconnecting`)
@@ -260,6 +269,8 @@ export function createInboundLanes(
         },
       }
     },
+    connections: () => lanes.flatMap((l) => (l.open ? [l.open] : [])),
+    onReconnect: (listener) => void reconnected.push(listener),
     stats: () => ({ hot: [...slots].filter((s) => s.lane !== undefined).map((s) => s.p).sort((a, b) => a - b), lanes: lanes.length, moves, disconnects }),
     async close() {
       closed = true

@@ -132,7 +132,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? NODE_DEFAULTS.shutdownTimeoutMs,
       log,
       controlNc,
-      ...(lanes ? { subscribePartition: lanes.subscribe } : {}),
+      ...(lanes ? { subscribePartition: lanes.subscribe, lanes } : {}),
       heldTasks: () => heldAckSubjects(nc),
       messages: () => ledger.totals(),
       onNodeDead: (node, last, releaser) => {
