@@ -11,10 +11,10 @@
  *   (within `2 × heartbeatMs + 200 ms`). When it does not (the bucket's stream is electing a
  *   leader, the connection is down), its view is frozen: nobody is declared dead. When its own
  *   heartbeats come back, everybody gets a fresh `expiryMs` of grace.
- * - A member that missed a heartbeat (`1.5 × heartbeatMs`) is probed on
+ * - A member whose heartbeat is late (`LATE × heartbeatMs` since the last) is probed on
  *   ants._sys.node.<id>.ping. NATS answers "no responders" at once when the node's
  *   connection is gone (a killed process's socket closes), so a crashed node is usually taken
- *   for dead within about `1.5 × heartbeatMs`, long before `expiryMs`. A node that joins probes
+ *   for dead within about `LATE × heartbeatMs`, long before `expiryMs`. A node that joins probes
  *   every member it finds, so entries left by a node that just died do not delay it.
  * - A node taken for dead whose servers confirm that its connections are gone (gone-check.ts)
  *   has its entry removed with a marker naming the prober, fenced by the entry's revision:
@@ -75,6 +75,12 @@ export interface MembershipOptions {
 }
 
 const encoder = new TextEncoder()
+/**
+ * A member not heard from for this many heartbeat periods is probed (a ping: answered at once by
+ * a live node, however loaded). Only a little over one period: a crashed node is found about a
+ * heartbeat after its last beat, and a probe is all a merely late beat costs.
+ */
+const LATE = 1.1
 /** How soon `refresh` writes: long enough to carry a burst of newly held tasks in one entry. */
 const REFRESH_MS = 20
 
@@ -133,7 +139,7 @@ export class Membership {
     // entries of nodes that died a moment ago are still in the bucket: ask NATS whether they are there
     await Promise.all([...this.members.keys()].filter((m) => m !== this.o.nodeId).map((m) => this.probe(m)))
     this.timer = setInterval(() => void this.heartbeat(), this.heartbeatMs)
-    this.sweeper = setInterval(() => this.sweep(), Math.max(25, Math.floor(this.heartbeatMs / 3)))
+    this.sweeper = setInterval(() => this.sweep(), Math.max(25, Math.floor(this.heartbeatMs / 6)))
   }
 
   get id(): string {
@@ -362,7 +368,7 @@ export class Membership {
       if (noResponders && !this.stopped && this.members.has(node) && node !== this.o.nodeId) {
         const m = this.members.get(node)!
         const now = Date.now()
-        const missed = asked - m.lastSeen > 1.5 * this.heartbeatMs
+        const missed = asked - m.lastSeen > LATE * this.heartbeatMs
         // a heartbeat that arrived while we asked proves it alive after all
         if (m.lastSeen < asked && (missed || force) && this.canJudge(now)) {
           this.members.delete(node)
@@ -384,7 +390,7 @@ export class Membership {
     const now = Date.now()
     this.heard.sweep(now, (id) => this.members.has(id))
     for (const [id, m] of this.members) {
-      if (id !== this.o.nodeId && now - m.lastSeen > 1.5 * this.heartbeatMs) void this.probe(id)
+      if (id !== this.o.nodeId && now - m.lastSeen > LATE * this.heartbeatMs) void this.probe(id)
     }
     if (now - this.ownSeenAt > this.staleMs) {
       this.stale = true
