@@ -14,7 +14,8 @@ import { listNodes } from "../../runtime/cluster/inspect-client.ts"
 import { agentSubject, nodeSubject, nodesBroadcastSubject, taskSubject, topicSubject } from "../../subjects/grammar.ts"
 import { STATE_BUCKET, stateKey } from "../../subjects/kv.ts"
 import { TASKS_DLQ_STREAM, TASKS_STREAM, taskDeadLetterSubject, taskStatusSubject } from "../../subjects/tasks.ts"
-import { MAIL_STREAM } from "../../subjects/cluster.ts"
+import { ACCOUNT_CONNZ_SUBJECT, MAIL_STREAM } from "../../subjects/cluster.ts"
+import { allConnectionsGone, connRefs } from "../../runtime/cluster/gone-check.ts"
 import { confWithTenants, type AuthConf } from "../helpers/nats-conf.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 
@@ -141,6 +142,17 @@ describe("principals", () => {
     const asNode = await connect({ servers: server.url, ...auth.as("node") })
     await refusedSubscription(asNode, ">")
     await refusedSubscription(asNode, "$SYS.>")
+    await asNode.close()
+  })
+
+  it("principals - the node principal lists its account's connections (to tell a crashed node), a tenant cannot; no other $SYS request is open to either", async () => {
+    const asNode = watchViolations(await connect({ servers: server.url, ...auth.as("node") }))
+    // the running node's own entry names its connections; the server lists them, and a crash would show as their absence
+    const [me] = connRefs([asNode])
+    expect(await allConnectionsGone(asNode, [me])).toBe(false)
+    expect(await allConnectionsGone(asNode, [{ s: me.s, c: 999_999 }])).toBe(true)
+    await refusedRequest(asNode, "$SYS.REQ.SERVER.PING.CONNZ")
+    await refusedRequest(acme, ACCOUNT_CONNZ_SUBJECT)
     await asNode.close()
   })
 })
