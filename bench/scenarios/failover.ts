@@ -12,7 +12,9 @@
  * answered: each caller retries a failed attempt for up to 10 s), failed ask attempts
  * (timeouts, `unavailable`, retries included), both counted from the first repeat's settle on,
  * and counter regressions (increments acknowledged but not yet checkpointed when the node
- * died). No raw-NATS baseline.
+ * died). Last, the node holding the most actors is stopped for 1 s (SIGSTOP, SIGCONT): the
+ * actors that answered from another node meanwhile or in the 2 s after (target: none; a stall
+ * is not a crash). No raw-NATS baseline.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { createMessaging } from "../../runtime/client/messaging.ts"
@@ -26,6 +28,8 @@ import type { Scenario, ScenarioContext } from "../types.ts"
 const ASK_TIMEOUT_MS = 500
 const CALLERS = 16
 const PROBE_EVERY_MS = 20
+/** How long the stall step stops a node (the issue: no takeover during a 1 s event-loop stall). */
+const STALL_MS = 1_000
 /** A caller gives an ask up (an answer lost) when no attempt was answered for this long. */
 const GIVE_UP_MS = 10_000
 
@@ -94,6 +98,13 @@ function startLoad(nc: NatsConnection, ids: ReadonlyArray<string>, rate: number 
     }
   }
   return { load, done: Promise.all(Array.from({ length: CALLERS }, worker)).then(() => undefined) }
+}
+
+/** The node holding the most actors (by their last answers), with those actors. */
+function stallVictim(procs: ReadonlyArray<NodeProc>, ids: ReadonlyArray<string>, load: Load): { proc: NodeProc; actors: string[] } | undefined {
+  const on = (p: NodeProc) => ids.filter((id) => load.lastNode.get(id) === p.nodeId)
+  const proc = [...procs].sort((a, b) => on(b).length - on(a).length)[0]
+  return proc && on(proc).length > 0 ? { proc, actors: on(proc) } : undefined
 }
 
 export const failoverScenario: Scenario = {
@@ -177,6 +188,21 @@ export const failoverScenario: Scenario = {
         load.watch = undefined
         ctx.progress(0.1 + (0.9 * (r + 0.7)) / R, `repeat ${r + 1}/${R}: recovered in ${times.length ? Math.round(max(times)) : "?"} ms; starting a replacement`)
         if (r < R - 1) procs.push(await startNodeProc({ url: ctx.natsUrl, nodeId: `bench-fo-${serial++}`, role: "failover" }))
+      }
+      // a stall is not a crash: the node holding the most actors stops for STALL_MS (SIGSTOP) and
+      // goes on (SIGCONT); none of its actors may answer from another node meanwhile or after
+      await sleep(ctx.quick ? 1500 : 3000)
+      const stall = stallVictim(procs, ids, load)
+      if (stall) {
+        ctx.progress(0.97, `a ${STALL_MS} ms stall of ${stall.proc.nodeId} (${stall.actors.length} actors): none may move`)
+        load.watch = { since: performance.now(), victim: stall.proc.nodeId, firstOk: new Map() }
+        stall.proc.child.kill("SIGSTOP")
+        await sleep(STALL_MS)
+        stall.proc.child.kill("SIGCONT")
+        await sleep(2_000)
+        const moved = stall.actors.filter((id) => load.watch!.firstOk.has(id)).length
+        load.watch = undefined
+        ctx.record({ metric: `actors moved by a ${STALL_MS} ms stall`, value: moved, unit: "actors", better: "lower", target: "value <= 0", params: { stalled: stall.actors.length, stallMs: STALL_MS } })
       }
       // every ask in flight has its answer or its timeout before anything is counted
       load.stop = true
