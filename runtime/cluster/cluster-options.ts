@@ -57,8 +57,8 @@ export interface ClusterDeps {
   readonly controlNc?: NatsConnection
   /** Subscribes to a partition this node owns (the node's inbound lanes move a flooded one to a connection of its own). Default: on `nc`. */
   readonly subscribePartition?: (partition: number, dispatch: (msg: Msg) => void) => PartitionSubscription
-  /** The node's inbound lanes' connections (runtime/node/inbound-lanes.ts): advertised in its member entry, and a reconnect of one re-checks its leases. */
-  readonly lanes?: { connections(): Iterable<NatsConnection>; onReconnect(listener: () => void): void }
+  /** The node's inbound lanes' connections (runtime/node/inbound-lanes.ts): advertised in its member entry, and watched with the others (out-of-touch.ts: cut off). */
+  readonly lanes?: { connections(): Iterable<NatsConnection>; onStatus(listener: (nc: NatsConnection, up: boolean) => void): void }
   /** The node's message accounting, summed (inspection shows it in `ants nodes`). */
   readonly messages?: () => MessageTotals
   /** Ack subjects of the durable tasks this node holds (advertised in its membership entry). */

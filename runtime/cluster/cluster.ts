@@ -29,7 +29,7 @@
  * longer a member) and restores the last checkpoint.
  */
 import { randomUUID } from "node:crypto"
-import type { Msg, Subscription } from "@nats-io/nats-core"
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
 import { routeSubscription } from "../../subjects/cluster.ts"
 import { POOL_ID } from "../../subjects/elastic.ts"
 import { PARTITIONS, partitionQueue, partitionSubscription, type AgentSubjectParts } from "../../subjects/grammar.ts"
@@ -41,7 +41,7 @@ import { clusterGuarantees, storeReplicas, type Guarantees } from "./guarantees.
 import { Leases, isLeaseHeldError, type LostLease } from "./leases.ts"
 import type { LeaseGuard, LocalActivation } from "./local-actors.ts"
 import { Membership } from "./membership.ts"
-import { createOutOfTouch, recheckOnReconnect } from "./out-of-touch.ts"
+import { createOutOfTouch, watchConnection } from "./out-of-touch.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
 import { assignPartitions } from "./rendezvous.ts"
 import { newerHolder } from "./type-versions.ts"
@@ -78,6 +78,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   let reconcileQueued = false
   /** When each node was last taken for dead (durable deliveries to its actors then stop waiting). */
   const deaths = new Map<string, number>()
+  const allConnections = () => new Set([nc, deps.controlNc ?? nc, ...(deps.lanes?.connections() ?? [])])
 
   const membership = new Membership(deps.controlNc ?? nc, {
     nodeId: me,
@@ -95,7 +96,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     onSelfExpired: (since) => recheck("its membership entry had expired", since),
     onDowned: (by) => void leases.dropAll(`node ${by} took node ${me} for dead (its connections were gone)`),
     heldTasks: deps.heldTasks,
-    connections: () => [nc, deps.controlNc ?? nc, ...(deps.lanes?.connections() ?? [])],
+    connections: () => allConnections(),
     onDead: (node, last) => {
       deaths.set(node, Date.now())
       const live = [...membership.members.keys()].filter((n) => n !== node).sort()
@@ -118,7 +119,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   })
 
   // --- out of touch (out-of-touch.ts) ------------------------------------------------------
-  const { recheck, outOfTouch } = createOutOfTouch({ me, leases, membership: () => membership, leaving: () => leaving, log })
+  const { recheck, outOfTouch, connection } = createOutOfTouch({ me, main: nc, leases, membership: () => membership, leaving: () => leaving, log })
 
   // --- ownership ---------------------------------------------------------------------------
   const ownersOf = (type: string): Array<string | undefined> => {
@@ -364,9 +365,10 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       await nc.flush()
       await membership.start()
       started = true
-      // a node that lost a connection may have been taken for dead meanwhile: a beat, then its leases
-      recheckOnReconnect([nc, deps.controlNc ?? nc], recheck, () => closed)
-      deps.lanes?.onReconnect(() => recheck("a connection of its inbound lanes was lost for a while", undefined, true))
+      // a node that lost its connections may have been taken for dead meanwhile: its leases are re-checked
+      const changed = (c: NatsConnection, up: boolean) => connection(c, up, allConnections())
+      for (const c of new Set([nc, deps.controlNc ?? nc])) watchConnection(c, changed, () => closed)
+      deps.lanes?.onStatus(changed)
       await reconcile()
       if (options.mail !== false) {
         mail = await startMailDelivery(nc, { ...(options.mail ?? {}), replicas: deps.replicas, watchOwner: watchOwner, log: (l, m) => log(l, m) })

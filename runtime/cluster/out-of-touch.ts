@@ -5,11 +5,13 @@
  * stops before they start. A re-check runs when its entry expired, when it could heartbeat
  * again after a silence, and after its connection to NATS came back.
  *
- * After a connection came back the re-check first lands a heartbeat (tried every 50 ms, for at
- * most `BEAT_TRIES`): a node whose connections were all gone may have been taken for dead at
- * once meanwhile (gone-check.ts), which removed its entry at the revision it had; its first
- * heartbeat then finds the removal and stops every activation (membership.ts `onDowned`), and
- * until the beat lands it refuses, so it never serves an actor taken over meanwhile.
+ * Cut off: when every connection of the node is down at once (main, control, lanes), it may be
+ * taken for dead at once (gone-check.ts: its servers no longer list any of its connections),
+ * which removes its entry at the revision it had. So from then on it refuses, and once a
+ * connection is back it first lands a heartbeat (tried every 50 ms, at most `BEAT_TRIES`
+ * times): a heartbeat that finds the removal stops every activation (membership.ts
+ * `onDowned`). It serves again only after the beat and the re-check, so it never serves an
+ * actor taken over meanwhile, whichever connection came back first.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { Leases } from "./leases.ts"
@@ -22,6 +24,8 @@ export interface OutOfTouchDeps {
   readonly me: string
   readonly leases: Pick<Leases, "verifyAll">
   readonly membership: () => Pick<Membership, "silentFor" | "expiryMs" | "heartbeatMs" | "beatNow">
+  /** The node's main connection: its coming back re-checks the leases (as does a cut-off's end). */
+  readonly main: NatsConnection
   /** A leaving node hands its actors over: it is never out of touch. */
   readonly leaving: () => boolean
   readonly log: (level: "info" | "warn" | "error", message: string) => void
@@ -32,6 +36,9 @@ export function createOutOfTouch(d: OutOfTouchDeps) {
   let again: { why: string; beatFirst: boolean } | undefined
   /** Send time of the last heartbeat that landed before the silences not re-checked yet. */
   let silenceFrom: number | undefined
+  /** Connections of the node that are down now; every one down at once: cut off. */
+  const down = new Set<NatsConnection>()
+  let cutOff = false
   /**
    * Re-checks every lease this node holds (stopping the activations taken over meanwhile), once
    * at a time; a reason that comes while one runs starts another after it. `since`: when the
@@ -49,7 +56,11 @@ export function createOutOfTouch(d: OutOfTouchDeps) {
     }
     const checking = silenceFrom
     resuming = (beatFirst ? landBeat() : Promise.resolve())
-      .then(() => d.leases.verifyAll(checking))
+      .then(() => {
+        // a beat landed (or the silence rule refuses from here): no removal can follow unseen
+        if (beatFirst) cutOff = false
+        return d.leases.verifyAll(checking)
+      })
       .then((n) => {
         if (silenceFrom === checking) silenceFrom = undefined
         if (n > 0) d.log("warn", `${n} actor(s) of node ${d.me} were taken over by other nodes, or their leases could not be read, after ${why}; their activations here stopped`)
@@ -69,19 +80,29 @@ export function createOutOfTouch(d: OutOfTouchDeps) {
   const outOfTouch = (now?: number) => {
     if (d.leaving()) return false
     const m = d.membership()
-    return resuming !== null || m.silentFor(now) > m.expiryMs - m.heartbeatMs
+    return cutOff || resuming !== null || m.silentFor(now) > m.expiryMs - m.heartbeatMs
   }
-  return { recheck, outOfTouch }
+  /** A connection of the node went down (`up` false) or came back; `all`: every connection it has now. */
+  const connection = (nc: NatsConnection, up: boolean, all: Iterable<NatsConnection>) => {
+    if (!up) {
+      down.add(nc)
+      if ([...all].every((c) => down.has(c) || c.isClosed())) cutOff = true
+      return
+    }
+    down.delete(nc)
+    if (cutOff) recheck("every connection of it to NATS was lost for a while", undefined, true)
+    else if (nc === d.main) recheck("its connection to NATS was lost for a while")
+  }
+  return { recheck, outOfTouch, connection }
 }
 
-/** Re-checks (heartbeat first) whenever one of `connections` comes back after it was lost, until `closed`. */
-export function recheckOnReconnect(connections: Iterable<NatsConnection>, recheck: (why: string, since?: number, beatFirst?: boolean) => void, closed: () => boolean): void {
-  for (const nc of new Set(connections)) {
-    void (async () => {
-      for await (const st of nc.status()) {
-        if (closed()) break
-        if (st.type === "reconnect") recheck("its connection to NATS was lost for a while", undefined, true)
-      }
-    })().catch(() => undefined)
-  }
+/** Calls `changed(nc, up)` whenever `nc` goes down or comes back, until `closed`. */
+export function watchConnection(nc: NatsConnection, changed: (nc: NatsConnection, up: boolean) => void, closed: () => boolean): void {
+  void (async () => {
+    for await (const st of nc.status()) {
+      if (closed()) break
+      if (st.type === "disconnect") changed(nc, false)
+      else if (st.type === "reconnect") changed(nc, true)
+    }
+  })().catch(() => undefined)
 }

@@ -66,8 +66,8 @@ export interface InboundLanes {
   stats(): LaneStats
   /** The lanes' connections that are open (advertised in the node's member entry). */
   connections(): NatsConnection[]
-  /** Calls `listener` whenever a lane's connection comes back after it was lost. */
-  onReconnect(listener: () => void): void
+  /** Calls `listener` whenever a lane's connection goes down or comes back (`up`). */
+  onStatus(listener: (nc: NatsConnection, up: boolean) => void): void
   close(): Promise<void>
 }
 
@@ -117,7 +117,7 @@ export function createInboundLanes(
   const lanes: Lane[] = []
   let moves = 0
   let disconnects = 0
-  const reconnected: Array<() => void> = []
+  const statusListeners: Array<(nc: NatsConnection, up: boolean) => void> = []
   let closed = false
   let windowStart = Date.now()
 
@@ -160,7 +160,7 @@ export function createInboundLanes(
     void lane.nc.then(async (nc) => {
       lane.open = nc
       for await (const s of nc.status()) {
-        if (s.type === "reconnect") for (const l of reconnected) l()
+        if (s.type === "reconnect" || s.type === "disconnect") for (const l of statusListeners) l(nc, s.type === "reconnect")
         if (s.type !== "disconnect") continue
         disconnects++
         log("warn", `inbound ${name} (partitions ${[...lane.partitions].map((x) => x.p).join(", ")}) lost its connection; a server drops one it cannot send to fast enough (slow consumer), and the messages it had queued for it are lost; reconnecting`)
@@ -270,7 +270,7 @@ export function createInboundLanes(
       }
     },
     connections: () => lanes.flatMap((l) => (l.open ? [l.open] : [])),
-    onReconnect: (listener) => void reconnected.push(listener),
+    onStatus: (listener) => void statusListeners.push(listener),
     stats: () => ({ hot: [...slots].filter((s) => s.lane !== undefined).map((s) => s.p).sort((a, b) => a - b), lanes: lanes.length, moves, disconnects }),
     async close() {
       closed = true
