@@ -18,6 +18,7 @@ import { STATE_BUCKET } from "../../subjects/kv.ts"
 import { rawConnect, startNatsCluster, type NatsCluster } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { nodeProcesses, settledNodes, type NodeProcesses } from "./fixtures/node-processes.ts"
+import { askStream as askStreamOn, expectMonotonic } from "./fixtures/ask-stream.ts"
 
 const BIN = new URL("../../runtime/cli/bin.mjs", import.meta.url).pathname
 const EXAMPLES = new URL("../../actors/examples/index.ts", import.meta.url).pathname
@@ -30,45 +31,7 @@ let procs: NodeProcesses
 const startChild = (id: string) => procs.start(id)
 const stopChild = (id: string, signal: "SIGTERM" | "SIGKILL") => procs.stop(id, signal)
 const settled = (ids: string[]) => settledNodes(nc, ids)
-
-interface Answer {
-  /** When the ask was sent. */
-  readonly sent: number
-  /** When its answer arrived (or it failed). */
-  readonly at: number
-  readonly node?: string
-  readonly count?: number
-  readonly error?: string
-}
-
-/** Asks `where.<id>.Hit` in a loop per actor; records every answer. */
-function askStream(ids: string[], timeoutMs = 2_000) {
-  const answers = new Map<string, Answer[]>(ids.map((id) => [id, []]))
-  let stop = false
-  const loop = async (id: string) => {
-    while (!stop) {
-      const at = Date.now()
-      try {
-        const r = JSON.parse(dec.decode((await nc.request(`ants.default.agent.where.${id}.Hit`, enc.encode("{}"), { timeout: timeoutMs })).data))
-        answers.get(id)!.push(r.ok ? { sent: at, at: Date.now(), node: r.value.node, count: r.value.count } : { sent: at, at, error: r.error.code })
-        if (!r.ok) await new Promise((r) => setTimeout(r, 20))
-      } catch (e) {
-        answers.get(id)!.push({ sent: at, at, error: (e as Error).message })
-        await new Promise((r) => setTimeout(r, 20))
-      }
-    }
-  }
-  const running = Promise.all(ids.map(loop))
-  return {
-    answers,
-    ok: (id: string) => answers.get(id)!.filter((a) => a.error === undefined),
-    failures: () => [...answers].flatMap(([id, a]) => a.filter((x) => x.error !== undefined).map((x) => `${id}: ${x.error}`)),
-    async stop() {
-      stop = true
-      await running
-    },
-  }
-}
+const askStream = (ids: string[], timeoutMs?: number) => askStreamOn(nc, ids, timeoutMs)
 
 /** Lifecycle events of `where` actors: which node holds each actor active, and any overlap. */
 function watchActivations() {
@@ -95,11 +58,6 @@ function watchActivations() {
     },
     stop: () => sub.unsubscribe(),
   }
-}
-
-/** Counts of one actor, in answer order: strictly increasing (no answer from a second activation, nothing acknowledged lost). */
-function expectMonotonic(counts: number[]): void {
-  for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeGreaterThan(counts[i - 1])
 }
 
 beforeAll(async () => {

@@ -22,14 +22,15 @@ import { MEMBERS_BUCKET } from "../../subjects/cluster.ts"
 import { rawConnect, startNatsCluster, type NatsCluster } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { nodeProcesses, settledNodes, type NodeProcesses } from "./fixtures/node-processes.ts"
+import { askStream as askStreamOn, expectMonotonic } from "./fixtures/ask-stream.ts"
 
 const enc = new TextEncoder()
-const dec = new TextDecoder()
 const EXPIRY_MS = 20_000
 
 let cluster: NatsCluster
 let nc: NatsConnection
 let procs: NodeProcesses
+const askStream = (ids: string[], timeoutMs?: number) => askStreamOn(nc, ids, timeoutMs)
 
 beforeAll(async () => {
   cluster = await startNatsCluster(3)
@@ -51,46 +52,6 @@ afterAll(async () => {
   await nc?.close()
   await cluster?.stop()
 })
-
-interface Answer {
-  readonly sent: number
-  readonly at: number
-  readonly node?: string
-  readonly count?: number
-  readonly error?: string
-}
-
-/** Asks `where.<id>.Hit` in a loop per actor; records every answer. */
-function askStream(ids: string[], timeoutMs = 500) {
-  const answers = new Map<string, Answer[]>(ids.map((id) => [id, []]))
-  let stop = false
-  const loop = async (id: string) => {
-    while (!stop) {
-      const sent = Date.now()
-      try {
-        const r = JSON.parse(dec.decode((await nc.request(`ants.default.agent.where.${id}.Hit`, enc.encode("{}"), { timeout: timeoutMs })).data))
-        answers.get(id)!.push(r.ok ? { sent, at: Date.now(), node: r.value.node, count: r.value.count } : { sent, at: Date.now(), error: r.error.code })
-        if (!r.ok) await new Promise((r) => setTimeout(r, 20))
-      } catch (e) {
-        answers.get(id)!.push({ sent, at: Date.now(), error: (e as Error).message })
-        await new Promise((r) => setTimeout(r, 20))
-      }
-    }
-  }
-  const running = Promise.all(ids.map(loop))
-  return {
-    ok: (id: string) => answers.get(id)!.filter((a) => a.error === undefined),
-    async stop() {
-      stop = true
-      await running
-    },
-  }
-}
-
-/** Counts strictly increase: no answer from a second activation, nothing acknowledged lost. */
-function expectMonotonic(counts: number[]): void {
-  for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeGreaterThan(counts[i - 1])
-}
 
 /** The node holding the most of `ids` active, and those actors. */
 async function busiest(ids: string[]): Promise<[string, string[]]> {
