@@ -10,7 +10,8 @@
  * is gone for sure when every server that held one of its connections answers the
  * account-scoped connection listing (`$SYS.REQ.ACCOUNT.PING.CONNZ`, one request per
  * connection, filtered by client id) without it. A server that does not answer (cut off, or
- * restarted: a new server id) leaves the question open, and the grace applies.
+ * restarted: a new server id) leaves the question open: it is asked again each heartbeat
+ * period while the grace lasts, and the grace applies.
  *
  * Gone for sure, its entry is removed with a delete marker that names the prober (body
  * `{"downedBy","at"}`), written only if the entry is still at the revision the prober last saw
@@ -33,7 +34,7 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 /** How long the servers get to answer a connection listing. */
-export const CONNZ_WAIT_MS = 250
+export const CONNZ_WAIT_MS = 500
 
 /** The connections this node has now, as servers know them (skipped: one not connected). */
 export function connRefs(ncs: Iterable<NatsConnection>): ConnRef[] {
@@ -87,9 +88,18 @@ export async function allConnectionsGone(nc: NatsConnection, refs: ReadonlyArray
   return answers.every(Boolean)
 }
 
-/** Whether `node`, just taken for dead as `m`, is gone for sure: its connections are gone and its entry was removed at the revision judged on (`by`: this node). */
-export async function confirmGone(nc: NatsConnection, node: string, m: Member, by: string): Promise<boolean> {
-  return (await allConnectionsGone(nc, m.record.conns)) && (await markDowned(nc, node, m.revision, by))
+/**
+ * Whether `node`, just taken for dead as `m`, is gone for sure: its connections are gone and its
+ * entry was removed at the revision judged on (`by`: this node). Asked again every `retryMs`
+ * while `stillDead()` (a loaded server may answer late, a store may time out); false once it is
+ * not (the node came back, its grace ran out, another node removed it).
+ */
+export async function confirmGone(nc: NatsConnection, node: string, m: Member, by: string, stillDead: () => boolean, retryMs: number): Promise<boolean> {
+  while (stillDead()) {
+    if ((await allConnectionsGone(nc, m.record.conns)) && (await markDowned(nc, node, m.revision, by))) return true
+    await new Promise((r) => setTimeout(r, retryMs))
+  }
+  return false
 }
 
 /** What a delete marker written by `markDowned` carries. */

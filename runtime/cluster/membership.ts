@@ -376,7 +376,8 @@ export class Membership {
           this.o.onDead?.(node, m.record)
           this.o.onChange()
           // gone for sure (its servers no longer list its connections): no grace for its leases
-          void confirmGone(this.nc, node, m, this.o.nodeId).then((sure) => {
+          const stillDead = () => !this.stopped && !this.members.has(node) && (this.heard.ago(node) ?? Infinity) < this.expiryMs
+          void confirmGone(this.nc, node, m, this.o.nodeId, stillDead, this.heartbeatMs).then((sure) => {
             if (!sure) return
             this.heard.forget(node)
             this.o.log("info", `node ${node} is gone for sure (its servers no longer list its connections): its actors are taken over at once`)

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
 import { listActors, listNodes } from "../../runtime/cluster/inspect-client.ts"
-import { allConnectionsGone, connRefs, markDowned } from "../../runtime/cluster/gone-check.ts"
+import { allConnectionsGone, confirmGone, connRefs, downedBy, markDowned } from "../../runtime/cluster/gone-check.ts"
 import type { MemberRecord } from "../../runtime/cluster/member-record.ts"
 import { MEMBERS_BUCKET } from "../../subjects/cluster.ts"
 import { rawConnect, startNatsCluster, type NatsCluster } from "../helpers/nats.ts"
@@ -80,6 +80,28 @@ describe("gone for sure (3 nats-servers, membership expiry 20 s)", () => {
     expect(await allConnectionsGone(nc, [{ s: mine[0].s, c: 999_999 }])).toBe(true)
     expect(await allConnectionsGone(nc, [{ s: "NOSUCHSERVER", c: mine[0].c }])).toBe(false)
     expect(await allConnectionsGone(nc, [])).toBe(false)
+  }, 30_000)
+
+  it("gone-check - a confirmation is asked again while the member stays dead, and removes its entry only at the revision judged on", async () => {
+    const kv = await new Kvm(nc).open(MEMBERS_BUCKET)
+    const record = (conns: MemberRecord["conns"]): MemberRecord => ({ v: 1, node: "ghost", incarnation: "g", state: "up", types: [], serving: [], startedAt: "", at: "", host: "", pid: 0, conns })
+    const [mine] = connRefs([nc])
+    // a server that never answers: asked once per period until the member is no longer dead
+    let asked = 0
+    const never = { record: record([{ s: "NOSUCHSERVER", c: 1 }]), revision: await kv.put("ghost", enc.encode("{}")), lastSeen: 0 }
+    expect(await confirmGone(nc, "ghost", never, "tester", () => ++asked <= 3, 10)).toBe(false)
+    expect(asked).toBe(4)
+    // gone by its server's answer, but a beat landed since the revision judged on: not removed
+    const gone = { record: record([{ s: mine.s, c: 999_999 }]), revision: never.revision, lastSeen: 0 }
+    const beat = await kv.put("ghost", enc.encode("{}"))
+    let tries = 0
+    expect(await confirmGone(nc, "ghost", gone, "tester", () => ++tries <= 2, 10)).toBe(false)
+    expect((await kv.get("ghost"))?.operation).toBe("PUT")
+    // at the revision of its last beat: removed, with a marker naming the prober
+    expect(await confirmGone(nc, "ghost", { ...gone, revision: beat }, "tester", () => true, 10)).toBe(true)
+    const marker = await kv.get("ghost")
+    expect(marker?.operation).toBe("DEL")
+    expect(downedBy(marker!.value)).toBe("tester")
   }, 30_000)
 
   it("gone-check - a stall of 1 s (SIGSTOP): its connections are still listed and nothing is taken over", async () => {
