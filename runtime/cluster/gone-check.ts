@@ -26,6 +26,7 @@
  */
 import { createInbox, type NatsConnection } from "@nats-io/nats-core"
 import { storedPublish } from "../server/stored-publish.ts"
+import { inboxPrefixOf } from "../server/reply-inbox.ts"
 import { kvSubject } from "../../subjects/jetstream.ts"
 import { ACCOUNT_CONNZ_SUBJECT, MEMBERS_BUCKET, memberKey } from "../../subjects/cluster.ts"
 import type { ConnRef, Member } from "./member-record.ts"
@@ -53,7 +54,7 @@ export function connRefs(ncs: Iterable<NatsConnection>): ConnRef[] {
  * does not answer within `waitMs`.
  */
 export async function connectionGone(nc: NatsConnection, ref: ConnRef, waitMs = CONNZ_WAIT_MS): Promise<boolean> {
-  const inbox = createInbox((nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix)
+  const inbox = createInbox(inboxPrefixOf(nc))
   return await new Promise<boolean>((resolve) => {
     const sub = nc.subscribe(inbox, {
       callback: (_e, m) => {

@@ -5,6 +5,7 @@
  */
 import { createInbox, type NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
+import { inboxPrefixOf } from "../server/reply-inbox.ts"
 import { MEMBERS_BUCKET, NODES_ACTORS_SUBJECT, NODES_MEMBERS_SUBJECT } from "../../subjects/cluster.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
 import { actorName } from "../../subjects/grammar.ts"
@@ -35,7 +36,7 @@ export async function memberCount(nc: NatsConnection, withinMs = 500): Promise<n
 /** Publishes one request and collects every `ok` reply until `expected` arrived or `timeoutMs` passed. */
 export async function gather<T>(nc: NatsConnection, subject: string, body: unknown, opts: { timeoutMs?: number; expected?: number } = {}): Promise<T[]> {
   const timeoutMs = opts.timeoutMs ?? INSPECT_DEFAULT_TIMEOUT_MS
-  const inbox = createInbox((nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix)
+  const inbox = createInbox(inboxPrefixOf(nc))
   const out: T[] = []
   const sub = nc.subscribe(inbox)
   const timer = setTimeout(() => sub.unsubscribe(), timeoutMs)

@@ -44,8 +44,7 @@ class ReplyInbox {
     private readonly nc: NatsConnection,
     private readonly forget: () => void,
   ) {
-    const prefix = (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix
-    const inbox = createInbox(prefix)
+    const inbox = createInbox(inboxPrefixOf(nc))
     this.base = `${inbox}.`
     this.sub = nc.subscribe(`${inbox}.*`, { callback: (err, m) => (err ? this.failAll(err) : this.deliver(m)) })
     void nc.closed().then((e) => this.failAll(e ?? new errors.ClosedConnectionError()))
@@ -117,6 +116,11 @@ class ReplyInbox {
     for (const p of this.pending.values()) p.reject(e)
     this.pending.clear()
   }
+}
+
+/** The connection's `inboxPrefix` option (default `_INBOX`), which nats.js keeps on the connection. */
+export function inboxPrefixOf(nc: NatsConnection): string | undefined {
+  return (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix || undefined
 }
 
 const inboxes = new WeakMap<NatsConnection, ReplyInbox>()

@@ -16,6 +16,7 @@
  */
 import { createInbox, nanos, nuid, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core"
 import { kvOperationOf } from "../../subjects/pheromones.ts"
+import { inboxPrefixOf } from "../server/reply-inbox.ts"
 import { kvKeyOffset, kvSubject, parseAckSubject } from "../../subjects/jetstream.ts"
 import type { JetStreamManager } from "@nats-io/jetstream"
 
@@ -191,11 +192,6 @@ export async function openKvFeed(nc: NatsConnection, store: FeedStore, filter: s
       if (cur?.name) await store.jsm.consumers.delete(store.stream, cur.name).catch(() => false)
     },
   }
-}
-
-/** The connection's `inboxPrefix` option (default `_INBOX`), which nats.js keeps on the connection. */
-export function inboxPrefixOf(nc: NatsConnection): string | undefined {
-  return (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix || undefined
 }
 
 /** The `header` of a message without headers (a plain put: most of what detection reads). */
