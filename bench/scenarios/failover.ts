@@ -100,11 +100,11 @@ function startLoad(nc: NatsConnection, ids: ReadonlyArray<string>, rate: number 
   return { load, done: Promise.all(Array.from({ length: CALLERS }, worker)).then(() => undefined) }
 }
 
-/** The node holding the most actors (by their last answers), with those actors. */
-function stallVictim(procs: ReadonlyArray<NodeProc>, ids: ReadonlyArray<string>, load: Load): { proc: NodeProc; actors: string[] } | undefined {
+/** The node process holding the most actors (by their last answers), with those actors (perhaps none). */
+function busiest(procs: ReadonlyArray<NodeProc>, ids: ReadonlyArray<string>, load: Load): { proc: NodeProc; actors: string[] } {
   const on = (p: NodeProc) => ids.filter((id) => load.lastNode.get(id) === p.nodeId)
-  const proc = [...procs].sort((a, b) => on(b).length - on(a).length)[0]
-  return proc && on(proc).length > 0 ? { proc, actors: on(proc) } : undefined
+  const proc = [...procs].sort((a, b) => on(b).length - on(a).length)[0]!
+  return { proc, actors: on(proc) }
 }
 
 export const failoverScenario: Scenario = {
@@ -147,13 +147,7 @@ export const failoverScenario: Scenario = {
           retriedBefore = load.retried
           asksBefore = load.asks
         }
-        const byNode = new Map<string, string[]>()
-        for (const id of ids) {
-          const n = load.lastNode.get(id)
-          if (n) byNode.set(n, [...(byNode.get(n) ?? []), id])
-        }
-        const victim = [...procs].sort((a, b) => (byNode.get(b.nodeId)?.length ?? 0) - (byNode.get(a.nodeId)?.length ?? 0))[0]
-        const affected = byNode.get(victim.nodeId) ?? []
+        const { proc: victim, actors: affected } = busiest(procs, ids, load)
         affectedTotal += affected.length
         ctx.progress(0.1 + (0.9 * r) / R, `repeat ${r + 1}/${R}: kill -9 ${victim.nodeId} (${affected.length} actors)`)
         const tKill = performance.now()
@@ -192,8 +186,8 @@ export const failoverScenario: Scenario = {
       // a stall is not a crash: the node holding the most actors stops for STALL_MS (SIGSTOP) and
       // goes on (SIGCONT); none of its actors may answer from another node meanwhile or after
       await sleep(ctx.quick ? 1500 : 3000)
-      const stall = stallVictim(procs, ids, load)
-      if (stall) {
+      const stall = busiest(procs, ids, load)
+      if (stall.actors.length > 0) {
         ctx.progress(0.97, `a ${STALL_MS} ms stall of ${stall.proc.nodeId} (${stall.actors.length} actors): none may move`)
         load.watch = { since: performance.now(), victim: stall.proc.nodeId, firstOk: new Map() }
         stall.proc.child.kill("SIGSTOP")

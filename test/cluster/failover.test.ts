@@ -12,13 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { headers, type NatsConnection } from "@nats-io/nats-core"
 import { jetstreamManager } from "@nats-io/jetstream"
 import { Kvm } from "@nats-io/kv"
-import { listActors, listNodes } from "../../runtime/cluster/inspect-client.ts"
+import { listNodes } from "../../runtime/cluster/inspect-client.ts"
 import { bucketStream, LEASES_BUCKET, MAIL_CONSUMER, MAIL_STREAM, MEMBERS_BUCKET } from "../../subjects/cluster.ts"
 import { STATE_BUCKET } from "../../subjects/kv.ts"
 import { rawConnect, startNatsCluster, type NatsCluster } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { nodeProcesses, settledNodes, type NodeProcesses } from "./fixtures/node-processes.ts"
-import { askStream as askStreamOn, expectMonotonic } from "./fixtures/ask-stream.ts"
+import { askStream as askStreamOn, busiestHolder, expectMonotonic } from "./fixtures/ask-stream.ts"
 
 const BIN = new URL("../../runtime/cli/bin.mjs", import.meta.url).pathname
 const EXAMPLES = new URL("../../actors/examples/index.ts", import.meta.url).pathname
@@ -166,12 +166,9 @@ describe("cluster across processes (3 nats-servers, R3)", () => {
     // short ask timeout: an ask that was in flight on the killed node is lost and retried
     const s = askStream(ids, 500)
     try {
-      await waitUntil(() => ids.every((id) => s.ok(id).length >= 2), { timeoutMs: 20_000 })
+      await s.answering()
       // the victim: the node holding the most of our actors
-      const { actors } = await listActors(nc, { type: "where" })
-      const byNode = new Map<string, string[]>()
-      for (const a of actors) if (ids.includes(a.id) && a.state !== "sleeping") byNode.set(a.node, [...(byNode.get(a.node) ?? []), a.id])
-      const [victim, moved] = [...byNode].sort((a, b) => b[1].length - a[1].length)[0]
+      const [victim, moved] = await busiestHolder(nc, ids)
       expect(moved.length).toBeGreaterThan(0)
       const lastBefore = new Map(moved.map((id) => [id, s.ok(id).at(-1)?.count ?? 0]))
       const lastOkSent = new Map(moved.map((id) => [id, s.ok(id).at(-1)?.sent ?? 0]))
@@ -274,11 +271,8 @@ describe("cluster across processes (3 nats-servers, R3)", () => {
     const acts = watchActivations()
     const s = askStream(ids, 1_000)
     try {
-      await waitUntil(() => ids.every((id) => s.ok(id).length >= 2), { timeoutMs: 20_000 })
-      const { actors } = await listActors(nc, { type: "where" })
-      const byNode = new Map<string, string[]>()
-      for (const a of actors) if (ids.includes(a.id) && a.state !== "sleeping") byNode.set(a.node, [...(byNode.get(a.node) ?? []), a.id])
-      const [victim, moved] = [...byNode].sort((a, b) => b[1].length - a[1].length)[0]
+      await s.answering()
+      const [victim, moved] = await busiestHolder(nc, ids)
       const p = procs.children.get(victim)!
       const stoppedAt = Date.now()
       p.kill("SIGSTOP")
@@ -309,7 +303,7 @@ describe("cluster across processes (3 nats-servers, R3)", () => {
     await settled(live)
     const s = askStream(ids, 3_000)
     try {
-      await waitUntil(() => ids.every((id) => s.ok(id).length >= 2), { timeoutMs: 20_000 })
+      await s.answering()
       // the server that leads the actor-state bucket (the one whose loss forces a JetStream leader election)
       const jsm = await jetstreamManager(nc)
       const leader = (await jsm.streams.info(bucketStream(STATE_BUCKET))).cluster?.leader

@@ -22,7 +22,7 @@ import { MEMBERS_BUCKET } from "../../subjects/cluster.ts"
 import { rawConnect, startNatsCluster, type NatsCluster } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { nodeProcesses, settledNodes, type NodeProcesses } from "./fixtures/node-processes.ts"
-import { askStream as askStreamOn, expectMonotonic } from "./fixtures/ask-stream.ts"
+import { askStream as askStreamOn, busiestHolder, expectMonotonic } from "./fixtures/ask-stream.ts"
 
 const enc = new TextEncoder()
 const EXPIRY_MS = 20_000
@@ -52,14 +52,6 @@ afterAll(async () => {
   await nc?.close()
   await cluster?.stop()
 })
-
-/** The node holding the most of `ids` active, and those actors. */
-async function busiest(ids: string[]): Promise<[string, string[]]> {
-  const { actors } = await listActors(nc, { type: "where" })
-  const byNode = new Map<string, string[]>()
-  for (const a of actors) if (ids.includes(a.id) && a.state !== "sleeping") byNode.set(a.node, [...(byNode.get(a.node) ?? []), a.id])
-  return [...byNode].sort((a, b) => b[1].length - a[1].length)[0]
-}
 
 async function memberEntry(node: string): Promise<{ record: MemberRecord; revision: number } | undefined> {
   const e = await (await new Kvm(nc).open(MEMBERS_BUCKET)).get(node)
@@ -108,8 +100,8 @@ describe("gone for sure (3 nats-servers, membership expiry 20 s)", () => {
     const ids = Array.from({ length: 8 }, (_, i) => `s${i}`)
     const s = askStream(ids, 2_000)
     try {
-      await waitUntil(() => ids.every((id) => s.ok(id).length >= 2), { timeoutMs: 20_000 })
-      const [victim, held] = await busiest(ids)
+      await s.answering()
+      const [victim, held] = await busiestHolder(nc, ids)
       const before = (await listNodes(nc)).reduce((n, x) => n + x.takeovers, 0)
       const p = procs.children.get(victim)!
       const stoppedAt = Date.now()
@@ -134,8 +126,8 @@ describe("gone for sure (3 nats-servers, membership expiry 20 s)", () => {
     const ids = Array.from({ length: 8 }, (_, i) => `d${i}`)
     const s = askStream(ids, 1_000)
     try {
-      await waitUntil(() => ids.every((id) => s.ok(id).length >= 2), { timeoutMs: 20_000 })
-      const [victim, held] = await busiest(ids)
+      await s.answering()
+      const [victim, held] = await busiestHolder(nc, ids)
       // actors asked once and then left alone: no message makes a survivor take them over
       const idle = Array.from({ length: 16 }, (_, i) => `di${i}`)
       for (const id of idle) await nc.request(`ants.default.agent.where.${id}.Hit`, enc.encode("{}"), { timeout: 5_000 })
@@ -185,8 +177,8 @@ describe("gone for sure (3 nats-servers, membership expiry 20 s)", () => {
     const ids = Array.from({ length: 8 }, (_, i) => `k${i}`)
     const s = askStream(ids, 500)
     try {
-      await waitUntil(() => ids.every((id) => s.ok(id).length >= 2), { timeoutMs: 20_000 })
-      const [victim, moved] = await busiest(ids)
+      await s.answering()
+      const [victim, moved] = await busiestHolder(nc, ids)
       const entry = await memberEntry(victim)
       const killedAt = Date.now()
       await procs.stop(victim, "SIGKILL")
