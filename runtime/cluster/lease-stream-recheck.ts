@@ -65,20 +65,35 @@ export class StreamMarks {
   }
 }
 
+/** How long (ms) a read may go on past the stream's end when it began, catching up with writes made since. */
+const CATCH_UP_MS = 2_000
+
 /**
  * What `changed(key, seq, record)` returns for the stream's messages after `after` (a record is
- * undefined for a delete), read with an ordered consumer up to the stream's last message when the
- * read began (or until nothing is pending). Throws when the stream cannot be read (the caller
- * then reads each lease).
+ * undefined for a delete), read with a consumer until nothing is pending. Not only up to the
+ * stream's last message when the read began: history is 1, so a write made during the read
+ * (a takeover released again when this node re-joins) removes the message it replaces, which the
+ * read may not have reached, and only its replacement, past that end, tells of it. A stream
+ * written on faster than the read catches up within `CATCH_UP_MS` is an error, as is one that
+ * cannot be read (the caller then reads each lease). `started`: called once the stream's end was
+ * read, before the messages are (tests hold the read there).
  */
-export async function leasesChangedSince<T>(nc: NatsConnection, jsm: JetStreamManager, after: number, changed: (key: string, seq: number, record: LeaseRecord | undefined) => T | undefined): Promise<T[]> {
+export async function leasesChangedSince<T>(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  after: number,
+  changed: (key: string, seq: number, record: LeaseRecord | undefined) => T | undefined,
+  started?: () => Promise<void>,
+): Promise<T[]> {
   const stream = bucketStream(LEASES_BUCKET)
   const info = await jsm.streams.info(stream)
   const out: T[] = []
   if (info.state.last_seq <= after) return out
+  await started?.()
   const consumer = await jetstream(nc).consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(after + 1, info.state.first_seq) })
   try {
     if ((await consumer.info(true)).num_pending === 0) return out
+    let pastEnd: number | undefined
     for (let done = false; !done; ) {
       const batch = await consumer.fetch({ max_messages: 1000, expires: 3_000 })
       let got = 0
@@ -87,12 +102,12 @@ export async function leasesChangedSince<T>(nc: NatsConnection, jsm: JetStreamMa
         const op = m.headers?.get("KV-Operation")
         const c = changed(m.subject.slice(KEY_OFFSET), m.seq, op === "DEL" || op === "PURGE" ? undefined : leaseRecordOf(m))
         if (c !== undefined) out.push(c)
-        // what was there when the read began is enough: a stream written on without a pause
-        // would otherwise keep the read going
-        if (m.info.pending === 0 || m.seq >= info.state.last_seq) {
+        if (m.info.pending === 0) {
           done = true
           break // the batch would otherwise wait out its expiry for messages that will not come
         }
+        if (m.seq >= info.state.last_seq) pastEnd ??= Date.now()
+        if (pastEnd !== undefined && Date.now() - pastEnd > CATCH_UP_MS) throw new Error(`the lease stream was written on faster than it could be read for ${CATCH_UP_MS} ms`)
       }
       if (got === 0 && !done) throw new Error("the lease stream's consumer delivered nothing")
     }

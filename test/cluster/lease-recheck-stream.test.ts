@@ -2,11 +2,14 @@
  * The re-check of a node's leases after a silence reads what the lease stream took since the
  * silence began, not each lease: with many leases held, one read per lease kept the node
  * refusing every message for minutes (test/runtime/passivation-scale.test.ts). A takeover
- * released again before the re-check must still be found.
+ * released again before the re-check, or while it reads, must still be found.
  */
 import { describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
+import { jetstreamManager } from "@nats-io/jetstream"
 import { Leases } from "../../runtime/cluster/leases.ts"
+import { leasesChangedSince } from "../../runtime/cluster/lease-stream-recheck.ts"
+import { bucketStream, LEASES_BUCKET } from "../../subjects/cluster.ts"
 import { natsPerFile } from "../helpers/nats.ts"
 
 let nc: NatsConnection
@@ -86,6 +89,38 @@ describe("lease re-check from the stream", () => {
     } finally {
       sa.stop()
       sb.stop()
+    }
+  }, 60_000)
+
+  it("leases - a takeover released again while the re-check reads (its message replaced past the end the read began with) is still found", async () => {
+    const live = new Set(["ta", "tb"])
+    const ta = new Leases(nc, { nodeId: "ta", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
+    const tb = new Leases(nc, { nodeId: "tb", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
+    await ta.start()
+    await tb.start()
+    try {
+      const jsm = await jetstreamManager(nc)
+      const actor = { tenant: "default", type: "recheck", id: "released-mid-read" }
+      await ta.acquire(actor, () => {})
+      const after = (await jsm.streams.info(bucketStream(LEASES_BUCKET))).state.last_seq
+      // ta falls silent; tb takes its actor over, then activates another (the stream's end now)
+      live.delete("ta")
+      const onB = { ...actor }
+      expect(await tb.acquire(onB, () => {})).toBe(true)
+      const other = { tenant: "default", type: "recheck", id: "written-after" }
+      await tb.acquire(other, () => {})
+      const found = await leasesChangedSince(nc, jsm, after, (key, seq, rec) => (key.endsWith(actor.id) ? { seq, node: rec?.node ?? "deleted" } : undefined), async () => {
+        // the read knows the stream's end; tb hands the actor back before the read reaches it:
+        // the takeover's message is replaced by a delete marker past that end
+        tb.release(onB)
+        await tb.settled()
+      })
+      expect(found.map((f) => f.node)).toEqual(["deleted"])
+      tb.release(other)
+      await tb.settled()
+    } finally {
+      ta.stop()
+      tb.stop()
     }
   }, 60_000)
 })
