@@ -8,7 +8,11 @@ import type { Pheromones } from "../stigmergy/mod.ts"
 import type { Backoff, BackoffInput } from "../../supervisors/spec.ts"
 
 export const DEFAULT_MAX_ATTEMPTS = 3
-export const DEFAULT_ACK_WAIT_MS = 5 * 60_000
+/**
+ * A claim's length: a delivery the server sent but the worker never got (lost with a connection
+ * that dropped, from a node killed before its membership entry listed it) runs again after this.
+ */
+export const DEFAULT_ACK_WAIT_MS = 30_000
 export const DEFAULT_CONCURRENCY = 16
 /** Task retries: 1 s, doubling, at most 60 s; jitter takes up to 20% off. */
 export const DEFAULT_BACKOFF: Backoff = Object.freeze({ initialMs: 1_000, maxMs: 60_000, multiplier: 2, jitter: 0.2 })
@@ -74,8 +78,11 @@ export interface ServeOptions {
   /** Attempts before dead-lettering. Default 3. */
   readonly maxAttempts?: number
   /**
-   * Claim duration (the lanes' ack wait). Default 5 minutes. The lanes are durable consumers
-   * shared by every worker of the capability; starting a worker with another value updates them.
+   * Claim duration (the lanes' ack wait). Default 30 s, kept alive every 10 s while the handler
+   * runs (`keepAlive`), so only a handler that blocks the event loop that long loses its claim.
+   * It is also how long a delivery lost in transit (its connection dropped) waits before it runs
+   * elsewhere. The lanes are durable consumers shared by every worker of the capability;
+   * starting a worker with another value updates them.
    */
   readonly ackWaitMs?: number
   /** Retry delay after attempt n: min(maxMs, initialMs * multiplier^(n-1)), less up to `jitter` (0.2) of it. */

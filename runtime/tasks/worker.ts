@@ -6,7 +6,7 @@
  * - Priority: each priority 1..10 has its own lane (subject and durable consumer); before
  *   starting any task the worker asks the higher lanes first, so when tasks of several
  *   priorities wait, higher ones start first. Sessions have one more lane, served after 5.
- * - Claim: a delivered task is held for `ackWaitMs` (default 5 min) and kept alive with
+ * - Claim: a delivered task is held for `ackWaitMs` (default 30 s) and kept alive with
  *   `working()` every third of it while the handler runs.
  * - Success: the `completed` record (with the result) is written, then the message is acked
  *   with a confirmed ack (ackAck).
