@@ -14,7 +14,11 @@
  *      score of a perfect bidder on the same call (`bidDelayMs`): the best bidder acts first,
  *      a perfect one at once.
  *      The bidders of one marketplace (one node's agents) hear a call once and read its trail
- *      once between them.
+ *      once between them. A call heard while none of them was idle stays open for them until
+ *      it is claimed or its no-bid timeout nears: a bidder that becomes idle (its task done, a
+ *      claim lost) bids on the best open call at once (market-calls.ts). A broker running more
+ *      auctions than it has agents keeps such calls waiting, so an agent goes from one task to
+ *      the next with one claim in between.
  *   3. It claims with a KV create-if-absent on `ants_task_claims` key
  *      `<tenant>.<id>.<resubmits>.<attempt>`: exactly one agent wins each attempt of each
  *      generation (a resubmitted dead letter starts a new one); the others drop out. Of one
@@ -41,11 +45,10 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node"
 import { createInbox } from "@nats-io/nats-core"
 import { DEFAULT_TENANT, token } from "../../subjects/grammar.ts"
-import { TASK_CLAIMS_BUCKET, taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
-import { isWrongLastSequence, kvSubject } from "../../subjects/jetstream.ts"
-import { KV_TIMEOUT_MS, storedPublish } from "../server/stored-publish.ts"
+import { taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
 import type { Pheromones } from "../stigmergy/mod.ts"
-import { assignmentReceipt, type AssignmentReceipt, type BidReason } from "./assignment-receipt.ts"
+import { assignmentReceipt, type AssignmentReceipt } from "./assignment-receipt.ts"
+import { claimCall, OpenCalls, type CallForBids, type ClaimOutcome, type HeardCall, type WinnerReport } from "./market-calls.ts"
 import { NoBidderError, errorMessage } from "./errors.ts"
 import { ensureTaskStreams } from "./streams.ts"
 import { bidDelayMs, bidScore, capabilityMatch, taskPheromoneStrength } from "./bid-rules.ts"
@@ -54,57 +57,6 @@ import type { TaskContext, TaskHandler } from "./worker.ts"
 
 export { BID_WEIGHTS, URGENCY_HORIZON_MS, bidDelayMs, bidScore, capabilityMatch, taskPheromoneStrength, taskUrgency } from "./bid-rules.ts"
 export { noSignals, pheromoneSignals, type TaskSignals } from "./task-signals.ts"
-
-// ---------------------------------------------------------------------------------------
-// Wire messages (core NATS, JSON)
-
-interface CallForBids {
-  readonly id: string
-  readonly tenant: string
-  readonly attempt: number
-  readonly maxAttempts: number
-  /** Resubmit generation: part of the claim key. */
-  readonly resubmits: number
-  readonly capability: string
-  readonly priority: number
-  readonly strength: number
-  readonly payload: unknown
-  readonly deadline?: number
-  readonly sessionId?: string
-  readonly submittedAt: string
-  /** Where the winner reports: `claimed`, `working`, `result`. */
-  readonly reply: string
-}
-
-type WinnerReport =
-  | { readonly type: "claimed" | "working"; readonly agentId: string; readonly bid?: BidReason }
-  | { readonly type: "result"; readonly agentId: string; readonly ok: true; readonly value: unknown }
-  | { readonly type: "result"; readonly agentId: string; readonly ok: false; readonly error: string }
-
-/** A call as the bidders of one marketplace see it: the trail read and the claim are shared. */
-interface HeardCall {
-  readonly call: CallForBids
-  strength(): Promise<number>
-  /** The claim made by one of this marketplace's bidders, while it is in flight and after. */
-  claim: Promise<ClaimOutcome> | undefined
-}
-
-/** `taken`: another bidder holds the claim; `failed`: no answer from the store (nothing known). */
-type ClaimOutcome = "won" | "taken" | "failed"
-
-/**
- * Claims a call: a create-if-absent of the claim key, one stored write (nats.js's `kv.create`
- * reads the key after a refusal, to tell a deleted key from a live one: claim keys are never
- * deleted, only aged out whole, so a refusal means another bidder holds it).
- */
-async function claimCall(nc: NatsConnection, key: string, agentId: string): Promise<ClaimOutcome> {
-  try {
-    await storedPublish(nc, kvSubject(TASK_CLAIMS_BUCKET, key), agentId, { expectedLastSubjectSequence: 0, timeoutMs: KV_TIMEOUT_MS })
-    return "won"
-  } catch (e) {
-    return isWrongLastSequence(e) ? "taken" : "failed"
-  }
-}
 
 // ---------------------------------------------------------------------------------------
 // Marketplace
@@ -133,7 +85,7 @@ export interface BidderSpec {
   readonly agentId: string
   /** Capabilities or patterns (`finance.*`, `finance.>`). */
   readonly capabilities: ReadonlyArray<string>
-  /** Current load in [0, 1]; an agent at 1 does not bid. Default running/maxConcurrent. */
+  /** Current load in [0, 1]; an agent at 1 does not bid. Default (tasks running + claims in flight)/maxConcurrent. */
   readonly load?: () => number
   /** Success rate on a capability in [0, 1]. Default: this bidder's own record, (successes+1)/(tasks+2). */
   readonly successRate?: (capability: string) => number
@@ -200,6 +152,8 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
   // bidder, every idle bidder read the trail itself and every one whose wait ran out tried the
   // claim (24 agents on 3 nodes: about 4 trail reads, 10 claim writes and 9 claim reads a task).
   const listeners = new Set<(heard: HeardCall) => void>()
+  // calls heard while no matching bidder was idle, for the first that becomes idle (market-calls.ts)
+  const open = new OpenCalls(Math.max(0, noBidTimeoutMs - 250))
   let calls: Subscription | undefined
   const trailStrength = (call: CallForBids): Promise<number> =>
     ph
@@ -216,7 +170,8 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         if (call === undefined) return
         // the trail is read when the first idle, matching bidder asks for it
         let read: Promise<number> | undefined
-        const heard: HeardCall = { call, strength: () => (read ??= trailStrength(call)), claim: undefined }
+        const heard: HeardCall = { call, heardAt: Date.now(), strength: () => (read ??= trailStrength(call)), claim: undefined, settled: false }
+        open.add(heard)
         for (const f of listeners) f(heard)
       },
     })
@@ -301,10 +256,12 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
       if (typeof spec.agentId !== "string" || spec.agentId.length === 0) throw new TypeError("a bidder needs a non-empty agentId")
       const maxConcurrent = Math.max(1, spec.maxConcurrent ?? 1)
       let running = 0
+      let claiming = 0
+      let stopped = false
       const idleWaiters: Array<() => void> = []
       const record = new Map<string, { ok: number; n: number }>()
       const counts = { bids: 0, won: 0, lost: 0, completed: 0, failed: 0 }
-      const load = spec.load ?? (() => running / maxConcurrent)
+      const load = spec.load ?? (() => (running + claiming) / maxConcurrent)
       const successRate =
         spec.successRate ??
         ((cap: string) => {
@@ -312,9 +269,16 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
           return r ? (r.ok + 1) / (r.n + 2) : 0.5
         })
       const report = (to: string, r: WinnerReport) => nc.publish(to, encoder.encode(JSON.stringify(r)))
-      const onCall = async (heard: HeardCall) => {
+      const matchOf = (capability: string) => Math.max(0, ...spec.capabilities.map((p) => capabilityMatch(p, capability)))
+      // idle again (a task done, a call lost): the best call still open, if any, at once
+      const takeNext = () => {
+        if (stopped || load() >= 1) return
+        const next = open.next((c) => matchOf(c.capability) > 0)
+        if (next !== undefined) void onCall(next).catch(() => undefined)
+      }
+      const onCall = async (heard: HeardCall): Promise<void> => {
         const call = heard.call
-        const match = Math.max(0, ...spec.capabilities.map((p) => capabilityMatch(p, call.capability)))
+        const match = matchOf(call.capability)
         if (match === 0) return
         if (load() >= 1) return // not idle: no bid
         // Follow the trail: what the task pheromone is worth now, not when it was announced.
@@ -330,18 +294,20 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         while ((other = heard.claim) !== undefined) {
           if ((await other) !== "failed") {
             counts.lost++
-            return
+            return takeNext()
           }
           if (heard.claim === other) heard.claim = undefined
         }
         if (load() >= 1) return
         const mine = claimCall(nc, taskClaimKey(tenant, call.id, call.attempt, call.resubmits ?? 0), spec.agentId)
         heard.claim = mine
-        const outcome = await mine
+        claiming++
+        const outcome = await mine.finally(() => claiming--)
         if (outcome === "failed" && heard.claim === mine) heard.claim = undefined
+        else heard.settled = true
         if (outcome !== "won") {
           counts.lost++
-          return
+          return takeNext()
         }
         counts.won++
         running++
@@ -378,6 +344,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
           clearInterval(hb)
           running--
           if (running === 0) for (const w of idleWaiters.splice(0)) w()
+          takeNext()
         }
       }
       const unlisten = listen((heard) => void onCall(heard).catch(() => undefined))
@@ -385,6 +352,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         agentId: spec.agentId,
         stats: () => ({ ...counts }),
         async stop(o) {
+          stopped = true
           unlisten()
           bidders.delete(handle)
           const graceMs = o?.graceMs ?? 10_000

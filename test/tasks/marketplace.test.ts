@@ -123,6 +123,39 @@ describe("marketplace", () => {
     await idle.stop()
   })
 
+  it("marketplace - an agent runs one task at a time (maxConcurrent 1) and the calls heard meanwhile stay open: it takes them one after another, no attempt fails for want of a bidder", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const market = createMarketplace(nc, { noBidTimeoutMs: 2_000 })
+    const ran: number[] = []
+    let running = 0
+    let peak = 0
+    const one = await market.bid({
+      agentId: "only",
+      capabilities: [cap],
+      handle: async (p: { i: number }) => {
+        ran.push(p.i)
+        peak = Math.max(peak, ++running)
+        await new Promise((r) => setTimeout(r, 300))
+        running--
+      },
+    })
+    // three auctions at once for one agent, and no second attempt: a call left unclaimed for its
+    // no-bid timeout would dead-letter its task
+    const broker = await engine.serveCapability(cap, market.handler(), { concurrency: 3, maxAttempts: 1 })
+    const ids = await Promise.all([0, 1, 2].map(async (i) => (await engine.submit({ capability: cap, payload: { i } })).id))
+    const recs = await Promise.all(ids.map((id) => engine.waitForStatus(id, { timeoutMs: 10_000 })))
+    expect(recs.map((r) => [r.state, r.attempts])).toEqual([
+      ["completed", 1],
+      ["completed", 1],
+      ["completed", 1],
+    ])
+    expect([...ran].sort()).toEqual([0, 1, 2])
+    expect(peak, "tasks the agent ran at once").toBe(1)
+    expect(one.stats()).toMatchObject({ won: 3, completed: 3 })
+    await broker.stop()
+    await one.stop()
+  })
+
   it("marketplace - a task nobody bids for ends dead-lettered with reason no_handler", async ({ task }) => {
     const cap = capabilityFor(task.name)
     const market = createMarketplace(nc, { noBidTimeoutMs: 200 })

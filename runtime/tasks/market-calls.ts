@@ -1,0 +1,106 @@
+/**
+ * The marketplace's calls for bids as its bidders see them (marketplace.ts): the wire messages,
+ * the claim, and the calls still open.
+ *
+ * Open calls: a call heard while every matching bidder of the marketplace was busy is kept
+ * (until the broker's no-bid timeout would fail it, or someone claimed it), and a bidder that
+ * becomes idle takes the best of them at once (highest priority, then the oldest) instead of
+ * waiting for a fresh call. With a broker running more auctions than there are agents, an agent
+ * that finishes a task starts its next after one claim, not after the broker recorded the
+ * result, acked it, pulled the next task, marked its trail and called for bids.
+ */
+import type { NatsConnection } from "@nats-io/transport-node"
+import { TASK_CLAIMS_BUCKET } from "../../subjects/tasks.ts"
+import { isWrongLastSequence, kvSubject } from "../../subjects/jetstream.ts"
+import { KV_TIMEOUT_MS, storedPublish } from "../server/stored-publish.ts"
+import type { BidReason } from "./assignment-receipt.ts"
+
+export interface CallForBids {
+  readonly id: string
+  readonly tenant: string
+  readonly attempt: number
+  readonly maxAttempts: number
+  /** Resubmit generation: part of the claim key. */
+  readonly resubmits: number
+  readonly capability: string
+  readonly priority: number
+  readonly strength: number
+  readonly payload: unknown
+  readonly deadline?: number
+  readonly sessionId?: string
+  readonly submittedAt: string
+  /** Where the winner reports: `claimed`, `working`, `result`. */
+  readonly reply: string
+}
+
+export type WinnerReport =
+  | { readonly type: "claimed" | "working"; readonly agentId: string; readonly bid?: BidReason }
+  | { readonly type: "result"; readonly agentId: string; readonly ok: true; readonly value: unknown }
+  | { readonly type: "result"; readonly agentId: string; readonly ok: false; readonly error: string }
+
+/** A call as the bidders of one marketplace see it: the trail read and the claim are shared. */
+export interface HeardCall {
+  readonly call: CallForBids
+  /** When this marketplace heard it (ms, `Date.now()`). */
+  readonly heardAt: number
+  strength(): Promise<number>
+  /** The claim made by one of this marketplace's bidders, while it is in flight and after. */
+  claim: Promise<ClaimOutcome> | undefined
+  /** Claimed by a bidder of this marketplace, or found taken: no longer open. */
+  settled: boolean
+}
+
+/** `taken`: another bidder holds the claim; `failed`: no answer from the store (nothing known). */
+export type ClaimOutcome = "won" | "taken" | "failed"
+
+/**
+ * Claims a call: a create-if-absent of the claim key, one stored write (nats.js's `kv.create`
+ * reads the key after a refusal, to tell a deleted key from a live one: claim keys are never
+ * deleted, only aged out whole, so a refusal means another bidder holds it).
+ */
+export async function claimCall(nc: NatsConnection, key: string, agentId: string): Promise<ClaimOutcome> {
+  try {
+    await storedPublish(nc, kvSubject(TASK_CLAIMS_BUCKET, key), agentId, { expectedLastSubjectSequence: 0, timeoutMs: KV_TIMEOUT_MS })
+    return "won"
+  } catch (e) {
+    return isWrongLastSequence(e) ? "taken" : "failed"
+  }
+}
+
+/** At most this many open calls are kept (the oldest go first). */
+const MAX_OPEN = 1_000
+
+/** The calls a marketplace heard that nobody it knows of has claimed yet. */
+export class OpenCalls {
+  private readonly calls: HeardCall[] = []
+
+  /** `openMs`: how long a call stays open (the broker's no-bid timeout, less a margin for the claim). */
+  constructor(private readonly openMs: number) {}
+
+  add(heard: HeardCall): void {
+    this.prune(heard.heardAt)
+    if (this.calls.length >= MAX_OPEN) this.calls.shift()
+    this.calls.push(heard)
+  }
+
+  /** The best open call `matches` accepts that no bidder of this marketplace is claiming: highest priority, then the oldest. */
+  next(matches: (call: CallForBids) => boolean, now = Date.now()): HeardCall | undefined {
+    this.prune(now)
+    let best: HeardCall | undefined
+    for (const h of this.calls) {
+      if (h.claim !== undefined || !matches(h.call)) continue
+      if (best === undefined || h.call.priority > best.call.priority) best = h
+    }
+    return best
+  }
+
+  get size(): number {
+    return this.calls.length
+  }
+
+  private prune(now: number): void {
+    let keep = 0
+    for (const h of this.calls) if (!h.settled && now - h.heardAt < this.openMs) this.calls[keep++] = h
+    this.calls.length = keep
+  }
+}
