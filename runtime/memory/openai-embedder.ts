@@ -2,7 +2,7 @@
  * Embeddings from OpenAI (or any server speaking its `/v1/embeddings` API) through the
  * official SDK, which reads `OPENAI_API_KEY` and `OPENAI_BASE_URL` when they are not given.
  */
-import OpenAI from "openai"
+import type OpenAI from "openai"
 import type { EmbeddingProvider } from "./embedding-provider.ts"
 
 export const DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
@@ -36,13 +36,20 @@ export function openaiEmbedder(options: OpenAIEmbedderOptions = {}): EmbeddingPr
   const dimensions = options.dimensions ?? native
   if (dimensions === undefined) throw new Error(`the vector length of embedding model ${model} is unknown: give dimensions`)
   const sendDimensions = options.dimensions !== undefined && options.dimensions !== native
-  const client = options.client ?? new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL })
+  // the SDK is loaded at the first batch (a node embedding otherwise never loads it); a missing
+  // key is still found here, as the SDK's constructor would (it reads OPENAI_API_KEY)
+  if (options.client === undefined && !options.apiKey && !process.env.OPENAI_API_KEY) {
+    throw new Error("openaiEmbedder: no API key: give apiKey or set OPENAI_API_KEY")
+  }
+  let sdk: Promise<OpenAI> | undefined
+  const sdkClient = () => (sdk ??= options.client ? Promise.resolve(options.client) : import("openai").then((m) => new m.default({ apiKey: options.apiKey, baseURL: options.baseURL })))
   return {
     model: `openai:${model}`,
     dimensions,
     maxBatch: Math.min(options.maxBatch ?? OPENAI_MAX_BATCH, OPENAI_MAX_BATCH),
     lexical: false,
     embedBatch: async (texts) => {
+      const client = await sdkClient()
       const res = await client.embeddings.create({ model, input: [...texts], encoding_format: "float", ...(sendDimensions ? { dimensions } : {}) })
       const out: Array<ReadonlyArray<number>> = new Array(texts.length)
       for (const d of res.data) out[d.index] = d.embedding

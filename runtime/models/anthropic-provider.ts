@@ -4,7 +4,7 @@
  * parameter; tool results become `tool_result` blocks of a user message; consecutive messages
  * of one role are merged, since the API wants user and assistant to alternate.
  */
-import Anthropic from "@anthropic-ai/sdk"
+import type Anthropic from "@anthropic-ai/sdk"
 import { httpFetch } from "./http-fetch.ts"
 import { finishReasons, sdkProvider, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
 import type { ChatMessage, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall } from "./types.ts"
@@ -74,9 +74,15 @@ function usageOf(u: unknown): { inputTokens: number; outputTokens: number } {
 
 export function anthropicProvider(options: AnthropicProviderOptions = {}): Provider {
   const name = options.name ?? "anthropic"
-  const client = new Anthropic({ apiKey: options.apiKey ?? "none", baseURL: options.baseURL ?? null, maxRetries: 0, timeout: options.timeoutMs ?? 60_000, fetch: options.fetch ?? httpFetch })
+  // the SDK is loaded at the first call: a node on other providers (or the offline one) never loads it
+  let sdk: Promise<Anthropic> | undefined
+  const sdkClient = () =>
+    (sdk ??= import("@anthropic-ai/sdk").then(
+      (m) => new m.default({ apiKey: options.apiKey ?? "none", baseURL: options.baseURL ?? null, maxRetries: 0, timeout: options.timeoutMs ?? 60_000, fetch: options.fetch ?? httpFetch }),
+    ))
 
   async function plain(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
+    const client = await sdkClient()
     const res = (await client.messages.create(params(model, req), reqOptions(o))) as unknown
     const r = res as { content?: unknown; stop_reason?: unknown; usage?: unknown; model?: unknown }
     if (r === null || typeof r !== "object" || !Array.isArray(r.content)) throw malformed(name, "no content blocks")
@@ -97,6 +103,7 @@ export function anthropicProvider(options: AnthropicProviderOptions = {}): Provi
 
   async function streamed(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
     const onDelta = o.onDelta!
+    const client = await sdkClient()
     const stream = await client.messages.create({ ...params(model, req), stream: true }, reqOptions(o))
     let content = ""
     let reason: unknown

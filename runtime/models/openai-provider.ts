@@ -4,7 +4,7 @@
  * (`maxRetries: 0`): the router is the only retry loop, so a 429 is seen once and answered by
  * a cooldown and another deployment, not by the SDK sleeping inside a turn.
  */
-import OpenAI from "openai"
+import type OpenAI from "openai"
 import { httpFetch } from "./http-fetch.ts"
 import { finishReasons, sdkProvider, malformed, parseArguments, reqOptions, tokenUsage } from "./sdk-errors.ts"
 import type { ChatMessage, ModelRequest, Provider, ProviderAnswer, ProviderCallOptions, ToolCall, ToolSpec } from "./types.ts"
@@ -68,16 +68,23 @@ function usageOf(u: unknown): { inputTokens: number; outputTokens: number } {
 
 export function openaiProvider(options: OpenAIProviderOptions = {}): Provider {
   const name = options.name ?? "openai"
-  const client = new OpenAI({
-    // A local OpenAI-compatible server usually wants no key; the SDK insists on one.
-    apiKey: options.apiKey ?? "none",
-    baseURL: options.baseURL ?? null,
-    maxRetries: 0,
-    timeout: options.timeoutMs ?? 60_000,
-    fetch: options.fetch ?? httpFetch,
-  })
+  // the SDK is loaded at the first call: a node on other providers (or the offline one) never loads it
+  let sdk: Promise<OpenAI> | undefined
+  const sdkClient = () =>
+    (sdk ??= import("openai").then(
+      (m) =>
+        new m.default({
+          // A local OpenAI-compatible server usually wants no key; the SDK insists on one.
+          apiKey: options.apiKey ?? "none",
+          baseURL: options.baseURL ?? null,
+          maxRetries: 0,
+          timeout: options.timeoutMs ?? 60_000,
+          fetch: options.fetch ?? httpFetch,
+        }),
+    ))
 
   async function plain(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
+    const client = await sdkClient()
     const res = (await client.chat.completions.create(body(model, req), reqOptions(o))) as unknown
     const r = res as { choices?: unknown; model?: unknown; usage?: unknown }
     if (r === null || typeof r !== "object" || !Array.isArray(r.choices) || r.choices.length === 0) throw malformed(name, "no choices")
@@ -98,6 +105,7 @@ export function openaiProvider(options: OpenAIProviderOptions = {}): Provider {
 
   async function streamed(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
     const onDelta = o.onDelta!
+    const client = await sdkClient()
     const stream = await client.chat.completions.create({ ...body(model, req), stream: true, stream_options: { include_usage: true } }, reqOptions(o))
     let content = ""
     let reason: unknown
