@@ -46,6 +46,8 @@ export function bidDelayMs(parts: { capabilityMatch: number; load: number; succe
 /** How well `pattern` (tokens, `*` one token, trailing `>` the rest) covers `capability`: 1, 0.7 or 0. */
 export function capabilityMatch(pattern: string, capability: string): number {
   if (pattern === capability) return 1
+  // a pattern without wildcards matches only itself (every bidder tries every call: no splitting)
+  if (!pattern.includes("*") && !pattern.includes(">")) return 0
   const p = pattern.split(".")
   const c = capability.split(".")
   for (let i = 0; i < p.length; i++) {
