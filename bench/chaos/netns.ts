@@ -309,16 +309,16 @@ export class Testnet {
     }
   }
 
-  /** Addresses host `h` has established TCP connections to on `port` (`ss`, from iproute2). */
-  peers(h: string, port: number): string[] {
+  /** How many established TCP connections host `h` has to `port`, by peer address (`ss`, from iproute2). */
+  connectionsTo(h: string, port: number): Map<string, number> {
     const out = execFileSync("ip", ["netns", "exec", this.host(h).ns, "ss", "-Htn", "state", "established", "dst", `:${port}`], { encoding: "utf8" })
-    const ips = new Set<string>()
+    const ips = new Map<string, number>()
     for (const line of out.split("\n")) {
       const peer = line.trim().split(/\s+/).at(-1)
       const ip = peer?.slice(0, peer.lastIndexOf(":"))
-      if (ip) ips.add(ip)
+      if (ip) ips.set(ip, (ips.get(ip) ?? 0) + 1)
     }
-    return [...ips]
+    return ips
   }
 
   /**
