@@ -7,7 +7,9 @@
  * becomes idle takes the best of them at once (highest priority, then the oldest) instead of
  * waiting for a fresh call. With a broker running more auctions than there are agents, an agent
  * that finishes a task starts its next after one claim, not after the broker recorded the
- * result, acked it, pulled the next task, marked its trail and called for bids.
+ * result, acked it, pulled the next task, marked its trail and called for bids. A broker closes
+ * its call on the call's subject once an agent claimed it (`CallClosed`), so the calls other
+ * nodes' agents took are not tried again here (a failed claim, a stored write, each).
  */
 import type { NatsConnection } from "@nats-io/transport-node"
 import { TASK_CLAIMS_BUCKET } from "../../subjects/tasks.ts"
@@ -37,6 +39,18 @@ export type WinnerReport =
   | { readonly type: "claimed" | "working"; readonly agentId: string; readonly bid?: BidReason }
   | { readonly type: "result"; readonly agentId: string; readonly ok: true; readonly value: unknown }
   | { readonly type: "result"; readonly agentId: string; readonly ok: false; readonly error: string }
+
+/** What a broker publishes on its call's subject once the call was claimed: the call is closed. */
+export interface CallClosed {
+  readonly closed: string
+  readonly attempt: number
+  readonly resubmits: number
+}
+
+/** The key of a call's claim, less the tenant (one marketplace is one tenant's). */
+export function callKey(c: { readonly attempt: number; readonly resubmits: number }, id: string): string {
+  return `${id}\u0000${c.attempt}\u0000${c.resubmits}`
+}
 
 /** A call as the bidders of one marketplace see it: the trail read and the claim are shared. */
 export interface HeardCall {
@@ -73,14 +87,22 @@ const MAX_OPEN = 1_000
 /** The calls a marketplace heard that nobody it knows of has claimed yet. */
 export class OpenCalls {
   private readonly calls: HeardCall[] = []
+  private readonly byKey = new Map<string, HeardCall>()
 
   /** `openMs`: how long a call stays open (the broker's no-bid timeout, less a margin for the claim). */
   constructor(private readonly openMs: number) {}
 
   add(heard: HeardCall): void {
     this.prune(heard.heardAt)
-    if (this.calls.length >= MAX_OPEN) this.calls.shift()
+    if (this.calls.length >= MAX_OPEN) this.forget(this.calls.shift()!)
     this.calls.push(heard)
+    this.byKey.set(callKey(heard.call, heard.call.id), heard)
+  }
+
+  /** The call was claimed (by whomever): no longer open. */
+  close(c: CallClosed): void {
+    const heard = this.byKey.get(callKey(c, c.closed))
+    if (heard !== undefined) heard.settled = true
   }
 
   /** The best open call `matches` accepts that no bidder of this marketplace is claiming: highest priority, then the oldest. */
@@ -100,7 +122,15 @@ export class OpenCalls {
 
   private prune(now: number): void {
     let keep = 0
-    for (const h of this.calls) if (!h.settled && now - h.heardAt < this.openMs) this.calls[keep++] = h
+    for (const h of this.calls) {
+      if (!h.settled && now - h.heardAt < this.openMs) this.calls[keep++] = h
+      else this.forget(h)
+    }
     this.calls.length = keep
+  }
+
+  private forget(h: HeardCall): void {
+    const key = callKey(h.call, h.call.id)
+    if (this.byKey.get(key) === h) this.byKey.delete(key)
   }
 }

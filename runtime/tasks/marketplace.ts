@@ -48,7 +48,7 @@ import { DEFAULT_TENANT, token } from "../../subjects/grammar.ts"
 import { taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
 import type { Pheromones } from "../stigmergy/mod.ts"
 import { assignmentReceipt, type AssignmentReceipt } from "./assignment-receipt.ts"
-import { claimCall, OpenCalls, type CallForBids, type ClaimOutcome, type HeardCall, type WinnerReport } from "./market-calls.ts"
+import { claimCall, OpenCalls, type CallClosed, type CallForBids, type ClaimOutcome, type HeardCall, type WinnerReport } from "./market-calls.ts"
 import { NoBidderError, errorMessage } from "./errors.ts"
 import { ensureTaskStreams } from "./streams.ts"
 import { bidDelayMs, bidScore, capabilityMatch, taskPheromoneStrength } from "./bid-rules.ts"
@@ -166,8 +166,10 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
     listeners.add(l)
     calls ??= nc.subscribe(taskMarketWildcard(tenant), {
       callback: (_e, m) => {
-        const call = jsonOf<CallForBids>(m.data)
-        if (call === undefined) return
+        const msg = jsonOf<CallForBids | CallClosed>(m.data)
+        if (msg === undefined || typeof msg !== "object" || msg === null) return // a stray publish
+        if ("closed" in msg) return open.close(msg)
+        const call = msg
         // the trail is read when the first idle, matching bidder asks for it
         let read: Promise<number> | undefined
         const heard: HeardCall = { call, heardAt: Date.now(), strength: () => (read ??= trailStrength(call)), claim: undefined, settled: false }
@@ -202,6 +204,9 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
           if (r === undefined) return
           if (winner === undefined && r.type === "claimed") {
             winner = r.agentId
+            // the other nodes' marketplaces may hold the call open for an agent that becomes idle
+            const closed: CallClosed = { closed: ctx.id, attempt: ctx.attempt, resubmits: ctx.resubmits ?? 0 }
+            nc.publish(taskMarketSubject(tenant, ctx.capability), encoder.encode(JSON.stringify(closed)))
             ctx.assign?.(winner)
             opts.onAssign?.(tenant, assignmentReceipt(ctx, winner, r.bid))
           }

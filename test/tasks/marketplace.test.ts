@@ -156,6 +156,41 @@ describe("marketplace", () => {
     await one.stop()
   })
 
+  it("marketplace - a call another node's agent claimed is closed by its broker: a busy agent that heard it does not try it once idle", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const a = await rawConnect(server.url)
+    const b = await rawConnect(server.url)
+    const spy = await rawConnect(server.url)
+    let claims = 0
+    spy.subscribe(`$KV.${TASK_CLAIMS_BUCKET}.>`, { callback: () => void claims++ })
+    await spy.flush()
+    let started!: () => void
+    const busy = new Promise<void>((r) => (started = r))
+    const onA = await createMarketplace(a).bid({
+      agentId: "slow",
+      capabilities: [cap],
+      handle: async () => {
+        started()
+        await new Promise((r) => setTimeout(r, 500))
+      },
+    })
+    const broker = await engine.serveCapability(cap, createMarketplace(nc).handler(), { concurrency: 2 })
+    const first = await engine.submit({ capability: cap, payload: {} })
+    await busy
+    // node B's agent arrives while A's is busy: it takes the second call, which A heard and holds open
+    const onB = await createMarketplace(b).bid({ agentId: "quick", capabilities: [cap], handle: async () => "done" })
+    const second = await engine.submit({ capability: cap, payload: {} })
+    expect(await engine.waitForStatus(second.id, { timeoutMs: 10_000 })).toMatchObject({ state: "completed", claimedBy: "quick" })
+    expect(await engine.waitForStatus(first.id, { timeoutMs: 10_000 })).toMatchObject({ state: "completed", claimedBy: "slow" })
+    await new Promise((r) => setTimeout(r, 200))
+    await spy.flush()
+    expect(onA.stats()).toMatchObject({ won: 1, lost: 0 })
+    expect(claims, "claim writes").toBe(2)
+    await broker.stop()
+    await Promise.all([onA.stop(), onB.stop()])
+    await Promise.all([a.close(), b.close(), spy.close()])
+  })
+
   it("marketplace - a task nobody bids for ends dead-lettered with reason no_handler", async ({ task }) => {
     const cap = capabilityFor(task.name)
     const market = createMarketplace(nc, { noBidTimeoutMs: 200 })
