@@ -6,7 +6,9 @@
  * (critical 10, high 7, normal 5, low 3, background 1, in turn within each location), so the
  * `task` trail each auction deposits at its location has a strength that varies from task to
  * task (priority/10 × urgency × 1/attempt: 0.05 to 0.5, weaker on a retry). Every node runs a
- * broker per location and one bidder per agent that bids on every location; a bidder reads
+ * broker per location (two auctions at once per agent of the node, spread over the locations:
+ * a call no agent is idle for waits open for the next that is) and one bidder per agent that
+ * bids on every location; a bidder reads
  * the task's trail when the call for bids comes (its current, evaporated strength is part of
  * the bid score with capability match, load and success rate), the best bid claims first,
  * exactly one claims, and the winner works in its forager actor.
@@ -20,8 +22,8 @@
  * NATS baseline: there is no raw equivalent of a swarm.
  *
  * Then recruitment, twice with fresh node processes: the agents are specialised (agent i bids
- * on zone i mod Z only, each node's brokers run as many auctions per zone as it has the zone's
- * specialists) and 70% of the T tasks are in zone 0. Recruitment off: the other zones' agents
+ * on zone i mod Z only, each node's brokers run two auctions per zone at once for each of its
+ * specialists of the zone) and 70% of the T tasks are in zone 0. Recruitment off: the other zones' agents
  * run dry and idle while zone 0 queues. Recruitment on: every node reports each zone's load
  * every 250 ms (tasks waiting over the zone's specialists swarm-wide, `load` pheromones at
  * `elastic.capability.<zone>`) and an idle agent joins a zone at load ≥ 0.9 (bidding on it, with
@@ -79,15 +81,23 @@ async function collectReports(nc: NatsConnection, expected: number, waitMs = 100
   return out
 }
 
-/** The zone capabilities and, per node, how many auctions each zone's broker runs at once (summing to the node's agents). */
+/**
+ * Auctions a broker runs at once per agent able to bid on them: a call no agent was idle for stays
+ * open at the marketplaces (runtime/tasks/market-calls.ts), so an agent that finishes a task claims
+ * its next at once instead of waiting while a broker settles the last one and calls for bids again.
+ */
+export const AUCTIONS_PER_AGENT = 2
+
+/** The zone capabilities and, per node, how many auctions each zone's broker runs at once (summing to `AUCTIONS_PER_AGENT` per agent of the node). */
 export function zonePlan(agentsPerNode: ReadonlyArray<number>, zones: number): Array<Array<{ capability: string; concurrency: number }>> {
-  return agentsPerNode.map((a, k) =>
-    Array.from({ length: zones }, (_, z) => ({
+  return agentsPerNode.map((agents, k) => {
+    const a = agents * AUCTIONS_PER_AGENT
+    return Array.from({ length: zones }, (_, z) => ({
       capability: `bench.forage.z${z}`,
       // the remainder goes to different zones on different nodes, so every zone has a broker
       concurrency: Math.floor(a / zones) + ((z + k) % zones < a % zones ? 1 : 0),
-    })),
-  )
+    }))
+  })
 }
 
 /** One foraging run: node processes started, T tasks submitted, the nodes' reports collected, processes stopped. */
@@ -124,9 +134,9 @@ async function forage(ctx: ScenarioContext, nc: NatsConnection, engine: { submit
   const perNode = Array.from({ length: K }, (_, k) => agentIds.filter((_, i) => i % K === k))
   const zoneCap = (z: number) => `bench.forage.z${z}`
   const specialise = phase.specialise ? Object.fromEntries(agentIds.map((id, i) => [id, zoneCap(i % Z)])) : undefined
-  // as many auctions at once as there are agents able to bid: a call for bids that finds no idle agent waits for the no-bid timeout
+  // AUCTIONS_PER_AGENT auctions at once per agent able to bid on them
   const plan = specialise
-    ? perNode.map((ids) => Array.from({ length: Z }, (_, z) => ({ capability: zoneCap(z), concurrency: ids.filter((id) => specialise[id] === zoneCap(z)).length })))
+    ? perNode.map((ids) => Array.from({ length: Z }, (_, z) => ({ capability: zoneCap(z), concurrency: AUCTIONS_PER_AGENT * ids.filter((id) => specialise[id] === zoneCap(z)).length })))
     : zonePlan(
         perNode.map((a) => a.length),
         Z,

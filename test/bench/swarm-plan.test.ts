@@ -1,9 +1,9 @@
 /** The swarm scenario's split of auctions over locations and nodes (pure). */
 import { describe, expect, it } from "vitest"
-import { zonePlan } from "../../bench/scenarios/swarm.ts"
+import { AUCTIONS_PER_AGENT, zonePlan } from "../../bench/scenarios/swarm.ts"
 
 describe("bench swarm plan", () => {
-  it("zonePlan - each node runs as many auctions at once as it has agents, over every location", () => {
+  it("zonePlan - each node runs AUCTIONS_PER_AGENT auctions at once per agent it has, over every location", () => {
     for (const [perNode, zones] of [
       [[8, 8, 8], 4],
       [[4, 4], 4],
@@ -16,7 +16,7 @@ describe("bench swarm plan", () => {
       expect(plan).toHaveLength(perNode.length)
       plan.forEach((node, k) => {
         expect(node.map((z) => z.capability)).toEqual(Array.from({ length: zones }, (_, z) => `bench.forage.z${z}`))
-        expect(node.reduce((s, z) => s + z.concurrency, 0), `node ${k} of ${perNode}`).toBe(perNode[k])
+        expect(node.reduce((s, z) => s + z.concurrency, 0), `node ${k} of ${perNode}`).toBe(perNode[k] * AUCTIONS_PER_AGENT)
       })
       const total = perNode.reduce((s, a) => s + a, 0)
       if (total >= zones) {
