@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { jetstreamManager } from "@nats-io/jetstream"
-import { Leases } from "../../runtime/cluster/leases.ts"
+import { leasePair } from "./fixtures/lease-pair.ts"
 import { leasesChangedSince } from "../../runtime/cluster/lease-stream-recheck.ts"
 import { bucketStream, LEASES_BUCKET } from "../../subjects/cluster.ts"
 import { natsPerFile } from "../helpers/nats.ts"
@@ -19,12 +19,8 @@ const HELD = 2_000
 
 describe("lease re-check from the stream", () => {
   it("leases - a re-check after a silence finds the lease taken over among 2,000 held without reading each lease", async () => {
-    const live = new Set(["ra", "rb"])
     const lostOnA: string[] = []
-    const ra = new Leases(nc, { nodeId: "ra", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
-    const rb = new Leases(nc, { nodeId: "rb", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
-    await ra.start()
-    await rb.start()
+    const { live, a: ra, b: rb, stop } = await leasePair(nc, "ra", "rb")
     try {
       const actor = (i: number) => ({ tenant: "default", type: "recheck", id: `a${i}` })
       for (let i = 0; i < HELD; i += 200) {
@@ -51,18 +47,13 @@ describe("lease re-check from the stream", () => {
       // without a start, the whole stream is read: the same answer
       expect(await ra.verifyAll()).toBe(0)
     } finally {
-      ra.stop()
-      rb.stop()
+      stop()
     }
   }, 120_000)
 
   it("leases - a lease taken over and released again before the silent holder re-checks is still found lost (the release leaves a marker, not a removed message)", async () => {
-    const live = new Set(["sa", "sb"])
     const lostOnA: string[] = []
-    const sa = new Leases(nc, { nodeId: "sa", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
-    const sb = new Leases(nc, { nodeId: "sb", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
-    await sa.start()
-    await sb.start()
+    const { live, a: sa, b: sb, stop } = await leasePair(nc, "sa", "sb")
     try {
       const actor = { tenant: "default", type: "recheck", id: "handed-back" }
       await sa.acquire(actor, (_r, a) => lostOnA.push(a.id))
@@ -87,17 +78,12 @@ describe("lease re-check from the stream", () => {
       sa.release(again)
       await sa.settled()
     } finally {
-      sa.stop()
-      sb.stop()
+      stop()
     }
   }, 60_000)
 
   it("leases - a takeover released again while the re-check reads (its message replaced past the end the read began with) is still found", async () => {
-    const live = new Set(["ta", "tb"])
-    const ta = new Leases(nc, { nodeId: "ta", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
-    const tb = new Leases(nc, { nodeId: "tb", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
-    await ta.start()
-    await tb.start()
+    const { live, a: ta, b: tb, stop } = await leasePair(nc, "ta", "tb")
     try {
       const jsm = await jetstreamManager(nc)
       const actor = { tenant: "default", type: "recheck", id: "released-mid-read" }
@@ -119,8 +105,7 @@ describe("lease re-check from the stream", () => {
       tb.release(other)
       await tb.settled()
     } finally {
-      ta.stop()
-      tb.stop()
+      stop()
     }
   }, 60_000)
 })

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
-import { Leases } from "../../runtime/cluster/leases.ts"
+import { leasePair } from "./fixtures/lease-pair.ts"
 import { LEASES_BUCKET, leaseKey } from "../../subjects/cluster.ts"
 import { natsPerFile } from "../helpers/nats.ts"
 
@@ -15,11 +15,7 @@ natsPerFile({}, (_s, c) => (nc = c))
 
 describe("lease release", () => {
   it("leases - a release empties the key, so the next acquire is a single write", async () => {
-    const live = new Set(["la", "lb"])
-    const la = new Leases(nc, { nodeId: "la", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
-    const lb = new Leases(nc, { nodeId: "lb", incarnation: "1", isLive: (n) => live.has(n), log: () => {} })
-    await la.start()
-    await lb.start()
+    const { live, a: la, b: lb, stop } = await leasePair(nc, "la", "lb")
     try {
       const kv = await new Kvm(nc).open(LEASES_BUCKET)
       const actor = { tenant: "default", type: "release", id: "r1" }
@@ -58,8 +54,7 @@ describe("lease release", () => {
       expect(await lb.acquire(marked, () => {})).toBe(false)
       expect((await kv.get(leaseKey(marked)))?.json<{ node: string }>().node).toBe("lb")
     } finally {
-      la.stop()
-      lb.stop()
+      stop()
     }
   }, 60_000)
 })
