@@ -116,10 +116,6 @@ export class OpenCalls {
     return best
   }
 
-  get size(): number {
-    return this.calls.length
-  }
-
   private prune(now: number): void {
     let keep = 0
     for (const h of this.calls) {
