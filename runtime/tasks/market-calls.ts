@@ -47,14 +47,11 @@ export interface CallClosed {
   readonly resubmits: number
 }
 
-/** The key of a call's claim, less the tenant (one marketplace is one tenant's). */
-export function callKey(c: { readonly attempt: number; readonly resubmits: number }, id: string): string {
-  return `${id}\u0000${c.attempt}\u0000${c.resubmits}`
-}
-
 /** A call as the bidders of one marketplace see it: the trail read and the claim are shared. */
 export interface HeardCall {
   readonly call: CallForBids
+  /** Its claim key in `ants_task_claims` (`taskClaimKey`), which also names it among the open calls. */
+  readonly claimKey: string
   /** When this marketplace heard it (ms, `Date.now()`). */
   readonly heardAt: number
   strength(): Promise<number>
@@ -96,12 +93,12 @@ export class OpenCalls {
     this.prune(heard.heardAt)
     if (this.calls.length >= MAX_OPEN) this.forget(this.calls.shift()!)
     this.calls.push(heard)
-    this.byKey.set(callKey(heard.call, heard.call.id), heard)
+    this.byKey.set(heard.claimKey, heard)
   }
 
-  /** The call was claimed (by whomever): no longer open. */
-  close(c: CallClosed): void {
-    const heard = this.byKey.get(callKey(c, c.closed))
+  /** The call of this claim key was claimed (by whomever): no longer open. */
+  close(claimKey: string): void {
+    const heard = this.byKey.get(claimKey)
     if (heard !== undefined) heard.settled = true
   }
 
@@ -126,7 +123,6 @@ export class OpenCalls {
   }
 
   private forget(h: HeardCall): void {
-    const key = callKey(h.call, h.call.id)
-    if (this.byKey.get(key) === h) this.byKey.delete(key)
+    if (this.byKey.get(h.claimKey) === h) this.byKey.delete(h.claimKey)
   }
 }

@@ -14,8 +14,8 @@
  *      score of a perfect bidder on the same call (`bidDelayMs`): the best bidder acts first,
  *      a perfect one at once.
  *      The bidders of one marketplace (one node's agents) hear a call once and read its trail
- *      once between them. A call heard while none of them was idle stays open for them until
- *      it is claimed or its no-bid timeout nears: a bidder that becomes idle (its task done, a
+ *      once between them. A call none of them claimed at once stays open for them until it
+ *      is claimed (its broker closes it) or its no-bid timeout nears: a bidder that becomes idle (its task done, a
  *      claim lost) bids on the best open call at once (market-calls.ts). A broker running more
  *      auctions than it has agents keeps such calls waiting, so an agent goes from one task to
  *      the next with one claim in between.
@@ -162,17 +162,27 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
           () => call.strength,
         )
       : Promise.resolve(call.strength)
+  // a call's claim key names it, at the claims bucket and among the open calls
+  const claimKeyOf = (id: string, c: { readonly attempt: number; readonly resubmits?: number }): string | undefined => {
+    try {
+      return taskClaimKey(tenant, id, c.attempt, c.resubmits ?? 0)
+    } catch {
+      return undefined
+    }
+  }
   const listen = (l: (heard: HeardCall) => void): (() => void) => {
     listeners.add(l)
     calls ??= nc.subscribe(taskMarketWildcard(tenant), {
       callback: (_e, m) => {
         const msg = jsonOf<CallForBids | CallClosed>(m.data)
         if (msg === undefined || typeof msg !== "object" || msg === null) return // a stray publish
-        if ("closed" in msg) return open.close(msg)
+        const key = claimKeyOf("closed" in msg ? msg.closed : msg.id, msg)
+        if (key === undefined) return // not a claimable call: nobody could claim it
+        if ("closed" in msg) return open.close(key)
         const call = msg
         // the trail is read when the first idle, matching bidder asks for it
         let read: Promise<number> | undefined
-        const heard: HeardCall = { call, heardAt: Date.now(), strength: () => (read ??= trailStrength(call)), claim: undefined, settled: false }
+        const heard: HeardCall = { call, claimKey: key, heardAt: Date.now(), strength: () => (read ??= trailStrength(call)), claim: undefined, settled: false }
         open.add(heard)
         for (const f of listeners) f(heard)
       },
@@ -304,7 +314,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
           if (heard.claim === other) heard.claim = undefined
         }
         if (load() >= 1) return
-        const mine = claimCall(nc, taskClaimKey(tenant, call.id, call.attempt, call.resubmits ?? 0), spec.agentId)
+        const mine = claimCall(nc, heard.claimKey, spec.agentId)
         heard.claim = mine
         claiming++
         const outcome = await mine.finally(() => claiming--)
