@@ -1,6 +1,7 @@
 /**
  * Progress on stderr: a bar redrawn in place on a terminal, plain lines otherwise (CI logs,
- * pipes), at most one per label change or every few seconds. Drawn by hand: no dependency.
+ * pipes), at most one per label change or every few seconds, each with the seconds since the
+ * run began. Drawn by hand: no dependency.
  */
 
 export interface Progress {
@@ -39,7 +40,8 @@ export function createProgress(err: (s: string) => void, tty: boolean, width = 2
       if (key === lastLabel && now - lastPlainAt < 5_000) return
       lastLabel = key
       lastPlainAt = now
-      err(`[bench ${index + 1}/${total} ${Math.round(overall * 100)}%] ${scenario}: ${label}\n`)
+      const secs = ((now - started) / 1000).toFixed(0)
+      err(`[bench ${index + 1}/${total} ${Math.round(overall * 100)}% ${secs}s] ${scenario}: ${label}\n`)
     },
     line(message) {
       clear()
