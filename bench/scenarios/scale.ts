@@ -45,7 +45,7 @@ interface ProbeResult {
   totalMs: number
   /** The readings (heapUsed + arrayBuffers) and their two parts, before, with the active actors, after passivating, after seeding. */
   heap: Record<string, number>
-  heapParts: Record<string, { heapUsed: number; arrayBuffers: number }>
+  heapParts: Record<string, { heapUsed: number; arrayBuffers: number; spaces: Record<string, number> }>
 }
 
 /** The probe's old space: a million sleeping actors' KV writes and 100,000 cells need more than the default. */
