@@ -22,13 +22,14 @@ export function builtPath(relPath: string): string {
 
 /**
  * Starts `node [nodeArgs] --import tsx <script> [args]` from the repository root; built, the
- * script's `.js` with no loader.
+ * script's `.js` with no loader. `stdin`: the child's standard input is a pipe the scenario
+ * writes to (else it is closed).
  */
-export function spawnTs(script: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = []): ChildProcess {
+export function spawnTs(script: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = [], opts: { stdin?: boolean } = {}): ChildProcess {
   const loader = BUILT ? [] : ["--import", "tsx"]
   const child = spawn(process.execPath, [...nodeArgs, ...loader, builtPath(script), ...args], {
     cwd: REPO_ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"],
     env: { ...process.env },
   })
   live.add(child)

@@ -2,11 +2,13 @@
  * recall: the memory layer (runtime/memory) on 100,000 memories of 384 dimensions (quick:
  * 1,000), on PostgreSQL with pgvector (`ANTS_BENCH_POSTGRES`, else `DATABASE_URL`, else the
  * local test database; a fresh schema, dropped at the end; skipped with the reason when
- * unreachable) and on the embedded PGlite (served over its socket, in this process).
+ * unreachable) and on the embedded PGlite (served over its socket, in the process that runs it).
  * `ANTS_BENCH_RECALL_SIZE` sets another number of memories, `ANTS_BENCH_RECALL_BACKENDS` (a
  * comma-separated list of postgres, pglite) runs only some backends, `ANTS_BENCH_RECALL_DATA`
  * picks the vectors: `clustered` (default, shaped like real sentence embeddings) or `lexical`
- * (the offline embedder's); recall-data.ts describes both and why.
+ * (the offline embedder's); recall-data.ts describes both and why. With both backends, PGlite
+ * runs in a child process (bench/probes/recall-probe.ts) and both insert at once, each database on
+ * a core of its own; their searches are timed one after the other, nothing else running.
  *
  *   - insert: batches of 500 (quick: 100) split between `rememberMany` (one tenant
  *     transaction with the restricted role, checks and literals) and a raw `pg`
@@ -26,179 +28,56 @@
  *     close as the tenth exact neighbour (lexical vectors tie often; ann-benchmarks counts
  *     the same way). Issue target: >= 0.95. The share of exact search's own ids is a second
  *     figure.
- */
-import pg from "pg"
-import pgvector from "pgvector/pg"
-import { DEFAULT_EF_SEARCH, HNSW_BUILD, openMemory, type Memory, type RememberInput } from "../../runtime/memory/mod.ts"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { percentile, Samples } from "../stats.ts"
+ */import { spawnTs } from "../children.ts"
+import { probeResult } from "../probe-output.ts"
 import type { Scenario, ScenarioContext } from "../types.ts"
+import { runBackend, type RecallBackend } from "./recall-backend.ts"
 import { RECALL_DATA, recallSet, type RecallData, type RecallSet } from "./recall-data.ts"
 
-const K = 10
-const EF_SEARCH = DEFAULT_EF_SEARCH
-const TENANT = "bench"
-const OWNER = { tenant: TENANT, type: "bench_recall", id: "r1" }
-const DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/test"
-/** What a recalled entry carries: the raw query returns the same columns. */
-const COLUMNS = "id, kind, text, data, metadata, tenant, agent_type, actor_id, created_at, expires_at, uses, success_rate"
+/** The PGlite child's whole run, inserts, searches and exact searches, may take this long. */
+const PGLITE_PROBE_TIMEOUT_MS = 60 * 60_000
 
-async function reachable(url: string): Promise<string | undefined> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
-  try {
-    await c.connect()
-    return undefined
-  } catch (e) {
-    return `PostgreSQL at ${url.replace(/:[^:@/]*@/, ":***@")} is unreachable (${e instanceof Error ? e.message : String(e)}); set ANTS_BENCH_POSTGRES`
-  } finally {
-    await c.end().catch(() => undefined)
+/** `ctx` with the progress of one of two backends that run at once: the scenario's is their mean. */
+function sharedProgress(ctx: ScenarioContext, at: number[], i: number): ScenarioContext {
+  return {
+    ...ctx,
+    progress(fraction, label) {
+      at[i] = fraction
+      ctx.progress((at[0]! + at[1]!) / 2, label)
+    },
   }
 }
 
-async function runBackend(ctx: ScenarioContext, backend: "pglite" | "postgres", data: RecallSet, kind: RecallData): Promise<void> {
-  const n = data.notes.length
-  const BATCH = ctx.quick ? 100 : 500
-  const schema = `bench_recall_${process.pid}`
-  let dataDir: string | undefined
-  let postgres: string | undefined
-  if (backend === "pglite") dataDir = mkdtempSync(join(tmpdir(), "ants-bench-recall-"))
-  else {
-    postgres = process.env.ANTS_BENCH_POSTGRES ?? process.env.DATABASE_URL ?? DEFAULT_POSTGRES
-    const why = await reachable(postgres)
-    if (why !== undefined) {
-      for (const metric of ["insert", "search p50", "recall@10"]) ctx.skip(why, `${metric} (${backend})`)
-      return
-    }
-  }
-  let memory: Memory | undefined
-  let rawClient: pg.Client | undefined
-  let exactClient: pg.Client | undefined
+/**
+ * PostgreSQL here and PGlite in a child process, their inserts at once (the two databases run on
+ * different cores: PostgreSQL's server process, PGlite in the child's thread), their searches one
+ * after the other: PostgreSQL's once the child has inserted, the child's once PostgreSQL is done.
+ */
+async function bothBackends(ctx: ScenarioContext, data: RecallSet, kind: RecallData): Promise<void> {
+  const [n, queries] = [data.notes.length, data.queries.length]
+  const at = [0, 0]
+  const child = spawnTs("bench/probes/recall-probe.ts", [JSON.stringify({ backend: "pglite", n, queries, kind, options: ctx.options })], [], { stdin: true })
+  let inserted: () => void = () => undefined
+  const childInserted = new Promise<void>((ok) => (inserted = ok))
+  child.once("exit", () => inserted())
+  const childDone = probeResult<unknown>(sharedProgress(ctx, at, 1), child, PGLITE_PROBE_TIMEOUT_MS, (line) => {
+    if (line === "inserted") inserted()
+  })
+  // whichever fails, the other backend's figures are still taken; the first failure is thrown after
+  const childFailed = childDone.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  let failed: unknown
   try {
-    memory = await openMemory({ dataDir, postgres, schema, sweepIntervalMs: 0, efSearch: EF_SEARCH, env: {} })
-    rawClient = new pg.Client({ connectionString: memory.embedded?.url ?? postgres })
-    await rawClient.connect()
-    // exact search on a connection of its own: run on the raw one, its long scan left that
-    // backend hot and the raw search after it measured faster than the same SQL elsewhere
-    exactClient = new pg.Client({ connectionString: memory.embedded?.url ?? postgres })
-    await exactClient.connect()
-    // the settings recall sets per transaction, set once on the raw session
-    await rawClient.query(`SET hnsw.ef_search = ${EF_SEARCH}; SET hnsw.iterative_scan = relaxed_order`)
-    const table = `${pg.escapeIdentifier(schema)}.memories`
-    const model = memory.embeddings.model
-    const params = { memories: n, dimensions: 384, batch: BATCH, k: K, efSearch: EF_SEARCH, hnsw: HNSW_BUILD, data: kind, queries: data.queries.length, backend }
-    const label = kind === "clustered" ? backend : `${backend}, ${kind} vectors`
-
-    // inserts: alternate ANTS and raw batches into the same table
-    let antsMs = 0
-    let antsRows = 0
-    let rawMs = 0
-    let rawRows = 0
-    const batches = Math.ceil(n / BATCH)
-    for (let b = 0; b < batches; b++) {
-      const from = b * BATCH
-      const to = Math.min(n, from + BATCH)
-      const antsFirst = b % 4 < 2
-      const half = from + Math.floor((to - from) / 2)
-      const runAnts = async (lo: number, hi: number) => {
-        const inputs: RememberInput[] = []
-        for (let i = lo; i < hi; i++) inputs.push({ kind: "semantic", text: data.notes[i]!, embedding: data.vectors[i]! })
-        const t = performance.now()
-        await memory!.rememberMany(OWNER, inputs)
-        antsMs += performance.now() - t
-        antsRows += hi - lo
-      }
-      const runRaw = async (lo: number, hi: number) => {
-        // timed from the same starting point as rememberMany: rows of texts and number arrays
-        const t = performance.now()
-        const values: string[] = []
-        const args: unknown[] = []
-        for (let i = lo; i < hi; i++) {
-          const p = args.length
-          values.push(`($${p + 1}, $${p + 2}, $${p + 3}, 'semantic', $${p + 4}, $${p + 5}::vector, $${p + 6}, $${p + 7})`)
-          args.push(TENANT, OWNER.type, OWNER.id, data.notes[i], pgvector.toSql([...data.vectors[i]!]), model, String(i))
-        }
-        await rawClient!.query(`INSERT INTO ${table} (tenant, agent_type, actor_id, kind, text, embedding, model, content_hash) VALUES ${values.join(", ")}`, args)
-        rawMs += performance.now() - t
-        rawRows += hi - lo
-      }
-      // each batch is split between the two, in an order that alternates, so both see the same index size
-      if (antsFirst) {
-        await runAnts(from, half)
-        await runRaw(half, to)
-      } else {
-        await runRaw(from, half)
-        await runAnts(half, to)
-      }
-      ctx.progress((0.7 * (b + 1)) / batches, `${backend}: inserted ${to}/${n}`)
-    }
-    // what the periodic sweep does after this many writes (PGlite has no autovacuum)
-    await memory.sweep()
-    const antsRate = (antsRows / antsMs) * 1000
-    const rawRate = (rawRows / rawMs) * 1000
-    ctx.record({ metric: `insert (${label})`, value: antsRate, unit: "rows/s", baseline: rawRate, baselineOf: `raw pg multi-row INSERT of ${BATCH / 2}-row halves into the same table`, better: "higher", target: "ratio >= 0.8", headline: true, params })
-
-    // search and recall@10
-    const antsLat = new Samples()
-    const rawLat = new Samples()
-    let hits = 0
-    let idHits = 0
-    // the WHERE recall builds for a tenant-wide search (row-level security adds the tenant on the ANTS side)
-    const where = `tenant = $2 AND model = $3 AND (expires_at IS NULL OR expires_at > now())`
-    for (let q = 0; q < data.queries.length; q++) {
-      const embedding = data.queries[q]!
-      const ants = async () => {
-        const t = performance.now()
-        const found = await memory!.recall(OWNER, { embedding, k: K, scope: "tenant" })
-        antsLat.push(performance.now() - t)
-        return found
-      }
-      // both start from the query's number array: the raw side serialises it as pgvector's client does
-      const rawSearch = async () => {
-        const t = performance.now()
-        await rawClient!.query(`SELECT ${COLUMNS}, embedding <=> $1 AS distance FROM ${table} WHERE ${where} ORDER BY distance LIMIT ${K}`, [pgvector.toSql([...embedding]), TENANT, model])
-        rawLat.push(performance.now() - t)
-      }
-      let found: Awaited<ReturnType<typeof ants>>
-      if (q % 2 === 0) {
-        found = await ants()
-        await rawSearch()
-      } else {
-        await rawSearch()
-        found = await ants()
-      }
-      await exactClient.query("BEGIN")
-      await exactClient.query("SET LOCAL enable_indexscan = off")
-      const exact = await exactClient.query<{ id: string; distance: number }>(`SELECT id, embedding <=> $1 AS distance FROM ${table} WHERE ${where} ORDER BY distance LIMIT ${K}`, [pgvector.toSql([...embedding]), TENANT, model])
-      await exactClient.query("COMMIT")
-      const truth = new Set(exact.rows.map((r) => r.id))
-      idHits += found.filter((m) => truth.has(m.id)).length / Math.max(1, truth.size)
-      // lexical vectors tie often (notes sharing the same words): an entry as close as the
-      // k-th exact neighbour is a true neighbour too, whichever of the tied ids exact search listed
-      const kth = Math.max(...exact.rows.map((r) => Number(r.distance)))
-      hits += Math.min(K, found.filter((m) => 1 - m.score <= kth + 1e-6).length) / Math.max(1, exact.rows.length)
-      ctx.progress(0.7 + (0.3 * (q + 1)) / data.queries.length, `${backend}: query ${q + 1}/${data.queries.length}`)
-    }
-    const p50 = percentile(antsLat.view(), 0.5)
-    const rawP50 = percentile(rawLat.view(), 0.5)
-    ctx.record({ metric: `search p50 (${label})`, value: p50, unit: "ms", baseline: rawP50, baselineOf: "the same query (columns, WHERE, vector, k 10, ef_search, iterative scan) sent raw through pg on the same table", better: "lower", target: "ratio <= 1.2", headline: true, params })
-    ctx.record({ metric: `search p99 (${label})`, value: percentile(antsLat.view(), 0.99), unit: "ms", baseline: percentile(rawLat.view(), 0.99), baselineOf: "the same query sent raw through pg", better: "lower", params })
-    ctx.record({ metric: `recall@10 (${label})`, value: hits / data.queries.length, unit: "fraction", better: "higher", target: "value >= 0.95", headline: true, params, note: "against exact search (index scans off) for the same vector; a result as close as the 10th exact neighbour counts (ties)" })
-    ctx.record({ metric: `recall@10 by id (${label})`, value: idHits / data.queries.length, unit: "fraction", better: "higher", params, note: "the share of exact search's ten ids returned; ties among equally close entries make it lower than recall@10" })
+    await runBackend(sharedProgress(ctx, at, 0), "postgres", data, kind, () => childInserted)
+  } catch (e) {
+    failed = e
   } finally {
-    await rawClient?.end().catch(() => undefined)
-    await exactClient?.end().catch(() => undefined)
-    if (memory !== undefined) {
-      if (backend === "postgres") {
-        const c = new pg.Client({ connectionString: postgres })
-        await c.connect()
-        await c.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`).finally(() => c.end())
-      }
-      await memory.close()
-    }
-    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true })
+    child.stdin?.end("go\n")
   }
+  failed ??= await childFailed
+  if (failed !== undefined) throw failed
 }
 
 export const recallScenario: Scenario = {
@@ -209,10 +88,12 @@ export const recallScenario: Scenario = {
     const queries = ctx.quick ? 20 : 200
     const kind = (process.env.ANTS_BENCH_RECALL_DATA ?? "clustered") as RecallData
     if (!RECALL_DATA.includes(kind)) throw new Error(`ANTS_BENCH_RECALL_DATA must be one of ${RECALL_DATA.join(", ")} (got ${kind})`)
+    const only = process.env.ANTS_BENCH_RECALL_BACKENDS?.split(",")
+    const backends = (["postgres", "pglite"] as const).filter((b: RecallBackend) => only === undefined || only.includes(b))
     const t = performance.now()
     const data = recallSet(kind, n, queries)
     ctx.record({ metric: `${kind} vectors generated`, value: ((n + queries) / (performance.now() - t)) * 1000, unit: "vectors/s", better: "higher", params: { vectors: n + queries, dimensions: 384 }, note: "test data (recall-data.ts), one thread, no baseline" })
-    const only = process.env.ANTS_BENCH_RECALL_BACKENDS?.split(",")
-    for (const backend of ["postgres", "pglite"] as const) if (only === undefined || only.includes(backend)) await runBackend(ctx, backend, data, kind)
+    if (backends.length === 2) return bothBackends(ctx, data, kind)
+    for (const backend of backends) await runBackend(ctx, backend, data, kind)
   },
 }
