@@ -9,8 +9,9 @@
  *   - Every view handed to an actor is its own: its `close()` stops only its watches, and the
  *     watches it opened stop when its `signal` aborts (the actor's activation ends). The node's
  *     sweepers and interest watches live apart and stop only when the node closes.
- *   - The node sweeps every tenant its actors use (one sweeper per tenant), so expired trails
- *     are deleted and `evaporated` reaches every watcher on servers without per-message TTL. A
+ *   - Every tenant the node's actors use is swept (one sweeper per tenant), so expired trails
+ *     are deleted and `evaporated` reaches every watcher on servers without per-message TTL: by
+ *     this node, or, with `sweeperElection`, by the one node the swarm elected for the tenant. A
  *     sweeper that fails to start (JetStream not ready, a lost connection) is retried, with a
  *     pause doubling from `sweeperRetryMs` (1 s) to 30 s, and each failure is logged.
  *   - Interests watch every tenant unless they list `tenants`. The delivery is an ask whose
@@ -40,6 +41,7 @@ import {
   type Workspace,
   type WorkspaceWatch,
 } from "../stigmergy/mod.ts"
+import type { SweeperElector } from "../stigmergy/sweeper-election.ts"
 
 
 /** The message an interest delivers: `{ artifact: {id, status, kind, data, revision, ...} }`. */
@@ -60,7 +62,7 @@ export interface Stigmergy {
   workspace(tenant: string, actor: string, signal?: AbortSignal): Workspace
   /** Starts the watches of declared interests (once the node serves its agents). */
   startInterests(agents: ReadonlyArray<AgentDefinition<any, any>>, log: (level: "info" | "warn" | "error", m: string) => void): Promise<void>
-  /** Tenants this node sweeps, and whether each one's sweeper is running (false: starting or retrying). */
+  /** Tenants this node sweeps (with an election: those it was elected for), and whether each one's sweeper is running (false: starting or retrying). */
   sweepers(): ReadonlyMap<string, boolean>
   close(): Promise<void>
 }
@@ -71,6 +73,11 @@ export interface StigmergyOptions {
   readonly log?: (level: "info" | "warn" | "error", m: string) => void
   /** First pause before a failed sweeper start is retried (default 1000 ms; doubles up to 30 s). */
   readonly sweeperRetryMs?: number
+  /**
+   * Elects the node that sweeps each tenant (runtime/stigmergy/sweeper-election.ts; a runtime node
+   * passes one on its own connection). Without it this node sweeps every tenant it uses.
+   */
+  readonly sweeperElection?: SweeperElector
   /** Called after every pheromone write of every tenant (the governance layer's audit receipts); keep it cheap. */
   readonly onPheromoneWrite?: (tenant: string, write: PheromoneWrite) => void
 }
@@ -83,38 +90,57 @@ export function createStigmergy(nc: NatsConnection, options: StigmergyOptions = 
   let log = options.log ?? (() => {})
   const pheromoneByTenant = new Map<string, Pheromones>()
   const workspaceByTenant = new Map<string, Workspace>()
+  /** The tenants this node sweeps, with their running sweeper (undefined: starting or retrying). */
   const sweeping = new Map<string, PheromoneWatch | undefined>()
+  /** Per tenant, a count moved by each start and stop: a start that resolves after a newer one or a stop is undone. */
+  const generation = new Map<string, number>()
+  const elections: Array<{ stop(): Promise<void> }> = []
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let closed = false
 
-  // Each node sweeps the tenants its actors use, so expired trails are deleted and `evaporated`
-  // reaches every watcher even on servers without per-message TTL. The sweeper runs on the
-  // tenant's root instance, which no actor is handed (actors get views).
-  const startSweeper = (tenant: string, root: Pheromones, pause: number) => {
-    if (closed) return
+  // A sweeper deletes expired trails so that `evaporated` reaches every watcher even on servers
+  // without per-message TTL. It runs on the tenant's root instance, which no actor is handed
+  // (actors get views): on every node that uses the tenant, or, with `sweeperElection`, on the
+  // one node elected for it.
+  const startSweeper = (tenant: string, root: Pheromones, pause: number, gen: number) => {
+    if (closed || generation.get(tenant) !== gen) return
     root.startSweeper().then(
       (w) => {
-        if (closed) void w.stop().catch(() => undefined)
+        if (closed || generation.get(tenant) !== gen) void w.stop().catch(() => undefined)
         else sweeping.set(tenant, w)
       },
       (e) => {
-        if (closed) return
+        if (closed || generation.get(tenant) !== gen) return
         log("warn", `pheromone sweeper of tenant "${tenant}" did not start (${(e as Error)?.message ?? e}); retrying in ${pause} ms`)
         const t = setTimeout(() => {
           timers.delete(t)
-          startSweeper(tenant, root, Math.min(MAX_SWEEPER_RETRY_MS, pause * 2))
+          startSweeper(tenant, root, Math.min(MAX_SWEEPER_RETRY_MS, pause * 2), gen)
         }, pause)
         t.unref?.()
         timers.add(t)
       },
     )
   }
+  const sweep = (tenant: string, root: Pheromones, on: boolean) => {
+    if (on === sweeping.has(tenant)) return
+    const gen = (generation.get(tenant) ?? 0) + 1
+    generation.set(tenant, gen)
+    if (on) {
+      sweeping.set(tenant, undefined)
+      startSweeper(tenant, root, options.sweeperRetryMs ?? 1000, gen)
+    } else {
+      const running = sweeping.get(tenant)
+      sweeping.delete(tenant)
+      void running?.stop().catch(() => undefined)
+    }
+  }
   const tenantPheromones = (tenant: string) => {
     let p = pheromoneByTenant.get(tenant)
     if (!p) {
-      pheromoneByTenant.set(tenant, (p = createPheromones(nc, { tenant, replicas, emitter: "ants-node", ...(options.onPheromoneWrite ? { onWrite: (w: PheromoneWrite) => options.onPheromoneWrite!(tenant, w) } : {}) })))
-      sweeping.set(tenant, undefined)
-      startSweeper(tenant, p, options.sweeperRetryMs ?? 1000)
+      const root = createPheromones(nc, { tenant, replicas, emitter: "ants-node", ...(options.onPheromoneWrite ? { onWrite: (w: PheromoneWrite) => options.onPheromoneWrite!(tenant, w) } : {}) })
+      pheromoneByTenant.set(tenant, (p = root))
+      if (options.sweeperElection && !closed) elections.push(options.sweeperElection(tenant, (on) => sweep(tenant, root, on)))
+      else sweep(tenant, root, true)
     }
     return p
   }
@@ -163,6 +189,7 @@ export function createStigmergy(nc: NatsConnection, options: StigmergyOptions = 
       closed = true
       for (const t of timers) clearTimeout(t)
       timers.clear()
+      await Promise.all(elections.map((e) => e.stop().catch(() => undefined)))
       await Promise.all(watches.map((w) => w.stop().catch(() => undefined)))
       await Promise.all([...sweeping.values()].map((w) => w?.stop().catch(() => undefined)))
       // what actors opened and did not close (their activations may still be running)

@@ -59,6 +59,7 @@ import { createDispatch } from "./dispatch.ts"
 import { prepareElasticNode } from "../elastic/mod.ts"
 import { observeNode, startNodeTracing } from "./observe.ts"
 import type { PheromoneWrite } from "../stigmergy/pheromones-api.ts"
+import { sweeperElector } from "../stigmergy/sweeper-election.ts"
 
 const decoder = new TextDecoder()
 
@@ -154,7 +155,9 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     observed.pheromoneWritten(tenant, w)
     governance?.onPheromoneWrite(tenant, w)
   }
-  const stigmergy = createStigmergy(nc, { replicas, onPheromoneWrite })
+  // one node of the swarm sweeps each tenant's expired trails (an election per tenant in KV)
+  const sweeperElection = sweeperElector(nc, { nodeId: id, replicas, log })
+  const stigmergy = createStigmergy(nc, { replicas, onPheromoneWrite, sweeperElection })
   // each tenant's scope (its own connection with an auth folder), standing (suspension, quotas) and kill switch
   const tenancy = await startTenancy({
     ...{ id, nc, messaging, hosts, servers: target, credentials },
@@ -165,6 +168,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     replicas,
     log,
     onPheromoneWrite,
+    sweeperElection,
   })
   const { models, sandbox, close: closeAgentServices } = await openAgentServices(nc, options, { id, replicas, log, admit: (t) => tenancy.admit(t, false), gate: governance?.gate, modelGate: governance?.modelGate })
   if (models) {

@@ -46,6 +46,8 @@ export interface TenancyOptions {
   readonly log: (level: "info" | "warn" | "error", message: string) => void
   /** The audit hook of pheromone writes, for tenants' own stigmergy. */
   readonly onPheromoneWrite?: StigmergyOptions["onPheromoneWrite"]
+  /** The election of each tenant's pheromone sweeper, on the node's own connection. */
+  readonly sweeperElection?: StigmergyOptions["sweeperElection"]
 }
 
 export interface Tenancy {
@@ -75,6 +77,7 @@ export async function startTenancy(o: TenancyOptions): Promise<Tenancy> {
     tls: { tlsCa: o.credentials?.tlsCa, tlsCert: o.credentials?.tlsCert, tlsKey: o.credentials?.tlsKey },
     replicas: o.replicas,
     onPheromoneWrite: o.onPheromoneWrite,
+    sweeperElection: o.sweeperElection,
     nodeId: id,
     log,
   })

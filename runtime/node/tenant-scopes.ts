@@ -42,6 +42,8 @@ export interface TenantScopesOptions {
   readonly replicas?: number
   /** The audit hook of pheromone writes (StigmergyOptions). */
   readonly onPheromoneWrite?: StigmergyOptions["onPheromoneWrite"]
+  /** The election of each tenant's pheromone sweeper (StigmergyOptions), on the node's own connection. */
+  readonly sweeperElection?: StigmergyOptions["sweeperElection"]
   readonly nodeId: string
   readonly log: (level: "info" | "warn" | "error", message: string) => void
 }
@@ -83,7 +85,7 @@ export function createTenantScopes(o: TenantScopesOptions): TenantScopes {
       await stigmergy?.close().catch(() => undefined)
       await nc.drain().catch(() => undefined)
     })
-    return { tenant, nc, messaging, stigmergy: () => (stigmergy ??= createStigmergy(nc, { replicas: o.replicas, log: o.log, onPheromoneWrite: o.onPheromoneWrite })) }
+    return { tenant, nc, messaging, stigmergy: () => (stigmergy ??= createStigmergy(nc, { replicas: o.replicas, log: o.log, onPheromoneWrite: o.onPheromoneWrite, sweeperElection: o.sweeperElection })) }
   }
 
   return {

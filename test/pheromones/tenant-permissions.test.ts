@@ -11,6 +11,7 @@ import { confWithTenants } from "../helpers/nats-conf.ts"
 import { createPheromones } from "../../runtime/stigmergy/pheromones.ts"
 import { createWorkspace } from "../../runtime/stigmergy/workspace.ts"
 import { createStigmergy } from "../../runtime/actor/artifact-delivery.ts"
+import { sweeperElector } from "../../runtime/stigmergy/sweeper-election.ts"
 import type { Evaporation } from "../../runtime/stigmergy/trail.ts"
 import { PHEROMONE_BUCKET, pheromoneSubject } from "../../subjects/pheromones.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
@@ -73,6 +74,17 @@ describe("stigmergy sweeper", () => {
     const t = await ph.deposit({ type: "load", location: "swept", ttlMs: 200 })
     await waitUntil(() => heard.some((e) => e.key === t.key && e.reason === "expired"), { message: "the retried sweeper swept" })
     await w.stop()
+    await st.close()
+  })
+
+  it("stigmergy sweeper - a connection that may not use the election's bucket sweeps its tenants itself, and says so", async () => {
+    await createBuckets()
+    const logged: string[] = []
+    const log = (_l: string, m: string) => void logged.push(m)
+    const st = createStigmergy(acme, { sweeperElection: sweeperElector(acme, { nodeId: "acme-node", renewMs: 100, log }), log })
+    st.pheromones("acme", "acme/agent/a2")
+    await waitUntil(() => st.sweepers().get("acme") === true, { message: "the tenant is swept without an election" })
+    expect(logged.some((m) => /pheromone sweeper of tenant "acme": the election in ants_sweepers failed \(.*\); this node sweeps meanwhile/.test(m))).toBe(true)
     await st.close()
   })
 })
