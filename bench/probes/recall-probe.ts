@@ -4,11 +4,11 @@
  *
  *   node --import tsx bench/probes/recall-probe.ts '<json config>'
  *
- * Config: `{backend, n, queries, kind, options}` (the run's options). Makes the same data as the scenario (recall-data.ts
- * is seeded), runs `runBackend`, and prints what it measures as the lines probe-output.ts reads
- * (`progress`, `note`, `record`, `skip`, then `result {}`). Between its inserts and its searches it
- * prints `inserted` and waits for a line `go` on its standard input, so that its searches are
- * timed while nothing else runs.
+ * Config: `{backend, n, queries, kind, options}` (options: the run's). Makes the same data as
+ * the scenario (recall-data.ts is seeded), runs `runBackend`, and prints what it measures as the
+ * lines probe-output.ts reads (`progress`, `note`, `record`, `skip`, then `result {}`). Between
+ * its inserts and its searches it prints `inserted` and waits for a line `go` on its standard
+ * input, so that its searches are timed while nothing else runs.
  */
 import { createInterface } from "node:readline"
 import type { BenchOptions, FigureInput, ScenarioContext } from "../types.ts"

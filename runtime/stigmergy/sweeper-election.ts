@@ -1,7 +1,7 @@
 /**
  * One pheromone sweeper per tenant across the swarm. Without it every node sweeps every tenant
- * its actors use, so each pheromone write reaches each node's sweeper: on three nodes a swarm
- * foraging at a few hundred tasks a second spent 5 to 12% of its throughput there.
+ * its actors use, so each pheromone write reaches each node's sweeper: as many deliveries per
+ * write as nodes (docs/scaling.md), where one is enough.
  *
  * The nodes of a swarm elect, per tenant, the node that sweeps, through one KV entry per tenant
  * in `ants_sweepers` (history 1): `{node}`, written by the sweeping node and renewed every
@@ -70,7 +70,7 @@ export function sweeperElector(nc: NatsConnection, options: SweeperElectionOptio
     let seen = { revision: -1, since: 0 }
     let failing = false
     const set = (on: boolean) => {
-      if (on !== sweeping) lead((sweeping = on))
+      if (on !== sweeping && !(on && stopped)) lead((sweeping = on))
     }
     const look = async () => {
       const kv = await open()
@@ -91,6 +91,8 @@ export function sweeperElector(nc: NatsConnection, options: SweeperElectionOptio
       try {
         // the entry is this node's own (written before a lost connection), stale, or absent
         mine = live ? await kv.update(tenant, body, e.revision) : await kv.create(tenant, body)
+        // stopped meanwhile: give it up at once rather than leave it to go stale
+        if (stopped) await kv.delete(tenant, { previousSeq: mine }).catch(() => undefined)
         set(true)
       } catch {
         // another node wrote first
