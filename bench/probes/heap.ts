@@ -17,7 +17,7 @@ export const canCollect = gc !== undefined
 /**
  * `heapUsed + arrayBuffers` after forced collections: four, 20 ms apart (work those pauses let run
  * is collected too), then one more right before the reading, so that the reading holds no
- * garbage made since (what timers and sockets allocated in the last pause: 8 MB of young objects
+ * garbage made since (what the process allocated in the last pause: 8 MB of young objects
  * on a node with 100,000 actors, which read as 400 B per actor of a 20,000 sample).
  */
 export async function heap(): Promise<number> {
