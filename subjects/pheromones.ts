@@ -61,6 +61,8 @@ import { kvSubject } from "./jetstream.ts"
 
 export const PHEROMONE_BUCKET = "ants_pheromones"
 export const WORKSPACE_BUCKET = "ants_workspace"
+/** One key per tenant: the node elected to sweep the tenant's expired trails (runtime/stigmergy/sweeper-election.ts). */
+export const SWEEPER_BUCKET = "ants_sweepers"
 /** History kept per artifact key (the last few transitions can be inspected with `nats kv history`). */
 export const WORKSPACE_HISTORY = 5
 

@@ -90,10 +90,11 @@ export function createStigmergy(nc: NatsConnection, options: StigmergyOptions = 
   let log = options.log ?? (() => {})
   const pheromoneByTenant = new Map<string, Pheromones>()
   const workspaceByTenant = new Map<string, Workspace>()
-  /** The tenants this node sweeps, with their running sweeper (undefined: starting or retrying). */
-  const sweeping = new Map<string, PheromoneWatch | undefined>()
-  /** Per tenant, a count moved by each start and stop: a start that resolves after a newer one or a stop is undone. */
-  const generation = new Map<string, number>()
+  /**
+   * The tenants this node sweeps, each with a slot for its running sweeper (none: starting or
+   * retrying). A start whose slot is no longer the tenant's (stopped, or started again) is undone.
+   */
+  const sweeping = new Map<string, { watch?: PheromoneWatch }>()
   const elections: Array<{ stop(): Promise<void> }> = []
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let closed = false
@@ -102,19 +103,20 @@ export function createStigmergy(nc: NatsConnection, options: StigmergyOptions = 
   // without per-message TTL. It runs on the tenant's root instance, which no actor is handed
   // (actors get views): on every node that uses the tenant, or, with `sweeperElection`, on the
   // one node elected for it.
-  const startSweeper = (tenant: string, root: Pheromones, pause: number, gen: number) => {
-    if (closed || generation.get(tenant) !== gen) return
+  const startSweeper = (tenant: string, root: Pheromones, pause: number, slot: { watch?: PheromoneWatch }) => {
+    const stale = () => closed || sweeping.get(tenant) !== slot
+    if (stale()) return
     root.startSweeper().then(
       (w) => {
-        if (closed || generation.get(tenant) !== gen) void w.stop().catch(() => undefined)
-        else sweeping.set(tenant, w)
+        if (stale()) void w.stop().catch(() => undefined)
+        else slot.watch = w
       },
       (e) => {
-        if (closed || generation.get(tenant) !== gen) return
+        if (stale()) return
         log("warn", `pheromone sweeper of tenant "${tenant}" did not start (${(e as Error)?.message ?? e}); retrying in ${pause} ms`)
         const t = setTimeout(() => {
           timers.delete(t)
-          startSweeper(tenant, root, Math.min(MAX_SWEEPER_RETRY_MS, pause * 2), gen)
+          startSweeper(tenant, root, Math.min(MAX_SWEEPER_RETRY_MS, pause * 2), slot)
         }, pause)
         t.unref?.()
         timers.add(t)
@@ -123,13 +125,12 @@ export function createStigmergy(nc: NatsConnection, options: StigmergyOptions = 
   }
   const sweep = (tenant: string, root: Pheromones, on: boolean) => {
     if (on === sweeping.has(tenant)) return
-    const gen = (generation.get(tenant) ?? 0) + 1
-    generation.set(tenant, gen)
     if (on) {
-      sweeping.set(tenant, undefined)
-      startSweeper(tenant, root, options.sweeperRetryMs ?? 1000, gen)
+      const slot = {}
+      sweeping.set(tenant, slot)
+      startSweeper(tenant, root, options.sweeperRetryMs ?? 1000, slot)
     } else {
-      const running = sweeping.get(tenant)
+      const running = sweeping.get(tenant)?.watch
       sweeping.delete(tenant)
       void running?.stop().catch(() => undefined)
     }
@@ -153,7 +154,7 @@ export function createStigmergy(nc: NatsConnection, options: StigmergyOptions = 
   return {
     pheromones: (tenant, emitter, signal) => tenantPheromones(tenant).withEmitter(emitter, { signal }),
     workspace: (tenant, actor, signal) => tenantWorkspace(tenant).withActor(actor, { signal }),
-    sweepers: () => new Map([...sweeping].map(([t, w]) => [t, w !== undefined])),
+    sweepers: () => new Map([...sweeping].map(([t, slot]) => [t, slot.watch !== undefined])),
     async startInterests(agents, nodeLog) {
       log = options.log ?? nodeLog
       for (const def of agents) {
@@ -191,7 +192,7 @@ export function createStigmergy(nc: NatsConnection, options: StigmergyOptions = 
       timers.clear()
       await Promise.all(elections.map((e) => e.stop().catch(() => undefined)))
       await Promise.all(watches.map((w) => w.stop().catch(() => undefined)))
-      await Promise.all([...sweeping.values()].map((w) => w?.stop().catch(() => undefined)))
+      await Promise.all([...sweeping.values()].map((slot) => slot.watch?.stop().catch(() => undefined)))
       // what actors opened and did not close (their activations may still be running)
       await Promise.all([...pheromoneByTenant.values()].map((p) => stopAllWatches(p)))
       await Promise.all([...workspaceByTenant.values()].map((w) => stopAllWorkspaceWatches(w)))

@@ -22,8 +22,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm, type KV } from "@nats-io/kv"
-
-export const SWEEPER_BUCKET = "ants_sweepers"
+import { SWEEPER_BUCKET } from "../../subjects/pheromones.ts"
 
 export interface SweeperElectionOptions {
   readonly nodeId: string
@@ -48,9 +47,12 @@ export function sweeperElector(nc: NatsConnection, options: SweeperElectionOptio
   const log = options.log ?? (() => {})
   let bucket: Promise<KV> | undefined
   const open = () => {
-    bucket ??= new Kvm(nc).create(SWEEPER_BUCKET, { history: 1, replicas: options.replicas ?? 1 })
-    // a failed open is tried again at the next look
-    bucket.catch(() => (bucket = undefined))
+    if (bucket === undefined) {
+      const opening = new Kvm(nc).create(SWEEPER_BUCKET, { history: 1, replicas: options.replicas ?? 1 })
+      // a failed open is tried again at the next look
+      opening.catch(() => (bucket = undefined))
+      bucket = opening
+    }
     return bucket
   }
   const body = encoder.encode(JSON.stringify({ node: options.nodeId }))

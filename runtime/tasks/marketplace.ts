@@ -15,10 +15,10 @@
  *      a perfect one at once.
  *      The bidders of one marketplace (one node's agents) hear a call once and read its trail
  *      once between them. A call none of them claimed at once stays open for them until it
- *      is claimed (its broker closes it) or its no-bid timeout nears: a bidder that becomes idle (its task done, a
- *      claim lost) bids on the best open call at once (market-calls.ts). A broker running more
- *      auctions than it has agents keeps such calls waiting, so an agent goes from one task to
- *      the next with one claim in between.
+ *      is claimed (its broker closes it) or its no-bid timeout nears: a bidder that becomes
+ *      idle (its task done, a claim lost) bids on the best open call at once (market-calls.ts).
+ *      A broker running more auctions than it has agents keeps such calls waiting, so an agent
+ *      goes from one task to the next with one claim in between.
  *   3. It claims with a KV create-if-absent on `ants_task_claims` key
  *      `<tenant>.<id>.<resubmits>.<attempt>`: exactly one agent wins each attempt of each
  *      generation (a resubmitted dead letter starts a new one); the others drop out. Of one
