@@ -5,8 +5,6 @@
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import { setFlagsFromString } from "node:v8"
-import { runInNewContext } from "node:vm"
 import type { NatsConnection } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
 import { connectionOptions } from "../runtime/security/connection-options.ts"
@@ -74,21 +72,3 @@ export function pickFunction<F = (...args: any[]) => any>(mod: Record<string, un
 
 export const encoder = new TextEncoder()
 export const decoder = new TextDecoder()
-
-/**
- * A function that forces a full collection, for heap figures measured in the bench's own process:
- * the process's `gc` when it was started with --expose-gc, else one exposed now (the flag set at
- * run time, the function taken from a fresh context: `npx ants bench` runs without the flag).
- * Undefined if neither works, and the figure then says it includes garbage.
- */
-export function forcedCollection(): (() => void) | undefined {
-  const own = (globalThis as { gc?: () => void }).gc
-  if (own) return own
-  try {
-    setFlagsFromString("--expose-gc")
-    const gc = runInNewContext("gc") as unknown
-    return typeof gc === "function" ? (gc as () => void) : undefined
-  } catch {
-    return undefined
-  }
-}

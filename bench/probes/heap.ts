@@ -1,18 +1,39 @@
 /**
  * Heap readings for the probes that measure bytes per actor (memory, scale): `heapUsed` plus
- * `arrayBuffers` (process.memoryUsage()) after forced collections (the probe runs with
- * --expose-gc; without it, after a pause, garbage included), and a reading taken once work in
+ * `arrayBuffers` (process.memoryUsage()) after forced collections (`forcedCollection`; if none
+ * can be had, after a pause, garbage included), and a reading taken once work in
  * flight has settled. `arrayBuffers` counts because a structure may keep its bytes in typed
  * arrays, whose backing stores V8 keeps outside the heap (`heapUsed` would not see them); it
  * also counts the process's socket and parser buffers, so a reading moves with them.
  */
-import { getHeapSpaceStatistics } from "node:v8"
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 
-const gc = (globalThis as { gc?: () => void }).gc
+/**
+ * A function that forces a full collection: the process's `gc` when it was started with
+ * --expose-gc, else one exposed now (the flag set at run time, the function taken from a fresh
+ * context: `npx ants bench` runs without the flag, and the llm-swarm scenario reads heap in its
+ * own process). Undefined if neither works, and the figure then says it includes garbage.
+ */
+export function forcedCollection(): (() => void) | undefined {
+  const own = (globalThis as { gc?: () => void }).gc
+  if (own) return own
+  try {
+    setFlagsFromString("--expose-gc")
+    const gc = runInNewContext("gc") as unknown
+    return typeof gc === "function" ? (gc as () => void) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+/** The collector, looked for at the first reading (not when this module is imported). */
+let collector: (() => void) | undefined | null = null
+const collect = () => (collector === null ? (collector = forcedCollection()) : collector)
 
-/** Whether collections can be forced (the probe was started with --expose-gc). */
-export const canCollect = gc !== undefined
+/** Whether collections can be forced. */
+export const canCollect = (): boolean => collect() !== undefined
 
 /**
  * `heapUsed + arrayBuffers` after forced collections: four, 20 ms apart (work those pauses let run
@@ -21,6 +42,7 @@ export const canCollect = gc !== undefined
  * on a node with 100,000 actors, which read as 400 B per actor of a 20,000 sample).
  */
 export async function heap(): Promise<number> {
+  const gc = collect()
   if (gc) {
     for (let i = 0; i < 4; i++) {
       gc()

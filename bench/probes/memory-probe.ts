@@ -96,7 +96,7 @@ const st = node.stats().types
 say(
   `result ${JSON.stringify({
     actors: N,
-    gc: canCollect,
+    gc: canCollect(),
     activeBytes: (h1 - h0) / N,
     // the dozers' heap on top of the keepers' (still active), over those asleep when measured
     sleepingBytes: (h2 - h1) / Math.max(1, st.bench_dozer.sleeping - warmAsleep),

@@ -243,7 +243,7 @@ const wakeHere = await firstAsks("scale_dozer", randomPicks(Math.min(SAMPLES, pa
 const st = node.stats().types
 say(
   `result ${JSON.stringify({
-    gc: canCollect,
+    gc: canCollect(),
     active: ACTIVE,
     activated,
     activeBytes: (h1 - h0) / ACTIVE,

@@ -25,7 +25,8 @@ import { counter } from "../../actors/examples/counter.ts"
 import { startNode } from "../../runtime/node/node.ts"
 import { spawnTs, waitForLine } from "../children.ts"
 import { waitFor } from "../load.ts"
-import { benchLogger, forcedCollection } from "../support.ts"
+import { forcedCollection } from "../probes/heap.ts"
+import { benchLogger } from "../support.ts"
 import type { Scenario } from "../types.ts"
 
 const LATENCY_MS = 1000

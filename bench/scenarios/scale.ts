@@ -63,7 +63,7 @@ export const scaleScenario: Scenario = {
     const child = spawnTs("bench/probes/scale-probe.ts", [ctx.natsUrl, String(active), String(sleeping), String(passivate), String(samples), String(windowMs)], ["--expose-gc", "--no-flush-bytecode", `--max-old-space-size=${SCALE_PROBE_HEAP_MB}`])
     // the full run: 100,000 activations at a few hundred a second, 20,000 passivations, a million KV writes
     const r = await probeResult<ProbeResult>(ctx, child, 1_500_000)
-    const note = r.gc ? undefined : "no --expose-gc in the probe: heap figures include uncollected garbage"
+    const note = r.gc ? undefined : "no forced collection in the probe: heap figures include uncollected garbage"
     const params = { active, sleeping, passivated: r.passivated, activated: r.activated, samples, windowMs, seedMs: r.seedMs, recoverMs: r.recoverMs, totalMs: r.totalMs }
     ctx.record({ metric: "heap per idle active actor", value: r.activeBytes, unit: "bytes", better: "lower", target: "value <= 512", headline: true, params, note })
     ctx.record({ metric: "heap per sleeping actor (passivated here)", value: r.sleepingBytes, unit: "bytes", better: "lower", target: "value <= 64", headline: true, params: { ...params, heap: r.heap, heapParts: r.heapParts }, note })
