@@ -79,8 +79,9 @@ describe("tasks from the shell", () => {
     expect(Object.keys(swarm.reinforcements).sort()).toEqual(["billing", "orders", "search"])
     expect(swarm.gini).toBeGreaterThanOrEqual(0)
     expect(swarm.gini).toBeLessThan(1)
-    // step 7: assistants think through the offline provider: tool calls reached the counter, each turn journaled, model calls counted
-    expect(summary.assistants).toMatchObject({ correct: true, total: 6, offline: true, turnsJournaled: 4 })
+    // step 7: assistants think through the offline provider: tool calls reached the counter, each turn journaled, model calls counted,
+    // and the reader's turn (model, tool, model) replayed from the journal with no divergence
+    expect(summary.assistants).toMatchObject({ correct: true, total: 6, offline: true, turnsJournaled: 4, replay: { stepsUsed: 3, stepsRecorded: 3, divergences: 0 } })
     expect(summary.assistants.modelCalls).toBeGreaterThanOrEqual(8)
     // step 8: the notebook's notes went into the embedded memory store and the right one came back
     expect(summary.memory).toMatchObject({ correct: true, recalled: "the invoices queue is drained every night at two" })
