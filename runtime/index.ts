@@ -172,8 +172,8 @@ export { defineSandboxedAgent, sandboxedDecider } from "./agent/mod.ts"
 export type { SandboxedAgentSpec, SandboxedExtension, Sandboxing } from "./agent/mod.ts"
 
 // ── tools (runtime/tools) ──
-export { PROMOTION, TOOL_LEVELS, ToolError, createToolRegistry, isToolError, openToolStore, startTools, toolsClient } from "./tools/mod.ts"
-export type { RegisterInput, ToolHead, ToolInfo, ToolLevel, ToolRegistry, ToolRunResult, ToolSandbox, ToolStats, ToolStatus, ToolStore, ToolsClient } from "./tools/mod.ts"
+export { PROMOTION, TOOL_LEVELS, ToolError, createToolRegistry, isToolError, openToolStore, serveTools, startTools, toolsClient } from "./tools/mod.ts"
+export type { RegisterInput, ToolHead, ToolInfo, ToolLevel, ToolRegistry, ToolRunResult, ToolSandbox, ToolService, ToolServiceOptions, ToolStats, ToolStatus, ToolStore, ToolsClient } from "./tools/mod.ts"
 export { antsMcpServer, jsonTool, loadOpenApi, mcpTools, openApiOperations, openApiTools, registerMcpServer, registerOpenApi, registryTool, registryTools, serveMcpHttp, serveMcpStdio, toolNameOf } from "./tools/mod.ts"
 export type { McpHttpOptions, McpHttpServer, McpServeOptions, McpServerConfig, McpToolset, McpToolsOptions, OpenApiCredentials, OpenApiOptions } from "./tools/mod.ts"
 

@@ -140,8 +140,8 @@ export interface Protocol<P extends ProtocolSpec = ProtocolSpec> {
   readonly tags: ReadonlyArray<keyof P & string>
   /** The compiled codecs of a tag, or undefined for an unknown tag. */
   readonly compiled: ReadonlyMap<string, CompiledTag>
-  /** JSON Schema of each message (and reply), for model tool calls and documentation. */
-  jsonSchema(): Record<string, { message: unknown; reply: unknown; description?: string }>
+  /** JSON Schema of each message (and reply), for model tool calls and documentation; keyed by the protocol's tags. */
+  jsonSchema(): Record<keyof P & string, { message: unknown; reply: unknown; description?: string }>
 }
 
 /** Declares a protocol. Tags must be PascalCase subject tokens (they end up in subjects). */
@@ -183,8 +183,8 @@ export function defineProtocol<const P extends ProtocolSpec>(spec: P): Protocol<
           ...(m.description ? { description: m.description } : {}),
         }
       }
-      cachedJson = out
-      return out
+      cachedJson = out as ReturnType<Protocol<P>["jsonSchema"]>
+      return cachedJson
     },
   }
 }

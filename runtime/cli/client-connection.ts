@@ -5,7 +5,10 @@
  * nats://127.0.0.1:4222).
  */
 import type { NatsConnection } from "@nats-io/nats-core"
+import { readFileSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
 import { connectNats } from "../client/connect-nats.ts"
+import { tenantInboxPrefix } from "../../subjects/permissions.ts"
 import { redactUrl, type Credentials } from "../security/connection-options.ts"
 import { CliError } from "./cli-error.ts"
 import { clearEmbeddedUrl, distrustEmbeddedUrl, isProcessAlive, readEmbeddedUrl } from "./embedded-url.ts"
@@ -46,6 +49,35 @@ export function resolveNatsUrl(flag: string | undefined, io?: Io): { url: string
   return { url: DEFAULT_NATS_URL, source: "default" }
 }
 
+/**
+ * The reply-inbox prefix the connection's principal may subscribe to. A tenant's principal may
+ * only use `_INBOX_<tenant>` (subjects/permissions.ts), so a command run with a tenant's key
+ * (`NATS_NKEY=auth/tenants/acme.nk`) must make its inboxes there: the key is recognised as a
+ * tenant's through the `principals.json` that `ants auth init` writes beside the keys (in the
+ * seed's folder or the one above it). `NATS_INBOX_PREFIX` names the prefix outright, for
+ * credentials made elsewhere. Undefined: nats.js's default `_INBOX`.
+ */
+export function inboxPrefixFor(given: Credentials, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.NATS_INBOX_PREFIX) return env.NATS_INBOX_PREFIX
+  // the nkey is what authenticates only when no credentials file is given (connection-options.ts)
+  if (given.creds || env.NATS_CREDS) return undefined
+  const nkey = given.nkey || env.NATS_NKEY
+  if (!nkey) return undefined
+  const seed = resolve(nkey)
+  for (const dir of [dirname(seed), dirname(dirname(seed))]) {
+    let doc: { principals?: Array<{ kind?: unknown; tenant?: unknown; seedFile?: unknown }> }
+    try {
+      doc = JSON.parse(readFileSync(join(dir, "principals.json"), "utf8"))
+    } catch {
+      continue
+    }
+    for (const p of doc.principals ?? []) {
+      if (typeof p?.seedFile === "string" && resolve(dir, p.seedFile) === seed) return p.kind === "tenant" && typeof p.tenant === "string" ? tenantInboxPrefix(p.tenant) : undefined
+    }
+  }
+  return undefined
+}
+
 export async function clientConnection(flag: string | undefined, io: Io, given: Credentials = {}): Promise<NatsConnection> {
   let { url, source, credentials } = resolveNatsUrl(flag, io)
   if (source === "embedded") {
@@ -58,7 +90,8 @@ export async function clientConnection(flag: string | undefined, io: Io, given: 
     }
   }
   try {
-    return await connectNats(url, "ants-cli", given)
+    const inboxPrefix = inboxPrefixFor(given)
+    return await connectNats(url, "ants-cli", given, inboxPrefix ? { inboxPrefix } : {})
   } catch (e) {
     throw new CliError(
       `cannot connect to NATS at ${redactUrl(url)} (${(e as Error).message}). Start a node first (\`npx ants node --agents <module>\`), or pass --nats <url> / set NATS_URL (with credentials: nats://user:password@host, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS or NATS_NKEY).`,

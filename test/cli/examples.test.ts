@@ -34,6 +34,8 @@ const isolated = { NATS_URL: "", TMPDIR: TMP }
 const SKIPPED: Record<string, string> = {
   "npx ants node --nats nats://ants-a:4222,nats://ants-b:4222,nats://ants-c:4222 --nkey auth/node.nk --auth-dir auth --agents ./my-agents.ts":
     "a deployment recipe for three hosts named ants-a, ants-b and ants-c and the reader's own agent module; test/cluster runs the same nats-cluster/ files on loopback",
+  "npx ants node --nats nats://127.0.0.1:4222 --nkey auth/node.nk --auth-dir auth --agents ./my-agents.ts":
+    "a recipe for a server of the reader's own, started on the auth/ folder the line before writes, with the reader's own agent module; test/security/cli-auth.test.ts starts a node the same way (--nkey, --auth-dir) on such a server",
   "npx ants demo":
     "the same run as `npx ants demo --actors 10 --messages 5 --json` below (which runs every step) at 50 actors x 40 concurrent asks; on a loaded 2-core machine its node can miss its own heartbeat for 1.5 s, and the demo then reports the asks refused (exit 1), a matter of load this file must not depend on",
   "npx ants bench ask tell --rounds 3 --concurrency 1,16": "a full measuring run of two scenarios (minutes); `npx ants bench ask --quick` below runs the same path, and the help test checks these options parse",

@@ -65,6 +65,18 @@ describe("cli auth", () => {
     expect(anonymous.stderr).toContain("NATS_NKEY")
   }, 120_000)
 
+  it("cli auth - the CLI run with a tenant's key makes its reply inboxes where that tenant may (the key found in principals.json)", async () => {
+    const env = { NATS_URL: server.url, NATS_NKEY: auth.seed("acme") }
+    const ask = await run(["ask", "ants.acme.agent.echo.e3.Say", '{"text":"by key"}', "--json", "--timeout", "3s"], env)
+    expect(ask.stderr).toBe("")
+    expect(JSON.parse(ask.stdout)).toEqual({ ok: true, value: { text: "by key" } })
+    const detect = await run(["pheromone", "detect", "--tenant", "acme", "--location", "cli.auth", "--json"], env)
+    expect(detect.code).toBe(0)
+    // NATS_INBOX_PREFIX names the prefix outright: the tenant's key with the default one is refused
+    const wrong = await run(["ask", "ants.acme.agent.echo.e3.Say", '{"text":"x"}', "--timeout", "1500ms"], { ...env, NATS_INBOX_PREFIX: "_INBOX" })
+    expect(wrong.code).not.toBe(0)
+  }, 60_000)
+
   it("cli auth - a tenant's client connects with its own key and inbox, and reaches its own agents only", async () => {
     const acme = await connectClient({ nats: server.url, tenant: "acme", credentials: { nkey: auth.seed("acme") } })
     try {
