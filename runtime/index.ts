@@ -163,6 +163,7 @@ export type {
   TurnResult,
   TurnSpec,
 } from "./models/mod.ts"
+export type { ModelGate, ToolGate } from "./models/mod.ts"
 export type { NodeModelsOptions } from "./node/mod.ts"
 
 // ── sandbox (runtime/sandbox) ──
@@ -178,8 +179,8 @@ export { antsMcpServer, jsonTool, loadOpenApi, mcpTools, openApiOperations, open
 export type { McpHttpOptions, McpHttpServer, McpServeOptions, McpServerConfig, McpToolset, McpToolsOptions, OpenApiCredentials, OpenApiOptions } from "./tools/mod.ts"
 
 // ── governance (runtime/governance) ──
-export { approvalFeedback, approvalTriggers, createApprovals, createAuditLog, createModelGate, createToolGate, evaluatePolicy, GovernanceError, readAuditStream, startGovernance, verifyAudit, verifyChain } from "./governance/mod.ts"
-export type { ApprovalRecord, Approvals, AuditLog, Governance, GovernanceOptions, PolicyRule, RecordReceipt, VerifyReport } from "./governance/mod.ts"
+export { approvalFeedback, approvalIdOf, approvalTriggers, createApprovals, createAuditLog, createModelGate, createToolGate, evaluatePolicy, GovernanceError, parseRules, readAuditStream, readPolicy, serveApprovals, startGovernance, verifyAudit, verifyChain, writePolicy } from "./governance/mod.ts"
+export type { ApprovalRecord, Approvals, AuditLog, Governance, GovernanceOptions, PolicyRule, RecordReceipt, StoredMessage, VerifyReport } from "./governance/mod.ts"
 
 // ── coordination (runtime/coordination) ──
 export {
@@ -293,7 +294,7 @@ export type {
 export type { WarmPoolSpec } from "./agent/mod.ts"
 export { POOL_ID, poolSubject } from "../subjects/elastic.ts"
 // F2: versioned agent types (the engine migrates state on activation), wakes, schedules' clock, lasting costs
-export { StateMigrationError, StateVersionError } from "./actor/mod.ts"
+export { MAX_MISSED, StateMigrationError, StateVersionError } from "./actor/mod.ts"
 export type { Clock } from "./actor/mod.ts"
 export type { StateMigration, VersionOptions } from "./agent/mod.ts"
 export { flushLifecycleCosts, readLifecycleCosts } from "./elastic/mod.ts"

@@ -12,7 +12,7 @@ import { DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import { defineCommand, type CommandSpec } from "./command-spec.ts"
 import { custom, duration, flag, int, intList, json, list, oneOf, text, time } from "./option.ts"
 import { UsageError } from "./usage-error.ts"
-import { clientOptions, CREDENTIALS, natsClient } from "./credentials-spec.ts"
+import { clientOptions, CREDENTIALS } from "./credentials-spec.ts"
 import { CHAOS } from "./chaos-spec.ts"
 import { TOOL_LEVEL_NAMES, toolCommands } from "./tool-spec.ts"
 import { APPROVALS, AUDIT, GOVERNANCE_COMMANDS, POLICY } from "./governance-spec.ts"
@@ -398,7 +398,7 @@ export const TURN = defineCommand({
     id: text("<id>", "only turns of this actor id").onlyFor("list"),
     agents: text("<module>", "module exporting the agent code to replay the turn against").onlyFor("replay"),
     tenant: tenant(),
-    nats: natsClient(),
+    ...client(),
   },
   notes: ["A turn is named <type>/<id>/<turn>, as `turn list` prints it, e.g. assistant/a1/t0. Exit 1 when the turn is not found."],
   examples: ["npx ants turn list", "npx ants turn list --type assistant --json"],

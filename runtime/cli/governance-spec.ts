@@ -35,18 +35,22 @@ export const AUDIT = defineCommand({
 
 export const POLICY = defineCommand({
   name: "policy",
-  summary: "show or set a tenant's policy: rules over tool calls (allow, deny, approve, notify) evaluated before they run",
+  summary: "show or set a tenant's policy: rules over tool calls, model calls and spend (allow, deny, approve, notify) evaluated before they run",
   subcommands: {
     show: noArgs("the tenant's rules, in the order they are tried (the first that matches decides)"),
     set: noArgs("replace the tenant's rules with --rules (a JSON array; [] leaves only the defaults: high-impact tools need approval, the rest run)"),
   },
   options: {
     tenant: tenant(),
-    rules: json("<JSON>", "the rules: [{effect: allow|deny|approve|notify, tool?, impact?, agentType?, severity?, timeoutMs?, safeDefault?, reason?, id?}]", '[{"effect":"deny","tool":"transfer"}]').onlyFor("set"),
+    rules: json(
+      "<JSON>",
+      "the rules: [{effect: allow|deny|approve|notify, action?: tool|model|spend (default tool), tool?, impact?, agentType?, model?, provider?, minUsd?, per?: request|turn, severity?, timeoutMs?, safeDefault?, reason?, id?}]",
+      '[{"effect":"deny","tool":"transfer"}]',
+    ).onlyFor("set"),
     by: text("<who>", "who sets it (kept with the rules)").defaultIs("$USER").onlyFor("set"),
     ...client(),
   },
-  notes: ["Rules live in the KV bucket ants_policy under the tenant. Nodes read them before every tool call of a turn."],
+  notes: ["Rules live in the KV bucket ants_policy under the tenant. Nodes read them before every tool call and model call of a turn (`model` rules match the deployment, `spend` rules a call's estimated cost or the turn's spend)."],
   examples: [`npx ants policy set --tenant sandbox --rules '[{"effect":"approve","tool":"transfer","timeoutMs":60000,"severity":"critical"}]'`, "npx ants policy show --tenant sandbox --json"],
   connects: true,
 })

@@ -13,7 +13,19 @@ import type { CommandIo } from "./run-command.ts"
 import { UsageError } from "./usage-error.ts"
 
 function ruleLine(r: PolicyRule, i: number): string {
-  const match = [r.action && r.action !== "tool" ? `action=${r.action}` : "", r.tool ? `tool=${r.tool}` : "", r.impact ? `impact=${r.impact}` : "", r.agentType ? `type=${r.agentType}` : ""].filter(Boolean).join(" ") || "every tool call"
+  const match =
+    [
+      r.action && r.action !== "tool" ? `action=${r.action}` : "",
+      r.tool ? `tool=${r.tool}` : "",
+      r.impact ? `impact=${r.impact}` : "",
+      r.agentType ? `type=${r.agentType}` : "",
+      r.model ? `model=${r.model}` : "",
+      r.provider ? `provider=${r.provider}` : "",
+      r.minUsd !== undefined ? `minUsd=${r.minUsd}` : "",
+      r.per ? `per=${r.per}` : "",
+    ]
+      .filter(Boolean)
+      .join(" ") || "every tool call"
   const extra = r.effect === "approve" ? ` (severity ${r.severity ?? "default"}, ${r.timeoutMs ?? 300000} ms, then ${r.safeDefault ?? "reject"})` : ""
   return `${String(i + 1).padStart(2)}. ${r.effect.padEnd(7)} ${match}${extra}${r.reason ? ` — ${r.reason}` : ""}${r.id ? `  [${r.id}]` : ""}`
 }

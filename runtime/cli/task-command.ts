@@ -86,10 +86,12 @@ export async function runTask(parsed: Parsed<(typeof TASK)["options"]>, io: Task
       const refusal = await backlogRefusal(io.nc, tenant)
       if (refusal !== undefined) return fail(io, json, "quota_exceeded", refusal)
       const r = await submitTask(io.nc, input, { tenant })
-      if (json) io.out(JSON.stringify(r))
+      // a duplicate stored nothing: what the task is now comes from its status, not from this submission
+      const now = r.duplicate ? ((await getTaskStatus(io.nc, r.id, { tenant }).catch(() => undefined))?.state ?? "state unknown") : r.state
+      if (json) io.out(JSON.stringify(r.duplicate ? { ...r, state: now } : r))
       else {
         io.out(
-          `${r.duplicate ? "already submitted" : "submitted"} task ${r.id} (${r.state}) on ${r.subject}` +
+          `${r.duplicate ? `already submitted task ${r.id} (now ${now})` : `submitted task ${r.id} (${r.state})`} on ${r.subject}` +
             `\n  follow it with: npx ants task status ${r.id}${tenant !== DEFAULT_TENANT ? ` --tenant ${tenant}` : ""}`,
         )
       }

@@ -33,6 +33,7 @@ import { MEMORY_KINDS } from "../../runtime/memory/types.ts"
 import { DECAY_CURVES, PHEROMONE_TYPES, STRENGTH_LEVELS } from "../../subjects/pheromones.ts"
 import { PRIORITIES } from "../../subjects/tasks.ts"
 import { runCli } from "../helpers/cli.ts"
+import { CREDENTIAL_FLAGS } from "../../runtime/cli/client-connection.ts"
 
 const PKG = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
 
@@ -174,6 +175,12 @@ describe("ants --help", () => {
     expect(NODES.options.timeout.fields.defaultValue).toBe(INSPECT_DEFAULT_TIMEOUT_MS)
     expect(ACTORS.options.timeout.fields.defaultValue).toBe(INSPECT_DEFAULT_TIMEOUT_MS)
     expect(TASK.options.priority.defaultLabel()).toBe("normal")
+  })
+
+  it("cli - every command that connects takes --nats and every credential flag (the README says each does)", () => {
+    const connecting = COMMANDS.filter((c) => c.connects)
+    expect(connecting.map((c) => c.name)).toContain("turn")
+    for (const c of connecting) for (const f of ["nats", ...CREDENTIAL_FLAGS]) expect(Object.keys(c.options), `${c.name} --${f}`).toContain(f)
   })
 })
 

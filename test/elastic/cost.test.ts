@@ -44,6 +44,11 @@ describe("lasting costs", () => {
     expect(before.byTenant.acme!.activations).toBe(2)
     expect(before.byType.napper!.activeMs).toBeGreaterThan(0)
     expect(before.byType.napper!.sleepingMs).toBeGreaterThan(0)
+    // with no node running, ants cost still prints what the nodes stored (the flush finds no responders)
+    expect(await flushLifecycleCosts(nats.nc, 300)).toBe(0)
+    const alone: string[] = []
+    expect(await costCommand(["--json", "--timeout", "300"], { nc: nats.nc, json: true, out: (s) => alone.push(s) })).toBe(0)
+    expect(JSON.parse(alone[0]!).types.find((t: { type: string }) => t.type === "napper")).toMatchObject({ activations: 7 })
 
     await start("cost-a")
     expect(await flushLifecycleCosts(nats.nc, 500)).toBe(1)

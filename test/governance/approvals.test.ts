@@ -165,5 +165,11 @@ describe("approvals", () => {
     expect(await balance("mallory")).toBe(1000)
     expect((await cli(["policy", "set", "--tenant", "bank", "--rules", '[{"effect":"sometimes"}]'])).code).toBe(1)
     expect((await json<{ rules: unknown[] }>(["policy", "show", "--tenant", "bank"])).rules).toEqual([{ effect: "allow", tool: "transfer", agentType: "banker" }])
+    // the text form shows every field a rule matches on, model and spend rules' too
+    const rules = '[{"effect":"deny","action":"model","provider":"bigco"},{"effect":"deny","action":"spend","minUsd":0.05,"per":"turn"}]'
+    expect((await cli(["policy", "set", "--tenant", "bank-text", "--rules", rules])).code).toBe(0)
+    const shown = (await cli(["policy", "show", "--tenant", "bank-text"])).out
+    expect(shown).toMatch(/deny\s+action=model provider=bigco/)
+    expect(shown).toMatch(/deny\s+action=spend minUsd=0.05 per=turn/)
   })
 })

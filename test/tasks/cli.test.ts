@@ -38,7 +38,8 @@ describe("task command", () => {
     expect(JSON.parse(j.lines[0])).toMatchObject({ id: "cli-1", state: "completed", priority: 7 })
     const again = io()
     expect(await taskCommand(["submit", cap, '{"ms":5}', "--key", "cli-1"], again.io)).toBe(0)
-    expect(again.text()).toMatch(/already submitted task cli-1/)
+    // a duplicate stores nothing: it says what the task is now (completed), not "pending"
+    expect(again.text()).toMatch(/already submitted task cli-1 \(now completed\)/)
     await w.stop()
   })
 
