@@ -4,6 +4,8 @@
  * ready banner with the guarantees the server gives and a request that works as printed, and
  * drains on SIGINT/SIGTERM.
  */
+import { existsSync, readdirSync } from "node:fs"
+import { join } from "node:path"
 import { agentSubject, DEFAULT_TENANT } from "../../subjects/grammar.ts"
 import type { AgentDefinition } from "../agent/define-agent.ts"
 import { startNode, type LogLevel } from "../node/node.ts"
@@ -18,10 +20,27 @@ import type { Io } from "./io.ts"
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
 /** The banner's `try:` line: a request to the first type that its protocol accepts. */
-export function tryLine(def: AgentDefinition<any, any>): string {
+export function tryLine(def: AgentDefinition<any, any>, tenant: string = DEFAULT_TENANT): string {
   const m = exampleMessage(def)
-  const subject = agentSubject({ tenant: DEFAULT_TENANT, type: def.type, id: "a1", tag: m.tag })
+  const subject = agentSubject({ tenant, type: def.type, id: "a1", tag: m.tag })
   return `npx ants ask ${subject}${m.body === undefined ? "" : ` ${shellQuote(m.body)}`}`
+}
+
+/**
+ * Who the `try:` line asks as, on a server of one's own started from `ants auth init`'s folder:
+ * the operator's key (every command needs one there) and a tenant the node serves (one with a
+ * key in the folder; `default` has none unless it was named).
+ */
+export function tryAs(authDir: string | undefined): { readonly tenant: string; readonly env: string } {
+  if (!authDir) return { tenant: DEFAULT_TENANT, env: "" }
+  let tenants: string[] = []
+  try {
+    tenants = readdirSync(join(authDir, "tenants")).filter((f) => f.endsWith(".nk")).map((f) => f.slice(0, -3)).sort()
+  } catch {
+    // no tenants folder: the default tenant
+  }
+  const operator = join(authDir, "operator.nk")
+  return { tenant: tenants.length === 0 || tenants.includes(DEFAULT_TENANT) ? DEFAULT_TENANT : tenants[0]!, env: existsSync(operator) ? `NATS_NKEY=${operator} ` : "" }
 }
 
 /** Checks what the declaration cannot say alone, before anything starts. */
@@ -55,7 +74,8 @@ export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io &
     ...(values.http ? { http: values.http } : {}),
   })
   // the run's credentials go with the URL (0600, in a folder of this user's), for the client commands
-  if (node.embedded) writeEmbeddedUrl(node.url, { serverPid: node.embedded.pid, ...node.embedded.credentials })
+  const replaced = node.embedded ? writeEmbeddedUrl(node.url, { serverPid: node.embedded.pid, ...node.embedded.credentials }) : undefined
+  if (replaced) io.err(`ants node: another embedded node (pid ${replaced.pid}, ${replaced.url}) still runs on this machine; ants commands here now reach this one until it stops, then that one again`)
   // listening before the banner: whoever reads "ready" may signal at once
   let signals = 0
   const onSignal = (sig: string) => {
@@ -81,7 +101,8 @@ export async function runNode(parsed: Parsed<(typeof NODE)["options"]>, io: Io &
     io.out(`  guarantees on nats-server ${g.version} (runtime replicas R${g.replicas}):`)
     for (const st of g.statements) io.out(`    ${st}`)
     for (const w of g.warnings) io.out(`    warning: ${w}`)
-    io.out(`  try: ${tryLine(agents[0]!)}${node.embedded ? "" : ` --nats ${node.url}`}`)
+    const as = node.embedded ? tryAs(undefined) : tryAs(values["auth-dir"])
+    io.out(`  try: ${as.env}${tryLine(agents[0]!, as.tenant)}${node.embedded ? "" : ` --nats ${node.url}`}`)
     io.out("  Ctrl-C drains and stops the node.")
   }
   await node.closed

@@ -117,6 +117,29 @@ describe("ants CLI", () => {
     expect(alive(ready.serverPid)).toBe(false)
   })
 
+  it("cli - two embedded nodes on one machine: commands reach the newer, then the older again when the newer stops", async () => {
+    const first = await startNodeProcess([], isolated)
+    const second = await startNodeProcess([], isolated)
+    const reached = async () => {
+      const r = await run(["nodes", "--json"], isolated)
+      expect(r.code, r.stderr).toBe(0)
+      return (JSON.parse(r.stdout).nodes as Array<{ node: string }>).map((n) => n.node)
+    }
+    try {
+      expect(await reached()).toEqual([second.ready.node])
+      second.proc.kill("SIGINT")
+      expect(await exited(second.proc)).toBe(0)
+      // before, the newer node's stop removed the only file, and the older one was found no more
+      expect(existsSync(URL_FILE)).toBe(true)
+      expect(await reached()).toEqual([first.ready.node])
+    } finally {
+      for (const p of [second.proc, first.proc]) if (p.exitCode === null) p.kill("SIGINT")
+      await Promise.all([exited(first.proc), exited(second.proc)])
+    }
+    expect(existsSync(URL_FILE)).toBe(false)
+    expect(readdirSync(URL_DIR).filter((f) => f.endsWith(".url"))).toEqual([])
+  }, 60_000)
+
   it("cli - Ctrl-C to the whole process group drains the node: the ask in flight is answered, exit 0", async () => {
     // detached: the node leads its own process group, as a shell job in a terminal does
     const { proc, ready } = await startNodeProcess([], isolated, { agents: SLOW, detached: true })

@@ -10,7 +10,7 @@
  * bounded or skipped, each with its reason below.
  */
 import { spawn, type ChildProcess } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { assistant, counter, echo, forager, worker } from "../../actors/examples/index.ts"
 import { COMMANDS } from "../../runtime/cli/commands.ts"
 import { helpText, main } from "../../runtime/cli/main.ts"
-import { tryLine } from "../../runtime/cli/node-command.ts"
+import { tryAs, tryLine } from "../../runtime/cli/node-command.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
 import { natsFixture, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
@@ -32,10 +32,8 @@ const isolated = { NATS_URL: "", TMPDIR: TMP }
 
 /** Lines not run, and why. A stale entry (no such line any more) fails the test. */
 const SKIPPED: Record<string, string> = {
-  "npx ants node --nats nats://ants-a:4222,nats://ants-b:4222,nats://ants-c:4222 --nkey auth/node.nk --auth-dir auth --agents ./my-agents.ts":
-    "a deployment recipe for three hosts named ants-a, ants-b and ants-c and the reader's own agent module; test/cluster runs the same nats-cluster/ files on loopback",
   "npx ants node --nats nats://127.0.0.1:4222 --nkey auth/node.nk --auth-dir auth --agents ./my-agents.ts":
-    "a recipe for a server of the reader's own, started on the auth/ folder the line before writes, with the reader's own agent module; test/security/cli-auth.test.ts starts a node the same way (--nkey, --auth-dir) on such a server",
+    "a recipe for a server of the reader's own (one, or a cluster of three hosts named ants-a, ants-b and ants-c) started on the auth/ folder the line before writes, with the reader's own agent module; test/security/cli-auth.test.ts starts a node the same way (--nkey, --auth-dir) on such a server, and test/cluster runs the same nats-cluster/ files on loopback",
   "npx ants demo":
     "the same run as `npx ants demo --actors 10 --messages 5 --json` below (which runs every step) at 50 actors x 40 concurrent asks; on a loaded 2-core machine its node can miss its own heartbeat for 1.5 s, and the demo then reports the asks refused (exit 1), a matter of load this file must not depend on",
   "npx ants bench ask tell --rounds 3 --concurrency 1,16": "a full measuring run of two scenarios (minutes); `npx ants bench ask --quick` below runs the same path, and the help test checks these options parse",
@@ -247,5 +245,17 @@ describe("cli examples", () => {
       expect(r.code, `${l}: ${r.out} ${r.err}`).toBe(0)
       expect(JSON.parse(r.out).ok).toBe(true)
     }
+  })
+
+  it("cli - on a server of one's own (--auth-dir), the banner asks as the operator, of a tenant that has a key", () => {
+    const dir = mkdtempSync(join(TMP, "auth-"))
+    expect(tryAs(dir)).toEqual({ tenant: "default", env: "" })
+    mkdirSync(join(dir, "tenants"))
+    for (const f of ["operator.nk", "tenants/globex.nk", "tenants/acme.nk"]) writeFileSync(join(dir, f), "SU...\n")
+    const as = tryAs(dir)
+    expect(as).toEqual({ tenant: "acme", env: `NATS_NKEY=${join(dir, "operator.nk")} ` })
+    expect(`${as.env}${tryLine(echo, as.tenant)}`).toBe(`NATS_NKEY=${join(dir, "operator.nk")} npx ants ask ants.acme.agent.echo.a1.Say '{"text":"hi"}'`)
+    writeFileSync(join(dir, "tenants/default.nk"), "SU...\n")
+    expect(tryAs(dir).tenant).toBe("default")
   })
 })
