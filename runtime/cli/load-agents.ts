@@ -13,7 +13,11 @@ export async function loadAgents(modulePath: string): Promise<AgentDefinition[]>
   try {
     mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>
   } catch (e) {
-    throw new CliError(`cannot load agents module ${modulePath}: ${(e as Error).message}`, 2)
+    const message = (e as Error).message ?? String(e)
+    // a TypeScript or .js module with import/export in a package that says CommonJS (npm init's default)
+    const esm = /require\(\) (of )?ES Module|ERR_REQUIRE_ESM|Cannot use import statement outside a module|exports is not defined in ES module scope/i.test(message)
+    const hint = esm ? ` (the module is an ES module but its package.json says CommonJS: set "type": "module" there, \`npm pkg set type=module\`, or name the module .mts/.mjs)` : ""
+    throw new CliError(`cannot load agents module ${modulePath}: ${message}${hint}`, 2)
   }
   const found = new Map<string, AgentDefinition>()
   const add = (v: unknown) => {

@@ -237,4 +237,22 @@ describe("ants CLI", () => {
     expect(long.code).toBe(2)
     expect(long.stderr).toContain("at most 1024")
   })
+
+  it("cli - an agents module in a CommonJS project (npm init's default) gets the fix named", async () => {
+    const project = mkdtempSync(join(TMP, "cjs-"))
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "mine", version: "1.0.0", type: "commonjs" }))
+    // an ES-module-only dependency, as ants is
+    mkdirSync(join(project, "node_modules", "esm-only"), { recursive: true })
+    writeFileSync(join(project, "node_modules", "esm-only", "package.json"), JSON.stringify({ name: "esm-only", type: "module", exports: "./index.js" }))
+    writeFileSync(join(project, "node_modules", "esm-only", "index.js"), "export const agents = []\n")
+    writeFileSync(join(project, "my-agents.ts"), 'import { agents } from "esm-only"\nexport { agents }\n')
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, [BIN, "node", "--agents", "./my-agents.ts"], { cwd: project, env: { ...process.env, ...isolated } })
+      let stderr = ""
+      p.stderr!.on("data", (d) => (stderr += d))
+      p.on("exit", (code) => resolve({ code, stderr }))
+    })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("npm pkg set type=module")
+  }, 60_000)
 })
