@@ -37,8 +37,8 @@ export function embeddedUrlFile(): string {
 }
 
 /** This node's own copy of its file (see the module's comment). */
-function ownFile(dir: string, pid: number = process.pid): string {
-  return join(dir, `embedded.${pid}.url`)
+function ownFile(dir: string): string {
+  return join(dir, `embedded.${process.pid}.url`)
 }
 
 /** Writes `text` to `file` aside and renames it: a reader never sees half a file, and the mode is set before the secret is in it. */

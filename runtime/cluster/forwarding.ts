@@ -7,7 +7,8 @@
  * died ("no responders") is noticed here and the ask re-routed, not lost. Messages forwarded
  * to this node arrive on its route subject and go to the node's dispatch path.
  */
-import { errors, headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/nats-core"
+import { headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/nats-core"
+import { isNoResponders } from "../client/no-responders.ts"
 import { HOPS_HEADER, routeSubject } from "../../subjects/cluster.ts"
 import { encodeError } from "../../subjects/envelope.ts"
 import { SubjectError, type AgentSubjectParts, type ParsedInbound } from "../../subjects/grammar.ts"
@@ -27,10 +28,6 @@ export interface ForwardingDeps {
   readonly leases: Pick<Leases, "pendingRelease">
   readonly membership: Pick<Membership, "probe" | "isLive">
   readonly log: (level: "info" | "warn" | "error", message: string) => void
-}
-
-function isNoResponders(e: unknown): boolean {
-  return (e instanceof errors.RequestError && e.isNoResponders()) || /no responders/i.test(String((e as Error)?.message))
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))

@@ -34,7 +34,8 @@
 import { isWrongLastSequence } from "../../subjects/jetstream.ts"
 import { openBucket } from "./kv-buckets.ts"
 import { retrying } from "../../supervisors/backoff.ts"
-import { errors, type NatsConnection, type Subscription } from "@nats-io/nats-core"
+import type { NatsConnection, Subscription } from "@nats-io/nats-core"
+import { isNoResponders } from "../client/no-responders.ts"
 import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
 import { ClockSkew } from "./clock-skew.ts"
@@ -364,8 +365,7 @@ export class Membership {
     try {
       await this.nc.request(nodePingSubject(node), undefined, { timeout: Math.max(200, this.heartbeatMs) })
     } catch (e) {
-      const noResponders = (e instanceof errors.RequestError && e.isNoResponders()) || /no responders/i.test(String((e as Error)?.message))
-      if (noResponders && !this.stopped && this.members.has(node) && node !== this.o.nodeId) {
+      if (isNoResponders(e) && !this.stopped && this.members.has(node) && node !== this.o.nodeId) {
         const m = this.members.get(node)!
         const now = Date.now()
         const missed = asked - m.lastSeen > LATE * this.heartbeatMs

@@ -11,7 +11,8 @@
  * sleeping time while it sleeps on this node (until it wakes here, or its partition moves away).
  * A crash loses at most the last `flushMs` of figures.
  */
-import { errors, type NatsConnection } from "@nats-io/nats-core"
+import type { NatsConnection } from "@nats-io/nats-core"
+import { isNoResponders } from "../client/no-responders.ts"
 import { Kvm, type KV } from "@nats-io/kv"
 import { LIFECYCLE_COST_BUCKET, lifecycleCostKey, parseLifecycleCostKey } from "../../subjects/lifecycle-cost.ts"
 import { encodeOk } from "../../subjects/envelope.ts"
@@ -166,7 +167,7 @@ export async function flushLifecycleCosts(nc: NatsConnection, timeoutMs = 1000):
   try {
     for await (const _m of await nc.requestMany(nodesBroadcastSubject(COST_FLUSH), new Uint8Array(), { maxWait: timeoutMs })) n++
   } catch (e) {
-    if (!(e instanceof errors.RequestError && e.isNoResponders()) && !/no responders/i.test(String((e as Error)?.message))) throw e
+    if (!isNoResponders(e)) throw e
   }
   return n
 }
