@@ -30,19 +30,41 @@ export interface CostStore {
   all(): ReadonlyArray<{ readonly address: ActorAddress; readonly spend: Spend }>
 }
 
-/** What the in-memory store's writes answer: done at once (one settled promise, none made per call). */
-const DONE: Promise<void> = Promise.resolve()
+/**
+ * What the in-memory store's writes answer: done at once (one settled promise, none made per
+ * call). A caller may compare with it to skip awaiting a write that is already done.
+ */
+export const WRITTEN: Promise<void> = Promise.resolve()
+
+interface Tally {
+  readonly address: ActorAddress
+  inputTokens: number
+  outputTokens: number
+  usd: number
+  calls: number
+}
 
 export function memoryCostStore(): CostStore {
-  const m = new Map<string, { address: ActorAddress; spend: Spend }>()
+  const m = new Map<string, Tally>()
+  // an actor's client hands the same address object to every call: its tally is found without a key
+  const byAddress = new WeakMap<ActorAddress, Tally>()
   return {
     add(address, delta) {
-      const k = `${address.tenant}\u0000${address.type}\u0000${address.id}`
-      const cur = m.get(k)
-      m.set(k, { address, spend: addSpend(cur?.spend ?? NO_SPEND, delta) })
-      return DONE
+      let t = byAddress.get(address)
+      if (t === undefined) {
+        const k = `${address.tenant}\u0000${address.type}\u0000${address.id}`
+        t = m.get(k)
+        if (t === undefined) m.set(k, (t = { address, inputTokens: 0, outputTokens: 0, usd: 0, calls: 0 }))
+        byAddress.set(address, t)
+      }
+      // added in place: a model call's spend makes no object here
+      t.inputTokens += delta.inputTokens
+      t.outputTokens += delta.outputTokens
+      t.usd += delta.usd
+      t.calls += delta.calls
+      return WRITTEN
     },
-    all: () => [...m.values()],
+    all: () => [...m.values()].map((t) => ({ address: t.address, spend: { inputTokens: t.inputTokens, outputTokens: t.outputTokens, usd: t.usd, calls: t.calls } })),
   }
 }
 

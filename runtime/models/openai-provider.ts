@@ -70,21 +70,23 @@ export function openaiProvider(options: OpenAIProviderOptions = {}): Provider {
   const name = options.name ?? "openai"
   // the SDK is loaded at the first call: a node on other providers (or the offline one) never loads it
   let sdk: Promise<OpenAI> | undefined
+  // the client once made: later calls take it without awaiting the import's promise again
+  let made: OpenAI | undefined
   const sdkClient = () =>
     (sdk ??= import("openai").then(
       (m) =>
-        new m.default({
+        (made = new m.default({
           // A local OpenAI-compatible server usually wants no key; the SDK insists on one.
           apiKey: options.apiKey ?? "none",
           baseURL: options.baseURL ?? null,
           maxRetries: 0,
           timeout: options.timeoutMs ?? 60_000,
           fetch: options.fetch ?? httpFetch,
-        }),
+        })),
     ))
 
   async function plain(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
-    const client = await sdkClient()
+    const client = made ?? (await sdkClient())
     const res = (await client.chat.completions.create(body(model, req), reqOptions(o))) as unknown
     const r = res as { choices?: unknown; model?: unknown; usage?: unknown }
     if (r === null || typeof r !== "object" || !Array.isArray(r.choices) || r.choices.length === 0) throw malformed(name, "no choices")
@@ -105,7 +107,7 @@ export function openaiProvider(options: OpenAIProviderOptions = {}): Provider {
 
   async function streamed(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
     const onDelta = o.onDelta!
-    const client = await sdkClient()
+    const client = made ?? (await sdkClient())
     const stream = await client.chat.completions.create({ ...body(model, req), stream: true, stream_options: { include_usage: true } }, reqOptions(o))
     let content = ""
     let reason: unknown

@@ -4,7 +4,7 @@
  * per-request budgets, malformed answers, learning, and the offline provider.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { CircuitBreaker, DeploymentStats, Router, resolveModels, score, type Clock, type ModelsFile, type StatsSnapshot } from "../../runtime/models/mod.ts"
+import { CircuitBreaker, CostLedger, DeploymentStats, Router, memoryCostStore, resolveModels, score, type Clock, type ModelsFile, type StatsSnapshot } from "../../runtime/models/mod.ts"
 import { startFakeAnthropic } from "../helpers/fake-anthropic.ts"
 import { startFakeOpenAI } from "../../bench/fakes/fake-openai.ts"
 import type { FakeServer } from "../../bench/fakes/fake-model-server.ts"
@@ -206,6 +206,22 @@ describe("router", () => {
     expect(st.perMinute(t0 + 80_000)).toBe(58_001)
     // a minute after the last call, none is left
     expect(st.perMinute(t0 + 141_000)).toBe(0)
+  })
+
+  it("spend - the in-memory store sums an actor's calls whichever address object names it, and its report is a snapshot", () => {
+    const ledger = new CostLedger({}, memoryCostStore())
+    const a = { tenant: "acme", type: "assistant", id: "a1" }
+    void ledger.record(a, { inputTokens: 10, outputTokens: 2 }, 0.5)
+    void ledger.record({ ...a }, { inputTokens: 5, outputTokens: 1 }, 0.25)
+    void ledger.record({ tenant: "acme", type: "assistant", id: "a2" }, { inputTokens: 1, outputTokens: 1 }, 0.125)
+    const before = ledger.report("acme")
+    expect(before.byAgent.find((e) => e.address.id === "a1")?.spend).toEqual({ inputTokens: 15, outputTokens: 3, usd: 0.75, calls: 2 })
+    expect(before.byType["acme/assistant"]).toEqual({ inputTokens: 16, outputTokens: 4, usd: 0.875, calls: 3 })
+    void ledger.record(a, { inputTokens: 100, outputTokens: 0 }, 1)
+    expect(before.total.calls).toBe(3)
+    expect(before.byAgent.find((e) => e.address.id === "a1")?.spend.calls).toBe(2)
+    expect(ledger.report("acme").total).toEqual({ inputTokens: 116, outputTokens: 4, usd: 1.875, calls: 4 })
+    expect(ledger.report("other").total.calls).toBe(0)
   })
 
   it("circuit breaker - the defaults are open after 5 failures and half-open after 60 s", async () => {
