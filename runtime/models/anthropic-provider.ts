@@ -76,13 +76,15 @@ export function anthropicProvider(options: AnthropicProviderOptions = {}): Provi
   const name = options.name ?? "anthropic"
   // the SDK is loaded at the first call: a node on other providers (or the offline one) never loads it
   let sdk: Promise<Anthropic> | undefined
+  // the client once made: later calls take it without awaiting the import's promise again
+  let made: Anthropic | undefined
   const sdkClient = () =>
     (sdk ??= import("@anthropic-ai/sdk").then(
-      (m) => new m.default({ apiKey: options.apiKey ?? "none", baseURL: options.baseURL ?? null, maxRetries: 0, timeout: options.timeoutMs ?? 60_000, fetch: options.fetch ?? httpFetch }),
+      (m) => (made = new m.default({ apiKey: options.apiKey ?? "none", baseURL: options.baseURL ?? null, maxRetries: 0, timeout: options.timeoutMs ?? 60_000, fetch: options.fetch ?? httpFetch })),
     ))
 
   async function plain(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
-    const client = await sdkClient()
+    const client = made ?? (await sdkClient())
     const res = (await client.messages.create(params(model, req), reqOptions(o))) as unknown
     const r = res as { content?: unknown; stop_reason?: unknown; usage?: unknown; model?: unknown }
     if (r === null || typeof r !== "object" || !Array.isArray(r.content)) throw malformed(name, "no content blocks")
@@ -103,7 +105,7 @@ export function anthropicProvider(options: AnthropicProviderOptions = {}): Provi
 
   async function streamed(model: string, req: ModelRequest, o: ProviderCallOptions): Promise<ProviderAnswer> {
     const onDelta = o.onDelta!
-    const client = await sdkClient()
+    const client = made ?? (await sdkClient())
     const stream = await client.messages.create({ ...params(model, req), stream: true }, reqOptions(o))
     let content = ""
     let reason: unknown
