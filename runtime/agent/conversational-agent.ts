@@ -48,6 +48,8 @@ export interface ConversationState {
 export interface HeldTurn {
   readonly text: string
   readonly history: ReadonlyArray<ChatMessage>
+  /** What was recalled for the turn (the turn's context, recorded with it). */
+  readonly context?: ReadonlyArray<ChatMessage>
   readonly approval: string
   readonly stream?: string
 }
@@ -148,11 +150,13 @@ export function defineConversationalAgent(spec: ConversationalSpec): AgentDefini
         const handed = (history ?? []).filter(isChatMessage)
         const streamId = stream ?? ctx.streamId
         const sink = streamId ? model.stream(streamId) : undefined
-        let before: ChatMessage[] = []
+        const before: ChatMessage[] = [...handed, ...ctx.state.conversation]
+        let context: ChatMessage[] = []
         try {
+          // the turn's context: a turn started again (its node was lost) keeps what it recalled the first time
           const recalled = remembering ? await recallForTurn(ctx.memory, remembering, { id: turn, text, conversation: ctx.state.conversation }, (m, f) => ctx.log(m, f)) : undefined
-          before = [...handed, ...ctx.state.conversation, ...(recalled ? [recalled] : [])]
-          const r = await model.turn(text, { ...turnSpec, turn, route: { ...route, type }, history: before, onDelta: sink?.onDelta, resume: { tag: "ResumeTurn", message: { turn } } })
+          context = recalled ? [recalled] : []
+          const r = await model.turn(text, { ...turnSpec, turn, route: { ...route, type }, history: before, context, onDelta: sink?.onDelta, resume: { tag: "ResumeTurn", message: { turn } } })
           ctx.state.turns++
           await finish(ctx, turn, text, r, sink)
           return { text: r.text, turn, offline: r.offline }
@@ -160,9 +164,9 @@ export function defineConversationalAgent(spec: ConversationalSpec): AgentDefini
           if (hasTag(e, "TurnHeldError")) {
             // the turn waits on a human: the actor is free meanwhile; the decision sends ResumeTurn
             const held = e as TurnHeldError
-            ctx.state.held = { ...ctx.state.held, [turn]: { text, history: before, approval: held.approval, ...(streamId ? { stream: streamId } : {}) } }
+            ctx.state.held = { ...ctx.state.held, [turn]: { text, history: before, ...(context.length > 0 ? { context } : {}), approval: held.approval, ...(streamId ? { stream: streamId } : {}) } }
             ctx.state.turns++
-            return { text: held.message, turn, offline: false, held: held.approval }
+            return { text: held.message, turn, offline: model.offline, held: held.approval }
           }
           sink?.end({ error: (e as Error)?.message ?? String(e) })
           throw e
@@ -171,11 +175,11 @@ export function defineConversationalAgent(spec: ConversationalSpec): AgentDefini
       ResumeTurn: async ({ turn }, ctx) => {
         const h = ctx.state.held?.[turn]
         // taken up already (a resume sent twice): nothing runs again
-        if (!h) return { text: "", turn, offline: false, resumed: false }
+        if (!h) return { text: "", turn, offline: (ctx as unknown as { model?: ModelClient }).model?.offline ?? false, resumed: false }
         const model = modelOf(ctx)
         const sink = h.stream ? model.stream(h.stream) : undefined
         try {
-          const r = await model.turn(h.text, { ...turnSpec, turn, route: { ...route, type }, history: h.history, onDelta: sink?.onDelta, resume: { tag: "ResumeTurn", message: { turn } } })
+          const r = await model.turn(h.text, { ...turnSpec, turn, route: { ...route, type }, history: h.history, context: h.context, onDelta: sink?.onDelta, resume: { tag: "ResumeTurn", message: { turn } } })
           const { [turn]: _done, ...rest } = ctx.state.held ?? {}
           ctx.state.held = rest
           await finish(ctx, turn, h.text, r, sink)
@@ -185,7 +189,7 @@ export function defineConversationalAgent(spec: ConversationalSpec): AgentDefini
             // another call of the same turn waits on a human now
             const held = e as TurnHeldError
             ctx.state.held = { ...ctx.state.held, [turn]: { ...h, approval: held.approval } }
-            return { text: held.message, turn, offline: false, held: held.approval, resumed: true }
+            return { text: held.message, turn, offline: model.offline, held: held.approval, resumed: true }
           }
           sink?.end({ error: (e as Error)?.message ?? String(e) })
           throw e

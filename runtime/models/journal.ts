@@ -30,6 +30,8 @@ export interface TurnMeta {
   readonly input: string
   /** The conversation before the turn (what the model saw besides the system prompt). */
   readonly history: ReadonlyArray<ChatMessage>
+  /** How many of `history`'s last messages were the turn's context (recalled memories), not the conversation. */
+  readonly context?: number
   readonly status: "open" | "done" | "failed"
   readonly startedAt: string
   readonly finishedAt?: string

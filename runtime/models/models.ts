@@ -46,6 +46,12 @@ export interface TurnOptions extends TurnSpec {
   /** The turn's id, unique per actor (a conversational agent uses its turn counter). */
   readonly turn: string
   readonly history?: ReadonlyArray<ChatMessage>
+  /**
+   * Messages the model sees after `history` for this turn only, such as memories recalled for
+   * it. Recorded with the turn: the same turn started again (same id, input and history)
+   * resumes with the context it had the first time, whatever a new recall finds.
+   */
+  readonly context?: ReadonlyArray<ChatMessage>
   readonly onDelta?: (delta: StreamDelta) => void
   /**
    * Lets the turn end while a human decides one of its tool calls: it rejects with
@@ -117,6 +123,11 @@ const encoder = new TextEncoder()
 
 function historyHash(h: ReadonlyArray<ChatMessage>): string {
   return hashText(JSON.stringify(h))
+}
+
+/** A recorded turn's conversation: its history without the context recalled for it. */
+function conversationOf(meta: TurnMeta): ReadonlyArray<ChatMessage> {
+  return meta.context ? meta.history.slice(0, meta.history.length - meta.context) : meta.history
 }
 
 export function createModels(options: ModelsOptions = {}): Models {
@@ -196,13 +207,17 @@ export function createModels(options: ModelsOptions = {}): Models {
         }
       },
       async turn(input, o) {
-        const history = o.history ?? []
-        const fresh: TurnMeta = { turn: o.turn, address, input, history, status: "open", startedAt: new Date().toISOString() }
+        const own = o.history ?? []
+        const context = o.context ?? []
+        let history = context.length > 0 ? [...own, ...context] : own
+        const fresh: TurnMeta = { turn: o.turn, address, input, history, ...(context.length > 0 ? { context: context.length } : {}), status: "open", startedAt: new Date().toISOString() }
         // one write for a new turn; a turn that has a header already is a resumption (or another question)
         const meta = await journal.open(fresh)
         let recorded: Awaited<ReturnType<TurnJournal["steps"]>> = []
-        if (meta && meta.input === input && historyHash(meta.history) === historyHash(history)) {
+        if (meta && meta.input === input && historyHash(conversationOf(meta)) === historyHash(own)) {
           recorded = await journal.steps(address, o.turn)
+          // resumed with what the model saw the first time (its recalled context included)
+          history = meta.history
         } else if (meta) {
           // Same turn id, another question: what was recorded answers something else.
           await journal.reset(address, o.turn)

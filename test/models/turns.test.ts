@@ -158,6 +158,45 @@ describe("agent turns", () => {
     expect(oai.count() - calls0).toBe(4)
   })
 
+  it("turn - a resumed turn keeps the context recalled for it the first time: a new recall on the new owner repeats no call", async () => {
+    // First owner: memories recalled for the turn go with it; the tool runs, then the model fails (the node "dies").
+    let second = false
+    const seen: string[] = []
+    oai.respond((req) => {
+      seen.push(JSON.stringify(req.body.messages))
+      const last = req.body.messages.at(-1)
+      if (last.role === "user") return { toolCalls: [{ id: "call_x1", name: "counter_add", arguments: { id: "c3", n: 4 } }] }
+      return second ? { text: "c3 is now 4" } : { status: 500 }
+    })
+    const history: ChatMessage[] = [
+      { role: "user", content: "hi" },
+      { role: "assistant", content: "hello" },
+    ]
+    const first = createModels({ file: oaiFile(), env: {}, journal: kvTurnJournal(turns), maxAttempts: 1 })
+    const runs0 = toolRuns
+    const calls0 = oai.count()
+    const ask = { turn: "t-context", tools: [counterAdd], history }
+    await expect(first.client(me, noAsk).turn("add 4 to c3", { ...ask, context: [{ role: "system", content: "you remember: the user likes c3" }] })).rejects.toMatchObject({ _tag: "ModelUnavailableError" })
+    expect(seen[0]).toContain("the user likes c3")
+    expect(toolRuns - runs0).toBe(1)
+    // The new owner recalls something else for the same turn: the turn resumes as it was.
+    second = true
+    const next = createModels({ file: oaiFile(), env: {}, journal: kvTurnJournal(turns) })
+    const r = await next.client(me, noAsk).turn("add 4 to c3", { ...ask, context: [{ role: "system", content: "you remember: something else entirely" }] })
+    expect(r.text).toBe("c3 is now 4")
+    expect(r.resumed).toBe(2)
+    expect(oai.count() - calls0).toBe(3) // only the model call that had failed
+    expect(toolRuns - runs0).toBe(1)
+    expect(seen.at(-1)).toContain("the user likes c3")
+    expect(seen.at(-1)).not.toContain("something else entirely")
+    const rec = await readTurnRecord(next.journal, me, "t-context")
+    expect(rec!.meta).toMatchObject({ context: 1, history: [...history, { role: "system", content: "you remember: the user likes c3" }] })
+    // Another conversation before the same turn id is another question: it starts afresh.
+    oai.respond(() => ({ text: "fresh" }))
+    expect((await next.client(me, noAsk).turn("add 4 to c3", { ...ask, history: [], context: [] })).text).toBe("fresh")
+    expect(oai.count() - calls0).toBe(4)
+  })
+
   it("turn - a journal out of reach is unavailable (retry), not a crash; the retried turn completes", async () => {
     const store = memoryTurnJournal()
     let down = true
