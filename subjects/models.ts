@@ -26,6 +26,13 @@ import { ROOT, token, type ActorAddress } from "./grammar.ts"
 /** The header of an ask whose answer should be streamed, naming the stream id. */
 export const STREAM_HEADER = "Ants-Stream"
 
+/**
+ * The header of an ask made for a tool call of an agent's turn (`agentTool`): the call's
+ * idempotency key, the same when a resumed turn makes the call again. The asked actor reads it
+ * as `ctx.idempotencyKey`.
+ */
+export const IDEMPOTENCY_HEADER = "Ants-Idempotency-Key"
+
 export const TURNS_BUCKET = "ants_turns"
 export const MODEL_STATS_BUCKET = "ants_model_stats"
 export const MODEL_COST_BUCKET = "ants_model_cost"

@@ -17,7 +17,7 @@ import type { ModelClient } from "../models/mod.ts"
 import { toolsClient } from "../tools/client.ts"
 import { parseJsonSafe } from "../limits/safe-json.ts"
 import { turnSignal } from "./handler-turn.ts"
-import { STREAM_HEADER } from "../../subjects/models.ts"
+import { IDEMPOTENCY_HEADER, STREAM_HEADER } from "../../subjects/models.ts"
 import { tenantSandbox, type TenantSandbox } from "../sandbox/mod.ts"
 
 const decoder = new TextDecoder()
@@ -104,7 +104,7 @@ class CellContext implements ActorContext<unknown> {
         { tenant, type: cell.type, id: cell.id },
         // An agent tool's call is an ask, in the actor's own tenant (through its scope); a turn waits for it as long as a model call.
         // A registry tool's call is a run in the same tenant's registry, over the same scope (runtime/tools).
-        Object.assign((type: string, id: string, tag: string, message: unknown) => scope.messaging.ask({ agent: type, id, tenant }, tag, message, { timeoutMs: 30_000 }), {
+        Object.assign((type: string, id: string, tag: string, message: unknown, idempotencyKey?: string) => scope.messaging.ask({ agent: type, id, tenant }, tag, message, { timeoutMs: 30_000, ...(idempotencyKey ? { idempotencyKey } : {}) }), {
           runTool: (name: string, args: unknown) => toolsClient(scope.nc, tenant).run(name, args).then((r) => r.value),
         }),
         (subject: string, data: Uint8Array) => node.nc.publish(subject, data),
@@ -123,6 +123,10 @@ class CellContext implements ActorContext<unknown> {
 
   get streamId(): string | undefined {
     return this.#cell.current?.msg?.headers?.get(STREAM_HEADER) || undefined
+  }
+
+  get idempotencyKey(): string | undefined {
+    return this.#cell.current?.msg?.headers?.get(IDEMPOTENCY_HEADER) || undefined
   }
 
   get extensions(): Readonly<Record<string, unknown>> {

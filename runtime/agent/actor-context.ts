@@ -42,6 +42,8 @@ export interface Target<P extends ProtocolSpec = ProtocolSpec> {
 export interface AskOptions {
   /** Default 5000 ms. */
   readonly timeoutMs?: number
+  /** Sent in the header `Ants-Idempotency-Key`: the asked actor reads it as `ctx.idempotencyKey` (an agent tool's ask carries its tool call's key). */
+  readonly idempotencyKey?: string
 }
 
 /** A typed handle on one actor, like an Orleans grain reference. */
@@ -139,6 +141,13 @@ export interface ActorContext<S = unknown> extends Messaging, TopicPublishing, L
    * --stream` sets): a handler that streams publishes there through `ctx.model.stream(id)`.
    */
   readonly streamId: string | undefined
+  /**
+   * The idempotency key the message being handled carries (header `Ants-Idempotency-Key`): an
+   * ask made by an agent tool carries its tool call's key, the same when the calling turn is
+   * resumed on another node and makes the call again, so a handler with side effects can
+   * recognise the repeat. Undefined for a message without one.
+   */
+  readonly idempotencyKey: string | undefined
   /** Extension slots filled by optional subsystems (pheromones, tasks...). */
   readonly extensions: Readonly<Record<string, unknown>>
 }

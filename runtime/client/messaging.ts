@@ -5,8 +5,9 @@
  * placement. Replies are decoded from the envelope; an error envelope rejects with AskError.
  */
 import { CodedError, hasTag } from "../../subjects/errors.ts"
-import type { Msg, NatsConnection } from "@nats-io/nats-core"
-import { errors } from "@nats-io/nats-core"
+import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/nats-core"
+import { errors, headers as natsHeaders } from "@nats-io/nats-core"
+import { IDEMPOTENCY_HEADER } from "../../subjects/models.ts"
 import { randomUUID } from "node:crypto"
 import { agentSubject, DEFAULT_TENANT, topicSubject, type AgentSubjectParts } from "../../subjects/grammar.ts"
 import { decodeReply } from "../../subjects/envelope.ts"
@@ -47,16 +48,23 @@ export function checkPayload(nc: NatsConnection, subject: string, body: Uint8Arr
   }
 }
 
+/** The headers of an ask that carries an idempotency key (the asked actor's `ctx.idempotencyKey`). */
+function keyHeaders(key: string): MsgHdrs {
+  const h = natsHeaders()
+  h.set(IDEMPOTENCY_HEADER, key)
+  return h
+}
+
 /**
  * Sends an ask to a subject and unwraps the envelope. Written with `then` rather than
  * `async`/`await`: each async layer adds a promise and a microtask hop to every ask.
  */
-export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array, timeoutMs: number, target?: SpanTarget): Promise<unknown> {
+export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array, timeoutMs: number, target?: SpanTarget, idempotencyKey?: string): Promise<unknown> {
   let request: Promise<Msg>
   const span = startSendSpan("ask", subject, target, body.length)
   try {
     checkPayload(nc, subject, body)
-    request = requestReply(nc, subject, body, timeoutMs, headersFor(span))
+    request = requestReply(nc, subject, body, timeoutMs, headersFor(span, idempotencyKey === undefined ? undefined : keyHeaders(idempotencyKey)))
   } catch (e) {
     const error = isAskError(e) ? e : toAskError(e, subject, timeoutMs)
     endSpan(span, error, error.code)
@@ -193,7 +201,7 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
             checkPayload(nc, subject, body)
             span = tracingActive() ? startSendSpan("ask", subject, { ...address, tag }, body.length) : undefined
             try {
-              request = requestReply(nc, subject, body, timeoutMs, headersFor(span))
+              request = requestReply(nc, subject, body, timeoutMs, headersFor(span, opts?.idempotencyKey === undefined ? undefined : keyHeaders(opts.idempotencyKey)))
             } catch (e) {
               throw toAskError(e, subject, timeoutMs)
             }
@@ -231,7 +239,7 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
       } catch (e) {
         return Promise.reject(e)
       }
-      return askSubject(nc, subject, body, opts?.timeoutMs ?? defaultTimeout, parts)
+      return askSubject(nc, subject, body, opts?.timeoutMs ?? defaultTimeout, parts, opts?.idempotencyKey)
     },
     tell(target: Target, tag: string, message: unknown) {
       const parts = { tenant: target.tenant ?? defaultTenant, type: typeName(target.agent), id: target.id, tag }

@@ -20,7 +20,8 @@ export type RunTool = (name: string, args: unknown) => Promise<unknown>
  * The port through which a tool asks another agent; the engine fills it with a real ask, and
  * with `runTool` where the node serves a tool registry (the caller's tenant's, through its scope).
  */
-export type AskAgent = ((type: string, id: string, tag: string, message: unknown) => Promise<unknown>) & { readonly runTool?: RunTool }
+/** Asks another agent; `idempotencyKey` (an agent tool's call key) goes with the ask, for the asked actor's `ctx.idempotencyKey`. */
+export type AskAgent = ((type: string, id: string, tag: string, message: unknown, idempotencyKey?: string) => Promise<unknown>) & { readonly runTool?: RunTool }
 
 export interface ToolContext {
   /** Stable across a resumed turn: a tool with side effects should de-duplicate on it. */
@@ -168,7 +169,8 @@ export function agentTool<A, I>(spec: {
     })
   return make(spec.name, spec.description, spec.parameters, (args, ctx) => {
     const r = route(args)
-    return ctx.askAgent(type, r.id, spec.tag, r.message)
+    // the call's key goes with the ask: a resumed turn's repeat of it carries the same one
+    return ctx.askAgent(type, r.id, spec.tag, r.message, ctx.idempotencyKey)
   }, undefined, spec.impact)
 }
 

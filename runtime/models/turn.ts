@@ -191,7 +191,7 @@ function gatedRunTool(t: RunTurnInput, called: string, key: string, messages: ()
     }
     return run(name, args)
   }
-  return Object.assign((type: string, id: string, tag: string, message: unknown) => t.askAgent(type, id, tag, message), { runTool })
+  return Object.assign((type: string, id: string, tag: string, message: unknown, idempotencyKey?: string) => t.askAgent(type, id, tag, message, idempotencyKey), { runTool })
 }
 
 /** Runs the loop over a `TurnSteps`; the journal bookkeeping (header, reset) is the caller's. */
