@@ -163,9 +163,9 @@ export const ACTORS = defineCommand({
 
 export const COST = defineCommand({
   name: "cost",
-  summary: "per-type compute (activations, active and sleeping time, priced) beside model spend (calls, tokens, money)",
+  summary: "compute per type and per tenant (activations, active and sleeping time, priced) beside model spend (calls, tokens, money)",
   args: noArgs(
-    "Prices each type's and each tenant's active and sleeping agent-hours, summed over every node that ever ran (lasting totals in KV, so they survive restarts: about $0.21 per active agent-hour, $0.01 per sleeping one), next to what the same hours would cost kept always on, and beside it each type's model calls, tokens and spend (from providers' usage and the models file's prices). Exit 1 when nothing was recorded and no node answered.",
+    "Prices each type's and each tenant's active and sleeping agent-hours, summed over every node that ever ran (lasting totals in KV, so they survive restarts: about $0.21 per active agent-hour, $0.01 per sleeping one), next to what the same hours would cost kept always on, and beside it each type's and each tenant's model calls, tokens and spend (from providers' usage and the models file's prices; --type and --tenant narrow both). Exit 1 when nothing was recorded and no node answered.",
   ),
   options: {
     type: text("<type>", "only this agent type").defaultIs("every type"),

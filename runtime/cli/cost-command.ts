@@ -3,7 +3,7 @@
  * active agent-hour, $0.01 per sleeping agent-hour) applied to the lasting figures of every node
  * (activations, active and sleeping time per type and per tenant, from `ants_lifecycle_cost`),
  * next to what the same agents would cost kept always on, and beside it what each type spent on
- * models (calls, tokens and money, from the `ants_model_cost` bucket).
+ * models (calls, tokens and money, from the `ants_model_cost` bucket), per type and per tenant.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import type { NodeStats } from "../node/node.ts"
@@ -61,20 +61,33 @@ export function priceCost(type: string, a: LifecycleCost & { readonly nodes: num
   }
 }
 
-/** Model spend per agent type (summed over tenants), read from the `ants_model_cost` bucket; empty when no model was ever called. */
-export async function modelSpendByType(nc: NatsConnection): Promise<Record<string, Spend>> {
+/**
+ * Model spend per agent type and per tenant, read from the `ants_model_cost` bucket, of the
+ * tenant and type asked for (all when not given); empty when no model was ever called.
+ */
+export async function readModelSpend(nc: NatsConnection, filter: { readonly tenant?: string; readonly type?: string } = {}): Promise<{ byType: Record<string, Spend>; byTenant: Record<string, Spend> }> {
+  const byType: Record<string, Spend> = {}
+  const byTenant: Record<string, Spend> = {}
   let kv
   try {
     kv = await new Kvm(nc).open(MODEL_COST_BUCKET)
     await kv.status()
   } catch {
-    return {}
+    return { byType, byTenant }
   }
   const store = await kvCostStore(kv)
   store.stop()
-  const out: Record<string, Spend> = {}
-  for (const { address, spend } of store.all()) out[address.type] = addSpend(out[address.type] ?? NO_SPEND, spend)
-  return out
+  for (const { address, spend } of store.all()) {
+    if ((filter.tenant !== undefined && address.tenant !== filter.tenant) || (filter.type !== undefined && address.type !== filter.type)) continue
+    byType[address.type] = addSpend(byType[address.type] ?? NO_SPEND, spend)
+    byTenant[address.tenant] = addSpend(byTenant[address.tenant] ?? NO_SPEND, spend)
+  }
+  return { byType, byTenant }
+}
+
+/** Model spend per agent type, summed over tenants (or of one tenant). */
+export async function modelSpendByType(nc: NatsConnection, tenant?: string): Promise<Record<string, Spend>> {
+  return (await readModelSpend(nc, tenant === undefined ? {} : { tenant })).byType
 }
 
 export interface CostCommandIO extends CommandIo {
@@ -96,13 +109,14 @@ export async function runCost(parsed: Parsed<(typeof COST)["options"]>, io: Cost
   const answered = await flushLifecycleCosts(io.nc, values.timeout)
   const filter = { ...(values.type ? { type: values.type } : {}), ...(values.tenant ? { tenant: values.tenant } : {}) }
   const lasting = await readLifecycleCosts(io.nc, filter)
-  const models = await modelSpendByType(io.nc)
+  const spend = await readModelSpend(io.nc, filter)
+  const models = spend.byType
   const rows = Object.entries(lasting.byType).map(([type, c]) => priceCost(type, c))
   const tenants = Object.entries(lasting.byTenant).map(([tenant, c]) => ({ tenant, ...priceCost(tenant, { ...c, nodes: 0 }) }))
-  const modelRows = Object.entries(models).filter(([t]) => !values.type || t === values.type)
+  const modelRows = Object.entries(models)
   const any = rows.length > 0 || modelRows.length > 0
   if (io.json) {
-    io.out(JSON.stringify({ model: COST_MODEL, nodes: answered, types: rows, tenants: tenants.map(({ type: _t, nodes: _n, ...t }) => t), models: Object.fromEntries(modelRows) }))
+    io.out(JSON.stringify({ model: COST_MODEL, nodes: answered, types: rows, tenants: tenants.map(({ type: _t, nodes: _n, ...t }) => t), models, modelsByTenant: spend.byTenant }))
     return any || answered > 0 ? 0 : 1
   }
   if (!any) {
@@ -111,10 +125,8 @@ export async function runCost(parsed: Parsed<(typeof COST)["options"]>, io: Cost
   }
   io.out(`cost model: $${COST_MODEL.activePerHour}/h per active agent, $${COST_MODEL.sleepingPerHour}/h sleeping; totals since each node first ran (${answered} node(s) answering now); model spend from providers' usage and the models file's prices`)
   const table = [["TYPE", "NODES", "ACTIVATIONS", "RESTARTS", "ACTIVE h", "SLEEPING h", "COST $", "ALWAYS-ON $", "SAVED", "MODEL CALLS", "TOKENS IN/OUT", "MODEL $"]]
-  const modelCols = (type: string) => {
-    const m = models[type]
-    return m ? [String(m.calls), `${m.inputTokens}/${m.outputTokens}`, m.usd.toFixed(6)] : ["0", "0/0", "0"]
-  }
+  const spendCols = (m: Spend | undefined) => (m ? [String(m.calls), `${m.inputTokens}/${m.outputTokens}`, m.usd.toFixed(6)] : ["0", "0/0", "0"])
+  const modelCols = (type: string) => spendCols(models[type])
   for (const r of rows) {
     table.push([r.type, String(r.nodes), String(r.activations), String(r.restarts), r.activeHours.toFixed(4), r.sleepingHours.toFixed(4), r.cost.toFixed(6), r.alwaysOnCost.toFixed(6), `${r.savedPercent.toFixed(0)}%`, ...modelCols(r.type)])
   }
@@ -122,8 +134,10 @@ export async function runCost(parsed: Parsed<(typeof COST)["options"]>, io: Cost
   for (const [type] of modelRows) if (!rows.some((r) => r.type === type)) table.push([type, "-", "-", "-", "-", "-", "-", "-", "-", ...modelCols(type)])
   printTable(io, table)
   io.out("")
-  const byTenant = [["TENANT", "ACTIVATIONS", "RESTARTS", "ACTIVE h", "SLEEPING h", "COST $", "ALWAYS-ON $", "SAVED"]]
-  for (const t of tenants) byTenant.push([t.tenant, String(t.activations), String(t.restarts), t.activeHours.toFixed(4), t.sleepingHours.toFixed(4), t.cost.toFixed(6), t.alwaysOnCost.toFixed(6), `${t.savedPercent.toFixed(0)}%`])
+  const byTenant = [["TENANT", "ACTIVATIONS", "RESTARTS", "ACTIVE h", "SLEEPING h", "COST $", "ALWAYS-ON $", "SAVED", "MODEL CALLS", "TOKENS IN/OUT", "MODEL $"]]
+  for (const t of tenants) byTenant.push([t.tenant, String(t.activations), String(t.restarts), t.activeHours.toFixed(4), t.sleepingHours.toFixed(4), t.cost.toFixed(6), t.alwaysOnCost.toFixed(6), `${t.savedPercent.toFixed(0)}%`, ...spendCols(spend.byTenant[t.tenant])])
+  // tenants that spent on models but whose lifecycle was never metered
+  for (const [tenant, m] of Object.entries(spend.byTenant)) if (!tenants.some((t) => t.tenant === tenant)) byTenant.push([tenant, "-", "-", "-", "-", "-", "-", "-", ...spendCols(m)])
   printTable(io, byTenant)
   return 0
 }

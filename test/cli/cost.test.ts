@@ -57,6 +57,23 @@ describe("ants cost", () => {
       expect(await costCommand([], { nc: n.nc, json: false, out: (s) => table.push(s) })).toBe(0)
       const row = table.join("\n").split("\n").find((l) => l.startsWith("assistant"))!
       expect(row).toMatch(/\b2\s+2000\/400\s+0\.008000\s*$/)
+      // another tenant's turn: per tenant, and --tenant keeps the model spend to that tenant
+      await n.client.ref(assistant, "b1", "beta").ask("Chat", { text: "hello" })
+      const all: string[] = []
+      expect(await costCommand(["--json"], { nc: n.nc, json: true, out: (s) => all.push(s) })).toBe(0)
+      const both = JSON.parse(all[0])
+      expect(both.models.assistant).toMatchObject({ calls: 3 })
+      expect(both.modelsByTenant).toMatchObject({ default: { calls: 2, inputTokens: 2000 }, beta: { calls: 1, inputTokens: 1000, outputTokens: 200 } })
+      const beta: string[] = []
+      expect(await costCommand(["--tenant", "beta"], { nc: n.nc, json: true, out: (s) => beta.push(s) })).toBe(0)
+      const only = JSON.parse(beta[0])
+      expect(only.models.assistant).toMatchObject({ calls: 1, inputTokens: 1000 })
+      expect(only.models.assistant.usd).toBeCloseTo(0.004, 9)
+      expect(Object.keys(only.modelsByTenant)).toEqual(["beta"])
+      const tenants: string[] = []
+      expect(await costCommand([], { nc: n.nc, json: false, out: (s) => tenants.push(s) })).toBe(0)
+      const betaRow = tenants.join("\n").split("\n").find((l) => l.startsWith("beta"))!
+      expect(betaRow).toMatch(/\b1\s+1000\/200\s+0\.004000\s*$/)
     } finally {
       await n.drain()
       await fake.close()
