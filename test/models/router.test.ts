@@ -83,6 +83,23 @@ describe("router", () => {
     oai.respond(() => ({ text: "hello from fake openai" }))
   })
 
+  it("router - after the best-scored deployment fails, the fallback chain's order wins over the scores", async () => {
+    const models = [...file().models, { name: "gpt-big", provider: "oai", capabilities: ["chat", "tools"], contextTokens: 100_000, price: { input: 30, output: 60 } }]
+    const chained = new Router({ config: resolveModels({ file: file({ models, fallback: ["gpt-big", "claude-small"] }), env: {} }) })
+    const scored = new Router({ config: resolveModels({ file: file({ models }), env: {} }) })
+    // by score alone the dearest comes last; the chain puts it right after the best
+    expect(scored.rank(hi).ranked.map((r) => r.deployment)).toEqual(["gpt-small", "claude-small", "gpt-big"])
+    expect(chained.rank(hi).ranked.map((r) => r.deployment)).toEqual(["gpt-small", "gpt-big", "claude-small"])
+    oai.respond((req) => (req.body.model === "gpt-small" ? { status: 500 } : { text: `from ${req.body.model}` }))
+    ant.respond(() => ({ text: "from claude" }))
+    const a = await chained.call(hi)
+    expect(a).toMatchObject({ deployment: "gpt-big", content: "from gpt-big" })
+    expect(a.attempts.map((x) => x.deployment)).toEqual(["gpt-small"])
+    expect((await scored.call(hi)).deployment).toBe("claude-small")
+    oai.respond(() => ({ text: "hello from fake openai" }))
+    ant.respond(() => ({ text: "hello from fake anthropic" }))
+  })
+
   it("router - 529 overloaded switches provider the same way", async () => {
     const router = new Router({ config: resolveModels({ file: file(), env: {} }) })
     oai.respond(() => ({ status: 529 }))
