@@ -19,8 +19,8 @@ export type RunTool = (name: string, args: unknown) => Promise<unknown>
 /**
  * The port through which a tool asks another agent; the engine fills it with a real ask, and
  * with `runTool` where the node serves a tool registry (the caller's tenant's, through its scope).
+ * `idempotencyKey` (the tool call's key) goes with the ask, for the asked actor's `ctx.idempotencyKey`.
  */
-/** Asks another agent; `idempotencyKey` (an agent tool's call key) goes with the ask, for the asked actor's `ctx.idempotencyKey`. */
 export type AskAgent = ((type: string, id: string, tag: string, message: unknown, idempotencyKey?: string) => Promise<unknown>) & { readonly runTool?: RunTool }
 
 export interface ToolContext {
@@ -186,5 +186,5 @@ export const HandoffArguments = Schema.Struct({
 export function handoffTool(spec: { readonly name: string; readonly description: string; readonly agent: AgentName; readonly tag?: string }): Tool {
   const type = typeof spec.agent === "string" ? spec.agent : spec.agent.type
   const tag = spec.tag ?? "Chat"
-  return make(spec.name, spec.description, HandoffArguments, (args, ctx) => ctx.askAgent(type, args.id, tag, ctx.history ? { text: args.text, history: ctx.history } : { text: args.text }), { agent: type, tag })
+  return make(spec.name, spec.description, HandoffArguments, (args, ctx) => ctx.askAgent(type, args.id, tag, ctx.history ? { text: args.text, history: ctx.history } : { text: args.text }, ctx.idempotencyKey), { agent: type, tag })
 }

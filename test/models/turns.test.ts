@@ -236,8 +236,10 @@ describe("agent turns", () => {
 
   it("turn - agent tools ask through the port, and a handoff's answer ends the turn", async () => {
     const asked: Array<[string, string, string, unknown]> = []
-    const ask = async (type: string, id: string, tag: string, msg: unknown) => {
+    const keys: Array<string | undefined> = []
+    const ask = async (type: string, id: string, tag: string, msg: unknown, key?: string) => {
       asked.push([type, id, tag, msg])
+      keys.push(key)
       return type === "counter" ? { total: 42 } : { text: `expert ${id} says hi` }
     }
     const get = agentTool({ name: "counter_get", description: "reads a counter", parameters: Schema.Struct({ id: Schema.String }), agent: "counter", tag: "Get" })
@@ -253,6 +255,8 @@ describe("agent turns", () => {
     expect(asked[1][0]).toBe("expert")
     expect((asked[1][3] as { text: string; history: unknown[] }).text).toBe("hello there")
     expect((asked[1][3] as { history: unknown[] }).history.length).toBeGreaterThan(1)
+    // each ask carries its tool call's idempotency key
+    expect(keys).toEqual(["acme/assistant/a1/t-agent/1", "acme/assistant/a1/t-handoff/1"])
   })
 
   it("replay - the same code replays without divergence; changed code shows where it diverges", async () => {
