@@ -23,7 +23,7 @@ import type { Deployment, ModelsConfig } from "./config.ts"
 import { BudgetExceededError, ContextOverflowError, ModelUnavailableError, ProviderError, type ProviderErrorKind } from "./errors.ts"
 import { estimateTokens } from "./offline-provider.ts"
 import { score, type ScoreParts } from "./score.ts"
-import { DeploymentStats, type StatsSharing } from "./stats.ts"
+import { atRateLimit, DeploymentStats, rateLoad, type StatsSharing } from "./stats.ts"
 import type { ChatMessage, ModelAnswer, ModelRequest, StreamDelta } from "./types.ts"
 import { endModelSpan, startModelSpan } from "../observability/genai-spans.ts"
 import { countModelCallOn, modelUsageRow, type ModelUsageRow } from "../observability/usage.ts"
@@ -111,6 +111,9 @@ function hasAll(have: ReadonlyArray<string>, want: ReadonlyArray<string>): boole
   return true
 }
 
+/** How soon a call waiting on deployments that are all at their rate limits looks again. */
+const LIMIT_RECHECK_MS = 100
+
 const BREAKER_KINDS: ReadonlySet<ProviderErrorKind> = new Set(["rate_limited", "overloaded", "server", "timeout", "malformed"])
 
 export class Router {
@@ -187,13 +190,12 @@ export class Router {
   }
 
   /** The clock is read only for a deployment with rate limits. */
+  private atLimit(s: Slot, now: number): boolean {
+    return atRateLimit(s.d.rateLimit, s.stats, now)
+  }
+
   private load(s: Slot): number {
-    const rl = s.d.rateLimit
-    if (!rl) return 0
-    const now = this.clock.now()
-    const conc = rl?.maxConcurrent ? s.stats.inflight / rl.maxConcurrent : 0
-    const rpm = rl?.rpm ? s.stats.perMinute(now) / rl.rpm : 0
-    return Math.max(conc, rpm)
+    return rateLoad(s.d.rateLimit, s.stats, this.clock.now())
   }
 
   /** The eligible deployments for a request, best first (fallback chain applied), or why there are none. */
@@ -318,7 +320,7 @@ export class Router {
       const ranked: ReadonlyArray<Slot> = cands.length === 1 ? [cands[0].s] : this.ordered(cands, wanted, o).map((r) => this.slots.get(r.deployment)!)
       let slot: Slot | undefined
       for (const s of ranked) {
-        if (!tried?.has(s.d.name) && s.cooldownUntil <= now && s.breaker.canPass()) {
+        if (!tried?.has(s.d.name) && s.cooldownUntil <= now && s.breaker.canPass() && !this.atLimit(s, now)) {
           slot = s
           break
         }
@@ -329,7 +331,8 @@ export class Router {
         for (const s of ranked) {
           // A deployment that failed this call for another reason than load is not waited for.
           if (tried?.has(s.d.name) && !cooling?.has(s.d.name)) continue
-          const at = Math.max(s.cooldownUntil, s.breaker.state === "open" ? s.breaker.retryAt : 0)
+          // one at its rate limit is looked at again shortly (a call ends, the minute moves on)
+          const at = Math.max(s.cooldownUntil, s.breaker.state === "open" ? s.breaker.retryAt : 0, this.atLimit(s, now) ? now + LIMIT_RECHECK_MS : 0)
           wake = Math.min(wake, at)
         }
         if (wake === Infinity || wake > deadline) {

@@ -93,3 +93,28 @@ export class DeploymentStats {
     return { latencyMs: latW > 0 ? lat / latW : undefined, success: suc / w, outputTokens: out / w }
   }
 }
+
+/** A deployment's declared rate limits (the models file's `rateLimit`). */
+export interface RateLimit {
+  readonly rpm?: number
+  readonly maxConcurrent?: number
+}
+
+/** How close a deployment is to its rate limits, 0..1 and beyond (the router's load bonus or penalty). */
+export function rateLoad(rl: RateLimit | undefined, stats: DeploymentStats, now: number): number {
+  if (!rl) return 0
+  const conc = rl.maxConcurrent ? stats.inflight / rl.maxConcurrent : 0
+  const rpm = rl.rpm ? stats.perMinute(now) / rl.rpm : 0
+  return Math.max(conc, rpm)
+}
+
+/**
+ * A deployment at its declared rate limit: as many calls in flight as `maxConcurrent`, or `rpm`
+ * calls in the last minute (those in flight included). The router passes it over, as it does
+ * one cooling down, until it is under its limits again.
+ */
+export function atRateLimit(rl: RateLimit | undefined, stats: DeploymentStats, now: number): boolean {
+  if (!rl) return false
+  if (rl.maxConcurrent !== undefined && stats.inflight >= rl.maxConcurrent) return true
+  return rl.rpm !== undefined && stats.perMinute(now) + stats.inflight >= rl.rpm
+}

@@ -100,6 +100,29 @@ describe("router", () => {
     ant.respond(() => ({ text: "hello from fake anthropic" }))
   })
 
+  it("router - a deployment at its declared rate limit is passed over until it is under it; when every one is, the call waits", async () => {
+    const [gpt, claude] = file().models
+    const clock = manualClock(Date.now())
+    const rpm = new Router({ config: resolveModels({ file: file({ models: [{ ...gpt, rateLimit: { rpm: 2 } }, claude] }), env: {} }), clock })
+    oai.respond(() => ({ text: "from gpt" }))
+    ant.respond(() => ({ text: "from claude" }))
+    const served: string[] = []
+    for (let i = 0; i < 3; i++) served.push((await rpm.call(hi)).deployment)
+    // the cheaper one while under 2 calls a minute, then the other
+    expect(served).toEqual(["gpt-small", "gpt-small", "claude-small"])
+    clock.advance(61_000)
+    expect((await rpm.call(hi)).deployment).toBe("gpt-small")
+    // one call at a time on each: of three at once, the third waits for one to end (no failure)
+    const conc = new Router({ config: resolveModels({ file: file({ models: [{ ...gpt, rateLimit: { maxConcurrent: 1 } }, { ...claude, rateLimit: { maxConcurrent: 1 } }] }), env: {} }) })
+    oai.respond(() => ({ text: "slow gpt", delayMs: 200 }))
+    ant.respond(() => ({ text: "slow claude", delayMs: 200 }))
+    const answers = await Promise.all([conc.call(hi), conc.call(hi), conc.call(hi)])
+    expect(answers.map((a) => a.attempts.length)).toEqual([0, 0, 0])
+    expect(answers.slice(0, 2).map((a) => a.deployment)).toEqual(["gpt-small", "claude-small"])
+    oai.respond(() => ({ text: "hello from fake openai" }))
+    ant.respond(() => ({ text: "hello from fake anthropic" }))
+  })
+
   it("router - 529 overloaded switches provider the same way", async () => {
     const router = new Router({ config: resolveModels({ file: file(), env: {} }) })
     oai.respond(() => ({ status: 529 }))
