@@ -130,7 +130,7 @@ export function defineConversationalAgent(spec: ConversationalSpec): AgentDefini
   // Ends a turn: its messages join the conversation (a resumed one's after the turns taken meanwhile).
   const finish = async (ctx: ActorContext<ConversationState>, turn: string, text: string, r: TurnResult, sink: ReturnType<ModelClient["stream"]> | undefined) => {
     const model = modelOf(ctx)
-    ctx.state.conversation = await model.compact([...ctx.state.conversation, ...r.messages], policy)
+    ctx.state.conversation = await model.compact([...ctx.state.conversation, ...r.messages], policy, turn)
     if (remembering) await storeTurn(ctx.memory, remembering, { id: turn, text, answer: r.text }, (m, f) => ctx.log(m, f))
     if (onTurn) await onTurn(r, ctx)
     sink?.end({ text: r.text })

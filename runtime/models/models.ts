@@ -68,7 +68,7 @@ export interface ModelClient {
   /** A whole durable turn: model → tools → model → answer, journaled step by step. */
   turn(input: string, options: TurnOptions): Promise<TurnResult>
   /** Applies a conversation policy, summarising through the model when the policy says so. */
-  compact(messages: ReadonlyArray<ChatMessage>, policy: ConversationPolicy): Promise<ChatMessage[]>
+  compact(messages: ReadonlyArray<ChatMessage>, policy: ConversationPolicy, turn?: string): Promise<ChatMessage[]>
   /**
    * A sink for a streamed answer: deltas published on ants.<tenant>.stream.<streamId> as
    * `{"seq","delta"}`, then `{"seq","done":true,"text"}` (or `"error"`) from `end`.
@@ -120,6 +120,13 @@ export interface Models {
 }
 
 const encoder = new TextEncoder()
+
+/**
+ * The summary step number of a turn's conversation compacted after its last step (`compact`
+ * with the turn's id): past any model step a turn can have, so it is kept, read and reset with
+ * the turn's other summaries.
+ */
+export const COMPACTION_SEQ = 1_000_000
 
 function historyHash(h: ReadonlyArray<ChatMessage>): string {
   return hashText(JSON.stringify(h))
@@ -258,13 +265,19 @@ export function createModels(options: ModelsOptions = {}): Models {
           throw e
         }
       },
-      async compact(messages, policy) {
+      async compact(messages, policy, turn) {
         return applyPolicy(messages, policy, async (dropped) => {
+          // after a turn, its summary is journaled with it: the turn finished again (its node was
+          // lost before the actor's state was stored) takes the recorded one, no second model call
+          const had = turn === undefined ? undefined : await journal.summary(address, turn, COMPACTION_SEQ)
+          if (had) return had.messages[0]?.content ?? ""
           const a = await call(
             { messages: [{ role: "system", content: "Summarise this conversation in a few sentences, keeping names, numbers and decisions." }, { role: "user", content: transcript(dropped) }], maxTokens: 300 },
             {},
           )
-          return a.content
+          if (turn === undefined) return a.content
+          const kept = await journal.recordSummary(address, turn, { seq: COMPACTION_SEQ, messages: [{ role: "system", content: a.content }], at: new Date().toISOString() })
+          return kept.messages[0]?.content ?? a.content
         })
       },
     }

@@ -197,6 +197,29 @@ describe("agent turns", () => {
     expect(oai.count() - calls0).toBe(4)
   })
 
+  it("conversation - a turn's compaction is journaled with it: the new owner compacting again takes the recorded summary", async () => {
+    oai.respond(() => ({ text: "they talked about c4" }))
+    const msgs: ChatMessage[] = [
+      { role: "user", content: "m0" },
+      { role: "assistant", content: "m1" },
+      { role: "user", content: "m2" },
+      { role: "assistant", content: "m3" },
+      { role: "user", content: "m4" },
+      { role: "assistant", content: "m5" },
+    ]
+    const policy = { kind: "summarise" as const, maxMessages: 4, keep: 2 }
+    const before = oai.count()
+    const first = await createModels({ file: oaiFile(), env: {}, journal: kvTurnJournal(turns) }).client(me, noAsk).compact(msgs, policy, "t-compact")
+    expect(first).toEqual([{ role: "system", content: "Summary of the earlier conversation: they talked about c4" }, msgs[4], msgs[5]])
+    oai.respond(() => ({ text: "something else" }))
+    const next = createModels({ file: oaiFile(), env: {}, journal: kvTurnJournal(turns) }).client(me, noAsk)
+    expect(await next.compact(msgs, policy, "t-compact")).toEqual(first)
+    expect(oai.count() - before).toBe(1)
+    // with no turn named, each compaction asks the model
+    expect((await next.compact(msgs, policy))[0]).toEqual({ role: "system", content: "Summary of the earlier conversation: something else" })
+    expect(oai.count() - before).toBe(2)
+  })
+
   it("turn - a journal out of reach is unavailable (retry), not a crash; the retried turn completes", async () => {
     const store = memoryTurnJournal()
     let down = true
