@@ -85,11 +85,6 @@ export async function readModelSpend(nc: NatsConnection, filter: { readonly tena
   return { byType, byTenant }
 }
 
-/** Model spend per agent type, summed over tenants (or of one tenant). */
-export async function modelSpendByType(nc: NatsConnection, tenant?: string): Promise<Record<string, Spend>> {
-  return (await readModelSpend(nc, tenant === undefined ? {} : { tenant })).byType
-}
-
 export interface CostCommandIO extends CommandIo {
   readonly nc: NatsConnection
 }

@@ -13,7 +13,7 @@ import { TURNS_BUCKET } from "../../subjects/models.ts"
 import type { AntsNode } from "../node/node.ts"
 import { TURN_SPEC_EXTENSION } from "../agent/conversational-agent.ts"
 import { kvTurnJournal, readTurnRecord, replayTurn, type TurnSpec } from "../models/mod.ts"
-import { modelSpendByType } from "./cost-command.ts"
+import { readModelSpend } from "./cost-command.ts"
 
 export interface AssistantsSummary {
   readonly replies: ReadonlyArray<string>
@@ -44,7 +44,7 @@ export async function assistantsStep(node: AntsNode, say: (s: string) => void): 
   const { total } = await node.client.ref(counter, tally).ask("Get", {})
   const journal = kvTurnJournal(await new Kvm(node.nc).open(TURNS_BUCKET))
   const journaled = (await journal.list("default", "assistant")).filter((m) => m.address.id.endsWith(run) && m.status === "done").length
-  const spend = (await modelSpendByType(node.nc)).assistant
+  const spend = (await readModelSpend(node.nc)).byType.assistant
   say(`  counter ${tally} = ${total} (1 + 2 + 3); ${journaled} turn(s) journaled step by step in KV ${TURNS_BUCKET}; model calls so far: ${spend?.calls ?? 0}, tokens ${spend?.inputTokens ?? 0}/${spend?.outputTokens ?? 0}, $${(spend?.usd ?? 0).toFixed(6)}`)
   // the reader's turn again, from its journal against the assistant's code: no model call, no tool run
   const record = await readTurnRecord(journal, { tenant: "default", type: assistant.type, id: `reader-${run}` }, read.turn)

@@ -48,11 +48,12 @@ export function checkPayload(nc: NatsConnection, subject: string, body: Uint8Arr
   }
 }
 
-/** The headers of an ask that carries an idempotency key (the asked actor's `ctx.idempotencyKey`). */
-function keyHeaders(key: string): MsgHdrs {
+/** An ask's headers: its trace context, and the idempotency key it carries (the asked actor's `ctx.idempotencyKey`), if any. */
+function askHeaders(span: Span | undefined, idempotencyKey: string | undefined): MsgHdrs | undefined {
+  if (idempotencyKey === undefined) return headersFor(span)
   const h = natsHeaders()
-  h.set(IDEMPOTENCY_HEADER, key)
-  return h
+  h.set(IDEMPOTENCY_HEADER, idempotencyKey)
+  return headersFor(span, h)
 }
 
 /**
@@ -64,7 +65,7 @@ export function askSubject(nc: NatsConnection, subject: string, body: Uint8Array
   const span = startSendSpan("ask", subject, target, body.length)
   try {
     checkPayload(nc, subject, body)
-    request = requestReply(nc, subject, body, timeoutMs, headersFor(span, idempotencyKey === undefined ? undefined : keyHeaders(idempotencyKey)))
+    request = requestReply(nc, subject, body, timeoutMs, askHeaders(span, idempotencyKey))
   } catch (e) {
     const error = isAskError(e) ? e : toAskError(e, subject, timeoutMs)
     endSpan(span, error, error.code)
@@ -201,7 +202,7 @@ export function createMessaging(nc: NatsConnection, options: ClientOptions = {})
             checkPayload(nc, subject, body)
             span = tracingActive() ? startSendSpan("ask", subject, { ...address, tag }, body.length) : undefined
             try {
-              request = requestReply(nc, subject, body, timeoutMs, headersFor(span, opts?.idempotencyKey === undefined ? undefined : keyHeaders(opts.idempotencyKey)))
+              request = requestReply(nc, subject, body, timeoutMs, askHeaders(span, opts?.idempotencyKey))
             } catch (e) {
               throw toAskError(e, subject, timeoutMs)
             }

@@ -190,12 +190,8 @@ export class Router {
   }
 
   /** The clock is read only for a deployment with rate limits. */
-  private atLimit(s: Slot, now: number): boolean {
-    return atRateLimit(s.d.rateLimit, s.stats, now)
-  }
-
   private load(s: Slot): number {
-    return rateLoad(s.d.rateLimit, s.stats, this.clock.now())
+    return s.d.rateLimit ? rateLoad(s.d.rateLimit, s.stats, this.clock.now()) : 0
   }
 
   /** The eligible deployments for a request, best first (fallback chain applied), or why there are none. */
@@ -320,7 +316,7 @@ export class Router {
       const ranked: ReadonlyArray<Slot> = cands.length === 1 ? [cands[0].s] : this.ordered(cands, wanted, o).map((r) => this.slots.get(r.deployment)!)
       let slot: Slot | undefined
       for (const s of ranked) {
-        if (!tried?.has(s.d.name) && s.cooldownUntil <= now && s.breaker.canPass() && !this.atLimit(s, now)) {
+        if (!tried?.has(s.d.name) && s.cooldownUntil <= now && s.breaker.canPass() && !atRateLimit(s.d.rateLimit, s.stats, now)) {
           slot = s
           break
         }
@@ -332,7 +328,7 @@ export class Router {
           // A deployment that failed this call for another reason than load is not waited for.
           if (tried?.has(s.d.name) && !cooling?.has(s.d.name)) continue
           // one at its rate limit is looked at again shortly (a call ends, the minute moves on)
-          const at = Math.max(s.cooldownUntil, s.breaker.state === "open" ? s.breaker.retryAt : 0, this.atLimit(s, now) ? now + LIMIT_RECHECK_MS : 0)
+          const at = Math.max(s.cooldownUntil, s.breaker.state === "open" ? s.breaker.retryAt : 0, atRateLimit(s.d.rateLimit, s.stats, now) ? now + LIMIT_RECHECK_MS : 0)
           wake = Math.min(wake, at)
         }
         if (wake === Infinity || wake > deadline) {

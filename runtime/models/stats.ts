@@ -5,6 +5,7 @@
  * `StatsSharing` port (the engine fills it with the `ants_model_stats` KV bucket); what other
  * nodes report is blended in, weighted by how many results each snapshot stands for.
  */
+import type { Deployment } from "./config.ts"
 
 export const EMA_ALPHA = 0.2
 /** A snapshot counts for at most this many results when blended (old knowledge fades). */
@@ -95,13 +96,10 @@ export class DeploymentStats {
 }
 
 /** A deployment's declared rate limits (the models file's `rateLimit`). */
-export interface RateLimit {
-  readonly rpm?: number
-  readonly maxConcurrent?: number
-}
+type RateLimit = Deployment["rateLimit"]
 
 /** How close a deployment is to its rate limits, 0..1 and beyond (the router's load bonus or penalty). */
-export function rateLoad(rl: RateLimit | undefined, stats: DeploymentStats, now: number): number {
+export function rateLoad(rl: RateLimit, stats: DeploymentStats, now: number): number {
   if (!rl) return 0
   const conc = rl.maxConcurrent ? stats.inflight / rl.maxConcurrent : 0
   const rpm = rl.rpm ? stats.perMinute(now) / rl.rpm : 0
@@ -113,7 +111,7 @@ export function rateLoad(rl: RateLimit | undefined, stats: DeploymentStats, now:
  * calls in the last minute (those in flight included). The router passes it over, as it does
  * one cooling down, until it is under its limits again.
  */
-export function atRateLimit(rl: RateLimit | undefined, stats: DeploymentStats, now: number): boolean {
+export function atRateLimit(rl: RateLimit, stats: DeploymentStats, now: number): boolean {
   if (!rl) return false
   if (rl.maxConcurrent !== undefined && stats.inflight >= rl.maxConcurrent) return true
   return rl.rpm !== undefined && stats.perMinute(now) + stats.inflight >= rl.rpm
