@@ -42,7 +42,7 @@
  * Exactly-one relies on KV create being atomic: true on a single server and on clustered
  * servers from 2.9.11 on (not serialized on clustered 2.9.10).
  */
-import type { NatsConnection, Subscription } from "@nats-io/transport-node"
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node"
 import { createInbox } from "@nats-io/nats-core"
 import { DEFAULT_TENANT, token } from "../../subjects/grammar.ts"
 import { taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
@@ -196,40 +196,63 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
     }
   }
 
+  // The winners' reports of every offer come to one subscription, `<inbox>.<token>` routed by
+  // token: a subscription per offer was a SUB and an UNSUB a task, and each changes the server's
+  // interest (its subject cache starts again).
+  const reports = new Map<string, (m: Msg) => void>()
+  let reportSub: Subscription | undefined
+  let reportBase = ""
+  let reportSeq = 0
+  const reportsTo = (onReport: (m: Msg) => void): string => {
+    if (reportSub === undefined) {
+      const inbox = createInbox()
+      reportBase = `${inbox}.`
+      reportSub = nc.subscribe(`${inbox}.*`, { callback: (_e, m) => reports.get(m.subject.slice(reportBase.length))?.(m) })
+    }
+    const key = (++reportSeq).toString(36)
+    reports.set(key, onReport)
+    return key
+  }
+  let marketStopped = false
+  const reported = (key: string) => {
+    reports.delete(key)
+    if (marketStopped && reports.size === 0) {
+      reportSub?.unsubscribe()
+      reportSub = undefined
+    }
+  }
+
   const offer: Marketplace["offer"] = async (ctx, payload) => {
     const strength = taskPheromoneStrength({ priority: ctx.priority, attempt: ctx.attempt, deadline: ctx.deadline, now: Date.now() })
     await signals.announce({ capability: ctx.capability, taskId: ctx.id, strength, priority: ctx.priority, attempt: ctx.attempt }).catch(() => undefined)
-    const reply = createInbox()
     let winner: string | undefined
-    let sub: Subscription | undefined
+    let reportKey = ""
     const outcome = await new Promise<OfferResult>((resolve, reject) => {
       let timer = setTimeout(() => reject(new NoBidderError(`no agent claimed task ${ctx.id} (${ctx.capability}) within ${noBidTimeoutMs} ms`)), noBidTimeoutMs)
       const rearm = () => {
         clearTimeout(timer)
         timer = setTimeout(() => reject(new Error(`agent ${winner} went silent on task ${ctx.id} for ${winnerSilenceMs} ms`)), winnerSilenceMs)
       }
-      sub = nc.subscribe(reply, {
-        callback: (_e, m) => {
-          const r = jsonOf<WinnerReport>(m.data)
-          if (r === undefined) return
-          if (winner === undefined && r.type === "claimed") {
-            winner = r.agentId
-            // the other nodes' marketplaces may hold the call open for an agent that becomes idle
-            const closed: CallClosed = { closed: ctx.id, attempt: ctx.attempt, resubmits: ctx.resubmits ?? 0 }
-            nc.publish(taskMarketSubject(tenant, ctx.capability), encoder.encode(JSON.stringify(closed)))
-            ctx.assign?.(winner)
-            opts.onAssign?.(tenant, assignmentReceipt(ctx, winner, r.bid))
-          }
-          if (r.agentId !== winner) return
-          if (r.type === "result") {
-            clearTimeout(timer)
-            if (r.ok) resolve({ agentId: r.agentId, value: r.value })
-            else reject(Object.assign(new Error(r.error), { agentId: r.agentId }))
-            return
-          }
-          ctx.working?.()
-          rearm()
-        },
+      reportKey = reportsTo((m) => {
+        const r = jsonOf<WinnerReport>(m.data)
+        if (r === undefined) return
+        if (winner === undefined && r.type === "claimed") {
+          winner = r.agentId
+          // the other nodes' marketplaces may hold the call open for an agent that becomes idle
+          const closed: CallClosed = { closed: ctx.id, attempt: ctx.attempt, resubmits: ctx.resubmits ?? 0 }
+          nc.publish(taskMarketSubject(tenant, ctx.capability), encoder.encode(JSON.stringify(closed)))
+          ctx.assign?.(winner)
+          opts.onAssign?.(tenant, assignmentReceipt(ctx, winner, r.bid))
+        }
+        if (r.agentId !== winner) return
+        if (r.type === "result") {
+          clearTimeout(timer)
+          if (r.ok) resolve({ agentId: r.agentId, value: r.value })
+          else reject(Object.assign(new Error(r.error), { agentId: r.agentId }))
+          return
+        }
+        ctx.working?.()
+        rearm()
       })
       const call: CallForBids = {
         id: ctx.id,
@@ -244,7 +267,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
         ...(ctx.sessionId !== undefined ? { sessionId: ctx.sessionId } : {}),
         submittedAt: ctx.submittedAt,
-        reply,
+        reply: reportBase + reportKey,
       }
       nc.publish(taskMarketSubject(tenant, ctx.capability), encoder.encode(JSON.stringify(call)))
     }).then(
@@ -258,7 +281,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         else if (final && ph) await ph.evaporate({ location: ctx.capability, id: ctx.id }).catch(() => false)
         throw e
       },
-    ).finally(() => sub?.unsubscribe())
+    ).finally(() => reported(reportKey))
     return outcome
   }
 
@@ -388,6 +411,9 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
     },
     async stop() {
       await Promise.all([...bidders].map((b) => b.stop()))
+      // the reports' subscription goes with the last offer still waiting
+      marketStopped = true
+      if (reports.size === 0) reported("")
     },
   }
 }

@@ -106,6 +106,33 @@ describe("marketplace", () => {
     await Promise.all([c.close(), spy.close(), ph.close()])
   })
 
+  it("marketplace - a broker's offers share one subscription for their winners' reports, each report reaching its own offer", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const agents = createMarketplace(nc, { bidWindowMs: 10 })
+    const bidders: BidderHandle[] = []
+    for (let i = 0; i < 4; i++) bidders.push(await agents.bid({ agentId: `a${i}`, capabilities: [cap], handle: async (p: { i: number }) => ({ doubled: p.i * 2 }) }))
+    // the broker's connection, its subscriptions counted
+    const bc = await rawConnect(server.url)
+    const made: Array<{ isClosed(): boolean }> = []
+    const subscribe = bc.subscribe.bind(bc)
+    bc.subscribe = ((subject: string, opts?: object) => {
+      const sub = subscribe(subject, opts)
+      made.push(sub)
+      return sub
+    }) as typeof bc.subscribe
+    const market = createMarketplace(bc)
+    const broker = await engine.serveCapability(cap, market.handler(), { concurrency: 4 })
+    const ids = await Promise.all(Array.from({ length: 12 }, async (_, i) => (await engine.submit({ capability: cap, payload: { i } })).id))
+    for (const [i, id] of ids.entries()) expect(await engine.waitForStatus(id, { timeoutMs: 10_000 })).toMatchObject({ state: "completed", attempts: 1, result: { doubled: i * 2 } })
+    // one subscription for twelve offers, four at a time (one each before)
+    expect(made.length).toBe(1)
+    await broker.stop()
+    await market.stop()
+    expect(made[0]!.isClosed()).toBe(true)
+    await Promise.all(bidders.map((b) => b.stop()))
+    await bc.close()
+  })
+
   it("marketplace - an idle agent with the exact capability outbids a loaded one matching by pattern", async ({ task }) => {
     const cap = capabilityFor(task.name)
     const market = createMarketplace(nc, { bidWindowMs: 400 })
