@@ -1,8 +1,11 @@
 /**
  * Runtime node processes for the multi-process scenarios: start K of them (bench/probes/
- * bench-node.ts), wait until each says it is ready, stop or kill -9 them.
+ * bench-node.ts), wait until each says it is ready and until the partitions have settled among
+ * them, stop or kill -9 them.
  */
 import type { ChildProcess } from "node:child_process"
+import { createInbox, type NatsConnection } from "@nats-io/nats-core"
+import { nodesBroadcastSubject, PARTITIONS } from "../subjects/grammar.ts"
 import { spawnTs, waitForLine } from "./children.ts"
 
 export interface NodeProc {
@@ -49,4 +52,45 @@ export async function startNodeProcs(configs: ReadonlyArray<Record<string, unkno
     throw failed.reason
   }
   return ok
+}
+
+/**
+ * Resolves true once the nodes `nodeIds` serve every partition between them, each exactly once
+ * (their views agree: a dead node's share taken over, a newcomer's handed to it), read from the
+ * stats every node answers; false when that has not happened within `timeoutMs`, with what was
+ * seen last.
+ */
+export async function partitionsSettled(nc: NatsConnection, nodeIds: ReadonlyArray<string>, timeoutMs = 10_000): Promise<{ settled: boolean; seen: string }> {
+  const deadline = Date.now() + timeoutMs
+  let seen = ""
+  for (;;) {
+    const served = await servedPartitions(nc, nodeIds)
+    const owned = [...served.values()].flat()
+    if (served.size === nodeIds.length && owned.length === PARTITIONS && new Set(owned).size === PARTITIONS) return { settled: true, seen: "" }
+    seen = `${served.size} of ${nodeIds.length} nodes answered, serving ${owned.length} partition subscriptions for ${PARTITIONS}`
+    if (Date.now() > deadline) return { settled: false, seen }
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** The partitions each of `nodeIds` serves, from their answers to the stats broadcast within 250 ms. */
+async function servedPartitions(nc: NatsConnection, nodeIds: ReadonlyArray<string>): Promise<Map<string, number[]>> {
+  const served = new Map<string, number[]>()
+  const inbox = createInbox()
+  let done!: () => void
+  const all = new Promise<void>((r) => (done = r))
+  const sub = nc.subscribe(inbox, {
+    callback: (_e, m) => {
+      const stats = (m.json() as { value?: { node?: string; partitions?: number[] } }).value
+      if (stats?.node === undefined || !nodeIds.includes(stats.node)) return
+      served.set(stats.node, stats.partitions ?? [])
+      if (served.size === nodeIds.length) done()
+    },
+  })
+  nc.publish(nodesBroadcastSubject("stats"), new Uint8Array(0), { reply: inbox })
+  const timer = setTimeout(done, 250)
+  await all
+  clearTimeout(timer)
+  sub.unsubscribe()
+  return served
 }

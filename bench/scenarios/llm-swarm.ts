@@ -1,6 +1,6 @@
 /**
  * llm-swarm: N assistant actors (default 1,000; quick 50; --agents) on one node, each chatting
- * in a loop, every turn's model call waiting 1 s on a local fake Chat Completions server
+ * in a loop, every turn's model call waiting 1 s (quick: 250 ms) on a local fake Chat Completions server
  * (bench/fakes/fake-openai.ts) in a process of its own (bench/probes/fake-model.ts). The turn is the real one: the journal in KV, the router, the
  * openai SDK, the spend ledger, the checkpoint before the reply.
  *
@@ -10,7 +10,7 @@
  * `--rounds` turns back to back (default 5; quick 3). The headline is the completed turns per
  * second while every actor is chatting (from the moment every actor has finished its first turn
  * to the moment the first finishes its last) against the ideal, N turns per model latency
- * (N / 1 s): what the runtime adds to each turn (asks, journal writes, spend, checkpoint, the
+ * (N / 1 s; quick N / 250 ms): what the runtime adds to each turn (asks, journal writes, spend, checkpoint, the
  * SDK) is what keeps it under the ideal. The whole window's rate is reported beside it, against
  * its own ideal (the arrivals' ramp included). Last, one turn per actor asked at the same
  * instant: the time until the last is answered, against the model's latency (a burst the node
@@ -33,6 +33,8 @@ import { benchLogger } from "../support.ts"
 import type { Scenario } from "../types.ts"
 
 const LATENCY_MS = 1000
+/** The model's wait with --quick: the same shape (50 actors, 3 turns each) in about a quarter of the time. */
+const QUICK_LATENCY_MS = 250
 
 function heap(gc: (() => void) | undefined): number {
   if (gc) {
@@ -46,9 +48,10 @@ export const llmSwarmScenario: Scenario = {
   name: "llm-swarm",
   summary: "N assistants chatting, each turn waiting 1 s on a fake model: turns/s vs the ideal N/s, heap per waiting turn",
   async run(ctx) {
+    const latencyMs = ctx.quick ? QUICK_LATENCY_MS : LATENCY_MS
     const N = ctx.options.agents ?? (ctx.quick ? 50 : 1000)
     const rounds = ctx.options.rounds ?? (ctx.quick ? 3 : 5)
-    const fake = spawnTs("bench/probes/fake-model.ts", [String(LATENCY_MS)])
+    const fake = spawnTs("bench/probes/fake-model.ts", [String(latencyMs)])
     let requests = 0
     fake.stdout?.on("data", (b: Buffer) => {
       for (const m of b.toString().matchAll(/count (\d+)/g)) requests = Math.max(requests, Number(m[1]))
@@ -135,7 +138,7 @@ export const llmSwarmScenario: Scenario = {
       // the same instant instead, the N turns stay in step round after round (each round's N
       // replies arrive together, the node works through them one after the other while the
       // model waits on nothing): that burst is measured on its own below.
-      const gap = LATENCY_MS / N
+      const gap = latencyMs / N
       const loops = Array.from({ length: N }, async (_, i) => {
         await new Promise((ok) => setTimeout(ok, i * gap))
         for (let r = 0; r < rounds; r++) {
@@ -152,10 +155,10 @@ export const llmSwarmScenario: Scenario = {
       await Promise.all(loops)
       const elapsedMs = performance.now() - t0
       const cpu = process.cpuUsage(cpu0)
-      const ideal = (N * 1000) / LATENCY_MS
+      const ideal = (N * 1000) / latencyMs
       const measuredFailed = failed - coldFailed - heapFailed
       const measuredRetried = retried - coldRetried - heapRetried
-      const params = { agents: N, rounds, modelLatencyMs: LATENCY_MS, elapsedMs: Math.round(elapsedMs), allWaitingAfterMs: Math.round(waitingAtMs), failed: measuredFailed, retried: measuredRetried }
+      const params = { agents: N, rounds, modelLatencyMs: latencyMs, elapsedMs: Math.round(elapsedMs), allWaitingAfterMs: Math.round(waitingAtMs), failed: measuredFailed, retried: measuredRetried }
       const notes = [
         measuredFailed ? `${measuredFailed} turns failed (first: ${firstError})` : reached ? undefined : "not every actor's turn reached the model within 60 s",
         refusals.size ? `refused unavailable: ${why()}` : undefined,
@@ -173,7 +176,7 @@ export const llmSwarmScenario: Scenario = {
           metric: steadyMetric,
           value: (steadyTurns * 1000) / steadyMs,
           baseline: ideal,
-          baselineOf: `the ideal: ${N} turns per model latency (${LATENCY_MS} ms), each of ${N} actors chatting back to back`,
+          baselineOf: `the ideal: ${N} turns per model latency (${latencyMs} ms), each of ${N} actors chatting back to back`,
           unit: "turns/s",
           better: "higher",
           target: "ratio >= 0.9",
@@ -184,11 +187,11 @@ export const llmSwarmScenario: Scenario = {
       }
       // The whole window: the arrivals' ramp (one latency) and the last round's tail included;
       // its ideal is N x rounds turns in rounds latencies plus the ramp.
-      const rampMs = (LATENCY_MS * (N - 1)) / N
+      const rampMs = (latencyMs * (N - 1)) / N
       ctx.record({
         metric: "completed turns per second, whole window",
         value: (completed * 1000) / elapsedMs,
-        baseline: (N * rounds * 1000) / (rounds * LATENCY_MS + rampMs),
+        baseline: (N * rounds * 1000) / (rounds * latencyMs + rampMs),
         baselineOf: `the ideal: ${N} x ${rounds} turns in ${rounds} model latencies plus the ${Math.round(rampMs)} ms over which the first turns arrive`,
         unit: "turns/s",
         better: "higher",
@@ -213,11 +216,11 @@ export const llmSwarmScenario: Scenario = {
       ctx.record({
         metric: "N turns asked at once: last answered after",
         value: burstMs,
-        baseline: LATENCY_MS,
-        baselineOf: `the model's latency (${LATENCY_MS} ms)`,
+        baseline: latencyMs,
+        baselineOf: `the model's latency (${latencyMs} ms)`,
         unit: "ms",
         better: "lower",
-        params: { agents: N, modelLatencyMs: LATENCY_MS, failed: failed - failedB },
+        params: { agents: N, modelLatencyMs: latencyMs, failed: failed - failedB },
         note: failed > failedB ? `${failed - failedB} turns failed (first: ${firstError})` : undefined,
       })
       ctx.record({
@@ -225,7 +228,7 @@ export const llmSwarmScenario: Scenario = {
         value: Math.max(0, (during - before) / N),
         unit: "bytes",
         better: "lower",
-        params: { agents: N, modelLatencyMs: LATENCY_MS, failed: heapFailed },
+        params: { agents: N, modelLatencyMs: latencyMs, failed: heapFailed },
         note: [collect ? undefined : "no forced collection (--expose-gc could not be set): includes uncollected garbage", allWaiting ? undefined : "not every actor's turn reached the model within 60 s"].filter(Boolean).join("; ") || undefined,
       })
     } finally {

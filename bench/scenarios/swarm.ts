@@ -32,7 +32,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { createInbox } from "@nats-io/nats-core"
-import { startNodeProcs, type NodeProc } from "../cluster-procs.ts"
+import { partitionsSettled, startNodeProcs, type NodeProc } from "../cluster-procs.ts"
 import { sleep } from "../load.ts"
 import { gini, mean } from "../stats.ts"
 import { decoder, importIfPresent, pickFunction, rawConnection, tasks as taskCount } from "../support.ts"
@@ -157,8 +157,9 @@ async function forage(ctx: ScenarioContext, nc: NatsConnection, engine: { submit
         ...(phase.recruit ? { recruit: { capacity } } : {}),
       })),
     )
-    // let membership settle so partitions have one owner each
-    await sleep(1500)
+    // asks routed the same from every node: each partition served once
+    const placed = await partitionsSettled(nc, procs.map((p) => p.nodeId))
+    if (!placed.settled) ctx.log(`${phase.label}: partitions not settled within 10 s (${placed.seen}); foraging anyway`)
     ctx.progress(p0 + 0.1 * (p1 - p0), `${phase.label}: foraging ${T} tasks with ${N} agents on ${K} nodes in ${Z} locations`)
     const rate = ctx.options.rate
     const t0 = performance.now()
