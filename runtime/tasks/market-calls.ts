@@ -9,9 +9,11 @@
  * that finishes a task starts its next after one claim, not after the broker recorded the
  * result, acked it, pulled the next task, marked its trail and called for bids. A broker closes
  * its call on the call's subject once an agent claimed it (`CallClosed`), so the calls other
- * nodes' agents took are not tried again here (a failed claim, a stored write, each).
+ * nodes' agents took are not tried again here (a failed claim, a stored write, each). The
+ * winners' reports come back to the broker's marketplace on one subscription (`OfferReports`).
  */
-import type { NatsConnection } from "@nats-io/transport-node"
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node"
+import { createInbox } from "@nats-io/nats-core"
 import { TASK_CLAIMS_BUCKET } from "../../subjects/tasks.ts"
 import { isWrongLastSequence, kvSubject } from "../../subjects/jetstream.ts"
 import { KV_TIMEOUT_MS, storedPublish } from "../server/stored-publish.ts"
@@ -124,5 +126,46 @@ export class OpenCalls {
 
   private forget(h: HeardCall): void {
     if (this.byKey.get(h.claimKey) === h) this.byKey.delete(h.claimKey)
+  }
+}
+
+/**
+ * Where the winners' reports of a marketplace's offers come: one subscription `<inbox>.*`, each
+ * offer's reply subject `<inbox>.<token>` routed by token. A subscription per offer was a SUB
+ * and an UNSUB a task, and each changed the server's interest (its subject cache starts again).
+ */
+export class OfferReports {
+  private readonly routes = new Map<string, (m: Msg) => void>()
+  private sub: Subscription | undefined
+  private base = ""
+  private seq = 0
+  private stopped = false
+
+  constructor(private readonly nc: NatsConnection) {}
+
+  /** A reply subject whose reports go to `onReport` until `close`. */
+  open(onReport: (m: Msg) => void): string {
+    if (this.sub === undefined) {
+      const inbox = createInbox()
+      this.base = `${inbox}.`
+      this.sub = this.nc.subscribe(`${inbox}.*`, { callback: (_e, m) => this.routes.get(m.subject)?.(m) })
+    }
+    const subject = this.base + (++this.seq).toString(36)
+    this.routes.set(subject, onReport)
+    return subject
+  }
+
+  close(subject: string): void {
+    this.routes.delete(subject)
+    if (this.stopped && this.routes.size === 0) {
+      this.sub?.unsubscribe()
+      this.sub = undefined
+    }
+  }
+
+  /** The subscription goes with the last offer still waiting (now if none). */
+  stop(): void {
+    this.stopped = true
+    this.close("")
   }
 }

@@ -42,13 +42,12 @@
  * Exactly-one relies on KV create being atomic: true on a single server and on clustered
  * servers from 2.9.11 on (not serialized on clustered 2.9.10).
  */
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node"
-import { createInbox } from "@nats-io/nats-core"
+import type { NatsConnection, Subscription } from "@nats-io/transport-node"
 import { DEFAULT_TENANT, token } from "../../subjects/grammar.ts"
 import { taskClaimKey, taskMarketSubject, taskMarketWildcard } from "../../subjects/tasks.ts"
 import type { Pheromones } from "../stigmergy/mod.ts"
 import { assignmentReceipt, type AssignmentReceipt } from "./assignment-receipt.ts"
-import { claimCall, OpenCalls, type CallClosed, type CallForBids, type ClaimOutcome, type HeardCall, type WinnerReport } from "./market-calls.ts"
+import { claimCall, OfferReports, OpenCalls, type CallClosed, type CallForBids, type ClaimOutcome, type HeardCall, type WinnerReport } from "./market-calls.ts"
 import { NoBidderError, errorMessage } from "./errors.ts"
 import { ensureTaskStreams } from "./streams.ts"
 import { bidDelayMs, bidScore, capabilityMatch, taskPheromoneStrength } from "./bid-rules.ts"
@@ -138,6 +137,14 @@ function jsonOf<T>(data: Uint8Array): T | undefined {
   }
 }
 
+/**
+ * How long a heard call's own strength stands for its trail's. A `task` trail fades linearly over
+ * 10 minutes, so in this time it loses under 0.1%: reading it then was a round trip on the way
+ * to every first bid (one read per call per node) for nothing. A call taken later from the open
+ * calls (an agent that became idle) reads the trail, as the bidders did on every call before.
+ */
+const TRAIL_FRESH_MS = 500
+
 export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions = {}): Marketplace {
   const tenant = token("tenant", opts.tenant ?? DEFAULT_TENANT)
   const ph = opts.pheromones
@@ -180,9 +187,12 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         if (key === undefined) return // not a claimable call: nobody could claim it
         if ("closed" in msg) return open.close(key)
         const call = msg
-        // the trail is read when the first idle, matching bidder asks for it
+        // the trail is read when the first idle, matching bidder asks for it, unless the call is
+        // fresh: its strength is the trail's as deposited, and a task trail fades over 10 minutes
         let read: Promise<number> | undefined
-        const heard: HeardCall = { call, claimKey: key, heardAt: Date.now(), strength: () => (read ??= trailStrength(call)), claim: undefined, settled: false }
+        const heardAt = Date.now()
+        const strength = () => (Date.now() - heardAt < TRAIL_FRESH_MS ? Promise.resolve(call.strength) : (read ??= trailStrength(call)))
+        const heard: HeardCall = { call, claimKey: key, heardAt, strength, claim: undefined, settled: false }
         open.add(heard)
         for (const f of listeners) f(heard)
       },
@@ -196,44 +206,21 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
     }
   }
 
-  // The winners' reports of every offer come to one subscription, `<inbox>.<token>` routed by
-  // token: a subscription per offer was a SUB and an UNSUB a task, and each changes the server's
-  // interest (its subject cache starts again).
-  const reports = new Map<string, (m: Msg) => void>()
-  let reportSub: Subscription | undefined
-  let reportBase = ""
-  let reportSeq = 0
-  const reportsTo = (onReport: (m: Msg) => void): string => {
-    if (reportSub === undefined) {
-      const inbox = createInbox()
-      reportBase = `${inbox}.`
-      reportSub = nc.subscribe(`${inbox}.*`, { callback: (_e, m) => reports.get(m.subject.slice(reportBase.length))?.(m) })
-    }
-    const key = (++reportSeq).toString(36)
-    reports.set(key, onReport)
-    return key
-  }
-  let marketStopped = false
-  const reported = (key: string) => {
-    reports.delete(key)
-    if (marketStopped && reports.size === 0) {
-      reportSub?.unsubscribe()
-      reportSub = undefined
-    }
-  }
+  // the winners' reports of every offer, on one subscription (market-calls.ts)
+  const reports = new OfferReports(nc)
 
   const offer: Marketplace["offer"] = async (ctx, payload) => {
     const strength = taskPheromoneStrength({ priority: ctx.priority, attempt: ctx.attempt, deadline: ctx.deadline, now: Date.now() })
     await signals.announce({ capability: ctx.capability, taskId: ctx.id, strength, priority: ctx.priority, attempt: ctx.attempt }).catch(() => undefined)
     let winner: string | undefined
-    let reportKey = ""
+    let reportTo = ""
     const outcome = await new Promise<OfferResult>((resolve, reject) => {
       let timer = setTimeout(() => reject(new NoBidderError(`no agent claimed task ${ctx.id} (${ctx.capability}) within ${noBidTimeoutMs} ms`)), noBidTimeoutMs)
       const rearm = () => {
         clearTimeout(timer)
         timer = setTimeout(() => reject(new Error(`agent ${winner} went silent on task ${ctx.id} for ${winnerSilenceMs} ms`)), winnerSilenceMs)
       }
-      reportKey = reportsTo((m) => {
+      reportTo = reports.open((m) => {
         const r = jsonOf<WinnerReport>(m.data)
         if (r === undefined) return
         if (winner === undefined && r.type === "claimed") {
@@ -267,7 +254,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
         ...(ctx.sessionId !== undefined ? { sessionId: ctx.sessionId } : {}),
         submittedAt: ctx.submittedAt,
-        reply: reportBase + reportKey,
+        reply: reportTo,
       }
       nc.publish(taskMarketSubject(tenant, ctx.capability), encoder.encode(JSON.stringify(call)))
     }).then(
@@ -281,7 +268,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
         else if (final && ph) await ph.evaporate({ location: ctx.capability, id: ctx.id }).catch(() => false)
         throw e
       },
-    ).finally(() => reported(reportKey))
+    ).finally(() => reports.close(reportTo))
     return outcome
   }
 
@@ -411,9 +398,7 @@ export function createMarketplace(nc: NatsConnection, opts: MarketplaceOptions =
     },
     async stop() {
       await Promise.all([...bidders].map((b) => b.stop()))
-      // the reports' subscription goes with the last offer still waiting
-      marketStopped = true
-      if (reports.size === 0) reported("")
+      reports.stop()
     },
   }
 }

@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/transport-node"
 import { Kvm } from "@nats-io/kv"
 import { rawConnect, type NatsServer } from "../helpers/nats.ts"
-import { TASK_CLAIMS_BUCKET, taskClaimKey } from "../../subjects/tasks.ts"
+import { DEFAULT_PRIORITY, TASK_CLAIMS_BUCKET, taskClaimKey } from "../../subjects/tasks.ts"
 import type { TaskEngine } from "../../runtime/tasks/engine.ts"
 import { createMarketplace, pheromoneSignals, type BidderHandle } from "../../runtime/tasks/marketplace.ts"
+import type { BidReason } from "../../runtime/tasks/assignment-receipt.ts"
+import { taskPheromoneStrength } from "../../runtime/tasks/bid-rules.ts"
 import { createPheromones } from "../../runtime/stigmergy/mod.ts"
 import { capabilityFor, startTaskFixture, stopTaskFixture } from "./helpers.ts"
 
@@ -64,7 +66,7 @@ describe("marketplace", () => {
     await ph.close()
   })
 
-  it("marketplace - the bidders of one marketplace share one subscription, one trail read and one claim per call", async ({ task }) => {
+  it("marketplace - the bidders of one marketplace share one subscription and one claim per call, and read no trail for a fresh call", async ({ task }) => {
     const cap = capabilityFor(task.name)
     const ph = createPheromones(nc, { tenant: "default", emitter: "broker" })
     const c = await rawConnect(server.url)
@@ -97,8 +99,9 @@ describe("marketplace", () => {
     await spy.flush()
     for (const id of ids) expect(runs.get(id)?.length).toBe(1)
     expect(seen.claims).toBe(ids.length)
-    // one read by the agents' marketplace, one by the broker evaporating the trail after the task
-    expect(seen.trailReads).toBe(ids.length * 2)
+    // one by the broker evaporating the trail after the task; none by the agents' marketplace,
+    // whose calls were fresh (a call's strength is its trail's as deposited)
+    expect(seen.trailReads).toBe(ids.length)
     expect(bidders.map((b) => b.stats().won).reduce((a, b) => a + b, 0)).toBe(ids.length)
     expect(bidders.map((b) => b.stats().lost).reduce((a, b) => a + b, 0)).toBe(ids.length * 5)
     await broker.stop()
@@ -181,6 +184,32 @@ describe("marketplace", () => {
     expect(one.stats()).toMatchObject({ won: 3, completed: 3 })
     await broker.stop()
     await one.stop()
+  })
+
+  it("marketplace - a fresh call is bid on with the strength it carries; a call left open past the fresh window reads its trail's decayed strength", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const ph = createPheromones(nc, { tenant: "default", emitter: "broker" })
+    const c = await rawConnect(server.url)
+    const agents = createMarketplace(c, { pheromones: createPheromones(c, { tenant: "default", emitter: "agents" }) })
+    // one agent busy 700 ms a task: the second call waits open past the 500 ms fresh window
+    const one = await agents.bid({ agentId: "only", capabilities: [cap], handle: async () => void (await new Promise((r) => setTimeout(r, 700))) })
+    const why: Record<string, BidReason> = {}
+    const market = createMarketplace(nc, { signals: pheromoneSignals(ph), onAssign: (_t, r) => void (why[r.task] = r.why as BidReason) })
+    const broker = await engine.serveCapability(cap, market.handler(), { concurrency: 2, maxAttempts: 1 })
+    const first = (await engine.submit({ capability: cap, payload: {} })).id
+    await new Promise((r) => setTimeout(r, 100))
+    const second = (await engine.submit({ capability: cap, payload: {} })).id
+    for (const id of [first, second]) expect(await engine.waitForStatus(id, { timeoutMs: 10_000 })).toMatchObject({ state: "completed", attempts: 1 })
+    // both announced at the same strength (the default priority, first attempt, no deadline):
+    // the first bid with it exactly (a trail read, even at once, gives a hair less)
+    const announced = taskPheromoneStrength({ priority: DEFAULT_PRIORITY, attempt: 1, now: Date.now() })
+    expect(why[first]!.strength).toBe(announced)
+    // the second, read from its trail after about 600 ms of a 10-minute linear fade
+    expect(why[second]!.strength).toBeLessThan(announced)
+    expect(why[second]!.strength).toBeGreaterThan(announced * 0.998)
+    await broker.stop()
+    await one.stop()
+    await Promise.all([c.close(), ph.close()])
   })
 
   it("marketplace - a call another node's agent claimed is closed by its broker: a busy agent that heard it does not try it once idle", async ({ task }) => {
