@@ -10,7 +10,10 @@ import type { LaneRef } from "./lane-puller.ts"
 import { DEFAULT_ACK_WAIT_MS } from "../agent/task-options.ts"
 
 export interface Lane extends LaneRef {
+  /** Not asked again before this time: it was empty. */
   emptyUntil: number
+  /** Asks in a row that found it empty (the wait before the next grows with them). */
+  emptyStreak: number
 }
 
 /** Lane order is 10 - priority (0 first); the session lane is asked right after priority 5. */
@@ -49,6 +52,7 @@ export async function ensureCapabilityLanes(
         kind: lane === "session" ? "session" : "priority",
         priority: lane === "session" ? 5 : lane,
         emptyUntil: 0,
+        emptyStreak: 0,
       })
     }),
   )

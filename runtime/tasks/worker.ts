@@ -82,6 +82,9 @@ export {
 } from "../agent/task-options.ts"
 
 const decoder = new TextDecoder()
+/** How long a lane found empty is left alone: doubled for each ask in a row that found it empty, up to EMPTY_BACKOFF_STEPS times. */
+const EMPTY_LANE_MS = 25
+const EMPTY_BACKOFF_STEPS = 4
 
 /** Serves a capability: tasks on `ants.<tenant>.task.<capability>` (all lanes) go to `handler`. */
 export async function serveCapability(nc: NatsConnection, capability: string, handler: TaskHandler, opts: ServeOptions = {}): Promise<WorkerHandle> {
@@ -245,8 +248,14 @@ class Worker implements AttemptHost {
         if (lane.emptyUntil > Date.now()) continue
         const n = await this.puller.poll(lane, room)
         if (!this.running) return
-        if (n === 0) lane.emptyUntil = Date.now() + 25
-        else {
+        if (n === 0) {
+          // a lane empty time after time (a priority nobody submits at) is asked less often:
+          // 25, 50, 100, then every 200 ms while this worker has a task to run or buffered; an
+          // idle worker parks a request on every lane instead (3. below), answered on arrival
+          lane.emptyStreak = Math.min(lane.emptyStreak + 1, EMPTY_BACKOFF_STEPS)
+          lane.emptyUntil = Date.now() + EMPTY_LANE_MS * 2 ** (lane.emptyStreak - 1)
+        } else {
+          lane.emptyStreak = 0
           pulled = true
           break
         }
