@@ -1,7 +1,8 @@
 /**
  * llm-swarm: N assistant actors (default 1,000; quick 50; --agents) on one node, each chatting
- * in a loop, every turn's model call waiting 1 s (quick: 250 ms) on a local fake Chat Completions server
- * (bench/fakes/fake-openai.ts) in a process of its own (bench/probes/fake-model.ts). The turn is the real one: the journal in KV, the router, the
+ * in a loop, every turn's model call waiting 1 s (quick: 250 ms) on a local fake Chat
+ * Completions server (bench/fakes/fake-openai.ts) in a process of its own
+ * (bench/probes/fake-model.ts). The turn is the real one: the journal in KV, the router, the
  * openai SDK, the spend ledger, the checkpoint before the reply.
  *
  * First every actor takes one turn with an instant model (activation, warm connections); that
@@ -10,8 +11,8 @@
  * `--rounds` turns back to back (default 5; quick 3). The headline is the completed turns per
  * second while every actor is chatting (from the moment every actor has finished its first turn
  * to the moment the first finishes its last) against the ideal, N turns per model latency
- * (N / 1 s; quick N / 250 ms): what the runtime adds to each turn (asks, journal writes, spend, checkpoint, the
- * SDK) is what keeps it under the ideal. The whole window's rate is reported beside it, against
+ * (N / 1 s; quick N / 250 ms): what the runtime adds to each turn (asks, journal writes, spend,
+ * checkpoint, the SDK) is what keeps it under the ideal. The whole window's rate is reported beside it, against
  * its own ideal (the arrivals' ramp included). Last, one turn per actor asked at the same
  * instant: the time until the last is answered, against the model's latency (a burst the node
  * works through one ask and one reply after the other).
@@ -46,7 +47,7 @@ function heap(gc: (() => void) | undefined): number {
 
 export const llmSwarmScenario: Scenario = {
   name: "llm-swarm",
-  summary: "N assistants chatting, each turn waiting 1 s on a fake model: turns/s vs the ideal N/s, heap per waiting turn",
+  summary: "N assistants chatting, each turn waiting 1 s (quick 250 ms) on a fake model: turns/s vs the ideal, heap per waiting turn",
   async run(ctx) {
     const latencyMs = ctx.quick ? QUICK_LATENCY_MS : LATENCY_MS
     const N = ctx.options.agents ?? (ctx.quick ? 50 : 1000)
