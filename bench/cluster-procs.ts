@@ -75,22 +75,37 @@ export async function partitionsSettled(nc: NatsConnection, nodeIds: ReadonlyArr
 
 /** The partitions each of `nodeIds` serves, from their answers to the stats broadcast within 250 ms. */
 async function servedPartitions(nc: NatsConnection, nodeIds: ReadonlyArray<string>): Promise<Map<string, number[]>> {
-  const served = new Map<string, number[]>()
+  const stats = await gatherReplies(nc, nodesBroadcastSubject("stats"), nodeIds.length, 250, (r) => {
+    const v = (r as { value?: { node?: string; partitions?: number[] } }).value
+    return v?.node !== undefined && nodeIds.includes(v.node) ? { node: v.node, partitions: v.partitions ?? [] } : undefined
+  })
+  return new Map(stats.map((v) => [v.node, v.partitions]))
+}
+
+/**
+ * Publishes an empty request on `subject` and gathers the replies (JSON) that `take` accepts,
+ * until `enough` were accepted or `waitMs` has passed (a broadcast: every node answers).
+ */
+export async function gatherReplies<T>(nc: NatsConnection, subject: string, enough: number, waitMs: number, take: (reply: unknown) => T | undefined): Promise<T[]> {
+  const out: T[] = []
   const inbox = createInbox()
   let done!: () => void
   const all = new Promise<void>((r) => (done = r))
   const sub = nc.subscribe(inbox, {
     callback: (_e, m) => {
-      const stats = (m.json() as { value?: { node?: string; partitions?: number[] } }).value
-      if (stats?.node === undefined || !nodeIds.includes(stats.node)) return
-      served.set(stats.node, stats.partitions ?? [])
-      if (served.size === nodeIds.length) done()
+      let v: T | undefined
+      try {
+        v = take(m.json())
+      } catch {
+        return // not JSON: not a reply of ours
+      }
+      if (v !== undefined && out.push(v) >= enough) done()
     },
   })
-  nc.publish(nodesBroadcastSubject("stats"), new Uint8Array(0), { reply: inbox })
-  const timer = setTimeout(done, 250)
+  nc.publish(subject, new Uint8Array(0), { reply: inbox })
+  const timer = setTimeout(done, waitMs)
   await all
   clearTimeout(timer)
   sub.unsubscribe()
-  return served
+  return out
 }

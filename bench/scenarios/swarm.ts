@@ -31,11 +31,10 @@
  * each: throughput, Gini of work per agent and mean idle time, with the number of recruitments.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import { createInbox } from "@nats-io/nats-core"
-import { partitionsSettled, startNodeProcs, type NodeProc } from "../cluster-procs.ts"
+import { gatherReplies, partitionsSettled, startNodeProcs, type NodeProc } from "../cluster-procs.ts"
 import { sleep } from "../load.ts"
 import { gini, mean } from "../stats.ts"
-import { decoder, importIfPresent, pickFunction, rawConnection, tasks as taskCount } from "../support.ts"
+import { importIfPresent, pickFunction, rawConnection, tasks as taskCount } from "../support.ts"
 import type { Scenario, ScenarioContext } from "../types.ts"
 
 const SWARM_REPORT_SUBJECT = "bench.swarm.report"
@@ -64,21 +63,8 @@ interface NodeReport {
   recruiter?: { checks: number; recruited: number; released: number } | null
 }
 
-async function collectReports(nc: NatsConnection, expected: number, waitMs = 1000): Promise<NodeReport[]> {
-  const inbox = createInbox()
-  const out: NodeReport[] = []
-  let done!: () => void
-  const finished = new Promise<void>((r) => (done = r))
-  const sub = nc.subscribe(inbox, {
-    callback: (_e, m) => {
-      out.push(JSON.parse(decoder.decode(m.data)) as NodeReport)
-      if (out.length >= expected) done()
-    },
-  })
-  nc.publish(SWARM_REPORT_SUBJECT, new Uint8Array(0), { reply: inbox })
-  await Promise.race([finished, sleep(waitMs)])
-  sub.unsubscribe()
-  return out
+function collectReports(nc: NatsConnection, expected: number, waitMs = 1000): Promise<NodeReport[]> {
+  return gatherReplies(nc, SWARM_REPORT_SUBJECT, expected, waitMs, (r) => r as NodeReport)
 }
 
 /**
