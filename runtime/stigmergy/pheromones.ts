@@ -305,8 +305,11 @@ function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {
     async evaporate(target) {
       const key = keyOf(target)
       const s = await store()
+      // a trail this API wrote or read is tried at the revision it remembers (a broker clearing
+      // the task trail it deposited reads nothing first); a conflict, or nothing remembered, reads it
+      let known = cache.get(key)
       for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-        const known = await fetchKnown(s, key)
+        if (known?.entry === undefined || attempt > 0) known = await fetchKnown(s, key)
         if (!known.entry) return false
         try {
           await writeMarker(s, key, {
@@ -318,6 +321,7 @@ function bind(core: Core, emitter: string, signal?: AbortSignal): Pheromones {
           return true
         } catch (e) {
           if (!isWrongLastSequence(e)) throw e
+          cache.delete(key)
         }
       }
       throw new PheromoneError("conflict", `trail "${key}" kept changing: could not evaporate it`)

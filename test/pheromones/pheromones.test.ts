@@ -173,6 +173,31 @@ describe("pheromones", () => {
     await w.stop()
   })
 
+  it("pheromones - evaporating a trail this API deposited reads nothing first; one changed by another since is read and evaporated all the same", async () => {
+    const tenant = tenantFor("evaporate-known")
+    const ph = createPheromones(nc, { tenant, emitter: "broker" })
+    const other = createPheromones(nc, { tenant, emitter: "other" })
+    const spy = await rawConnect(srv.url)
+    let reads = 0
+    spy.subscribe(`$JS.API.DIRECT.GET.KV_${PHEROMONE_BUCKET}.>`, { callback: () => void reads++ })
+    await spy.flush()
+    await ph.deposit({ type: "task", location: "work.a", id: "t1" })
+    expect(await ph.evaporate({ location: "work.a", id: "t1" })).toBe(true)
+    await spy.flush()
+    expect(reads, "reads before evaporating the trail it deposited").toBe(0)
+    expect(await other.get({ location: "work.a", id: "t1" })).toBeUndefined()
+    // the revision remembered is stale: another API reinforced the trail meanwhile
+    await ph.deposit({ type: "task", location: "work.a", id: "t2" })
+    await other.reinforce({ location: "work.a", id: "t2" })
+    reads = 0
+    expect(await ph.evaporate({ location: "work.a", id: "t2" })).toBe(true)
+    await spy.flush()
+    expect(reads).toBe(1)
+    expect(await other.get({ location: "work.a", id: "t2" })).toBeUndefined()
+    expect(await ph.evaporate({ location: "work.a", id: "t2" })).toBe(false)
+    await Promise.all([spy.close(), ph.close(), other.close()])
+  })
+
   it("pheromones - an expired trail is swept and watchers hear evaporated once", async () => {
     const tenant = tenantFor("expiry")
     const ph = createPheromones(nc, { tenant, sweepIntervalMs: 50 })

@@ -66,7 +66,7 @@ describe("marketplace", () => {
     await ph.close()
   })
 
-  it("marketplace - the bidders of one marketplace share one subscription and one claim per call, and read no trail for a fresh call", async ({ task }) => {
+  it("marketplace - the bidders of one marketplace share one subscription and one claim per call, and no trail is read for a fresh call", async ({ task }) => {
     const cap = capabilityFor(task.name)
     const ph = createPheromones(nc, { tenant: "default", emitter: "broker" })
     const c = await rawConnect(server.url)
@@ -99,9 +99,9 @@ describe("marketplace", () => {
     await spy.flush()
     for (const id of ids) expect(runs.get(id)?.length).toBe(1)
     expect(seen.claims).toBe(ids.length)
-    // one by the broker evaporating the trail after the task; none by the agents' marketplace,
-    // whose calls were fresh (a call's strength is its trail's as deposited)
-    expect(seen.trailReads).toBe(ids.length)
+    // none: the agents' calls were fresh (a call's strength is its trail's as deposited), and the
+    // broker clears the trail it deposited at the revision it remembers
+    expect(seen.trailReads).toBe(0)
     expect(bidders.map((b) => b.stats().won).reduce((a, b) => a + b, 0)).toBe(ids.length)
     expect(bidders.map((b) => b.stats().lost).reduce((a, b) => a + b, 0)).toBe(ids.length * 5)
     await broker.stop()
