@@ -2,7 +2,8 @@
  * Dead letters: tasks that will not be retried, kept in ANTS_TASKS_DLQ (one subject, hence one
  * message, per task id: ants._sys.tasks.<tenant>.dlq.<id>) with attempts, last error and
  * reason. They can be listed, inspected, resubmitted (a fresh set of attempts, same task id,
- * status back to `pending`; the dead letter is removed once the task is stored again) and purged.
+ * status back to `pending`; the dead letter is removed once the task is stored again, and a dead
+ * letter it earns meanwhile is kept) and purged.
  * A `malformed_payload` dead letter is refused for resubmission: it would fail the same way.
  */
 import type { NatsConnection } from "@nats-io/transport-node"
@@ -27,13 +28,15 @@ export interface DeadLetters {
 export function deadLetters(nc: NatsConnection, opts: { tenant?: string } = {}): DeadLetters {
   const tenant = token("tenant", opts.tenant ?? DEFAULT_TENANT)
 
-  const show = async (id: string): Promise<DeadLetter | null> => {
+  /** The task's dead letter and its sequence in the stream, or null. */
+  const lastOf = async (id: string): Promise<{ dl: DeadLetter; seq: number } | null> => {
     const { jsm } = await ensureTaskStreams(nc)
     const m = await jsm.direct.getMessage(TASKS_DLQ_STREAM, { last_by_subj: taskDeadLetterSubject(tenant, token("id", id)) }).catch(() => null)
     if (!m || m.data.length === 0) return null
     const r = decodeDeadLetter(m.json())
-    return r._tag === "Right" ? r.right : null
+    return r._tag === "Right" ? { dl: r.right, seq: m.seq } : null
   }
+  const show = async (id: string): Promise<DeadLetter | null> => (await lastOf(id))?.dl ?? null
 
   return {
     async list(o = {}) {
@@ -51,8 +54,9 @@ export function deadLetters(nc: NatsConnection, opts: { tenant?: string } = {}):
     },
     show,
     async resubmit(id) {
-      const dl = await show(id)
-      if (!dl) throw new TaskEngineError("not_found", `no dead letter "${id}" in tenant "${tenant}"; list them with \`ants dlq list\``)
+      const last = await lastOf(id)
+      const dl = last?.dl
+      if (!last || !dl) throw new TaskEngineError("not_found", `no dead letter "${id}" in tenant "${tenant}"; list them with \`ants dlq list\``)
       if (dl.reason === "malformed_payload") {
         // Its body never decoded (or the handler refused it as malformed): sent again it would
         // fail the same way, and an undecodable body has no payload to send (it would be null).
@@ -78,8 +82,10 @@ export function deadLetters(nc: NatsConnection, opts: { tenant?: string } = {}):
       }
       await writeStatus(nc, recordOf(task, "pending", 0, { resubmits }))
       const r = await publishTask(nc, task, { msgId: `${task.id}.r${resubmits}`, resubmits, statusWrite: "none", forceNow: true })
+      // only the dead letter resubmitted (and any before it): the task may fail and be
+      // dead-lettered again before this lands, and that new dead letter must stay
       const { jsm } = await ensureTaskStreams(nc)
-      await jsm.streams.purge(TASKS_DLQ_STREAM, { filter: taskDeadLetterSubject(tenant, id) })
+      await jsm.streams.purge(TASKS_DLQ_STREAM, { filter: taskDeadLetterSubject(tenant, id), seq: last.seq + 1 })
       return r
     },
     async purge(id) {

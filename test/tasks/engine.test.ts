@@ -410,4 +410,24 @@ describe("dead letters", () => {
     await expect(dlq.resubmit(two.id)).rejects.toMatchObject({ _tag: "TaskEngineError", code: "not_found" })
     await w.stop()
   })
+
+  it("dead letters - a resubmitted task that fails again at once keeps its new dead letter", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const w = await engine.serveCapability(cap, async () => {
+      throw new Error("still down")
+    }, { maxAttempts: 1 })
+    const dlq = deadLetters(nc)
+    const t = await engine.submit({ capability: cap, payload: {} })
+    await waitUntil(() => dlq.show(t.id), { message: "the first dead letter" })
+    // the worker waits idle on the task's lane: the task fails again within a few milliseconds,
+    // before or after the resubmission removes the dead letter it was made from
+    for (let i = 1; i <= 3; i++) {
+      await dlq.resubmit(t.id)
+      await waitUntil(async () => (await engine.getStatus(t.id))?.resubmits === i && (await engine.getStatus(t.id))?.state === "dead_lettered", { message: `dead-lettered again after resubmission ${i}` })
+      // what the status says is in the dead-letter queue: the new one, not gone with the old
+      expect(await dlq.show(t.id), `dead letter after resubmission ${i}`).toMatchObject({ id: t.id, resubmits: i })
+    }
+    expect((await dlq.list()).filter((d) => d.capability === cap)).toHaveLength(1)
+    await w.stop()
+  })
 })
