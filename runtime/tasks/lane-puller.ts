@@ -156,6 +156,14 @@ export class LanePuller {
     return this.request(lane, n, false, 0)
   }
 
+  /**
+   * Whether a request of this puller waits parked on the lane: the lane had nothing for it, and
+   * whatever comes there is handed to it, so asking the lane again now would find it empty.
+   */
+  parked(lane: LaneRef): boolean {
+    return this.longOutstanding.has(lane.consumer)
+  }
+
   /** Parks a one-message request for `expiresMs` unless one is already parked on the lane. */
   longPoll(lane: LaneRef, expiresMs: number): void {
     if (this.longOutstanding.has(lane.consumer)) return

@@ -245,7 +245,8 @@ class Worker implements AttemptHost {
         const room = prefetch - this.inflight - this.buffer.length
         if (room <= 0) break
         if (best && best.lane.order <= lane.order) break
-        if (lane.emptyUntil > Date.now()) continue
+        // a lane our parked request waits on is empty (what comes there comes to that request)
+        if (lane.emptyUntil > Date.now() || this.puller.parked(lane)) continue
         const n = await this.puller.poll(lane, room)
         if (!this.running) return
         if (n === 0) {

@@ -56,5 +56,31 @@ describe("task lanes", () => {
     await worker.stop()
     await spy.close()
   })
+  it("task lanes - a worker woken from idle does not ask the lanes its parked requests still wait on", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const spy = await rawConnect(server.url)
+    const asks = { waiting: 0, now: 0 }
+    spy.subscribe(consumerNextSubject(TASKS_STREAM, taskConsumerName("default", cap, 9)), {
+      callback: (_e, m) => void ((m.json() as { no_wait?: boolean }).no_wait ? asks.now++ : asks.waiting++),
+    })
+    await spy.flush()
+    const ran: number[] = []
+    // parked requests last 30 s: none expires during the test
+    const worker = await engine.serveCapability(cap, async (p: { i: number }) => void ran.push(p.i), { concurrency: 1, idlePollMs: 30_000 })
+    // idle: a request parked on every lane, lane 9 among them
+    await waitUntil(() => asks.waiting === 1, { message: "a request parked on lane 9" })
+    const before = asks.now
+    // three tasks, one after another, each handed to the parked request of lane 5 (the requests
+    // parked on the other lanes are still waiting)
+    for (const i of [0, 1, 2]) {
+      const id = (await engine.submit({ capability: cap, priority: 5, payload: { i } })).id
+      expect(await engine.waitForStatus(id, { timeoutMs: 10_000 })).toMatchObject({ state: "completed" })
+    }
+    await spy.flush()
+    expect(ran).toEqual([0, 1, 2])
+    // each wake asked lane 9 at once before (three asks), though its request waited there
+    expect(asks.now - before, "asks of lane 9 while a request of ours waited on it").toBe(0)
+    await worker.stop()
+    await spy.close()
+  })
 })
-
