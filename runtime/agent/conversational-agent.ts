@@ -174,9 +174,9 @@ export function defineConversationalAgent(spec: ConversationalSpec): AgentDefini
       },
       ResumeTurn: async ({ turn }, ctx) => {
         const h = ctx.state.held?.[turn]
-        // taken up already (a resume sent twice): nothing runs again
-        if (!h) return { text: "", turn, offline: (ctx as unknown as { model?: ModelClient }).model?.offline ?? false, resumed: false }
         const model = modelOf(ctx)
+        // taken up already (a resume sent twice): nothing runs again
+        if (!h) return { text: "", turn, offline: model.offline, resumed: false }
         const sink = h.stream ? model.stream(h.stream) : undefined
         try {
           const r = await model.turn(h.text, { ...turnSpec, turn, route: { ...route, type }, history: h.history, context: h.context, onDelta: sink?.onDelta, resume: { tag: "ResumeTurn", message: { turn } } })

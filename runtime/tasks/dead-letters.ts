@@ -55,8 +55,8 @@ export function deadLetters(nc: NatsConnection, opts: { tenant?: string } = {}):
     show,
     async resubmit(id) {
       const last = await lastOf(id)
-      const dl = last?.dl
-      if (!last || !dl) throw new TaskEngineError("not_found", `no dead letter "${id}" in tenant "${tenant}"; list them with \`ants dlq list\``)
+      if (!last) throw new TaskEngineError("not_found", `no dead letter "${id}" in tenant "${tenant}"; list them with \`ants dlq list\``)
+      const { dl } = last
       if (dl.reason === "malformed_payload") {
         // Its body never decoded (or the handler refused it as malformed): sent again it would
         // fail the same way, and an undecodable body has no payload to send (it would be null).

@@ -157,15 +157,18 @@ export class OfferReports {
 
   close(subject: string): void {
     this.routes.delete(subject)
-    if (this.stopped && this.routes.size === 0) {
-      this.sub?.unsubscribe()
-      this.sub = undefined
-    }
+    this.release()
   }
 
   /** The subscription goes with the last offer still waiting (now if none). */
   stop(): void {
     this.stopped = true
-    this.close("")
+    this.release()
+  }
+
+  private release(): void {
+    if (!this.stopped || this.routes.size > 0) return
+    this.sub?.unsubscribe()
+    this.sub = undefined
   }
 }
