@@ -164,11 +164,20 @@ export class LanePuller {
     return this.longOutstanding.has(lane.consumer)
   }
 
-  /** Parks a one-message request for `expiresMs` unless one is already parked on the lane. */
-  longPoll(lane: LaneRef, expiresMs: number): void {
+  /**
+   * Parks a one-message request for `expiresMs` unless one is already parked on the lane.
+   * `onLapsed` runs when it ends empty after waiting at least half that time: the lane has no
+   * request of ours from then on. One that ends at once (an error status) does not call it, so a
+   * lane that refuses requests is not asked again in a loop.
+   */
+  longPoll(lane: LaneRef, expiresMs: number, onLapsed?: () => void): void {
     if (this.longOutstanding.has(lane.consumer)) return
     this.longOutstanding.add(lane.consumer)
-    void this.request(lane, 1, true, expiresMs).finally(() => this.longOutstanding.delete(lane.consumer))
+    const started = Date.now()
+    void this.request(lane, 1, true, expiresMs).then((got) => {
+      this.longOutstanding.delete(lane.consumer)
+      if (got === 0 && Date.now() - started >= expiresMs / 2) onLapsed?.()
+    })
   }
 
   private request(lane: LaneRef, n: number, long: boolean, expiresMs: number): Promise<number> {

@@ -205,6 +205,8 @@ class Worker implements AttemptHost {
     this.signal()
   }
 
+  private readonly lapsed = (): void => this.signal()
+
   private signal(): void {
     const w = this.wake
     this.wake = undefined
@@ -272,8 +274,10 @@ class Worker implements AttemptHost {
         await this.waitForSignal(50)
         continue
       }
-      // 3. Idle: park a one-message request on every lane and wait for anything to happen.
-      for (const lane of this.lanes) this.puller.longPoll(lane, this.cfg.idlePollMs)
+      // 3. Idle: park a one-message request on every lane and wait for anything to happen. A
+      //    request that expires wakes the loop to park another: the wait below can end just
+      //    before the server's expiry reaches us, and would then leave the lane uncovered.
+      for (const lane of this.lanes) this.puller.longPoll(lane, this.cfg.idlePollMs, this.lapsed)
       await this.waitForSignal(this.cfg.idlePollMs)
       for (const lane of this.lanes) lane.emptyUntil = 0
     }

@@ -8,6 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node"
 import { TASKS_STREAM, taskConsumerName } from "../../subjects/tasks.ts"
 import { consumerNextSubject } from "../../subjects/jetstream.ts"
 import type { TaskEngine } from "../../runtime/tasks/engine.ts"
+import { jetstreamManager } from "@nats-io/jetstream"
 import { rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { capabilityFor, startTaskFixture, stopTaskFixture } from "./helpers.ts"
@@ -82,5 +83,24 @@ describe("task lanes", () => {
     expect(asks.now - before, "asks of lane 9 while a request of ours waited on it").toBe(0)
     await worker.stop()
     await spy.close()
+  })
+  it("task lanes - an idle worker keeps a request parked on every lane as its requests expire", async ({ task }) => {
+    const cap = capabilityFor(task.name)
+    const jsm = await jetstreamManager(nc)
+    const consumer = taskConsumerName("default", cap, 9)
+    // parked requests expire every second, as the idle wait ends
+    const worker = await engine.serveCapability(cap, async () => {}, { concurrency: 1, idlePollMs: 1_000 })
+    const waiting = async () => (await jsm.consumers.info(TASKS_STREAM, consumer)).num_waiting
+    await waitUntil(async () => (await waiting()) === 1, { message: "a request parked on lane 9" })
+    // 4 s: four expiries. The idle wait used to end just before the server's expiry reached the
+    // worker, which then found the lane still covered and waited another second with nothing
+    // parked there (about half of these readings were 0)
+    const readings: number[] = []
+    for (let i = 0; i < 40; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      readings.push(await waiting())
+    }
+    expect(readings.filter((n) => n === 0).length, `requests parked on lane 9, every 100 ms: ${readings.join(" ")}`).toBeLessThanOrEqual(3)
+    await worker.stop()
   })
 })

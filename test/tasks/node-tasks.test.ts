@@ -67,7 +67,9 @@ describe("node tasks", () => {
   it("node tasks - drain lets a running task finish and hands a longer one back, which another node completes", async ({ task }) => {
     const cap = capabilityFor(task.name)
     const started: string[] = []
-    let slow = true
+    // slow only on the node that drains: the task it hands back may reach the other node's
+    // parked request before drain() resolves
+    let slowOn = ""
     const def = defineAgent({
       type: "drainer",
       protocol: {},
@@ -75,12 +77,13 @@ describe("node tasks", () => {
       capabilities: {
         [cap]: async (p: { ms: number }, ctx) => {
           started.push(ctx.id)
-          if (slow) await new Promise((r) => setTimeout(r, p.ms))
+          if (ctx.workerId === slowOn) await new Promise((r) => setTimeout(r, p.ms))
           return { by: ctx.workerId }
         },
       },
     })
     const a = await node([def], { shutdownTimeoutMs: 1_500 })
+    slowOn = `${a.id}/drainer`
     const quick = await submitTask(nc, { capability: cap, payload: { ms: 300 } })
     const long = await submitTask(nc, { capability: cap, payload: { ms: 30_000 } })
     await waitUntil(() => started.includes(quick.id) && started.includes(long.id), { timeoutMs: 10_000 })
@@ -89,7 +92,6 @@ describe("node tasks", () => {
     await waitUntil(async () => (await getTaskStatus(nc, quick.id))?.state === "completed", { timeoutMs: 10_000 })
     expect(await getTaskStatus(nc, quick.id)).toMatchObject({ state: "completed", claimedBy: `${a.id}/drainer`, attempts: 1 })
     await drained
-    slow = false
     await waitUntil(async () => (await getTaskStatus(nc, long.id))?.state === "completed", { timeoutMs: 10_000 })
     expect(await getTaskStatus(nc, long.id)).toMatchObject({ state: "completed", claimedBy: `${b.id}/drainer`, attempts: 2, result: { by: `${b.id}/drainer` } })
   })
