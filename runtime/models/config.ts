@@ -205,11 +205,13 @@ export function resolveModels(options: ResolveOptions = {}): ModelsConfig {
     // models cost what, so spend is counted in tokens only until prices are declared.
     warnings.splice(0) // a missing key is the normal case without a models file
   }
-  const offline = deployments.length === 0
-  if (offline) deployments = [OFFLINE_DEPLOYMENT]
-  if (offline) provider("offline")
+  const unconfigured = deployments.length === 0
+  if (unconfigured) deployments = [OFFLINE_DEPLOYMENT]
+  if (unconfigured) provider("offline")
+  // offline when every answer comes from an offline provider, unconfigured or declared so
+  const offline = deployments.every((d) => providers.get(d.provider)?.offline === true)
   const used = [...new Set(deployments.map((d) => d.provider))]
-  const announcement = offline
+  const announcement = unconfigured
     ? "models: OFFLINE: no model provider configured (set OPENAI_API_KEY / OPENAI_BASE_URL or ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL, or give a models file); a deterministic offline provider answers and every answer is labelled offline"
     : `models: ${deployments.length} deployment(s) through ${used.join(", ")}: ${deployments.map((d) => d.name).join(", ")}`
   return {

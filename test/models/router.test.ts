@@ -293,6 +293,15 @@ describe("router", () => {
     expect(a).toMatchObject({ offline: true, deployment: "offline", content: "offline model: hi there" })
   })
 
+  it("configuration - a models file whose only provider is of kind offline is offline too", async () => {
+    const config = resolveModels({ file: { providers: { local: { kind: "offline" } }, models: [{ name: "m", provider: "local" }] } as unknown as ModelsFile, env: {} })
+    // what a reply says before any answer (a turn held for approval) agrees with the answers
+    expect(config.offline).toBe(true)
+    expect(config.announcement).toMatch(/through local: m/)
+    const a = await new Router({ config }).call({ messages: [{ role: "user", content: "hi" }] })
+    expect(a).toMatchObject({ offline: true, deployment: "m" })
+  })
+
   it("configuration - the SDK environment variables configure providers without a models file", () => {
     const config = resolveModels({ env: { OPENAI_BASE_URL: `${oai.url}/v1`, ANTHROPIC_API_KEY: "sk-ant-x" } })
     expect(config.offline).toBe(false)
