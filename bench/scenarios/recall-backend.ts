@@ -6,9 +6,7 @@
 import pg from "pg"
 import pgvector from "pgvector/pg"
 import { DEFAULT_EF_SEARCH, HNSW_BUILD, openMemory, type Memory, type RememberInput } from "../../runtime/memory/mod.ts"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { pgliteDataDir } from "../pglite-template.ts"
 import { percentile, Samples } from "../stats.ts"
 import type { ScenarioContext } from "../types.ts"
 import type { RecallData, RecallSet } from "./recall-data.ts"
@@ -45,8 +43,10 @@ export async function runBackend(ctx: ScenarioContext, backend: RecallBackend, d
   const BATCH = ctx.quick ? 100 : 500
   const schema = `bench_recall_${process.pid}`
   let dataDir: string | undefined
+  let removeDataDir: (() => void) | undefined
   let postgres: string | undefined
-  if (backend === "pglite") dataDir = mkdtempSync(join(tmpdir(), "ants-bench-recall-"))
+  // an initialised cluster copied: creating one takes seconds before the first insert
+  if (backend === "pglite") ({ dir: dataDir, remove: removeDataDir } = await pgliteDataDir("ants-bench-recall-"))
   else {
     postgres = process.env.ANTS_BENCH_POSTGRES ?? process.env.DATABASE_URL ?? DEFAULT_POSTGRES
     const why = await reachable(postgres)
@@ -181,6 +181,6 @@ export async function runBackend(ctx: ScenarioContext, backend: RecallBackend, d
       }
       await memory.close()
     }
-    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true })
+    removeDataDir?.()
   }
 }

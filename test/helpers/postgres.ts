@@ -5,7 +5,7 @@
  * `postgresReachable()` first and skips its PostgreSQL half, saying why, only when no server
  * answers.
  */
-import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
@@ -44,28 +44,5 @@ export function tempDataDir(prefix = "ants-memory-"): { dir: string; remove(): v
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/**
- * A temporary data directory for the embedded database, already initialised: a fresh PGlite
- * spends most of its first start creating the cluster (20 s and more on a busy machine), so
- * the first caller on this machine creates one template and every test copies it. The
- * template is built aside and renamed into place, so concurrent test files never see half of it.
- */
-export async function pgliteDataDir(prefix = "ants-memory-"): Promise<{ dir: string; remove(): void }> {
-  const { PGlite } = await import("@electric-sql/pglite")
-  const { vector } = await import("@electric-sql/pglite-pgvector")
-  const template = join(tmpdir(), "ants-test-pglite-template-0.5.14")
-  if (!existsSync(template)) {
-    const building = mkdtempSync(join(tmpdir(), "ants-test-pglite-building-"))
-    const db = await PGlite.create({ dataDir: building, extensions: { vector } })
-    await db.query("CREATE EXTENSION IF NOT EXISTS vector")
-    await db.close()
-    try {
-      renameSync(building, template)
-    } catch {
-      rmSync(building, { recursive: true, force: true }) // another test file made it first
-    }
-  }
-  const data = tempDataDir(prefix)
-  cpSync(template, join(data.dir, "pgdata"), { recursive: true })
-  return data
-}
+/** An initialised embedded database's directory, copied from the machine's template. */
+export { pgliteDataDir } from "../../bench/pglite-template.ts"
