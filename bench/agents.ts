@@ -5,8 +5,43 @@
 import { Schema } from "effect"
 import { defineAgent, Empty, type AgentOptions } from "../runtime/agent/define-agent.ts"
 
+/**
+ * A count of deliveries that a sender can wait on: `reach(n)` resolves once the count is `n` (the
+ * tell scenario's flow control waits so, in the event loop's poll, instead of spinning it).
+ */
+export class Tally {
+  count = 0
+  private mark = Infinity
+  private wake: (() => void) | undefined
+
+  add(): void {
+    if (++this.count < this.mark) return
+    const w = this.wake
+    this.mark = Infinity
+    this.wake = undefined
+    w?.()
+  }
+
+  /** Resolves once the count reaches `n`, or after `ms`. One waiter at a time. */
+  reach(n: number, ms: number): Promise<void> {
+    if (this.count >= n) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.mark = Infinity
+        this.wake = undefined
+        resolve()
+      }, ms)
+      this.mark = n
+      this.wake = () => {
+        clearTimeout(t)
+        resolve()
+      }
+    })
+  }
+}
+
 /** Deliveries counted at the receiver, per process (the tell scenario reads it). */
-export const tally = { count: 0 }
+export const tally = new Tally()
 
 /** `Count {text}`: counts the delivery. Stateless, so nothing is checkpointed. */
 export const benchTally = defineAgent({
@@ -17,7 +52,7 @@ export const benchTally = defineAgent({
   checkpoint: "never",
   handlers: {
     Count: () => {
-      tally.count++
+      tally.add()
       return {}
     },
   },
