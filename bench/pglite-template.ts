@@ -13,7 +13,12 @@ import { dirname, join } from "node:path"
 
 /** The version of an installed package, read from the package.json above its entry point. */
 function installedVersion(pkg: string): string {
-  let dir = dirname(createRequire(import.meta.url).resolve(pkg))
+  let dir: string
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve(pkg))
+  } catch {
+    return "unknown" // not resolvable from here: the import below says what is missing
+  }
   for (;;) {
     const file = join(dir, "package.json")
     if (existsSync(file)) {
