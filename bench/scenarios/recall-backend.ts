@@ -42,11 +42,10 @@ export async function runBackend(ctx: ScenarioContext, backend: RecallBackend, d
   const n = data.notes.length
   const BATCH = ctx.quick ? 100 : 500
   const schema = `bench_recall_${process.pid}`
-  let dataDir: string | undefined
-  let removeDataDir: (() => void) | undefined
+  let pgData: { dir: string; remove(): void } | undefined
   let postgres: string | undefined
   // an initialised cluster copied: creating one takes seconds before the first insert
-  if (backend === "pglite") ({ dir: dataDir, remove: removeDataDir } = await pgliteDataDir("ants-bench-recall-"))
+  if (backend === "pglite") pgData = await pgliteDataDir("ants-bench-recall-")
   else {
     postgres = process.env.ANTS_BENCH_POSTGRES ?? process.env.DATABASE_URL ?? DEFAULT_POSTGRES
     const why = await reachable(postgres)
@@ -59,7 +58,7 @@ export async function runBackend(ctx: ScenarioContext, backend: RecallBackend, d
   let rawClient: pg.Client | undefined
   let exactClient: pg.Client | undefined
   try {
-    memory = await openMemory({ dataDir, postgres, schema, sweepIntervalMs: 0, efSearch: EF_SEARCH, env: {} })
+    memory = await openMemory({ dataDir: pgData?.dir, postgres, schema, sweepIntervalMs: 0, efSearch: EF_SEARCH, env: {} })
     rawClient = new pg.Client({ connectionString: memory.embedded?.url ?? postgres })
     await rawClient.connect()
     // exact search on a connection of its own: run on the raw one, its long scan left that
@@ -181,6 +180,6 @@ export async function runBackend(ctx: ScenarioContext, backend: RecallBackend, d
       }
       await memory.close()
     }
-    removeDataDir?.()
+    pgData?.remove()
   }
 }

@@ -48,9 +48,8 @@ async function pump(
   counted: Tally,
   nc: NatsConnection,
 ): Promise<PumpResult> {
-  const delivered = () => counted.count
-  const start = delivered()
-  const got = () => delivered() - start
+  const start = counted.count
+  const got = () => counted.count - start
   const t0 = performance.now()
   let last = t0
   let seen = 0
