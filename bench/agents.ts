@@ -2,7 +2,7 @@
  * Bench-only agent types. They are as small as the example agents so that what is measured is
  * the runtime, not the handler. Factories take the lifecycle options a scenario needs.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { defineAgent, Empty, type AgentOptions } from "../runtime/agent/define-agent.ts"
 
 /**

@@ -14,7 +14,7 @@
  * Schemas): a voter's `Vote` (VoteRequest → VoteReply), a responder's `Respond`
  * (RecruitRequest → RecruitReply).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { path, token } from "./grammar.ts"
 
 export const CONSENSUS_PREFIX = "consensus"

@@ -4,7 +4,7 @@
  * `{"ok":false,"error":{"code":"<code>","message":"<text>","details":<optional>}}`.
  * Error codes are a closed set so clients can branch on them.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 export const ERROR_CODES = [
   "invalid_subject",

@@ -55,7 +55,7 @@
  * Pure code: no sockets. Functions that need the time take `now`.
  */
 import { TaggedError } from "./errors.ts"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { SubjectError, isToken, path, token } from "./grammar.ts"
 import { kvSubject } from "./jetstream.ts"
 

@@ -14,7 +14,7 @@
  * a body that does not fit `ResetRequest` is answered `invalid_message`, an unknown path or
  * type `invalid_message` too, with the reason.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { nodeSubject } from "./grammar.ts"
 
 /** `ants._sys.node.<nodeId>.supervision.tree` */

@@ -24,7 +24,7 @@
  * A task message body is JSON, the submission below; `capability` may be left out (the subject
  * says it). Task ids, idempotency keys and session ids are subject tokens ([A-Za-z0-9_-]+).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { ROOT, SubjectError, path, token } from "./grammar.ts"
 import { fnv1a } from "./partition-hash.ts"
 

@@ -15,7 +15,8 @@
  * answered `forbidden` with the reason, its tasks wait. Each change is also announced on
  * ants._sys.notice.<tenant>.tenancy, which a node records as a signed receipt in the tenant's audit.
  */
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { token } from "./grammar.ts"
 import { auditNoticeSubject } from "./governance.ts"
 

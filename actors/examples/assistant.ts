@@ -11,7 +11,7 @@
  * similar to a new message are given to the model with it (conversation memory, on wherever
  * the node has memory; runtime/agent/conversation-memory.ts).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { agentTool, defineConversationalAgent } from "../../runtime/agent/mod.ts"
 import { counter } from "./counter.ts"
 

@@ -24,7 +24,7 @@
  * occupies a worker instead of the node's event loop. Deadlines: `Hang` and `Sleep` have the
  * default (the node's), `Spin` two minutes. Imports neither NATS nor Effect beyond Schema.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 
 const Ms = Schema.Number.pipe(Schema.finite(), Schema.between(0, 600_000))

@@ -4,7 +4,7 @@
  * Numbers are finite (JSON's `1e309` parses as Infinity, which JSON cannot carry back), and an
  * `Add` that would overflow the total fails instead of storing Infinity.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 
 /** A finite number, inline in the JSON Schema (Schema.Finite would become a `$ref`). */

@@ -1,5 +1,5 @@
 /** `echo`: `Say {text}` replies `{text}`. Stateless: the smallest useful agent. */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { defineAgent } from "../../runtime/agent/define-agent.ts"
 
 const Text = Schema.Struct({ text: Schema.String })

@@ -10,7 +10,7 @@
  * reinforces the trail other foragers left for the same pattern. `Stats` tells how much work
  * this forager did. `npx ants demo` runs a few of them (step 6).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { depositSuccess, followStrongest, requiredCapabilities } from "../../runtime/stigmergy/swarm-rules.ts"
 import { locationValue } from "../../subjects/pheromones.ts"

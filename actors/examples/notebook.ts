@@ -3,7 +3,7 @@
  * (semantic memory of this actor). `Remember {text}` replies `{id}`; `Recall {query, k}`
  * replies `{items: [{text, score}]}`, best first (k defaults to 5).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { defineAgent } from "../../runtime/agent/define-agent.ts"
 
 export const notebook = defineAgent({

@@ -7,7 +7,7 @@
  * Prints progress lines `progress <fraction> <label>` and, last, one line
  * `result {"activeBytes":…,"sleepingBytes":…,"gc":true,…}` (bytes of heap per actor).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
 import { startNode } from "../../runtime/node/node.ts"

@@ -19,7 +19,7 @@
  * Prints `progress <fraction> <label>`, `note <text>` and last one line `result {…}`. Every wait
  * is bounded and says what it waits for.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { jetstream } from "@nats-io/jetstream"
 import { defineAgent, Empty } from "../../runtime/agent/define-agent.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"

@@ -21,7 +21,7 @@
  *     ends and any node's watcher moves it back, as it does for a claimant whose node died.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { agentSubject } from "../../subjects/grammar.ts"
 import { askSubject } from "../client/messaging.ts"
 import type { AgentDefinition, Interest } from "../agent/define-agent.ts"

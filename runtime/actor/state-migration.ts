@@ -15,7 +15,9 @@
  * A migration that throws, a missing step or a Schema failure refuses the activation with
  * `StateMigrationError` and leaves the stored state as it was.
  */
-import { Either, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { TaggedError } from "../../subjects/errors.ts"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { AgentDefinition } from "../agent/define-agent.ts"

@@ -30,7 +30,7 @@
  * actor keeps its state (supervision resumes it); an exhausted budget replies `budget_exceeded`
  * and escalates to the type's supervisor.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import type { ActorContext } from "./actor-context.ts"
 import { recallForTurn, resolveConversationMemory, storeTurn, type ConversationMemoryOptions } from "./conversation-memory.ts"
 import { defineAgent, type AgentDefinition, type AgentOptions } from "./define-agent.ts"

@@ -4,7 +4,7 @@
  * The returned value is both what a node hosts and what a caller uses for typed asks.
  */
 import { TaggedError } from "../../subjects/errors.ts"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { token } from "../../subjects/grammar.ts"
 import type { ActorContext } from "./actor-context.ts"
 import type { BackoffInput, TypePolicyInput } from "../../supervisors/spec.ts"

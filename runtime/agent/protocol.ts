@@ -5,7 +5,12 @@
  * Schema an LLM is asked to produce for a tool call.
  */
 import { TaggedError } from "../../subjects/errors.ts"
-import { Either, JSONSchema, Option, ParseResult, Schema, SchemaAST as AST } from "effect"
+import * as Either from "effect/Either"
+import * as JSONSchema from "effect/JSONSchema"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
 import { token } from "../../subjects/grammar.ts"
 import { boundedDecoder, DECODE_LIMIT_DEFAULTS, type BoundedDecoder } from "../limits/bounded-decode.ts"
 

@@ -12,7 +12,7 @@
  * state of version `k` into state of version `k - 1`, so the older code reads what the newer
  * one wrote (stored back at the older version). Without them an older node refuses newer state.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** One step: state of version k in, state of version k + 1 out (may be async). */
 export type StateMigration = (state: any) => unknown

@@ -4,7 +4,7 @@
  * the tag's own decoder accepts it. When no tag of the type gets one, the suggestion is the
  * runtime tag `_Inspect`, which takes no body and every actor answers.
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { AgentDefinition } from "../agent/define-agent.ts"
 
 export interface ExampleMessage {

@@ -21,7 +21,7 @@
  */
 import type { PheromoneType } from "../../subjects/pheromones.ts"
 import { COORDINATION_RECEIPTS, RecruitReply, incidentArtifactId, type RecruitRequest } from "../../subjects/coordination.ts"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import type { Pheromones, PheromoneWatch, Trail, Workspace } from "../stigmergy/mod.ts"
 import { askerOf, type Asking } from "./consensus.ts"
 import { updateArtifact } from "./artifact-update.ts"

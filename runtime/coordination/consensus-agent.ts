@@ -10,7 +10,7 @@
  * record port: an escalated round is the artifact `consensus.<round>` in status `escalated`,
  * which a reviewer type can declare interest in.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { CONSENSUS_AGENT, ConsensusOutcome, ConsensusRun, consensusArtifactId } from "../../subjects/coordination.ts"
 import { Empty, defineAgent } from "../agent/mod.ts"
 import type { Workspace } from "../stigmergy/mod.ts"

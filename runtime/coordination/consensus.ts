@@ -17,7 +17,7 @@
  *   - Works from plain code (`{messaging: client, workspace}`) and from inside a handler (pass
  *     `ctx`, which is both).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { nuid } from "@nats-io/nats-core"
 import { COORDINATION_RECEIPTS, VoteReply, consensusArtifactId, type VoteRequest } from "../../subjects/coordination.ts"
 import type { Messaging, Target } from "../agent/mod.ts"

@@ -6,7 +6,7 @@
  * to `ants.<tenant>.agent.<type>.main.Status` starts it in another tenant (always on, it then
  * stays). `Status` answers the incidents this activation formed.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Empty, defineAgent, type ActorContext } from "../agent/mod.ts"
 import { startCollectiveResponse, type CollectiveResponse, type CollectiveResponseSpec } from "./collective-response.ts"
 

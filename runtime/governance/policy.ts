@@ -23,7 +23,9 @@
  * Rules live in the KV bucket `ants_policy` under the tenant, as `{"rules":[...],"at","by"}`.
  */
 import type { KV, KvEntry } from "@nats-io/kv"
-import { Either, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { policyKey } from "../../subjects/governance.ts"
 import { GovernanceError } from "./errors.ts"
 

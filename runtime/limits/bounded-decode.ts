@@ -10,7 +10,10 @@
  * messages quote the offending value, which may be the whole body), and says how many more
  * there were when it knows.
  */
-import { Either, ParseResult, Schema, type SchemaAST as AST } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import type * as AST from "effect/SchemaAST"
 
 export interface DecodeLimits {
   /** Issues listed in an `invalid_message` reply. Default 10. */

@@ -25,7 +25,9 @@
  * variable) and its base URL from `baseURL`, else `baseURLEnv` (default the SDK's variable).
  */
 import { readFileSync } from "node:fs"
-import { Either, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { anthropicProvider } from "./anthropic-provider.ts"
 import { ModelConfigError } from "./errors.ts"
 import { offlineProvider } from "./offline-provider.ts"

@@ -5,7 +5,7 @@
  * or a whole durable turn. Each call holds its estimated cost against the caller's budgets
  * before it starts (budget.ts); its real cost is spent and recorded after it.
  */
-import type { Schema } from "effect"
+import type * as Schema from "effect/Schema"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { modelStreamSubject } from "../../subjects/models.ts"
 import type { Clock } from "./circuit-breaker.ts"

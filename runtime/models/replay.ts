@@ -14,7 +14,7 @@
  * A regression test for prompts and tools is then: replay real turns, expect no divergence.
  */
 import { TaggedError } from "../../subjects/errors.ts"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import type { TurnJournal, TurnRecord } from "./journal.ts"
 import { runTurnLoop, type TurnSpec, type TurnSteps } from "./turn.ts"

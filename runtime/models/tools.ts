@@ -8,7 +8,10 @@
  * Arguments that do not fit are never run: the turn hands the model the validation error as
  * the tool's result, so it can correct itself.
  */
-import { Either, JSONSchema, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as JSONSchema from "effect/JSONSchema"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { ToolCallError } from "./errors.ts"
 import type { ChatMessage, ToolSpec } from "./types.ts"

@@ -16,7 +16,9 @@
  * its schema hands the model an error result; a model call that no deployment can answer
  * rejects the turn with the models layer's error (the journal keeps what was done).
  */
-import { Either, JSONSchema, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as JSONSchema from "effect/JSONSchema"
+import * as Schema from "effect/Schema"
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { TurnError, TurnHeldError } from "./errors.ts"
 import type { TurnJournal, TurnStep } from "./journal.ts"

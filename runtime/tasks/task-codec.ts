@@ -6,7 +6,9 @@
  *
  * Pure code: no sockets, no clocks (callers pass `now`).
  */
-import { Either, ParseResult, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { token } from "../../subjects/grammar.ts"
 import {
   DEFAULT_PRIORITY,

@@ -4,7 +4,7 @@
  * (checked with ajv) are handed back to the model as the tool's error, as for function tools,
  * and never run.
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { ToolCallError, type Tool, type ToolContext, type ToolImpact } from "../models/mod.ts"
 import { formatIssues, schemaIssues } from "./schema.ts"
 import type { JsonSchema } from "./types.ts"

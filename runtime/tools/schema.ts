@@ -5,7 +5,8 @@
  * not compile is refused when the tool is registered, never when it runs.
  */
 import { createRequire } from "node:module"
-import { JSONSchema, Schema } from "effect"
+import * as JSONSchema from "effect/JSONSchema"
+import * as Schema from "effect/Schema"
 import type { ErrorObject, ValidateFunction } from "ajv"
 import { ToolError } from "./errors.ts"
 import type { JsonSchema } from "./types.ts"
