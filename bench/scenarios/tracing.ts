@@ -89,7 +89,7 @@ export const tracingScenario: Scenario = {
       const off = (c: number, ms: number) => measured(() => loop(c, ms))
       const on = async (c: number, ms: number, sampler?: Record<string, string>): Promise<LoopResult> => {
         const exporter = counting(new OTLPTraceExporter({ url: sink.url }), (n) => (spans += n))
-        const tracing = startTracing({ exporter, env: { OTEL_BSP_MAX_QUEUE_SIZE: "262144", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "2048", OTEL_BSP_SCHEDULE_DELAY: "200", ...sampler } })!
+        const tracing = (await startTracing({ exporter, env: { OTEL_BSP_MAX_QUEUE_SIZE: "262144", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "2048", OTEL_BSP_SCHEDULE_DELAY: "200", ...sampler } }))!
         let stopped = false
         try {
           // flushed outside the measured window (for throughput), inside the CPU figure

@@ -46,7 +46,7 @@ export async function runGateway(parsed: Parsed<(typeof GATEWAY)["options"]>, io
     madeToken = randomBytes(24).toString("hex")
     principals = [{ token: madeToken, operator: true, name: "operator (made for this run)" }]
   }
-  const gateway = createGateway({ nats: url, principals, ...(credentials ? { credentials } : {}), agents })
+  const gateway = await createGateway({ nats: url, principals, ...(credentials ? { credentials } : {}), agents })
   let listener
   try {
     listener = await gateway.serve(listen)

@@ -5,149 +5,15 @@
  * the server enforces the tenant's permissions), and serves asks, tells, streamed asks, wakes,
  * tasks, the agent repository, its OpenAPI document, Agent2Agent for conversational types and
  * the dashboard. Embeddable: `app` is a Hono app (mount it, or call `app.fetch`); `serve`
- * listens on an address (127.0.0.1 unless told otherwise).
+ * listens on an address (127.0.0.1 unless told otherwise). Hono, its Node server and the A2A SDK
+ * are loaded when the first gateway is made (gateway-app.ts), not with the runtime.
  */
-import type { AddressInfo } from "node:net"
-import { Hono } from "hono"
-import { bodyLimit } from "hono/body-limit"
-import { serve as serveNode, type ServerType } from "@hono/node-server"
-import type { AgentDefinition } from "../agent/define-agent.ts"
-import type { Credentials } from "../security/connection-options.ts"
-import { a2aRoutes } from "./a2a.ts"
-import { approvalRoutes } from "./approval-routes.ts"
-import { agentRoutes } from "./agent-routes.ts"
-import { gatewayConnections, type GatewayConnections } from "./connections.ts"
-import { dashboardData } from "./dashboard-data.ts"
-import { dashboardRoutes } from "./dashboard-routes.ts"
-import { discoveryRoutes } from "./discovery-routes.ts"
-import { GatewayError } from "./errors.ts"
-import { errorResponse, type GatewayEnv } from "./http.ts"
-import { tokenTable, type GatewayPrincipal, type TokenTable } from "./principals.ts"
-import { taskRoutes } from "./task-routes.ts"
-import { typeRepository, type TypeRepository } from "./type-repository.ts"
+import type { Gateway, GatewayOptions } from "./gateway-options.ts"
 
-export interface GatewayOptions {
-  /** NATS URL(s). Default `NATS_URL`, else nats://127.0.0.1:4222. */
-  readonly nats?: string
-  /** The bearer tokens and the principals they stand for (at least one). */
-  readonly principals: ReadonlyArray<GatewayPrincipal>
-  /** Credentials of principals that give none (a development server without per-tenant principals). */
-  readonly credentials?: Credentials
-  /** The agent types the gateway describes (discovery, OpenAPI, A2A): the definitions the nodes host. */
-  readonly agents?: ReadonlyArray<AgentDefinition<any, any>>
-  /** How long an ask waits for its reply unless `?timeout=` says otherwise. Default 30 000 ms. */
-  readonly askTimeoutMs?: number
-  /** The longest `?timeout=` accepted. Default 600 000 ms (a conversational turn may take minutes). */
-  readonly maxTimeoutMs?: number
-  /** The largest request body accepted (bytes); larger ones are refused `too_large` before they are read whole. Default 8 MiB. */
-  readonly maxBodyBytes?: number
-  /** Version shown in the OpenAPI document. */
-  readonly version?: string
-}
+export { GATEWAY_DEFAULTS } from "./gateway-options.ts"
+export type { Gateway, GatewayListener, GatewayOptions } from "./gateway-options.ts"
 
-export const GATEWAY_DEFAULTS = { askTimeoutMs: 30_000, maxTimeoutMs: 600_000, maxBodyBytes: 8 * 1024 * 1024, host: "127.0.0.1", port: 8080 } as const
-
-export interface GatewayListener {
-  /** `http://host:port`, the port the system chose when 0 was asked. */
-  readonly url: string
-  readonly server: ServerType
-  close(): Promise<void>
-}
-
-export interface Gateway {
-  readonly app: Hono<GatewayEnv>
-  readonly tokens: TokenTable
-  readonly types: TypeRepository
-  readonly connections: GatewayConnections
-  /** Listens on `host:port` (default 127.0.0.1:8080; port 0 picks a free one). */
-  serve(listen?: { host?: string; port?: number }): Promise<GatewayListener>
-  /** Stops listening (every listener `serve` opened) and closes the NATS connections. */
-  close(): Promise<void>
-}
-
-export function createGateway(options: GatewayOptions): Gateway {
-  const tokens = tokenTable(options.principals)
-  const types = typeRepository(options.agents ?? [])
-  const connections = gatewayConnections(options.nats, options.credentials)
-  const app = new Hono<GatewayEnv>()
-  const listeners: GatewayListener[] = []
-
-  app.onError((e) => errorResponse(e))
-  app.notFound((c) => errorResponse(new GatewayError("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}; the routes are listed in /v1/openapi.json`)))
-
-  const maxBodyBytes = options.maxBodyBytes ?? GATEWAY_DEFAULTS.maxBodyBytes
-  const tooLarge = () => errorResponse(new GatewayError("too_large", `the request body is over the gateway's limit of ${maxBodyBytes} bytes; nothing was sent`))
-  // a body without a declared length (chunked) is counted as it is read; refused part way, the
-  // rest of it is still on the connection, which is closed rather than reused
-  const streamedLimit = bodyLimit({
-    maxSize: maxBodyBytes,
-    onError: () => {
-      const r = tooLarge()
-      r.headers.set("connection", "close")
-      return r
-    },
-  })
-  // every API route needs a token; the dashboard's static files hold no data and load without one
-  app.use("/v1/*", async (c, next) => {
-    const caller = tokens.authenticate(c.req.header("authorization"))
-    if (caller === undefined) {
-      const why = c.req.header("authorization") === undefined ? "no Authorization header" : "an unknown token"
-      return errorResponse(new GatewayError("unauthenticated", `${why}: send Authorization: Bearer <token> (a token of the gateway's tokens file)`))
-    }
-    c.set("caller", caller)
-    // A declared length is checked from the header alone. Hono's bodyLimit looks at the
-    // request's `body` first, which makes @hono/node-server build a whole web Request and
-    // ReadableStream for every request instead of reading the body straight from Node's.
-    if (c.req.header("transfer-encoding") === undefined) {
-      const length = c.req.header("content-length")
-      if (length !== undefined && Number(length) > maxBodyBytes) return tooLarge()
-      // no length and no chunking: HTTP/1.1 says there is no body
-      return next()
-    }
-    return streamedLimit(c, next)
-  })
-
-  agentRoutes(app, {
-    connections,
-    askTimeoutMs: options.askTimeoutMs ?? GATEWAY_DEFAULTS.askTimeoutMs,
-    maxTimeoutMs: options.maxTimeoutMs ?? GATEWAY_DEFAULTS.maxTimeoutMs,
-  })
-  const dashboard = dashboardData({ connection: (caller) => connections.of(caller) })
-  taskRoutes(app, connections, (caller, tenant, id) => void dashboard.taskSubmitted(caller, tenant, id).catch(() => undefined))
-  discoveryRoutes(app, types, connections, options.version ?? "0.1.0")
-  a2aRoutes(app, types, connections, { version: options.version ?? "0.1.0", timeoutMs: options.maxTimeoutMs ?? GATEWAY_DEFAULTS.maxTimeoutMs })
-  approvalRoutes(app, connections)
-  dashboardRoutes(app, connections, dashboard)
-
-  return {
-    app,
-    tokens,
-    types,
-    connections,
-    serve(listen = {}) {
-      const hostname = listen.host ?? GATEWAY_DEFAULTS.host
-      return new Promise((resolve, reject) => {
-        const server = serveNode({ fetch: app.fetch, hostname, port: listen.port ?? GATEWAY_DEFAULTS.port }, (info: AddressInfo) => {
-          const host = info.family === "IPv6" ? `[${info.address}]` : info.address
-          const l: GatewayListener = {
-            url: `http://${host}:${info.port}`,
-            server,
-            close: () =>
-              new Promise<void>((done) => {
-                ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
-                server.close(() => done())
-              }),
-          }
-          listeners.push(l)
-          resolve(l)
-        })
-        server.once("error", reject)
-      })
-    },
-    async close() {
-      await Promise.all(listeners.splice(0).map((l) => l.close()))
-      await dashboard.close()
-      await connections.close()
-    },
-  }
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { buildGateway } = await import("./gateway-app.ts")
+  return buildGateway(options)
 }

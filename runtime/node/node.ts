@@ -73,7 +73,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
     if (hosts.has(def.type)) throw new Error(`agent type "${def.type}" is listed twice`)
   }
 
-  const tracing = startNodeTracing(options)
+  const tracing = await startNodeTracing(options)
   const connection = await connectNode(options, id, log).catch((e: unknown) => tracing?.stop().then(() => Promise.reject(e)) ?? Promise.reject(e))
   const { nc, url, target, credentials, embedded, ownConnection } = connection
   // membership heartbeats on a connection of their own, flooded partitions on lanes of their own

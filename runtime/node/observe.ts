@@ -47,7 +47,7 @@ export interface ObservedNode {
 }
 
 /** Starts tracing first, before anything connects: a bad `OTEL_*` setting fails the start with nothing to undo. */
-export function startNodeTracing(options: NodeObservabilityOptions): Tracing | undefined {
+export async function startNodeTracing(options: NodeObservabilityOptions): Promise<Tracing | undefined> {
   return options.tracing === false ? undefined : startTracing(options.tracing ?? {})
 }
 

@@ -19,11 +19,10 @@
  * The SDK is process-wide (the OpenTelemetry API has one global provider): the first start
  * installs it, later starts share it, and it is shut down (spans flushed) when the last one
  * stops. When the application installed an SDK of its own, that one is used and left alone.
+ * The provider, the OTLP exporters and the resource detection are loaded by the first start,
+ * so a process that never traces does not load them.
  */
 import { context, propagation, trace, type ContextManager } from "@opentelemetry/api"
-import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http"
-import { OTLPTraceExporter as ProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto"
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources"
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -36,7 +35,7 @@ import {
   type Sampler,
   type SpanExporter,
 } from "@opentelemetry/sdk-trace-base"
-import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
+import type { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { TaggedError } from "../../subjects/errors.ts"
 import { ExportContextManager } from "./export-context.ts"
 import { setParentDecides, setRootDecision, tracingActive } from "./tracing.ts"
@@ -97,7 +96,19 @@ export function tracesUrl(env: Env): string {
   return `${base.replace(/\/+$/, "")}/v1/traces`
 }
 
-function exporterFor(env: Env): { exporter: SpanExporter; exporting: string } {
+let sdk: Promise<Sdk> | undefined
+type Sdk = Awaited<ReturnType<typeof loadSdk>>
+async function loadSdk() {
+  const [{ OTLPTraceExporter: JsonExporter }, { OTLPTraceExporter: ProtoExporter }, { defaultResource, resourceFromAttributes }, { NodeTracerProvider }] = await Promise.all([
+    import("@opentelemetry/exporter-trace-otlp-http"),
+    import("@opentelemetry/exporter-trace-otlp-proto"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/sdk-trace-node"),
+  ])
+  return { JsonExporter, ProtoExporter, defaultResource, resourceFromAttributes, NodeTracerProvider }
+}
+
+function exporterFor(env: Env, { JsonExporter, ProtoExporter }: Sdk): { exporter: SpanExporter; exporting: string } {
   if (env.OTEL_TRACES_EXPORTER?.split(",")[0]?.trim().toLowerCase() === "console") return { exporter: new ConsoleSpanExporter(), exporting: "console" }
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || "http/protobuf").trim()
   const url = tracesUrl(env)
@@ -180,22 +191,25 @@ let installed: Installed | undefined
 
 /**
  * Installs the SDK when the environment (or `options.exporter`) asks for it; undefined when
- * tracing stays off. Throws `TracingConfigError` for a setting it cannot honour.
+ * tracing stays off. Rejects with `TracingConfigError` for a setting it cannot honour.
  */
-export function startTracing(options: TracingOptions = {}): Tracing | undefined {
+export async function startTracing(options: TracingOptions = {}): Promise<Tracing | undefined> {
   const env = options.env ?? process.env
   if (options.exporter === undefined && !tracingRequested(env)) return undefined
+  const loaded = await (sdk ??= loadSdk())
+  // from here on nothing waits, so two starts at once cannot both install
   if (installed !== undefined) return share(installed)
   // an SDK the application installed itself: its spans already flow, ours join them
   if (tracingActive()) return { exporting: "the application's SDK", flush: async () => undefined, stop: async () => undefined }
-  const { exporter, exporting } = options.exporter !== undefined ? { exporter: options.exporter, exporting: "custom exporter" } : exporterFor(env)
-  const resource = defaultResource()
-    .merge(resourceFromAttributes(parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES)))
-    .merge(resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME?.trim() || options.serviceName || "ants" }))
+  const { exporter, exporting } = options.exporter !== undefined ? { exporter: options.exporter, exporting: "custom exporter" } : exporterFor(env, loaded)
+  const resource = loaded
+    .defaultResource()
+    .merge(loaded.resourceFromAttributes(parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES)))
+    .merge(loaded.resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME?.trim() || options.serviceName || "ants" }))
   const processor = options.processor === "simple" ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter, batchConfig(env))
   const { sampler, rootBound } = samplerAndRoot(env)
   const idGenerator = new PresetIdGenerator()
-  const provider = new NodeTracerProvider({ resource, sampler, idGenerator, spanProcessors: [processor] })
+  const provider = new loaded.NodeTracerProvider({ resource, sampler, idGenerator, spanProcessors: [processor] })
   provider.register()
   wrapContextManager()
   // the parent-based samplers (with their default delegates) never sample the child of an unsampled parent

@@ -10,10 +10,10 @@
  * The server runs where the node runs (a stdio server is a child process of the node): give
  * agents only servers you trust as you trust the node's code; untrusted code belongs in the
  * registry's sandbox.
+ *
+ * The MCP SDK is loaded on the first call, not with the runtime: most nodes and every CLI command
+ * but `ants mcp` never use it, and it is a sixth of the runtime's start-up.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import type { Tool } from "../models/mod.ts"
 import { ToolError } from "./errors.ts"
 import { jsonTool, toolNameOf } from "./json-tool.ts"
@@ -56,6 +56,11 @@ function valueOf(r: { structuredContent?: unknown; content?: unknown }): unknown
 }
 
 export async function mcpTools(server: McpServerConfig, options: McpToolsOptions = {}): Promise<McpToolset> {
+  const [{ Client }, { StdioClientTransport }, { StreamableHTTPClientTransport }] = await Promise.all([
+    import("@modelcontextprotocol/sdk/client/index.js"),
+    import("@modelcontextprotocol/sdk/client/stdio.js"),
+    import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
+  ])
   const client = new Client({ name: "ants", version: "0.1.0" })
   const transport =
     "command" in server

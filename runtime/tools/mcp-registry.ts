@@ -7,10 +7,8 @@
  * servers run like any registry tool: validated, counted, promoted, usable by the tenant's
  * agents by name and by MCP clients of `ants mcp`, and no code of the tenant's choosing runs
  * in the node. (A stdio MCP server is a process, which the sandbox cannot start: give it to
- * agents with `mcpTools`.)
+ * agents with `mcpTools`.) The MCP SDK is loaded on the first call (mcp-client.ts says why).
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import type { ToolsClient } from "./client.ts"
 import { ToolError } from "./errors.ts"
 import { toolNameOf } from "./json-tool.ts"
@@ -67,6 +65,7 @@ export async function registerMcpServer(
   } catch {
     throw new ToolError("invalid_message", `an MCP server is registered by its http(s) URL, got ${JSON.stringify(server.url)}`)
   }
+  const [{ Client }, { StreamableHTTPClientTransport }] = await Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/client/streamableHttp.js")])
   const mcp = new Client({ name: "ants", version: "0.1.0" })
   try {
     await mcp.connect(new StreamableHTTPClientTransport(new URL(server.url), server.headers ? { requestInit: { headers: { ...server.headers } } } : undefined))

@@ -10,14 +10,14 @@
  * Transports: stdio (what MCP clients spawn), and Streamable HTTP (stateless: a fresh server
  * per request) which refuses any request without the configured bearer token (401) and listens
  * on 127.0.0.1 unless told otherwise.
+ *
+ * The MCP SDK is loaded when a server is first made, not with the runtime (mcp-client.ts says why).
  */
 import { createServer, type Server as HttpServer } from "node:http"
 import { timingSafeEqual } from "node:crypto"
 import type { NatsConnection } from "@nats-io/nats-core"
-import { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import type { CallToolResult, Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
 import type { AgentDefinition } from "../agent/mod.ts"
 import { createMessaging } from "../client/mod.ts"
 import { toolsClient } from "./client.ts"
@@ -90,8 +90,25 @@ async function offered(o: McpServeOptions): Promise<Map<string, Offered>> {
   return out
 }
 
+let sdk: Promise<Sdk> | undefined
+const loadSdk = (): Promise<Sdk> => (sdk ??= loadMcpServerSdk())
+type Sdk = Awaited<ReturnType<typeof loadMcpServerSdk>>
+async function loadMcpServerSdk() {
+  const [{ Server }, { StdioServerTransport }, { StreamableHTTPServerTransport }, { CallToolRequestSchema, ListToolsRequestSchema }] = await Promise.all([
+    import("@modelcontextprotocol/sdk/server/index.js"),
+    import("@modelcontextprotocol/sdk/server/stdio.js"),
+    import("@modelcontextprotocol/sdk/server/streamableHttp.js"),
+    import("@modelcontextprotocol/sdk/types.js"),
+  ])
+  return { Server, StdioServerTransport, StreamableHTTPServerTransport, CallToolRequestSchema, ListToolsRequestSchema }
+}
+
 /** An MCP `Server` offering the tenant's agents and tools (connect it to any transport). */
-export function antsMcpServer(o: McpServeOptions): Server {
+export async function antsMcpServer(o: McpServeOptions): Promise<Server> {
+  return mcpServerOf(await loadSdk(), o)
+}
+
+function mcpServerOf({ Server, CallToolRequestSchema, ListToolsRequestSchema }: Sdk, o: McpServeOptions): Server {
   const server = new Server({ name: o.name ?? "ants", version: o.version ?? "0.1.0" }, { capabilities: { tools: {} } })
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [...(await offered(o)).values()].map((x) => x.tool) }))
   server.setRequestHandler(CallToolRequestSchema, async (req): Promise<CallToolResult> => {
@@ -109,8 +126,9 @@ export function antsMcpServer(o: McpServeOptions): Server {
 
 /** Serves on stdin/stdout until the input closes. */
 export async function serveMcpStdio(o: McpServeOptions): Promise<{ closed: Promise<void> }> {
-  const server = antsMcpServer(o)
-  const transport = new StdioServerTransport()
+  const sdk = await loadSdk()
+  const server = mcpServerOf(sdk, o)
+  const transport = new sdk.StdioServerTransport()
   const closed = new Promise<void>((r) => (transport.onclose = () => r()))
   await server.connect(transport)
   return { closed }
@@ -142,6 +160,7 @@ function bearerOk(header: string | undefined, token: string): boolean {
 /** Serves Streamable HTTP at `/mcp`, stateless, behind the bearer token. */
 export async function serveMcpHttp(o: McpHttpOptions): Promise<McpHttpServer> {
   if (typeof o.token !== "string" || o.token.length < 16) throw new Error("the MCP HTTP endpoint needs a bearer token of at least 16 characters (--http-token or ANTS_MCP_TOKEN): it is never anonymous")
+  const sdk = await loadSdk()
   const http: HttpServer = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0]
     if (path !== "/mcp") return void res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found: the MCP endpoint is /mcp" }))
@@ -149,8 +168,8 @@ export async function serveMcpHttp(o: McpHttpOptions): Promise<McpHttpServer> {
       return void res.writeHead(401, { "content-type": "application/json", "www-authenticate": 'Bearer realm="ants-mcp"' }).end(JSON.stringify({ error: "unauthorized: send Authorization: Bearer <token>" }))
     }
     if (req.method !== "POST") return void res.writeHead(405, { allow: "POST", "content-type": "application/json" }).end(JSON.stringify({ error: "this stateless endpoint takes POST only" }))
-    const server = antsMcpServer(o)
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
+    const server = mcpServerOf(sdk, o)
+    const transport = new sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
     res.on("close", () => {
       void transport.close()
       void server.close()

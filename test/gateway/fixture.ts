@@ -56,7 +56,7 @@ export async function gatewaySwarm(): Promise<GatewaySwarm> {
   const server = await natsFixture({ config: auth.config })
   const node = await startNode({ agents: AGENTS, nats: server.url, credentials: { nkey: auth.seed("node") }, authDir: auth.authDir, memory: false, logger: () => {} })
   const tokens = { acme: newToken(), globex: newToken(), operator: newToken() }
-  const gateway = createGateway({
+  const gateway = await createGateway({
     nats: server.url,
     agents: AGENTS,
     principals: [

@@ -24,7 +24,7 @@ afterEach(async () => {
 
 describe("export context", () => {
   it("export context - a suppressed context holds for its synchronous call only; other contexts survive awaits", async () => {
-    tracing = startTracing({ exporter: dropAll, processor: "simple" })
+    tracing = (await startTracing({ exporter: dropAll, processor: "simple" }))!
     const suppressed = ROOT_CONTEXT.setValue(SUPPRESS_TRACING, true)
     let after: Promise<unknown> = Promise.resolve()
     const inside = context.with(suppressed, () => {

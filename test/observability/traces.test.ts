@@ -91,7 +91,7 @@ describe("traces", () => {
     cleanups.push(() => receiver.close())
     const env = envFor(receiver, "http/json")
     // the client's own process-wide SDK (the nodes share it: one provider per process)
-    const tracing = startTracing({ env }) as Tracing
+    const tracing = (await startTracing({ env })) as Tracing
     cleanups.push(() => tracing.stop())
     expect(tracing.exporting).toBe(`otlp http/json ${receiver.url}/v1/traces`)
     // `where` lives only on ha; hb hosts another type, so an ask for `where` that lands on hb is forwarded to ha
@@ -143,7 +143,7 @@ describe("traces", () => {
     const receiver = await startOtlpReceiver()
     cleanups.push(() => receiver.close())
     const env = envFor(receiver, "http/json")
-    const tracing = startTracing({ env }) as Tracing
+    const tracing = (await startTracing({ env })) as Tracing
     cleanups.push(() => tracing.stop())
     const n = await node("gm", [assistant, counter, worker], env, true)
     const client = createMessaging(broker.nc)
@@ -182,7 +182,7 @@ describe("traces", () => {
     const receiver = await startOtlpReceiver()
     cleanups.push(() => receiver.close())
     const env = envFor(receiver, "http/json")
-    const tracing = startTracing({ env }) as Tracing
+    const tracing = (await startTracing({ env })) as Tracing
     cleanups.push(() => tracing.stop())
     await node("ra", [counter], env)
     const client = createMessaging(broker.nc)
@@ -201,7 +201,7 @@ describe("traces", () => {
     const receiver = await startOtlpReceiver()
     cleanups.push(() => receiver.close())
     const env = { ...envFor(receiver, "http/json"), OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "1" }
-    const tracing = startTracing({ env }) as Tracing
+    const tracing = (await startTracing({ env })) as Tracing
     cleanups.push(() => tracing.stop())
     await node("us", [relay, counter], env)
     const seen: Array<string | undefined> = []
@@ -232,7 +232,7 @@ describe("traces", () => {
     const receiver = await startOtlpReceiver()
     cleanups.push(() => receiver.close())
     const env = envFor(receiver, "http/json")
-    const tracing = startTracing({ env }) as Tracing
+    const tracing = (await startTracing({ env })) as Tracing
     cleanups.push(() => tracing.stop())
     await node("fo", [fanout, counter], env)
     const client = createMessaging(broker.nc)

@@ -126,7 +126,7 @@ describe("unsampled", () => {
 
   it("unsampled - a flag-00 traceparent exports no span on the node and its trace id reaches the handler's active span", async () => {
     const { receiver, env } = await receiverEnv({ OTEL_TRACES_SAMPLER: "parentbased_always_on" })
-    const tracing = startTracing({ env }) as Tracing
+    const tracing = (await startTracing({ env })) as Tracing
     cleanups.push(() => tracing.stop())
     await node("un1", env)
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -151,7 +151,7 @@ describe("unsampled", () => {
 
   it("unsampled - a root not sampled (ratio 0) sends a flag-00 traceparent with a new trace id, the handler sees it, and nothing is exported", async () => {
     const { receiver, env } = await receiverEnv({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" })
-    const tracing = startTracing({ env }) as Tracing
+    const tracing = (await startTracing({ env })) as Tracing
     cleanups.push(() => tracing.stop())
     await node("un2", env)
     const seen: Array<string | undefined> = []
@@ -174,7 +174,7 @@ describe("unsampled", () => {
 
   it("sampled root - a root the ratio samples (ratio 1) is exported under the trace id its decision was made on (the one on the wire)", async () => {
     const { receiver, env } = await receiverEnv({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "1" })
-    const tracing = startTracing({ env }) as Tracing
+    const tracing = (await startTracing({ env })) as Tracing
     cleanups.push(() => tracing.stop())
     await node("un3", env)
     const client = createMessaging(broker.nc)
