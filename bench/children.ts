@@ -21,13 +21,20 @@ export function builtPath(relPath: string): string {
 }
 
 /**
+ * Node's options for every child, from `ANTS_BENCH_CHILD_ARGS` (space-separated), for looking
+ * inside them: `--cpu-prof --cpu-prof-dir=/tmp/prof` profiles each (Node refuses `--cpu-prof` in
+ * NODE_OPTIONS).
+ */
+const CHILD_ARGS = (process.env.ANTS_BENCH_CHILD_ARGS ?? "").split(" ").filter((a) => a !== "")
+
+/**
  * Starts `node [nodeArgs] --import tsx <script> [args]` from the repository root; built, the
  * script's `.js` with no loader. `stdin`: the child's standard input is a pipe the scenario
  * writes to (else it is closed).
  */
 export function spawnTs(script: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = [], opts: { stdin?: boolean } = {}): ChildProcess {
   const loader = BUILT ? [] : ["--import", "tsx"]
-  const child = spawn(process.execPath, [...nodeArgs, ...loader, builtPath(script), ...args], {
+  const child = spawn(process.execPath, [...CHILD_ARGS, ...nodeArgs, ...loader, builtPath(script), ...args], {
     cwd: REPO_ROOT,
     stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"],
     env: { ...process.env },
