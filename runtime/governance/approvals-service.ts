@@ -34,7 +34,7 @@ export interface ApprovalsServiceOptions {
   readonly resumeGraceMs?: number
 }
 
-const CODES = { invalid: "invalid_message", not_found: "not_found", conflict: "conflict", unavailable: "unavailable" } as const
+const CODES = { invalid: "invalid_message", not_found: "not_found", conflict: "conflict", forbidden: "forbidden", unavailable: "unavailable" } as const
 
 function field(body: Record<string, unknown>, name: string): string {
   const v = body[name]

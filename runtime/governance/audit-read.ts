@@ -17,7 +17,7 @@ export async function readAuditStream(nc: NatsConnection, tenant: string, o: { l
   const jsm = await jetstreamManager(nc, { checkAPI: false })
   const info = await jsm.streams.info(name).catch((e: unknown) => {
     // a principal of another tenant is refused by the server: say so, not "no stream"
-    if (/permissions violation/i.test(String((e as Error)?.message))) throw new GovernanceError("unavailable", `this connection may not read tenant "${tenant}"'s audit (the server refused: ${(e as Error).message})`, { cause: e })
+    if (/permissions violation/i.test(String((e as Error)?.message))) throw new GovernanceError("forbidden", `this connection may not read tenant "${tenant}"'s audit (the server refused: ${(e as Error).message})`, { cause: e })
     throw new GovernanceError("not_found", `tenant "${tenant}" has no audit stream (${name}) yet: nothing was recorded for it, or no node with governance has run`, { cause: e })
   })
   const { first_seq: firstSeq, last_seq: lastSeq, messages: count } = info.state

@@ -81,6 +81,8 @@ describe("governance permissions", () => {
     expect(own.messages.length).toBeGreaterThan(0)
     expect(await verifyAudit(acme, "acme")).toMatchObject({ ok: true })
     expect(await outcome(readAuditStream(acme, "globex"))).toMatchObject({ refused: expect.stringMatching(/permission|not (be )?read|denied/i) })
+    // a refusal, not an outage: retrying cannot help
+    expect(await readAuditStream(acme, "globex").catch((e: { code?: string }) => e.code)).toBe("forbidden")
 
     // the policy is the operator's: a tenant's principal can neither read nor write it
     await writePolicy(await new Kvm(operator).create(POLICY_BUCKET, { history: 5 }), "acme", [{ effect: "deny", tool: "wire" }], "ops")
