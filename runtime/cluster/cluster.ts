@@ -51,7 +51,6 @@ import { CLUSTER_DEFAULTS, type Cluster, type ClusterDeps, type ClusterOptions, 
 
 export { CLUSTER_DEFAULTS }
 export type { ActorInfo, NodeMembersInfo, Cluster, ClusterDeps, ClusterOptions, ClusterView }
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): Cluster {
@@ -126,7 +125,8 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   const ownersOf = (type: string): Array<string | undefined> => {
     let a = owners.get(type)
     if (a === undefined) {
-      a = assignPartitions(membership.candidates(type))
+      // a leaving node owns nothing, even while its view still holds an older entry of its own
+      a = assignPartitions(leaving ? membership.candidates(type).filter((m) => m !== me) : membership.candidates(type))
       owners.set(type, a)
     }
     return a
@@ -385,8 +385,8 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       if (!started || leaving) return
       await mail?.stop()
       leaving = true
-      await membership.advertise({ state: "leaving" })
       owners.clear()
+      await membership.advertise({ state: "leaving" })
       await reconcile()
       const deadline = Date.now() + handoverTimeoutMs + deps.shutdownTimeoutMs
       const remaining = () => subs.size + handing.size + actors.size()
