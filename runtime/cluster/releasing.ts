@@ -21,6 +21,7 @@ export interface Releasing {
   mark(p: number, now: number): void
   /** `p` is no longer being let go of: ours again, or released. */
   drop(p: number): void
+  has(p: number): boolean
   /** Each partition being let go of, with when it was marked. */
   entries(): Array<[number, number]>
   /**
@@ -45,6 +46,7 @@ export function releasingPartitions(graceMs: number = INTEREST_GRACE_MS): Releas
       since.delete(p)
       servedAt.delete(p)
     },
+    has: (p) => since.has(p),
     entries: () => [...since],
     ready(p, now, timedOut, gaining) {
       if (timedOut) return true
