@@ -50,6 +50,7 @@ import { CLUSTER_DEFAULTS, type Cluster, type ClusterDeps, type ClusterOptions, 
 
 export { CLUSTER_DEFAULTS }
 export type { ActorInfo, NodeMembersInfo, Cluster, ClusterDeps, ClusterOptions, ClusterView }
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): Cluster {
@@ -124,8 +125,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   const ownersOf = (type: string): Array<string | undefined> => {
     let a = owners.get(type)
     if (a === undefined) {
-      // a leaving node owns nothing, even while its view still holds an older entry of its own
-      a = assignPartitions(leaving ? membership.candidates(type).filter((m) => m !== me) : membership.candidates(type))
+      a = assignPartitions(membership.candidates(type))
       owners.set(type, a)
     }
     return a

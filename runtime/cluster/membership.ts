@@ -44,7 +44,6 @@ import { confirmGone, connRefs, downedBy } from "./gone-check.ts"
 import { answerPings, ConnectionState } from "./liveness.ts"
 import { MEMBERSHIP_DEFAULTS, memberRecord, type Member, type MemberRecord, type MemberState } from "./member-record.ts"
 import { ownersAmong } from "./type-versions.ts"
-
 export { MEMBERSHIP_DEFAULTS }
 export type { Member, MemberRecord, MemberState } from "./member-record.ts"
 
@@ -330,7 +329,8 @@ export class Membership {
     const prev = this.members.get(e.key)
     // an entry from before we watched counts from when it was written (it may be a dead node's last beat)
     const lastSeen = prev || e.isUpdate ? now : Math.max(now - this.expiryMs, Math.min(now, e.created.getTime()))
-    this.members.set(e.key, { record, revision: e.revision, lastSeen })
+    // ours as we hold it now: the watch may bring back an older beat of ours, from before `advertise` changed it
+    this.members.set(e.key, { record: e.key === this.o.nodeId ? this.record() : record, revision: e.revision, lastSeen })
     this.heard.set(e.key, lastSeen)
     if (
       !prev ||
