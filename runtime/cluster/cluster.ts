@@ -385,8 +385,8 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       if (!started || leaving) return
       await mail?.stop()
       leaving = true
-      owners.clear()
       await membership.advertise({ state: "leaving" })
+      owners.clear()
       await reconcile()
       const deadline = Date.now() + handoverTimeoutMs + deps.shutdownTimeoutMs
       const remaining = () => subs.size + handing.size + actors.size()
