@@ -17,12 +17,12 @@
  * which are active, dispatch, hand-over, queued messages), never a cell or a host.
  *
  * Hand-over (join, graceful leave, SIGTERM): the gaining node subscribes first and advertises
- * the partition in its membership entry (`serving`); the losing node keeps serving until it
- * sees that (or `handoverTimeoutMs` passed), then drains its subscription (messages already
- * sent to it are still handled or forwarded), lets each actor of the partition finish what is
- * queued, checkpoints it, stops it and releases its lease. Until then the gaining node
- * forwards that actor's messages to the holder. So no ask in flight fails during a graceful
- * rebalance; an actor's messages may be reordered across the hand-over.
+ * the partition in its membership entry (`serving`); the losing node keeps serving until it has
+ * seen that for a grace (releasing.ts) or `handoverTimeoutMs` passed, then drains its
+ * subscription (messages sent to it are still handled or forwarded), lets each actor of the
+ * partition finish what is queued, checkpoints it, stops it and releases its lease. Until then
+ * the gaining node forwards that actor's messages to the holder. So no ask in flight fails
+ * during a graceful rebalance; an actor's messages may be reordered across the hand-over.
  *
  * Crash: the dead node's entry expires (membership.ts), survivors recompute ownership and
  * subscribe; the first message to one of its actors takes the lease over (its holder is no
@@ -45,6 +45,7 @@ import { createOutOfTouch, watchConnection } from "./out-of-touch.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
 import { assignPartitions } from "./rendezvous.ts"
 import { newerHolder } from "./type-versions.ts"
+import { releasingPartitions } from "./releasing.ts"
 import { clusterStores } from "./runtime-stores.ts"
 import { CLUSTER_DEFAULTS, type Cluster, type ClusterDeps, type ClusterOptions, type ClusterView, type PartitionSubscription } from "./cluster-options.ts"
 
@@ -62,7 +63,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   let guarantees: Guarantees = clusterGuarantees(shape)
 
   const subs = new Map<number, PartitionSubscription>()
-  const releasing = new Map<number, number>()
+  const releasing = releasingPartitions()
   const handing = new Set<LocalActivation>()
   const owners = new Map<string, Array<string | undefined>>()
   const other: Subscription[] = []
@@ -164,7 +165,6 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   }
 
   // --- the activation guard ----------------------------------------------------------------
-
   // one function for every lease (a closure per lease would be part of each idle actor's heap)
   const lostLease = (reason: string, a: Parameters<LeaseGuard["acquire"]>[0]) => {
     log("warn", `${a.type}/${a.id}: ${reason}; stopping this activation`)
@@ -218,14 +218,14 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
     const want = wanted()
     let gained = false
     for (const p of want) {
-      releasing.delete(p)
+      releasing.drop(p)
       if (!subs.has(p)) {
         subs.set(p, deps.subscribePartition ? deps.subscribePartition(p, (m) => actors.dispatch(m)) : nc.subscribe(partitionSubscription(p), { queue: partitionQueue(p), callback: (_e, m) => actors.dispatch(m) }))
         gained = true
       }
     }
     const now = Date.now()
-    for (const p of subs.keys()) if (!want.has(p) && !releasing.has(p)) releasing.set(p, now)
+    for (const p of subs.keys()) if (!want.has(p)) releasing.mark(p, now)
     if (gained) {
       await nc.flush().catch(() => undefined)
       await advertiseServing()
@@ -247,16 +247,16 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       const now = Date.now()
       const timedOut = now - viewChangedAt > handoverTimeoutMs
       const drains: Array<Promise<void>> = []
-      for (const [p, since] of [...releasing]) {
-        const ready = timedOut || now - since > handoverTimeoutMs || [...actors.types()].every((t) => {
-          const o = ownerFor(t, p)
-          return o === undefined || o === me || serves(o, p)
+      for (const [p, since] of releasing.entries()) {
+        const ready = releasing.ready(p, now, timedOut || now - since > handoverTimeoutMs, () => {
+          const gaining = [...actors.types()].map((t) => ownerFor(t, p)).filter((o): o is string => o !== undefined && o !== me)
+          return gaining.length === 0 ? "none" : gaining.every((o) => serves(o, p)) ? "served" : "waiting"
         })
         if (!ready) {
           pending = true
           continue
         }
-        releasing.delete(p)
+        releasing.drop(p)
         const sub = subs.get(p)
         subs.delete(p)
         if (sub) {

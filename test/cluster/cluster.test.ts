@@ -12,7 +12,9 @@ import { listActors, listNodes } from "../../runtime/cluster/inspect-client.ts"
 import { Leases, isLeaseHeldError } from "../../runtime/cluster/leases.ts"
 import { partitionOf } from "../../subjects/partition-hash.ts"
 import { startNode, type AntsNode } from "../../runtime/node/node.ts"
-import { MAIL_CONSUMER, MAIL_DEAD_STREAM, MAIL_STREAM, routeSubject } from "../../subjects/cluster.ts"
+import { Kvm } from "@nats-io/kv"
+import { INTEREST_GRACE_MS } from "../../runtime/cluster/releasing.ts"
+import { MAIL_CONSUMER, MAIL_DEAD_STREAM, MAIL_STREAM, MEMBERS_BUCKET, routeSubject } from "../../subjects/cluster.ts"
 import { PARTITIONS } from "../../subjects/grammar.ts"
 import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
@@ -81,6 +83,34 @@ describe("cluster (one process)", () => {
     } finally {
       await Promise.all([a.drain(), b.drain()])
     }
+  })
+
+  it("cluster - a losing node keeps a partition until a grace after the gaining node serves it (so its interest reaches every server first)", async () => {
+    const a = await start("ga")
+    await settled([a])
+    // the members bucket as an outsider sees it: when each node's entry first showed it serving, or no longer serving, a partition
+    const kv = await new Kvm(nc).open(MEMBERS_BUCKET)
+    const seen = new Map<string, number>()
+    const watch = await kv.watch()
+    void (async () => {
+      for await (const e of watch) {
+        if (e.operation !== "PUT") continue
+        const r = e.json<{ node: string; serving: number[] }>()
+        const at = performance.now()
+        for (const p of r.serving) if (!seen.has(`${r.node} serves ${p}`)) seen.set(`${r.node} serves ${p}`, at)
+        for (let p = 0; p < PARTITIONS; p++) if (!r.serving.includes(p) && seen.has(`${r.node} serves ${p}`) && !seen.has(`${r.node} left ${p}`)) seen.set(`${r.node} left ${p}`, at)
+      }
+    })()
+    const b = await start("gb")
+    await settled([a, b])
+    watch.stop()
+    const moved = b.cluster.partitions()
+    expect(moved.length).toBeGreaterThan(10)
+    // a's entry showed each moved partition gone no sooner than the grace after b's showed it served
+    // (both read off one watch, in the bucket's order; half the grace allows for how they arrived)
+    const gaps = moved.map((p) => seen.get(`ga left ${p}`)! - seen.get(`gb serves ${p}`)!)
+    expect(gaps.every((g) => Number.isFinite(g))).toBe(true)
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(INTEREST_GRACE_MS / 2)
   })
 
   it("cluster - a message sent to a node that does not own the actor is forwarded and answered once, by the owner", async () => {
