@@ -29,7 +29,7 @@ Options:
                        activation: actors per round; swarm: agents; failover: actors)
   --nodes <K>          node processes for swarm and failover (default 3; quick 2)
   --duration <ms>      measuring window of one round of ask, tell, pheromone deposit
-                       and reinforce (default 2000; quick 300)
+                       and reinforce (default 2000; quick 200)
   --tasks <N>          tasks per round: tasks (default 4000; quick 400), swarm
                        (default 2000; quick 120)
   --rounds <R>         baseline/ANTS alternation rounds, medians taken (default 5; quick 2)

@@ -34,7 +34,7 @@ export function rounds(ctx: ScenarioContext, full = 5, quick = 2): number {
 }
 
 /** One round's measuring window, ms (--duration: ask, tell, pheromone deposit and reinforce). */
-export function duration(ctx: ScenarioContext, full = 2000, quick = 300): number {
+export function duration(ctx: ScenarioContext, full = 2000, quick = 200): number {
   return ctx.options.durationMs ?? (ctx.quick ? quick : full)
 }
 

@@ -140,7 +140,7 @@ export const failoverScenario: Scenario = {
       let unrecovered = 0
       for (let r = 0; r < R; r++) {
         // settle: every node up and serving what it owns
-        await sleep(ctx.quick ? 1500 : 3000)
+        await sleep(ctx.quick ? 1000 : 3000)
         if (r === 0) {
           failedBefore = load.failed
           lostBefore = load.lost
@@ -185,7 +185,7 @@ export const failoverScenario: Scenario = {
       }
       // a stall is not a crash: the node holding the most actors stops for STALL_MS (SIGSTOP) and
       // goes on (SIGCONT); none of its actors may answer from another node meanwhile or after
-      await sleep(ctx.quick ? 1500 : 3000)
+      await sleep(ctx.quick ? 1000 : 3000)
       const stall = busiest(procs, ids, load)
       if (stall.actors.length > 0) {
         ctx.progress(0.97, `a ${STALL_MS} ms stall of ${stall.proc.nodeId} (${stall.actors.length} actors): none may move`)

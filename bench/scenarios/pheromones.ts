@@ -182,8 +182,11 @@ export const pheromonesScenario: Scenario = {
         const location = `bench.detect${n}`
         const base = 0.5 + si * 0.25
         ctx.progress(base, `populating ${n} trails`)
-        await populate(n, 64, (i) => ph.deposit({ type: "resource", strength: 0.5, location, id: `t${i}`, ttlMs: TTL_MS, data: { n: i } }))
-        await populate(n, 64, (i) => kv.put(`${location}.t${i}`, value))
+        // both sides at once: each is timed only after both are written
+        await Promise.all([
+          populate(n, 64, (i) => ph.deposit({ type: "resource", strength: 0.5, location, id: `t${i}`, ttlMs: TTL_MS, data: { n: i } })),
+          populate(n, 64, (i) => kv.put(`${location}.t${i}`, value)),
+        ])
         const seen = { ants: 0, watch: 0, ordered: 0, listGet: 0 }
         const det = await alternate<Float64Array | RawDetect>(
           detectRounds,

@@ -59,7 +59,7 @@ export const scaleScenario: Scenario = {
     const sleeping = active * 10
     const passivate = ctx.quick ? 500 : 20_000
     const samples = ctx.quick ? 60 : 300
-    const windowMs = ctx.options.durationMs ?? (ctx.quick ? 300 : 2_000)
+    const windowMs = ctx.options.durationMs ?? (ctx.quick ? 200 : 2_000)
     const child = spawnTs("bench/probes/scale-probe.ts", [ctx.natsUrl, String(active), String(sleeping), String(passivate), String(samples), String(windowMs)], ["--expose-gc", "--no-flush-bytecode", `--max-old-space-size=${SCALE_PROBE_HEAP_MB}`])
     // the full run: 100,000 activations at a few hundred a second, 20,000 passivations, a million KV writes
     const r = await probeResult<ProbeResult>(ctx, child, 1_500_000)
