@@ -211,7 +211,7 @@ async function rolling(p: string, from: AgentDefinition<any, any>, to: AgentDefi
     phase = "draining a"
     await a.drain()
     a = await start(`${p}-a`, [to])
-    await settleNodes([a, b])
+    await settleNodes([a, b], 15_000, false)
     await versionsSay(expected.sideBySide)
     // the node on the older version has handed every actor it ran over (or took none)
     const older = typeVersion(to) > typeVersion(from) ? b : a
