@@ -55,7 +55,15 @@ function valueOf(r: { structuredContent?: unknown; content?: unknown }): unknown
   }
 }
 
-export async function mcpTools(server: McpServerConfig, options: McpToolsOptions = {}): Promise<McpToolset> {
+/** How a server is named in errors and descriptions: its command line, or its URL. */
+const serverName = (server: McpServerConfig) => ("command" in server ? `${server.command} ${(server.args ?? []).join(" ")}`.trim() : server.url)
+
+/**
+ * Loads the MCP SDK's client (on first use: the SDK is not part of the runtime's start-up),
+ * connects to `server` and returns the connected client; a server that cannot be reached is a
+ * ToolError `unavailable`.
+ */
+export async function connectMcp(server: McpServerConfig) {
   const [{ Client }, { StdioClientTransport }, { StreamableHTTPClientTransport }] = await Promise.all([
     import("@modelcontextprotocol/sdk/client/index.js"),
     import("@modelcontextprotocol/sdk/client/stdio.js"),
@@ -66,12 +74,17 @@ export async function mcpTools(server: McpServerConfig, options: McpToolsOptions
     "command" in server
       ? new StdioClientTransport({ command: server.command, args: [...(server.args ?? [])], ...(server.env ? { env: { ...(process.env as Record<string, string>), ...server.env } } : {}), ...(server.cwd ? { cwd: server.cwd } : {}), stderr: "pipe" })
       : new StreamableHTTPClientTransport(new URL(server.url), server.headers ? { requestInit: { headers: { ...server.headers } } } : undefined)
-  const where = "command" in server ? `${server.command} ${(server.args ?? []).join(" ")}`.trim() : server.url
   try {
     await client.connect(transport)
   } catch (e) {
-    throw new ToolError("unavailable", `could not connect to the MCP server ${where}: ${(e as Error).message}`, undefined, { cause: e })
+    throw new ToolError("unavailable", `could not connect to the MCP server ${serverName(server)}: ${(e as Error).message}`, undefined, { cause: e })
   }
+  return client
+}
+
+export async function mcpTools(server: McpServerConfig, options: McpToolsOptions = {}): Promise<McpToolset> {
+  const client = await connectMcp(server)
+  const where = serverName(server)
   const listed: Array<{ name: string; description?: string; inputSchema: unknown }> = []
   for (let cursor: string | undefined, first = true; first || cursor; first = false) {
     const page = await client.listTools(cursor ? { cursor } : undefined)

@@ -11,6 +11,7 @@
  */
 import type { ToolsClient } from "./client.ts"
 import { ToolError } from "./errors.ts"
+import { connectMcp } from "./mcp-client.ts"
 import { toolNameOf } from "./json-tool.ts"
 import type { JsonSchema, ToolHead } from "./types.ts"
 
@@ -65,13 +66,7 @@ export async function registerMcpServer(
   } catch {
     throw new ToolError("invalid_message", `an MCP server is registered by its http(s) URL, got ${JSON.stringify(server.url)}`)
   }
-  const [{ Client }, { StreamableHTTPClientTransport }] = await Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/client/streamableHttp.js")])
-  const mcp = new Client({ name: "ants", version: "0.1.0" })
-  try {
-    await mcp.connect(new StreamableHTTPClientTransport(new URL(server.url), server.headers ? { requestInit: { headers: { ...server.headers } } } : undefined))
-  } catch (e) {
-    throw new ToolError("unavailable", `could not connect to the MCP server ${server.url}: ${(e as Error).message}`, undefined, { cause: e })
-  }
+  const mcp = await connectMcp(server)
   try {
     const heads: ToolHead[] = []
     for (let cursor: string | undefined, first = true; first || cursor; first = false) {
