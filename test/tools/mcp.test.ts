@@ -205,4 +205,19 @@ describe("mcp servers as agent tools", () => {
     expect(forecast.decode({ city: 7 })._tag).toBe("Left")
     expect(await forecast.run({ city: "Rome" }, ctx)).toEqual({ city: "Rome", sky: "sun", high: 4 })
   })
+
+  it("mcp tools - a server that cannot be reached is a ToolError unavailable naming it (stdio command missing, HTTP port closed)", async () => {
+    await expect(mcpTools({ command: join(ROOT, "no-such-mcp-server"), args: ["--x"] })).rejects.toMatchObject({
+      _tag: "ToolError",
+      code: "unavailable",
+      message: expect.stringContaining(`could not connect to the MCP server ${join(ROOT, "no-such-mcp-server")} --x`),
+    })
+    // a port that was free a moment ago: nothing listens there
+    const probe = createServer()
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()))
+    const port = (probe.address() as AddressInfo).port
+    await new Promise<void>((r) => probe.close(() => r()))
+    const url = `http://127.0.0.1:${port}/mcp`
+    await expect(mcpTools({ url })).rejects.toMatchObject({ _tag: "ToolError", code: "unavailable", message: expect.stringContaining(`could not connect to the MCP server ${url}`) })
+  })
 })
