@@ -74,6 +74,9 @@ describe("pheromone command", () => {
     await waitUntil(() => lines[0]?.startsWith("watching"))
     const ph = createPheromones(nc, { tenant })
     const t = await ph.deposit({ type: "coordination", location: "room", id: "probe" })
+    // the bucket keeps one value per trail: an evaporation written before the watch got to the
+    // deposit replaces it, and the watch would announce the evaporation alone (README, "watch")
+    await waitUntil(() => lines.length >= 2)
     await ph.evaporate(t.key)
     expect(await watching).toBe(0)
     expect(lines.slice(1).map((l) => l.split(" ")[0])).toEqual(["deposited", "evaporated"])
