@@ -14,8 +14,9 @@ export async function settleNodes(nodes: ReadonlyArray<AntsNode>, timeoutMs = 15
   await waitUntil(
     () => {
       if (!nodes.every((n) => n.cluster.members().join() === ids.join())) return false
-      if (everyServes && !nodes.every((n) => n.cluster.partitions().length > 0)) return false
-      const all = nodes.flatMap((n) => n.cluster.partitions())
+      const served = nodes.map((n) => n.cluster.partitions())
+      if (everyServes && served.some((p) => p.length === 0)) return false
+      const all = served.flat()
       return all.length === PARTITIONS && new Set(all).size === PARTITIONS
     },
     { timeoutMs, message: `nodes ${ids.join(", ")} settle` },
