@@ -103,9 +103,11 @@ describe("cluster (one process)", () => {
     })()
     const b = await start("gb")
     await settled([a, b])
-    watch.stop()
     const moved = b.cluster.partitions()
     expect(moved.length).toBeGreaterThan(10)
+    // the nodes settled on what they hold; this watch may still be on its way to the entries that say so
+    await waitUntil(() => moved.every((p) => seen.has(`ga left ${p}`) && seen.has(`gb serves ${p}`)), { timeoutMs: 10_000, message: "the members watch shows every moved partition served by gb and left by ga" })
+    watch.stop()
     // a's entry showed each moved partition gone no sooner than the grace after b's showed it served
     // (both read off one watch, in the bucket's order; half the grace allows for how they arrived)
     const gaps = moved.map((p) => seen.get(`ga left ${p}`)! - seen.get(`gb serves ${p}`)!)
