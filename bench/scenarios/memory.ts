@@ -8,6 +8,7 @@
  * per idle actor, <= 64 B per sleeping actor) are absolute.
  */
 import { spawnTs } from "../children.ts"
+import { heapVerdict } from "../heap-figures.ts"
 import { probeResult } from "../probe-output.ts"
 import type { Scenario } from "../types.ts"
 
@@ -20,6 +21,8 @@ interface ProbeResult {
   sleeping: number
   activeMs: number
   totalMs: number
+  heapActive: number
+  heapSleeping: number
 }
 
 export const memoryScenario: Scenario = {
@@ -31,8 +34,11 @@ export const memoryScenario: Scenario = {
     const result = await probeResult<ProbeResult>(ctx, child, 600_000)
     const note = result.gc ? undefined : "no forced collection in the probe: figures include uncollected garbage"
     const params = { actors: N, active: result.active, sleeping: result.sleeping, activateMs: result.activeMs }
-    ctx.record({ metric: "heap per idle active actor", value: result.activeBytes, unit: "bytes", better: "lower", target: "value <= 1024", headline: true, params, note })
-    ctx.record({ metric: "heap per sleeping actor", value: result.sleepingBytes, unit: "bytes", better: "lower", target: "value <= 64", headline: true, params, note })
+    const full = "`ants bench memory` (100,000 actors)"
+    const active = heapVerdict(ctx, { target: 1024, count: N, heapBytes: result.heapActive, full, note })
+    const sleeping = heapVerdict(ctx, { target: 64, count: result.sleeping, heapBytes: result.heapSleeping, full, note })
+    ctx.record({ metric: "heap per idle active actor", value: result.activeBytes, unit: "bytes", better: "lower", headline: true, params, ...active })
+    ctx.record({ metric: "heap per sleeping actor", value: result.sleepingBytes, unit: "bytes", better: "lower", headline: true, params, ...sleeping })
     if (result.active < N || result.sleeping < N) {
       ctx.log(`only ${result.active} active and ${result.sleeping} sleeping of ${N} when measured`)
     }

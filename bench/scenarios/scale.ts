@@ -16,6 +16,7 @@
  * The baselines are the same node's own figures before it was loaded, in the same run.
  */
 import { spawnTs } from "../children.ts"
+import { heapVerdict } from "../heap-figures.ts"
 import { probeResult } from "../probe-output.ts"
 import type { FigureInput, Scenario } from "../types.ts"
 
@@ -65,9 +66,14 @@ export const scaleScenario: Scenario = {
     const r = await probeResult<ProbeResult>(ctx, child, 1_500_000)
     const note = r.gc ? undefined : "no forced collection in the probe: heap figures include uncollected garbage"
     const params = { active, sleeping, passivated: r.passivated, activated: r.activated, samples, windowMs, seedMs: r.seedMs, recoverMs: r.recoverMs, totalMs: r.totalMs }
-    ctx.record({ metric: "heap per idle active actor", value: r.activeBytes, unit: "bytes", better: "lower", target: "value <= 512", headline: true, params, note })
-    ctx.record({ metric: "heap per sleeping actor (passivated here)", value: r.sleepingBytes, unit: "bytes", better: "lower", target: "value <= 64", headline: true, params: { ...params, heap: r.heap, heapParts: r.heapParts }, note })
-    ctx.record({ metric: "heap per sleeping actor (asleep in KV)", value: r.seededBytes, unit: "bytes", better: "lower", target: "value <= 64", params, note })
+    const full = "`ants bench scale` (100,000 active, 20,000 passivated, 1,000,000 in KV)"
+    const h = r.heap
+    const activeV = heapVerdict(ctx, { target: 512, count: active, heapBytes: h.active!, full, note })
+    const passivatedV = heapVerdict(ctx, { target: 64, count: r.passivated, heapBytes: h.passivated!, full, note })
+    const seededV = heapVerdict(ctx, { target: 64, count: r.seeded, heapBytes: h.seeded!, full, note })
+    ctx.record({ metric: "heap per idle active actor", value: r.activeBytes, unit: "bytes", better: "lower", headline: true, params, ...activeV })
+    ctx.record({ metric: "heap per sleeping actor (passivated here)", value: r.sleepingBytes, unit: "bytes", better: "lower", headline: true, params: { ...params, heap: r.heap, heapParts: r.heapParts }, ...passivatedV })
+    ctx.record({ metric: "heap per sleeping actor (asleep in KV)", value: r.seededBytes, unit: "bytes", better: "lower", params, ...seededV })
     const coldOf = "the first ask to an actor whose state is in KV, same node before it was loaded"
     // a figure whose every first ask failed is skipped with the reason, not recorded as a number
     const latency = (metric: string, l: Latency, p: "p50" | "p99", extra: Partial<FigureInput>) => {
