@@ -233,8 +233,10 @@ describe("lifecycle", () => {
     const spread = defineAgent({ type: "spreadpool", protocol: { Ping: { message: Empty, reply: Schema.String } }, warmPool: 12, handlers: { Ping: (_m, ctx) => ctx.self.id } })
     expect(idsToKeepAwake(spread, Date.now())).toHaveLength(12)
     const awake = (n: AntsNode) => n.stats().types.spreadpool.active + n.stats().types.spreadpool.idle
-    const a = await startNode({ agents: [spread], nats: server.url, idleAfterMs: 50, logger: quiet })
-    const b = await startNode({ agents: [spread], nats: server.url, idleAfterMs: 50, logger: quiet })
+    // fixed node ids: partition owners are the rendezvous winners over the node ids, so with ids
+    // made afresh each run the whole pool could land on one node; with these it is split every run
+    const a = await startNode({ agents: [spread], nats: server.url, idleAfterMs: 50, logger: quiet, nodeId: "spreadpool-a" })
+    const b = await startNode({ agents: [spread], nats: server.url, idleAfterMs: 50, logger: quiet, nodeId: "spreadpool-b" })
     try {
       // the pool is split between the nodes by partition owner, every actor awake once
       await waitUntil(() => awake(a) > 0 && awake(b) > 0 && awake(a) + awake(b) === 12, { timeoutMs: 20_000, message: "pool split between the nodes" })
