@@ -65,9 +65,12 @@ export async function heap(): Promise<number> {
  */
 export const lastReading = { heapUsed: 0, arrayBuffers: 0, spaces: {} as Record<string, number> }
 
+/** How closely two readings in a row must agree for the heap to count as settled (0.5%). */
+export const HEAP_SETTLED_WITHIN = 0.005
+
 /**
  * The heap once work still in flight (checkpoint writes, lease releases, lifecycle events) has
- * finished: readings 500 ms apart until two agree within 0.5% (at most `maxMs`).
+ * finished: readings 500 ms apart until two agree within HEAP_SETTLED_WITHIN (at most `maxMs`).
  */
 export async function settledHeap(maxMs = 30_000): Promise<number> {
   const deadline = Date.now() + maxMs
@@ -75,7 +78,7 @@ export async function settledHeap(maxMs = 30_000): Promise<number> {
   for (;;) {
     await sleep(500)
     const h = await heap()
-    if (Math.abs(h - prev) <= prev * 0.005 || Date.now() > deadline) return h
+    if (Math.abs(h - prev) <= prev * HEAP_SETTLED_WITHIN || Date.now() > deadline) return h
     prev = h
   }
 }
