@@ -66,6 +66,8 @@ export class TypeHost implements CellHost {
   /** Cell keys (`actorKey`) of singleton actors run by supervisor workers: never passivated. */
   readonly pinned = new Set<string>()
   readonly hints = new WakeHints() // what wakes asked of this type's actors here (keep-alive, auto-sleep)
+  /** Cells turned active since the lifecycle sweep last visited them (runtime/node/lifecycle-sweep.ts). */
+  readonly recent = new Set<ActorCell>()
   private reviveTimer: ReturnType<typeof setTimeout> | undefined
   /** Bytes of message bodies one actor may have queued. */
   readonly mailboxBytes: number
@@ -88,11 +90,10 @@ export class TypeHost implements CellHost {
     this.checkpointPolicy = definition.checkpoint ?? "after-change"
     this.passivateAfterMs = definition.passivateAfterMs ?? passivateAfterMs
     this.poolIds = new Set(warmPoolIds(definition))
-    const limits = node.limits
-    this.mailboxBytes = definition.mailboxBytes ?? limits.mailboxBytes
-    this.stateLimits = { maxBytes: Math.max(1024, limits.maxPayload - CHECKPOINT_OVERHEAD_BYTES), maxDepth: limits.maxDepth }
+    this.mailboxBytes = definition.mailboxBytes ?? node.limits.mailboxBytes
+    this.stateLimits = { maxBytes: Math.max(1024, node.limits.maxPayload - CHECKPOINT_OVERHEAD_BYTES), maxDepth: node.limits.maxDepth }
     const t = definition.handlerTimeoutMs
-    this.defaultDeadline = (typeof t === "number" ? t : t?.default) ?? limits.handlerTimeoutMs
+    this.defaultDeadline = (typeof t === "number" ? t : t?.default) ?? node.limits.handlerTimeoutMs
     this.deadlines = new Map(typeof t === "object" ? Object.entries(t.tags ?? {}) : [])
     this.pool = definition.offload ? new WorkerPool(definition.offload, (l, m) => node.log(l, m)) : undefined
     this.observeAsk = askLatencyObserver(node.askLatency, definition.type)
@@ -131,22 +132,17 @@ export class TypeHost implements CellHost {
     await this.node.scopes?.open(cell.tenant)
     // the lease first: a node that cannot have the actor must not even read its state
     const tookOver = this.node.guard ? await this.node.guard.acquire(cell) : false
-    if (this.checkpointPolicy !== "never") {
-      // after a lease takeover the previous holder may only be stalled: fence it out by rewriting the state now
-      const cp = tookOver
-        ? await this.store.takeOver(cell, () => this.definition.initialState({ tenant: cell.tenant, id: cell.id }))
-        : await this.store.load(cell)
-      if (cp !== undefined) {
-        // state written by an older version of the type is migrated (and stored); a newer one is refused
-        const m = await migrateOnActivation(this.definition, this.store, cell, cp, this.node.id)
-        cell.state = m.state
-        cell.checkpoints.restored(m.revision, JSON.stringify(m.state ?? null))
-        cell.restoreAccounting(cp.acct, Date.now())
-      } else {
-        cell.state = this.definition.initialState({ tenant: cell.tenant, id: cell.id })
-      }
+    const initial = () => this.definition.initialState({ tenant: cell.tenant, id: cell.id })
+    // after a lease takeover the previous holder may only be stalled: fence it out by rewriting the state now
+    const cp = this.checkpointPolicy === "never" ? undefined : tookOver ? await this.store.takeOver(cell, initial) : await this.store.load(cell)
+    if (cp !== undefined) {
+      // state written by an older version of the type is migrated (and stored); a newer one is refused
+      const m = await migrateOnActivation(this.definition, this.store, cell, cp, this.node.id)
+      cell.state = m.state
+      cell.checkpoints.restored(m.revision, JSON.stringify(m.state ?? null))
+      cell.restoreAccounting(cp.acct, Date.now())
     } else {
-      cell.state = this.definition.initialState({ tenant: cell.tenant, id: cell.id })
+      cell.state = initial()
     }
     if (this.definition.onActivate) await this.definition.onActivate(cell.context() as ActorContext<any>)
   }
@@ -322,6 +318,7 @@ export class TypeHost implements CellHost {
   /** Publishes a transition. `sleptHere`: a wake of an actor that passivated on this node. */
   transition(a: ActorAddress, from: LifecycleState | "stopped", to: LifecycleState, reason?: string, sleptHere?: boolean): void {
     if (from === "stopped") return
+    if (to === "active" && a instanceof ActorCell) this.recent.add(a)
     this.publish(lifecycleSubject(a), { from, to, node: this.node.id, at: new Date().toISOString(), ...(reason ? { reason } : {}) })
     this.node.transitioned?.(a, from, to, reason, sleptHere)
   }

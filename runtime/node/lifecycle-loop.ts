@@ -6,7 +6,9 @@
  *   are not active there (after a stop by a supervisor, a type revived or reset, a partition
  *   gained, a business-hours window opening), at most one attempt a second per actor.
  * - Sleep: an actor idle for its type's `passivateAfterMs` passivates unless its tier, pool,
- *   window or a wake's keep-alive holds it; a schedule's auto-sleep passivates it earlier.
+ *   window or a wake's keep-alive holds it; a schedule's auto-sleep passivates it earlier. The
+ *   sweep visits the actors at work on every tick and the others a slice at a time
+ *   (runtime/node/lifecycle-sweep.ts).
  * - Schedules fire on the same tick (runtime/actor/schedules.ts), and the wakes at start.
  *
  * Calendar decisions (business-hours windows, cron firings, missed firings) read the node's
@@ -22,6 +24,7 @@ import type { AgentDefinition } from "../agent/define-agent.ts"
 import { idsToKeepAwake, idsToWakeAtStart } from "../actor/lifecycle-policy.ts"
 import { startSchedules, systemClock, type Clock } from "../actor/schedules.ts"
 import type { TypeHost } from "../actor/type-host.ts"
+import { lifecycleSweep } from "./lifecycle-sweep.ts"
 import type { Logger } from "./options.ts"
 
 export interface LifecycleLoopDeps {
@@ -69,25 +72,6 @@ export async function startLifecycleLoop(d: LifecycleLoopDeps): Promise<{ stop()
       }
     }
   }
-  const sweep = (real: number, calendar: number) => {
-    for (const host of hosts.values()) {
-      for (const cell of host.cells.values()) {
-        if (cell.busy) continue
-        // a run of its mailbox ended since the last sweep: it was at work until about now
-        cell.stampActivity(real)
-        if (cell.status === "active" && real - cell.lastActivity >= d.idleAfterMs) {
-          cell.status = "idle"
-          host.transition(cell, "active", "idle")
-        }
-        if (cell.status !== "idle") continue
-        const due = real - cell.lastActivity >= host.passivateAfterMs || host.hints.sleepDue(cell.key, real)
-        if (due && host.mayPassivate(cell, real, calendar)) {
-          void host.passivate(cell).catch((e) => log("warn", `passivation of ${host.definition.type}/${cell.id} failed: ${(e as Error).message}`))
-        }
-      }
-    }
-  }
-
   const wake = (type: string, actorId: string, tenant = DEFAULT_TENANT) => {
     try {
       nc.publish(agentSubject({ tenant, type, id: actorId, tag: "_Wake" }))
@@ -105,11 +89,16 @@ export async function startLifecycleLoop(d: LifecycleLoopDeps): Promise<{ stop()
       ).catch(() => undefined),
   })
   const tick = Math.max(20, Math.min(1000, Math.floor(Math.min(d.idleAfterMs, d.passivateAfterMs) / 2)))
+  const sweep = lifecycleSweep({
+    idleAfterMs: d.idleAfterMs,
+    tickMs: tick,
+    failed: (host, cell, e) => log("warn", `passivation of ${host.definition.type}/${cell.id} failed: ${(e as Error).message}`),
+  })
   const sweeper = setInterval(() => {
     const real = Date.now()
     const calendar = clock.now()
     keepAwake(real, calendar)
-    sweep(real, calendar)
+    sweep(hosts.values(), real, calendar)
     if (d.accepting()) void schedules.tick(calendar)
   }, tick)
   sweeper.unref()
