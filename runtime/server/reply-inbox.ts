@@ -26,6 +26,7 @@ import { createInbox, errors } from "@nats-io/nats-core"
 const SWEEP_MS = 100
 
 interface Pending {
+  readonly seq: number
   readonly subject: string
   readonly resolve: (m: Msg) => void
   readonly reject: (e: Error) => void
@@ -33,7 +34,14 @@ interface Pending {
 }
 
 class ReplyInbox {
-  private readonly pending = new Map<string, Pending>()
+  /**
+   * Waiting requests by their sequence number, in a table of a power-of-two size indexed by its low
+   * bits (grown when a slot is still taken). Not a Map: deleting and adding entries at this rate
+   * rehashed it every few hundred requests, and a rehashed table that had reached old space kept
+   * its successor, and what that held, alive through young-generation collections.
+   */
+  private slots: Array<Pending | undefined> = new Array(64).fill(undefined)
+  private size = 0
   private readonly base: string
   private readonly sub: Subscription
   private seq = 0
@@ -56,38 +64,61 @@ class ReplyInbox {
     for await (const s of this.nc.status()) {
       if (this.dead) return
       if (s.type !== "error" || !(s.error instanceof errors.PermissionViolationError) || s.error.operation !== "publish") continue
-      for (const [token, p] of this.pending) {
+      for (const p of this.waiting()) {
         if (p.subject !== s.error.subject) continue
-        this.pending.delete(token)
+        this.remove(p)
         p.reject(s.error)
       }
     }
   }
 
   request(subject: string, body: string | Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
-    const token = (this.seq++).toString(36)
+    const seq = this.seq++
+    const token = seq.toString(36)
     return new Promise<Msg>((resolve, reject) => {
-      this.pending.set(token, { subject, resolve, reject, until: Date.now() + timeoutMs })
+      const p: Pending = { seq, subject, resolve, reject, until: Date.now() + timeoutMs }
+      this.add(p)
       this.arm()
       try {
         this.nc.publish(subject, body, headers ? { reply: this.base + token, headers } : { reply: this.base + token })
       } catch (e) {
-        this.pending.delete(token)
+        this.remove(p)
         reject(e as Error)
       }
     })
+  }
+
+  private add(p: Pending): void {
+    while (this.slots[p.seq & (this.slots.length - 1)] !== undefined) {
+      const grown: Array<Pending | undefined> = new Array(this.slots.length * 2).fill(undefined)
+      for (const q of this.waiting()) grown[q.seq & (grown.length - 1)] = q
+      this.slots = grown
+    }
+    this.slots[p.seq & (this.slots.length - 1)] = p
+    this.size++
+  }
+
+  private remove(p: Pending): void {
+    const i = p.seq & (this.slots.length - 1)
+    if (this.slots[i] !== p) return
+    this.slots[i] = undefined
+    this.size--
+  }
+
+  private *waiting(): Generator<Pending> {
+    for (const p of this.slots) if (p !== undefined) yield p
   }
 
   private arm(): void {
     if (this.sweep) return
     this.sweep = setInterval(() => {
       const now = Date.now()
-      for (const [token, p] of this.pending) {
+      for (const p of [...this.waiting()]) {
         if (p.until > now) continue
-        this.pending.delete(token)
+        this.remove(p)
         p.reject(new errors.TimeoutError())
       }
-      if (this.pending.size === 0) this.disarm()
+      if (this.size === 0) this.disarm()
     }, SWEEP_MS)
     this.sweep.unref?.()
   }
@@ -98,10 +129,10 @@ class ReplyInbox {
   }
 
   private deliver(m: Msg): void {
-    const token = m.subject.slice(this.base.length)
-    const p = this.pending.get(token)
-    if (p === undefined) return // late: its request timed out
-    this.pending.delete(token)
+    const seq = parseInt(m.subject.slice(this.base.length), 36)
+    const p = this.slots[seq & (this.slots.length - 1)]
+    if (p === undefined || p.seq !== seq) return // late: its request timed out
+    this.remove(p)
     if (m.data.length === 0 && m.headers?.code === 503) {
       p.reject(new errors.RequestError(`no responders: '${p.subject}'`, { cause: new errors.NoRespondersError(p.subject) }))
     } else p.resolve(m)
@@ -113,8 +144,10 @@ class ReplyInbox {
     this.forget()
     this.sub.unsubscribe()
     this.disarm()
-    for (const p of this.pending.values()) p.reject(e)
-    this.pending.clear()
+    const all = [...this.waiting()]
+    this.slots = new Array(64).fill(undefined)
+    this.size = 0
+    for (const p of all) p.reject(e)
   }
 }
 
