@@ -24,6 +24,8 @@ import { createInbox, errors } from "@nats-io/nats-core"
 
 /** How often waiting requests are checked against their deadlines. */
 const SWEEP_MS = 100
+/** The waiting requests' table at first (it doubles when over half full). */
+const SLOTS_AT_FIRST = 64
 
 interface Pending {
   readonly seq: number
@@ -36,12 +38,15 @@ interface Pending {
 class ReplyInbox {
   /**
    * Waiting requests by their sequence number, in a table of a power-of-two size indexed by its low
-   * bits (grown when a slot is still taken). Not a Map: deleting and adding entries at this rate
-   * rehashed it every few hundred requests, and a rehashed table that had reached old space kept
-   * its successor, and what that held, alive through young-generation collections.
+   * bits, doubled when over half full. A request still waiting when its slot comes round again (a
+   * long timeout) moves to `overflow`, so one slow request never grows the table. Not a Map alone:
+   * deleting and adding entries at tens of thousands a second rehashed it again and again, and a
+   * rehashed table that had reached old space kept its successor, and what that held, alive
+   * through young-generation collections (bench/README.md).
    */
-  private slots: Array<Pending | undefined> = new Array(64).fill(undefined)
-  private size = 0
+  private slots: Array<Pending | undefined> = new Array(SLOTS_AT_FIRST).fill(undefined)
+  private inSlots = 0
+  private readonly overflow = new Map<number, Pending>()
   private readonly base: string
   private readonly sub: Subscription
   private seq = 0
@@ -89,24 +94,43 @@ class ReplyInbox {
   }
 
   private add(p: Pending): void {
-    while (this.slots[p.seq & (this.slots.length - 1)] !== undefined) {
+    if ((this.inSlots + 1) * 2 > this.slots.length) {
+      // entries of the smaller table have distinct low bits: they keep distinct slots in the larger one
       const grown: Array<Pending | undefined> = new Array(this.slots.length * 2).fill(undefined)
-      for (const q of this.waiting()) grown[q.seq & (grown.length - 1)] = q
+      for (const q of this.slots) if (q !== undefined) grown[q.seq & (grown.length - 1)] = q
       this.slots = grown
     }
-    this.slots[p.seq & (this.slots.length - 1)] = p
-    this.size++
+    const i = p.seq & (this.slots.length - 1)
+    const taken = this.slots[i]
+    if (taken !== undefined) {
+      this.overflow.set(taken.seq, taken)
+      this.inSlots--
+    }
+    this.slots[i] = p
+    this.inSlots++
+  }
+
+  private find(seq: number): Pending | undefined {
+    const p = this.slots[seq & (this.slots.length - 1)]
+    if (p !== undefined && p.seq === seq) return p
+    return this.overflow.size === 0 ? undefined : this.overflow.get(seq)
   }
 
   private remove(p: Pending): void {
     const i = p.seq & (this.slots.length - 1)
-    if (this.slots[i] !== p) return
-    this.slots[i] = undefined
-    this.size--
+    if (this.slots[i] === p) {
+      this.slots[i] = undefined
+      this.inSlots--
+    } else this.overflow.delete(p.seq)
+  }
+
+  private get size(): number {
+    return this.inSlots + this.overflow.size
   }
 
   private *waiting(): Generator<Pending> {
     for (const p of this.slots) if (p !== undefined) yield p
+    yield* this.overflow.values()
   }
 
   private arm(): void {
@@ -129,9 +153,8 @@ class ReplyInbox {
   }
 
   private deliver(m: Msg): void {
-    const seq = parseInt(m.subject.slice(this.base.length), 36)
-    const p = this.slots[seq & (this.slots.length - 1)]
-    if (p === undefined || p.seq !== seq) return // late: its request timed out
+    const p = this.find(parseInt(m.subject.slice(this.base.length), 36))
+    if (p === undefined) return // late: its request timed out
     this.remove(p)
     if (m.data.length === 0 && m.headers?.code === 503) {
       p.reject(new errors.RequestError(`no responders: '${p.subject}'`, { cause: new errors.NoRespondersError(p.subject) }))
@@ -145,8 +168,9 @@ class ReplyInbox {
     this.sub.unsubscribe()
     this.disarm()
     const all = [...this.waiting()]
-    this.slots = new Array(64).fill(undefined)
-    this.size = 0
+    this.slots = new Array(SLOTS_AT_FIRST).fill(undefined)
+    this.inSlots = 0
+    this.overflow.clear()
     for (const p of all) p.reject(e)
   }
 }

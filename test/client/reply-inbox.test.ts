@@ -43,16 +43,20 @@ describe("reply inbox", () => {
     expect(replies[0].subject.startsWith("_INBOX_acme.")).toBe(true)
   })
 
-  it("reply inbox - a request still waiting while hundreds more come and go keeps its place, and each gets its own reply", async () => {
-    // the waiting requests sit in a table indexed by the low bits of their number: a slot still
-    // taken when its number comes round again grows the table (64 slots at first)
+  it("reply inbox - a request still waiting while 900 more come and go keeps its place, and each gets its own reply", async () => {
+    // the waiting requests sit in a table indexed by the low bits of their number (64 slots at
+    // first): one still waiting when its slot comes round again is moved aside, not overwritten
     const silent = await connect({ servers: server.url, ...auth.as("node") })
     let late: ((body: string) => void) | undefined
     try {
-      silent.subscribe(topicSubject("acme", "late"), { callback: (_e, m) => (late = (b) => void m.respond(enc.encode(b))) })
+      silent.subscribe(topicSubject("acme", "late"), {
+        callback: (_e, m) => {
+          late = (b) => void m.respond(enc.encode(b))
+        },
+      })
       await silent.flush()
       const waiting = requestReply(acme, topicSubject("acme", "late"), enc.encode("x"), 10_000)
-      for (let round = 0; round < 3; round++) {
+      for (let round = 0; round < 6; round++) {
         const replies = await Promise.all(Array.from({ length: 150 }, (_, i) => requestReply(acme, topicSubject("acme", "echo"), enc.encode(`r${round}.${i}`), 5_000)))
         expect(replies.map((r) => dec.decode(r.data))).toEqual(Array.from({ length: 150 }, (_, i) => `r${round}.${i}!`))
       }
