@@ -82,7 +82,8 @@ export function lifecycleSweep(o: SweepOptions): (hosts: Iterable<SweptHost>, re
     for (const host of hosts) {
       for (const cell of host.recent) {
         visit(host, cell, real, calendar)
-        if (cell.status !== "active" || host.cells.get(cell.key) !== cell) host.recent.delete(cell)
+        // a cell leaving its host is marked stopped first: the status alone says it is done here
+        if (cell.status !== "active") host.recent.delete(cell)
       }
       slice(host, real, calendar)
     }
