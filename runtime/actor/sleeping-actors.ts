@@ -1,3 +1,4 @@
+import { parseActorKey } from "../../subjects/inbound.ts"
 import { KeyArenaSet } from "./key-arena-set.ts"
 
 /**
@@ -24,6 +25,24 @@ export class SleepingActors {
 
   [Symbol.iterator](): IterableIterator<string> {
     return this.keys.values()
+  }
+
+  /** The tenant and id of every actor held. */
+  *actors(): Generator<{ readonly tenant: string; readonly id: string }> {
+    for (const key of this.keys.values()) yield parseActorKey(key)
+  }
+
+  /** Removes the actors for which `keep(id)` is false, telling `dropped` of each; returns how many. */
+  forget(keep: (id: string) => boolean, dropped: (a: { readonly tenant: string; readonly id: string }) => void): number {
+    let n = 0
+    for (const key of this.keys.values()) {
+      const a = parseActorKey(key)
+      if (keep(a.id)) continue
+      this.delete(key)
+      dropped(a)
+      n++
+    }
+    return n
   }
 
   /** Books the sleep of every actor held up to `now` (before one is added or removed). */

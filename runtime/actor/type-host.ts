@@ -12,7 +12,7 @@ import { ActorCell } from "./cell.ts"
 import type { Envelope } from "./mailbox.ts"
 import { WorkerPool } from "../cpu/worker-pool.ts"
 import type { StateLimits } from "../limits/state-check.ts"
-import { actorKey, parseActorKey } from "../../subjects/inbound.ts"
+import { actorKey } from "../../subjects/inbound.ts"
 import { askLatencyObserver } from "../observability/collected-metric.ts"
 import { endSpan } from "../observability/tracing.ts"
 /** Bytes a checkpoint adds around the state (`{"v":1,"state":…,"at":…,"node":…,"acct":{…}}`), with room to spare. */
@@ -36,12 +36,6 @@ export type { HostNode, TypeStats }
 
 export class TypeHost implements CellHost {
   readonly cells = new Map<string, ActorCell>()
-  /**
-   * Actors of this type that passivated on this node. An entry goes when the actor wakes here, or
-   * when its partition moves to another node (`forgetSleeping`), so it holds only this node's
-   * sleeping actors.
-   */
-  readonly sleeping: SleepingActors
   readonly compiled: ReadonlyMap<string, CompiledTag>
   readonly stats: TypeStats = {
     activations: 0,
@@ -57,6 +51,8 @@ export class TypeHost implements CellHost {
     timeouts: 0,
     stateRefusals: 0,
   }
+  /** Actors of this type asleep on this node: one goes when it wakes here or its partition moves (`forgetSleeping`). */
+  readonly sleeping = new SleepingActors(this.stats)
   /** Set when the type's supervisor gave up: the type answers `unavailable` with this reason. */
   unavailable: string | undefined
   readonly checkpointPolicy: CheckpointPolicy
@@ -69,6 +65,7 @@ export class TypeHost implements CellHost {
   /** Cells turned active since the lifecycle sweep last visited them (runtime/node/lifecycle-sweep.ts). */
   readonly recent = new Set<ActorCell>()
   private reviveTimer: ReturnType<typeof setTimeout> | undefined
+  private readonly passivations = new WeakMap<ActorCell, Promise<void>>()
   /** Bytes of message bodies one actor may have queued. */
   readonly mailboxBytes: number
   /** The worker threads of an offloaded type (runtime/cpu/worker-pool.ts). */
@@ -86,7 +83,6 @@ export class TypeHost implements CellHost {
     passivateAfterMs: number,
   ) {
     this.compiled = definition.protocol.compiled
-    this.sleeping = new SleepingActors(this.stats)
     this.checkpointPolicy = definition.checkpoint ?? "after-change"
     this.passivateAfterMs = definition.passivateAfterMs ?? passivateAfterMs
     this.poolIds = new Set(warmPoolIds(definition))
@@ -193,8 +189,22 @@ export class TypeHost implements CellHost {
     this.transition(cell, from, "cold", reason)
   }
 
-  /** Checkpoints, runs onPassivate and drops the cell (idle → sleeping). */
-  async passivate(cell: ActorCell): Promise<void> {
+  /**
+   * Checkpoints, runs onPassivate and drops the cell (idle → sleeping). One passivation at a time
+   * per actor, whoever asks (the lifecycle sweep, the pool keeper): a call while one runs gets its promise.
+   */
+  passivate(cell: ActorCell): Promise<void> {
+    let p = this.passivations.get(cell)
+    if (p === undefined) this.passivations.set(cell, (p = this.sleep(cell).finally(() => this.passivations.delete(cell))))
+    return p
+  }
+
+  /** Whether a passivation of `cell` has started and not yet settled. */
+  passivating(cell: ActorCell): boolean {
+    return this.passivations.has(cell)
+  }
+
+  private async sleep(cell: ActorCell): Promise<void> {
     if (cell.busy || cell.status !== "idle") return
     if (this.definition.onPassivate) {
       try {
@@ -219,27 +229,18 @@ export class TypeHost implements CellHost {
   }
 
   /** The tenant and id of every actor of this type asleep here. */
-  *sleepingActors(): Generator<{ readonly tenant: string; readonly id: string }> {
-    for (const key of this.sleeping) yield parseActorKey(key)
+  sleepingActors(): Iterable<{ readonly tenant: string; readonly id: string }> {
+    return this.sleeping.actors()
   }
 
   /**
    * Forgets the sleeping actors for which `keep(id)` is false (their partition moved to another
-   * node, which wakes them from now on). Their sleep until now is booked here, so this node's
-   * `sleepingMs` stays what its actors slept while they were its own; the new holder books the
-   * actor's own accounting from its checkpoint when it wakes it. Returns how many were dropped.
+   * node, which wakes them from now on; their sleep until now stays booked here, and the new
+   * holder books the actor's own accounting from its checkpoint). Returns how many were dropped.
    */
   forgetSleeping(keep: (id: string) => boolean): number {
-    let dropped = 0
-    for (const key of this.sleeping) {
-      const a = parseActorKey(key)
-      if (keep(a.id)) continue
-      this.sleeping.delete(key)
-      // not published (the actor did not change), but its sleep is no longer booked here
-      this.node.transitioned?.({ tenant: a.tenant, type: this.definition.type, id: a.id }, "sleeping", "cold", "moved", true)
-      dropped++
-    }
-    return dropped
+    // not published (the actor did not change), but its sleep is no longer booked here
+    return this.sleeping.forget(keep, (a) => this.node.transitioned?.({ ...a, type: this.definition.type }, "sleeping", "cold", "moved", true))
   }
 
   supervise(cell: ActorCell, tag: string, error: unknown): void {

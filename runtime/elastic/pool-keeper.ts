@@ -86,7 +86,7 @@ export function createPoolKeeper(d: PoolKeeperDeps) {
             keys.delete(key)
             continue
           }
-          if (!cell.busy && cell.status === "idle" && host.mayPassivate(cell, now)) {
+          if (!cell.busy && cell.status === "idle" && !host.passivating(cell) && host.mayPassivate(cell, now)) {
             keys.delete(key)
             void host.passivate(cell).catch((e) => d.log("warn", `passivation of released pool member ${type}/${cell.id} failed: ${(e as Error).message}`))
           }

@@ -23,7 +23,7 @@ export const SWEEP_SLICE_MIN = 2048
 export const SWEEP_CYCLE_MAX_MS = 10_000
 
 /** What the sweep needs of a type host. */
-export type SweptHost = Pick<TypeHost, "cells" | "recent" | "passivateAfterMs" | "transition" | "mayPassivate" | "passivate" | "hints" | "definition">
+export type SweptHost = Pick<TypeHost, "cells" | "recent" | "passivateAfterMs" | "transition" | "mayPassivate" | "passivate" | "passivating" | "hints" | "definition">
 
 export interface SweepOptions {
   readonly idleAfterMs: number
@@ -34,9 +34,6 @@ export interface SweepOptions {
 
 /** The sweep, called once a tick with the system clock (`real`) and the node's clock (`calendar`). */
 export function lifecycleSweep(o: SweepOptions): (hosts: Iterable<SweptHost>, real: number, calendar: number) => void {
-  /** Passivations started and not yet settled: one at a time per actor, however often it is visited. */
-  const passivating = new WeakSet<ActorCell>()
-
   const visit = (host: SweptHost, cell: ActorCell, real: number, calendar: number): void => {
     if (cell.busy) return
     // a run of its mailbox ended since the last visit: it was at work until about now
@@ -47,12 +44,9 @@ export function lifecycleSweep(o: SweepOptions): (hosts: Iterable<SweptHost>, re
     }
     if (cell.status !== "idle") return
     const due = real - cell.lastActivity >= host.passivateAfterMs || host.hints.sleepDue(cell.key, real)
-    if (!due || passivating.has(cell) || !host.mayPassivate(cell, real, calendar)) return
-    passivating.add(cell)
-    void host
-      .passivate(cell)
-      .catch((e: unknown) => o.failed(host, cell, e))
-      .finally(() => passivating.delete(cell))
+    // one passivation at a time per actor (the host's guard): a visit while one runs starts none and is not told of its failure again
+    if (!due || host.passivating(cell) || !host.mayPassivate(cell, real, calendar)) return
+    host.passivate(cell).catch((e: unknown) => o.failed(host, cell, e))
   }
 
   /** Each large type's pass over its actors in progress: where it is and how many it visits a tick. */

@@ -25,6 +25,7 @@ function fakeHost(passivateAfterMs: number) {
   const visited = new Set<string>()
   const passivations: string[] = []
   const transitions: string[] = []
+  const inFlight = new Set<FakeCell>()
   let settle: "now" | "never" = "now"
   const host = {
     definition: { type: "t" },
@@ -41,9 +42,13 @@ function fakeHost(passivateAfterMs: number) {
       transitions.push(`${cell.id} ${from}>${to}`)
     },
     mayPassivate: () => true,
+    // the host's guard (TypeHost.passivate): a passivation that has not settled is in flight
+    passivating: (cell: FakeCell) => inFlight.has(cell),
     passivate(cell: FakeCell): Promise<void> {
       passivations.push(cell.id)
+      inFlight.add(cell)
       if (settle === "never") return new Promise(() => undefined)
+      inFlight.delete(cell)
       cell.status = "stopped"
       cells.delete(cell.key)
       return Promise.resolve()
@@ -112,7 +117,7 @@ describe("lifecycle sweep", () => {
     expect(f.passivations.length).toBe(SWEEP_SLICE_MIN)
   })
 
-  it("starts one passivation at a time per actor, however often the actor is visited", () => {
+  it("starts no passivation of an actor whose passivation is still in flight, however often it is visited", () => {
     const f = fakeHost(200)
     f.hang()
     f.add("slow", "idle", NOW - 1_000)
