@@ -9,6 +9,7 @@ import { encodeError, encodeOk, type ErrorCode, type LifecycleState } from "../.
 import { lifecycleSubject, supervisorSubject, type ActorAddress } from "../../subjects/grammar.ts"
 import type { ActorContext } from "../agent/actor-context.ts"
 import { ActorCell } from "./cell.ts"
+import { ActorCells } from "./actor-cells.ts"
 import type { Envelope } from "./mailbox.ts"
 import { WorkerPool } from "../cpu/worker-pool.ts"
 import type { StateLimits } from "../limits/state-check.ts"
@@ -35,7 +36,7 @@ const encoder = new TextEncoder()
 export type { HostNode, TypeStats }
 
 export class TypeHost implements CellHost {
-  readonly cells = new Map<string, ActorCell>()
+  readonly cells = new ActorCells()
   readonly compiled: ReadonlyMap<string, CompiledTag>
   readonly stats: TypeStats = {
     activations: 0,
@@ -62,7 +63,7 @@ export class TypeHost implements CellHost {
   /** Cell keys (`actorKey`) of singleton actors run by supervisor workers: never passivated. */
   readonly pinned = new Set<string>()
   readonly hints = new WakeHints() // what wakes asked of this type's actors here (keep-alive, auto-sleep)
-  /** Cells turned active since the lifecycle sweep last visited them (runtime/node/lifecycle-sweep.ts). */
+  /** Cells activated or turned active since the lifecycle sweep last found them idle (runtime/node/lifecycle-sweep.ts); the load reporter reads their mail. */
   readonly recent = new Set<ActorCell>()
   private reviveTimer: ReturnType<typeof setTimeout> | undefined
   private readonly passivations = new WeakMap<ActorCell, Promise<void>>()
@@ -115,6 +116,7 @@ export class TypeHost implements CellHost {
     if (cell === undefined) {
       // kept while the actor is active or asleep here: flat strings (limits/compact-fields.ts)
       this.cells.set((key = flatString(key)), (cell = new ActorCell(this, sharedName(tenant), flatString(id), key)))
+      this.recent.add(cell)
       this.stats.activations++
       const slept = this.sleeping.delete(key)
       cell.activate(slept ? "sleeping" : "cold")

@@ -52,15 +52,20 @@ export interface LoadReporter {
   stop(): void
 }
 
-/** The load of every type hosted on a node, per tenant that has active actors of it. */
-export function typeLoads(hosts: ReadonlyMap<string, Pick<TypeHost, "cells" | "definition" | "mailboxCapacity">>): LoadSample[] {
+/**
+ * The load of every type hosted on a node, per tenant that has live actors of it. Its cost follows
+ * the actors at work, not the actors held: the counts per tenant are kept as cells come and go
+ * (runtime/actor/actor-cells.ts), and only the host's `recent` cells (activated or active since the
+ * lifecycle sweep last found them idle) can be busy or have mail.
+ */
+export function typeLoads(hosts: ReadonlyMap<string, Pick<TypeHost, "cells" | "recent" | "definition">>): LoadSample[] {
   const out: LoadSample[] = []
   for (const host of hosts.values()) {
     const per = new Map<string, { actors: number; busy: number; queued: number }>()
-    for (const cell of host.cells.values()) {
-      let t = per.get(cell.tenant)
-      if (!t) per.set(cell.tenant, (t = { actors: 0, busy: 0, queued: 0 }))
-      t.actors++
+    for (const [tenant, actors] of host.cells.perTenant) per.set(tenant, { actors, busy: 0, queued: 0 })
+    for (const cell of host.recent) {
+      const t = cell.status === "stopped" ? undefined : per.get(cell.tenant)
+      if (t === undefined) continue
       if (cell.busy) t.busy++
       t.queued += cell.queued
     }

@@ -2,9 +2,9 @@
  * The lifecycle loop's sweep (runtime/node/lifecycle-loop.ts): which actors go idle and which
  * passivate, at a cost per tick that follows the actors at work, not the actors a node holds.
  *
- * - Every tick, the actors that turned active since the sweep last found them otherwise (each
- *   type host's `recent` set, filled by its transitions): the end of their last turn stamped,
- *   and flipped to idle `idleAfterMs` after it.
+ * - Every tick, the actors activated or turned active since the sweep last found them idle (each
+ *   type host's `recent` set, filled by its activations and transitions): the end of their last
+ *   turn stamped, and flipped to idle `idleAfterMs` after it.
  * - Every tick, a slice of each type's actors, whatever their state, so that each is visited at
  *   least once per cycle: a tenth of the type's `passivateAfterMs`, between one tick and
  *   `SWEEP_CYCLE_MAX_MS`. An idle actor passivates at most one cycle after it is due (a keep-alive
@@ -77,7 +77,7 @@ export function lifecycleSweep(o: SweepOptions): (hosts: Iterable<SweptHost>, re
       for (const cell of host.recent) {
         visit(host, cell, real, calendar)
         // a cell leaving its host is marked stopped first: the status alone says it is done here
-        if (cell.status !== "active") host.recent.delete(cell)
+        if (cell.status === "idle" || cell.status === "stopped") host.recent.delete(cell)
       }
       slice(host, real, calendar)
     }
