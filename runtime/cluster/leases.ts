@@ -47,7 +47,7 @@ import { leasesChangedSince, leaseRecordOf, StreamMarks, type LeaseRecord } from
 import type { ActorAddress } from "../../subjects/grammar.ts"
 import { openBucket } from "./kv-buckets.ts"
 import { createLease, markLeaseReleased, removeLeaseMessage } from "./lease-writes.ts"
-import { CLOCK_BASE, sinceClockBase } from "../limits/compact-fields.ts"
+import { sinceClockBase } from "../limits/compact-fields.ts"
 import { HeldLeases, type LeaseHolder, type LostLease } from "./held-leases.ts"
 
 export type { LeaseHolder, LostLease } from "./held-leases.ts"
@@ -374,7 +374,8 @@ export class Leases {
     this.refreshing = true
     try {
       const now = Date.now()
-      const due = [...this.held.values()].filter((h) => now - CLOCK_BASE - (h.leaseRefreshedMs ?? 0) > this.ttlMs / 3)
+      // oldest first, stopping at the first lease not due (held-leases.ts): a cost that follows the due ones
+      const due = this.held.due(sinceClockBase(now - this.ttlMs / 3) - 1)
       const body = encoder.encode(JSON.stringify({ node: this.o.nodeId, incarnation: this.o.incarnation, at: new Date().toISOString() } satisfies LeaseRecord))
       for (let i = 0; i < due.length && !this.stopped; i += REFRESH_BATCH) {
         await Promise.all(due.slice(i, i + REFRESH_BATCH).map((h) => this.refresh(h, body)))
@@ -392,8 +393,7 @@ export class Leases {
       // released meanwhile (its release removes the message at the revision it read then): the
       // refreshed lease is this node's still and must go too
       if (!this.held.holds(h)) return void this.deleteHeld(h, revision)
-      h.leaseRevision = revision
-      h.leaseRefreshedMs = sinceClockBase(Date.now())
+      this.held.refreshed(h, revision)
       this.marks.saw(revision)
     } catch (e) {
       if (!isWrongLastSequence(e)) return
