@@ -46,7 +46,7 @@ export function lifecycleSweep(o: SweepOptions): (hosts: Iterable<SweptHost>, re
     const due = real - cell.lastActivity >= host.passivateAfterMs || host.hints.sleepDue(cell.key, real)
     // one passivation at a time per actor (the host's guard): a visit while one runs starts none and is not told of its failure again
     if (!due || host.passivating(cell) || !host.mayPassivate(cell, real, calendar)) return
-    host.passivate(cell).catch((e: unknown) => o.failed(host, cell, e))
+    void host.passivate(cell).catch((e: unknown) => o.failed(host, cell, e))
   }
 
   /** Each large type's pass over its actors in progress: where it is and how many it visits a tick. */
