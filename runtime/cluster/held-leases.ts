@@ -61,12 +61,8 @@ export class HeldLeases {
   add(a: LeaseHolder, revision: number, lost: LostLease): void {
     let m = this.byType.get(a.type)
     if (m === undefined) this.byType.set(a.type, (m = new Map()))
-    const k = keyOf(a)
     // taken again: to the end, with the ones taken or refreshed last
-    if (!m.delete(k)) this.count++
-    m.set(k, a)
-    a.leaseRevision = revision
-    a.leaseRefreshedMs = sinceClockBase(Date.now())
+    if (!HeldLeases.stamp(m, keyOf(a), a, revision)) this.count++
     this.lostAll ??= lost
     if (lost !== this.lostAll) this.lostOne.set(a, lost)
     else this.lostOne.delete(a)
@@ -93,10 +89,16 @@ export class HeldLeases {
     const m = this.byType.get(a.type)
     const k = keyOf(a)
     if (m === undefined || m.get(k) !== a) return
-    m.delete(k)
+    HeldLeases.stamp(m, k, a, revision)
+  }
+
+  /** Puts `a` at the end of its type's order, holding `revision` as of now; whether its key was there before. */
+  private static stamp(m: Map<string, LeaseHolder>, k: string, a: LeaseHolder, revision: number): boolean {
+    const was = m.delete(k)
     m.set(k, a)
     a.leaseRevision = revision
     a.leaseRefreshedMs = sinceClockBase(Date.now())
+    return was
   }
 
   /**
