@@ -19,6 +19,10 @@
  *   ants._sys.node.<nodeId>.members|actors         the same, one node
  *   ants._sys.node.<nodeId>.ping                   liveness probe: answered with {"node","incarnation"};
  *                                                  "no responders" means the node is gone
+ *   ants.<tenant>.unserved.<p>                     a caller's hint, no body: an ask mapped to partition
+ *                                                  p found no responders; one node (queue group
+ *                                                  ants-unserved) checks whether the node that
+ *                                                  served p is gone (runtime/cluster/unserved.ts)
  *   $SYS.REQ.ACCOUNT.PING.CONNZ                    nats-server's account-scoped connection listing
  *                                                  (body {"cid"}): every server answers with its own
  *                                                  connections; a node taken for dead is gone for
@@ -131,6 +135,27 @@ export const ACCOUNT_CONNZ_SUBJECT = "$SYS.REQ.ACCOUNT.PING.CONNZ"
 
 export function nodePingSubject(nodeId: string): string {
   return nodeSubject(nodeId, "ping")
+}
+
+/**
+ * `ants.<tenant>.unserved.<p>`: published by a caller whose ask to partition `p` found no
+ * responders (runtime/server/unserved-hint.ts), in the tenant's own space so a tenant principal
+ * may send it.
+ */
+export function unservedSubject(tenant: string, partition: number): string {
+  return `${ROOT}.${token("tenant", tenant)}.unserved.${partition}`
+}
+
+/** What nodes subscribe to for unserved hints (one queue group for the swarm). */
+export const UNSERVED_SUBSCRIPTION = `${ROOT}.*.unserved.*`
+export const UNSERVED_QUEUE = "ants-unserved"
+
+/** The partition an unserved hint names; undefined when the subject is not one. */
+export function parseUnservedSubject(subject: string, partitions: number): number | undefined {
+  const t = subject.split(".")
+  if (t.length !== 4 || t[0] !== ROOT || t[2] !== "unserved" || !/^\d{1,4}$/.test(t[3])) return undefined
+  const p = Number(t[3])
+  return p < partitions ? p : undefined
 }
 
 export function nodeActorsSubject(nodeId: string): string {

@@ -13,8 +13,7 @@
  * to its owner's route subject, once. A node whose lease refusal says another live node holds
  * the actor forwards the queued messages there.
  *
- * The engine: the cluster sees this node's actors only through its port (local-actors.ts:
- * which are active, dispatch, hand-over, queued messages), never a cell or a host.
+ * The engine is seen only through its port (local-actors.ts), never a cell or a host.
  *
  * Hand-over (join, graceful leave, SIGTERM): the gaining node subscribes first and advertises
  * the partition in its membership entry (`serving`); the losing node keeps serving until it has
@@ -24,9 +23,9 @@
  * the gaining node forwards that actor's messages to the holder. So no ask in flight fails
  * during a graceful rebalance; an actor's messages may be reordered across the hand-over.
  *
- * Crash: the dead node's entry expires (membership.ts), survivors recompute ownership and
- * subscribe; the first message to one of its actors takes the lease over (its holder is no
- * longer a member) and restores the last checkpoint.
+ * Crash: a member whose heartbeat is late, or whose partition a caller found unserved
+ * (unserved.ts), is pinged; once it is gone (membership.ts, gone-check.ts) survivors recompute
+ * ownership and subscribe, and the first message to one of its actors takes its lease over.
  */
 import { randomUUID } from "node:crypto"
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
@@ -41,6 +40,7 @@ import { clusterGuarantees, storeReplicas, type Guarantees } from "./guarantees.
 import { Leases, isLeaseHeldError, type LostLease } from "./leases.ts"
 import type { LeaseGuard, LocalActivation } from "./local-actors.ts"
 import { Membership } from "./membership.ts"
+import { answerUnserved } from "./unserved.ts"
 import { createOutOfTouch, watchConnection } from "./out-of-touch.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
 import { assignPartitions } from "./rendezvous.ts"
@@ -361,7 +361,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       routing = r
       await leases.start()
       other.push(nc.subscribe(routeSubscription(me), { callback: (_e, m) => onRouted(m) }))
-      other.push(...inspection.listen(nc))
+      other.push(...inspection.listen(nc), answerUnserved(deps.controlNc ?? nc, membership, me, log).sub)
       await nc.flush()
       await membership.start()
       started = true

@@ -349,7 +349,7 @@ export class Membership {
    * Whether "no responders" can be trusted now: this node's view is not frozen, its connection is
    * up and did not just move to another server (interest still propagating over the routes).
    */
-  private canJudge(now: number): boolean {
+  canJudge(now: number): boolean {
     return !this.stale && !this.conn.disconnected && !this.nc.isClosed() && now - this.conn.reconnectedAt > this.expiryMs
   }
 

@@ -4,7 +4,9 @@
  * kills it if its parent dies, reads what a running server can do (version, features), and
  * creates the JetStream streams the runtime needs (`ensureStream`). Also the few requests the
  * runtime makes below nats.js's request objects, on one reply inbox per connection
- * (`requestReply`, `storedPublish`): asks, stored writes and reads of the hot paths.
+ * (`requestReply`, `storedPublish`): asks, stored writes and reads of the hot paths. An ask
+ * that finds no responders on an agent subject sends an unserved hint (`hintUnserved`), so the
+ * swarm checks at once whether the node that served it crashed.
  *
  * Promises: a server started here is stopped by `stop()` or, at the latest, when the process
  * that started it exits; a missing binary is a `NatsServerError` with an install hint.
@@ -29,5 +31,6 @@ export type { StreamFamily } from "./streams.ts"
 export { parseVersion, serverFeatures, versionAtLeast } from "./server-features.ts"
 export type { PheromoneServerFeatures } from "./server-features.ts"
 export { requestReply } from "./reply-inbox.ts"
+export { HINT_GAP_MS, hintUnserved } from "./unserved-hint.ts"
 export { StoreError, storedPublish } from "./stored-publish.ts"
 export type { StoredAck, StoreOptions } from "./stored-publish.ts"

@@ -14,13 +14,15 @@
  * JetStream publishes that wait for their PubAck (runtime/server/stored-publish.ts) use it too.
  *
  * The inbox is under the connection's own inbox prefix, so a tenant's connection (prefix
- * `_INBOX_<tenant>`) receives its replies within its permissions. A request the server refuses
+ * `_INBOX_<tenant>`) receives its replies within its permissions. An ask to an agent subject that
+ * finds no responders also sends an unserved hint (unserved-hint.ts). A request the server refuses
  * to publish (permissions) fails at once with the server's `PermissionViolationError`, as with
  * `nc.request`. Other failures are the nats.js error classes too (`TimeoutError`; `RequestError`
  * whose cause is `NoRespondersError`), so callers map them as they map those of `nc.request`.
  */
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core"
 import { createInbox, errors } from "@nats-io/nats-core"
+import { hintUnserved } from "./unserved-hint.ts"
 
 /** How often waiting requests are checked against their deadlines. */
 const SWEEP_MS = 100
@@ -157,6 +159,7 @@ class ReplyInbox {
     if (p === undefined) return // late: its request timed out
     this.remove(p)
     if (m.data.length === 0 && m.headers?.code === 503) {
+      hintUnserved(this.nc, p.subject)
       p.reject(new errors.RequestError(`no responders: '${p.subject}'`, { cause: new errors.NoRespondersError(p.subject) }))
     } else p.resolve(m)
   }
