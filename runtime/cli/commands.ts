@@ -367,7 +367,7 @@ export const BENCH = defineCommand({
     nats: text("<url>", "use this NATS server instead of an embedded nats-server -js").defaultIs("an embedded nats-server"),
     agents: int("<n>", "actors/agents per scenario (memory: actors; activation: actors per round; swarm: agents; failover: actors)").defaultIs("memory 100000; per scenario"),
     nodes: int("<k>", "node processes for swarm and failover").defaultIs("3; quick 2"),
-    duration: int("<ms>", "measuring window of one round of ask, tell, pheromone deposit and reinforce").defaultIs("2000; quick 300"),
+    duration: int("<ms>", "measuring window of one round of ask, tell, pheromone deposit and reinforce").defaultIs("2000; quick 200"),
     tasks: int("<n>", "tasks per round (tasks; swarm)").defaultIs("tasks 4000, swarm 2000; quick 400, 120"),
     rounds: int("<r>", "baseline/ANTS alternation rounds, medians taken").defaultIs("5; quick 2"),
     rate: int("<n>", "offered rate per second (tell publishes, swarm tasks, failover asks)").defaultIs("per scenario"),

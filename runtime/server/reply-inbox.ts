@@ -41,7 +41,8 @@ class ReplyInbox {
   /**
    * Waiting requests by their sequence number, in a table of a power-of-two size indexed by its low
    * bits, doubled when over half full. A request still waiting when its slot comes round again (a
-   * long timeout) moves to `overflow`, so one slow request never grows the table. Not a Map alone:
+   * long timeout) moves to `overflow`, so one slow request never grows the table. Once no request
+   * waits (the deadline sweep finds none), a grown table goes back to its first size. Not a Map alone:
    * deleting and adding entries at tens of thousands a second rehashed it again and again, and a
    * rehashed table that had reached old space kept its successor, and what that held, alive
    * through young-generation collections (bench/README.md).
@@ -126,6 +127,11 @@ class ReplyInbox {
     } else this.overflow.delete(p.seq)
   }
 
+  /** The table's length now (tests: it grows with a burst and goes back once the burst is over). */
+  get tableSize(): number {
+    return this.slots.length
+  }
+
   private get size(): number {
     return this.inSlots + this.overflow.size
   }
@@ -144,7 +150,11 @@ class ReplyInbox {
         this.remove(p)
         p.reject(new errors.TimeoutError())
       }
-      if (this.size === 0) this.disarm()
+      if (this.size === 0) {
+        this.disarm()
+        // a burst's table is not kept once it is over (it is made again if the next burst needs it)
+        if (this.slots.length > SLOTS_AT_FIRST) this.slots = new Array(SLOTS_AT_FIRST).fill(undefined)
+      }
     }, SWEEP_MS)
     this.sweep.unref?.()
   }
@@ -184,6 +194,11 @@ export function inboxPrefixOf(nc: NatsConnection): string | undefined {
 }
 
 const inboxes = new WeakMap<NatsConnection, ReplyInbox>()
+
+/** The length of the connection's waiting-requests table (0: no inbox yet). */
+export function replyTableSize(nc: NatsConnection): number {
+  return inboxes.get(nc)?.tableSize ?? 0
+}
 
 /** Sends `body` to `subject` as a request and resolves with the reply (the connection's reply inbox is made on first use). */
 export function requestReply(nc: NatsConnection, subject: string, body: string | Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {

@@ -3,12 +3,15 @@
  * replies come back to the tenant's own inbox prefix, many requests in flight each get their
  * own reply, and every way a request can fail fails as nats.js's `request` would (no
  * responders, timeout, a publish the server refuses, a closed connection), mapped by the
- * messaging client to AskError codes.
+ * messaging client to AskError codes. A table grown by a burst goes back to its first size, and an
+ * ask that finds no responders sends its unserved hint within the tenant's permissions.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { errors } from "@nats-io/nats-core"
-import { requestReply } from "../../runtime/server/reply-inbox.ts"
+import { replyTableSize, requestReply } from "../../runtime/server/reply-inbox.ts"
+import { partitionOf } from "../../subjects/partition-hash.ts"
+import { waitUntil } from "../helpers/wait-until.ts"
 import { askSubject } from "../../runtime/client/messaging.ts"
 import { topicSubject } from "../../subjects/grammar.ts"
 import { confWithTenants, type AuthConf } from "../helpers/nats-conf.ts"
@@ -91,6 +94,36 @@ describe("reply inbox", () => {
     expect(refused).toBeInstanceOf(errors.PermissionViolationError)
     // the connection's inbox still works afterwards
     expect(dec.decode((await requestReply(acme, topicSubject("acme", "echo"), enc.encode("again"), 5_000)).data)).toBe("again!")
+  })
+
+  it("reply inbox - the table a burst grew goes back to its first size once no request waits", async () => {
+    const replies = await Promise.all(Array.from({ length: 2_000 }, (_, i) => requestReply(acme, topicSubject("acme", "echo"), enc.encode(`b${i}`), 10_000)))
+    expect(replies.length).toBe(2_000)
+    // grown while the burst was in flight: at least twice the requests waiting at once
+    const grown = replyTableSize(acme)
+    expect(grown).toBeGreaterThan(64)
+    // the deadline sweep finds none waiting and puts the first size back
+    await waitUntil(() => replyTableSize(acme) === 64, { timeoutMs: 5_000, message: "the table shrinks back to 64 slots" })
+    expect(dec.decode((await requestReply(acme, topicSubject("acme", "echo"), enc.encode("after"), 5_000)).data)).toBe("after!")
+  })
+
+  it("reply inbox - a tenant's ask that finds no responders sends its unserved hint within the tenant's permissions", async () => {
+    const hints: string[] = []
+    const sub = responder.subscribe("ants.*.unserved.*", { callback: (_e, m) => hints.push(m.subject) })
+    const refusals: string[] = []
+    void (async () => {
+      for await (const st of acme.status()) if (st.type === "error") refusals.push(String(st.error))
+    })()
+    try {
+      await responder.flush()
+      await expect(askSubject(acme, "ants.acme.agent.echo.nobody.Say", enc.encode("{}"), 5_000)).rejects.toMatchObject({ code: "unavailable" })
+      await acme.flush()
+      await waitUntil(() => hints.length === 1, { timeoutMs: 5_000, message: "the hint" })
+      expect(hints).toEqual([`ants.acme.unserved.${partitionOf("echo", "nobody")}`])
+      expect(refusals).toEqual([])
+    } finally {
+      sub.unsubscribe()
+    }
   })
 
   it("reply inbox - requests waiting when the connection closes fail with it, and later ones are refused", async () => {
