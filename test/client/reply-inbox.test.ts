@@ -109,7 +109,7 @@ describe("reply inbox", () => {
 
   it("reply inbox - a tenant's ask that finds no responders sends its unserved hint within the tenant's permissions", async () => {
     const hints: string[] = []
-    const sub = responder.subscribe("ants.*.unserved.*", { callback: (_e, m) => hints.push(m.subject) })
+    const sub = responder.subscribe("ants.*.unserved.*", { callback: (_e, m) => void hints.push(m.subject) })
     const refusals: string[] = []
     void (async () => {
       for await (const st of acme.status()) if (st.type === "error") refusals.push(String(st.error))

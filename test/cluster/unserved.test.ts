@@ -49,7 +49,7 @@ afterAll(async () => {
 /** Subjects published on the hint subscription, collected until `stop`. */
 function hintsSeen(on: NatsConnection) {
   const seen: string[] = []
-  const sub = on.subscribe(UNSERVED_SUBSCRIPTION, { callback: (_e, m) => seen.push(m.subject) })
+  const sub = on.subscribe(UNSERVED_SUBSCRIPTION, { callback: (_e, m) => void seen.push(m.subject) })
   return { seen, stop: () => sub.unsubscribe(), flushed: () => on.flush() }
 }
 
@@ -90,7 +90,7 @@ describe("unserved hints: the caller's side", () => {
     const h = hintsSeen(nc)
     // the server maps agent subjects to their partition (nats.conf): answer there
     const mapped = (id: string) => partitionSubject(partitionOf("echo", id), { tenant: "acme", type: "echo", id, tag: "Say" })
-    const answer = nc.subscribe(mapped("here"), { callback: (_e, m) => m.respond(enc.encode('{"ok":true,"value":{}}')) })
+    const answer = nc.subscribe(mapped("here"), { callback: (_e, m) => void m.respond(enc.encode('{"ok":true,"value":{}}')) })
     const silent = nc.subscribe(mapped("mute"), { callback: () => undefined })
     try {
       await nc.flush()
