@@ -27,9 +27,12 @@ export function targetLabel(f: Pick<Figure, "target" | "targetFrom">): string {
   return f.targetFrom && f.targetFrom !== "issue" ? `${f.target} (${f.targetFrom})` : f.target
 }
 
+/** `k=v` pairs; an array joined by `/`, an object (heap readings, say) as its JSON rather than `[object Object]`. */
 function describeParams(p: Readonly<Record<string, unknown>>): string {
-  const parts = Object.entries(p).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("/") : String(v)}`)
-  return parts.join(", ")
+  const show = (v: unknown) => (Array.isArray(v) ? v.join("/") : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v))
+  return Object.entries(p)
+    .map(([k, v]) => `${k}=${show(v)}`)
+    .join(", ")
 }
 
 /** The headline table alone (ready to paste into a README). */

@@ -150,6 +150,10 @@ describe("bench reporters", () => {
     for (const s of ["ask", "pheromones", "tell", "swarm", "memory"]) expect(r).toContain(`## ${s}\n`)
     expect(r).toContain("| p99 c=1 | 0.30 ms | 0.25 ms | 1.20x |  |  | concurrency=1 |  |")
     expect(r).toContain("- skipped all: probe crashed")
+    // parameters that are objects (heap readings) are shown as JSON, lists joined
+    const withObjects = markdownReport([figure({ params: { heap: { before: 1, after: 2 }, levels: [1, 16] } })], info)
+    expect(withObjects).toContain('heap={"before":1,"after":2}, levels=1/16')
+    expect(withObjects).not.toContain("[object Object]")
   })
 
   it("markdown - target labels name a source other than the issue", () => {

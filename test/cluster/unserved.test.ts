@@ -26,7 +26,7 @@ import { listActors } from "../../runtime/cluster/inspect-client.ts"
 import { partitionOf } from "../../subjects/partition-hash.ts"
 import { MEMBERS_BUCKET, UNSERVED_SUBSCRIPTION, parseUnservedSubject } from "../../subjects/cluster.ts"
 import { PARTITIONS, partitionSubject } from "../../subjects/grammar.ts"
-import { natsFixture, rawConnect, type NatsServer } from "../helpers/nats.ts"
+import { natsPerFile, rawConnect, type NatsServer } from "../helpers/nats.ts"
 import { waitUntil } from "../helpers/wait-until.ts"
 import { nodeProcesses, settledNodes, type NodeProcesses } from "./fixtures/node-processes.ts"
 
@@ -35,16 +35,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 let server: NatsServer
 let nc: NatsConnection
-
-beforeAll(async () => {
-  server = await natsFixture()
-  nc = await rawConnect(server.url)
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await server?.stop()
-})
+natsPerFile({}, (s, c) => ([server, nc] = [s, c]))
 
 /** Subjects published on the hint subscription, collected until `stop`. */
 function hintsSeen(on: NatsConnection) {
