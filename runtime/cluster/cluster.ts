@@ -40,7 +40,7 @@ import { clusterGuarantees, storeReplicas, type Guarantees } from "./guarantees.
 import { Leases, isLeaseHeldError, type LostLease } from "./leases.ts"
 import type { LeaseGuard, LocalActivation } from "./local-actors.ts"
 import { Membership } from "./membership.ts"
-import { answerUnserved } from "./unserved.ts"
+import { answerUnserved, type UnservedCounts } from "./unserved.ts"
 import { createOutOfTouch, watchConnection } from "./out-of-touch.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
 import { assignPartitions } from "./rendezvous.ts"
@@ -79,6 +79,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
   let reconcileQueued = false
   /** When each node was last taken for dead (durable deliveries to its actors then stop waiting). */
   const deaths = new Map<string, number>()
+  const unserved: UnservedCounts = { hints: 0, checked: 0, downed: 0 }
   const allConnections = () => new Set([nc, deps.controlNc ?? nc, ...(deps.lanes?.connections() ?? [])])
 
   const membership = new Membership(deps.controlNc ?? nc, {
@@ -333,10 +334,8 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
         partitions: [...subs.keys()].sort((a, b) => a - b),
         members: [...membership.members.keys()].sort(),
         frozen: membership.frozen,
-        leases: leases.held.size,
-        takeovers: leases.takeovers,
-        forwarded: forwarded(),
-        handedOver,
+        leases: leases.held.size, takeovers: leases.takeovers, forwarded: forwarded(), handedOver,
+        unserved: { ...unserved },
         mail: mail ? { delivered: mail.delivered, retried: mail.retried, deadLettered: mail.deadLettered, inflight: mail.inflight } : null,
         refusedOutOfTouch,
         messages: deps.messages?.() ?? null,
@@ -361,7 +360,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       routing = r
       await leases.start()
       other.push(nc.subscribe(routeSubscription(me), { callback: (_e, m) => onRouted(m) }))
-      other.push(...inspection.listen(nc), answerUnserved(deps.controlNc ?? nc, membership, me, log).sub)
+      other.push(...inspection.listen(nc), answerUnserved(deps.controlNc ?? nc, membership, me, log, unserved).sub)
       await nc.flush()
       await membership.start()
       started = true

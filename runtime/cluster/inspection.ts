@@ -9,6 +9,7 @@ import { NODES_ACTORS_SUBJECT, NODES_MEMBERS_SUBJECT, nodeActorsSubject, nodeMem
 import { encodeError, encodeOk } from "../../subjects/envelope.ts"
 import type { LocalActors } from "./local-actors.ts"
 import type { Guarantees } from "./guarantees.ts"
+import type { UnservedCounts } from "./unserved.ts"
 
 /** A node's membership record as seen by inspection. */
 export interface NodeMembersInfo {
@@ -33,6 +34,8 @@ export interface NodeMembersInfo {
   readonly mail: { delivered: number; retried: number; deadLettered: number; inflight: number } | null
   /** Messages refused while this node was out of touch with the swarm (also in `messages`, code `unavailable`). */
   readonly refusedOutOfTouch: number
+  /** Unserved hints this node took (unserved.ts): received, members it pinged for them, members it found gone and removed. */
+  readonly unserved: UnservedCounts
   /** Every message the node received, all types and tenants: received = handled + forwarded + Σ rejected + inFlight. */
   readonly messages: MessageTotals | null
   readonly guarantees: Guarantees

@@ -40,10 +40,15 @@ export interface UnservedCounts {
 
 /**
  * Subscribes to unserved hints on `nc` and acts on them as the header says. `me`: this node (never
- * checked). Returns the subscription and the counts.
+ * checked). Counts into `counts` (the node's inspection shows them). Returns the subscription and the counts.
  */
-export function answerUnserved(nc: NatsConnection, view: UnservedView, me: string, log: (level: "info" | "warn", message: string) => void): { sub: Subscription; counts: UnservedCounts } {
-  const counts: UnservedCounts = { hints: 0, checked: 0, downed: 0 }
+export function answerUnserved(
+  nc: NatsConnection,
+  view: UnservedView,
+  me: string,
+  log: (level: "info" | "warn", message: string) => void,
+  counts: UnservedCounts = { hints: 0, checked: 0, downed: 0 },
+): { sub: Subscription; counts: UnservedCounts } {
   const lastChecked = new Map<string, number>()
   const check = async (node: string, m: Member, partition: number) => {
     counts.checked++

@@ -10,7 +10,8 @@
  *   checked once per gap whatever the number of hints;
  * - two node processes whose heartbeats are 12 s apart: one killed just after a beat of its own
  *   landed could be noticed by the heartbeat path only 13 s later, yet its actors answer from
- *   the survivor as soon as they are asked through the runtime's client.
+ *   the survivor as soon as they are asked through the runtime's client, and the survivor's
+ *   inspection counts the member it removed for a hint.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { NatsConnection } from "@nats-io/nats-core"
@@ -22,7 +23,7 @@ import { answerUnserved, type UnservedView } from "../../runtime/cluster/unserve
 import { connRefs, downedBy } from "../../runtime/cluster/gone-check.ts"
 import { answerPings } from "../../runtime/cluster/liveness.ts"
 import type { Member, MemberRecord } from "../../runtime/cluster/member-record.ts"
-import { listActors } from "../../runtime/cluster/inspect-client.ts"
+import { listActors, listNodes } from "../../runtime/cluster/inspect-client.ts"
 import { partitionOf } from "../../subjects/partition-hash.ts"
 import { MEMBERS_BUCKET, UNSERVED_SUBSCRIPTION, parseUnservedSubject } from "../../subjects/cluster.ts"
 import { PARTITIONS, partitionSubject } from "../../subjects/grammar.ts"
@@ -233,6 +234,10 @@ describe("unserved hints: two node processes, heartbeats 12 s apart", () => {
       const marker = await members.get(victim)
       expect(marker?.operation).toBe("DEL")
       expect(downedBy(marker!.value)).toBe(survivor)
+      // the survivor's inspection says a hint did it
+      const info = (await listNodes(nc)).find((n) => n.node === survivor)!
+      expect(info.unserved.hints).toBeGreaterThan(0)
+      expect(info.unserved.downed).toBe(1)
     } finally {
       await caller.close()
     }
