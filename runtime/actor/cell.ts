@@ -183,11 +183,9 @@ export class ActorCell extends CellClock implements ActorAddress {
     return items.length
   }
 
-  /** Removes and returns everything queued (the cluster forwards it to the node holding the actor). */
+  /** Removes and returns everything queued, uncounted (local-actors.ts counts each: forwarded or refused). */
   takeQueued(): Envelope[] {
-    const items = this.drainMailbox()
-    for (const env of items) this.host.node.ledger.forwarded(env.ticket)
-    return items
+    return this.drainMailbox()
   }
 
   private drainMailbox(): Envelope[] {

@@ -76,8 +76,22 @@ export function localActors(hosts: ReadonlyMap<string, TypeHost>, dispatch: (msg
       if (found) found.host.stop(found.cell, reason)
     },
 
-    takeQueued(a: Activation): Envelope[] {
-      return find(a)?.cell.takeQueued() ?? []
+    takeQueued(a: Activation, heldMaxMs = Infinity): Envelope[] {
+      const found = find(a)
+      if (found === undefined) return []
+      const now = performance.now()
+      const kept: Envelope[] = []
+      for (const env of found.cell.takeQueued()) {
+        // an ask held past `heldMaxMs` (asks carry the time the node took them): its caller has most likely given up
+        const held = env.at === undefined ? 0 : now - env.at
+        if (held > heldMaxMs) {
+          found.host.replyError(env, "unavailable", `${a.type}/${found.cell.id}: held ${Math.round(held)} ms on node ${found.host.node.id} while its lease was in question, then found active elsewhere; not delivered, retry`)
+        } else {
+          found.host.node.ledger.forwarded(env.ticket)
+          kept.push(env)
+        }
+      }
+      return kept
     },
 
     forgetSleeping(keep: (type: string, id: string) => boolean): void {

@@ -18,6 +18,13 @@ export const CLUSTER_DEFAULTS = {
   handoverTimeoutMs: 3_000,
   /** Forwarding hops before a message is answered `unavailable`. */
   maxHops: 8,
+  /**
+   * An ask held on a node longer than this while its actor's lease was in question (the store
+   * out, a holder's grace) is answered `unavailable` rather than passed on to the node found
+   * holding the actor: the runtime's client gives up after 5 s by default, and an ask applied
+   * after its caller gave up changes state nobody is waiting on.
+   */
+  heldAskMaxMs: 5_000,
 } as const
 
 export interface ClusterOptions {

@@ -189,7 +189,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
         log("info", `${a.type}/${a.id}: its state is version ${(error as { stateVersion: number }).stateVersion}, newer than the code here; its messages go to node ${newer}`)
         to = newer
       }
-      for (const env of actors.takeQueued(a)) {
+      for (const env of actors.takeQueued(a, CLUSTER_DEFAULTS.heldAskMaxMs)) {
         if (env.msg) send(to, part, { tenant: a.tenant, type: a.type, id: a.id, tag: env.tag }, env.msg)
       }
       return true

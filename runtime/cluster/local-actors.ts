@@ -63,8 +63,11 @@ export interface LocalActors {
   handOver(a: LocalActivation, deadline: number, why: () => string | undefined): Promise<boolean>
   /** Stops an activation at once (its lease was lost); what it had queued is refused `unavailable`. */
   stop(a: LocalActivation, reason: string): void
-  /** Removes what the activation has queued, counted as forwarded (the caller sends it on). */
-  takeQueued(a: LocalActivation): QueuedMessage[]
+  /**
+   * Removes what the activation has queued, counted as forwarded (the caller sends it on); an ask
+   * held here longer than `heldMaxMs` is answered `unavailable` and counted so instead.
+   */
+  takeQueued(a: LocalActivation, heldMaxMs?: number): QueuedMessage[]
   /** Forgets the sleeping actors for which `keep` is false (the node that owns them now wakes them). */
   forgetSleeping(keep: (type: string, id: string) => boolean): void
   /** Per hosted type, its actors here by state (inspection). */
