@@ -97,10 +97,15 @@ export async function allConnectionsGone(nc: NatsConnection, refs: ReadonlyArray
  */
 export async function confirmGone(nc: NatsConnection, node: string, m: Member, by: string, stillDead: () => boolean, retryMs: number): Promise<boolean> {
   while (stillDead()) {
-    if ((await allConnectionsGone(nc, m.record.conns)) && (await markDowned(nc, node, m.revision, by))) return true
+    if (await goneNow(nc, node, m, by)) return true
     await new Promise((r) => setTimeout(r, retryMs))
   }
   return false
+}
+
+/** One try of `confirmGone`: `node`'s connections are gone by its servers' answers, and its entry was removed at `m`'s revision, naming `by`. */
+export async function goneNow(nc: NatsConnection, node: string, m: Member, by: string): Promise<boolean> {
+  return (await allConnectionsGone(nc, m.record.conns)) && (await markDowned(nc, node, m.revision, by))
 }
 
 /** What a delete marker written by `markDowned` carries. */

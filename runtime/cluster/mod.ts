@@ -1,8 +1,9 @@
 /**
  * Layer `cluster`: nodes as one runtime. Membership (heartbeats in KV; a crashed node found
  * by a late beat or by a caller's unserved hint), placement of actor partitions by rendezvous
- * hashing, actor leases (single activation, fenced take-over), forwarding to the owning node, hand-over when partitions move, durable mail (at-least-once
- * tells through JetStream) and cluster-wide inspection.
+ * hashing, actor leases (single activation, fenced take-over), forwarding to the owning node,
+ * hand-over when partitions move, durable mail (at-least-once tells through JetStream) and
+ * cluster-wide inspection.
  *
  * Promises: at most one activation of an actor across the cluster at a time; a partition has
  * one owner among the live members that host its type; a durable tell is delivered until an

@@ -19,7 +19,7 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core"
 import { isNoResponders } from "../client/no-responders.ts"
 import { PARTITIONS } from "../../subjects/grammar.ts"
 import { UNSERVED_QUEUE, UNSERVED_SUBSCRIPTION, nodePingSubject, parseUnservedSubject } from "../../subjects/cluster.ts"
-import { allConnectionsGone, markDowned } from "./gone-check.ts"
+import { goneNow } from "./gone-check.ts"
 import type { Member } from "./member-record.ts"
 
 /** What the check needs of membership.ts. */
@@ -61,8 +61,7 @@ export function answerUnserved(
     const current = view.members.get(node)
     // a heartbeat that landed meanwhile proves it alive; the marker would be refused anyway
     if (current === undefined || current.revision !== m.revision || !view.canJudge(Date.now())) return
-    if (!(await allConnectionsGone(nc, m.record.conns))) return
-    if (!(await markDowned(nc, node, m.revision, me))) return
+    if (!(await goneNow(nc, node, m, me))) return
     counts.downed++
     log("warn", `node ${node} is gone: an ask to partition ${partition} found no responders, its ping too, and its servers no longer list its connections; taken for dead`)
   }
