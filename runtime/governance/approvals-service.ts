@@ -9,9 +9,10 @@
  *
  * A held turn (its request carries `resume`) is taken up by telling its actor `resume.tag`
  * once the decision is made (by a human or the deadline); the actor's reply, the turn's
- * answer, is kept in the request as `resumed`. A resume lost with its node is sent again by
- * the sweep once the decision is a minute old; the actor takes a held turn up once, so a
- * resume sent twice runs nothing twice.
+ * answer, is kept in the request as `resumed`. A resume answered `unavailable` (not delivered:
+ * no node serves the actor yet, as just after its node died) is sent again after 0.25, 0.5, 1,
+ * 2, 4 and 4 s; one lost with its node is sent again by the sweep once the decision is a minute
+ * old. The actor takes a held turn up once, so a resume sent twice runs nothing twice.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core"
 import { encodeError, encodeOk } from "../../subjects/envelope.ts"
@@ -32,7 +33,12 @@ export interface ApprovalsServiceOptions {
   readonly resumeTurn?: (r: ApprovalRecord) => Promise<unknown>
   /** How old a decision is before the sweep sends a held turn's resume again (default 60 s). */
   readonly resumeGraceMs?: number
+  /** Pauses before a resume answered `unavailable` is sent again (default: RESUME_RETRY_MS). */
+  readonly resumeRetryMs?: ReadonlyArray<number>
 }
+
+/** A resume answered `unavailable` (not delivered) is sent again after each of these pauses. */
+export const RESUME_RETRY_MS: ReadonlyArray<number> = [250, 500, 1_000, 2_000, 4_000, 4_000]
 
 const CODES = { invalid: "invalid_message", not_found: "not_found", conflict: "conflict", forbidden: "forbidden", unavailable: "unavailable" } as const
 
@@ -45,12 +51,23 @@ function field(body: Record<string, unknown>, name: string): string {
 export function serveApprovals(nc: NatsConnection, approvals: Approvals, o: ApprovalsServiceOptions): { stop(): void } {
   const log = o.log ?? (() => {})
   const resuming = new Set<string>()
+  let stopped = false
+  /** Tells the actor to take its turn up, again after each pause while it is answered `unavailable` (nothing was delivered). */
+  const sendResume = async (r: ApprovalRecord, send: (r: ApprovalRecord) => Promise<unknown>): Promise<unknown> => {
+    for (const pause of [...(o.resumeRetryMs ?? RESUME_RETRY_MS), undefined]) {
+      try {
+        return await send(r)
+      } catch (e) {
+        if (pause === undefined || stopped || (e as { code?: string })?.code !== "unavailable") throw e
+        await new Promise((done) => setTimeout(done, pause))
+      }
+    }
+  }
   const resume = (r: ApprovalRecord) => {
     const key = `${r.tenant}.${r.id}`
     if (!r.resume || !o.resumeTurn || resuming.has(key)) return
     resuming.add(key)
-    void o
-      .resumeTurn(r)
+    void sendResume(r, o.resumeTurn)
       .then(
         (reply) => approvals.markResumed(r.tenant, r.id, { reply }),
         (e: unknown) => {
@@ -135,6 +152,7 @@ export function serveApprovals(nc: NatsConnection, approvals: Approvals, o: Appr
   sweeper.unref?.()
   return {
     stop() {
+      stopped = true
       clearInterval(sweeper)
       sub.unsubscribe()
     },
