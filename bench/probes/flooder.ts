@@ -5,7 +5,8 @@
  *
  * Prints `ready`; then publishes as fast as the connection takes them (a flush every 1,000
  * messages is the only flow control) while flooding is on. `start`/`stop` on
- * `bench.flood.control` switch it; `bench.flood.report` answers `{sent}` (tells since start).
+ * `bench.flood.control` switch it (`start <subject>` floods that subject instead of the one it
+ * was started with, until the next start); `bench.flood.report` answers `{sent}` (tells since start).
  */
 import { connect } from "@nats-io/transport-node"
 import { FLOOD_CONTROL, FLOOD_REPORT } from "./flood-control.ts"
@@ -17,9 +18,9 @@ let on = false
 let sent = 0
 let generation = 0
 
-const flood = async (gen: number) => {
+const flood = async (gen: number, to: string) => {
   while (on && gen === generation) {
-    for (let i = 0; i < 1_000; i++) nc.publish(subject, body)
+    for (let i = 0; i < 1_000; i++) nc.publish(to, body)
     sent += 1_000
     await nc.flush()
   }
@@ -27,11 +28,11 @@ const flood = async (gen: number) => {
 
 nc.subscribe(FLOOD_CONTROL, {
   callback: (_e, m) => {
-    const cmd = new TextDecoder().decode(m.data)
+    const [cmd, to] = new TextDecoder().decode(m.data).split(" ")
     if (cmd === "start" && !on) {
       on = true
       sent = 0
-      void flood(++generation)
+      void flood(++generation, to || subject)
     } else if (cmd === "stop") {
       on = false
     }

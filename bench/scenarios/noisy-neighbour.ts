@@ -3,7 +3,10 @@
  * while tenant A floods tells at the same node as fast as an outside client can publish them
  * (bench/probes/flooder.ts in its own process), against B asking alone, in alternating rounds
  * of the same run. For reference, the same requests to a plain NATS responder in this process,
- * with and without the flood: the floor the machine leaves any responder here. The figure is B's latency with the flood over B's latency alone (issue
+ * with and without the flood: what the machine leaves any responder that shares a process with
+ * the node reading the flood; and, in rounds of their own, with the flood sent to a subject no
+ * one subscribes to: what the flooder and the server alone leave (nothing of the flood reaches
+ * this process). The figure is B's latency with the flood over B's latency alone (issue
  * target: p99 <= 1.5x). Also reported: the flood's offered rate and how the node disposed of
  * it (handled, refused `overloaded` by tenant A's rate limit), from the node's own accounting.
  * The node runs with its default limits (tenant rate 50,000/s, burst 100,000) unless
@@ -18,11 +21,14 @@ import { spawnTs, waitForLine } from "../children.ts"
 import { alternate, closedLoop, payloadText, type LoopResult } from "../load.ts"
 import { median, percentile } from "../stats.ts"
 import { benchLogger, duration, rawConnection, rounds } from "../support.ts"
+import { halfRounds } from "../compare.ts"
 import type { Scenario } from "../types.ts"
 import { FLOOD_CONTROL } from "../probes/flood-control.ts"
 
 const BASELINE = "tenant B's asks to the same node with no flood, same run"
 const RAW_SUBJECT = "bench.noisy.raw"
+/** Where the flood goes in the rounds that measure the machine without the node reading it: no one subscribes. */
+const UNHEARD_SUBJECT = "bench.noisy.unheard"
 
 export const noisyNeighbourScenario: Scenario = {
   name: "noisy-neighbour",
@@ -55,12 +61,13 @@ export const noisyNeighbourScenario: Scenario = {
       const client = createMessaging(callerNc)
       const ref = client.ref(echo, "b1", "quiet")
       const ask = (ms: number) => closedLoop(1, { durationMs: ms }, () => ref.ask("Say", { text }))
-      const control = async (cmd: "start" | "stop") => JSON.parse(new TextDecoder().decode((await callerNc.request(FLOOD_CONTROL, cmd, { timeout: 10_000 })).data)) as { on: boolean; sent: number }
+      const control = async (cmd: "start" | "stop" | `start ${string}`) => JSON.parse(new TextDecoder().decode((await callerNc.request(FLOOD_CONTROL, cmd, { timeout: 10_000 })).data)) as { on: boolean; sent: number }
       ctx.progress(0.02, "warm-up")
       await ask(300)
       const R = rounds(ctx)
       const D = duration(ctx)
       let sent = 0
+      let sentUnheard = 0
       let floodMs = 0
       const before = node.stats().messages.echo?.noisy
       // what the flood left queued (in the node, and on the server for its lane) is disposed of
@@ -92,12 +99,25 @@ export const noisyNeighbourScenario: Scenario = {
           await settle(ctx.quick ? 5_000 : 15_000)
           return r
         },
-        (r) => ctx.progress((r + 1) / R, `round ${r + 1}/${R}`),
+        (r) => ctx.progress((0.9 * (r + 1)) / R, `round ${r + 1}/${R}`),
       )
       // wait for the node to dispose of what the flood left queued (in its mailboxes, and on the
       // server for its connections: a flooded partition's lane is still being read)
       await settle(ctx.quick ? 5_000 : 30_000)
       const after = node.stats().messages.echo?.noisy
+      // the floor without the node: the flood sent where no one listens, the plain responder asked
+      const unheard = await alternate<LoopResult>(
+        halfRounds(R),
+        () => rawAsk(Math.floor(D / 2)),
+        async () => {
+          await control(`start ${UNHEARD_SUBJECT}`)
+          await new Promise((r) => setTimeout(r, 200))
+          const r = await rawAsk(Math.floor(D / 2))
+          sentUnheard += (await control("stop")).sent
+          return r
+        },
+        (r) => ctx.progress(0.9 + (0.1 * (r + 1)) / halfRounds(R), `the flood sent to no one, round ${r + 1}/${halfRounds(R)}`),
+      )
       const params = { rounds: R, durationMs: D, payload: ctx.options.payload, tenantRate: ctx.options.rate ?? "default" }
       const errors = res.ants.reduce((s, x) => s + x.errors, 0)
       // a round in which B got no answer at all has no latency to take
@@ -119,7 +139,19 @@ export const noisyNeighbourScenario: Scenario = {
           unit: "ms",
           better: "lower",
           params,
-          note: "a plain NATS responder in the node's process: the floor the machine leaves under this flood (B's p99 while A floods is measured the same way)",
+          note: "a plain NATS responder in the node's process, which reads the flood: what is left to any responder there (B's p99 while A floods is measured the same way)",
+        })
+      }
+      if (p(unheard.ants, 0.99).length > 0 && p(unheard.raw, 0.99).length > 0) {
+        ctx.record({
+          metric: "raw responder p99 while A floods no one",
+          value: median(p(unheard.ants, 0.99)),
+          baseline: median(p(unheard.raw, 0.99)),
+          baselineOf: "the same raw requests with no flood, same rounds",
+          unit: "ms",
+          better: "lower",
+          params: { ...params, rounds: unheard.ants.length, sent: sentUnheard },
+          note: "the flood sent to a subject no one subscribes to: the flooder's and the server's share of the machine, with nothing read by this process (the floor below any node)",
         })
       }
       ctx.record({ metric: "A offered rate", value: floodMs > 0 ? (sent * 1000) / floodMs : 0, unit: "msg/s", better: "higher", params })
