@@ -6,8 +6,8 @@
  *   - heap per idle active actor (forced collections before and after activating them);
  *   - heap per actor that passivated on the node (a sample of 20,000; quick 500: a full cycle
  *     is three KV writes and a read, about 200 a second here, so a million would take an hour);
- *   - heap for the million asleep in KV: written as the checkpoints a passivating node writes, so
- *     the node has never seen them, which is what it holds for any sleeping actor whose
+ *   - heap for the million asleep in KV: written as the checkpoints a passivating node writes, by
+ *     another process (bench/probes/sleeper-seeder.ts), so the node has never seen them, which is what it holds for any sleeping actor whose
  *     partition it serves (its state is in KV, nothing on the node);
  *   - the first ask to a random sleeping actor with the node loaded, against the first ask to
  *     an actor whose state is in KV on the same node before it was loaded (cold activation);
