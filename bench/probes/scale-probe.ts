@@ -84,7 +84,12 @@ async function touchAll(type: string, prefix: string, n: number, label: string, 
 /** `n` sleeping actors' checkpoints (`<prefix>0..`) written in this process (a few hundred: the cold actors). */
 async function seedHere(type: string, prefix: string, n: number, label: string, from: number, to: number): Promise<number> {
   const ms = await seedSleeping(url, { tenant: TENANT, type, prefix, n }, (done) => progress(from + ((to - from) * done) / n, `${label}: ${done}/${n} written`))
-  say(`note ${label}: ${n} checkpoints written in ${(ms / 1000).toFixed(1)} s (${Math.round((n * 1000) / ms)}/s)`)
+  return seeded(label, n, ms, "")
+}
+
+/** Notes how long `n` checkpoints took to write and returns that time. */
+function seeded(label: string, n: number, ms: number, where: string): number {
+  say(`note ${label}: ${n} checkpoints written in ${(ms / 1000).toFixed(1)} s (${Math.round((n * 1000) / ms)}/s)${where}`)
   return ms
 }
 
@@ -104,8 +109,7 @@ async function seedElsewhere(type: string, prefix: string, n: number, label: str
     },
     1_200_000,
   )
-  say(`note ${label}: ${n} checkpoints written in ${(r.ms / 1000).toFixed(1)} s (${Math.round((n * 1000) / r.ms)}/s) by another process`)
-  return r.ms
+  return seeded(label, n, r.ms, " by another process")
 }
 
 const HOT = 64

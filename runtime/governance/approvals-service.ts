@@ -40,6 +40,9 @@ export interface ApprovalsServiceOptions {
 /** A resume answered `unavailable` (not delivered) is sent again after each of these pauses. */
 export const RESUME_RETRY_MS: ReadonlyArray<number> = [250, 500, 1_000, 2_000, 4_000, 4_000]
 
+/** The envelope code an ask failed with (an AskError's), if any. */
+const codeOf = (e: unknown): unknown => (e as { code?: unknown } | undefined)?.code
+
 const CODES = { invalid: "invalid_message", not_found: "not_found", conflict: "conflict", forbidden: "forbidden", unavailable: "unavailable" } as const
 
 function field(body: Record<string, unknown>, name: string): string {
@@ -58,7 +61,7 @@ export function serveApprovals(nc: NatsConnection, approvals: Approvals, o: Appr
       try {
         return await send(r)
       } catch (e) {
-        if (pause === undefined || stopped || (e as { code?: string })?.code !== "unavailable") throw e
+        if (pause === undefined || stopped || codeOf(e) !== "unavailable") throw e
         await new Promise((done) => setTimeout(done, pause))
       }
     }
@@ -74,7 +77,8 @@ export function serveApprovals(nc: NatsConnection, approvals: Approvals, o: Appr
           const error = (e as Error)?.message ?? String(e)
           log("warn", `approvals: held turn of ${r.requester} (request ${r.id}) not taken up: ${error}`)
           // an actor that answered with an error took the turn up (and failed); one that did not answer is tried again by the sweep
-          return (e as { code?: string })?.code === "timeout" || (e as { code?: string })?.code === "unavailable" ? undefined : approvals.markResumed(r.tenant, r.id, { error })
+          const code = codeOf(e)
+          return code === "timeout" || code === "unavailable" ? undefined : approvals.markResumed(r.tenant, r.id, { error })
         },
       )
       .then((done) => {
