@@ -3,6 +3,7 @@
  * offers (`ClusterView` to operators, `Cluster` to the node that wires it).
  */
 import type { Msg, NatsConnection } from "@nats-io/nats-core"
+import type { ConnectionView } from "./gone-check.ts"
 import type { Inbound } from "../../subjects/inbound.ts"
 import type { LeaseGuard, LocalActors } from "./local-actors.ts"
 import type { MailOptions } from "./durable-mail.ts"
@@ -65,7 +66,7 @@ export interface ClusterDeps {
   /** Subscribes to a partition this node owns (the node's inbound lanes move a flooded one to a connection of its own). Default: on `nc`. */
   readonly subscribePartition?: (partition: number, dispatch: (msg: Msg) => void) => PartitionSubscription
   /** The node's inbound lanes' connections (runtime/node/inbound-lanes.ts): advertised in its member entry, and watched with the others (out-of-touch.ts: cut off). */
-  readonly lanes?: { connections(): Iterable<NatsConnection>; onStatus(listener: (nc: NatsConnection, up: boolean) => void): void }
+  readonly lanes?: { connections(): Iterable<ConnectionView>; onStatus(listener: (nc: ConnectionView, up: boolean) => void): void }
   /** The node's message accounting, summed (inspection shows it in `ants nodes`). */
   readonly messages?: () => MessageTotals
   /** Ack subjects of the durable tasks this node holds (advertised in its membership entry). */

@@ -41,6 +41,7 @@ import { Leases, isLeaseHeldError, type LostLease } from "./leases.ts"
 import type { LeaseGuard, LocalActivation } from "./local-actors.ts"
 import { Membership } from "./membership.ts"
 import { answerUnserved, type UnservedCounts } from "./unserved.ts"
+import type { ConnectionView } from "./gone-check.ts"
 import { createOutOfTouch, watchConnection } from "./out-of-touch.ts"
 import { createInspection, type ActorInfo, type NodeMembersInfo } from "./inspection.ts"
 import { assignPartitions } from "./rendezvous.ts"
@@ -365,7 +366,7 @@ export function createCluster(deps: ClusterDeps, options: ClusterOptions = {}): 
       await membership.start()
       started = true
       // a node that lost its connections may have been taken for dead meanwhile: its leases are re-checked
-      const changed = (c: NatsConnection, up: boolean) => connection(c, up, allConnections())
+      const changed = (c: ConnectionView, up: boolean) => connection(c, up, allConnections())
       for (const c of new Set([nc, deps.controlNc ?? nc])) watchConnection(c, changed, () => closed)
       deps.lanes?.onStatus(changed)
       await reconcile()

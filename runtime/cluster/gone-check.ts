@@ -38,7 +38,10 @@ const decoder = new TextDecoder()
 export const CONNZ_WAIT_MS = 500
 
 /** The connections this node has now, as servers know them (skipped: one not connected). */
-export function connRefs(ncs: Iterable<NatsConnection>): ConnRef[] {
+/** What membership needs of a connection: whether it is closed and whom the server knows it as (a lane's reader thread has no `NatsConnection` here). */
+export type ConnectionView = Pick<NatsConnection, "isClosed" | "info">
+
+export function connRefs(ncs: Iterable<ConnectionView>): ConnRef[] {
   const refs: ConnRef[] = []
   for (const nc of ncs) {
     const info = nc.isClosed() ? undefined : nc.info

@@ -40,7 +40,7 @@ import type { KV, KvEntry } from "@nats-io/kv"
 import { MEMBERS_BUCKET, memberKey, nodePingSubject } from "../../subjects/cluster.ts"
 import { ClockSkew } from "./clock-skew.ts"
 import { HeardFrom } from "./heard-from.ts"
-import { confirmGone, connRefs, downedBy } from "./gone-check.ts"
+import { confirmGone, connRefs, downedBy, type ConnectionView } from "./gone-check.ts"
 import { answerPings, ConnectionState } from "./liveness.ts"
 import { MEMBERSHIP_DEFAULTS, memberRecord, type Member, type MemberRecord, type MemberState } from "./member-record.ts"
 import { ownersAmong } from "./type-versions.ts"
@@ -69,7 +69,7 @@ export interface MembershipOptions {
   /** The durable tasks this node holds (ack subjects), advertised in its entry. */
   readonly heldTasks?: () => ReadonlyArray<string>
   /** Every connection of this node (advertised in its entry; default: the membership's own). */
-  readonly connections?: () => Iterable<NatsConnection>
+  readonly connections?: () => Iterable<ConnectionView>
   /** Called when this node finds that another node removed its entry, taking it for dead (gone-check.ts): its actors may be taken over any moment. */
   readonly onDowned?: (by: string) => void
 }

@@ -14,6 +14,7 @@
  * actor taken over meanwhile, whichever connection came back first.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
+import type { ConnectionView } from "./gone-check.ts"
 import type { Leases } from "./leases.ts"
 import type { Membership } from "./membership.ts"
 
@@ -37,7 +38,7 @@ export function createOutOfTouch(d: OutOfTouchDeps) {
   /** Send time of the last heartbeat that landed before the silences not re-checked yet. */
   let silenceFrom: number | undefined
   /** Connections of the node that are down now; every one down at once: cut off. */
-  const down = new Set<NatsConnection>()
+  const down = new Set<ConnectionView>()
   let cutOff = false
   /**
    * Re-checks every lease this node holds (stopping the activations taken over meanwhile), once
@@ -83,7 +84,7 @@ export function createOutOfTouch(d: OutOfTouchDeps) {
     return cutOff || resuming !== null || m.silentFor(now) > m.expiryMs - m.heartbeatMs
   }
   /** A connection of the node went down (`up` false) or came back; `all`: every connection it has now. */
-  const connection = (nc: NatsConnection, up: boolean, all: Iterable<NatsConnection>) => {
+  const connection = (nc: ConnectionView, up: boolean, all: Iterable<ConnectionView>) => {
     if (!up) {
       down.add(nc)
       if ([...all].every((c) => down.has(c) || c.isClosed())) cutOff = true
@@ -97,7 +98,7 @@ export function createOutOfTouch(d: OutOfTouchDeps) {
 }
 
 /** Calls `changed(nc, up)` whenever `nc` goes down or comes back, until `closed`. */
-export function watchConnection(nc: NatsConnection, changed: (nc: NatsConnection, up: boolean) => void, closed: () => boolean): void {
+export function watchConnection(nc: NatsConnection, changed: (nc: ConnectionView, up: boolean) => void, closed: () => boolean): void {
   void (async () => {
     for await (const st of nc.status()) {
       if (closed()) break

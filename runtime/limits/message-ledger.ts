@@ -78,6 +78,13 @@ export class MessageLedger {
     t.row.rejected[code] = (t.row.rejected[code] ?? 0) + 1
   }
 
+  /** `n` messages received and refused at once, elsewhere (a lane's reader thread): counted in and settled together. */
+  receivedRejected(type: string, tenant: string, code: string, n: number): void {
+    const row = this.row(type, tenant)
+    row.received += n
+    row.rejected[code] = (row.rejected[code] ?? 0) + n
+  }
+
   /** A copy: `{ [type]: { [tenant]: counts } }`. */
   snapshot(): Record<string, Record<string, LedgerCounts>> {
     const out: Record<string, Record<string, LedgerCounts>> = {}

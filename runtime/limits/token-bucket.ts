@@ -41,6 +41,20 @@ export class TokenBucket {
     return true
   }
 
+  /** Takes up to `max` tokens (whole ones) and says how many; `max` itself when the limit is off. */
+  takeUpTo(max: number, now = Date.now()): number {
+    if (this.limit.ratePerSec === Number.POSITIVE_INFINITY) return max
+    this.refill(now)
+    const n = Math.min(max, Math.floor(this.tokens))
+    if (n > 0) this.tokens -= n
+    return n
+  }
+
+  /** Puts back `n` tokens taken and not used (up to the bucket's size). */
+  giveBack(n: number): void {
+    this.tokens = Math.min(this.burst, this.tokens + n)
+  }
+
   /** Tokens available now. */
   available(now = Date.now()): number {
     this.refill(now)
@@ -86,19 +100,46 @@ export class RateLimiter {
 
   /** Takes a token for `key`; false when its rate is exceeded. */
   take(key: string, now = Date.now()): boolean {
-    let b = this.buckets.get(key)
-    if (b === undefined) {
-      const limit = this.limitOf(key)
-      if (limit === undefined || limit.ratePerSec === Number.POSITIVE_INFINITY) return true
-      // a node's per-actor buckets: swept once a second past a thousand, so an activation burst
-      // of a hundred thousand actors leaves buckets only for the ones asked in the last burst/rate seconds
-      if (this.buckets.size >= 1_024 && now - this.sweptAt > 1_000) this.sweep(now)
-      b = new TokenBucket(limit, now)
-      this.buckets.set(key, b)
-    }
-    if (b.take(1, now)) return true
+    const b = this.buckets.get(key) ?? this.newBucket(key, now)
+    if (b === undefined || b.take(1, now)) return true
     this.refused++
     return false
+  }
+
+  /** A bucket for `key`, kept; undefined when the key has no limit. */
+  private newBucket(key: string, now: number): TokenBucket | undefined {
+    const limit = this.limitOf(key)
+    if (limit === undefined || limit.ratePerSec === Number.POSITIVE_INFINITY) return undefined
+    // a node's per-actor buckets: swept once a second past a thousand, so an activation burst
+    // of a hundred thousand actors leaves buckets only for the ones asked in the last burst/rate seconds
+    if (this.buckets.size >= 1_024 && now - this.sweptAt > 1_000) this.sweep(now)
+    const b = new TokenBucket(limit, now)
+    this.buckets.set(key, b)
+    return b
+  }
+
+  /**
+   * Takes up to `max` tokens of `key` at once, at most a hundredth of a second's worth (for a
+   * lane's reader thread, which spends them on the key's next messages); `max` when the key has
+   * no limit. 0 counts as a refusal.
+   */
+  takeUpTo(key: string, max: number, now = Date.now()): number {
+    const b = this.buckets.get(key) ?? this.newBucket(key, now)
+    if (b === undefined || b.limit.ratePerSec === Number.POSITIVE_INFINITY) return max
+    const n = b.takeUpTo(Math.min(max, Math.max(1, Math.ceil(b.limit.ratePerSec / 100))), now)
+    if (n === 0) this.refused++
+    return n
+  }
+
+  /** Puts back tokens of `key` taken by `takeUpTo` and not used. */
+  giveBack(key: string, n: number): void {
+    this.buckets.get(key)?.giveBack(n)
+  }
+
+  /** How long until `key` has a token again (0 without a limit). */
+  refillMs(key: string): number {
+    const limit = this.limitOf(key)
+    return limit === undefined || limit.ratePerSec === Number.POSITIVE_INFINITY ? 0 : 1000 / limit.ratePerSec
   }
 
   /** Buckets kept now (keys seen lately that are not back to full). */

@@ -7,7 +7,7 @@
  * A node that opened its own connection also opens a control connection (membership
  * heartbeats: a flood queued on the main connection must not delay their answers, or the node
  * would take itself for out of touch and refuse work) and, when a partition is flooded,
- * inbound lanes (inbound-lanes.ts); its own connections' reads are paced (at most one 8 KiB slice per
+ * inbound lanes (inbound-lanes.ts, each read on a thread of its own unless `lanes.threads` is false); its own connections' reads are paced (at most one 8 KiB slice per
  * event-loop turn, runtime/client/paced-reads.ts), so no connection holds the loop for long.
  */
 import type { NatsConnection } from "@nats-io/nats-core"
@@ -16,7 +16,8 @@ import { startNatsServer, type NatsServer } from "../server/nats-server.ts"
 import { redactUrl, type Credentials } from "../security/connection-options.ts"
 import type { Logger, NodeOptions } from "./options.ts"
 import { paceReads } from "../client/paced-reads.ts"
-import { createInboundLanes, type InboundLanes, type LaneOptions } from "./inbound-lanes.ts"
+import { createInboundLanes, LANE_DEFAULTS, type InboundLanes, type LaneOptions } from "./inbound-lanes.ts"
+import { natsLink, startLaneThread, type LaneAdmission } from "./lane-thread.ts"
 
 export interface NodeConnection {
   readonly nc: NatsConnection
@@ -59,10 +60,12 @@ export interface NodeInbound {
   readonly controlNc: NatsConnection
   /** Undefined with a connection given to the node (no credentials to open more). */
   readonly lanes: InboundLanes | undefined
+  /** Gives the lanes' reader threads the node's rate admission (once its dispatch exists; until then they leave rates to it). */
+  admit(admission: LaneAdmission): void
 }
 
 export async function connectInbound(c: NodeConnection, id: string, log: Logger, lanes?: LaneOptions): Promise<NodeInbound> {
-  if (!c.ownConnection) return { controlNc: c.nc, lanes: undefined }
+  if (!c.ownConnection) return { controlNc: c.nc, lanes: undefined, admit: () => undefined }
   const paced = (nc: NatsConnection) => {
     if (!paceReads(nc)) log("warn", `reads of ${nc.info?.client_id ?? "a connection"} cannot be paced with this nats.js (no transport socket found): a flooded connection may hold the event loop for longer`)
     return nc
@@ -72,6 +75,11 @@ export async function connectInbound(c: NodeConnection, id: string, log: Logger,
     log("warn", `no control connection (${(e as Error).message}): membership heartbeats share the main connection, and a flood on it can make the node take itself for out of touch`)
     return c.nc
   })
-  const open = async (name: string) => paced(await connectNats(c.target, `ants-${id}-${name}`, c.credentials))
-  return { controlNc, lanes: createInboundLanes(c.nc, open, log, lanes) }
+  let admission: LaneAdmission | undefined
+  const threads = lanes?.threads ?? LANE_DEFAULTS.threads
+  const open = async (name: string) =>
+    threads
+      ? await startLaneThread({ servers: c.target, credentials: c.credentials, name: `ants-${id}-${name}`, replies: c.nc, admission: () => admission })
+      : natsLink(paced(await connectNats(c.target, `ants-${id}-${name}`, c.credentials)), name)
+  return { controlNc, lanes: createInboundLanes(c.nc, open, log, lanes), admit: (a) => void (admission = a) }
 }

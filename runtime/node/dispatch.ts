@@ -11,7 +11,7 @@
 import type { Msg } from "@nats-io/nats-core"
 import type { Span } from "@opentelemetry/api"
 import { isMappingProbe, SubjectError } from "../../subjects/grammar.ts"
-import type { ErrorCode } from "../../subjects/envelope.ts"
+import { encodeError, type ErrorCode } from "../../subjects/envelope.ts"
 import { parseInboundOnce, type Inbound } from "../../subjects/inbound.ts"
 import { POOL_ID } from "../../subjects/elastic.ts"
 import { decodeWakeRequest } from "../../subjects/wake.ts"
@@ -25,8 +25,12 @@ import { enterSyncSpan, leaveSyncSpan, startDispatchSpan, tracingActive } from "
 import type { NodeGuards } from "./guards.ts"
 import type { Logger } from "./options.ts"
 import type { Rejections } from "./rejections.ts"
+import { prepaid } from "./lane-msg.ts"
+import type { LaneAdmission } from "./lane-thread.ts"
 
 const decoder = new TextDecoder()
+/** How long a lane's reader refuses an actor's messages, at least, once the node has no token left for it (then it asks again). */
+const REFUSE_MIN_MS = 10
 
 export interface DispatchDeps {
   readonly id: string
@@ -34,6 +38,7 @@ export interface DispatchDeps {
   readonly cluster: { forward(msg: Msg, p: Inbound, now: number): false | "forwarded" | { readonly refused: string } }
   readonly guards: Omit<NodeGuards, "monitor">
   readonly reject: Rejections["reject"]
+  readonly refusedElsewhere: Rejections["refusedElsewhere"]
   readonly log: Logger
   /** False once the node drains. */
   accepting(): boolean
@@ -43,10 +48,12 @@ export interface DispatchDeps {
   pool(msg: Msg, p: Inbound): { readonly code: ErrorCode; readonly message: string } | undefined
 }
 
-export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?: Inbound) => void; received: () => number } {
+export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?: Inbound) => void; received: () => number; laneAdmission: LaneAdmission } {
   const { id, hosts, cluster, reject, log } = d
   const { ledger, limits, jsonLimits, tenantRates, agentRates, budget } = d.guards
   let received = 0
+  const tenantOver = (tenant: string) => `tenant "${tenant}" is over its rate of ${tenantRates.limitOf(tenant)?.ratePerSec} messages/s on node ${id}; retry later`
+  const agentOver = (type: string, actor: string) => `${type}/${actor} is over its rate of ${agentRates.limitOf("")?.ratePerSec} messages/s on node ${id}; retry later`
   const wakeBody = (data: Uint8Array) => {
     if (data.length > limits.maxBodyBytes) return { problem: `body of ${data.length} bytes exceeds ${limits.maxBodyBytes}` }
     try {
@@ -104,11 +111,10 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
       const refused = d.admit(p.tenant, p.id !== POOL_ID && !host.cells.has(p.key), now)
       if (refused !== undefined) return reject(msg, refused.code, refused.message, undefined, p, ticket)
       // rates before any work: a flooding tenant or actor is refused at the cost of a subject parse
-      if (!tenantRates.take(p.tenant, now)) {
-        return reject(msg, "overloaded", `tenant "${p.tenant}" is over its rate of ${tenantRates.limitOf(p.tenant)?.ratePerSec} messages/s on node ${id}; retry later`, undefined, p, ticket)
-      }
-      if (!agentRates.take(p.typeKey, now)) {
-        return reject(msg, "overloaded", `${p.type}/${p.id} is over its rate of ${agentRates.limitOf("")?.ratePerSec} messages/s on node ${id}; retry later`, undefined, p, ticket)
+      // (a lane's reader thread took the tokens of what it passes on prepaid)
+      if (!prepaid(msg)) {
+        if (!tenantRates.take(p.tenant, now)) return reject(msg, "overloaded", tenantOver(p.tenant), undefined, p, ticket)
+        if (!agentRates.take(p.typeKey, now)) return reject(msg, "overloaded", agentOver(p.type, p.id), undefined, p, ticket)
       }
       // a pool address: a member gets it as it is (and validates it), its reply is relayed
       if (p.id === POOL_ID) {
@@ -164,5 +170,25 @@ export function createDispatch(d: DispatchDeps): { dispatch: (msg: Msg, routed?:
     }
   }
 
-  return { dispatch, received: () => received }
+  // a lane's reader thread asks for an actor's tokens in chunks, and refuses what is over
+  const refusal = (refillMs: number, reason: string) => ({ n: 0, retryMs: Math.max(REFUSE_MIN_MS, refillMs), reason, answer: encodeError("overloaded", reason) })
+  const laneAdmission: LaneAdmission = {
+    grant(key, tenant) {
+      const now = Date.now()
+      const t = tenantRates.takeUpTo(tenant, Number.POSITIVE_INFINITY, now)
+      if (t === 0) return refusal(tenantRates.refillMs(tenant), tenantOver(tenant))
+      const a = agentRates.takeUpTo(key, t, now)
+      if (a < t && t !== Number.POSITIVE_INFINITY) tenantRates.giveBack(tenant, t - a)
+      if (a > 0) return { n: a, retryMs: 0, reason: "" }
+      const [type = "", , actor = ""] = key.split("\u0000")
+      return refusal(agentRates.refillMs(key), agentOver(type, actor))
+    },
+    refused(rows) {
+      for (const [type, tenant, n, reason, subject] of rows) {
+        received += n
+        d.refusedElsewhere(type, tenant, "overloaded", reason, subject, n)
+      }
+    },
+  }
+  return { dispatch, received: () => received, laneAdmission }
 }

@@ -9,10 +9,13 @@
  * fair the node is once the message is read. So a partition whose arrivals pass `hotRate` a
  * second (measured over 100 ms) is moved to a lane of its own: a separate connection (an idle
  * lane first (one is opened with the first partition), else a new one up to `maxLanes`, then the least
- * busy one is shared; lanes stay open once opened) whose reads are paced to one 8 KiB slice per
- * event-loop turn (runtime/client/paced-reads.ts). The flood's backlog then builds on that
- * connection only, and the node reads it in turn with the main connection, where the other
- * partitions' messages no longer queue behind it. A lane partition that stays under a quarter
+ * busy one is shared; lanes stay open once opened). A lane is read on a thread of its own by
+ * default (lane-reader.ts: it refuses what is over its tenant's or actor's rate there, and
+ * passes the rest on in batches, one per event-loop turn; lane-thread.ts), else on the main
+ * thread with its reads paced to one 8 KiB slice per event-loop turn
+ * (runtime/client/paced-reads.ts). The flood's backlog then builds on that connection only, and
+ * the node reads it in turn with the main connection, where the other partitions' messages no
+ * longer queue behind it. A lane partition that stays under a quarter
  * of `hotRate` for `coolMs` moves back to the main connection.
  *
  * A move subscribes on the new connection first (same queue group: each message still reaches
@@ -33,10 +36,10 @@
  * dropped by the server as a slow consumer (its queued messages are lost, which the node counts
  * as a lane disconnect and logs; it reconnects). Before, that was the node's only connection.
  */
-import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
-import { partitionQueue, partitionSubscription } from "../../subjects/grammar.ts"
+import type { Msg, NatsConnection } from "@nats-io/nats-core"
 import type { PartitionSubscription } from "../cluster/cluster-options.ts"
-import { holdReads } from "../client/paced-reads.ts"
+import type { ConnectionView } from "../cluster/gone-check.ts"
+import { natsLink, type LaneLink, type LaneSub } from "./lane-thread.ts"
 
 export interface LaneOptions {
   /** Arrivals per second that make a partition hot. Default 20,000 (one actor at the default agent rate). */
@@ -45,44 +48,54 @@ export interface LaneOptions {
   readonly maxLanes?: number
   /** How long a lane partition stays under a quarter of `hotRate` before it moves back. Default 5,000 ms. */
   readonly coolMs?: number
+  /**
+   * Read each lane on a thread of its own (lane-reader.ts), where what is over its tenant's or
+   * actor's rate is refused before the main thread sees it. Default true; false reads lanes on
+   * the main thread.
+   */
+  readonly threads?: boolean
 }
 
 type Logger = (level: "info" | "warn" | "error", message: string) => void
 
-export const LANE_DEFAULTS = { hotRate: 20_000, maxLanes: 4, coolMs: 5_000 } as const
+export const LANE_DEFAULTS = { hotRate: 20_000, maxLanes: 4, coolMs: 5_000, threads: true } as const
 
 export interface LaneStats {
   /** Partitions on a lane of their own now. */
   readonly hot: number[]
+  /** Lanes opened (or opening), and how many of them are ready to read. */
   readonly lanes: number
+  readonly ready: number
   /** Moves to a lane and back since the start. */
   readonly moves: number
-  /** Times a lane's connection was lost (a server drops one it cannot send to fast enough). */
+  /** Times a lane's connection was lost (a server drops one it cannot send to fast enough), or its reader thread. */
   readonly disconnects: number
+  /** Messages the lanes' reader threads refused for their rate (the node's ledger counts them too). */
+  readonly refused: number
 }
 
 export interface InboundLanes {
   subscribe(partition: number, dispatch: (m: Msg) => void): PartitionSubscription
   stats(): LaneStats
   /** The lanes' connections that are open (advertised in the node's member entry). */
-  connections(): NatsConnection[]
+  connections(): ConnectionView[]
   /** Calls `listener` whenever a lane's connection goes down or comes back (`up`). */
-  onStatus(listener: (nc: NatsConnection, up: boolean) => void): void
+  onStatus(listener: (nc: ConnectionView, up: boolean) => void): void
   close(): Promise<void>
 }
 
 interface Lane {
   readonly name: string
-  readonly nc: Promise<NatsConnection>
+  readonly link: Promise<LaneLink>
   readonly partitions: Set<Slot>
   /** The connection once open. */
-  open?: NatsConnection
+  open?: LaneLink
 }
 
 interface Slot {
   readonly p: number
   readonly dispatch: (m: Msg) => void
-  sub: Subscription
+  sub: LaneSub
   lane: Lane | undefined
   count: number
   rate: number
@@ -105,7 +118,7 @@ const SLICE = 64
 
 export function createInboundLanes(
   main: NatsConnection,
-  open: (name: string) => Promise<NatsConnection>,
+  open: (name: string) => Promise<LaneLink>,
   log: Logger,
   options: LaneOptions = {},
 ): InboundLanes {
@@ -117,21 +130,21 @@ export function createInboundLanes(
   const lanes: Lane[] = []
   let moves = 0
   let disconnects = 0
-  const statusListeners: Array<(nc: NatsConnection, up: boolean) => void> = []
+  /** What lanes that ended had refused. */
+  let refusedBefore = 0
+  const statusListeners: Array<(nc: ConnectionView, up: boolean) => void> = []
+  const mainLink = natsLink(main, "main")
   let closed = false
   let windowStart = Date.now()
 
-  const subscribeOn = (nc: NatsConnection, slot: Slot, hold: boolean): Subscription => {
+  const subscribeOn = (link: LaneLink, slot: Slot, hold: boolean): LaneSub => {
     const gen = ++slot.gen
     if (hold) slot.held = []
-    return nc.subscribe(partitionSubscription(slot.p), {
-      queue: partitionQueue(slot.p),
-      callback: (_e, m) => {
-        if (++slot.count === hotCount && slot.lane === undefined && !slot.moving && Date.now() - windowStart <= 2 * WINDOW_MS) void move(slot, "hot")
-        const held = slot.held
-        if (held !== undefined && gen === slot.gen && held.length < HOLD_MAX) held.push(m)
-        else slot.dispatch(m)
-      },
+    return link.subscribe(slot.p, (m) => {
+      if (++slot.count === hotCount && slot.lane === undefined && !slot.moving && Date.now() - windowStart <= 2 * WINDOW_MS) void move(slot, "hot")
+      const held = slot.held
+      if (held !== undefined && gen === slot.gen && held.length < HOLD_MAX) held.push(m)
+      else slot.dispatch(m)
     })
   }
 
@@ -150,23 +163,40 @@ export function createInboundLanes(
     const name = `lane-${lanes.length + 1}`
     const lane: Lane = {
       name,
-      nc: open(name).catch((e: unknown) => {
+      link: open(name).catch((e: unknown) => {
         lanes.splice(lanes.indexOf(lane), 1)
         throw e
       }),
       partitions: new Set(),
     }
     lanes.push(lane)
-    void lane.nc.then(async (nc) => {
-      lane.open = nc
-      for await (const s of nc.status()) {
-        if (s.type === "reconnect" || s.type === "disconnect") for (const l of statusListeners) l(nc, s.type === "reconnect")
-        if (s.type !== "disconnect") continue
+    void lane.link.then((link) => {
+      lane.open = link
+      link.onStatus((up) => {
+        for (const l of statusListeners) l(link.view, up)
+        if (up) return
         disconnects++
         log("warn", `inbound ${name} (partitions ${[...lane.partitions].map((x) => x.p).join(", ")}) lost its connection; a server drops one it cannot send to fast enough (slow consumer), and the messages it had queued for it are lost; reconnecting`)
-      }
+      })
+      link.onLost((why) => lost(lane, why))
     }).catch(() => undefined)
     return lane
+  }
+
+  /** A lane that ended by itself (its reader thread died): its partitions go back to the main connection. */
+  const lost = (lane: Lane, why: string) => {
+    const i = lanes.indexOf(lane)
+    if (i >= 0) lanes.splice(i, 1)
+    refusedBefore += lane.open?.refused() ?? 0
+    disconnects++
+    if (closed) return
+    log("error", `inbound ${lane.name} ended (${why}); its partitions ${[...lane.partitions].map((x) => x.p).join(", ") || "(none)"} go back to the main connection`)
+    for (const slot of lane.partitions) {
+      if (slot.closed) continue
+      slot.lane = undefined
+      slot.sub = subscribeOn(mainLink, slot, false)
+    }
+    lane.partitions.clear()
   }
 
   const laneFor = (): Lane => {
@@ -182,11 +212,11 @@ export function createInboundLanes(
     slot.moving = true
     try {
       const lane = to === "hot" ? laneFor() : undefined
-      const nc = lane ? await lane.nc : main
+      const link = lane ? await lane.link : mainLink
       if (slot.closed || closed) return
       const old = slot.sub
-      slot.sub = subscribeOn(nc, slot, true)
-      await nc.flush()
+      slot.sub = subscribeOn(link, slot, true)
+      await link.flush()
       slot.lane?.partitions.delete(slot)
       slot.lane = lane
       lane?.partitions.add(slot)
@@ -196,7 +226,7 @@ export function createInboundLanes(
       // the lane's messages would only be held while the old backlog drains: the lane is not
       // read meanwhile (for at most HOLD_LANE_MS), so the loop's turns go to that backlog, where
       // other partitions' messages wait behind the flood's first burst
-      const release = lane ? holdReads(nc) : undefined
+      const release = lane ? link.hold() : undefined
       const timer = release ? setTimeout(release, HOLD_LANE_MS) : undefined
       try {
         await drainOld(slot, old)
@@ -212,7 +242,7 @@ export function createInboundLanes(
     }
   }
 
-  const drainOld = async (slot: Slot, old: Subscription) => {
+  const drainOld = async (slot: Slot, old: LaneSub) => {
     const d = old.drain().catch(() => old.unsubscribe())
     slot.draining.add(d)
     await d
@@ -243,8 +273,8 @@ export function createInboundLanes(
       // one lane ready with the first partition: a flood's first move then costs no connect
       // (meanwhile the flood keeps piling up on the main connection)
       if (lanes.length === 0 && maxLanes > 0 && !closed) openLane()
-      const slot: Slot = { p, dispatch, sub: undefined as unknown as Subscription, lane: undefined, count: 0, rate: 0, coolSince: 0, moving: false, closed: false, draining: new Set(), held: undefined, gen: 0 }
-      slot.sub = subscribeOn(main, slot, false)
+      const slot: Slot = { p, dispatch, sub: undefined as unknown as LaneSub, lane: undefined, count: 0, rate: 0, coolSince: 0, moving: false, closed: false, draining: new Set(), held: undefined, gen: 0 }
+      slot.sub = subscribeOn(mainLink, slot, false)
       slots.add(slot)
       const leave = () => {
         slot.closed = true
@@ -269,13 +299,13 @@ export function createInboundLanes(
         },
       }
     },
-    connections: () => lanes.flatMap((l) => (l.open ? [l.open] : [])),
+    connections: () => lanes.flatMap((l) => (l.open ? [l.open.view] : [])),
     onStatus: (listener) => void statusListeners.push(listener),
-    stats: () => ({ hot: [...slots].filter((s) => s.lane !== undefined).map((s) => s.p).sort((a, b) => a - b), lanes: lanes.length, moves, disconnects }),
+    stats: () => ({ hot: [...slots].filter((s) => s.lane !== undefined).map((s) => s.p).sort((a, b) => a - b), lanes: lanes.length, ready: lanes.filter((l) => l.open !== undefined).length, moves, disconnects, refused: lanes.reduce((s, l) => s + (l.open?.refused() ?? 0), refusedBefore) }),
     async close() {
       closed = true
       clearInterval(tick)
-      await Promise.all(lanes.map((l) => l.nc.then((nc) => nc.close()).catch(() => undefined)))
+      await Promise.all(lanes.map((l) => l.link.then((link) => link.close()).catch(() => undefined)))
     },
   }
 }

@@ -77,7 +77,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   const connection = await connectNode(options, id, log).catch((e: unknown) => tracing?.stop().then(() => Promise.reject(e)) ?? Promise.reject(e))
   const { nc, url, target, credentials, embedded, ownConnection } = connection
   // membership heartbeats on a connection of their own, flooded partitions on lanes of their own
-  const { controlNc, lanes } = await connectInbound(connection, id, log, options.lanes)
+  const { controlNc, lanes, admit } = await connectInbound(connection, id, log, options.lanes)
   // replicas: as configured, else as many as the cluster has servers (at most 3), 1 on a single server
   const replicas = options.replicas ?? defaultReplicas({ clustered: Boolean(nc.info?.cluster), clusterSize: clusterSizeOf(nc.info) })
   const store: StateStore = await openStateStore(nc, { nodeId: id, replicas, versionOf: (type) => hosts.get(type)?.definition.version ?? 1 })
@@ -113,7 +113,7 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
   // every message: received = handled + forwarded + rejected (by code) + in flight, per type and tenant
   const { ledger, limits, jsonLimits, tenantRates, agentRates, monitor, budget } = createGuards(options.limits, nc, hosts, log)
   monitor.start()
-  const { reject, rejectEvent, snapshot: rejections } = createRejections(nc, id, log, ledger)
+  const { reject, rejectEvent, refusedElsewhere, snapshot: rejections } = createRejections(nc, id, log, ledger)
   // Prometheus figures read from the counters above at scrape time; ask latency observed by the hosts
   const observed = observeNode({ id, nc, hosts, ledger, budget, log, rejectedEvents: () => rejections().rejectedEvents, cluster: () => ({ members: cluster.members().length, partitions: cluster.partitions().length }), tasks: () => tasks !== undefined }, options, tracing)
 
@@ -216,17 +216,19 @@ export async function startNode(options: NodeOptions): Promise<AntsNode> {
 
   // --- the hot path -----------------------------------------------------------------------
   let accepting = true
-  const { dispatch, received } = createDispatch({
+  const { dispatch, received, laneAdmission } = createDispatch({
     id,
     hosts,
     cluster,
     guards: { ledger, limits, jsonLimits, tenantRates, agentRates, budget },
     reject,
+    refusedElsewhere,
     log,
     accepting: () => accepting,
     admit: (tenant, activates, now) => tenancy.admit(tenant, activates, now),
     pool: (m, p) => elastic.route(m, p),
   })
+  admit(laneAdmission)
 
   // --- routing -----------------------------------------------------------------------------
   const subs: Subscription[] = []

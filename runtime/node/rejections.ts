@@ -18,6 +18,8 @@ const encoder = new TextEncoder()
 
 export interface Rejections {
   reject(msg: Msg, code: ErrorCode, message: string, details?: unknown, parsed?: AgentSubjectParts, ticket?: Ticket): void
+  /** `n` messages to one type and tenant refused by a lane's reader thread (which answered the asks among them): counted in and refused at once, one record. */
+  refusedElsewhere(type: string, tenant: string, code: ErrorCode, message: string, subject: string, n: number): void
   /** A topic event that could not become a message for an actor: counted and recorded like a bad tell. */
   rejectEvent(subject: string, code: ErrorCode, message: string): void
   snapshot(): Pick<NodeStats, "rejected" | "rejectedEvents" | "recentRejections">
@@ -74,6 +76,11 @@ export function createRejections(nc: NatsConnection, nodeId: string, log: Logger
       }
       // record the subject the sender used, not the partitioned one
       record(() => (parsed ? agentSubject(parsed) : senderSubject(msg.subject)), code, message, details, "tell")
+    },
+    refusedElsewhere(type, tenant, code, message, subject, n) {
+      rejected[code] = (rejected[code] ?? 0) + n
+      ledger.receivedRejected(type, tenant, code, n)
+      record(() => senderSubject(subject), code, message, undefined, n === 1 ? "message" : `${n} messages`)
     },
     rejectEvent(subject, code, message) {
       rejected[code] = (rejected[code] ?? 0) + 1

@@ -25,6 +25,25 @@ describe("token buckets", () => {
     expect(r.refusals).toBe(4)
   })
 
+  it("rate limiter - takeUpTo takes a hundredth of a second's worth at most, what the bucket holds, and gives back what was not used", () => {
+    const r = new RateLimiter({ limit: { ratePerSec: 2_000, burst: 50 }, overrides: { open: { ratePerSec: Number.POSITIVE_INFINITY } } })
+    expect(r.takeUpTo("a", Number.POSITIVE_INFINITY, 0)).toBe(20) // 2,000/s: 20 in 10 ms
+    expect(r.takeUpTo("a", 5, 0)).toBe(5)
+    expect(r.takeUpTo("a", 100, 0)).toBe(20)
+    expect(r.takeUpTo("a", 100, 0)).toBe(5) // 50 - 45 left
+    expect(r.takeUpTo("a", 100, 0)).toBe(0)
+    expect(r.refusals).toBe(1)
+    r.giveBack("a", 3)
+    expect(r.takeUpTo("a", 100, 0)).toBe(3)
+    expect(r.take("a", 0)).toBe(false)
+    expect(r.takeUpTo("a", 100, 5)).toBe(10) // 5 ms later: 10 tokens
+    expect(r.refillMs("a")).toBe(0.5)
+    // no limit: whatever is asked, and nothing kept
+    expect(r.takeUpTo("open", Number.POSITIVE_INFINITY, 0)).toBe(Number.POSITIVE_INFINITY)
+    expect(r.refillMs("open")).toBe(0)
+    expect(r.size).toBe(1)
+  })
+
   it("rate limiter - without a limit nothing is kept and nothing refused", () => {
     const r = new RateLimiter({})
     for (let i = 0; i < 100; i++) expect(r.take(`k${i}`, 0)).toBe(true)
