@@ -8,6 +8,7 @@
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core"
 import { Kvm, type KV } from "@nats-io/kv"
+import { retrying } from "../../supervisors/backoff.ts"
 import { lifecycleWildcard } from "../../subjects/grammar.ts"
 import { APPROVALS_BUCKET, AUDIT_KEYS_BUCKET, AUDIT_NOTICE_WILDCARD, POLICY_BUCKET, parseAuditNoticeSubject, parseLifecycleSubject } from "../../subjects/governance.ts"
 import type { ModelGate, ToolGate } from "../models/mod.ts"
@@ -109,11 +110,13 @@ export function pheromoneReceipt(write: PheromoneWrite): Record<string, unknown>
 export async function startGovernance(nc: NatsConnection, o: GovernanceOptions): Promise<Governance> {
   const log = o.log ?? (() => {})
   const key = loadNodeKey(o.nodeId, o.keyFile)
-  const keys = await new Kvm(nc).create(AUDIT_KEYS_BUCKET, { history: 1, replicas: o.replicas ?? 1 })
+  const kvm = new Kvm(nc)
+  // retried while JetStream settles (nodes of a cluster starting together create these at once)
+  const create = (name: string, history: number) => retrying(() => kvm.create(name, { history, replicas: o.replicas ?? 1 }), 20_000)
+  const keys = await create(AUDIT_KEYS_BUCKET, 1)
   await publishKey(keys, key)
   const audit = createAuditLog(nc, o.nodeId, { key, replicas: o.replicas, log, ...o.audit })
-  const kvm = new Kvm(nc)
-  const [policies, approvalsKv] = await Promise.all([kvm.create(POLICY_BUCKET, { history: 5, replicas: o.replicas ?? 1 }), kvm.create(APPROVALS_BUCKET, { history: 5, replicas: o.replicas ?? 1 })])
+  const [policies, approvalsKv] = await Promise.all([create(POLICY_BUCKET, 5), create(APPROVALS_BUCKET, 5)])
   const approvals = createApprovals(approvalsKv)
   const policyView = await watchPolicies(policies)
   const messaging = createMessaging(nc)

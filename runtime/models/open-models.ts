@@ -6,6 +6,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core"
 import { Kvm } from "@nats-io/kv"
+import { retrying } from "../../supervisors/backoff.ts"
 import { MODEL_BUDGET_BUCKET, MODEL_COST_BUCKET, MODEL_STATS_BUCKET, TURNS_BUCKET } from "../../subjects/models.ts"
 import { kvBudgetStore, kvCostStore, kvStatsSharing, kvTurnJournal } from "./kv-stores.ts"
 import { createModels, type Models, type ModelsOptions } from "./models.ts"
@@ -21,10 +22,13 @@ export interface OpenModelsOptions extends Omit<ModelsOptions, "journal" | "cost
 export async function openModels(nc: NatsConnection, options: OpenModelsOptions): Promise<Models> {
   const kvm = new Kvm(nc)
   const replicas = options.replicas ?? 1
-  const turns = await kvm.create(TURNS_BUCKET, { history: 1, replicas, ttl: options.turnsMaxAgeMs ?? 7 * 24 * 3_600_000 })
-  const cost = await kvm.create(MODEL_COST_BUCKET, { history: 1, replicas })
-  const stats = await kvm.create(MODEL_STATS_BUCKET, { history: 1, replicas, ttl: 3_600_000 })
-  const budget = await kvm.create(MODEL_BUDGET_BUCKET, { history: 1, replicas })
+  // retried while JetStream settles: nodes of a cluster starting together create the same buckets
+  // at once, and a server answers one of them "subjects overlap" until the first one exists
+  const create = (name: string, config: { history: number; replicas: number; ttl?: number }) => retrying(() => kvm.create(name, config), 20_000)
+  const turns = await create(TURNS_BUCKET, { history: 1, replicas, ttl: options.turnsMaxAgeMs ?? 7 * 24 * 3_600_000 })
+  const cost = await create(MODEL_COST_BUCKET, { history: 1, replicas })
+  const stats = await create(MODEL_STATS_BUCKET, { history: 1, replicas, ttl: 3_600_000 })
+  const budget = await create(MODEL_BUDGET_BUCKET, { history: 1, replicas })
   const costs = await kvCostStore(cost)
   const budgets = kvBudgetStore(budget, (scope, a) => {
     let usd = 0

@@ -13,6 +13,7 @@
 import type { NatsConnection } from "@nats-io/transport-node"
 import { jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream"
 import { Kvm, type KV } from "@nats-io/kv"
+import { retrying } from "../../supervisors/backoff.ts"
 import { ensureFamilyStream, type StreamFamily } from "../server/streams.ts"
 import {
   TASK_CLAIMS_BUCKET,
@@ -67,8 +68,9 @@ async function create(nc: NatsConnection, opts: TaskStreamOptions): Promise<Task
   await ensureFamilyStream(jsm, family, TASKS_SCHEDULE_STREAM, TASKS_SCHEDULE_SUBJECTS, RetentionPolicy.Workqueue)
   await ensureFamilyStream(jsm, family, TASKS_DLQ_STREAM, TASKS_DLQ_SUBJECTS, RetentionPolicy.Limits, { max_msgs_per_subject: 1, allow_direct: true })
   const kvm = new Kvm(nc)
-  const status = await kvm.create(TASK_STATUS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage })
-  const claims = await kvm.create(TASK_CLAIMS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage })
+  // retried while JetStream settles (nodes of a cluster starting together create these at once)
+  const status = await retrying(() => kvm.create(TASK_STATUS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage }), 20_000)
+  const claims = await retrying(() => kvm.create(TASK_CLAIMS_BUCKET, { history: 1, ttl: opts.ttlMs ?? DEFAULT_TASK_TTL_MS, replicas, storage }), 20_000)
   return { jsm, status, claims }
 }
 
