@@ -11,7 +11,8 @@
  * it (handled, refused `overloaded` by tenant A's rate limit), from the node's own accounting.
  * The node runs with its default limits (tenant rate 50,000/s, burst 100,000) unless
  * `--rate` gives tenant A's rate. The flood's partition moves to an inbound lane of its own
- * (runtime/node/inbound-lanes.ts); its moves and lost lane connections are reported too.
+ * (runtime/node/inbound-lanes.ts), read on a thread of its own; its moves, lost lane connections and
+ * what its thread refused are reported too.
  */
 import { echo } from "../../actors/examples/index.ts"
 import { createMessaging } from "../../runtime/client/messaging.ts"
@@ -164,7 +165,7 @@ export const noisyNeighbourScenario: Scenario = {
         value: handled,
         unit: "msgs",
         better: "higher",
-        params: { ...params, refusedOverloaded: refused, received, sent, rejectedByCode: after?.rejected ?? {}, laneMoves: lanes?.moves ?? 0, laneDisconnects: lanes?.disconnects ?? 0 },
+        params: { ...params, refusedOverloaded: refused, received, sent, rejectedByCode: after?.rejected ?? {}, laneMoves: lanes?.moves ?? 0, laneDisconnects: lanes?.disconnects ?? 0, refusedOnLaneThreads: lanes?.refused ?? 0 },
         note: "from the node's own accounting (received = handled + rejected + in flight); tells the server dropped before the node read them are sent - received",
       })
     } finally {
