@@ -125,7 +125,7 @@ export class RateLimiter {
    */
   takeUpTo(key: string, max: number, now = Date.now()): number {
     const b = this.buckets.get(key) ?? this.newBucket(key, now)
-    if (b === undefined || b.limit.ratePerSec === Number.POSITIVE_INFINITY) return max
+    if (b === undefined) return max
     const n = b.takeUpTo(Math.min(max, Math.max(1, Math.ceil(b.limit.ratePerSec / 100))), now)
     if (n === 0) this.refused++
     return n

@@ -51,7 +51,6 @@ export type FromReader =
   | { readonly op: "want"; readonly key: string; readonly tenant: string }
   | { readonly op: "drained"; readonly sub: number }
   | { readonly op: "flushed"; readonly id: number }
-  | { readonly op: "closed" }
 
 /** Messages per batch posted to the main thread (about one 8 KiB read slice of small messages). */
 export const BATCH = 64

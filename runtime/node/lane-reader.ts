@@ -28,6 +28,7 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core"
 import { connectNats } from "../client/connect-nats.ts"
 import { replyOf } from "../client/msg-reply.ts"
 import { holdReads, paceReads } from "../client/paced-reads.ts"
+import { watchConnection } from "../cluster/out-of-touch.ts"
 import { POOL_ID } from "../../subjects/elastic.ts"
 import { partitionQueue, partitionSubscription, SubjectError } from "../../subjects/grammar.ts"
 import { parseInboundOnce, type Inbound } from "../../subjects/inbound.ts"
@@ -43,7 +44,8 @@ interface Allowance {
   reason: string
   /** The `overloaded` envelope for an ask refused with `reason`. */
   answer: Uint8Array | undefined
-  lastUsed: number
+  /** A message came since the last sweep. */
+  seen: boolean
 }
 
 /**
@@ -124,28 +126,30 @@ const refuse = (m: Msg, p: Inbound, reason: string, answer: Uint8Array | undefin
   schedule()
 }
 
+/** Passes on, in order and unpaid, what waits for `a`'s tokens (the main thread checks their rate). */
+const passOnUnpaid = (a: Allowance) => {
+  for (const [s, m] of a.waiting) forward(s, m, false)
+  a.waiting = []
+}
+
 const take = (sub: number) => (err: Error | null, m: Msg) => {
   if (err !== null) return
   const p = parseInboundOnce(m.subject)
   if (p instanceof SubjectError || p.id === POOL_ID || p.tag.charCodeAt(0) === 95 /* _ */) return forward(sub, m, false)
-  const now = Date.now()
   let a = allowances.get(p.typeKey)
   if (a === undefined) {
-    a = { tokens: 0, asked: false, waiting: [], refuseUntil: 0, reason: "", answer: undefined, lastUsed: now }
+    a = { tokens: 0, asked: false, waiting: [], refuseUntil: 0, reason: "", answer: undefined, seen: true }
     allowances.set(p.typeKey, a)
   }
-  a.lastUsed = now
+  a.seen = true
   if (a.tokens > 0 && a.waiting.length === 0) {
     a.tokens--
     return forward(sub, m, true)
   }
-  if (!a.asked && now < a.refuseUntil) return refuse(m, p, a.reason, a.answer)
+  if (!a.asked && Date.now() < a.refuseUntil) return refuse(m, p, a.reason, a.answer)
   a.waiting.push([sub, m, p])
-  if (a.waiting.length > WAITING_MAX) {
-    // the main thread is slow to answer: these go on, in order, and it checks their rate itself
-    for (const [s, w] of a.waiting) forward(s, w, false)
-    a.waiting = []
-  }
+  // the main thread is slow to answer: these go on, in order, and it checks their rate itself
+  if (a.waiting.length > WAITING_MAX) passOnUnpaid(a)
   if (!a.asked) {
     a.asked = true
     post({ op: "want", key: p.typeKey, tenant: p.tenant })
@@ -156,12 +160,8 @@ const granted = (key: string, n: number, retryMs: number, reason: string, answer
   const a = allowances.get(key)
   if (a === undefined) return
   a.asked = false
-  if (n < 0) {
-    // the main thread checks these itself
-    for (const [s, m] of a.waiting) forward(s, m, false)
-    a.waiting = []
-    return
-  }
+  // -1: the main thread checks these itself
+  if (n < 0) return passOnUnpaid(a)
   a.tokens += n
   if (n === 0) {
     a.refuseUntil = Date.now() + retryMs
@@ -191,18 +191,16 @@ const granted = (key: string, n: number, retryMs: number, reason: string, answer
 
 /** Passes on unpaid what waits for tokens from subscription `sub` (it is going away: nothing of it may come after its `drained`). */
 const releaseWaiting = (sub: number) => {
-  for (const a of allowances.values()) {
-    if (!a.waiting.some(([s]) => s === sub)) continue
-    for (const [s, m] of a.waiting) forward(s, m, false)
-    a.waiting = []
-  }
+  for (const a of allowances.values()) if (a.waiting.some(([s]) => s === sub)) passOnUnpaid(a)
 }
 
-// allowances of actors not heard from for a while are dropped (their unused tokens with them)
+// allowances of actors not heard from since the last sweep are dropped (their unused tokens with them)
 const sweep = setInterval(() => {
-  const old = Date.now() - 2_000
-  for (const [k, a] of allowances) if (a.lastUsed < old && !a.asked) allowances.delete(k)
-}, 1_000)
+  for (const [k, a] of allowances) {
+    if (!a.seen && !a.asked) allowances.delete(k)
+    a.seen = false
+  }
+}, 2_000)
 sweep.unref()
 
 lowerPriority()
@@ -217,12 +215,7 @@ try {
 paceReads(nc)
 const info = () => (nc.info === undefined ? undefined : { server_id: nc.info.server_id, client_id: nc.info.client_id })
 post({ op: "status", up: true, info: info() })
-void (async () => {
-  for await (const s of nc.status()) {
-    if (s.type === "disconnect") post({ op: "status", up: false })
-    else if (s.type === "reconnect") post({ op: "status", up: true, info: info() })
-  }
-})()
+watchConnection(nc, (_c, up) => post(up ? { op: "status", up, info: info() } : { op: "status", up }), () => false)
 
 port.on("message", (m: ToReader) => {
   switch (m.op) {
@@ -264,10 +257,7 @@ port.on("message", (m: ToReader) => {
     case "close":
       clearInterval(sweep)
       send()
-      void nc.close().finally(() => {
-        post({ op: "closed" })
-        port.close()
-      })
+      void nc.close().finally(() => port.close())
       return
   }
 })

@@ -16,6 +16,7 @@ import { partitionQueue, partitionSubscription } from "../../subjects/grammar.ts
 import { holdReads } from "../client/paced-reads.ts"
 import type { Credentials } from "../security/connection-options.ts"
 import type { ConnectionView } from "../cluster/gone-check.ts"
+import { watchConnection } from "../cluster/out-of-touch.ts"
 import { LaneMsg } from "./lane-msg.ts"
 import type { FromReader, LaneThreadData, Refused, ToReader } from "./lane-protocol.ts"
 
@@ -58,11 +59,7 @@ export function natsLink(nc: NatsConnection, name: string): LaneLink {
     flush: () => nc.flush(),
     hold: () => holdReads(nc),
     view: nc,
-    onStatus(listener) {
-      void (async () => {
-        for await (const s of nc.status()) if (s.type === "reconnect" || s.type === "disconnect") listener(s.type === "reconnect")
-      })().catch(() => undefined)
-    },
+    onStatus: (listener) => watchConnection(nc, (_c, up) => listener(up), () => false),
     refused: () => 0,
     onLost: () => undefined,
     close: () => nc.close(),
@@ -196,8 +193,6 @@ export function startLaneThread(o: LaneThreadOptions): Promise<LaneLink> {
         return
       case "failed":
         failed?.(new Error(m.error))
-        return
-      case "closed":
         return
       default:
         queue.push(m)
